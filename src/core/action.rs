@@ -1,0 +1,139 @@
+//! Stateless buttons: every card button carries its action and ticket in one versioned string
+//! (`sb1:<action>:<ticket id>`), so a click is understood by any replica, after any restart.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::TicketId;
+
+/// Version prefix of the action-id format. Bump it when the format changes and keep parsing
+/// the old one for as long as old cards may still be clicked.
+pub const ACTION_ID_VERSION: &str = "sb1";
+
+/// What a teammate can do to a ticket from its card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardAction {
+    Close,
+    Reopen,
+    MarkRead,
+    MarkUnread,
+}
+
+impl CardAction {
+    pub const ALL: [CardAction; 4] = [
+        CardAction::Close,
+        CardAction::Reopen,
+        CardAction::MarkRead,
+        CardAction::MarkUnread,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardAction::Close => "close",
+            CardAction::Reopen => "reopen",
+            CardAction::MarkRead => "read",
+            CardAction::MarkUnread => "unread",
+        }
+    }
+}
+
+/// A button's identity: the action and the ticket it applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActionId {
+    pub action: CardAction,
+    pub ticket: TicketId,
+}
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{ACTION_ID_VERSION}:{}:{}",
+            self.action.as_str(),
+            self.ticket
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionIdError {
+    #[error("not a Switchboard action id")]
+    Foreign,
+    #[error("action id version {0:?} is not supported")]
+    Version(String),
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    #[error("bad ticket id {0:?}")]
+    BadTicket(String),
+}
+
+impl FromStr for ActionId {
+    type Err = ActionIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.splitn(3, ':');
+        let (Some(version), Some(action), Some(ticket)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(ActionIdError::Foreign);
+        };
+        if !version.starts_with("sb") {
+            return Err(ActionIdError::Foreign);
+        }
+        if version != ACTION_ID_VERSION {
+            return Err(ActionIdError::Version(version.to_string()));
+        }
+        let action = CardAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == action)
+            .ok_or_else(|| ActionIdError::UnknownAction(action.to_string()))?;
+        let ticket = ticket
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(TicketId)
+            .ok_or_else(|| ActionIdError::BadTicket(ticket.to_string()))?;
+        Ok(ActionId { action, ticket })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_action() {
+        for action in CardAction::ALL {
+            let id = ActionId {
+                action,
+                ticket: TicketId(7),
+            };
+            assert_eq!(id.to_string().parse::<ActionId>(), Ok(id));
+        }
+        assert_eq!(
+            ActionId {
+                action: CardAction::Close,
+                ticket: TicketId(42)
+            }
+            .to_string(),
+            "sb1:close:42"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_ids() {
+        let cases = [
+            ("approve_reply", ActionIdError::Foreign),
+            ("x:y:z", ActionIdError::Foreign),
+            ("sb9:close:1", ActionIdError::Version("sb9".into())),
+            ("sb1:explode:1", ActionIdError::UnknownAction("explode".into())),
+            ("sb1:close:abc", ActionIdError::BadTicket("abc".into())),
+            ("sb1:close:-3", ActionIdError::BadTicket("-3".into())),
+            ("sb1:close:", ActionIdError::BadTicket("".into())),
+        ];
+        for (input, want) in cases {
+            assert_eq!(input.parse::<ActionId>(), Err(want), "{input}");
+        }
+    }
+}

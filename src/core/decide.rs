@@ -1,0 +1,411 @@
+//! The ticket state machine: `decide(ticket, event, now)` returns the new state, the history
+//! lines and the effects to perform. Pure: the caller persists the decision atomically and the
+//! outbox performs the effects.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::action::CardAction;
+use super::ids::*;
+use super::model::*;
+
+/// Something that happened to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Event {
+    /// A new item from the customer.
+    CustomerMessage { item: InboundItem },
+    /// The customer edited an item on the network.
+    CustomerEdited { key: MessageKey, text: String },
+    /// The customer (or a moderator) removed an item on the network.
+    CustomerDeleted { key: MessageKey },
+    /// A teammate clicked a card button.
+    Action {
+        teammate: Teammate,
+        action: CardAction,
+    },
+    /// A teammate wrote a reply to the customer (in the card's thread).
+    Reply {
+        teammate: Teammate,
+        chat: ChatRef,
+        text: String,
+    },
+    /// A teammate wrote an internal note (in the card's thread, with the note prefix).
+    Note {
+        teammate: Teammate,
+        chat: ChatRef,
+        text: String,
+    },
+    /// The network accepted a reply.
+    ReplyDelivered {
+        key: MessageKey,
+        network_item_id: NetworkItemId,
+        /// Who wrote the reply (shown as "last replied by").
+        teammate: Teammate,
+    },
+    /// The outbox gave up on a reply.
+    ReplyFailed {
+        key: MessageKey,
+        reason: FailureReason,
+    },
+}
+
+/// A side effect for the outbox. Effects name what to do, not how: the worker renders the
+/// card from the ticket as it is when the job runs, so a late job never shows stale state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Effect {
+    /// Post the ticket's card in its channel.
+    PostCard,
+    /// Re-render the card in place.
+    UpdateCard,
+    /// Mirror a customer message into the card's thread.
+    PostThreadMessage { key: MessageKey },
+    /// Re-render a mirrored customer message (edited or deleted on the network).
+    UpdateThreadMessage { key: MessageKey },
+    /// Deliver a teammate's reply to the network.
+    SendReply { key: MessageKey },
+    /// Show a reply's delivery state on the teammate's chat message.
+    ShowDelivery { key: MessageKey, state: DeliveryMark },
+    /// Tell the thread, in plain words, why a reply failed.
+    ExplainFailure { key: MessageKey },
+}
+
+/// The delivery marks a teammate sees on their own message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMark {
+    Queued,
+    Delivered,
+    Failed,
+}
+
+/// A message change to persist with the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageChange {
+    Insert(NewMessage),
+    Update {
+        key: MessageKey,
+        patch: MessagePatch,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub key: MessageKey,
+    pub kind: MessageKind,
+    pub network_item_id: Option<NetworkItemId>,
+    pub teammate: Option<Teammate>,
+    pub chat: Option<ChatRef>,
+    pub text: String,
+    pub delivery: Option<Delivery>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Fields of a message to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePatch {
+    pub text: Option<String>,
+    pub edited: Option<bool>,
+    pub deleted: Option<bool>,
+    pub delivery: Option<Delivery>,
+    pub network_item_id: Option<NetworkItemId>,
+}
+
+/// What `decide` returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub state: TicketState,
+    pub history: Vec<HistoryEntry>,
+    pub messages: Vec<MessageChange>,
+    pub effects: Vec<Effect>,
+}
+
+impl Decision {
+    /// Nothing changed: nothing to persist, nothing to do.
+    pub fn is_noop(&self) -> bool {
+        self.history.is_empty() && self.messages.is_empty() && self.effects.is_empty()
+    }
+}
+
+/// Why an event cannot apply. The caller turns these into a user-facing message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the event needs an existing ticket")]
+    NoTicket,
+    #[error("a ticket can only be opened by a customer message")]
+    NotAnOpeningEvent,
+}
+
+/// Apply `event` to `ticket` (None: no ticket for this conversation yet).
+pub fn decide(
+    ticket: Option<&Ticket>,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
+    let Some(ticket) = ticket else {
+        return open(event, now);
+    };
+    let mut d = Decision {
+        state: ticket.state.clone(),
+        history: Vec::new(),
+        messages: Vec::new(),
+        effects: Vec::new(),
+    };
+    match event {
+        Event::CustomerMessage { item } => {
+            let key = MessageKey::inbound(item.network, &item.item_id);
+            d.messages.push(MessageChange::Insert(customer_message(item, key.clone())));
+            d.state.reply_to = item.item_id.clone();
+            d.state.last_customer_at = item.created_at;
+            if item.customer.name.is_some() {
+                d.state.customer.name = item.customer.name.clone();
+            }
+            d.history.push(entry(
+                now,
+                Actor::Customer(item.customer.id.clone()),
+                HistoryKind::CustomerMessage { key: key.clone() },
+            ));
+            // New customer content is unread, and reopens a closed ticket.
+            set_status(&mut d, Status::Unread, Actor::Customer(item.customer.id.clone()), now);
+            d.effects.push(Effect::PostThreadMessage { key });
+            d.effects.push(Effect::UpdateCard);
+        }
+        Event::CustomerEdited { key, text } => {
+            d.messages.push(MessageChange::Update {
+                key: key.clone(),
+                patch: MessagePatch {
+                    text: Some(text.clone()),
+                    edited: Some(true),
+                    ..Default::default()
+                },
+            });
+            d.history.push(entry(
+                now,
+                Actor::Customer(ticket.state.customer.id.clone()),
+                HistoryKind::CustomerEdited { key: key.clone() },
+            ));
+            if is_first(ticket, key) {
+                d.state.first_text = text.clone();
+                d.state.first_item_edited = true;
+                d.effects.push(Effect::UpdateCard);
+            } else {
+                d.effects.push(Effect::UpdateThreadMessage { key: key.clone() });
+            }
+        }
+        Event::CustomerDeleted { key } => {
+            d.messages.push(MessageChange::Update {
+                key: key.clone(),
+                patch: MessagePatch {
+                    deleted: Some(true),
+                    ..Default::default()
+                },
+            });
+            d.history.push(entry(
+                now,
+                Actor::Customer(ticket.state.customer.id.clone()),
+                HistoryKind::CustomerDeleted { key: key.clone() },
+            ));
+            if is_first(ticket, key) {
+                d.state.first_item_deleted = true;
+                d.effects.push(Effect::UpdateCard);
+            } else {
+                d.effects.push(Effect::UpdateThreadMessage { key: key.clone() });
+            }
+        }
+        Event::Action { teammate, action } => {
+            let actor = Actor::Teammate(teammate.clone());
+            let target = match (action, ticket.state.status) {
+                (CardAction::Close, Status::Unread | Status::Read) => Some(Status::Closed),
+                (CardAction::Reopen, Status::Closed) => Some(Status::Read),
+                (CardAction::MarkRead, Status::Unread) => Some(Status::Read),
+                (CardAction::MarkUnread, Status::Read) => Some(Status::Unread),
+                // Already in the wanted state (a double click, two teammates at once).
+                _ => None,
+            };
+            if let Some(to) = target {
+                set_status(&mut d, to, actor, now);
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
+        Event::Reply {
+            teammate,
+            chat,
+            text,
+        } => {
+            let key = MessageKey::from_chat(chat);
+            d.messages.push(MessageChange::Insert(NewMessage {
+                key: key.clone(),
+                kind: MessageKind::Reply,
+                network_item_id: None,
+                teammate: Some(teammate.clone()),
+                chat: Some(chat.clone()),
+                text: text.clone(),
+                delivery: Some(Delivery::Queued),
+                created_at: now,
+            }));
+            d.history.push(entry(
+                now,
+                Actor::Teammate(teammate.clone()),
+                HistoryKind::ReplyQueued { key: key.clone() },
+            ));
+            if ticket.state.status == Status::Unread {
+                set_status(&mut d, Status::Read, Actor::Teammate(teammate.clone()), now);
+            }
+            d.effects.push(Effect::SendReply { key: key.clone() });
+            d.effects.push(Effect::ShowDelivery {
+                key,
+                state: DeliveryMark::Queued,
+            });
+            d.effects.push(Effect::UpdateCard);
+        }
+        Event::Note {
+            teammate,
+            chat,
+            text,
+        } => {
+            let key = MessageKey::from_chat(chat);
+            d.messages.push(MessageChange::Insert(NewMessage {
+                key: key.clone(),
+                kind: MessageKind::Note,
+                network_item_id: None,
+                teammate: Some(teammate.clone()),
+                chat: Some(chat.clone()),
+                text: text.clone(),
+                delivery: None,
+                created_at: now,
+            }));
+            d.history.push(entry(
+                now,
+                Actor::Teammate(teammate.clone()),
+                HistoryKind::NoteAdded { key },
+            ));
+            if ticket.state.status == Status::Unread {
+                set_status(&mut d, Status::Read, Actor::Teammate(teammate.clone()), now);
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
+        Event::ReplyDelivered {
+            key,
+            network_item_id,
+            teammate,
+        } => {
+            d.messages.push(MessageChange::Update {
+                key: key.clone(),
+                patch: MessagePatch {
+                    delivery: Some(Delivery::Delivered),
+                    network_item_id: Some(network_item_id.clone()),
+                    ..Default::default()
+                },
+            });
+            d.history.push(entry(
+                now,
+                Actor::System,
+                HistoryKind::ReplyDelivered { key: key.clone() },
+            ));
+            d.state.last_replied_by = Some(teammate.clone());
+            d.state.last_failure = None;
+            d.effects.push(Effect::ShowDelivery {
+                key: key.clone(),
+                state: DeliveryMark::Delivered,
+            });
+            d.effects.push(Effect::UpdateCard);
+        }
+        Event::ReplyFailed { key, reason } => {
+            d.messages.push(MessageChange::Update {
+                key: key.clone(),
+                patch: MessagePatch {
+                    delivery: Some(Delivery::Failed(reason.clone())),
+                    ..Default::default()
+                },
+            });
+            d.history.push(entry(
+                now,
+                Actor::System,
+                HistoryKind::ReplyFailed {
+                    key: key.clone(),
+                    reason: reason.clone(),
+                },
+            ));
+            d.state.last_failure = Some(reason.clone());
+            d.effects.push(Effect::ShowDelivery {
+                key: key.clone(),
+                state: DeliveryMark::Failed,
+            });
+            d.effects.push(Effect::ExplainFailure { key: key.clone() });
+            d.effects.push(Effect::UpdateCard);
+        }
+    }
+    if !d.is_noop() {
+        d.state.updated_at = now;
+    }
+    Ok(d)
+}
+
+fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
+    let Event::CustomerMessage { item } = event else {
+        return Err(Rejection::NotAnOpeningEvent);
+    };
+    let key = MessageKey::inbound(item.network, &item.item_id);
+    let state = TicketState {
+        network: item.network,
+        account: item.account.clone(),
+        conversation_key: item.conversation_key(),
+        customer: item.customer.clone(),
+        kind: item.kind,
+        first_item: item.item_id.clone(),
+        first_text: item.text.clone(),
+        permalink: item.permalink.clone(),
+        reply_to: item.item_id.clone(),
+        status: Status::Unread,
+        assignee: None,
+        tags: Vec::new(),
+        last_replied_by: None,
+        last_failure: None,
+        first_item_deleted: false,
+        first_item_edited: false,
+        created_at: now,
+        updated_at: now,
+        last_customer_at: item.created_at,
+    };
+    let actor = Actor::Customer(item.customer.id.clone());
+    Ok(Decision {
+        state,
+        history: vec![
+            entry(now, actor.clone(), HistoryKind::Opened),
+            entry(now, actor, HistoryKind::CustomerMessage { key: key.clone() }),
+        ],
+        messages: vec![MessageChange::Insert(customer_message(item, key))],
+        effects: vec![Effect::PostCard],
+    })
+}
+
+fn customer_message(item: &InboundItem, key: MessageKey) -> NewMessage {
+    NewMessage {
+        key,
+        kind: MessageKind::Customer,
+        network_item_id: Some(item.item_id.clone()),
+        teammate: None,
+        chat: None,
+        text: item.text.clone(),
+        delivery: None,
+        created_at: item.created_at,
+    }
+}
+
+fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
+    let from = d.state.status;
+    if from != to {
+        d.state.status = to;
+        d.history
+            .push(entry(now, actor, HistoryKind::StatusChanged { from, to }));
+    }
+}
+
+fn entry(at: DateTime<Utc>, actor: Actor, what: HistoryKind) -> HistoryEntry {
+    HistoryEntry { at, actor, what }
+}
+
+fn is_first(ticket: &Ticket, key: &MessageKey) -> bool {
+    *key == MessageKey::inbound(ticket.state.network, &ticket.state.first_item)
+}

@@ -1,0 +1,185 @@
+//! Newtypes for every identifier, so a Page id can never be passed where a comment id is meant.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn new(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A connected account on a network: a Facebook Page id, later an Instagram account id…
+    AccountId
+);
+string_id!(
+    /// The network's own id of an item (a comment id, a post id).
+    NetworkItemId
+);
+string_id!(
+    /// The network's id of the customer who wrote an item.
+    CustomerId
+);
+string_id!(
+    /// Our own key of one message in a ticket: `in:<network item id>` for customer messages,
+    /// `chat:<surface>:<channel>:<message id>` for teammate messages. Unique, so it dedupes.
+    MessageKey
+);
+string_id!(
+    /// A chat surface's user id (Slack `U…`).
+    ChatUserId
+);
+
+impl MessageKey {
+    pub fn inbound(network: Network, item: &NetworkItemId) -> Self {
+        Self(format!("in:{}:{}", network.as_str(), item))
+    }
+    pub fn from_chat(msg: &ChatRef) -> Self {
+        Self(format!(
+            "chat:{}:{}:{}:{}",
+            msg.surface.as_str(),
+            msg.workspace,
+            msg.channel,
+            msg.message
+        ))
+    }
+}
+
+/// Primary key of a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(pub i64);
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for TicketId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(TicketId)
+    }
+}
+
+/// The networks Switchboard ingests from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    Facebook,
+}
+
+impl Network {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::Facebook => "facebook",
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "facebook" => Ok(Network::Facebook),
+            other => Err(format!("unknown network {other:?}")),
+        }
+    }
+}
+
+/// The chat surfaces cards are mirrored to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Surface {
+    Slack,
+}
+
+impl Surface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Slack => "slack",
+        }
+    }
+}
+
+impl FromStr for Surface {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "slack" => Ok(Surface::Slack),
+            other => Err(format!("unknown chat surface {other:?}")),
+        }
+    }
+}
+
+/// Where a chat message lives: (surface, workspace, channel, message id). For Slack the message
+/// id is the message `ts`. This is the key of the thread ↔ ticket mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChatRef {
+    pub surface: Surface,
+    pub workspace: String,
+    pub channel: String,
+    pub message: String,
+}
+
+/// A teammate acting in chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teammate {
+    pub surface: Surface,
+    pub id: ChatUserId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_display_and_from_str() {
+        assert_eq!("42".parse::<TicketId>().unwrap(), TicketId(42));
+        assert_eq!(TicketId(42).to_string(), "42");
+        assert_eq!("facebook".parse::<Network>().unwrap().to_string(), "facebook");
+        assert!("myspace".parse::<Network>().is_err());
+        assert_eq!("slack".parse::<Surface>().unwrap(), Surface::Slack);
+    }
+
+    #[test]
+    fn message_keys_are_namespaced() {
+        let k = MessageKey::inbound(Network::Facebook, &NetworkItemId::new("1_2"));
+        assert_eq!(k.as_str(), "in:facebook:1_2");
+        let c = ChatRef {
+            surface: Surface::Slack,
+            workspace: "T1".into(),
+            channel: "C1".into(),
+            message: "1.2".into(),
+        };
+        assert_eq!(MessageKey::from_chat(&c).as_str(), "chat:slack:T1:C1:1.2");
+    }
+}

@@ -1,0 +1,35 @@
+//! What a network adapter hands to the core after verifying and parsing a webhook.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AccountId, Network, NetworkItemId};
+use super::model::InboundItem;
+
+/// One normalised change on a network, with the key it is deduplicated on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkEnvelope {
+    /// Unique per delivery-worthy change, built from the network's own ids (e.g.
+    /// `facebook:comment:<id>:add`). A redelivered webhook yields the same key.
+    pub dedupe_key: String,
+    pub change: NetworkChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum NetworkChange {
+    /// A new item from a customer.
+    New { item: InboundItem },
+    /// A customer edited an item.
+    Edited {
+        network: Network,
+        account: AccountId,
+        item_id: NetworkItemId,
+        text: String,
+    },
+    /// An item was removed on the network.
+    Removed {
+        network: Network,
+        account: AccountId,
+        item_id: NetworkItemId,
+    },
+}

@@ -1,0 +1,16 @@
+//! The pure core: tickets, the state machine, card view model, action ids and all user-facing
+//! text. No I/O and no Slack/Discord/network/SQL types in here.
+
+pub mod action;
+pub mod card;
+pub mod decide;
+pub mod ids;
+pub mod inbound;
+pub mod model;
+pub mod text;
+
+pub use action::{ActionId, CardAction};
+pub use decide::{Decision, DeliveryMark, Effect, Event, MessageChange, MessagePatch, NewMessage, decide};
+pub use ids::*;
+pub use inbound::{NetworkChange, NetworkEnvelope};
+pub use model::*;

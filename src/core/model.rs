@@ -1,0 +1,241 @@
+//! The ticket and its messages, as the core sees them. No I/O, no SDK types.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::*;
+
+/// Ticket status as the reference inboxes show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Unread,
+    Read,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unread => "unread",
+            Status::Read => "read",
+            Status::Closed => "closed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "unread" => Some(Status::Unread),
+            "read" => Some(Status::Read),
+            "closed" => Some(Status::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of network item a ticket's conversation hangs off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A comment (or a reply to a comment) under a post.
+    Comment,
+    /// A post a visitor wrote on the Page.
+    VisitorPost,
+}
+
+/// Someone on the network side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: Option<String>,
+}
+
+/// One interaction received from a network, normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundItem {
+    pub network: Network,
+    pub account: AccountId,
+    pub item_id: NetworkItemId,
+    pub kind: ItemKind,
+    /// The post the item belongs to (a visitor post is its own post).
+    pub post_id: NetworkItemId,
+    pub customer: Customer,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub permalink: Option<String>,
+}
+
+impl InboundItem {
+    /// Tickets group one customer's items under one post.
+    pub fn conversation_key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.network.as_str(),
+            self.account,
+            self.post_id,
+            self.customer.id
+        )
+    }
+}
+
+/// The state of a ticket, without its database identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketState {
+    pub network: Network,
+    pub account: AccountId,
+    pub conversation_key: String,
+    pub customer: Customer,
+    pub kind: ItemKind,
+    /// The first item of the conversation (shown on the card).
+    pub first_item: NetworkItemId,
+    pub first_text: String,
+    pub permalink: Option<String>,
+    /// The customer's latest item: where a reply goes.
+    pub reply_to: NetworkItemId,
+    pub status: Status,
+    pub assignee: Option<Teammate>,
+    pub tags: Vec<String>,
+    pub last_replied_by: Option<Teammate>,
+    /// The reason the latest reply failed, until a reply is delivered again.
+    pub last_failure: Option<FailureReason>,
+    /// The first item was deleted on the network.
+    pub first_item_deleted: bool,
+    pub first_item_edited: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_customer_at: DateTime<Utc>,
+}
+
+/// A stored ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    /// Optimistic-concurrency version, bumped by every commit.
+    pub version: i64,
+    pub state: TicketState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// From the customer, on the network.
+    Customer,
+    /// From a teammate, to the customer.
+    Reply,
+    /// From a teammate, internal only.
+    Note,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Customer => "customer",
+            MessageKind::Reply => "reply",
+            MessageKind::Note => "note",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "customer" => Some(MessageKind::Customer),
+            "reply" => Some(MessageKind::Reply),
+            "note" => Some(MessageKind::Note),
+            _ => None,
+        }
+    }
+}
+
+/// Delivery state of a teammate's reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum Delivery {
+    Queued,
+    Delivered,
+    Failed(FailureReason),
+}
+
+/// Why a network call failed, in terms a teammate can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum FailureReason {
+    /// The account's access token expired or was revoked.
+    TokenExpired,
+    /// The app lacks a permission for this action.
+    PermissionDenied,
+    /// The item replied to no longer exists (deleted, or hidden from us).
+    ItemDeleted,
+    /// The network kept rate-limiting us until we gave up.
+    RateLimited,
+    /// The network rejected the content (with its own message).
+    Rejected(String),
+    /// No access token is configured for the account.
+    AccountNotConfigured,
+    /// Anything else, with the network's message.
+    Other(String),
+}
+
+/// One message in a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub key: MessageKey,
+    pub ticket_id: TicketId,
+    pub kind: MessageKind,
+    /// Customer items: their network id. Replies: the id the network gave once delivered.
+    pub network_item_id: Option<NetworkItemId>,
+    /// Teammate who wrote it (replies, notes).
+    pub teammate: Option<Teammate>,
+    /// The chat message this corresponds to (a teammate's thread message, or the mirror of a
+    /// customer message in the card's thread), once known.
+    pub chat: Option<ChatRef>,
+    pub text: String,
+    pub delivery: Option<Delivery>,
+    pub edited: bool,
+    pub deleted: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who did something, for the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum Actor {
+    Customer(CustomerId),
+    Teammate(Teammate),
+    System,
+}
+
+/// One line of a ticket's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub what: HistoryKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum HistoryKind {
+    Opened,
+    CustomerMessage { key: MessageKey },
+    CustomerEdited { key: MessageKey },
+    CustomerDeleted { key: MessageKey },
+    StatusChanged { from: Status, to: Status },
+    ReplyQueued { key: MessageKey },
+    ReplyDelivered { key: MessageKey },
+    ReplyFailed { key: MessageKey, reason: FailureReason },
+    NoteAdded { key: MessageKey },
+}
+
+impl HistoryKind {
+    /// A short stable code, stored in its own column for querying.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HistoryKind::Opened => "opened",
+            HistoryKind::CustomerMessage { .. } => "customer_message",
+            HistoryKind::CustomerEdited { .. } => "customer_edited",
+            HistoryKind::CustomerDeleted { .. } => "customer_deleted",
+            HistoryKind::StatusChanged { .. } => "status_changed",
+            HistoryKind::ReplyQueued { .. } => "reply_queued",
+            HistoryKind::ReplyDelivered { .. } => "reply_delivered",
+            HistoryKind::ReplyFailed { .. } => "reply_failed",
+            HistoryKind::NoteAdded { .. } => "note_added",
+        }
+    }
+}

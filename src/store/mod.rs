@@ -1,0 +1,264 @@
+//! Persistence: one trait, two real implementations (SQLite, Postgres), one contract suite
+//! (`tests/store_contract.rs`) run on both.
+//!
+//! Invariants every implementation keeps:
+//! - the inbox dedupes on `(source, dedupe_key)` with a unique constraint, not a SELECT first;
+//! - `commit` persists a whole `Decision` (ticket, history, messages, outbox jobs) and consumes
+//!   its input (inbox row or outbox job) in **one transaction**, guarded by the ticket version
+//!   (optimistic concurrency) and the unique conversation key for new tickets;
+//! - outbox jobs are delivered in id order per `lane` (one lane per ticket per destination):
+//!   a job is claimable only when no earlier pending job of its lane exists;
+//! - a claimed row carries a lease; a crashed worker's rows become claimable when it expires.
+
+// BACKENDS: `pub mod postgres; pub mod sqlite;` are added by the backend work.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::core::{ChatRef, Decision, Effect, HistoryEntry, Message, MessageKey, Ticket, TicketId};
+
+pub type DynStore = Arc<dyn Store>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One inbound event to commit before acknowledging the HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInbox {
+    /// Where it came from: "meta", "slack".
+    pub source: String,
+    /// The platform's own id of the event (comment id + verb, Slack `event_id`, …).
+    pub dedupe_key: String,
+    /// The normalised event, JSON (`crate::workers::InboxEvent`).
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub id: i64,
+    pub source: String,
+    pub dedupe_key: String,
+    pub payload: String,
+    /// Attempts so far, including the current one.
+    pub attempts: i32,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Which ticket a commit writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Insert a new ticket (fails with `Conflict` if its conversation key exists).
+    New,
+    /// Update this ticket if it is still at `version`.
+    Existing { id: TicketId, version: i64 },
+}
+
+/// What a commit consumes, atomically with the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumes {
+    Nothing,
+    Inbox(i64),
+    Job(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub target: Target,
+    pub decision: Decision,
+    pub consumes: Consumes,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed { ticket: TicketId, version: i64 },
+    /// Someone else changed the ticket (or created it) first: re-read and decide again.
+    Conflict,
+}
+
+/// Which outbox lane an effect is delivered in: chat calls and network calls of a ticket are
+/// ordered separately, so a reply in backoff does not hold up card updates.
+pub fn lane_of(ticket: TicketId, effect: &Effect) -> String {
+    match effect {
+        Effect::SendReply { .. } => format!("network:{ticket}"),
+        _ => format!("chat:{ticket}"),
+    }
+}
+
+/// A claimed outbox job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub ticket: TicketId,
+    pub lane: String,
+    pub effect: Effect,
+    /// Attempts so far, including the current one.
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What a chat message posted by the outbox is, for the thread ↔ ticket mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatRole {
+    /// The ticket's card (its thread is the conversation).
+    Card,
+    /// A message in the card's thread (a mirrored customer message, a failure notice).
+    ThreadMessage,
+}
+
+/// Facts learnt while delivering a job, recorded atomically with finishing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobRecord {
+    /// A chat message now exists for this ticket.
+    LinkChat {
+        chat: ChatRef,
+        role: ChatRole,
+        message: Option<MessageKey>,
+    },
+}
+
+/// A failed outbox job, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedJob {
+    pub id: i64,
+    pub ticket: TicketId,
+    pub effect: Effect,
+    pub attempts: i32,
+    pub last_error: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The backend's name ("sqlite" / "postgres"), for logs and benchmarks.
+    fn backend(&self) -> &'static str;
+
+    /// Apply pending migrations.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Cheap round trip, for readiness.
+    async fn ping(&self) -> Result<()>;
+
+    // ---- inbox --------------------------------------------------------------------------
+
+    /// Insert in one transaction; rows whose `(source, dedupe_key)` exists are skipped.
+    /// Returns how many rows were new.
+    async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64>;
+
+    /// Claim up to `limit` unprocessed rows, oldest first, whose retry time has come and which
+    /// no live lease holds; increments their attempts and leases them until `now + lease`.
+    async fn claim_inbox(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<InboxRow>>;
+
+    /// Mark a row processed without a decision (nothing to do, or rejected with `note`).
+    async fn finish_inbox(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<()>;
+
+    /// Release a row for another attempt at `retry_at`, recording `error`.
+    async fn retry_inbox(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
+
+    /// Rows not yet processed.
+    async fn count_pending_inbox(&self) -> Result<i64>;
+
+    /// All rows ever received (processed or not).
+    async fn count_inbox(&self) -> Result<i64>;
+
+    // ---- tickets ------------------------------------------------------------------------
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>>;
+
+    async fn ticket_by_conversation(&self, key: &str) -> Result<Option<Ticket>>;
+
+    /// Persist a decision atomically (see the module docs).
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome>;
+
+    async fn message(&self, key: &MessageKey) -> Result<Option<Message>>;
+
+    /// A ticket's messages, oldest first.
+    async fn messages(&self, ticket: TicketId) -> Result<Vec<Message>>;
+
+    /// A ticket's history, oldest first.
+    async fn history(&self, ticket: TicketId) -> Result<Vec<HistoryEntry>>;
+
+    async fn count_tickets(&self) -> Result<i64>;
+
+    // ---- chat mapping -------------------------------------------------------------------
+
+    /// The ticket whose card or thread message is `chat`.
+    async fn ticket_by_chat(&self, chat: &ChatRef) -> Result<Option<TicketId>>;
+
+    /// The ticket's card, once posted.
+    async fn card_of(&self, ticket: TicketId) -> Result<Option<ChatRef>>;
+
+    /// The chat message that mirrors a customer message, once posted.
+    async fn chat_of_message(&self, key: &MessageKey) -> Result<Option<ChatRef>>;
+
+    // ---- outbox -------------------------------------------------------------------------
+
+    /// Claim up to `limit` due jobs, each the oldest pending job of its lane and not leased;
+    /// increments attempts and leases them until `now + lease`.
+    async fn claim_jobs(&self, limit: i64, now: DateTime<Utc>, lease: Duration)
+    -> Result<Vec<Job>>;
+
+    /// Mark a job done and record what its delivery created, in one transaction.
+    async fn finish_job(&self, id: i64, records: &[JobRecord], now: DateTime<Utc>) -> Result<()>;
+
+    /// Put a job back for `retry_at`. `count_attempt = false` for waits that are not failures
+    /// (pacing, waiting for the card to exist): the claim's attempt increment is undone.
+    async fn retry_job(
+        &self,
+        id: i64,
+        retry_at: DateTime<Utc>,
+        error: &str,
+        count_attempt: bool,
+    ) -> Result<()>;
+
+    /// Give up on a job: status `failed`, kept for operators, no longer blocks its lane.
+    async fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()>;
+
+    async fn count_jobs(&self, status: JobStatus) -> Result<i64>;
+
+    async fn failed_jobs(&self, limit: i64) -> Result<Vec<FailedJob>>;
+}
+
+/// Open the store the URL names (`sqlite://…` or `postgres://…`), creating a SQLite file if
+/// missing. Does not migrate.
+pub async fn connect(url: &str) -> Result<DynStore> {
+    // BACKENDS: dispatch to sqlite::SqliteStore::connect / postgres::PgStore::connect.
+    Err(StoreError::UnsupportedUrl(url.to_string()))
+}
