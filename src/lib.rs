@@ -4,5 +4,11 @@
 //! → core decides → effects into the outbox (same transaction) → workers deliver. See
 //! `docs/design.md`.
 
+pub mod app;
+pub mod chat;
+pub mod config;
 pub mod core;
+pub mod networks;
+pub mod server;
 pub mod store;
+pub mod workers;

@@ -1,1 +1,114 @@
-fn main() {}
+//! The `switchboard` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchboard::config::{Config, process_env};
+use switchboard::{app, store};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "A chat-native social inbox")]
+struct Cli {
+    /// Configuration file (TOML). Secrets may come from SWITCHBOARD_* environment variables.
+    #[arg(long, global = true, default_value = "switchboard.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server and the workers (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check the configuration and say exactly what is missing or wrong.
+    CheckConfig,
+    /// Inspect the outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// List jobs that were given up, with their last error.
+    Failed {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&cli.config, &process_env)?;
+    match cli.command {
+        Command::Serve => {
+            app::serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = store::connect(&config.database.url).await?;
+            store.migrate().await?;
+            println!(
+                "database {} is up to date",
+                app::redact_url(&config.database.url)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            let problems = config.validate();
+            if problems.is_empty() {
+                println!("{}: configuration is complete", cli.config.display());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{}: configuration is incomplete:", cli.config.display());
+                for p in problems {
+                    eprintln!("  - {p}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Outbox {
+            command: OutboxCommand::Failed { limit },
+        } => {
+            let store = store::connect(&config.database.url).await?;
+            let failed = store.failed_jobs(limit).await?;
+            if failed.is_empty() {
+                println!("no failed jobs");
+            }
+            for job in failed {
+                println!(
+                    "job {} ticket {} after {} attempts: {:?}\n  {}",
+                    job.id, job.ticket, job.attempts, job.effect, job.last_error
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -74,7 +74,8 @@ impl FromStr for ActionId {
     type Err = ActionIdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut parts = s.splitn(3, ':');
-        let (Some(version), Some(action), Some(ticket)) = (parts.next(), parts.next(), parts.next())
+        let (Some(version), Some(action), Some(ticket)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(ActionIdError::Foreign);
         };
@@ -127,7 +128,10 @@ mod tests {
             ("approve_reply", ActionIdError::Foreign),
             ("x:y:z", ActionIdError::Foreign),
             ("sb9:close:1", ActionIdError::Version("sb9".into())),
-            ("sb1:explode:1", ActionIdError::UnknownAction("explode".into())),
+            (
+                "sb1:explode:1",
+                ActionIdError::UnknownAction("explode".into()),
+            ),
             ("sb1:close:abc", ActionIdError::BadTicket("abc".into())),
             ("sb1:close:-3", ActionIdError::BadTicket("-3".into())),
             ("sb1:close:", ActionIdError::BadTicket("".into())),

@@ -66,7 +66,10 @@ pub enum Effect {
     /// Deliver a teammate's reply to the network.
     SendReply { key: MessageKey },
     /// Show a reply's delivery state on the teammate's chat message.
-    ShowDelivery { key: MessageKey, state: DeliveryMark },
+    ShowDelivery {
+        key: MessageKey,
+        state: DeliveryMark,
+    },
     /// Tell the thread, in plain words, why a reply failed.
     ExplainFailure { key: MessageKey },
 }
@@ -155,7 +158,8 @@ pub fn decide(
     match event {
         Event::CustomerMessage { item } => {
             let key = MessageKey::inbound(item.network, &item.item_id);
-            d.messages.push(MessageChange::Insert(customer_message(item, key.clone())));
+            d.messages
+                .push(MessageChange::Insert(customer_message(item, key.clone())));
             d.state.reply_to = item.item_id.clone();
             d.state.last_customer_at = item.created_at;
             if item.customer.name.is_some() {
@@ -167,7 +171,12 @@ pub fn decide(
                 HistoryKind::CustomerMessage { key: key.clone() },
             ));
             // New customer content is unread, and reopens a closed ticket.
-            set_status(&mut d, Status::Unread, Actor::Customer(item.customer.id.clone()), now);
+            set_status(
+                &mut d,
+                Status::Unread,
+                Actor::Customer(item.customer.id.clone()),
+                now,
+            );
             d.effects.push(Effect::PostThreadMessage { key });
             d.effects.push(Effect::UpdateCard);
         }
@@ -190,7 +199,8 @@ pub fn decide(
                 d.state.first_item_edited = true;
                 d.effects.push(Effect::UpdateCard);
             } else {
-                d.effects.push(Effect::UpdateThreadMessage { key: key.clone() });
+                d.effects
+                    .push(Effect::UpdateThreadMessage { key: key.clone() });
             }
         }
         Event::CustomerDeleted { key } => {
@@ -210,7 +220,8 @@ pub fn decide(
                 d.state.first_item_deleted = true;
                 d.effects.push(Effect::UpdateCard);
             } else {
-                d.effects.push(Effect::UpdateThreadMessage { key: key.clone() });
+                d.effects
+                    .push(Effect::UpdateThreadMessage { key: key.clone() });
             }
         }
         Event::Action { teammate, action } => {
@@ -373,7 +384,11 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         state,
         history: vec![
             entry(now, actor.clone(), HistoryKind::Opened),
-            entry(now, actor, HistoryKind::CustomerMessage { key: key.clone() }),
+            entry(
+                now,
+                actor,
+                HistoryKind::CustomerMessage { key: key.clone() },
+            ),
         ],
         messages: vec![MessageChange::Insert(customer_message(item, key))],
         effects: vec![Effect::PostCard],

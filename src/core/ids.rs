@@ -165,7 +165,10 @@ mod tests {
     fn ids_round_trip_through_display_and_from_str() {
         assert_eq!("42".parse::<TicketId>().unwrap(), TicketId(42));
         assert_eq!(TicketId(42).to_string(), "42");
-        assert_eq!("facebook".parse::<Network>().unwrap().to_string(), "facebook");
+        assert_eq!(
+            "facebook".parse::<Network>().unwrap().to_string(),
+            "facebook"
+        );
         assert!("myspace".parse::<Network>().is_err());
         assert_eq!("slack".parse::<Surface>().unwrap(), Surface::Slack);
     }

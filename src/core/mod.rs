@@ -10,7 +10,9 @@ pub mod model;
 pub mod text;
 
 pub use action::{ActionId, CardAction};
-pub use decide::{Decision, DeliveryMark, Effect, Event, MessageChange, MessagePatch, NewMessage, decide};
+pub use decide::{
+    Decision, DeliveryMark, Effect, Event, MessageChange, MessagePatch, NewMessage, decide,
+};
 pub use ids::*;
 pub use inbound::{NetworkChange, NetworkEnvelope};
 pub use model::*;

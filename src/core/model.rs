@@ -213,14 +213,32 @@ pub struct HistoryEntry {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum HistoryKind {
     Opened,
-    CustomerMessage { key: MessageKey },
-    CustomerEdited { key: MessageKey },
-    CustomerDeleted { key: MessageKey },
-    StatusChanged { from: Status, to: Status },
-    ReplyQueued { key: MessageKey },
-    ReplyDelivered { key: MessageKey },
-    ReplyFailed { key: MessageKey, reason: FailureReason },
-    NoteAdded { key: MessageKey },
+    CustomerMessage {
+        key: MessageKey,
+    },
+    CustomerEdited {
+        key: MessageKey,
+    },
+    CustomerDeleted {
+        key: MessageKey,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    ReplyQueued {
+        key: MessageKey,
+    },
+    ReplyDelivered {
+        key: MessageKey,
+    },
+    ReplyFailed {
+        key: MessageKey,
+        reason: FailureReason,
+    },
+    NoteAdded {
+        key: MessageKey,
+    },
 }
 
 impl HistoryKind {

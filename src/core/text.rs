@@ -128,6 +128,22 @@ pub fn card_fallback(headline: &str, author: &str, text: &str) -> String {
     format!("New {headline} from {author}: {text}")
 }
 
+/// Answer to `/<command>` and `/<command> help`.
+pub fn command_help(command: &str) -> String {
+    format!(
+        "*Switchboard* mirrors your Facebook Page comments here as cards.\n\
+         • Use the card's buttons to mark it read or unread, close or reopen it.\n\
+         • Write in the card's thread to reply to the customer on Facebook.\n\
+         • Start a thread message with `note:` to keep it internal.\n\
+         `{command} help` shows this message."
+    )
+}
+
+/// Answer to an unknown subcommand.
+pub fn command_unknown(command: &str, word: &str) -> String {
+    format!("`{command} {word}` is not a command I know. Try `{command} help`.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +195,18 @@ mod tests {
             failure_reason(&FailureReason::Rejected("(#100) Message too long".into())),
             @"Facebook rejected the reply: (#100) Message too long"
         );
+    }
+
+    #[test]
+    fn snapshots_of_command_answers() {
+        insta::assert_snapshot!(command_unknown("/switchboard", "frobnicate"),
+            @"`/switchboard frobnicate` is not a command I know. Try `/switchboard help`.");
+        insta::assert_snapshot!(command_help("/switchboard"), @r"
+        *Switchboard* mirrors your Facebook Page comments here as cards.
+        • Use the card's buttons to mark it read or unread, close or reopen it.
+        • Write in the card's thread to reply to the customer on Facebook.
+        • Start a thread message with `note:` to keep it internal.
+        `/switchboard help` shows this message.
+        ");
     }
 }

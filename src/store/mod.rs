@@ -10,7 +10,8 @@
 //!   a job is claimable only when no earlier pending job of its lane exists;
 //! - a claimed row carries a lease; a crashed worker's rows become claimable when it expires.
 
-// BACKENDS: `pub mod postgres; pub mod sqlite;` are added by the backend work.
+pub mod postgres;
+pub mod sqlite;
 
 use std::sync::Arc;
 
@@ -85,7 +86,10 @@ pub struct Commit {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitOutcome {
-    Committed { ticket: TicketId, version: i64 },
+    Committed {
+        ticket: TicketId,
+        version: i64,
+    },
     /// Someone else changed the ticket (or created it) first: re-read and decide again.
     Conflict,
 }
@@ -259,6 +263,11 @@ pub trait Store: Send + Sync + 'static {
 /// Open the store the URL names (`sqlite://…` or `postgres://…`), creating a SQLite file if
 /// missing. Does not migrate.
 pub async fn connect(url: &str) -> Result<DynStore> {
-    // BACKENDS: dispatch to sqlite::SqliteStore::connect / postgres::PgStore::connect.
-    Err(StoreError::UnsupportedUrl(url.to_string()))
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
 }

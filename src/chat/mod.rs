@@ -1,0 +1,3 @@
+//! Chat surfaces: where tickets are mirrored as cards and teammates act on them.
+
+pub mod slack;

@@ -1,0 +1,437 @@
+//! Typed settings. The only place that reads the environment.
+//!
+//! A TOML file (default `switchboard.toml`) with every secret overridable from the environment
+//! (`SWITCHBOARD_…`, see `ENV_*`). `validate` lists every problem at once, in words that say
+//! which key to set; `serve` refuses to start while any remains. There is no way to disable a
+//! signature check.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+pub const ENV_DATABASE_URL: &str = "SWITCHBOARD_DATABASE_URL";
+pub const ENV_META_APP_SECRET: &str = "SWITCHBOARD_META_APP_SECRET";
+pub const ENV_META_VERIFY_TOKEN: &str = "SWITCHBOARD_META_VERIFY_TOKEN";
+/// Followed by the Page id: `SWITCHBOARD_META_PAGE_TOKEN_1234567890`.
+pub const ENV_META_PAGE_TOKEN_PREFIX: &str = "SWITCHBOARD_META_PAGE_TOKEN_";
+pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
+pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
+
+/// Default database: an SQLite file next to the process, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db";
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+/// Largest webhook body accepted (Meta batches stay far below this).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Slack Web API base URL.
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+/// A thread message starting with this stays internal (a note), case-insensitively.
+pub const DEFAULT_NOTE_PREFIX: &str = "note:";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub meta: MetaConfig,
+    #[serde(default)]
+    pub slack: SlackConfig,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.into(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_DATABASE_URL.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetaConfig {
+    /// App secret: signs every webhook (`X-Hub-Signature-256`).
+    pub app_secret: Option<SecretString>,
+    /// The previous app secret, accepted too while rotating.
+    pub previous_app_secret: Option<SecretString>,
+    /// The token typed into the App Dashboard for the GET handshake.
+    pub verify_token: Option<SecretString>,
+    pub graph_api_url: String,
+    pub pages: Vec<PageConfig>,
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        Self {
+            app_secret: None,
+            previous_app_secret: None,
+            verify_token: None,
+            graph_api_url: crate::networks::meta::DEFAULT_GRAPH_BASE_URL.into(),
+            pages: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    /// The Page id (as in webhook `entry.id`).
+    pub id: String,
+    /// Shown on cards.
+    pub name: String,
+    /// Page access token (replies are posted as the Page).
+    pub access_token: Option<SecretString>,
+    /// The Slack channel id cards of this Page go to.
+    pub slack_channel: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    /// The workspace id (`T…`); events from other workspaces are ignored.
+    pub team_id: String,
+    pub bot_token: Option<SecretString>,
+    pub signing_secret: Option<SecretString>,
+    /// The previous signing secret, accepted too while rotating.
+    pub previous_signing_secret: Option<SecretString>,
+    pub api_url: String,
+    pub note_prefix: String,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        Self {
+            team_id: String::new(),
+            bot_token: None,
+            signing_secret: None,
+            previous_signing_secret: None,
+            api_url: DEFAULT_SLACK_API_URL.into(),
+            note_prefix: DEFAULT_NOTE_PREFIX.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Attempts before a job is given up and the failure shown.
+    pub max_attempts: i32,
+    /// First retry delay; doubles each attempt.
+    pub base_backoff_ms: u64,
+    /// Cap on the retry delay.
+    pub max_backoff_secs: u64,
+    /// Minimum gap between two messages posted to one Slack channel (Slack allows about one
+    /// message per second per channel).
+    pub channel_pace_ms: u64,
+    /// Jobs claimed per round and delivered concurrently.
+    pub batch_size: i64,
+    /// How long a claimed job is leased before another worker may take it over.
+    pub lease_secs: i64,
+    /// Poll interval when idle (a commit also wakes the worker at once).
+    pub poll_ms: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_backoff_ms: 1_000,
+            max_backoff_secs: 300,
+            channel_pace_ms: 1_000,
+            batch_size: 16,
+            lease_secs: 60,
+            poll_ms: 500,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid configuration: {message}")]
+    Parse { path: String, message: String },
+}
+
+/// Where the environment comes from (a closure, so tests need not touch the process env).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Read the file (a missing file is an empty config: everything from the environment).
+    pub fn load(path: &Path, env: Env<'_>) -> Result<Self, LoadError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(LoadError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        let mut config = Self::parse(&text).map_err(|message| LoadError::Parse {
+            path: path.display().to_string(),
+            message,
+        })?;
+        config.apply_env(env);
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    fn apply_env(&mut self, env: Env<'_>) {
+        if let Some(v) = env(ENV_DATABASE_URL) {
+            self.database.url = v;
+        }
+        let secret = |name: &str| env(name).map(SecretString::from);
+        if let Some(v) = secret(ENV_META_APP_SECRET) {
+            self.meta.app_secret = Some(v);
+        }
+        if let Some(v) = secret(ENV_META_VERIFY_TOKEN) {
+            self.meta.verify_token = Some(v);
+        }
+        for page in &mut self.meta.pages {
+            if let Some(v) = secret(&format!("{ENV_META_PAGE_TOKEN_PREFIX}{}", page.id)) {
+                page.access_token = Some(v);
+            }
+        }
+        if let Some(v) = secret(ENV_SLACK_BOT_TOKEN) {
+            self.slack.bot_token = Some(v);
+        }
+        if let Some(v) = secret(ENV_SLACK_SIGNING_SECRET) {
+            self.slack.signing_secret = Some(v);
+        }
+    }
+
+    /// Every problem that stops `serve`, one sentence each.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut missing = |key: &str, env: &str| {
+            problems.push(format!("{key} is not set (set it in the file or {env})"));
+        };
+        if is_blank(&self.meta.app_secret) {
+            missing("meta.app_secret", ENV_META_APP_SECRET);
+        }
+        if is_blank(&self.meta.verify_token) {
+            missing("meta.verify_token", ENV_META_VERIFY_TOKEN);
+        }
+        if is_blank(&self.slack.bot_token) {
+            missing("slack.bot_token", ENV_SLACK_BOT_TOKEN);
+        }
+        if is_blank(&self.slack.signing_secret) {
+            missing("slack.signing_secret", ENV_SLACK_SIGNING_SECRET);
+        }
+        if self.slack.team_id.trim().is_empty() {
+            problems.push("slack.team_id is not set (the workspace id, T…)".into());
+        }
+        if self.slack.note_prefix.trim().is_empty() {
+            problems.push("slack.note_prefix must not be empty".into());
+        }
+        if self.meta.pages.is_empty() {
+            problems.push("meta.pages is empty: add at least one [[meta.pages]]".into());
+        }
+        let mut seen = BTreeMap::new();
+        for (i, page) in self.meta.pages.iter().enumerate() {
+            let at = format!("meta.pages[{i}]");
+            if page.id.trim().is_empty() || !page.id.chars().all(|c| c.is_ascii_digit()) {
+                problems.push(format!(
+                    "{at}.id must be the numeric Page id, got {:?}",
+                    page.id
+                ));
+            }
+            if let Some(first) = seen.insert(page.id.clone(), i) {
+                problems.push(format!("{at}.id {} repeats meta.pages[{first}]", page.id));
+            }
+            if page.name.trim().is_empty() {
+                problems.push(format!("{at}.name is empty"));
+            }
+            if page.slack_channel.trim().is_empty() {
+                problems.push(format!("{at}.slack_channel is empty"));
+            }
+            if is_blank(&page.access_token) {
+                problems.push(format!(
+                    "{at}.access_token is not set (set it in the file or {ENV_META_PAGE_TOKEN_PREFIX}{})",
+                    page.id
+                ));
+            }
+        }
+        for (key, url) in [
+            ("meta.graph_api_url", &self.meta.graph_api_url),
+            ("slack.api_url", &self.slack.api_url),
+        ] {
+            match url::Url::parse(url) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => problems.push(format!("{key} is not an http(s) URL: {url:?}")),
+            }
+        }
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            problems.push(format!(
+                "database.url must start with sqlite: or postgres://, got {db:?}"
+            ));
+        }
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!(
+                "server.listen is not an address like 0.0.0.0:8080: {:?}",
+                self.server.listen
+            ));
+        }
+        let o = &self.outbox;
+        if o.max_attempts < 1 || o.batch_size < 1 || o.lease_secs < 1 {
+            problems.push(
+                "outbox.max_attempts, outbox.batch_size and outbox.lease_secs must be ≥ 1".into(),
+            );
+        }
+        problems
+    }
+
+    pub fn page(&self, id: &str) -> Option<&PageConfig> {
+        self.meta.pages.iter().find(|p| p.id == id)
+    }
+
+    /// The Meta app secrets accepted for signatures (current first).
+    pub fn meta_secrets(&self) -> Vec<&[u8]> {
+        secrets(&self.meta.app_secret, &self.meta.previous_app_secret)
+    }
+
+    /// The Slack signing secrets accepted (current first).
+    pub fn slack_secrets(&self) -> Vec<&[u8]> {
+        secrets(
+            &self.slack.signing_secret,
+            &self.slack.previous_signing_secret,
+        )
+    }
+}
+
+fn secrets<'a>(a: &'a Option<SecretString>, b: &'a Option<SecretString>) -> Vec<&'a [u8]> {
+    [a, b]
+        .into_iter()
+        .flatten()
+        .map(|s| s.expose_secret().as_bytes())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn is_blank(s: &Option<SecretString>) -> bool {
+    s.as_ref()
+        .is_none_or(|s| s.expose_secret().trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn the_committed_example_loads_and_only_lacks_secrets() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
+        let config = Config::load(&path, &no_env).expect("example config parses");
+        assert_eq!(config.database.url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.meta.pages.len(), 1);
+        // The example ships no secrets: every problem is a secret to set.
+        let problems = config.validate();
+        assert_eq!(
+            problems,
+            vec![
+                "meta.app_secret is not set (set it in the file or SWITCHBOARD_META_APP_SECRET)",
+                "meta.verify_token is not set (set it in the file or SWITCHBOARD_META_VERIFY_TOKEN)",
+                "slack.bot_token is not set (set it in the file or SWITCHBOARD_SLACK_BOT_TOKEN)",
+                "slack.signing_secret is not set (set it in the file or SWITCHBOARD_SLACK_SIGNING_SECRET)",
+                "meta.pages[0].access_token is not set (set it in the file or SWITCHBOARD_META_PAGE_TOKEN_1234567890321)",
+            ]
+        );
+        // …and the environment fills them in.
+        let env = |name: &str| match name {
+            ENV_META_APP_SECRET
+            | ENV_META_VERIFY_TOKEN
+            | ENV_SLACK_BOT_TOKEN
+            | ENV_SLACK_SIGNING_SECRET
+            | "SWITCHBOARD_META_PAGE_TOKEN_1234567890321" => Some("x".to_string()),
+            _ => None,
+        };
+        let config = Config::load(&path, &env).expect("example config parses");
+        assert_eq!(config.validate(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported() {
+        let err = Config::parse("[slack]\nsigning_secrett = \"x\"\n").unwrap_err();
+        assert!(err.contains("unknown field `signing_secrett`"), "{err}");
+
+        let config = Config::parse(
+            r#"
+            [database]
+            url = "mysql://x"
+            [[meta.pages]]
+            id = "abc"
+            name = ""
+            slack_channel = ""
+            "#,
+        )
+        .expect("parses");
+        let problems = config.validate().join("\n");
+        for needle in [
+            "database.url must start with sqlite: or postgres://",
+            "meta.pages[0].id must be the numeric Page id",
+            "meta.pages[0].name is empty",
+            "meta.pages[0].slack_channel is empty",
+            "slack.team_id is not set",
+        ] {
+            assert!(
+                problems.contains(needle),
+                "missing {needle:?} in:\n{problems}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let mut config = Config::default();
+        config.meta.app_secret = Some(SecretString::from("hunter2"));
+        let dbg = format!("{config:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+    }
+}

@@ -1,0 +1,66 @@
+//! The HTTP side: verify → parse → normalise → commit to the inbox → acknowledge. Nothing
+//! else happens on the request path; workers do the rest.
+
+mod health;
+mod meta;
+mod slack;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+use crate::workers::Services;
+
+pub type AppState = Arc<Services>;
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.server.max_body_bytes;
+    Router::new()
+        .route("/webhooks/meta", get(meta::handshake).post(meta::receive))
+        .route("/slack/events", post(slack::events))
+        .route("/slack/interactions", post(slack::interactions))
+        .route("/slack/commands", post(slack::commands))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A refusal the caller can act on: status plus a one-line reason, as JSON.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    /// An internal failure: logged with its cause chain, the caller gets a generic 500 (the
+    /// platform will redeliver; nothing was acknowledged).
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; the event was not stored, please redeliver",
+        )
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({ "error": self.reason }))).into_response()
+    }
+}

@@ -1,0 +1,622 @@
+//! Postgres backend.
+//!
+//! - Timestamps are TIMESTAMPTZ (microsecond precision). Every timestamp the store writes,
+//!   including those inside the ticket state JSON, is truncated to microseconds first, so a
+//!   value read back equals the value written, exactly as on SQLite.
+//! - JSON columns are TEXT (same encoding as SQLite; the shared codec lives in
+//!   `super::sqlite::codec`); the ticket's `state` is the source of truth, its plain columns
+//!   are copies kept for filtering.
+//! - Claims lock their rows with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never receive
+//!   the same row and do not wait on each other.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+
+use super::sqlite::codec::{self, RawMessage};
+use super::{
+    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, InboxRow, Job, JobRecord, JobStatus,
+    NewInbox, Result, Store, Target,
+};
+use crate::core::{
+    ChatRef, Decision, HistoryEntry, Message, MessageChange, MessageKey, Ticket, TicketId,
+};
+
+/// Pool size: workers, HTTP handlers and pollers share it.
+const MAX_CONNECTIONS: u32 = 10;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect to the database `url` names (`postgres://…`). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool (tests, admin commands).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn t(v: DateTime<Utc>) -> DateTime<Utc> {
+    codec::trunc(v)
+}
+
+fn ticket_from_row(row: &PgRow) -> Result<Ticket> {
+    codec::ticket(
+        row.try_get("id")?,
+        row.try_get("version")?,
+        row.try_get("state")?,
+    )
+}
+
+fn message_from_row(row: &PgRow) -> Result<Message> {
+    RawMessage {
+        key: row.try_get("key")?,
+        ticket_id: row.try_get("ticket_id")?,
+        kind: row.try_get("kind")?,
+        network_item_id: row.try_get("network_item_id")?,
+        teammate: row.try_get("teammate")?,
+        chat: row.try_get("chat")?,
+        text: row.try_get("text")?,
+        delivery: row.try_get("delivery")?,
+        edited: row.try_get("edited")?,
+        deleted: row.try_get("deleted")?,
+        created_at: row.try_get("created_at")?,
+    }
+    .into_message()
+}
+
+fn job_from_row(row: &PgRow) -> Result<Job> {
+    codec::job(
+        row.try_get("id")?,
+        row.try_get("ticket_id")?,
+        row.try_get("lane")?,
+        row.try_get("effect")?,
+        row.try_get("attempts")?,
+        row.try_get("created_at")?,
+    )
+}
+
+fn chat_from_row(row: &PgRow) -> Result<ChatRef> {
+    codec::chat_ref(
+        row.try_get("surface")?,
+        row.try_get("workspace")?,
+        row.try_get("channel")?,
+        row.try_get("message")?,
+    )
+}
+
+/// Everything a commit writes after the ticket row, on the open transaction.
+async fn write_decision(
+    conn: &mut PgConnection,
+    ticket: TicketId,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for change in &decision.messages {
+        match change {
+            MessageChange::Insert(m) => {
+                sqlx::query(
+                    "INSERT INTO messages (key, ticket_id, kind, network_item_id, teammate, chat, \
+                     text, delivery, edited, deleted, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, FALSE, $9) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(m.key.as_str())
+                .bind(ticket.0)
+                .bind(m.kind.as_str())
+                .bind(m.network_item_id.as_ref().map(|i| i.as_str()))
+                .bind(codec::opt_json(&m.teammate)?)
+                .bind(codec::opt_json(&m.chat)?)
+                .bind(m.text.as_str())
+                .bind(codec::opt_json(&m.delivery)?)
+                .bind(t(m.created_at))
+                .execute(&mut *conn)
+                .await?;
+            }
+            MessageChange::Update { key, patch } => {
+                sqlx::query(
+                    "UPDATE messages SET text = COALESCE($1, text), edited = COALESCE($2, edited), \
+                     deleted = COALESCE($3, deleted), delivery = COALESCE($4, delivery), \
+                     network_item_id = COALESCE($5, network_item_id) \
+                     WHERE key = $6 AND ticket_id = $7",
+                )
+                .bind(patch.text.as_deref())
+                .bind(patch.edited)
+                .bind(patch.deleted)
+                .bind(codec::opt_json(&patch.delivery)?)
+                .bind(patch.network_item_id.as_ref().map(|i| i.as_str()))
+                .bind(key.as_str())
+                .bind(ticket.0)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    for entry in &decision.history {
+        sqlx::query(
+            "INSERT INTO ticket_history (ticket_id, at, actor, code, detail) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(ticket.0)
+        .bind(t(entry.at))
+        .bind(codec::to_json(&entry.actor)?)
+        .bind(entry.what.code())
+        .bind(codec::to_json(&entry.what)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let now = t(now);
+    for effect in &decision.effects {
+        sqlx::query(
+            "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+             VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+        )
+        .bind(ticket.0)
+        .bind(super::lane_of(ticket, effect))
+        .bind(codec::to_json(effect)?)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let now = t(now);
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = 0;
+        for item in items {
+            inserted += sqlx::query(
+                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (source, dedupe_key) DO NOTHING",
+            )
+            .bind(item.source.as_str())
+            .bind(item.dedupe_key.as_str())
+            .bind(item.payload.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn claim_inbox(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<InboxRow>> {
+        let rows = sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, locked_until = $1 \
+             WHERE id IN (SELECT id FROM inbox WHERE processed_at IS NULL AND run_at <= $2 \
+                          AND (locked_until IS NULL OR locked_until <= $2) \
+                          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, source, dedupe_key, payload, attempts, received_at",
+        )
+        .bind(codec::add_lease(now, lease)?)
+        .bind(t(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(InboxRow {
+                    id: row.try_get("id")?,
+                    source: row.try_get("source")?,
+                    dedupe_key: row.try_get("dedupe_key")?,
+                    payload: row.try_get("payload")?,
+                    attempts: row.try_get("attempts")?,
+                    received_at: row.try_get("received_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|r| r.id);
+        Ok(claimed)
+    }
+
+    async fn finish_inbox(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET processed_at = $1, locked_until = NULL, note = $2 WHERE id = $3",
+        )
+        .bind(t(now))
+        .bind(note)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn retry_inbox(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET run_at = $1, locked_until = NULL, last_error = $2 \
+             WHERE id = $3 AND processed_at IS NULL",
+        )
+        .bind(t(retry_at))
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_pending_inbox(&self) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    async fn count_inbox(&self) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+        sqlx::query("SELECT id, version, state FROM tickets WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(ticket_from_row)
+            .transpose()
+    }
+
+    async fn ticket_by_conversation(&self, key: &str) -> Result<Option<Ticket>> {
+        sqlx::query("SELECT id, version, state FROM tickets WHERE conversation_key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(ticket_from_row)
+            .transpose()
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
+        let Commit {
+            target,
+            decision,
+            consumes,
+            now,
+        } = commit;
+        let state = codec::normalize_state(decision.state.clone());
+        let cols = codec::TicketColumns::new(&state)?;
+        let mut tx = self.pool.begin().await?;
+        let (ticket, version) = match target {
+            Target::New => {
+                let inserted = sqlx::query(
+                    "INSERT INTO tickets (version, network, account, conversation_key, status, \
+                     assignee, kind, customer_id, created_at, updated_at, state) \
+                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(cols.network)
+                .bind(cols.account)
+                .bind(cols.conversation_key)
+                .bind(cols.status)
+                .bind(cols.assignee.as_deref())
+                .bind(cols.kind)
+                .bind(cols.customer_id)
+                .bind(state.created_at)
+                .bind(state.updated_at)
+                .bind(cols.state.as_str())
+                .fetch_one(&mut *tx)
+                .await;
+                match inserted {
+                    Ok(row) => (TicketId(row.try_get(0)?), 1),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        tx.rollback().await?;
+                        return Ok(CommitOutcome::Conflict);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Target::Existing { id, version } => {
+                let updated = sqlx::query(
+                    "UPDATE tickets SET version = version + 1, network = $1, account = $2, \
+                     conversation_key = $3, status = $4, assignee = $5, kind = $6, \
+                     customer_id = $7, created_at = $8, updated_at = $9, state = $10 \
+                     WHERE id = $11 AND version = $12",
+                )
+                .bind(cols.network)
+                .bind(cols.account)
+                .bind(cols.conversation_key)
+                .bind(cols.status)
+                .bind(cols.assignee.as_deref())
+                .bind(cols.kind)
+                .bind(cols.customer_id)
+                .bind(state.created_at)
+                .bind(state.updated_at)
+                .bind(cols.state.as_str())
+                .bind(id.0)
+                .bind(version)
+                .execute(&mut *tx)
+                .await;
+                match updated {
+                    Ok(r) if r.rows_affected() == 1 => (id, version + 1),
+                    Ok(_) => {
+                        tx.rollback().await?;
+                        return Ok(CommitOutcome::Conflict);
+                    }
+                    // Another ticket already has the new conversation key.
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        tx.rollback().await?;
+                        return Ok(CommitOutcome::Conflict);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        write_decision(&mut tx, ticket, &decision, now).await?;
+        match consumes {
+            Consumes::Nothing => {}
+            Consumes::Inbox(id) => {
+                sqlx::query(
+                    "UPDATE inbox SET processed_at = $1, locked_until = NULL WHERE id = $2",
+                )
+                .bind(t(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Consumes::Job(id) => {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'done', finished_at = $1, locked_until = NULL \
+                     WHERE id = $2",
+                )
+                .bind(t(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(CommitOutcome::Committed { ticket, version })
+    }
+
+    async fn message(&self, key: &MessageKey) -> Result<Option<Message>> {
+        sqlx::query("SELECT * FROM messages WHERE key = $1")
+            .bind(key.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(message_from_row)
+            .transpose()
+    }
+
+    async fn messages(&self, ticket: TicketId) -> Result<Vec<Message>> {
+        sqlx::query("SELECT * FROM messages WHERE ticket_id = $1 ORDER BY created_at, seq")
+            .bind(ticket.0)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(message_from_row)
+            .collect()
+    }
+
+    async fn history(&self, ticket: TicketId) -> Result<Vec<HistoryEntry>> {
+        sqlx::query("SELECT at, actor, detail FROM ticket_history WHERE ticket_id = $1 ORDER BY id")
+            .bind(ticket.0)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                codec::history_entry(
+                    row.try_get("at")?,
+                    row.try_get("actor")?,
+                    row.try_get("detail")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn count_tickets(&self) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    async fn ticket_by_chat(&self, chat: &ChatRef) -> Result<Option<TicketId>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT ticket_id FROM chat_links \
+             WHERE surface = $1 AND workspace = $2 AND channel = $3 AND message = $4",
+        )
+        .bind(chat.surface.as_str())
+        .bind(chat.workspace.as_str())
+        .bind(chat.channel.as_str())
+        .bind(chat.message.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(TicketId))
+    }
+
+    async fn card_of(&self, ticket: TicketId) -> Result<Option<ChatRef>> {
+        sqlx::query(
+            "SELECT surface, workspace, channel, message FROM chat_links \
+             WHERE ticket_id = $1 AND role = $2 ORDER BY linked_at DESC LIMIT 1",
+        )
+        .bind(ticket.0)
+        .bind(codec::role_str(ChatRole::Card))
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(chat_from_row)
+        .transpose()
+    }
+
+    async fn chat_of_message(&self, key: &MessageKey) -> Result<Option<ChatRef>> {
+        sqlx::query(
+            "SELECT surface, workspace, channel, message FROM chat_links \
+             WHERE message_key = $1 ORDER BY linked_at DESC LIMIT 1",
+        )
+        .bind(key.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(chat_from_row)
+        .transpose()
+    }
+
+    async fn claim_jobs(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<Job>> {
+        let rows = sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, locked_until = $1 \
+             WHERE id IN ( \
+                 SELECT o.id FROM outbox o \
+                 WHERE o.status = 'pending' AND o.run_at <= $2 \
+                   AND (o.locked_until IS NULL OR o.locked_until <= $2) \
+                   AND NOT EXISTS (SELECT 1 FROM outbox p \
+                                   WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
+                 ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) \
+             RETURNING id, ticket_id, lane, effect, attempts, created_at",
+        )
+        .bind(codec::add_lease(now, lease)?)
+        .bind(t(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    async fn finish_job(&self, id: i64, records: &[JobRecord], now: DateTime<Utc>) -> Result<()> {
+        let now = t(now);
+        let mut tx = self.pool.begin().await?;
+        let ticket: Option<i64> = sqlx::query_scalar(
+            "UPDATE outbox SET status = 'done', finished_at = $1, locked_until = NULL \
+             WHERE id = $2 RETURNING ticket_id",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(ticket) = ticket {
+            for JobRecord::LinkChat {
+                chat,
+                role,
+                message,
+            } in records
+            {
+                sqlx::query(
+                    "INSERT INTO chat_links (surface, workspace, channel, message, ticket_id, \
+                     role, message_key, linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(chat.surface.as_str())
+                .bind(chat.workspace.as_str())
+                .bind(chat.channel.as_str())
+                .bind(chat.message.as_str())
+                .bind(ticket)
+                .bind(codec::role_str(*role))
+                .bind(message.as_ref().map(|k| k.as_str()))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn retry_job(
+        &self,
+        id: i64,
+        retry_at: DateTime<Utc>,
+        error: &str,
+        count_attempt: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET run_at = $1, locked_until = NULL, last_error = $2, \
+             attempts = GREATEST(attempts - $3, 0) WHERE id = $4 AND status = 'pending'",
+        )
+        .bind(t(retry_at))
+        .bind(error)
+        .bind(if count_attempt { 0_i32 } else { 1 })
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'failed', last_error = $1, finished_at = $2, \
+             locked_until = NULL WHERE id = $3",
+        )
+        .bind(error)
+        .bind(t(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_jobs(&self, status: JobStatus) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = $1")
+            .bind(status.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    async fn failed_jobs(&self, limit: i64) -> Result<Vec<FailedJob>> {
+        sqlx::query(
+            "SELECT id, ticket_id, effect, attempts, last_error FROM outbox \
+             WHERE status = 'failed' ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            codec::failed_job(
+                row.try_get("id")?,
+                row.try_get("ticket_id")?,
+                row.try_get("effect")?,
+                row.try_get("attempts")?,
+                row.try_get("last_error")?,
+            )
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,866 @@
+//! SQLite backend.
+//!
+//! - Timestamps are stored as INTEGER unix **microseconds** (UTC), so they compare numerically
+//!   and round-trip exactly like Postgres TIMESTAMPTZ does. Every timestamp the store writes,
+//!   including those inside the ticket state JSON, is truncated to microseconds first: a value
+//!   read back equals the value written on both backends.
+//! - JSON columns (ticket state, teammate, chat, delivery, actor, history detail, effect) are
+//!   TEXT; the ticket's `state` is the source of truth, its plain columns are copies.
+//! - Writes go through a single-connection writer pool and every write transaction starts with
+//!   `BEGIN IMMEDIATE`, so concurrent writers queue for the lock (busy timeout) instead of
+//!   failing with `SQLITE_BUSY` on a lock upgrade. Reads use a separate pool (WAL lets them run
+//!   beside the writer). `sqlite::memory:` uses one connection for everything.
+
+use std::str::FromStr;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+
+use super::{
+    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, InboxRow, Job, JobRecord, JobStatus,
+    NewInbox, Result, Store, Target,
+};
+use crate::core::{
+    ChatRef, Decision, HistoryEntry, Message, MessageChange, MessageKey, Ticket, TicketId,
+};
+use codec::RawMessage;
+
+/// How long a connection waits for the database lock before giving up.
+const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+/// Read connections for a file database (the writer has its own single connection).
+const READ_CONNECTIONS: u32 = 4;
+
+pub struct SqliteStore {
+    /// Single connection: every write goes through it.
+    writer: SqlitePool,
+    /// Reads; the same pool as `writer` for an in-memory database.
+    reader: SqlitePool,
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn at(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>> {
+    codec::from_micros(row.try_get(column)?)
+}
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> Result<i64> {
+    Ok(micros(codec::add_lease(now, lease)?))
+}
+
+impl SqliteStore {
+    /// Open (creating the file if missing) the database `url` names (`sqlite://path`,
+    /// `sqlite::memory:`). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if in_memory {
+            // Each connection would otherwise see its own database: keep exactly one, forever.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?;
+            return Ok(Self {
+                writer: pool.clone(),
+                reader: pool,
+            });
+        }
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+        // The writer connects first: it creates the file and switches it to WAL.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn ticket_from_row(row: &SqliteRow) -> Result<Ticket> {
+    codec::ticket(
+        row.try_get("id")?,
+        row.try_get("version")?,
+        row.try_get("state")?,
+    )
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<Message> {
+    RawMessage {
+        key: row.try_get("key")?,
+        ticket_id: row.try_get("ticket_id")?,
+        kind: row.try_get("kind")?,
+        network_item_id: row.try_get("network_item_id")?,
+        teammate: row.try_get("teammate")?,
+        chat: row.try_get("chat")?,
+        text: row.try_get("text")?,
+        delivery: row.try_get("delivery")?,
+        edited: row.try_get("edited")?,
+        deleted: row.try_get("deleted")?,
+        created_at: at(row, "created_at")?,
+    }
+    .into_message()
+}
+
+fn job_from_row(row: &SqliteRow) -> Result<Job> {
+    codec::job(
+        row.try_get("id")?,
+        row.try_get("ticket_id")?,
+        row.try_get("lane")?,
+        row.try_get("effect")?,
+        row.try_get("attempts")?,
+        at(row, "created_at")?,
+    )
+}
+
+fn chat_from_row(row: &SqliteRow) -> Result<ChatRef> {
+    codec::chat_ref(
+        row.try_get("surface")?,
+        row.try_get("workspace")?,
+        row.try_get("channel")?,
+        row.try_get("message")?,
+    )
+}
+
+/// Everything a commit writes after the ticket row, on the open transaction.
+async fn write_decision(
+    conn: &mut SqliteConnection,
+    ticket: TicketId,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for change in &decision.messages {
+        match change {
+            MessageChange::Insert(m) => {
+                sqlx::query(
+                    "INSERT INTO messages (key, ticket_id, kind, network_item_id, teammate, chat, \
+                     text, delivery, edited, deleted, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(m.key.as_str())
+                .bind(ticket.0)
+                .bind(m.kind.as_str())
+                .bind(m.network_item_id.as_ref().map(|i| i.as_str()))
+                .bind(codec::opt_json(&m.teammate)?)
+                .bind(codec::opt_json(&m.chat)?)
+                .bind(m.text.as_str())
+                .bind(codec::opt_json(&m.delivery)?)
+                .bind(micros(codec::trunc(m.created_at)))
+                .execute(&mut *conn)
+                .await?;
+            }
+            MessageChange::Update { key, patch } => {
+                sqlx::query(
+                    "UPDATE messages SET text = COALESCE(?1, text), edited = COALESCE(?2, edited), \
+                     deleted = COALESCE(?3, deleted), delivery = COALESCE(?4, delivery), \
+                     network_item_id = COALESCE(?5, network_item_id) \
+                     WHERE key = ?6 AND ticket_id = ?7",
+                )
+                .bind(patch.text.as_deref())
+                .bind(patch.edited)
+                .bind(patch.deleted)
+                .bind(codec::opt_json(&patch.delivery)?)
+                .bind(patch.network_item_id.as_ref().map(|i| i.as_str()))
+                .bind(key.as_str())
+                .bind(ticket.0)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    for entry in &decision.history {
+        sqlx::query(
+            "INSERT INTO ticket_history (ticket_id, at, actor, code, detail) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(ticket.0)
+        .bind(micros(codec::trunc(entry.at)))
+        .bind(codec::to_json(&entry.actor)?)
+        .bind(entry.what.code())
+        .bind(codec::to_json(&entry.what)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let now = micros(now);
+    for effect in &decision.effects {
+        sqlx::query(
+            "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
+        )
+        .bind(ticket.0)
+        .bind(super::lane_of(ticket, effect))
+        .bind(codec::to_json(effect)?)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64> {
+        let now = micros(now);
+        let insert = |item: &NewInbox| {
+            sqlx::query(
+                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (source, dedupe_key) DO NOTHING",
+            )
+            .bind(item.source.clone())
+            .bind(item.dedupe_key.clone())
+            .bind(item.payload.clone())
+            .bind(now)
+        };
+        match items {
+            [] => Ok(0),
+            // The common webhook case: one statement is its own transaction (saves the
+            // BEGIN/COMMIT round trips on this hot path).
+            [item] => Ok(insert(item).execute(&self.writer).await?.rows_affected()),
+            _ => {
+                let mut tx = self.begin_write().await?;
+                let mut inserted = 0;
+                for item in items {
+                    inserted += insert(item).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+        }
+    }
+
+    async fn claim_inbox(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<InboxRow>> {
+        let rows = sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, locked_until = ?1 \
+             WHERE id IN (SELECT id FROM inbox WHERE processed_at IS NULL AND run_at <= ?2 \
+                          AND (locked_until IS NULL OR locked_until <= ?2) ORDER BY id LIMIT ?3) \
+             RETURNING id, source, dedupe_key, payload, attempts, received_at",
+        )
+        .bind(lease_end(now, lease)?)
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(InboxRow {
+                    id: row.try_get("id")?,
+                    source: row.try_get("source")?,
+                    dedupe_key: row.try_get("dedupe_key")?,
+                    payload: row.try_get("payload")?,
+                    attempts: row.try_get("attempts")?,
+                    received_at: at(row, "received_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|r| r.id);
+        Ok(claimed)
+    }
+
+    async fn finish_inbox(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET processed_at = ?, locked_until = NULL, note = ? WHERE id = ?",
+        )
+        .bind(micros(now))
+        .bind(note)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn retry_inbox(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET run_at = ?, locked_until = NULL, last_error = ? \
+             WHERE id = ? AND processed_at IS NULL",
+        )
+        .bind(micros(retry_at))
+        .bind(error)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_pending_inbox(&self) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n)
+    }
+
+    async fn count_inbox(&self) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+        sqlx::query("SELECT id, version, state FROM tickets WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(ticket_from_row)
+            .transpose()
+    }
+
+    async fn ticket_by_conversation(&self, key: &str) -> Result<Option<Ticket>> {
+        sqlx::query("SELECT id, version, state FROM tickets WHERE conversation_key = ?")
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(ticket_from_row)
+            .transpose()
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
+        let Commit {
+            target,
+            decision,
+            consumes,
+            now,
+        } = commit;
+        let state = codec::normalize_state(decision.state.clone());
+        let cols = codec::TicketColumns::new(&state)?;
+        let mut tx = self.begin_write().await?;
+        let (ticket, version) = match target {
+            Target::New => {
+                let inserted = sqlx::query(
+                    "INSERT INTO tickets (version, network, account, conversation_key, status, \
+                     assignee, kind, customer_id, created_at, updated_at, state) \
+                     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(cols.network)
+                .bind(cols.account)
+                .bind(cols.conversation_key)
+                .bind(cols.status)
+                .bind(cols.assignee.as_deref())
+                .bind(cols.kind)
+                .bind(cols.customer_id)
+                .bind(micros(state.created_at))
+                .bind(micros(state.updated_at))
+                .bind(cols.state.as_str())
+                .fetch_one(&mut *tx)
+                .await;
+                match inserted {
+                    Ok(row) => (TicketId(row.try_get(0)?), 1),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        tx.rollback().await?;
+                        return Ok(CommitOutcome::Conflict);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Target::Existing { id, version } => {
+                let updated = sqlx::query(
+                    "UPDATE tickets SET version = version + 1, network = ?, account = ?, \
+                     conversation_key = ?, status = ?, assignee = ?, kind = ?, customer_id = ?, \
+                     created_at = ?, updated_at = ?, state = ? WHERE id = ? AND version = ?",
+                )
+                .bind(cols.network)
+                .bind(cols.account)
+                .bind(cols.conversation_key)
+                .bind(cols.status)
+                .bind(cols.assignee.as_deref())
+                .bind(cols.kind)
+                .bind(cols.customer_id)
+                .bind(micros(state.created_at))
+                .bind(micros(state.updated_at))
+                .bind(cols.state.as_str())
+                .bind(id.0)
+                .bind(version)
+                .execute(&mut *tx)
+                .await;
+                match updated {
+                    Ok(r) if r.rows_affected() == 1 => (id, version + 1),
+                    Ok(_) => {
+                        tx.rollback().await?;
+                        return Ok(CommitOutcome::Conflict);
+                    }
+                    // Another ticket already has the new conversation key.
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        tx.rollback().await?;
+                        return Ok(CommitOutcome::Conflict);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        write_decision(&mut tx, ticket, &decision, now).await?;
+        match consumes {
+            Consumes::Nothing => {}
+            Consumes::Inbox(id) => {
+                sqlx::query("UPDATE inbox SET processed_at = ?, locked_until = NULL WHERE id = ?")
+                    .bind(micros(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Consumes::Job(id) => {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
+                     WHERE id = ?",
+                )
+                .bind(micros(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(CommitOutcome::Committed { ticket, version })
+    }
+
+    async fn message(&self, key: &MessageKey) -> Result<Option<Message>> {
+        sqlx::query("SELECT * FROM messages WHERE key = ?")
+            .bind(key.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(message_from_row)
+            .transpose()
+    }
+
+    async fn messages(&self, ticket: TicketId) -> Result<Vec<Message>> {
+        sqlx::query("SELECT * FROM messages WHERE ticket_id = ? ORDER BY created_at, seq")
+            .bind(ticket.0)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(message_from_row)
+            .collect()
+    }
+
+    async fn history(&self, ticket: TicketId) -> Result<Vec<HistoryEntry>> {
+        sqlx::query("SELECT at, actor, detail FROM ticket_history WHERE ticket_id = ? ORDER BY id")
+            .bind(ticket.0)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| {
+                codec::history_entry(
+                    at(row, "at")?,
+                    row.try_get("actor")?,
+                    row.try_get("detail")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn count_tickets(&self) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n)
+    }
+
+    async fn ticket_by_chat(&self, chat: &ChatRef) -> Result<Option<TicketId>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT ticket_id FROM chat_links \
+             WHERE surface = ? AND workspace = ? AND channel = ? AND message = ?",
+        )
+        .bind(chat.surface.as_str())
+        .bind(chat.workspace.as_str())
+        .bind(chat.channel.as_str())
+        .bind(chat.message.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(id.map(TicketId))
+    }
+
+    async fn card_of(&self, ticket: TicketId) -> Result<Option<ChatRef>> {
+        sqlx::query(
+            "SELECT surface, workspace, channel, message FROM chat_links \
+             WHERE ticket_id = ? AND role = ? ORDER BY linked_at DESC LIMIT 1",
+        )
+        .bind(ticket.0)
+        .bind(codec::role_str(ChatRole::Card))
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(chat_from_row)
+        .transpose()
+    }
+
+    async fn chat_of_message(&self, key: &MessageKey) -> Result<Option<ChatRef>> {
+        sqlx::query(
+            "SELECT surface, workspace, channel, message FROM chat_links \
+             WHERE message_key = ? ORDER BY linked_at DESC LIMIT 1",
+        )
+        .bind(key.as_str())
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(chat_from_row)
+        .transpose()
+    }
+
+    async fn claim_jobs(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<Job>> {
+        let rows = sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, locked_until = ?1 \
+             WHERE id IN ( \
+                 SELECT o.id FROM outbox o \
+                 WHERE o.status = 'pending' AND o.run_at <= ?2 \
+                   AND (o.locked_until IS NULL OR o.locked_until <= ?2) \
+                   AND NOT EXISTS (SELECT 1 FROM outbox p \
+                                   WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
+                 ORDER BY o.id LIMIT ?3) \
+             RETURNING id, ticket_id, lane, effect, attempts, created_at",
+        )
+        .bind(lease_end(now, lease)?)
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    async fn finish_job(&self, id: i64, records: &[JobRecord], now: DateTime<Utc>) -> Result<()> {
+        let now = micros(now);
+        let mut tx = self.begin_write().await?;
+        let ticket: Option<i64> = sqlx::query_scalar(
+            "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
+             WHERE id = ? RETURNING ticket_id",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(ticket) = ticket {
+            for JobRecord::LinkChat {
+                chat,
+                role,
+                message,
+            } in records
+            {
+                sqlx::query(
+                    "INSERT INTO chat_links (surface, workspace, channel, message, ticket_id, \
+                     role, message_key, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(chat.surface.as_str())
+                .bind(chat.workspace.as_str())
+                .bind(chat.channel.as_str())
+                .bind(chat.message.as_str())
+                .bind(ticket)
+                .bind(codec::role_str(*role))
+                .bind(message.as_ref().map(|k| k.as_str()))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn retry_job(
+        &self,
+        id: i64,
+        retry_at: DateTime<Utc>,
+        error: &str,
+        count_attempt: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET run_at = ?, locked_until = NULL, last_error = ?, \
+             attempts = MAX(attempts - ?, 0) WHERE id = ? AND status = 'pending'",
+        )
+        .bind(micros(retry_at))
+        .bind(error)
+        .bind(if count_attempt { 0_i32 } else { 1 })
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'failed', last_error = ?, finished_at = ?, \
+             locked_until = NULL WHERE id = ?",
+        )
+        .bind(error)
+        .bind(micros(now))
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_jobs(&self, status: JobStatus) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = ?")
+            .bind(status.as_str())
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n)
+    }
+
+    async fn failed_jobs(&self, limit: i64) -> Result<Vec<FailedJob>> {
+        sqlx::query(
+            "SELECT id, ticket_id, effect, attempts, last_error FROM outbox \
+             WHERE status = 'failed' ORDER BY id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            codec::failed_job(
+                row.try_get("id")?,
+                row.try_get("ticket_id")?,
+                row.try_get("effect")?,
+                row.try_get("attempts")?,
+                row.try_get("last_error")?,
+            )
+        })
+        .collect()
+    }
+}
+
+/// Backend-independent encoding of domain values into columns and back; shared with the
+/// Postgres backend.
+pub(super) mod codec {
+    use chrono::{DateTime, Duration, SubsecRound, Utc};
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    use crate::core::{
+        ChatRef, HistoryEntry, ItemKind, Message, MessageKey, MessageKind, NetworkItemId, Surface,
+        Teammate, Ticket, TicketId, TicketState,
+    };
+    use crate::store::{ChatRole, FailedJob, Job, Result, StoreError};
+
+    /// The store keeps microseconds (Postgres TIMESTAMPTZ precision).
+    pub fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
+        t.trunc_subsecs(6)
+    }
+
+    pub fn from_micros(v: i64) -> Result<DateTime<Utc>> {
+        DateTime::from_timestamp_micros(v)
+            .ok_or_else(|| StoreError::Corrupt(format!("timestamp {v} out of range")))
+    }
+
+    pub fn add_lease(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> {
+        now.checked_add_signed(lease)
+            .map(trunc)
+            .ok_or_else(|| StoreError::Corrupt(format!("lease {lease} out of range")))
+    }
+
+    pub fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
+        serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
+    }
+
+    pub fn opt_json<T: Serialize>(v: &Option<T>) -> Result<Option<String>> {
+        v.as_ref().map(to_json).transpose()
+    }
+
+    pub fn from_json<T: DeserializeOwned>(s: &str, what: &str) -> Result<T> {
+        serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    }
+
+    fn opt_from_json<T: DeserializeOwned>(s: Option<String>, what: &str) -> Result<Option<T>> {
+        s.as_deref().map(|s| from_json(s, what)).transpose()
+    }
+
+    /// The state as stored: timestamps truncated to microseconds.
+    pub fn normalize_state(mut state: TicketState) -> TicketState {
+        state.created_at = trunc(state.created_at);
+        state.updated_at = trunc(state.updated_at);
+        state.last_customer_at = trunc(state.last_customer_at);
+        state
+    }
+
+    /// The plain ticket columns, copies of the state kept for filtering.
+    pub struct TicketColumns {
+        pub network: &'static str,
+        pub account: String,
+        pub conversation_key: String,
+        pub status: &'static str,
+        /// `surface:user id`, e.g. `slack:U123`.
+        pub assignee: Option<String>,
+        pub kind: &'static str,
+        pub customer_id: String,
+        pub state: String,
+    }
+
+    impl TicketColumns {
+        pub fn new(state: &TicketState) -> Result<Self> {
+            Ok(Self {
+                network: state.network.as_str(),
+                account: state.account.to_string(),
+                conversation_key: state.conversation_key.clone(),
+                status: state.status.as_str(),
+                assignee: state.assignee.as_ref().map(assignee_str),
+                kind: match state.kind {
+                    ItemKind::Comment => "comment",
+                    ItemKind::VisitorPost => "visitor_post",
+                },
+                customer_id: state.customer.id.to_string(),
+                state: to_json(state)?,
+            })
+        }
+    }
+
+    pub fn assignee_str(t: &Teammate) -> String {
+        format!("{}:{}", t.surface.as_str(), t.id)
+    }
+
+    pub fn role_str(role: ChatRole) -> &'static str {
+        match role {
+            ChatRole::Card => "card",
+            ChatRole::ThreadMessage => "thread_message",
+        }
+    }
+
+    pub fn ticket(id: i64, version: i64, state: String) -> Result<Ticket> {
+        Ok(Ticket {
+            id: TicketId(id),
+            version,
+            state: from_json(&state, &format!("ticket {id} state"))?,
+        })
+    }
+
+    /// A `messages` row with its timestamp already decoded.
+    pub struct RawMessage {
+        pub key: String,
+        pub ticket_id: i64,
+        pub kind: String,
+        pub network_item_id: Option<String>,
+        pub teammate: Option<String>,
+        pub chat: Option<String>,
+        pub text: String,
+        pub delivery: Option<String>,
+        pub edited: bool,
+        pub deleted: bool,
+        pub created_at: DateTime<Utc>,
+    }
+
+    impl RawMessage {
+        pub fn into_message(self) -> Result<Message> {
+            let what = |field: &str| format!("message {} {field}", self.key);
+            Ok(Message {
+                kind: MessageKind::parse(&self.kind)
+                    .ok_or_else(|| StoreError::Corrupt(what(&format!("kind {:?}", self.kind))))?,
+                teammate: opt_from_json(self.teammate.clone(), &what("teammate"))?,
+                chat: opt_from_json(self.chat.clone(), &what("chat"))?,
+                delivery: opt_from_json(self.delivery.clone(), &what("delivery"))?,
+                key: MessageKey(self.key),
+                ticket_id: TicketId(self.ticket_id),
+                network_item_id: self.network_item_id.map(NetworkItemId),
+                text: self.text,
+                edited: self.edited,
+                deleted: self.deleted,
+                created_at: self.created_at,
+            })
+        }
+    }
+
+    pub fn history_entry(at: DateTime<Utc>, actor: String, detail: String) -> Result<HistoryEntry> {
+        Ok(HistoryEntry {
+            at,
+            actor: from_json(&actor, "history actor")?,
+            what: from_json(&detail, "history detail")?,
+        })
+    }
+
+    pub fn job(
+        id: i64,
+        ticket: i64,
+        lane: String,
+        effect: String,
+        attempts: i32,
+        created_at: DateTime<Utc>,
+    ) -> Result<Job> {
+        Ok(Job {
+            id,
+            ticket: TicketId(ticket),
+            lane,
+            effect: from_json(&effect, &format!("job {id} effect"))?,
+            attempts,
+            created_at,
+        })
+    }
+
+    pub fn failed_job(
+        id: i64,
+        ticket: i64,
+        effect: String,
+        attempts: i32,
+        last_error: Option<String>,
+    ) -> Result<FailedJob> {
+        Ok(FailedJob {
+            id,
+            ticket: TicketId(ticket),
+            effect: from_json(&effect, &format!("job {id} effect"))?,
+            attempts,
+            last_error: last_error.unwrap_or_default(),
+        })
+    }
+
+    pub fn chat_ref(
+        surface: String,
+        workspace: String,
+        channel: String,
+        message: String,
+    ) -> Result<ChatRef> {
+        Ok(ChatRef {
+            surface: surface
+                .parse::<Surface>()
+                .map_err(|e| StoreError::Corrupt(format!("chat link: {e}")))?,
+            workspace,
+            channel,
+            message,
+        })
+    }
+}

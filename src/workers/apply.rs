@@ -1,0 +1,90 @@
+//! Load → decide → commit, with optimistic-concurrency retries. The only way ticket state
+//! changes.
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+
+use crate::core::{Event, TicketId, decide};
+use crate::store::{Commit, CommitOutcome, Consumes, Target};
+
+use super::Services;
+
+/// How many times to re-read and re-decide when another writer got there first.
+const MAX_CONFLICT_RETRIES: usize = 8;
+
+/// Which ticket an event is for.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Id(TicketId),
+    /// The conversation key (may not exist yet: a customer message opens it).
+    Conversation(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Committed(TicketId),
+    /// Nothing changed (a double click); the input was consumed.
+    Unchanged,
+    /// The ticket does not exist; the input was not consumed.
+    NoTicket,
+    /// The core refused the event; the input was not consumed.
+    Rejected(String),
+}
+
+pub async fn apply(
+    svc: &Services,
+    lookup: &Lookup,
+    event: &Event,
+    consumes: Consumes,
+) -> anyhow::Result<Applied> {
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let ticket = match lookup {
+            Lookup::Id(id) => match svc.store.ticket(*id).await? {
+                Some(t) => Some(t),
+                None => return Ok(Applied::NoTicket),
+            },
+            Lookup::Conversation(key) => svc.store.ticket_by_conversation(key).await?,
+        };
+        let now = Utc::now();
+        let decision = match decide(ticket.as_ref(), event, now) {
+            Ok(d) => d,
+            Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
+        };
+        if decision.is_noop() {
+            match consumes {
+                Consumes::Nothing => {}
+                Consumes::Inbox(id) => svc.store.finish_inbox(id, None, now).await?,
+                Consumes::Job(id) => svc.store.finish_job(id, &[], now).await?,
+            }
+            return Ok(Applied::Unchanged);
+        }
+        let target = match &ticket {
+            Some(t) => Target::Existing {
+                id: t.id,
+                version: t.version,
+            },
+            None => Target::New,
+        };
+        let has_effects = !decision.effects.is_empty();
+        let outcome = svc
+            .store
+            .commit(Commit {
+                target,
+                decision,
+                consumes,
+                now,
+            })
+            .await
+            .context("cannot commit a ticket decision")?;
+        match outcome {
+            CommitOutcome::Committed { ticket, .. } => {
+                if has_effects {
+                    svc.wake_outbox.notify_one();
+                }
+                return Ok(Applied::Committed(ticket));
+            }
+            CommitOutcome::Conflict => continue,
+        }
+    }
+    bail!("the ticket kept changing under us ({MAX_CONFLICT_RETRIES} conflicts)")
+}

@@ -1,0 +1,93 @@
+//! Background work off the request path: the inbox processor turns committed inbound events
+//! into ticket decisions; the outbox worker performs their effects. Both use the database as
+//! their queue, so a crash loses nothing and several replicas can share one Postgres.
+
+pub mod apply;
+pub mod inbox;
+pub mod outbox;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::chat::slack::SlackClient;
+use crate::config::Config;
+use crate::core::{ChatRef, NetworkChange, Teammate};
+use crate::networks::meta::GraphClient;
+use crate::store::DynStore;
+
+/// An inbound event as committed to the inbox (its `payload` column, JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum InboxEvent {
+    /// A change on a network (new comment, edit, removal).
+    Network { change: NetworkChange },
+    /// A teammate clicked a card button.
+    CardAction {
+        teammate: Teammate,
+        /// The raw `action_id`, parsed by the processor (a bad one is noted, not retried).
+        action_id: String,
+    },
+    /// A teammate wrote in a thread; if the thread is a card's, it is a reply or a note.
+    ThreadMessage {
+        teammate: Teammate,
+        thread: ChatRef,
+        message: ChatRef,
+        text: String,
+    },
+}
+
+/// What the workers share.
+pub struct Services {
+    pub store: DynStore,
+    pub config: Arc<Config>,
+    pub slack: SlackClient,
+    pub graph: GraphClient,
+    /// Woken by the HTTP handlers after committing inbox rows.
+    pub wake_inbox: Notify,
+    /// Woken after committing decisions that created jobs.
+    pub wake_outbox: Notify,
+    pub pacer: outbox::Pacer,
+}
+
+/// Exponential backoff for `attempt` (1-based), capped, with ±20 % jitter so a crowd of
+/// failures does not retry in lockstep. `floor` (a Retry-After) wins when longer.
+pub fn backoff(attempt: i32, base: Duration, cap: Duration, floor: Option<Duration>) -> Duration {
+    let exp = attempt.clamp(1, 30) as u32 - 1;
+    let raw = base.saturating_mul(2u32.saturating_pow(exp)).min(cap);
+    // Cheap jitter without a RNG dependency: the clock's sub-second nanos.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = 0.8 + 0.4 * (f64::from(nanos % 1000) / 1000.0);
+    let jittered = raw.mul_f64(jitter);
+    match floor {
+        Some(f) if f > jittered => f,
+        _ => jittered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_honours_retry_after() {
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(60);
+        for (attempt, lo, hi) in [
+            (1, 0.8, 1.2),
+            (2, 1.6, 2.4),
+            (4, 6.4, 9.6),
+            (20, 48.0, 72.0),
+        ] {
+            let d = backoff(attempt, base, cap, None).as_secs_f64();
+            assert!((lo..=hi).contains(&d), "attempt {attempt}: {d}");
+        }
+        let d = backoff(1, base, cap, Some(Duration::from_secs(30)));
+        assert_eq!(d, Duration::from_secs(30));
+    }
+}

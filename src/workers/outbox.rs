@@ -1,0 +1,473 @@
+//! The outbox worker: claims due jobs (the oldest of each lane), performs them against Slack
+//! and the networks, and records the outcome. Retries back off exponentially, honour
+//! Retry-After, and end in a visible failure: a failed reply is shown on the teammate's
+//! message, in the thread and on the card; any other failed job is logged as an error and
+//! listed by `switchboard outbox failed` and `/readyz`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::future::join_all;
+use tokio::sync::watch;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::chat::slack::{SlackCallError, render};
+use crate::core::card::CardView;
+use crate::core::{
+    ChatRef, Delivery, DeliveryMark, Effect, Event, FailureReason, MessageKey, Surface, text,
+};
+use crate::networks::meta::GraphError;
+use crate::store::{ChatRole, Consumes, Job, JobRecord};
+
+use super::apply::{Applied, Lookup, apply};
+use super::{Services, backoff};
+
+/// How a delivery attempt ended.
+#[derive(Debug)]
+enum Outcome {
+    /// Done; record these facts with the job.
+    Done(Vec<JobRecord>),
+    /// A decision consumed the job already (reply delivered / failed).
+    Consumed,
+    /// Not a failure: try again at the given time (pacing, waiting for the card).
+    Wait(Duration, &'static str),
+    /// A failure worth retrying (`after`: the server's Retry-After).
+    Retry {
+        after: Option<Duration>,
+        error: String,
+        rate_limited: bool,
+    },
+    /// A failure retrying will not fix.
+    Fail(String),
+}
+
+/// Per-channel pacing of `chat.postMessage` (per process).
+pub struct Pacer {
+    gap: Duration,
+    next: Mutex<HashMap<String, Instant>>,
+}
+
+impl Pacer {
+    pub fn new(gap: Duration) -> Self {
+        Self {
+            gap,
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Take the channel's next slot, or say how long to wait for it.
+    fn take(&self, channel: &str) -> Result<(), Duration> {
+        if self.gap.is_zero() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        match next.get(channel) {
+            Some(at) if *at > now => Err(*at - now),
+            _ => {
+                next.insert(channel.to_string(), now + self.gap);
+                Ok(())
+            }
+        }
+    }
+}
+
+pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(svc.config.outbox.poll_ms);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let handled = match process_batch(&svc).await {
+            Ok(n) => n,
+            Err(e) => {
+                error!(error = format!("{e:#}"), "outbox round failed");
+                0
+            }
+        };
+        if handled == 0 {
+            tokio::select! {
+                _ = svc.wake_outbox.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+/// Claim and deliver one batch concurrently; returns how many jobs were handled. In-flight
+/// jobs always finish: shutdown is only checked between batches.
+pub async fn process_batch(svc: &Services) -> anyhow::Result<usize> {
+    let jobs = svc
+        .store
+        .claim_jobs(
+            svc.config.outbox.batch_size,
+            Utc::now(),
+            chrono::Duration::seconds(svc.config.outbox.lease_secs),
+        )
+        .await?;
+    let n = jobs.len();
+    join_all(jobs.into_iter().map(|job| {
+        let span = info_span!("job", id = job.id, ticket = %job.ticket, attempt = job.attempts);
+        run_job(svc, job).instrument(span)
+    }))
+    .await;
+    Ok(n)
+}
+
+async fn run_job(svc: &Services, job: Job) {
+    let outcome = match deliver(svc, &job).await {
+        Ok(o) => o,
+        Err(e) => Outcome::Retry {
+            after: None,
+            error: format!("{e:#}"),
+            rate_limited: false,
+        },
+    };
+    if let Err(e) = settle(svc, &job, outcome).await {
+        // The lease expires and the job runs again.
+        error!(error = format!("{e:#}"), "cannot record job outcome");
+    }
+}
+
+async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let cfg = &svc.config.outbox;
+    match outcome {
+        Outcome::Done(records) => svc.store.finish_job(job.id, &records, now).await?,
+        Outcome::Consumed => {}
+        Outcome::Wait(d, why) => {
+            svc.store
+                .retry_job(job.id, now + chrono_dur(d), why, false)
+                .await?
+        }
+        Outcome::Retry {
+            after,
+            error,
+            rate_limited,
+        } => {
+            if job.attempts >= cfg.max_attempts {
+                let reason = if rate_limited {
+                    FailureReason::RateLimited
+                } else {
+                    FailureReason::Other(error.clone())
+                };
+                give_up(svc, job, &error, reason).await?;
+            } else {
+                let delay = backoff(
+                    job.attempts,
+                    Duration::from_millis(cfg.base_backoff_ms),
+                    Duration::from_secs(cfg.max_backoff_secs),
+                    after,
+                );
+                warn!(
+                    error,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "job will be retried"
+                );
+                svc.store
+                    .retry_job(job.id, now + chrono_dur(delay), &error, true)
+                    .await?;
+            }
+        }
+        Outcome::Fail(error) => {
+            give_up(svc, job, &error, FailureReason::Other(error.clone())).await?
+        }
+    }
+    Ok(())
+}
+
+/// A reply that cannot be delivered becomes a `ReplyFailed` decision (shown in chat); any
+/// other job is marked failed for operators.
+async fn give_up(
+    svc: &Services,
+    job: &Job,
+    error: &str,
+    reason: FailureReason,
+) -> anyhow::Result<()> {
+    if let Effect::SendReply { key } = &job.effect {
+        let event = Event::ReplyFailed {
+            key: key.clone(),
+            reason,
+        };
+        match apply(svc, &Lookup::Id(job.ticket), &event, Consumes::Job(job.id)).await? {
+            Applied::Committed(_) | Applied::Unchanged => return Ok(()),
+            Applied::NoTicket | Applied::Rejected(_) => {}
+        }
+    }
+    error!(error, effect = ?job.effect, "giving up on job");
+    svc.store.fail_job(job.id, error, Utc::now()).await?;
+    Ok(())
+}
+
+async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
+    let Some(ticket) = svc.store.ticket(job.ticket).await? else {
+        return Ok(Outcome::Fail("the ticket no longer exists".into()));
+    };
+    let account = ticket.state.account.as_str();
+    let Some(page) = svc.config.page(account) else {
+        return Ok(Outcome::Fail(format!(
+            "account {account} is not configured"
+        )));
+    };
+    let team = svc.config.slack.team_id.clone();
+    match &job.effect {
+        Effect::PostCard => {
+            if svc.store.card_of(ticket.id).await?.is_some() {
+                return Ok(Outcome::Done(vec![]));
+            }
+            if let Err(wait) = svc.pacer.take(&page.slack_channel) {
+                return Ok(Outcome::Wait(wait, "channel pacing"));
+            }
+            let content = render::card(&CardView::of(&ticket, &page.name));
+            Ok(
+                match svc
+                    .slack
+                    .post_message(&page.slack_channel, None, content)
+                    .await
+                {
+                    Ok(ts) => {
+                        info!(channel = %page.slack_channel, ts, "card posted");
+                        Outcome::Done(vec![JobRecord::LinkChat {
+                            chat: ChatRef {
+                                surface: Surface::Slack,
+                                workspace: team,
+                                channel: page.slack_channel.clone(),
+                                message: ts,
+                            },
+                            role: ChatRole::Card,
+                            message: None,
+                        }])
+                    }
+                    Err(e) => slack_failure(e),
+                },
+            )
+        }
+        Effect::UpdateCard => {
+            let Some(card) = svc.store.card_of(ticket.id).await? else {
+                warn!("no card to update (its post failed)");
+                return Ok(Outcome::Done(vec![]));
+            };
+            let content = render::card(&CardView::of(&ticket, &page.name));
+            Ok(
+                match svc
+                    .slack
+                    .update_message(&card.channel, &card.message, content)
+                    .await
+                {
+                    Ok(()) => Outcome::Done(vec![]),
+                    Err(e) => slack_failure(e),
+                },
+            )
+        }
+        Effect::PostThreadMessage { key } => {
+            let Some(card) = svc.store.card_of(ticket.id).await? else {
+                warn!("no card to thread under (its post failed)");
+                return Ok(Outcome::Done(vec![]));
+            };
+            let Some(msg) = svc.store.message(key).await? else {
+                return Ok(Outcome::Fail(format!("message {key} not found")));
+            };
+            if svc.store.chat_of_message(key).await?.is_some() {
+                return Ok(Outcome::Done(vec![]));
+            }
+            if let Err(wait) = svc.pacer.take(&card.channel) {
+                return Ok(Outcome::Wait(wait, "channel pacing"));
+            }
+            let author = customer_name(&ticket);
+            let content =
+                render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
+            Ok(
+                match svc
+                    .slack
+                    .post_message(&card.channel, Some(&card.message), content)
+                    .await
+                {
+                    Ok(ts) => Outcome::Done(vec![JobRecord::LinkChat {
+                        chat: ChatRef {
+                            message: ts,
+                            ..card
+                        },
+                        role: ChatRole::ThreadMessage,
+                        message: Some(key.clone()),
+                    }]),
+                    Err(e) => slack_failure(e),
+                },
+            )
+        }
+        Effect::UpdateThreadMessage { key } => {
+            let (Some(chat), Some(msg)) = (
+                svc.store.chat_of_message(key).await?,
+                svc.store.message(key).await?,
+            ) else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let author = customer_name(&ticket);
+            let content =
+                render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
+            Ok(
+                match svc
+                    .slack
+                    .update_message(&chat.channel, &chat.message, content)
+                    .await
+                {
+                    Ok(()) => Outcome::Done(vec![]),
+                    Err(e) => slack_failure(e),
+                },
+            )
+        }
+        Effect::SendReply { key } => send_reply(svc, job, &ticket, page, key).await,
+        Effect::ShowDelivery { key, state } => {
+            let Some(chat) = svc.store.message(key).await?.and_then(|m| m.chat) else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let (add, remove) = match state {
+                DeliveryMark::Queued => (render::REACTION_QUEUED, None),
+                DeliveryMark::Delivered => {
+                    (render::REACTION_DELIVERED, Some(render::REACTION_QUEUED))
+                }
+                DeliveryMark::Failed => (render::REACTION_FAILED, Some(render::REACTION_QUEUED)),
+            };
+            if let Err(e) = svc
+                .slack
+                .add_reaction(&chat.channel, &chat.message, add)
+                .await
+            {
+                return Ok(slack_failure(e));
+            }
+            if let Some(name) = remove
+                && let Err(e) = svc
+                    .slack
+                    .remove_reaction(&chat.channel, &chat.message, name)
+                    .await
+            {
+                return Ok(slack_failure(e));
+            }
+            Ok(Outcome::Done(vec![]))
+        }
+        Effect::ExplainFailure { key } => {
+            let Some(msg) = svc.store.message(key).await? else {
+                return Ok(Outcome::Fail(format!("message {key} not found")));
+            };
+            let Some(Delivery::Failed(reason)) = &msg.delivery else {
+                // Delivered after all (a later retry): nothing to explain.
+                return Ok(Outcome::Done(vec![]));
+            };
+            let Some(card) = svc.store.card_of(ticket.id).await? else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            if let Err(wait) = svc.pacer.take(&card.channel) {
+                return Ok(Outcome::Wait(wait, "channel pacing"));
+            }
+            let who = msg
+                .teammate
+                .as_ref()
+                .map(render::mention)
+                .unwrap_or_else(|| "Teammate".to_string());
+            let content = render::plain(&text::reply_failed(&who, reason));
+            Ok(
+                match svc
+                    .slack
+                    .post_message(&card.channel, Some(&card.message), content)
+                    .await
+                {
+                    Ok(_) => Outcome::Done(vec![]),
+                    Err(e) => slack_failure(e),
+                },
+            )
+        }
+    }
+}
+
+async fn send_reply(
+    svc: &Services,
+    job: &Job,
+    ticket: &crate::core::Ticket,
+    page: &crate::config::PageConfig,
+    key: &MessageKey,
+) -> anyhow::Result<Outcome> {
+    let Some(msg) = svc.store.message(key).await? else {
+        return Ok(Outcome::Fail(format!("reply {key} not found")));
+    };
+    if msg.delivery != Some(Delivery::Queued) {
+        // Already settled by an earlier attempt whose bookkeeping was recorded.
+        return Ok(Outcome::Done(vec![]));
+    }
+    let Some(teammate) = msg.teammate.clone() else {
+        return Ok(Outcome::Fail(format!("reply {key} has no author")));
+    };
+    let lookup = Lookup::Id(ticket.id);
+    let Some(token) = page.access_token.as_ref() else {
+        let event = Event::ReplyFailed {
+            key: key.clone(),
+            reason: FailureReason::AccountNotConfigured,
+        };
+        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        return Ok(Outcome::Consumed);
+    };
+    let result = svc
+        .graph
+        .reply_to_comment(token, &ticket.state.reply_to, &msg.text)
+        .await;
+    let event = match result {
+        Ok(id) => {
+            info!(reply = %id, "reply delivered");
+            Event::ReplyDelivered {
+                key: key.clone(),
+                network_item_id: id,
+                teammate,
+            }
+        }
+        Err(GraphError::Permanent(reason)) => {
+            warn!(?reason, "reply refused by the network");
+            Event::ReplyFailed {
+                key: key.clone(),
+                reason,
+            }
+        }
+        Err(e) => {
+            let rate_limited = e.is_rate_limit();
+            let GraphError::Retryable { after, detail } = e else {
+                return Ok(Outcome::Fail(e.to_string()));
+            };
+            return Ok(Outcome::Retry {
+                after,
+                rate_limited,
+                error: detail,
+            });
+        }
+    };
+    apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+    Ok(Outcome::Consumed)
+}
+
+fn slack_failure(e: SlackCallError) -> Outcome {
+    match e {
+        SlackCallError::RateLimited { retry_after } => Outcome::Retry {
+            after: retry_after,
+            error: "Slack rate limit".into(),
+            rate_limited: true,
+        },
+        SlackCallError::Retryable(detail) => Outcome::Retry {
+            after: None,
+            error: format!("Slack: {detail}"),
+            rate_limited: false,
+        },
+        SlackCallError::Permanent { code } => Outcome::Fail(format!("Slack refused: {code}")),
+    }
+}
+
+fn customer_name(ticket: &crate::core::Ticket) -> String {
+    ticket
+        .state
+        .customer
+        .name
+        .clone()
+        .unwrap_or_else(|| text::UNKNOWN_AUTHOR.to_string())
+}
+
+fn chrono_dur(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(1))
+}

@@ -1,0 +1,1279 @@
+//! The store contract: one set of test bodies, each taking a `DynStore`, run against SQLite
+//! (a fresh temp-file database per test) and Postgres (a fresh database per test, created on
+//! the server named by `SWITCHBOARD_TEST_POSTGRES_URL`).
+//!
+//! Without `SWITCHBOARD_TEST_POSTGRES_URL` the Postgres tests are skipped locally and fail in CI
+//! (`CI` set), so a misconfigured pipeline cannot pass silently.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Connection;
+
+use switchboard::core::{
+    AccountId, Actor, CardAction, ChatRef, ChatUserId, Customer, CustomerId, Delivery, Effect,
+    Event, FailureReason, HistoryKind, InboundItem, ItemKind, Message, MessageKey, MessageKind,
+    Network, NetworkItemId, Status, Surface, Teammate, Ticket, TicketId, decide,
+};
+use switchboard::store::{
+    ChatRole, Commit, CommitOutcome, Consumes, DynStore, JobRecord, JobStatus, NewInbox,
+    StoreError, Target, lane_of,
+};
+
+// ---- fixtures ---------------------------------------------------------------------------------
+
+/// A fixed instant with microsecond precision (what both backends store).
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(1_780_000_000_123_456).expect("valid timestamp")
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(seconds)
+}
+
+fn lease() -> Duration {
+    Duration::seconds(30)
+}
+
+/// A Facebook comment by `customer` under post `post1` of Page `page1`.
+fn comment(id: &str, customer: &str, text: &str, created_at: DateTime<Utc>) -> InboundItem {
+    InboundItem {
+        network: Network::Facebook,
+        account: AccountId::new("page1"),
+        item_id: NetworkItemId::new(format!("post1_{id}")),
+        kind: ItemKind::Comment,
+        post_id: NetworkItemId::new("page1_post1"),
+        customer: Customer {
+            id: CustomerId::new(customer),
+            name: Some(format!("Customer {customer}")),
+        },
+        text: text.to_string(),
+        created_at,
+        permalink: Some(format!(
+            "https://facebook.com/page1/posts/1?comment_id={id}"
+        )),
+    }
+}
+
+fn key_of(item: &InboundItem) -> MessageKey {
+    MessageKey::inbound(item.network, &item.item_id)
+}
+
+fn teammate() -> Teammate {
+    Teammate {
+        surface: Surface::Slack,
+        id: ChatUserId::new("U123"),
+    }
+}
+
+fn chat(ts: &str) -> ChatRef {
+    ChatRef {
+        surface: Surface::Slack,
+        workspace: "T1".into(),
+        channel: "C1".into(),
+        message: ts.into(),
+    }
+}
+
+fn inbox(key: &str) -> NewInbox {
+    NewInbox {
+        source: "meta".into(),
+        dedupe_key: key.into(),
+        payload: format!(r#"{{"key":"{key}"}}"#),
+    }
+}
+
+/// Decide `event` on `ticket` and commit it; returns the outcome.
+async fn apply(
+    store: &DynStore,
+    ticket: Option<&Ticket>,
+    event: Event,
+    now: DateTime<Utc>,
+    consumes: Consumes,
+) -> CommitOutcome {
+    let decision = decide(ticket, &event, now).expect("event applies");
+    let target = match ticket {
+        None => Target::New,
+        Some(t) => Target::Existing {
+            id: t.id,
+            version: t.version,
+        },
+    };
+    store
+        .commit(Commit {
+            target,
+            decision,
+            consumes,
+            now,
+        })
+        .await
+        .expect("commit")
+}
+
+async fn get(store: &DynStore, id: TicketId) -> Ticket {
+    store
+        .ticket(id)
+        .await
+        .expect("read")
+        .expect("ticket exists")
+}
+
+/// Apply and expect success; returns the ticket as stored.
+async fn apply_ok(
+    store: &DynStore,
+    ticket: Option<&Ticket>,
+    event: Event,
+    now: DateTime<Utc>,
+) -> Ticket {
+    match apply(store, ticket, event, now, Consumes::Nothing).await {
+        CommitOutcome::Committed { ticket, .. } => get(store, ticket).await,
+        CommitOutcome::Conflict => panic!("unexpected conflict"),
+    }
+}
+
+/// Open a ticket from a comment by `customer`.
+async fn open(store: &DynStore, id: &str, customer: &str, now: DateTime<Utc>) -> Ticket {
+    let item = comment(
+        id,
+        customer,
+        "Where is my order?",
+        now - Duration::seconds(5),
+    );
+    apply_ok(store, None, Event::CustomerMessage { item }, now).await
+}
+
+fn reply_event(ts: &str, text: &str) -> Event {
+    Event::Reply {
+        teammate: teammate(),
+        chat: chat(ts),
+        text: text.into(),
+    }
+}
+
+// ---- backends ---------------------------------------------------------------------------------
+
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+struct SqliteDb {
+    store: DynStore,
+    _dir: tempfile::TempDir,
+}
+
+async fn sqlite_db() -> SqliteDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = switchboard::store::connect(&url)
+        .await
+        .expect("connect sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    SqliteDb { store, _dir: dir }
+}
+
+struct PgDb {
+    store: DynStore,
+    admin_url: String,
+    name: String,
+}
+
+impl PgDb {
+    async fn drop_database(self) {
+        drop(self.store);
+        if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut admin)
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// A fresh, migrated Postgres database, or `None` to skip (outside CI only).
+async fn pg_db() -> Option<PgDb> {
+    let Ok(admin_url) = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "SWITCHBOARD_TEST_POSTGRES_URL is not set: the Postgres store contract must run \
+                 in CI (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            );
+        }
+        eprintln!("skipping Postgres contract test: SWITCHBOARD_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let name = format!("sb_contract_{}", unique_suffix());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to SWITCHBOARD_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    admin.close().await.expect("close admin connection");
+    let mut url = url::Url::parse(&admin_url).expect("valid Postgres URL");
+    url.set_path(&format!("/{name}"));
+    let store = switchboard::store::connect(url.as_str())
+        .await
+        .expect("connect postgres");
+    store.migrate().await.expect("migrate postgres");
+    Some(PgDb {
+        store,
+        admin_url,
+        name,
+    })
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let db = super::sqlite_db().await;
+                    assert_eq!(db.store.backend(), "sqlite");
+                    super::$name(db.store.clone()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = super::pg_db().await else { return };
+                    assert_eq!(db.store.backend(), "postgres");
+                    // Run the body as a task so the database is dropped even if it panics.
+                    let outcome = tokio::spawn(super::$name(db.store.clone())).await;
+                    db.drop_database().await;
+                    if let Err(e) = outcome {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    inbox_dedupes,
+    inbox_claim_respects_run_at_and_leases,
+    inbox_finish_and_retry,
+    commit_new_then_existing,
+    timestamps_are_stored_at_microsecond_precision,
+    version_conflict_writes_nothing,
+    new_ticket_with_existing_conversation_conflicts,
+    messages_round_trip,
+    history_keeps_order_and_content,
+    jobs_are_created_per_effect_in_their_lanes,
+    lanes_deliver_in_order,
+    retry_job_counts_attempts_only_when_asked,
+    fail_job_unblocks_the_lane,
+    finish_job_records_chat_links,
+    commit_consumes_a_job,
+    concurrent_claimers_never_share_rows,
+    concurrent_commits_on_one_ticket_conflict,
+);
+
+// ---- not backend-specific -------------------------------------------------------------------
+
+#[tokio::test]
+async fn connect_dispatches_on_the_url_scheme() {
+    match switchboard::store::connect("mysql://localhost/db").await {
+        Err(StoreError::UnsupportedUrl(url)) => assert_eq!(url, "mysql://localhost/db"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("mysql must be rejected"),
+    }
+    let store = switchboard::store::connect("sqlite::memory:")
+        .await
+        .expect("in-memory sqlite");
+    store.migrate().await.expect("migrate");
+    store.ping().await.expect("ping");
+    assert_eq!(store.insert_inbox(&[inbox("a")], t0()).await.unwrap(), 1);
+    assert_eq!(store.count_inbox().await.unwrap(), 1);
+}
+
+/// Two stores (two pools, as two replicas would have) writing the same SQLite file at once:
+/// `BEGIN IMMEDIATE` + the busy timeout make them queue instead of failing with SQLITE_BUSY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_writers_do_not_fail_busy() {
+    let db = sqlite_db().await;
+    let url = format!("sqlite://{}", db._dir.path().join("store.db").display());
+    let second = switchboard::store::connect(&url).await.unwrap();
+    let mut tasks = Vec::new();
+    for (n, store) in [db.store.clone(), second]
+        .into_iter()
+        .cycle()
+        .take(8)
+        .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let batch = [inbox(&format!("w{n}_{i}")), inbox(&format!("shared_{i}"))];
+                store.insert_inbox(&batch, t0()).await.unwrap();
+                store.claim_inbox(3, t0(), lease()).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(db.store.count_inbox().await.unwrap(), 8 * 50 + 50);
+}
+
+/// Data that does not decode is reported as corrupt, never unwrapped.
+#[tokio::test]
+async fn sqlite_corrupt_rows_are_reported() {
+    let db = sqlite_db().await;
+    let ticket = open(&db.store, "c1", "cust1", t0()).await;
+    let url = format!("sqlite://{}", db._dir.path().join("store.db").display());
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE tickets SET state = '{\"not\": \"a ticket\"}'")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE outbox SET effect = 'garbage'")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE messages SET kind = 'shout'")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    let corrupt = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Corrupt(_)));
+    assert!(corrupt(db.store.ticket(ticket.id).await.map(|_| ())));
+    assert!(corrupt(
+        db.store.claim_jobs(10, t0(), lease()).await.map(|_| ())
+    ));
+    assert!(corrupt(db.store.messages(ticket.id).await.map(|_| ())));
+}
+
+// ---- inbox ----------------------------------------------------------------------------------
+
+async fn inbox_dedupes(store: DynStore) {
+    // Duplicates inside one batch count once.
+    let n = store
+        .insert_inbox(&[inbox("a"), inbox("b"), inbox("a")], t0())
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    // A redelivery inserts nothing.
+    assert_eq!(store.insert_inbox(&[inbox("a")], at(1)).await.unwrap(), 0);
+    // Mixed batch: only the new one counts.
+    assert_eq!(
+        store
+            .insert_inbox(&[inbox("c"), inbox("b")], at(2))
+            .await
+            .unwrap(),
+        1
+    );
+    // Same key from another source is another event.
+    let slack = NewInbox {
+        source: "slack".into(),
+        ..inbox("a")
+    };
+    assert_eq!(store.insert_inbox(&[slack], at(3)).await.unwrap(), 1);
+    assert_eq!(store.insert_inbox(&[], at(3)).await.unwrap(), 0);
+    assert_eq!(store.count_inbox().await.unwrap(), 4);
+    assert_eq!(store.count_pending_inbox().await.unwrap(), 4);
+}
+
+async fn inbox_claim_respects_run_at_and_leases(store: DynStore) {
+    store.insert_inbox(&[inbox("a")], t0()).await.unwrap();
+    // Not due before it was received.
+    assert!(
+        store
+            .claim_inbox(10, at(-1), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let claimed = store.claim_inbox(10, t0(), lease()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let row = &claimed[0];
+    assert_eq!(
+        (
+            row.source.as_str(),
+            row.dedupe_key.as_str(),
+            row.payload.as_str()
+        ),
+        ("meta", "a", r#"{"key":"a"}"#)
+    );
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.received_at, t0());
+
+    // Leased: nobody else gets it until the lease ends.
+    assert!(
+        store
+            .claim_inbox(10, at(29), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_inbox(10, at(30), lease()).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, row.id);
+    assert_eq!(again[0].attempts, 2);
+
+    // Limit and order.
+    store
+        .insert_inbox(&[inbox("b"), inbox("c"), inbox("d")], at(31))
+        .await
+        .unwrap();
+    let two = store.claim_inbox(2, at(31), lease()).await.unwrap();
+    let keys: Vec<_> = two.iter().map(|r| r.dedupe_key.as_str()).collect();
+    assert_eq!(keys, ["b", "c"]);
+    assert!(two[0].id < two[1].id);
+}
+
+async fn inbox_finish_and_retry(store: DynStore) {
+    store
+        .insert_inbox(&[inbox("a"), inbox("b")], t0())
+        .await
+        .unwrap();
+    let claimed = store.claim_inbox(10, t0(), lease()).await.unwrap();
+    let (a, b) = (claimed[0].id, claimed[1].id);
+
+    // Finish: gone for good, still counted as received.
+    store
+        .finish_inbox(b, Some("irrelevant"), at(1))
+        .await
+        .unwrap();
+    assert_eq!(store.count_pending_inbox().await.unwrap(), 1);
+
+    // Retry: the lease is released but the row waits for its retry time.
+    store.retry_inbox(a, "boom", at(60)).await.unwrap();
+    assert!(
+        store
+            .claim_inbox(10, at(59), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = store.claim_inbox(10, at(60), lease()).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].id, retried[0].attempts), (a, 2));
+
+    store.finish_inbox(a, None, at(61)).await.unwrap();
+    // Retrying a processed row does not bring it back.
+    store.retry_inbox(a, "late", at(62)).await.unwrap();
+    assert_eq!(store.count_pending_inbox().await.unwrap(), 0);
+    assert_eq!(store.count_inbox().await.unwrap(), 2);
+    assert!(
+        store
+            .claim_inbox(10, at(1000), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ---- tickets --------------------------------------------------------------------------------
+
+async fn commit_new_then_existing(store: DynStore) {
+    let item = comment("c1", "cust1", "Where is my order?", at(-5));
+    let decision = decide(None, &Event::CustomerMessage { item: item.clone() }, t0()).unwrap();
+    let state = decision.state.clone();
+    let outcome = store
+        .commit(Commit {
+            target: Target::New,
+            decision,
+            consumes: Consumes::Nothing,
+            now: t0(),
+        })
+        .await
+        .unwrap();
+    let CommitOutcome::Committed {
+        ticket: id,
+        version,
+    } = outcome
+    else {
+        panic!("conflict on a new ticket");
+    };
+    assert_eq!(version, 1);
+    let ticket = get(&store, id).await;
+    assert_eq!(ticket.version, 1);
+    assert_eq!(ticket.state, state);
+    assert_eq!(
+        store
+            .ticket_by_conversation(&item.conversation_key())
+            .await
+            .unwrap(),
+        Some(ticket.clone())
+    );
+    assert_eq!(store.ticket_by_conversation("nope").await.unwrap(), None);
+    assert_eq!(store.ticket(TicketId(id.0 + 1000)).await.unwrap(), None);
+
+    let event = Event::Action {
+        teammate: teammate(),
+        action: CardAction::Close,
+    };
+    let decision = decide(Some(&ticket), &event, at(10)).unwrap();
+    let closed_state = decision.state.clone();
+    let outcome = store
+        .commit(Commit {
+            target: Target::Existing { id, version: 1 },
+            decision,
+            consumes: Consumes::Nothing,
+            now: at(10),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CommitOutcome::Committed {
+            ticket: id,
+            version: 2
+        }
+    );
+    let ticket = get(&store, id).await;
+    assert_eq!(ticket.version, 2);
+    assert_eq!(ticket.state, closed_state);
+    assert_eq!(ticket.state.status, Status::Closed);
+    assert_eq!(store.count_tickets().await.unwrap(), 1);
+}
+
+async fn timestamps_are_stored_at_microsecond_precision(store: DynStore) {
+    let precise = t0() + Duration::nanoseconds(789);
+    let item = comment("c1", "cust1", "hi", precise);
+    let ticket = apply_ok(
+        &store,
+        None,
+        Event::CustomerMessage { item: item.clone() },
+        precise,
+    )
+    .await;
+    assert_eq!(ticket.state.created_at, t0());
+    assert_eq!(ticket.state.updated_at, t0());
+    assert_eq!(ticket.state.last_customer_at, t0());
+    let history = store.history(ticket.id).await.unwrap();
+    assert!(history.iter().all(|h| h.at == t0()));
+    let message = store.message(&key_of(&item)).await.unwrap().unwrap();
+    assert_eq!(message.created_at, t0());
+    let jobs = store.claim_jobs(10, precise, lease()).await.unwrap();
+    assert_eq!(jobs[0].created_at, t0());
+}
+
+async fn version_conflict_writes_nothing(store: DynStore) {
+    let ticket = open(&store, "c1", "cust1", t0()).await;
+    store.insert_inbox(&[inbox("e1")], t0()).await.unwrap();
+    let inbox_id = store.claim_inbox(1, t0(), lease()).await.unwrap()[0].id;
+    // Someone else commits first.
+    let closed = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::Action {
+            teammate: teammate(),
+            action: CardAction::MarkRead,
+        },
+        at(1),
+    )
+    .await;
+    assert_eq!(closed.version, 2);
+    let history_before = store.history(ticket.id).await.unwrap();
+    let messages_before = store.messages(ticket.id).await.unwrap();
+    let jobs_before = store.count_jobs(JobStatus::Pending).await.unwrap();
+
+    // A stale decision (from version 1) with new content and effects.
+    let item = comment("c2", "cust1", "Hello?", at(2));
+    let outcome = apply(
+        &store,
+        Some(&ticket),
+        Event::CustomerMessage { item: item.clone() },
+        at(3),
+        Consumes::Inbox(inbox_id),
+    )
+    .await;
+    assert_eq!(outcome, CommitOutcome::Conflict);
+    assert_eq!(get(&store, ticket.id).await, closed);
+    assert_eq!(store.history(ticket.id).await.unwrap(), history_before);
+    assert_eq!(store.messages(ticket.id).await.unwrap(), messages_before);
+    assert_eq!(store.message(&key_of(&item)).await.unwrap(), None);
+    assert_eq!(
+        store.count_jobs(JobStatus::Pending).await.unwrap(),
+        jobs_before
+    );
+    assert_eq!(store.count_pending_inbox().await.unwrap(), 1);
+
+    // Re-read and decide again: it commits, and consumes the inbox row.
+    let outcome = apply(
+        &store,
+        Some(&closed),
+        Event::CustomerMessage { item },
+        at(4),
+        Consumes::Inbox(inbox_id),
+    )
+    .await;
+    assert_eq!(
+        outcome,
+        CommitOutcome::Committed {
+            ticket: ticket.id,
+            version: 3
+        }
+    );
+    assert_eq!(store.count_pending_inbox().await.unwrap(), 0);
+    assert!(
+        store
+            .claim_inbox(10, at(100), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn new_ticket_with_existing_conversation_conflicts(store: DynStore) {
+    let ticket = open(&store, "c1", "cust1", t0()).await;
+    let history_before = store.history(ticket.id).await.unwrap();
+    let jobs_before = store.count_jobs(JobStatus::Pending).await.unwrap();
+    // A second comment by the same customer under the same post, decided as if no ticket
+    // existed yet (a race between two workers).
+    let item = comment("c2", "cust1", "Anyone?", at(1));
+    let outcome = apply(
+        &store,
+        None,
+        Event::CustomerMessage { item: item.clone() },
+        at(1),
+        Consumes::Nothing,
+    )
+    .await;
+    assert_eq!(outcome, CommitOutcome::Conflict);
+    assert_eq!(store.count_tickets().await.unwrap(), 1);
+    assert_eq!(store.history(ticket.id).await.unwrap(), history_before);
+    assert_eq!(
+        store.count_jobs(JobStatus::Pending).await.unwrap(),
+        jobs_before
+    );
+    assert_eq!(store.message(&key_of(&item)).await.unwrap(), None);
+    // Another customer under the same post is another conversation.
+    let other = open(&store, "c3", "cust2", at(2)).await;
+    assert_ne!(other.id, ticket.id);
+    assert_eq!(store.count_tickets().await.unwrap(), 2);
+}
+
+async fn messages_round_trip(store: DynStore) {
+    let first = comment("c1", "cust1", "Where is my order?", at(-5));
+    let ticket = apply_ok(
+        &store,
+        None,
+        Event::CustomerMessage {
+            item: first.clone(),
+        },
+        t0(),
+    )
+    .await;
+    let first_msg = Message {
+        key: key_of(&first),
+        ticket_id: ticket.id,
+        kind: MessageKind::Customer,
+        network_item_id: Some(first.item_id.clone()),
+        teammate: None,
+        chat: None,
+        text: "Where is my order?".into(),
+        delivery: None,
+        edited: false,
+        deleted: false,
+        created_at: at(-5),
+    };
+    assert_eq!(
+        store.message(&first_msg.key).await.unwrap(),
+        Some(first_msg.clone())
+    );
+
+    // A teammate's reply: queued, then failed with a reason carrying text.
+    let ticket = apply_ok(
+        &store,
+        Some(&ticket),
+        reply_event("1.5", "On its way!"),
+        at(10),
+    )
+    .await;
+    let reply_key = MessageKey::from_chat(&chat("1.5"));
+    let mut reply = Message {
+        key: reply_key.clone(),
+        ticket_id: ticket.id,
+        kind: MessageKind::Reply,
+        network_item_id: None,
+        teammate: Some(teammate()),
+        chat: Some(chat("1.5")),
+        text: "On its way!".into(),
+        delivery: Some(Delivery::Queued),
+        edited: false,
+        deleted: false,
+        created_at: at(10),
+    };
+    assert_eq!(
+        store.message(&reply_key).await.unwrap(),
+        Some(reply.clone())
+    );
+    let reason = FailureReason::Rejected("Content looks like spam".into());
+    let ticket = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::ReplyFailed {
+            key: reply_key.clone(),
+            reason: reason.clone(),
+        },
+        at(11),
+    )
+    .await;
+    reply.delivery = Some(Delivery::Failed(reason.clone()));
+    assert_eq!(
+        store.message(&reply_key).await.unwrap(),
+        Some(reply.clone())
+    );
+    assert_eq!(ticket.state.last_failure, Some(reason));
+
+    // Then delivered: delivery and the network id change, nothing else.
+    let ticket = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::ReplyDelivered {
+            key: reply_key.clone(),
+            network_item_id: NetworkItemId::new("post1_r9"),
+            teammate: teammate(),
+        },
+        at(12),
+    )
+    .await;
+    reply.delivery = Some(Delivery::Delivered);
+    reply.network_item_id = Some(NetworkItemId::new("post1_r9"));
+    assert_eq!(
+        store.message(&reply_key).await.unwrap(),
+        Some(reply.clone())
+    );
+
+    // A second customer comment, edited then deleted.
+    let second = comment("c2", "cust1", "Hello??", at(20));
+    let ticket = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::CustomerMessage {
+            item: second.clone(),
+        },
+        at(20),
+    )
+    .await;
+    let ticket = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::CustomerEdited {
+            key: key_of(&second),
+            text: "Hello? Thanks!".into(),
+        },
+        at(21),
+    )
+    .await;
+    let mut second_msg = Message {
+        key: key_of(&second),
+        ticket_id: ticket.id,
+        kind: MessageKind::Customer,
+        network_item_id: Some(second.item_id.clone()),
+        teammate: None,
+        chat: None,
+        text: "Hello? Thanks!".into(),
+        delivery: None,
+        edited: true,
+        deleted: false,
+        created_at: at(20),
+    };
+    assert_eq!(
+        store.message(&second_msg.key).await.unwrap(),
+        Some(second_msg.clone())
+    );
+    let ticket = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::CustomerDeleted {
+            key: key_of(&second),
+        },
+        at(22),
+    )
+    .await;
+    second_msg.deleted = true;
+    assert_eq!(
+        store.message(&second_msg.key).await.unwrap(),
+        Some(second_msg.clone())
+    );
+
+    // A note (no delivery) and a redelivered insert that must not overwrite anything.
+    let ticket = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::Note {
+            teammate: teammate(),
+            chat: chat("1.9"),
+            text: "VIP customer".into(),
+        },
+        at(23),
+    )
+    .await;
+    let note = store
+        .message(&MessageKey::from_chat(&chat("1.9")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (note.kind, note.delivery.clone()),
+        (MessageKind::Note, None)
+    );
+    let _ = apply_ok(
+        &store,
+        Some(&ticket),
+        Event::CustomerMessage {
+            item: comment("c2", "cust1", "duplicate insert", at(20)),
+        },
+        at(24),
+    )
+    .await;
+    assert_eq!(
+        store.message(&second_msg.key).await.unwrap(),
+        Some(second_msg.clone())
+    );
+
+    // Oldest first.
+    let all = store.messages(ticket.id).await.unwrap();
+    assert_eq!(all, vec![first_msg, reply, second_msg, note]);
+    assert_eq!(
+        store
+            .message(&MessageKey::new("in:facebook:nope"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn history_keeps_order_and_content(store: DynStore) {
+    let item = comment("c1", "cust1", "Hi", at(-5));
+    let d1 = decide(None, &Event::CustomerMessage { item: item.clone() }, t0()).unwrap();
+    let ticket = apply_ok(
+        &store,
+        None,
+        Event::CustomerMessage { item: item.clone() },
+        t0(),
+    )
+    .await;
+    let close = Event::Action {
+        teammate: teammate(),
+        action: CardAction::Close,
+    };
+    let d2 = decide(Some(&ticket), &close, at(5)).unwrap();
+    let ticket = apply_ok(&store, Some(&ticket), close, at(5)).await;
+    let failed = Event::ReplyFailed {
+        key: MessageKey::new("chat:slack:T1:C1:9.9"),
+        reason: FailureReason::Other("boom".into()),
+    };
+    let d3 = decide(Some(&ticket), &failed, at(6)).unwrap();
+    apply_ok(&store, Some(&ticket), failed, at(6)).await;
+
+    let history = store.history(ticket.id).await.unwrap();
+    let expected: Vec<_> = [d1.history, d2.history, d3.history].concat();
+    assert_eq!(history, expected);
+    let kinds: Vec<_> = history.iter().map(|h| h.what.code()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "customer_message",
+            "status_changed",
+            "reply_failed"
+        ]
+    );
+    assert_eq!(history[0].actor, Actor::Customer(CustomerId::new("cust1")));
+    assert_eq!(history[2].actor, Actor::Teammate(teammate()));
+    assert_eq!(
+        history[2].what,
+        HistoryKind::StatusChanged {
+            from: Status::Unread,
+            to: Status::Closed
+        }
+    );
+    assert_eq!(history[3].actor, Actor::System);
+    assert_eq!(
+        store.history(TicketId(ticket.id.0 + 1)).await.unwrap(),
+        vec![]
+    );
+}
+
+// ---- outbox ---------------------------------------------------------------------------------
+
+async fn jobs_are_created_per_effect_in_their_lanes(store: DynStore) {
+    let ticket = open(&store, "c1", "cust1", t0()).await;
+    let decision = decide(Some(&ticket), &reply_event("1.5", "Hi"), at(1)).unwrap();
+    let effects = decision.effects.clone();
+    assert_eq!(effects.len(), 3);
+    store
+        .commit(Commit {
+            target: Target::Existing {
+                id: ticket.id,
+                version: ticket.version,
+            },
+            decision,
+            consumes: Consumes::Nothing,
+            now: at(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 4);
+
+    // Drain the lanes in order, collecting every job.
+    let mut jobs = Vec::new();
+    for step in 0..10 {
+        let claimed = store.claim_jobs(10, at(2 + step), lease()).await.unwrap();
+        for job in &claimed {
+            store.finish_job(job.id, &[], at(2 + step)).await.unwrap();
+        }
+        jobs.extend(claimed);
+    }
+    jobs.sort_by_key(|j| j.id);
+    let got: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.ticket, j.lane.clone(), j.effect.clone(), j.attempts))
+        .collect();
+    let mut want = vec![(
+        ticket.id,
+        format!("chat:{}", ticket.id),
+        Effect::PostCard,
+        1,
+    )];
+    for effect in effects {
+        want.push((ticket.id, lane_of(ticket.id, &effect), effect, 1));
+    }
+    assert_eq!(got, want);
+    assert_eq!(jobs[1].lane, format!("network:{}", ticket.id));
+    assert_eq!(jobs[0].created_at, t0());
+    assert_eq!(jobs[1].created_at, at(1));
+    assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 4);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 0);
+}
+
+async fn lanes_deliver_in_order(store: DynStore) {
+    let a = open(&store, "c1", "cust1", t0()).await;
+    // PostCard (chat lane) is job 1; the reply adds SendReply (network), ShowDelivery and
+    // UpdateCard (chat).
+    apply_ok(&store, Some(&a), reply_event("1.5", "Hi"), at(1)).await;
+    let claimed = store.claim_jobs(10, at(2), lease()).await.unwrap();
+    let effects: Vec<_> = claimed.iter().map(|j| j.effect.clone()).collect();
+    assert_eq!(
+        effects,
+        [
+            Effect::PostCard,
+            Effect::SendReply {
+                key: MessageKey::from_chat(&chat("1.5"))
+            }
+        ]
+    );
+    let (post_card, send_reply) = (claimed[0].id, claimed[1].id);
+
+    // Another ticket's lane is not held up.
+    let b = open(&store, "c9", "cust2", at(3)).await;
+    let other = store.claim_jobs(10, at(3), lease()).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(
+        (other[0].ticket, &other[0].effect),
+        (b.id, &Effect::PostCard)
+    );
+
+    // The chat lane's second job waits for the first, even past its lease.
+    assert!(
+        store
+            .claim_jobs(10, at(4), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.finish_job(post_card, &[], at(5)).await.unwrap();
+    let next = store.claim_jobs(10, at(5), lease()).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert!(matches!(next[0].effect, Effect::ShowDelivery { .. }));
+    store.finish_job(next[0].id, &[], at(6)).await.unwrap();
+    let last = store.claim_jobs(10, at(6), lease()).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].effect, Effect::UpdateCard);
+
+    // The reply's lease expires: it is claimable again, with one more attempt.
+    let again = store
+        .claim_jobs(10, at(2) + lease(), lease())
+        .await
+        .unwrap();
+    let ids: Vec<_> = again.iter().map(|j| (j.id, j.attempts)).collect();
+    assert!(ids.contains(&(send_reply, 2)), "{ids:?}");
+}
+
+async fn retry_job_counts_attempts_only_when_asked(store: DynStore) {
+    open(&store, "c1", "cust1", t0()).await;
+    let job = store.claim_jobs(10, t0(), lease()).await.unwrap().remove(0);
+    assert_eq!(job.attempts, 1);
+
+    // A wait that is not a failure: the attempt is given back.
+    store
+        .retry_job(job.id, at(10), "waiting for pacing", false)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs(10, at(9), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_jobs(10, at(10), lease()).await.unwrap();
+    assert_eq!((again[0].id, again[0].attempts), (job.id, 1));
+
+    // A failure: the attempt counts.
+    store
+        .retry_job(job.id, at(20), "HTTP 500", true)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs(10, at(19), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_jobs(10, at(20), lease()).await.unwrap();
+    assert_eq!((again[0].id, again[0].attempts), (job.id, 2));
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 1);
+}
+
+async fn fail_job_unblocks_the_lane(store: DynStore) {
+    let ticket = open(&store, "c1", "cust1", t0()).await;
+    apply_ok(
+        &store,
+        Some(&ticket),
+        Event::Action {
+            teammate: teammate(),
+            action: CardAction::MarkRead,
+        },
+        at(1),
+    )
+    .await;
+    let first = store.claim_jobs(10, at(2), lease()).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].effect, Effect::PostCard);
+    store
+        .retry_job(first[0].id, at(2), "HTTP 500", true)
+        .await
+        .unwrap();
+    let first = store.claim_jobs(10, at(2), lease()).await.unwrap();
+    assert_eq!(first[0].attempts, 2);
+    store
+        .fail_job(first[0].id, "channel_not_found", at(3))
+        .await
+        .unwrap();
+
+    assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 1);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 1);
+    let failed = store.failed_jobs(10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, first[0].id);
+    assert_eq!(failed[0].ticket, ticket.id);
+    assert_eq!(failed[0].effect, Effect::PostCard);
+    assert_eq!(failed[0].attempts, 2);
+    assert_eq!(failed[0].last_error, "channel_not_found");
+
+    let next = store.claim_jobs(10, at(3), lease()).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].effect, Effect::UpdateCard);
+    assert_eq!(store.failed_jobs(0).await.unwrap(), vec![]);
+}
+
+async fn finish_job_records_chat_links(store: DynStore) {
+    let ticket = open(&store, "c1", "cust1", t0()).await;
+    let first = comment("c1", "cust1", "", t0());
+    let job = store.claim_jobs(10, t0(), lease()).await.unwrap().remove(0);
+    let card = chat("100.1");
+    let mirror = chat("100.2");
+    let records = [
+        JobRecord::LinkChat {
+            chat: card.clone(),
+            role: ChatRole::Card,
+            message: None,
+        },
+        JobRecord::LinkChat {
+            chat: mirror.clone(),
+            role: ChatRole::ThreadMessage,
+            message: Some(key_of(&first)),
+        },
+    ];
+    assert_eq!(store.card_of(ticket.id).await.unwrap(), None);
+    store.finish_job(job.id, &records, at(1)).await.unwrap();
+    // Recording the same links again is harmless.
+    store.finish_job(job.id, &records, at(2)).await.unwrap();
+
+    assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 1);
+    assert_eq!(store.ticket_by_chat(&card).await.unwrap(), Some(ticket.id));
+    assert_eq!(
+        store.ticket_by_chat(&mirror).await.unwrap(),
+        Some(ticket.id)
+    );
+    assert_eq!(store.card_of(ticket.id).await.unwrap(), Some(card.clone()));
+    assert_eq!(
+        store.chat_of_message(&key_of(&first)).await.unwrap(),
+        Some(mirror)
+    );
+    // The full reference matters: another channel or workspace is another message.
+    let elsewhere = ChatRef {
+        channel: "C2".into(),
+        ..card.clone()
+    };
+    assert_eq!(store.ticket_by_chat(&elsewhere).await.unwrap(), None);
+    let other_ws = ChatRef {
+        workspace: "T2".into(),
+        ..card
+    };
+    assert_eq!(store.ticket_by_chat(&other_ws).await.unwrap(), None);
+    assert_eq!(
+        store
+            .chat_of_message(&MessageKey::new("in:facebook:nope"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.card_of(TicketId(ticket.id.0 + 1)).await.unwrap(),
+        None
+    );
+}
+
+async fn commit_consumes_a_job(store: DynStore) {
+    let ticket = open(&store, "c1", "cust1", t0()).await;
+    let ticket = apply_ok(&store, Some(&ticket), reply_event("1.5", "Hi"), at(1)).await;
+    let key = MessageKey::from_chat(&chat("1.5"));
+    let send = store
+        .claim_jobs(10, at(2), lease())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| matches!(j.effect, Effect::SendReply { .. }))
+        .expect("SendReply claimed");
+
+    // The network accepted the reply: the worker commits the outcome and consumes the job.
+    let outcome = apply(
+        &store,
+        Some(&ticket),
+        Event::ReplyDelivered {
+            key: key.clone(),
+            network_item_id: NetworkItemId::new("post1_r1"),
+            teammate: teammate(),
+        },
+        at(3),
+        Consumes::Job(send.id),
+    )
+    .await;
+    assert!(matches!(
+        outcome,
+        CommitOutcome::Committed { version: 3, .. }
+    ));
+    let message = store.message(&key).await.unwrap().unwrap();
+    assert_eq!(message.delivery, Some(Delivery::Delivered));
+    assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 1);
+    // Not claimable any more, even after its lease would have ended.
+    let later = store.claim_jobs(100, at(1000), lease()).await.unwrap();
+    assert!(later.iter().all(|j| j.id != send.id));
+    assert_eq!(
+        get(&store, ticket.id).await.state.last_replied_by,
+        Some(teammate())
+    );
+}
+
+async fn concurrent_claimers_never_share_rows(store: DynStore) {
+    // 30 tickets, one PostCard job each (30 lanes), and 200 inbox rows.
+    for i in 0..30 {
+        open(&store, &format!("c{i}"), &format!("cust{i}"), t0()).await;
+    }
+    let items: Vec<_> = (0..200).map(|i| inbox(&format!("e{i}"))).collect();
+    assert_eq!(store.insert_inbox(&items, t0()).await.unwrap(), 200);
+
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut jobs, mut rows) = (Vec::new(), Vec::new());
+            loop {
+                let j = store.claim_jobs(3, at(1), lease()).await.unwrap();
+                let r = store.claim_inbox(7, at(1), lease()).await.unwrap();
+                if j.is_empty() && r.is_empty() {
+                    break;
+                }
+                jobs.extend(j.into_iter().map(|j| j.id));
+                rows.extend(r.into_iter().map(|r| r.id));
+                tokio::task::yield_now().await;
+            }
+            (jobs, rows)
+        }));
+    }
+    let (mut all_jobs, mut all_rows) = (Vec::new(), Vec::new());
+    for task in tasks {
+        let (jobs, rows) = task.await.unwrap();
+        all_jobs.extend(jobs);
+        all_rows.extend(rows);
+    }
+    let unique_jobs: HashSet<_> = all_jobs.iter().collect();
+    let unique_rows: HashSet<_> = all_rows.iter().collect();
+    assert_eq!(all_jobs.len(), 30, "every job claimed exactly once");
+    assert_eq!(unique_jobs.len(), 30);
+    assert_eq!(all_rows.len(), 200, "every inbox row claimed exactly once");
+    assert_eq!(unique_rows.len(), 200);
+}
+
+async fn concurrent_commits_on_one_ticket_conflict(store: DynStore) {
+    let ticket = open(&store, "c1", "cust1", t0()).await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, ticket) = (store.clone(), ticket.clone());
+        tasks.push(tokio::spawn(async move {
+            let event = Event::Action {
+                teammate: teammate(),
+                action: CardAction::Close,
+            };
+            apply(&store, Some(&ticket), event, at(i + 1), Consumes::Nothing).await
+        }));
+    }
+    let mut committed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            CommitOutcome::Committed { version, .. } => {
+                assert_eq!(version, 2);
+                committed += 1;
+            }
+            CommitOutcome::Conflict => {}
+        }
+    }
+    assert_eq!(committed, 1, "exactly one writer wins");
+    assert_eq!(get(&store, ticket.id).await.version, 2);
+    // One status change and one UpdateCard job from the winner only.
+    assert_eq!(store.history(ticket.id).await.unwrap().len(), 3);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 2);
+}
+
+/// Rough ingest rate, one event per transaction (the webhook path). Run with
+/// `cargo test --release --test store_contract sqlite_ingest_rate -- --ignored --nocapture`;
+/// the real benchmark is `benches/ingest.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore]
+async fn sqlite_ingest_rate() {
+    let db = sqlite_db().await;
+    let started = std::time::Instant::now();
+    let n = 5_000;
+    for i in 0..n {
+        db.store
+            .insert_inbox(&[inbox(&format!("e{i}"))], t0())
+            .await
+            .unwrap();
+    }
+    let rate = f64::from(n) / started.elapsed().as_secs_f64();
+    eprintln!("sqlite insert_inbox: {rate:.0} events/s");
+}

@@ -1,0 +1,505 @@
+//! The end-to-end world: the real router and workers, a real database, and wiremock fakes of
+//! Slack and the Graph API that speak the real wire formats and record what they received.
+//! A test takes what it checks with `take`; `finish` fails the test if the bot sent anything
+//! the test did not look at.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tower::ServiceExt;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+use switchboard::config::{Config, PageConfig};
+use switchboard::store::{self, DynStore, JobStatus};
+use switchboard::workers::{self, Services};
+
+pub const META_SECRET: &str = "test_app_secret";
+pub const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+pub const VERIFY_TOKEN: &str = "meatyhamhock";
+pub const PAGE_ID: &str = "1234567890321";
+pub const PAGE_TOKEN: &str = "EAAG-page-token";
+pub const CHANNEL: &str = "C0CARDS";
+pub const TEAM: &str = "T111";
+pub const BOT_TOKEN: &str = "xoxb-test-token";
+
+/// Answers Slack Web API calls like Slack does, with increasing message timestamps.
+struct SlackResponder {
+    next_ts: AtomicU64,
+}
+
+impl Respond for SlackResponder {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let channel = body["channel"].as_str().unwrap_or(CHANNEL).to_string();
+        match req.url.path() {
+            "/chat.postMessage" => {
+                let n = self.next_ts.fetch_add(1, Ordering::SeqCst);
+                let ts = format!("1700000{n:03}.000100");
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "ok": true, "channel": channel, "ts": ts,
+                    "message": {"type": "message", "text": body["text"], "user": "UBOT", "ts": ts, "bot_id": "BBOT"}
+                }))
+            }
+            "/chat.update" => ResponseTemplate::new(200).set_body_json(json!({
+                "ok": true, "channel": channel, "ts": body["ts"], "text": body["text"],
+                "message": {"type": "message", "text": body["text"], "user": "UBOT", "bot_id": "BBOT"}
+            })),
+            "/chat.postEphemeral" => ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "message_ts": "1700000000.000001"})),
+            _ => ResponseTemplate::new(200).set_body_json(json!({"ok": true})),
+        }
+    }
+}
+
+/// Answers `POST /{id}/comments` like Graph does.
+struct GraphResponder {
+    next: AtomicU64,
+}
+
+impl Respond for GraphResponder {
+    fn respond(&self, _req: &wiremock::Request) -> ResponseTemplate {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "id": format!("901097836652708_99{n:04}") }))
+    }
+}
+
+pub struct World {
+    pub slack: MockServer,
+    pub graph: MockServer,
+    pub svc: Arc<Services>,
+    pub router: Router,
+    pub store: DynStore,
+    /// How many requests of each (method, path) the test has taken so far.
+    taken: std::sync::Mutex<HashMap<String, usize>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    /// JSON bodies parsed; form bodies as an object of fields.
+    pub body: Value,
+}
+
+pub fn config(slack_url: &str, graph_url: &str, db_url: &str) -> Config {
+    let mut c = Config::default();
+    c.database.url = db_url.into();
+    c.meta.app_secret = Some(SecretString::from(META_SECRET));
+    c.meta.verify_token = Some(SecretString::from(VERIFY_TOKEN));
+    c.meta.graph_api_url = graph_url.into();
+    c.meta.pages = vec![PageConfig {
+        id: PAGE_ID.into(),
+        name: "Acme Coffee".into(),
+        access_token: Some(SecretString::from(PAGE_TOKEN)),
+        slack_channel: CHANNEL.into(),
+    }];
+    c.slack.team_id = TEAM.into();
+    c.slack.bot_token = Some(SecretString::from(BOT_TOKEN));
+    c.slack.signing_secret = Some(SecretString::from(SLACK_SECRET));
+    c.slack.api_url = slack_url.into();
+    // Fast retries and no pacing, so scenarios run in milliseconds.
+    c.outbox.base_backoff_ms = 5;
+    c.outbox.max_backoff_secs = 1;
+    c.outbox.channel_pace_ms = 0;
+    c.outbox.max_attempts = 4;
+    c
+}
+
+impl World {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A world whose configuration `tweak` may adjust before start.
+    pub async fn with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+        Self::start(db, Some(dir), tweak).await
+    }
+
+    pub async fn start(
+        db_url: String,
+        dir: Option<tempfile::TempDir>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        let slack = MockServer::start().await;
+        let graph = MockServer::start().await;
+        let mut c = config(&slack.uri(), &graph.uri(), &db_url);
+        tweak(&mut c);
+        let store = store::connect(&db_url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let svc = switchboard::app::services(c, store.clone()).expect("services");
+        let router = switchboard::server::router(svc.clone());
+        World {
+            slack,
+            graph,
+            svc,
+            router,
+            store,
+            taken: Default::default(),
+            _dir: dir,
+        }
+    }
+
+    /// Slack answers every Web API call successfully.
+    pub async fn slack_ok(&self) {
+        Mock::given(method("POST"))
+            .respond_with(SlackResponder {
+                next_ts: AtomicU64::new(1),
+            })
+            .mount(&self.slack)
+            .await;
+    }
+
+    /// Graph accepts every comment reply.
+    pub async fn graph_ok(&self) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[0-9_]+/comments$"))
+            .respond_with(GraphResponder {
+                next: AtomicU64::new(1),
+            })
+            .mount(&self.graph)
+            .await;
+    }
+
+    /// Graph answers the next `times` comment replies with `status` and `body`.
+    pub async fn graph_fails(&self, times: u64, status: u16, body: Value) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[0-9_]+/comments$"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.graph)
+            .await;
+    }
+
+    /// Slack answers the next `times` calls to `api_path` with a 429 and Retry-After.
+    pub async fn slack_rate_limits(&self, api_path: &str, times: u64, retry_after_secs: u32) {
+        Mock::given(method("POST"))
+            .and(path(api_path))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("Retry-After", retry_after_secs.to_string().as_str())
+                    .set_body_json(json!({"ok": false, "error": "ratelimited"})),
+            )
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.slack)
+            .await;
+    }
+
+    // ---- requests into the router ---------------------------------------------------------
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, String) {
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router answers");
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    pub async fn meta_webhook(&self, body: &str) -> (StatusCode, String) {
+        self.meta_webhook_signed(body, &meta_signature(META_SECRET, body.as_bytes()))
+            .await
+    }
+
+    pub async fn meta_webhook_signed(&self, body: &str, signature: &str) -> (StatusCode, String) {
+        let req = Request::post("/webhooks/meta")
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn slack_post(
+        &self,
+        uri: &str,
+        content_type: &str,
+        body: &str,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let ts = chrono::Utc::now().timestamp();
+        self.slack_post_at(uri, content_type, body, extra, ts).await
+    }
+
+    pub async fn slack_post_at(
+        &self,
+        uri: &str,
+        content_type: &str,
+        body: &str,
+        extra: &[(&str, &str)],
+        ts: i64,
+    ) -> (StatusCode, String) {
+        let mut req = Request::post(uri)
+            .header("content-type", content_type)
+            .header("x-slack-request-timestamp", ts.to_string())
+            .header(
+                "x-slack-signature",
+                slack_signature(SLACK_SECRET, ts, body.as_bytes()),
+            );
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
+    pub async fn slack_event(&self, body: &Value, extra: &[(&str, &str)]) -> (StatusCode, String) {
+        self.slack_post(
+            "/slack/events",
+            "application/json",
+            &body.to_string(),
+            extra,
+        )
+        .await
+    }
+
+    /// A teammate writes `text` in the thread of the card whose ts is `thread_ts`.
+    pub async fn thread_message(
+        &self,
+        event_id: &str,
+        user: &str,
+        thread_ts: &str,
+        ts: &str,
+        text: &str,
+    ) -> (StatusCode, String) {
+        let body = json!({
+            "token": "verification_token", "team_id": TEAM, "api_app_id": "A111",
+            "event": {
+                "type": "message", "channel": CHANNEL, "user": user, "text": text,
+                "ts": ts, "thread_ts": thread_ts, "team": TEAM, "event_ts": ts,
+                "channel_type": "channel", "client_msg_id": format!("cm-{event_id}")
+            },
+            "type": "event_callback", "event_id": event_id, "event_time": 1700000000,
+            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": true}]
+        });
+        self.slack_event(&body, &[]).await
+    }
+
+    /// A teammate clicks the card button whose action id is `action_id`.
+    pub async fn click(&self, user: &str, card_ts: &str, action_id: &str) -> (StatusCode, String) {
+        let payload = json!({
+            "type": "block_actions",
+            "user": {"id": user, "username": "ana", "name": "ana", "team_id": TEAM},
+            "api_app_id": "A111", "token": "verification_token",
+            "container": {"type": "message", "message_ts": card_ts, "channel_id": CHANNEL, "is_ephemeral": false},
+            "trigger_id": format!("{}.{}.trig", card_ts, action_id.len()),
+            "team": {"id": TEAM, "domain": "acme"},
+            "channel": {"id": CHANNEL, "name": "social-inbox"},
+            "message": {"type": "message", "ts": card_ts, "text": "card", "blocks": []},
+            "response_url": "https://hooks.slack.com/actions/T111/1/x",
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "actions",
+                         "value": "1", "text": {"type": "plain_text", "text": "x"},
+                         "action_ts": "1700000100.000001"}],
+            "state": {"values": {}}
+        });
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish();
+        self.slack_post(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[],
+        )
+        .await
+    }
+
+    // ---- driving the workers --------------------------------------------------------------
+
+    /// Run the inbox and outbox workers until nothing is pending (retries included).
+    pub async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let a = workers::inbox::process_batch(&self.svc)
+                .await
+                .expect("inbox");
+            let b = workers::outbox::process_batch(&self.svc)
+                .await
+                .expect("outbox");
+            if a + b > 0 {
+                continue;
+            }
+            let pending = self.store.count_pending_inbox().await.expect("count")
+                + self
+                    .store
+                    .count_jobs(JobStatus::Pending)
+                    .await
+                    .expect("count");
+            if pending == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "work still pending after 20 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    // ---- what the fakes received ----------------------------------------------------------
+
+    async fn received(server: &MockServer, api_path: &str) -> Vec<Seen> {
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.url.path() == api_path)
+            .map(|r| {
+                let headers = r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                let body = serde_json::from_slice(&r.body).unwrap_or_else(|_| {
+                    let fields: serde_json::Map<String, Value> =
+                        url::form_urlencoded::parse(&r.body)
+                            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                            .collect();
+                    Value::Object(fields)
+                });
+                Seen {
+                    path: r.url.path().to_string(),
+                    headers,
+                    body,
+                }
+            })
+            .collect()
+    }
+
+    /// The Slack calls to `api_path` (e.g. "/chat.postMessage") not taken yet.
+    pub async fn take_slack(&self, api_path: &str) -> Vec<Seen> {
+        self.take(true, api_path).await
+    }
+
+    /// The Graph calls to `api_path` not taken yet.
+    pub async fn take_graph(&self, api_path: &str) -> Vec<Seen> {
+        self.take(false, api_path).await
+    }
+
+    async fn take(&self, slack: bool, api_path: &str) -> Vec<Seen> {
+        let server = if slack { &self.slack } else { &self.graph };
+        let all = Self::received(server, api_path).await;
+        let key = format!("{}{api_path}", if slack { "slack" } else { "graph" });
+        let mut taken = self.taken.lock().expect("lock");
+        let from = *taken.get(&key).unwrap_or(&0);
+        taken.insert(key, all.len());
+        all.into_iter().skip(from).collect()
+    }
+
+    /// Fail if the bot sent anything the test did not take.
+    pub async fn finish(&self) {
+        for (slack, server) in [(true, &self.slack), (false, &self.graph)] {
+            let all = server.received_requests().await.unwrap_or_default();
+            let mut per_path: HashMap<String, usize> = HashMap::new();
+            for r in &all {
+                *per_path.entry(r.url.path().to_string()).or_default() += 1;
+            }
+            let taken = self.taken.lock().expect("lock").clone();
+            for (p, n) in per_path {
+                let key = format!("{}{p}", if slack { "slack" } else { "graph" });
+                let seen = taken.get(&key).copied().unwrap_or(0);
+                assert_eq!(
+                    seen, n,
+                    "the bot sent {n} request(s) to {key}; the test looked at {seen}"
+                );
+            }
+        }
+    }
+}
+
+pub fn meta_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub fn slack_signature(secret: &str, ts: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("v0:{ts}:").as_bytes());
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A Page `feed` webhook with one comment from a customer.
+pub fn comment_webhook(
+    comment_id: &str,
+    post_id: &str,
+    from_id: &str,
+    name: &str,
+    text: &str,
+) -> String {
+    json!({
+        "object": "page",
+        "entry": [{
+            "id": PAGE_ID, "time": 1700000000,
+            "changes": [{"field": "feed", "value": {
+                "item": "comment", "verb": "add",
+                "comment_id": comment_id, "post_id": post_id, "parent_id": post_id,
+                "from": {"id": from_id, "name": name},
+                "created_time": 1700000000, "message": text
+            }}]
+        }]
+    })
+    .to_string()
+}
+
+/// Every text in a Block Kit message, joined: what a person would read.
+pub fn blocks_text(body: &Value) -> String {
+    let mut out = Vec::new();
+    collect_text(&body["blocks"], &mut out);
+    out.join("\n")
+}
+
+fn collect_text(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(t)) = m.get("text") {
+                out.push(t.clone());
+            }
+            for (k, x) in m {
+                if k != "text" || !x.is_string() {
+                    collect_text(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_text(x, out)),
+        _ => {}
+    }
+}
+
+/// The action ids of the card's buttons.
+pub fn action_ids(body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(blocks) = body["blocks"].as_array() {
+        for b in blocks {
+            if let Some(els) = b["elements"].as_array() {
+                for e in els {
+                    if let Some(id) = e["action_id"].as_str() {
+                        out.push(id.to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
