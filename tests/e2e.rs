@@ -563,3 +563,13 @@ async fn handshakes_and_refusals() {
     w.finish().await;
     let _ = Network::Facebook;
 }
+
+#[tokio::test]
+async fn webhooks_for_unconfigured_pages_are_ignored() {
+    let w = World::new().await;
+    let body = comment_webhook(COMMENT, POST, CUSTOMER, "Jane", "hi").replace(PAGE_ID, "999000999");
+    assert_eq!(w.meta_webhook(&body).await.0, StatusCode::OK);
+    w.settle().await;
+    assert_eq!(w.store.count_inbox().await.unwrap(), 0);
+    w.finish().await;
+}

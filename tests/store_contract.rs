@@ -128,7 +128,7 @@ async fn apply_ok(
 ) -> Ticket {
     match apply(store, ticket, event, now, Consumes::Nothing).await {
         CommitOutcome::Committed { ticket, .. } => get(store, ticket).await,
-        CommitOutcome::Conflict => panic!("unexpected conflict"),
+        other => panic!("unexpected {other:?}"),
     }
 }
 
@@ -281,6 +281,7 @@ contract!(
     fail_job_unblocks_the_lane,
     finish_job_records_chat_links,
     commit_consumes_a_job,
+    commit_refuses_an_already_processed_inbox_row,
     concurrent_claimers_never_share_rows,
     concurrent_commits_on_one_ticket_conflict,
 );
@@ -353,9 +354,14 @@ async fn sqlite_corrupt_rows_are_reported() {
     raw.close().await.unwrap();
     let corrupt = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Corrupt(_)));
     assert!(corrupt(db.store.ticket(ticket.id).await.map(|_| ())));
-    assert!(corrupt(
-        db.store.claim_jobs(10, t0(), lease()).await.map(|_| ())
-    ));
+    // An undecodable job is set aside as failed (visible), not returned, not poisoning claims.
+    assert_eq!(
+        db.store.claim_jobs(10, t0(), lease()).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(db.store.count_jobs(JobStatus::Failed).await.unwrap(), 1);
+    let failed = db.store.claim_jobs(10, at(1000), lease()).await.unwrap();
+    assert!(failed.is_empty(), "not claimed again after its lease");
     assert!(corrupt(db.store.messages(ticket.id).await.map(|_| ())));
 }
 
@@ -1187,6 +1193,48 @@ async fn commit_consumes_a_job(store: DynStore) {
         get(&store, ticket.id).await.state.last_replied_by,
         Some(teammate())
     );
+
+    // A second worker whose lease ran out commits the same outcome: refused, nothing written.
+    let current = get(&store, ticket.id).await;
+    let history = store.history(ticket.id).await.unwrap();
+    let outcome = apply(
+        &store,
+        Some(&current),
+        Event::ReplyDelivered {
+            key: key.clone(),
+            network_item_id: NetworkItemId::new("post1_r2"),
+            teammate: teammate(),
+        },
+        at(4),
+        Consumes::Job(send.id),
+    )
+    .await;
+    assert_eq!(outcome, CommitOutcome::AlreadyConsumed);
+    assert_eq!(get(&store, ticket.id).await, current);
+    assert_eq!(store.history(ticket.id).await.unwrap(), history);
+    let message = store.message(&key).await.unwrap().unwrap();
+    assert_eq!(
+        message.network_item_id,
+        Some(NetworkItemId::new("post1_r1"))
+    );
+}
+
+async fn commit_refuses_an_already_processed_inbox_row(store: DynStore) {
+    assert_eq!(store.insert_inbox(&[inbox("e1")], t0()).await.unwrap(), 1);
+    let row = store.claim_inbox(1, t0(), lease()).await.unwrap().remove(0);
+    store.finish_inbox(row.id, None, at(1)).await.unwrap();
+    let item = comment("c1", "cust1", "Hello?", at(2));
+    let outcome = apply(
+        &store,
+        None,
+        Event::CustomerMessage { item },
+        at(3),
+        Consumes::Inbox(row.id),
+    )
+    .await;
+    assert_eq!(outcome, CommitOutcome::AlreadyConsumed);
+    assert_eq!(store.count_tickets().await.unwrap(), 0);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 0);
 }
 
 async fn concurrent_claimers_never_share_rows(store: DynStore) {
@@ -1250,6 +1298,7 @@ async fn concurrent_commits_on_one_ticket_conflict(store: DynStore) {
                 committed += 1;
             }
             CommitOutcome::Conflict => {}
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(committed, 1, "exactly one writer wins");

@@ -424,3 +424,306 @@ fn entry(at: DateTime<Utc>, actor: Actor, what: HistoryKind) -> HistoryEntry {
 fn is_first(ticket: &Ticket, key: &MessageKey) -> bool {
     *key == MessageKey::inbound(ticket.state.network, &ticket.state.first_item)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn ana() -> Teammate {
+        Teammate {
+            surface: Surface::Slack,
+            id: ChatUserId::new("UANA"),
+        }
+    }
+
+    fn item(id: &str, text: &str) -> InboundItem {
+        InboundItem {
+            network: Network::Facebook,
+            account: AccountId::new("1001"),
+            item_id: NetworkItemId::new(id),
+            kind: ItemKind::Comment,
+            post_id: NetworkItemId::new("1001_77"),
+            customer: Customer {
+                id: CustomerId::new("555"),
+                name: Some("Jane".into()),
+            },
+            text: text.into(),
+            created_at: t0(),
+            permalink: None,
+        }
+    }
+
+    fn chat(ts: &str) -> ChatRef {
+        ChatRef {
+            surface: Surface::Slack,
+            workspace: "T1".into(),
+            channel: "C1".into(),
+            message: ts.into(),
+        }
+    }
+
+    fn ticket(status: Status) -> Ticket {
+        let d = decide(
+            None,
+            &Event::CustomerMessage {
+                item: item("77_1", "hi"),
+            },
+            t0(),
+        )
+        .expect("opens");
+        let mut state = d.state;
+        state.status = status;
+        Ticket {
+            id: TicketId(1),
+            version: 1,
+            state,
+        }
+    }
+
+    fn action(a: CardAction) -> Event {
+        Event::Action {
+            teammate: ana(),
+            action: a,
+        }
+    }
+
+    #[test]
+    fn status_transitions_table() {
+        use CardAction::*;
+        use Status::*;
+        let reply = Event::Reply {
+            teammate: ana(),
+            chat: chat("1.1"),
+            text: "hello".into(),
+        };
+        let note = Event::Note {
+            teammate: ana(),
+            chat: chat("1.2"),
+            text: "vip".into(),
+        };
+        let customer = Event::CustomerMessage {
+            item: item("77_2", "any news?"),
+        };
+        // (from, event, expected status, card updated?)
+        let table: Vec<(Status, Event, Status, bool)> = vec![
+            (Unread, action(MarkRead), Read, true),
+            (Unread, action(Close), Closed, true),
+            (Unread, action(Reopen), Unread, false),
+            (Unread, action(MarkUnread), Unread, false),
+            (Read, action(MarkUnread), Unread, true),
+            (Read, action(Close), Closed, true),
+            (Read, action(MarkRead), Read, false),
+            (Closed, action(Reopen), Read, true),
+            (Closed, action(Close), Closed, false),
+            (Closed, action(MarkRead), Closed, false),
+            (Unread, reply.clone(), Read, true),
+            (Read, reply.clone(), Read, true),
+            (Closed, reply, Closed, true),
+            (Unread, note.clone(), Read, true),
+            (Read, note.clone(), Read, false),
+            (Closed, note, Closed, false),
+            (Unread, customer.clone(), Unread, true),
+            (Read, customer.clone(), Unread, true),
+            (Closed, customer, Unread, true),
+        ];
+        for (i, (from, event, want, card)) in table.into_iter().enumerate() {
+            let d = decide(Some(&ticket(from)), &event, t0()).expect("applies");
+            assert_eq!(d.state.status, want, "row {i}: {from:?} + {event:?}");
+            assert_eq!(
+                d.effects.contains(&Effect::UpdateCard),
+                card,
+                "row {i}: card update for {from:?} + {event:?}"
+            );
+            let changed = d.history.iter().any(|h| {
+                matches!(h.what, HistoryKind::StatusChanged { from: f, to } if f == from && to == want)
+            });
+            assert_eq!(changed, from != want, "row {i}: history records the change");
+        }
+    }
+
+    #[test]
+    fn a_customer_message_opens_an_unread_ticket_and_posts_a_card() {
+        let d = decide(
+            None,
+            &Event::CustomerMessage {
+                item: item("77_1", "hi"),
+            },
+            t0(),
+        )
+        .expect("opens");
+        assert_eq!(d.state.status, Status::Unread);
+        assert_eq!(d.state.conversation_key, "facebook:1001:1001_77:555");
+        assert_eq!(d.state.reply_to, NetworkItemId::new("77_1"));
+        assert_eq!(d.effects, vec![Effect::PostCard]);
+        assert_eq!(d.history.len(), 2);
+        assert!(
+            matches!(&d.messages[..], [MessageChange::Insert(m)] if m.kind == MessageKind::Customer)
+        );
+    }
+
+    #[test]
+    fn only_a_customer_message_can_open_a_ticket() {
+        for event in [
+            action(CardAction::Close),
+            Event::CustomerDeleted {
+                key: MessageKey::new("in:facebook:x"),
+            },
+        ] {
+            assert_eq!(
+                decide(None, &event, t0()),
+                Err(Rejection::NotAnOpeningEvent)
+            );
+        }
+    }
+
+    #[test]
+    fn a_later_comment_moves_the_reply_target_and_goes_to_the_thread() {
+        let d = decide(
+            Some(&ticket(Status::Read)),
+            &Event::CustomerMessage {
+                item: item("77_9", "still waiting"),
+            },
+            t0(),
+        )
+        .expect("applies");
+        assert_eq!(d.state.reply_to, NetworkItemId::new("77_9"));
+        assert_eq!(
+            d.effects,
+            vec![
+                Effect::PostThreadMessage {
+                    key: MessageKey::new("in:facebook:77_9")
+                },
+                Effect::UpdateCard
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reply_is_queued_sent_and_marked() {
+        let d = decide(
+            Some(&ticket(Status::Unread)),
+            &Event::Reply {
+                teammate: ana(),
+                chat: chat("5.5"),
+                text: "on it".into(),
+            },
+            t0(),
+        )
+        .expect("applies");
+        let key = MessageKey::new("chat:slack:T1:C1:5.5");
+        assert_eq!(
+            d.effects,
+            vec![
+                Effect::SendReply { key: key.clone() },
+                Effect::ShowDelivery {
+                    key,
+                    state: DeliveryMark::Queued
+                },
+                Effect::UpdateCard
+            ]
+        );
+        assert!(
+            matches!(&d.messages[..], [MessageChange::Insert(m)] if m.delivery == Some(Delivery::Queued))
+        );
+    }
+
+    #[test]
+    fn delivery_outcomes_update_card_and_message() {
+        let key = MessageKey::new("chat:slack:T1:C1:5.5");
+        let delivered = decide(
+            Some(&ticket(Status::Read)),
+            &Event::ReplyDelivered {
+                key: key.clone(),
+                network_item_id: NetworkItemId::new("77_100"),
+                teammate: ana(),
+            },
+            t0(),
+        )
+        .expect("applies");
+        assert_eq!(delivered.state.last_replied_by, Some(ana()));
+        assert_eq!(delivered.state.last_failure, None);
+        assert!(delivered.effects.contains(&Effect::ShowDelivery {
+            key: key.clone(),
+            state: DeliveryMark::Delivered
+        }));
+
+        let failed = decide(
+            Some(&ticket(Status::Read)),
+            &Event::ReplyFailed {
+                key: key.clone(),
+                reason: FailureReason::TokenExpired,
+            },
+            t0(),
+        )
+        .expect("applies");
+        assert_eq!(failed.state.last_failure, Some(FailureReason::TokenExpired));
+        assert_eq!(
+            failed.effects,
+            vec![
+                Effect::ShowDelivery {
+                    key: key.clone(),
+                    state: DeliveryMark::Failed
+                },
+                Effect::ExplainFailure { key },
+                Effect::UpdateCard
+            ]
+        );
+    }
+
+    #[test]
+    fn edits_and_deletes_of_the_first_item_show_on_the_card() {
+        let t = ticket(Status::Read);
+        let first = MessageKey::new("in:facebook:77_1");
+        let later = MessageKey::new("in:facebook:77_2");
+        let edited = decide(
+            Some(&t),
+            &Event::CustomerEdited {
+                key: first.clone(),
+                text: "hi!!".into(),
+            },
+            t0(),
+        )
+        .expect("applies");
+        assert_eq!(edited.state.first_text, "hi!!");
+        assert!(edited.state.first_item_edited);
+        assert_eq!(edited.effects, vec![Effect::UpdateCard]);
+
+        let deleted =
+            decide(Some(&t), &Event::CustomerDeleted { key: first }, t0()).expect("applies");
+        assert!(deleted.state.first_item_deleted);
+        assert_eq!(deleted.effects, vec![Effect::UpdateCard]);
+
+        let later_deleted = decide(
+            Some(&t),
+            &Event::CustomerDeleted { key: later.clone() },
+            t0(),
+        )
+        .expect("applies");
+        assert_eq!(
+            later_deleted.effects,
+            vec![Effect::UpdateThreadMessage { key: later }]
+        );
+        // Status never changes because of an edit or a delete.
+        assert_eq!(later_deleted.state.status, Status::Read);
+    }
+
+    #[test]
+    fn noop_actions_change_nothing() {
+        let t = ticket(Status::Closed);
+        let d = decide(
+            Some(&t),
+            &action(CardAction::Close),
+            t0() + chrono::Duration::hours(1),
+        )
+        .expect("applies");
+        assert!(d.is_noop());
+        assert_eq!(d.state, t.state, "not even updated_at");
+    }
+}

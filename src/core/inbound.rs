@@ -33,3 +33,15 @@ pub enum NetworkChange {
         item_id: NetworkItemId,
     },
 }
+
+impl NetworkChange {
+    /// The connected account the change belongs to.
+    pub fn account(&self) -> &AccountId {
+        match self {
+            NetworkChange::New { item } => &item.account,
+            NetworkChange::Edited { account, .. } | NetworkChange::Removed { account, .. } => {
+                account
+            }
+        }
+    }
+}

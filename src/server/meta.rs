@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use chrono::Utc;
 use secrecy::ExposeSecret;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::{AppState, Refusal};
 use crate::networks::meta;
@@ -67,11 +67,14 @@ pub async fn receive(
     for note in &parsed.ignored {
         debug!(note, "ignored part of a Meta webhook");
     }
-    if parsed.envelopes.is_empty() {
-        return Ok(StatusCode::OK);
-    }
     let mut rows = Vec::with_capacity(parsed.envelopes.len());
     for env in parsed.envelopes {
+        let account = env.change.account();
+        if state.config.page(account.as_str()).is_none() {
+            // Meta sends every Page the app is subscribed to; only configured ones are inboxes.
+            warn!(page = %account, "webhook for a Page that is not configured; ignored");
+            continue;
+        }
         let payload = serde_json::to_string(&InboxEvent::Network { change: env.change })
             .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?;
         rows.push(NewInbox {
@@ -79,6 +82,9 @@ pub async fn receive(
             dedupe_key: env.dedupe_key,
             payload,
         });
+    }
+    if rows.is_empty() {
+        return Ok(StatusCode::OK);
     }
     let inserted = state
         .store

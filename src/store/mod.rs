@@ -92,6 +92,9 @@ pub enum CommitOutcome {
     },
     /// Someone else changed the ticket (or created it) first: re-read and decide again.
     Conflict,
+    /// The input (inbox row / job) was already consumed by another worker whose lease had
+    /// run out: nothing was written, the event must not be applied twice.
+    AlreadyConsumed,
 }
 
 /// Which outbox lane an effect is delivered in: chat calls and network calls of a ticket are

@@ -382,27 +382,35 @@ impl Store for PgStore {
             }
         };
         write_decision(&mut tx, ticket, &decision, now).await?;
-        match consumes {
-            Consumes::Nothing => {}
+        let consumed = match consumes {
+            Consumes::Nothing => true,
             Consumes::Inbox(id) => {
                 sqlx::query(
-                    "UPDATE inbox SET processed_at = $1, locked_until = NULL WHERE id = $2",
+                    "UPDATE inbox SET processed_at = $1, locked_until = NULL WHERE id = $2 AND processed_at IS NULL",
                 )
                 .bind(t(now))
                 .bind(id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                == 1
             }
             Consumes::Job(id) => {
                 sqlx::query(
                     "UPDATE outbox SET status = 'done', finished_at = $1, locked_until = NULL \
-                     WHERE id = $2",
+                     WHERE id = $2 AND status = 'pending'",
                 )
                 .bind(t(now))
                 .bind(id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                == 1
             }
+        };
+        if !consumed {
+            tx.rollback().await?;
+            return Ok(CommitOutcome::AlreadyConsumed);
         }
         tx.commit().await?;
         Ok(CommitOutcome::Committed { ticket, version })
@@ -514,7 +522,26 @@ impl Store for PgStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match job_from_row(row) {
+                Ok(job) => jobs.push(job),
+                // An undecodable job would poison every claim once its lease ends: set it
+                // aside as failed, visibly, and deliver the rest.
+                Err(e) => {
+                    let id: i64 = row.try_get("id")?;
+                    tracing::error!(job = id, error = %e, "undecodable outbox job marked failed");
+                    sqlx::query(
+                        "UPDATE outbox SET status = 'failed', last_error = $1, locked_until = NULL \
+                         WHERE id = $2",
+                    )
+                    .bind(e.to_string())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                }
+            }
+        }
         jobs.sort_by_key(|j| j.id);
         Ok(jobs)
     }

@@ -431,25 +431,33 @@ impl Store for SqliteStore {
             }
         };
         write_decision(&mut tx, ticket, &decision, now).await?;
-        match consumes {
-            Consumes::Nothing => {}
+        let consumed = match consumes {
+            Consumes::Nothing => true,
             Consumes::Inbox(id) => {
-                sqlx::query("UPDATE inbox SET processed_at = ?, locked_until = NULL WHERE id = ?")
+                sqlx::query("UPDATE inbox SET processed_at = ?, locked_until = NULL WHERE id = ? AND processed_at IS NULL")
                     .bind(micros(now))
                     .bind(id)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                    == 1
             }
             Consumes::Job(id) => {
                 sqlx::query(
                     "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
-                     WHERE id = ?",
+                     WHERE id = ? AND status = 'pending'",
                 )
                 .bind(micros(now))
                 .bind(id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                == 1
             }
+        };
+        if !consumed {
+            tx.rollback().await?;
+            return Ok(CommitOutcome::AlreadyConsumed);
         }
         tx.commit().await?;
         Ok(CommitOutcome::Committed { ticket, version })
@@ -561,7 +569,26 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.writer)
         .await?;
-        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match job_from_row(row) {
+                Ok(job) => jobs.push(job),
+                // An undecodable job would poison every claim once its lease ends: set it
+                // aside as failed, visibly, and deliver the rest.
+                Err(e) => {
+                    let id: i64 = row.try_get("id")?;
+                    tracing::error!(job = id, error = %e, "undecodable outbox job marked failed");
+                    sqlx::query(
+                        "UPDATE outbox SET status = 'failed', last_error = ?, locked_until = NULL \
+                         WHERE id = ?",
+                    )
+                    .bind(e.to_string())
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await?;
+                }
+            }
+        }
         jobs.sort_by_key(|j| j.id);
         Ok(jobs)
     }

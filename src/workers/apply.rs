@@ -29,6 +29,8 @@ pub enum Applied {
     NoTicket,
     /// The core refused the event; the input was not consumed.
     Rejected(String),
+    /// Another worker consumed the input first (its lease had run out on us): nothing written.
+    AlreadyConsumed,
 }
 
 pub async fn apply(
@@ -84,6 +86,7 @@ pub async fn apply(
                 return Ok(Applied::Committed(ticket));
             }
             CommitOutcome::Conflict => continue,
+            CommitOutcome::AlreadyConsumed => return Ok(Applied::AlreadyConsumed),
         }
     }
     bail!("the ticket kept changing under us ({MAX_CONFLICT_RETRIES} conflicts)")

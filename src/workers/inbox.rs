@@ -166,6 +166,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
     match apply(svc, &lookup, &event, consumes).await? {
         Applied::Committed(ticket) => debug!(%ticket, "applied"),
         Applied::Unchanged => debug!("no change"),
+        Applied::AlreadyConsumed => debug!("already processed by another worker"),
         Applied::NoTicket => return note(svc, row, "no such ticket").await,
         Applied::Rejected(why) => return note(svc, row, &why).await,
     }

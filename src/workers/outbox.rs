@@ -193,7 +193,7 @@ async fn give_up(
             reason,
         };
         match apply(svc, &Lookup::Id(job.ticket), &event, Consumes::Job(job.id)).await? {
-            Applied::Committed(_) | Applied::Unchanged => return Ok(()),
+            Applied::Committed(_) | Applied::Unchanged | Applied::AlreadyConsumed => return Ok(()),
             Applied::NoTicket | Applied::Rejected(_) => {}
         }
     }

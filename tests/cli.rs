@@ -1,0 +1,130 @@
+//! The binary as an operator runs it: configuration errors are readable and non-zero, the
+//! service refuses to start without secrets, and SIGTERM stops it cleanly.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    // The test must not inherit a developer's secrets.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SWITCHBOARD_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("RUST_LOG", "info");
+    c
+}
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/switchboard.example.toml");
+
+#[test]
+fn check_config_says_what_is_missing_and_fails() {
+    let out = bin()
+        .args(["--config", EXAMPLE, "check-config"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("meta.app_secret is not set"), "{err}");
+    assert!(err.contains("SWITCHBOARD_SLACK_SIGNING_SECRET"), "{err}");
+}
+
+#[test]
+fn check_config_rejects_unknown_keys_readably() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[slack]\nsigning_secrett = \"x\"\n").expect("write");
+    let out = bin()
+        .args(["--config", path.to_str().expect("utf8"), "check-config"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field `signing_secrett`"), "{err}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_secrets() {
+    let out = bin()
+        .args(["--config", EXAMPLE, "serve"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to start"), "{err}");
+    assert!(err.contains("meta.app_secret is not set"), "{err}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_migrates_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = dir.path().join("switchboard.toml");
+    let example = std::fs::read_to_string(EXAMPLE).expect("example");
+    std::fs::write(
+        &config,
+        example.replace("0.0.0.0:8080", &format!("127.0.0.1:{port}")),
+    )
+    .expect("write");
+    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
+    let mut child = bin()
+        .args(["--config", config.to_str().expect("utf8"), "serve"])
+        .env("SWITCHBOARD_DATABASE_URL", &db)
+        .env("SWITCHBOARD_META_APP_SECRET", "s")
+        .env("SWITCHBOARD_META_VERIFY_TOKEN", "v")
+        .env("SWITCHBOARD_META_PAGE_TOKEN_1234567890321", "t")
+        .env("SWITCHBOARD_SLACK_BOT_TOKEN", "xoxb-1")
+        .env("SWITCHBOARD_SLACK_SIGNING_SECRET", "s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+
+    // Wait for /readyz (database migrated and reachable).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Write;
+            let _ = s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut resp = String::new();
+            let _ = s.read_to_string(&mut resp);
+            if resp.starts_with("HTTP/1.1 200") {
+                break resp;
+            }
+        }
+        assert!(Instant::now() < deadline, "server did not become ready");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(ready.contains("\"database\":\"sqlite\""), "{ready}");
+
+    // SIGTERM: graceful shutdown, exit 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut logs = String::new();
+    if let Some(mut e) = child.stdout.take() {
+        let _ = e.read_to_string(&mut logs);
+    }
+    assert!(exit.success(), "exit {exit:?}\n{logs}");
+    assert!(logs.contains("shutdown requested"), "{logs}");
+}
