@@ -13,6 +13,7 @@ use tracing::info;
 use crate::chat::slack::SlackClient;
 use crate::config::Config;
 use crate::networks::meta::GraphClient;
+use crate::server::inbox_writer::InboxWriter;
 use crate::store::{self, DynStore};
 use crate::workers::{self, Services, outbox::Pacer};
 
@@ -43,7 +44,11 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     let graph = GraphClient::new(&config.meta.graph_api_url, http)
         .context("meta.graph_api_url is not a usable base URL")?;
     let pacer = Pacer::new(Duration::from_millis(config.outbox.channel_pace_ms));
+    let inbox = InboxWriter::spawn(store.clone());
     Ok(Arc::new(Services {
+        directory: Default::default(),
+        saved: Default::default(),
+        inbox,
         store,
         config: Arc::new(config),
         slack,

@@ -27,6 +27,12 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Slack Web API base URL.
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+/// The slash command, as registered in `manifests/slack-app.yaml`.
+pub const DEFAULT_COMMAND: &str = "/switchboard";
+/// Default undo window for replies, in seconds.
+pub const DEFAULT_UNDO_SECONDS: u64 = 5;
+/// Longest undo window accepted (a reply should not wait minutes).
+pub const MAX_UNDO_SECONDS: u64 = 60;
 /// A thread message starting with this stays internal (a note), case-insensitively.
 pub const DEFAULT_NOTE_PREFIX: &str = "note:";
 
@@ -43,6 +49,49 @@ pub struct Config {
     pub slack: SlackConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub permissions: PermissionsConfig,
+}
+
+/// Who may do what. Each list holds Slack user ids (`U…`/`W…`) and user-group ids (`S…`);
+/// an empty list means everyone in the workspace may.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct PermissionsConfig {
+    pub reply: Vec<String>,
+    pub close: Vec<String>,
+    pub assign: Vec<String>,
+    pub saved_replies: Vec<String>,
+}
+
+/// A team tickets can be assigned to.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    /// Shown on cards and used in filters (`assignee:team:<name>`).
+    pub name: String,
+    /// The Slack user group (`S…`) whose members are the team.
+    pub usergroup: String,
+}
+
+/// How thread messages under a card are treated.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyMode {
+    /// A thread message is a reply; one starting with the note prefix stays internal.
+    #[default]
+    Thread,
+    /// Thread chatter is internal; replies are sent only from the Reply button / modal.
+    Explicit,
+}
+
+/// Per-channel settings.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub id: String,
+    #[serde(default)]
+    pub reply_mode: ReplyMode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +173,14 @@ pub struct SlackConfig {
     pub previous_signing_secret: Option<SecretString>,
     pub api_url: String,
     pub note_prefix: String,
+    /// The slash command as registered in the Slack app.
+    pub command: String,
+    /// Seconds a reply waits before it is sent; deleting or editing the Slack message in
+    /// that window cancels or changes it.
+    pub undo_seconds: u64,
+    pub teams: Vec<TeamConfig>,
+    /// Channels whose reply mode is not the default `thread`.
+    pub channels: Vec<ChannelConfig>,
 }
 
 impl Default for SlackConfig {
@@ -135,6 +192,10 @@ impl Default for SlackConfig {
             previous_signing_secret: None,
             api_url: DEFAULT_SLACK_API_URL.into(),
             note_prefix: DEFAULT_NOTE_PREFIX.into(),
+            command: DEFAULT_COMMAND.into(),
+            undo_seconds: DEFAULT_UNDO_SECONDS,
+            teams: Vec::new(),
+            channels: Vec::new(),
         }
     }
 }
@@ -264,6 +325,59 @@ impl Config {
         if self.slack.note_prefix.trim().is_empty() {
             problems.push("slack.note_prefix must not be empty".into());
         }
+        if self.slack.undo_seconds > MAX_UNDO_SECONDS {
+            problems.push(format!(
+                "slack.undo_seconds is {}; at most {MAX_UNDO_SECONDS}",
+                self.slack.undo_seconds
+            ));
+        }
+        if !self.slack.command.starts_with('/') || self.slack.command.len() < 2 {
+            problems.push(format!(
+                "slack.command must start with /, got {:?}",
+                self.slack.command
+            ));
+        }
+        let mut team_names = BTreeMap::new();
+        for (i, team) in self.slack.teams.iter().enumerate() {
+            let at = format!("slack.teams[{i}]");
+            let ok_name = !team.name.is_empty()
+                && team
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok_name {
+                problems.push(format!(
+                    "{at}.name must be letters, digits, - or _ (it is used in filters), got {:?}",
+                    team.name
+                ));
+            }
+            if let Some(first) = team_names.insert(team.name.to_ascii_lowercase(), i) {
+                problems.push(format!(
+                    "{at}.name {} repeats slack.teams[{first}]",
+                    team.name
+                ));
+            }
+            if !team.usergroup.starts_with('S') {
+                problems.push(format!(
+                    "{at}.usergroup must be a user group id (S…), got {:?}",
+                    team.usergroup
+                ));
+            }
+        }
+        for (key, list) in [
+            ("permissions.reply", &self.permissions.reply),
+            ("permissions.close", &self.permissions.close),
+            ("permissions.assign", &self.permissions.assign),
+            ("permissions.saved_replies", &self.permissions.saved_replies),
+        ] {
+            for p in list {
+                if !(p.starts_with('U') || p.starts_with('W') || p.starts_with('S')) {
+                    problems.push(format!(
+                        "{key}: {p:?} is neither a user id (U…/W…) nor a user group id (S…)"
+                    ));
+                }
+            }
+        }
         if self.meta.pages.is_empty() {
             problems.push("meta.pages is empty: add at least one [[meta.pages]]".into());
         }
@@ -327,6 +441,27 @@ impl Config {
 
     pub fn page(&self, id: &str) -> Option<&PageConfig> {
         self.meta.pages.iter().find(|p| p.id == id)
+    }
+
+    /// The reply mode of a Slack channel.
+    pub fn reply_mode(&self, channel: &str) -> ReplyMode {
+        self.slack
+            .channels
+            .iter()
+            .find(|c| c.id == channel)
+            .map(|c| c.reply_mode)
+            .unwrap_or_default()
+    }
+
+    pub fn team_names(&self) -> Vec<String> {
+        self.slack.teams.iter().map(|t| t.name.clone()).collect()
+    }
+
+    pub fn team(&self, name: &str) -> Option<&TeamConfig> {
+        self.slack
+            .teams
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
     }
 
     /// The Meta app secrets accepted for signatures (current first).

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use switchboard::cli::SavedRepliesCommand;
 use switchboard::config::{Config, process_env};
-use switchboard::{app, store};
+use switchboard::{app, cli, store};
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "A chat-native social inbox")]
@@ -29,6 +30,11 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         command: OutboxCommand,
+    },
+    /// Manage the team's saved replies (migrates the database first).
+    SavedReplies {
+        #[command(subcommand)]
+        command: SavedRepliesCommand,
     },
 }
 
@@ -109,6 +115,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::SavedReplies { command } => {
+            let store = store::connect(&config.database.url).await?;
+            store.migrate().await?;
+            cli::saved_replies(store.as_ref(), command).await
         }
     }
 }

@@ -328,3 +328,305 @@ async fn debug_output_hides_the_token() {
     let debug = format!("{client:?}");
     assert!(!debug.contains(TOKEN), "{debug}");
 }
+
+#[tokio::test]
+async fn post_message_broadcast_sets_reply_broadcast() {
+    let (server, client) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .and(body_partial_json(
+            json!({"channel": "C1", "thread_ts": "1.0", "reply_broadcast": true}),
+        ))
+        .respond_with(ok(posted("C1", "2.0", Some("1.0"))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        client
+            .post_message_broadcast("C1", "1.0", render::plain("hi"))
+            .await
+            .unwrap(),
+        "2.0"
+    );
+}
+
+fn opened_view(id: &str, callback_id: &str) -> Value {
+    json!({
+        "ok": true,
+        "view": {
+            "id": id,
+            "team_id": "T111",
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Reply to the customer", "emoji": true},
+            "close": {"type": "plain_text", "text": "Cancel", "emoji": true},
+            "submit": {"type": "plain_text", "text": "Send", "emoji": true},
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": callback_id,
+            "state": {"values": {}},
+            "hash": "1596530361.3wRYuk3R",
+            "clear_on_close": false,
+            "notify_on_close": true,
+            "previous_view_id": null,
+            "root_view_id": id,
+            "app_id": "A111",
+            "external_id": "",
+            "app_installed_team_id": "T111",
+            "bot_id": "B111"
+        },
+        "response_metadata": {"messages": []}
+    })
+}
+
+#[tokio::test]
+async fn open_and_update_view() {
+    let (server, client) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/api/views.open"))
+        .and(body_partial_json(json!({
+            "trigger_id": "111.222.valid",
+            "view": {"type": "modal", "callback_id": "sb1:reply_modal:42", "notify_on_close": true}
+        })))
+        .respond_with(ok(opened_view("V1", "sb1:reply_modal:42")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/views.update"))
+        .and(body_partial_json(
+            json!({"view_id": "V1", "view": {"callback_id": "sb1:reply_modal:42"}}),
+        ))
+        .respond_with(ok(opened_view("V1", "sb1:reply_modal:42")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let view = render::reply_modal(switchboard::core::TicketId(42), "Hello");
+    assert_eq!(
+        client
+            .open_view("111.222.valid", view.clone())
+            .await
+            .unwrap(),
+        "V1"
+    );
+    client.update_view("V1", view).await.unwrap();
+}
+
+#[tokio::test]
+async fn open_view_with_an_expired_trigger_is_permanent() {
+    let (server, client) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/api/views.open"))
+        .respond_with(slack_error("expired_trigger_id"))
+        .mount(&server)
+        .await;
+    let view = render::saved_reply_modal(None);
+    assert_eq!(
+        client.open_view("1.2", view).await.unwrap_err(),
+        SlackCallError::Permanent {
+            code: "expired_trigger_id".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn permalink() {
+    let (server, client) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/chat.getPermalink"))
+        .and(wiremock::matchers::query_param("channel", "C1"))
+        .and(wiremock::matchers::query_param("message_ts", "1.2"))
+        .respond_with(ok(json!({
+            "ok": true,
+            "channel": "C1",
+            "permalink": "https://acme.slack.com/archives/C1/p1000000000000200?thread_ts=1.0&cid=C1"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        client.permalink("C1", "1.2").await.unwrap(),
+        "https://acme.slack.com/archives/C1/p1000000000000200?thread_ts=1.0&cid=C1"
+    );
+}
+
+fn user_info(display_name: &str, real_name: &str) -> Value {
+    json!({
+        "ok": true,
+        "user": {
+            "id": "U0ANA",
+            "team_id": "T111",
+            "name": "ana",
+            "deleted": false,
+            "color": "9f69e7",
+            "real_name": real_name,
+            "tz": "Europe/Lisbon",
+            "tz_label": "Western European Time",
+            "tz_offset": 0,
+            "profile": {
+                "avatar_hash": "ge3b51ca72de",
+                "status_text": "",
+                "status_emoji": "",
+                "real_name": real_name,
+                "display_name": display_name,
+                "real_name_normalized": real_name,
+                "display_name_normalized": display_name,
+                "email": "ana@example.com",
+                "image_24": "https://example.com/a24.jpg",
+                "image_32": "https://example.com/a32.jpg",
+                "image_48": "https://example.com/a48.jpg",
+                "image_72": "https://example.com/a72.jpg",
+                "image_192": "https://example.com/a192.jpg",
+                "image_512": "https://example.com/a512.jpg",
+                "team": "T111",
+                "phone": "",
+                "title": ""
+            },
+            "is_admin": false,
+            "is_owner": false,
+            "is_primary_owner": false,
+            "is_restricted": false,
+            "is_ultra_restricted": false,
+            "is_bot": false,
+            "updated": 1502138686,
+            "is_app_user": false,
+            "has_2fa": false
+        }
+    })
+}
+
+#[tokio::test]
+async fn user_name_prefers_display_name() {
+    let (server, client) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/users.info"))
+        .and(wiremock::matchers::query_param("user", "U0ANA"))
+        .respond_with(ok(user_info("Ana", "Ana Silva")))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    assert_eq!(client.user_name("U0ANA").await.unwrap(), "Ana");
+    Mock::given(method("GET"))
+        .and(path("/api/users.info"))
+        .respond_with(ok(user_info("", "Ana Silva")))
+        .mount(&server)
+        .await;
+    assert_eq!(client.user_name("U0ANA").await.unwrap(), "Ana Silva");
+}
+
+#[tokio::test]
+async fn user_name_of_an_unknown_user() {
+    let (server, client) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/users.info"))
+        .respond_with(slack_error("user_not_found"))
+        .mount(&server)
+        .await;
+    assert_eq!(
+        client.user_name("U404").await.unwrap_err(),
+        SlackCallError::Permanent {
+            code: "user_not_found".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn usergroup_members() {
+    let (server, client) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/usergroups.users.list"))
+        .and(wiremock::matchers::query_param("usergroup", "S0604QSJC"))
+        .respond_with(ok(json!({"ok": true, "users": ["U060R4BJ4", "W123A4BC5"]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        client.usergroup_members("S0604QSJC").await.unwrap(),
+        ["U060R4BJ4", "W123A4BC5"]
+    );
+}
+
+#[tokio::test]
+async fn post_to_response_url() {
+    let (server, client) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/commands/T111/1/ok"))
+        .and(body_partial_json(json!({"response_type": "ephemeral"})))
+        .respond_with(ok(json!({"ok": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/commands/T111/1/expired"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("expired_url"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/commands/T111/1/bad"))
+        .respond_with(ok(json!({"ok": false, "error": "invalid_blocks"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/commands/T111/1/busy"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/commands/T111/1/down"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    // The token never goes to a response URL.
+    Mock::given(method("POST"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(418))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let body = render::saved_reply_search_results("x", &[], None);
+    let url = |p: &str| format!("{}/commands/T111/1/{p}", server.uri());
+    client
+        .post_to_response_url(&url("ok"), body.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .post_to_response_url(&url("expired"), body.clone())
+            .await
+            .unwrap_err(),
+        SlackCallError::Permanent {
+            code: "expired_url".into()
+        }
+    );
+    assert_eq!(
+        client
+            .post_to_response_url(&url("bad"), body.clone())
+            .await
+            .unwrap_err(),
+        SlackCallError::Permanent {
+            code: "invalid_blocks".into()
+        }
+    );
+    assert_eq!(
+        client
+            .post_to_response_url(&url("busy"), body.clone())
+            .await
+            .unwrap_err(),
+        SlackCallError::RateLimited {
+            retry_after: Some(Duration::from_secs(7))
+        }
+    );
+    assert!(matches!(
+        client
+            .post_to_response_url(&url("down"), body.clone())
+            .await
+            .unwrap_err(),
+        SlackCallError::Retryable(_)
+    ));
+    assert!(matches!(
+        client
+            .post_to_response_url("not a url", body)
+            .await
+            .unwrap_err(),
+        SlackCallError::Permanent { .. }
+    ));
+}

@@ -11,14 +11,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Connection;
 
+use switchboard::core::filter::{AssigneeMatch, Filter, Visibility};
+use switchboard::core::saved_reply::{SavedReply, SavedReplyId};
+use switchboard::core::tags::TagModelData;
 use switchboard::core::{
-    AccountId, Actor, CardAction, ChatRef, ChatUserId, Customer, CustomerId, Delivery, Effect,
-    Event, FailureReason, HistoryKind, InboundItem, ItemKind, Message, MessageKey, MessageKind,
-    Network, NetworkItemId, Status, Surface, Teammate, Ticket, TicketId, decide,
+    AccountId, Actor, Assignee, CardAction, ChatRef, ChatUserId, Customer, CustomerId, Decision,
+    Delivery, Effect, Event, FailureReason, HistoryKind, InboundItem, ItemKind, Message,
+    MessageKey, MessageKind, Network, NetworkItemId, Status, Surface, Teammate, Ticket, TicketId,
+    decide,
 };
 use switchboard::store::{
-    ChatRole, Commit, CommitOutcome, Consumes, DynStore, JobRecord, JobStatus, NewInbox,
-    StoreError, Target, lane_of,
+    ChatRole, Commit, CommitOutcome, Consumes, DynStore, ImportCounts, JobRecord, JobStatus,
+    NameTaken, NewInbox, SavedReplyWrite, StoreError, Target, lane_of,
 };
 
 // ---- fixtures ---------------------------------------------------------------------------------
@@ -148,6 +152,8 @@ fn reply_event(ts: &str, text: &str) -> Event {
         teammate: teammate(),
         chat: chat(ts),
         text: text.into(),
+        // Sent at once (no undo window): every use applies it later than this.
+        send_at: t0(),
     }
 }
 
@@ -284,6 +290,11 @@ contract!(
     commit_refuses_an_already_processed_inbox_row,
     concurrent_claimers_never_share_rows,
     concurrent_commits_on_one_ticket_conflict,
+    find_tickets_filters_orders_and_limits,
+    find_tickets_follows_updates,
+    saved_replies_crud,
+    saved_replies_import,
+    tag_model_counts_uses_and_distinct_tokens,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -976,7 +987,8 @@ async fn lanes_deliver_in_order(store: DynStore) {
         [
             Effect::PostCard,
             Effect::SendReply {
-                key: MessageKey::from_chat(&chat("1.5"))
+                key: MessageKey::from_chat(&chat("1.5")),
+                not_before: None,
             }
         ]
     );
@@ -1306,6 +1318,588 @@ async fn concurrent_commits_on_one_ticket_conflict(store: DynStore) {
     // One status change and one UpdateCard job from the winner only.
     assert_eq!(store.history(ticket.id).await.unwrap().len(), 3);
     assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 2);
+}
+
+// ---- queries --------------------------------------------------------------------------------
+
+/// Open a ticket and rewrite its filterable state directly (one commit of a hand-made decision).
+async fn ticket_with(
+    store: &DynStore,
+    id: &str,
+    status: Status,
+    assignee: Option<Assignee>,
+    account: &str,
+    kind: ItemKind,
+    updated_at: DateTime<Utc>,
+) -> Ticket {
+    let opened = open(store, id, &format!("cust_{id}"), t0()).await;
+    let mut state = opened.state.clone();
+    state.status = status;
+    state.assignee = assignee;
+    state.account = AccountId::new(account);
+    state.kind = kind;
+    state.updated_at = updated_at;
+    let decision = Decision {
+        state,
+        history: vec![],
+        messages: vec![],
+        effects: vec![],
+    };
+    match store
+        .commit(Commit {
+            target: Target::Existing {
+                id: opened.id,
+                version: opened.version,
+            },
+            decision,
+            consumes: Consumes::Nothing,
+            now: updated_at,
+        })
+        .await
+        .expect("commit")
+    {
+        CommitOutcome::Committed { ticket, .. } => get(store, ticket).await,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn person(id: &str) -> Assignee {
+    Assignee::Person(Teammate {
+        surface: Surface::Slack,
+        id: ChatUserId::new(id),
+    })
+}
+
+fn team(name: &str) -> Assignee {
+    Assignee::Team(name.to_string())
+}
+
+async fn found(store: &DynStore, filter: Filter, limit: i64) -> Vec<TicketId> {
+    store
+        .find_tickets(&filter, limit)
+        .await
+        .expect("find_tickets")
+        .into_iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+async fn find_tickets_filters_orders_and_limits(store: DynStore) {
+    use ItemKind::{Comment, VisitorPost};
+    let s = &store;
+    let t1 = ticket_with(s, "f1", Status::Unread, None, "page1", Comment, at(10)).await;
+    let t2 = ticket_with(
+        s,
+        "f2",
+        Status::Read,
+        Some(person("U123")),
+        "page1",
+        VisitorPost,
+        at(20),
+    )
+    .await;
+    let t3 = ticket_with(
+        s,
+        "f3",
+        Status::Closed,
+        Some(team("support")),
+        "page2",
+        Comment,
+        at(30),
+    )
+    .await;
+    // Same updated_at as t3: the higher id comes first.
+    let t4 = ticket_with(
+        s,
+        "f4",
+        Status::Unread,
+        Some(person("U999")),
+        "page2",
+        VisitorPost,
+        at(30),
+    )
+    .await;
+    let t5 = ticket_with(
+        s,
+        "f5",
+        Status::Read,
+        Some(team("sales")),
+        "page1",
+        Comment,
+        at(5),
+    )
+    .await;
+    let [t1, t2, t3, t4, t5] = [&t1, &t2, &t3, &t4, &t5].map(|t| t.id);
+    assert!(t4 > t3);
+    let f = Filter::default;
+
+    // Empty filter: everything, most recently updated first, then id descending.
+    assert_eq!(found(s, f(), 100).await, vec![t4, t3, t2, t1, t5]);
+    assert_eq!(found(s, f(), 2).await, vec![t4, t3]);
+    assert_eq!(found(s, f(), 0).await, vec![]);
+    // Full tickets, as stored.
+    let all = store.find_tickets(&f(), 100).await.unwrap();
+    assert_eq!(all[0], get(s, t4).await);
+    assert_eq!(all[0].state.assignee, Some(person("U999")));
+
+    // Statuses.
+    let statuses = |v: Vec<Status>| Filter { statuses: v, ..f() };
+    assert_eq!(
+        found(s, statuses(vec![Status::Unread]), 100).await,
+        vec![t4, t1]
+    );
+    assert_eq!(
+        found(s, statuses(vec![Status::Read, Status::Closed]), 100).await,
+        vec![t3, t2, t5]
+    );
+
+    // Assignee.
+    let assignee = |m: AssigneeMatch| Filter {
+        assignee: Some(m),
+        ..f()
+    };
+    assert_eq!(
+        found(s, assignee(AssigneeMatch::Nobody), 100).await,
+        vec![t1]
+    );
+    assert_eq!(
+        found(s, assignee(AssigneeMatch::Anyone), 100).await,
+        vec![t4, t3, t2, t5]
+    );
+    let keys = vec![person("U123").key(), team("support").key()];
+    assert_eq!(
+        found(s, assignee(AssigneeMatch::AnyOf(keys)), 100).await,
+        vec![t3, t2]
+    );
+    let mine = vec![person("U999").key()];
+    assert_eq!(
+        found(s, assignee(AssigneeMatch::AnyOf(mine)), 100).await,
+        vec![t4]
+    );
+    let sales = vec![team("sales").key()];
+    assert_eq!(
+        found(s, assignee(AssigneeMatch::AnyOf(sales)), 100).await,
+        vec![t5]
+    );
+    assert_eq!(
+        found(s, assignee(AssigneeMatch::AnyOf(vec![])), 100).await,
+        vec![]
+    );
+    let unknown = vec!["team:nobody".to_string()];
+    assert_eq!(
+        found(s, assignee(AssigneeMatch::AnyOf(unknown)), 100).await,
+        vec![]
+    );
+
+    // Network and account.
+    let network = Filter {
+        network: Some(Network::Facebook),
+        ..f()
+    };
+    assert_eq!(found(s, network, 100).await, vec![t4, t3, t2, t1, t5]);
+    let account = |a: &str| Filter {
+        account: Some(AccountId::new(a)),
+        ..f()
+    };
+    assert_eq!(found(s, account("page2"), 100).await, vec![t4, t3]);
+    assert_eq!(found(s, account("page1"), 100).await, vec![t2, t1, t5]);
+    assert_eq!(found(s, account("page3"), 100).await, vec![]);
+
+    // Visibility: comments and visitor posts are public; no kind is private yet.
+    let visibility = |v: Visibility| Filter {
+        visibility: Some(v),
+        ..f()
+    };
+    assert_eq!(
+        found(s, visibility(Visibility::Public), 100).await,
+        vec![t4, t3, t2, t1, t5]
+    );
+    assert_eq!(found(s, visibility(Visibility::Private), 100).await, vec![]);
+
+    // Combined: every field narrows.
+    let open_assigned_page1 = Filter {
+        statuses: vec![Status::Unread, Status::Read],
+        assignee: Some(AssigneeMatch::Anyone),
+        network: Some(Network::Facebook),
+        account: Some(AccountId::new("page1")),
+        visibility: Some(Visibility::Public),
+    };
+    assert_eq!(
+        found(s, open_assigned_page1.clone(), 100).await,
+        vec![t2, t5]
+    );
+    assert_eq!(found(s, open_assigned_page1, 1).await, vec![t2]);
+    let queue = Filter {
+        statuses: vec![Status::Unread],
+        assignee: Some(AssigneeMatch::AnyOf(vec![
+            person("U999").key(),
+            person("U123").key(),
+        ])),
+        account: Some(AccountId::new("page2")),
+        ..f()
+    };
+    assert_eq!(found(s, queue, 100).await, vec![t4]);
+    let none = Filter {
+        statuses: vec![Status::Closed],
+        assignee: Some(AssigneeMatch::Nobody),
+        ..f()
+    };
+    assert_eq!(found(s, none, 100).await, vec![]);
+    let private_unread = Filter {
+        statuses: vec![Status::Unread],
+        visibility: Some(Visibility::Private),
+        ..f()
+    };
+    assert_eq!(found(s, private_unread, 100).await, vec![]);
+}
+
+/// A ticket changing moves in the order and in and out of filters.
+async fn find_tickets_follows_updates(store: DynStore) {
+    let s = &store;
+    let t1 = ticket_with(
+        s,
+        "u1",
+        Status::Unread,
+        None,
+        "page1",
+        ItemKind::Comment,
+        at(10),
+    )
+    .await;
+    let t2 = ticket_with(
+        s,
+        "u2",
+        Status::Unread,
+        None,
+        "page1",
+        ItemKind::Comment,
+        at(20),
+    )
+    .await;
+    assert_eq!(found(s, Filter::default(), 10).await, vec![t2.id, t1.id]);
+    let assign = Event::Assign {
+        teammate: teammate(),
+        assignee: Some(team("support")),
+        note: None,
+    };
+    let t1 = apply_ok(s, Some(&t1), assign, at(30)).await;
+    assert_eq!(t1.state.updated_at, at(30));
+    assert_eq!(found(s, Filter::default(), 10).await, vec![t1.id, t2.id]);
+    let unassigned = Filter {
+        assignee: Some(AssigneeMatch::Nobody),
+        ..Filter::default()
+    };
+    assert_eq!(found(s, unassigned, 10).await, vec![t2.id]);
+    let support = Filter {
+        assignee: Some(AssigneeMatch::AnyOf(vec!["team:support".into()])),
+        ..Filter::default()
+    };
+    assert_eq!(found(s, support, 10).await, vec![t1.id]);
+}
+
+// ---- saved replies --------------------------------------------------------------------------
+
+async fn create(store: &DynStore, name: &str, body: &str, now: DateTime<Utc>) -> SavedReplyId {
+    store
+        .create_saved_reply(name, body, "slack:U123", now)
+        .await
+        .expect("create")
+        .expect("name is free")
+}
+
+async fn names(store: &DynStore) -> Vec<String> {
+    store
+        .saved_replies()
+        .await
+        .expect("saved replies")
+        .into_iter()
+        .map(|r| r.name)
+        .collect()
+}
+
+async fn revision(store: &DynStore) -> i64 {
+    store.saved_replies_revision().await.expect("revision")
+}
+
+async fn saved_replies_crud(store: DynStore) {
+    let s = &store;
+    let mut rev = revision(s).await;
+    assert_eq!(store.saved_replies().await.unwrap(), vec![]);
+
+    // Create; the timestamp is stored at microsecond precision.
+    let written_at = at(1) + Duration::nanoseconds(789);
+    let shipping = create(s, "Shipping", "It ships in 2 days.", written_at).await;
+    assert!(revision(s).await > rev);
+    rev = revision(s).await;
+    let stored = store.saved_reply(shipping).await.unwrap().expect("exists");
+    assert_eq!(
+        stored,
+        SavedReply {
+            id: shipping,
+            name: "Shipping".into(),
+            body: "It ships in 2 days.".into(),
+            updated_by: "slack:U123".into(),
+            updated_at: at(1),
+        }
+    );
+
+    // The same name in another case is taken, beyond ASCII too; nothing changes.
+    for taken in ["SHIPPING", "shipping", "Shipping"] {
+        let r = store
+            .create_saved_reply(taken, "other", "slack:U9", at(2))
+            .await
+            .unwrap();
+        assert_eq!(r, Err(NameTaken), "{taken}");
+    }
+    assert_eq!(revision(s).await, rev);
+    let cafe = create(s, "Café", "Coffee.", at(2)).await;
+    let r = store
+        .create_saved_reply("CAFÉ", "More coffee.", "slack:U9", at(2))
+        .await
+        .unwrap();
+    assert_eq!(r, Err(NameTaken));
+    let returns = create(s, "returns", "Send it back.", at(3)).await;
+    create(s, "apology", "Sorry!", at(3)).await;
+    create(s, "Zebra", "Stripes.", at(3)).await;
+    assert!(revision(s).await > rev);
+    rev = revision(s).await;
+
+    // Listed by name, case-insensitively.
+    assert_eq!(
+        names(s).await,
+        vec!["apology", "Café", "returns", "Shipping", "Zebra"]
+    );
+
+    // Reads do not change the revision.
+    store.saved_replies().await.unwrap();
+    store.saved_reply(cafe).await.unwrap();
+    assert_eq!(revision(s).await, rev);
+
+    // Update body and name.
+    let w = store
+        .update_saved_reply(shipping, "shipping times", "3 days.", "slack:U7", at(4))
+        .await
+        .unwrap();
+    assert_eq!(w, SavedReplyWrite::Done);
+    assert!(revision(s).await > rev);
+    rev = revision(s).await;
+    let stored = store.saved_reply(shipping).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.name.as_str(),
+            stored.body.as_str(),
+            stored.updated_by.as_str()
+        ),
+        ("shipping times", "3 days.", "slack:U7")
+    );
+    assert_eq!(stored.updated_at, at(4));
+
+    // Renaming onto another reply's name (any case) is refused; nothing changes.
+    for taken in ["RETURNS", "café"] {
+        let w = store
+            .update_saved_reply(shipping, taken, "x", "slack:U7", at(5))
+            .await
+            .unwrap();
+        assert_eq!(w, SavedReplyWrite::NameTaken, "{taken}");
+    }
+    assert_eq!(revision(s).await, rev);
+    assert_eq!(store.saved_reply(shipping).await.unwrap(), Some(stored));
+
+    // Changing the case of its own name is fine.
+    let w = store
+        .update_saved_reply(shipping, "Shipping Times", "3 days.", "slack:U7", at(6))
+        .await
+        .unwrap();
+    assert_eq!(w, SavedReplyWrite::Done);
+    assert!(revision(s).await > rev);
+    rev = revision(s).await;
+
+    // Unknown id.
+    let w = store
+        .update_saved_reply(SavedReplyId(999_999), "Ghost", "boo", "slack:U7", at(7))
+        .await
+        .unwrap();
+    assert_eq!(w, SavedReplyWrite::NotFound);
+    assert_eq!(revision(s).await, rev);
+
+    // Delete.
+    assert!(store.delete_saved_reply(returns).await.unwrap());
+    assert!(revision(s).await > rev);
+    rev = revision(s).await;
+    assert_eq!(store.saved_reply(returns).await.unwrap(), None);
+    assert!(!store.delete_saved_reply(returns).await.unwrap());
+    assert_eq!(revision(s).await, rev);
+    assert_eq!(
+        names(s).await,
+        vec!["apology", "Café", "Shipping Times", "Zebra"]
+    );
+    // The freed name can be used again.
+    create(s, "Returns", "Send it back.", at(8)).await;
+    assert!(revision(s).await > rev);
+}
+
+async fn saved_replies_import(store: DynStore) {
+    let s = &store;
+    let greeting = create(s, "Greeting", "Hi.", at(1)).await;
+    let mut rev = revision(s).await;
+    let rows = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(n, b)| (n.to_string(), b.to_string()))
+            .collect()
+    };
+
+    // Nothing to import: nothing changes.
+    let counts = store.import_saved_replies(&[], "cli", at(2)).await.unwrap();
+    assert_eq!(counts, ImportCounts::default());
+    assert_eq!(revision(s).await, rev);
+
+    // Upsert by name, case-insensitively; names differing only by case within one import are
+    // one upsert (the last row wins).
+    let batch = rows(&[
+        ("greeting", "Hello."),
+        ("Thanks", "Thank you."),
+        ("THANKS", "Thank you!"),
+        ("Bye", "Goodbye."),
+    ]);
+    let counts = store
+        .import_saved_replies(&batch, "cli", at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        ImportCounts {
+            created: 2,
+            updated: 1
+        }
+    );
+    assert!(revision(s).await > rev);
+    rev = revision(s).await;
+    let updated = store.saved_reply(greeting).await.unwrap().unwrap();
+    assert_eq!(
+        updated,
+        SavedReply {
+            id: greeting,
+            name: "greeting".into(),
+            body: "Hello.".into(),
+            updated_by: "cli".into(),
+            updated_at: at(3),
+        }
+    );
+    let listed = store.saved_replies().await.unwrap();
+    let summary: Vec<_> = listed
+        .iter()
+        .map(|r| (r.name.as_str(), r.body.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("Bye", "Goodbye."),
+            ("greeting", "Hello."),
+            ("THANKS", "Thank you!")
+        ]
+    );
+
+    // Importing the same rows again creates nothing and leaves the same content.
+    let counts = store
+        .import_saved_replies(&batch, "cli", at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        ImportCounts {
+            created: 0,
+            updated: 3
+        }
+    );
+    assert_eq!(store.saved_replies().await.unwrap(), listed);
+    assert!(revision(s).await > rev);
+    rev = revision(s).await;
+
+    // All or nothing: a row the database refuses (a blank name) undoes the rows before it.
+    let bad = rows(&[
+        ("Brand new", "x"),
+        ("greeting", "changed"),
+        ("   ", "blank"),
+    ]);
+    let err = store.import_saved_replies(&bad, "cli", at(4)).await;
+    assert!(err.is_err(), "a blank name must be refused: {err:?}");
+    assert_eq!(store.saved_replies().await.unwrap(), listed);
+    assert_eq!(revision(s).await, rev);
+}
+
+// ---- tags -----------------------------------------------------------------------------------
+
+async fn tag_model_counts_uses_and_distinct_tokens(store: DynStore) {
+    let s = &store;
+    let tokens = |v: &[&str]| -> Vec<String> { v.iter().map(|t| t.to_string()).collect() };
+    assert_eq!(store.tag_model().await.unwrap(), TagModelData::default());
+    assert_eq!(store.known_tags().await.unwrap(), Vec::<String>::new());
+
+    s.record_tagging("billing", &tokens(&["refund", "card", "refund"]))
+        .await
+        .unwrap();
+    s.record_tagging("billing", &tokens(&["refund"]))
+        .await
+        .unwrap();
+    s.record_tagging("shipping", &tokens(&["late", "box"]))
+        .await
+        .unwrap();
+    s.record_tagging("shipping", &tokens(&["late", "late"]))
+        .await
+        .unwrap();
+    s.record_tagging("shipping", &[]).await.unwrap();
+    s.record_tagging("abuse", &tokens(&["spam"])).await.unwrap();
+    s.record_tagging("Zeta", &tokens(&["Zoo", "apple"]))
+        .await
+        .unwrap();
+
+    let owned = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+        v.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+    };
+    let triples = |v: &[(&str, &str, i64)]| -> Vec<(String, String, i64)> {
+        v.iter()
+            .map(|(t, k, n)| (t.to_string(), k.to_string(), *n))
+            .collect()
+    };
+    // Ordered by tag then token, bytewise (the same on both backends).
+    assert_eq!(
+        store.tag_model().await.unwrap(),
+        TagModelData {
+            uses: owned(&[("Zeta", 1), ("abuse", 1), ("billing", 2), ("shipping", 3)]),
+            tokens: triples(&[
+                ("Zeta", "Zoo", 1),
+                ("Zeta", "apple", 1),
+                ("abuse", "spam", 1),
+                ("billing", "card", 1),
+                ("billing", "refund", 2),
+                ("shipping", "box", 1),
+                ("shipping", "late", 2),
+            ]),
+        }
+    );
+    // Most used first, then by name.
+    assert_eq!(
+        store.known_tags().await.unwrap(),
+        vec!["shipping", "billing", "Zeta", "abuse"]
+    );
+
+    // Many tokens at once (more than one statement's worth), with repeats.
+    let many: Vec<String> = (0..1_200)
+        .chain(0..300)
+        .map(|i| format!("tok{i:04}"))
+        .collect();
+    s.record_tagging("bulk", &many).await.unwrap();
+    s.record_tagging("bulk", &many[..10]).await.unwrap();
+    let model = store.tag_model().await.unwrap();
+    let bulk: Vec<_> = model.tokens.iter().filter(|t| t.0 == "bulk").collect();
+    assert_eq!(bulk.len(), 1_200);
+    assert_eq!(bulk.iter().filter(|t| t.2 == 2).count(), 10);
+    assert!(bulk.windows(2).all(|w| w[0].1 < w[1].1));
+    assert!(model.uses.contains(&("bulk".to_string(), 2)));
+    assert_eq!(
+        store.known_tags().await.unwrap(),
+        vec!["shipping", "billing", "bulk", "Zeta", "abuse"]
+    );
 }
 
 /// Rough ingest rate, one event per transaction (the webhook path). Run with

@@ -20,14 +20,36 @@ pub enum CardAction {
     Reopen,
     MarkRead,
     MarkUnread,
+    AssignToMe,
+    Unassign,
+    /// A user picker: the chosen user comes with the click.
+    AssignPerson,
+    /// A team picker: the chosen team name comes with the click.
+    AssignTeam,
+    /// Opens the tags editor.
+    EditTags,
+    /// Accepts one suggested tag (the tag comes as the button's value).
+    AcceptTag,
+    /// Opens the reply editor.
+    Reply,
+    /// A saved-reply picker: opens the reply editor pre-filled.
+    SavedReply,
 }
 
 impl CardAction {
-    pub const ALL: [CardAction; 4] = [
+    pub const ALL: [CardAction; 12] = [
         CardAction::Close,
         CardAction::Reopen,
         CardAction::MarkRead,
         CardAction::MarkUnread,
+        CardAction::AssignToMe,
+        CardAction::Unassign,
+        CardAction::AssignPerson,
+        CardAction::AssignTeam,
+        CardAction::EditTags,
+        CardAction::AcceptTag,
+        CardAction::Reply,
+        CardAction::SavedReply,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +58,14 @@ impl CardAction {
             CardAction::Reopen => "reopen",
             CardAction::MarkRead => "read",
             CardAction::MarkUnread => "unread",
+            CardAction::AssignToMe => "assign_me",
+            CardAction::Unassign => "unassign",
+            CardAction::AssignPerson => "assign",
+            CardAction::AssignTeam => "assign_team",
+            CardAction::EditTags => "tags",
+            CardAction::AcceptTag => "accept_tag",
+            CardAction::Reply => "reply",
+            CardAction::SavedReply => "saved_reply",
         }
     }
 }

@@ -1,12 +1,15 @@
 //! The card view model: what a card shows, independent of Slack or Discord. A surface renders
 //! it into its own blocks or components.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::action::{ActionId, CardAction};
 use super::ids::{Teammate, TicketId};
-use super::model::{Status, Ticket};
+use super::model::{Assignee, Status, Ticket};
 use super::text;
+
+/// A "is replying…" mark older than this is ignored (a modal left open, a lost close event).
+pub const REPLYING_STALE_AFTER_MINUTES: i64 = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ButtonStyle {
@@ -17,9 +20,32 @@ pub enum ButtonStyle {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Button {
-    pub label: &'static str,
+    pub label: String,
     pub action: ActionId,
     pub style: ButtonStyle,
+    /// Extra data carried by the click (the tag of a suggested-tag button).
+    pub value: Option<String>,
+}
+
+/// A picker on the card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picker {
+    /// Choose a teammate.
+    Person {
+        action: ActionId,
+        placeholder: String,
+    },
+    /// Choose a configured team.
+    Team {
+        action: ActionId,
+        placeholder: String,
+        teams: Vec<String>,
+    },
+    /// Choose a saved reply (options are searched as the user types).
+    SavedReply {
+        action: ActionId,
+        placeholder: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,53 +59,81 @@ pub struct CardView {
     pub permalink: Option<String>,
     pub created_at: DateTime<Utc>,
     pub status: Status,
-    pub assignee: Option<Teammate>,
+    pub assignee: Option<Assignee>,
     pub tags: Vec<String>,
     pub last_replied_by: Option<Teammate>,
     /// A warning line while the latest reply has failed.
     pub failure: Option<String>,
+    /// Teammates composing a reply now (fresh marks only).
+    pub replying: Vec<Teammate>,
+    /// Status, assignment, tags and reply buttons.
     pub buttons: Vec<Button>,
+    pub pickers: Vec<Picker>,
+    /// One button per suggested tag.
+    pub suggestions: Vec<Button>,
 }
 
 impl CardView {
-    /// `account_name` is the human name of the connected account (from configuration).
-    pub fn of(ticket: &Ticket, account_name: &str) -> Self {
+    /// `account_name` is the human name of the connected account, `teams` the configured
+    /// team names (empty: no team picker), `now` decides which "replying" marks are fresh.
+    pub fn of(ticket: &Ticket, account_name: &str, teams: &[String], now: DateTime<Utc>) -> Self {
         let s = &ticket.state;
         let action = |action| ActionId {
             action,
             ticket: ticket.id,
         };
-        let buttons = match s.status {
+        let button = |a: CardAction, style| Button {
+            label: text::button(a).to_string(),
+            action: action(a),
+            style,
+            value: None,
+        };
+        let mut buttons = match s.status {
             Status::Unread => vec![
-                Button {
-                    label: text::button(CardAction::MarkRead),
-                    action: action(CardAction::MarkRead),
-                    style: ButtonStyle::Default,
-                },
-                Button {
-                    label: text::button(CardAction::Close),
-                    action: action(CardAction::Close),
-                    style: ButtonStyle::Primary,
-                },
+                button(CardAction::MarkRead, ButtonStyle::Default),
+                button(CardAction::Close, ButtonStyle::Primary),
             ],
             Status::Read => vec![
-                Button {
-                    label: text::button(CardAction::MarkUnread),
-                    action: action(CardAction::MarkUnread),
-                    style: ButtonStyle::Default,
-                },
-                Button {
-                    label: text::button(CardAction::Close),
-                    action: action(CardAction::Close),
-                    style: ButtonStyle::Primary,
-                },
+                button(CardAction::MarkUnread, ButtonStyle::Default),
+                button(CardAction::Close, ButtonStyle::Primary),
             ],
-            Status::Closed => vec![Button {
-                label: text::button(CardAction::Reopen),
-                action: action(CardAction::Reopen),
-                style: ButtonStyle::Default,
-            }],
+            Status::Closed => vec![button(CardAction::Reopen, ButtonStyle::Default)],
         };
+        buttons.push(button(CardAction::Reply, ButtonStyle::Default));
+        buttons.push(if s.assignee.is_some() {
+            button(CardAction::Unassign, ButtonStyle::Default)
+        } else {
+            button(CardAction::AssignToMe, ButtonStyle::Default)
+        });
+        buttons.push(button(CardAction::EditTags, ButtonStyle::Default));
+
+        let mut pickers = vec![Picker::Person {
+            action: action(CardAction::AssignPerson),
+            placeholder: text::button(CardAction::AssignPerson).to_string(),
+        }];
+        if !teams.is_empty() {
+            pickers.push(Picker::Team {
+                action: action(CardAction::AssignTeam),
+                placeholder: text::button(CardAction::AssignTeam).to_string(),
+                teams: teams.to_vec(),
+            });
+        }
+        pickers.push(Picker::SavedReply {
+            action: action(CardAction::SavedReply),
+            placeholder: text::button(CardAction::SavedReply).to_string(),
+        });
+
+        let suggestions = s
+            .suggested_tags
+            .iter()
+            .map(|tag| Button {
+                label: text::suggested_tag(tag),
+                action: action(CardAction::AcceptTag),
+                style: ButtonStyle::Default,
+                value: Some(tag.clone()),
+            })
+            .collect();
+        let fresh = now - Duration::minutes(REPLYING_STALE_AFTER_MINUTES);
         CardView {
             ticket: ticket.id,
             headline: text::card_headline(s.network, s.kind, account_name),
@@ -98,7 +152,15 @@ impl CardView {
             tags: s.tags.clone(),
             last_replied_by: s.last_replied_by.clone(),
             failure: s.last_failure.as_ref().map(text::card_failure),
+            replying: s
+                .replying
+                .iter()
+                .filter(|r| r.since > fresh)
+                .map(|r| r.teammate.clone())
+                .collect(),
             buttons,
+            pickers,
+            suggestions,
         }
     }
 }

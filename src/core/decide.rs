@@ -24,12 +24,43 @@ pub enum Event {
         teammate: Teammate,
         action: CardAction,
     },
-    /// A teammate wrote a reply to the customer (in the card's thread).
+    /// A teammate wrote a reply to the customer (in the card's thread). It is sent at
+    /// `send_at` (the end of the undo window).
     Reply {
         teammate: Teammate,
         chat: ChatRef,
         text: String,
+        send_at: DateTime<Utc>,
     },
+    /// A teammate sent a reply from the Reply modal (`key` is unique per submission). The
+    /// bot posts a copy in the thread, which carries the delivery marks.
+    ModalReply {
+        teammate: Teammate,
+        key: MessageKey,
+        text: String,
+        send_at: DateTime<Utc>,
+    },
+    /// A teammate edited a reply still in its undo window.
+    ReplyEdited { key: MessageKey, text: String },
+    /// A teammate withdrew a reply still in its undo window (deleted the chat message).
+    ReplyCancelled { key: MessageKey },
+    /// A teammate opened the Reply modal.
+    ReplyStarted { teammate: Teammate },
+    /// A teammate closed the Reply modal without sending.
+    ReplyStopped { teammate: Teammate },
+    /// Assign (None: unassign), optionally with a note for the assignee.
+    Assign {
+        teammate: Teammate,
+        assignee: Option<Assignee>,
+        note: Option<String>,
+    },
+    /// Replace the ticket's tags.
+    SetTags {
+        teammate: Teammate,
+        tags: Vec<String>,
+    },
+    /// The suggestion model's tags for this ticket.
+    TagsSuggested { tags: Vec<String> },
     /// A teammate wrote an internal note (in the card's thread, with the note prefix).
     Note {
         teammate: Teammate,
@@ -59,12 +90,20 @@ pub enum Effect {
     PostCard,
     /// Re-render the card in place.
     UpdateCard,
-    /// Mirror a customer message into the card's thread.
-    PostThreadMessage { key: MessageKey },
+    /// Mirror a customer message into the card's thread; `broadcast` also shows it in the
+    /// channel (the channel is notified).
+    PostThreadMessage { key: MessageKey, broadcast: bool },
     /// Re-render a mirrored customer message (edited or deleted on the network).
     UpdateThreadMessage { key: MessageKey },
-    /// Deliver a teammate's reply to the network.
-    SendReply { key: MessageKey },
+    /// Deliver a teammate's reply to the network, not before `not_before` (undo window).
+    SendReply {
+        key: MessageKey,
+        not_before: Option<DateTime<Utc>>,
+    },
+    /// Post a copy of a modal reply in the card's thread (it carries the delivery marks).
+    PostReplyCopy { key: MessageKey },
+    /// Tell the assignee (a DM for a person, a group mention in the thread for a team).
+    NotifyAssignee { notice: AssigneeNotice },
     /// Show a reply's delivery state on the teammate's chat message.
     ShowDelivery {
         key: MessageKey,
@@ -74,6 +113,16 @@ pub enum Effect {
     ExplainFailure { key: MessageKey },
 }
 
+/// Why the assignee is notified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum AssigneeNotice {
+    /// The ticket was assigned to them.
+    Assigned { by: Teammate, note: Option<String> },
+    /// The customer wrote again on a ticket assigned to them.
+    CustomerReplied { key: MessageKey },
+}
+
 /// The delivery marks a teammate sees on their own message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -81,6 +130,8 @@ pub enum DeliveryMark {
     Queued,
     Delivered,
     Failed,
+    /// Withdrawn in the undo window: the queued mark is removed.
+    Cancelled,
 }
 
 /// A message change to persist with the decision.
@@ -171,13 +222,25 @@ pub fn decide(
                 HistoryKind::CustomerMessage { key: key.clone() },
             ));
             // New customer content is unread, and reopens a closed ticket.
+            let was_closed = ticket.state.status == Status::Closed;
             set_status(
                 &mut d,
                 Status::Unread,
                 Actor::Customer(item.customer.id.clone()),
                 now,
             );
-            d.effects.push(Effect::PostThreadMessage { key });
+            // Notifications as the reference inboxes do: a reply on a closed or unassigned
+            // ticket tells the channel; on an assigned ticket, only the assignee.
+            let assigned = ticket.state.assignee.is_some();
+            d.effects.push(Effect::PostThreadMessage {
+                key: key.clone(),
+                broadcast: was_closed || !assigned,
+            });
+            if assigned && !was_closed {
+                d.effects.push(Effect::NotifyAssignee {
+                    notice: AssigneeNotice::CustomerReplied { key },
+                });
+            }
             d.effects.push(Effect::UpdateCard);
         }
         Event::CustomerEdited { key, text } => {
@@ -243,33 +306,168 @@ pub fn decide(
             teammate,
             chat,
             text,
+            send_at,
         } => {
             let key = MessageKey::from_chat(chat);
-            d.messages.push(MessageChange::Insert(NewMessage {
+            let reply = PendingReply {
+                teammate,
                 key: key.clone(),
-                kind: MessageKind::Reply,
-                network_item_id: None,
-                teammate: Some(teammate.clone()),
                 chat: Some(chat.clone()),
-                text: text.clone(),
-                delivery: Some(Delivery::Queued),
-                created_at: now,
-            }));
-            d.history.push(entry(
-                now,
-                Actor::Teammate(teammate.clone()),
-                HistoryKind::ReplyQueued { key: key.clone() },
-            ));
-            if ticket.state.status == Status::Unread {
-                set_status(&mut d, Status::Read, Actor::Teammate(teammate.clone()), now);
-            }
-            d.effects.push(Effect::SendReply { key: key.clone() });
+                text,
+                send_at: *send_at,
+            };
+            queue_reply(&mut d, ticket, reply, now);
             d.effects.push(Effect::ShowDelivery {
                 key,
                 state: DeliveryMark::Queued,
             });
             d.effects.push(Effect::UpdateCard);
         }
+        Event::ModalReply {
+            teammate,
+            key,
+            text,
+            send_at,
+        } => {
+            let reply = PendingReply {
+                teammate,
+                key: key.clone(),
+                chat: None,
+                text,
+                send_at: *send_at,
+            };
+            queue_reply(&mut d, ticket, reply, now);
+            // The copy goes first (same lane), so the marks have a message to sit on.
+            d.effects
+                .insert(0, Effect::PostReplyCopy { key: key.clone() });
+            d.effects.push(Effect::ShowDelivery {
+                key: key.clone(),
+                state: DeliveryMark::Queued,
+            });
+            d.effects.push(Effect::UpdateCard);
+        }
+        Event::ReplyEdited { key, text } => {
+            d.messages.push(MessageChange::Update {
+                key: key.clone(),
+                patch: MessagePatch {
+                    text: Some(text.clone()),
+                    edited: Some(true),
+                    ..Default::default()
+                },
+            });
+            d.history.push(entry(
+                now,
+                Actor::System,
+                HistoryKind::ReplyEdited { key: key.clone() },
+            ));
+        }
+        Event::ReplyCancelled { key } => {
+            d.messages.push(MessageChange::Update {
+                key: key.clone(),
+                patch: MessagePatch {
+                    delivery: Some(Delivery::Cancelled),
+                    ..Default::default()
+                },
+            });
+            d.history.push(entry(
+                now,
+                Actor::System,
+                HistoryKind::ReplyCancelled { key: key.clone() },
+            ));
+            d.state.replying.clear();
+            d.effects.push(Effect::ShowDelivery {
+                key: key.clone(),
+                state: DeliveryMark::Cancelled,
+            });
+            d.effects.push(Effect::UpdateCard);
+        }
+        Event::ReplyStarted { teammate } => {
+            if !d.state.replying.iter().any(|r| r.teammate == *teammate) {
+                d.state.replying.push(Replying {
+                    teammate: teammate.clone(),
+                    since: now,
+                });
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
+        Event::ReplyStopped { teammate } => {
+            let before = d.state.replying.len();
+            d.state.replying.retain(|r| r.teammate != *teammate);
+            if d.state.replying.len() != before {
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
+        Event::Assign {
+            teammate,
+            assignee,
+            note,
+        } => {
+            if ticket.state.assignee != *assignee || note.is_some() {
+                d.state.assignee = assignee.clone();
+                d.history.push(entry(
+                    now,
+                    Actor::Teammate(teammate.clone()),
+                    HistoryKind::Assigned {
+                        assignee: assignee.clone(),
+                        note: note.clone(),
+                    },
+                ));
+                if ticket.state.status == Status::Unread {
+                    set_status(&mut d, Status::Read, Actor::Teammate(teammate.clone()), now);
+                }
+                d.effects.push(Effect::UpdateCard);
+                if assignee.is_some() {
+                    d.effects.push(Effect::NotifyAssignee {
+                        notice: AssigneeNotice::Assigned {
+                            by: teammate.clone(),
+                            note: note.clone(),
+                        },
+                    });
+                }
+            }
+        }
+        Event::SetTags { teammate, tags } => {
+            let tags = normalise_tags(tags);
+            let added: Vec<String> = tags
+                .iter()
+                .filter(|t| !ticket.state.tags.contains(t))
+                .cloned()
+                .collect();
+            let removed: Vec<String> = ticket
+                .state
+                .tags
+                .iter()
+                .filter(|t| !tags.contains(t))
+                .cloned()
+                .collect();
+            if !added.is_empty() || !removed.is_empty() {
+                d.state.tags = tags;
+                let tags = d.state.tags.clone();
+                d.state.suggested_tags.retain(|t| !tags.contains(t));
+                d.history.push(entry(
+                    now,
+                    Actor::Teammate(teammate.clone()),
+                    HistoryKind::TagsChanged { added, removed },
+                ));
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
+        Event::TagsSuggested { tags } => {
+            let tags: Vec<String> = normalise_tags(tags)
+                .into_iter()
+                .filter(|t| !ticket.state.tags.contains(t))
+                .collect();
+            if tags != ticket.state.suggested_tags {
+                d.state.suggested_tags = tags.clone();
+                d.history.push(entry(
+                    now,
+                    Actor::System,
+                    HistoryKind::TagsSuggested { tags },
+                ));
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
+
         Event::Note {
             teammate,
             chat,
@@ -316,6 +514,7 @@ pub fn decide(
             ));
             d.state.last_replied_by = Some(teammate.clone());
             d.state.last_failure = None;
+            d.state.replying.retain(|r| r.teammate != *teammate);
             d.effects.push(Effect::ShowDelivery {
                 key: key.clone(),
                 state: DeliveryMark::Delivered,
@@ -339,6 +538,8 @@ pub fn decide(
                 },
             ));
             d.state.last_failure = Some(reason.clone());
+            // The pending mark clears whatever the outcome.
+            d.state.replying.clear();
             d.effects.push(Effect::ShowDelivery {
                 key: key.clone(),
                 state: DeliveryMark::Failed,
@@ -371,6 +572,8 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         status: Status::Unread,
         assignee: None,
         tags: Vec::new(),
+        suggested_tags: Vec::new(),
+        replying: Vec::new(),
         last_replied_by: None,
         last_failure: None,
         first_item_deleted: false,
@@ -406,6 +609,65 @@ fn customer_message(item: &InboundItem, key: MessageKey) -> NewMessage {
         delivery: None,
         created_at: item.created_at,
     }
+}
+
+/// A reply on its way (thread or modal).
+struct PendingReply<'a> {
+    teammate: &'a Teammate,
+    key: MessageKey,
+    chat: Option<ChatRef>,
+    text: &'a str,
+    send_at: DateTime<Utc>,
+}
+
+/// Record a teammate's reply and schedule its sending (shared by thread and modal replies).
+fn queue_reply(d: &mut Decision, ticket: &Ticket, reply: PendingReply<'_>, now: DateTime<Utc>) {
+    let teammate = reply.teammate;
+    d.messages.push(MessageChange::Insert(NewMessage {
+        key: reply.key.clone(),
+        kind: MessageKind::Reply,
+        network_item_id: None,
+        teammate: Some(teammate.clone()),
+        chat: reply.chat,
+        text: reply.text.to_string(),
+        delivery: Some(Delivery::Queued),
+        created_at: now,
+    }));
+    d.history.push(entry(
+        now,
+        Actor::Teammate(teammate.clone()),
+        HistoryKind::ReplyQueued {
+            key: reply.key.clone(),
+        },
+    ));
+    if ticket.state.status == Status::Unread {
+        set_status(d, Status::Read, Actor::Teammate(teammate.clone()), now);
+    }
+    // A reply waiting out its undo window shows as "is replying…" (replacing the modal's
+    // mark, if any) until it is sent or withdrawn.
+    d.state.replying.retain(|r| r.teammate != *teammate);
+    if reply.send_at > now {
+        d.state.replying.push(Replying {
+            teammate: teammate.clone(),
+            since: now,
+        });
+    }
+    d.effects.push(Effect::SendReply {
+        key: reply.key,
+        not_before: (reply.send_at > now).then_some(reply.send_at),
+    });
+}
+
+/// Tags are trimmed, lower-cased, deduplicated, sorted; empty ones dropped.
+pub fn normalise_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = tags
+        .iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
@@ -502,6 +764,7 @@ mod tests {
             teammate: ana(),
             chat: chat("1.1"),
             text: "hello".into(),
+            send_at: t0(),
         };
         let note = Event::Note {
             teammate: ana(),
@@ -598,7 +861,8 @@ mod tests {
             d.effects,
             vec![
                 Effect::PostThreadMessage {
-                    key: MessageKey::new("in:facebook:77_9")
+                    key: MessageKey::new("in:facebook:77_9"),
+                    broadcast: true
                 },
                 Effect::UpdateCard
             ]
@@ -613,6 +877,7 @@ mod tests {
                 teammate: ana(),
                 chat: chat("5.5"),
                 text: "on it".into(),
+                send_at: t0(),
             },
             t0(),
         )
@@ -621,7 +886,10 @@ mod tests {
         assert_eq!(
             d.effects,
             vec![
-                Effect::SendReply { key: key.clone() },
+                Effect::SendReply {
+                    key: key.clone(),
+                    not_before: None
+                },
                 Effect::ShowDelivery {
                     key,
                     state: DeliveryMark::Queued

@@ -4,9 +4,13 @@
 pub mod action;
 pub mod card;
 pub mod decide;
+pub mod filter;
 pub mod ids;
 pub mod inbound;
 pub mod model;
+pub mod permission;
+pub mod saved_reply;
+pub mod tags;
 pub mod text;
 
 pub use action::{ActionId, CardAction};

@@ -77,6 +77,42 @@ impl InboundItem {
     }
 }
 
+impl ItemKind {
+    /// Public items are visible to everyone on the network (comments, posts); private ones
+    /// are direct messages.
+    pub fn is_public(self) -> bool {
+        match self {
+            ItemKind::Comment | ItemKind::VisitorPost => true,
+        }
+    }
+}
+
+/// Who a ticket is assigned to: a teammate, or a team (a configured name mapped to a chat
+/// user group).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum Assignee {
+    Person(Teammate),
+    Team(String),
+}
+
+impl Assignee {
+    /// Stored in the `assignee` column for filtering: `slack:U123` or `team:support`.
+    pub fn key(&self) -> String {
+        match self {
+            Assignee::Person(t) => format!("{}:{}", t.surface.as_str(), t.id),
+            Assignee::Team(name) => format!("team:{name}"),
+        }
+    }
+}
+
+/// A teammate composing a reply (modal open, or a reply waiting out its undo window).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replying {
+    pub teammate: Teammate,
+    pub since: DateTime<Utc>,
+}
+
 /// The state of a ticket, without its database identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketState {
@@ -92,8 +128,14 @@ pub struct TicketState {
     /// The customer's latest item: where a reply goes.
     pub reply_to: NetworkItemId,
     pub status: Status,
-    pub assignee: Option<Teammate>,
+    pub assignee: Option<Assignee>,
     pub tags: Vec<String>,
+    /// Tags the team's model suggests for this ticket (one click to accept).
+    #[serde(default)]
+    pub suggested_tags: Vec<String>,
+    /// Who is composing a reply right now (the collision notice).
+    #[serde(default)]
+    pub replying: Vec<Replying>,
     pub last_replied_by: Option<Teammate>,
     /// The reason the latest reply failed, until a reply is delivered again.
     pub last_failure: Option<FailureReason>,
@@ -150,6 +192,8 @@ pub enum Delivery {
     Queued,
     Delivered,
     Failed(FailureReason),
+    /// Withdrawn by the teammate within the undo window (never sent).
+    Cancelled,
 }
 
 /// Why a network call failed, in terms a teammate can act on.
@@ -239,6 +283,23 @@ pub enum HistoryKind {
     NoteAdded {
         key: MessageKey,
     },
+    ReplyEdited {
+        key: MessageKey,
+    },
+    ReplyCancelled {
+        key: MessageKey,
+    },
+    Assigned {
+        assignee: Option<Assignee>,
+        note: Option<String>,
+    },
+    TagsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    TagsSuggested {
+        tags: Vec<String>,
+    },
 }
 
 impl HistoryKind {
@@ -254,6 +315,11 @@ impl HistoryKind {
             HistoryKind::ReplyDelivered { .. } => "reply_delivered",
             HistoryKind::ReplyFailed { .. } => "reply_failed",
             HistoryKind::NoteAdded { .. } => "note_added",
+            HistoryKind::ReplyEdited { .. } => "reply_edited",
+            HistoryKind::ReplyCancelled { .. } => "reply_cancelled",
+            HistoryKind::Assigned { .. } => "assigned",
+            HistoryKind::TagsChanged { .. } => "tags_changed",
+            HistoryKind::TagsSuggested { .. } => "tags_suggested",
         }
     }
 }

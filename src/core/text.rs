@@ -3,7 +3,7 @@
 
 use super::action::CardAction;
 use super::ids::{Network, Teammate};
-use super::model::{FailureReason, ItemKind, Status};
+use super::model::{Assignee, FailureReason, ItemKind, Status};
 
 pub fn network_name(network: Network) -> &'static str {
     match network {
@@ -42,6 +42,14 @@ pub fn button(action: CardAction) -> &'static str {
         CardAction::Reopen => "Reopen",
         CardAction::MarkRead => "Mark read",
         CardAction::MarkUnread => "Mark unread",
+        CardAction::AssignToMe => "Assign to me",
+        CardAction::Unassign => "Unassign",
+        CardAction::AssignPerson => "Assign to…",
+        CardAction::AssignTeam => "Assign to team…",
+        CardAction::EditTags => "Tags",
+        CardAction::AcceptTag => "Add tag",
+        CardAction::Reply => "Reply",
+        CardAction::SavedReply => "Saved reply…",
     }
 }
 
@@ -54,12 +62,16 @@ pub const UNKNOWN_AUTHOR: &str = "Someone";
 /// The one-line state summary shown on every card.
 pub fn status_line(
     status: Status,
-    assignee: Option<&Teammate>,
+    assignee: Option<&Assignee>,
     tags: &[String],
     last_replied_by: Option<&Teammate>,
     mention: &dyn Fn(&Teammate) -> String,
 ) -> String {
-    let assignee = assignee.map(mention).unwrap_or_else(|| NOBODY.to_string());
+    let assignee = match assignee {
+        Some(Assignee::Person(t)) => mention(t),
+        Some(Assignee::Team(name)) => format!("team {name}"),
+        None => NOBODY.to_string(),
+    };
     let tags = if tags.is_empty() {
         NOBODY.to_string()
     } else {
@@ -73,6 +85,72 @@ pub fn status_line(
         self::status(status)
     )
 }
+
+/// The collision notice: "<@U1> is replying…", "<@U1> and <@U2> are replying…".
+pub fn replying(who: &[Teammate], mention: &dyn Fn(&Teammate) -> String) -> Option<String> {
+    let names: Vec<String> = who.iter().map(mention).collect();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!(":pencil2: {one} is replying…")),
+        [init @ .., last] => Some(format!(
+            ":pencil2: {} and {last} are replying…",
+            init.join(", ")
+        )),
+    }
+}
+
+/// The label of a suggested-tag button.
+pub fn suggested_tag(tag: &str) -> String {
+    format!("+ {tag}")
+}
+
+pub const SUGGESTED_TAGS: &str = "Suggested tags:";
+
+// Editors (modals). Slack caps titles and submit/close labels at 24 characters.
+
+pub const REPLY_MODAL_TITLE: &str = "Reply to the customer";
+pub const REPLY_MODAL_LABEL: &str = "Your reply";
+pub const REPLY_MODAL_HINT: &str = "Sent to the customer on the network, in the card's thread too.";
+pub const TAGS_MODAL_TITLE: &str = "Tags";
+pub const TAGS_KNOWN_LABEL: &str = "Tags";
+pub const TAGS_KNOWN_PLACEHOLDER: &str = "Choose tags";
+pub const TAGS_NEW_LABEL: &str = "New tags";
+pub const TAGS_NEW_PLACEHOLDER: &str = "new tags, comma-separated";
+pub const SAVED_REPLY_NEW_TITLE: &str = "New saved reply";
+pub const SAVED_REPLY_EDIT_TITLE: &str = "Edit saved reply";
+pub const SAVED_REPLY_NAME_LABEL: &str = "Name";
+pub const SAVED_REPLY_BODY_LABEL: &str = "Text";
+pub const SEND: &str = "Send";
+pub const SAVE: &str = "Save";
+pub const CANCEL: &str = "Cancel";
+pub const USE: &str = "Use";
+pub const EDIT: &str = "Edit";
+pub const DELETE: &str = "Delete";
+pub const NEW_SAVED_REPLY: &str = "New saved reply";
+
+/// Heading of a saved-reply search answer. `query` is shown as typed (the caller escapes it).
+pub fn saved_reply_results(query: &str, shown: usize, total: usize) -> String {
+    let what = if query.trim().is_empty() {
+        "Saved replies".to_string()
+    } else {
+        format!("Saved replies matching “{}”", query.trim())
+    };
+    match (shown, total) {
+        (_, 0) if query.trim().is_empty() => "There are no saved replies yet.".to_string(),
+        (_, 0) => format!("No saved replies match “{}”.", query.trim()),
+        (s, t) if s < t => format!("{what} (first {s} of {t}):"),
+        (_, t) => format!("{what} ({t}):"),
+    }
+}
+
+/// The confirmation shown before a saved reply is deleted. `name` is already escaped.
+pub fn saved_reply_delete_confirm(name: &str) -> String {
+    format!("Delete the saved reply *{name}* for the whole team?")
+}
+
+/// Under a saved-reply search run outside a card: how to use one on a ticket.
+pub const SAVED_REPLY_USE_FROM_CARD: &str =
+    "To send one, pick it from a card's “Saved reply…” menu.";
 
 /// Plain words for why a reply did not reach the customer.
 pub fn failure_reason(reason: &FailureReason) -> String {
@@ -132,11 +210,112 @@ pub fn card_fallback(headline: &str, author: &str, text: &str) -> String {
 pub fn command_help(command: &str) -> String {
     format!(
         "*Switchboard* mirrors your Facebook Page comments here as cards.\n\
-         • Use the card's buttons to mark it read or unread, close or reopen it.\n\
-         • Write in the card's thread to reply to the customer on Facebook.\n\
+         • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.\n\
+         • Write in the card's thread to reply to the customer on Facebook (unless the channel is in explicit mode).\n\
          • Start a thread message with `note:` to keep it internal.\n\
+         `{command} queue unassigned|team|mine|done` lists a queue.\n\
+         `{command} close|open|read|unread <filters>` acts on every matching ticket; filters: \
+         `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook` `account:<id>` `type:public|private`.\n\
+         `{command} reply <words>` finds saved replies; `{command} reply new` creates one.\n\
          `{command} help` shows this message."
     )
+}
+
+/// What a refused teammate is told (ephemeral).
+pub fn refused(what: super::permission::Permission) -> String {
+    use super::permission::Permission::*;
+    let action = match what {
+        Reply => "reply to customers",
+        Close => "close or reopen tickets",
+        Assign => "assign tickets",
+        SavedReplies => "create, edit or delete saved replies",
+    };
+    format!(
+        ":no_entry: You are not allowed to {action} here (`{}` in Switchboard's configuration). Nothing was changed.",
+        what.config_key()
+    )
+}
+
+/// Direct message to a teammate a ticket was assigned to.
+pub fn assigned_dm(by: &str, headline: &str, link: &str, note: Option<&str>) -> String {
+    let mut s = format!(":bust_in_silhouette: {by} assigned you a ticket: <{link}|{headline}>");
+    if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
+        s.push_str(&format!("\n> {}", note.trim()));
+    }
+    s
+}
+
+/// Thread notice when a ticket is assigned to a team.
+pub fn assigned_team(by: &str, group_mention: &str, note: Option<&str>) -> String {
+    let mut s = format!(":busts_in_silhouette: {by} assigned this ticket to {group_mention}.");
+    if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
+        s.push_str(&format!("\n> {}", note.trim()));
+    }
+    s
+}
+
+/// Direct message to the assignee when the customer writes again.
+pub fn customer_replied_dm(author: &str, headline: &str, link: &str, text: &str) -> String {
+    format!(":speech_balloon: {author} wrote again on <{link}|{headline}>:\n> {text}")
+}
+
+/// The thread copy of a reply sent from the Reply modal.
+pub fn modal_reply_copy(who: &str, text: &str) -> String {
+    format!("{who} replied: {text}")
+}
+
+/// A bulk action's result.
+pub fn bulk_done(verb: &str, changed: usize, matched: usize) -> String {
+    let noun = if changed == 1 { "ticket" } else { "tickets" };
+    if changed == matched {
+        format!("{verb} {changed} {noun}.")
+    } else {
+        format!(
+            "{verb} {changed} {noun} ({} already were).",
+            matched - changed
+        )
+    }
+}
+
+/// A bulk action accepted, running in the background.
+pub fn bulk_started(matched: usize) -> String {
+    format!("Working on {matched} matching tickets…")
+}
+
+/// No ticket matched a filter.
+pub const NO_MATCH: &str = "No ticket matches that filter.";
+
+/// The heading of a queue listing.
+pub fn queue_heading(name: &str, shown: usize, more: bool) -> String {
+    if shown == 0 {
+        return format!("*{name}*: nothing here.");
+    }
+    let more = if more {
+        " (newest first; more not shown)"
+    } else {
+        ""
+    };
+    format!("*{name}*: {shown} tickets{more}")
+}
+
+/// The Reply modal was submitted empty.
+pub const REPLY_EMPTY: &str = "Write a reply first.";
+
+/// A click or command about a ticket that does not exist (any more).
+pub const NO_SUCH_TICKET: &str = "That ticket no longer exists.";
+
+/// One line of a queue listing.
+pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {
+    let title = match link {
+        Some(l) => format!("<{l}|{headline}>"),
+        None => headline.to_string(),
+    };
+    format!("• {title} from {author} · {}", self::status(status))
+}
+
+/// `/<command> queue` without a known queue name.
+pub fn queue_unknown(command: &str) -> String {
+    format!("Which queue? `{command} queue unassigned`, `team`, `mine` or `done`.")
 }
 
 /// Answer to an unknown subcommand.
@@ -168,7 +347,7 @@ mod tests {
             @"*Unread* · Assignee: — · Tags: — · Last replied by: —"
         );
         insta::assert_snapshot!(
-            status_line(Status::Closed, Some(&ana), &["billing".into(), "vip".into()], Some(&ana), &slack_mention),
+                        status_line(Status::Closed, Some(&Assignee::Person(ana.clone())), &["billing".into(), "vip".into()], Some(&ana), &slack_mention),
             @"*Closed* · Assignee: <@U1> · Tags: billing, vip · Last replied by: <@U1>"
         );
         insta::assert_snapshot!(
@@ -198,15 +377,256 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_of_saved_reply_results() {
+        insta::assert_snapshot!(saved_reply_results("refund", 2, 2), @"Saved replies matching “refund” (2):");
+        insta::assert_snapshot!(saved_reply_results(" ", 20, 31), @"Saved replies (first 20 of 31):");
+        insta::assert_snapshot!(saved_reply_results("zzz", 0, 0), @"No saved replies match “zzz”.");
+        insta::assert_snapshot!(saved_reply_results("", 0, 0), @"There are no saved replies yet.");
+        insta::assert_snapshot!(saved_reply_delete_confirm("Refund"), @"Delete the saved reply *Refund* for the whole team?");
+        for title in [
+            REPLY_MODAL_TITLE,
+            TAGS_MODAL_TITLE,
+            SAVED_REPLY_NEW_TITLE,
+            SAVED_REPLY_EDIT_TITLE,
+            SEND,
+            SAVE,
+            CANCEL,
+        ] {
+            assert!(title.chars().count() <= 24, "{title}");
+        }
+    }
+
+    #[test]
     fn snapshots_of_command_answers() {
         insta::assert_snapshot!(command_unknown("/switchboard", "frobnicate"),
             @"`/switchboard frobnicate` is not a command I know. Try `/switchboard help`.");
         insta::assert_snapshot!(command_help("/switchboard"), @r"
         *Switchboard* mirrors your Facebook Page comments here as cards.
-        • Use the card's buttons to mark it read or unread, close or reopen it.
-        • Write in the card's thread to reply to the customer on Facebook.
+        • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.
+        • Write in the card's thread to reply to the customer on Facebook (unless the channel is in explicit mode).
         • Start a thread message with `note:` to keep it internal.
+        `/switchboard queue unassigned|team|mine|done` lists a queue.
+        `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook` `account:<id>` `type:public|private`.
+        `/switchboard reply <words>` finds saved replies; `/switchboard reply new` creates one.
         `/switchboard help` shows this message.
         ");
+    }
+}
+
+// ---- saved replies ------------------------------------------------------------------------
+
+/// A count with thousands separators: 2134 → "2,134".
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// "1 saved reply", "3 saved replies".
+pub fn saved_replies_count(n: usize) -> String {
+    match n {
+        1 => "1 saved reply".into(),
+        n => format!("{} saved replies", count(n)),
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+pub const SAVED_REPLY_NAME_EMPTY: &str = "The name is empty: give the saved reply a name.";
+pub const SAVED_REPLY_NAME_MULTILINE: &str = "The name must fit on one line.";
+pub const SAVED_REPLY_BODY_EMPTY: &str = "The reply is empty.";
+
+pub fn saved_reply_name_too_long(chars: usize, max: usize) -> String {
+    format!(
+        "The name is {} characters; the limit is {}.",
+        count(chars),
+        count(max)
+    )
+}
+
+pub fn saved_reply_body_too_long(chars: usize, max: usize) -> String {
+    format!(
+        "The reply is {} characters; the limit is {}.",
+        count(chars),
+        count(max)
+    )
+}
+
+/// Names between braces that are not variables (`unknown` as written, `known` the variables).
+pub fn unknown_variables(unknown: &[String], known: &[&str]) -> String {
+    let braced = |n: &str| format!("{{{n}}}");
+    let unknown: Vec<String> = unknown.iter().map(|n| braced(n)).collect();
+    let known: Vec<String> = known.iter().map(|n| braced(n)).collect();
+    let what = if unknown.len() == 1 {
+        "which is not a variable"
+    } else {
+        "which are not variables"
+    };
+    format!(
+        "The reply uses {}, {what}. The variables are {}; write {{{{ and }}}} for literal braces.",
+        and_list(&unknown),
+        and_list(&known)
+    )
+}
+
+pub fn unclosed_brace(near: &str) -> String {
+    format!(
+        "The reply has a {{ that is never closed, near “{near}”. Write {{{{ for a literal brace."
+    )
+}
+
+pub fn unmatched_close_brace(near: &str) -> String {
+    format!(
+        "The reply has a }} that closes nothing, near “{near}”. Write }}}} for a literal brace."
+    )
+}
+
+pub fn filled_reply_too_long(chars: usize, max: usize) -> String {
+    format!(
+        "With the variables filled in, the reply is {} characters; the limit is {}.",
+        count(chars),
+        count(max)
+    )
+}
+
+// The `switchboard saved-replies` command line.
+
+pub const NO_SAVED_REPLIES: &str = "No saved replies yet.";
+
+/// One line of `saved-replies list`: id, name and the start of the body on one line.
+pub fn saved_reply_list_line(id: i64, name: &str, body: &str) -> String {
+    const PREVIEW_CHARS: usize = 60;
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let preview: String = flat.chars().take(PREVIEW_CHARS).collect();
+    let more = if flat.chars().count() > PREVIEW_CHARS {
+        "…"
+    } else {
+        ""
+    };
+    format!("{id:>5}  {name}  —  {preview}{more}")
+}
+
+pub fn saved_reply_created(id: i64, name: &str) -> String {
+    format!("Created saved reply {id} “{name}”.")
+}
+
+pub fn saved_reply_updated(id: i64, name: &str) -> String {
+    format!("Updated saved reply {id} “{name}”.")
+}
+
+pub fn saved_reply_deleted(id: i64) -> String {
+    format!("Deleted saved reply {id}.")
+}
+
+pub fn saved_reply_not_found(id: i64) -> String {
+    format!("There is no saved reply with id {id}.")
+}
+
+pub fn saved_reply_name_taken(name: &str) -> String {
+    format!("A saved reply named “{name}” already exists (names ignore case).")
+}
+
+pub const SAVED_REPLY_EDIT_NOTHING: &str = "Nothing to change: give --name, --body or --file.";
+
+/// "Imported 3 saved replies (2 created, 1 updated)."
+pub fn saved_replies_imported(created: u64, updated: u64) -> String {
+    let total = usize::try_from(created + updated).unwrap_or(usize::MAX);
+    format!(
+        "Imported {} ({created} created, {updated} updated).",
+        saved_replies_count(total)
+    )
+}
+
+pub fn saved_replies_exported(n: usize, path: &str) -> String {
+    format!("Exported {} to {path}.", saved_replies_count(n))
+}
+
+/// Heading of a refused import; each problem follows on its own line.
+pub fn saved_replies_import_refused(file: &str, problems: usize) -> String {
+    let rows = if problems == 1 {
+        "1 problem".to_string()
+    } else {
+        format!("{} problems", count(problems))
+    };
+    format!("Nothing was imported: {file} has {rows}.")
+}
+
+/// One problem of an import, at a line of the CSV file.
+pub fn csv_line_problem(line: u64, problem: &str) -> String {
+    format!("line {line}: {problem}")
+}
+
+pub fn csv_bad_header(found: &str) -> String {
+    format!("The first line must be the header `name,body`; found `{found}`.")
+}
+
+pub fn csv_unreadable(reason: &str) -> String {
+    format!("This line cannot be read as CSV: {reason}.")
+}
+
+pub fn csv_wrong_field_count(found: usize) -> String {
+    format!("A row needs 2 fields, name and body; this one has {found}.")
+}
+
+pub fn csv_duplicate_name(name: &str, first_line: u64) -> String {
+    format!("“{name}” is already on line {first_line} (names ignore case).")
+}
+
+#[cfg(test)]
+mod saved_reply_text_tests {
+    use super::*;
+
+    #[test]
+    fn counts() {
+        let counts: Vec<String> = [0, 7, 999, 1000, 2134, 1_234_567].map(count).into();
+        assert_eq!(counts, ["0", "7", "999", "1,000", "2,134", "1,234,567"]);
+        insta::assert_snapshot!(saved_replies_count(1), @"1 saved reply");
+        insta::assert_snapshot!(saved_replies_count(10000), @"10,000 saved replies");
+    }
+
+    #[test]
+    fn snapshots_of_saved_reply_errors() {
+        insta::assert_snapshot!(saved_reply_body_too_long(2134, 2000),
+            @"The reply is 2,134 characters; the limit is 2,000.");
+        insta::assert_snapshot!(unknown_variables(&["name".into()], &["author_name", "agent_name"]),
+            @"The reply uses {name}, which is not a variable. The variables are {author_name} and {agent_name}; write {{ and }} for literal braces.");
+        insta::assert_snapshot!(unclosed_brace("{name"),
+            @"The reply has a { that is never closed, near “{name”. Write {{ for a literal brace.");
+        insta::assert_snapshot!(unmatched_close_brace("Hi :}"),
+            @"The reply has a } that closes nothing, near “Hi :}”. Write }} for a literal brace.");
+    }
+
+    #[test]
+    fn snapshots_of_saved_reply_cli_text() {
+        insta::assert_snapshot!(saved_reply_list_line(12, "Refund policy", "Hi {author_name},\n\nyou can get a refund within 30 days of your order; just reply here."),
+            @"   12  Refund policy  —  Hi {author_name}, you can get a refund within 30 days of you…");
+        insta::assert_snapshot!(saved_replies_imported(2, 1),
+            @"Imported 3 saved replies (2 created, 1 updated).");
+        insta::assert_snapshot!(saved_replies_imported(1, 0),
+            @"Imported 1 saved reply (1 created, 0 updated).");
+        insta::assert_snapshot!(saved_replies_import_refused("replies.csv", 2),
+            @"Nothing was imported: replies.csv has 2 problems.");
+        insta::assert_snapshot!(csv_line_problem(4, &csv_duplicate_name("Refunds", 2)),
+            @"line 4: “Refunds” is already on line 2 (names ignore case).");
+        insta::assert_snapshot!(csv_bad_header("title,text"),
+            @"The first line must be the header `name,body`; found `title,text`.");
+        insta::assert_snapshot!(csv_wrong_field_count(3),
+            @"A row needs 2 fields, name and body; this one has 3.");
+        insta::assert_snapshot!(saved_reply_name_taken("Refunds"),
+            @"A saved reply named “Refunds” already exists (names ignore case).");
+        insta::assert_snapshot!(saved_reply_not_found(7), @"There is no saved reply with id 7.");
     }
 }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
-use chrono::Utc;
 use secrecy::ExposeSecret;
 use tracing::{debug, info, warn};
 
@@ -86,15 +85,16 @@ pub async fn receive(
     if rows.is_empty() {
         return Ok(StatusCode::OK);
     }
+    let received = rows.len();
     let inserted = state
-        .store
-        .insert_inbox(&rows, Utc::now())
+        .inbox
+        .insert(rows)
         .await
         .map_err(|e| Refusal::internal("cannot store a Meta webhook", e))?;
     if inserted > 0 {
         state.wake_inbox.notify_one();
     }
-    debug!(received = rows.len(), inserted, "Meta webhook stored");
+    debug!(received, inserted, "Meta webhook stored");
     Ok(StatusCode::OK)
 }
 

@@ -2,8 +2,9 @@
 //! else happens on the request path; workers do the rest.
 
 mod health;
+pub mod inbox_writer;
 mod meta;
-mod slack;
+pub mod slack;
 
 use std::sync::Arc;
 

@@ -1,5 +1,10 @@
 //! `POST /slack/events`, `/slack/interactions`, `/slack/commands`: every request is verified
 //! (v0 signature, 5-minute window) on the raw bytes before it is parsed.
+//!
+//! State changes go through the inbox (committed before the ack). Opening a modal is the one
+//! thing done right here: Slack's `trigger_id` is valid for about 3 seconds, so `views.open`
+//! is part of answering the click, not a deferred effect. Permission checks happen here too,
+//! so a refused teammate is told at once and nothing is stored.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,15 +12,27 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::Utc;
-use serde_json::json;
-use tracing::debug;
+use serde_json::{Value, json};
+use tracing::{debug, warn};
 
 use super::{AppState, Refusal};
-use crate::chat::slack::inbound::{self, EventsRequest, Interaction, SlackEvent};
-use crate::chat::slack::signature;
-use crate::core::{ActionId, ChatRef, Surface, Teammate, text};
-use crate::store::NewInbox;
+use crate::chat::slack::inbound::{
+    self, BlockAction, EventsRequest, InputValue, Interaction, SlackEvent, SlashCommand,
+    input_value,
+};
+use crate::chat::slack::render::{self, ModalKind};
+use crate::chat::slack::{SavedReplyAction, SavedReplyActionError, signature};
+use crate::core::action::ActionIdError;
+use crate::core::filter::{self, Queue};
+use crate::core::permission::Permission;
+use crate::core::saved_reply::{self, SavedReplyId, Vars};
+use crate::core::{ActionId, CardAction, ChatRef, ChatUserId, Surface, Teammate, TicketId, text};
+use crate::store::{NewInbox, SavedReplyWrite};
 use crate::workers::InboxEvent;
+use crate::workers::inbox::MAX_BULK_TICKETS;
+
+/// Tickets listed by a queue command.
+const QUEUE_LIST_LIMIT: i64 = 20;
 
 fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -33,15 +50,12 @@ async fn store(state: &AppState, dedupe_key: String, event: InboxEvent) -> Resul
     let payload = serde_json::to_string(&event)
         .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?;
     let inserted = state
-        .store
-        .insert_inbox(
-            &[NewInbox {
-                source: "slack".into(),
-                dedupe_key,
-                payload,
-            }],
-            Utc::now(),
-        )
+        .inbox
+        .insert(vec![NewInbox {
+            source: "slack".into(),
+            dedupe_key,
+            payload,
+        }])
         .await
         .map_err(|e| Refusal::internal("cannot store a Slack event", e))?;
     if inserted > 0 {
@@ -52,6 +66,54 @@ async fn store(state: &AppState, dedupe_key: String, event: InboxEvent) -> Resul
     Ok(())
 }
 
+fn teammate(user: &ChatUserId) -> Teammate {
+    Teammate {
+        surface: Surface::Slack,
+        id: user.clone(),
+    }
+}
+
+fn ephemeral(text: impl Into<String>) -> Json<Value> {
+    Json(json!({ "response_type": "ephemeral", "text": text.into() }))
+}
+
+async fn allowed(state: &AppState, user: &ChatUserId, what: Permission) -> Result<bool, Refusal> {
+    state
+        .directory
+        .allowed(&state.slack, &state.config, user.as_str(), what)
+        .await
+        .map_err(|e| Refusal::internal("cannot check permissions", format!("{e:#}")))
+}
+
+/// Tell a teammate something only they see, about a click (in the channel of the card).
+async fn tell(
+    state: &AppState,
+    user: &ChatUserId,
+    channel: Option<&str>,
+    url: Option<&str>,
+    text: &str,
+) {
+    let result = match (channel, url) {
+        (Some(channel), _) => {
+            state
+                .slack
+                .post_ephemeral(channel, user.as_str(), text)
+                .await
+        }
+        (None, Some(url)) => {
+            let body =
+                json!({"response_type": "ephemeral", "replace_original": false, "text": text});
+            state.slack.post_to_response_url(url, body).await
+        }
+        (None, None) => Ok(()),
+    };
+    if let Err(e) = result {
+        warn!(error = ?e, "cannot tell a teammate");
+    }
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
 pub async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -60,106 +122,687 @@ pub async fn events(
     verify(&state, &headers, &body)?;
     let request = inbound::parse_event(&body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    match request {
+    let (event_id, team_id, event) = match request {
         EventsRequest::UrlVerification { challenge } => {
-            Ok(Json(json!({ "challenge": challenge })).into_response())
+            return Ok(Json(json!({ "challenge": challenge })).into_response());
         }
         EventsRequest::Callback {
             event_id,
             team_id,
             event,
-        } => {
-            if team_id != state.config.slack.team_id {
-                debug!(team_id, "event from another workspace ignored");
-                return Ok(StatusCode::OK.into_response());
-            }
-            match event {
-                SlackEvent::ThreadMessage {
-                    channel,
-                    user,
-                    text,
-                    ts,
-                    thread_ts,
-                } => {
-                    let at = |message: String| ChatRef {
-                        surface: Surface::Slack,
-                        workspace: team_id.clone(),
-                        channel: channel.clone(),
-                        message,
-                    };
-                    let event = InboxEvent::ThreadMessage {
-                        teammate: Teammate {
-                            surface: Surface::Slack,
-                            id: user,
-                        },
-                        thread: at(thread_ts),
-                        message: at(ts),
-                        text,
-                    };
-                    // Slack retries reuse the event id: dedupe on it.
-                    store(&state, event_id, event).await?;
-                }
-                SlackEvent::Ignored(why) => debug!(why, "Slack event ignored"),
-            }
-            Ok(StatusCode::OK.into_response())
-        }
-        EventsRequest::Other(_) => Ok(StatusCode::OK.into_response()),
+        } => (event_id, team_id, event),
+        EventsRequest::Other(_) => return Ok(StatusCode::OK.into_response()),
+    };
+    if team_id != state.config.slack.team_id {
+        debug!(team_id, "event from another workspace ignored");
+        return Ok(StatusCode::OK.into_response());
     }
+    let at = |channel: &str, message: String| ChatRef {
+        surface: Surface::Slack,
+        workspace: team_id.clone(),
+        channel: channel.to_string(),
+        message,
+    };
+    let inbox_event = match event {
+        SlackEvent::ThreadMessage {
+            channel,
+            user,
+            text,
+            ts,
+            thread_ts,
+        } => InboxEvent::ThreadMessage {
+            teammate: teammate(&user),
+            thread: at(&channel, thread_ts),
+            message: at(&channel, ts),
+            text,
+        },
+        SlackEvent::MessageEdited {
+            channel,
+            user,
+            ts,
+            text,
+            ..
+        } => InboxEvent::MessageEdited {
+            teammate: teammate(&user),
+            message: at(&channel, ts),
+            text,
+        },
+        SlackEvent::MessageDeleted { channel, ts, .. } => InboxEvent::MessageDeleted {
+            message: at(&channel, ts),
+        },
+        SlackEvent::Ignored(why) => {
+            debug!(why, "Slack event ignored");
+            return Ok(StatusCode::OK.into_response());
+        }
+    };
+    // Slack retries reuse the event id: dedupe on it.
+    store(&state, event_id, inbox_event).await?;
+    Ok(StatusCode::OK.into_response())
 }
+
+// ---- interactions ---------------------------------------------------------------------------
 
 pub async fn interactions(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<StatusCode, Refusal> {
+) -> Result<Response, Refusal> {
     verify(&state, &headers, &body)?;
     let interaction = inbound::parse_interaction(&body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let Interaction::BlockActions {
-        team_id,
-        user_id,
-        trigger_id,
-        actions,
-        ..
-    } = interaction
-    else {
-        return Ok(StatusCode::OK);
-    };
-    if team_id != state.config.slack.team_id {
-        return Ok(StatusCode::OK);
-    }
-    for action in actions {
-        // Only our own buttons; a malformed one of ours is refused before anything is stored.
-        match action.action_id.parse::<ActionId>() {
-            Ok(_) => {}
-            Err(crate::core::action::ActionIdError::Foreign) => continue,
-            Err(e) => return Err(Refusal::new(StatusCode::BAD_REQUEST, e.to_string())),
+    match interaction {
+        Interaction::BlockActions {
+            team_id,
+            user_id,
+            channel_id,
+            trigger_id,
+            response_url,
+            actions,
+            ..
+        } => {
+            if team_id != state.config.slack.team_id {
+                return Ok(StatusCode::OK.into_response());
+            }
+            let click = Click {
+                user: user_id,
+                channel: channel_id,
+                trigger_id,
+                response_url,
+            };
+            for action in actions {
+                block_action(&state, &click, action).await?;
+            }
+            Ok(StatusCode::OK.into_response())
         }
-        let event = InboxEvent::CardAction {
-            teammate: Teammate {
-                surface: Surface::Slack,
-                id: user_id.clone(),
-            },
-            action_id: action.action_id.clone(),
-        };
-        // A trigger id is unique per click.
-        store(&state, format!("{trigger_id}:{}", action.action_id), event).await?;
+        Interaction::ViewSubmission {
+            team_id,
+            user_id,
+            view_id,
+            callback_id,
+            values,
+            ..
+        } => {
+            if team_id != state.config.slack.team_id {
+                return Ok(StatusCode::OK.into_response());
+            }
+            submission(&state, &user_id, &view_id, &callback_id, &values).await
+        }
+        Interaction::ViewClosed {
+            team_id,
+            user_id,
+            callback_id,
+            ..
+        } => {
+            if team_id == state.config.slack.team_id
+                && let Some(ModalKind::Reply(ticket)) = ModalKind::parse(&callback_id)
+            {
+                let event = InboxEvent::ReplyModal {
+                    teammate: teammate(&user_id),
+                    ticket,
+                    open: false,
+                };
+                let key = format!(
+                    "closed:{user_id}:{ticket}:{}",
+                    Utc::now().timestamp_micros()
+                );
+                store(&state, key, event).await?;
+            }
+            Ok(StatusCode::OK.into_response())
+        }
+        Interaction::BlockSuggestion {
+            team_id,
+            action_id,
+            value,
+            ..
+        } => {
+            let ours = matches!(
+                action_id.parse::<ActionId>(),
+                Ok(ActionId {
+                    action: CardAction::SavedReply,
+                    ..
+                })
+            );
+            if team_id != state.config.slack.team_id || !ours {
+                return Ok(Json(json!({ "options": [] })).into_response());
+            }
+            let index =
+                state.saved.index(&state.store).await.map_err(|e| {
+                    Refusal::internal("cannot load saved replies", format!("{e:#}"))
+                })?;
+            let matches = index.search(&value, 100);
+            Ok(Json(render::saved_reply_options(&matches)).into_response())
+        }
+        Interaction::Other(kind) => {
+            debug!(kind, "interaction ignored");
+            Ok(StatusCode::OK.into_response())
+        }
     }
-    Ok(StatusCode::OK)
 }
+
+struct Click {
+    user: ChatUserId,
+    channel: Option<String>,
+    trigger_id: String,
+    response_url: Option<String>,
+}
+
+impl Click {
+    async fn tell(&self, state: &AppState, text: &str) {
+        tell(
+            state,
+            &self.user,
+            self.channel.as_deref(),
+            self.response_url.as_deref(),
+            text,
+        )
+        .await
+    }
+}
+
+async fn block_action(state: &AppState, click: &Click, action: BlockAction) -> Result<(), Refusal> {
+    if action.action_id == render::PERMALINK_ACTION_ID {
+        return Ok(());
+    }
+    match action.action_id.parse::<SavedReplyAction>() {
+        Ok(a) => return library_action(state, click, a).await,
+        Err(SavedReplyActionError::Foreign) => {}
+        Err(e) => return Err(Refusal::new(StatusCode::BAD_REQUEST, e.to_string())),
+    }
+    let id = match action.action_id.parse::<ActionId>() {
+        Ok(id) => id,
+        // Not one of ours.
+        Err(ActionIdError::Foreign) => return Ok(()),
+        Err(e) => return Err(Refusal::new(StatusCode::BAD_REQUEST, e.to_string())),
+    };
+    let needs = match id.action {
+        CardAction::Close | CardAction::Reopen => Some(Permission::Close),
+        CardAction::AssignToMe
+        | CardAction::Unassign
+        | CardAction::AssignPerson
+        | CardAction::AssignTeam => Some(Permission::Assign),
+        CardAction::Reply | CardAction::SavedReply => Some(Permission::Reply),
+        CardAction::MarkRead
+        | CardAction::MarkUnread
+        | CardAction::EditTags
+        | CardAction::AcceptTag => None,
+    };
+    if let Some(p) = needs
+        && !allowed(state, &click.user, p).await?
+    {
+        click.tell(state, &text::refused(p)).await;
+        return Ok(());
+    }
+    let me = teammate(&click.user);
+    match id.action {
+        CardAction::Reply => open_reply(state, click, id.ticket, None).await,
+        CardAction::SavedReply => {
+            // From the card's picker (selected option) or a search result's "Use" (value).
+            let chosen = action
+                .selected
+                .first()
+                .cloned()
+                .or(action.value.clone())
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(SavedReplyId);
+            open_reply(state, click, id.ticket, chosen).await
+        }
+        CardAction::EditTags => {
+            let Some(ticket) = ticket(state, id.ticket).await? else {
+                click.tell(state, text::NO_SUCH_TICKET).await;
+                return Ok(());
+            };
+            let known = state
+                .store
+                .known_tags()
+                .await
+                .map_err(|e| Refusal::internal("cannot list tags", e))?;
+            let view = render::tags_modal(id.ticket, &ticket.state.tags, &known);
+            if let Err(e) = state.slack.open_view(&click.trigger_id, view).await {
+                warn!(error = ?e, "cannot open the tags editor");
+            }
+            Ok(())
+        }
+        _ => {
+            let event = InboxEvent::CardAction {
+                teammate: me,
+                action_id: action.action_id.clone(),
+                value: action.value.clone(),
+                selected: action.selected.clone(),
+            };
+            // A trigger id is unique per click.
+            store(
+                state,
+                format!("{}:{}", click.trigger_id, action.action_id),
+                event,
+            )
+            .await
+        }
+    }
+}
+
+async fn ticket(state: &AppState, id: TicketId) -> Result<Option<crate::core::Ticket>, Refusal> {
+    state
+        .store
+        .ticket(id)
+        .await
+        .map_err(|e| Refusal::internal("cannot read a ticket", e))
+}
+
+/// Open the reply editor, pre-filled with a saved reply (variables filled) if one was chosen.
+async fn open_reply(
+    state: &AppState,
+    click: &Click,
+    id: TicketId,
+    saved: Option<SavedReplyId>,
+) -> Result<(), Refusal> {
+    let Some(ticket) = ticket(state, id).await? else {
+        click.tell(state, text::NO_SUCH_TICKET).await;
+        return Ok(());
+    };
+    let prefill = match saved {
+        None => String::new(),
+        Some(sid) => {
+            let index =
+                state.saved.index(&state.store).await.map_err(|e| {
+                    Refusal::internal("cannot load saved replies", format!("{e:#}"))
+                })?;
+            let Some(reply) = index.get(sid) else {
+                click.tell(state, &text::saved_reply_not_found(sid.0)).await;
+                return Ok(());
+            };
+            let author = ticket
+                .state
+                .customer
+                .name
+                .clone()
+                .unwrap_or_else(|| text::UNKNOWN_AUTHOR.to_string());
+            let account = state
+                .config
+                .page(ticket.state.account.as_str())
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| ticket.state.account.to_string());
+            let agent = state
+                .directory
+                .name(&state.slack, click.user.as_str())
+                .await;
+            let vars = Vars {
+                author_name: &author,
+                account_name: &account,
+                agent_name: &agent,
+            };
+            match saved_reply::fill(&reply.body, &vars) {
+                Ok(text) => text,
+                Err(e) => {
+                    // Never sent raw: say what is wrong, open nothing.
+                    click.tell(state, &e.to_string()).await;
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let view = render::reply_modal(id, &prefill);
+    match state.slack.open_view(&click.trigger_id, view).await {
+        Ok(_) => {
+            let event = InboxEvent::ReplyModal {
+                teammate: teammate(&click.user),
+                ticket: id,
+                open: true,
+            };
+            store(state, format!("{}:reply_open", click.trigger_id), event).await
+        }
+        Err(e) => {
+            warn!(error = ?e, "cannot open the reply editor");
+            Ok(())
+        }
+    }
+}
+
+/// Edit / Delete / New buttons of the saved-reply library.
+async fn library_action(
+    state: &AppState,
+    click: &Click,
+    action: SavedReplyAction,
+) -> Result<(), Refusal> {
+    if !allowed(state, &click.user, Permission::SavedReplies).await? {
+        click
+            .tell(state, &text::refused(Permission::SavedReplies))
+            .await;
+        return Ok(());
+    }
+    match action {
+        SavedReplyAction::New => {
+            if let Err(e) = state
+                .slack
+                .open_view(&click.trigger_id, render::saved_reply_modal(None))
+                .await
+            {
+                warn!(error = ?e, "cannot open the saved-reply editor");
+            }
+        }
+        SavedReplyAction::Edit(id) => {
+            let existing = state
+                .store
+                .saved_reply(id)
+                .await
+                .map_err(|e| Refusal::internal("cannot read a saved reply", e))?;
+            match existing {
+                Some(r) => {
+                    let view = render::saved_reply_modal(Some(&r));
+                    if let Err(e) = state.slack.open_view(&click.trigger_id, view).await {
+                        warn!(error = ?e, "cannot open the saved-reply editor");
+                    }
+                }
+                None => click.tell(state, &text::saved_reply_not_found(id.0)).await,
+            }
+        }
+        SavedReplyAction::Delete(id) => {
+            let existing = state
+                .store
+                .saved_reply(id)
+                .await
+                .map_err(|e| Refusal::internal("cannot read a saved reply", e))?;
+            let deleted = state
+                .store
+                .delete_saved_reply(id)
+                .await
+                .map_err(|e| Refusal::internal("cannot delete a saved reply", e))?;
+            let answer = match (deleted, existing) {
+                (true, Some(_)) => text::saved_reply_deleted(id.0),
+                _ => text::saved_reply_not_found(id.0),
+            };
+            click.tell(state, &answer).await;
+        }
+    }
+    Ok(())
+}
+
+type Values = std::collections::BTreeMap<String, std::collections::BTreeMap<String, InputValue>>;
+
+/// A modal's errors, shown next to its inputs; nothing is stored.
+fn modal_errors(errors: Value) -> Response {
+    Json(json!({ "response_action": "errors", "errors": errors })).into_response()
+}
+
+async fn submission(
+    state: &AppState,
+    user: &ChatUserId,
+    view_id: &str,
+    callback_id: &str,
+    values: &Values,
+) -> Result<Response, Refusal> {
+    let single = |block: &str, action: &str| {
+        input_value(values, block, action)
+            .and_then(InputValue::single)
+            .map(str::to_string)
+    };
+    match ModalKind::parse(callback_id) {
+        Some(ModalKind::Reply(ticket)) => {
+            let Some(reply) = single(render::REPLY_BLOCK, render::REPLY_ACTION) else {
+                return Ok(modal_errors(
+                    json!({ render::REPLY_BLOCK: text::REPLY_EMPTY }),
+                ));
+            };
+            if !allowed(state, user, Permission::Reply).await? {
+                return Ok(modal_errors(
+                    json!({ render::REPLY_BLOCK: text::refused(Permission::Reply) }),
+                ));
+            }
+            // A variable left in the text is never sent raw.
+            if let Err(e) = saved_reply::check(&reply) {
+                return Ok(modal_errors(json!({ render::REPLY_BLOCK: e.to_string() })));
+            }
+            let event = InboxEvent::ModalReply {
+                teammate: teammate(user),
+                ticket,
+                view_id: view_id.to_string(),
+                text: reply,
+            };
+            store(state, format!("view:{view_id}"), event).await?;
+            Ok(StatusCode::OK.into_response())
+        }
+        Some(ModalKind::Tags(ticket)) => {
+            let mut tags: Vec<String> =
+                input_value(values, render::TAGS_KNOWN_BLOCK, render::TAGS_KNOWN_ACTION)
+                    .map(|v| v.list().into_iter().map(str::to_string).collect())
+                    .unwrap_or_default();
+            if let Some(new) = single(render::TAGS_NEW_BLOCK, render::TAGS_NEW_ACTION) {
+                tags.extend(new.split(',').map(|t| t.trim().to_string()));
+            }
+            let event = InboxEvent::TagsSubmitted {
+                teammate: teammate(user),
+                ticket,
+                tags,
+            };
+            store(state, format!("view:{view_id}"), event).await?;
+            Ok(StatusCode::OK.into_response())
+        }
+        Some(ModalKind::SavedReply(id)) => {
+            if !allowed(state, user, Permission::SavedReplies).await? {
+                return Ok(modal_errors(json!({
+                    render::SAVED_REPLY_NAME_BLOCK: text::refused(Permission::SavedReplies)
+                })));
+            }
+            let name = single(
+                render::SAVED_REPLY_NAME_BLOCK,
+                render::SAVED_REPLY_NAME_ACTION,
+            )
+            .unwrap_or_default();
+            let body = single(
+                render::SAVED_REPLY_BODY_BLOCK,
+                render::SAVED_REPLY_BODY_ACTION,
+            )
+            .unwrap_or_default();
+            if let Err(e) = saved_reply::validate_for_save(&name, &body) {
+                use saved_reply::SavedReplyError as E;
+                let about_name =
+                    matches!(e, E::NameEmpty | E::NameTooLong { .. } | E::NameMultiline);
+                let block = if about_name {
+                    render::SAVED_REPLY_NAME_BLOCK
+                } else {
+                    render::SAVED_REPLY_BODY_BLOCK
+                };
+                return Ok(modal_errors(json!({ block: e.to_string() })));
+            }
+            let by = format!("slack:{user}");
+            let now = Utc::now();
+            let outcome = match id {
+                None => match state.store.create_saved_reply(&name, &body, &by, now).await {
+                    Ok(Ok(_)) => SavedReplyWrite::Done,
+                    Ok(Err(_)) => SavedReplyWrite::NameTaken,
+                    Err(e) => return Err(Refusal::internal("cannot save a saved reply", e)),
+                },
+                Some(id) => state
+                    .store
+                    .update_saved_reply(id, &name, &body, &by, now)
+                    .await
+                    .map_err(|e| Refusal::internal("cannot save a saved reply", e))?,
+            };
+            match outcome {
+                SavedReplyWrite::Done => Ok(StatusCode::OK.into_response()),
+                SavedReplyWrite::NameTaken => Ok(modal_errors(json!({
+                    render::SAVED_REPLY_NAME_BLOCK: text::saved_reply_name_taken(&name)
+                }))),
+                SavedReplyWrite::NotFound => Ok(modal_errors(json!({
+                    render::SAVED_REPLY_NAME_BLOCK: text::saved_reply_not_found(id.map(|i| i.0).unwrap_or(0))
+                }))),
+            }
+        }
+        None => Ok(StatusCode::OK.into_response()),
+    }
+}
+
+// ---- slash commands -------------------------------------------------------------------------
 
 pub async fn commands(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, Refusal> {
+) -> Result<Response, Refusal> {
     verify(&state, &headers, &body)?;
     let command = inbound::parse_command(&body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    if command.team_id != state.config.slack.team_id {
+        return Ok(ephemeral(text::command_unknown(&command.command, "")).into_response());
+    }
     let words: Vec<&str> = command.text.split_whitespace().collect();
-    let reply = match words.first().copied() {
-        None | Some("help") => text::command_help(&command.command),
-        Some(other) => text::command_unknown(&command.command, other),
+    let answer = match words.split_first() {
+        None | Some((&"help", _)) => {
+            ephemeral(text::command_help(&command.command)).into_response()
+        }
+        Some((&"reply", rest)) | Some((&"replies", rest)) => {
+            saved_replies_command(&state, &command, rest).await?
+        }
+        Some((&"queue", rest)) => queue_command(&state, &command, rest).await?,
+        Some((verb, rest)) => match bulk_action(verb) {
+            Some(action) => bulk_command(&state, &command, action, rest).await?,
+            None => ephemeral(text::command_unknown(&command.command, verb)).into_response(),
+        },
     };
-    Ok(Json(json!({ "response_type": "ephemeral", "text": reply })))
+    Ok(answer)
+}
+
+fn bulk_action(verb: &str) -> Option<CardAction> {
+    match verb.to_ascii_lowercase().as_str() {
+        "close" => Some(CardAction::Close),
+        "open" | "reopen" => Some(CardAction::Reopen),
+        "read" => Some(CardAction::MarkRead),
+        "unread" => Some(CardAction::MarkUnread),
+        _ => None,
+    }
+}
+
+async fn saved_replies_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    if words == ["new"] {
+        if !allowed(state, &command.user_id, Permission::SavedReplies).await? {
+            return Ok(ephemeral(text::refused(Permission::SavedReplies)).into_response());
+        }
+        if let Err(e) = state
+            .slack
+            .open_view(&command.trigger_id, render::saved_reply_modal(None))
+            .await
+        {
+            warn!(error = ?e, "cannot open the saved-reply editor");
+        }
+        return Ok(StatusCode::OK.into_response());
+    }
+    // `#42` names the ticket a "Use" button fills a reply for.
+    let ticket = words
+        .iter()
+        .find_map(|w| w.strip_prefix('#').and_then(|n| n.parse::<i64>().ok()))
+        .map(TicketId);
+    let query: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !w.starts_with('#'))
+        .collect();
+    let query = query.join(" ");
+    let index = state
+        .saved
+        .index(&state.store)
+        .await
+        .map_err(|e| Refusal::internal("cannot load saved replies", format!("{e:#}")))?;
+    let matches = index.search(&query, render::MAX_SEARCH_RESULTS);
+    Ok(Json(render::saved_reply_search_results(&query, &matches, ticket)).into_response())
+}
+
+async fn queue_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let Some(queue) = words.first().and_then(|w| Queue::parse(w)) else {
+        return Ok(ephemeral(text::queue_unknown(&command.command)).into_response());
+    };
+    let me = teammate(&command.user_id);
+    let teams = state
+        .directory
+        .teams_of(&state.slack, &state.config, command.user_id.as_str())
+        .await;
+    let tickets = state
+        .store
+        .find_tickets(&queue.filter(&me, &teams), QUEUE_LIST_LIMIT + 1)
+        .await
+        .map_err(|e| Refusal::internal("cannot list a queue", e))?;
+    let more = tickets.len() as i64 > QUEUE_LIST_LIMIT;
+    let mut lines = vec![text::queue_heading(
+        words[0],
+        tickets.len().min(QUEUE_LIST_LIMIT as usize),
+        more,
+    )];
+    for t in tickets.iter().take(QUEUE_LIST_LIMIT as usize) {
+        let link = state
+            .store
+            .card_of(t.id)
+            .await
+            .map_err(|e| Refusal::internal("cannot find a card", e))?
+            .map(|c| card_link(&c));
+        let account = state
+            .config
+            .page(t.state.account.as_str())
+            .map(|p| p.name.as_str())
+            .unwrap_or(t.state.account.as_str());
+        let headline = text::card_headline(t.state.network, t.state.kind, account);
+        let author = t
+            .state
+            .customer
+            .name
+            .as_deref()
+            .unwrap_or(text::UNKNOWN_AUTHOR);
+        lines.push(text::queue_line(
+            t.state.status,
+            link.as_deref(),
+            &headline,
+            author,
+        ));
+    }
+    Ok(ephemeral(lines.join("\n")).into_response())
+}
+
+/// A link to a card that Slack resolves for anyone in the workspace.
+pub fn card_link(card: &ChatRef) -> String {
+    format!(
+        "https://slack.com/archives/{}/p{}",
+        card.channel,
+        card.message.replace('.', "")
+    )
+}
+
+async fn bulk_command(
+    state: &AppState,
+    command: &SlashCommand,
+    action: CardAction,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let me = teammate(&command.user_id);
+    let teams = state.config.team_names();
+    let filter = match filter::parse(words, &me, &teams) {
+        Ok(f) => f,
+        Err(e) => return Ok(ephemeral(format!(":warning: {e}")).into_response()),
+    };
+    if matches!(action, CardAction::Close | CardAction::Reopen)
+        && !allowed(state, &command.user_id, Permission::Close).await?
+    {
+        return Ok(ephemeral(text::refused(Permission::Close)).into_response());
+    }
+    let matched = state
+        .store
+        .find_tickets(&filter, MAX_BULK_TICKETS)
+        .await
+        .map_err(|e| Refusal::internal("cannot match tickets", e))?
+        .len();
+    if matched == 0 {
+        return Ok(ephemeral(text::NO_MATCH).into_response());
+    }
+    let event = InboxEvent::Bulk {
+        teammate: me,
+        action,
+        filter,
+        response_url: Some(command.response_url.clone()),
+    };
+    store(state, format!("bulk:{}", command.trigger_id), event).await?;
+    Ok(ephemeral(text::bulk_started(matched)).into_response())
 }

@@ -19,6 +19,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::core::filter::Filter;
+use crate::core::saved_reply::{SavedReply, SavedReplyId};
+use crate::core::tags::TagModelData;
 use crate::core::{ChatRef, Decision, Effect, HistoryEntry, Message, MessageKey, Ticket, TicketId};
 
 pub type DynStore = Arc<dyn Store>;
@@ -103,6 +106,17 @@ pub fn lane_of(ticket: TicketId, effect: &Effect) -> String {
     match effect {
         Effect::SendReply { .. } => format!("network:{ticket}"),
         _ => format!("chat:{ticket}"),
+    }
+}
+
+/// When a job may first run: now, or later for a reply waiting out its undo window.
+pub fn run_at_of(effect: &Effect, now: DateTime<Utc>) -> DateTime<Utc> {
+    match effect {
+        Effect::SendReply {
+            not_before: Some(at),
+            ..
+        } if *at > now => *at,
+        _ => now,
     }
 }
 
@@ -261,6 +275,86 @@ pub trait Store: Send + Sync + 'static {
     async fn count_jobs(&self, status: JobStatus) -> Result<i64>;
 
     async fn failed_jobs(&self, limit: i64) -> Result<Vec<FailedJob>>;
+
+    // ---- queries --------------------------------------------------------------------------
+
+    /// Tickets matching every set field of `filter`, most recently updated first (then by id,
+    /// descending), at most `limit`.
+    async fn find_tickets(&self, filter: &Filter, limit: i64) -> Result<Vec<Ticket>>;
+
+    // ---- saved replies --------------------------------------------------------------------
+
+    /// All saved replies, by name (case-insensitive: by `str::to_lowercase`, then bytewise).
+    async fn saved_replies(&self) -> Result<Vec<SavedReply>>;
+
+    async fn saved_reply(&self, id: SavedReplyId) -> Result<Option<SavedReply>>;
+
+    /// Create; `Ok(Err(NameTaken))` when a reply of that name (any case) exists. Names are the
+    /// same when their `str::to_lowercase` forms are equal (the backends agree beyond ASCII).
+    async fn create_saved_reply(
+        &self,
+        name: &str,
+        body: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<SavedReplyId, NameTaken>>;
+
+    /// Change name and body: `NotFound` for an unknown id, `NameTaken` when another reply has
+    /// the new name (any case); a reply may change the case of its own name.
+    async fn update_saved_reply(
+        &self,
+        id: SavedReplyId,
+        name: &str,
+        body: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SavedReplyWrite>;
+
+    /// True if it existed.
+    async fn delete_saved_reply(&self, id: SavedReplyId) -> Result<bool>;
+
+    /// Upsert by name (case-insensitive) in one transaction: all rows or none. An existing
+    /// reply keeps its id and takes the imported spelling of the name; rows whose names differ
+    /// only by case count as one (the last wins). Counts are of distinct names.
+    async fn import_saved_replies(
+        &self,
+        rows: &[(String, String)],
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportCounts>;
+
+    /// A number that strictly increases whenever saved replies are created, updated, deleted
+    /// or imported (bumped in the same transaction; for cache invalidation across replicas).
+    async fn saved_replies_revision(&self) -> Result<i64>;
+
+    // ---- tags -----------------------------------------------------------------------------
+
+    /// Every tag ever recorded, most used first, then by name.
+    async fn known_tags(&self) -> Result<Vec<String>>;
+
+    /// A tag was added to a ticket whose text has these tokens: +1 use, +1 per distinct token,
+    /// in one transaction.
+    async fn record_tagging(&self, tag: &str, tokens: &[String]) -> Result<()>;
+
+    /// The whole stored suggestion model, ordered by tag, then token (bytewise).
+    async fn tag_model(&self) -> Result<TagModelData>;
+}
+
+/// A saved reply with that name already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameTaken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavedReplyWrite {
+    Done,
+    NotFound,
+    NameTaken,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub created: u64,
+    pub updated: u64,
 }
 
 /// Open the store the URL names (`sqlite://…` or `postgres://…`), creating a SQLite file if

@@ -11,14 +11,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Row;
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::{QueryBuilder, Row};
 
 use super::sqlite::codec::{self, RawMessage};
 use super::{
-    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, InboxRow, Job, JobRecord, JobStatus,
-    NewInbox, Result, Store, Target,
+    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job, JobRecord,
+    JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
 };
+use crate::core::filter::Filter;
+use crate::core::saved_reply::{SavedReply, SavedReplyId};
+use crate::core::tags::TagModelData;
 use crate::core::{
     ChatRef, Decision, HistoryEntry, Message, MessageChange, MessageKey, Ticket, TicketId,
 };
@@ -155,19 +158,38 @@ async fn write_decision(
         .execute(&mut *conn)
         .await?;
     }
-    let now = t(now);
     for effect in &decision.effects {
         sqlx::query(
             "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
-             VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+             VALUES ($1, $2, $3, 'pending', 0, $4, $5)",
         )
         .bind(ticket.0)
         .bind(super::lane_of(ticket, effect))
         .bind(codec::to_json(effect)?)
-        .bind(now)
+        .bind(t(super::run_at_of(effect, now)))
+        .bind(t(now))
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+fn saved_reply_from_row(row: &PgRow) -> Result<SavedReply> {
+    Ok(SavedReply {
+        id: SavedReplyId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        body: row.try_get("body")?,
+        updated_by: row.try_get("updated_by")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// First statement of every transaction that changes saved replies: bumps the revision and
+/// holds its row lock until commit, so saved-reply writers run one at a time.
+async fn bump_saved_replies_revision(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("UPDATE saved_replies_revision SET revision = revision + 1 WHERE id = 1")
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -645,5 +667,235 @@ impl Store for PgStore {
             )
         })
         .collect()
+    }
+
+    async fn find_tickets(&self, filter: &Filter, limit: i64) -> Result<Vec<Ticket>> {
+        let mut qb = QueryBuilder::<Postgres>::new("SELECT id, version, state FROM tickets");
+        codec::push_ticket_filter(&mut qb, filter, limit);
+        qb.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(ticket_from_row)
+            .collect()
+    }
+
+    async fn saved_replies(&self) -> Result<Vec<SavedReply>> {
+        sqlx::query(
+            "SELECT id, name, body, updated_by, updated_at FROM saved_replies \
+             ORDER BY name_key, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(saved_reply_from_row)
+        .collect()
+    }
+
+    async fn saved_reply(&self, id: SavedReplyId) -> Result<Option<SavedReply>> {
+        sqlx::query(
+            "SELECT id, name, body, updated_by, updated_at FROM saved_replies WHERE id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(saved_reply_from_row)
+        .transpose()
+    }
+
+    async fn create_saved_reply(
+        &self,
+        name: &str,
+        body: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<SavedReplyId, NameTaken>> {
+        let mut tx = self.pool.begin().await?;
+        bump_saved_replies_revision(&mut tx).await?;
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO saved_replies (name, name_key, body, updated_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(name)
+        .bind(codec::name_key(name))
+        .bind(body)
+        .bind(by)
+        .bind(t(now))
+        .fetch_one(&mut *tx)
+        .await;
+        match inserted {
+            Ok(id) => {
+                tx.commit().await?;
+                Ok(Ok(SavedReplyId(id)))
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                Ok(Err(NameTaken))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn update_saved_reply(
+        &self,
+        id: SavedReplyId,
+        name: &str,
+        body: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SavedReplyWrite> {
+        let mut tx = self.pool.begin().await?;
+        bump_saved_replies_revision(&mut tx).await?;
+        let updated = sqlx::query(
+            "UPDATE saved_replies SET name = $1, name_key = $2, body = $3, updated_by = $4, \
+             updated_at = $5 WHERE id = $6",
+        )
+        .bind(name)
+        .bind(codec::name_key(name))
+        .bind(body)
+        .bind(by)
+        .bind(t(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await;
+        let outcome = match updated {
+            Ok(r) if r.rows_affected() == 1 => SavedReplyWrite::Done,
+            Ok(_) => SavedReplyWrite::NotFound,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => SavedReplyWrite::NameTaken,
+            Err(e) => return Err(e.into()),
+        };
+        if outcome == SavedReplyWrite::Done {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn delete_saved_reply(&self, id: SavedReplyId) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        bump_saved_replies_revision(&mut tx).await?;
+        let deleted = sqlx::query("DELETE FROM saved_replies WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if deleted {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn import_saved_replies(
+        &self,
+        rows: &[(String, String)],
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportCounts> {
+        let rows = codec::merge_import_rows(rows);
+        let mut counts = ImportCounts::default();
+        if rows.is_empty() {
+            return Ok(counts);
+        }
+        let now = t(now);
+        let mut tx = self.pool.begin().await?;
+        // Taken first: it serialises saved-reply writers, so no other transaction inserts a
+        // name between this one's UPDATE and INSERT.
+        bump_saved_replies_revision(&mut tx).await?;
+        for (name, body) in rows {
+            let key = codec::name_key(name);
+            let updated = sqlx::query(
+                "UPDATE saved_replies SET name = $1, body = $2, updated_by = $3, updated_at = $4 \
+                 WHERE name_key = $5",
+            )
+            .bind(name)
+            .bind(body)
+            .bind(by)
+            .bind(now)
+            .bind(key.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 1 {
+                counts.updated += 1;
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO saved_replies (name, name_key, body, updated_by, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(name)
+            .bind(key)
+            .bind(body)
+            .bind(by)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            counts.created += 1;
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn saved_replies_revision(&self) -> Result<i64> {
+        let revision =
+            sqlx::query_scalar("SELECT revision FROM saved_replies_revision WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(revision)
+    }
+
+    async fn known_tags(&self) -> Result<Vec<String>> {
+        let tags = sqlx::query_scalar("SELECT tag FROM tag_uses ORDER BY uses DESC, tag")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(tags)
+    }
+
+    async fn record_tagging(&self, tag: &str, tokens: &[String]) -> Result<()> {
+        // Sorted and distinct: concurrent taggings lock rows in the same order (no deadlock),
+        // and no statement upserts one row twice.
+        let tokens = codec::distinct_tokens(tokens);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO tag_uses (tag, uses) VALUES ($1, 1) \
+             ON CONFLICT (tag) DO UPDATE SET uses = tag_uses.uses + 1",
+        )
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+        for chunk in tokens.chunks(codec::TOKENS_PER_STATEMENT) {
+            let mut qb =
+                QueryBuilder::<Postgres>::new("INSERT INTO tag_tokens (tag, token, count) ");
+            qb.push_values(chunk, |mut row, token| {
+                row.push_bind(tag.to_string())
+                    .push_bind(token.to_string())
+                    .push("1");
+            });
+            qb.push(" ON CONFLICT (tag, token) DO UPDATE SET count = tag_tokens.count + 1");
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tag_model(&self) -> Result<TagModelData> {
+        // One snapshot for uses and tokens.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let uses = sqlx::query_as("SELECT tag, uses FROM tag_uses ORDER BY tag")
+            .fetch_all(&mut *tx)
+            .await?;
+        let tokens = sqlx::query_as("SELECT tag, token, count FROM tag_tokens ORDER BY tag, token")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(TagModelData { uses, tokens })
     }
 }

@@ -16,16 +16,19 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
+use sqlx::{QueryBuilder, Row};
 
 use super::{
-    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, InboxRow, Job, JobRecord, JobStatus,
-    NewInbox, Result, Store, Target,
+    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job, JobRecord,
+    JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
 };
+use crate::core::filter::Filter;
+use crate::core::saved_reply::{SavedReply, SavedReplyId};
+use crate::core::tags::TagModelData;
 use crate::core::{
     ChatRef, Decision, HistoryEntry, Message, MessageChange, MessageKey, Ticket, TicketId,
 };
@@ -201,19 +204,37 @@ async fn write_decision(
         .execute(&mut *conn)
         .await?;
     }
-    let now = micros(now);
     for effect in &decision.effects {
         sqlx::query(
             "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
-             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5)",
         )
         .bind(ticket.0)
         .bind(super::lane_of(ticket, effect))
         .bind(codec::to_json(effect)?)
-        .bind(now)
+        .bind(micros(super::run_at_of(effect, now)))
+        .bind(micros(now))
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+fn saved_reply_from_row(row: &SqliteRow) -> Result<SavedReply> {
+    Ok(SavedReply {
+        id: SavedReplyId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        body: row.try_get("body")?,
+        updated_by: row.try_get("updated_by")?,
+        updated_at: at(row, "updated_at")?,
+    })
+}
+
+/// Inside every transaction that changes saved replies.
+async fn bump_saved_replies_revision(conn: &mut SqliteConnection) -> Result<()> {
+    sqlx::query("UPDATE saved_replies_revision SET revision = revision + 1 WHERE id = 1")
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -693,6 +714,229 @@ impl Store for SqliteStore {
         })
         .collect()
     }
+
+    async fn find_tickets(&self, filter: &Filter, limit: i64) -> Result<Vec<Ticket>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, version, state FROM tickets");
+        codec::push_ticket_filter(&mut qb, filter, limit);
+        qb.build()
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(ticket_from_row)
+            .collect()
+    }
+
+    async fn saved_replies(&self) -> Result<Vec<SavedReply>> {
+        sqlx::query(
+            "SELECT id, name, body, updated_by, updated_at FROM saved_replies \
+             ORDER BY name_key, id",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(saved_reply_from_row)
+        .collect()
+    }
+
+    async fn saved_reply(&self, id: SavedReplyId) -> Result<Option<SavedReply>> {
+        sqlx::query("SELECT id, name, body, updated_by, updated_at FROM saved_replies WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(saved_reply_from_row)
+            .transpose()
+    }
+
+    async fn create_saved_reply(
+        &self,
+        name: &str,
+        body: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<SavedReplyId, NameTaken>> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO saved_replies (name, name_key, body, updated_by, updated_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(codec::name_key(name))
+        .bind(body)
+        .bind(by)
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => SavedReplyId(id),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                return Ok(Err(NameTaken));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        bump_saved_replies_revision(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Ok(id))
+    }
+
+    async fn update_saved_reply(
+        &self,
+        id: SavedReplyId,
+        name: &str,
+        body: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SavedReplyWrite> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE saved_replies SET name = ?, name_key = ?, body = ?, updated_by = ?, \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(name)
+        .bind(codec::name_key(name))
+        .bind(body)
+        .bind(by)
+        .bind(micros(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Ok(r) if r.rows_affected() == 1 => {}
+            Ok(_) => {
+                tx.rollback().await?;
+                return Ok(SavedReplyWrite::NotFound);
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                return Ok(SavedReplyWrite::NameTaken);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        bump_saved_replies_revision(&mut tx).await?;
+        tx.commit().await?;
+        Ok(SavedReplyWrite::Done)
+    }
+
+    async fn delete_saved_reply(&self, id: SavedReplyId) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM saved_replies WHERE id = ?")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !deleted {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        bump_saved_replies_revision(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn import_saved_replies(
+        &self,
+        rows: &[(String, String)],
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportCounts> {
+        let rows = codec::merge_import_rows(rows);
+        let mut counts = ImportCounts::default();
+        if rows.is_empty() {
+            return Ok(counts);
+        }
+        let now = micros(now);
+        // The writer is a single connection inside BEGIN IMMEDIATE: nobody else writes between
+        // the UPDATE and the INSERT.
+        let mut tx = self.begin_write().await?;
+        for (name, body) in rows {
+            let key = codec::name_key(name);
+            let updated = sqlx::query(
+                "UPDATE saved_replies SET name = ?, body = ?, updated_by = ?, updated_at = ? \
+                 WHERE name_key = ?",
+            )
+            .bind(name)
+            .bind(body)
+            .bind(by)
+            .bind(now)
+            .bind(key.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 1 {
+                counts.updated += 1;
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO saved_replies (name, name_key, body, updated_by, updated_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(name)
+            .bind(key)
+            .bind(body)
+            .bind(by)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            counts.created += 1;
+        }
+        bump_saved_replies_revision(&mut tx).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn saved_replies_revision(&self) -> Result<i64> {
+        let revision =
+            sqlx::query_scalar("SELECT revision FROM saved_replies_revision WHERE id = 1")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(revision)
+    }
+
+    async fn known_tags(&self) -> Result<Vec<String>> {
+        let tags = sqlx::query_scalar("SELECT tag FROM tag_uses ORDER BY uses DESC, tag")
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(tags)
+    }
+
+    async fn record_tagging(&self, tag: &str, tokens: &[String]) -> Result<()> {
+        let tokens = codec::distinct_tokens(tokens);
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO tag_uses (tag, uses) VALUES (?, 1) \
+             ON CONFLICT (tag) DO UPDATE SET uses = tag_uses.uses + 1",
+        )
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+        for chunk in tokens.chunks(codec::TOKENS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO tag_tokens (tag, token, count) ");
+            qb.push_values(chunk, |mut row, token| {
+                row.push_bind(tag.to_string())
+                    .push_bind(token.to_string())
+                    .push("1");
+            });
+            qb.push(" ON CONFLICT (tag, token) DO UPDATE SET count = tag_tokens.count + 1");
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tag_model(&self) -> Result<TagModelData> {
+        // One read transaction: uses and tokens from the same snapshot.
+        let mut tx = self.reader.begin().await?;
+        let uses = sqlx::query_as("SELECT tag, uses FROM tag_uses ORDER BY tag")
+            .fetch_all(&mut *tx)
+            .await?;
+        let tokens = sqlx::query_as("SELECT tag, token, count FROM tag_tokens ORDER BY tag, token")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(TagModelData { uses, tokens })
+    }
 }
 
 /// Backend-independent encoding of domain values into columns and back; shared with the
@@ -701,10 +945,13 @@ pub(super) mod codec {
     use chrono::{DateTime, Duration, SubsecRound, Utc};
     use serde::Serialize;
     use serde::de::DeserializeOwned;
+    use sqlx::{Database, Encode, QueryBuilder, Type};
+
+    use crate::core::filter::{AssigneeMatch, Filter, Visibility};
 
     use crate::core::{
         ChatRef, HistoryEntry, ItemKind, Message, MessageKey, MessageKind, NetworkItemId, Surface,
-        Teammate, Ticket, TicketId, TicketState,
+        Ticket, TicketId, TicketState,
     };
     use crate::store::{ChatRole, FailedJob, Job, Result, StoreError};
 
@@ -754,7 +1001,7 @@ pub(super) mod codec {
         pub account: String,
         pub conversation_key: String,
         pub status: &'static str,
-        /// `surface:user id`, e.g. `slack:U123`.
+        /// `Assignee::key()`: `slack:U123`, `team:support`.
         pub assignee: Option<String>,
         pub kind: &'static str,
         pub customer_id: String,
@@ -768,19 +1015,124 @@ pub(super) mod codec {
                 account: state.account.to_string(),
                 conversation_key: state.conversation_key.clone(),
                 status: state.status.as_str(),
-                assignee: state.assignee.as_ref().map(assignee_str),
-                kind: match state.kind {
-                    ItemKind::Comment => "comment",
-                    ItemKind::VisitorPost => "visitor_post",
-                },
+                assignee: state.assignee.as_ref().map(crate::core::Assignee::key),
+                kind: kind_str(state.kind),
                 customer_id: state.customer.id.to_string(),
                 state: to_json(state)?,
             })
         }
     }
 
-    pub fn assignee_str(t: &Teammate) -> String {
-        format!("{}:{}", t.surface.as_str(), t.id)
+    /// The `kind` column of a ticket.
+    pub fn kind_str(kind: ItemKind) -> &'static str {
+        match kind {
+            ItemKind::Comment => "comment",
+            ItemKind::VisitorPost => "visitor_post",
+        }
+    }
+
+    /// Every item kind. A new kind must be added here (and to `kind_str`) for visibility
+    /// filters to see it.
+    pub const ITEM_KINDS: &[ItemKind] = &[ItemKind::Comment, ItemKind::VisitorPost];
+
+    /// The `kind` column values of tickets with this visibility (may be empty).
+    pub fn kinds_with(visibility: Visibility) -> Vec<&'static str> {
+        let public = visibility == Visibility::Public;
+        ITEM_KINDS
+            .iter()
+            .filter(|k| k.is_public() == public)
+            .map(|k| kind_str(*k))
+            .collect()
+    }
+
+    /// Append `WHERE …` for `filter`, the order (`updated_at DESC, id DESC`) and the limit to
+    /// a query over `tickets`. Every value is a bind parameter.
+    pub fn push_ticket_filter<DB>(qb: &mut QueryBuilder<DB>, filter: &Filter, limit: i64)
+    where
+        DB: Database,
+        String: for<'a> Encode<'a, DB> + Type<DB>,
+        i64: for<'a> Encode<'a, DB> + Type<DB>,
+    {
+        /// `AND column IN (…)`, or a false condition for an empty list.
+        fn any_of<DB>(qb: &mut QueryBuilder<DB>, column: &str, values: Vec<String>)
+        where
+            DB: Database,
+            String: for<'a> Encode<'a, DB> + Type<DB>,
+        {
+            if values.is_empty() {
+                qb.push(" AND 1 = 0");
+                return;
+            }
+            qb.push(format_args!(" AND {column} IN ("));
+            let mut list = qb.separated(", ");
+            for v in values {
+                list.push_bind(v);
+            }
+            list.push_unseparated(")");
+        }
+
+        qb.push(" WHERE 1 = 1");
+        if !filter.statuses.is_empty() {
+            let statuses = filter.statuses.iter().map(|s| s.as_str().to_string());
+            any_of(qb, "status", statuses.collect());
+        }
+        match &filter.assignee {
+            None => {}
+            Some(AssigneeMatch::Nobody) => {
+                qb.push(" AND assignee IS NULL");
+            }
+            Some(AssigneeMatch::Anyone) => {
+                qb.push(" AND assignee IS NOT NULL");
+            }
+            Some(AssigneeMatch::AnyOf(keys)) => any_of(qb, "assignee", keys.clone()),
+        }
+        if let Some(network) = filter.network {
+            qb.push(" AND network = ")
+                .push_bind(network.as_str().to_string());
+        }
+        if let Some(account) = &filter.account {
+            qb.push(" AND account = ").push_bind(account.to_string());
+        }
+        if let Some(visibility) = filter.visibility {
+            let kinds = kinds_with(visibility).into_iter().map(str::to_string);
+            any_of(qb, "kind", kinds.collect());
+        }
+        qb.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
+            .push_bind(limit.max(0));
+    }
+
+    /// What makes two saved-reply names "the same": compared and sorted as this key, computed
+    /// here (not by the database) so both backends agree, also beyond ASCII.
+    pub fn name_key(name: &str) -> String {
+        name.to_lowercase()
+    }
+
+    /// An import's rows with names that differ only by case merged into one (the last row
+    /// wins, in the position of the first).
+    pub fn merge_import_rows(rows: &[(String, String)]) -> Vec<(&str, &str)> {
+        let mut merged: Vec<(&str, &str)> = Vec::with_capacity(rows.len());
+        let mut index = std::collections::HashMap::new();
+        for (name, body) in rows {
+            match index.entry(name_key(name)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    merged[*e.get()] = (name.as_str(), body.as_str());
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(merged.len());
+                    merged.push((name.as_str(), body.as_str()));
+                }
+            }
+        }
+        merged
+    }
+
+    /// Tag tokens upserted per statement (two bind parameters each, far below the limits).
+    pub const TOKENS_PER_STATEMENT: usize = 500;
+
+    /// The distinct tokens, sorted.
+    pub fn distinct_tokens(tokens: &[String]) -> Vec<&str> {
+        let set: std::collections::BTreeSet<&str> = tokens.iter().map(String::as_str).collect();
+        set.into_iter().collect()
     }
 
     pub fn role_str(role: ChatRole) -> &'static str {

@@ -7,7 +7,13 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tracing::{Instrument, debug, error, info_span, warn};
 
-use crate::core::{ActionId, ChatRef, Event, MessageKey, NetworkChange, Teammate};
+use crate::config::ReplyMode;
+use crate::core::permission::Permission;
+use crate::core::tags::{TagModel, tokens};
+use crate::core::{
+    ActionId, Assignee, CardAction, ChatRef, ChatUserId, Delivery, Event, MessageKey, MessageKind,
+    NetworkChange, Teammate, TicketId, text,
+};
 use crate::store::{Consumes, InboxRow};
 
 use super::apply::{Applied, Lookup, apply};
@@ -19,6 +25,10 @@ const INBOX_BATCH: i64 = 64;
 const INBOX_LEASE_SECS: i64 = 60;
 /// Attempts before an inbox row is set aside (noted, logged as an error).
 const INBOX_MAX_ATTEMPTS: i32 = 10;
+/// Tags suggested on a new ticket at most.
+const MAX_SUGGESTED_TAGS: usize = 3;
+/// Tickets one bulk action may touch.
+pub const MAX_BULK_TICKETS: i64 = 10_000;
 
 pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(svc.config.outbox.poll_ms);
@@ -114,10 +124,17 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
     let consumes = Consumes::Inbox(row.id);
     let (lookup, event) = match event {
         InboxEvent::Network { change } => match change {
-            NetworkChange::New { item } => (
-                Lookup::Conversation(item.conversation_key()),
-                Event::CustomerMessage { item },
-            ),
+            NetworkChange::New { item } => {
+                let key = item.conversation_key();
+                let existed = svc.store.ticket_by_conversation(&key).await?.is_some();
+                let lookup = Lookup::Conversation(key);
+                let applied =
+                    apply(svc, &lookup, &Event::CustomerMessage { item }, consumes).await?;
+                if let (false, Applied::Committed(ticket)) = (existed, &applied) {
+                    suggest_tags(svc, *ticket).await;
+                }
+                return settle(svc, row, applied).await;
+            }
             NetworkChange::Edited {
                 network,
                 item_id,
@@ -143,16 +160,29 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
         InboxEvent::CardAction {
             teammate,
             action_id,
-        } => match action_id.parse::<ActionId>() {
-            Ok(id) => (
-                Lookup::Id(id.ticket),
-                Event::Action {
-                    teammate,
-                    action: id.action,
-                },
-            ),
-            Err(e) => return note(svc, row, &format!("action id {action_id:?}: {e}")).await,
-        },
+            value,
+            selected,
+        } => {
+            let id = match action_id.parse::<ActionId>() {
+                Ok(id) => id,
+                Err(e) => return note(svc, row, &format!("action id {action_id:?}: {e}")).await,
+            };
+            let before = if id.action == CardAction::AcceptTag {
+                svc.store.ticket(id.ticket).await?
+            } else {
+                None
+            };
+            let Some((lookup, event)) = card_event(svc, id, teammate, value, selected).await?
+            else {
+                return note(svc, row, "a control that changes nothing by itself").await;
+            };
+            let applied = apply(svc, &lookup, &event, consumes).await?;
+            if let (Some(before), Applied::Committed(_)) = (before, &applied) {
+                // Learn from an accepted suggestion like from any tagging.
+                learn_tags(svc, &before).await;
+            }
+            return settle(svc, row, applied).await;
+        }
         InboxEvent::ThreadMessage {
             teammate,
             thread,
@@ -160,10 +190,131 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             text,
         } => match thread_event(svc, teammate, &thread, message, text).await? {
             Some(x) => x,
-            None => return note(svc, row, "not a card thread").await,
+            None => return note(svc, row, "not a card thread, or not a reply").await,
         },
+        InboxEvent::MessageEdited {
+            teammate,
+            message,
+            text,
+        } => {
+            let key = MessageKey::from_chat(&message);
+            match svc.store.message(&key).await? {
+                Some(m)
+                    if m.kind == MessageKind::Reply
+                        && m.delivery == Some(Delivery::Queued)
+                        && m.teammate.as_ref() == Some(&teammate) =>
+                {
+                    (Lookup::Id(m.ticket_id), Event::ReplyEdited { key, text })
+                }
+                _ => return note(svc, row, "edit of a message that is not a pending reply").await,
+            }
+        }
+        InboxEvent::MessageDeleted { message } => {
+            let key = MessageKey::from_chat(&message);
+            match svc.store.message(&key).await? {
+                Some(m) if m.kind == MessageKind::Reply && m.delivery == Some(Delivery::Queued) => {
+                    (Lookup::Id(m.ticket_id), Event::ReplyCancelled { key })
+                }
+                _ => {
+                    return note(
+                        svc,
+                        row,
+                        "deletion of a message that is not a pending reply",
+                    )
+                    .await;
+                }
+            }
+        }
+        InboxEvent::ModalReply {
+            teammate,
+            ticket,
+            view_id,
+            text,
+        } => (
+            Lookup::Id(ticket),
+            Event::ModalReply {
+                teammate,
+                key: MessageKey::new(format!("modal:slack:{view_id}")),
+                text,
+                send_at: now + undo(svc),
+            },
+        ),
+        InboxEvent::ReplyModal {
+            teammate,
+            ticket,
+            open,
+        } => (
+            Lookup::Id(ticket),
+            if open {
+                Event::ReplyStarted { teammate }
+            } else {
+                Event::ReplyStopped { teammate }
+            },
+        ),
+        InboxEvent::TagsSubmitted {
+            teammate,
+            ticket,
+            tags,
+        } => {
+            let before = svc.store.ticket(ticket).await?;
+            let applied = apply(
+                svc,
+                &Lookup::Id(ticket),
+                &Event::SetTags { teammate, tags },
+                consumes,
+            )
+            .await?;
+            if let (Some(before), Applied::Committed(_)) = (before, &applied) {
+                learn_tags(svc, &before).await;
+            }
+            return settle(svc, row, applied).await;
+        }
+        InboxEvent::Bulk {
+            teammate,
+            action,
+            filter,
+            response_url,
+        } => {
+            let tickets = svc.store.find_tickets(&filter, MAX_BULK_TICKETS).await?;
+            let mut changed = 0;
+            for t in &tickets {
+                let event = Event::Action {
+                    teammate: teammate.clone(),
+                    action,
+                };
+                if let Applied::Committed(_) =
+                    apply(svc, &Lookup::Id(t.id), &event, Consumes::Nothing).await?
+                {
+                    changed += 1;
+                }
+            }
+            let verb = match action {
+                CardAction::Close => "Closed",
+                CardAction::Reopen => "Reopened",
+                CardAction::MarkRead => "Marked read",
+                CardAction::MarkUnread => "Marked unread",
+                _ => "Changed",
+            };
+            let answer = if tickets.is_empty() {
+                text::NO_MATCH.to_string()
+            } else {
+                text::bulk_done(verb, changed, tickets.len())
+            };
+            if let Some(url) = response_url {
+                let body = serde_json::json!({"response_type": "ephemeral", "text": answer});
+                if let Err(e) = svc.slack.post_to_response_url(&url, body).await {
+                    warn!(error = ?e, "cannot report the bulk result");
+                }
+            }
+            return note(svc, row, &answer).await;
+        }
     };
-    match apply(svc, &lookup, &event, consumes).await? {
+    let applied = apply(svc, &lookup, &event, consumes).await?;
+    settle(svc, row, applied).await
+}
+
+async fn settle(svc: &Services, row: &InboxRow, applied: Applied) -> anyhow::Result<()> {
+    match applied {
         Applied::Committed(ticket) => debug!(%ticket, "applied"),
         Applied::Unchanged => debug!("no change"),
         Applied::AlreadyConsumed => debug!("already processed by another worker"),
@@ -173,7 +324,79 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A thread message under a card is a reply, or a note when it starts with the note prefix.
+fn undo(svc: &Services) -> chrono::Duration {
+    chrono::Duration::seconds(svc.config.slack.undo_seconds as i64)
+}
+
+/// A card control's click as a ticket event (None: nothing to change, e.g. an empty picker).
+async fn card_event(
+    svc: &Services,
+    id: ActionId,
+    teammate: Teammate,
+    value: Option<String>,
+    selected: Vec<String>,
+) -> anyhow::Result<Option<(Lookup, Event)>> {
+    let lookup = Lookup::Id(id.ticket);
+    let event = match id.action {
+        a @ (CardAction::Close
+        | CardAction::Reopen
+        | CardAction::MarkRead
+        | CardAction::MarkUnread) => Event::Action {
+            teammate,
+            action: a,
+        },
+        CardAction::AssignToMe => Event::Assign {
+            assignee: Some(Assignee::Person(teammate.clone())),
+            teammate,
+            note: None,
+        },
+        CardAction::Unassign => Event::Assign {
+            teammate,
+            assignee: None,
+            note: None,
+        },
+        CardAction::AssignPerson => {
+            let Some(user) = selected.into_iter().next() else {
+                return Ok(None);
+            };
+            Event::Assign {
+                assignee: Some(Assignee::Person(Teammate {
+                    surface: teammate.surface,
+                    id: ChatUserId::new(user),
+                })),
+                teammate,
+                note: None,
+            }
+        }
+        CardAction::AssignTeam => {
+            let Some(team) = selected
+                .into_iter()
+                .next()
+                .and_then(|t| svc.config.team(&t).map(|t| t.name.clone()))
+            else {
+                return Ok(None);
+            };
+            Event::Assign {
+                teammate,
+                assignee: Some(Assignee::Team(team)),
+                note: None,
+            }
+        }
+        CardAction::AcceptTag => {
+            let (Some(tag), Some(ticket)) = (value, svc.store.ticket(id.ticket).await?) else {
+                return Ok(None);
+            };
+            let mut tags = ticket.state.tags.clone();
+            tags.push(tag);
+            Event::SetTags { teammate, tags }
+        }
+        // These open modals; the handler did that.
+        CardAction::EditTags | CardAction::Reply | CardAction::SavedReply => return Ok(None),
+    };
+    Ok(Some((lookup, event)))
+}
+
+/// A thread message under a card: a reply (thread mode, permitted) or a note.
 async fn thread_event(
     svc: &Services,
     teammate: Teammate,
@@ -189,23 +412,100 @@ async fn thread_event(
         return Ok(None);
     }
     let prefix = svc.config.slack.note_prefix.trim();
-    let is_note = trimmed
+    let has_prefix = trimmed
         .get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix));
-    let event = if is_note {
-        Event::Note {
-            teammate,
-            chat: message,
-            text: trimmed[prefix.len()..].trim().to_string(),
+    let explicit = svc.config.reply_mode(&thread.channel) == ReplyMode::Explicit;
+    let lookup = Lookup::Id(ticket);
+    if has_prefix || explicit {
+        let body = if has_prefix {
+            trimmed[prefix.len()..].trim()
+        } else {
+            trimmed
+        };
+        return Ok(Some((
+            lookup,
+            Event::Note {
+                teammate,
+                chat: message,
+                text: body.to_string(),
+            },
+        )));
+    }
+    let allowed = svc
+        .directory
+        .allowed(
+            &svc.slack,
+            &svc.config,
+            teammate.id.as_str(),
+            Permission::Reply,
+        )
+        .await?;
+    if !allowed {
+        let refusal = text::refused(Permission::Reply);
+        if let Err(e) = svc
+            .slack
+            .post_ephemeral(&thread.channel, teammate.id.as_str(), &refusal)
+            .await
+        {
+            warn!(error = ?e, "cannot tell a teammate their reply was refused");
         }
-    } else {
+        return Ok(None);
+    }
+    Ok(Some((
+        lookup,
         Event::Reply {
             teammate,
             chat: message,
             text: trimmed.to_string(),
+            send_at: Utc::now() + undo(svc),
+        },
+    )))
+}
+
+/// Score a new ticket against the team's tag model and show the suggestions.
+async fn suggest_tags(svc: &Services, ticket: TicketId) {
+    let result: anyhow::Result<()> = async {
+        let Some(t) = svc.store.ticket(ticket).await? else {
+            return Ok(());
+        };
+        let model = TagModel::new(&svc.store.tag_model().await?);
+        let tags = model.suggest(&t.state.first_text, MAX_SUGGESTED_TAGS);
+        if !tags.is_empty() {
+            apply(
+                svc,
+                &Lookup::Id(ticket),
+                &Event::TagsSuggested { tags },
+                Consumes::Nothing,
+            )
+            .await?;
         }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        // Suggestions are a convenience: never fail the ticket for them.
+        warn!(error = format!("{e:#}"), "cannot suggest tags");
+    }
+}
+
+/// Record, for the suggestion model, the tags a ticket gained (compared with `before`).
+async fn learn_tags(svc: &Services, before: &crate::core::Ticket) {
+    let Ok(Some(after)) = svc.store.ticket(before.id).await else {
+        return;
     };
-    Ok(Some((Lookup::Id(ticket), event)))
+    let added: Vec<&String> = after
+        .state
+        .tags
+        .iter()
+        .filter(|t| !before.state.tags.contains(t))
+        .collect();
+    let toks = tokens(&before.state.first_text);
+    for tag in added {
+        if let Err(e) = svc.store.record_tagging(tag, &toks).await {
+            warn!(error = %e, tag, "cannot record tagging for suggestions");
+        }
+    }
 }
 
 async fn note(svc: &Services, row: &InboxRow, why: &str) -> anyhow::Result<()> {

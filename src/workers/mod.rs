@@ -3,8 +3,10 @@
 //! their queue, so a crash loses nothing and several replicas can share one Postgres.
 
 pub mod apply;
+pub mod directory;
 pub mod inbox;
 pub mod outbox;
+pub mod saved;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,8 @@ use tokio::sync::Notify;
 
 use crate::chat::slack::SlackClient;
 use crate::config::Config;
-use crate::core::{ChatRef, NetworkChange, Teammate};
+use crate::core::filter::Filter;
+use crate::core::{CardAction, ChatRef, NetworkChange, Teammate, TicketId};
 use crate::networks::meta::GraphClient;
 use crate::store::DynStore;
 
@@ -24,11 +27,53 @@ use crate::store::DynStore;
 pub enum InboxEvent {
     /// A change on a network (new comment, edit, removal).
     Network { change: NetworkChange },
-    /// A teammate clicked a card button.
+    /// A teammate clicked a card control (permission already checked by the handler).
     CardAction {
         teammate: Teammate,
         /// The raw `action_id`, parsed by the processor (a bad one is noted, not retried).
         action_id: String,
+        /// The button's value (a suggested tag).
+        #[serde(default)]
+        value: Option<String>,
+        /// What a picker selected (a user id, a team name).
+        #[serde(default)]
+        selected: Vec<String>,
+    },
+    /// A teammate edited one of their chat messages.
+    MessageEdited {
+        teammate: Teammate,
+        message: ChatRef,
+        text: String,
+    },
+    /// A chat message was deleted.
+    MessageDeleted { message: ChatRef },
+    /// A reply sent from the Reply modal (permission already checked by the handler).
+    ModalReply {
+        teammate: Teammate,
+        ticket: TicketId,
+        /// The modal's view id: unique per submission, so it keys the reply.
+        view_id: String,
+        text: String,
+    },
+    /// The Reply modal was opened / closed without sending.
+    ReplyModal {
+        teammate: Teammate,
+        ticket: TicketId,
+        open: bool,
+    },
+    /// Tags chosen in the tags editor.
+    TagsSubmitted {
+        teammate: Teammate,
+        ticket: TicketId,
+        tags: Vec<String>,
+    },
+    /// A bulk action over a filter (permission already checked by the handler).
+    Bulk {
+        teammate: Teammate,
+        action: CardAction,
+        filter: Filter,
+        /// Where the result is reported.
+        response_url: Option<String>,
     },
     /// A teammate wrote in a thread; if the thread is a card's, it is a reply or a note.
     ThreadMessage {
@@ -50,6 +95,12 @@ pub struct Services {
     /// Woken after committing decisions that created jobs.
     pub wake_outbox: Notify,
     pub pacer: outbox::Pacer,
+    /// Group-commits inbound events (see `server::inbox_writer`).
+    pub inbox: crate::server::inbox_writer::InboxWriter,
+    /// Chat-workspace names and user groups, cached.
+    pub directory: directory::Directory,
+    /// The saved-reply search index, cached by revision.
+    pub saved: saved::SavedReplies,
 }
 
 /// Exponential backoff for `attempt` (1-based), capped, with ±20 % jitter so a crowd of

@@ -15,8 +15,10 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::chat::slack::{SlackCallError, render};
 use crate::core::card::CardView;
+use crate::core::decide::AssigneeNotice;
 use crate::core::{
-    ChatRef, Delivery, DeliveryMark, Effect, Event, FailureReason, MessageKey, Surface, text,
+    Assignee, ChatRef, Delivery, DeliveryMark, Effect, Event, FailureReason, MessageKey, Surface,
+    text,
 };
 use crate::networks::meta::GraphError;
 use crate::store::{ChatRole, Consumes, Job, JobRecord};
@@ -187,7 +189,7 @@ async fn give_up(
     error: &str,
     reason: FailureReason,
 ) -> anyhow::Result<()> {
-    if let Effect::SendReply { key } = &job.effect {
+    if let Effect::SendReply { key, .. } = &job.effect {
         let event = Event::ReplyFailed {
             key: key.clone(),
             reason,
@@ -221,7 +223,12 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             if let Err(wait) = svc.pacer.take(&page.slack_channel) {
                 return Ok(Outcome::Wait(wait, "channel pacing"));
             }
-            let content = render::card(&CardView::of(&ticket, &page.name));
+            let content = render::card(&CardView::of(
+                &ticket,
+                &page.name,
+                &svc.config.team_names(),
+                Utc::now(),
+            ));
             Ok(
                 match svc
                     .slack
@@ -250,7 +257,12 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 warn!("no card to update (its post failed)");
                 return Ok(Outcome::Done(vec![]));
             };
-            let content = render::card(&CardView::of(&ticket, &page.name));
+            let content = render::card(&CardView::of(
+                &ticket,
+                &page.name,
+                &svc.config.team_names(),
+                Utc::now(),
+            ));
             Ok(
                 match svc
                     .slack
@@ -262,7 +274,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 },
             )
         }
-        Effect::PostThreadMessage { key } => {
+        Effect::PostThreadMessage { key, broadcast } => {
             let Some(card) = svc.store.card_of(ticket.id).await? else {
                 warn!("no card to thread under (its post failed)");
                 return Ok(Outcome::Done(vec![]));
@@ -279,23 +291,27 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             let author = customer_name(&ticket);
             let content =
                 render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
-            Ok(
-                match svc
-                    .slack
+            // Broadcast ("also send to channel") is how the channel is notified.
+            let posted = if *broadcast {
+                svc.slack
+                    .post_message_broadcast(&card.channel, &card.message, content)
+                    .await
+            } else {
+                svc.slack
                     .post_message(&card.channel, Some(&card.message), content)
                     .await
-                {
-                    Ok(ts) => Outcome::Done(vec![JobRecord::LinkChat {
-                        chat: ChatRef {
-                            message: ts,
-                            ..card
-                        },
-                        role: ChatRole::ThreadMessage,
-                        message: Some(key.clone()),
-                    }]),
-                    Err(e) => slack_failure(e),
-                },
-            )
+            };
+            Ok(match posted {
+                Ok(ts) => Outcome::Done(vec![JobRecord::LinkChat {
+                    chat: ChatRef {
+                        message: ts,
+                        ..card
+                    },
+                    role: ChatRole::ThreadMessage,
+                    message: Some(key.clone()),
+                }]),
+                Err(e) => slack_failure(e),
+            })
         }
         Effect::UpdateThreadMessage { key } => {
             let (Some(chat), Some(msg)) = (
@@ -318,22 +334,72 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 },
             )
         }
-        Effect::SendReply { key } => send_reply(svc, job, &ticket, page, key).await,
+        Effect::SendReply { key, .. } => send_reply(svc, job, &ticket, page, key).await,
+        Effect::PostReplyCopy { key } => {
+            let Some(card) = svc.store.card_of(ticket.id).await? else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let Some(msg) = svc.store.message(key).await? else {
+                return Ok(Outcome::Fail(format!("reply {key} not found")));
+            };
+            if svc.store.chat_of_message(key).await?.is_some() {
+                return Ok(Outcome::Done(vec![]));
+            }
+            if let Err(wait) = svc.pacer.take(&card.channel) {
+                return Ok(Outcome::Wait(wait, "channel pacing"));
+            }
+            let who = msg
+                .teammate
+                .as_ref()
+                .map(render::mention)
+                .unwrap_or_default();
+            let content = render::plain(&text::modal_reply_copy(&who, &msg.text));
+            Ok(
+                match svc
+                    .slack
+                    .post_message(&card.channel, Some(&card.message), content)
+                    .await
+                {
+                    Ok(ts) => Outcome::Done(vec![JobRecord::LinkChat {
+                        chat: ChatRef {
+                            message: ts,
+                            ..card
+                        },
+                        role: ChatRole::ThreadMessage,
+                        message: Some(key.clone()),
+                    }]),
+                    Err(e) => slack_failure(e),
+                },
+            )
+        }
+        Effect::NotifyAssignee { notice } => notify_assignee(svc, &ticket, page, notice).await,
         Effect::ShowDelivery { key, state } => {
-            let Some(chat) = svc.store.message(key).await?.and_then(|m| m.chat) else {
+            // A thread reply's marks sit on the teammate's message; a modal reply's on the
+            // bot's copy of it.
+            let own = svc.store.message(key).await?.and_then(|m| m.chat);
+            let chat = match own {
+                Some(c) => Some(c),
+                None => svc.store.chat_of_message(key).await?,
+            };
+            let Some(chat) = chat else {
                 return Ok(Outcome::Done(vec![]));
             };
             let (add, remove) = match state {
-                DeliveryMark::Queued => (render::REACTION_QUEUED, None),
-                DeliveryMark::Delivered => {
-                    (render::REACTION_DELIVERED, Some(render::REACTION_QUEUED))
+                DeliveryMark::Queued => (Some(render::REACTION_QUEUED), None),
+                DeliveryMark::Delivered => (
+                    Some(render::REACTION_DELIVERED),
+                    Some(render::REACTION_QUEUED),
+                ),
+                DeliveryMark::Failed => {
+                    (Some(render::REACTION_FAILED), Some(render::REACTION_QUEUED))
                 }
-                DeliveryMark::Failed => (render::REACTION_FAILED, Some(render::REACTION_QUEUED)),
+                DeliveryMark::Cancelled => (None, Some(render::REACTION_QUEUED)),
             };
-            if let Err(e) = svc
-                .slack
-                .add_reaction(&chat.channel, &chat.message, add)
-                .await
+            if let Some(name) = add
+                && let Err(e) = svc
+                    .slack
+                    .add_reaction(&chat.channel, &chat.message, name)
+                    .await
             {
                 return Ok(slack_failure(e));
             }
@@ -441,6 +507,82 @@ async fn send_reply(
     };
     apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
     Ok(Outcome::Consumed)
+}
+
+/// Tell the assignee: a DM for a person, a group mention in the card's thread for a team.
+async fn notify_assignee(
+    svc: &Services,
+    ticket: &crate::core::Ticket,
+    page: &crate::config::PageConfig,
+    notice: &AssigneeNotice,
+) -> anyhow::Result<Outcome> {
+    let Some(assignee) = ticket.state.assignee.clone() else {
+        // Unassigned since: nobody to tell.
+        return Ok(Outcome::Done(vec![]));
+    };
+    let Some(card) = svc.store.card_of(ticket.id).await? else {
+        return Ok(Outcome::Done(vec![]));
+    };
+    let link = crate::server::slack::card_link(&card);
+    let headline = text::card_headline(ticket.state.network, ticket.state.kind, &page.name);
+    let author = customer_name(ticket);
+    let body = match (notice, &assignee) {
+        (AssigneeNotice::Assigned { by, note }, Assignee::Person(_)) => {
+            text::assigned_dm(&render::mention(by), &headline, &link, note.as_deref())
+        }
+        (AssigneeNotice::Assigned { by, note }, Assignee::Team(name)) => {
+            let group = svc
+                .config
+                .team(name)
+                .map(|t| format!("<!subteam^{}>", t.usergroup))
+                .unwrap_or_else(|| format!("team {name}"));
+            text::assigned_team(&render::mention(by), &group, note.as_deref())
+        }
+        (AssigneeNotice::CustomerReplied { key }, _) => {
+            let said = svc
+                .store
+                .message(key)
+                .await?
+                .map(|m| m.text)
+                .unwrap_or_default();
+            text::customer_replied_dm(&author, &headline, &link, &said)
+        }
+    };
+    let (channel, thread) = match &assignee {
+        // Posting to a user id lands in the app's DM with them.
+        Assignee::Person(t) => (t.id.to_string(), None),
+        Assignee::Team(name) => {
+            let Some(team) = svc.config.team(name) else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let text = match notice {
+                AssigneeNotice::CustomerReplied { .. } => {
+                    format!("<!subteam^{}> {body}", team.usergroup)
+                }
+                AssigneeNotice::Assigned { .. } => body.clone(),
+            };
+            return Ok(
+                match svc
+                    .slack
+                    .post_message(&card.channel, Some(&card.message), render::plain(&text))
+                    .await
+                {
+                    Ok(_) => Outcome::Done(vec![]),
+                    Err(e) => slack_failure(e),
+                },
+            );
+        }
+    };
+    Ok(
+        match svc
+            .slack
+            .post_message(&channel, thread, render::plain(&body))
+            .await
+        {
+            Ok(_) => Outcome::Done(vec![]),
+            Err(e) => slack_failure(e),
+        },
+    )
 }
 
 fn slack_failure(e: SlackCallError) -> Outcome {

@@ -37,6 +37,40 @@ pub const BOT_TOKEN: &str = "xoxb-test-token";
 /// Answers Slack Web API calls like Slack does, with increasing message timestamps.
 struct SlackResponder {
     next_ts: AtomicU64,
+    next_view: AtomicU64,
+    /// User group id → member ids.
+    groups: Arc<std::sync::Mutex<HashMap<String, Vec<String>>>>,
+}
+
+fn opened_view(id: &str, callback_id: &str) -> Value {
+    json!({
+        "ok": true,
+        "view": {
+            "id": id, "team_id": TEAM, "type": "modal",
+            "title": {"type": "plain_text", "text": "Switchboard", "emoji": true},
+            "close": {"type": "plain_text", "text": "Cancel", "emoji": true},
+            "submit": {"type": "plain_text", "text": "Send", "emoji": true},
+            "blocks": [], "private_metadata": "", "callback_id": callback_id,
+            "state": {"values": {}}, "hash": "1596530361.3wRYuk3R", "clear_on_close": false,
+            "notify_on_close": true, "previous_view_id": null, "root_view_id": id,
+            "app_id": "A111", "external_id": "", "app_installed_team_id": TEAM, "bot_id": "BBOT"
+        },
+        "response_metadata": {"messages": []}
+    })
+}
+
+fn user_info(id: &str) -> Value {
+    json!({
+        "ok": true,
+        "user": {
+            "id": id, "team_id": TEAM, "name": id.to_lowercase(), "deleted": false,
+            "real_name": format!("Agent {id}"),
+            "profile": {"real_name": format!("Agent {id}"), "display_name": format!("Agent {id}"),
+                        "real_name_normalized": format!("Agent {id}"),
+                        "display_name_normalized": format!("Agent {id}")},
+            "is_admin": false, "is_owner": false, "is_bot": false, "updated": 1700000000
+        }
+    })
 }
 
 impl Respond for SlackResponder {
@@ -56,8 +90,38 @@ impl Respond for SlackResponder {
                 "ok": true, "channel": channel, "ts": body["ts"], "text": body["text"],
                 "message": {"type": "message", "text": body["text"], "user": "UBOT", "bot_id": "BBOT"}
             })),
-            "/chat.postEphemeral" => ResponseTemplate::new(200)
+                        "/chat.postEphemeral" => ResponseTemplate::new(200)
                 .set_body_json(json!({"ok": true, "message_ts": "1700000000.000001"})),
+            "/views.open" => {
+                let n = self.next_view.fetch_add(1, Ordering::SeqCst);
+                let callback = body["view"]["callback_id"].as_str().unwrap_or("").to_string();
+                ResponseTemplate::new(200).set_body_json(opened_view(&format!("V{n}"), &callback))
+            }
+            "/users.info" => {
+                let user = req
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "user")
+                    .map(|(_, v)| v.into_owned())
+                    .or_else(|| body["user"].as_str().map(String::from))
+                    .unwrap_or_default();
+                ResponseTemplate::new(200).set_body_json(user_info(&user))
+            }
+            "/usergroups.users.list" => {
+                let group = req
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "usergroup")
+                    .map(|(_, v)| v.into_owned())
+                    .or_else(|| body["usergroup"].as_str().map(String::from))
+                    .unwrap_or_default();
+                let members = self
+                    .groups
+                    .lock()
+                    .map(|g| g.get(&group).cloned().unwrap_or_default())
+                    .unwrap_or_default();
+                ResponseTemplate::new(200).set_body_json(json!({"ok": true, "users": members}))
+            }
             _ => ResponseTemplate::new(200).set_body_json(json!({"ok": true})),
         }
     }
@@ -84,6 +148,8 @@ pub struct World {
     pub store: DynStore,
     /// How many requests of each (method, path) the test has taken so far.
     taken: std::sync::Mutex<HashMap<String, usize>>,
+    /// User groups the fake Slack knows (id → members).
+    pub groups: Arc<std::sync::Mutex<HashMap<String, Vec<String>>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -116,6 +182,8 @@ pub fn config(slack_url: &str, graph_url: &str, db_url: &str) -> Config {
     c.outbox.max_backoff_secs = 1;
     c.outbox.channel_pace_ms = 0;
     c.outbox.max_attempts = 4;
+    // Replies go out at once unless a scenario tests the undo window.
+    c.slack.undo_seconds = 0;
     c
 }
 
@@ -151,18 +219,35 @@ impl World {
             router,
             store,
             taken: Default::default(),
+            groups: Default::default(),
             _dir: dir,
         }
     }
 
     /// Slack answers every Web API call successfully.
     pub async fn slack_ok(&self) {
-        Mock::given(method("POST"))
-            .respond_with(SlackResponder {
-                next_ts: AtomicU64::new(1),
-            })
-            .mount(&self.slack)
-            .await;
+        for verb in ["POST", "GET"] {
+            Mock::given(method(verb))
+                .respond_with(SlackResponder {
+                    next_ts: AtomicU64::new(1),
+                    next_view: AtomicU64::new(1),
+                    groups: self.groups.clone(),
+                })
+                .mount(&self.slack)
+                .await;
+        }
+    }
+
+    /// The fake Slack knows a user group with these members.
+    pub fn group(&self, id: &str, members: &[&str]) {
+        if let Ok(mut g) = self.groups.lock() {
+            g.insert(id.into(), members.iter().map(|m| m.to_string()).collect());
+        }
+    }
+
+    /// A response URL on the fake Slack (slash commands, clicks).
+    pub fn response_url(&self) -> String {
+        format!("{}/response/1", self.slack.uri())
     }
 
     /// Graph accepts every comment reply.
@@ -324,6 +409,173 @@ impl World {
             &[],
         )
         .await
+    }
+
+    /// A click on a card control with a value and/or a picker selection.
+    pub async fn pick(
+        &self,
+        user: &str,
+        card_ts: &str,
+        action_id: &str,
+        value: Option<&str>,
+        selected: Option<Value>,
+    ) -> (StatusCode, String) {
+        let mut action = json!({"action_id": action_id, "block_id": "sb_pickers",
+            "action_ts": "1700000100.000002"});
+        match selected {
+            Some(Value::String(user_id)) if action_id.contains(":assign:") => {
+                action["type"] = json!("users_select");
+                action["selected_user"] = json!(user_id);
+            }
+            Some(sel) => {
+                action["type"] = json!("static_select");
+                action["selected_option"] =
+                    json!({"text": {"type": "plain_text", "text": "x"}, "value": sel});
+            }
+            None => {
+                action["type"] = json!("button");
+                action["text"] = json!({"type": "plain_text", "text": "x"});
+            }
+        }
+        if let Some(v) = value {
+            action["value"] = json!(v);
+        }
+        let payload = json!({
+            "type": "block_actions",
+            "user": {"id": user, "username": "u", "name": "u", "team_id": TEAM},
+            "api_app_id": "A111", "token": "verification_token",
+            "container": {"type": "message", "message_ts": card_ts, "channel_id": CHANNEL, "is_ephemeral": false},
+            "trigger_id": format!("trig-{}-{}", action_id, chrono::Utc::now().timestamp_micros()),
+            "team": {"id": TEAM, "domain": "acme"},
+            "channel": {"id": CHANNEL, "name": "social-inbox"},
+            "message": {"type": "message", "ts": card_ts, "text": "card", "blocks": []},
+            "response_url": self.response_url(),
+            "actions": [action],
+            "state": {"values": {}}
+        });
+        self.interaction(&payload).await
+    }
+
+    pub async fn interaction(&self, payload: &Value) -> (StatusCode, String) {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish();
+        self.slack_post(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[],
+        )
+        .await
+    }
+
+    /// Submit a modal: `values` is `{block_id: {action_id: <Slack input state>}}`.
+    pub async fn submit(
+        &self,
+        user: &str,
+        view_id: &str,
+        callback_id: &str,
+        values: Value,
+    ) -> (StatusCode, String) {
+        let payload = json!({
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "acme"},
+            "user": {"id": user, "username": "u", "name": "u", "team_id": TEAM},
+            "api_app_id": "A111", "token": "verification_token", "trigger_id": "1.2.3",
+            "view": {"id": view_id, "team_id": TEAM, "type": "modal", "callback_id": callback_id,
+                     "private_metadata": "", "hash": "h", "root_view_id": view_id, "app_id": "A111",
+                     "bot_id": "BBOT", "blocks": [], "state": {"values": values}},
+            "response_urls": []
+        });
+        self.interaction(&payload).await
+    }
+
+    pub async fn close_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        callback_id: &str,
+    ) -> (StatusCode, String) {
+        let payload = json!({
+            "type": "view_closed",
+            "team": {"id": TEAM, "domain": "acme"},
+            "user": {"id": user, "username": "u", "name": "u", "team_id": TEAM},
+            "api_app_id": "A111", "token": "verification_token",
+            "view": {"id": view_id, "team_id": TEAM, "type": "modal", "callback_id": callback_id,
+                     "private_metadata": "", "hash": "h", "root_view_id": view_id, "app_id": "A111",
+                     "bot_id": "BBOT", "blocks": [], "state": {"values": {}}},
+            "is_cleared": false
+        });
+        self.interaction(&payload).await
+    }
+
+    pub async fn suggest(&self, user: &str, action_id: &str, typed: &str) -> (StatusCode, String) {
+        let payload = json!({
+            "type": "block_suggestion",
+            "user": {"id": user, "username": "u", "name": "u", "team_id": TEAM},
+            "team": {"id": TEAM, "domain": "acme"},
+            "api_app_id": "A111", "token": "verification_token",
+            "container": {"type": "message", "message_ts": "1.2", "channel_id": CHANNEL, "is_ephemeral": false},
+            "action_id": action_id, "block_id": "sb_pickers", "value": typed,
+            "channel": {"id": CHANNEL, "name": "social-inbox"}
+        });
+        self.interaction(&payload).await
+    }
+
+    /// `/switchboard <text>` typed by `user`.
+    pub async fn command(&self, user: &str, text: &str) -> (StatusCode, String) {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", "verification_token")
+            .append_pair("team_id", TEAM)
+            .append_pair("team_domain", "acme")
+            .append_pair("channel_id", CHANNEL)
+            .append_pair("channel_name", "social-inbox")
+            .append_pair("user_id", user)
+            .append_pair("user_name", "u")
+            .append_pair("command", "/switchboard")
+            .append_pair("text", text)
+            .append_pair("api_app_id", "A111")
+            .append_pair("response_url", &self.response_url())
+            .append_pair(
+                "trigger_id",
+                &format!("cmd-{}", chrono::Utc::now().timestamp_micros()),
+            )
+            .finish();
+        self.slack_post(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[],
+        )
+        .await
+    }
+
+    /// A teammate edits (`Some(text)`) or deletes (`None`) their thread message `ts`.
+    pub async fn edit_or_delete(
+        &self,
+        event_id: &str,
+        user: &str,
+        thread_ts: &str,
+        ts: &str,
+        text: Option<&str>,
+    ) -> (StatusCode, String) {
+        let event = match text {
+            Some(t) => json!({
+                "type": "message", "subtype": "message_changed", "channel": CHANNEL, "hidden": true,
+                "ts": "1700000999.000001", "event_ts": "1700000999.000001",
+                "message": {"type": "message", "user": user, "text": t, "ts": ts, "thread_ts": thread_ts,
+                            "edited": {"user": user, "ts": "1700000999.000001"}},
+                "previous_message": {"type": "message", "user": user, "text": "old", "ts": ts, "thread_ts": thread_ts}
+            }),
+            None => json!({
+                "type": "message", "subtype": "message_deleted", "channel": CHANNEL, "hidden": true,
+                "ts": "1700000999.000002", "deleted_ts": ts, "event_ts": "1700000999.000002",
+                "previous_message": {"type": "message", "user": user, "text": "old", "ts": ts, "thread_ts": thread_ts}
+            }),
+        };
+        let body = json!({"token": "t", "team_id": TEAM, "api_app_id": "A111", "event": event,
+            "type": "event_callback", "event_id": event_id, "event_time": 1700000999});
+        self.slack_event(&body, &[]).await
     }
 
     // ---- driving the workers --------------------------------------------------------------

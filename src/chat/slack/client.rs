@@ -76,7 +76,12 @@ impl From<SlackClientError> for SlackCallError {
 pub struct SlackClient {
     client: slack_morphism::SlackClient<Connector>,
     token: SecretString,
+    /// For `response_url`s (plain HTTPS posts, no token).
+    http: reqwest::Client,
 }
+
+/// A `response_url` post that has not answered in this long has failed (retryable).
+const RESPONSE_URL_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl fmt::Debug for SlackClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,9 +105,14 @@ impl SlackClient {
             .enable_http2()
             .build();
         let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_base_url);
+        let http = reqwest::Client::builder()
+            .timeout(RESPONSE_URL_TIMEOUT)
+            .build()
+            .context("Cannot build the HTTP client for Slack response URLs")?;
         Ok(Self {
             client: slack_morphism::SlackClient::new(connector),
             token: bot_token,
+            http,
         })
     }
 
@@ -196,6 +206,167 @@ impl SlackClient {
             .chat_post_ephemeral(&req)
             .await?;
         Ok(())
+    }
+}
+
+impl SlackClient {
+    /// Like [`Self::post_message`] in a thread, with "Also send to channel" set
+    /// (`reply_broadcast`).
+    pub async fn post_message_broadcast(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        content: SlackMessageContent,
+    ) -> Result<String, SlackCallError> {
+        let token = self.api_token();
+        let req = SlackApiChatPostMessageRequest::new(channel_id(channel), content)
+            .with_thread_ts(slack_ts(thread_ts))
+            .with_reply_broadcast(true);
+        let res = self
+            .client
+            .open_session(&token)
+            .chat_post_message(&req)
+            .await?;
+        Ok(res.ts.0)
+    }
+
+    /// Opens a modal (`views.open`) for the click or command that gave `trigger_id` (valid for
+    /// about 3 s, once) and returns the view's id.
+    pub async fn open_view(
+        &self,
+        trigger_id: &str,
+        view: SlackView,
+    ) -> Result<String, SlackCallError> {
+        let token = self.api_token();
+        let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_string()), view);
+        let res = self.client.open_session(&token).views_open(&req).await?;
+        Ok(res.view.state_params.id.0)
+    }
+
+    /// Replaces an open modal's content (`views.update`).
+    pub async fn update_view(&self, view_id: &str, view: SlackView) -> Result<(), SlackCallError> {
+        let token = self.api_token();
+        let req = SlackApiViewsUpdateRequest::new(view)
+            .with_view_id(SlackViewId::new(view_id.to_string()));
+        self.client.open_session(&token).views_update(&req).await?;
+        Ok(())
+    }
+
+    /// A message's permalink (`chat.getPermalink`).
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackCallError> {
+        let token = self.api_token();
+        let req = SlackApiChatGetPermalinkRequest::new(channel_id(channel), slack_ts(ts));
+        let res = self
+            .client
+            .open_session(&token)
+            .chat_get_permalink(&req)
+            .await?;
+        Ok(res.permalink.to_string())
+    }
+
+    /// How a user is called (`users.info`): their display name, else their real name, else
+    /// their user name, else the id itself.
+    pub async fn user_name(&self, user_id: &str) -> Result<String, SlackCallError> {
+        let token = self.api_token();
+        let req = SlackApiUsersInfoRequest::new(SlackUserId::new(user_id.to_string()));
+        let user = self
+            .client
+            .open_session(&token)
+            .users_info(&req)
+            .await?
+            .user;
+        let (display_name, real_name) = user
+            .profile
+            .map(|p| (p.display_name, p.real_name))
+            .unwrap_or_default();
+        Ok([display_name, real_name, user.real_name, user.name]
+            .into_iter()
+            .flatten()
+            .map(|n| n.trim().to_string())
+            .find(|n| !n.is_empty())
+            .unwrap_or_else(|| user_id.to_string()))
+    }
+
+    /// The user ids in a user group (`usergroups.users.list`, needs `usergroups:read`).
+    pub async fn usergroup_members(
+        &self,
+        usergroup_id: &str,
+    ) -> Result<Vec<String>, SlackCallError> {
+        let token = self.api_token();
+        let req = SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId::new(
+            usergroup_id.to_string(),
+        ));
+        let res = self
+            .client
+            .open_session(&token)
+            .usergroups_users_list(&req)
+            .await?;
+        Ok(res.users.into_iter().map(|u| u.0).collect())
+    }
+
+    /// Posts `body` (e.g. `render::saved_reply_search_results`) to a `response_url` from a
+    /// verified interaction or slash command. No token is sent. Slack answers these with
+    /// `ok`/`{"ok":true}`, or an error status or `{"ok":false,"error":…}`; classified like the
+    /// Web API calls (an expired URL, 404, is permanent).
+    pub async fn post_to_response_url(
+        &self,
+        url: &str,
+        body: serde_json::Value,
+    ) -> Result<(), SlackCallError> {
+        let res = self.http.post(url).json(&body).send().await.map_err(|e| {
+            if e.is_builder() {
+                SlackCallError::Permanent {
+                    code: "invalid_response_url".into(),
+                }
+            } else {
+                SlackCallError::Retryable(format!("response_url: {e}"))
+            }
+        })?;
+        let status = res.status();
+        if status.as_u16() == 429 {
+            let retry_after = res
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Err(SlackCallError::RateLimited { retry_after });
+        }
+        let text = res.text().await.unwrap_or_default();
+        let error_code = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .filter(|v| v.get("ok") == Some(&serde_json::Value::Bool(false)))
+            .map(|v| {
+                v.get("error")
+                    .and_then(|e| e.as_str())
+                    .unwrap_or("unknown_error")
+                    .to_string()
+            });
+        if status.is_server_error() || status.as_u16() == 408 {
+            return Err(SlackCallError::Retryable(format!("HTTP {status}")));
+        }
+        if !status.is_success() {
+            // Slack's body names the problem in plain text (`expired_url`, `invalid_blocks`).
+            let code = error_code.unwrap_or_else(|| {
+                let t = text.trim();
+                if !t.is_empty() && t.len() <= 64 && !t.contains(char::is_whitespace) {
+                    t.to_string()
+                } else {
+                    format!("http_{}", status.as_u16())
+                }
+            });
+            return Err(SlackCallError::Permanent { code });
+        }
+        match error_code {
+            Some(code) if RETRYABLE_CODES.contains(&code.as_str()) => {
+                Err(SlackCallError::Retryable(code))
+            }
+            Some(code) if code == "ratelimited" => {
+                Err(SlackCallError::RateLimited { retry_after: None })
+            }
+            Some(code) => Err(SlackCallError::Permanent { code }),
+            None => Ok(()),
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! types. The wire structs are private to this module; call these only after
 //! [`super::signature::verify`] has accepted the raw body.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::core::ChatUserId;
@@ -48,8 +50,26 @@ pub enum SlackEvent {
         ts: String,
         thread_ts: String,
     },
-    /// Known but irrelevant: bot messages, edits and deletions, top-level messages, other
-    /// event types. The reason is for logs.
+    /// A human edited a message (`message_changed` with an `edited` mark). `thread_ts` is
+    /// `None` for a top-level message (a thread's parent included).
+    MessageEdited {
+        channel: String,
+        user: ChatUserId,
+        ts: String,
+        thread_ts: Option<String>,
+        text: String,
+    },
+    /// A message was deleted (`message_deleted`): `ts` is the deleted message's. `thread_ts` is
+    /// `None` for a top-level message (a thread's parent included) or when Slack did not say.
+    /// Whose message it was is not known here: look `ts` up.
+    MessageDeleted {
+        channel: String,
+        ts: String,
+        thread_ts: Option<String>,
+    },
+    /// Known but irrelevant: bot messages and bots' edits, link unfurls and thread-reply counts
+    /// (`message_changed` without an edit), top-level messages, other event types. The reason
+    /// is for logs.
     Ignored(String),
 }
 
@@ -72,6 +92,29 @@ struct WireMessageEvent {
     channel: Option<String>,
     ts: Option<String>,
     thread_ts: Option<String>,
+    /// `message_changed`: the message as it is now.
+    message: Option<WireInnerMessage>,
+    /// `message_deleted`: the message as it was.
+    previous_message: Option<WireInnerMessage>,
+    /// `message_deleted`: the deleted message's ts.
+    deleted_ts: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireInnerMessage {
+    subtype: Option<String>,
+    bot_id: Option<String>,
+    user: Option<String>,
+    text: Option<String>,
+    ts: Option<String>,
+    thread_ts: Option<String>,
+    /// Present when a human edited the message (absent for unfurls, reply-count updates).
+    edited: Option<serde_json::Value>,
+}
+
+/// `thread_ts` when the message is a reply in a thread, not the thread's parent.
+fn reply_thread(thread_ts: Option<String>, ts: &str) -> Option<String> {
+    thread_ts.filter(|t| t != ts)
 }
 
 /// Message subtypes that are still a human writing in the channel.
@@ -112,6 +155,11 @@ fn parse_inner_event(event: serde_json::Value) -> Result<SlackEvent, ParseError>
         return Ok(SlackEvent::Ignored(format!("event type {kind}")));
     }
     let msg: WireMessageEvent = serde_json::from_value(event)?;
+    match msg.subtype.as_deref() {
+        Some("message_changed") => return parse_edit(msg),
+        Some("message_deleted") => return parse_delete(msg),
+        _ => {}
+    }
     if let Some(bot) = msg.bot_id {
         return Ok(SlackEvent::Ignored(format!("message from bot {bot}")));
     }
@@ -136,6 +184,58 @@ fn parse_inner_event(event: serde_json::Value) -> Result<SlackEvent, ParseError>
     })
 }
 
+fn parse_edit(msg: WireMessageEvent) -> Result<SlackEvent, ParseError> {
+    let channel = msg
+        .channel
+        .ok_or(ParseError::MissingField("event.channel"))?;
+    let edited = msg
+        .message
+        .ok_or(ParseError::MissingField("event.message"))?;
+    if let Some(bot) = edited.bot_id {
+        return Ok(SlackEvent::Ignored(format!(
+            "edit of a message from bot {bot}"
+        )));
+    }
+    if edited.subtype.as_deref() == Some("bot_message") {
+        return Ok(SlackEvent::Ignored("edit of a bot message".into()));
+    }
+    if edited.edited.is_none() {
+        return Ok(SlackEvent::Ignored(
+            "message_changed without an edit (unfurl or thread update)".into(),
+        ));
+    }
+    let ts = edited
+        .ts
+        .ok_or(ParseError::MissingField("event.message.ts"))?;
+    Ok(SlackEvent::MessageEdited {
+        channel,
+        user: ChatUserId::new(
+            edited
+                .user
+                .ok_or(ParseError::MissingField("event.message.user"))?,
+        ),
+        thread_ts: reply_thread(edited.thread_ts, &ts),
+        ts,
+        text: edited.text.unwrap_or_default(),
+    })
+}
+
+fn parse_delete(msg: WireMessageEvent) -> Result<SlackEvent, ParseError> {
+    let channel = msg
+        .channel
+        .ok_or(ParseError::MissingField("event.channel"))?;
+    let previous = msg.previous_message;
+    let ts = msg
+        .deleted_ts
+        .or_else(|| previous.as_ref().and_then(|p| p.ts.clone()))
+        .ok_or(ParseError::MissingField("event.deleted_ts"))?;
+    Ok(SlackEvent::MessageDeleted {
+        channel,
+        thread_ts: reply_thread(previous.and_then(|p| p.thread_ts), &ts),
+        ts,
+    })
+}
+
 /// An interactivity request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Interaction {
@@ -149,8 +249,81 @@ pub enum Interaction {
         response_url: Option<String>,
         actions: Vec<BlockAction>,
     },
-    /// Any other interaction type (`view_submission`, `shortcut`…), with that type.
+    /// A modal was submitted.
+    ViewSubmission {
+        team_id: String,
+        user_id: ChatUserId,
+        view_id: String,
+        /// Says which modal it is (see `render::ModalKind::parse`).
+        callback_id: String,
+        /// Empty when the modal had none.
+        private_metadata: String,
+        /// The inputs' values by `block_id`, then `action_id`.
+        values: BTreeMap<String, BTreeMap<String, InputValue>>,
+    },
+    /// A modal opened with `notify_on_close` was closed without submitting.
+    ViewClosed {
+        team_id: String,
+        user_id: ChatUserId,
+        callback_id: String,
+        private_metadata: String,
+    },
+    /// An external select asks for options; answer with `render::saved_reply_options`.
+    BlockSuggestion {
+        team_id: String,
+        user_id: ChatUserId,
+        action_id: String,
+        /// What the user has typed so far (may be empty).
+        value: String,
+    },
+    /// Any other interaction type (`shortcut`, `message_action`…), with that type.
     Other(String),
+}
+
+/// The value of one input of a submitted modal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputValue {
+    /// A text input (`plain_text_input` and the other text-like inputs); `None` when empty.
+    Text(Option<String>),
+    /// A single select's (or radio buttons') chosen option value; `None` when nothing chosen.
+    Option(Option<String>),
+    /// A multi select's (or checkboxes') chosen option values.
+    Options(Vec<String>),
+    /// A user picker's chosen user.
+    User(Option<String>),
+    /// A multi user picker's chosen users.
+    Users(Vec<String>),
+    /// An input type we do not read (date pickers, files…), with that type.
+    Other(String),
+}
+
+impl InputValue {
+    /// The single value (text, option or user), trimmed; `None` when empty.
+    pub fn single(&self) -> Option<&str> {
+        match self {
+            InputValue::Text(v) | InputValue::Option(v) | InputValue::User(v) => {
+                v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+            }
+            _ => None,
+        }
+    }
+
+    /// Every chosen value: a multi select's, or the single value as a list.
+    pub fn list(&self) -> Vec<&str> {
+        match self {
+            InputValue::Options(v) | InputValue::Users(v) => v.iter().map(String::as_str).collect(),
+            other => other.single().into_iter().collect(),
+        }
+    }
+}
+
+/// The value at `block_id` / `action_id` of a submission's `values`, if the modal had it.
+pub fn input_value<'a>(
+    values: &'a BTreeMap<String, BTreeMap<String, InputValue>>,
+    block_id: &str,
+    action_id: &str,
+) -> Option<&'a InputValue> {
+    values.get(block_id)?.get(action_id)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +347,58 @@ struct WireInteraction {
     response_url: Option<String>,
     #[serde(default)]
     actions: Vec<WireAction>,
+    view: Option<WireView>,
+    /// `block_suggestion`: the select asking, and the typed query.
+    action_id: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireView {
+    id: Option<String>,
+    callback_id: Option<String>,
+    private_metadata: Option<String>,
+    state: Option<WireViewState>,
+}
+
+#[derive(Deserialize)]
+struct WireViewState {
+    #[serde(default)]
+    values: BTreeMap<String, BTreeMap<String, WireStateValue>>,
+}
+
+#[derive(Deserialize)]
+struct WireStateValue {
+    #[serde(rename = "type")]
+    kind: String,
+    value: Option<String>,
+    selected_option: Option<WireOption>,
+    selected_options: Option<Vec<WireOption>>,
+    selected_user: Option<String>,
+    selected_users: Option<Vec<String>>,
+}
+
+impl WireStateValue {
+    fn into_input(self) -> InputValue {
+        match self.kind.as_str() {
+            "plain_text_input" | "email_text_input" | "url_text_input" | "number_input" => {
+                InputValue::Text(self.value)
+            }
+            "static_select" | "external_select" | "radio_buttons" => {
+                InputValue::Option(self.selected_option.map(|o| o.value))
+            }
+            "multi_static_select" | "multi_external_select" | "checkboxes" => InputValue::Options(
+                self.selected_options
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|o| o.value)
+                    .collect(),
+            ),
+            "users_select" => InputValue::User(self.selected_user),
+            "multi_users_select" => InputValue::Users(self.selected_users.unwrap_or_default()),
+            _ => InputValue::Other(self.kind),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -221,17 +446,69 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
         .find(|(k, _)| k == "payload")
         .map(|(_, v)| v.into_owned())
         .ok_or(ParseError::MissingField("payload"))?;
-    let wire: WireInteraction = serde_json::from_str(&payload)?;
-    if wire.kind != "block_actions" {
+    let mut wire: WireInteraction = serde_json::from_str(&payload)?;
+    if !matches!(
+        wire.kind.as_str(),
+        "block_actions" | "view_submission" | "view_closed" | "block_suggestion"
+    ) {
         return Ok(Interaction::Other(wire.kind));
     }
-    let user = wire.user.ok_or(ParseError::MissingField("user"))?;
+    let user = wire.user.take().ok_or(ParseError::MissingField("user"))?;
     // `team` is null for some org-wide installs; the user's team is then the one.
     let team_id = wire
         .team
+        .take()
         .and_then(|t| t.id)
         .or(user.team_id)
         .ok_or(ParseError::MissingField("team"))?;
+    let user_id = ChatUserId::new(user.id);
+    match wire.kind.as_str() {
+        "view_submission" | "view_closed" => {
+            let view = wire.view.ok_or(ParseError::MissingField("view"))?;
+            let callback_id = view.callback_id.unwrap_or_default();
+            let private_metadata = view.private_metadata.unwrap_or_default();
+            if wire.kind == "view_closed" {
+                return Ok(Interaction::ViewClosed {
+                    team_id,
+                    user_id,
+                    callback_id,
+                    private_metadata,
+                });
+            }
+            let values = view
+                .state
+                .map(|s| s.values)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(block, actions)| {
+                    let actions = actions
+                        .into_iter()
+                        .map(|(action, v)| (action, v.into_input()))
+                        .collect();
+                    (block, actions)
+                })
+                .collect();
+            return Ok(Interaction::ViewSubmission {
+                team_id,
+                user_id,
+                view_id: view.id.ok_or(ParseError::MissingField("view.id"))?,
+                callback_id,
+                private_metadata,
+                values,
+            });
+        }
+        "block_suggestion" => {
+            return Ok(Interaction::BlockSuggestion {
+                team_id,
+                user_id,
+                action_id: wire
+                    .action_id
+                    .ok_or(ParseError::MissingField("action_id"))?,
+                value: wire.value.unwrap_or_default(),
+            });
+        }
+        _ => {}
+    }
     let container = wire.container;
     let channel_id = container
         .as_ref()
@@ -258,7 +535,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
         .collect();
     Ok(Interaction::BlockActions {
         team_id,
-        user_id: ChatUserId::new(user.id),
+        user_id,
         channel_id,
         message_ts,
         trigger_id: wire
@@ -368,9 +645,39 @@ mod tests {
             ignored_reason("top_level_message.json"),
             "top-level message"
         );
+    }
+
+    #[test]
+    fn message_edited() {
         assert_eq!(
-            ignored_reason("message_changed.json"),
-            "message subtype message_changed"
+            parse_event(&fixture("message_changed.json")).unwrap(),
+            EventsRequest::Callback {
+                event_id: "Ev0CHANGED1".into(),
+                team_id: "T111".into(),
+                event: SlackEvent::MessageEdited {
+                    channel: "C111".into(),
+                    user: ChatUserId::new("U0ANA"),
+                    ts: "1595926230.009600".into(),
+                    thread_ts: Some("1595926000.000100".into()),
+                    text: "Thanks for reaching out! We'll send a new cup tomorrow.".into(),
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn message_deleted() {
+        assert_eq!(
+            parse_event(&fixture("message_deleted.json")).unwrap(),
+            EventsRequest::Callback {
+                event_id: "Ev0DELETED1".into(),
+                team_id: "T111".into(),
+                event: SlackEvent::MessageDeleted {
+                    channel: "C111".into(),
+                    ts: "1595926230.009600".into(),
+                    thread_ts: Some("1595926000.000100".into()),
+                }
+            }
         );
     }
 
@@ -393,11 +700,65 @@ mod tests {
             parse(r#"{"type":"user_change","user":{"id":"U1"}}"#),
             SlackEvent::Ignored("event type user_change".into())
         );
+        // A deletion without previous_message (Slack omits it for old messages).
         assert_eq!(
             parse(
                 r#"{"type":"message","subtype":"message_deleted","hidden":true,"channel":"C1","ts":"3.0","deleted_ts":"2.0"}"#
             ),
-            SlackEvent::Ignored("message subtype message_deleted".into())
+            SlackEvent::MessageDeleted {
+                channel: "C1".into(),
+                ts: "2.0".into(),
+                thread_ts: None
+            }
+        );
+        // A thread's parent deleted: not "in a thread".
+        assert_eq!(
+            parse(
+                r#"{"type":"message","subtype":"message_deleted","channel":"C1","ts":"3.0","deleted_ts":"2.0","previous_message":{"type":"message","user":"U1","text":"x","ts":"2.0","thread_ts":"2.0"}}"#
+            ),
+            SlackEvent::MessageDeleted {
+                channel: "C1".into(),
+                ts: "2.0".into(),
+                thread_ts: None
+            }
+        );
+        // A top-level edit.
+        assert_eq!(
+            parse(
+                r#"{"type":"message","subtype":"message_changed","channel":"C1","ts":"3.0","message":{"type":"message","user":"U1","text":"new","ts":"2.0","edited":{"user":"U1","ts":"3.0"}}}"#
+            ),
+            SlackEvent::MessageEdited {
+                channel: "C1".into(),
+                user: ChatUserId::new("U1"),
+                ts: "2.0".into(),
+                thread_ts: None,
+                text: "new".into()
+            }
+        );
+        // Our own card updated (chat.update), another bot's edit, an unfurl.
+        assert_eq!(
+            parse(
+                r#"{"type":"message","subtype":"message_changed","channel":"C1","ts":"3.0","message":{"type":"message","subtype":"bot_message","bot_id":"B0SWITCH","text":"card","ts":"2.0","edited":{"user":"B0SWITCH","ts":"3.0"}}}"#
+            ),
+            SlackEvent::Ignored("edit of a message from bot B0SWITCH".into())
+        );
+        assert_eq!(
+            parse(
+                r#"{"type":"message","subtype":"message_changed","channel":"C1","ts":"3.0","message":{"type":"message","subtype":"bot_message","text":"card","ts":"2.0"}}"#
+            ),
+            SlackEvent::Ignored("edit of a bot message".into())
+        );
+        assert_eq!(
+            parse(
+                r#"{"type":"message","subtype":"message_changed","channel":"C1","ts":"3.0","message":{"type":"message","user":"U1","text":"see https://x.y","ts":"2.0","thread_ts":"1.0","attachments":[{"id":1}]}}"#
+            ),
+            SlackEvent::Ignored("message_changed without an edit (unfurl or thread update)".into())
+        );
+        assert_eq!(
+            parse_event(
+                br#"{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","subtype":"message_changed","channel":"C1","ts":"3.0"}}"#
+            ),
+            Err(ParseError::MissingField("event.message"))
         );
         assert_eq!(
             parse(
@@ -493,11 +854,113 @@ mod tests {
     }
 
     #[test]
-    fn other_interactions() {
+    fn view_submission() {
         let body = form_payload(&fixture("view_submission.json"));
         assert_eq!(
             parse_interaction(&body).unwrap(),
-            Interaction::Other("view_submission".into())
+            Interaction::ViewSubmission {
+                team_id: "T111".into(),
+                user_id: ChatUserId::new("W111"),
+                view_id: "V111".into(),
+                callback_id: "edit-reply".into(),
+                private_metadata: "draft:42".into(),
+                values: BTreeMap::from([(
+                    "hspI".to_string(),
+                    BTreeMap::from([("maBWU".to_string(), InputValue::Text(Some("test".into())))])
+                )]),
+            }
+        );
+    }
+
+    #[test]
+    fn view_submission_of_every_input_kind() {
+        let body = form_payload(&fixture("view_submission_tags.json"));
+        let Interaction::ViewSubmission {
+            view_id,
+            callback_id,
+            private_metadata,
+            values,
+            ..
+        } = parse_interaction(&body).unwrap()
+        else {
+            panic!("not a submission");
+        };
+        assert_eq!(
+            (
+                view_id.as_str(),
+                callback_id.as_str(),
+                private_metadata.as_str()
+            ),
+            ("V222", "sb1:tags_modal:42", "")
+        );
+        let get = |block, action| input_value(&values, block, action).cloned();
+        assert_eq!(
+            get("tags", "known"),
+            Some(InputValue::Options(vec!["billing".into(), "vip".into()]))
+        );
+        assert_eq!(get("new_tags", "text"), Some(InputValue::Text(None)));
+        assert_eq!(get("team", "pick"), Some(InputValue::Option(None)));
+        assert_eq!(
+            get("who", "pick"),
+            Some(InputValue::User(Some("U0BEN".into())))
+        );
+        assert_eq!(
+            get("watchers", "pick"),
+            Some(InputValue::Users(vec!["U1".into(), "U2".into()]))
+        );
+        assert_eq!(
+            get("when", "pick"),
+            Some(InputValue::Other("datepicker".into()))
+        );
+        assert_eq!(get("nope", "text"), None);
+        assert_eq!(get("tags", "known").unwrap().list(), ["billing", "vip"]);
+        assert_eq!(get("who", "pick").unwrap().single(), Some("U0BEN"));
+        assert_eq!(InputValue::Text(Some("  ".into())).single(), None);
+        assert_eq!(InputValue::Text(Some(" hi ".into())).list(), ["hi"]);
+    }
+
+    #[test]
+    fn view_closed() {
+        let body = form_payload(&fixture("view_closed.json"));
+        assert_eq!(
+            parse_interaction(&body).unwrap(),
+            Interaction::ViewClosed {
+                team_id: "T111".into(),
+                user_id: ChatUserId::new("W111"),
+                callback_id: "sb1:reply_modal:42".into(),
+                private_metadata: "".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn block_suggestion() {
+        let body = form_payload(&fixture("block_suggestion.json"));
+        assert_eq!(
+            parse_interaction(&body).unwrap(),
+            Interaction::BlockSuggestion {
+                team_id: "T111".into(),
+                user_id: ChatUserId::new("W111"),
+                action_id: "sb1:saved_reply:42".into(),
+                value: "refu".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn other_interactions() {
+        let body = form_payload(
+            br#"{"type":"shortcut","team":{"id":"T1"},"user":{"id":"U1"},"callback_id":"x","trigger_id":"1.2"}"#,
+        );
+        assert_eq!(
+            parse_interaction(&body).unwrap(),
+            Interaction::Other("shortcut".into())
+        );
+        assert_eq!(
+            parse_interaction(&form_payload(
+                br#"{"type":"view_submission","team":{"id":"T1"},"user":{"id":"U1"}}"#
+            )),
+            Err(ParseError::MissingField("view"))
         );
     }
 

@@ -4,11 +4,13 @@
 //! slack-morphism types stop at this module's edge: inbound payloads become our own types in
 //! [`inbound`], and only [`render`] and [`client`] speak `SlackMessageContent`.
 
+pub mod actions;
 pub mod client;
 pub mod inbound;
 pub mod render;
 pub mod signature;
 
+pub use actions::{SavedReplyAction, SavedReplyActionError};
 pub use client::{SlackCallError, SlackClient};
 pub use inbound::{
     BlockAction, EventsRequest, Interaction, ParseError, SlackEvent, SlashCommand, parse_command,

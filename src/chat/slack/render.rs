@@ -4,8 +4,11 @@
 
 use slack_morphism::prelude::*;
 
-use crate::core::card::{ButtonStyle, CardView};
-use crate::core::{Teammate, text};
+use super::actions::SavedReplyAction;
+use crate::core::action::ACTION_ID_VERSION;
+use crate::core::card::{Button, ButtonStyle, CardView, Picker};
+use crate::core::saved_reply::{self, SavedReply, SavedReplyId};
+use crate::core::{ActionId, CardAction, Teammate, TicketId, text};
 
 /// Reaction on a teammate's thread reply while it waits in the outbox.
 pub const REACTION_QUEUED: &str = "hourglass_flowing_sand";
@@ -55,6 +58,86 @@ fn mrkdwn(s: String) -> SlackBlockMarkDownText {
     SlackBlockMarkDownText::new(s)
 }
 
+/// Slack's limits: elements per actions block, options per select, characters of an option's
+/// text and value, of a button's text.
+const MAX_ACTIONS_PER_BLOCK: usize = 25;
+const MAX_OPTIONS: usize = 100;
+const MAX_OPTION_TEXT_CHARS: usize = 75;
+const MAX_VALUE_CHARS: usize = 150;
+const MAX_PLACEHOLDER_CHARS: usize = 150;
+
+/// `block_id`s of the card's actions blocks.
+pub const BLOCK_ACTIONS: &str = "sb_actions";
+pub const BLOCK_PICKERS: &str = "sb_pickers";
+pub const BLOCK_SUGGESTIONS: &str = "sb_suggestions";
+
+fn plain_text(s: &str, max_chars: usize) -> SlackBlockPlainTextOnly {
+    SlackBlockPlainTextOnly::from(truncate(s, max_chars.saturating_sub(1)))
+}
+
+fn actions_block(block_id: &str, elements: Vec<SlackActionBlockElement>) -> SlackBlock {
+    SlackActionsBlock::new(elements)
+        .with_block_id(SlackBlockId::new(block_id.to_string()))
+        .into()
+}
+
+fn button(b: &Button, value: &str) -> SlackBlockButtonElement {
+    let button = SlackBlockButtonElement::new(plain_text(&b.label, MAX_OPTION_TEXT_CHARS))
+        .with_action_id(SlackActionId::new(b.action.to_string()))
+        .with_value(value.to_string());
+    match b.style {
+        ButtonStyle::Primary => button.with_style(SlackBlockButtonStyle::Primary),
+        ButtonStyle::Danger => button.with_style(SlackBlockButtonStyle::Danger),
+        ButtonStyle::Default => button,
+    }
+}
+
+/// A select option whose value is `value` exactly; `None` when Slack could not carry it.
+fn option(label: &str, value: &str) -> Option<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> {
+    (!value.is_empty() && value.chars().count() <= MAX_VALUE_CHARS).then(|| {
+        SlackBlockChoiceItem::new(plain_text(label, MAX_OPTION_TEXT_CHARS), value.to_string())
+    })
+}
+
+fn picker(p: &Picker) -> Option<SlackActionBlockElement> {
+    Some(match p {
+        Picker::Person {
+            action,
+            placeholder,
+        } => SlackBlockUsersSelectElement::new()
+            .with_action_id(SlackActionId::new(action.to_string()))
+            .with_placeholder(plain_text(placeholder, MAX_PLACEHOLDER_CHARS))
+            .into(),
+        Picker::Team {
+            action,
+            placeholder,
+            teams,
+        } => {
+            let options: Vec<_> = teams
+                .iter()
+                .filter_map(|t| option(t, t))
+                .take(MAX_OPTIONS)
+                .collect();
+            if options.is_empty() {
+                return None;
+            }
+            SlackBlockStaticSelectElement::new()
+                .with_action_id(SlackActionId::new(action.to_string()))
+                .with_placeholder(plain_text(placeholder, MAX_PLACEHOLDER_CHARS))
+                .with_options(options)
+                .into()
+        }
+        Picker::SavedReply {
+            action,
+            placeholder,
+        } => SlackBlockExternalSelectElement::new()
+            .with_action_id(SlackActionId::new(action.to_string()))
+            .with_placeholder(plain_text(placeholder, MAX_PLACEHOLDER_CHARS))
+            .with_min_query_length(0)
+            .into(),
+    })
+}
+
 /// A ticket's card: the customer's message, its state, any failure, and its buttons.
 pub fn card(view: &CardView) -> SlackMessageContent {
     let author = escape(&view.author);
@@ -96,6 +179,9 @@ pub fn card(view: &CardView) -> SlackMessageContent {
         ])
         .into(),
     ];
+    if let Some(replying) = text::replying(&view.replying, &mention) {
+        blocks.push(SlackContextBlock::new(vec![mrkdwn(replying).into()]).into());
+    }
     if let Some(failure) = &view.failure {
         blocks.push(
             SlackSectionBlock::new()
@@ -108,19 +194,35 @@ pub fn card(view: &CardView) -> SlackMessageContent {
         let buttons = view
             .buttons
             .iter()
-            .map(|b| {
-                let button = SlackBlockButtonElement::new(b.label.into())
-                    .with_action_id(SlackActionId::new(b.action.to_string()))
-                    .with_value(ticket.clone());
-                let button = match b.style {
-                    ButtonStyle::Primary => button.with_style(SlackBlockButtonStyle::Primary),
-                    ButtonStyle::Danger => button.with_style(SlackBlockButtonStyle::Danger),
-                    ButtonStyle::Default => button,
-                };
-                button.into()
-            })
+            .take(MAX_ACTIONS_PER_BLOCK)
+            .map(|b| button(b, b.value.as_deref().unwrap_or(&ticket)).into())
             .collect();
-        blocks.push(SlackActionsBlock::new(buttons).into());
+        blocks.push(actions_block(BLOCK_ACTIONS, buttons));
+    }
+    let pickers: Vec<SlackActionBlockElement> = view
+        .pickers
+        .iter()
+        .filter_map(picker)
+        .take(MAX_ACTIONS_PER_BLOCK)
+        .collect();
+    if !pickers.is_empty() {
+        blocks.push(actions_block(BLOCK_PICKERS, pickers));
+    }
+    // The tag is the click's value: one too long for a value cannot be offered.
+    let suggestions: Vec<SlackActionBlockElement> = view
+        .suggestions
+        .iter()
+        .filter_map(|b| {
+            let tag = b.value.as_deref()?;
+            (tag.chars().count() <= MAX_VALUE_CHARS).then(|| button(b, tag).into())
+        })
+        .take(MAX_ACTIONS_PER_BLOCK)
+        .collect();
+    if !suggestions.is_empty() {
+        blocks.push(
+            SlackContextBlock::new(vec![mrkdwn(text::SUGGESTED_TAGS.to_string()).into()]).into(),
+        );
+        blocks.push(actions_block(BLOCK_SUGGESTIONS, suggestions));
     }
 
     SlackMessageContent::new()
@@ -147,6 +249,327 @@ pub fn thread_customer_message(
 /// A message of our own text (already mrkdwn, may contain mentions): not escaped.
 pub fn plain(text: &str) -> SlackMessageContent {
     SlackMessageContent::new().with_text(text.to_string())
+}
+
+// ---- Modals -------------------------------------------------------------------------------
+//
+// Modals are returned as slack-morphism `SlackView`s (always `SlackView::Modal`), ready for
+// `SlackClient::open_view` / `update_view`, or `serde_json::to_value` for a `response_action`.
+// Their `callback_id`s follow the card-action format, so a submission names what it is for:
+// `sb1:reply_modal:<ticket>`, `sb1:tags_modal:<ticket>`, `sb1:saved_reply_modal:new|<id>`.
+
+/// `block_id` / `action_id` of the inputs, to read `Interaction::ViewSubmission::values`.
+pub const REPLY_BLOCK: &str = "reply";
+pub const REPLY_ACTION: &str = "text";
+pub const TAGS_KNOWN_BLOCK: &str = "tags";
+pub const TAGS_KNOWN_ACTION: &str = "known";
+pub const TAGS_NEW_BLOCK: &str = "new_tags";
+pub const TAGS_NEW_ACTION: &str = "text";
+pub const SAVED_REPLY_NAME_BLOCK: &str = "name";
+pub const SAVED_REPLY_NAME_ACTION: &str = "text";
+pub const SAVED_REPLY_BODY_BLOCK: &str = "body";
+pub const SAVED_REPLY_BODY_ACTION: &str = "text";
+
+/// The longest reply the editor accepts (Slack's plain_text_input maximum is 3000).
+pub const MAX_REPLY_CHARS: u64 = 3000;
+/// Slack's cap on a modal's `private_metadata`.
+const MAX_PRIVATE_METADATA_CHARS: usize = 3000;
+
+/// `callback_id` of the reply editor for `ticket`.
+pub fn reply_modal_callback(ticket: TicketId) -> String {
+    format!("{ACTION_ID_VERSION}:reply_modal:{ticket}")
+}
+
+/// `callback_id` of the tags editor for `ticket`.
+pub fn tags_modal_callback(ticket: TicketId) -> String {
+    format!("{ACTION_ID_VERSION}:tags_modal:{ticket}")
+}
+
+/// `callback_id` of the saved-reply editor: `…:new` or `…:<id>`.
+pub fn saved_reply_modal_callback(id: Option<SavedReplyId>) -> String {
+    match id {
+        Some(id) => format!("{ACTION_ID_VERSION}:saved_reply_modal:{id}"),
+        None => format!("{ACTION_ID_VERSION}:saved_reply_modal:new"),
+    }
+}
+
+/// What a modal's `callback_id` says it was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModalKind {
+    Reply(TicketId),
+    Tags(TicketId),
+    /// `None`: a new saved reply.
+    SavedReply(Option<SavedReplyId>),
+}
+
+impl ModalKind {
+    /// `None` for a callback id that is not one of ours (or of an unknown version).
+    pub fn parse(callback_id: &str) -> Option<Self> {
+        let rest = callback_id
+            .strip_prefix(ACTION_ID_VERSION)?
+            .strip_prefix(':')?;
+        let (kind, arg) = rest.split_once(':')?;
+        let positive = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
+        match kind {
+            "reply_modal" => positive(arg).map(|n| ModalKind::Reply(TicketId(n))),
+            "tags_modal" => positive(arg).map(|n| ModalKind::Tags(TicketId(n))),
+            "saved_reply_modal" if arg == "new" => Some(ModalKind::SavedReply(None)),
+            "saved_reply_modal" => {
+                positive(arg).map(|n| ModalKind::SavedReply(Some(SavedReplyId(n))))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn text_input(
+    action_id: &str,
+    initial: Option<&str>,
+    multiline: bool,
+    max_length: u64,
+) -> SlackBlockPlainTextInputElement {
+    let input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId::new(action_id.to_string()))
+        .with_multiline(multiline)
+        .with_max_length(max_length);
+    match initial.filter(|s| !s.is_empty()) {
+        // An initial value over max_length makes Slack reject the whole view.
+        Some(v) => input.with_initial_value(truncate(v, max_length as usize - 1)),
+        None => input,
+    }
+}
+
+fn input_block(block_id: &str, label: &str, element: SlackInputBlockElement) -> SlackInputBlock {
+    SlackInputBlock::new(plain_text(label, 2000), element)
+        .with_block_id(SlackBlockId::new(block_id.to_string()))
+}
+
+fn modal(
+    title: &str,
+    submit: &str,
+    callback_id: String,
+    blocks: Vec<SlackBlock>,
+) -> SlackModalView {
+    SlackModalView::new(plain_text(title, 24), blocks)
+        .with_submit(plain_text(submit, 24))
+        .with_close(plain_text(text::CANCEL, 24))
+        .with_callback_id(SlackCallbackId::new(callback_id))
+}
+
+/// The reply editor, pre-filled with `prefill` (a saved reply, or empty). Slack tells us when it
+/// is closed without sending (`notify_on_close`), so the "is replying…" mark can be cleared.
+pub fn reply_modal(ticket: TicketId, prefill: &str) -> SlackView {
+    let input =
+        text_input(REPLY_ACTION, Some(prefill), true, MAX_REPLY_CHARS).with_focus_on_load(true);
+    let block = input_block(REPLY_BLOCK, text::REPLY_MODAL_LABEL, input.into())
+        .with_hint(plain_text(text::REPLY_MODAL_HINT, 2000));
+    SlackView::Modal(
+        modal(
+            text::REPLY_MODAL_TITLE,
+            text::SEND,
+            reply_modal_callback(ticket),
+            vec![block.into()],
+        )
+        .with_notify_on_close(true),
+    )
+}
+
+/// The tags editor: a multi-select of `known` tags with `current` selected (current tags are
+/// always offered, first, so they can be removed), and a free-text field for new tags.
+pub fn tags_modal(ticket: TicketId, current: &[String], known: &[String]) -> SlackView {
+    let mut seen = std::collections::BTreeSet::new();
+    let options: Vec<_> = current
+        .iter()
+        .chain(known)
+        .filter(|t| seen.insert(t.as_str()))
+        .filter_map(|t| option(t, t))
+        .take(MAX_OPTIONS)
+        .collect();
+    let initial: Vec<_> = options
+        .iter()
+        .filter(|o| current.contains(&o.value))
+        .cloned()
+        .collect();
+    let mut blocks: Vec<SlackBlock> = Vec::new();
+    // Slack rejects a select without options.
+    if !options.is_empty() {
+        let mut select = SlackBlockMultiStaticSelectElement::new()
+            .with_action_id(SlackActionId::new(TAGS_KNOWN_ACTION.to_string()))
+            .with_placeholder(plain_text(
+                text::TAGS_KNOWN_PLACEHOLDER,
+                MAX_PLACEHOLDER_CHARS,
+            ))
+            .with_options(options);
+        if !initial.is_empty() {
+            select = select.with_initial_options(initial);
+        }
+        blocks.push(
+            input_block(TAGS_KNOWN_BLOCK, text::TAGS_KNOWN_LABEL, select.into())
+                .with_optional(true)
+                .into(),
+        );
+    }
+    let new_tags = text_input(TAGS_NEW_ACTION, None, false, 500).with_placeholder(plain_text(
+        text::TAGS_NEW_PLACEHOLDER,
+        MAX_PLACEHOLDER_CHARS,
+    ));
+    blocks.push(
+        input_block(TAGS_NEW_BLOCK, text::TAGS_NEW_LABEL, new_tags.into())
+            .with_optional(true)
+            .into(),
+    );
+    SlackView::Modal(modal(
+        text::TAGS_MODAL_TITLE,
+        text::SAVE,
+        tags_modal_callback(ticket),
+        blocks,
+    ))
+}
+
+/// The saved-reply editor: a new one (`None`) or an existing one, pre-filled.
+pub fn saved_reply_modal(existing: Option<&SavedReply>) -> SlackView {
+    let name = text_input(
+        SAVED_REPLY_NAME_ACTION,
+        existing.map(|r| r.name.as_str()),
+        false,
+        saved_reply::MAX_NAME_CHARS as u64,
+    );
+    let body = text_input(
+        SAVED_REPLY_BODY_ACTION,
+        existing.map(|r| r.body.as_str()),
+        true,
+        saved_reply::MAX_BODY_CHARS as u64,
+    );
+    let title = if existing.is_some() {
+        text::SAVED_REPLY_EDIT_TITLE
+    } else {
+        text::SAVED_REPLY_NEW_TITLE
+    };
+    SlackView::Modal(modal(
+        title,
+        text::SAVE,
+        saved_reply_modal_callback(existing.map(|r| r.id)),
+        vec![
+            input_block(
+                SAVED_REPLY_NAME_BLOCK,
+                text::SAVED_REPLY_NAME_LABEL,
+                name.into(),
+            )
+            .into(),
+            input_block(
+                SAVED_REPLY_BODY_BLOCK,
+                text::SAVED_REPLY_BODY_LABEL,
+                body.into(),
+            )
+            .into(),
+        ],
+    ))
+}
+
+/// Puts `metadata` in a modal's `private_metadata` (truncated to Slack's 3000 characters is
+/// *not* done: longer metadata is refused with `None`, as a cut one would be wrong).
+pub fn with_private_metadata(view: SlackView, metadata: &str) -> Option<SlackView> {
+    if metadata.chars().count() > MAX_PRIVATE_METADATA_CHARS {
+        return None;
+    }
+    Some(match view {
+        SlackView::Modal(m) => SlackView::Modal(m.with_private_metadata(metadata.to_string())),
+        SlackView::Home(h) => SlackView::Home(h.with_private_metadata(metadata.to_string())),
+    })
+}
+
+// ---- Saved replies -----------------------------------------------------------------------
+
+/// At most this many matches are listed in a search answer (Slack allows 50 blocks a message).
+pub const MAX_SEARCH_RESULTS: usize = 20;
+/// Characters of a saved reply's body shown in search results.
+const PREVIEW_CHARS: usize = 150;
+
+/// The answer to a `block_suggestion` request from the saved-reply picker: one option per match
+/// (name as text, id as value), at most 100.
+pub fn saved_reply_options(matches: &[&SavedReply]) -> serde_json::Value {
+    let options: Vec<_> = matches
+        .iter()
+        .filter_map(|r| option(&r.name, &r.id.to_string()))
+        .take(MAX_OPTIONS)
+        .collect();
+    serde_json::json!({ "options": options })
+}
+
+/// The ephemeral answer to a saved-reply search (`/switchboard replies <query>`): each match
+/// with a preview and Edit/Delete buttons, and a "Use" button when the search was about a
+/// ticket (`ticket`). JSON for the command's HTTP answer or its `response_url`.
+pub fn saved_reply_search_results(
+    query: &str,
+    matches: &[&SavedReply],
+    ticket: Option<TicketId>,
+) -> serde_json::Value {
+    let shown = &matches[..matches.len().min(MAX_SEARCH_RESULTS)];
+    let heading = text::saved_reply_results(&escape(query), shown.len(), matches.len());
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(mrkdwn(heading.clone()).into())
+            .into(),
+    ];
+    for reply in shown {
+        let preview = escape(&truncate(&reply.body, PREVIEW_CHARS)).replace('\n', " ");
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(mrkdwn(format!("*{}*\n{preview}", escape(&reply.name))).into())
+                .into(),
+        );
+        let id = reply.id.to_string();
+        let mut buttons: Vec<SlackActionBlockElement> = Vec::new();
+        if let Some(ticket) = ticket {
+            let use_it = ActionId {
+                action: CardAction::SavedReply,
+                ticket,
+            };
+            buttons.push(
+                SlackBlockButtonElement::new(text::USE.into())
+                    .with_action_id(SlackActionId::new(use_it.to_string()))
+                    .with_value(id.clone())
+                    .with_style(SlackBlockButtonStyle::Primary)
+                    .into(),
+            );
+        }
+        for (label, action) in [
+            (text::EDIT, SavedReplyAction::Edit(reply.id)),
+            (text::DELETE, SavedReplyAction::Delete(reply.id)),
+        ] {
+            let b = SlackBlockButtonElement::new(label.into())
+                .with_action_id(SlackActionId::new(action.to_string()))
+                .with_value(id.clone());
+            let b = if matches!(action, SavedReplyAction::Delete(_)) {
+                b.with_style(SlackBlockButtonStyle::Danger).with_confirm(
+                    SlackBlockConfirmItem::new(
+                        plain_text(text::DELETE, 100),
+                        mrkdwn(text::saved_reply_delete_confirm(&escape(&reply.name))).into(),
+                        plain_text(text::DELETE, 30),
+                        plain_text(text::CANCEL, 30),
+                    ),
+                )
+            } else {
+                b
+            };
+            buttons.push(b.into());
+        }
+        blocks.push(actions_block(&format!("sr_{id}"), buttons));
+    }
+    let new = SlackBlockButtonElement::new(text::NEW_SAVED_REPLY.into())
+        .with_action_id(SlackActionId::new(SavedReplyAction::New.to_string()));
+    blocks.push(actions_block("sr_footer", vec![new.into()]));
+    if ticket.is_none() && !shown.is_empty() {
+        blocks.push(
+            SlackContextBlock::new(vec![mrkdwn(text::SAVED_REPLY_USE_FROM_CARD.into()).into()])
+                .into(),
+        );
+    }
+    serde_json::json!({
+        "response_type": "ephemeral",
+        "text": heading,
+        "blocks": blocks,
+    })
 }
 
 #[cfg(test)]
@@ -187,6 +610,8 @@ mod tests {
                 status,
                 assignee: None,
                 tags: vec![],
+                suggested_tags: vec![],
+                replying: vec![],
                 last_replied_by: None,
                 last_failure: None,
                 first_item_deleted: false,
@@ -203,7 +628,12 @@ mod tests {
     }
 
     fn render(t: &Ticket) -> String {
-        json(&card(&CardView::of(t, "Acme Coffee")))
+        json(&card(&CardView::of(
+            t,
+            "Acme Coffee",
+            &[],
+            t.state.created_at,
+        )))
     }
 
     #[test]
@@ -214,7 +644,7 @@ mod tests {
     #[test]
     fn card_read_assigned_and_edited() {
         let mut t = ticket(Status::Read);
-        t.state.assignee = Some(teammate("U0ANA"));
+        t.state.assignee = Some(crate::core::Assignee::Person(teammate("U0ANA")));
         t.state.tags = vec!["billing".into(), "vip".into()];
         t.state.last_replied_by = Some(teammate("U0BEN"));
         t.state.first_item_edited = true;
@@ -224,7 +654,7 @@ mod tests {
     #[test]
     fn card_closed() {
         let mut t = ticket(Status::Closed);
-        t.state.assignee = Some(teammate("U0ANA"));
+        t.state.assignee = Some(crate::core::Assignee::Person(teammate("U0ANA")));
         t.state.last_replied_by = Some(teammate("U0ANA"));
         insta::assert_snapshot!("card_closed", render(&t));
     }
@@ -249,18 +679,269 @@ mod tests {
     fn long_customer_text_is_truncated() {
         let mut t = ticket(Status::Unread);
         t.state.first_text = "é".repeat(5000);
-        let content = card(&CardView::of(&t, "Acme Coffee"));
+        let content = card(&CardView::of(&t, "Acme Coffee", &[], t.state.created_at));
         let value = serde_json::to_value(&content).unwrap();
         let section = value["blocks"][0]["text"]["text"].as_str().unwrap();
         assert!(section.chars().count() < 3000, "{}", section.len());
         assert!(section.ends_with('…'));
     }
 
+    fn block<'a>(value: &'a serde_json::Value, block_id: &str) -> &'a serde_json::Value {
+        value["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == block_id)
+            .unwrap_or_else(|| panic!("no block {block_id}"))
+    }
+
+    #[test]
+    fn card_with_teams_suggestions_and_replying() {
+        let mut t = ticket(Status::Unread);
+        let now = t.state.created_at;
+        t.state.assignee = Some(crate::core::Assignee::Team("billing".into()));
+        t.state.suggested_tags = vec!["refund".into(), "x".repeat(151)];
+        t.state.replying = vec![
+            crate::core::model::Replying {
+                teammate: teammate("U0ANA"),
+                since: now,
+            },
+            crate::core::model::Replying {
+                teammate: teammate("U0OLD"),
+                since: now - chrono::Duration::hours(1),
+            },
+        ];
+        let teams = vec!["billing".to_string(), "shipping".to_string()];
+        let value =
+            serde_json::to_value(card(&CardView::of(&t, "Acme Coffee", &teams, now))).unwrap();
+        insta::assert_snapshot!(
+            "card_team_suggestions_replying",
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+        let pickers = &block(&value, BLOCK_PICKERS)["elements"];
+        assert_eq!(pickers[0]["type"], "users_select");
+        assert_eq!(pickers[1]["type"], "static_select");
+        assert_eq!(pickers[1]["action_id"], "sb1:assign_team:42");
+        assert_eq!(pickers[1]["options"][1]["value"], "shipping");
+        assert_eq!(pickers[2]["type"], "external_select");
+        assert_eq!(pickers[2]["min_query_length"], 0);
+        // The over-long tag cannot be a button value: only "refund" is offered.
+        let suggestions = &block(&value, BLOCK_SUGGESTIONS)["elements"];
+        assert_eq!(suggestions.as_array().unwrap().len(), 1);
+        assert_eq!(suggestions[0]["action_id"], "sb1:accept_tag:42");
+        assert_eq!(suggestions[0]["value"], "refund");
+        assert_eq!(suggestions[0]["text"]["text"], "+ refund");
+    }
+
+    #[test]
+    fn actions_blocks_respect_slack_limits() {
+        let mut view = CardView::of(
+            &ticket(Status::Unread),
+            "Acme Coffee",
+            &[],
+            chrono::Utc::now(),
+        );
+        let b = view.buttons[0].clone();
+        view.buttons = vec![b.clone(); 30];
+        view.suggestions = (0..30)
+            .map(|i| Button {
+                value: Some(format!("tag{i}")),
+                ..b.clone()
+            })
+            .collect();
+        let teams: Vec<String> = (0..120)
+            .map(|i| format!("team {i} {}", "y".repeat(80)))
+            .collect();
+        view.pickers.push(Picker::Team {
+            action: b.action,
+            placeholder: "p".into(),
+            teams,
+        });
+        view.pickers.push(Picker::Team {
+            action: b.action,
+            placeholder: "no teams".into(),
+            teams: vec![],
+        });
+        let value = serde_json::to_value(card(&view)).unwrap();
+        let len = |id| block(&value, id)["elements"].as_array().unwrap().len();
+        assert_eq!(len(BLOCK_ACTIONS), 25);
+        assert_eq!(len(BLOCK_SUGGESTIONS), 25);
+        assert_eq!(len(BLOCK_PICKERS), 3, "the empty team picker is left out");
+        let options = block(&value, BLOCK_PICKERS)["elements"][2]["options"]
+            .as_array()
+            .unwrap();
+        assert_eq!(options.len(), 100);
+        assert!(
+            options
+                .iter()
+                .all(|o| o["text"]["text"].as_str().unwrap().chars().count() <= 75)
+        );
+        assert!(
+            options[0]["value"].as_str().unwrap().chars().count() > 75,
+            "values are not cut"
+        );
+    }
+
+    fn saved(id: i64, name: &str, body: &str) -> SavedReply {
+        SavedReply {
+            id: SavedReplyId(id),
+            name: name.into(),
+            body: body.into(),
+            updated_by: "slack:U0ANA".into(),
+            updated_at: Utc.with_ymd_and_hms(2026, 3, 14, 9, 0, 0).unwrap(),
+        }
+    }
+
+    fn view_json(view: &SlackView) -> String {
+        serde_json::to_string_pretty(view).unwrap()
+    }
+
+    #[test]
+    fn modals() {
+        insta::assert_snapshot!(
+            "reply_modal",
+            view_json(&reply_modal(TicketId(42), "Hi {author_name},"))
+        );
+        let empty = serde_json::to_value(reply_modal(TicketId(42), "")).unwrap();
+        assert!(empty["blocks"][0]["element"].get("initial_value").is_none());
+        insta::assert_snapshot!(
+            "tags_modal",
+            view_json(&tags_modal(
+                TicketId(42),
+                &["vip".into(), "legacy".into()],
+                &["billing".into(), "vip".into(), "shipping".into()]
+            ))
+        );
+        let no_known = serde_json::to_value(tags_modal(TicketId(7), &[], &[])).unwrap();
+        assert_eq!(no_known["blocks"].as_array().unwrap().len(), 1);
+        assert_eq!(no_known["blocks"][0]["block_id"], TAGS_NEW_BLOCK);
+        let many: Vec<String> = (0..150).map(|i| format!("t{i}")).collect();
+        let capped =
+            serde_json::to_value(tags_modal(TicketId(7), &["t149".into()], &many)).unwrap();
+        let select = &capped["blocks"][0]["element"];
+        assert_eq!(select["options"].as_array().unwrap().len(), 100);
+        assert_eq!(
+            select["options"][0]["value"], "t149",
+            "current tags come first"
+        );
+        assert_eq!(select["initial_options"][0]["value"], "t149");
+        insta::assert_snapshot!("saved_reply_modal_new", view_json(&saved_reply_modal(None)));
+        let edit = serde_json::to_value(saved_reply_modal(Some(&saved(
+            9,
+            "Refund",
+            "We refunded you.",
+        ))))
+        .unwrap();
+        assert_eq!(edit["callback_id"], "sb1:saved_reply_modal:9");
+        assert_eq!(edit["title"]["text"], text::SAVED_REPLY_EDIT_TITLE);
+        assert_eq!(edit["blocks"][0]["element"]["initial_value"], "Refund");
+        assert_eq!(
+            edit["blocks"][1]["element"]["initial_value"],
+            "We refunded you."
+        );
+        assert_eq!(edit["blocks"][1]["element"]["max_length"], 2000);
+        let with_meta = with_private_metadata(reply_modal(TicketId(1), ""), "C1:1.2").unwrap();
+        assert_eq!(
+            serde_json::to_value(with_meta).unwrap()["private_metadata"],
+            "C1:1.2"
+        );
+        assert!(with_private_metadata(reply_modal(TicketId(1), ""), &"x".repeat(3001)).is_none());
+    }
+
+    #[test]
+    fn modal_callbacks_round_trip() {
+        for kind in [
+            ModalKind::Reply(TicketId(42)),
+            ModalKind::Tags(TicketId(42)),
+            ModalKind::SavedReply(None),
+            ModalKind::SavedReply(Some(SavedReplyId(9))),
+        ] {
+            let id = match kind {
+                ModalKind::Reply(t) => reply_modal_callback(t),
+                ModalKind::Tags(t) => tags_modal_callback(t),
+                ModalKind::SavedReply(id) => saved_reply_modal_callback(id),
+            };
+            assert_eq!(ModalKind::parse(&id), Some(kind), "{id}");
+        }
+        for foreign in [
+            "edit-reply",
+            "sb1:reply_modal:x",
+            "sb1:reply_modal:0",
+            "sb2:reply_modal:1",
+            "sb1:close:1",
+            "",
+        ] {
+            assert_eq!(ModalKind::parse(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn saved_reply_answers() {
+        let long_name = "N".repeat(90);
+        let replies = [
+            saved(
+                1,
+                "Refund <done>",
+                "Hi {author_name}, we refunded your order.\nSorry & thanks!",
+            ),
+            saved(2, &long_name, &"b".repeat(400)),
+        ];
+        let refs: Vec<&SavedReply> = replies.iter().collect();
+        let options = saved_reply_options(&refs);
+        assert_eq!(
+            options["options"][0],
+            serde_json::json!({"text": {"type": "plain_text", "text": "Refund <done>"}, "value": "1"})
+        );
+        assert_eq!(
+            options["options"][1]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            75
+        );
+        assert_eq!(saved_reply_options(&[]), serde_json::json!({"options": []}));
+        insta::assert_snapshot!(
+            "saved_reply_search_with_ticket",
+            serde_json::to_string_pretty(&saved_reply_search_results(
+                "ref",
+                &refs,
+                Some(TicketId(42))
+            ))
+            .unwrap()
+        );
+        let without = saved_reply_search_results("", &refs, None);
+        assert_eq!(without["response_type"], "ephemeral");
+        let first_buttons = &without["blocks"][2]["elements"];
+        assert_eq!(first_buttons[0]["action_id"], "sb1sr:edit:1");
+        assert_eq!(first_buttons[1]["action_id"], "sb1sr:delete:1");
+        assert_eq!(
+            first_buttons.as_array().unwrap().len(),
+            2,
+            "no Use button without a ticket"
+        );
+        let many: Vec<SavedReply> = (1..=30).map(|i| saved(i, &format!("r{i}"), "b")).collect();
+        let many: Vec<&SavedReply> = many.iter().collect();
+        let answer = saved_reply_search_results("r", &many, None);
+        assert!(answer["blocks"].as_array().unwrap().len() <= 50);
+        assert_eq!(
+            answer["text"],
+            "Saved replies matching “r” (first 20 of 30):"
+        );
+        let none = saved_reply_search_results("zz<", &[], Some(TicketId(1)));
+        assert_eq!(none["text"], "No saved replies match “zz&lt;”.");
+    }
+
     #[test]
     fn buttons_carry_action_and_ticket() {
-        let content = card(&CardView::of(&ticket(Status::Unread), "Acme Coffee"));
+        let content = card(&CardView::of(
+            &ticket(Status::Unread),
+            "Acme Coffee",
+            &[],
+            chrono::Utc::now(),
+        ));
         let value = serde_json::to_value(&content).unwrap();
-        let actions = &value["blocks"][2]["elements"];
+        let actions = &block(&value, BLOCK_ACTIONS)["elements"];
         assert_eq!(actions[0]["action_id"], "sb1:read:42");
         assert_eq!(actions[0]["value"], "42");
         assert!(actions[0].get("style").is_none());

@@ -1,0 +1,66 @@
+//! Who may do what. A rule is a list of user ids and user-group ids; empty means everyone.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Reply,
+    Close,
+    Assign,
+    SavedReplies,
+}
+
+impl Permission {
+    pub fn config_key(self) -> &'static str {
+        match self {
+            Permission::Reply => "permissions.reply",
+            Permission::Close => "permissions.close",
+            Permission::Assign => "permissions.assign",
+            Permission::SavedReplies => "permissions.saved_replies",
+        }
+    }
+}
+
+/// Whether `user` passes `rule`. `in_group(group_id)` answers membership of a user group.
+pub fn allowed(rule: &[String], user: &str, in_group: &dyn Fn(&str) -> bool) -> bool {
+    rule.is_empty()
+        || rule
+            .iter()
+            .any(|p| p == user || (p.starts_with('S') && in_group(p)))
+}
+
+/// The user groups a rule mentions (to look up before calling `allowed`).
+pub fn groups(rule: &[String]) -> impl Iterator<Item = &str> {
+    rule.iter()
+        .map(String::as_str)
+        .filter(|p| p.starts_with('S'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_table() {
+        let support = |g: &str| g == "SSUPPORT";
+        let nobody = |_: &str| false;
+        let rule = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        type Case<'a> = (Vec<String>, &'a str, &'a dyn Fn(&str) -> bool, bool);
+        let cases: Vec<Case> = vec![
+            (rule(&[]), "UANY", &nobody, true),
+            (rule(&["UANA"]), "UANA", &nobody, true),
+            (rule(&["UANA"]), "UBEN", &nobody, false),
+            (rule(&["SSUPPORT"]), "UBEN", &support, true),
+            (rule(&["SSUPPORT"]), "UBEN", &nobody, false),
+            (rule(&["UANA", "SSALES"]), "UBEN", &support, false),
+        ];
+        for (i, (r, user, groups, want)) in cases.into_iter().enumerate() {
+            assert_eq!(allowed(&r, user, groups), want, "case {i}");
+        }
+        assert_eq!(
+            groups(&rule(&["UANA", "SSALES"])).collect::<Vec<_>>(),
+            vec!["SSALES"]
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! Who is who in the chat workspace: display names (for `{agent_name}`) and user-group
+//! members (teams, permissions), cached for a short while so a burst of clicks does not
+//! become a burst of API calls.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::chat::slack::SlackClient;
+use crate::config::Config;
+use crate::core::permission::{self, Permission};
+
+/// How long a looked-up name or group membership is trusted.
+pub const DIRECTORY_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Default)]
+pub struct Directory {
+    names: Mutex<HashMap<String, (Instant, String)>>,
+    groups: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+}
+
+impl Directory {
+    /// A user's display name; falls back to the id when Slack cannot tell.
+    pub async fn name(&self, slack: &SlackClient, user: &str) -> String {
+        if let Some(n) = fresh(&self.names, user) {
+            return n;
+        }
+        match slack.user_name(user).await {
+            Ok(name) => {
+                put(&self.names, user, name.clone());
+                name
+            }
+            Err(e) => {
+                tracing::warn!(user, error = ?e, "cannot look up a user's name");
+                user.to_string()
+            }
+        }
+    }
+
+    /// Members of a user group.
+    pub async fn members(&self, slack: &SlackClient, group: &str) -> anyhow::Result<Vec<String>> {
+        if let Some(m) = fresh(&self.groups, group) {
+            return Ok(m);
+        }
+        let members = slack
+            .usergroup_members(group)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list user group {group}: {e:?}"))?;
+        put(&self.groups, group, members.clone());
+        Ok(members)
+    }
+
+    /// Whether `user` may do `what` under the configuration.
+    pub async fn allowed(
+        &self,
+        slack: &SlackClient,
+        config: &Config,
+        user: &str,
+        what: Permission,
+    ) -> anyhow::Result<bool> {
+        let rule = match what {
+            Permission::Reply => &config.permissions.reply,
+            Permission::Close => &config.permissions.close,
+            Permission::Assign => &config.permissions.assign,
+            Permission::SavedReplies => &config.permissions.saved_replies,
+        };
+        let mut member_of = Vec::new();
+        for group in permission::groups(rule) {
+            if self.members(slack, group).await?.iter().any(|m| m == user) {
+                member_of.push(group.to_string());
+            }
+        }
+        Ok(permission::allowed(rule, user, &|g| {
+            member_of.iter().any(|m| m == g)
+        }))
+    }
+
+    /// The configured teams `user` belongs to.
+    pub async fn teams_of(&self, slack: &SlackClient, config: &Config, user: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for team in &config.slack.teams {
+            match self.members(slack, &team.usergroup).await {
+                Ok(m) if m.iter().any(|x| x == user) => out.push(team.name.clone()),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "team membership unknown"),
+            }
+        }
+        out
+    }
+}
+
+fn fresh<T: Clone>(map: &Mutex<HashMap<String, (Instant, T)>>, key: &str) -> Option<T> {
+    let map = map.lock().unwrap_or_else(|p| p.into_inner());
+    map.get(key)
+        .filter(|(at, _)| at.elapsed() < DIRECTORY_TTL)
+        .map(|(_, v)| v.clone())
+}
+
+fn put<T>(map: &Mutex<HashMap<String, (Instant, T)>>, key: &str, value: T) {
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    map.insert(key.to_string(), (Instant::now(), value));
+}
