@@ -719,6 +719,7 @@ mod tests {
             text: text.into(),
             created_at: t0(),
             permalink: None,
+            attachments: Vec::new(),
         }
     }
 

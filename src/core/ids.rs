@@ -88,13 +88,24 @@ impl FromStr for TicketId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
+    /// Facebook Pages: comments, visitor posts, mentions and Messenger conversations.
     Facebook,
+    /// Instagram professional accounts: comments, mentions and direct messages.
+    Instagram,
+    /// WhatsApp Business (Cloud API) phone numbers.
+    Whatsapp,
+}
+
+impl Network {
+    pub const ALL: [Network; 3] = [Network::Facebook, Network::Instagram, Network::Whatsapp];
 }
 
 impl Network {
     pub fn as_str(self) -> &'static str {
         match self {
-            Network::Facebook => "facebook",
+                        Network::Facebook => "facebook",
+            Network::Instagram => "instagram",
+            Network::Whatsapp => "whatsapp",
         }
     }
 }
@@ -109,7 +120,9 @@ impl FromStr for Network {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "facebook" => Ok(Network::Facebook),
+                        "facebook" => Ok(Network::Facebook),
+            "instagram" => Ok(Network::Instagram),
+            "whatsapp" => Ok(Network::Whatsapp),
             other => Err(format!("unknown network {other:?}")),
         }
     }

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{AccountId, Network, NetworkItemId};
-use super::model::InboundItem;
+use super::ids::{AccountId, CustomerId, Network, NetworkItemId};
+use super::model::{FailureReason, InboundItem};
 
 /// One normalised change on a network, with the key it is deduplicated on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,12 +26,33 @@ pub enum NetworkChange {
         item_id: NetworkItemId,
         text: String,
     },
-    /// An item was removed on the network.
+        /// An item was removed on the network.
     Removed {
         network: Network,
         account: AccountId,
         item_id: NetworkItemId,
     },
+    /// What the network says about messages we sent (WhatsApp statuses, Messenger
+    /// deliveries and reads). `ids` are the network ids of our messages; when the network
+    /// gives only a `watermark`, every message of ours to `customer` up to it is meant.
+    Receipt {
+        network: Network,
+        account: AccountId,
+        customer: Option<CustomerId>,
+        ids: Vec<NetworkItemId>,
+        watermark: Option<chrono::DateTime<chrono::Utc>>,
+        status: ReceiptStatus,
+    },
+}
+
+/// A delivery state reported by the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum ReceiptStatus {
+    Sent,
+    Delivered,
+    Read,
+    Failed(FailureReason),
 }
 
 impl NetworkChange {
@@ -39,9 +60,9 @@ impl NetworkChange {
     pub fn account(&self) -> &AccountId {
         match self {
             NetworkChange::New { item } => &item.account,
-            NetworkChange::Edited { account, .. } | NetworkChange::Removed { account, .. } => {
-                account
-            }
+                        NetworkChange::Edited { account, .. }
+            | NetworkChange::Removed { account, .. }
+            | NetworkChange::Receipt { account, .. } => account,
         }
     }
 }

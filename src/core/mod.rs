@@ -18,5 +18,5 @@ pub use decide::{
     Decision, DeliveryMark, Effect, Event, MessageChange, MessagePatch, NewMessage, decide,
 };
 pub use ids::*;
-pub use inbound::{NetworkChange, NetworkEnvelope};
+pub use inbound::{NetworkChange, NetworkEnvelope, ReceiptStatus};
 pub use model::*;

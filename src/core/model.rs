@@ -38,8 +38,26 @@ impl Status {
 pub enum ItemKind {
     /// A comment (or a reply to a comment) under a post.
     Comment,
-    /// A post a visitor wrote on the Page.
+        /// A post a visitor wrote on the Page.
     VisitorPost,
+    /// The account was @mentioned in someone else's post, comment or caption.
+    Mention,
+    /// A private conversation (Messenger, Instagram DM, WhatsApp).
+    DirectMessage,
+}
+
+/// Media or other non-text content of an item, shown as a link or preview, never downloaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// image, video, audio, file, sticker, location, story_mention, template, …
+    pub kind: String,
+    /// A URL the network gave (may expire).
+    pub url: Option<String>,
+    /// A media id to fetch through the API when there is no URL (WhatsApp).
+    pub media_id: Option<String>,
+    /// Caption, file name or title.
+    pub caption: Option<String>,
+    pub mime_type: Option<String>,
 }
 
 /// Someone on the network side.
@@ -60,20 +78,31 @@ pub struct InboundItem {
     pub post_id: NetworkItemId,
     pub customer: Customer,
     pub text: String,
-    pub created_at: DateTime<Utc>,
+        pub created_at: DateTime<Utc>,
     pub permalink: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 impl InboundItem {
-    /// Tickets group one customer's items under one post.
+    /// Tickets group one customer's items under one post; direct messages form one ticket
+    /// per customer conversation.
     pub fn conversation_key(&self) -> String {
-        format!(
-            "{}:{}:{}:{}",
-            self.network.as_str(),
-            self.account,
-            self.post_id,
-            self.customer.id
-        )
+        match self.kind {
+            ItemKind::DirectMessage => format!(
+                "{}:{}:dm:{}",
+                self.network.as_str(),
+                self.account,
+                self.customer.id
+            ),
+            _ => format!(
+                "{}:{}:{}:{}",
+                self.network.as_str(),
+                self.account,
+                self.post_id,
+                self.customer.id
+            ),
+        }
     }
 }
 
@@ -82,7 +111,8 @@ impl ItemKind {
     /// are direct messages.
     pub fn is_public(self) -> bool {
         match self {
-            ItemKind::Comment | ItemKind::VisitorPost => true,
+                        ItemKind::Comment | ItemKind::VisitorPost | ItemKind::Mention => true,
+            ItemKind::DirectMessage => false,
         }
     }
 }
@@ -208,8 +238,13 @@ pub enum FailureReason {
     ItemDeleted,
     /// The network kept rate-limiting us until we gave up.
     RateLimited,
-    /// The network rejected the content (with its own message).
+        /// The network rejected the content (with its own message).
     Rejected(String),
+    /// The reply window has closed (Messenger/Instagram 24 h, WhatsApp 24 h: a template is
+    /// required).
+    OutsideWindow,
+    /// The customer cannot receive messages (blocked us, deleted the account, …).
+    RecipientUnavailable,
     /// No access token is configured for the account.
     AccountNotConfigured,
     /// Anything else, with the network's message.

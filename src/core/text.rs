@@ -7,14 +7,18 @@ use super::model::{Assignee, FailureReason, ItemKind, Status};
 
 pub fn network_name(network: Network) -> &'static str {
     match network {
-        Network::Facebook => "Facebook",
+                Network::Facebook => "Facebook",
+        Network::Instagram => "Instagram",
+        Network::Whatsapp => "WhatsApp",
     }
 }
 
 pub fn item_kind(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Comment => "comment",
-        ItemKind::VisitorPost => "visitor post",
+                ItemKind::VisitorPost => "visitor post",
+        ItemKind::Mention => "mention",
+        ItemKind::DirectMessage => "message",
     }
 }
 
@@ -167,7 +171,13 @@ pub fn failure_reason(reason: &FailureReason) -> String {
         FailureReason::RateLimited => {
             "Facebook kept rate-limiting us and we gave up; try again in a few minutes".into()
         }
-        FailureReason::Rejected(msg) => format!("Facebook rejected the reply: {msg}"),
+                FailureReason::Rejected(msg) => format!("Facebook rejected the reply: {msg}"),
+        FailureReason::OutsideWindow => {
+            "the reply window has closed (the customer's last message is more than 24 hours old); WhatsApp needs an approved template".into()
+        }
+        FailureReason::RecipientUnavailable => {
+            "the customer cannot receive messages right now (they may have blocked the account)".into()
+        }
         FailureReason::AccountNotConfigured => {
             "no access token is configured for this Page in Switchboard".into()
         }

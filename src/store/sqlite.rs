@@ -1026,14 +1026,21 @@ pub(super) mod codec {
     /// The `kind` column of a ticket.
     pub fn kind_str(kind: ItemKind) -> &'static str {
         match kind {
-            ItemKind::Comment => "comment",
+                        ItemKind::Comment => "comment",
             ItemKind::VisitorPost => "visitor_post",
+            ItemKind::Mention => "mention",
+            ItemKind::DirectMessage => "direct_message",
         }
     }
 
     /// Every item kind. A new kind must be added here (and to `kind_str`) for visibility
     /// filters to see it.
-    pub const ITEM_KINDS: &[ItemKind] = &[ItemKind::Comment, ItemKind::VisitorPost];
+    pub const ITEM_KINDS: &[ItemKind] = &[
+        ItemKind::Comment,
+        ItemKind::VisitorPost,
+        ItemKind::Mention,
+        ItemKind::DirectMessage,
+    ];
 
     /// The `kind` column values of tickets with this visibility (may be empty).
     pub fn kinds_with(visibility: Visibility) -> Vec<&'static str> {

@@ -147,6 +147,9 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     None => return note(svc, row, "edit of an item we never received").await,
                 }
             }
+                        NetworkChange::Receipt { .. } => {
+                return note(svc, row, "delivery receipts are not applied to tickets yet").await;
+            }
             NetworkChange::Removed {
                 network, item_id, ..
             } => {

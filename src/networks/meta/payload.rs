@@ -245,6 +245,7 @@ fn normalise_feed(
                 text,
                 created_at,
                 permalink,
+                attachments: Vec::new(),
             },
         },
     })
@@ -474,9 +475,10 @@ mod tests {
             },
             text: text.to_owned(),
             created_at: at(created),
-            permalink: Some(format!(
+                        permalink: Some(format!(
                 "https://www.facebook.com/{post_id}?comment_id={item_id}"
             )),
+            attachments: Vec::new(),
         }
     }
 
@@ -612,6 +614,7 @@ mod tests {
                 text: "Let's check this".into(),
                 created_at: at(1454707020),
                 permalink: Some("https://www.facebook.com/1234567890321_7293787835232".into()),
+                attachments: Vec::new(),
             }
         );
     }
@@ -639,7 +642,8 @@ mod tests {
                 let kind = match &e.change {
                     NetworkChange::New { .. } => "new",
                     NetworkChange::Edited { .. } => "edited",
-                    NetworkChange::Removed { .. } => "removed",
+                                        NetworkChange::Removed { .. } => "removed",
+                    NetworkChange::Receipt { .. } => "receipt",
                 };
                 (e.dedupe_key.as_str(), kind)
             })
