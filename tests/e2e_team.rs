@@ -755,3 +755,112 @@ async fn in_explicit_channels_thread_chatter_stays_internal() {
     w.take_slack("/chat.update").await;
     w.finish().await;
 }
+
+#[tokio::test]
+async fn assign_by_command_carries_a_note_to_the_assignee() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    with_card(&w).await;
+    let (_, body) = w
+        .command(
+            "UANA",
+            "assign #1 <@UBEN|ben> VIP customer, please call back",
+        )
+        .await;
+    assert!(body.contains("Assigning ticket #1"), "{body}");
+    w.settle().await;
+    let dm = w.take_slack("/chat.postMessage").await;
+    assert_eq!(dm.len(), 1);
+    assert_eq!(dm[0].body["channel"], "UBEN");
+    let said = dm[0].body.to_string();
+    assert!(
+        said.contains("VIP customer, please call back") && said.contains("<@UANA> assigned you"),
+        "{said}"
+    );
+    assert!(shown(&w.take_slack("/chat.update").await[0]).contains("Assignee: <@UBEN>"));
+
+    // Bad input: a clear answer, nothing changes.
+    for bad in [
+        "assign",
+        "assign 1 me",
+        "assign #1 bob",
+        "assign #1 team:nope",
+    ] {
+        let (_, body) = w.command("UANA", bad).await;
+        assert!(body.contains("assign #<ticket>"), "{bad}: {body}");
+    }
+    let (_, body) = w.command("UANA", "assign #99 me").await;
+    assert!(body.contains("no longer exists"), "{body}");
+    w.settle().await;
+    assert_eq!(
+        w.store
+            .history(TicketId(1))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|h| h.what.code() == "assigned")
+            .count(),
+        1
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn over_long_replies_are_refused_before_sending() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    with_card(&w).await;
+    let long = "x".repeat(3001);
+    let (_, body) = w
+        .submit(
+            "UANA",
+            "V1",
+            "sb1:reply_modal:1",
+            json!({"reply": {"text": {"type": "plain_text_input", "value": long}}}),
+        )
+        .await;
+    assert!(
+        body.contains("errors") && body.contains("3,001 characters; the limit is 3,000"),
+        "{body}"
+    );
+    w.thread_message("Ev1", "UANA", CARD, "1700000050.000001", &long)
+        .await;
+    w.settle().await;
+    let told = w.take_slack("/chat.postEphemeral").await;
+    assert_eq!(told.len(), 1);
+    assert!(told[0].body.to_string().contains("3,001 characters"));
+    assert!(
+        w.take_graph("/901097836652708_903438993000001/comments")
+            .await
+            .is_empty()
+    );
+    assert_eq!(w.store.messages(TicketId(1)).await.unwrap().len(), 1);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_customer_reply_on_a_closed_ticket_reopens_it_and_tells_the_channel() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    with_card(&w).await;
+    w.click("UANA", CARD, "sb1:assign_me:1").await;
+    w.click("UANA", CARD, "sb1:close:1").await;
+    w.settle().await;
+    w.take_slack("/chat.postMessage").await;
+    w.take_slack("/chat.update").await;
+    w.meta_webhook(&comment(
+        2,
+        "5550001",
+        "Jane Doe",
+        "It still has not arrived",
+    ))
+    .await;
+    w.settle().await;
+    let posts = w.take_slack("/chat.postMessage").await;
+    assert_eq!(posts.len(), 1, "no DM: the channel is told");
+    assert_eq!(posts[0].body["reply_broadcast"], true);
+    assert_eq!(ticket(&w, 1).await.state.status, Status::Unread);
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}

@@ -103,7 +103,7 @@ impl Network {
 impl Network {
     pub fn as_str(self) -> &'static str {
         match self {
-                        Network::Facebook => "facebook",
+            Network::Facebook => "facebook",
             Network::Instagram => "instagram",
             Network::Whatsapp => "whatsapp",
         }
@@ -120,7 +120,7 @@ impl FromStr for Network {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-                        "facebook" => Ok(Network::Facebook),
+            "facebook" => Ok(Network::Facebook),
             "instagram" => Ok(Network::Instagram),
             "whatsapp" => Ok(Network::Whatsapp),
             other => Err(format!("unknown network {other:?}")),

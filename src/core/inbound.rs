@@ -26,7 +26,7 @@ pub enum NetworkChange {
         item_id: NetworkItemId,
         text: String,
     },
-        /// An item was removed on the network.
+    /// An item was removed on the network.
     Removed {
         network: Network,
         account: AccountId,
@@ -60,7 +60,7 @@ impl NetworkChange {
     pub fn account(&self) -> &AccountId {
         match self {
             NetworkChange::New { item } => &item.account,
-                        NetworkChange::Edited { account, .. }
+            NetworkChange::Edited { account, .. }
             | NetworkChange::Removed { account, .. }
             | NetworkChange::Receipt { account, .. } => account,
         }

@@ -32,13 +32,17 @@ impl Status {
     }
 }
 
+/// The longest reply accepted, in characters: Slack's text-input maximum, and well within
+/// every network's limit (Facebook comments allow 8,000).
+pub const MAX_REPLY_CHARS: usize = 3000;
+
 /// What kind of network item a ticket's conversation hangs off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A comment (or a reply to a comment) under a post.
     Comment,
-        /// A post a visitor wrote on the Page.
+    /// A post a visitor wrote on the Page.
     VisitorPost,
     /// The account was @mentioned in someone else's post, comment or caption.
     Mention,
@@ -78,7 +82,7 @@ pub struct InboundItem {
     pub post_id: NetworkItemId,
     pub customer: Customer,
     pub text: String,
-        pub created_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
     pub permalink: Option<String>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
@@ -111,7 +115,7 @@ impl ItemKind {
     /// are direct messages.
     pub fn is_public(self) -> bool {
         match self {
-                        ItemKind::Comment | ItemKind::VisitorPost | ItemKind::Mention => true,
+            ItemKind::Comment | ItemKind::VisitorPost | ItemKind::Mention => true,
             ItemKind::DirectMessage => false,
         }
     }
@@ -238,7 +242,7 @@ pub enum FailureReason {
     ItemDeleted,
     /// The network kept rate-limiting us until we gave up.
     RateLimited,
-        /// The network rejected the content (with its own message).
+    /// The network rejected the content (with its own message).
     Rejected(String),
     /// The reply window has closed (Messenger/Instagram 24 h, WhatsApp 24 h: a template is
     /// required).

@@ -7,7 +7,7 @@ use super::model::{Assignee, FailureReason, ItemKind, Status};
 
 pub fn network_name(network: Network) -> &'static str {
     match network {
-                Network::Facebook => "Facebook",
+        Network::Facebook => "Facebook",
         Network::Instagram => "Instagram",
         Network::Whatsapp => "WhatsApp",
     }
@@ -16,7 +16,7 @@ pub fn network_name(network: Network) -> &'static str {
 pub fn item_kind(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Comment => "comment",
-                ItemKind::VisitorPost => "visitor post",
+        ItemKind::VisitorPost => "visitor post",
         ItemKind::Mention => "mention",
         ItemKind::DirectMessage => "message",
     }
@@ -313,6 +313,27 @@ pub const REPLY_EMPTY: &str = "Write a reply first.";
 
 /// A click or command about a ticket that does not exist (any more).
 pub const NO_SUCH_TICKET: &str = "That ticket no longer exists.";
+
+/// A reply longer than the network or the editor accepts.
+pub fn reply_too_long(chars: usize, max: usize) -> String {
+    format!(
+        "The reply is {} characters; the limit is {}. Nothing was sent.",
+        count(chars),
+        count(max)
+    )
+}
+
+/// `/<command> assign` without a usable ticket or assignee.
+pub fn assign_usage(command: &str) -> String {
+    format!(
+        "Use `{command} assign #<ticket> me|@someone|team:<name>|none [note for the assignee]`."
+    )
+}
+
+/// `/<command> assign` accepted.
+pub fn assign_done(ticket: i64) -> String {
+    format!("Assigning ticket #{ticket}…")
+}
 
 /// One line of a queue listing.
 pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {

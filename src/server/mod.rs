@@ -4,7 +4,7 @@
 mod health;
 pub mod inbox_writer;
 mod meta;
-pub mod slack;
+mod slack;
 
 use std::sync::Arc;
 

@@ -24,9 +24,12 @@ use crate::chat::slack::render::{self, ModalKind};
 use crate::chat::slack::{SavedReplyAction, SavedReplyActionError, signature};
 use crate::core::action::ActionIdError;
 use crate::core::filter::{self, Queue};
+use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
-use crate::core::{ActionId, CardAction, ChatRef, ChatUserId, Surface, Teammate, TicketId, text};
+use crate::core::{
+    ActionId, Assignee, CardAction, ChatRef, ChatUserId, Surface, Teammate, TicketId, text,
+};
 use crate::store::{NewInbox, SavedReplyWrite};
 use crate::workers::InboxEvent;
 use crate::workers::inbox::MAX_BULK_TICKETS;
@@ -542,6 +545,11 @@ async fn submission(
                     json!({ render::REPLY_BLOCK: text::REPLY_EMPTY }),
                 ));
             };
+            let chars = reply.chars().count();
+            if chars > MAX_REPLY_CHARS {
+                let why = text::reply_too_long(chars, MAX_REPLY_CHARS);
+                return Ok(modal_errors(json!({ render::REPLY_BLOCK: why })));
+            }
             if !allowed(state, user, Permission::Reply).await? {
                 return Ok(modal_errors(
                     json!({ render::REPLY_BLOCK: text::refused(Permission::Reply) }),
@@ -653,6 +661,7 @@ pub async fn commands(
             saved_replies_command(&state, &command, rest).await?
         }
         Some((&"queue", rest)) => queue_command(&state, &command, rest).await?,
+        Some((&"assign", rest)) => assign_command(&state, &command, rest).await?,
         Some((verb, rest)) => match bulk_action(verb) {
             Some(action) => bulk_command(&state, &command, action, rest).await?,
             None => ephemeral(text::command_unknown(&command.command, verb)).into_response(),
@@ -739,7 +748,7 @@ async fn queue_command(
             .card_of(t.id)
             .await
             .map_err(|e| Refusal::internal("cannot find a card", e))?
-            .map(|c| card_link(&c));
+            .map(|c| render::card_link(&c));
         let account = state
             .config
             .page(t.state.account.as_str())
@@ -760,15 +769,6 @@ async fn queue_command(
         ));
     }
     Ok(ephemeral(lines.join("\n")).into_response())
-}
-
-/// A link to a card that Slack resolves for anyone in the workspace.
-pub fn card_link(card: &ChatRef) -> String {
-    format!(
-        "https://slack.com/archives/{}/p{}",
-        card.channel,
-        card.message.replace('.', "")
-    )
 }
 
 async fn bulk_command(
@@ -805,4 +805,60 @@ async fn bulk_command(
     };
     store(state, format!("bulk:{}", command.trigger_id), event).await?;
     Ok(ephemeral(text::bulk_started(matched)).into_response())
+}
+
+/// `assign #42 me|@someone|team:<name>|none [note…]`: an assignment with a note for the
+/// assignee (the card's pickers cannot carry one).
+async fn assign_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let usage = || ephemeral(text::assign_usage(&command.command)).into_response();
+    let [number, who, note @ ..] = words else {
+        return Ok(usage());
+    };
+    let Some(id) = number
+        .strip_prefix('#')
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .map(TicketId)
+    else {
+        return Ok(usage());
+    };
+    let me = teammate(&command.user_id);
+    let lower = who.to_ascii_lowercase();
+    let assignee = if lower == "me" {
+        Some(Assignee::Person(me.clone()))
+    } else if lower == "none" {
+        None
+    } else if let Some(name) = lower.strip_prefix("team:") {
+        match state.config.team(name) {
+            Some(t) => Some(Assignee::Team(t.name.clone())),
+            None => return Ok(usage()),
+        }
+    } else if let Some(inner) = who.strip_prefix("<@").and_then(|w| w.strip_suffix('>')) {
+        let user = inner.split('|').next().unwrap_or("");
+        if user.is_empty() {
+            return Ok(usage());
+        }
+        Some(Assignee::Person(teammate(&ChatUserId::new(user))))
+    } else {
+        return Ok(usage());
+    };
+    if !allowed(state, &command.user_id, Permission::Assign).await? {
+        return Ok(ephemeral(text::refused(Permission::Assign)).into_response());
+    }
+    if ticket(state, id).await?.is_none() {
+        return Ok(ephemeral(text::NO_SUCH_TICKET).into_response());
+    }
+    let note = Some(note.join(" ")).filter(|n| !n.trim().is_empty());
+    let event = InboxEvent::Assign {
+        teammate: me,
+        ticket: id,
+        assignee,
+        note,
+    };
+    store(state, format!("assign:{}", command.trigger_id), event).await?;
+    Ok(ephemeral(text::assign_done(id.0)).into_response())
 }

@@ -147,7 +147,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     None => return note(svc, row, "edit of an item we never received").await,
                 }
             }
-                        NetworkChange::Receipt { .. } => {
+            NetworkChange::Receipt { .. } => {
                 return note(svc, row, "delivery receipts are not applied to tickets yet").await;
             }
             NetworkChange::Removed {
@@ -252,6 +252,19 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                 Event::ReplyStarted { teammate }
             } else {
                 Event::ReplyStopped { teammate }
+            },
+        ),
+        InboxEvent::Assign {
+            teammate,
+            ticket,
+            assignee,
+            note,
+        } => (
+            Lookup::Id(ticket),
+            Event::Assign {
+                teammate,
+                assignee,
+                note,
             },
         ),
         InboxEvent::TagsSubmitted {
@@ -444,8 +457,18 @@ async fn thread_event(
             Permission::Reply,
         )
         .await?;
-    if !allowed {
-        let refusal = text::refused(Permission::Reply);
+    let chars = trimmed.chars().count();
+    let refusal = if !allowed {
+        Some(text::refused(Permission::Reply))
+    } else if chars > crate::core::model::MAX_REPLY_CHARS {
+        Some(text::reply_too_long(
+            chars,
+            crate::core::model::MAX_REPLY_CHARS,
+        ))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
         if let Err(e) = svc
             .slack
             .post_ephemeral(&thread.channel, teammate.id.as_str(), &refusal)

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use crate::chat::slack::SlackClient;
 use crate::config::Config;
 use crate::core::filter::Filter;
-use crate::core::{CardAction, ChatRef, NetworkChange, Teammate, TicketId};
+use crate::core::{Assignee, CardAction, ChatRef, NetworkChange, Teammate, TicketId};
 use crate::networks::meta::GraphClient;
 use crate::store::DynStore;
 
@@ -60,6 +60,13 @@ pub enum InboxEvent {
         teammate: Teammate,
         ticket: TicketId,
         open: bool,
+    },
+    /// An assignment with a note, from the `assign` command (permission already checked).
+    Assign {
+        teammate: Teammate,
+        ticket: TicketId,
+        assignee: Option<Assignee>,
+        note: Option<String>,
     },
     /// Tags chosen in the tags editor.
     TagsSubmitted {

@@ -523,7 +523,7 @@ async fn notify_assignee(
     let Some(card) = svc.store.card_of(ticket.id).await? else {
         return Ok(Outcome::Done(vec![]));
     };
-    let link = crate::server::slack::card_link(&card);
+    let link = render::card_link(&card);
     let headline = text::card_headline(ticket.state.network, ticket.state.kind, &page.name);
     let author = customer_name(ticket);
     let body = match (notice, &assignee) {

@@ -271,7 +271,17 @@ pub const SAVED_REPLY_BODY_BLOCK: &str = "body";
 pub const SAVED_REPLY_BODY_ACTION: &str = "text";
 
 /// The longest reply the editor accepts (Slack's plain_text_input maximum is 3000).
-pub const MAX_REPLY_CHARS: u64 = 3000;
+pub const MAX_REPLY_CHARS: u64 = crate::core::model::MAX_REPLY_CHARS as u64;
+/// A link to a card (a channel message) that Slack resolves for anyone in the workspace, with
+/// no API call: `https://slack.com/archives/<channel>/p<ts without the dot>`.
+pub fn card_link(card: &crate::core::ChatRef) -> String {
+    format!(
+        "https://slack.com/archives/{}/p{}",
+        card.channel,
+        card.message.replace('.', "")
+    )
+}
+
 /// Slack's cap on a modal's `private_metadata`.
 const MAX_PRIVATE_METADATA_CHARS: usize = 3000;
 

@@ -7,7 +7,9 @@ pub mod client;
 pub mod payload;
 pub mod signature;
 
-pub use client::{BaseUrlError, GraphClient, GraphError, RATE_LIMIT_HINT};
+pub use client::{
+    BaseUrlError, GraphClient, GraphError, MESSAGE_METADATA, MessageTag, RATE_LIMIT_HINT,
+};
 pub use payload::{ParseError, Parsed, parse};
 pub use signature::{SIGNATURE_HEADER, SignatureError, verify};
 

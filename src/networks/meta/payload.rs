@@ -1,29 +1,43 @@
-//! Facebook Page webhook payloads: wire structs, and their normalisation into core envelopes.
+//! Meta webhook payloads (Facebook Pages, Messenger, Instagram, WhatsApp Cloud API): wire
+//! structs, and their normalisation into core envelopes.
 //!
 //! Call [`parse`] only after [`super::signature::verify`] accepted the raw body.
 //!
+//! | `object`                    | handled                                                    |
+//! |-----------------------------|------------------------------------------------------------|
+//! | `page`                      | `feed` and `mention` changes ([`facebook`]); `messaging[]`, `standby[]` ([`messaging`]) |
+//! | `instagram`                 | `comments`, `live_comments`, `mentions` changes ([`instagram`]); `messaging[]`, `standby[]` |
+//! | `whatsapp_business_account` | `messages` changes: messages and statuses ([`whatsapp`])  |
+//!
 //! Invariants:
 //! - Only a body that is not JSON, or not a `{"object": …, "entry": […]}` object, is an error.
-//!   Anything else we do not handle (other objects, fields, items, verbs, Messenger entries,
-//!   malformed single changes) becomes a note in [`Parsed::ignored`], so the webhook still
-//!   answers 200 and Meta does not redeliver forever.
-//! - The Page's own comments and posts never become [`NetworkChange::New`] (no bot loops).
-//! - Every change of a batched delivery is looked at; one bad change does not drop the others.
+//!   Anything else we do not handle (other objects, fields, items, verbs, event types,
+//!   malformed single changes or events) becomes a note in [`Parsed::ignored`], so the webhook
+//!   still answers 200 and Meta does not redeliver forever.
+//! - The account's own comments, posts and messages (Messenger/Instagram echoes) never become
+//!   [`NetworkChange::New`] (no bot loops).
+//! - Every entry, change, messaging event, WhatsApp message and status of a batched delivery
+//!   is looked at; one bad one does not drop the others.
 //! - `dedupe_key` is built only from the network's ids (and, for edits, the new text), so a
 //!   redelivery yields the same key.
 
-use std::fmt;
+mod facebook;
+mod instagram;
+mod messaging;
+#[cfg(test)]
+mod tests_family;
+mod whatsapp;
+mod wire;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, de::DeserializeOwned};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use url::Url;
 
-use crate::core::{
-    AccountId, Customer, CustomerId, InboundItem, ItemKind, Network, NetworkChange,
-    NetworkEnvelope, NetworkItemId,
-};
+use self::facebook::FeedValue;
+use self::wire::{WireChange, WireEntry, WireNotification};
+use crate::core::{Network, NetworkEnvelope};
+#[cfg(test)]
+use crate::core::NetworkChange;
 
 /// The result of parsing one webhook delivery.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,6 +57,24 @@ pub enum ParseError {
     Shape(#[source] serde_json::Error),
 }
 
+
+impl Parsed {
+    fn push(&mut self, context: &str, result: Result<NetworkEnvelope, String>) {
+        match result {
+            Ok(envelope) => self.envelopes.push(envelope),
+            Err(why) => self.ignored.push(format!("{context}: {why}")),
+        }
+    }
+}
+
+/// The Meta products a webhook `object` stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Object {
+    Page,
+    Instagram,
+    Whatsapp,
+}
+
 /// Parses a verified Meta webhook body into normalised envelopes.
 pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
     let notification: WireNotification = serde_json::from_slice(body).map_err(|e| {
@@ -54,14 +86,18 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
     })?;
 
     let mut parsed = Parsed::default();
-    if notification.object != "page" {
-        parsed.ignored.push(format!(
-            "object {:?} is not handled ({} entries skipped)",
-            notification.object,
-            notification.entry.len()
-        ));
-        return Ok(parsed);
-    }
+    let object = match notification.object.as_str() {
+        "page" => Object::Page,
+        "instagram" => Object::Instagram,
+        "whatsapp_business_account" => Object::Whatsapp,
+        other => {
+            parsed.ignored.push(format!(
+                "object {other:?} is not handled ({} entries skipped)",
+                notification.entry.len()
+            ));
+            return Ok(parsed);
+        }
+    };
 
     for (entry_index, raw_entry) in notification.entry.into_iter().enumerate() {
         let entry: WireEntry = match from_value(raw_entry) {
@@ -73,21 +109,17 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
                 continue;
             }
         };
-        let page = entry.id.0.as_str();
-        let Some(changes) = entry.changes else {
-            let what = if entry.messaging.is_some() {
-                "Messenger `messaging` events are not handled"
-            } else if entry.standby.is_some() {
-                "handover `standby` events are not handled"
-            } else {
-                "entry has no `changes`"
-            };
-            parsed.ignored.push(format!("entry {page}: {what}"));
+        let account = entry.id.as_str();
+        let entry_time = entry.time.map(|t| t.0);
+        if entry.changes.is_none() && entry.messaging.is_none() && entry.standby.is_none() {
+            parsed.ignored.push(format!(
+                "entry {account}: entry has no `changes`, `messaging` or `standby`"
+            ));
             continue;
-        };
+        }
 
-        for (change_index, raw_change) in changes.into_iter().enumerate() {
-            let context = format!("entry {page}, change #{change_index}");
+        for (change_index, raw_change) in entry.changes.into_iter().flatten().enumerate() {
+            let context = format!("entry {account}, change #{change_index}");
             let change: WireChange = match from_value(raw_change) {
                 Ok(change) => change,
                 Err(e) => {
@@ -97,158 +129,86 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
                     continue;
                 }
             };
-            if change.field != "feed" {
-                parsed.ignored.push(format!(
-                    "{context}: field {:?} is not handled",
-                    change.field
-                ));
-                continue;
-            }
-            let value: FeedValue = match from_value(change.value) {
-                Ok(value) => value,
-                Err(e) => {
-                    parsed
-                        .ignored
-                        .push(format!("{context}: malformed feed value: {e}"));
-                    continue;
-                }
-            };
-            match normalise_feed(page, entry.time.map(|t| t.0), value) {
-                Ok(envelope) => parsed.envelopes.push(envelope),
-                Err(why) => parsed.ignored.push(format!("{context}: {why}")),
+            parse_change(object, account, entry_time, change, &context, &mut parsed);
+        }
+
+        // Handover protocol: `standby` carries the same events while another app owns the
+        // conversation; the customer still wrote to us.
+        for (list, events) in [("messaging", entry.messaging), ("standby", entry.standby)] {
+            for (index, event) in events.into_iter().flatten().enumerate() {
+                let context = format!("entry {account}, {list} #{index}");
+                let result = match messaging_network(object) {
+                    Some(network) => {
+                        messaging::normalise_event(network, account, entry_time, event)
+                    }
+                    None => Err(format!("`{list}` events are not handled for this object")),
+                };
+                parsed.push(&context, result);
             }
         }
     }
     Ok(parsed)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Normalisation
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FeedItem {
-    Comment,
-    Post,
+fn messaging_network(object: Object) -> Option<Network> {
+    match object {
+        Object::Page => Some(Network::Facebook),
+        Object::Instagram => Some(Network::Instagram),
+        Object::Whatsapp => None,
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Add,
-    Edit,
-    Remove,
-}
+/// Messaging fields whose `changes[].value` is one `messaging[]` event (the shape the App
+/// Dashboard's "Test" button sends).
+const MESSAGING_FIELDS: [&str; 8] = [
+    "messages",
+    "messaging_postbacks",
+    "message_echoes",
+    "message_reactions",
+    "message_reads",
+    "message_deliveries",
+    "messaging_seen",
+    "standby",
+];
 
-/// Turns one `feed` change into an envelope, or says why it was skipped.
-fn normalise_feed(
-    page: &str,
+fn parse_change(
+    object: Object,
+    account: &str,
     entry_time: Option<DateTime<Utc>>,
-    value: FeedValue,
-) -> Result<NetworkEnvelope, String> {
-    let item_name = value.item.as_deref().unwrap_or("");
-    let verb_name = value.verb.as_deref().unwrap_or("");
-    let item = match item_name {
-        "comment" => FeedItem::Comment,
-        "post" | "status" | "photo" | "video" => FeedItem::Post,
-        _ => return Err(format!("{item_name:?} {verb_name:?} is not handled")),
+    change: WireChange,
+    context: &str,
+    parsed: &mut Parsed,
+) {
+    let field = change.field.as_str();
+    let result = match (object, field) {
+        (Object::Page, "feed" | "mention") => {
+            match from_value::<FeedValue>(change.value) {
+                Ok(value) if field == "feed" => {
+                    facebook::normalise_feed(account, entry_time, value)
+                }
+                Ok(value) => facebook::normalise_mention(account, entry_time, value),
+                Err(e) => Err(format!("malformed {field} value: {e}")),
+            }
+        }
+        (Object::Instagram, "comments" | "live_comments") => {
+            instagram::normalise_comment(account, entry_time, change.value)
+        }
+        (Object::Instagram, "mentions") => {
+            instagram::normalise_mention(account, entry_time, change.value)
+        }
+        (Object::Page | Object::Instagram, f) if MESSAGING_FIELDS.contains(&f) => {
+            let network = messaging_network(object).unwrap_or(Network::Facebook);
+            messaging::normalise_event(network, account, entry_time, change.value)
+        }
+        (Object::Whatsapp, "messages") => {
+            for result in whatsapp::normalise_value(change.value) {
+                parsed.push(context, result);
+            }
+            return;
+        }
+        _ => Err(format!("field {field:?} is not handled")),
     };
-    let verb = match verb_name {
-        "add" => Verb::Add,
-        "edited" | "edit" => Verb::Edit,
-        "remove" => Verb::Remove,
-        _ => return Err(format!("{item_name:?} {verb_name:?} is not handled")),
-    };
-
-    let post_id = value.post_id.map(|id| NetworkItemId::new(id.0));
-    let item_id = match item {
-        FeedItem::Comment => value.comment_id.map(|id| NetworkItemId::new(id.0)),
-        FeedItem::Post => post_id.clone(),
-    }
-    .ok_or_else(|| match item {
-        FeedItem::Comment => format!("{item_name:?} {verb_name:?} without a comment_id"),
-        FeedItem::Post => format!("{item_name:?} {verb_name:?} without a post_id"),
-    })?;
-
-    let network = Network::Facebook;
-    let account = AccountId::new(page);
-
-    if verb == Verb::Remove {
-        // Not filtered on the author: who Meta names in a removal is not documented (it may be
-        // the moderator), and a removal of an item no ticket knows is harmless downstream.
-        return Ok(NetworkEnvelope {
-            dedupe_key: format!("facebook:{item_id}:remove"),
-            change: NetworkChange::Removed {
-                network,
-                account,
-                item_id,
-            },
-        });
-    }
-
-    let (from_id, from_name) = match value.from {
-        Some(from) => (from.id, from.name),
-        None => (None, None),
-    };
-    let author_id = from_id.or(value.sender_id).map(|id| id.0);
-    let author_name = from_name.or(value.sender_name);
-    let own = match item {
-        FeedItem::Comment => "the Page's own comment",
-        FeedItem::Post => "the Page's own post",
-    };
-    if author_id.as_deref() == Some(page) {
-        return Err(format!("{own} ({verb_name} {item_id})"));
-    }
-
-    let text = value.message.unwrap_or_default();
-    if verb == Verb::Edit {
-        return Ok(NetworkEnvelope {
-            dedupe_key: format!("facebook:{item_id}:edit:{}", short_hash(&text)),
-            change: NetworkChange::Edited {
-                network,
-                account,
-                item_id,
-                text,
-            },
-        });
-    }
-
-    // Verb::Add
-    let author_id =
-        author_id.ok_or_else(|| format!("{item_name:?} add {item_id} without an author"))?;
-    let post_id =
-        post_id.ok_or_else(|| format!("{item_name:?} add {item_id} without a post_id"))?;
-    if item == FeedItem::Post && text.is_empty() {
-        return Err(format!("{item_name:?} add {item_id} without a message"));
-    }
-    let created_at = value
-        .created_time
-        .map(|t| t.0)
-        .or(entry_time)
-        .ok_or_else(|| format!("{item_name:?} add {item_id} without created_time or time"))?;
-    let (kind, permalink) = match item {
-        FeedItem::Comment => (ItemKind::Comment, comment_permalink(&post_id, &item_id)),
-        FeedItem::Post => (ItemKind::VisitorPost, post_permalink(&post_id)),
-    };
-    let dedupe_key = format!("facebook:{item_id}:add");
-    Ok(NetworkEnvelope {
-        dedupe_key,
-        change: NetworkChange::New {
-            item: InboundItem {
-                network,
-                account,
-                item_id,
-                kind,
-                post_id,
-                customer: Customer {
-                    id: CustomerId::new(author_id),
-                    name: author_name.filter(|n| !n.is_empty()),
-                },
-                text,
-                created_at,
-                permalink,
-                attachments: Vec::new(),
-            },
-        },
-    })
+    parsed.push(context, result);
 }
 
 /// First 8 bytes of SHA-256, as 16 lowercase hex digits.
@@ -257,177 +217,10 @@ fn short_hash(text: &str) -> String {
     hex::encode(&digest[..8])
 }
 
-/// `https://www.facebook.com/<page>_<post>` (Facebook resolves such ids).
-fn post_permalink(post_id: &NetworkItemId) -> Option<String> {
-    let mut url = Url::parse("https://www.facebook.com/").ok()?;
-    url.path_segments_mut().ok()?.push(post_id.as_str());
-    Some(url.into())
-}
-
-/// `https://www.facebook.com/<post id>?comment_id=<comment id>`.
-fn comment_permalink(post_id: &NetworkItemId, comment_id: &NetworkItemId) -> Option<String> {
-    let mut url = Url::parse(&post_permalink(post_id)?).ok()?;
-    url.query_pairs_mut()
-        .append_pair("comment_id", comment_id.as_str());
-    Some(url.into())
-}
-
 fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, serde_json::Error> {
     serde_json::from_value(value)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Wire structs. Unknown fields are ignored: Meta adds fields without notice.
-
-#[derive(Debug, Deserialize)]
-struct WireNotification {
-    object: String,
-    /// Entries are parsed one by one, so one odd entry does not fail the whole delivery.
-    #[serde(default)]
-    entry: Vec<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireEntry {
-    /// The Page id.
-    id: WireId,
-    #[serde(default)]
-    time: Option<WireTime>,
-    #[serde(default)]
-    changes: Option<Vec<serde_json::Value>>,
-    #[serde(default)]
-    messaging: Option<serde_json::Value>,
-    #[serde(default)]
-    standby: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireChange {
-    field: String,
-    #[serde(default)]
-    value: serde_json::Value,
-}
-
-/// `value` of a `feed` change (comments, posts, reactions, …).
-#[derive(Debug, Deserialize)]
-struct FeedValue {
-    #[serde(default)]
-    item: Option<String>,
-    #[serde(default)]
-    verb: Option<String>,
-    #[serde(default)]
-    comment_id: Option<WireId>,
-    #[serde(default)]
-    post_id: Option<WireId>,
-    #[serde(default)]
-    from: Option<WireFrom>,
-    /// Older payloads name the author with `sender_id`/`sender_name` instead of `from`.
-    #[serde(default)]
-    sender_id: Option<WireId>,
-    #[serde(default)]
-    sender_name: Option<String>,
-    #[serde(default)]
-    created_time: Option<WireTime>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireFrom {
-    #[serde(default)]
-    id: Option<WireId>,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-/// A Graph id that arrives as a JSON string or a JSON number; kept as its decimal string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WireId(String);
-
-impl<'de> Deserialize<'de> for WireId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = WireId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an id as a non-empty string or a non-negative integer")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireId, E> {
-                let v = v.trim();
-                if v.is_empty() {
-                    return Err(E::invalid_value(de::Unexpected::Str(v), &self));
-                }
-                Ok(WireId(v.to_owned()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireId, E> {
-                Ok(WireId(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireId, E> {
-                u64::try_from(v)
-                    .map(|v| WireId(v.to_string()))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
-}
-
-/// A timestamp as unix seconds (number or numeric string), or occasionally an ISO 8601 string
-/// as the Graph API itself prints them (`2016-01-05T12:00:00+0000`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct WireTime(DateTime<Utc>);
-
-impl<'de> Deserialize<'de> for WireTime {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TimeVisitor;
-        impl TimeVisitor {
-            fn secs<E: de::Error>(&self, secs: i64) -> Result<WireTime, E> {
-                DateTime::from_timestamp(secs, 0)
-                    .map(WireTime)
-                    .ok_or_else(|| E::invalid_value(de::Unexpected::Signed(secs), self))
-            }
-        }
-        impl Visitor<'_> for TimeVisitor {
-            type Value = WireTime;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("unix seconds as a number or string, or an ISO 8601 time")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireTime, E> {
-                self.secs(v)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireTime, E> {
-                let secs = i64::try_from(v)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))?;
-                self.secs(secs)
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<WireTime, E> {
-                if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
-                    // Exact: integral and well inside i64.
-                    self.secs(v as i64)
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireTime, E> {
-                let v = v.trim();
-                if let Ok(secs) = v.parse::<i64>() {
-                    return self.secs(secs);
-                }
-                if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-                    return Ok(WireTime(t.with_timezone(&Utc)));
-                }
-                if let Ok(t) = DateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%z") {
-                    return Ok(WireTime(t.with_timezone(&Utc)));
-                }
-                if let Ok(t) = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S") {
-                    return Ok(WireTime(t.and_utc()));
-                }
-                Err(E::invalid_value(de::Unexpected::Str(v), &self))
-            }
-        }
-        deserializer.deserialize_any(TimeVisitor)
-    }
-}
 
 #[cfg(test)]
 mod tests {

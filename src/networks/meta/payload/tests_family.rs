@@ -1,0 +1,3 @@
+//! Messenger, Instagram, WhatsApp and Page mention parsing, against realistic fixtures.
+
+use super::*;
