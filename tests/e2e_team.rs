@@ -864,3 +864,79 @@ async fn a_customer_reply_on_a_closed_ticket_reopens_it_and_tells_the_channel() 
     w.take_slack("/chat.update").await;
     w.finish().await;
 }
+
+#[tokio::test]
+async fn saved_replies_are_edited_and_deleted_from_slack_by_permitted_teammates() {
+    let w = World::with(|c| c.permissions.saved_replies = vec!["SEDITORS".into()]).await;
+    w.slack_ok().await;
+    w.group("SEDITORS", &["UED"]);
+    let id = w
+        .store
+        .create_saved_reply("Hours", "We open at 9.", "cli", chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Someone outside the group: refused, nothing opens, nothing changes.
+    w.pick("UANA", CARD, &format!("sb1sr:edit:{id}"), None, None)
+        .await;
+    let (_, body) = w
+        .submit(
+            "UANA",
+            "V1",
+            &format!("sb1:saved_reply_modal:{id}"),
+            json!({
+                "name": {"text": {"type": "plain_text_input", "value": "Hours"}},
+                "body": {"text": {"type": "plain_text_input", "value": "Hacked"}}
+            }),
+        )
+        .await;
+    assert!(
+        body.contains("not allowed to create, edit or delete saved replies"),
+        "{body}"
+    );
+    let (_, body) = w.command("UANA", "reply new").await;
+    assert!(body.contains("not allowed"), "{body}");
+    assert!(w.take_slack("/views.open").await.is_empty());
+    assert_eq!(w.take_slack("/chat.postEphemeral").await.len(), 1);
+    assert_eq!(
+        w.store.saved_reply(id).await.unwrap().unwrap().body,
+        "We open at 9."
+    );
+    w.take_slack("/usergroups.users.list").await;
+
+    // An editor: Edit opens the editor with the reply, Save changes it.
+    w.pick("UED", CARD, &format!("sb1sr:edit:{id}"), None, None)
+        .await;
+    let opened = w.take_slack("/views.open").await;
+    assert_eq!(opened.len(), 1);
+    assert!(opened[0].body["view"].to_string().contains("We open at 9."));
+    let (s, body) = w
+        .submit("UED", "V2", &format!("sb1:saved_reply_modal:{id}"), json!({
+            "name": {"text": {"type": "plain_text_input", "value": "Opening hours"}},
+            "body": {"text": {"type": "plain_text_input", "value": "We open at 8, {author_name}."}}
+        }))
+        .await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, ""));
+    let r = w.store.saved_reply(id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.name.as_str(), r.body.as_str()),
+        ("Opening hours", "We open at 8, {author_name}.")
+    );
+    assert_eq!(r.updated_by, "slack:UED");
+
+    // Delete.
+    w.pick("UED", CARD, &format!("sb1sr:delete:{id}"), None, None)
+        .await;
+    assert!(w.store.saved_reply(id).await.unwrap().is_none());
+    let told = w.take_slack("/chat.postEphemeral").await;
+    assert!(
+        told[0]
+            .body
+            .to_string()
+            .contains(&format!("Deleted saved reply {id}")),
+        "{}",
+        told[0].body
+    );
+    w.finish().await;
+}

@@ -1026,7 +1026,7 @@ pub(super) mod codec {
     /// The `kind` column of a ticket.
     pub fn kind_str(kind: ItemKind) -> &'static str {
         match kind {
-                        ItemKind::Comment => "comment",
+            ItemKind::Comment => "comment",
             ItemKind::VisitorPost => "visitor_post",
             ItemKind::Mention => "mention",
             ItemKind::DirectMessage => "direct_message",

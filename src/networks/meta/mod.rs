@@ -1,4 +1,4 @@
-//! Facebook Pages through Meta's Graph API: webhook signature, `feed` payloads, and replies.
+//! Meta Graph API: webhook signature, payload parsing (Facebook Pages, Messenger, Instagram, WhatsApp) and the Graph client.
 //!
 //! Inbound: [`verify`] the raw body against `X-Hub-Signature-256`, then [`parse`] it into core
 //! envelopes. Outbound: [`GraphClient`] replies to comments and visitor posts.

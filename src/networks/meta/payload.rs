@@ -5,9 +5,9 @@
 //!
 //! | `object`                    | handled                                                    |
 //! |-----------------------------|------------------------------------------------------------|
-//! | `page`                      | `feed` and `mention` changes ([`facebook`]); `messaging[]`, `standby[]` ([`messaging`]) |
-//! | `instagram`                 | `comments`, `live_comments`, `mentions` changes ([`instagram`]); `messaging[]`, `standby[]` |
-//! | `whatsapp_business_account` | `messages` changes: messages and statuses ([`whatsapp`])  |
+//! | `page`                      | `feed` and `mention` changes (`facebook`); `messaging[]`, `standby[]` (`messaging`) |
+//! | `instagram`                 | `comments`, `live_comments`, `mentions` changes (`instagram`); `messaging[]`, `standby[]` |
+//! | `whatsapp_business_account` | `messages` changes: messages and statuses (`whatsapp`)  |
 //!
 //! Invariants:
 //! - Only a body that is not JSON, or not a `{"object": …, "entry": […]}` object, is an error.
@@ -15,7 +15,7 @@
 //!   malformed single changes or events) becomes a note in [`Parsed::ignored`], so the webhook
 //!   still answers 200 and Meta does not redeliver forever.
 //! - The account's own comments, posts and messages (Messenger/Instagram echoes) never become
-//!   [`NetworkChange::New`] (no bot loops).
+//!   [`crate::core::NetworkChange::New`] (no bot loops).
 //! - Every entry, change, messaging event, WhatsApp message and status of a batched delivery
 //!   is looked at; one bad one does not drop the others.
 //! - `dedupe_key` is built only from the network's ids (and, for edits, the new text), so a
@@ -36,8 +36,6 @@ use sha2::{Digest, Sha256};
 use self::facebook::FeedValue;
 use self::wire::{WireChange, WireEntry, WireNotification};
 use crate::core::{Network, NetworkEnvelope};
-#[cfg(test)]
-use crate::core::NetworkChange;
 
 /// The result of parsing one webhook delivery.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,7 +54,6 @@ pub enum ParseError {
     #[error("Meta webhook body is not a {{\"object\", \"entry\": [...]}} notification")]
     Shape(#[source] serde_json::Error),
 }
-
 
 impl Parsed {
     fn push(&mut self, context: &str, result: Result<NetworkEnvelope, String>) {
@@ -181,15 +178,11 @@ fn parse_change(
 ) {
     let field = change.field.as_str();
     let result = match (object, field) {
-        (Object::Page, "feed" | "mention") => {
-            match from_value::<FeedValue>(change.value) {
-                Ok(value) if field == "feed" => {
-                    facebook::normalise_feed(account, entry_time, value)
-                }
-                Ok(value) => facebook::normalise_mention(account, entry_time, value),
-                Err(e) => Err(format!("malformed {field} value: {e}")),
-            }
-        }
+        (Object::Page, "feed" | "mention") => match from_value::<FeedValue>(change.value) {
+            Ok(value) if field == "feed" => facebook::normalise_feed(account, entry_time, value),
+            Ok(value) => facebook::normalise_mention(account, entry_time, value),
+            Err(e) => Err(format!("malformed {field} value: {e}")),
+        },
         (Object::Instagram, "comments" | "live_comments") => {
             instagram::normalise_comment(account, entry_time, change.value)
         }
@@ -221,10 +214,12 @@ fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, serde_
     serde_json::from_value(value)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::{
+        AccountId, Customer, CustomerId, InboundItem, ItemKind, NetworkChange, NetworkItemId,
+    };
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -268,7 +263,7 @@ mod tests {
             },
             text: text.to_owned(),
             created_at: at(created),
-                        permalink: Some(format!(
+            permalink: Some(format!(
                 "https://www.facebook.com/{post_id}?comment_id={item_id}"
             )),
             attachments: Vec::new(),
@@ -435,7 +430,7 @@ mod tests {
                 let kind = match &e.change {
                     NetworkChange::New { .. } => "new",
                     NetworkChange::Edited { .. } => "edited",
-                                        NetworkChange::Removed { .. } => "removed",
+                    NetworkChange::Removed { .. } => "removed",
                     NetworkChange::Receipt { .. } => "receipt",
                 };
                 (e.dedupe_key.as_str(), kind)
@@ -449,6 +444,7 @@ mod tests {
             summary,
             vec![
                 ("facebook:1234567890321_8800112233_9900112233:add", "new"),
+                ("facebook:4445556667778_1112223334445:add", "new"),
                 (edit_key.as_str(), "edited"),
                 ("facebook:9876543210987_1122334455:add", "new"),
                 ("facebook:1357913579_2468024699:remove", "removed"),
@@ -458,7 +454,6 @@ mod tests {
             parsed.ignored,
             vec![
                 r#"entry 1234567890321, change #1: "reaction" "add" is not handled"#,
-                r#"entry 1234567890321, change #2: field "mention" is not handled"#,
                 "entry 1234567890321, change #3: the Page's own comment \
                  (add 1234567890321_8800112233_9900112244)",
                 r#"entry 9876543210987, change #1: "comment" "hide" is not handled"#,
@@ -466,13 +461,13 @@ mod tests {
         );
 
         // The second entry's id arrived as a number; the photo is a visitor post.
-        let photo = new_item(&parsed.envelopes[2]);
+        let photo = new_item(&parsed.envelopes[3]);
         assert_eq!(photo.account, AccountId::new("9876543210987"));
         assert_eq!(photo.kind, ItemKind::VisitorPost);
         assert_eq!(photo.customer.id, CustomerId::new("7730129384756102"));
         assert_eq!(photo.text, "This arrived broken");
         assert_eq!(photo.created_at, at(1700000170));
-        match &parsed.envelopes[1].change {
+        match &parsed.envelopes[2].change {
             NetworkChange::Edited {
                 account, item_id, ..
             } => {
@@ -497,14 +492,19 @@ mod tests {
     fn odd_but_valid_deliveries_are_notes() {
         let cases: &[(&str, &str, &str)] = &[
             (
-                "messenger entry",
-                r#"{"object":"page","entry":[{"id":"1","time":1,"messaging":[{"sender":{"id":"2"},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m_1","text":"hi"}}]}]}"#,
-                "entry 1: Messenger `messaging` events are not handled",
+                "entry with nothing in it",
+                r#"{"object":"page","entry":[{"id":"1","time":1}]}"#,
+                "entry 1: entry has no `changes`, `messaging` or `standby`",
             ),
             (
-                "standby entry",
-                r#"{"object":"page","entry":[{"id":"1","time":1,"standby":[]}]}"#,
-                "entry 1: handover `standby` events are not handled",
+                "page mention of an unknown verb",
+                r#"{"object":"page","entry":[{"id":"1","time":1,"changes":[{"field":"mention","value":{"item":"post","verb":"hide","post_id":"5_6"}}]}]}"#,
+                r#"entry 1, change #0: mention "post" "hide" is not handled"#,
+            ),
+            (
+                "messaging under a WhatsApp entry",
+                r#"{"object":"whatsapp_business_account","entry":[{"id":"1","messaging":[{}]}]}"#,
+                "entry 1, messaging #0: `messaging` events are not handled for this object",
             ),
             (
                 "entry without id",

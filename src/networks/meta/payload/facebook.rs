@@ -11,7 +11,6 @@ use crate::core::{
     NetworkEnvelope, NetworkItemId,
 };
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FeedItem {
     Comment,
@@ -170,7 +169,11 @@ pub(super) fn normalise_mention(
                 },
             });
         }
-        _ => return Err(format!("mention {item_name:?} {verb_name:?} is not handled")),
+        _ => {
+            return Err(format!(
+                "mention {item_name:?} {verb_name:?} is not handled"
+            ));
+        }
     }
 
     let (from_id, from_name) = match value.from {
@@ -230,8 +233,7 @@ fn comment_permalink(post_id: &NetworkItemId, comment_id: &NetworkItemId) -> Opt
     Some(url.into())
 }
 
-
-/// `value` of a `feed` change (comments, posts, reactions, …).
+/// `value` of a `feed` change (comments, posts, reactions, …) or of a `mention` change.
 #[derive(Debug, Deserialize)]
 pub(super) struct FeedValue {
     #[serde(default)]
@@ -262,4 +264,3 @@ struct WireFrom {
     #[serde(default)]
     name: Option<String>,
 }
-

@@ -26,8 +26,9 @@ pub(super) fn normalise_event(
     let event: WireEvent =
         serde_json::from_value(event).map_err(|e| format!("malformed messaging event: {e}"))?;
     let net = network.as_str();
+    let what = event.what();
     let Some(sender) = event.sender.map(|s| s.id) else {
-        return Err(format!("{} event without a sender", event.what()));
+        return Err(format!("{what} event without a sender"));
     };
     let own_account = sender.as_str() == account;
     let at = event.timestamp.map(|t| t.at).or(entry_time);
@@ -72,7 +73,9 @@ pub(super) fn normalise_event(
             });
         }
         if text.is_empty() && attachments.is_empty() {
-            return Err(format!("message {item_id} has neither text nor attachments"));
+            return Err(format!(
+                "message {item_id} has neither text nor attachments"
+            ));
         }
         let created_at = at.ok_or_else(|| format!("message {item_id} without a timestamp"))?;
         return Ok(new_dm(
@@ -115,7 +118,7 @@ pub(super) fn normalise_event(
 
     if let Some(reaction) = event.reaction {
         return Err(format!(
-            "reaction {:?} {:?} to {} is not handled",
+            "reaction {:?} {} to {} is not handled",
             reaction.action.unwrap_or_default(),
             reaction.emoji.or(reaction.reaction).unwrap_or_default(),
             reaction.mid.map(|m| m.0).unwrap_or_else(|| "?".into()),
@@ -123,7 +126,11 @@ pub(super) fn normalise_event(
     }
 
     if let Some(read) = event.read {
-        let ids: Vec<NetworkItemId> = read.mid.iter().map(|m| NetworkItemId::new(m.as_str())).collect();
+        let ids: Vec<NetworkItemId> = read
+            .mid
+            .iter()
+            .map(|m| NetworkItemId::new(m.as_str()))
+            .collect();
         let mark = match (&read.watermark, &read.mid) {
             (Some(w), _) => w.raw.to_string(),
             (None, Some(mid)) => mid.0.clone(),
@@ -148,7 +155,11 @@ pub(super) fn normalise_event(
             ([mid], _) => mid.0.clone(),
             (_, Some(w)) => format!("{sender}:{}", w.raw),
             ([], None) => return Err("delivery receipt without mids or a watermark".to_owned()),
-            (mids, None) => mids.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(","),
+            (mids, None) => mids
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
         };
         return Ok(NetworkEnvelope {
             dedupe_key: format!("{net}:delivery:{mark}"),
@@ -163,7 +174,7 @@ pub(super) fn normalise_event(
         });
     }
 
-    Err(format!("{} event is not handled", event.what()))
+    Err(format!("{what} event is not handled"))
 }
 
 fn own_message(network: Network) -> &'static str {

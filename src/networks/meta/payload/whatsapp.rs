@@ -94,7 +94,10 @@ fn normalise_message(
 
     let kind = message.kind.as_deref().unwrap_or("");
     let (text, attachments) = match kind {
-        "text" => (message.text.and_then(|t| t.body).unwrap_or_default(), vec![]),
+        "text" => (
+            message.text.and_then(|t| t.body).unwrap_or_default(),
+            vec![],
+        ),
         "image" | "video" | "audio" | "document" | "sticker" => {
             let media = match kind {
                 "image" => message.image,
@@ -170,9 +173,12 @@ fn normalise_message(
         "reaction" => {
             let reaction = message.reaction.unwrap_or_default();
             return Err(format!(
-                "reaction {:?} to {} is not handled",
+                "reaction {} to {} is not handled",
                 reaction.emoji.unwrap_or_default(),
-                reaction.message_id.map(|m| m.0).unwrap_or_else(|| "?".into())
+                reaction
+                    .message_id
+                    .map(|m| m.0)
+                    .unwrap_or_else(|| "?".into())
             ));
         }
         "system" | "unsupported" => {

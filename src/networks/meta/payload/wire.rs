@@ -69,7 +69,6 @@ impl<'de> Deserialize<'de> for WireId {
     }
 }
 
-
 impl WireId {
     pub fn as_str(&self) -> &str {
         &self.0
