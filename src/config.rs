@@ -134,6 +134,9 @@ pub struct MetaConfig {
     /// The token typed into the App Dashboard for the GET handshake.
     pub verify_token: Option<SecretString>,
     pub graph_api_url: String,
+    /// The app has Messenger's Human Agent permission: replies up to 7 days after the
+    /// customer's last message are sent with the HUMAN_AGENT tag.
+    pub human_agent_tag: bool,
     pub pages: Vec<PageConfig>,
 }
 
@@ -144,6 +147,7 @@ impl Default for MetaConfig {
             previous_app_secret: None,
             verify_token: None,
             graph_api_url: crate::networks::meta::DEFAULT_GRAPH_BASE_URL.into(),
+            human_agent_tag: false,
             pages: Vec::new(),
         }
     }

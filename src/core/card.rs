@@ -71,6 +71,19 @@ pub struct CardView {
     pub pickers: Vec<Picker>,
     /// One button per suggested tag.
     pub suggestions: Vec<Button>,
+    /// The reply-window line of a private conversation (see [`window_line`]).
+    pub window: Option<String>,
+}
+
+/// The reply-window line for a ticket at `now` (None for comments and posts).
+pub fn window_line(ticket: &Ticket, now: DateTime<Utc>, human_agent: bool) -> Option<String> {
+    use super::window::{Window, window};
+    match window(ticket, now, human_agent) {
+        Window::None => None,
+        Window::Open { left } => Some(text::window_left(left, false)),
+        Window::HumanAgent { left } => Some(text::window_left(left, true)),
+        Window::Closed => Some(text::WINDOW_CLOSED.to_string()),
+    }
 }
 
 impl CardView {
@@ -161,6 +174,7 @@ impl CardView {
             buttons,
             pickers,
             suggestions,
+            window: None,
         }
     }
 }

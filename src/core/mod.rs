@@ -12,6 +12,7 @@ pub mod permission;
 pub mod saved_reply;
 pub mod tags;
 pub mod text;
+pub mod window;
 
 pub use action::{ActionId, CardAction};
 pub use decide::{

@@ -335,6 +335,27 @@ pub fn assign_done(ticket: i64) -> String {
     format!("Assigning ticket #{ticket}…")
 }
 
+/// The card's reply-window line.
+pub fn window_left(left: chrono::Duration, human_agent: bool) -> String {
+    let hours = left.num_hours();
+    let left = if hours >= 1 {
+        format!("{hours} h")
+    } else {
+        format!("{} min", left.num_minutes().max(1))
+    };
+    if human_agent {
+        format!(":hourglass: Reply window: {left} left (human agent)")
+    } else {
+        format!(":hourglass: Reply window: {left} left")
+    }
+}
+
+/// The card's line when the window has closed.
+pub const WINDOW_CLOSED: &str = ":no_entry_sign: Reply window closed: the customer must write again (WhatsApp: use an approved template).";
+
+/// A reply refused because the window has closed.
+pub const REPLY_OUTSIDE_WINDOW: &str = ":no_entry_sign: The reply window has closed (the customer's last message is more than 24 hours old), so nothing was sent. On WhatsApp only an approved template can be sent now; on Messenger and Instagram the customer must write again.";
+
 /// One line of a queue listing.
 pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {
     let title = match link {

@@ -539,7 +539,7 @@ async fn submission(
             .map(str::to_string)
     };
     match ModalKind::parse(callback_id) {
-        Some(ModalKind::Reply(ticket)) => {
+        Some(ModalKind::Reply(ticket_id)) => {
             let Some(reply) = single(render::REPLY_BLOCK, render::REPLY_ACTION) else {
                 return Ok(modal_errors(
                     json!({ render::REPLY_BLOCK: text::REPLY_EMPTY }),
@@ -555,13 +555,21 @@ async fn submission(
                     json!({ render::REPLY_BLOCK: text::refused(Permission::Reply) }),
                 ));
             }
+            if let Some(t) = ticket(state, ticket_id).await?
+                && !crate::core::window::window(&t, Utc::now(), state.config.meta.human_agent_tag)
+                    .allows_reply()
+            {
+                return Ok(modal_errors(
+                    json!({ render::REPLY_BLOCK: text::REPLY_OUTSIDE_WINDOW }),
+                ));
+            }
             // A variable left in the text is never sent raw.
             if let Err(e) = saved_reply::check(&reply) {
                 return Ok(modal_errors(json!({ render::REPLY_BLOCK: e.to_string() })));
             }
             let event = InboxEvent::ModalReply {
                 teammate: teammate(user),
-                ticket,
+                ticket: ticket_id,
                 view_id: view_id.to_string(),
                 text: reply,
             };

@@ -10,6 +10,7 @@ use tracing::{Instrument, debug, error, info_span, warn};
 use crate::config::ReplyMode;
 use crate::core::permission::Permission;
 use crate::core::tags::{TagModel, tokens};
+use crate::core::window::window;
 use crate::core::{
     ActionId, Assignee, CardAction, ChatRef, ChatUserId, Delivery, Event, MessageKey, MessageKind,
     NetworkChange, Teammate, TicketId, text,
@@ -458,8 +459,14 @@ async fn thread_event(
         )
         .await?;
     let chars = trimmed.chars().count();
+    let outside = match svc.store.ticket(ticket).await? {
+        Some(t) => !window(&t, Utc::now(), svc.config.meta.human_agent_tag).allows_reply(),
+        None => false,
+    };
     let refusal = if !allowed {
         Some(text::refused(Permission::Reply))
+    } else if outside {
+        Some(text::REPLY_OUTSIDE_WINDOW.to_string())
     } else if chars > crate::core::model::MAX_REPLY_CHARS {
         Some(text::reply_too_long(
             chars,

@@ -16,11 +16,14 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::chat::slack::{SlackCallError, render};
 use crate::core::card::CardView;
 use crate::core::decide::AssigneeNotice;
+use crate::core::window::{Window, window};
 use crate::core::{
     Assignee, ChatRef, Delivery, DeliveryMark, Effect, Event, FailureReason, MessageKey, Surface,
     text,
 };
+use crate::core::{ItemKind, Network};
 use crate::networks::meta::GraphError;
+use crate::networks::meta::MessageTag;
 use crate::store::{ChatRole, Consumes, Job, JobRecord};
 
 use super::apply::{Applied, Lookup, apply};
@@ -223,12 +226,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             if let Err(wait) = svc.pacer.take(&page.slack_channel) {
                 return Ok(Outcome::Wait(wait, "channel pacing"));
             }
-            let content = render::card(&CardView::of(
-                &ticket,
-                &page.name,
-                &svc.config.team_names(),
-                Utc::now(),
-            ));
+            let content = render::card(&card_view(svc, &ticket, &page.name));
             Ok(
                 match svc
                     .slack
@@ -257,12 +255,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 warn!("no card to update (its post failed)");
                 return Ok(Outcome::Done(vec![]));
             };
-            let content = render::card(&CardView::of(
-                &ticket,
-                &page.name,
-                &svc.config.team_names(),
-                Utc::now(),
-            ));
+            let content = render::card(&card_view(svc, &ticket, &page.name));
             Ok(
                 match svc
                     .slack
@@ -473,10 +466,64 @@ async fn send_reply(
         apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
         return Ok(Outcome::Consumed);
     };
-    let result = svc
-        .graph
-        .reply_to_comment(token, &ticket.state.reply_to, &msg.text)
-        .await;
+    // Checked again at sending time: the undo window may have crossed the boundary.
+    let window = window(ticket, Utc::now(), svc.config.meta.human_agent_tag);
+    if !window.allows_reply() {
+        let event = Event::ReplyFailed {
+            key: key.clone(),
+            reason: FailureReason::OutsideWindow,
+        };
+        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        return Ok(Outcome::Consumed);
+    }
+    let s = &ticket.state;
+    let graph = &svc.graph;
+    let result = match (s.network, s.kind) {
+        (Network::Facebook, ItemKind::DirectMessage) => {
+            let tag = match window {
+                Window::HumanAgent { .. } => MessageTag::HumanAgent,
+                _ => MessageTag::None,
+            };
+            graph
+                .send_message(
+                    token,
+                    s.account.as_str(),
+                    s.customer.id.as_str(),
+                    &msg.text,
+                    tag,
+                )
+                .await
+        }
+        (Network::Instagram, ItemKind::DirectMessage) => {
+            graph
+                .send_message(
+                    token,
+                    s.account.as_str(),
+                    s.customer.id.as_str(),
+                    &msg.text,
+                    MessageTag::None,
+                )
+                .await
+        }
+        (Network::Instagram, _) => {
+            graph
+                .reply_to_instagram_comment(token, &s.reply_to, &msg.text)
+                .await
+        }
+        (Network::Whatsapp, _) => {
+            graph
+                .send_whatsapp_text(
+                    token,
+                    s.account.as_str(),
+                    s.customer.id.as_str(),
+                    &msg.text,
+                    None,
+                )
+                .await
+        }
+        // Comments, visitor posts, mentions: `POST /{id}/comments` under the latest item.
+        (Network::Facebook, _) => graph.reply_to_comment(token, &s.reply_to, &msg.text).await,
+    };
     let event = match result {
         Ok(id) => {
             info!(reply = %id, "reply delivered");
@@ -583,6 +630,14 @@ async fn notify_assignee(
             Err(e) => slack_failure(e),
         },
     )
+}
+
+/// The card as it should look now (reply window included).
+fn card_view(svc: &Services, ticket: &crate::core::Ticket, account_name: &str) -> CardView {
+    let now = Utc::now();
+    let mut view = CardView::of(ticket, account_name, &svc.config.team_names(), now);
+    view.window = crate::core::card::window_line(ticket, now, svc.config.meta.human_agent_tag);
+    view
 }
 
 fn slack_failure(e: SlackCallError) -> Outcome {

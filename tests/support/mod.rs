@@ -261,6 +261,18 @@ impl World {
             .await;
     }
 
+    /// Graph accepts every Send API message (Messenger / Instagram DMs).
+    pub async fn graph_messages_ok(&self) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[0-9]+/messages$"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"recipient_id": "6001", "message_id": "m_reply_1"})),
+            )
+            .mount(&self.graph)
+            .await;
+    }
+
     /// Graph answers the next `times` comment replies with `status` and `body`.
     pub async fn graph_fails(&self, times: u64, status: u16, body: Value) {
         Mock::given(method("POST"))

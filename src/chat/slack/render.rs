@@ -182,6 +182,9 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     if let Some(replying) = text::replying(&view.replying, &mention) {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(replying).into()]).into());
     }
+    if let Some(window) = &view.window {
+        blocks.push(SlackContextBlock::new(vec![mrkdwn(window.clone()).into()]).into());
+    }
     if let Some(failure) = &view.failure {
         blocks.push(
             SlackSectionBlock::new()

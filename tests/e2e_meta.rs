@@ -1,0 +1,174 @@
+//! End-to-end scenarios for the Meta family beyond Page comments (issue 4, in progress):
+//! Messenger conversations as tickets, replies through the Send API, reply windows.
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::json;
+use support::*;
+use switchboard::core::{Delivery, ItemKind, MessageKey, TicketId};
+
+const PSID: &str = "6001";
+
+fn messenger(mid: &str, text: &str, ts_ms: i64) -> String {
+    json!({"object": "page", "entry": [{"id": PAGE_ID, "time": ts_ms, "messaging": [{
+        "sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": ts_ms,
+        "message": {"mid": mid, "text": text}
+    }]}]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_messenger_conversation_is_one_ticket_and_replies_go_through_the_send_api() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    w.graph_messages_ok().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    assert_eq!(
+        w.meta_webhook(&messenger(
+            "m_1",
+            "Hi, is the shop open today?",
+            now - 60_000
+        ))
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        w.meta_webhook(&messenger("m_2", "And tomorrow?", now))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // The Page's own echo is not a customer message.
+    let echo = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": now, "messaging": [{
+        "sender": {"id": PAGE_ID}, "recipient": {"id": PSID}, "timestamp": now,
+        "message": {"mid": "m_echo", "is_echo": true, "app_id": 1, "metadata": "switchboard", "text": "Yes!"}
+    }]}]});
+    assert_eq!(w.meta_webhook(&echo.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+
+    assert_eq!(
+        w.store.count_tickets().await.unwrap(),
+        1,
+        "one ticket per conversation"
+    );
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.kind, ItemKind::DirectMessage);
+    let posts = w.take_slack("/chat.postMessage").await;
+    assert_eq!(
+        posts.len(),
+        2,
+        "the card, then the second message in its thread"
+    );
+    let card = blocks_text(&posts[0].body);
+    assert!(
+        card.contains("Facebook message on Acme Coffee")
+            && card.contains("Reply window: 23 h left"),
+        "{card}"
+    );
+    w.take_slack("/chat.update").await;
+
+    w.thread_message(
+        "Ev1",
+        "UANA",
+        "1700000001.000100",
+        "1700000050.000001",
+        "Open 9 to 5 both days!",
+    )
+    .await;
+    w.settle().await;
+    let sent = w.take_graph(&format!("/{PAGE_ID}/messages")).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["recipient"]["id"], PSID);
+    assert_eq!(sent[0].body["messaging_type"], "RESPONSE");
+    assert_eq!(sent[0].body["message"]["text"], "Open 9 to 5 both days!");
+    let key = MessageKey::new(format!("chat:slack:{TEAM}:{CHANNEL}:1700000050.000001"));
+    assert_eq!(
+        w.store.message(&key).await.unwrap().unwrap().delivery,
+        Some(Delivery::Delivered)
+    );
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_reply_outside_the_window_is_refused_before_sending() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    w.graph_messages_ok().await;
+    let old = chrono::Utc::now().timestamp_millis() - 30 * 3600 * 1000;
+    w.meta_webhook(&messenger("m_old", "Hello?", old)).await;
+    w.settle().await;
+    let card = w.take_slack("/chat.postMessage").await;
+    assert!(blocks_text(&card[0].body).contains("Reply window closed"));
+
+    w.thread_message(
+        "Ev1",
+        "UANA",
+        "1700000001.000100",
+        "1700000050.000001",
+        "Sorry for the delay",
+    )
+    .await;
+    w.settle().await;
+    assert!(
+        w.take_graph(&format!("/{PAGE_ID}/messages"))
+            .await
+            .is_empty(),
+        "nothing sent"
+    );
+    let told = w.take_slack("/chat.postEphemeral").await;
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].body.to_string().contains("reply window has closed"),
+        "{}",
+        told[0].body
+    );
+    // The modal refuses too.
+    let (_, body) = w
+        .submit(
+            "UANA",
+            "V1",
+            "sb1:reply_modal:1",
+            json!({"reply": {"text": {"type": "plain_text_input", "value": "Hi"}}}),
+        )
+        .await;
+    assert!(
+        body.contains("errors") && body.contains("reply window has closed"),
+        "{body}"
+    );
+    assert_eq!(w.store.messages(TicketId(1)).await.unwrap().len(), 1);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn with_the_human_agent_tag_a_late_messenger_reply_is_tagged() {
+    let w = World::with(|c| c.meta.human_agent_tag = true).await;
+    w.slack_ok().await;
+    w.graph_messages_ok().await;
+    let old = chrono::Utc::now().timestamp_millis() - 30 * 3600 * 1000;
+    w.meta_webhook(&messenger("m_old", "Hello?", old)).await;
+    w.settle().await;
+    let card = w.take_slack("/chat.postMessage").await;
+    assert!(blocks_text(&card[0].body).contains("(human agent)"));
+    w.thread_message(
+        "Ev1",
+        "UANA",
+        "1700000001.000100",
+        "1700000050.000001",
+        "Sorry for the delay",
+    )
+    .await;
+    w.settle().await;
+    let sent = w.take_graph(&format!("/{PAGE_ID}/messages")).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["messaging_type"], "MESSAGE_TAG");
+    assert_eq!(sent[0].body["tag"], "HUMAN_AGENT");
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}
