@@ -16,6 +16,10 @@ pub const ENV_META_APP_SECRET: &str = "SWITCHBOARD_META_APP_SECRET";
 pub const ENV_META_VERIFY_TOKEN: &str = "SWITCHBOARD_META_VERIFY_TOKEN";
 /// Followed by the Page id: `SWITCHBOARD_META_PAGE_TOKEN_1234567890`.
 pub const ENV_META_PAGE_TOKEN_PREFIX: &str = "SWITCHBOARD_META_PAGE_TOKEN_";
+/// Followed by the Instagram account id.
+pub const ENV_INSTAGRAM_TOKEN_PREFIX: &str = "SWITCHBOARD_INSTAGRAM_TOKEN_";
+/// Followed by the WhatsApp phone number id.
+pub const ENV_WHATSAPP_TOKEN_PREFIX: &str = "SWITCHBOARD_WHATSAPP_TOKEN_";
 pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
 pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
 
@@ -51,6 +55,9 @@ pub struct Config {
     pub outbox: OutboxConfig,
     #[serde(default)]
     pub permissions: PermissionsConfig,
+    /// Routing rules, tried in order.
+    #[serde(default)]
+    pub routing: Vec<RoutingRule>,
 }
 
 /// Who may do what. Each list holds Slack user ids (`U…`/`W…`) and user-group ids (`S…`);
@@ -138,6 +145,10 @@ pub struct MetaConfig {
     /// customer's last message are sent with the HUMAN_AGENT tag.
     pub human_agent_tag: bool,
     pub pages: Vec<PageConfig>,
+    /// Instagram professional accounts.
+    pub instagram: Vec<AccountConfig>,
+    /// WhatsApp Business phone numbers.
+    pub whatsapp: Vec<AccountConfig>,
 }
 
 impl Default for MetaConfig {
@@ -149,20 +160,43 @@ impl Default for MetaConfig {
             graph_api_url: crate::networks::meta::DEFAULT_GRAPH_BASE_URL.into(),
             human_agent_tag: false,
             pages: Vec::new(),
+            instagram: Vec::new(),
+            whatsapp: Vec::new(),
         }
     }
 }
 
+/// A connected account: a Facebook Page, an Instagram professional account or a WhatsApp
+/// phone number.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PageConfig {
-    /// The Page id (as in webhook `entry.id`).
+pub struct AccountConfig {
+    /// The id webhooks carry: the Page id (`entry.id`), the Instagram account id
+    /// (`entry.id`), or the WhatsApp `phone_number_id`.
     pub id: String,
     /// Shown on cards.
     pub name: String,
-    /// Page access token (replies are posted as the Page).
+    /// Access token used to reply: the Page token (Facebook, and the Page linked to an
+    /// Instagram account), or a system-user token (WhatsApp).
     pub access_token: Option<SecretString>,
-    /// The Slack channel id cards of this Page go to.
+    /// The Slack channel id cards of this account go to (unless a routing rule says
+    /// otherwise).
+    pub slack_channel: String,
+}
+
+/// Facebook Pages were the first accounts; the name stays for them.
+pub type PageConfig = AccountConfig;
+
+/// A routing rule: tickets matching every given condition go to `slack_channel` instead of
+/// their account's channel. Rules are tried in order; the first match wins.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    pub network: Option<String>,
+    /// comment, visitor_post, mention or direct_message.
+    pub kind: Option<String>,
+    /// Matched case-insensitively in the ticket's first message.
+    pub keyword: Option<String>,
     pub slack_channel: String,
 }
 
@@ -292,9 +326,15 @@ impl Config {
         if let Some(v) = secret(ENV_META_VERIFY_TOKEN) {
             self.meta.verify_token = Some(v);
         }
-        for page in &mut self.meta.pages {
-            if let Some(v) = secret(&format!("{ENV_META_PAGE_TOKEN_PREFIX}{}", page.id)) {
-                page.access_token = Some(v);
+        for (list, prefix) in [
+            (&mut self.meta.pages, ENV_META_PAGE_TOKEN_PREFIX),
+            (&mut self.meta.instagram, ENV_INSTAGRAM_TOKEN_PREFIX),
+            (&mut self.meta.whatsapp, ENV_WHATSAPP_TOKEN_PREFIX),
+        ] {
+            for account in list.iter_mut() {
+                if let Some(v) = secret(&format!("{prefix}{}", account.id)) {
+                    account.access_token = Some(v);
+                }
             }
         }
         if let Some(v) = secret(ENV_SLACK_BOT_TOKEN) {
@@ -382,8 +422,68 @@ impl Config {
                 }
             }
         }
-        if self.meta.pages.is_empty() {
-            problems.push("meta.pages is empty: add at least one [[meta.pages]]".into());
+        if self.meta.pages.is_empty()
+            && self.meta.instagram.is_empty()
+            && self.meta.whatsapp.is_empty()
+        {
+            problems.push(
+                "no account is configured: add at least one [[meta.pages]], [[meta.instagram]] or [[meta.whatsapp]]"
+                    .into(),
+            );
+        }
+        for (i, rule) in self.routing.iter().enumerate() {
+            let at = format!("routing[{i}]");
+            if rule.network.is_none() && rule.kind.is_none() && rule.keyword.is_none() {
+                problems.push(format!("{at} has no condition (network, kind or keyword)"));
+            }
+            if let Some(n) = &rule.network
+                && n.parse::<crate::core::Network>().is_err()
+            {
+                problems.push(format!(
+                    "{at}.network must be facebook, instagram or whatsapp, got {n:?}"
+                ));
+            }
+            if let Some(k) = &rule.kind
+                && parse_kind(k).is_none()
+            {
+                problems.push(format!(
+                    "{at}.kind must be comment, visitor_post, mention or direct_message, got {k:?}"
+                ));
+            }
+            if rule.slack_channel.trim().is_empty() {
+                problems.push(format!("{at}.slack_channel is empty"));
+            }
+        }
+        for (list, key, prefix) in [
+            (
+                &self.meta.instagram,
+                "meta.instagram",
+                ENV_INSTAGRAM_TOKEN_PREFIX,
+            ),
+            (
+                &self.meta.whatsapp,
+                "meta.whatsapp",
+                ENV_WHATSAPP_TOKEN_PREFIX,
+            ),
+        ] {
+            for (i, a) in list.iter().enumerate() {
+                let at = format!("{key}[{i}]");
+                if a.id.trim().is_empty() || !a.id.chars().all(|c| c.is_ascii_digit()) {
+                    problems.push(format!("{at}.id must be numeric, got {:?}", a.id));
+                }
+                if a.name.trim().is_empty() {
+                    problems.push(format!("{at}.name is empty"));
+                }
+                if a.slack_channel.trim().is_empty() {
+                    problems.push(format!("{at}.slack_channel is empty"));
+                }
+                if is_blank(&a.access_token) {
+                    problems.push(format!(
+                        "{at}.access_token is not set (set it in the file or {prefix}{})",
+                        a.id
+                    ));
+                }
+            }
         }
         let mut seen = BTreeMap::new();
         for (i, page) in self.meta.pages.iter().enumerate() {
@@ -447,6 +547,42 @@ impl Config {
         self.meta.pages.iter().find(|p| p.id == id)
     }
 
+    /// The configured account a network's id belongs to.
+    pub fn account(&self, network: crate::core::Network, id: &str) -> Option<&AccountConfig> {
+        use crate::core::Network::*;
+        let list = match network {
+            Facebook => &self.meta.pages,
+            Instagram => &self.meta.instagram,
+            Whatsapp => &self.meta.whatsapp,
+        };
+        list.iter().find(|a| a.id == id)
+    }
+
+    /// The channel a ticket's card goes to: the first matching routing rule, else its
+    /// account's channel.
+    pub fn channel_for<'a>(
+        &'a self,
+        ticket: &crate::core::TicketState,
+        account: &'a AccountConfig,
+    ) -> &'a str {
+        let text = ticket.first_text.to_lowercase();
+        self.routing
+            .iter()
+            .find(|r| {
+                r.network
+                    .as_deref()
+                    .is_none_or(|n| n.parse() == Ok(ticket.network))
+                    && r.kind
+                        .as_deref()
+                        .is_none_or(|k| parse_kind(k) == Some(ticket.kind))
+                    && r.keyword
+                        .as_deref()
+                        .is_none_or(|k| text.contains(&k.to_lowercase()))
+            })
+            .map(|r| r.slack_channel.as_str())
+            .unwrap_or(&account.slack_channel)
+    }
+
     /// The reply mode of a Slack channel.
     pub fn reply_mode(&self, channel: &str) -> ReplyMode {
         self.slack
@@ -489,6 +625,17 @@ fn secrets<'a>(a: &'a Option<SecretString>, b: &'a Option<SecretString>) -> Vec<
         .map(|s| s.expose_secret().as_bytes())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+fn parse_kind(kind: &str) -> Option<crate::core::ItemKind> {
+    use crate::core::ItemKind::*;
+    match kind {
+        "comment" => Some(Comment),
+        "visitor_post" => Some(VisitorPost),
+        "mention" => Some(Mention),
+        "direct_message" => Some(DirectMessage),
+        _ => None,
+    }
 }
 
 fn is_blank(s: &Option<SecretString>) -> bool {

@@ -172,3 +172,140 @@ async fn with_the_human_agent_tag_a_late_messenger_reply_is_tagged() {
     w.take_slack("/chat.update").await;
     w.finish().await;
 }
+
+const PHONE_ID: &str = "106540352242922";
+const WA_CUSTOMER: &str = "491234567890";
+
+fn whatsapp_config(c: &mut switchboard::config::Config) {
+    c.meta.whatsapp = vec![switchboard::config::AccountConfig {
+        id: PHONE_ID.into(),
+        name: "Acme WhatsApp".into(),
+        access_token: Some(secrecy::SecretString::from("EAAwa-token")),
+        slack_channel: "C0WHATSAPP".into(),
+    }];
+}
+
+fn wa_message(wamid: &str, text: &str) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "101809759215303", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
+            "contacts": [{"profile": {"name": "Test User"}, "wa_id": WA_CUSTOMER}],
+            "messages": [{"from": WA_CUSTOMER, "id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
+                          "type": "text", "text": {"body": text}}]
+        }}]}]})
+    .to_string()
+}
+
+fn wa_status(wamid: &str, status: &str, errors: Option<serde_json::Value>) -> String {
+    let mut st = json!({"id": wamid, "status": status, "timestamp": chrono::Utc::now().timestamp().to_string(),
+                        "recipient_id": WA_CUSTOMER});
+    if let Some(e) = errors {
+        st["errors"] = e;
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "101809759215303", "changes": [{
+    "field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
+        "statuses": [st]
+    }}]}]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn whatsapp_statuses_update_the_delivery_state_of_replies() {
+    let w = World::with(whatsapp_config).await;
+    w.slack_ok().await;
+    w.graph_whatsapp_ok().await;
+    assert_eq!(
+        w.meta_webhook(&wa_message("wamid.IN1", "Is my order ready?"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    w.settle().await;
+    let card = w.take_slack("/chat.postMessage").await;
+    assert_eq!(card.len(), 1);
+    assert_eq!(
+        card[0].body["channel"], "C0WHATSAPP",
+        "routed to the number's channel"
+    );
+    assert!(blocks_text(&card[0].body).contains("WhatsApp message on Acme WhatsApp"));
+
+    // The thread ↔ ticket mapping is keyed by channel too: the same ts in another channel
+    // is not this card's thread, and nothing is sent.
+    w.thread_message(
+        "Ev1",
+        "UANA",
+        "1700000001.000100",
+        "1700000050.000001",
+        "Yes, come by!",
+    )
+    .await;
+    w.settle().await;
+    assert!(
+        w.take_graph(&format!("/{PHONE_ID}/messages"))
+            .await
+            .is_empty()
+    );
+    // In the card's own channel it is a reply.
+    let thread = json!({
+        "team_id": TEAM, "api_app_id": "A111", "type": "event_callback", "event_id": "Ev2", "event_time": 1,
+        "event": {"type": "message", "channel": "C0WHATSAPP", "user": "UANA", "text": "Yes, come by!",
+                  "ts": "1700000051.000001", "thread_ts": "1700000001.000100", "event_ts": "1700000051.000001"}
+    });
+    w.slack_event(&thread, &[]).await;
+    w.settle().await;
+    let sent = w.take_graph(&format!("/{PHONE_ID}/messages")).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["messaging_product"], "whatsapp");
+    assert_eq!(sent[0].body["to"], WA_CUSTOMER);
+    assert_eq!(sent[0].body["text"]["body"], "Yes, come by!");
+    let key = MessageKey::new(format!("chat:slack:{TEAM}:C0WHATSAPP:1700000051.000001"));
+    assert_eq!(
+        w.store.message(&key).await.unwrap().unwrap().delivery,
+        Some(Delivery::Delivered)
+    );
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+
+    // Read: the seen mark.
+    w.meta_webhook(&wa_status("wamid.R1", "read", None)).await;
+    w.settle().await;
+    let seen = w.take_slack("/reactions.add").await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].body["name"], "eyes");
+
+    // A late failure (outside the window): failed mark, the reason in the thread, the card.
+    let errors = json!([{"code": 131047, "title": "Re-engagement message",
+        "message": "Re-engagement message", "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]);
+    w.meta_webhook(&wa_status("wamid.R1", "failed", Some(errors)))
+        .await;
+    w.settle().await;
+    let marks = w.take_slack("/reactions.add").await;
+    assert_eq!(marks[0].body["name"], "x");
+    assert_eq!(
+        w.take_slack("/reactions.remove").await.len(),
+        2,
+        "queued and delivered marks removed"
+    );
+    let notice = w.take_slack("/chat.postMessage").await;
+    assert!(
+        notice[0]
+            .body
+            .to_string()
+            .contains("reply window has closed"),
+        "{}",
+        notice[0].body
+    );
+    assert!(
+        blocks_text(&w.take_slack("/chat.update").await.last().unwrap().body)
+            .contains("Last reply failed")
+    );
+    assert!(matches!(
+        w.store.message(&key).await.unwrap().unwrap().delivery,
+        Some(Delivery::Failed(_))
+    ));
+    w.finish().await;
+}

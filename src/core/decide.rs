@@ -74,6 +74,8 @@ pub enum Event {
         /// Who wrote the reply (shown as "last replied by").
         teammate: Teammate,
     },
+    /// The customer saw a delivered reply (a read receipt).
+    ReplySeen { key: MessageKey },
     /// The outbox gave up on a reply.
     ReplyFailed {
         key: MessageKey,
@@ -132,6 +134,8 @@ pub enum DeliveryMark {
     Failed,
     /// Withdrawn in the undo window: the queued mark is removed.
     Cancelled,
+    /// The customer has seen it.
+    Read,
 }
 
 /// A message change to persist with the decision.
@@ -520,6 +524,12 @@ pub fn decide(
                 state: DeliveryMark::Delivered,
             });
             d.effects.push(Effect::UpdateCard);
+        }
+        Event::ReplySeen { key } => {
+            d.effects.push(Effect::ShowDelivery {
+                key: key.clone(),
+                state: DeliveryMark::Read,
+            });
         }
         Event::ReplyFailed { key, reason } => {
             d.messages.push(MessageChange::Update {

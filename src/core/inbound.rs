@@ -56,6 +56,16 @@ pub enum ReceiptStatus {
 }
 
 impl NetworkChange {
+    /// The network the change happened on.
+    pub fn network(&self) -> Network {
+        match self {
+            NetworkChange::New { item } => item.network,
+            NetworkChange::Edited { network, .. }
+            | NetworkChange::Removed { network, .. }
+            | NetworkChange::Receipt { network, .. } => *network,
+        }
+    }
+
     /// The connected account the change belongs to.
     pub fn account(&self) -> &AccountId {
         match self {

@@ -69,9 +69,13 @@ pub async fn receive(
     let mut rows = Vec::with_capacity(parsed.envelopes.len());
     for env in parsed.envelopes {
         let account = env.change.account();
-        if state.config.page(account.as_str()).is_none() {
-            // Meta sends every Page the app is subscribed to; only configured ones are inboxes.
-            warn!(page = %account, "webhook for a Page that is not configured; ignored");
+        if state
+            .config
+            .account(env.change.network(), account.as_str())
+            .is_none()
+        {
+            // Meta sends every account the app is subscribed to; only configured ones are inboxes.
+            warn!(page = %account, "webhook for an account that is not configured; ignored");
             continue;
         }
         let payload = serde_json::to_string(&InboxEvent::Network { change: env.change })

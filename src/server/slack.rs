@@ -421,7 +421,7 @@ async fn open_reply(
                 .unwrap_or_else(|| text::UNKNOWN_AUTHOR.to_string());
             let account = state
                 .config
-                .page(ticket.state.account.as_str())
+                .account(ticket.state.network, ticket.state.account.as_str())
                 .map(|p| p.name.clone())
                 .unwrap_or_else(|| ticket.state.account.to_string());
             let agent = state
@@ -759,7 +759,7 @@ async fn queue_command(
             .map(|c| render::card_link(&c));
         let account = state
             .config
-            .page(t.state.account.as_str())
+            .account(t.state.network, t.state.account.as_str())
             .map(|p| p.name.as_str())
             .unwrap_or(t.state.account.as_str());
         let headline = text::card_headline(t.state.network, t.state.kind, account);

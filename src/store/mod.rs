@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::core::filter::Filter;
 use crate::core::saved_reply::{SavedReply, SavedReplyId};
 use crate::core::tags::TagModelData;
-use crate::core::{ChatRef, Decision, Effect, HistoryEntry, Message, MessageKey, Ticket, TicketId};
+use crate::core::{
+    ChatRef, Decision, Effect, HistoryEntry, Message, MessageKey, NetworkItemId, Ticket, TicketId,
+};
 
 pub type DynStore = Arc<dyn Store>;
 
@@ -229,6 +231,10 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome>;
 
     async fn message(&self, key: &MessageKey) -> Result<Option<Message>>;
+
+    /// The teammate reply the network knows by `id` (the id it returned when it accepted
+    /// the reply), for delivery receipts.
+    async fn reply_by_network_id(&self, id: &NetworkItemId) -> Result<Option<Message>>;
 
     /// A ticket's messages, oldest first.
     async fn messages(&self, ticket: TicketId) -> Result<Vec<Message>>;

@@ -448,6 +448,22 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn reply_by_network_id(
+        &self,
+        id: &crate::core::NetworkItemId,
+    ) -> Result<Option<Message>> {
+        sqlx::query(
+            "SELECT * FROM messages WHERE network_item_id = $1 AND kind = 'reply' \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(message_from_row)
+        .transpose()
+    }
+
     async fn messages(&self, ticket: TicketId) -> Result<Vec<Message>> {
         sqlx::query("SELECT * FROM messages WHERE ticket_id = $1 ORDER BY created_at, seq")
             .bind(ticket.0)

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tracing::{Instrument, debug, error, info_span, warn};
 
 use crate::config::ReplyMode;
+use crate::core::ReceiptStatus;
 use crate::core::permission::Permission;
 use crate::core::tags::{TagModel, tokens};
 use crate::core::window::window;
@@ -148,8 +149,34 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     None => return note(svc, row, "edit of an item we never received").await,
                 }
             }
-            NetworkChange::Receipt { .. } => {
-                return note(svc, row, "delivery receipts are not applied to tickets yet").await;
+            NetworkChange::Receipt { ids, status, .. } => {
+                if ids.is_empty() {
+                    return note(svc, row, "a watermark-only receipt (not applied)").await;
+                }
+                let mut applied = 0;
+                for id in ids {
+                    let Some(reply) = svc.store.reply_by_network_id(&id).await? else {
+                        continue;
+                    };
+                    let event = match &status {
+                        ReceiptStatus::Failed(reason) => Event::ReplyFailed {
+                            key: reply.key.clone(),
+                            reason: reason.clone(),
+                        },
+                        ReceiptStatus::Read => Event::ReplySeen {
+                            key: reply.key.clone(),
+                        },
+                        // Accepted by the API means delivered as far as the card shows.
+                        ReceiptStatus::Sent | ReceiptStatus::Delivered => continue,
+                    };
+                    let lookup = Lookup::Id(reply.ticket_id);
+                    if let Applied::Committed(_) =
+                        apply(svc, &lookup, &event, Consumes::Nothing).await?
+                    {
+                        applied += 1;
+                    }
+                }
+                return note(svc, row, &format!("receipt applied to {applied} replies")).await;
             }
             NetworkChange::Removed {
                 network, item_id, ..

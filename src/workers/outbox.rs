@@ -212,7 +212,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Fail("the ticket no longer exists".into()));
     };
     let account = ticket.state.account.as_str();
-    let Some(page) = svc.config.page(account) else {
+    let Some(page) = svc.config.account(ticket.state.network, account) else {
         return Ok(Outcome::Fail(format!(
             "account {account} is not configured"
         )));
@@ -223,23 +223,20 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             if svc.store.card_of(ticket.id).await?.is_some() {
                 return Ok(Outcome::Done(vec![]));
             }
-            if let Err(wait) = svc.pacer.take(&page.slack_channel) {
+            let channel = svc.config.channel_for(&ticket.state, page).to_string();
+            if let Err(wait) = svc.pacer.take(&channel) {
                 return Ok(Outcome::Wait(wait, "channel pacing"));
             }
             let content = render::card(&card_view(svc, &ticket, &page.name));
             Ok(
-                match svc
-                    .slack
-                    .post_message(&page.slack_channel, None, content)
-                    .await
-                {
+                match svc.slack.post_message(&channel, None, content).await {
                     Ok(ts) => {
-                        info!(channel = %page.slack_channel, ts, "card posted");
+                        info!(%channel, ts, "card posted");
                         Outcome::Done(vec![JobRecord::LinkChat {
                             chat: ChatRef {
                                 surface: Surface::Slack,
                                 workspace: team,
-                                channel: page.slack_channel.clone(),
+                                channel: channel.clone(),
                                 message: ts,
                             },
                             role: ChatRole::Card,
@@ -383,11 +380,23 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                     Some(render::REACTION_DELIVERED),
                     Some(render::REACTION_QUEUED),
                 ),
-                DeliveryMark::Failed => {
-                    (Some(render::REACTION_FAILED), Some(render::REACTION_QUEUED))
-                }
+                // A late failure (a WhatsApp status after the API accepted the message)
+                // replaces the delivered mark.
+                DeliveryMark::Failed => (
+                    Some(render::REACTION_FAILED),
+                    Some(render::REACTION_DELIVERED),
+                ),
                 DeliveryMark::Cancelled => (None, Some(render::REACTION_QUEUED)),
+                DeliveryMark::Read => (Some(render::REACTION_READ), None),
             };
+            if matches!(state, DeliveryMark::Failed)
+                && let Err(e) = svc
+                    .slack
+                    .remove_reaction(&chat.channel, &chat.message, render::REACTION_QUEUED)
+                    .await
+            {
+                return Ok(slack_failure(e));
+            }
             if let Some(name) = add
                 && let Err(e) = svc
                     .slack

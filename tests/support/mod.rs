@@ -273,6 +273,19 @@ impl World {
             .await;
     }
 
+    /// Graph accepts every WhatsApp message, answering with message ids `wamid.R<n>`.
+    pub async fn graph_whatsapp_ok(&self) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[0-9]+/messages$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": "491234567890", "wa_id": "491234567890"}],
+                "messages": [{"id": "wamid.R1"}]
+            })))
+            .mount(&self.graph)
+            .await;
+    }
+
     /// Graph answers the next `times` comment replies with `status` and `body`.
     pub async fn graph_fails(&self, times: u64, status: u16, body: Value) {
         Mock::given(method("POST"))

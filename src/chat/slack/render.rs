@@ -16,6 +16,8 @@ pub const REACTION_QUEUED: &str = "hourglass_flowing_sand";
 pub const REACTION_DELIVERED: &str = "white_check_mark";
 /// Reaction once the reply failed for good (a thread message explains why).
 pub const REACTION_FAILED: &str = "x";
+/// The customer has seen the reply (a read receipt).
+pub const REACTION_READ: &str = "eyes";
 
 /// `action_id` of the permalink button. Slack reports clicks on link buttons too; they are not
 /// Switchboard actions and need only an acknowledgement.
