@@ -69,6 +69,8 @@ pub struct PermissionsConfig {
     pub close: Vec<String>,
     pub assign: Vec<String>,
     pub saved_replies: Vec<String>,
+    /// Hide / unhide, delete, like, block.
+    pub moderate: Vec<String>,
 }
 
 /// A team tickets can be assigned to.
@@ -413,6 +415,7 @@ impl Config {
             ("permissions.close", &self.permissions.close),
             ("permissions.assign", &self.permissions.assign),
             ("permissions.saved_replies", &self.permissions.saved_replies),
+            ("permissions.moderate", &self.permissions.moderate),
         ] {
             for p in list {
                 if !(p.starts_with('U') || p.starts_with('W') || p.starts_with('S')) {

@@ -309,3 +309,151 @@ async fn whatsapp_statuses_update_the_delivery_state_of_replies() {
     ));
     w.finish().await;
 }
+
+const COMMENT: &str = "901097836652708_903438993085259";
+const POST: &str = "1234567890321_901097836652708";
+
+async fn comment_card(w: &World) {
+    w.meta_webhook(&comment_webhook(
+        COMMENT,
+        POST,
+        "5550001",
+        "Troll",
+        "Buy cheap followers at spam.example",
+    ))
+    .await;
+    w.settle().await;
+    assert_eq!(w.take_slack("/chat.postMessage").await.len(), 1);
+}
+
+#[tokio::test]
+async fn hide_then_unhide_a_comment() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::new().await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{COMMENT}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&w.graph)
+        .await;
+    comment_card(&w).await;
+
+    w.click("UMOD", "1700000001.000100", "sb1:hide:1").await;
+    w.settle().await;
+    let calls = w.take_graph(&format!("/{COMMENT}")).await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].body["is_hidden"], "true");
+    assert_eq!(calls[0].body["access_token"], PAGE_TOKEN);
+    let card = w.take_slack("/chat.update").await;
+    let shown = blocks_text(&card[0].body);
+    assert!(shown.contains("Hidden from the public"), "{shown}");
+    let ids = action_ids(&card[0].body);
+    assert!(ids.contains(&"sb1:unhide:1".to_string()) && !ids.contains(&"sb1:hide:1".to_string()));
+
+    w.click("UMOD", "1700000001.000100", "sb1:unhide:1").await;
+    w.settle().await;
+    let calls = w.take_graph(&format!("/{COMMENT}")).await;
+    assert_eq!(calls[0].body["is_hidden"], "false");
+    assert!(!blocks_text(&w.take_slack("/chat.update").await[0].body).contains("Hidden"));
+    let history: Vec<_> = w
+        .store
+        .history(TicketId(1))
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.what.code())
+        .collect();
+    assert_eq!(history.iter().filter(|c| **c == "moderated").count(), 2);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn delete_asks_for_confirmation_and_removes_the_comment() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::new().await;
+    w.slack_ok().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/{COMMENT}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&w.graph)
+        .await;
+    w.meta_webhook(&comment_webhook(COMMENT, POST, "5550001", "Troll", "spam"))
+        .await;
+    w.settle().await;
+    let card = w.take_slack("/chat.postMessage").await;
+    // The Delete button carries Slack's confirmation dialog: the click only comes after "Delete".
+    let blocks = card[0].body["blocks"].to_string();
+    assert!(
+        blocks.contains("\"action_id\":\"sb1:delete:1\"")
+            && blocks.contains("Delete this comment?"),
+        "{blocks}"
+    );
+
+    w.click("UMOD", "1700000001.000100", "sb1:delete:1").await;
+    w.settle().await;
+    assert_eq!(
+        w.take_graph(&format!("/{COMMENT}")).await.len(),
+        1,
+        "DELETE sent"
+    );
+    let card = w.take_slack("/chat.update").await;
+    assert!(blocks_text(&card[0].body).contains("Deleted on the network"));
+    let ids = action_ids(&card[0].body);
+    assert!(
+        !ids.iter()
+            .any(|i| i.contains(":hide:") || i.contains(":delete:")),
+        "{ids:?}"
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_refused_moderation_is_undone_and_explained_and_permissions_apply() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::with(|c| c.permissions.moderate = vec!["UMOD".into()]).await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{COMMENT}/likes")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": "(#200) Permissions error", "type": "OAuthException", "code": 200, "fbtrace_id": "x"}})))
+        .mount(&w.graph)
+        .await;
+    comment_card(&w).await;
+
+    // Not a moderator: refused, nothing sent.
+    w.click("UANA", "1700000001.000100", "sb1:like:1").await;
+    w.settle().await;
+    assert!(
+        w.take_slack("/chat.postEphemeral").await[0]
+            .body
+            .to_string()
+            .contains("not allowed to hide, delete, like or block")
+    );
+    assert!(w.take_graph(&format!("/{COMMENT}/likes")).await.is_empty());
+
+    // A moderator: the network refuses, the card says so and the like is undone.
+    w.click("UMOD", "1700000001.000100", "sb1:like:1").await;
+    w.settle().await;
+    assert_eq!(w.take_graph(&format!("/{COMMENT}/likes")).await.len(), 1);
+    let updates = w.take_slack("/chat.update").await;
+    let last = blocks_text(&updates.last().unwrap().body);
+    assert!(
+        last.contains("Liking failed") && last.contains("missing a permission"),
+        "{last}"
+    );
+    assert!(!last.contains(":shield: Liked"));
+    assert!(
+        !w.store
+            .ticket(TicketId(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .moderation
+            .liked
+    );
+    w.finish().await;
+}

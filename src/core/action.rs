@@ -34,10 +34,21 @@ pub enum CardAction {
     Reply,
     /// A saved-reply picker: opens the reply editor pre-filled.
     SavedReply,
+    Hide,
+    Unhide,
+    /// Irreversible: the button asks for confirmation.
+    Delete,
+    Like,
+    Block,
 }
 
 impl CardAction {
-    pub const ALL: [CardAction; 12] = [
+    pub const ALL: [CardAction; 17] = [
+        CardAction::Hide,
+        CardAction::Unhide,
+        CardAction::Delete,
+        CardAction::Like,
+        CardAction::Block,
         CardAction::Close,
         CardAction::Reopen,
         CardAction::MarkRead,
@@ -66,6 +77,11 @@ impl CardAction {
             CardAction::AcceptTag => "accept_tag",
             CardAction::Reply => "reply",
             CardAction::SavedReply => "saved_reply",
+            CardAction::Hide => "hide",
+            CardAction::Unhide => "unhide",
+            CardAction::Delete => "delete",
+            CardAction::Like => "like",
+            CardAction::Block => "block",
         }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::action::{ActionId, CardAction};
 use super::ids::{Teammate, TicketId};
-use super::model::{Assignee, Status, Ticket};
+use super::model::{Assignee, Moderation, Status, Ticket};
 use super::text;
 
 /// A "is replying…" mark older than this is ignored (a modal left open, a lost close event).
@@ -25,6 +25,17 @@ pub struct Button {
     pub style: ButtonStyle,
     /// Extra data carried by the click (the tag of a suggested-tag button).
     pub value: Option<String>,
+    /// Ask before acting (irreversible actions).
+    pub confirm: Option<Confirm>,
+}
+
+/// A confirmation dialog shown before a button acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub title: &'static str,
+    pub text: &'static str,
+    pub ok: &'static str,
+    pub deny: &'static str,
 }
 
 /// A picker on the card.
@@ -73,6 +84,10 @@ pub struct CardView {
     pub suggestions: Vec<Button>,
     /// The reply-window line of a private conversation (see [`window_line`]).
     pub window: Option<String>,
+    /// What moderation has done ("Hidden from the public · Liked").
+    pub moderation: Option<String>,
+    /// The last moderation the network refused.
+    pub moderation_failure: Option<String>,
 }
 
 /// The reply-window line for a ticket at `now` (None for comments and posts).
@@ -100,6 +115,7 @@ impl CardView {
             action: action(a),
             style,
             value: None,
+            confirm: None,
         };
         let mut buttons = match s.status {
             Status::Unread => vec![
@@ -119,6 +135,33 @@ impl CardView {
             button(CardAction::AssignToMe, ButtonStyle::Default)
         });
         buttons.push(button(CardAction::EditTags, ButtonStyle::Default));
+        // Moderation, where the network allows it and the item still exists.
+        let m = &s.moderation;
+        if !m.deleted {
+            for allowed in Moderation::allowed(s.network, s.kind) {
+                let b = match allowed {
+                    Moderation::Hide if !m.hidden => button(CardAction::Hide, ButtonStyle::Default),
+                    Moderation::Unhide if m.hidden => {
+                        button(CardAction::Unhide, ButtonStyle::Default)
+                    }
+                    Moderation::Like if !m.liked => button(CardAction::Like, ButtonStyle::Default),
+                    Moderation::Block if !m.author_blocked => {
+                        button(CardAction::Block, ButtonStyle::Danger)
+                    }
+                    Moderation::Delete => Button {
+                        confirm: Some(Confirm {
+                            title: text::DELETE_CONFIRM_TITLE,
+                            text: text::DELETE_CONFIRM_TEXT,
+                            ok: text::DELETE_CONFIRM_OK,
+                            deny: text::DELETE_CONFIRM_DENY,
+                        }),
+                        ..button(CardAction::Delete, ButtonStyle::Danger)
+                    },
+                    _ => continue,
+                };
+                buttons.push(b);
+            }
+        }
 
         let mut pickers = vec![Picker::Person {
             action: action(CardAction::AssignPerson),
@@ -144,6 +187,7 @@ impl CardView {
                 action: action(CardAction::AcceptTag),
                 style: ButtonStyle::Default,
                 value: Some(tag.clone()),
+                confirm: None,
             })
             .collect();
         let fresh = now - Duration::minutes(REPLYING_STALE_AFTER_MINUTES);
@@ -175,6 +219,12 @@ impl CardView {
             pickers,
             suggestions,
             window: None,
+            moderation: text::moderation_line(&s.moderation),
+            moderation_failure: s
+                .moderation
+                .failure
+                .as_ref()
+                .map(|(a, r)| text::moderation_failed(*a, r)),
         }
     }
 }

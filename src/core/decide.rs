@@ -61,6 +61,16 @@ pub enum Event {
     },
     /// The suggestion model's tags for this ticket.
     TagsSuggested { tags: Vec<String> },
+    /// A teammate moderates the ticket's item (shown at once; undone if the network refuses).
+    Moderate {
+        teammate: Teammate,
+        action: Moderation,
+    },
+    /// The network refused a moderation action.
+    ModerationFailed {
+        action: Moderation,
+        reason: FailureReason,
+    },
     /// A teammate wrote an internal note (in the card's thread, with the note prefix).
     Note {
         teammate: Teammate,
@@ -106,6 +116,8 @@ pub enum Effect {
     PostReplyCopy { key: MessageKey },
     /// Tell the assignee (a DM for a person, a group mention in the thread for a team).
     NotifyAssignee { notice: AssigneeNotice },
+    /// Carry out a moderation action on the network.
+    Moderate { action: Moderation },
     /// Show a reply's delivery state on the teammate's chat message.
     ShowDelivery {
         key: MessageKey,
@@ -525,6 +537,54 @@ pub fn decide(
             });
             d.effects.push(Effect::UpdateCard);
         }
+        Event::Moderate { teammate, action } => {
+            let m = &mut d.state.moderation;
+            let changed = match action {
+                Moderation::Hide => !std::mem::replace(&mut m.hidden, true),
+                Moderation::Unhide => std::mem::replace(&mut m.hidden, false),
+                Moderation::Delete => !std::mem::replace(&mut m.deleted, true),
+                Moderation::Like => !std::mem::replace(&mut m.liked, true),
+                Moderation::Block => !std::mem::replace(&mut m.author_blocked, true),
+            };
+            let allowed =
+                Moderation::allowed(ticket.state.network, ticket.state.kind).contains(action);
+            if changed && allowed && !ticket.state.moderation.deleted {
+                d.state.moderation.failure = None;
+                d.history.push(entry(
+                    now,
+                    Actor::Teammate(teammate.clone()),
+                    HistoryKind::Moderated { action: *action },
+                ));
+                if ticket.state.status == Status::Unread {
+                    set_status(&mut d, Status::Read, Actor::Teammate(teammate.clone()), now);
+                }
+                d.effects.push(Effect::Moderate { action: *action });
+                d.effects.push(Effect::UpdateCard);
+            } else {
+                // Nothing to do: already so, not allowed here, or the item is gone.
+                d.state.moderation = ticket.state.moderation.clone();
+            }
+        }
+        Event::ModerationFailed { action, reason } => {
+            let m = &mut d.state.moderation;
+            match action {
+                Moderation::Hide => m.hidden = false,
+                Moderation::Unhide => m.hidden = true,
+                Moderation::Delete => m.deleted = false,
+                Moderation::Like => m.liked = false,
+                Moderation::Block => m.author_blocked = false,
+            }
+            m.failure = Some((*action, reason.clone()));
+            d.history.push(entry(
+                now,
+                Actor::System,
+                HistoryKind::ModerationFailed {
+                    action: *action,
+                    reason: reason.clone(),
+                },
+            ));
+            d.effects.push(Effect::UpdateCard);
+        }
         Event::ReplySeen { key } => {
             d.effects.push(Effect::ShowDelivery {
                 key: key.clone(),
@@ -584,6 +644,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         tags: Vec::new(),
         suggested_tags: Vec::new(),
         replying: Vec::new(),
+        moderation: Default::default(),
         last_replied_by: None,
         last_failure: None,
         first_item_deleted: false,

@@ -140,6 +140,43 @@ impl Assignee {
     }
 }
 
+/// A moderation action on the ticket's item (its card's comment or post).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Moderation {
+    Hide,
+    Unhide,
+    Delete,
+    Like,
+    /// Block the author from the Page.
+    Block,
+}
+
+impl Moderation {
+    /// What the network allows for an item (comments and posts only; no like or block on
+    /// Instagram; nothing on direct messages).
+    pub fn allowed(network: super::ids::Network, kind: ItemKind) -> &'static [Moderation] {
+        use super::ids::Network::*;
+        use Moderation::*;
+        match (network, kind) {
+            (_, ItemKind::DirectMessage) | (Whatsapp, _) => &[],
+            (Facebook, _) => &[Hide, Unhide, Delete, Like, Block],
+            (Instagram, _) => &[Hide, Unhide, Delete],
+        }
+    }
+}
+
+/// What moderation has done to the ticket's item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModerationState {
+    pub hidden: bool,
+    pub deleted: bool,
+    pub liked: bool,
+    pub author_blocked: bool,
+    /// The last moderation the network refused, and why.
+    pub failure: Option<(Moderation, FailureReason)>,
+}
+
 /// A teammate composing a reply (modal open, or a reply waiting out its undo window).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replying {
@@ -170,6 +207,8 @@ pub struct TicketState {
     /// Who is composing a reply right now (the collision notice).
     #[serde(default)]
     pub replying: Vec<Replying>,
+    #[serde(default)]
+    pub moderation: ModerationState,
     pub last_replied_by: Option<Teammate>,
     /// The reason the latest reply failed, until a reply is delivered again.
     pub last_failure: Option<FailureReason>,
@@ -339,6 +378,13 @@ pub enum HistoryKind {
     TagsSuggested {
         tags: Vec<String>,
     },
+    Moderated {
+        action: Moderation,
+    },
+    ModerationFailed {
+        action: Moderation,
+        reason: FailureReason,
+    },
 }
 
 impl HistoryKind {
@@ -359,6 +405,8 @@ impl HistoryKind {
             HistoryKind::Assigned { .. } => "assigned",
             HistoryKind::TagsChanged { .. } => "tags_changed",
             HistoryKind::TagsSuggested { .. } => "tags_suggested",
+            HistoryKind::Moderated { .. } => "moderated",
+            HistoryKind::ModerationFailed { .. } => "moderation_failed",
         }
     }
 }

@@ -9,6 +9,7 @@ pub enum Permission {
     Close,
     Assign,
     SavedReplies,
+    Moderate,
 }
 
 impl Permission {
@@ -18,6 +19,7 @@ impl Permission {
             Permission::Close => "permissions.close",
             Permission::Assign => "permissions.assign",
             Permission::SavedReplies => "permissions.saved_replies",
+            Permission::Moderate => "permissions.moderate",
         }
     }
 }

@@ -54,6 +54,11 @@ pub fn button(action: CardAction) -> &'static str {
         CardAction::AcceptTag => "Add tag",
         CardAction::Reply => "Reply",
         CardAction::SavedReply => "Saved reply…",
+        CardAction::Hide => "Hide",
+        CardAction::Unhide => "Unhide",
+        CardAction::Delete => "Delete",
+        CardAction::Like => "Like",
+        CardAction::Block => "Block author",
     }
 }
 
@@ -239,6 +244,7 @@ pub fn refused(what: super::permission::Permission) -> String {
         Close => "close or reopen tickets",
         Assign => "assign tickets",
         SavedReplies => "create, edit or delete saved replies",
+        Moderate => "hide, delete, like or block on the network",
     };
     format!(
         ":no_entry: You are not allowed to {action} here (`{}` in Switchboard's configuration). Nothing was changed.",
@@ -355,6 +361,50 @@ pub const WINDOW_CLOSED: &str = ":no_entry_sign: Reply window closed: the custom
 
 /// A reply refused because the window has closed.
 pub const REPLY_OUTSIDE_WINDOW: &str = ":no_entry_sign: The reply window has closed (the customer's last message is more than 24 hours old), so nothing was sent. On WhatsApp only an approved template can be sent now; on Messenger and Instagram the customer must write again.";
+
+/// What moderation has done, for the card ("Hidden from the public · Liked").
+pub fn moderation_line(m: &super::model::ModerationState) -> Option<String> {
+    let mut parts = Vec::new();
+    if m.deleted {
+        parts.push("Deleted on the network");
+    } else if m.hidden {
+        parts.push("Hidden from the public");
+    }
+    if m.liked {
+        parts.push("Liked");
+    }
+    if m.author_blocked {
+        parts.push("Author blocked");
+    }
+    (!parts.is_empty()).then(|| format!(":shield: {}", parts.join(" · ")))
+}
+
+fn moderation_verb(action: super::model::Moderation) -> &'static str {
+    use super::model::Moderation::*;
+    match action {
+        Hide => "Hiding",
+        Unhide => "Unhiding",
+        Delete => "Deleting",
+        Like => "Liking",
+        Block => "Blocking the author",
+    }
+}
+
+/// The card's warning when the network refused a moderation action.
+pub fn moderation_failed(action: super::model::Moderation, reason: &FailureReason) -> String {
+    format!(
+        ":warning: {} failed: {}.",
+        moderation_verb(action),
+        failure_reason(reason)
+    )
+}
+
+/// The confirmation asked before deleting.
+pub const DELETE_CONFIRM_TITLE: &str = "Delete this comment?";
+pub const DELETE_CONFIRM_TEXT: &str =
+    "It is removed from the network for everyone. This cannot be undone.";
+pub const DELETE_CONFIRM_OK: &str = "Delete";
+pub const DELETE_CONFIRM_DENY: &str = "Keep it";
 
 /// One line of a queue listing.
 pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {

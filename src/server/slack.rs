@@ -324,6 +324,11 @@ async fn block_action(state: &AppState, click: &Click, action: BlockAction) -> R
         | CardAction::AssignPerson
         | CardAction::AssignTeam => Some(Permission::Assign),
         CardAction::Reply | CardAction::SavedReply => Some(Permission::Reply),
+        CardAction::Hide
+        | CardAction::Unhide
+        | CardAction::Delete
+        | CardAction::Like
+        | CardAction::Block => Some(Permission::Moderate),
         CardAction::MarkRead
         | CardAction::MarkUnread
         | CardAction::EditTags

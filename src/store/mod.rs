@@ -106,7 +106,7 @@ pub enum CommitOutcome {
 /// ordered separately, so a reply in backoff does not hold up card updates.
 pub fn lane_of(ticket: TicketId, effect: &Effect) -> String {
     match effect {
-        Effect::SendReply { .. } => format!("network:{ticket}"),
+        Effect::SendReply { .. } | Effect::Moderate { .. } => format!("network:{ticket}"),
         _ => format!("chat:{ticket}"),
     }
 }

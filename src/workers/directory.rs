@@ -63,6 +63,7 @@ impl Directory {
             Permission::Close => &config.permissions.close,
             Permission::Assign => &config.permissions.assign,
             Permission::SavedReplies => &config.permissions.saved_replies,
+            Permission::Moderate => &config.permissions.moderate,
         };
         let mut member_of = Vec::new();
         for group in permission::groups(rule) {

@@ -8,7 +8,6 @@ use tokio::sync::watch;
 use tracing::{Instrument, debug, error, info_span, warn};
 
 use crate::config::ReplyMode;
-use crate::core::ReceiptStatus;
 use crate::core::permission::Permission;
 use crate::core::tags::{TagModel, tokens};
 use crate::core::window::window;
@@ -16,6 +15,7 @@ use crate::core::{
     ActionId, Assignee, CardAction, ChatRef, ChatUserId, Delivery, Event, MessageKey, MessageKind,
     NetworkChange, Teammate, TicketId, text,
 };
+use crate::core::{Moderation, ReceiptStatus};
 use crate::store::{Consumes, InboxRow};
 
 use super::apply::{Applied, Lookup, apply};
@@ -434,6 +434,11 @@ async fn card_event(
             tags.push(tag);
             Event::SetTags { teammate, tags }
         }
+        CardAction::Hide => moderate(teammate, Moderation::Hide),
+        CardAction::Unhide => moderate(teammate, Moderation::Unhide),
+        CardAction::Delete => moderate(teammate, Moderation::Delete),
+        CardAction::Like => moderate(teammate, Moderation::Like),
+        CardAction::Block => moderate(teammate, Moderation::Block),
         // These open modals; the handler did that.
         CardAction::EditTags | CardAction::Reply | CardAction::SavedReply => return Ok(None),
     };
@@ -566,6 +571,10 @@ async fn learn_tags(svc: &Services, before: &crate::core::Ticket) {
             warn!(error = %e, tag, "cannot record tagging for suggestions");
         }
     }
+}
+
+fn moderate(teammate: Teammate, action: Moderation) -> Event {
+    Event::Moderate { teammate, action }
 }
 
 async fn note(svc: &Services, row: &InboxRow, why: &str) -> anyhow::Result<()> {

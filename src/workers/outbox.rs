@@ -21,7 +21,7 @@ use crate::core::{
     Assignee, ChatRef, Delivery, DeliveryMark, Effect, Event, FailureReason, MessageKey, Surface,
     text,
 };
-use crate::core::{ItemKind, Network};
+use crate::core::{ItemKind, Moderation, Network};
 use crate::networks::meta::GraphError;
 use crate::networks::meta::MessageTag;
 use crate::store::{ChatRole, Consumes, Job, JobRecord};
@@ -192,6 +192,18 @@ async fn give_up(
     error: &str,
     reason: FailureReason,
 ) -> anyhow::Result<()> {
+    if let Effect::Moderate { action } = &job.effect {
+        let event = Event::ModerationFailed {
+            action: *action,
+            reason,
+        };
+        if let Applied::Committed(_) | Applied::Unchanged | Applied::AlreadyConsumed =
+            apply(svc, &Lookup::Id(job.ticket), &event, Consumes::Job(job.id)).await?
+        {
+            return Ok(());
+        }
+        return Ok(());
+    }
     if let Effect::SendReply { key, .. } = &job.effect {
         let event = Event::ReplyFailed {
             key: key.clone(),
@@ -363,6 +375,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             )
         }
         Effect::NotifyAssignee { notice } => notify_assignee(svc, &ticket, page, notice).await,
+        Effect::Moderate { action } => moderate(svc, job, &ticket, page, *action).await,
         Effect::ShowDelivery { key, state } => {
             // A thread reply's marks sit on the teammate's message; a modal reply's on the
             // bot's copy of it.
@@ -639,6 +652,62 @@ async fn notify_assignee(
             Err(e) => slack_failure(e),
         },
     )
+}
+
+/// Carry out a moderation action on the ticket's item; a refusal undoes it on the card.
+async fn moderate(
+    svc: &Services,
+    job: &Job,
+    ticket: &crate::core::Ticket,
+    account: &crate::config::AccountConfig,
+    action: Moderation,
+) -> anyhow::Result<Outcome> {
+    let lookup = Lookup::Id(ticket.id);
+    let Some(token) = account.access_token.as_ref() else {
+        let event = Event::ModerationFailed {
+            action,
+            reason: FailureReason::AccountNotConfigured,
+        };
+        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        return Ok(Outcome::Consumed);
+    };
+    let s = &ticket.state;
+    let item = &s.first_item;
+    let graph = &svc.graph;
+    let result = match action {
+        Moderation::Hide => graph.set_hidden(token, s.network, item, true).await,
+        Moderation::Unhide => graph.set_hidden(token, s.network, item, false).await,
+        Moderation::Delete => graph.delete(token, item).await,
+        Moderation::Like => graph.like(token, item).await,
+        Moderation::Block => {
+            graph
+                .block(token, s.account.as_str(), s.customer.id.as_str())
+                .await
+        }
+    };
+    match result {
+        Ok(()) => {
+            info!(?action, "moderation done");
+            Ok(Outcome::Done(vec![]))
+        }
+        Err(GraphError::Permanent(reason)) => {
+            warn!(?action, ?reason, "moderation refused by the network");
+            let event = Event::ModerationFailed { action, reason };
+            apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+            Ok(Outcome::Consumed)
+        }
+        Err(e) => {
+            let rate_limited = e.is_rate_limit();
+            let GraphError::Retryable { after, detail } = e else {
+                return Ok(Outcome::Fail(e.to_string()));
+            };
+            Ok(Outcome::Retry {
+                after,
+                rate_limited,
+                error: detail,
+            })
+        }
+    }
 }
 
 /// The card as it should look now (reply window included).

@@ -84,9 +84,18 @@ fn actions_block(block_id: &str, elements: Vec<SlackActionBlockElement>) -> Slac
 }
 
 fn button(b: &Button, value: &str) -> SlackBlockButtonElement {
-    let button = SlackBlockButtonElement::new(plain_text(&b.label, MAX_OPTION_TEXT_CHARS))
+    let mut button = SlackBlockButtonElement::new(plain_text(&b.label, MAX_OPTION_TEXT_CHARS))
         .with_action_id(SlackActionId::new(b.action.to_string()))
         .with_value(value.to_string());
+    if let Some(c) = &b.confirm {
+        button = button.with_confirm(SlackBlockConfirmItem {
+            title: plain_text(c.title, 100),
+            text: SlackBlockText::Plain(c.text.into()),
+            confirm: plain_text(c.ok, 30),
+            deny: plain_text(c.deny, 30),
+            style: Some("danger".to_string()),
+        });
+    }
     match b.style {
         ButtonStyle::Primary => button.with_style(SlackBlockButtonStyle::Primary),
         ButtonStyle::Danger => button.with_style(SlackBlockButtonStyle::Danger),
@@ -183,6 +192,12 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     ];
     if let Some(replying) = text::replying(&view.replying, &mention) {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(replying).into()]).into());
+    }
+    for line in [&view.moderation, &view.moderation_failure]
+        .into_iter()
+        .flatten()
+    {
+        blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
     }
     if let Some(window) = &view.window {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(window.clone()).into()]).into());
@@ -627,6 +642,7 @@ mod tests {
                 tags: vec![],
                 suggested_tags: vec![],
                 replying: vec![],
+                moderation: Default::default(),
                 last_replied_by: None,
                 last_failure: None,
                 first_item_deleted: false,
