@@ -323,8 +323,13 @@ async fn expired_token_is_explained_in_the_thread_and_on_the_card() {
         "{removed:?}"
     );
 
-    let notices = w.take_slack("/chat.postMessage").await;
-    assert_eq!(notices.len(), 1);
+    let mut notices = w.take_slack("/chat.postMessage").await;
+    assert_eq!(
+        notices.len(),
+        2,
+        "the reason in the thread, and one alert in the channel"
+    );
+    notices.sort_by_key(|n| n.body["thread_ts"].is_null());
     assert_eq!(notices[0].body["thread_ts"], card_ts.as_str());
     let said = notices[0].body.to_string();
     assert!(
@@ -333,6 +338,13 @@ async fn expired_token_is_explained_in_the_thread_and_on_the_card() {
             && said.contains("access token has expired"),
         "{said}"
     );
+    assert!(notices[1].body.get("thread_ts").is_none_or(|t| t.is_null()));
+    assert!(
+        notices[1]
+            .body
+            .to_string()
+            .contains("access token for *Acme Coffee* has expired")
+    );
 
     let updates = w.take_slack("/chat.update").await;
     let card = blocks_text(&updates.last().unwrap().body);
@@ -340,6 +352,24 @@ async fn expired_token_is_explained_in_the_thread_and_on_the_card() {
     let key = MessageKey::new(format!("chat:slack:{TEAM}:{CHANNEL}:1700000070.000100"));
     let reply = w.store.message(&key).await.unwrap().unwrap();
     assert!(matches!(reply.delivery, Some(Delivery::Failed(_))));
+
+    // A second failing reply: explained in the thread, but no second channel alert.
+    w.thread_message(
+        "Ev004",
+        "UANA",
+        &card_ts,
+        "1700000071.000100",
+        "Hello again",
+    )
+    .await;
+    w.settle().await;
+    assert_eq!(w.take_graph(&format!("/{COMMENT}/comments")).await.len(), 1);
+    let notices = w.take_slack("/chat.postMessage").await;
+    assert_eq!(notices.len(), 1, "alert posted once, not per message");
+    assert_eq!(notices[0].body["thread_ts"], card_ts.as_str());
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
     w.finish().await;
 }
 

@@ -288,6 +288,7 @@ contract!(
     fail_job_unblocks_the_lane,
     finish_job_records_chat_links,
     commit_consumes_a_job,
+    once_marks_are_first_only_once_until_forgotten,
     commit_refuses_an_already_processed_inbox_row,
     concurrent_claimers_never_share_rows,
     concurrent_commits_on_one_ticket_conflict,
@@ -1920,4 +1921,16 @@ async fn sqlite_ingest_rate() {
     }
     let rate = f64::from(n) / started.elapsed().as_secs_f64();
     eprintln!("sqlite insert_inbox: {rate:.0} events/s");
+}
+
+async fn once_marks_are_first_only_once_until_forgotten(store: DynStore) {
+    assert!(store.first_time("token:facebook:1", t0()).await.unwrap());
+    assert!(!store.first_time("token:facebook:1", at(1)).await.unwrap());
+    assert!(
+        store.first_time("token:facebook:2", at(2)).await.unwrap(),
+        "keys are independent"
+    );
+    store.forget("token:facebook:1").await.unwrap();
+    assert!(store.first_time("token:facebook:1", at(3)).await.unwrap());
+    store.forget("never-set").await.unwrap();
 }

@@ -636,7 +636,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         customer: item.customer.clone(),
         kind: item.kind,
         first_item: item.item_id.clone(),
-        first_text: item.text.clone(),
+        first_text: full_text(item),
         permalink: item.permalink.clone(),
         reply_to: item.item_id.clone(),
         status: Status::Unread,
@@ -676,10 +676,22 @@ fn customer_message(item: &InboundItem, key: MessageKey) -> NewMessage {
         network_item_id: Some(item.item_id.clone()),
         teammate: None,
         chat: None,
-        text: item.text.clone(),
+        text: full_text(item),
         delivery: None,
         created_at: item.created_at,
     }
+}
+
+/// The item's text followed by one line per attachment (links, never the media itself).
+fn full_text(item: &InboundItem) -> String {
+    let mut out = item.text.clone();
+    for a in &item.attachments {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&super::text::attachment(a));
+    }
+    out
 }
 
 /// A reply on its way (thread or modal).

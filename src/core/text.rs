@@ -406,6 +406,27 @@ pub const DELETE_CONFIRM_TEXT: &str =
 pub const DELETE_CONFIRM_OK: &str = "Delete";
 pub const DELETE_CONFIRM_DENY: &str = "Keep it";
 
+/// One attachment as a line of text: a link when the network gave a URL, else what it is.
+pub fn attachment(a: &super::model::Attachment) -> String {
+    let label = match &a.caption {
+        Some(c) => format!("{}: {c}", a.kind),
+        None => a.kind.clone(),
+    };
+    match (&a.url, &a.media_id) {
+        (Some(url), _) => format!(":paperclip: <{url}|{label}>"),
+        (None, Some(id)) => format!(":paperclip: {label} (media {id}, open it on the network)"),
+        (None, None) => format!(":paperclip: {label}"),
+    }
+}
+
+/// Posted once in an account's channel when its token stops working.
+pub fn token_alert(network: Network, account_name: &str) -> String {
+    format!(
+        ":rotating_light: The {} access token for *{account_name}* has expired or was revoked: replies and moderation are failing until it is renewed in Switchboard's configuration. (This alert is posted once.)",
+        network_name(network)
+    )
+}
+
 /// One line of a queue listing.
 pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {
     let title = match link {
@@ -730,5 +751,31 @@ mod saved_reply_text_tests {
         insta::assert_snapshot!(saved_reply_name_taken("Refunds"),
             @"A saved reply named “Refunds” already exists (names ignore case).");
         insta::assert_snapshot!(saved_reply_not_found(7), @"There is no saved reply with id 7.");
+    }
+}
+
+#[cfg(test)]
+mod attachment_tests {
+    use super::*;
+    use crate::core::model::Attachment;
+
+    #[test]
+    fn snapshots_of_attachment_lines() {
+        let with_url = Attachment {
+            kind: "image".into(),
+            url: Some("https://scontent.example/img.jpg".into()),
+            media_id: None,
+            caption: None,
+            mime_type: None,
+        };
+        insta::assert_snapshot!(attachment(&with_url), @":paperclip: <https://scontent.example/img.jpg|image>");
+        let media = Attachment {
+            kind: "document".into(),
+            url: None,
+            media_id: Some("1013859600285441".into()),
+            caption: Some("invoice.pdf".into()),
+            mime_type: Some("application/pdf".into()),
+        };
+        insta::assert_snapshot!(attachment(&media), @":paperclip: document: invoice.pdf (media 1013859600285441, open it on the network)");
     }
 }

@@ -333,6 +333,15 @@ pub trait Store: Send + Sync + 'static {
     /// or imported (bumped in the same transaction; for cache invalidation across replicas).
     async fn saved_replies_revision(&self) -> Result<i64>;
 
+    // ---- once-only notices ----------------------------------------------------------------
+
+    /// Record `key`; true only the first time (until [`Store::forget`]). Backs alerts that
+    /// must be posted once, not per message (an expired token).
+    async fn first_time(&self, key: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Let `key` be first again (the condition it alerted about has cleared).
+    async fn forget(&self, key: &str) -> Result<()>;
+
     // ---- tags -----------------------------------------------------------------------------
 
     /// Every tag ever recorded, most used first, then by name.

@@ -448,6 +448,25 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn first_time(&self, key: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO once_marks (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(t(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn forget(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM once_marks WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn reply_by_network_id(
         &self,
         id: &crate::core::NetworkItemId,

@@ -494,6 +494,25 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn first_time(&self, key: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO once_marks (key, at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn forget(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM once_marks WHERE key = ?")
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn reply_by_network_id(
         &self,
         id: &crate::core::NetworkItemId,

@@ -448,6 +448,22 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 .map(render::mention)
                 .unwrap_or_else(|| "Teammate".to_string());
             let content = render::plain(&text::reply_failed(&who, reason));
+            // An expired token also alerts the account's channel, once (not per message).
+            if *reason == FailureReason::TokenExpired {
+                let once = token_alert_key(&ticket);
+                if svc.store.first_time(&once, Utc::now()).await? {
+                    let alert = text::token_alert(ticket.state.network, &page.name);
+                    if let Err(e) = svc
+                        .slack
+                        .post_message(&page.slack_channel, None, render::plain(&alert))
+                        .await
+                    {
+                        // Let the next failure try again.
+                        svc.store.forget(&once).await?;
+                        return Ok(slack_failure(e));
+                    }
+                }
+            }
             Ok(
                 match svc
                     .slack
@@ -549,6 +565,8 @@ async fn send_reply(
     let event = match result {
         Ok(id) => {
             info!(reply = %id, "reply delivered");
+            // The token works again: a later expiry alerts again.
+            svc.store.forget(&token_alert_key(ticket)).await?;
             Event::ReplyDelivered {
                 key: key.clone(),
                 network_item_id: id,
@@ -708,6 +726,14 @@ async fn moderate(
             })
         }
     }
+}
+
+/// The once-only key of an account's expired-token alert.
+fn token_alert_key(ticket: &crate::core::Ticket) -> String {
+    format!(
+        "token-expired:{}:{}",
+        ticket.state.network, ticket.state.account
+    )
 }
 
 /// The card as it should look now (reply window included).
