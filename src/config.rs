@@ -717,6 +717,88 @@ mod tests {
     }
 
     #[test]
+    fn routing_rules_are_validated_and_matched_in_order() {
+        let config = Config::parse(
+            r#"
+            [[meta.pages]]
+            id = "1"
+            name = "P"
+            slack_channel = "CPAGE"
+            [[routing]]
+            slack_channel = "CNOCOND"
+            [[routing]]
+            network = "myspace"
+            kind = "tweet"
+            slack_channel = "CX"
+            "#,
+        )
+        .expect("parses");
+        let problems = config.validate().join("\n");
+        for needle in [
+            "routing[0] has no condition",
+            "routing[1].network must be facebook, instagram or whatsapp",
+            "routing[1].kind must be comment, visitor_post, mention or direct_message",
+        ] {
+            assert!(
+                problems.contains(needle),
+                "missing {needle:?} in:\n{problems}"
+            );
+        }
+        let config = Config::parse(
+            r#"
+            [[meta.pages]]
+            id = "1"
+            name = "P"
+            slack_channel = "CPAGE"
+            [[routing]]
+            kind = "direct_message"
+            slack_channel = "CDM"
+            [[routing]]
+            keyword = "refund"
+            slack_channel = "CREFUND"
+            "#,
+        )
+        .expect("parses");
+        let item = |kind, text: &str| crate::core::InboundItem {
+            network: crate::core::Network::Facebook,
+            account: crate::core::AccountId::new("1"),
+            item_id: crate::core::NetworkItemId::new("x"),
+            kind,
+            post_id: crate::core::NetworkItemId::new("p"),
+            customer: crate::core::Customer {
+                id: crate::core::CustomerId::new("c"),
+                name: None,
+            },
+            text: text.into(),
+            created_at: chrono::Utc::now(),
+            permalink: None,
+            attachments: vec![],
+        };
+        let state = |kind, text: &str| {
+            crate::core::decide(
+                None,
+                &crate::core::Event::CustomerMessage {
+                    item: item(kind, text),
+                },
+                chrono::Utc::now(),
+            )
+            .expect("opens")
+            .state
+        };
+        let page = &config.meta.pages[0];
+        use crate::core::ItemKind::*;
+        assert_eq!(
+            config.channel_for(&state(DirectMessage, "a Refund please"), page),
+            "CDM"
+        );
+        assert_eq!(
+            config.channel_for(&state(Comment, "a Refund please"), page),
+            "CREFUND"
+        );
+        assert_eq!(config.channel_for(&state(Comment, "hello"), page), "CPAGE");
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         let mut config = Config::default();
         config.meta.app_secret = Some(SecretString::from("hunter2"));

@@ -67,7 +67,9 @@ async fn a_messenger_conversation_is_one_ticket_and_replies_go_through_the_send_
             && card.contains("Reply window: 23 h left"),
         "{card}"
     );
-    w.take_slack("/chat.update").await;
+    // Newest on top: the card now shows the second message.
+    let updates = w.take_slack("/chat.update").await;
+    assert!(blocks_text(&updates.last().unwrap().body).contains("And tomorrow?"));
 
     w.thread_message(
         "Ev1",
@@ -455,5 +457,45 @@ async fn a_refused_moderation_is_undone_and_explained_and_permissions_apply() {
             .moderation
             .liked
     );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn routing_rules_send_matching_tickets_to_their_channel() {
+    let w = World::with(|c| {
+        c.routing = vec![switchboard::config::RoutingRule {
+            network: Some("facebook".into()),
+            kind: Some("comment".into()),
+            keyword: Some("REFUND".into()),
+            slack_channel: "C0REFUNDS".into(),
+        }];
+    })
+    .await;
+    w.slack_ok().await;
+    w.meta_webhook(&comment_webhook(
+        "901_1",
+        POST,
+        "5550001",
+        "A",
+        "I want a refund now",
+    ))
+    .await;
+    w.meta_webhook(&comment_webhook(
+        "901_2",
+        POST,
+        "5550002",
+        "B",
+        "Nice coffee",
+    ))
+    .await;
+    w.settle().await;
+    let mut channels: Vec<String> = w
+        .take_slack("/chat.postMessage")
+        .await
+        .iter()
+        .map(|p| p.body["channel"].as_str().unwrap_or("").to_string())
+        .collect();
+    channels.sort();
+    assert_eq!(channels, vec!["C0CARDS", "C0REFUNDS"]);
     w.finish().await;
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::action::{ActionId, CardAction};
 use super::ids::{Teammate, TicketId};
-use super::model::{Assignee, Moderation, Status, Ticket};
+use super::model::{Assignee, ItemKind, Moderation, Status, Ticket};
 use super::text;
 
 /// A "is replying…" mark older than this is ignored (a modal left open, a lost close event).
@@ -199,7 +199,11 @@ impl CardView {
                 .name
                 .clone()
                 .unwrap_or_else(|| text::UNKNOWN_AUTHOR.to_string()),
-            text: s.first_text.clone(),
+            // A conversation's card shows its newest message; a comment's, the comment.
+            text: match (s.kind, &s.last_text) {
+                (ItemKind::DirectMessage, Some(last)) => last.clone(),
+                _ => s.first_text.clone(),
+            },
             edited: s.first_item_edited,
             deleted: s.first_item_deleted,
             permalink: s.permalink.clone(),

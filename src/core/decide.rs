@@ -229,6 +229,7 @@ pub fn decide(
                 .push(MessageChange::Insert(customer_message(item, key.clone())));
             d.state.reply_to = item.item_id.clone();
             d.state.last_customer_at = item.created_at;
+            d.state.last_text = Some(full_text(item));
             if item.customer.name.is_some() {
                 d.state.customer.name = item.customer.name.clone();
             }
@@ -645,6 +646,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         suggested_tags: Vec::new(),
         replying: Vec::new(),
         moderation: Default::default(),
+        last_text: Some(full_text(item)),
         last_replied_by: None,
         last_failure: None,
         first_item_deleted: false,

@@ -209,6 +209,9 @@ pub struct TicketState {
     pub replying: Vec<Replying>,
     #[serde(default)]
     pub moderation: ModerationState,
+    /// The customer's newest message (conversations show it on the card, newest on top).
+    #[serde(default)]
+    pub last_text: Option<String>,
     pub last_replied_by: Option<Teammate>,
     /// The reason the latest reply failed, until a reply is delivered again.
     pub last_failure: Option<FailureReason>,

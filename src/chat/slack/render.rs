@@ -643,6 +643,7 @@ mod tests {
                 suggested_tags: vec![],
                 replying: vec![],
                 moderation: Default::default(),
+                last_text: None,
                 last_replied_by: None,
                 last_failure: None,
                 first_item_deleted: false,
