@@ -70,7 +70,8 @@ impl Workers {
         let (tx, rx) = watch::channel(false);
         let handles = vec![
             tokio::spawn(workers::inbox::run(svc.clone(), rx.clone())),
-            tokio::spawn(workers::outbox::run(svc.clone(), rx)),
+            tokio::spawn(workers::outbox::run(svc.clone(), rx.clone())),
+            tokio::spawn(workers::refresh::run(svc.clone(), rx)),
         ];
         Self {
             shutdown: tx,

@@ -258,6 +258,8 @@ pub struct OutboxConfig {
     pub lease_secs: i64,
     /// Poll interval when idle (a commit also wakes the worker at once).
     pub poll_ms: u64,
+    /// How often conversation cards are re-rendered so the reply-window countdown moves.
+    pub window_refresh_minutes: u64,
 }
 
 impl Default for OutboxConfig {
@@ -270,6 +272,7 @@ impl Default for OutboxConfig {
             batch_size: 16,
             lease_secs: 60,
             poll_ms: 500,
+            window_refresh_minutes: 30,
         }
     }
 }

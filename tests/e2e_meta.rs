@@ -499,3 +499,185 @@ async fn routing_rules_send_matching_tickets_to_their_channel() {
     assert_eq!(channels, vec!["C0CARDS", "C0REFUNDS"]);
     w.finish().await;
 }
+
+#[tokio::test]
+async fn conversation_cards_are_refreshed_so_the_window_countdown_moves() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    w.meta_webhook(&messenger("m_1", "Hi", now - 3 * 3600 * 1000))
+        .await;
+    // A comment ticket has no window: not refreshed.
+    w.meta_webhook(&comment_webhook(COMMENT, POST, "5550001", "A", "hello"))
+        .await;
+    w.settle().await;
+    w.take_slack("/chat.postMessage").await;
+    let before = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(
+        switchboard::workers::refresh::refresh_windows(&w.svc)
+            .await
+            .unwrap(),
+        1
+    );
+    w.settle().await;
+    let updates = w.take_slack("/chat.update").await;
+    assert_eq!(updates.len(), 1);
+    assert!(blocks_text(&updates[0].body).contains("Reply window: 20 h left"));
+    let after = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(
+        after.state.updated_at, before.state.updated_at,
+        "a refresh is not activity"
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_messenger_read_receipt_marks_the_newest_reply_seen() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    w.graph_messages_ok().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    w.meta_webhook(&messenger("m_1", "Hi", now)).await;
+    w.settle().await;
+    w.take_slack("/chat.postMessage").await;
+    w.thread_message(
+        "Ev1",
+        "UANA",
+        "1700000001.000100",
+        "1700000050.000001",
+        "Hello!",
+    )
+    .await;
+    w.settle().await;
+    assert_eq!(w.take_graph(&format!("/{PAGE_ID}/messages")).await.len(), 1);
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+
+    let later = chrono::Utc::now().timestamp_millis() + 1000;
+    let read = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": later, "messaging": [{
+        "sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": later,
+        "read": {"watermark": later}
+    }]}]});
+    assert_eq!(w.meta_webhook(&read.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+    let seen = w.take_slack("/reactions.add").await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].body["name"], "eyes");
+    assert_eq!(seen[0].body["timestamp"], "1700000050.000001");
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_messenger_edit_updates_the_thread_and_the_card() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    w.meta_webhook(&messenger("m_1", "Hi", now - 1000)).await;
+    w.meta_webhook(&messenger("m_2", "And tomorrow?", now))
+        .await;
+    w.settle().await;
+    assert_eq!(w.take_slack("/chat.postMessage").await.len(), 2);
+    w.take_slack("/chat.update").await;
+    let edit = include_str!("fixtures/meta/messenger_edit.json");
+    assert_eq!(w.meta_webhook(edit).await.0, StatusCode::OK);
+    assert_eq!(
+        w.meta_webhook(edit).await.0,
+        StatusCode::OK,
+        "a redelivery changes nothing"
+    );
+    w.settle().await;
+    let updates = w.take_slack("/chat.update").await;
+    assert_eq!(updates.len(), 2, "the thread message and the card");
+    let all = updates
+        .iter()
+        .map(|u| u.body.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        all.contains("And the day after tomorrow?") && all.contains("edited"),
+        "{all}"
+    );
+    w.finish().await;
+}
+
+const IG_ACCOUNT: &str = "17841400000000000";
+
+fn instagram_config(c: &mut switchboard::config::Config) {
+    c.meta.instagram = vec![switchboard::config::AccountConfig {
+        id: IG_ACCOUNT.into(),
+        name: "Acme on Instagram".into(),
+        access_token: Some(secrecy::SecretString::from("EAAig-token")),
+        slack_channel: "C0INSTA".into(),
+    }];
+}
+
+#[tokio::test]
+async fn an_instagram_comment_is_answered_through_replies_and_a_mention_is_readable() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::with(instagram_config).await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/17865799348089039/replies"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "17873440459141099"})))
+        .mount(&w.graph)
+        .await;
+    let comment = json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": 1700000000, "changes": [{
+        "field": "comments", "value": {"id": "17865799348089039", "from": {"id": "1234536447", "username": "testuser"},
+        "text": "Do you ship to Portugal?", "media": {"id": "17887498072083520", "media_product_type": "FEED"}}}]}]});
+    let mention = json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": 1700000001, "changes": [{
+        "field": "mentions", "value": {"comment_id": "17887498072083999", "media_id": "17887498072083521"}}]}]});
+    assert_eq!(w.meta_webhook(&comment.to_string()).await.0, StatusCode::OK);
+    assert_eq!(w.meta_webhook(&mention.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+    let cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(cards.len(), 2);
+    let all = cards
+        .iter()
+        .map(|c| blocks_text(&c.body))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        all.contains("Instagram comment on Acme on Instagram")
+            && all.contains("Do you ship to Portugal?"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Instagram mention") && all.contains("mentioned your account"),
+        "{all}"
+    );
+    assert!(cards.iter().all(|c| c.body["channel"] == "C0INSTA"));
+    // Instagram comments offer hide/delete but no like/block.
+    let ids: Vec<String> = cards.iter().flat_map(|c| action_ids(&c.body)).collect();
+    assert!(
+        ids.iter().any(|i| i.contains(":hide:"))
+            && !ids
+                .iter()
+                .any(|i| i.contains(":like:") || i.contains(":block:")),
+        "{ids:?}"
+    );
+
+    let comment_card = cards
+        .iter()
+        .find(|c| blocks_text(&c.body).contains("Portugal"))
+        .and_then(|c| c.body["ts"].as_str().map(String::from));
+    let card_ts = match comment_card {
+        Some(ts) => ts,
+        None => w.store.card_of(TicketId(1)).await.unwrap().unwrap().message,
+    };
+    let thread = json!({
+        "team_id": TEAM, "api_app_id": "A111", "type": "event_callback", "event_id": "Ev9", "event_time": 1,
+        "event": {"type": "message", "channel": "C0INSTA", "user": "UANA", "text": "Yes, 3-5 days!",
+                  "ts": "1700000060.000001", "thread_ts": card_ts, "event_ts": "1700000060.000001"}
+    });
+    w.slack_event(&thread, &[]).await;
+    w.settle().await;
+    let sent = w.take_graph("/17865799348089039/replies").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["message"], "Yes, 3-5 days!");
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}

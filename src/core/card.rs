@@ -202,6 +202,10 @@ impl CardView {
             // A conversation's card shows its newest message; a comment's, the comment.
             text: match (s.kind, &s.last_text) {
                 (ItemKind::DirectMessage, Some(last)) => last.clone(),
+                // Instagram sends mentions without their text.
+                (ItemKind::Mention, _) if s.first_text.is_empty() => {
+                    text::MENTION_WITHOUT_TEXT.to_string()
+                }
                 _ => s.first_text.clone(),
             },
             edited: s.first_item_edited,

@@ -84,6 +84,8 @@ pub enum Event {
         /// Who wrote the reply (shown as "last replied by").
         teammate: Teammate,
     },
+    /// Re-render the card (time passed: the reply window's countdown).
+    Refresh,
     /// The customer saw a delivered reply (a read receipt).
     ReplySeen { key: MessageKey },
     /// The outbox gave up on a reply.
@@ -274,6 +276,10 @@ pub fn decide(
                 Actor::Customer(ticket.state.customer.id.clone()),
                 HistoryKind::CustomerEdited { key: key.clone() },
             ));
+            let newest = *key == MessageKey::inbound(ticket.state.network, &ticket.state.reply_to);
+            if newest {
+                d.state.last_text = Some(text.clone());
+            }
             if is_first(ticket, key) {
                 d.state.first_text = text.clone();
                 d.state.first_item_edited = true;
@@ -281,6 +287,9 @@ pub fn decide(
             } else {
                 d.effects
                     .push(Effect::UpdateThreadMessage { key: key.clone() });
+                if newest && ticket.state.kind == ItemKind::DirectMessage {
+                    d.effects.push(Effect::UpdateCard);
+                }
             }
         }
         Event::CustomerDeleted { key } => {
@@ -586,6 +595,7 @@ pub fn decide(
             ));
             d.effects.push(Effect::UpdateCard);
         }
+        Event::Refresh => d.effects.push(Effect::UpdateCard),
         Event::ReplySeen { key } => {
             d.effects.push(Effect::ShowDelivery {
                 key: key.clone(),
@@ -619,7 +629,8 @@ pub fn decide(
             d.effects.push(Effect::UpdateCard);
         }
     }
-    if !d.is_noop() {
+    // Only real changes count as activity (a refresh or a read mark does not reorder queues).
+    if !d.history.is_empty() || !d.messages.is_empty() {
         d.state.updated_at = now;
     }
     Ok(d)

@@ -427,6 +427,10 @@ pub fn token_alert(network: Network, account_name: &str) -> String {
     )
 }
 
+/// The card of a mention whose text the network did not send.
+pub const MENTION_WITHOUT_TEXT: &str =
+    "_mentioned your account; the network does not send the text, open it there to read it._";
+
 /// One line of a queue listing.
 pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {
     let title = match link {

@@ -149,9 +149,41 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     None => return note(svc, row, "edit of an item we never received").await,
                 }
             }
-            NetworkChange::Receipt { ids, status, .. } => {
+            NetworkChange::Receipt {
+                network,
+                account,
+                customer,
+                ids,
+                watermark,
+                status,
+            } => {
                 if ids.is_empty() {
-                    return note(svc, row, "a watermark-only receipt (not applied)").await;
+                    // Messenger reads: everything up to the watermark was seen; mark our
+                    // newest delivered reply before it.
+                    let (Some(customer), Some(watermark), ReceiptStatus::Read) =
+                        (customer, watermark, &status)
+                    else {
+                        return note(svc, row, "a receipt without ids (nothing to apply)").await;
+                    };
+                    let key = format!("{}:{account}:dm:{customer}", network.as_str());
+                    let Some(t) = svc.store.ticket_by_conversation(&key).await? else {
+                        return note(svc, row, "a read receipt for no known conversation").await;
+                    };
+                    let newest = svc
+                        .store
+                        .messages(t.id)
+                        .await?
+                        .into_iter()
+                        .rfind(|m| {
+                            m.kind == MessageKind::Reply
+                                && m.delivery == Some(Delivery::Delivered)
+                                && m.created_at <= watermark
+                        });
+                    if let Some(m) = newest {
+                        let event = Event::ReplySeen { key: m.key };
+                        apply(svc, &Lookup::Id(t.id), &event, Consumes::Nothing).await?;
+                    }
+                    return note(svc, row, "read receipt applied").await;
                 }
                 let mut applied = 0;
                 for id in ids {

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::wire::{WireId, WireMillis};
 use crate::core::{
@@ -114,6 +115,31 @@ pub(super) fn normalise_event(
             created_at,
             Vec::new(),
         ));
+    }
+
+    if let Some(edit) = event.message_edit {
+        // The customer edited a message (Messenger `message_edits`): the text changes.
+        let mid = edit
+            .mid
+            .ok_or_else(|| "message_edit without a mid".to_owned())?;
+        if own_account {
+            return Err(format!("{} (edit {})", own_message(network), mid.as_str()));
+        }
+        let text = edit.text.unwrap_or_default();
+        let hash = Sha256::digest(text.as_bytes());
+        return Ok(NetworkEnvelope {
+            dedupe_key: format!(
+                "{net}:msg:{}:edit:{}",
+                mid.as_str(),
+                &hex::encode(hash)[..16]
+            ),
+            change: NetworkChange::Edited {
+                network,
+                account: account_id,
+                item_id: NetworkItemId::new(mid.0),
+                text,
+            },
+        });
     }
 
     if let Some(reaction) = event.reaction {
@@ -231,7 +257,9 @@ struct WireEvent {
     read: Option<WireRead>,
     #[serde(default)]
     delivery: Option<WireDelivery>,
-    /// Everything else (`recipient`, `optin`, `referral`, `message_edit`, …), named in notes.
+    #[serde(default)]
+    message_edit: Option<WireMessageEdit>,
+    /// Everything else (`recipient`, `optin`, `referral`, …), named in notes.
     #[serde(flatten)]
     other: serde_json::Map<String, serde_json::Value>,
 }
@@ -245,6 +273,7 @@ impl WireEvent {
             ("reaction", self.reaction.is_some()),
             ("read", self.read.is_some()),
             ("delivery", self.delivery.is_some()),
+            ("message_edit", self.message_edit.is_some()),
         ]
         .into_iter()
         .filter_map(|(k, present)| present.then_some(k))
@@ -262,6 +291,15 @@ impl WireEvent {
             format!("`{}`", keys.join("`/`"))
         }
     }
+}
+
+/// Messenger `message_edits`: `{"mid": …, "text": …, "num_edit": n}`.
+#[derive(Debug, Deserialize)]
+struct WireMessageEdit {
+    #[serde(default)]
+    mid: Option<WireId>,
+    #[serde(default)]
+    text: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
