@@ -32,27 +32,12 @@ const MAX_SUGGESTED_TAGS: usize = 3;
 /// Tickets one bulk action may touch.
 pub const MAX_BULK_TICKETS: i64 = 10_000;
 
-pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(svc.config.outbox.poll_ms);
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let handled = match process_batch(&svc).await {
-            Ok(n) => n,
-            Err(e) => {
-                error!(error = format!("{e:#}"), "inbox round failed");
-                0
-            }
-        };
-        if handled == 0 {
-            tokio::select! {
-                _ = svc.wake_inbox.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
+    super::run_rounds("inbox", &svc.wake_inbox, poll, shutdown, || {
+        process_batch(&svc)
+    })
+    .await;
 }
 
 /// Process one batch; returns how many rows were handled.
@@ -169,16 +154,11 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     let Some(t) = svc.store.ticket_by_conversation(&key).await? else {
                         return note(svc, row, "a read receipt for no known conversation").await;
                     };
-                    let newest = svc
-                        .store
-                        .messages(t.id)
-                        .await?
-                        .into_iter()
-                        .rfind(|m| {
-                            m.kind == MessageKind::Reply
-                                && m.delivery == Some(Delivery::Delivered)
-                                && m.created_at <= watermark
-                        });
+                    let newest = svc.store.messages(t.id).await?.into_iter().rfind(|m| {
+                        m.kind == MessageKind::Reply
+                            && m.delivery == Some(Delivery::Delivered)
+                            && m.created_at <= watermark
+                    });
                     if let Some(m) = newest {
                         let event = Event::ReplySeen { key: m.key };
                         apply(svc, &Lookup::Id(t.id), &event, Consumes::Nothing).await?;

@@ -111,6 +111,44 @@ pub struct Services {
     pub saved: saved::SavedReplies,
 }
 
+/// The loop shared by the workers: run rounds back to back while they find work; when idle,
+/// wait for a wake-up, the poll interval or shutdown. Shutdown is only checked between
+/// rounds, so work in flight always finishes.
+pub(crate) async fn run_rounds<F, Fut>(
+    name: &str,
+    wake: &Notify,
+    poll: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let handled = match round().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    worker = name,
+                    "worker round failed"
+                );
+                0
+            }
+        };
+        if handled == 0 {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
 /// Exponential backoff for `attempt` (1-based), capped, with ±20 % jitter so a crowd of
 /// failures does not retry in lockstep. `floor` (a Retry-After) wins when longer.
 pub fn backoff(attempt: i32, base: Duration, cap: Duration, floor: Option<Duration>) -> Duration {

@@ -79,27 +79,12 @@ impl Pacer {
     }
 }
 
-pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(svc.config.outbox.poll_ms);
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let handled = match process_batch(&svc).await {
-            Ok(n) => n,
-            Err(e) => {
-                error!(error = format!("{e:#}"), "outbox round failed");
-                0
-            }
-        };
-        if handled == 0 {
-            tokio::select! {
-                _ = svc.wake_outbox.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
+    super::run_rounds("outbox", &svc.wake_outbox, poll, shutdown, || {
+        process_batch(&svc)
+    })
+    .await;
 }
 
 /// Claim and deliver one batch concurrently; returns how many jobs were handled. In-flight
@@ -464,16 +449,11 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                     }
                 }
             }
-            Ok(
-                match svc
-                    .slack
+            Ok(done_or_failure(
+                svc.slack
                     .post_message(&card.channel, Some(&card.message), content)
-                    .await
-                {
-                    Ok(_) => Outcome::Done(vec![]),
-                    Err(e) => slack_failure(e),
-                },
-            )
+                    .await,
+            ))
         }
     }
 }
@@ -580,17 +560,7 @@ async fn send_reply(
                 reason,
             }
         }
-        Err(e) => {
-            let rate_limited = e.is_rate_limit();
-            let GraphError::Retryable { after, detail } = e else {
-                return Ok(Outcome::Fail(e.to_string()));
-            };
-            return Ok(Outcome::Retry {
-                after,
-                rate_limited,
-                error: detail,
-            });
-        }
+        Err(e) => return Ok(graph_retry(e)),
     };
     apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
     Ok(Outcome::Consumed)
@@ -648,28 +618,18 @@ async fn notify_assignee(
                 }
                 AssigneeNotice::Assigned { .. } => body.clone(),
             };
-            return Ok(
-                match svc
-                    .slack
+            return Ok(done_or_failure(
+                svc.slack
                     .post_message(&card.channel, Some(&card.message), render::plain(&text))
-                    .await
-                {
-                    Ok(_) => Outcome::Done(vec![]),
-                    Err(e) => slack_failure(e),
-                },
-            );
+                    .await,
+            ));
         }
     };
-    Ok(
-        match svc
-            .slack
+    Ok(done_or_failure(
+        svc.slack
             .post_message(&channel, thread, render::plain(&body))
-            .await
-        {
-            Ok(_) => Outcome::Done(vec![]),
-            Err(e) => slack_failure(e),
-        },
-    )
+            .await,
+    ))
 }
 
 /// Carry out a moderation action on the ticket's item; a refusal undoes it on the card.
@@ -714,17 +674,7 @@ async fn moderate(
             apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
             Ok(Outcome::Consumed)
         }
-        Err(e) => {
-            let rate_limited = e.is_rate_limit();
-            let GraphError::Retryable { after, detail } = e else {
-                return Ok(Outcome::Fail(e.to_string()));
-            };
-            Ok(Outcome::Retry {
-                after,
-                rate_limited,
-                error: detail,
-            })
-        }
+        Err(e) => Ok(graph_retry(e)),
     }
 }
 
@@ -742,6 +692,27 @@ fn card_view(svc: &Services, ticket: &crate::core::Ticket, account_name: &str) -
     let mut view = CardView::of(ticket, account_name, &svc.config.team_names(), now);
     view.window = crate::core::card::window_line(ticket, now, svc.config.meta.human_agent_tag);
     view
+}
+
+/// A Slack call whose only result is success or a failure to classify.
+fn done_or_failure<T>(result: Result<T, SlackCallError>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Done(vec![]),
+        Err(e) => slack_failure(e),
+    }
+}
+
+/// A Graph error that is not a permanent refusal: retry (honouring Retry-After), or fail.
+fn graph_retry(e: GraphError) -> Outcome {
+    let rate_limited = e.is_rate_limit();
+    match e {
+        GraphError::Retryable { after, detail } => Outcome::Retry {
+            after,
+            rate_limited,
+            error: detail,
+        },
+        other => Outcome::Fail(other.to_string()),
+    }
 }
 
 fn slack_failure(e: SlackCallError) -> Outcome {
