@@ -1,0 +1,514 @@
+//! Interaction payloads (HTTP endpoint or gateway `INTERACTION_CREATE`) parsed into our own
+//! types. Only what Switchboard reads is kept; unknown fields are ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::core::ActionId;
+
+/// Separates an action id from the value a component carries in its `custom_id`
+/// (`sb1:accept_tag:42|billing`).
+pub const VALUE_SEPARATOR: char = '|';
+
+/// One interaction, with who sent it from where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interaction {
+    /// The interaction id: with `token`, what the callback URL names.
+    pub id: String,
+    pub application_id: String,
+    /// Valid 15 minutes for follow-ups; the first response is due within 3 s.
+    pub token: String,
+    /// Absent in direct messages.
+    pub guild_id: Option<String>,
+    pub channel_id: Option<String>,
+    /// Who acted: absent only for PING.
+    pub user: Option<Invoker>,
+    /// The message a component was on (or a modal opened from).
+    pub message_id: Option<String>,
+    pub kind: Kind,
+}
+
+/// The user who acted: `member.user` in guilds (with role ids), `user` in direct messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoker {
+    pub user_id: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// Answer `{"type":1}`.
+    Ping,
+    /// A slash command with its (possibly nested) options.
+    Command {
+        name: String,
+        options: Vec<CommandOption>,
+    },
+    /// A button click or a select.
+    Component {
+        custom_id: String,
+        /// 2 button, 3 string select, 5 user select, …
+        component_type: u8,
+        /// The chosen values of a select (user ids for a user select); empty for a button.
+        values: Vec<String>,
+    },
+    /// The user is typing into a command option that has autocomplete.
+    Autocomplete {
+        name: String,
+        options: Vec<CommandOption>,
+        /// The option being typed (`focused: true`), if Discord marked one.
+        focused: Option<Focused>,
+    },
+    /// A modal's text inputs, in display order.
+    ModalSubmit {
+        custom_id: String,
+        fields: Vec<TextField>,
+    },
+}
+
+/// A slash-command option. Sub-commands and groups carry `options`; leaves carry `value`
+/// (a string, integer, number, boolean or snowflake string as Discord sent it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CommandOption {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub option_type: u8,
+    #[serde(default)]
+    pub value: Option<Value>,
+    #[serde(default)]
+    pub options: Vec<CommandOption>,
+    #[serde(default)]
+    pub focused: bool,
+}
+
+/// The option being autocompleted: its name and what is typed so far (as text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Focused {
+    pub name: String,
+    pub value: String,
+}
+
+/// One submitted text input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextField {
+    pub custom_id: String,
+    pub value: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("interaction is not valid JSON or misses a field: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unsupported interaction type {0}")]
+    UnsupportedType(u8),
+    #[error("interaction type {0} has no data")]
+    MissingData(u8),
+    #[error("interaction has no user")]
+    MissingUser,
+}
+
+impl Interaction {
+    /// The user id of who acted, if any.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.user_id.as_str())
+    }
+}
+
+impl CommandOption {
+    /// The leaf value as text (numbers and booleans written out).
+    pub fn value_text(&self) -> Option<String> {
+        self.value.as_ref().map(value_text)
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn find_focused(options: &[CommandOption]) -> Option<Focused> {
+    options.iter().find_map(|o| {
+        if o.focused {
+            Some(Focused {
+                name: o.name.clone(),
+                value: o.value_text().unwrap_or_default(),
+            })
+        } else {
+            find_focused(&o.options)
+        }
+    })
+}
+
+/// Splits a component `custom_id` into its action and carried value (see
+/// [`VALUE_SEPARATOR`]). `None` for ids that are not Switchboard actions.
+pub fn parse_custom_id(custom_id: &str) -> Option<(ActionId, Option<&str>)> {
+    let (id, value) = match custom_id.split_once(VALUE_SEPARATOR) {
+        Some((id, value)) => (id, Some(value)),
+        None => (custom_id, None),
+    };
+    Some((id.parse().ok()?, value))
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(rename = "type")]
+    kind: u8,
+    id: String,
+    application_id: String,
+    token: String,
+    #[serde(default)]
+    guild_id: Option<String>,
+    #[serde(default)]
+    channel_id: Option<String>,
+    #[serde(default)]
+    member: Option<RawMember>,
+    #[serde(default)]
+    user: Option<RawUser>,
+    #[serde(default)]
+    message: Option<RawMessage>,
+    #[serde(default)]
+    data: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawMember {
+    user: RawUser,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct RawCommand {
+    name: String,
+    #[serde(default)]
+    options: Vec<CommandOption>,
+}
+
+#[derive(Deserialize)]
+struct RawComponent {
+    custom_id: String,
+    component_type: u8,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawModal {
+    custom_id: String,
+    #[serde(default)]
+    components: Vec<Value>,
+}
+
+/// Collects text inputs from a modal submission: inside action rows (`components`) or labels
+/// (`component`), at any depth.
+fn text_fields(components: &[Value], out: &mut Vec<TextField>) {
+    for c in components {
+        if c.get("type").and_then(Value::as_u64) == Some(4)
+            && let Some(custom_id) = c.get("custom_id").and_then(Value::as_str)
+        {
+            out.push(TextField {
+                custom_id: custom_id.to_string(),
+                value: c
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        if let Some(children) = c.get("components").and_then(Value::as_array) {
+            text_fields(children, out);
+        }
+        if let Some(child) = c.get("component") {
+            text_fields(std::slice::from_ref(child), out);
+        }
+    }
+}
+
+/// Parses an interaction body (after its signature was verified).
+pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
+    let raw: Raw = serde_json::from_slice(body)?;
+    let user = match (raw.member, raw.user) {
+        (Some(m), _) => Some(Invoker {
+            user_id: m.user.id,
+            roles: m.roles,
+        }),
+        (None, Some(u)) => Some(Invoker {
+            user_id: u.id,
+            roles: Vec::new(),
+        }),
+        (None, None) => None,
+    };
+    let data = || raw.data.clone().ok_or(ParseError::MissingData(raw.kind));
+    let kind = match raw.kind {
+        1 => Kind::Ping,
+        2 => {
+            let c: RawCommand = serde_json::from_value(data()?)?;
+            Kind::Command {
+                name: c.name,
+                options: c.options,
+            }
+        }
+        3 => {
+            let c: RawComponent = serde_json::from_value(data()?)?;
+            Kind::Component {
+                custom_id: c.custom_id,
+                component_type: c.component_type,
+                values: c.values,
+            }
+        }
+        4 => {
+            let c: RawCommand = serde_json::from_value(data()?)?;
+            Kind::Autocomplete {
+                focused: find_focused(&c.options),
+                name: c.name,
+                options: c.options,
+            }
+        }
+        5 => {
+            let m: RawModal = serde_json::from_value(data()?)?;
+            let mut fields = Vec::new();
+            text_fields(&m.components, &mut fields);
+            Kind::ModalSubmit {
+                custom_id: m.custom_id,
+                fields,
+            }
+        }
+        other => return Err(ParseError::UnsupportedType(other)),
+    };
+    if user.is_none() && kind != Kind::Ping {
+        return Err(ParseError::MissingUser);
+    }
+    Ok(Interaction {
+        id: raw.id,
+        application_id: raw.application_id,
+        token: raw.token,
+        guild_id: raw.guild_id,
+        channel_id: raw.channel_id,
+        user,
+        message_id: raw.message.map(|m| m.id),
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{CardAction, TicketId};
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_bytes!(concat!("../../../tests/fixtures/discord/", $name, ".json"))
+        };
+    }
+
+    fn mason(roles: &[&str]) -> Option<Invoker> {
+        Some(Invoker {
+            user_id: "53908232506183680".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn ping() {
+        let i = parse_interaction(fixture!("ping")).unwrap();
+        assert_eq!(i.kind, Kind::Ping);
+        assert_eq!(i.id, "786008729715212339");
+        assert_eq!(i.token, "A_UNIQUE_TOKEN");
+        assert_eq!(i.user, None);
+        assert_eq!(i.guild_id, None);
+    }
+
+    #[test]
+    fn slash_command() {
+        let i = parse_interaction(fixture!("slash_command")).unwrap();
+        assert_eq!(
+            i,
+            Interaction {
+                id: "786008729715212338".into(),
+                application_id: "775799577604522054".into(),
+                token: "A_UNIQUE_TOKEN".into(),
+                guild_id: Some("290926798626357999".into()),
+                channel_id: Some("645027906669510667".into()),
+                user: mason(&["539082325061836999"]),
+                message_id: None,
+                kind: Kind::Command {
+                    name: "cardsearch".into(),
+                    options: vec![CommandOption {
+                        name: "cardname".into(),
+                        option_type: 3,
+                        value: Some(Value::String("The Gitrog Monster".into())),
+                        options: vec![],
+                        focused: false,
+                    }],
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn button_click() {
+        let i = parse_interaction(fixture!("button_click")).unwrap();
+        assert_eq!(i.user, mason(&["539082325061836999", "539082325061836998"]));
+        assert_eq!(i.message_id.as_deref(), Some("846462638576959508"));
+        assert_eq!(i.channel_id.as_deref(), Some("645027906669510667"));
+        let Kind::Component {
+            custom_id,
+            component_type,
+            values,
+        } = &i.kind
+        else {
+            panic!("{:?}", i.kind)
+        };
+        assert_eq!((custom_id.as_str(), *component_type), ("sb1:close:42", 2));
+        assert!(values.is_empty());
+        assert_eq!(
+            parse_custom_id(custom_id),
+            Some((
+                ActionId {
+                    action: CardAction::Close,
+                    ticket: TicketId(42)
+                },
+                None
+            ))
+        );
+    }
+
+    #[test]
+    fn user_select() {
+        let i = parse_interaction(fixture!("user_select")).unwrap();
+        assert_eq!(i.user, mason(&[]));
+        assert_eq!(
+            i.kind,
+            Kind::Component {
+                custom_id: "sb1:assign:42".into(),
+                component_type: 5,
+                values: vec!["1111111111111111111".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn modal_submit() {
+        let i = parse_interaction(fixture!("modal_submit")).unwrap();
+        assert_eq!(i.message_id.as_deref(), Some("846462638576959508"));
+        assert_eq!(
+            i.kind,
+            Kind::ModalSubmit {
+                custom_id: "sb1:reply_modal:42".into(),
+                fields: vec![TextField {
+                    custom_id: "text".into(),
+                    value: "Sorry about that, Jane!".into(),
+                }],
+            }
+        );
+    }
+
+    #[test]
+    fn modal_submit_with_label_components() {
+        let body = br#"{"type":5,"id":"1","application_id":"2","token":"t",
+            "user":{"id":"9"},
+            "data":{"custom_id":"sb1:reply_modal:7","components":[
+              {"type":18,"id":1,"component":{"type":4,"id":2,"custom_id":"text","value":"hi"}}]}}"#;
+        let i = parse_interaction(body).unwrap();
+        assert_eq!(
+            i.kind,
+            Kind::ModalSubmit {
+                custom_id: "sb1:reply_modal:7".into(),
+                fields: vec![TextField {
+                    custom_id: "text".into(),
+                    value: "hi".into()
+                }],
+            }
+        );
+    }
+
+    #[test]
+    fn autocomplete_finds_the_nested_focused_option() {
+        let i = parse_interaction(fixture!("autocomplete")).unwrap();
+        let Kind::Autocomplete {
+            name,
+            options,
+            focused,
+        } = &i.kind
+        else {
+            panic!("{:?}", i.kind)
+        };
+        assert_eq!(name, "switchboard");
+        assert_eq!(
+            focused,
+            &Some(Focused {
+                name: "saved".into(),
+                value: "ship".into()
+            })
+        );
+        assert_eq!(options[0].name, "reply");
+        assert_eq!(options[0].options[0].value_text().as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn direct_message_uses_user() {
+        let body = br#"{"type":3,"id":"1","application_id":"2","token":"t","channel_id":"5",
+            "user":{"id":"9","username":"x"},
+            "data":{"component_type":3,"custom_id":"sb1:assign_team:3","values":["Support"]}}"#;
+        let i = parse_interaction(body).unwrap();
+        assert_eq!(
+            i.user,
+            Some(Invoker {
+                user_id: "9".into(),
+                roles: vec![]
+            })
+        );
+        assert_eq!(i.guild_id, None);
+        assert_eq!(i.user_id(), Some("9"));
+    }
+
+    #[test]
+    fn rejects_bad_interactions() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"{", "Json"),
+            (
+                br#"{"type":9,"id":"1","application_id":"2","token":"t","user":{"id":"9"}}"#,
+                "UnsupportedType(9)",
+            ),
+            (
+                br#"{"type":3,"id":"1","application_id":"2","token":"t","user":{"id":"9"}}"#,
+                "MissingData(3)",
+            ),
+            (
+                br#"{"type":3,"id":"1","application_id":"2","token":"t",
+                    "data":{"component_type":2,"custom_id":"sb1:close:1"}}"#,
+                "MissingUser",
+            ),
+            (br#"{"type":1}"#, "Json"),
+        ];
+        for (body, want) in cases {
+            let got = format!("{:?}", parse_interaction(body).unwrap_err());
+            assert!(got.starts_with(want), "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn custom_ids_carry_values() {
+        let id = ActionId {
+            action: CardAction::AcceptTag,
+            ticket: TicketId(42),
+        };
+        assert_eq!(
+            parse_custom_id("sb1:accept_tag:42|late delivery"),
+            Some((id, Some("late delivery")))
+        );
+        assert_eq!(parse_custom_id("approve:42"), None);
+    }
+}

@@ -1,0 +1,13 @@
+//! The Discord chat surface (first slice, not wired into the server or workers yet): request
+//! verification, interaction parsing, card rendering to embeds and message components, and a
+//! per-route REST rate limiter. Discord JSON is built with `serde_json`; the REST/gateway
+//! client comes later.
+
+pub mod inbound;
+pub mod ratelimit;
+pub mod render;
+pub mod signature;
+
+pub use inbound::{Interaction, Invoker, Kind, ParseError, parse_custom_id, parse_interaction};
+pub use ratelimit::{RateLimitHeaders, RateLimiter};
+pub use signature::{SignatureError, verify};

@@ -1,0 +1,619 @@
+//! The card view model rendered to a Discord message body (embed + message components), built
+//! as plain JSON for `POST /channels/{id}/messages`, `PATCH …/messages/{id}` or an interaction
+//! callback's `data`. Wording comes from `core::text`; this module lays it out, escapes what
+//! customers wrote, and picks Discord's markup. Choices mirror the Slack renderer:
+//!
+//! * embed `title` = headline (linked to the permalink through the embed `url`, where Slack uses
+//!   a link button), `description` = author and customer text, `timestamp` = when the item was
+//!   created (Discord shows it in each reader's time zone, like Slack's date token);
+//! * the status line, then the "replying", moderation, window and failure lines, are embed
+//!   fields (fields render markdown and `<@id>` mentions; a footer would not). Field names are
+//!   a zero-width space: the lines carry their own wording;
+//! * Slack emoji shortcodes in `core::text` (`:warning:` …) are turned into Unicode, since
+//!   Discord renders shortcodes only when a user types them;
+//! * `allowed_mentions.parse` is empty, so nothing in a card ever pings.
+//!
+//! Components: action rows (type 1) in priority order, anything past Discord's fifth row
+//! dropped (see [`card`]).
+
+use serde_json::{Map, Value, json};
+
+use super::inbound::VALUE_SEPARATOR;
+use crate::core::action::ACTION_ID_VERSION;
+use crate::core::card::{Button, ButtonStyle, CardView, Picker};
+use crate::core::model::{MAX_REPLY_CHARS, Status};
+use crate::core::{CardAction, Teammate, TicketId, text};
+
+/// Discord's limits.
+pub const MAX_CUSTOM_ID_CHARS: usize = 100;
+pub const MAX_ACTION_ROWS: usize = 5;
+pub const MAX_BUTTONS_PER_ROW: usize = 5;
+pub const MAX_SELECT_OPTIONS: usize = 25;
+const MAX_EMBED_TITLE_CHARS: usize = 256;
+const MAX_EMBED_DESCRIPTION_CHARS: usize = 4096;
+const MAX_FIELD_VALUE_CHARS: usize = 1024;
+const MAX_BUTTON_LABEL_CHARS: usize = 80;
+const MAX_PLACEHOLDER_CHARS: usize = 150;
+const MAX_OPTION_CHARS: usize = 100;
+const MAX_MODAL_TITLE_CHARS: usize = 45;
+const MAX_TEXT_INPUT_LABEL_CHARS: usize = 45;
+const MAX_TEXT_INPUT_PLACEHOLDER_CHARS: usize = 100;
+/// Discord's text inputs accept up to 4000 characters; Switchboard's replies are capped lower.
+pub const MAX_REPLY_INPUT_CHARS: usize = if MAX_REPLY_CHARS < 4000 {
+    MAX_REPLY_CHARS
+} else {
+    4000
+};
+
+/// Component types and button styles.
+const ACTION_ROW: u8 = 1;
+const BUTTON: u8 = 2;
+const STRING_SELECT: u8 = 3;
+const TEXT_INPUT: u8 = 4;
+const USER_SELECT: u8 = 5;
+const STYLE_PRIMARY: u8 = 1;
+const STYLE_SECONDARY: u8 = 2;
+const STYLE_DANGER: u8 = 4;
+const TEXT_INPUT_PARAGRAPH: u8 = 2;
+/// Interaction callback type MODAL.
+const CALLBACK_MODAL: u8 = 9;
+
+/// Embed colours by status.
+pub const COLOUR_UNREAD: u32 = 0x5865F2;
+pub const COLOUR_READ: u32 = 0xFEE75C;
+pub const COLOUR_CLOSED: u32 = 0x57F287;
+
+/// `custom_id` of the reply modal's text input.
+pub const REPLY_INPUT: &str = "text";
+
+const ZERO_WIDTH_SPACE: &str = "\u{200b}";
+
+/// How Discord writes a teammate.
+pub fn mention(t: &Teammate) -> String {
+    format!("<@{}>", t.id)
+}
+
+fn colour(status: Status) -> u32 {
+    match status {
+        Status::Unread => COLOUR_UNREAD,
+        Status::Read => COLOUR_READ,
+        Status::Closed => COLOUR_CLOSED,
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => {
+            // Leave room for the ellipsis.
+            let cut = s[..cut].char_indices().last().map_or(0, |(i, _)| i);
+            format!("{}…", &s[..cut])
+        }
+        None => s.to_string(),
+    }
+}
+
+/// Backslash-escapes Discord markdown in customer text, so it cannot format, forge a masked
+/// link or write a mention token.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '#' | '@'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The Slack shortcodes `core::text` uses, as Unicode.
+fn emoji(s: &str) -> String {
+    const CODES: [(&str, &str); 7] = [
+        (":warning:", "⚠️"),
+        (":pencil2:", "✏️"),
+        (":shield:", "🛡️"),
+        (":hourglass:", "⌛"),
+        (":no_entry_sign:", "🚫"),
+        (":no_entry:", "⛔"),
+        (":speech_balloon:", "💬"),
+    ];
+    CODES
+        .iter()
+        .fold(s.to_string(), |s, (code, e)| s.replace(code, e))
+}
+
+/// Slack's `*bold*` in `core::text` lines is Discord's `**bold**`.
+fn bold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '*' {
+            out.push_str("**");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn field(value: String) -> Value {
+    json!({
+        "name": ZERO_WIDTH_SPACE,
+        "value": truncate(&value, MAX_FIELD_VALUE_CHARS),
+        "inline": false,
+    })
+}
+
+/// `<action id>|<value>`, or the action id alone; `None` when it would not fit a `custom_id`.
+pub fn custom_id(b: &Button) -> Option<String> {
+    let id = match &b.value {
+        Some(v) => format!("{}{VALUE_SEPARATOR}{v}", b.action),
+        None => b.action.to_string(),
+    };
+    (id.chars().count() <= MAX_CUSTOM_ID_CHARS).then_some(id)
+}
+
+/// A button. A button with `confirm` (Delete) gets the plain action id too: Discord has no
+/// confirmation dialog, so the interaction handler must ask first, with an ephemeral
+/// follow-up built from the [`Confirm`](crate::core::card::Confirm) texts.
+fn button(b: &Button) -> Option<Value> {
+    let style = match b.style {
+        ButtonStyle::Primary => STYLE_PRIMARY,
+        ButtonStyle::Default => STYLE_SECONDARY,
+        ButtonStyle::Danger => STYLE_DANGER,
+    };
+    Some(json!({
+        "type": BUTTON,
+        "style": style,
+        "label": truncate(&b.label, MAX_BUTTON_LABEL_CHARS),
+        "custom_id": custom_id(b)?,
+    }))
+}
+
+fn row(components: Vec<Value>) -> Value {
+    json!({ "type": ACTION_ROW, "components": components })
+}
+
+fn button_rows(buttons: Vec<Value>) -> Vec<Value> {
+    buttons
+        .chunks(MAX_BUTTONS_PER_ROW)
+        .map(|c| row(c.to_vec()))
+        .collect()
+}
+
+/// A select row for a person or team picker; `None` for the saved-reply picker (a button).
+fn select(p: &Picker) -> Option<Value> {
+    match p {
+        Picker::Person {
+            action,
+            placeholder,
+        } => Some(row(vec![json!({
+            "type": USER_SELECT,
+            "custom_id": action.to_string(),
+            "placeholder": truncate(placeholder, MAX_PLACEHOLDER_CHARS),
+            "min_values": 1,
+            "max_values": 1,
+        })])),
+        Picker::Team {
+            action,
+            placeholder,
+            teams,
+        } => {
+            // The team name is the option's value: one too long to carry is not offered.
+            let options: Vec<Value> = teams
+                .iter()
+                .filter(|t| !t.is_empty() && t.chars().count() <= MAX_OPTION_CHARS)
+                .take(MAX_SELECT_OPTIONS)
+                .map(|t| json!({ "label": t, "value": t }))
+                .collect();
+            (!options.is_empty()).then(|| {
+                row(vec![json!({
+                    "type": STRING_SELECT,
+                    "custom_id": action.to_string(),
+                    "placeholder": truncate(placeholder, MAX_PLACEHOLDER_CHARS),
+                    "options": options,
+                    "min_values": 1,
+                    "max_values": 1,
+                })])
+            })
+        }
+        Picker::SavedReply { .. } => None,
+    }
+}
+
+/// String selects cannot load options as the user types, so the saved-reply picker is a
+/// button ("Saved reply…"); the handler answers with a list, and the slash command's
+/// autocomplete covers search.
+fn saved_reply_button(p: &Picker) -> Option<Value> {
+    let Picker::SavedReply {
+        action,
+        placeholder,
+    } = p
+    else {
+        return None;
+    };
+    button(&Button {
+        label: placeholder.clone(),
+        action: *action,
+        style: ButtonStyle::Default,
+        value: None,
+        confirm: None,
+    })
+}
+
+/// The customer's message, Discord-style: `**author**: text`, struck through when deleted.
+fn description(view: &CardView) -> String {
+    let author = escape(&view.author);
+    // Leave room for the author and the marks.
+    let room = MAX_EMBED_DESCRIPTION_CHARS - 64 - author.chars().count().min(256);
+    let body = truncate(&escape(&view.text), room);
+    let s = if view.deleted {
+        format!("**{author}**: ~~{body}~~ *({})*", text::DELETED_MARK)
+    } else if view.edited {
+        format!("**{author}**: {body} *({})*", text::EDITED_MARK)
+    } else {
+        format!("**{author}**: {body}")
+    };
+    truncate(&s, MAX_EMBED_DESCRIPTION_CHARS)
+}
+
+/// A ticket's card as a Discord message body:
+/// `{"embeds":[…], "components":[…], "allowed_mentions":{"parse":[]}}`.
+///
+/// Action rows, in priority order: the card's buttons followed by "Saved reply…" (rows of 5),
+/// the person select, the team select, then the suggested-tag buttons (rows of 5). Discord
+/// allows 5 rows: whatever comes after the fifth is dropped, so suggestions go first, then
+/// the team select. Buttons whose `custom_id` (with its value) would exceed 100 characters are
+/// left out, like Slack leaves out values too long to carry.
+pub fn card(view: &CardView) -> Value {
+    let status = text::status_line(
+        view.status,
+        view.assignee.as_ref(),
+        &view.tags,
+        view.last_replied_by.as_ref(),
+        &mention,
+    );
+    let mut fields = vec![field(bold(&status))];
+    if let Some(replying) = text::replying(&view.replying, &mention) {
+        fields.push(field(emoji(&replying)));
+    }
+    if let Some(line) = &view.moderation {
+        fields.push(field(emoji(line)));
+    }
+    // Failure lines quote what the network said.
+    if let Some(line) = &view.moderation_failure {
+        fields.push(field(emoji(&escape_failure(line))));
+    }
+    if let Some(line) = &view.window {
+        fields.push(field(emoji(line)));
+    }
+    if let Some(failure) = &view.failure {
+        fields.push(field(emoji(&escape_failure(failure))));
+    }
+
+    let mut embed = Map::new();
+    embed.insert(
+        "title".into(),
+        truncate(&view.headline, MAX_EMBED_TITLE_CHARS).into(),
+    );
+    if let Some(url) = view
+        .permalink
+        .as_deref()
+        .and_then(|p| url::Url::parse(p).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    {
+        embed.insert("url".into(), url.to_string().into());
+    }
+    embed.insert("description".into(), description(view).into());
+    embed.insert("color".into(), colour(view.status).into());
+    embed.insert("fields".into(), fields.into());
+    embed.insert("timestamp".into(), view.created_at.to_rfc3339().into());
+
+    let mut buttons: Vec<Value> = view.buttons.iter().filter_map(button).collect();
+    buttons.extend(view.pickers.iter().filter_map(saved_reply_button));
+    let mut rows = button_rows(buttons);
+    rows.extend(view.pickers.iter().filter_map(select));
+    let suggestions: Vec<Value> = view
+        .suggestions
+        .iter()
+        .filter(|b| b.value.is_some())
+        .filter_map(button)
+        .collect();
+    rows.extend(button_rows(suggestions));
+    rows.truncate(MAX_ACTION_ROWS);
+
+    json!({
+        "embeds": [Value::Object(embed)],
+        "components": rows,
+        "allowed_mentions": { "parse": [] },
+    })
+}
+
+/// Failure lines quote what the network said: escape it, keeping the leading shortcode.
+fn escape_failure(line: &str) -> String {
+    match line.split_once(' ') {
+        Some((code, rest)) if code.starts_with(':') && code.ends_with(':') => {
+            format!("{code} {}", escape(rest))
+        }
+        _ => escape(line),
+    }
+}
+
+/// `custom_id` of the reply modal for `ticket`.
+pub fn reply_modal_custom_id(ticket: TicketId) -> String {
+    format!("{ACTION_ID_VERSION}:reply_modal:{ticket}")
+}
+
+/// The reply editor, as an interaction response (type 9, MODAL) to a Reply click or a
+/// saved-reply choice: one paragraph text input ([`REPLY_INPUT`]), pre-filled with `prefill`.
+pub fn reply_modal(ticket: TicketId, prefill: Option<&str>) -> Value {
+    let mut input = json!({
+        "type": TEXT_INPUT,
+        "custom_id": REPLY_INPUT,
+        "style": TEXT_INPUT_PARAGRAPH,
+        "label": truncate(text::REPLY_MODAL_LABEL, MAX_TEXT_INPUT_LABEL_CHARS),
+        "placeholder": truncate(text::REPLY_MODAL_HINT, MAX_TEXT_INPUT_PLACEHOLDER_CHARS),
+        "min_length": 1,
+        "max_length": MAX_REPLY_INPUT_CHARS,
+        "required": true,
+    });
+    if let Some(prefill) = prefill.filter(|p| !p.is_empty()) {
+        input["value"] = truncate(prefill, MAX_REPLY_INPUT_CHARS).into();
+    }
+    json!({
+        "type": CALLBACK_MODAL,
+        "data": {
+            "custom_id": reply_modal_custom_id(ticket),
+            "title": truncate(text::REPLY_MODAL_TITLE, MAX_MODAL_TITLE_CHARS),
+            "components": [row(vec![input])],
+        }
+    })
+}
+
+/// Whether a click needs the handler to confirm first (Discord has no confirm dialog).
+pub fn needs_confirmation(action: CardAction) -> bool {
+    action == CardAction::Delete
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::core::{
+        AccountId, Assignee, ChatUserId, Customer, CustomerId, ItemKind, Network, NetworkItemId,
+        Surface, Ticket, TicketState,
+    };
+
+    fn teammate(id: &str) -> Teammate {
+        // No Discord surface in core yet: the mention only reads the id.
+        Teammate {
+            surface: Surface::Slack,
+            id: ChatUserId::new(id),
+        }
+    }
+
+    fn ticket(status: Status) -> Ticket {
+        let at = Utc.with_ymd_and_hms(2026, 3, 14, 9, 26, 53).unwrap();
+        Ticket {
+            id: TicketId(42),
+            version: 3,
+            state: TicketState {
+                network: Network::Facebook,
+                account: AccountId::new("1001"),
+                conversation_key: "facebook:1001:1001_77:9001".into(),
+                customer: Customer {
+                    id: CustomerId::new("9001"),
+                    name: Some("Jane Doe".into()),
+                },
+                kind: ItemKind::Comment,
+                first_item: NetworkItemId::new("1001_77_5"),
+                first_text: "Where is my order? It's been 2 weeks & counting @everyone [x](https://evil.example) <@1>".into(),
+                permalink: Some("https://www.facebook.com/1001/posts/77?comment_id=5".into()),
+                reply_to: NetworkItemId::new("1001_77_5"),
+                status,
+                assignee: None,
+                tags: vec![],
+                suggested_tags: vec![],
+                replying: vec![],
+                moderation: Default::default(),
+                last_text: None,
+                last_replied_by: None,
+                last_failure: None,
+                first_item_deleted: false,
+                first_item_edited: false,
+                created_at: at,
+                updated_at: at,
+                last_customer_at: at,
+            },
+        }
+    }
+
+    fn render(t: &Ticket, teams: &[String]) -> Value {
+        card(&CardView::of(t, "Acme Coffee", teams, t.state.created_at))
+    }
+
+    fn pretty(v: &Value) -> String {
+        serde_json::to_string_pretty(v).unwrap()
+    }
+
+    fn rows(v: &Value) -> &Vec<Value> {
+        v["components"].as_array().unwrap()
+    }
+
+    #[test]
+    fn card_unread() {
+        insta::assert_snapshot!("card_unread", pretty(&render(&ticket(Status::Unread), &[])));
+    }
+
+    #[test]
+    fn card_closed_assigned_tagged() {
+        let mut t = ticket(Status::Closed);
+        t.state.assignee = Some(Assignee::Person(teammate("111")));
+        t.state.tags = vec!["billing".into(), "vip".into()];
+        t.state.last_replied_by = Some(teammate("222"));
+        t.state.first_item_edited = true;
+        insta::assert_snapshot!("card_closed", pretty(&render(&t, &[])));
+    }
+
+    #[test]
+    fn reply_modal_snapshot() {
+        insta::assert_snapshot!(
+            "reply_modal",
+            pretty(&reply_modal(
+                TicketId(42),
+                Some("Hi Jane, thanks for waiting!")
+            ))
+        );
+    }
+
+    #[test]
+    fn reply_modal_without_prefill_has_no_value() {
+        let m = reply_modal(TicketId(7), None);
+        assert_eq!(m["type"], 9);
+        assert_eq!(m["data"]["custom_id"], "sb1:reply_modal:7");
+        let input = &m["data"]["components"][0]["components"][0];
+        assert_eq!(input["max_length"], 3000);
+        assert!(input.get("value").is_none());
+        let long = "x".repeat(5000);
+        let m = reply_modal(TicketId(7), Some(&long));
+        let value = m["data"]["components"][0]["components"][0]["value"]
+            .as_str()
+            .unwrap();
+        assert_eq!(value.chars().count(), MAX_REPLY_INPUT_CHARS);
+    }
+
+    #[test]
+    fn every_card_respects_discord_limits() {
+        let mut t = ticket(Status::Unread);
+        t.state.first_text = "é".repeat(10_000);
+        t.state.suggested_tags = (0..12).map(|i| format!("tag{i}")).collect();
+        t.state.suggested_tags.push("x".repeat(120));
+        let teams: Vec<String> = (0..40).map(|i| format!("Team {i}")).collect();
+        let v = render(&t, &teams);
+        let desc = v["embeds"][0]["description"].as_str().unwrap();
+        assert!(desc.chars().count() <= MAX_EMBED_DESCRIPTION_CHARS);
+        assert!(desc.ends_with('…'));
+        let rows = rows(&v);
+        assert!(rows.len() <= MAX_ACTION_ROWS);
+        let mut ids = std::collections::HashSet::new();
+        for r in rows {
+            assert_eq!(r["type"], 1);
+            let cs = r["components"].as_array().unwrap();
+            assert!((1..=MAX_BUTTONS_PER_ROW).contains(&cs.len()));
+            for c in cs {
+                let id = c["custom_id"].as_str().unwrap();
+                assert!(id.chars().count() <= MAX_CUSTOM_ID_CHARS, "{id}");
+                assert!(ids.insert(id.to_string()), "duplicate {id}");
+                if c["type"] == 3 {
+                    assert!(c["options"].as_array().unwrap().len() <= MAX_SELECT_OPTIONS);
+                }
+                if c["type"] != 2 {
+                    assert_eq!(cs.len(), 1, "a select is alone in its row");
+                }
+            }
+        }
+    }
+
+    fn custom_ids(v: &Value) -> Vec<String> {
+        rows(v)
+            .iter()
+            .flat_map(|r| r["components"].as_array().unwrap())
+            .map(|c| c["custom_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn suggestions_carry_the_tag_and_are_dropped_first() {
+        let mut t = ticket(Status::Unread);
+        t.state.suggested_tags = (0..7).map(|i| format!("late delivery {i}")).collect();
+        // 2 button rows, the person select, 2 suggestion rows.
+        let v = render(&t, &[]);
+        assert_eq!(rows(&v).len(), 5);
+        let last = rows(&v).last().unwrap();
+        assert_eq!(
+            last["components"][1]["custom_id"],
+            "sb1:accept_tag:42|late delivery 6"
+        );
+        assert_eq!(last["components"][1]["label"], "+ late delivery 6");
+        // A team select takes a row: the last suggestion row no longer fits.
+        let v = render(&t, &["Support".to_string()]);
+        assert_eq!(rows(&v).len(), 5);
+        let ids = custom_ids(&v);
+        assert!(ids.contains(&"sb1:assign_team:42".to_string()));
+        assert!(ids.contains(&"sb1:accept_tag:42|late delivery 4".to_string()));
+        assert!(!ids.contains(&"sb1:accept_tag:42|late delivery 5".to_string()));
+    }
+
+    #[test]
+    fn values_too_long_for_a_custom_id_are_left_out() {
+        let mut t = ticket(Status::Read);
+        t.state.suggested_tags = vec!["x".repeat(90), "ok".into()];
+        let ids = custom_ids(&render(&t, &[]));
+        assert!(ids.contains(&"sb1:accept_tag:42|ok".to_string()));
+        assert!(!ids.iter().any(|i| i.contains("xxx")));
+    }
+
+    #[test]
+    fn extra_lines_are_fields_in_slack_order() {
+        use crate::core::{FailureReason, Moderation, Replying};
+        let mut t = ticket(Status::Read);
+        t.state.replying = vec![Replying {
+            teammate: teammate("333"),
+            since: t.state.created_at,
+        }];
+        t.state.moderation.hidden = true;
+        t.state.moderation.failure =
+            Some((Moderation::Like, FailureReason::Rejected("no *way*".into())));
+        t.state.last_failure = Some(FailureReason::RateLimited);
+        let mut view = CardView::of(&t, "Acme Coffee", &[], t.state.created_at);
+        view.window = Some(text::WINDOW_CLOSED.to_string());
+        let v = card(&view);
+        let values: Vec<&str> = v["embeds"][0]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values.len(), 6, "{values:?}");
+        assert!(values[0].starts_with("**Read** · "));
+        assert_eq!(values[1], "✏️ <@333> is replying…");
+        assert_eq!(values[2], "🛡️ Hidden from the public");
+        assert!(values[3].starts_with("⚠️ Liking failed") && values[3].contains(r"no \*way\*"));
+        assert!(values[4].starts_with("🚫 Reply window closed"));
+        assert!(values[5].starts_with("⚠️ Last reply failed"));
+        assert_eq!(v["embeds"][0]["color"], COLOUR_READ);
+    }
+
+    #[test]
+    fn delete_keeps_its_action_id() {
+        let v = render(&ticket(Status::Unread), &[]);
+        let delete = rows(&v)
+            .iter()
+            .flat_map(|r| r["components"].as_array().unwrap())
+            .find(|c| c["custom_id"] == "sb1:delete:42")
+            .expect("delete button");
+        assert_eq!(delete["style"], 4);
+        assert!(needs_confirmation(CardAction::Delete));
+    }
+
+    #[test]
+    fn customer_text_is_escaped_and_nothing_pings() {
+        let v = render(&ticket(Status::Unread), &[]);
+        let desc = v["embeds"][0]["description"].as_str().unwrap();
+        assert!(
+            desc.contains(r"\@everyone \[x\](https://evil.example) \<\@1\>"),
+            "{desc}"
+        );
+        assert_eq!(v["allowed_mentions"], json!({ "parse": [] }));
+    }
+
+    #[test]
+    fn lines_use_unicode_emoji() {
+        assert_eq!(emoji(":warning: Last reply failed"), "⚠️ Last reply failed");
+        assert_eq!(bold("*Closed* · x"), "**Closed** · x");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abcd", 4), "abcd");
+    }
+}
