@@ -58,6 +58,18 @@ pub struct Config {
     /// Routing rules, tried in order.
     #[serde(default)]
     pub routing: Vec<RoutingRule>,
+    /// The Discord application (optional; see `server::discord`).
+    #[serde(default)]
+    pub discord: Option<DiscordConfig>,
+}
+
+/// A Discord application receiving interactions over HTTP.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    pub application_id: String,
+    /// The application's public key (64 hex digits): verifies every interaction request.
+    pub public_key: String,
 }
 
 /// Who may do what. Each list holds Slack user ids (`U…`/`W…`) and user-group ids (`S…`);
@@ -426,6 +438,18 @@ impl Config {
                         "{key}: {p:?} is neither a user id (U…/W…) nor a user group id (S…)"
                     ));
                 }
+            }
+        }
+        if let Some(d) = &self.discord {
+            let hex_key = d.public_key.trim();
+            if hex_key.len() != 64 || !hex_key.chars().all(|c| c.is_ascii_hexdigit()) {
+                problems.push(
+                    "discord.public_key must be the application's public key (64 hex digits)"
+                        .into(),
+                );
+            }
+            if d.application_id.trim().is_empty() {
+                problems.push("discord.application_id is empty".into());
             }
         }
         if self.meta.pages.is_empty()

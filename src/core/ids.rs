@@ -133,12 +133,14 @@ impl FromStr for Network {
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
     Slack,
+    Discord,
 }
 
 impl Surface {
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Slack => "slack",
+            Surface::Discord => "discord",
         }
     }
 }
@@ -148,6 +150,7 @@ impl FromStr for Surface {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "slack" => Ok(Surface::Slack),
+            "discord" => Ok(Surface::Discord),
             other => Err(format!("unknown chat surface {other:?}")),
         }
     }

@@ -431,6 +431,10 @@ pub fn token_alert(network: Network, account_name: &str) -> String {
 pub const MENTION_WITHOUT_TEXT: &str =
     "_mentioned your account; the network does not send the text, open it there to read it._";
 
+/// A Discord interaction this version does not handle yet.
+pub const DISCORD_NOT_YET: &str =
+    "This isn't available from Discord yet: use the buttons on the card, or Slack.";
+
 /// One line of a queue listing.
 pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {
     let title = match link {

@@ -1,6 +1,7 @@
 //! The HTTP side: verify → parse → normalise → commit to the inbox → acknowledge. Nothing
 //! else happens on the request path; workers do the rest.
 
+mod discord;
 mod health;
 pub mod inbox_writer;
 mod meta;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/slack/events", post(slack::events))
         .route("/slack/interactions", post(slack::interactions))
         .route("/slack/commands", post(slack::commands))
+        .route("/discord/interactions", post(discord::interactions))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(DefaultBodyLimit::max(max_body))

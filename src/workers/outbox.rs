@@ -577,6 +577,12 @@ async fn notify_assignee(
         // Unassigned since: nobody to tell.
         return Ok(Outcome::Done(vec![]));
     };
+    if let Assignee::Person(t) = &assignee
+        && t.surface != Surface::Slack
+    {
+        // Direct messages on Discord come with the Discord surface.
+        return Ok(Outcome::Done(vec![]));
+    }
     let Some(card) = svc.store.card_of(ticket.id).await? else {
         return Ok(Outcome::Done(vec![]));
     };
