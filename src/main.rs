@@ -74,6 +74,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if !cli.config.exists() {
+        eprintln!(
+            "note: {} not found; settings come from SWITCHBOARD_* variables only (start from switchboard.example.toml)",
+            cli.config.display()
+        );
+    }
     let config = Config::load(&cli.config, &process_env)?;
     match cli.command {
         Command::Serve => {
