@@ -20,15 +20,9 @@ use crate::workers::{self, Services, outbox::Pacer};
 /// Timeout for calls to the networks (Graph API).
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Build the services from a validated configuration and an opened store.
+/// Build the services from a validated configuration (see `Config::validate`; `serve`
+/// refuses to start before this) and an opened store.
 pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>> {
-    let problems = config.validate();
-    if !problems.is_empty() {
-        bail!(
-            "configuration is incomplete:\n  - {}",
-            problems.join("\n  - ")
-        );
-    }
     let bot_token = config
         .slack
         .bot_token

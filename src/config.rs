@@ -206,9 +206,10 @@ pub type PageConfig = AccountConfig;
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRule {
-    pub network: Option<String>,
+    /// facebook, instagram or whatsapp.
+    pub network: Option<crate::core::Network>,
     /// comment, visitor_post, mention or direct_message.
-    pub kind: Option<String>,
+    pub kind: Option<crate::core::ItemKind>,
     /// Matched case-insensitively in the ticket's first message.
     pub keyword: Option<String>,
     pub slack_channel: String,
@@ -466,20 +467,6 @@ impl Config {
             if rule.network.is_none() && rule.kind.is_none() && rule.keyword.is_none() {
                 problems.push(format!("{at} has no condition (network, kind or keyword)"));
             }
-            if let Some(n) = &rule.network
-                && n.parse::<crate::core::Network>().is_err()
-            {
-                problems.push(format!(
-                    "{at}.network must be facebook, instagram or whatsapp, got {n:?}"
-                ));
-            }
-            if let Some(k) = &rule.kind
-                && parse_kind(k).is_none()
-            {
-                problems.push(format!(
-                    "{at}.kind must be comment, visitor_post, mention or direct_message, got {k:?}"
-                ));
-            }
             if rule.slack_channel.trim().is_empty() {
                 problems.push(format!("{at}.slack_channel is empty"));
             }
@@ -599,12 +586,8 @@ impl Config {
         self.routing
             .iter()
             .find(|r| {
-                r.network
-                    .as_deref()
-                    .is_none_or(|n| n.parse() == Ok(ticket.network))
-                    && r.kind
-                        .as_deref()
-                        .is_none_or(|k| parse_kind(k) == Some(ticket.kind))
+                r.network.is_none_or(|n| n == ticket.network)
+                    && r.kind.is_none_or(|k| k == ticket.kind)
                     && r.keyword
                         .as_deref()
                         .is_none_or(|k| text.contains(&k.to_lowercase()))
@@ -655,17 +638,6 @@ fn secrets<'a>(a: &'a Option<SecretString>, b: &'a Option<SecretString>) -> Vec<
         .map(|s| s.expose_secret().as_bytes())
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-fn parse_kind(kind: &str) -> Option<crate::core::ItemKind> {
-    use crate::core::ItemKind::*;
-    match kind {
-        "comment" => Some(Comment),
-        "visitor_post" => Some(VisitorPost),
-        "mention" => Some(Mention),
-        "direct_message" => Some(DirectMessage),
-        _ => None,
-    }
 }
 
 fn is_blank(s: &Option<SecretString>) -> bool {
@@ -753,23 +725,28 @@ mod tests {
             slack_channel = "CPAGE"
             [[routing]]
             slack_channel = "CNOCOND"
-            [[routing]]
-            network = "myspace"
-            kind = "tweet"
-            slack_channel = "CX"
             "#,
         )
         .expect("parses");
         let problems = config.validate().join("\n");
-        for needle in [
-            "routing[0] has no condition",
-            "routing[1].network must be facebook, instagram or whatsapp",
-            "routing[1].kind must be comment, visitor_post, mention or direct_message",
+        assert!(
+            problems.contains("routing[0] has no condition"),
+            "{problems}"
+        );
+        // Unknown networks and kinds are refused when the file is read, naming the choices.
+        for (rule, needle) in [
+            (
+                "network = \"myspace\"",
+                "unknown variant `myspace`, expected one of `facebook`, `instagram`, `whatsapp`",
+            ),
+            (
+                "kind = \"tweet\"",
+                "unknown variant `tweet`, expected one of `comment`, `visitor_post`, `mention`, `direct_message`",
+            ),
         ] {
-            assert!(
-                problems.contains(needle),
-                "missing {needle:?} in:\n{problems}"
-            );
+            let err = Config::parse(&format!("[[routing]]\n{rule}\nslack_channel = \"C\"\n"))
+                .expect_err(rule);
+            assert!(err.contains(needle), "{err}");
         }
         let config = Config::parse(
             r#"

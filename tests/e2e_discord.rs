@@ -85,6 +85,7 @@ async fn without_a_public_key_every_request_is_refused() {
     let (s, body) = post(&w, &ping, Some(&key()), chrono::Utc::now().timestamp()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(body.contains("not configured"), "{body}");
+    w.finish().await;
 }
 
 #[tokio::test]
@@ -111,7 +112,7 @@ async fn a_discord_click_closes_the_ticket() {
     )
     .await;
     assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"type":6}"#));
-    // A redelivered interaction changes nothing more.
+    // A redelivered interaction is stored once (deduplicated on the interaction id).
     post(
         &w,
         &click("sb1:close:1", "53908232506183680"),
@@ -119,6 +120,11 @@ async fn a_discord_click_closes_the_ticket() {
         now,
     )
     .await;
+    assert_eq!(
+        w.store.count_inbox().await.unwrap(),
+        2,
+        "the webhook and one click"
+    );
     w.settle().await;
     assert_eq!(
         w.store
@@ -155,6 +161,7 @@ async fn a_discord_click_closes_the_ticket() {
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["type"], 4);
     assert_eq!(v["data"]["flags"], 64);
+    assert_eq!(w.store.count_inbox().await.unwrap(), 2, "nothing stored");
     w.finish().await;
 }
 

@@ -73,7 +73,7 @@ async fn reply_to_comment_posts_the_form_and_returns_the_new_id() {
 
     let text = "Hi Maria — yes, size M & L are back in stock!";
     let id = client
-        .reply_to_comment(
+        .comment(
             &token(),
             &NetworkItemId::new("901097836652708_903438993085259"),
             text,
@@ -105,7 +105,7 @@ async fn comment_on_a_visitor_post_hits_the_post_edge() {
         .await;
 
     let id = client
-        .comment_on_post(
+        .comment(
             &token(),
             &NetworkItemId::new("1234567890321_7293787835232"),
             "Thanks John, we're on it.",
@@ -131,7 +131,7 @@ async fn reply_with(status: u16, body: serde_json::Value, retry_after: Option<&s
         .mount(&server)
         .await;
     let err = client
-        .reply_to_comment(&token(), &NetworkItemId::new("1_2"), "hello")
+        .comment(&token(), &NetworkItemId::new("1_2"), "hello")
         .await
         .expect_err("the fake refuses");
     assert!(
@@ -225,7 +225,7 @@ async fn connection_failure_is_retryable() {
     )
     .expect("base url");
     let err = client
-        .reply_to_comment(&token(), &NetworkItemId::new("1_2"), "hello")
+        .comment(&token(), &NetworkItemId::new("1_2"), "hello")
         .await
         .expect_err("nobody listens");
     assert!(matches!(err, GraphError::Retryable { .. }), "{err:?}");

@@ -289,6 +289,7 @@ contract!(
     finish_job_records_chat_links,
     commit_consumes_a_job,
     once_marks_are_first_only_once_until_forgotten,
+    finished_rows_are_never_overwritten_by_a_late_worker,
     commit_refuses_an_already_processed_inbox_row,
     concurrent_claimers_never_share_rows,
     concurrent_commits_on_one_ticket_conflict,
@@ -578,6 +579,7 @@ async fn timestamps_are_stored_at_microsecond_precision(store: DynStore) {
     assert_eq!(ticket.state.updated_at, t0());
     assert_eq!(ticket.state.last_customer_at, t0());
     let history = store.history(ticket.id).await.unwrap();
+    assert_eq!(history.len(), 2, "opened + the first message");
     assert!(history.iter().all(|h| h.at == t0()));
     let message = store.message(&key_of(&item)).await.unwrap().unwrap();
     assert_eq!(message.created_at, t0());
@@ -1933,4 +1935,35 @@ async fn once_marks_are_first_only_once_until_forgotten(store: DynStore) {
     store.forget("token:facebook:1").await.unwrap();
     assert!(store.first_time("token:facebook:1", at(3)).await.unwrap());
     store.forget("never-set").await.unwrap();
+}
+
+async fn finished_rows_are_never_overwritten_by_a_late_worker(store: DynStore) {
+    // Two tickets, one card-post job each.
+    open(&store, "c1", "cust1", t0()).await;
+    open(&store, "c2", "cust2", t0()).await;
+    let jobs = store.claim_jobs(10, t0(), lease()).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    // A job done, then failed by a worker whose lease had run out: stays done.
+    store.finish_job(jobs[0].id, &[], at(1)).await.unwrap();
+    store.fail_job(jobs[0].id, "late", at(2)).await.unwrap();
+    // A job failed, then finished late: stays failed, and its records are not kept.
+    store.fail_job(jobs[1].id, "gave up", at(1)).await.unwrap();
+    let late = ChatRef {
+        surface: Surface::Slack,
+        workspace: "T1".into(),
+        channel: "C1".into(),
+        message: "9.9".into(),
+    };
+    let record = JobRecord::LinkChat {
+        chat: late.clone(),
+        role: ChatRole::Card,
+        message: None,
+    };
+    store
+        .finish_job(jobs[1].id, &[record], at(2))
+        .await
+        .unwrap();
+    assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 1);
+    assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 1);
+    assert_eq!(store.ticket_by_chat(&late).await.unwrap(), None);
 }

@@ -63,6 +63,28 @@ impl CardAction {
         CardAction::SavedReply,
     ];
 
+    /// What a teammate must be allowed to do for this control (None: anyone may).
+    pub fn permission(self) -> Option<super::permission::Permission> {
+        use super::permission::Permission;
+        match self {
+            CardAction::Close | CardAction::Reopen => Some(Permission::Close),
+            CardAction::AssignToMe
+            | CardAction::Unassign
+            | CardAction::AssignPerson
+            | CardAction::AssignTeam => Some(Permission::Assign),
+            CardAction::Reply | CardAction::SavedReply => Some(Permission::Reply),
+            CardAction::Hide
+            | CardAction::Unhide
+            | CardAction::Delete
+            | CardAction::Like
+            | CardAction::Block => Some(Permission::Moderate),
+            CardAction::MarkRead
+            | CardAction::MarkUnread
+            | CardAction::EditTags
+            | CardAction::AcceptTag => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CardAction::Close => "close",

@@ -194,11 +194,7 @@ impl CardView {
         CardView {
             ticket: ticket.id,
             headline: text::card_headline(s.network, s.kind, account_name),
-            author: s
-                .customer
-                .name
-                .clone()
-                .unwrap_or_else(|| text::UNKNOWN_AUTHOR.to_string()),
+            author: s.customer_name(),
             // A conversation's card shows its newest message; a comment's, the comment.
             text: match (s.kind, &s.last_text) {
                 (ItemKind::DirectMessage, Some(last)) => last.clone(),

@@ -101,7 +101,7 @@ pub enum FilterError {
     BadStatus(String),
     #[error("`{0}` is not an assignee; use me, none, any, team:<name> or a @mention")]
     BadAssignee(String),
-    #[error("`{0}` is not a network; use facebook")]
+    #[error("`{0}` is not a network; use facebook, instagram or whatsapp")]
     BadNetwork(String),
     #[error("`{0}` is not a message type; use public or private")]
     BadType(String),
@@ -269,7 +269,7 @@ mod tests {
             ),
             (
                 "network:myspace",
-                "`myspace` is not a network; use facebook",
+                "`myspace` is not a network; use facebook, instagram or whatsapp",
             ),
             (
                 "type:secret",

@@ -88,17 +88,19 @@ pub struct InboundItem {
     pub attachments: Vec<Attachment>,
 }
 
+/// The conversation key of a direct-message conversation (one ticket per customer).
+pub fn dm_conversation_key(network: Network, account: &AccountId, customer: &CustomerId) -> String {
+    format!("{}:{account}:dm:{customer}", network.as_str())
+}
+
 impl InboundItem {
     /// Tickets group one customer's items under one post; direct messages form one ticket
     /// per customer conversation.
     pub fn conversation_key(&self) -> String {
         match self.kind {
-            ItemKind::DirectMessage => format!(
-                "{}:{}:dm:{}",
-                self.network.as_str(),
-                self.account,
-                self.customer.id
-            ),
+            ItemKind::DirectMessage => {
+                dm_conversation_key(self.network, &self.account, &self.customer.id)
+            }
             _ => format!(
                 "{}:{}:{}:{}",
                 self.network.as_str(),
@@ -221,6 +223,16 @@ pub struct TicketState {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_customer_at: DateTime<Utc>,
+}
+
+impl TicketState {
+    /// The customer's name as cards and notices show it.
+    pub fn customer_name(&self) -> String {
+        self.customer
+            .name
+            .clone()
+            .unwrap_or_else(|| super::text::UNKNOWN_AUTHOR.to_string())
+    }
 }
 
 /// A stored ticket.

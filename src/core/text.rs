@@ -281,7 +281,14 @@ pub fn modal_reply_copy(who: &str, text: &str) -> String {
 }
 
 /// A bulk action's result.
-pub fn bulk_done(verb: &str, changed: usize, matched: usize) -> String {
+pub fn bulk_done(action: CardAction, changed: usize, matched: usize) -> String {
+    let verb = match action {
+        CardAction::Close => "Closed",
+        CardAction::Reopen => "Reopened",
+        CardAction::MarkRead => "Marked read",
+        CardAction::MarkUnread => "Marked unread",
+        _ => "Changed",
+    };
     let noun = if changed == 1 { "ticket" } else { "tickets" };
     if changed == matched {
         format!("{verb} {changed} {noun}.")

@@ -16,7 +16,6 @@ use super::{AppState, Refusal};
 use crate::chat::discord::inbound::{self, Kind, parse_custom_id};
 use crate::chat::discord::signature;
 use crate::core::action::ActionIdError;
-use crate::core::permission::Permission;
 use crate::core::{ActionId, CardAction, ChatUserId, Surface, Teammate, text};
 use crate::store::NewInbox;
 use crate::workers::InboxEvent;
@@ -93,24 +92,14 @@ pub async fn interactions(
             Ok(_) => return Err(Refusal::new(StatusCode::BAD_REQUEST, "malformed custom_id")),
         },
     };
-    let needs = match id.action {
-        CardAction::Close | CardAction::Reopen => Some(Permission::Close),
-        CardAction::AssignToMe
-        | CardAction::Unassign
-        | CardAction::AssignPerson
-        | CardAction::AssignTeam => Some(Permission::Assign),
-        CardAction::Hide
-        | CardAction::Unhide
-        | CardAction::Delete
-        | CardAction::Like
-        | CardAction::Block => Some(Permission::Moderate),
-        CardAction::MarkRead | CardAction::MarkUnread | CardAction::AcceptTag => None,
+    if matches!(
+        id.action,
+        CardAction::Reply | CardAction::SavedReply | CardAction::EditTags
+    ) {
         // Modals (reply, tags, saved replies) come with the rest of the Discord surface.
-        CardAction::Reply | CardAction::SavedReply | CardAction::EditTags => {
-            return Ok(ephemeral(text::DISCORD_NOT_YET));
-        }
-    };
-    if let Some(p) = needs {
+        return Ok(ephemeral(text::DISCORD_NOT_YET));
+    }
+    if let Some(p) = id.action.permission() {
         // Permission lists hold chat user ids; a Discord user passes only an open rule
         // until roles are mapped (the Discord surface issue).
         let allowed = state

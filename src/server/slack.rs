@@ -317,24 +317,7 @@ async fn block_action(state: &AppState, click: &Click, action: BlockAction) -> R
         Err(ActionIdError::Foreign) => return Ok(()),
         Err(e) => return Err(Refusal::new(StatusCode::BAD_REQUEST, e.to_string())),
     };
-    let needs = match id.action {
-        CardAction::Close | CardAction::Reopen => Some(Permission::Close),
-        CardAction::AssignToMe
-        | CardAction::Unassign
-        | CardAction::AssignPerson
-        | CardAction::AssignTeam => Some(Permission::Assign),
-        CardAction::Reply | CardAction::SavedReply => Some(Permission::Reply),
-        CardAction::Hide
-        | CardAction::Unhide
-        | CardAction::Delete
-        | CardAction::Like
-        | CardAction::Block => Some(Permission::Moderate),
-        CardAction::MarkRead
-        | CardAction::MarkUnread
-        | CardAction::EditTags
-        | CardAction::AcceptTag => None,
-    };
-    if let Some(p) = needs
+    if let Some(p) = id.action.permission()
         && !allowed(state, &click.user, p).await?
     {
         click.tell(state, &text::refused(p)).await;
@@ -418,12 +401,7 @@ async fn open_reply(
                 click.tell(state, &text::saved_reply_not_found(sid.0)).await;
                 return Ok(());
             };
-            let author = ticket
-                .state
-                .customer
-                .name
-                .clone()
-                .unwrap_or_else(|| text::UNKNOWN_AUTHOR.to_string());
+            let author = ticket.state.customer_name();
             let account = state
                 .config
                 .account(ticket.state.network, ticket.state.account.as_str())
@@ -768,17 +746,12 @@ async fn queue_command(
             .map(|p| p.name.as_str())
             .unwrap_or(t.state.account.as_str());
         let headline = text::card_headline(t.state.network, t.state.kind, account);
-        let author = t
-            .state
-            .customer
-            .name
-            .as_deref()
-            .unwrap_or(text::UNKNOWN_AUTHOR);
+        let author = t.state.customer_name();
         lines.push(text::queue_line(
             t.state.status,
             link.as_deref(),
             &headline,
-            author,
+            &author,
         ));
     }
     Ok(ephemeral(lines.join("\n")).into_response())

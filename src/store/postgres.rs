@@ -4,7 +4,7 @@
 //!   including those inside the ticket state JSON, is truncated to microseconds first, so a
 //!   value read back equals the value written, exactly as on SQLite.
 //! - JSON columns are TEXT (same encoding as SQLite; the shared codec lives in
-//!   `super::sqlite::codec`); the ticket's `state` is the source of truth, its plain columns
+//!   `super::codec`); the ticket's `state` is the source of truth, its plain columns
 //!   are copies kept for filtering.
 //! - Claims lock their rows with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never receive
 //!   the same row and do not wait on each other.
@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::{QueryBuilder, Row};
 
-use super::sqlite::codec::{self, RawMessage};
+use super::codec::{self, RawMessage};
 use super::{
     ChatRole, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job, JobRecord,
     JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
@@ -272,7 +272,8 @@ impl Store for PgStore {
 
     async fn finish_inbox(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
-            "UPDATE inbox SET processed_at = $1, locked_until = NULL, note = $2 WHERE id = $3",
+            "UPDATE inbox SET processed_at = $1, locked_until = NULL, note = $2 \
+             WHERE id = $3 AND processed_at IS NULL",
         )
         .bind(t(now))
         .bind(note)
@@ -608,7 +609,7 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let ticket: Option<i64> = sqlx::query_scalar(
             "UPDATE outbox SET status = 'done', finished_at = $1, locked_until = NULL \
-             WHERE id = $2 RETURNING ticket_id",
+             WHERE id = $2 AND status = 'pending' RETURNING ticket_id",
         )
         .bind(now)
         .bind(id)
@@ -665,7 +666,7 @@ impl Store for PgStore {
     async fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
             "UPDATE outbox SET status = 'failed', last_error = $1, finished_at = $2, \
-             locked_until = NULL WHERE id = $3",
+             locked_until = NULL WHERE id = $3 AND status = 'pending'",
         )
         .bind(error)
         .bind(t(now))

@@ -150,7 +150,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     else {
                         return note(svc, row, "a receipt without ids (nothing to apply)").await;
                     };
-                    let key = format!("{}:{account}:dm:{customer}", network.as_str());
+                    let key = crate::core::model::dm_conversation_key(network, &account, &customer);
                     let Some(t) = svc.store.ticket_by_conversation(&key).await? else {
                         return note(svc, row, "a read receipt for no known conversation").await;
                     };
@@ -344,17 +344,10 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     changed += 1;
                 }
             }
-            let verb = match action {
-                CardAction::Close => "Closed",
-                CardAction::Reopen => "Reopened",
-                CardAction::MarkRead => "Marked read",
-                CardAction::MarkUnread => "Marked unread",
-                _ => "Changed",
-            };
             let answer = if tickets.is_empty() {
                 text::NO_MATCH.to_string()
             } else {
-                text::bulk_done(verb, changed, tickets.len())
+                text::bulk_done(action, changed, tickets.len())
             };
             if let Some(url) = response_url {
                 let body = serde_json::json!({"response_type": "ephemeral", "text": answer});

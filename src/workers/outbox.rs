@@ -169,31 +169,27 @@ async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<(
     Ok(())
 }
 
-/// A reply that cannot be delivered becomes a `ReplyFailed` decision (shown in chat); any
-/// other job is marked failed for operators.
+/// A network job that cannot succeed becomes a decision the teammates see: a reply turns
+/// `ReplyFailed` (marks, thread, card), a moderation `ModerationFailed` (undone on the card).
+/// Any other job is marked failed for operators.
 async fn give_up(
     svc: &Services,
     job: &Job,
     error: &str,
     reason: FailureReason,
 ) -> anyhow::Result<()> {
-    if let Effect::Moderate { action } = &job.effect {
-        let event = Event::ModerationFailed {
-            action: *action,
-            reason,
-        };
-        if let Applied::Committed(_) | Applied::Unchanged | Applied::AlreadyConsumed =
-            apply(svc, &Lookup::Id(job.ticket), &event, Consumes::Job(job.id)).await?
-        {
-            return Ok(());
-        }
-        return Ok(());
-    }
-    if let Effect::SendReply { key, .. } = &job.effect {
-        let event = Event::ReplyFailed {
+    let event = match &job.effect {
+        Effect::SendReply { key, .. } => Some(Event::ReplyFailed {
             key: key.clone(),
             reason,
-        };
+        }),
+        Effect::Moderate { action } => Some(Event::ModerationFailed {
+            action: *action,
+            reason,
+        }),
+        _ => None,
+    };
+    if let Some(event) = event {
         match apply(svc, &Lookup::Id(job.ticket), &event, Consumes::Job(job.id)).await? {
             Applied::Committed(_) | Applied::Unchanged | Applied::AlreadyConsumed => return Ok(()),
             Applied::NoTicket | Applied::Rejected(_) => {}
@@ -275,7 +271,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             if let Err(wait) = svc.pacer.take(&card.channel) {
                 return Ok(Outcome::Wait(wait, "channel pacing"));
             }
-            let author = customer_name(&ticket);
+            let author = ticket.state.customer_name();
             let content =
                 render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
             // Broadcast ("also send to channel") is how the channel is notified.
@@ -307,7 +303,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             ) else {
                 return Ok(Outcome::Done(vec![]));
             };
-            let author = customer_name(&ticket);
+            let author = ticket.state.customer_name();
             let content =
                 render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
             Ok(
@@ -540,7 +536,7 @@ async fn send_reply(
                 .await
         }
         // Comments, visitor posts, mentions: `POST /{id}/comments` under the latest item.
-        (Network::Facebook, _) => graph.reply_to_comment(token, &s.reply_to, &msg.text).await,
+        (Network::Facebook, _) => graph.comment(token, &s.reply_to, &msg.text).await,
     };
     let event = match result {
         Ok(id) => {
@@ -588,7 +584,7 @@ async fn notify_assignee(
     };
     let link = render::card_link(&card);
     let headline = text::card_headline(ticket.state.network, ticket.state.kind, &page.name);
-    let author = customer_name(ticket);
+    let author = ticket.state.customer_name();
     let body = match (notice, &assignee) {
         (AssigneeNotice::Assigned { by, note }, Assignee::Person(_)) => {
             text::assigned_dm(&render::mention(by), &headline, &link, note.as_deref())
@@ -735,15 +731,6 @@ fn slack_failure(e: SlackCallError) -> Outcome {
         },
         SlackCallError::Permanent { code } => Outcome::Fail(format!("Slack refused: {code}")),
     }
-}
-
-fn customer_name(ticket: &crate::core::Ticket) -> String {
-    ticket
-        .state
-        .customer
-        .name
-        .clone()
-        .unwrap_or_else(|| text::UNKNOWN_AUTHOR.to_string())
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {

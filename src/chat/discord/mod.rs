@@ -1,7 +1,8 @@
-//! The Discord chat surface (first slice, not wired into the server or workers yet): request
-//! verification, interaction parsing, card rendering to embeds and message components, and a
-//! per-route REST rate limiter. Discord JSON is built with `serde_json`; the REST/gateway
-//! client comes later.
+//! The Discord chat surface (in progress): request verification and interaction parsing,
+//! used by `server::discord` for `/discord/interactions`; card rendering to embeds and
+//! message components, and a per-route REST rate limiter, not used yet (cards are not posted
+//! to Discord yet). Discord JSON is built with `serde_json`; the REST/gateway client comes
+//! later.
 
 pub mod inbound;
 pub mod ratelimit;

@@ -129,9 +129,16 @@ impl SlackClient {
         thread_ts: Option<&str>,
         content: SlackMessageContent,
     ) -> Result<String, SlackCallError> {
-        let token = self.api_token();
         let req = SlackApiChatPostMessageRequest::new(channel_id(channel), content)
             .opt_thread_ts(thread_ts.map(slack_ts));
+        self.send_post(req).await
+    }
+
+    async fn send_post(
+        &self,
+        req: SlackApiChatPostMessageRequest,
+    ) -> Result<String, SlackCallError> {
+        let token = self.api_token();
         let res = self
             .client
             .open_session(&token)
@@ -207,9 +214,7 @@ impl SlackClient {
             .await?;
         Ok(())
     }
-}
 
-impl SlackClient {
     /// Like [`Self::post_message`] in a thread, with "Also send to channel" set
     /// (`reply_broadcast`).
     pub async fn post_message_broadcast(
@@ -218,16 +223,10 @@ impl SlackClient {
         thread_ts: &str,
         content: SlackMessageContent,
     ) -> Result<String, SlackCallError> {
-        let token = self.api_token();
         let req = SlackApiChatPostMessageRequest::new(channel_id(channel), content)
             .with_thread_ts(slack_ts(thread_ts))
             .with_reply_broadcast(true);
-        let res = self
-            .client
-            .open_session(&token)
-            .chat_post_message(&req)
-            .await?;
-        Ok(res.ts.0)
+        self.send_post(req).await
     }
 
     /// Opens a modal (`views.open`) for the click or command that gave `trigger_id` (valid for

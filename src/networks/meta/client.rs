@@ -125,33 +125,9 @@ impl GraphClient {
         })
     }
 
-    /// The API root this client talks to.
-    pub fn base_url(&self) -> &Url {
-        &self.base_url
-    }
-
-    /// Publicly replies to a comment: `POST /{comment-id}/comments`. Returns the new comment id.
-    pub async fn reply_to_comment(
-        &self,
-        page_token: &SecretString,
-        comment_id: &NetworkItemId,
-        text: &str,
-    ) -> Result<NetworkItemId, GraphError> {
-        self.post_comment(page_token, comment_id, text).await
-    }
-
-    /// Comments on a post (used to answer visitor posts): `POST /{post-id}/comments`. Returns
-    /// the new comment id.
-    pub async fn comment_on_post(
-        &self,
-        page_token: &SecretString,
-        post_id: &NetworkItemId,
-        text: &str,
-    ) -> Result<NetworkItemId, GraphError> {
-        self.post_comment(page_token, post_id, text).await
-    }
-
-    async fn post_comment(
+    /// Publicly comments under a Facebook object: a reply to a comment, or a comment on a
+    /// (visitor) post — both are `POST /{object-id}/comments`. Returns the new comment id.
+    pub async fn comment(
         &self,
         page_token: &SecretString,
         object_id: &NetworkItemId,
