@@ -471,22 +471,37 @@ impl Config {
                 problems.push(format!("{at}.slack_channel is empty"));
             }
         }
-        for (list, key, prefix) in [
+        for (list, key, what, prefix) in [
+            (
+                &self.meta.pages,
+                "meta.pages",
+                "Page id",
+                ENV_META_PAGE_TOKEN_PREFIX,
+            ),
             (
                 &self.meta.instagram,
                 "meta.instagram",
+                "Instagram account id",
                 ENV_INSTAGRAM_TOKEN_PREFIX,
             ),
             (
                 &self.meta.whatsapp,
                 "meta.whatsapp",
+                "phone_number_id",
                 ENV_WHATSAPP_TOKEN_PREFIX,
             ),
         ] {
+            let mut seen = BTreeMap::new();
             for (i, a) in list.iter().enumerate() {
                 let at = format!("{key}[{i}]");
                 if a.id.trim().is_empty() || !a.id.chars().all(|c| c.is_ascii_digit()) {
-                    problems.push(format!("{at}.id must be numeric, got {:?}", a.id));
+                    problems.push(format!(
+                        "{at}.id must be the numeric {what}, got {:?}",
+                        a.id
+                    ));
+                }
+                if let Some(first) = seen.insert(a.id.clone(), i) {
+                    problems.push(format!("{at}.id {} repeats {key}[{first}]", a.id));
                 }
                 if a.name.trim().is_empty() {
                     problems.push(format!("{at}.name is empty"));
@@ -500,31 +515,6 @@ impl Config {
                         a.id
                     ));
                 }
-            }
-        }
-        let mut seen = BTreeMap::new();
-        for (i, page) in self.meta.pages.iter().enumerate() {
-            let at = format!("meta.pages[{i}]");
-            if page.id.trim().is_empty() || !page.id.chars().all(|c| c.is_ascii_digit()) {
-                problems.push(format!(
-                    "{at}.id must be the numeric Page id, got {:?}",
-                    page.id
-                ));
-            }
-            if let Some(first) = seen.insert(page.id.clone(), i) {
-                problems.push(format!("{at}.id {} repeats meta.pages[{first}]", page.id));
-            }
-            if page.name.trim().is_empty() {
-                problems.push(format!("{at}.name is empty"));
-            }
-            if page.slack_channel.trim().is_empty() {
-                problems.push(format!("{at}.slack_channel is empty"));
-            }
-            if is_blank(&page.access_token) {
-                problems.push(format!(
-                    "{at}.access_token is not set (set it in the file or {ENV_META_PAGE_TOKEN_PREFIX}{})",
-                    page.id
-                ));
             }
         }
         for (key, url) in [
@@ -800,6 +790,40 @@ mod tests {
             "CREFUND"
         );
         assert_eq!(config.channel_for(&state(Comment, "hello"), page), "CPAGE");
+    }
+
+    #[test]
+    fn every_account_list_is_checked_the_same_way() {
+        let config = Config::parse(
+            r#"
+            [[meta.whatsapp]]
+            id = "106540352242922"
+            name = "A"
+            slack_channel = "C1"
+            access_token = "t"
+            [[meta.whatsapp]]
+            id = "106540352242922"
+            name = "B"
+            slack_channel = "C2"
+            access_token = "t"
+            [[meta.instagram]]
+            id = "ig"
+            name = "I"
+            slack_channel = "C3"
+            "#,
+        )
+        .expect("parses");
+        let problems = config.validate().join("\n");
+        for needle in [
+            "meta.whatsapp[1].id 106540352242922 repeats meta.whatsapp[0]",
+            "meta.instagram[0].id must be the numeric Instagram account id",
+            "meta.instagram[0].access_token is not set (set it in the file or SWITCHBOARD_INSTAGRAM_TOKEN_ig)",
+        ] {
+            assert!(
+                problems.contains(needle),
+                "missing {needle:?} in:\n{problems}"
+            );
+        }
     }
 
     #[test]
