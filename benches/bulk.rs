@@ -31,7 +31,8 @@ fn config(db: &str) -> Config {
         id: PAGE.into(),
         name: "Bench".into(),
         access_token: Some(SecretString::from("t")),
-        slack_channel: "C1".into(),
+        slack_channel: Some("C1".into()),
+        discord_channel: None,
     }];
     c.slack.team_id = "T1".into();
     c.slack.bot_token = Some(SecretString::from("xoxb-bench"));
@@ -97,6 +98,7 @@ async fn run(label: &str, db: &str, n: u64) {
             ..Default::default()
         },
         response_url: None,
+        discord_token: None,
     };
     let jobs_before = store.count_jobs(JobStatus::Pending).await.expect("count");
     let started = Instant::now();

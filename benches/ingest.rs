@@ -36,7 +36,8 @@ fn config(db: &str) -> Config {
         id: PAGE.into(),
         name: "Bench".into(),
         access_token: Some(SecretString::from("t")),
-        slack_channel: "C1".into(),
+        slack_channel: Some("C1".into()),
+        discord_channel: None,
     }];
     c.slack.team_id = "T1".into();
     c.slack.bot_token = Some(SecretString::from("xoxb-bench"));

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use tokio::sync::{Notify, watch};
 use tracing::info;
 
+use crate::chat::discord::DiscordClient;
 use crate::chat::slack::SlackClient;
 use crate::config::Config;
 use crate::networks::meta::GraphClient;
@@ -35,8 +36,21 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build the HTTP client")?;
-    let graph = GraphClient::new(&config.meta.graph_api_url, http)
+    let graph = GraphClient::new(&config.meta.graph_api_url, http.clone())
         .context("meta.graph_api_url is not a usable base URL")?;
+    let discord = match &config.discord {
+        Some(d) => Some(
+            DiscordClient::new(
+                &d.api_url,
+                d.bot_token
+                    .clone()
+                    .unwrap_or_else(|| SecretString::from("")),
+                http.clone(),
+            )
+            .context("discord.api_url is not a usable base URL")?,
+        ),
+        None => None,
+    };
     let pacer = Pacer::new(Duration::from_millis(config.outbox.channel_pace_ms));
     let inbox = InboxWriter::spawn(store.clone());
     Ok(Arc::new(Services {
@@ -46,6 +60,7 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         store,
         config: Arc::new(config),
         slack,
+        discord,
         graph,
         wake_inbox: Notify::new(),
         wake_outbox: Notify::new(),
@@ -62,11 +77,15 @@ pub struct Workers {
 impl Workers {
     pub fn spawn(svc: &Arc<Services>) -> Self {
         let (tx, rx) = watch::channel(false);
-        let handles = vec![
+        let mut handles = vec![
             tokio::spawn(workers::inbox::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::outbox::run(svc.clone(), rx.clone())),
-            tokio::spawn(workers::refresh::run(svc.clone(), rx)),
+            tokio::spawn(workers::refresh::run(svc.clone(), rx.clone())),
         ];
+        if svc.config.discord.is_some() {
+            // Slash-command registration, then the gateway (thread messages, interactions).
+            handles.push(tokio::spawn(crate::server::gateway::run(svc.clone(), rx)));
+        }
         Self {
             shutdown: tx,
             handles,

@@ -22,6 +22,11 @@ pub const ENV_INSTAGRAM_TOKEN_PREFIX: &str = "SWITCHBOARD_INSTAGRAM_TOKEN_";
 pub const ENV_WHATSAPP_TOKEN_PREFIX: &str = "SWITCHBOARD_WHATSAPP_TOKEN_";
 pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
 pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
+pub const ENV_DISCORD_BOT_TOKEN: &str = "SWITCHBOARD_DISCORD_BOT_TOKEN";
+/// Discord's REST base (`/api/v10` is appended); a proxy or a local fake replaces it.
+pub const DEFAULT_DISCORD_API_URL: &str = "https://discord.com";
+/// The slash command registered on Discord (lower case, no slash: Discord's rule).
+pub const DEFAULT_DISCORD_COMMAND: &str = "inbox";
 
 /// Default database: an SQLite file next to the process, created if missing.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db";
@@ -63,14 +68,163 @@ pub struct Config {
     pub discord: Option<DiscordConfig>,
 }
 
-/// A Discord application receiving interactions over HTTP.
+/// The Discord application: its bot posts cards, reads thread messages over the gateway and
+/// answers interactions (over the gateway, or over HTTP at `/discord/interactions`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiscordConfig {
     pub application_id: String,
     /// The application's public key (64 hex digits): verifies every interaction request.
     pub public_key: String,
+    /// The bot token. Env: `SWITCHBOARD_DISCORD_BOT_TOKEN`.
+    #[serde(default)]
+    pub bot_token: Option<SecretString>,
+    /// REST base URL (Discord's, a Discord-API proxy's, or a test fake's).
+    #[serde(default = "default_discord_api_url")]
+    pub api_url: String,
+    /// Connect to the gateway (thread messages; interactions too when no endpoint URL is set).
+    #[serde(default = "yes")]
+    pub gateway: bool,
+    /// Register the slash command in each configured server (`guild`, instant) or once for
+    /// every server (`global`, may take up to an hour to appear).
+    #[serde(default)]
+    pub command_scope: CommandScope,
+    /// The slash command's name.
+    #[serde(default = "default_discord_command")]
+    pub command: String,
+    /// A thread message starting with this stays internal (a note).
+    #[serde(default = "default_note_prefix")]
+    pub note_prefix: String,
+    /// Seconds a reply waits before it is sent (delete or edit the message to undo).
+    #[serde(default = "default_undo_seconds")]
+    pub undo_seconds: u64,
+    /// Who may do what: Discord user ids and role ids; an empty list means everyone.
+    #[serde(default)]
+    pub permissions: PermissionsConfig,
+    /// Teams on Discord: a name (shared with Slack's teams, if any) and a role.
+    #[serde(default)]
+    pub teams: Vec<DiscordTeamConfig>,
+    /// The servers (guilds) Switchboard posts to, with their ticket channels.
+    #[serde(default)]
+    pub servers: Vec<DiscordServerConfig>,
 }
+
+impl DiscordConfig {
+    /// An application with every other setting at its default (no servers yet).
+    pub fn new(application_id: impl Into<String>, public_key: impl Into<String>) -> Self {
+        Self {
+            application_id: application_id.into(),
+            public_key: public_key.into(),
+            bot_token: None,
+            api_url: default_discord_api_url(),
+            gateway: true,
+            command_scope: CommandScope::default(),
+            command: default_discord_command(),
+            note_prefix: default_note_prefix(),
+            undo_seconds: default_undo_seconds(),
+            permissions: PermissionsConfig::default(),
+            teams: Vec::new(),
+            servers: Vec::new(),
+        }
+    }
+}
+
+fn default_discord_api_url() -> String {
+    DEFAULT_DISCORD_API_URL.into()
+}
+fn default_discord_command() -> String {
+    DEFAULT_DISCORD_COMMAND.into()
+}
+fn default_note_prefix() -> String {
+    DEFAULT_NOTE_PREFIX.into()
+}
+fn default_undo_seconds() -> u64 {
+    DEFAULT_UNDO_SECONDS
+}
+fn yes() -> bool {
+    true
+}
+
+/// Where slash commands are registered.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandScope {
+    #[default]
+    Guild,
+    Global,
+}
+
+/// A team whose members hold a Discord role.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordTeamConfig {
+    pub name: String,
+    /// The role id; members with it are the team, and a team notice mentions it.
+    pub role: String,
+}
+
+/// One Discord server.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordServerConfig {
+    pub guild_id: String,
+    /// Channels cards are posted to (accounts and routing rules name them).
+    #[serde(default)]
+    pub channels: Vec<DiscordChannelConfig>,
+}
+
+/// How tickets live in a Discord channel.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscordChannelKind {
+    /// One message per ticket, and a thread started from it for the conversation.
+    #[default]
+    Text,
+    /// One forum post per ticket; its tags show the status.
+    Forum,
+}
+
+/// A Discord channel tickets go to.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordChannelConfig {
+    pub id: String,
+    #[serde(default)]
+    pub kind: DiscordChannelKind,
+    #[serde(default)]
+    pub reply_mode: ReplyMode,
+    /// Forum channels: the forum tag ids applied for each status.
+    #[serde(default)]
+    pub status_tags: Option<StatusTags>,
+}
+
+/// Forum tag ids, one per status.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct StatusTags {
+    pub unread: String,
+    pub read: String,
+    pub closed: String,
+}
+
+/// Where a ticket's card goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    Slack {
+        channel: &'a str,
+    },
+    Discord {
+        guild: &'a str,
+        channel: &'a DiscordChannelConfig,
+    },
+}
+
+impl PartialEq for DiscordChannelConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl Eq for DiscordChannelConfig {}
 
 /// Who may do what. Each list holds Slack user ids (`U…`/`W…`) and user-group ids (`S…`);
 /// an empty list means everyone in the workspace may.
@@ -194,15 +348,19 @@ pub struct AccountConfig {
     /// Instagram account), or a system-user token (WhatsApp).
     pub access_token: Option<SecretString>,
     /// The Slack channel id cards of this account go to (unless a routing rule says
-    /// otherwise).
-    pub slack_channel: String,
+    /// otherwise); exactly one of `slack_channel` and `discord_channel` is set.
+    #[serde(default)]
+    pub slack_channel: Option<String>,
+    /// The Discord channel id (listed under a `[[discord.servers]]`) cards go to.
+    #[serde(default)]
+    pub discord_channel: Option<String>,
 }
 
 /// Facebook Pages were the first accounts; the name stays for them.
 pub type PageConfig = AccountConfig;
 
-/// A routing rule: tickets matching every given condition go to `slack_channel` instead of
-/// their account's channel. Rules are tried in order; the first match wins.
+/// A routing rule: tickets matching every given condition go to its channel (Slack or
+/// Discord) instead of their account's channel. Rules are tried in order; the first match wins.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRule {
@@ -212,7 +370,11 @@ pub struct RoutingRule {
     pub kind: Option<crate::core::ItemKind>,
     /// Matched case-insensitively in the ticket's first message.
     pub keyword: Option<String>,
-    pub slack_channel: String,
+    /// The destination: exactly one of these.
+    #[serde(default)]
+    pub slack_channel: Option<String>,
+    #[serde(default)]
+    pub discord_channel: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -361,6 +523,9 @@ impl Config {
         if let Some(v) = secret(ENV_SLACK_SIGNING_SECRET) {
             self.slack.signing_secret = Some(v);
         }
+        if let (Some(d), Some(v)) = (self.discord.as_mut(), secret(ENV_DISCORD_BOT_TOKEN)) {
+            d.bot_token = Some(v);
+        }
     }
 
     /// Every problem that stops `serve`, one sentence each.
@@ -375,13 +540,14 @@ impl Config {
         if is_blank(&self.meta.verify_token) {
             missing("meta.verify_token", ENV_META_VERIFY_TOKEN);
         }
-        if is_blank(&self.slack.bot_token) {
+        let uses_slack = self.uses_slack();
+        if uses_slack && is_blank(&self.slack.bot_token) {
             missing("slack.bot_token", ENV_SLACK_BOT_TOKEN);
         }
-        if is_blank(&self.slack.signing_secret) {
+        if uses_slack && is_blank(&self.slack.signing_secret) {
             missing("slack.signing_secret", ENV_SLACK_SIGNING_SECRET);
         }
-        if self.slack.team_id.trim().is_empty() {
+        if uses_slack && self.slack.team_id.trim().is_empty() {
             problems.push("slack.team_id is not set (the workspace id, T…)".into());
         }
         if self.slack.note_prefix.trim().is_empty() {
@@ -441,7 +607,90 @@ impl Config {
                 }
             }
         }
+        if self.uses_discord() && self.discord.is_none() {
+            problems.push(
+                "a discord_channel is used but there is no [discord] section (application_id, public_key, bot_token)"
+                    .into(),
+            );
+        }
         if let Some(d) = &self.discord {
+            if is_blank(&d.bot_token) {
+                problems.push(format!(
+                    "discord.bot_token is not set (set it in the file or {ENV_DISCORD_BOT_TOKEN})"
+                ));
+            }
+            let cmd = &d.command;
+            let ok_cmd = (1..=32).contains(&cmd.chars().count())
+                && cmd
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !ok_cmd {
+                problems.push(format!(
+                    "discord.command must be 1-32 lower-case letters, digits, - or _ (no slash), got {cmd:?}"
+                ));
+            }
+            if d.note_prefix.trim().is_empty() {
+                problems.push("discord.note_prefix must not be empty".into());
+            }
+            if d.undo_seconds > MAX_UNDO_SECONDS {
+                problems.push(format!(
+                    "discord.undo_seconds is {}; at most {MAX_UNDO_SECONDS}",
+                    d.undo_seconds
+                ));
+            }
+            match url::Url::parse(&d.api_url) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => problems.push(format!(
+                    "discord.api_url is not an http(s) URL: {:?}",
+                    d.api_url
+                )),
+            }
+            let snowflake = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+            for (key, list) in [
+                ("reply", &d.permissions.reply),
+                ("close", &d.permissions.close),
+                ("assign", &d.permissions.assign),
+                ("saved_replies", &d.permissions.saved_replies),
+                ("moderate", &d.permissions.moderate),
+            ] {
+                for p in list.iter().filter(|p| !snowflake(p)) {
+                    problems.push(format!(
+                        "discord.permissions.{key}: {p:?} is not a Discord user or role id"
+                    ));
+                }
+            }
+            for (i, t) in d.teams.iter().enumerate() {
+                if !snowflake(&t.role) {
+                    problems.push(format!(
+                        "discord.teams[{i}].role must be a role id, got {:?}",
+                        t.role
+                    ));
+                }
+                if t.name.trim().is_empty() {
+                    problems.push(format!("discord.teams[{i}].name is empty"));
+                }
+            }
+            let mut seen = BTreeMap::new();
+            for (i, server) in d.servers.iter().enumerate() {
+                if !snowflake(&server.guild_id) {
+                    problems.push(format!(
+                        "discord.servers[{i}].guild_id must be a server id, got {:?}",
+                        server.guild_id
+                    ));
+                }
+                for (j, c) in server.channels.iter().enumerate() {
+                    let at = format!("discord.servers[{i}].channels[{j}]");
+                    if !snowflake(&c.id) {
+                        problems.push(format!("{at}.id must be a channel id, got {:?}", c.id));
+                    }
+                    if seen.insert(c.id.clone(), at.clone()).is_some() {
+                        problems.push(format!("{at}.id {} is listed twice", c.id));
+                    }
+                    if c.status_tags.is_some() && c.kind != DiscordChannelKind::Forum {
+                        problems.push(format!("{at}.status_tags only apply to kind = \"forum\""));
+                    }
+                }
+            }
             let hex_key = d.public_key.trim();
             if hex_key.len() != 64 || !hex_key.chars().all(|c| c.is_ascii_hexdigit()) {
                 problems.push(
@@ -467,9 +716,12 @@ impl Config {
             if rule.network.is_none() && rule.kind.is_none() && rule.keyword.is_none() {
                 problems.push(format!("{at} has no condition (network, kind or keyword)"));
             }
-            if rule.slack_channel.trim().is_empty() {
-                problems.push(format!("{at}.slack_channel is empty"));
-            }
+            self.check_destination(
+                &at,
+                rule.slack_channel.as_deref(),
+                rule.discord_channel.as_deref(),
+                &mut problems,
+            );
         }
         for (list, key, what, prefix) in [
             (
@@ -506,9 +758,12 @@ impl Config {
                 if a.name.trim().is_empty() {
                     problems.push(format!("{at}.name is empty"));
                 }
-                if a.slack_channel.trim().is_empty() {
-                    problems.push(format!("{at}.slack_channel is empty"));
-                }
+                self.check_destination(
+                    &at,
+                    a.slack_channel.as_deref(),
+                    a.discord_channel.as_deref(),
+                    &mut problems,
+                );
                 if is_blank(&a.access_token) {
                     problems.push(format!(
                         "{at}.access_token is not set (set it in the file or {prefix}{})",
@@ -550,6 +805,92 @@ impl Config {
         problems
     }
 
+    /// Exactly one destination, and a Discord one must be a configured channel.
+    fn check_destination(
+        &self,
+        at: &str,
+        slack: Option<&str>,
+        discord: Option<&str>,
+        problems: &mut Vec<String>,
+    ) {
+        match (slack, discord) {
+            (Some(s), None) if s.trim().is_empty() => {
+                problems.push(format!("{at}.slack_channel is empty"))
+            }
+            (None, Some(d)) if self.discord_channel(d).is_none() && self.discord.is_some() => {
+                problems.push(format!(
+                    "{at}.discord_channel {d} is not listed under [[discord.servers]] channels"
+                ))
+            }
+            (Some(_), None) | (None, Some(_)) => {}
+            (None, None) => problems.push(format!(
+                "{at} has no channel: set slack_channel or discord_channel"
+            )),
+            (Some(_), Some(_)) => problems.push(format!(
+                "{at} sets both slack_channel and discord_channel: choose one"
+            )),
+        }
+    }
+
+    fn destinations(&self) -> impl Iterator<Item = (Option<&String>, Option<&String>)> {
+        self.meta
+            .pages
+            .iter()
+            .chain(&self.meta.instagram)
+            .chain(&self.meta.whatsapp)
+            .map(|a| (a.slack_channel.as_ref(), a.discord_channel.as_ref()))
+            .chain(
+                self.routing
+                    .iter()
+                    .map(|r| (r.slack_channel.as_ref(), r.discord_channel.as_ref())),
+            )
+    }
+
+    /// Some account or rule posts to Slack (so Slack's settings are required).
+    pub fn uses_slack(&self) -> bool {
+        self.destinations().any(|(s, _)| s.is_some())
+    }
+
+    /// Some account or rule posts to Discord.
+    pub fn uses_discord(&self) -> bool {
+        self.destinations().any(|(_, d)| d.is_some())
+    }
+
+    /// A configured Discord channel and its server id.
+    pub fn discord_channel(&self, id: &str) -> Option<(&str, &DiscordChannelConfig)> {
+        self.discord.as_ref()?.servers.iter().find_map(|s| {
+            s.channels
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| (s.guild_id.as_str(), c))
+        })
+    }
+
+    fn destination<'a>(
+        &'a self,
+        slack: Option<&'a String>,
+        discord: Option<&'a String>,
+    ) -> Option<Destination<'a>> {
+        match (slack, discord) {
+            (Some(channel), _) => Some(Destination::Slack { channel }),
+            (None, Some(id)) => self
+                .discord_channel(id)
+                .map(|(guild, channel)| Destination::Discord { guild, channel }),
+            (None, None) => None,
+        }
+    }
+
+    /// An account's own destination (alerts about the account go there).
+    pub fn account_destination<'a>(
+        &'a self,
+        account: &'a AccountConfig,
+    ) -> Option<Destination<'a>> {
+        self.destination(
+            account.slack_channel.as_ref(),
+            account.discord_channel.as_ref(),
+        )
+    }
+
     pub fn page(&self, id: &str) -> Option<&PageConfig> {
         self.meta.pages.iter().find(|p| p.id == id)
     }
@@ -565,39 +906,84 @@ impl Config {
         list.iter().find(|a| a.id == id)
     }
 
-    /// The channel a ticket's card goes to: the first matching routing rule, else its
-    /// account's channel.
-    pub fn channel_for<'a>(
+    /// Where a ticket's card goes: the first matching routing rule, else its account's
+    /// channel. `None` only for a configuration `validate` refuses.
+    pub fn destination_for<'a>(
         &'a self,
         ticket: &crate::core::TicketState,
         account: &'a AccountConfig,
-    ) -> &'a str {
+    ) -> Option<Destination<'a>> {
         let text = ticket.first_text.to_lowercase();
-        self.routing
-            .iter()
-            .find(|r| {
-                r.network.is_none_or(|n| n == ticket.network)
-                    && r.kind.is_none_or(|k| k == ticket.kind)
-                    && r.keyword
-                        .as_deref()
-                        .is_none_or(|k| text.contains(&k.to_lowercase()))
-            })
-            .map(|r| r.slack_channel.as_str())
-            .unwrap_or(&account.slack_channel)
+        match self.routing.iter().find(|r| {
+            r.network.is_none_or(|n| n == ticket.network)
+                && r.kind.is_none_or(|k| k == ticket.kind)
+                && r.keyword
+                    .as_deref()
+                    .is_none_or(|k| text.contains(&k.to_lowercase()))
+        }) {
+            Some(r) => self.destination(r.slack_channel.as_ref(), r.discord_channel.as_ref()),
+            None => self.account_destination(account),
+        }
     }
 
-    /// The reply mode of a Slack channel.
-    pub fn reply_mode(&self, channel: &str) -> ReplyMode {
-        self.slack
-            .channels
-            .iter()
-            .find(|c| c.id == channel)
-            .map(|c| c.reply_mode)
-            .unwrap_or_default()
+    /// The reply mode of a chat channel (for Discord, the channel cards are posted in).
+    pub fn reply_mode(&self, surface: crate::core::Surface, channel: &str) -> ReplyMode {
+        match surface {
+            crate::core::Surface::Slack => self
+                .slack
+                .channels
+                .iter()
+                .find(|c| c.id == channel)
+                .map(|c| c.reply_mode)
+                .unwrap_or_default(),
+            crate::core::Surface::Discord => self
+                .discord_channel(channel)
+                .map(|(_, c)| c.reply_mode)
+                .unwrap_or_default(),
+        }
     }
 
+    /// The note prefix on a surface.
+    pub fn note_prefix(&self, surface: crate::core::Surface) -> &str {
+        match (surface, &self.discord) {
+            (crate::core::Surface::Discord, Some(d)) => &d.note_prefix,
+            _ => &self.slack.note_prefix,
+        }
+    }
+
+    /// The undo window on a surface, in seconds.
+    pub fn undo_seconds(&self, surface: crate::core::Surface) -> u64 {
+        match (surface, &self.discord) {
+            (crate::core::Surface::Discord, Some(d)) => d.undo_seconds,
+            _ => self.slack.undo_seconds,
+        }
+    }
+
+    /// Every team name, Slack's then Discord's (a name on both is one team).
     pub fn team_names(&self) -> Vec<String> {
-        self.slack.teams.iter().map(|t| t.name.clone()).collect()
+        let mut names: Vec<String> = self.slack.teams.iter().map(|t| t.name.clone()).collect();
+        for t in self.discord.iter().flat_map(|d| &d.teams) {
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(&t.name)) {
+                names.push(t.name.clone());
+            }
+        }
+        names
+    }
+
+    /// A team's Discord role.
+    pub fn discord_team(&self, name: &str) -> Option<&DiscordTeamConfig> {
+        self.discord
+            .as_ref()?
+            .teams
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The canonical name of a team known on either surface.
+    pub fn team_name(&self, name: &str) -> Option<String> {
+        self.team(name)
+            .map(|t| t.name.clone())
+            .or_else(|| self.discord_team(name).map(|t| t.name.clone()))
     }
 
     pub fn team(&self, name: &str) -> Option<&TeamConfig> {
@@ -781,15 +1167,19 @@ mod tests {
         };
         let page = &config.meta.pages[0];
         use crate::core::ItemKind::*;
+        let slack = |channel| Some(Destination::Slack { channel });
         assert_eq!(
-            config.channel_for(&state(DirectMessage, "a Refund please"), page),
-            "CDM"
+            config.destination_for(&state(DirectMessage, "a Refund please"), page),
+            slack("CDM")
         );
         assert_eq!(
-            config.channel_for(&state(Comment, "a Refund please"), page),
-            "CREFUND"
+            config.destination_for(&state(Comment, "a Refund please"), page),
+            slack("CREFUND")
         );
-        assert_eq!(config.channel_for(&state(Comment, "hello"), page), "CPAGE");
+        assert_eq!(
+            config.destination_for(&state(Comment, "hello"), page),
+            slack("CPAGE")
+        );
     }
 
     #[test]
@@ -823,6 +1213,99 @@ mod tests {
                 problems.contains(needle),
                 "missing {needle:?} in:\n{problems}"
             );
+        }
+    }
+
+    #[test]
+    fn discord_only_deployments_need_no_slack_and_check_their_channels() {
+        let config = Config::parse(
+            r#"
+            [meta]
+            app_secret = "s"
+            verify_token = "v"
+            [[meta.pages]]
+            id = "1"
+            name = "P"
+            access_token = "t"
+            discord_channel = "200"
+            [[meta.instagram]]
+            id = "2"
+            name = "I"
+            access_token = "t"
+            discord_channel = "999"
+            [[routing]]
+            kind = "direct_message"
+            discord_channel = "300"
+            slack_channel = "C1"
+            [discord]
+            application_id = "10"
+            public_key = "0000000000000000000000000000000000000000000000000000000000000000"
+            [discord.permissions]
+            reply = ["role-x"]
+            [[discord.servers]]
+            guild_id = "100"
+            [[discord.servers.channels]]
+            id = "200"
+            [[discord.servers.channels]]
+            id = "300"
+            kind = "forum"
+            status_tags = { unread = "1", read = "2", closed = "3" }
+            "#,
+        )
+        .expect("parses");
+        let problems = config.validate();
+        assert_eq!(
+            problems,
+            vec![
+                "slack.bot_token is not set (set it in the file or SWITCHBOARD_SLACK_BOT_TOKEN)",
+                "slack.signing_secret is not set (set it in the file or SWITCHBOARD_SLACK_SIGNING_SECRET)",
+                "slack.team_id is not set (the workspace id, T…)",
+                "discord.bot_token is not set (set it in the file or SWITCHBOARD_DISCORD_BOT_TOKEN)",
+                "discord.permissions.reply: \"role-x\" is not a Discord user or role id",
+                "routing[0] sets both slack_channel and discord_channel: choose one",
+                "meta.instagram[0].discord_channel 999 is not listed under [[discord.servers]] channels",
+            ]
+        );
+        // Without Slack destinations, Slack settings are not required.
+        let mut config = config;
+        config.routing.clear();
+        config.meta.instagram.clear();
+        if let Some(d) = config.discord.as_mut() {
+            d.bot_token = Some(SecretString::from("b"));
+            d.permissions.reply = vec!["900".into()];
+        }
+        assert_eq!(config.validate(), Vec::<String>::new());
+        assert!(!config.uses_slack());
+        let page = &config.meta.pages[0];
+        let state = crate::core::decide(
+            None,
+            &crate::core::Event::CustomerMessage {
+                item: crate::core::InboundItem {
+                    network: crate::core::Network::Facebook,
+                    account: crate::core::AccountId::new("1"),
+                    item_id: crate::core::NetworkItemId::new("x"),
+                    kind: crate::core::ItemKind::Comment,
+                    post_id: crate::core::NetworkItemId::new("p"),
+                    customer: crate::core::Customer {
+                        id: crate::core::CustomerId::new("c"),
+                        name: None,
+                    },
+                    text: "hi".into(),
+                    created_at: chrono::Utc::now(),
+                    permalink: None,
+                    attachments: vec![],
+                },
+            },
+            chrono::Utc::now(),
+        )
+        .expect("opens")
+        .state;
+        match config.destination_for(&state, page) {
+            Some(Destination::Discord { guild, channel }) => {
+                assert_eq!((guild, channel.id.as_str()), ("100", "200"));
+                assert_eq!(channel.kind, DiscordChannelKind::Text);
+            }
+            other => panic!("{other:?}"),
         }
     }
 

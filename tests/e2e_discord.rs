@@ -1,30 +1,24 @@
-//! Discord's HTTP interactions endpoint (the first slice of the Discord surface): signed with
-//! the reference Ed25519 key, answered as Discord expects, clicks applied to tickets.
+//! The Discord surface end to end: the real router, workers and serenity gateway client
+//! against a fake Discord REST API (wiremock) and a fake gateway (a local websocket server),
+//! with interactions signed by the reference Ed25519 key of network-apis.md §9.
 
 mod support;
+
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
+use support::discord::*;
 use support::*;
 use switchboard::core::{Status, TicketId};
+use tokio::sync::watch;
 
-/// The test key of network-apis.md §9: seed 0x00..0x1f.
+/// The private half of `PUBLIC_KEY`: seed 0x00..0x1f.
 fn key() -> SigningKey {
     let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
     SigningKey::from_bytes(&seed)
-}
-const PUBLIC_KEY: &str = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
-
-async fn with_discord() -> World {
-    World::with(|c| {
-        c.discord = Some(switchboard::config::DiscordConfig {
-            application_id: "775799577604522054".into(),
-            public_key: PUBLIC_KEY.into(),
-        });
-    })
-    .await
 }
 
 async fn post(
@@ -44,23 +38,482 @@ async fn post(
     w.send(req.body(Body::from(body)).unwrap()).await
 }
 
-fn click(custom_id: &str, user: &str) -> Value {
+/// A signed, fresh interaction over HTTP; the answer as JSON.
+async fn interact(w: &World, body: &Value) -> Value {
+    let (s, text) = post(w, body, Some(&key()), chrono::Utc::now().timestamp()).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).expect("JSON answer")
+}
+
+fn click(id: &str, custom_id: &str, user: &str, roles: &[&str]) -> Value {
+    button_interaction(id, custom_id, user, roles, DCHANNEL, "1000000000000200001")
+}
+
+/// Start the gateway task; returns the fake gateway and the task's shutdown switch.
+async fn connect(w: &World) -> (FakeGateway, watch::Sender<bool>) {
+    let gw = FakeGateway::start().await;
+    w.discord_ok(&gw.url).await;
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(switchboard::server::gateway::run(w.svc.clone(), rx));
+    let identify = gw.identified().await;
+    assert_eq!(
+        identify["d"]["intents"], 33281,
+        "guilds, guild messages, message content"
+    );
+    assert!(
+        identify["d"]["token"]
+            .as_str()
+            .unwrap_or("")
+            .contains(DISCORD_BOT_TOKEN)
+    );
+    // The slash command was registered in the configured server at start-up.
+    let registered = w
+        .take_discord(&format!(
+            "/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"
+        ))
+        .await;
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].body[0]["name"], "inbox");
+    assert_eq!(
+        registered[0]
+            .headers
+            .get("authorization")
+            .map(String::as_str),
+        Some(format!("Bot {DISCORD_BOT_TOKEN}").as_str())
+    );
+    w.take_discord("/api/v10/gateway").await;
+    w.take_discord("/api/v10/gateway/bot").await;
+    (gw, tx)
+}
+
+async fn new_comment(w: &World) {
+    let (s, _) = w
+        .meta_webhook(&comment_webhook(
+            "901_1",
+            "1234567890321_9",
+            "5550001",
+            "Jane",
+            "Is the oat latte vegan?",
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    w.settle().await;
+}
+
+fn custom_ids(body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in body["components"].as_array().into_iter().flatten() {
+        for c in row["components"].as_array().into_iter().flatten() {
+            if let Some(id) = c["custom_id"].as_str() {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The card message id the fake handed out for the first post.
+const CARD: &str = "1000000000000200001";
+
+#[tokio::test]
+async fn a_new_comment_becomes_a_card_with_its_thread() {
+    let w = discord_world(|_| {}).await;
+    w.discord_ok("").await;
+    new_comment(&w).await;
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(posts.len(), 1);
+    let card = &posts[0].body;
+    assert_eq!(
+        card["embeds"][0]["title"],
+        "Facebook comment on Acme Coffee"
+    );
+    assert!(
+        card["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Is the oat latte vegan?")
+    );
+    assert_eq!(card["allowed_mentions"]["parse"], json!([]));
+    let ids = custom_ids(card);
+    for id in [
+        "sb1:close:1",
+        "sb1:assign_me:1",
+        "sb1:reply:1",
+        "sb1:hide:1",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
+    }
+    assert_eq!(
+        posts[0].headers.get("authorization").map(String::as_str),
+        Some(format!("Bot {DISCORD_BOT_TOKEN}").as_str())
+    );
+    let threads = w
+        .take_discord(&format!(
+            "/api/v10/channels/{DCHANNEL}/messages/{CARD}/threads"
+        ))
+        .await;
+    assert_eq!(threads.len(), 1);
+    assert!(
+        threads[0].body["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("#1 Facebook comment")
+    );
+    // A redelivered webhook makes no second card.
+    new_comment(&w).await;
+    assert!(
+        w.take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+            .await
+            .is_empty()
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_forum_post_per_ticket_with_status_tags() {
+    let w = discord_world(|c| c.meta.pages[0].discord_channel = Some(FORUM.into())).await;
+    w.discord_ok("").await;
+    new_comment(&w).await;
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{FORUM}/threads"))
+        .await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].body["applied_tags"], json!([TAG_UNREAD]));
+    assert_eq!(
+        posts[0].body["message"]["embeds"][0]["title"],
+        "Facebook comment on Acme Coffee"
+    );
+    let thread = CARD; // the fake's first id is the post (and its starter message)
+    let answer = interact(&w, &click("7001", "sb1:close:1", MOD, &[MOD_ROLE])).await;
+    assert_eq!(answer, json!({"type": 6}));
+    w.settle().await;
+    let edits = w
+        .take_discord(&format!("/api/v10/channels/{thread}/messages/{thread}"))
+        .await;
+    assert_eq!(edits.len(), 1);
+    assert!(
+        edits[0].body["embeds"][0]["fields"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("Closed")
+    );
+    let tags = w.take_discord(&format!("/api/v10/channels/{thread}")).await;
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags[0].body["applied_tags"], json!([TAG_CLOSED]));
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn the_gateway_carries_clicks_and_thread_replies() {
+    let w = discord_world(|_| {}).await;
+    w.graph_ok().await;
+    let (gw, stop) = connect(&w).await;
+    new_comment(&w).await;
+    w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+
+    // A click (INTERACTION_CREATE) → the callback, then the card is edited.
+    gw.dispatch(
+        "INTERACTION_CREATE",
+        button_interaction("8001", "sb1:close:1", MOD, &[MOD_ROLE], DCHANNEL, CARD),
+    );
+    w.wait_discord("/callback$").await;
+    let callback = w
+        .take_discord("/api/v10/interactions/8001/token-8001/callback")
+        .await;
+    assert_eq!(callback.len(), 1);
+    assert_eq!(callback[0].body, json!({"type": 6}));
+    w.wait_inbox(2).await;
+    w.settle().await;
+    let edits = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{CARD}"))
+        .await;
+    assert_eq!(edits.len(), 1);
+    assert!(
+        edits[0].body["embeds"][0]["fields"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("Closed")
+    );
+
+    // A message in the card's thread (MESSAGE_CREATE) → a reply on Facebook.
+    gw.dispatch(
+        "MESSAGE_CREATE",
+        message_create("9001", CARD, MOD, &[MOD_ROLE], "Yes, with oat milk it is!"),
+    );
+    w.wait_inbox(3).await;
+    w.settle().await;
+    let replies = w.take_graph("/901_1/comments").await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].body["message"], "Yes, with oat milk it is!");
+    // Delivery state on the moderator's message: queued, then delivered.
+    let marks = w
+        .take_discord_matching(&format!(
+            "^/api/v10/channels/{CARD}/messages/9001/reactions/"
+        ))
+        .await;
+    let paths: Vec<&str> = marks.iter().map(|m| m.path.as_str()).collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with(&format!("/reactions/{}/@me", "%E2%9C%85"))),
+        "{paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with(&format!("/reactions/{}/@me", "%E2%8F%B3"))),
+        "{paths:?}"
+    );
+    // The card shows who replied.
+    w.take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{CARD}"))
+        .await;
+    // The bot's own messages are ignored.
+    let mut own = message_create("9002", CARD, "1000000000000000999", &[], "echo");
+    own["author"]["bot"] = json!(true);
+    gw.dispatch("MESSAGE_CREATE", own);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(w.store.count_inbox().await.unwrap(), 3);
+    let _ = stop.send(true);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_thread_reply_from_a_member_without_the_role_is_refused() {
+    let w = discord_world(|c| {
+        if let Some(d) = c.discord.as_mut() {
+            d.permissions.reply = vec![MOD_ROLE.into()];
+        }
+    })
+    .await;
+    let (gw, stop) = connect(&w).await;
+    new_comment(&w).await;
+    w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    gw.dispatch(
+        "MESSAGE_CREATE",
+        message_create("9101", CARD, "111111111111111111", &["42"], "sure!"),
+    );
+    w.wait_inbox(2).await;
+    w.settle().await;
+    // Nothing goes to Facebook; the author is told in the thread, pinged alone.
+    let told = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].body["content"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed to reply"),
+        "{}",
+        told[0].body
+    );
+    assert_eq!(
+        told[0].body["allowed_mentions"]["users"],
+        json!(["111111111111111111"])
+    );
+    assert_eq!(told[0].body["message_reference"]["message_id"], "9101");
+    let _ = stop.send(true);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_refused_click_is_ephemeral_and_changes_nothing() {
+    let w = discord_world(|c| {
+        if let Some(d) = c.discord.as_mut() {
+            d.permissions.close = vec![MOD_ROLE.into()];
+        }
+    })
+    .await;
+    w.discord_ok("").await;
+    new_comment(&w).await;
+    w.take_discord_matching("^/api/v10/channels/").await;
+    let rows = w.store.count_inbox().await.unwrap();
+    let answer = interact(&w, &click("7101", "sb1:close:1", "222", &["5"])).await;
+    assert_eq!(answer["type"], 4);
+    assert_eq!(answer["data"]["flags"], 64);
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed to close"),
+        "{answer}"
+    );
+    assert_eq!(w.store.count_inbox().await.unwrap(), rows, "nothing stored");
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.status, Status::Unread);
+    // With the role it works.
+    assert_eq!(
+        interact(&w, &click("7102", "sb1:close:1", MOD, &[MOD_ROLE])).await,
+        json!({"type": 6})
+    );
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.status, Status::Closed);
+    w.take_discord_matching("^/api/v10/channels/").await;
+    w.finish().await;
+}
+
+fn command(id: &str, kind: u8, options: Value) -> Value {
     json!({
-        "type": 3, "id": format!("int-{custom_id}-{user}"), "application_id": "775799577604522054",
-        "token": "A_UNIQUE_TOKEN", "version": 1, "guild_id": "290926798626357999",
-        "channel_id": "645027906669510667",
-        "member": {"user": {"id": user, "username": "mod"}, "roles": ["539082325061836999"],
-                   "permissions": "2147483647", "joined_at": "2017-03-13T19:19:14.040000+00:00"},
-        "message": {"id": "1111", "channel_id": "645027906669510667"},
-        "data": {"component_type": 2, "custom_id": custom_id}
+        "id": id, "application_id": APP_ID, "type": kind, "token": format!("token-{id}"),
+        "version": 1, "guild_id": GUILD, "channel_id": DCHANNEL,
+        "member": member(MOD, &[MOD_ROLE]),
+        "data": {"id": "1000000000000000500", "name": "inbox", "type": 1, "options": options}
     })
 }
 
 #[tokio::test]
+async fn slash_commands_with_autocomplete_and_modals() {
+    let w = discord_world(|_| {}).await;
+    w.discord_ok("").await;
+    let now = chrono::Utc::now();
+    let id = w
+        .store
+        .create_saved_reply("Opening hours", "We open at 8, {author_name}!", "cli", now)
+        .await
+        .unwrap()
+        .unwrap();
+    w.store
+        .create_saved_reply("Refunds", "Refunds take 5 days.", "cli", now)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Typing "open" offers the matching reply, valued by its id.
+    let typed = command(
+        "6001",
+        4,
+        json!([{"type": 2, "name": "saved", "options": [{"type": 1, "name": "find",
+            "options": [{"type": 3, "name": "name", "value": "open", "focused": true}]}]}]),
+    );
+    let answer = interact(&w, &typed).await;
+    assert_eq!(
+        answer,
+        json!({"type": 8, "data": {"choices": [{"name": "Opening hours", "value": id.0.to_string()}]}})
+    );
+    // Choosing it shows the text, ephemerally.
+    let chosen = command(
+        "6002",
+        2,
+        json!([{"type": 2, "name": "saved", "options": [{"type": 1, "name": "find",
+            "options": [{"type": 3, "name": "name", "value": id.0.to_string()}]}]}]),
+    );
+    let answer = interact(&w, &chosen).await;
+    assert_eq!(answer["data"]["flags"], 64);
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("We open at 8"),
+        "{answer}"
+    );
+    // `saved new` opens the editor; submitting it creates the reply.
+    let answer = interact(
+        &w,
+        &command(
+            "6003",
+            2,
+            json!([{"type": 2, "name": "saved", "options": [{"type": 1, "name": "new"}]}]),
+        ),
+    )
+    .await;
+    assert_eq!(answer["type"], 9);
+    let modal_id = answer["data"]["custom_id"].as_str().unwrap().to_string();
+    let submit = json!({
+        "id": "6004", "application_id": APP_ID, "type": 5, "token": "t6004", "version": 1,
+        "guild_id": GUILD, "channel_id": DCHANNEL, "member": member(MOD, &[MOD_ROLE]),
+        "data": {"custom_id": modal_id, "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": "name", "value": "Thanks"}]},
+            {"type": 1, "components": [{"type": 4, "custom_id": "body", "value": "Thank you!"}]}]}
+    });
+    let answer = interact(&w, &submit).await;
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Created saved reply"),
+        "{answer}"
+    );
+    assert_eq!(w.store.saved_replies().await.unwrap().len(), 3);
+
+    // Queue listing and a bulk action with the Slack filters; the result is a follow-up.
+    new_comment(&w).await;
+    w.take_discord_matching("^/api/v10/channels/").await;
+    let answer = interact(
+        &w,
+        &command(
+            "6005",
+            2,
+            json!([{"type": 1, "name": "queue", "options": [{"type": 3, "name": "name", "value": "unassigned"}]}]),
+        ),
+    )
+    .await;
+    let listing = answer["data"]["content"].as_str().unwrap();
+    assert!(
+        listing.contains(&format!(
+            "https://discord.com/channels/{GUILD}/{DCHANNEL}/{CARD}"
+        )),
+        "{listing}"
+    );
+    let answer = interact(
+        &w,
+        &command(
+            "6006",
+            2,
+            json!([{"type": 1, "name": "bulk", "options": [
+                {"type": 3, "name": "action", "value": "close"},
+                {"type": 3, "name": "filter", "value": "status:unread network:facebook"}]}]),
+        ),
+    )
+    .await;
+    assert_eq!(answer["data"]["flags"], 64);
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.status, Status::Closed);
+    let followups = w
+        .take_discord(&format!("/api/v10/webhooks/{APP_ID}/token-6006"))
+        .await;
+    assert_eq!(followups.len(), 1);
+    assert_eq!(followups[0].body["flags"], 64);
+    w.take_discord_matching("^/api/v10/channels/").await;
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_discord_429_is_retried_after_retry_after_and_delivered_once() {
+    let w = discord_world(|_| {}).await;
+    w.discord_ok("").await;
+    w.discord_rate_limits(DCHANNEL, 1, 1.2).await;
+    let started = Instant::now();
+    new_comment(&w).await;
+    let elapsed = started.elapsed();
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(posts.len(), 2, "one 429, one success");
+    assert!(
+        elapsed >= Duration::from_millis(1200),
+        "retried after {elapsed:?}, before retry_after"
+    );
+    assert_eq!(
+        w.take_discord_matching("/threads$").await.len(),
+        1,
+        "one card, one thread"
+    );
+    assert!(w.store.card_of(TicketId(1)).await.unwrap().is_some());
+    w.finish().await;
+}
+
+#[tokio::test]
 async fn pings_are_answered_and_bad_signatures_refused() {
-    let w = with_discord().await;
+    let w = discord_world(|_| {}).await;
     let now = chrono::Utc::now().timestamp();
-    let ping = json!({"type": 1, "id": "1", "application_id": "775799577604522054", "token": "t", "version": 1});
+    let ping = json!({"type": 1, "id": "1", "application_id": APP_ID, "token": "t", "version": 1});
     let (s, body) = post(&w, &ping, Some(&key()), now).await;
     assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"type":1}"#));
     // Discord's routine security checks send invalid signatures: they must get 401.
@@ -75,6 +528,17 @@ async fn pings_are_answered_and_bad_signatures_refused() {
         StatusCode::UNAUTHORIZED,
         "stale"
     );
+    // Another server's interaction is answered, but nothing is done.
+    let mut foreign = click("7201", "sb1:close:1", MOD, &[MOD_ROLE]);
+    foreign["guild_id"] = json!("1");
+    let answer = interact(&w, &foreign).await;
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not set up for this server")
+    );
+    assert_eq!(w.store.count_inbox().await.unwrap(), 0);
     w.finish().await;
 }
 
@@ -85,125 +549,5 @@ async fn without_a_public_key_every_request_is_refused() {
     let (s, body) = post(&w, &ping, Some(&key()), chrono::Utc::now().timestamp()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(body.contains("not configured"), "{body}");
-    w.finish().await;
-}
-
-#[tokio::test]
-async fn a_discord_click_closes_the_ticket() {
-    let w = with_discord().await;
-    w.slack_ok().await;
-    w.meta_webhook(&comment_webhook(
-        "901_1",
-        "1234567890321_9",
-        "5550001",
-        "Jane",
-        "hello",
-    ))
-    .await;
-    w.settle().await;
-    w.take_slack("/chat.postMessage").await;
-
-    let now = chrono::Utc::now().timestamp();
-    let (s, body) = post(
-        &w,
-        &click("sb1:close:1", "53908232506183680"),
-        Some(&key()),
-        now,
-    )
-    .await;
-    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"type":6}"#));
-    // A redelivered interaction is stored once (deduplicated on the interaction id).
-    post(
-        &w,
-        &click("sb1:close:1", "53908232506183680"),
-        Some(&key()),
-        now,
-    )
-    .await;
-    assert_eq!(
-        w.store.count_inbox().await.unwrap(),
-        2,
-        "the webhook and one click"
-    );
-    w.settle().await;
-    assert_eq!(
-        w.store
-            .ticket(TicketId(1))
-            .await
-            .unwrap()
-            .unwrap()
-            .state
-            .status,
-        Status::Closed
-    );
-    assert_eq!(
-        w.take_slack("/chat.update").await.len(),
-        1,
-        "the card (in Slack) follows"
-    );
-    let history = w.store.history(TicketId(1)).await.unwrap();
-    assert_eq!(
-        history
-            .iter()
-            .filter(|h| h.what.code() == "status_changed")
-            .count(),
-        1
-    );
-
-    // Not yet on Discord: a clear ephemeral answer, nothing stored.
-    let (_, body) = post(
-        &w,
-        &click("sb1:reply:1", "53908232506183680"),
-        Some(&key()),
-        now,
-    )
-    .await;
-    let v: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["type"], 4);
-    assert_eq!(v["data"]["flags"], 64);
-    assert_eq!(w.store.count_inbox().await.unwrap(), 2, "nothing stored");
-    w.finish().await;
-}
-
-#[tokio::test]
-async fn discord_clicks_respect_permissions() {
-    let w = World::with(|c| {
-        c.discord = Some(switchboard::config::DiscordConfig {
-            application_id: "775799577604522054".into(),
-            public_key: PUBLIC_KEY.into(),
-        });
-        c.permissions.close = vec!["UBOSS".into()];
-    })
-    .await;
-    w.slack_ok().await;
-    w.meta_webhook(&comment_webhook(
-        "901_1",
-        "1234567890321_9",
-        "5550001",
-        "Jane",
-        "hello",
-    ))
-    .await;
-    w.settle().await;
-    w.take_slack("/chat.postMessage").await;
-    let (_, body) = post(
-        &w,
-        &click("sb1:close:1", "53908232506183680"),
-        Some(&key()),
-        chrono::Utc::now().timestamp(),
-    )
-    .await;
-    assert!(body.contains("not allowed to close"), "{body}");
-    w.settle().await;
-    assert_eq!(
-        w.store
-            .ticket(TicketId(1))
-            .await
-            .unwrap()
-            .unwrap()
-            .state
-            .status,
-        Status::Unread
-    );
     w.finish().await;
 }

@@ -183,7 +183,8 @@ fn whatsapp_config(c: &mut switchboard::config::Config) {
         id: PHONE_ID.into(),
         name: "Acme WhatsApp".into(),
         access_token: Some(secrecy::SecretString::from("EAAwa-token")),
-        slack_channel: "C0WHATSAPP".into(),
+        slack_channel: Some("C0WHATSAPP".into()),
+        discord_channel: None,
     }];
 }
 
@@ -467,7 +468,8 @@ async fn routing_rules_send_matching_tickets_to_their_channel() {
             network: Some(switchboard::core::Network::Facebook),
             kind: Some(switchboard::core::ItemKind::Comment),
             keyword: Some("REFUND".into()),
-            slack_channel: "C0REFUNDS".into(),
+            slack_channel: Some("C0REFUNDS".into()),
+            discord_channel: None,
         }];
     })
     .await;
@@ -608,7 +610,8 @@ fn instagram_config(c: &mut switchboard::config::Config) {
         id: IG_ACCOUNT.into(),
         name: "Acme on Instagram".into(),
         access_token: Some(secrecy::SecretString::from("EAAig-token")),
-        slack_channel: "C0INSTA".into(),
+        slack_channel: Some("C0INSTA".into()),
+        discord_channel: None,
     }];
 }
 

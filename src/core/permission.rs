@@ -32,6 +32,12 @@ pub fn allowed(rule: &[String], user: &str, in_group: &dyn Fn(&str) -> bool) -> 
             .any(|p| p == user || (p.starts_with('S') && in_group(p)))
 }
 
+/// Discord: whether `user`, holding `roles`, passes `rule` (a list of user ids and role ids;
+/// both are snowflakes, so one list holds both).
+pub fn allowed_by_roles(rule: &[String], user: &str, roles: &[String]) -> bool {
+    rule.is_empty() || rule.iter().any(|p| p == user || roles.contains(p))
+}
+
 /// The user groups a rule mentions (to look up before calling `allowed`).
 pub fn groups(rule: &[String]) -> impl Iterator<Item = &str> {
     rule.iter()
@@ -42,6 +48,15 @@ pub fn groups(rule: &[String]) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discord_rules_match_user_ids_and_roles() {
+        let rule = vec!["111".to_string(), "900".to_string()];
+        assert!(allowed_by_roles(&rule, "111", &[]));
+        assert!(allowed_by_roles(&rule, "222", &["5".into(), "900".into()]));
+        assert!(!allowed_by_roles(&rule, "222", &["5".into()]));
+        assert!(allowed_by_roles(&[], "222", &[]));
+    }
 
     #[test]
     fn rules_table() {

@@ -439,8 +439,28 @@ pub const MENTION_WITHOUT_TEXT: &str =
     "_mentioned your account; the network does not send the text, open it there to read it._";
 
 /// A Discord interaction this version does not handle yet.
-pub const DISCORD_NOT_YET: &str =
-    "This isn't available from Discord yet: use the buttons on the card, or Slack.";
+pub const DISCORD_UNKNOWN_SERVER: &str =
+    "Switchboard is not set up for this server: ask an admin to add it under [[discord.servers]].";
+
+/// A control Switchboard does not know (another app's, or from a retired version).
+pub const UNKNOWN_CONTROL: &str = "That control is not Switchboard's, or is from an older version: use the card's current buttons.";
+
+/// A saved reply shown by the lookup command.
+pub fn saved_reply_show(id: i64, name: &str, body: &str) -> String {
+    format!("*{name}* (saved reply {id})\n{body}")
+}
+
+/// Discord's `/inbox` help.
+pub fn discord_help(command: &str) -> String {
+    format!(
+        "*Switchboard* mirrors your social accounts here as cards.\n\
+         • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.\n\
+         • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.\n\
+         `/{command} queue` lists a queue; `/{command} bulk` acts on every ticket matching a filter \
+         (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook` `account:<id>` `type:public|private`).\n\
+         `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note."
+    )
+}
 
 /// One line of a queue listing.
 pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {

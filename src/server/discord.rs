@@ -1,9 +1,12 @@
-//! `POST /discord/interactions`: Discord's HTTP interactions. Every request is verified
-//! (Ed25519 over timestamp + raw body, and a 5-minute timestamp window) before it is parsed;
-//! without a configured public key every request is refused. PING is answered; card button
-//! clicks and selects go into the inbox exactly like Slack's (the core is surface-neutral) and
-//! are acknowledged with a deferred update. Rendering cards on Discord comes with the rest of
-//! the Discord surface.
+//! Discord interactions, from either door: `POST /discord/interactions` (verified: Ed25519
+//! over timestamp + raw body, a 5-minute window; refused when `[discord]` is missing) or the
+//! gateway's `INTERACTION_CREATE` (see `server::gateway`, which posts [`respond`]'s answer to
+//! the callback endpoint). Both produce the same answer from [`respond`].
+//!
+//! State changes go into the inbox (committed before the answer), exactly like Slack's. Modals
+//! and ephemeral answers are returned directly: an interaction must be answered within 3
+//! seconds, and a modal can only be opened as that answer. Permission checks use the member's
+//! roles carried by the interaction, so a refused member is told at once and nothing is stored.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,27 +14,26 @@ use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use chrono::Utc;
 use serde_json::{Value, json};
+use tracing::debug;
 
 use super::{AppState, Refusal};
-use crate::chat::discord::inbound::{self, Kind, parse_custom_id};
-use crate::chat::discord::signature;
+use crate::chat::discord::inbound::{self, CommandOption, Interaction, Kind, TextField};
+use crate::chat::discord::render::{self, CALLBACK_DEFERRED_UPDATE, CALLBACK_PONG, ephemeral};
+use crate::chat::discord::{parse_custom_id, signature};
 use crate::core::action::ActionIdError;
-use crate::core::{ActionId, CardAction, ChatUserId, Surface, Teammate, text};
-use crate::store::NewInbox;
-use crate::workers::InboxEvent;
+use crate::core::filter::{self, Queue};
+use crate::core::model::MAX_REPLY_CHARS;
+use crate::core::permission::Permission;
+use crate::core::saved_reply::{self, SavedReplyId, Vars};
+use crate::core::{ActionId, Assignee, CardAction, ChatUserId, Surface, Teammate, TicketId, text};
+use crate::store::{NewInbox, SavedReplyWrite};
+use crate::workers::inbox::MAX_BULK_TICKETS;
+use crate::workers::{InboxEvent, Services};
 
 /// Requests older (or newer) than this are refused, like Slack's window.
 const REPLAY_WINDOW_SECS: i64 = 300;
-/// Interaction response types.
-const PONG: u8 = 1;
-const CHANNEL_MESSAGE: u8 = 4;
-const DEFERRED_UPDATE_MESSAGE: u8 = 6;
-/// Message flag: only the user who acted sees it.
-const EPHEMERAL: u32 = 64;
-
-fn ephemeral(content: &str) -> Json<Value> {
-    Json(json!({"type": CHANNEL_MESSAGE, "data": {"content": content, "flags": EPHEMERAL}}))
-}
+/// Tickets listed by the queue command.
+const QUEUE_LIST_LIMIT: i64 = 20;
 
 pub async fn interactions(
     State(state): State<AppState>,
@@ -64,76 +66,613 @@ pub async fn interactions(
     }
     let interaction = inbound::parse_interaction(&body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let Kind::Component {
-        custom_id, values, ..
-    } = &interaction.kind
-    else {
-        return Ok(match interaction.kind {
-            Kind::Ping => Json(json!({ "type": PONG })),
-            _ => ephemeral(text::DISCORD_NOT_YET),
-        });
-    };
-    let Some(user) = interaction.user.as_ref() else {
+    Ok(Json(respond(&state, &interaction).await?))
+}
+
+/// Who acted, as the core knows them, with their roles (for permissions).
+struct Member<'a> {
+    teammate: Teammate,
+    roles: &'a [String],
+    name: String,
+}
+
+/// The answer to one interaction: the HTTP response body, or the gateway callback body.
+pub async fn respond(svc: &Services, i: &Interaction) -> Result<Value, Refusal> {
+    if i.kind == Kind::Ping {
+        return Ok(json!({ "type": CALLBACK_PONG }));
+    }
+    let Some(user) = i.user.as_ref() else {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "interaction without a user",
         ));
     };
-    let (id, value) = match parse_custom_id(custom_id) {
-        Some(x) => x,
-        None => match custom_id
-            .split('|')
-            .next()
-            .unwrap_or("")
-            .parse::<ActionId>()
-        {
-            Err(ActionIdError::Foreign) => return Ok(ephemeral(text::DISCORD_NOT_YET)),
-            Err(e) => return Err(Refusal::new(StatusCode::BAD_REQUEST, e.to_string())),
-            Ok(_) => return Err(Refusal::new(StatusCode::BAD_REQUEST, "malformed custom_id")),
-        },
-    };
-    if matches!(
-        id.action,
-        CardAction::Reply | CardAction::SavedReply | CardAction::EditTags
-    ) {
-        // Modals (reply, tags, saved replies) come with the rest of the Discord surface.
-        return Ok(ephemeral(text::DISCORD_NOT_YET));
+    let servers = svc
+        .config
+        .discord
+        .as_ref()
+        .map(|d| d.servers.as_slice())
+        .unwrap_or_default();
+    // Only configured servers (and DMs with the bot, where assignees get notices) are served.
+    if let Some(guild) = &i.guild_id
+        && !servers.iter().any(|s| &s.guild_id == guild)
+    {
+        return Ok(ephemeral(text::DISCORD_UNKNOWN_SERVER));
     }
-    if let Some(p) = id.action.permission() {
-        // Permission lists hold chat user ids; a Discord user passes only an open rule
-        // until roles are mapped (the Discord surface issue).
-        let allowed = state
-            .directory
-            .allowed(&state.slack, &state.config, &user.user_id, p)
-            .await
-            .map_err(|e| Refusal::internal("cannot check permissions", format!("{e:#}")))?;
-        if !allowed {
-            return Ok(ephemeral(&text::refused(p)));
-        }
-    }
-    let event = InboxEvent::CardAction {
+    let member = Member {
         teammate: Teammate {
             surface: Surface::Discord,
             id: ChatUserId::new(user.user_id.clone()),
         },
-        action_id: id.to_string(),
-        value: value.map(str::to_string),
-        selected: values.clone(),
+        roles: &user.roles,
+        name: user.name.clone().unwrap_or_else(|| user.user_id.clone()),
     };
+    match &i.kind {
+        Kind::Ping => Ok(json!({ "type": CALLBACK_PONG })),
+        Kind::Component {
+            custom_id, values, ..
+        } => component(svc, i, &member, custom_id, values).await,
+        Kind::ModalSubmit { custom_id, fields } => {
+            modal_submit(svc, i, &member, custom_id, fields).await
+        }
+        Kind::Command { options, .. } => command(svc, i, &member, options).await,
+        Kind::Autocomplete { focused, .. } => {
+            let typed = focused.as_ref().map(|f| f.value.as_str()).unwrap_or("");
+            let index =
+                svc.saved.index(&svc.store).await.map_err(|e| {
+                    Refusal::internal("cannot load saved replies", format!("{e:#}"))
+                })?;
+            let choices: Vec<(String, String)> = index
+                .search(typed, render::MAX_SELECT_OPTIONS)
+                .into_iter()
+                .map(|r| (r.name.clone(), r.id.0.to_string()))
+                .collect();
+            Ok(render::autocomplete(&choices))
+        }
+    }
+}
+
+async fn allowed(svc: &Services, m: &Member<'_>, what: Permission) -> Result<bool, Refusal> {
+    svc.directory
+        .allowed_as(&svc.slack, &svc.config, &m.teammate, m.roles, what)
+        .await
+        .map_err(|e| Refusal::internal("cannot check permissions", format!("{e:#}")))
+}
+
+/// Commit an inbox event keyed by the interaction id (unique per click or submission).
+async fn store(svc: &Services, i: &Interaction, event: InboxEvent) -> Result<(), Refusal> {
     let payload = serde_json::to_string(&event)
         .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?;
-    let inserted = state
+    let inserted = svc
         .inbox
         .insert(vec![NewInbox {
             source: "discord".into(),
-            // An interaction id is unique per click.
-            dedupe_key: interaction.id.clone(),
+            dedupe_key: i.id.clone(),
             payload,
         }])
         .await
         .map_err(|e| Refusal::internal("cannot store a Discord interaction", e))?;
     if inserted > 0 {
-        state.wake_inbox.notify_one();
+        svc.wake_inbox.notify_one();
+    } else {
+        debug!("duplicate Discord interaction ignored");
     }
-    Ok(Json(json!({ "type": DEFERRED_UPDATE_MESSAGE })))
+    Ok(())
+}
+
+async fn ticket(svc: &Services, id: TicketId) -> Result<Option<crate::core::Ticket>, Refusal> {
+    svc.store
+        .ticket(id)
+        .await
+        .map_err(|e| Refusal::internal("cannot read a ticket", e))
+}
+
+fn deferred_update() -> Value {
+    json!({ "type": CALLBACK_DEFERRED_UPDATE })
+}
+
+// ---- components -------------------------------------------------------------------------------
+
+async fn component(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    custom_id: &str,
+    values: &[String],
+) -> Result<Value, Refusal> {
+    // The saved-reply select shown after "Saved reply…": open the editor pre-filled.
+    if let Some(rest) = custom_id.strip_prefix(render::SAVED_REPLY_SELECT) {
+        let ticket_id = rest.trim_start_matches(':').parse::<i64>().ok();
+        let saved = values.first().and_then(|v| v.parse::<i64>().ok());
+        let (Some(t), Some(s)) = (ticket_id, saved) else {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "malformed saved-reply select",
+            ));
+        };
+        return open_reply(svc, m, TicketId(t), Some(SavedReplyId(s))).await;
+    }
+    let (id, value) = match parse_custom_id(custom_id) {
+        Some(x) => x,
+        None => {
+            return match custom_id
+                .split(inbound::VALUE_SEPARATOR)
+                .next()
+                .unwrap_or("")
+                .parse::<ActionId>()
+            {
+                Err(ActionIdError::Foreign) => Ok(ephemeral(text::UNKNOWN_CONTROL)),
+                Err(e) => Err(Refusal::new(StatusCode::BAD_REQUEST, e.to_string())),
+                Ok(_) => Err(Refusal::new(StatusCode::BAD_REQUEST, "malformed custom_id")),
+            };
+        }
+    };
+    if let Some(p) = id.action.permission()
+        && !allowed(svc, m, p).await?
+    {
+        return Ok(ephemeral(&text::refused(p)));
+    }
+    match id.action {
+        CardAction::Reply => return open_reply(svc, m, id.ticket, None).await,
+        CardAction::SavedReply => {
+            let index =
+                svc.saved.index(&svc.store).await.map_err(|e| {
+                    Refusal::internal("cannot load saved replies", format!("{e:#}"))
+                })?;
+            let replies: Vec<(i64, String)> = index
+                .search("", render::MAX_SELECT_OPTIONS)
+                .into_iter()
+                .map(|r| (r.id.0, r.name.clone()))
+                .collect();
+            if replies.is_empty() {
+                return Ok(ephemeral(text::NO_SAVED_REPLIES));
+            }
+            return Ok(render::ephemeral_with(
+                &text::saved_reply_results("", replies.len(), index.len()),
+                vec![render::saved_reply_select(id.ticket, &replies)],
+            ));
+        }
+        CardAction::EditTags => {
+            let Some(t) = ticket(svc, id.ticket).await? else {
+                return Ok(ephemeral(text::NO_SUCH_TICKET));
+            };
+            return Ok(render::tags_modal(id.ticket, &t.state.tags));
+        }
+        a if render::needs_confirmation(a) && value != Some(render::CONFIRMED) => {
+            return Ok(render::delete_confirmation(id.ticket));
+        }
+        _ => {}
+    }
+    let event = InboxEvent::CardAction {
+        teammate: m.teammate.clone(),
+        action_id: id.to_string(),
+        value: value
+            .filter(|v| *v != render::CONFIRMED)
+            .map(str::to_string),
+        selected: values.to_vec(),
+    };
+    store(svc, i, event).await?;
+    Ok(deferred_update())
+}
+
+/// The reply editor, pre-filled with a saved reply (variables filled) if one was chosen.
+async fn open_reply(
+    svc: &Services,
+    m: &Member<'_>,
+    id: TicketId,
+    saved: Option<SavedReplyId>,
+) -> Result<Value, Refusal> {
+    if !allowed(svc, m, Permission::Reply).await? {
+        return Ok(ephemeral(&text::refused(Permission::Reply)));
+    }
+    let Some(ticket) = ticket(svc, id).await? else {
+        return Ok(ephemeral(text::NO_SUCH_TICKET));
+    };
+    let prefill = match saved {
+        None => None,
+        Some(sid) => {
+            let index =
+                svc.saved.index(&svc.store).await.map_err(|e| {
+                    Refusal::internal("cannot load saved replies", format!("{e:#}"))
+                })?;
+            let Some(reply) = index.get(sid) else {
+                return Ok(ephemeral(&text::saved_reply_not_found(sid.0)));
+            };
+            let author = ticket.state.customer_name();
+            let account = svc
+                .config
+                .account(ticket.state.network, ticket.state.account.as_str())
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| ticket.state.account.to_string());
+            let vars = Vars {
+                author_name: &author,
+                account_name: &account,
+                agent_name: &m.name,
+            };
+            match saved_reply::fill(&reply.body, &vars) {
+                Ok(text) => Some(text),
+                // Never sent raw: say what is wrong, open nothing.
+                Err(e) => return Ok(ephemeral(&e.to_string())),
+            }
+        }
+    };
+    Ok(render::reply_modal(id, prefill.as_deref()))
+}
+
+// ---- modals -----------------------------------------------------------------------------------
+
+fn field<'a>(fields: &'a [TextField], id: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|f| f.custom_id == id)
+        .map(|f| f.value.trim())
+        .unwrap_or("")
+}
+
+/// `sb1:<kind>:<n>` → n.
+fn modal_ticket(custom_id: &str, kind: &str) -> Option<TicketId> {
+    let (prefix, n) = custom_id.rsplit_once(':')?;
+    (prefix.ends_with(kind)).then_some(())?;
+    n.parse().ok().map(TicketId)
+}
+
+async fn modal_submit(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    custom_id: &str,
+    fields: &[TextField],
+) -> Result<Value, Refusal> {
+    if let Some(ticket_id) = modal_ticket(custom_id, ":reply_modal") {
+        let reply = field(fields, render::REPLY_INPUT);
+        // Discord modals cannot show errors next to an input: a refusal is ephemeral and
+        // nothing is sent.
+        if reply.is_empty() {
+            return Ok(ephemeral(text::REPLY_EMPTY));
+        }
+        let chars = reply.chars().count();
+        if chars > MAX_REPLY_CHARS {
+            return Ok(ephemeral(&text::reply_too_long(chars, MAX_REPLY_CHARS)));
+        }
+        if !allowed(svc, m, Permission::Reply).await? {
+            return Ok(ephemeral(&text::refused(Permission::Reply)));
+        }
+        let Some(t) = ticket(svc, ticket_id).await? else {
+            return Ok(ephemeral(text::NO_SUCH_TICKET));
+        };
+        if !crate::core::window::window(&t, Utc::now(), svc.config.meta.human_agent_tag)
+            .allows_reply()
+        {
+            return Ok(ephemeral(text::REPLY_OUTSIDE_WINDOW));
+        }
+        if let Err(e) = saved_reply::check(reply) {
+            return Ok(ephemeral(&e.to_string()));
+        }
+        let event = InboxEvent::ModalReply {
+            teammate: m.teammate.clone(),
+            ticket: ticket_id,
+            view_id: i.id.clone(),
+            text: reply.to_string(),
+        };
+        store(svc, i, event).await?;
+        return Ok(deferred_update());
+    }
+    if let Some(ticket_id) = modal_ticket(custom_id, ":tags_modal") {
+        let tags: Vec<String> = field(fields, render::TAGS_INPUT)
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let event = InboxEvent::TagsSubmitted {
+            teammate: m.teammate.clone(),
+            ticket: ticket_id,
+            tags,
+        };
+        store(svc, i, event).await?;
+        return Ok(deferred_update());
+    }
+    if let Some(which) = custom_id
+        .strip_prefix(render::SAVED_REPLY_MODAL)
+        .map(|r| r.trim_start_matches(':'))
+    {
+        if !allowed(svc, m, Permission::SavedReplies).await? {
+            return Ok(ephemeral(&text::refused(Permission::SavedReplies)));
+        }
+        let name = field(fields, render::SAVED_REPLY_NAME_INPUT);
+        let body = field(fields, render::SAVED_REPLY_BODY_INPUT);
+        if let Err(e) = saved_reply::validate_for_save(name, body) {
+            return Ok(ephemeral(&e.to_string()));
+        }
+        let by = format!("discord:{}", m.teammate.id);
+        let now = Utc::now();
+        let answer = if which == "new" {
+            match svc.store.create_saved_reply(name, body, &by, now).await {
+                Ok(Ok(id)) => text::saved_reply_created(id.0, name),
+                Ok(Err(_)) => text::saved_reply_name_taken(name),
+                Err(e) => return Err(Refusal::internal("cannot save a saved reply", e)),
+            }
+        } else {
+            let Ok(id) = which.parse::<i64>() else {
+                return Err(Refusal::new(StatusCode::BAD_REQUEST, "malformed modal id"));
+            };
+            match svc
+                .store
+                .update_saved_reply(SavedReplyId(id), name, body, &by, now)
+                .await
+                .map_err(|e| Refusal::internal("cannot save a saved reply", e))?
+            {
+                SavedReplyWrite::Done => text::saved_reply_updated(id, name),
+                SavedReplyWrite::NameTaken => text::saved_reply_name_taken(name),
+                SavedReplyWrite::NotFound => text::saved_reply_not_found(id),
+            }
+        };
+        return Ok(ephemeral(&answer));
+    }
+    Ok(ephemeral(text::UNKNOWN_CONTROL))
+}
+
+// ---- the slash command ------------------------------------------------------------------------
+
+fn opt<'a>(options: &'a [CommandOption], name: &str) -> Option<&'a CommandOption> {
+    options.iter().find(|o| o.name == name)
+}
+
+fn opt_text(options: &[CommandOption], name: &str) -> Option<String> {
+    opt(options, name).and_then(CommandOption::value_text)
+}
+
+async fn command(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    options: &[CommandOption],
+) -> Result<Value, Refusal> {
+    let command = svc
+        .config
+        .discord
+        .as_ref()
+        .map(|d| d.command.as_str())
+        .unwrap_or(crate::config::DEFAULT_DISCORD_COMMAND);
+    let Some(sub) = options.first() else {
+        return Ok(ephemeral(&text::discord_help(command)));
+    };
+    match sub.name.as_str() {
+        "queue" => queue(svc, m, &sub.options).await,
+        "bulk" => bulk(svc, i, m, &sub.options).await,
+        "assign" => assign(svc, i, m, &sub.options).await,
+        "saved" => {
+            let Some(action) = sub.options.first() else {
+                return Ok(ephemeral(&text::discord_help(command)));
+            };
+            saved(svc, m, &action.name, &action.options).await
+        }
+        _ => Ok(ephemeral(&text::discord_help(command))),
+    }
+}
+
+/// Teams the member belongs to (by role).
+fn teams_of(svc: &Services, m: &Member<'_>) -> Vec<String> {
+    svc.config
+        .discord
+        .iter()
+        .flat_map(|d| &d.teams)
+        .filter(|t| m.roles.contains(&t.role))
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+async fn queue(
+    svc: &Services,
+    m: &Member<'_>,
+    options: &[CommandOption],
+) -> Result<Value, Refusal> {
+    let name = opt_text(options, "name").unwrap_or_default();
+    let Some(queue) = Queue::parse(&name) else {
+        return Ok(ephemeral(&text::queue_unknown("/queue")));
+    };
+    let teams = teams_of(svc, m);
+    let tickets = svc
+        .store
+        .find_tickets(&queue.filter(&m.teammate, &teams), QUEUE_LIST_LIMIT + 1)
+        .await
+        .map_err(|e| Refusal::internal("cannot list a queue", e))?;
+    let more = tickets.len() as i64 > QUEUE_LIST_LIMIT;
+    let mut lines = vec![text::queue_heading(
+        &name,
+        tickets.len().min(QUEUE_LIST_LIMIT as usize),
+        more,
+    )];
+    for t in tickets.iter().take(QUEUE_LIST_LIMIT as usize) {
+        let card = svc
+            .store
+            .card_of(t.id)
+            .await
+            .map_err(|e| Refusal::internal("cannot find a card", e))?;
+        let link = card.map(|c| match c.surface {
+            Surface::Discord => render::card_link(&c),
+            Surface::Slack => crate::chat::slack::render::card_link(&c),
+        });
+        let account = svc
+            .config
+            .account(t.state.network, t.state.account.as_str())
+            .map(|p| p.name.as_str())
+            .unwrap_or(t.state.account.as_str());
+        let headline = text::card_headline(t.state.network, t.state.kind, account);
+        lines.push(text::queue_line(
+            t.state.status,
+            link.as_deref(),
+            &headline,
+            &t.state.customer_name(),
+        ));
+    }
+    Ok(ephemeral(&lines.join("\n")))
+}
+
+fn bulk_action(verb: &str) -> Option<CardAction> {
+    match verb.to_ascii_lowercase().as_str() {
+        "close" => Some(CardAction::Close),
+        "open" | "reopen" => Some(CardAction::Reopen),
+        "read" => Some(CardAction::MarkRead),
+        "unread" => Some(CardAction::MarkUnread),
+        _ => None,
+    }
+}
+
+async fn bulk(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    options: &[CommandOption],
+) -> Result<Value, Refusal> {
+    let Some(action) = opt_text(options, "action").and_then(|a| bulk_action(&a)) else {
+        return Ok(ephemeral(&text::discord_help(
+            &svc.config
+                .discord
+                .as_ref()
+                .map(|d| d.command.clone())
+                .unwrap_or_default(),
+        )));
+    };
+    let filter_text = opt_text(options, "filter").unwrap_or_default();
+    let words: Vec<&str> = filter_text.split_whitespace().collect();
+    let filter = match filter::parse(&words, &m.teammate, &svc.config.team_names()) {
+        Ok(f) => f,
+        Err(e) => return Ok(ephemeral(&format!(":warning: {e}"))),
+    };
+    if matches!(action, CardAction::Close | CardAction::Reopen)
+        && !allowed(svc, m, Permission::Close).await?
+    {
+        return Ok(ephemeral(&text::refused(Permission::Close)));
+    }
+    let matched = svc
+        .store
+        .find_tickets(&filter, MAX_BULK_TICKETS)
+        .await
+        .map_err(|e| Refusal::internal("cannot match tickets", e))?
+        .len();
+    if matched == 0 {
+        return Ok(ephemeral(text::NO_MATCH));
+    }
+    let event = InboxEvent::Bulk {
+        teammate: m.teammate.clone(),
+        action,
+        filter,
+        response_url: None,
+        discord_token: Some(i.token.clone()),
+    };
+    store(svc, i, event).await?;
+    Ok(ephemeral(&text::bulk_started(matched)))
+}
+
+async fn assign(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    options: &[CommandOption],
+) -> Result<Value, Refusal> {
+    let Some(id) = opt_text(options, "ticket")
+        .and_then(|t| t.trim_start_matches('#').parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .map(TicketId)
+    else {
+        return Ok(ephemeral(&text::assign_usage("/assign")));
+    };
+    let assignee = match (opt_text(options, "who"), opt_text(options, "team")) {
+        (Some(user), _) => Some(Assignee::Person(Teammate {
+            surface: Surface::Discord,
+            id: ChatUserId::new(user),
+        })),
+        (None, Some(team)) => match svc.config.team_name(&team) {
+            Some(name) => Some(Assignee::Team(name)),
+            None => return Ok(ephemeral(&text::assign_usage("/assign"))),
+        },
+        (None, None) => None,
+    };
+    if !allowed(svc, m, Permission::Assign).await? {
+        return Ok(ephemeral(&text::refused(Permission::Assign)));
+    }
+    if ticket(svc, id).await?.is_none() {
+        return Ok(ephemeral(text::NO_SUCH_TICKET));
+    }
+    let note = opt_text(options, "note").filter(|n| !n.trim().is_empty());
+    let event = InboxEvent::Assign {
+        teammate: m.teammate.clone(),
+        ticket: id,
+        assignee,
+        note,
+    };
+    store(svc, i, event).await?;
+    Ok(ephemeral(&text::assign_done(id.0)))
+}
+
+async fn saved(
+    svc: &Services,
+    m: &Member<'_>,
+    action: &str,
+    options: &[CommandOption],
+) -> Result<Value, Refusal> {
+    // The autocomplete value is the saved reply's id; a typed name is looked up too.
+    let index = svc
+        .saved
+        .index(&svc.store)
+        .await
+        .map_err(|e| Refusal::internal("cannot load saved replies", format!("{e:#}")))?;
+    let chosen = opt_text(options, "name").and_then(|v| match v.parse::<i64>() {
+        Ok(id) => index.get(SavedReplyId(id)).cloned(),
+        Err(_) => index
+            .search(&v, 1)
+            .first()
+            .map(|r| (*r).clone())
+            .filter(|r| r.name.eq_ignore_ascii_case(v.trim())),
+    });
+    let name_typed = opt_text(options, "name").unwrap_or_default();
+    match action {
+        "find" => Ok(match chosen {
+            Some(r) => ephemeral(&text::saved_reply_show(r.id.0, &r.name, &r.body)),
+            None => {
+                let hits = index.search(&name_typed, 10);
+                if hits.is_empty() {
+                    ephemeral(text::NO_MATCH)
+                } else {
+                    let mut lines = vec![text::saved_reply_results(
+                        &name_typed,
+                        hits.len(),
+                        hits.len(),
+                    )];
+                    lines.extend(
+                        hits.iter()
+                            .map(|r| text::saved_reply_list_line(r.id.0, &r.name, &r.body)),
+                    );
+                    ephemeral(&lines.join("\n"))
+                }
+            }
+        }),
+        "new" | "edit" | "delete" => {
+            if !allowed(svc, m, Permission::SavedReplies).await? {
+                return Ok(ephemeral(&text::refused(Permission::SavedReplies)));
+            }
+            match (action, chosen) {
+                ("new", _) => Ok(render::saved_reply_modal(None)),
+                ("edit", Some(r)) => {
+                    Ok(render::saved_reply_modal(Some((r.id.0, &r.name, &r.body))))
+                }
+                ("delete", Some(r)) => {
+                    let deleted = svc
+                        .store
+                        .delete_saved_reply(r.id)
+                        .await
+                        .map_err(|e| Refusal::internal("cannot delete a saved reply", e))?;
+                    Ok(ephemeral(&if deleted {
+                        text::saved_reply_deleted(r.id.0)
+                    } else {
+                        text::saved_reply_not_found(r.id.0)
+                    }))
+                }
+                _ => Ok(ephemeral(&text::saved_reply_not_found(
+                    name_typed.parse().unwrap_or(0),
+                ))),
+            }
+        }
+        _ => Ok(ephemeral(text::UNKNOWN_CONTROL)),
+    }
 }

@@ -1,7 +1,8 @@
 //! The HTTP side: verify → parse → normalise → commit to the inbox → acknowledge. Nothing
 //! else happens on the request path; workers do the rest.
 
-mod discord;
+pub mod discord;
+pub mod gateway;
 mod health;
 pub mod inbox_writer;
 mod meta;

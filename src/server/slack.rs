@@ -158,6 +158,7 @@ pub async fn events(
             thread: at(&channel, thread_ts),
             message: at(&channel, ts),
             text,
+            roles: Vec::new(),
         },
         SlackEvent::MessageEdited {
             channel,
@@ -788,6 +789,7 @@ async fn bulk_command(
         action,
         filter,
         response_url: Some(command.response_url.clone()),
+        discord_token: None,
     };
     store(state, format!("bulk:{}", command.trigger_id), event).await?;
     Ok(ephemeral(text::bulk_started(matched)).into_response())

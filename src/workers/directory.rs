@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::chat::slack::SlackClient;
 use crate::config::Config;
 use crate::core::permission::{self, Permission};
+use crate::core::{Surface, Teammate};
 
 /// How long a looked-up name or group membership is trusted.
 pub const DIRECTORY_TTL: Duration = Duration::from_secs(300);
@@ -74,6 +75,42 @@ impl Directory {
         Ok(permission::allowed(rule, user, &|g| {
             member_of.iter().any(|m| m == g)
         }))
+    }
+
+    /// Whether a teammate may do `what`: Slack ids and user groups, or Discord ids and roles
+    /// (`roles`: the Discord member's role ids, as the event carried them).
+    pub async fn allowed_as(
+        &self,
+        slack: &SlackClient,
+        config: &Config,
+        teammate: &Teammate,
+        roles: &[String],
+        what: Permission,
+    ) -> anyhow::Result<bool> {
+        match teammate.surface {
+            Surface::Slack => {
+                self.allowed(slack, config, teammate.id.as_str(), what)
+                    .await
+            }
+            Surface::Discord => {
+                let Some(d) = &config.discord else {
+                    return Ok(false);
+                };
+                let p = &d.permissions;
+                let rule = match what {
+                    Permission::Reply => &p.reply,
+                    Permission::Close => &p.close,
+                    Permission::Assign => &p.assign,
+                    Permission::SavedReplies => &p.saved_replies,
+                    Permission::Moderate => &p.moderate,
+                };
+                Ok(permission::allowed_by_roles(
+                    rule,
+                    teammate.id.as_str(),
+                    roles,
+                ))
+            }
+        }
     }
 
     /// The configured teams `user` belongs to.

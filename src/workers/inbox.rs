@@ -13,7 +13,7 @@ use crate::core::tags::{TagModel, tokens};
 use crate::core::window::window;
 use crate::core::{
     ActionId, Assignee, CardAction, ChatRef, ChatUserId, Delivery, Event, MessageKey, MessageKind,
-    NetworkChange, Teammate, TicketId, text,
+    NetworkChange, Surface, Teammate, TicketId, text,
 };
 use crate::core::{Moderation, ReceiptStatus};
 use crate::store::{Consumes, InboxRow};
@@ -231,7 +231,8 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             thread,
             message,
             text,
-        } => match thread_event(svc, teammate, &thread, message, text).await? {
+            roles,
+        } => match thread_event(svc, teammate, &roles, &thread, message, text).await? {
             Some(x) => x,
             None => return note(svc, row, "not a card thread, or not a reply").await,
         },
@@ -276,10 +277,10 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
         } => (
             Lookup::Id(ticket),
             Event::ModalReply {
+                key: MessageKey::new(format!("modal:{}:{view_id}", teammate.surface.as_str())),
+                send_at: now + undo(svc, teammate.surface),
                 teammate,
-                key: MessageKey::new(format!("modal:slack:{view_id}")),
                 text,
-                send_at: now + undo(svc),
             },
         ),
         InboxEvent::ReplyModal {
@@ -330,6 +331,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             action,
             filter,
             response_url,
+            discord_token,
         } => {
             let tickets = svc.store.find_tickets(&filter, MAX_BULK_TICKETS).await?;
             let mut changed = 0;
@@ -355,6 +357,15 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     warn!(error = ?e, "cannot report the bulk result");
                 }
             }
+            if let (Some(token), Some(discord), Some(cfg)) =
+                (discord_token, &svc.discord, &svc.config.discord)
+            {
+                let mut body = crate::chat::discord::render::plain(&answer);
+                body["flags"] = crate::chat::discord::render::EPHEMERAL.into();
+                if let Err(e) = discord.followup(&cfg.application_id, &token, &body).await {
+                    warn!(error = %e, "cannot report the bulk result");
+                }
+            }
             return note(svc, row, &answer).await;
         }
     };
@@ -373,8 +384,8 @@ async fn settle(svc: &Services, row: &InboxRow, applied: Applied) -> anyhow::Res
     Ok(())
 }
 
-fn undo(svc: &Services) -> chrono::Duration {
-    chrono::Duration::seconds(svc.config.slack.undo_seconds as i64)
+fn undo(svc: &Services, surface: Surface) -> chrono::Duration {
+    chrono::Duration::seconds(svc.config.undo_seconds(surface) as i64)
 }
 
 /// A card control's click as a ticket event (None: nothing to change, e.g. an empty picker).
@@ -421,7 +432,7 @@ async fn card_event(
             let Some(team) = selected
                 .into_iter()
                 .next()
-                .and_then(|t| svc.config.team(&t).map(|t| t.name.clone()))
+                .and_then(|t| svc.config.team_name(&t))
             else {
                 return Ok(None);
             };
@@ -454,6 +465,7 @@ async fn card_event(
 async fn thread_event(
     svc: &Services,
     teammate: Teammate,
+    roles: &[String],
     thread: &ChatRef,
     message: ChatRef,
     text: String,
@@ -465,11 +477,19 @@ async fn thread_event(
     if trimmed.is_empty() {
         return Ok(None);
     }
-    let prefix = svc.config.slack.note_prefix.trim();
+    let surface = teammate.surface;
+    let prefix = svc.config.note_prefix(surface).trim();
     let has_prefix = trimmed
         .get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix));
-    let explicit = svc.config.reply_mode(&thread.channel) == ReplyMode::Explicit;
+    // A Discord thread is its own channel: the mode is the card channel's.
+    let mode_channel = match svc.store.card_of(ticket).await? {
+        Some(card) if surface == Surface::Discord => {
+            card_channel_config_id(svc, ticket, card).await?
+        }
+        _ => thread.channel.clone(),
+    };
+    let explicit = svc.config.reply_mode(surface, &mode_channel) == ReplyMode::Explicit;
     let lookup = Lookup::Id(ticket);
     if has_prefix || explicit {
         let body = if has_prefix {
@@ -488,12 +508,7 @@ async fn thread_event(
     }
     let allowed = svc
         .directory
-        .allowed(
-            &svc.slack,
-            &svc.config,
-            teammate.id.as_str(),
-            Permission::Reply,
-        )
+        .allowed_as(&svc.slack, &svc.config, &teammate, roles, Permission::Reply)
         .await?;
     let chars = trimmed.chars().count();
     let outside = match svc.store.ticket(ticket).await? {
@@ -513,12 +528,31 @@ async fn thread_event(
         None
     };
     if let Some(refusal) = refusal {
-        if let Err(e) = svc
-            .slack
-            .post_ephemeral(&thread.channel, teammate.id.as_str(), &refusal)
-            .await
-        {
-            warn!(error = ?e, "cannot tell a teammate their reply was refused");
+        let told = match (surface, &svc.discord) {
+            (Surface::Slack, _) => svc
+                .slack
+                .post_ephemeral(&thread.channel, teammate.id.as_str(), &refusal)
+                .await
+                .map_err(|e| format!("{e:?}")),
+            // Discord has no ephemeral messages outside interactions: answer the message,
+            // pinging only its author.
+            (Surface::Discord, Some(discord)) => {
+                let mut body = crate::chat::discord::render::pinging(
+                    &format!("<@{}> {refusal}", teammate.id),
+                    &[teammate.id.as_str()],
+                    &[],
+                );
+                body["message_reference"] = serde_json::json!({ "message_id": message.message });
+                discord
+                    .create_message(&message.channel, &body)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+            (Surface::Discord, None) => Ok(()),
+        };
+        if let Err(e) = told {
+            warn!(error = %e, "cannot tell a teammate their reply was refused");
         }
         return Ok(None);
     }
@@ -528,9 +562,29 @@ async fn thread_event(
             teammate,
             chat: message,
             text: trimmed.to_string(),
-            send_at: Utc::now() + undo(svc),
+            send_at: Utc::now() + undo(svc, surface),
         },
     )))
+}
+
+/// The configured channel a Discord card lives under (its parent text channel, or its forum),
+/// found from the ticket's destination: a forum post's card is its own thread.
+async fn card_channel_config_id(
+    svc: &Services,
+    ticket: TicketId,
+    card: ChatRef,
+) -> anyhow::Result<String> {
+    let Some(t) = svc.store.ticket(ticket).await? else {
+        return Ok(card.channel);
+    };
+    let dest = svc
+        .config
+        .account(t.state.network, t.state.account.as_str())
+        .and_then(|a| svc.config.destination_for(&t.state, a));
+    Ok(match dest {
+        Some(crate::config::Destination::Discord { channel, .. }) => channel.id.clone(),
+        _ => card.channel,
+    })
 }
 
 /// Score a new ticket against the team's tag model and show the suggestions.

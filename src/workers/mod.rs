@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::chat::discord::DiscordClient;
 use crate::chat::slack::SlackClient;
 use crate::config::Config;
 use crate::core::filter::Filter;
@@ -80,8 +81,11 @@ pub enum InboxEvent {
         teammate: Teammate,
         action: CardAction,
         filter: Filter,
-        /// Where the result is reported.
+        /// Where the result is reported (Slack).
         response_url: Option<String>,
+        /// The Discord interaction token: the result is a follow-up message.
+        #[serde(default)]
+        discord_token: Option<String>,
     },
     /// A teammate wrote in a thread; if the thread is a card's, it is a reply or a note.
     ThreadMessage {
@@ -89,6 +93,9 @@ pub enum InboxEvent {
         thread: ChatRef,
         message: ChatRef,
         text: String,
+        /// The author's Discord role ids (permissions); empty on Slack.
+        #[serde(default)]
+        roles: Vec<String>,
     },
 }
 
@@ -97,6 +104,8 @@ pub struct Services {
     pub store: DynStore,
     pub config: Arc<Config>,
     pub slack: SlackClient,
+    /// Present when `[discord]` is configured.
+    pub discord: Option<DiscordClient>,
     pub graph: GraphClient,
     /// Woken by the HTTP handlers after committing inbox rows.
     pub wake_inbox: Notify,

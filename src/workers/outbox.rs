@@ -27,6 +27,9 @@ use crate::networks::meta::MessageTag;
 use crate::store::{ChatRole, Consumes, Job, JobRecord};
 
 use super::apply::{Applied, Lookup, apply};
+use crate::config::Destination;
+
+mod discord;
 use super::{Services, backoff};
 
 /// How a delivery attempt ended.
@@ -211,12 +214,37 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
         )));
     };
     let team = svc.config.slack.team_id.clone();
+    // Network effects are the same for every surface; chat effects go to the card's surface.
     match &job.effect {
+        Effect::SendReply { .. } | Effect::Moderate { .. } => {}
         Effect::PostCard => {
             if svc.store.card_of(ticket.id).await?.is_some() {
                 return Ok(Outcome::Done(vec![]));
             }
-            let channel = svc.config.channel_for(&ticket.state, page).to_string();
+            if let Some(Destination::Discord { guild, channel }) =
+                svc.config.destination_for(&ticket.state, page)
+            {
+                return discord::post_card(svc, &ticket, page, guild, channel).await;
+            }
+        }
+        _ => {
+            if let Some(card) = svc.store.card_of(ticket.id).await?
+                && card.surface == Surface::Discord
+            {
+                return discord::deliver(svc, job, &ticket, page, card).await;
+            }
+        }
+    }
+    match &job.effect {
+        Effect::PostCard => {
+            let Some(Destination::Slack { channel }) =
+                svc.config.destination_for(&ticket.state, page)
+            else {
+                return Ok(Outcome::Fail(format!(
+                    "account {account} has no usable destination"
+                )));
+            };
+            let channel = channel.to_string();
             if let Err(wait) = svc.pacer.take(&channel) {
                 return Ok(Outcome::Wait(wait, "channel pacing"));
             }
@@ -434,9 +462,13 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 let once = token_alert_key(&ticket);
                 if svc.store.first_time(&once, Utc::now()).await? {
                     let alert = text::token_alert(ticket.state.network, &page.name);
+                    let channel = match svc.config.account_destination(page) {
+                        Some(Destination::Slack { channel }) => channel,
+                        _ => card.channel.as_str(),
+                    };
                     if let Err(e) = svc
                         .slack
-                        .post_message(&page.slack_channel, None, render::plain(&alert))
+                        .post_message(channel, None, render::plain(&alert))
                         .await
                     {
                         // Let the next failure try again.

@@ -21,6 +21,8 @@ use tower::ServiceExt;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
+pub mod discord;
+
 use switchboard::config::{Config, PageConfig};
 use switchboard::store::{self, DynStore, JobStatus};
 use switchboard::workers::{self, Services};
@@ -33,6 +35,8 @@ pub const PAGE_TOKEN: &str = "EAAG-page-token";
 pub const CHANNEL: &str = "C0CARDS";
 pub const TEAM: &str = "T111";
 pub const BOT_TOKEN: &str = "xoxb-test-token";
+/// Put in `discord.api_url` by a tweak: replaced by the fake Discord's address.
+pub const DISCORD_URL_PLACEHOLDER: &str = "http://discord.fake";
 
 /// Answers Slack Web API calls like Slack does, with increasing message timestamps.
 struct SlackResponder {
@@ -143,6 +147,8 @@ impl Respond for GraphResponder {
 pub struct World {
     pub slack: MockServer,
     pub graph: MockServer,
+    /// The fake Discord REST API (only called when a scenario configures `[discord]`).
+    pub discord: MockServer,
     pub svc: Arc<Services>,
     pub router: Router,
     pub store: DynStore,
@@ -171,7 +177,8 @@ pub fn config(slack_url: &str, graph_url: &str, db_url: &str) -> Config {
         id: PAGE_ID.into(),
         name: "Acme Coffee".into(),
         access_token: Some(SecretString::from(PAGE_TOKEN)),
-        slack_channel: CHANNEL.into(),
+        slack_channel: Some(CHANNEL.into()),
+        discord_channel: None,
     }];
     c.slack.team_id = TEAM.into();
     c.slack.bot_token = Some(SecretString::from(BOT_TOKEN));
@@ -206,8 +213,17 @@ impl World {
     ) -> Self {
         let slack = MockServer::start().await;
         let graph = MockServer::start().await;
+        let discord = MockServer::start().await;
         let mut c = config(&slack.uri(), &graph.uri(), &db_url);
+        if let Some(d) = c.discord.as_mut() {
+            d.api_url = discord.uri();
+        }
         tweak(&mut c);
+        if let Some(d) = c.discord.as_mut()
+            && d.api_url == DISCORD_URL_PLACEHOLDER
+        {
+            d.api_url = discord.uri();
+        }
         let store = store::connect(&db_url).await.expect("connect");
         store.migrate().await.expect("migrate");
         let svc = switchboard::app::services(c, store.clone()).expect("services");
@@ -215,6 +231,7 @@ impl World {
         World {
             slack,
             graph,
+            discord,
             svc,
             router,
             store,
@@ -673,6 +690,38 @@ impl World {
         self.take(false, api_path).await
     }
 
+    /// The Discord REST calls to `api_path` (e.g. "/api/v10/channels/1/messages") not taken yet.
+    pub async fn take_discord(&self, api_path: &str) -> Vec<Seen> {
+        let all = Self::received(&self.discord, api_path).await;
+        self.take_from("discord", api_path, all)
+    }
+
+    /// Discord REST calls whose path matches `pattern` (a regex), not taken yet, in order.
+    pub async fn take_discord_matching(&self, pattern: &str) -> Vec<Seen> {
+        let re = regex::Regex::new(pattern).expect("regex");
+        let all = self.discord.received_requests().await.unwrap_or_default();
+        let mut paths: Vec<String> = Vec::new();
+        for r in &all {
+            let p = r.url.path().to_string();
+            if re.is_match(&p) && !paths.contains(&p) {
+                paths.push(p);
+            }
+        }
+        let mut out = Vec::new();
+        for p in paths {
+            out.extend(self.take_discord(&p).await);
+        }
+        out
+    }
+
+    fn take_from(&self, server: &str, api_path: &str, all: Vec<Seen>) -> Vec<Seen> {
+        let key = format!("{server}{api_path}");
+        let mut taken = self.taken.lock().expect("lock");
+        let from = *taken.get(&key).unwrap_or(&0);
+        taken.insert(key, all.len());
+        all.into_iter().skip(from).collect()
+    }
+
     async fn take(&self, slack: bool, api_path: &str) -> Vec<Seen> {
         let server = if slack { &self.slack } else { &self.graph };
         let all = Self::received(server, api_path).await;
@@ -685,7 +734,11 @@ impl World {
 
     /// Fail if the bot sent anything the test did not take.
     pub async fn finish(&self) {
-        for (slack, server) in [(true, &self.slack), (false, &self.graph)] {
+        for (name, server) in [
+            ("slack", &self.slack),
+            ("graph", &self.graph),
+            ("discord", &self.discord),
+        ] {
             let all = server.received_requests().await.unwrap_or_default();
             let mut per_path: HashMap<String, usize> = HashMap::new();
             for r in &all {
@@ -693,7 +746,7 @@ impl World {
             }
             let taken = self.taken.lock().expect("lock").clone();
             for (p, n) in per_path {
-                let key = format!("{}{p}", if slack { "slack" } else { "graph" });
+                let key = format!("{name}{p}");
                 let seen = taken.get(&key).copied().unwrap_or(0);
                 assert_eq!(
                     seen, n,

@@ -33,6 +33,8 @@ pub struct Interaction {
 pub struct Invoker {
     pub user_id: String,
     pub roles: Vec<String>,
+    /// Server nickname, else display name, else username (for `{agent_name}`).
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -177,11 +179,17 @@ struct RawMember {
     user: RawUser,
     #[serde(default)]
     roles: Vec<String>,
+    #[serde(default)]
+    nick: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawUser {
     id: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    global_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -200,8 +208,9 @@ struct RawCommand {
 struct RawComponent {
     custom_id: String,
     component_type: u8,
+    /// Absent for buttons; serenity's model writes `null`.
     #[serde(default)]
-    values: Vec<String>,
+    values: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -241,10 +250,12 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
     let raw: Raw = serde_json::from_slice(body)?;
     let user = match (raw.member, raw.user) {
         (Some(m), _) => Some(Invoker {
+            name: m.nick.or(m.user.global_name).or(m.user.username),
             user_id: m.user.id,
             roles: m.roles,
         }),
         (None, Some(u)) => Some(Invoker {
+            name: u.global_name.or(u.username),
             user_id: u.id,
             roles: Vec::new(),
         }),
@@ -265,7 +276,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
             Kind::Component {
                 custom_id: c.custom_id,
                 component_type: c.component_type,
-                values: c.values,
+                values: c.values.unwrap_or_default(),
             }
         }
         4 => {
@@ -317,6 +328,7 @@ mod tests {
         Some(Invoker {
             user_id: "53908232506183680".into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            name: Some("Mason".into()),
         })
     }
 
@@ -467,7 +479,8 @@ mod tests {
             i.user,
             Some(Invoker {
                 user_id: "9".into(),
-                roles: vec![]
+                roles: vec![],
+                name: Some("x".into()),
             })
         );
         assert_eq!(i.guild_id, None);

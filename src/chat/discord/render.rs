@@ -110,7 +110,12 @@ fn escape(s: &str) -> String {
 
 /// The Slack shortcodes `core::text` uses, as Unicode.
 fn emoji(s: &str) -> String {
-    const CODES: [(&str, &str); 7] = [
+    const CODES: [(&str, &str); 12] = [
+        (":bust_in_silhouette:", "👤"),
+        (":busts_in_silhouette:", "👥"),
+        (":rotating_light:", "🚨"),
+        (":white_check_mark:", "✅"),
+        (":mag:", "🔍"),
         (":warning:", "⚠️"),
         (":pencil2:", "✏️"),
         (":shield:", "🛡️"),
@@ -135,6 +140,266 @@ fn bold(s: &str) -> String {
         }
     }
     out
+}
+
+/// Reactions on a teammate's reply (the same meaning as Slack's).
+pub const REACTION_QUEUED: &str = "⏳";
+pub const REACTION_DELIVERED: &str = "✅";
+pub const REACTION_FAILED: &str = "❌";
+pub const REACTION_READ: &str = "👀";
+
+/// Message flag: only the user who acted sees it.
+pub const EPHEMERAL: u32 = 64;
+/// Interaction response types.
+pub const CALLBACK_PONG: u8 = 1;
+pub const CALLBACK_MESSAGE: u8 = 4;
+pub const CALLBACK_DEFERRED_UPDATE: u8 = 6;
+pub const CALLBACK_AUTOCOMPLETE: u8 = 8;
+
+/// A `core::text` line in Discord markup: Slack links `<url|label>` become `[label](url)`,
+/// `*bold*` becomes `**bold**`, shortcodes become Unicode. Mentions (`<@id>`, `<@&role>`) pass
+/// through.
+pub fn markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        match tail.find('>') {
+            Some(end) => {
+                let inner = &tail[1..end];
+                match inner.split_once('|') {
+                    Some((url, label)) if url.starts_with("http") => {
+                        out.push_str(&format!("[{label}]({url})"))
+                    }
+                    _ => out.push_str(&tail[..=end]),
+                }
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push_str(tail);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    emoji(&bold(&out))
+}
+
+/// A plain message body; `mentions` lists the user ids it may ping (none by default).
+pub fn plain(text: &str) -> Value {
+    json!({ "content": truncate(&markup(text), MAX_CONTENT_CHARS), "allowed_mentions": { "parse": [] } })
+}
+
+/// A message that pings exactly these users and roles.
+pub fn pinging(text: &str, users: &[&str], roles: &[&str]) -> Value {
+    json!({
+        "content": truncate(&markup(text), MAX_CONTENT_CHARS),
+        "allowed_mentions": { "parse": [], "users": users, "roles": roles },
+    })
+}
+
+/// Discord's limit on a message's `content`.
+pub const MAX_CONTENT_CHARS: usize = 2000;
+
+/// A customer message mirrored in the card's thread (escaped: customers cannot format or
+/// ping).
+pub fn thread_customer_message(author: &str, text: &str, edited: bool, deleted: bool) -> Value {
+    let body = truncate(&escape(text), MAX_CONTENT_CHARS - 200);
+    let line = text::thread_customer_message(&escape(author), &body, edited, deleted);
+    json!({ "content": emoji(&bold(&line)), "allowed_mentions": { "parse": [] } })
+}
+
+/// A link to a message: `https://discord.com/channels/{guild}/{channel}/{message}`.
+pub fn card_link(card: &crate::core::ChatRef) -> String {
+    format!(
+        "https://discord.com/channels/{}/{}/{}",
+        card.workspace, card.channel, card.message
+    )
+}
+
+/// An ephemeral interaction answer (type 4, flag 64).
+pub fn ephemeral(text: &str) -> Value {
+    json!({
+        "type": CALLBACK_MESSAGE,
+        "data": {
+            "content": truncate(&markup(text), MAX_CONTENT_CHARS),
+            "flags": EPHEMERAL,
+            "allowed_mentions": { "parse": [] },
+        }
+    })
+}
+
+/// An ephemeral answer with components (a saved-reply list, a confirmation).
+pub fn ephemeral_with(text: &str, components: Vec<Value>) -> Value {
+    let mut v = ephemeral(text);
+    v["data"]["components"] = components.into();
+    v
+}
+
+/// The Delete confirmation: Discord has no confirm dialog, so the click answers with this
+/// ephemeral message whose danger button carries the action id with `|confirmed`.
+pub fn delete_confirmation(ticket: TicketId) -> Value {
+    let confirm = format!(
+        "{}{VALUE_SEPARATOR}{CONFIRMED}",
+        crate::core::ActionId {
+            action: CardAction::Delete,
+            ticket
+        }
+    );
+    ephemeral_with(
+        &format!(
+            "**{}** {}",
+            text::DELETE_CONFIRM_TITLE,
+            text::DELETE_CONFIRM_TEXT
+        ),
+        vec![row(vec![json!({
+            "type": BUTTON,
+            "style": STYLE_DANGER,
+            "label": text::DELETE_CONFIRM_OK,
+            "custom_id": confirm,
+        })])],
+    )
+}
+
+/// The value a confirmed Delete carries.
+pub const CONFIRMED: &str = "confirmed";
+
+/// `custom_id` prefix of the saved-reply select shown after "Saved reply…" (`…:<ticket>`).
+pub const SAVED_REPLY_SELECT: &str = "sb1sr:use";
+
+/// The saved-reply select for a ticket: up to 25 replies (id as value, name as label).
+pub fn saved_reply_select(ticket: TicketId, replies: &[(i64, String)]) -> Value {
+    let options: Vec<Value> = replies
+        .iter()
+        .take(MAX_SELECT_OPTIONS)
+        .map(|(id, name)| json!({ "label": truncate(name, MAX_OPTION_CHARS), "value": id.to_string() }))
+        .collect();
+    row(vec![json!({
+        "type": STRING_SELECT,
+        "custom_id": format!("{SAVED_REPLY_SELECT}:{ticket}"),
+        "placeholder": truncate(text::SAVED_REPLY_USE_FROM_CARD, MAX_PLACEHOLDER_CHARS),
+        "options": options,
+        "min_values": 1,
+        "max_values": 1,
+    })])
+}
+
+/// `custom_id` of the tags modal for `ticket`, and of its input.
+pub fn tags_modal_custom_id(ticket: TicketId) -> String {
+    format!("{ACTION_ID_VERSION}:tags_modal:{ticket}")
+}
+pub const TAGS_INPUT: &str = "tags";
+
+/// The tags editor: one text input, comma-separated, pre-filled with the current tags.
+pub fn tags_modal(ticket: TicketId, current: &[String]) -> Value {
+    let mut input = json!({
+        "type": TEXT_INPUT,
+        "custom_id": TAGS_INPUT,
+        "style": 1,
+        "label": truncate(text::TAGS_KNOWN_LABEL, MAX_TEXT_INPUT_LABEL_CHARS),
+        "placeholder": truncate(text::TAGS_NEW_PLACEHOLDER, MAX_TEXT_INPUT_PLACEHOLDER_CHARS),
+        "required": false,
+        "max_length": 400,
+    });
+    if !current.is_empty() {
+        input["value"] = current.join(", ").into();
+    }
+    json!({
+        "type": CALLBACK_MODAL,
+        "data": {
+            "custom_id": tags_modal_custom_id(ticket),
+            "title": truncate(text::TAGS_MODAL_TITLE, MAX_MODAL_TITLE_CHARS),
+            "components": [row(vec![input])],
+        }
+    })
+}
+
+/// `custom_id` of the saved-reply editor (`…:new` or `…:<id>`), and of its inputs.
+pub const SAVED_REPLY_MODAL: &str = "sb1sr:modal";
+pub const SAVED_REPLY_NAME_INPUT: &str = "name";
+pub const SAVED_REPLY_BODY_INPUT: &str = "body";
+
+/// The saved-reply editor: name and text, pre-filled when editing.
+pub fn saved_reply_modal(existing: Option<(i64, &str, &str)>) -> Value {
+    let (id, title, name, body) = match existing {
+        Some((id, name, body)) => (id.to_string(), text::SAVED_REPLY_EDIT_TITLE, name, body),
+        None => ("new".to_string(), text::SAVED_REPLY_NEW_TITLE, "", ""),
+    };
+    let mut name_input = json!({
+        "type": TEXT_INPUT, "custom_id": SAVED_REPLY_NAME_INPUT, "style": 1,
+        "label": text::SAVED_REPLY_NAME_LABEL, "required": true, "max_length": 100,
+    });
+    let mut body_input = json!({
+        "type": TEXT_INPUT, "custom_id": SAVED_REPLY_BODY_INPUT, "style": TEXT_INPUT_PARAGRAPH,
+        "label": text::SAVED_REPLY_BODY_LABEL, "required": true, "max_length": 4000,
+    });
+    if !name.is_empty() {
+        name_input["value"] = name.into();
+    }
+    if !body.is_empty() {
+        body_input["value"] = body.into();
+    }
+    json!({
+        "type": CALLBACK_MODAL,
+        "data": {
+            "custom_id": format!("{SAVED_REPLY_MODAL}:{id}"),
+            "title": title,
+            "components": [row(vec![name_input]), row(vec![body_input])],
+        }
+    })
+}
+
+/// Autocomplete choices (type 8): `(label, value)` pairs, at most 25.
+pub fn autocomplete(choices: &[(String, String)]) -> Value {
+    let choices: Vec<Value> = choices
+        .iter()
+        .take(MAX_SELECT_OPTIONS)
+        .map(|(name, value)| json!({ "name": truncate(name, MAX_OPTION_CHARS), "value": value }))
+        .collect();
+    json!({ "type": CALLBACK_AUTOCOMPLETE, "data": { "choices": choices } })
+}
+
+/// The slash command's definition, for `PUT /applications/{app}/…/commands` (a bulk
+/// overwrite with this one command). Option types: 1 sub-command, 2 group, 3 string,
+/// 4 integer, 6 user.
+pub fn commands(name: &str) -> Value {
+    let saved_name = |what: &str| {
+        json!({"type": 3, "name": "name", "description": format!("The saved reply to {what}"),
+               "required": true, "autocomplete": true})
+    };
+    let choices =
+        |vs: &[&str]| -> Vec<Value> { vs.iter().map(|v| json!({"name": v, "value": v})).collect() };
+    let queues = choices(&["unassigned", "team", "mine", "done"]);
+    let actions = choices(&["close", "reopen", "read", "unread"]);
+    json!([{
+        "name": name,
+        "type": 1,
+        "description": "Switchboard social inbox",
+        "contexts": [0],
+        "options": [
+            {"type": 1, "name": "queue", "description": "List a queue of tickets",
+             "options": [{"type": 3, "name": "name", "description": "Which queue", "required": true,
+                          "choices": queues}]},
+            {"type": 1, "name": "bulk", "description": "Act on every ticket matching a filter",
+             "options": [
+                {"type": 3, "name": "action", "description": "What to do", "required": true,
+                 "choices": actions},
+                {"type": 3, "name": "filter", "description": "e.g. status:unread assignee:none network:facebook"}]},
+            {"type": 1, "name": "assign", "description": "Assign a ticket, with a note for the assignee",
+             "options": [
+                {"type": 4, "name": "ticket", "description": "The ticket number", "required": true, "min_value": 1},
+                {"type": 6, "name": "who", "description": "A member (leave out to unassign)"},
+                {"type": 3, "name": "team", "description": "Or a team"},
+                {"type": 3, "name": "note", "description": "A note for the assignee"}]},
+            {"type": 2, "name": "saved", "description": "Saved replies",
+             "options": [
+                {"type": 1, "name": "find", "description": "Look up a saved reply", "options": [saved_name("show")]},
+                {"type": 1, "name": "new", "description": "Create a saved reply"},
+                {"type": 1, "name": "edit", "description": "Edit a saved reply", "options": [saved_name("edit")]},
+                {"type": 1, "name": "delete", "description": "Delete a saved reply", "options": [saved_name("delete")]}]}
+        ]
+    }])
 }
 
 fn field(value: String) -> Value {

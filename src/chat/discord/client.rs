@@ -1,0 +1,395 @@
+//! Discord's REST API (v10), as Switchboard uses it: messages, threads, forum posts, reactions,
+//! direct messages, interaction responses and slash-command registration. Plain `reqwest`
+//! against a configurable base URL (Discord, a Discord-API proxy, or a test fake), paced by our
+//! own [`RateLimiter`]: per-route buckets from the `X-RateLimit-*` headers, 429 `retry_after`,
+//! and the global limit. Nothing here knows about tickets.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::ratelimit::{RateLimitHeaders, RateLimiter, parse_seconds};
+
+/// The API version in every path.
+pub const API_PREFIX: &str = "/api/v10";
+/// A wait for a rate-limit bucket up to this long is slept through inside the call; a longer
+/// one is returned as [`DiscordError::RateLimited`] so the outbox reschedules the job instead of
+/// holding a worker.
+pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(2);
+/// Threads started for tickets are archived by Discord after this many minutes without
+/// activity (a new message unarchives them). One week, Discord's longest.
+pub const THREAD_AUTO_ARCHIVE_MINUTES: u32 = 10080;
+/// Discord's limit on thread names.
+pub const MAX_THREAD_NAME_CHARS: usize = 100;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DiscordError {
+    /// 429, or a bucket that is empty for longer than [`MAX_INLINE_WAIT`].
+    #[error("Discord rate limit (retry after {retry_after:?})")]
+    RateLimited { retry_after: Duration },
+    /// Network trouble or a 5xx: worth retrying.
+    #[error("Discord: {0}")]
+    Retryable(String),
+    /// A 4xx other than 429: retrying will not help. `code` is Discord's JSON error code.
+    #[error("Discord refused ({status}): {code} {message}")]
+    Permanent {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+}
+
+/// A Discord REST client. Cheap to share behind an `Arc`/reference.
+pub struct DiscordClient {
+    base: String,
+    token: SecretString,
+    http: reqwest::Client,
+    limiter: Mutex<RateLimiter>,
+}
+
+/// Percent-encodes an emoji (or `name:id`) for a reactions path.
+fn encode_emoji(emoji: &str) -> String {
+    url::form_urlencoded::byte_serialize(emoji.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// A thread name from a headline: Discord allows 1–100 characters.
+pub fn thread_name(s: &str) -> String {
+    let s = s.trim();
+    let name: String = s.chars().take(MAX_THREAD_NAME_CHARS).collect();
+    if name.is_empty() {
+        "ticket".into()
+    } else {
+        name
+    }
+}
+
+impl DiscordClient {
+    /// `base`: e.g. `https://discord.com` (`/api/v10` is appended).
+    pub fn new(base: &str, token: SecretString, http: reqwest::Client) -> anyhow::Result<Self> {
+        let u = url::Url::parse(base)?;
+        anyhow::ensure!(
+            matches!(u.scheme(), "http" | "https"),
+            "not an http(s) URL: {base}"
+        );
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            http,
+            limiter: Mutex::new(RateLimiter::new()),
+        })
+    }
+
+    /// Wait for the route's bucket (briefly) or say how long it is empty.
+    async fn pace(&self, route: &str) -> Result<(), DiscordError> {
+        loop {
+            let wait = {
+                let mut l = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+                l.before(route, Instant::now())
+            };
+            match wait {
+                None => return Ok(()),
+                Some(d) if d <= MAX_INLINE_WAIT => tokio::time::sleep(d).await,
+                Some(d) => return Err(DiscordError::RateLimited { retry_after: d }),
+            }
+        }
+    }
+
+    /// One paced request. `route` is the limiter's key (major ids kept, others as `{id}`).
+    async fn call(
+        &self,
+        method: Method,
+        route: &str,
+        path: &str,
+        body: Option<&Value>,
+        auth: bool,
+    ) -> Result<Option<Value>, DiscordError> {
+        self.pace(route).await?;
+        let mut req = self
+            .http
+            .request(method, format!("{}{API_PREFIX}{path}", self.base));
+        if auth {
+            req = req.header(
+                "Authorization",
+                format!("Bot {}", self.token.expose_secret()),
+            );
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| DiscordError::Retryable(e.to_string()))?;
+        let status = resp.status();
+        let headers =
+            RateLimitHeaders::from_lookup(|n| resp.headers().get(n).and_then(|v| v.to_str().ok()));
+        let retry_header = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_seconds);
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| DiscordError::Retryable(e.to_string()))?;
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        let now = Instant::now();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let body_after = json
+                .as_ref()
+                .and_then(|j| j.get("retry_after"))
+                .and_then(Value::as_f64)
+                .and_then(|s| Duration::try_from_secs_f64(s).ok());
+            let retry_after = body_after
+                .or(retry_header)
+                .unwrap_or(Duration::from_secs(1));
+            let global = headers.global
+                || json
+                    .as_ref()
+                    .and_then(|j| j.get("global"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+            let mut l = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+            l.after(route, &headers, now);
+            l.on_429(route, retry_after, global, now);
+            return Err(DiscordError::RateLimited { retry_after });
+        }
+        {
+            let mut l = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+            l.after(route, &headers, now);
+        }
+        if status.is_server_error() {
+            return Err(DiscordError::Retryable(format!("HTTP {status}")));
+        }
+        if !status.is_success() {
+            let j = json.unwrap_or(Value::Null);
+            return Err(DiscordError::Permanent {
+                status: status.as_u16(),
+                code: j.get("code").and_then(Value::as_i64).unwrap_or(0),
+                message: j
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&text)
+                    .chars()
+                    .take(300)
+                    .collect(),
+            });
+        }
+        Ok(json)
+    }
+
+    fn id_of(v: Option<Value>) -> Result<String, DiscordError> {
+        v.as_ref()
+            .and_then(|v| v.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| DiscordError::Retryable("response without an id".into()))
+    }
+
+    /// `POST /channels/{channel}/messages`; returns the message id.
+    pub async fn create_message(
+        &self,
+        channel: &str,
+        body: &Value,
+    ) -> Result<String, DiscordError> {
+        let route = format!("POST /channels/{channel}/messages");
+        let path = format!("/channels/{channel}/messages");
+        Self::id_of(
+            self.call(Method::POST, &route, &path, Some(body), true)
+                .await?,
+        )
+    }
+
+    /// `PATCH /channels/{channel}/messages/{message}`.
+    pub async fn edit_message(
+        &self,
+        channel: &str,
+        message: &str,
+        body: &Value,
+    ) -> Result<(), DiscordError> {
+        let route = format!("PATCH /channels/{channel}/messages/{{id}}");
+        let path = format!("/channels/{channel}/messages/{message}");
+        self.call(Method::PATCH, &route, &path, Some(body), true)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /channels/{channel}/messages/{message}/threads`: a public thread started from a
+    /// message. Its id is the message's id.
+    pub async fn start_thread(
+        &self,
+        channel: &str,
+        message: &str,
+        name: &str,
+    ) -> Result<String, DiscordError> {
+        let route = format!("POST /channels/{channel}/messages/{{id}}/threads");
+        let path = format!("/channels/{channel}/messages/{message}/threads");
+        let body = json!({
+            "name": thread_name(name),
+            "auto_archive_duration": THREAD_AUTO_ARCHIVE_MINUTES,
+        });
+        Self::id_of(
+            self.call(Method::POST, &route, &path, Some(&body), true)
+                .await?,
+        )
+    }
+
+    /// `POST /channels/{forum}/threads`: a forum post whose starter message is `message`.
+    /// Returns the thread id (also the starter message's id).
+    pub async fn start_forum_post(
+        &self,
+        forum: &str,
+        name: &str,
+        message: &Value,
+        applied_tags: &[&str],
+    ) -> Result<String, DiscordError> {
+        let route = format!("POST /channels/{forum}/threads");
+        let path = format!("/channels/{forum}/threads");
+        let body = json!({
+            "name": thread_name(name),
+            "auto_archive_duration": THREAD_AUTO_ARCHIVE_MINUTES,
+            "message": message,
+            "applied_tags": applied_tags,
+        });
+        Self::id_of(
+            self.call(Method::POST, &route, &path, Some(&body), true)
+                .await?,
+        )
+    }
+
+    /// `PATCH /channels/{thread}` with the forum tags to show.
+    pub async fn set_thread_tags(&self, thread: &str, tags: &[&str]) -> Result<(), DiscordError> {
+        let route = format!("PATCH /channels/{thread}");
+        let path = format!("/channels/{thread}");
+        let body = json!({ "applied_tags": tags });
+        self.call(Method::PATCH, &route, &path, Some(&body), true)
+            .await
+            .map(drop)
+    }
+
+    /// `PUT /channels/{channel}/messages/{message}/reactions/{emoji}/@me`.
+    pub async fn add_reaction(
+        &self,
+        channel: &str,
+        message: &str,
+        emoji: &str,
+    ) -> Result<(), DiscordError> {
+        let route = format!("PUT /channels/{channel}/messages/{{id}}/reactions");
+        let path = format!(
+            "/channels/{channel}/messages/{message}/reactions/{}/@me",
+            encode_emoji(emoji)
+        );
+        self.call(Method::PUT, &route, &path, None, true)
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /channels/{channel}/messages/{message}/reactions/{emoji}/@me`; removing a
+    /// reaction that is not there succeeds.
+    pub async fn remove_reaction(
+        &self,
+        channel: &str,
+        message: &str,
+        emoji: &str,
+    ) -> Result<(), DiscordError> {
+        let route = format!("DELETE /channels/{channel}/messages/{{id}}/reactions");
+        let path = format!(
+            "/channels/{channel}/messages/{message}/reactions/{}/@me",
+            encode_emoji(emoji)
+        );
+        match self.call(Method::DELETE, &route, &path, None, true).await {
+            Err(DiscordError::Permanent { status: 404, .. }) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// `POST /users/@me/channels`: the DM channel with a user.
+    pub async fn dm_channel(&self, user: &str) -> Result<String, DiscordError> {
+        let body = json!({ "recipient_id": user });
+        Self::id_of(
+            self.call(
+                Method::POST,
+                "POST /users/@me/channels",
+                "/users/@me/channels",
+                Some(&body),
+                true,
+            )
+            .await?,
+        )
+    }
+
+    /// `POST /interactions/{id}/{token}/callback`: the answer to an interaction received over
+    /// the gateway (due within 3 seconds, so a short rate-limit wait is slept through once).
+    pub async fn interaction_callback(
+        &self,
+        interaction_id: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<(), DiscordError> {
+        let route = format!("POST /interactions/{interaction_id}/callback");
+        let path = format!("/interactions/{interaction_id}/{token}/callback");
+        match self
+            .call(Method::POST, &route, &path, Some(body), false)
+            .await
+        {
+            Err(DiscordError::RateLimited { retry_after }) if retry_after <= MAX_INLINE_WAIT => {
+                tokio::time::sleep(retry_after).await;
+                self.call(Method::POST, &route, &path, Some(body), false)
+                    .await
+                    .map(drop)
+            }
+            other => other.map(drop),
+        }
+    }
+
+    /// `POST /webhooks/{application}/{token}`: a follow-up message to an interaction (valid
+    /// 15 minutes), e.g. the result of a bulk action.
+    pub async fn followup(
+        &self,
+        application: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<(), DiscordError> {
+        let route = format!("POST /webhooks/{application}/{token}");
+        let path = format!("/webhooks/{application}/{token}");
+        self.call(Method::POST, &route, &path, Some(body), false)
+            .await
+            .map(drop)
+    }
+
+    /// `PUT /applications/{app}/guilds/{guild}/commands` (or `/applications/{app}/commands`
+    /// without a guild): replaces the application's commands with `commands`.
+    pub async fn register_commands(
+        &self,
+        application: &str,
+        guild: Option<&str>,
+        commands: &Value,
+    ) -> Result<(), DiscordError> {
+        let path = match guild {
+            Some(g) => format!("/applications/{application}/guilds/{g}/commands"),
+            None => format!("/applications/{application}/commands"),
+        };
+        let route = format!("PUT {path}");
+        self.call(Method::PUT, &route, &path, Some(commands), true)
+            .await
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emoji_and_thread_names_are_made_safe() {
+        assert_eq!(encode_emoji("✅"), "%E2%9C%85");
+        assert_eq!(encode_emoji("name:123"), "name%3A123");
+        assert_eq!(thread_name("  "), "ticket");
+        assert_eq!(thread_name(&"x".repeat(150)).chars().count(), 100);
+    }
+}

@@ -1,0 +1,272 @@
+//! Discord's gateway (serenity): the inbound edge for thread messages, their edits and
+//! deletions, and interactions when the application has no HTTP endpoint URL. Serenity's REST
+//! client is pointed at `discord.api_url` (its "proxy" setting) with its own rate limiter
+//! off; Switchboard's [`DiscordClient`](crate::chat::discord::DiscordClient) paces every REST
+//! call it makes itself. Events are translated here into the same inbox events as Slack's and
+//! committed before anything else happens; interactions get the same answer as over HTTP
+//! ([`super::discord::respond`]), posted to the interaction callback endpoint.
+//!
+//! At start-up the slash command is registered (per configured server, or globally).
+
+use std::sync::Arc;
+
+use serenity::all::{
+    ChannelId, Context, EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Message,
+    MessageId, MessageUpdateEvent, Ready,
+};
+use tokio::sync::watch;
+use tracing::{debug, error, info, warn};
+
+use crate::chat::discord::{inbound, render};
+use crate::config::CommandScope;
+use crate::core::{ChatRef, ChatUserId, Surface, Teammate};
+use crate::store::NewInbox;
+use crate::workers::{InboxEvent, Services};
+
+/// Intents: GUILDS (1), GUILD_MESSAGES (512), MESSAGE_CONTENT (32768) = 33281, as the set-up
+/// guide (`manifests/discord-app.md`) asks the application to enable.
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+}
+
+struct Handler {
+    svc: Arc<Services>,
+}
+
+impl Handler {
+    fn served(&self, guild: Option<GuildId>) -> Option<String> {
+        let guild = guild?.to_string();
+        let d = self.svc.config.discord.as_ref()?;
+        d.servers
+            .iter()
+            .any(|s| s.guild_id == guild)
+            .then_some(guild)
+    }
+
+    async fn commit(&self, dedupe_key: String, event: InboxEvent) {
+        let payload = match serde_json::to_string(&event) {
+            Ok(p) => p,
+            Err(e) => return error!(error = %e, "cannot serialise a Discord event"),
+        };
+        match self
+            .svc
+            .inbox
+            .insert(vec![NewInbox {
+                source: "discord".into(),
+                dedupe_key,
+                payload,
+            }])
+            .await
+        {
+            Ok(n) if n > 0 => self.svc.wake_inbox.notify_one(),
+            Ok(_) => debug!("duplicate Discord event ignored"),
+            // The gateway does not redeliver: this message is lost to Switchboard, so say so
+            // loudly (the teammate sees no queued mark either).
+            Err(e) => error!(error = %e, "cannot store a Discord event"),
+        }
+    }
+}
+
+fn chat(guild: &str, channel: ChannelId, message: MessageId) -> ChatRef {
+    ChatRef {
+        surface: Surface::Discord,
+        workspace: guild.to_string(),
+        channel: channel.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn teammate(id: impl ToString) -> Teammate {
+    Teammate {
+        surface: Surface::Discord,
+        id: ChatUserId::new(id.to_string()),
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        info!(user = %ready.user.name, guilds = ready.guilds.len(), "Discord gateway ready");
+    }
+
+    async fn message(&self, _ctx: Context, msg: Message) {
+        if msg.author.bot || msg.webhook_id.is_some() {
+            return;
+        }
+        let Some(guild) = self.served(msg.guild_id) else {
+            return;
+        };
+        // Only messages in a card's thread matter; the thread's channel id is its card's id.
+        let thread = ChatRef {
+            surface: Surface::Discord,
+            workspace: guild.clone(),
+            channel: msg.channel_id.to_string(),
+            message: msg.channel_id.to_string(),
+        };
+        match self.svc.store.ticket_by_chat(&thread).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(e) => return error!(error = %e, "cannot look up a Discord thread"),
+        }
+        let roles = msg
+            .member
+            .as_ref()
+            .map(|m| m.roles.iter().map(|r| r.to_string()).collect())
+            .unwrap_or_default();
+        let event = InboxEvent::ThreadMessage {
+            teammate: teammate(msg.author.id),
+            message: chat(&guild, msg.channel_id, msg.id),
+            thread,
+            text: msg.content.clone(),
+            roles,
+        };
+        self.commit(format!("msg:{}", msg.id), event).await;
+    }
+
+    async fn message_update(
+        &self,
+        _ctx: Context,
+        _old: Option<Message>,
+        _new: Option<Message>,
+        event: MessageUpdateEvent,
+    ) {
+        let (Some(guild), Some(author), Some(text)) =
+            (self.served(event.guild_id), event.author, event.content)
+        else {
+            return;
+        };
+        if author.bot {
+            return;
+        }
+        let edited = event
+            .edited_timestamp
+            .map(|t| t.unix_timestamp().to_string())
+            .unwrap_or_default();
+        let e = InboxEvent::MessageEdited {
+            teammate: teammate(author.id),
+            message: chat(&guild, event.channel_id, event.id),
+            text,
+        };
+        self.commit(format!("edit:{}:{edited}", event.id), e).await;
+    }
+
+    async fn message_delete(
+        &self,
+        _ctx: Context,
+        channel: ChannelId,
+        message: MessageId,
+        guild: Option<GuildId>,
+    ) {
+        let Some(guild) = self.served(guild) else {
+            return;
+        };
+        let e = InboxEvent::MessageDeleted {
+            message: chat(&guild, channel, message),
+        };
+        self.commit(format!("delete:{message}"), e).await;
+    }
+
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        // One parser for both doors: serenity's model back to Discord's JSON (its serialiser
+        // leaves out the interaction type, which the variant tells).
+        let kind = match &interaction {
+            Interaction::Ping(_) => 1,
+            Interaction::Command(_) => 2,
+            Interaction::Component(_) => 3,
+            Interaction::Autocomplete(_) => 4,
+            Interaction::Modal(_) => 5,
+            _ => return warn!("an interaction type Switchboard does not know"),
+        };
+        let parsed = serde_json::to_value(&interaction)
+            .map_err(|e| e.to_string())
+            .and_then(|mut raw| {
+                raw["type"] = kind.into();
+                inbound::parse_interaction(raw.to_string().as_bytes()).map_err(|e| e.to_string())
+            });
+        let i = match parsed {
+            Ok(i) => i,
+            Err(e) => return warn!(error = %e, "unreadable gateway interaction"),
+        };
+        let answer = match super::discord::respond(&self.svc, &i).await {
+            Ok(a) => a,
+            Err(r) => {
+                warn!(reason = %r.reason, "interaction refused");
+                render::ephemeral(&r.reason)
+            }
+        };
+        if let Some(discord) = &self.svc.discord
+            && let Err(e) = discord.interaction_callback(&i.id, &i.token, &answer).await
+        {
+            warn!(error = %e, "cannot answer an interaction");
+        }
+    }
+}
+
+/// Register the slash command where the configuration says (replacing what was there).
+pub async fn register_commands(svc: &Services) -> anyhow::Result<()> {
+    let (Some(d), Some(discord)) = (&svc.config.discord, &svc.discord) else {
+        return Ok(());
+    };
+    let commands = render::commands(&d.command);
+    match d.command_scope {
+        CommandScope::Global => {
+            discord
+                .register_commands(&d.application_id, None, &commands)
+                .await?
+        }
+        CommandScope::Guild => {
+            for s in &d.servers {
+                discord
+                    .register_commands(&d.application_id, Some(&s.guild_id), &commands)
+                    .await?;
+            }
+        }
+    }
+    info!(command = %d.command, scope = ?d.command_scope, "Discord slash command registered");
+    Ok(())
+}
+
+/// Connect to the gateway and dispatch until shutdown. Serenity reconnects by itself; this
+/// returns when asked to stop or when the connection cannot be made at all.
+pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+    let Some(d) = svc.config.discord.as_ref() else {
+        return;
+    };
+    if let Err(e) = register_commands(&svc).await {
+        // Cards and thread replies work without the command: log and go on.
+        error!(error = %e, "cannot register the Discord slash command");
+    }
+    if !d.gateway {
+        return;
+    }
+    use secrecy::ExposeSecret;
+    let token = d
+        .bot_token
+        .as_ref()
+        .map(|t| t.expose_secret().to_string())
+        .unwrap_or_default();
+    let mut client = match serenity::client::ClientBuilder::new_with_http(
+        HttpBuilder::new(&token)
+            .proxy(d.api_url.trim_end_matches('/'))
+            .ratelimiter_disabled(true)
+            .build(),
+        intents(),
+    )
+    .event_handler(Handler { svc: svc.clone() })
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return error!(error = %e, "cannot build the Discord client"),
+    };
+    let shards = client.shard_manager.clone();
+    tokio::select! {
+        r = client.start() => {
+            if let Err(e) = r {
+                error!(error = %e, "Discord gateway stopped");
+            }
+        }
+        _ = shutdown.changed() => {
+            shards.shutdown_all().await;
+        }
+    }
+}

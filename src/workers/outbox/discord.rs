@@ -1,0 +1,432 @@
+//! The outbox's chat effects for tickets whose card lives on Discord. Same effects, same
+//! bookkeeping as Slack's: a card is a message (text channel, with a thread started from it)
+//! or a forum post (whose tags follow the status); thread messages, delivery reactions,
+//! failure notices and assignee notices are Discord messages.
+//!
+//! A thread started from a message has that message's id, and a forum post's starter message
+//! has the thread's id, so "the card's thread" is always the channel named by the card's
+//! message id.
+
+use tracing::{info, warn};
+
+use super::{Outcome, card_view, token_alert_key};
+use crate::chat::discord::render;
+use crate::chat::discord::{DiscordClient, DiscordError};
+use crate::config::{AccountConfig, Destination, DiscordChannelConfig, DiscordChannelKind};
+use crate::core::decide::AssigneeNotice;
+use crate::core::model::Status;
+use crate::core::{
+    Assignee, ChatRef, Delivery, DeliveryMark, Effect, FailureReason, Surface, Ticket, text,
+};
+use crate::store::{ChatRole, Job, JobRecord};
+use crate::workers::Services;
+
+/// Discord's "Unknown Channel" error code (a thread that was never started or was deleted).
+const UNKNOWN_CHANNEL: i64 = 10003;
+/// Discord's "A thread has already been created for this message".
+const THREAD_EXISTS: i64 = 160004;
+
+pub(super) fn failure(e: DiscordError) -> Outcome {
+    match e {
+        DiscordError::RateLimited { retry_after } => Outcome::Retry {
+            after: Some(retry_after),
+            error: "Discord rate limit".into(),
+            rate_limited: true,
+        },
+        DiscordError::Retryable(detail) => Outcome::Retry {
+            after: None,
+            error: format!("Discord: {detail}"),
+            rate_limited: false,
+        },
+        e @ DiscordError::Permanent { .. } => Outcome::Fail(e.to_string()),
+    }
+}
+
+fn done<T>(r: Result<T, DiscordError>) -> Outcome {
+    match r {
+        Ok(_) => Outcome::Done(vec![]),
+        Err(e) => failure(e),
+    }
+}
+
+/// The forum tag for a status, when the forum has them configured.
+fn status_tag(channel: &DiscordChannelConfig, status: Status) -> Option<&str> {
+    let tags = channel.status_tags.as_ref()?;
+    Some(match status {
+        Status::Unread => &tags.unread,
+        Status::Read => &tags.read,
+        Status::Closed => &tags.closed,
+    })
+}
+
+/// The Discord destination of a ticket (for forum tags), if it is one.
+fn destination<'a>(
+    svc: &'a Services,
+    ticket: &Ticket,
+    account: &'a AccountConfig,
+) -> Option<(&'a str, &'a DiscordChannelConfig)> {
+    match svc.config.destination_for(&ticket.state, account)? {
+        Destination::Discord { guild, channel } => Some((guild, channel)),
+        Destination::Slack { .. } => None,
+    }
+}
+
+/// Post a message in the card's thread; a text channel's thread that does not exist yet (its
+/// creation failed after the card was posted) is started first.
+async fn post_in_thread(
+    discord: &DiscordClient,
+    card: &ChatRef,
+    body: &serde_json::Value,
+) -> Result<String, DiscordError> {
+    let thread = card.message.as_str();
+    match discord.create_message(thread, body).await {
+        Err(DiscordError::Permanent {
+            code: UNKNOWN_CHANNEL,
+            ..
+        }) if card.channel != card.message => {
+            start_thread(discord, card, "ticket").await?;
+            discord.create_message(thread, body).await
+        }
+        other => other,
+    }
+}
+
+async fn start_thread(
+    discord: &DiscordClient,
+    card: &ChatRef,
+    name: &str,
+) -> Result<(), DiscordError> {
+    match discord
+        .start_thread(&card.channel, &card.message, name)
+        .await
+    {
+        Ok(_)
+        | Err(DiscordError::Permanent {
+            code: THREAD_EXISTS,
+            ..
+        }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Create the card: a message and its thread, or a forum post.
+pub(super) async fn post_card(
+    svc: &Services,
+    ticket: &Ticket,
+    account: &AccountConfig,
+    guild: &str,
+    channel: &DiscordChannelConfig,
+) -> anyhow::Result<Outcome> {
+    let Some(discord) = &svc.discord else {
+        return Ok(Outcome::Fail("Discord is not configured".into()));
+    };
+    let view = card_view(svc, ticket, &account.name);
+    let body = render::card(&view);
+    let name = format!("#{} {}", ticket.id, view.headline);
+    let link = |channel: &str, message: &str, role| JobRecord::LinkChat {
+        chat: ChatRef {
+            surface: Surface::Discord,
+            workspace: guild.to_string(),
+            channel: channel.to_string(),
+            message: message.to_string(),
+        },
+        role,
+        message: None,
+    };
+    match channel.kind {
+        DiscordChannelKind::Text => {
+            let id = match discord.create_message(&channel.id, &body).await {
+                Ok(id) => id,
+                Err(e) => return Ok(failure(e)),
+            };
+            info!(channel = %channel.id, message = %id, "Discord card posted");
+            let card = ChatRef {
+                surface: Surface::Discord,
+                workspace: guild.to_string(),
+                channel: channel.id.clone(),
+                message: id.clone(),
+            };
+            // The card is recorded even if the thread fails now: the first thread message
+            // starts it (see `post_in_thread`), and posting the card again would double it.
+            if let Err(e) = start_thread(discord, &card, &name).await {
+                warn!(error = %e, "cannot start the card's thread yet");
+            }
+            Ok(Outcome::Done(vec![
+                link(&channel.id, &id, ChatRole::Card),
+                // Thread messages arrive in the thread's own channel (= the card's id).
+                link(&id, &id, ChatRole::ThreadMessage),
+            ]))
+        }
+        DiscordChannelKind::Forum => {
+            let tags: Vec<&str> = status_tag(channel, ticket.state.status)
+                .into_iter()
+                .collect();
+            match discord
+                .start_forum_post(&channel.id, &name, &body, &tags)
+                .await
+            {
+                Ok(thread) => {
+                    info!(forum = %channel.id, %thread, "Discord forum post created");
+                    Ok(Outcome::Done(vec![link(&thread, &thread, ChatRole::Card)]))
+                }
+                Err(e) => Ok(failure(e)),
+            }
+        }
+    }
+}
+
+/// Every other chat effect of a ticket whose card is on Discord.
+pub(super) async fn deliver(
+    svc: &Services,
+    job: &Job,
+    ticket: &Ticket,
+    account: &AccountConfig,
+    card: ChatRef,
+) -> anyhow::Result<Outcome> {
+    let Some(discord) = &svc.discord else {
+        return Ok(Outcome::Fail("Discord is not configured".into()));
+    };
+    let author = ticket.state.customer_name();
+    match &job.effect {
+        Effect::UpdateCard => {
+            let body = render::card(&card_view(svc, ticket, &account.name));
+            if let Err(e) = discord
+                .edit_message(&card.channel, &card.message, &body)
+                .await
+            {
+                return Ok(failure(e));
+            }
+            // A forum post's tags follow the status.
+            if let Some((_, channel)) = destination(svc, ticket, account)
+                && channel.kind == DiscordChannelKind::Forum
+                && let Some(tag) = status_tag(channel, ticket.state.status)
+            {
+                return Ok(done(discord.set_thread_tags(&card.message, &[tag]).await));
+            }
+            Ok(Outcome::Done(vec![]))
+        }
+        Effect::PostThreadMessage { key, .. } => {
+            let Some(msg) = svc.store.message(key).await? else {
+                return Ok(Outcome::Fail(format!("message {key} not found")));
+            };
+            if svc.store.chat_of_message(key).await?.is_some() {
+                return Ok(Outcome::Done(vec![]));
+            }
+            // No broadcast on Discord: the edited card and the thread's own notification
+            // tell the channel.
+            let body = render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
+            Ok(match post_in_thread(discord, &card, &body).await {
+                Ok(id) => Outcome::Done(vec![JobRecord::LinkChat {
+                    chat: ChatRef {
+                        surface: Surface::Discord,
+                        workspace: card.workspace.clone(),
+                        channel: card.message.clone(),
+                        message: id,
+                    },
+                    role: ChatRole::ThreadMessage,
+                    message: Some(key.clone()),
+                }]),
+                Err(e) => failure(e),
+            })
+        }
+        Effect::UpdateThreadMessage { key } => {
+            let (Some(chat), Some(msg)) = (
+                svc.store.chat_of_message(key).await?,
+                svc.store.message(key).await?,
+            ) else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let body = render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
+            Ok(done(
+                discord
+                    .edit_message(&chat.channel, &chat.message, &body)
+                    .await,
+            ))
+        }
+        Effect::PostReplyCopy { key } => {
+            let Some(msg) = svc.store.message(key).await? else {
+                return Ok(Outcome::Fail(format!("reply {key} not found")));
+            };
+            if svc.store.chat_of_message(key).await?.is_some() {
+                return Ok(Outcome::Done(vec![]));
+            }
+            let who = msg
+                .teammate
+                .as_ref()
+                .map(render::mention)
+                .unwrap_or_default();
+            let body = render::plain(&text::modal_reply_copy(&who, &msg.text));
+            Ok(match post_in_thread(discord, &card, &body).await {
+                Ok(id) => Outcome::Done(vec![JobRecord::LinkChat {
+                    chat: ChatRef {
+                        surface: Surface::Discord,
+                        workspace: card.workspace.clone(),
+                        channel: card.message.clone(),
+                        message: id,
+                    },
+                    role: ChatRole::ThreadMessage,
+                    message: Some(key.clone()),
+                }]),
+                Err(e) => failure(e),
+            })
+        }
+        Effect::ShowDelivery { key, state } => {
+            let own = svc.store.message(key).await?.and_then(|m| m.chat);
+            let chat = match own {
+                Some(c) => Some(c),
+                None => svc.store.chat_of_message(key).await?,
+            };
+            let Some(chat) = chat else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let (add, remove): (Option<&str>, &[&str]) = match state {
+                DeliveryMark::Queued => (Some(render::REACTION_QUEUED), &[]),
+                DeliveryMark::Delivered => {
+                    (Some(render::REACTION_DELIVERED), &[render::REACTION_QUEUED])
+                }
+                DeliveryMark::Failed => (
+                    Some(render::REACTION_FAILED),
+                    &[render::REACTION_QUEUED, render::REACTION_DELIVERED],
+                ),
+                DeliveryMark::Cancelled => (None, &[render::REACTION_QUEUED]),
+                DeliveryMark::Read => (Some(render::REACTION_READ), &[]),
+            };
+            if let Some(emoji) = add
+                && let Err(e) = discord
+                    .add_reaction(&chat.channel, &chat.message, emoji)
+                    .await
+            {
+                return Ok(failure(e));
+            }
+            for emoji in remove {
+                if let Err(e) = discord
+                    .remove_reaction(&chat.channel, &chat.message, emoji)
+                    .await
+                {
+                    return Ok(failure(e));
+                }
+            }
+            Ok(Outcome::Done(vec![]))
+        }
+        Effect::ExplainFailure { key } => {
+            let Some(msg) = svc.store.message(key).await? else {
+                return Ok(Outcome::Fail(format!("message {key} not found")));
+            };
+            let Some(Delivery::Failed(reason)) = &msg.delivery else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let who = msg
+                .teammate
+                .as_ref()
+                .map(render::mention)
+                .unwrap_or_else(|| "Teammate".to_string());
+            if *reason == FailureReason::TokenExpired {
+                let once = token_alert_key(ticket);
+                if svc.store.first_time(&once, chrono::Utc::now()).await? {
+                    let alert =
+                        render::plain(&text::token_alert(ticket.state.network, &account.name));
+                    let posted = match svc.config.account_destination(account) {
+                        Some(Destination::Discord { channel, .. }) => match channel.kind {
+                            // A forum takes posts, not messages: alert in this ticket's thread.
+                            DiscordChannelKind::Forum => {
+                                post_in_thread(discord, &card, &alert).await.map(drop)
+                            }
+                            DiscordChannelKind::Text => {
+                                discord.create_message(&channel.id, &alert).await.map(drop)
+                            }
+                        },
+                        _ => post_in_thread(discord, &card, &alert).await.map(drop),
+                    };
+                    if let Err(e) = posted {
+                        svc.store.forget(&once).await?;
+                        return Ok(failure(e));
+                    }
+                }
+            }
+            // The author is pinged: their reply did not go out.
+            let users: Vec<&str> = msg
+                .teammate
+                .as_ref()
+                .map(|t| t.id.as_str())
+                .into_iter()
+                .collect();
+            let body = render::pinging(&text::reply_failed(&who, reason), &users, &[]);
+            Ok(done(post_in_thread(discord, &card, &body).await))
+        }
+        Effect::NotifyAssignee { notice } => {
+            notify(svc, discord, ticket, account, &card, notice).await
+        }
+        // Not chat effects: the caller handles them.
+        Effect::PostCard | Effect::SendReply { .. } | Effect::Moderate { .. } => {
+            Ok(Outcome::Done(vec![]))
+        }
+    }
+}
+
+/// A DM to an assigned member; a role mention in the thread for a team.
+async fn notify(
+    svc: &Services,
+    discord: &DiscordClient,
+    ticket: &Ticket,
+    account: &AccountConfig,
+    card: &ChatRef,
+    notice: &AssigneeNotice,
+) -> anyhow::Result<Outcome> {
+    let Some(assignee) = ticket.state.assignee.clone() else {
+        return Ok(Outcome::Done(vec![]));
+    };
+    let link = render::card_link(card);
+    let headline = text::card_headline(ticket.state.network, ticket.state.kind, &account.name);
+    let author = ticket.state.customer_name();
+    match (&assignee, notice) {
+        (Assignee::Person(t), _) if t.surface != Surface::Discord => Ok(Outcome::Done(vec![])),
+        (Assignee::Person(t), notice) => {
+            let body = match notice {
+                AssigneeNotice::Assigned { by, note } => {
+                    text::assigned_dm(&render::mention(by), &headline, &link, note.as_deref())
+                }
+                AssigneeNotice::CustomerReplied { key } => {
+                    let said = svc
+                        .store
+                        .message(key)
+                        .await?
+                        .map(|m| m.text)
+                        .unwrap_or_default();
+                    text::customer_replied_dm(&author, &headline, &link, &said)
+                }
+            };
+            let dm = match discord.dm_channel(t.id.as_str()).await {
+                Ok(c) => c,
+                Err(e) => return Ok(failure(e)),
+            };
+            Ok(done(
+                discord.create_message(&dm, &render::plain(&body)).await,
+            ))
+        }
+        (Assignee::Team(name), notice) => {
+            let Some(team) = svc.config.discord_team(name) else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let role = format!("<@&{}>", team.role);
+            let body = match notice {
+                AssigneeNotice::Assigned { by, note } => {
+                    text::assigned_team(&render::mention(by), &role, note.as_deref())
+                }
+                AssigneeNotice::CustomerReplied { key } => {
+                    let said = svc
+                        .store
+                        .message(key)
+                        .await?
+                        .map(|m| m.text)
+                        .unwrap_or_default();
+                    format!(
+                        "{role} {}",
+                        text::customer_replied_dm(&author, &headline, &link, &said)
+                    )
+                }
+            };
+            let msg = render::pinging(&body, &[], &[team.role.as_str()]);
+            Ok(done(post_in_thread(discord, card, &msg).await))
+        }
+    }
+}

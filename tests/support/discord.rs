@@ -1,0 +1,363 @@
+//! The Discord side of the end-to-end world: a fake REST API (wiremock, answering as Discord
+//! does) and a fake gateway (a local websocket server that sends Hello, reads Identify, sends
+//! READY and then dispatches what the test gives it).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, Respond, ResponseTemplate};
+
+use switchboard::config::{
+    DiscordChannelConfig, DiscordChannelKind, DiscordConfig, DiscordServerConfig, StatusTags,
+};
+
+use super::{DISCORD_URL_PLACEHOLDER, World};
+
+pub const APP_ID: &str = "775799577604522054";
+pub const GUILD: &str = "290926798626357999";
+pub const DCHANNEL: &str = "645027906669510667";
+pub const FORUM: &str = "645027906669510700";
+pub const DISCORD_BOT_TOKEN: &str = "MTk4NjIyNDgzNDcxOTI1MjQ4.test.token";
+/// Forum tag ids per status.
+pub const TAG_UNREAD: &str = "1000000000000000901";
+pub const TAG_READ: &str = "1000000000000000902";
+pub const TAG_CLOSED: &str = "1000000000000000903";
+/// The test key of network-apis.md §9 (seed 0x00..0x1f), as the application's public key.
+pub const PUBLIC_KEY: &str = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+/// A moderator and the role that lets members act.
+pub const MOD: &str = "53908232506183680";
+pub const MOD_ROLE: &str = "539082325061836999";
+
+/// `[discord]` with one server holding a text channel and a forum; the Page posts to the text
+/// channel. Replies go out at once.
+pub fn discord_config() -> DiscordConfig {
+    let mut d = DiscordConfig::new(APP_ID, PUBLIC_KEY);
+    d.bot_token = Some(SecretString::from(DISCORD_BOT_TOKEN));
+    d.api_url = DISCORD_URL_PLACEHOLDER.into();
+    d.undo_seconds = 0;
+    d.servers = vec![DiscordServerConfig {
+        guild_id: GUILD.into(),
+        channels: vec![
+            DiscordChannelConfig {
+                id: DCHANNEL.into(),
+                kind: DiscordChannelKind::Text,
+                reply_mode: Default::default(),
+                status_tags: None,
+            },
+            DiscordChannelConfig {
+                id: FORUM.into(),
+                kind: DiscordChannelKind::Forum,
+                reply_mode: Default::default(),
+                status_tags: Some(StatusTags {
+                    unread: TAG_UNREAD.into(),
+                    read: TAG_READ.into(),
+                    closed: TAG_CLOSED.into(),
+                }),
+            },
+        ],
+    }];
+    d
+}
+
+/// A Discord-only world: the Page's cards go to `DCHANNEL`; Slack is not configured.
+pub async fn discord_world(tweak: impl FnOnce(&mut switchboard::config::Config)) -> World {
+    World::with(|c| {
+        c.meta.pages[0].slack_channel = None;
+        c.meta.pages[0].discord_channel = Some(DCHANNEL.into());
+        c.slack = Default::default();
+        c.discord = Some(discord_config());
+        tweak(c);
+    })
+    .await
+}
+
+/// Answers Discord REST calls the way Discord does (ids are sequential snowflakes).
+struct DiscordResponder {
+    next: AtomicU64,
+    gateway_url: Arc<Mutex<String>>,
+}
+
+impl DiscordResponder {
+    fn id(&self) -> String {
+        format!(
+            "1{:018}",
+            200_000 + self.next.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+}
+
+impl Respond for DiscordResponder {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let p = req.url.path().trim_start_matches("/api/v10");
+        let parts: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+        let m = req.method.as_str();
+        let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+        match (m, parts.as_slice()) {
+            ("GET", ["gateway"]) | ("GET", ["gateway", "bot"]) => {
+                let url = self
+                    .gateway_url
+                    .lock()
+                    .map(|u| u.clone())
+                    .unwrap_or_default();
+                ok(json!({"url": url, "shards": 1,
+                    "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}))
+            }
+            ("POST", ["channels", c, "messages"]) => {
+                ok(json!({"id": self.id(), "channel_id": c, "type": 0}))
+            }
+            ("POST", ["channels", c, "messages", mid, "threads"]) => ResponseTemplate::new(201)
+                .set_body_json(json!({"id": mid, "type": 11, "parent_id": c, "guild_id": GUILD})),
+            ("POST", ["channels", forum, "threads"]) => {
+                let id = self.id();
+                ResponseTemplate::new(201).set_body_json(json!({"id": id, "type": 11,
+                    "parent_id": forum, "message": {"id": id, "channel_id": id}}))
+            }
+            ("PATCH", ["channels", c, "messages", mid]) => ok(json!({"id": mid, "channel_id": c})),
+            ("PATCH", ["channels", c]) => ok(json!({"id": c, "type": 11})),
+            ("PUT" | "DELETE", ["channels", _, "messages", _, "reactions", ..]) => {
+                ResponseTemplate::new(204)
+            }
+            ("POST", ["users", "@me", "channels"]) => {
+                ok(json!({"id": "1000000000000000777", "type": 1}))
+            }
+            ("POST", ["interactions", _, _, "callback"]) => ResponseTemplate::new(204),
+            ("POST", ["webhooks", _, _]) => ok(json!({"id": self.id()})),
+            ("PUT", ["applications", ..]) => ok(json!([])),
+            _ => ResponseTemplate::new(404).set_body_json(
+                json!({"code": 0, "message": format!("fake Discord: no route {m} {p}")}),
+            ),
+        }
+    }
+}
+
+impl World {
+    /// The fake Discord answers every REST call; `gateway_url` is what `GET /gateway` hands out.
+    pub async fn discord_ok(&self, gateway_url: &str) {
+        Mock::given(wiremock::matchers::any())
+            .respond_with(DiscordResponder {
+                next: AtomicU64::new(1),
+                gateway_url: Arc::new(Mutex::new(gateway_url.to_string())),
+            })
+            .mount(&self.discord)
+            .await;
+    }
+
+    /// The next `times` card posts to `channel` get a 429 with `retry_after` seconds.
+    pub async fn discord_rate_limits(&self, channel: &str, times: u64, retry_after: f64) {
+        Mock::given(method("POST"))
+            .and(path(format!("/api/v10/channels/{channel}/messages")))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("X-RateLimit-Limit", "5")
+                    .insert_header("X-RateLimit-Remaining", "0")
+                    .insert_header("X-RateLimit-Reset-After", format!("{retry_after}").as_str())
+                    .insert_header("X-RateLimit-Bucket", "abcd1234")
+                    .insert_header("X-RateLimit-Scope", "user")
+                    .insert_header("Retry-After", format!("{}", retry_after.ceil()).as_str())
+                    .set_body_json(json!({"message": "You are being rate limited.",
+                        "retry_after": retry_after, "global": false})),
+            )
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.discord)
+            .await;
+    }
+
+    /// Wait until the fake Discord has received a request on a path matching `pattern`.
+    pub async fn wait_discord(&self, pattern: &str) {
+        let re = regex::Regex::new(pattern).expect("regex");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let all = self.discord.received_requests().await.unwrap_or_default();
+            if all.iter().any(|r| re.is_match(r.url.path())) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nothing reached {pattern} in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Wait until the inbox holds `n` rows (the gateway commits asynchronously).
+    pub async fn wait_inbox(&self, n: i64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.store.count_inbox().await.expect("count") < n {
+            assert!(
+                Instant::now() < deadline,
+                "the inbox did not reach {n} rows"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Matches any path under the fake Discord (for `path_regex` users).
+pub fn api(p: &str) -> impl wiremock::Match {
+    path_regex(format!("^/api/v10{p}$"))
+}
+
+/// A fake Discord gateway on a local port.
+pub struct FakeGateway {
+    pub url: String,
+    tx: mpsc::UnboundedSender<(String, Value)>,
+    /// The Identify payload the client sent.
+    pub identify: Arc<Mutex<Option<Value>>>,
+}
+
+impl FakeGateway {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("ws://{}", listener.local_addr().expect("addr"));
+        let (tx, mut rx) = mpsc::unbounded_channel::<(String, Value)>();
+        let identify = Arc::new(Mutex::new(None));
+        let seen = identify.clone();
+        tokio::spawn(async move {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}, "s": null, "t": null});
+            if ws.send(WsMessage::Text(hello.to_string())).await.is_err() {
+                return;
+            }
+            // Identify (op 2); heartbeats before it are acknowledged.
+            while let Some(Ok(msg)) = ws.next().await {
+                let WsMessage::Text(t) = msg else { continue };
+                let Ok(v) = serde_json::from_str::<Value>(&t) else {
+                    continue;
+                };
+                match v["op"].as_u64() {
+                    Some(2) => {
+                        if let Ok(mut s) = seen.lock() {
+                            *s = Some(v);
+                        }
+                        break;
+                    }
+                    Some(1) => {
+                        let _ = ws
+                            .send(WsMessage::Text(json!({"op": 11}).to_string()))
+                            .await;
+                    }
+                    _ => {}
+                }
+            }
+            let ready = json!({"op": 0, "s": 1, "t": "READY", "d": {
+                "v": 10,
+                "user": {"id": "1000000000000000999", "username": "Switchboard", "discriminator": "0",
+                         "global_name": null, "avatar": null, "bot": true},
+                "guilds": [{"id": GUILD, "unavailable": true}],
+                "session_id": "fake-session",
+                "resume_gateway_url": "ws://127.0.0.1:9",
+                "shard": [0, 1],
+                "application": {"id": APP_ID, "flags": 0}
+            }});
+            if ws.send(WsMessage::Text(ready.to_string())).await.is_err() {
+                return;
+            }
+            let mut seq = 1;
+            loop {
+                tokio::select! {
+                    ev = rx.recv() => {
+                        let Some((t, d)) = ev else { break };
+                        seq += 1;
+                        let frame = json!({"op": 0, "s": seq, "t": t, "d": d});
+                        if ws.send(WsMessage::Text(frame.to_string())).await.is_err() {
+                            break;
+                        }
+                    }
+                    msg = ws.next() => match msg {
+                        Some(Ok(WsMessage::Text(t))) => {
+                            if serde_json::from_str::<Value>(&t).ok().and_then(|v| v["op"].as_u64()) == Some(1) {
+                                let _ = ws.send(WsMessage::Text(json!({"op": 11}).to_string())).await;
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    }
+                }
+            }
+        });
+        Self { url, tx, identify }
+    }
+
+    /// Send a dispatch (`t`, `d`) to the connected client.
+    pub fn dispatch(&self, t: &str, d: Value) {
+        let _ = self.tx.send((t.to_string(), d));
+    }
+
+    /// Wait until the client has identified; returns the Identify payload.
+    pub async fn identified(&self) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(v) = self.identify.lock().ok().and_then(|v| v.clone()) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "the bot never identified");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A guild member as Discord sends it in interactions and messages.
+pub fn member(user: &str, roles: &[&str]) -> Value {
+    json!({
+        "user": {"id": user, "username": "mod", "discriminator": "0", "global_name": "Mo", "avatar": null},
+        "roles": roles, "joined_at": "2017-03-13T19:19:14.040000+00:00", "deaf": false,
+        "mute": false, "flags": 0, "pending": false, "nick": null, "avatar": null,
+        "premium_since": null, "permissions": "2147483647"
+    })
+}
+
+/// A MESSAGE_CREATE from `user` in `channel` (a card's thread).
+pub fn message_create(id: &str, channel: &str, user: &str, roles: &[&str], content: &str) -> Value {
+    json!({
+        "id": id, "channel_id": channel, "guild_id": GUILD,
+        "author": {"id": user, "username": "mod", "discriminator": "0", "global_name": "Mo", "avatar": null},
+        "member": {"roles": roles, "joined_at": "2017-03-13T19:19:14.040000+00:00", "deaf": false,
+                   "mute": false, "flags": 0, "nick": null, "avatar": null, "premium_since": null},
+        "content": content, "timestamp": "2026-11-21T10:00:00.000000+00:00", "edited_timestamp": null,
+        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": [], "pinned": false, "type": 0, "flags": 0, "components": []
+    })
+}
+
+/// An INTERACTION_CREATE for a button click on the card message `message` in `channel`.
+pub fn button_interaction(
+    id: &str,
+    custom_id: &str,
+    user: &str,
+    roles: &[&str],
+    channel: &str,
+    message: &str,
+) -> Value {
+    json!({
+        "id": id, "application_id": APP_ID, "type": 3, "token": format!("token-{id}"), "version": 1,
+        "guild_id": GUILD, "channel_id": channel,
+        "channel": {"id": channel, "type": 0, "guild_id": GUILD},
+        "member": member(user, roles),
+        "app_permissions": "2147483647", "locale": "en-US", "guild_locale": "en-US",
+        "entitlements": [], "authorizing_integration_owners": {}, "context": 0,
+        "attachment_size_limit": 10485760,
+        "message": {
+            "id": message, "channel_id": channel, "guild_id": GUILD,
+            "author": {"id": "1000000000000000999", "username": "Switchboard", "discriminator": "0",
+                       "global_name": null, "avatar": null, "bot": true},
+            "content": "", "timestamp": "2026-11-21T10:00:00.000000+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": false, "type": 0, "flags": 0, "components": []
+        },
+        "data": {"custom_id": custom_id, "component_type": 2}
+    })
+}
