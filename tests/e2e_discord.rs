@@ -551,3 +551,183 @@ async fn without_a_public_key_every_request_is_refused() {
     assert!(body.contains("not configured"), "{body}");
     w.finish().await;
 }
+
+fn component(id: &str, custom_id: &str, component_type: u8, values: &[&str]) -> Value {
+    let mut v = click(id, custom_id, MOD, &[MOD_ROLE]);
+    v["data"] = json!({"custom_id": custom_id, "component_type": component_type, "values": values});
+    v
+}
+
+fn modal_submit(id: &str, custom_id: &str, input: &str, value: &str) -> Value {
+    json!({
+        "id": id, "application_id": APP_ID, "type": 5, "token": format!("token-{id}"), "version": 1,
+        "guild_id": GUILD, "channel_id": DCHANNEL, "member": member(MOD, &[MOD_ROLE]),
+        "message": {"id": CARD, "channel_id": DCHANNEL},
+        "data": {"custom_id": custom_id, "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": input, "value": value}]}]}
+    })
+}
+
+#[tokio::test]
+async fn reply_and_tags_modals_assignment_dms_and_a_confirmed_delete() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = discord_world(|_| {}).await;
+    w.discord_ok("").await;
+    w.graph_ok().await;
+    Mock::given(method("DELETE"))
+        .and(path("/901_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&w.graph)
+        .await;
+    new_comment(&w).await;
+    w.take_discord_matching("^/api/v10/channels/").await;
+
+    // Reply → the editor (a modal); sending it replies on Facebook and copies it in the thread.
+    let answer = interact(&w, &click("7401", "sb1:reply:1", MOD, &[MOD_ROLE])).await;
+    assert_eq!(answer["type"], 9);
+    assert_eq!(answer["data"]["custom_id"], "sb1:reply_modal:1");
+    let answer = interact(
+        &w,
+        &modal_submit("7402", "sb1:reply_modal:1", "text", "Yes it is!"),
+    )
+    .await;
+    assert_eq!(answer, json!({"type": 6}));
+    w.settle().await;
+    let replies = w.take_graph("/901_1/comments").await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].body["message"], "Yes it is!");
+    let copies = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert_eq!(copies.len(), 1);
+    assert_eq!(
+        copies[0].body["content"],
+        format!("<@{MOD}> replied: Yes it is!")
+    );
+    // A too-long reply is refused ephemerally and nothing is stored.
+    let rows = w.store.count_inbox().await.unwrap();
+    let long = "x".repeat(3001);
+    let answer = interact(
+        &w,
+        &modal_submit("7403", "sb1:reply_modal:1", "text", &long),
+    )
+    .await;
+    assert_eq!(answer["data"]["flags"], 64);
+    assert_eq!(w.store.count_inbox().await.unwrap(), rows);
+
+    // Tags: the editor is pre-filled; what is submitted is on the card.
+    let answer = interact(&w, &click("7404", "sb1:tags:1", MOD, &[MOD_ROLE])).await;
+    assert_eq!(answer["data"]["custom_id"], "sb1:tags_modal:1");
+    interact(
+        &w,
+        &modal_submit("7405", "sb1:tags_modal:1", "tags", "vegan, menu"),
+    )
+    .await;
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.tags, vec!["menu".to_string(), "vegan".to_string()]);
+
+    // Assigning a member sends them a DM linking to the card.
+    let answer = interact(
+        &w,
+        &component("7406", "sb1:assign:1", 5, &["333333333333333333"]),
+    )
+    .await;
+    assert_eq!(answer, json!({"type": 6}));
+    w.settle().await;
+    let dm = w.take_discord("/api/v10/users/@me/channels").await;
+    assert_eq!(dm.len(), 1);
+    assert_eq!(dm[0].body["recipient_id"], "333333333333333333");
+    let sent = w
+        .take_discord("/api/v10/channels/1000000000000000777/messages")
+        .await;
+    assert_eq!(sent.len(), 1);
+    let text = sent[0].body["content"].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "[Facebook comment on Acme Coffee](https://discord.com/channels/{GUILD}/{DCHANNEL}/{CARD})"
+        )),
+        "{text}"
+    );
+
+    // Delete asks first (Discord has no confirm dialog); only the confirmed click deletes.
+    let answer = interact(&w, &click("7407", "sb1:delete:1", MOD, &[MOD_ROLE])).await;
+    assert_eq!(answer["data"]["flags"], 64);
+    assert_eq!(
+        answer["data"]["components"][0]["components"][0]["custom_id"],
+        "sb1:delete:1|confirmed"
+    );
+    w.settle().await;
+    assert!(w.take_graph("/901_1").await.is_empty(), "not yet");
+    interact(
+        &w,
+        &click("7408", "sb1:delete:1|confirmed", MOD, &[MOD_ROLE]),
+    )
+    .await;
+    w.settle().await;
+    assert_eq!(w.take_graph("/901_1").await.len(), 1);
+    // The card followed every change.
+    assert!(
+        !w.take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{CARD}"))
+            .await
+            .is_empty()
+    );
+    w.take_discord_matching("/reactions/").await;
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn slack_and_discord_together_each_get_their_tickets() {
+    let w = World::with(|c| {
+        c.discord = Some(discord_config());
+        // Comments mentioning "discord" go to the Discord server; the rest stay in Slack.
+        c.routing = vec![switchboard::config::RoutingRule {
+            network: None,
+            kind: None,
+            keyword: Some("discord".into()),
+            slack_channel: None,
+            discord_channel: Some(DCHANNEL.into()),
+        }];
+    })
+    .await;
+    assert!(
+        w.svc.config.validate().is_empty(),
+        "{:?}",
+        w.svc.config.validate()
+    );
+    w.slack_ok().await;
+    w.discord_ok("").await;
+    w.meta_webhook(&comment_webhook(
+        "901_1",
+        "1234567890321_9",
+        "5550001",
+        "Jane",
+        "hello",
+    ))
+    .await;
+    w.meta_webhook(&comment_webhook(
+        "901_2",
+        "1234567890321_9",
+        "5550002",
+        "Joe",
+        "saw you on Discord",
+    ))
+    .await;
+    w.settle().await;
+    let slack_cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(slack_cards.len(), 1);
+    assert!(slack_cards[0].body.to_string().contains("hello"));
+    let discord_cards = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(discord_cards.len(), 1);
+    assert!(
+        discord_cards[0]
+            .body
+            .to_string()
+            .contains("saw you on Discord")
+    );
+    w.take_discord_matching("/threads$").await;
+    w.finish().await;
+}
