@@ -1217,6 +1217,29 @@ mod tests {
     }
 
     #[test]
+    fn the_example_discord_section_parses_when_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
+        let text = std::fs::read_to_string(path).expect("example");
+        let (head, discord) = text
+            .split_once("# ---- Discord")
+            .expect("a Discord section");
+        let uncommented: Vec<&str> = discord
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with('[')
+                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
+            })
+            .collect();
+        let config = Config::parse(&format!("{head}\n{}", uncommented.join("\n")))
+            .expect("the uncommented example parses");
+        let d = config.discord.expect("[discord]");
+        assert_eq!(d.servers[0].channels.len(), 2);
+        assert_eq!(d.servers[0].channels[1].kind, DiscordChannelKind::Forum);
+        assert_eq!(d.teams[0].name, "support");
+    }
+
+    #[test]
     fn discord_only_deployments_need_no_slack_and_check_their_channels() {
         let config = Config::parse(
             r#"

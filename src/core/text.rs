@@ -814,3 +814,24 @@ mod attachment_tests {
         insta::assert_snapshot!(attachment(&media), @":paperclip: document: invoice.pdf (media 1013859600285441, open it on the network)");
     }
 }
+
+#[cfg(test)]
+mod discord_text_tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_of_discord_texts() {
+        insta::assert_snapshot!(saved_reply_show(3, "Hours", "We open at 8."), @r"
+        *Hours* (saved reply 3)
+        We open at 8.
+        ");
+        insta::assert_snapshot!(DISCORD_UNKNOWN_SERVER, @"Switchboard is not set up for this server: ask an admin to add it under [[discord.servers]].");
+        insta::assert_snapshot!(discord_help("inbox"), @r"
+        *Switchboard* mirrors your social accounts here as cards.
+        • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.
+        • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.
+        `/inbox queue` lists a queue; `/inbox bulk` acts on every ticket matching a filter (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook` `account:<id>` `type:public|private`).
+        `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note.
+        ");
+    }
+}

@@ -1,8 +1,9 @@
-//! The Discord chat surface (in progress): request verification and interaction parsing,
-//! used by `server::discord` for `/discord/interactions`; card rendering to embeds and
-//! message components, and a per-route REST rate limiter, not used yet (cards are not posted
-//! to Discord yet). Discord JSON is built with `serde_json`; the REST/gateway client comes
-//! later.
+//! The Discord chat surface: request verification and interaction parsing (`inbound`,
+//! `signature`), the card, modals, selects and slash-command definitions as Discord JSON
+//! (`render`), and the REST client with its own per-route rate limiter (`client`,
+//! `ratelimit`). The gateway connection (serenity) is an inbound edge and lives in
+//! `server::gateway`; what the outbox posts for a Discord card is in `workers::outbox`.
+//! Nothing from serenity or reqwest leaves this folder and the gateway module.
 
 pub mod client;
 pub mod inbound;

@@ -881,4 +881,71 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abcd", 4), "abcd");
     }
+
+    #[test]
+    fn core_text_becomes_discord_markup() {
+        assert_eq!(
+            markup(
+                ":bust_in_silhouette: <@1> assigned you a ticket: <https://discord.com/channels/1/2/3|Facebook comment>"
+            ),
+            "👤 <@1> assigned you a ticket: [Facebook comment](https://discord.com/channels/1/2/3)"
+        );
+        assert_eq!(
+            markup("your reply was *not delivered*"),
+            "your reply was **not delivered**"
+        );
+        // Mentions and a lone `<` pass through.
+        assert_eq!(markup("<@&9> and 3 < 4"), "<@&9> and 3 < 4");
+        let p = plain("hi <@1>");
+        assert_eq!(
+            p["allowed_mentions"]["parse"],
+            json!([]),
+            "nothing pings by default"
+        );
+        let p = pinging("hi", &["1"], &["2"]);
+        assert_eq!(
+            p["allowed_mentions"],
+            json!({"parse": [], "users": ["1"], "roles": ["2"]})
+        );
+    }
+
+    #[test]
+    fn delete_confirmation_and_saved_reply_select() {
+        let c = delete_confirmation(TicketId(4));
+        assert_eq!(c["data"]["flags"], EPHEMERAL);
+        assert_eq!(
+            c["data"]["components"][0]["components"][0],
+            json!({"type": BUTTON, "style": STYLE_DANGER, "label": "Delete", "custom_id": "sb1:delete:4|confirmed"})
+        );
+        let s = saved_reply_select(TicketId(4), &[(7, "Hours".into())]);
+        assert_eq!(s["components"][0]["custom_id"], "sb1sr:use:4");
+        assert_eq!(
+            s["components"][0]["options"],
+            json!([{"label": "Hours", "value": "7"}])
+        );
+        let m = tags_modal(TicketId(4), &["a".into(), "b".into()]);
+        assert_eq!(m["data"]["custom_id"], "sb1:tags_modal:4");
+        assert_eq!(m["data"]["components"][0]["components"][0]["value"], "a, b");
+    }
+
+    #[test]
+    fn the_slash_command_definition() {
+        let c = commands("inbox");
+        assert_eq!(c[0]["name"], "inbox");
+        let subs: Vec<&str> = c[0]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(subs, ["queue", "bulk", "assign", "saved"]);
+        let find = &c[0]["options"][3]["options"][0];
+        assert_eq!(find["name"], "find");
+        assert_eq!(find["options"][0]["autocomplete"], true);
+        let a = autocomplete(&[("Hours".into(), "7".into())]);
+        assert_eq!(
+            a,
+            json!({"type": 8, "data": {"choices": [{"name": "Hours", "value": "7"}]}})
+        );
+    }
 }

@@ -1,0 +1,160 @@
+//! The Discord REST client against a wiremock fake: paths, auth, error mapping, and its own
+//! pacing (per-route buckets from `X-RateLimit-*`, 429 `retry_after`, the global limit).
+
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde_json::json;
+use switchboard::chat::discord::{DiscordClient, DiscordError};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn client() -> (MockServer, DiscordClient) {
+    let server = MockServer::start().await;
+    let c = DiscordClient::new(
+        &server.uri(),
+        SecretString::from("tok"),
+        reqwest::Client::new(),
+    )
+    .expect("client");
+    (server, c)
+}
+
+fn msg(id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"id": id, "channel_id": "1"}))
+}
+
+#[tokio::test]
+async fn messages_are_posted_with_the_bot_token() {
+    let (s, c) = client().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v10/channels/1/messages"))
+        .and(header("authorization", "Bot tok"))
+        .respond_with(msg("55"))
+        .expect(1)
+        .mount(&s)
+        .await;
+    assert_eq!(
+        c.create_message("1", &json!({"content": "hi"})).await,
+        Ok("55".into())
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_bucket_is_waited_for_or_reported() {
+    let (s, c) = client().await;
+    // The first answer says the bucket is empty for 0.3 s: the next call waits that long.
+    Mock::given(method("POST"))
+        .and(path("/api/v10/channels/1/messages"))
+        .respond_with(
+            msg("1")
+                .insert_header("X-RateLimit-Bucket", "b1")
+                .insert_header("X-RateLimit-Limit", "5")
+                .insert_header("X-RateLimit-Remaining", "0")
+                .insert_header("X-RateLimit-Reset-After", "0.3"),
+        )
+        .mount(&s)
+        .await;
+    c.create_message("1", &json!({})).await.expect("first");
+    let t = Instant::now();
+    c.create_message("1", &json!({})).await.expect("second");
+    assert!(
+        t.elapsed() >= Duration::from_millis(280),
+        "{:?}",
+        t.elapsed()
+    );
+
+    // A bucket empty for longer than the inline wait is reported, without a request.
+    Mock::given(method("POST"))
+        .and(path("/api/v10/channels/2/messages"))
+        .respond_with(
+            msg("2")
+                .insert_header("X-RateLimit-Remaining", "0")
+                .insert_header("X-RateLimit-Reset-After", "30"),
+        )
+        .mount(&s)
+        .await;
+    c.create_message("2", &json!({})).await.expect("first");
+    let before = s.received_requests().await.unwrap().len();
+    match c.create_message("2", &json!({})).await {
+        Err(DiscordError::RateLimited { retry_after }) => {
+            assert!(retry_after > Duration::from_secs(25))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.received_requests().await.unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn a_global_429_holds_every_route() {
+    let (s, c) = client().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v10/channels/1/messages"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-RateLimit-Global", "true")
+                .insert_header("X-RateLimit-Scope", "global")
+                .set_body_json(json!({"message": "You are being rate limited.", "retry_after": 0.4, "global": true})),
+        )
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v10/channels/2/messages"))
+        .respond_with(msg("9"))
+        .mount(&s)
+        .await;
+    assert_eq!(
+        c.create_message("1", &json!({})).await,
+        Err(DiscordError::RateLimited {
+            retry_after: Duration::from_millis(400)
+        })
+    );
+    let t = Instant::now();
+    c.create_message("2", &json!({}))
+        .await
+        .expect("after the global wait");
+    assert!(
+        t.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn errors_are_classified() {
+    let (s, c) = client().await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v10/channels/1/messages/2"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"code": 50013, "message": "Missing Permissions"})),
+        )
+        .mount(&s)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v10/channels/1/messages/3"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&s)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": 10014, "message": "Unknown Emoji"})),
+        )
+        .mount(&s)
+        .await;
+    assert_eq!(
+        c.edit_message("1", "2", &json!({})).await,
+        Err(DiscordError::Permanent {
+            status: 403,
+            code: 50013,
+            message: "Missing Permissions".into()
+        })
+    );
+    assert!(matches!(
+        c.edit_message("1", "3", &json!({})).await,
+        Err(DiscordError::Retryable(_))
+    ));
+    // Removing a reaction that is not there is done.
+    assert_eq!(c.remove_reaction("1", "2", "⏳").await, Ok(()));
+}
