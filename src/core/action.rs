@@ -43,6 +43,18 @@ pub enum CardAction {
 }
 
 impl CardAction {
+    /// The status action a bulk command's verb names (`close`, `open`/`reopen`, `read`,
+    /// `unread`), on either surface.
+    pub fn from_bulk_verb(verb: &str) -> Option<CardAction> {
+        match verb.to_ascii_lowercase().as_str() {
+            "close" => Some(CardAction::Close),
+            "open" | "reopen" => Some(CardAction::Reopen),
+            "read" => Some(CardAction::MarkRead),
+            "unread" => Some(CardAction::MarkUnread),
+            _ => None,
+        }
+    }
+
     pub const ALL: [CardAction; 17] = [
         CardAction::Hide,
         CardAction::Unhide,

@@ -152,6 +152,29 @@ pub enum DeliveryMark {
     Read,
 }
 
+/// One mark a surface draws on a reply (Slack and Discord use reactions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Queued,
+    Delivered,
+    Failed,
+    Read,
+}
+
+impl DeliveryMark {
+    /// The mark to add and the marks to take away: a delivered reply loses its queued mark; a
+    /// failure (even a late one, after "delivered") replaces both.
+    pub fn marks(self) -> (Option<Mark>, &'static [Mark]) {
+        match self {
+            DeliveryMark::Queued => (Some(Mark::Queued), &[]),
+            DeliveryMark::Delivered => (Some(Mark::Delivered), &[Mark::Queued]),
+            DeliveryMark::Failed => (Some(Mark::Failed), &[Mark::Queued, Mark::Delivered]),
+            DeliveryMark::Cancelled => (None, &[Mark::Queued]),
+            DeliveryMark::Read => (Some(Mark::Read), &[]),
+        }
+    }
+}
+
 /// A message change to persist with the decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessageChange {

@@ -476,46 +476,8 @@ async fn queue(
         .find_tickets(&queue.filter(&m.teammate, &teams), QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
-    let more = tickets.len() as i64 > QUEUE_LIST_LIMIT;
-    let mut lines = vec![text::queue_heading(
-        &name,
-        tickets.len().min(QUEUE_LIST_LIMIT as usize),
-        more,
-    )];
-    for t in tickets.iter().take(QUEUE_LIST_LIMIT as usize) {
-        let card = svc
-            .store
-            .card_of(t.id)
-            .await
-            .map_err(|e| Refusal::internal("cannot find a card", e))?;
-        let link = card.map(|c| match c.surface {
-            Surface::Discord => render::card_link(&c),
-            Surface::Slack => crate::chat::slack::render::card_link(&c),
-        });
-        let account = svc
-            .config
-            .account(t.state.network, t.state.account.as_str())
-            .map(|p| p.name.as_str())
-            .unwrap_or(t.state.account.as_str());
-        let headline = text::card_headline(t.state.network, t.state.kind, account);
-        lines.push(text::queue_line(
-            t.state.status,
-            link.as_deref(),
-            &headline,
-            &t.state.customer_name(),
-        ));
-    }
-    Ok(ephemeral(&lines.join("\n")))
-}
-
-fn bulk_action(verb: &str) -> Option<CardAction> {
-    match verb.to_ascii_lowercase().as_str() {
-        "close" => Some(CardAction::Close),
-        "open" | "reopen" => Some(CardAction::Reopen),
-        "read" => Some(CardAction::MarkRead),
-        "unread" => Some(CardAction::MarkUnread),
-        _ => None,
-    }
+    let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT).await?;
+    Ok(ephemeral(&listing))
 }
 
 async fn bulk(
@@ -524,7 +486,8 @@ async fn bulk(
     m: &Member<'_>,
     options: &[CommandOption],
 ) -> Result<Value, Refusal> {
-    let Some(action) = opt_text(options, "action").and_then(|a| bulk_action(&a)) else {
+    let Some(action) = opt_text(options, "action").and_then(|a| CardAction::from_bulk_verb(&a))
+    else {
         return Ok(ephemeral(&text::discord_help(
             &svc.config
                 .discord

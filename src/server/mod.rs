@@ -37,6 +37,44 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A queue listing (`tickets` fetched with one more than `limit`, to tell there are more): a
+/// heading and one line per ticket, each linking its card on the card's own surface.
+pub(crate) async fn queue_listing(
+    svc: &Services,
+    name: &str,
+    tickets: &[crate::core::Ticket],
+    limit: i64,
+) -> Result<String, Refusal> {
+    use crate::core::{Surface, text};
+    let shown = tickets.len().min(limit as usize);
+    let more = tickets.len() > shown;
+    let mut lines = vec![text::queue_heading(name, shown, more)];
+    for t in tickets.iter().take(shown) {
+        let card = svc
+            .store
+            .card_of(t.id)
+            .await
+            .map_err(|e| Refusal::internal("cannot find a card", e))?;
+        let link = card.map(|c| match c.surface {
+            Surface::Slack => crate::chat::slack::render::card_link(&c),
+            Surface::Discord => crate::chat::discord::render::card_link(&c),
+        });
+        let account = svc
+            .config
+            .account(t.state.network, t.state.account.as_str())
+            .map(|p| p.name.as_str())
+            .unwrap_or(t.state.account.as_str());
+        let headline = text::card_headline(t.state.network, t.state.kind, account);
+        lines.push(text::queue_line(
+            t.state.status,
+            link.as_deref(),
+            &headline,
+            &t.state.customer_name(),
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
 /// A refusal the caller can act on: status plus a one-line reason, as JSON.
 #[derive(Debug)]
 pub struct Refusal {

@@ -654,22 +654,12 @@ pub async fn commands(
         }
         Some((&"queue", rest)) => queue_command(&state, &command, rest).await?,
         Some((&"assign", rest)) => assign_command(&state, &command, rest).await?,
-        Some((verb, rest)) => match bulk_action(verb) {
+        Some((verb, rest)) => match CardAction::from_bulk_verb(verb) {
             Some(action) => bulk_command(&state, &command, action, rest).await?,
             None => ephemeral(text::command_unknown(&command.command, verb)).into_response(),
         },
     };
     Ok(answer)
-}
-
-fn bulk_action(verb: &str) -> Option<CardAction> {
-    match verb.to_ascii_lowercase().as_str() {
-        "close" => Some(CardAction::Close),
-        "open" | "reopen" => Some(CardAction::Reopen),
-        "read" => Some(CardAction::MarkRead),
-        "unread" => Some(CardAction::MarkUnread),
-        _ => None,
-    }
 }
 
 async fn saved_replies_command(
@@ -728,34 +718,8 @@ async fn queue_command(
         .find_tickets(&queue.filter(&me, &teams), QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
-    let more = tickets.len() as i64 > QUEUE_LIST_LIMIT;
-    let mut lines = vec![text::queue_heading(
-        words[0],
-        tickets.len().min(QUEUE_LIST_LIMIT as usize),
-        more,
-    )];
-    for t in tickets.iter().take(QUEUE_LIST_LIMIT as usize) {
-        let link = state
-            .store
-            .card_of(t.id)
-            .await
-            .map_err(|e| Refusal::internal("cannot find a card", e))?
-            .map(|c| render::card_link(&c));
-        let account = state
-            .config
-            .account(t.state.network, t.state.account.as_str())
-            .map(|p| p.name.as_str())
-            .unwrap_or(t.state.account.as_str());
-        let headline = text::card_headline(t.state.network, t.state.kind, account);
-        let author = t.state.customer_name();
-        lines.push(text::queue_line(
-            t.state.status,
-            link.as_deref(),
-            &headline,
-            &author,
-        ));
-    }
-    Ok(ephemeral(lines.join("\n")).into_response())
+    let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT).await?;
+    Ok(ephemeral(listing).into_response())
 }
 
 async fn bulk_command(

@@ -15,11 +15,10 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::chat::slack::{SlackCallError, render};
 use crate::core::card::CardView;
-use crate::core::decide::AssigneeNotice;
+use crate::core::decide::{AssigneeNotice, Mark};
 use crate::core::window::{Window, window};
 use crate::core::{
-    Assignee, ChatRef, Delivery, DeliveryMark, Effect, Event, FailureReason, MessageKey, Surface,
-    text,
+    Assignee, ChatRef, Delivery, Effect, Event, FailureReason, MessageKey, Surface, text,
 };
 use crate::core::{ItemKind, Moderation, Network};
 use crate::networks::meta::GraphError;
@@ -396,44 +395,23 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             let Some(chat) = chat else {
                 return Ok(Outcome::Done(vec![]));
             };
-            let (add, remove) = match state {
-                DeliveryMark::Queued => (Some(render::REACTION_QUEUED), None),
-                DeliveryMark::Delivered => (
-                    Some(render::REACTION_DELIVERED),
-                    Some(render::REACTION_QUEUED),
-                ),
-                // A late failure (a WhatsApp status after the API accepted the message)
-                // replaces the delivered mark.
-                DeliveryMark::Failed => (
-                    Some(render::REACTION_FAILED),
-                    Some(render::REACTION_DELIVERED),
-                ),
-                DeliveryMark::Cancelled => (None, Some(render::REACTION_QUEUED)),
-                DeliveryMark::Read => (Some(render::REACTION_READ), None),
-            };
-            if matches!(state, DeliveryMark::Failed)
+            let (add, remove) = state.marks();
+            if let Some(mark) = add
                 && let Err(e) = svc
                     .slack
-                    .remove_reaction(&chat.channel, &chat.message, render::REACTION_QUEUED)
+                    .add_reaction(&chat.channel, &chat.message, slack_reaction(mark))
                     .await
             {
                 return Ok(slack_failure(e));
             }
-            if let Some(name) = add
-                && let Err(e) = svc
+            for mark in remove {
+                if let Err(e) = svc
                     .slack
-                    .add_reaction(&chat.channel, &chat.message, name)
+                    .remove_reaction(&chat.channel, &chat.message, slack_reaction(*mark))
                     .await
-            {
-                return Ok(slack_failure(e));
-            }
-            if let Some(name) = remove
-                && let Err(e) = svc
-                    .slack
-                    .remove_reaction(&chat.channel, &chat.message, name)
-                    .await
-            {
-                return Ok(slack_failure(e));
+                {
+                    return Ok(slack_failure(e));
+                }
             }
             Ok(Outcome::Done(vec![]))
         }
@@ -762,6 +740,15 @@ fn slack_failure(e: SlackCallError) -> Outcome {
             rate_limited: false,
         },
         SlackCallError::Permanent { code } => Outcome::Fail(format!("Slack refused: {code}")),
+    }
+}
+
+fn slack_reaction(mark: Mark) -> &'static str {
+    match mark {
+        Mark::Queued => render::REACTION_QUEUED,
+        Mark::Delivered => render::REACTION_DELIVERED,
+        Mark::Failed => render::REACTION_FAILED,
+        Mark::Read => render::REACTION_READ,
     }
 }
 

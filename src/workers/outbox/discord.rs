@@ -13,11 +13,9 @@ use super::{Outcome, card_view, token_alert_key};
 use crate::chat::discord::render;
 use crate::chat::discord::{DiscordClient, DiscordError};
 use crate::config::{AccountConfig, Destination, DiscordChannelConfig, DiscordChannelKind};
-use crate::core::decide::AssigneeNotice;
+use crate::core::decide::{AssigneeNotice, Mark};
 use crate::core::model::Status;
-use crate::core::{
-    Assignee, ChatRef, Delivery, DeliveryMark, Effect, FailureReason, Surface, Ticket, text,
-};
+use crate::core::{Assignee, ChatRef, Delivery, Effect, FailureReason, Surface, Ticket, text};
 use crate::store::{ChatRole, Job, JobRecord};
 use crate::workers::Services;
 
@@ -39,6 +37,15 @@ pub(super) fn failure(e: DiscordError) -> Outcome {
             rate_limited: false,
         },
         e @ DiscordError::Permanent { .. } => Outcome::Fail(e.to_string()),
+    }
+}
+
+fn reaction(mark: Mark) -> &'static str {
+    match mark {
+        Mark::Queued => render::REACTION_QUEUED,
+        Mark::Delivered => render::REACTION_DELIVERED,
+        Mark::Failed => render::REACTION_FAILED,
+        Mark::Read => render::REACTION_READ,
     }
 }
 
@@ -279,28 +286,17 @@ pub(super) async fn deliver(
             let Some(chat) = chat else {
                 return Ok(Outcome::Done(vec![]));
             };
-            let (add, remove): (Option<&str>, &[&str]) = match state {
-                DeliveryMark::Queued => (Some(render::REACTION_QUEUED), &[]),
-                DeliveryMark::Delivered => {
-                    (Some(render::REACTION_DELIVERED), &[render::REACTION_QUEUED])
-                }
-                DeliveryMark::Failed => (
-                    Some(render::REACTION_FAILED),
-                    &[render::REACTION_QUEUED, render::REACTION_DELIVERED],
-                ),
-                DeliveryMark::Cancelled => (None, &[render::REACTION_QUEUED]),
-                DeliveryMark::Read => (Some(render::REACTION_READ), &[]),
-            };
-            if let Some(emoji) = add
+            let (add, remove) = state.marks();
+            if let Some(mark) = add
                 && let Err(e) = discord
-                    .add_reaction(&chat.channel, &chat.message, emoji)
+                    .add_reaction(&chat.channel, &chat.message, reaction(mark))
                     .await
             {
                 return Ok(failure(e));
             }
-            for emoji in remove {
+            for mark in remove {
                 if let Err(e) = discord
-                    .remove_reaction(&chat.channel, &chat.message, emoji)
+                    .remove_reaction(&chat.channel, &chat.message, reaction(*mark))
                     .await
                 {
                     return Ok(failure(e));
