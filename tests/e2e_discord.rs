@@ -627,6 +627,19 @@ async fn reply_and_tags_modals_assignment_dms_and_a_confirmed_delete() {
     w.settle().await;
     let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
     assert_eq!(t.state.tags, vec!["menu".to_string(), "vegan".to_string()]);
+    // Once tags exist, "Tags" offers them in a select (current ones pre-selected).
+    let answer = interact(&w, &click("7409", "sb1:tags:1", MOD, &[MOD_ROLE])).await;
+    let select = &answer["data"]["components"][0]["components"][0];
+    assert_eq!(select["custom_id"], "sb1tag:set:1");
+    assert_eq!(
+        select["options"],
+        json!([{"label": "menu", "value": "menu", "default": true},
+               {"label": "vegan", "value": "vegan", "default": true}])
+    );
+    interact(&w, &component("7410", "sb1tag:set:1", 3, &["vegan"])).await;
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.tags, vec!["vegan".to_string()]);
 
     // Assigning a member sends them a DM linking to the card.
     let answer = interact(

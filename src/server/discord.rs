@@ -192,6 +192,41 @@ async fn component(
         };
         return open_reply(svc, m, TicketId(t), Some(SavedReplyId(s))).await;
     }
+    // The tag picker shown after "Tags": set the chosen tags, or open the editor for new ones.
+    for (prefix, new) in [(render::TAGS_SELECT, false), (render::TAGS_NEW, true)] {
+        let Some(rest) = custom_id.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some(ticket_id) = rest
+            .trim_start_matches(':')
+            .parse::<i64>()
+            .ok()
+            .map(TicketId)
+        else {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "malformed tag picker",
+            ));
+        };
+        if let Some(p) = CardAction::EditTags.permission()
+            && !allowed(svc, m, p).await?
+        {
+            return Ok(ephemeral(&text::refused(p)));
+        }
+        let Some(t) = ticket(svc, ticket_id).await? else {
+            return Ok(ephemeral(text::NO_SUCH_TICKET));
+        };
+        if new {
+            return Ok(render::tags_modal(ticket_id, &t.state.tags));
+        }
+        let event = InboxEvent::TagsSubmitted {
+            teammate: m.teammate.clone(),
+            ticket: ticket_id,
+            tags: values.to_vec(),
+        };
+        store(svc, i, event).await?;
+        return Ok(deferred_update());
+    }
     let (id, value) = match parse_custom_id(custom_id) {
         Some(x) => x,
         None => {
@@ -236,7 +271,16 @@ async fn component(
             let Some(t) = ticket(svc, id.ticket).await? else {
                 return Ok(ephemeral(text::NO_SUCH_TICKET));
             };
-            return Ok(render::tags_modal(id.ticket, &t.state.tags));
+            let known = svc
+                .store
+                .known_tags()
+                .await
+                .map_err(|e| Refusal::internal("cannot list tags", e))?;
+            // With no tags yet there is nothing to pick: straight to the editor.
+            if known.is_empty() && t.state.tags.is_empty() {
+                return Ok(render::tags_modal(id.ticket, &t.state.tags));
+            }
+            return Ok(render::tags_picker(id.ticket, &known, &t.state.tags));
         }
         a if render::needs_confirmation(a) && value != Some(render::CONFIRMED) => {
             return Ok(render::delete_confirmation(id.ticket));

@@ -285,6 +285,45 @@ pub fn saved_reply_select(ticket: TicketId, replies: &[(i64, String)]) -> Value 
     })])
 }
 
+/// `custom_id` prefixes of the tag picker shown after "Tags": the multi-select that sets the
+/// tags (`…:<ticket>`), and the button that opens the editor for new ones.
+pub const TAGS_SELECT: &str = "sb1tag:set";
+pub const TAGS_NEW: &str = "sb1tag:new";
+
+/// The tag picker (ephemeral): the team's tags in a multi-select, the ticket's current ones
+/// pre-selected, and a button for new tags. Discord selects hold 25 options: the current tags
+/// first, then the others.
+pub fn tags_picker(ticket: TicketId, known: &[String], current: &[String]) -> Value {
+    let mut names: Vec<&String> = current.iter().collect();
+    names.extend(known.iter().filter(|k| !current.contains(k)));
+    let options: Vec<Value> = names
+        .into_iter()
+        .filter(|t| !t.is_empty() && t.chars().count() <= MAX_OPTION_CHARS)
+        .take(MAX_SELECT_OPTIONS)
+        .map(|t| json!({ "label": t, "value": t, "default": current.contains(t) }))
+        .collect();
+    let n = options.len();
+    ephemeral_with(
+        text::TAGS_MODAL_TITLE,
+        vec![
+            row(vec![json!({
+                "type": STRING_SELECT,
+                "custom_id": format!("{TAGS_SELECT}:{ticket}"),
+                "placeholder": text::TAGS_KNOWN_PLACEHOLDER,
+                "options": options,
+                "min_values": 0,
+                "max_values": n,
+            })]),
+            row(vec![json!({
+                "type": BUTTON,
+                "style": STYLE_SECONDARY,
+                "label": text::TAGS_NEW_LABEL,
+                "custom_id": format!("{TAGS_NEW}:{ticket}"),
+            })]),
+        ],
+    )
+}
+
 /// `custom_id` of the tags modal for `ticket`, and of its input.
 pub fn tags_modal_custom_id(ticket: TicketId) -> String {
     format!("{ACTION_ID_VERSION}:tags_modal:{ticket}")
