@@ -744,3 +744,88 @@ async fn slack_and_discord_together_each_get_their_tickets() {
     w.take_discord_matching("/threads$").await;
     w.finish().await;
 }
+
+#[tokio::test]
+async fn channel_and_team_notices_and_the_undo_window() {
+    let w = discord_world(|c| {
+        if let Some(d) = c.discord.as_mut() {
+            d.undo_seconds = 3;
+            d.teams = vec![switchboard::config::DiscordTeamConfig {
+                name: "support".into(),
+                role: "777000000000000000".into(),
+            }];
+        }
+    })
+    .await;
+    w.graph_ok().await;
+    let (gw, stop) = connect(&w).await;
+    new_comment(&w).await;
+    w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+
+    // The customer writes again on an unassigned ticket: in the thread, and a notice in the
+    // channel (Slack's "also send to channel"), customer words escaped.
+    w.meta_webhook(&comment_webhook(
+        "901_3",
+        "1234567890321_9",
+        "5550001",
+        "Jane",
+        "**hello?** @everyone",
+    ))
+    .await;
+    w.settle().await;
+    let in_thread = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert_eq!(in_thread.len(), 1);
+    let notice = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(notice.len(), 1);
+    let text = notice[0].body["content"].as_str().unwrap();
+    assert!(text.contains(r"\*\*hello?\*\* \@everyone"), "{text}");
+    assert_eq!(notice[0].body["allowed_mentions"]["parse"], json!([]));
+
+    // Assigned to a team: the role is mentioned (and pinged) in the thread.
+    interact(&w, &component("7501", "sb1:assign_team:1", 3, &["support"])).await;
+    w.settle().await;
+    let told = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].body["content"]
+            .as_str()
+            .unwrap()
+            .contains("<@&777000000000000000>")
+    );
+    assert_eq!(
+        told[0].body["allowed_mentions"]["roles"],
+        json!(["777000000000000000"])
+    );
+
+    // A reply deleted within the undo window is never sent.
+    gw.dispatch(
+        "MESSAGE_CREATE",
+        message_create("9201", CARD, MOD, &[MOD_ROLE], "oops, wrong ticket"),
+    );
+    w.wait_inbox(4).await;
+    gw.dispatch(
+        "MESSAGE_DELETE",
+        json!({"id": "9201", "channel_id": CARD, "guild_id": GUILD}),
+    );
+    w.wait_inbox(5).await;
+    w.settle().await;
+    assert!(w.take_graph("/901_3/comments").await.is_empty());
+    assert!(w.take_graph("/901_1/comments").await.is_empty());
+    let marks = w
+        .take_discord_matching(&format!(
+            "^/api/v10/channels/{CARD}/messages/9201/reactions/"
+        ))
+        .await;
+    assert_eq!(marks.len(), 2, "queued, then taken away");
+    w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages/"))
+        .await;
+    let _ = stop.send(true);
+    w.finish().await;
+}

@@ -129,14 +129,15 @@ fn emoji(s: &str) -> String {
         .fold(s.to_string(), |s, (code, e)| s.replace(code, e))
 }
 
-/// Slack's `*bold*` in `core::text` lines is Discord's `**bold**`.
+/// Slack's `*bold*` and `~strike~` in `core::text` lines are Discord's `**bold**` and
+/// `~~strike~~`.
 fn bold(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c == '*' {
-            out.push_str("**");
-        } else {
-            out.push(c);
+        match c {
+            '*' => out.push_str("**"),
+            '~' => out.push_str("~~"),
+            c => out.push(c),
         }
     }
     out
@@ -206,8 +207,53 @@ pub const MAX_CONTENT_CHARS: usize = 2000;
 /// ping).
 pub fn thread_customer_message(author: &str, text: &str, edited: bool, deleted: bool) -> Value {
     let body = truncate(&escape(text), MAX_CONTENT_CHARS - 200);
-    let line = text::thread_customer_message(&escape(author), &body, edited, deleted);
-    json!({ "content": emoji(&bold(&line)), "allowed_mentions": { "parse": [] } })
+    let line = text::thread_customer_message(PIECE_1, PIECE_2, edited, deleted);
+    plain_with(&line, &[(PIECE_1, &escape(author)), (PIECE_2, &body)])
+}
+
+/// Placeholders for words laid out by a `core::text` line but kept out of the markup pass
+/// (Unicode private-use characters: nothing in the pass touches them).
+pub const PIECE_1: &str = "\u{E000}1";
+pub const PIECE_2: &str = "\u{E000}2";
+
+/// Markup for a `core::text` line whose placeholders stand for words written by people
+/// (customers, already escaped; teammates, as they wrote them): the line is converted, then
+/// the words put in, so they are never reformatted.
+pub fn markup_with(line: &str, pieces: &[(&str, &str)]) -> String {
+    pieces.iter().fold(markup(line), |s, (placeholder, words)| {
+        s.replace(placeholder, words)
+    })
+}
+
+/// [`plain`] for a line with placeholders (see [`markup_with`]).
+pub fn plain_with(line: &str, pieces: &[(&str, &str)]) -> Value {
+    json!({
+        "content": truncate(&markup_with(line, pieces), MAX_CONTENT_CHARS),
+        "allowed_mentions": { "parse": [] },
+    })
+}
+
+/// "<customer> wrote again on <card>": customer words escaped (no formatting, no masked
+/// links); only `role` (a team's) is pinged, when given.
+pub fn customer_notice(
+    author: &str,
+    headline: &str,
+    link: &str,
+    said: &str,
+    role: Option<&str>,
+) -> Value {
+    let said = truncate(&escape(said), MAX_CONTENT_CHARS - 300);
+    let line = text::customer_replied_dm(PIECE_1, headline, link, PIECE_2);
+    let author = escape(author);
+    let pieces = [(PIECE_1, author.as_str()), (PIECE_2, said.as_str())];
+    let content = match role {
+        Some(r) => format!("<@&{r}> {}", markup_with(&line, &pieces)),
+        None => markup_with(&line, &pieces),
+    };
+    json!({
+        "content": truncate(&content, MAX_CONTENT_CHARS),
+        "allowed_mentions": { "parse": [], "roles": role.into_iter().collect::<Vec<_>>() },
+    })
 }
 
 /// A link to a message: `https://discord.com/channels/{guild}/{channel}/{message}`.
@@ -946,6 +992,17 @@ mod tests {
             p["allowed_mentions"],
             json!({"parse": [], "users": ["1"], "roles": ["2"]})
         );
+    }
+
+    #[test]
+    fn peoples_words_are_never_re_marked_up() {
+        let m = thread_customer_message("Jane *", "**hi** <@1>", false, true);
+        assert_eq!(
+            m["content"],
+            r"**Jane \***: ~~\*\*hi\*\* \<\@1\>~~ _(deleted by the customer)_"
+        );
+        let copy = plain_with("<@1> replied: \u{E000}1", &[(PIECE_1, "**yes** ~~no~~")]);
+        assert_eq!(copy["content"], "<@1> replied: **yes** ~~no~~");
     }
 
     #[test]

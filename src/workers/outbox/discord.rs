@@ -212,29 +212,45 @@ pub(super) async fn deliver(
             }
             Ok(Outcome::Done(vec![]))
         }
-        Effect::PostThreadMessage { key, .. } => {
+        Effect::PostThreadMessage { key, broadcast } => {
             let Some(msg) = svc.store.message(key).await? else {
                 return Ok(Outcome::Fail(format!("message {key} not found")));
             };
             if svc.store.chat_of_message(key).await?.is_some() {
                 return Ok(Outcome::Done(vec![]));
             }
-            // No broadcast on Discord: the edited card and the thread's own notification
-            // tell the channel.
             let body = render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
-            Ok(match post_in_thread(discord, &card, &body).await {
-                Ok(id) => Outcome::Done(vec![JobRecord::LinkChat {
-                    chat: ChatRef {
-                        surface: Surface::Discord,
-                        workspace: card.workspace.clone(),
-                        channel: card.message.clone(),
-                        message: id,
-                    },
-                    role: ChatRole::ThreadMessage,
-                    message: Some(key.clone()),
-                }]),
-                Err(e) => failure(e),
-            })
+            let id = match post_in_thread(discord, &card, &body).await {
+                Ok(id) => id,
+                Err(e) => return Ok(failure(e)),
+            };
+            // Slack's "also send to channel": a notice in the card's text channel linking the
+            // thread (a forum post is bumped by the message itself). Best effort: the message
+            // is in the thread already, and retrying would post it twice.
+            if *broadcast && card.channel != card.message {
+                let headline =
+                    text::card_headline(ticket.state.network, ticket.state.kind, &account.name);
+                let notice = render::customer_notice(
+                    &author,
+                    &headline,
+                    &render::card_link(&card),
+                    &msg.text,
+                    None,
+                );
+                if let Err(e) = discord.create_message(&card.channel, &notice).await {
+                    warn!(error = %e, "cannot post the channel notice");
+                }
+            }
+            Ok(Outcome::Done(vec![JobRecord::LinkChat {
+                chat: ChatRef {
+                    surface: Surface::Discord,
+                    workspace: card.workspace.clone(),
+                    channel: card.message.clone(),
+                    message: id,
+                },
+                role: ChatRole::ThreadMessage,
+                message: Some(key.clone()),
+            }]))
         }
         Effect::UpdateThreadMessage { key } => {
             let (Some(chat), Some(msg)) = (
@@ -262,7 +278,11 @@ pub(super) async fn deliver(
                 .as_ref()
                 .map(render::mention)
                 .unwrap_or_default();
-            let body = render::plain(&text::modal_reply_copy(&who, &msg.text));
+            // The teammate's words as they wrote them (Discord markdown), not re-marked-up.
+            let body = render::plain_with(
+                &text::modal_reply_copy(&who, render::PIECE_1),
+                &[(render::PIECE_1, &msg.text)],
+            );
             Ok(match post_in_thread(discord, &card, &body).await {
                 Ok(id) => Outcome::Done(vec![JobRecord::LinkChat {
                     chat: ChatRef {
@@ -359,6 +379,16 @@ pub(super) async fn deliver(
     }
 }
 
+/// What the customer wrote, for a notice.
+async fn said(svc: &Services, key: &crate::core::MessageKey) -> anyhow::Result<String> {
+    Ok(svc
+        .store
+        .message(key)
+        .await?
+        .map(|m| m.text)
+        .unwrap_or_default())
+}
+
 /// A DM to an assigned member; a role mention in the thread for a team.
 async fn notify(
     svc: &Services,
@@ -378,50 +408,43 @@ async fn notify(
         (Assignee::Person(t), _) if t.surface != Surface::Discord => Ok(Outcome::Done(vec![])),
         (Assignee::Person(t), notice) => {
             let body = match notice {
-                AssigneeNotice::Assigned { by, note } => {
-                    text::assigned_dm(&render::mention(by), &headline, &link, note.as_deref())
-                }
+                AssigneeNotice::Assigned { by, note } => render::plain(&text::assigned_dm(
+                    &render::mention(by),
+                    &headline,
+                    &link,
+                    note.as_deref(),
+                )),
                 AssigneeNotice::CustomerReplied { key } => {
-                    let said = svc
-                        .store
-                        .message(key)
-                        .await?
-                        .map(|m| m.text)
-                        .unwrap_or_default();
-                    text::customer_replied_dm(&author, &headline, &link, &said)
+                    let said = said(svc, key).await?;
+                    render::customer_notice(&author, &headline, &link, &said, None)
                 }
             };
             let dm = match discord.dm_channel(t.id.as_str()).await {
                 Ok(c) => c,
                 Err(e) => return Ok(failure(e)),
             };
-            Ok(done(
-                discord.create_message(&dm, &render::plain(&body)).await,
-            ))
+            Ok(done(discord.create_message(&dm, &body).await))
         }
         (Assignee::Team(name), notice) => {
             let Some(team) = svc.config.discord_team(name) else {
                 return Ok(Outcome::Done(vec![]));
             };
-            let role = format!("<@&{}>", team.role);
-            let body = match notice {
-                AssigneeNotice::Assigned { by, note } => {
-                    text::assigned_team(&render::mention(by), &role, note.as_deref())
-                }
+            let role = team.role.as_str();
+            let msg = match notice {
+                AssigneeNotice::Assigned { by, note } => render::pinging(
+                    &text::assigned_team(
+                        &render::mention(by),
+                        &format!("<@&{role}>"),
+                        note.as_deref(),
+                    ),
+                    &[],
+                    &[role],
+                ),
                 AssigneeNotice::CustomerReplied { key } => {
-                    let said = svc
-                        .store
-                        .message(key)
-                        .await?
-                        .map(|m| m.text)
-                        .unwrap_or_default();
-                    format!(
-                        "{role} {}",
-                        text::customer_replied_dm(&author, &headline, &link, &said)
-                    )
+                    let said = said(svc, key).await?;
+                    render::customer_notice(&author, &headline, &link, &said, Some(role))
                 }
             };
-            let msg = render::pinging(&body, &[], &[team.role.as_str()]);
             Ok(done(post_in_thread(discord, card, &msg).await))
         }
     }
