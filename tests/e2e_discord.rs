@@ -268,14 +268,26 @@ async fn the_gateway_carries_clicks_and_thread_replies() {
         "{paths:?}"
     );
     // The card shows who replied.
-    w.take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{CARD}"))
+    let edits = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{CARD}"))
         .await;
-    // The bot's own messages are ignored.
+    let status = edits.last().expect("the card was edited").body["embeds"][0]["fields"][0]["value"]
+        .to_string();
+    assert!(status.contains(&format!("<@{MOD}>")), "{status}");
+    // The bot's own messages are ignored: after a bot message and a teammate's note, only
+    // the note is in the inbox.
     let mut own = message_create("9002", CARD, "1000000000000000999", &[], "echo");
     own["author"]["bot"] = json!(true);
     gw.dispatch("MESSAGE_CREATE", own);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(w.store.count_inbox().await.unwrap(), 3);
+    gw.dispatch(
+        "MESSAGE_CREATE",
+        message_create("9003", CARD, MOD, &[MOD_ROLE], "note: she is a regular"),
+    );
+    w.wait_inbox(4).await;
+    w.settle().await;
+    assert_eq!(w.store.count_inbox().await.unwrap(), 4);
+    w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages/"))
+        .await;
     let _ = stop.send(true);
     w.finish().await;
 }
@@ -827,5 +839,72 @@ async fn channel_and_team_notices_and_the_undo_window() {
     w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages/"))
         .await;
     let _ = stop.send(true);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn an_archived_thread_is_unarchived_and_the_edit_retried() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = discord_world(|_| {}).await;
+    w.discord_ok("").await;
+    new_comment(&w).await;
+    let card = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(
+        card[0].body["nonce"], "sbcard1",
+        "a retried post cannot double"
+    );
+    assert_eq!(card[0].body["enforce_nonce"], true);
+    w.meta_webhook(&comment_webhook(
+        "901_3",
+        "1234567890321_9",
+        "5550001",
+        "Jane",
+        "hello?",
+    ))
+    .await;
+    w.settle().await;
+    let mirrored = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert_eq!(mirrored.len(), 1);
+    w.take_discord_matching("^/api/v10/channels/").await;
+    // Discord archived the idle thread: the first edit is refused.
+    let thread_message = "1000000000000200002";
+    Mock::given(method("PATCH"))
+        .and(path(format!(
+            "/api/v10/channels/{CARD}/messages/{thread_message}"
+        )))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"code": 50083, "message": "Thread is archived"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.discord)
+        .await;
+    let edited = comment_webhook("901_3", "1234567890321_9", "5550001", "Jane", "hello??")
+        .replace("\"verb\":\"add\"", "\"verb\":\"edited\"");
+    assert!(edited.contains("edited"));
+    w.meta_webhook(&edited).await;
+    w.settle().await;
+    let unarchived = w.take_discord(&format!("/api/v10/channels/{CARD}")).await;
+    assert_eq!(unarchived.len(), 1);
+    assert_eq!(unarchived[0].body, json!({"archived": false}));
+    let edits = w
+        .take_discord(&format!(
+            "/api/v10/channels/{CARD}/messages/{thread_message}"
+        ))
+        .await;
+    assert_eq!(edits.len(), 2, "refused, then done");
+    assert!(
+        edits[1].body["content"]
+            .as_str()
+            .unwrap()
+            .contains("hello??")
+    );
+    w.take_discord_matching("^/api/v10/channels/").await;
     w.finish().await;
 }

@@ -219,10 +219,25 @@ async fn component(
         if new {
             return Ok(render::tags_modal(ticket_id, &t.state.tags));
         }
+        // The select shows at most 25 tags: the ticket's tags it could not show are kept.
+        let known = svc
+            .store
+            .known_tags()
+            .await
+            .map_err(|e| Refusal::internal("cannot list tags", e))?;
+        let offered = render::offered_tags(&known, &t.state.tags);
+        let mut tags: Vec<String> = t
+            .state
+            .tags
+            .iter()
+            .filter(|tag| !offered.contains(tag))
+            .cloned()
+            .collect();
+        tags.extend(values.iter().cloned());
         let event = InboxEvent::TagsSubmitted {
             teammate: m.teammate.clone(),
             ticket: ticket_id,
-            tags: values.to_vec(),
+            tags,
         };
         store(svc, i, event).await?;
         return Ok(deferred_update());
@@ -276,8 +291,8 @@ async fn component(
                 .known_tags()
                 .await
                 .map_err(|e| Refusal::internal("cannot list tags", e))?;
-            // With no tags yet there is nothing to pick: straight to the editor.
-            if known.is_empty() && t.state.tags.is_empty() {
+            // With nothing to pick: straight to the editor.
+            if render::offered_tags(&known, &t.state.tags).is_empty() {
                 return Ok(render::tags_modal(id.ticket, &t.state.tags));
             }
             return Ok(render::tags_picker(id.ticket, &known, &t.state.tags));
@@ -290,8 +305,9 @@ async fn component(
     let event = InboxEvent::CardAction {
         teammate: m.teammate.clone(),
         action_id: id.to_string(),
+        // Only Delete carries the confirmation marker; any other value is the action's own.
         value: value
-            .filter(|v| *v != render::CONFIRMED)
+            .filter(|v| !(render::needs_confirmation(id.action) && *v == render::CONFIRMED))
             .map(str::to_string),
         selected: values.to_vec(),
     };
@@ -520,8 +536,11 @@ async fn queue(
         .find_tickets(&queue.filter(&m.teammate, &teams), QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
-    let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT).await?;
-    Ok(ephemeral(&listing))
+    let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT, &|l, who| {
+        render::markup_with(l, &[(super::CUSTOMER, &render::escape_text(who))])
+    })
+    .await?;
+    Ok(render::ephemeral_raw(&listing))
 }
 
 async fn bulk(

@@ -138,9 +138,10 @@ impl EventHandler for Handler {
         if author.bot {
             return;
         }
+        // Two quick edits are two events: key on the full timestamp (milliseconds).
         let edited = event
             .edited_timestamp
-            .map(|t| t.unix_timestamp().to_string())
+            .map(|t| t.to_string())
             .unwrap_or_default();
         let e = InboxEvent::MessageEdited {
             teammate: teammate(author.id),

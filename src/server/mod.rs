@@ -37,18 +37,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Stands for the customer's name in a queue line until the surface writes it.
+pub(crate) const CUSTOMER: &str = "\u{E000}c";
+
 /// A queue listing (`tickets` fetched with one more than `limit`, to tell there are more): a
-/// heading and one line per ticket, each linking its card on the card's own surface.
+/// heading and one line per ticket, each linking its card on the card's own surface. `line`
+/// finishes a line: it gets the line with [`CUSTOMER`] in it and the customer's name (a
+/// surface escapes it its own way).
 pub(crate) async fn queue_listing(
     svc: &Services,
     name: &str,
     tickets: &[crate::core::Ticket],
     limit: i64,
+    line: &(dyn Fn(&str, &str) -> String + Sync),
 ) -> Result<String, Refusal> {
     use crate::core::{Surface, text};
     let shown = tickets.len().min(limit as usize);
     let more = tickets.len() > shown;
-    let mut lines = vec![text::queue_heading(name, shown, more)];
+    let mut lines = vec![line(&text::queue_heading(name, shown, more), "")];
     for t in tickets.iter().take(shown) {
         let card = svc
             .store
@@ -65,12 +71,8 @@ pub(crate) async fn queue_listing(
             .map(|p| p.name.as_str())
             .unwrap_or(t.state.account.as_str());
         let headline = text::card_headline(t.state.network, t.state.kind, account);
-        lines.push(text::queue_line(
-            t.state.status,
-            link.as_deref(),
-            &headline,
-            &t.state.customer_name(),
-        ));
+        let row = text::queue_line(t.state.status, link.as_deref(), &headline, CUSTOMER);
+        lines.push(line(&row, &t.state.customer_name()));
     }
     Ok(lines.join("\n"))
 }

@@ -718,7 +718,10 @@ async fn queue_command(
         .find_tickets(&queue.filter(&me, &teams), QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
-    let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT).await?;
+    let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT, &|l, name| {
+        l.replace(super::CUSTOMER, name)
+    })
+    .await?;
     Ok(ephemeral(listing).into_response())
 }
 

@@ -22,6 +22,8 @@ pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(2);
 /// Threads started for tickets are archived by Discord after this many minutes without
 /// activity (a new message unarchives them). One week, Discord's longest.
 pub const THREAD_AUTO_ARCHIVE_MINUTES: u32 = 10080;
+/// Discord's limit on a message nonce.
+pub const MAX_NONCE_CHARS: usize = 25;
 /// Discord's limit on thread names.
 pub const MAX_THREAD_NAME_CHARS: usize = 100;
 
@@ -84,12 +86,17 @@ impl DiscordClient {
         })
     }
 
-    /// Wait for the route's bucket (briefly) or say how long it is empty.
-    async fn pace(&self, route: &str) -> Result<(), DiscordError> {
+    /// Wait for the route's bucket (briefly) or say how long it is empty. Interaction
+    /// answers (`auth` false) are exempt from the global limit.
+    async fn pace(&self, route: &str, exempt: bool) -> Result<(), DiscordError> {
         loop {
             let wait = {
                 let mut l = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
-                l.before(route, Instant::now())
+                if exempt {
+                    l.before_exempt(route, Instant::now())
+                } else {
+                    l.before(route, Instant::now())
+                }
             };
             match wait {
                 None => return Ok(()),
@@ -108,7 +115,8 @@ impl DiscordClient {
         body: Option<&Value>,
         auth: bool,
     ) -> Result<Option<Value>, DiscordError> {
-        self.pace(route).await?;
+        // Interaction callbacks and follow-ups are the unauthenticated calls.
+        self.pace(route, !auth).await?;
         let mut req = self
             .http
             .request(method, format!("{}{API_PREFIX}{path}", self.base));
@@ -205,6 +213,25 @@ impl DiscordClient {
         )
     }
 
+    /// [`create_message`](Self::create_message) that cannot double: with `enforce_nonce`,
+    /// Discord answers a repeated `nonce` (from the same bot, within minutes) with the message
+    /// it already created, so a retry after a lost response posts nothing new.
+    pub async fn create_message_once(
+        &self,
+        channel: &str,
+        body: &Value,
+        nonce: &str,
+    ) -> Result<String, DiscordError> {
+        let mut body = body.clone();
+        body["nonce"] = nonce
+            .chars()
+            .take(MAX_NONCE_CHARS)
+            .collect::<String>()
+            .into();
+        body["enforce_nonce"] = true.into();
+        self.create_message(channel, &body).await
+    }
+
     /// `PATCH /channels/{channel}/messages/{message}`.
     pub async fn edit_message(
         &self,
@@ -262,11 +289,23 @@ impl DiscordClient {
         )
     }
 
-    /// `PATCH /channels/{thread}` with the forum tags to show.
+    /// `PATCH /channels/{thread}` with the forum tags to show; also unarchives the post
+    /// (Discord archives an idle thread, and an archived one refuses edits).
     pub async fn set_thread_tags(&self, thread: &str, tags: &[&str]) -> Result<(), DiscordError> {
         let route = format!("PATCH /channels/{thread}");
         let path = format!("/channels/{thread}");
-        let body = json!({ "applied_tags": tags });
+        let body = json!({ "archived": false, "applied_tags": tags });
+        self.call(Method::PATCH, &route, &path, Some(&body), true)
+            .await
+            .map(drop)
+    }
+
+    /// `PATCH /channels/{thread}` `{"archived": false}`: an archived thread refuses edits and
+    /// reactions until it is unarchived.
+    pub async fn unarchive(&self, thread: &str) -> Result<(), DiscordError> {
+        let route = format!("PATCH /channels/{thread}");
+        let path = format!("/channels/{thread}");
+        let body = json!({ "archived": false });
         self.call(Method::PATCH, &route, &path, Some(&body), true)
             .await
             .map(drop)
@@ -331,15 +370,16 @@ impl DiscordClient {
         token: &str,
         body: &Value,
     ) -> Result<(), DiscordError> {
-        let route = format!("POST /interactions/{interaction_id}/callback");
+        // One key for every callback: ids are unique per interaction and must not pile up.
+        let route = "POST /interactions/callback";
         let path = format!("/interactions/{interaction_id}/{token}/callback");
         match self
-            .call(Method::POST, &route, &path, Some(body), false)
+            .call(Method::POST, route, &path, Some(body), false)
             .await
         {
             Err(DiscordError::RateLimited { retry_after }) if retry_after <= MAX_INLINE_WAIT => {
                 tokio::time::sleep(retry_after).await;
-                self.call(Method::POST, &route, &path, Some(body), false)
+                self.call(Method::POST, route, &path, Some(body), false)
                     .await
                     .map(drop)
             }
@@ -355,7 +395,7 @@ impl DiscordClient {
         token: &str,
         body: &Value,
     ) -> Result<(), DiscordError> {
-        let route = format!("POST /webhooks/{application}/{token}");
+        let route = format!("POST /webhooks/{application}/followup");
         let path = format!("/webhooks/{application}/{token}");
         self.call(Method::POST, &route, &path, Some(body), false)
             .await

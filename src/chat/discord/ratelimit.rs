@@ -88,11 +88,21 @@ impl RateLimiter {
     /// How long to wait before sending on `route`, or `None`: send now (one request of the
     /// bucket is then counted as used).
     pub fn before(&mut self, route: &str, now: Instant) -> Option<Duration> {
+        self.before_with(route, now, true)
+    }
+
+    /// [`before`](Self::before) for interaction responses and follow-ups, which Discord exempts
+    /// from the global limit (their route buckets still apply).
+    pub fn before_exempt(&mut self, route: &str, now: Instant) -> Option<Duration> {
+        self.before_with(route, now, false)
+    }
+
+    fn before_with(&mut self, route: &str, now: Instant, global_applies: bool) -> Option<Duration> {
         let global = self
             .global_until
-            .filter(|until| *until > now)
+            .filter(|until| global_applies && *until > now)
             .map(|until| until - now);
-        if global.is_none() {
+        if self.global_until.is_some_and(|until| until <= now) {
             self.global_until = None;
         }
         let key = self.key(route);
@@ -120,7 +130,10 @@ impl RateLimiter {
     /// Records a response's rate-limit headers for `route`.
     pub fn after(&mut self, route: &str, headers: &RateLimitHeaders, now: Instant) {
         if let Some(bucket) = &headers.bucket {
-            let previous = self.route_bucket.insert(route.to_string(), bucket.clone());
+            // A bucket is shared by routes with the same major parameter only (Discord limits
+            // each channel, guild or webhook separately under one bucket id).
+            let shared = format!("{bucket}@{}", major(route));
+            let previous = self.route_bucket.insert(route.to_string(), shared);
             // A route learning its bucket stops using the route-keyed state.
             if previous.is_none() {
                 self.buckets.remove(route);
@@ -162,6 +175,17 @@ impl RateLimiter {
         b.remaining = 0;
         b.reset_at = b.reset_at.max(until);
     }
+}
+
+/// The major parameter of a route key: the id after `channels/`, `guilds/` or `webhooks/`.
+fn major(route: &str) -> &str {
+    for prefix in ["/channels/", "/guilds/", "/webhooks/"] {
+        if let Some(i) = route.find(prefix) {
+            let rest = &route[i + prefix.len()..];
+            return rest.split('/').next().unwrap_or("");
+        }
+    }
+    ""
 }
 
 #[cfg(test)]
@@ -344,5 +368,29 @@ mod tests {
         );
         assert_eq!(parse_seconds("nope"), None);
         assert_eq!(parse_seconds("-1"), None);
+    }
+
+    #[test]
+    fn interaction_answers_skip_the_global_wait_and_channels_have_their_own_budgets() {
+        let mut l = RateLimiter::new();
+        let t0 = Instant::now();
+        l.on_429(MESSAGES, ms(500), true, t0);
+        assert!(
+            l.before(OTHER, t0).is_some(),
+            "global holds ordinary routes"
+        );
+        assert_eq!(l.before_exempt("POST /interactions/callback", t0), None);
+        assert!(l.before(OTHER, t0).is_some(), "and is still in force after");
+        // One bucket id, two channels: separate budgets.
+        let mut l = RateLimiter::new();
+        let empty = RateLimitHeaders {
+            bucket: Some("b".into()),
+            remaining: Some(0),
+            reset_after: Some(ms(1000)),
+            ..Default::default()
+        };
+        l.after(MESSAGES, &empty, t0);
+        assert!(l.before(MESSAGES, t0).is_some());
+        assert_eq!(l.before(OTHER, t0), None);
     }
 }

@@ -32,6 +32,8 @@ pub const MAX_SELECT_OPTIONS: usize = 25;
 const MAX_EMBED_TITLE_CHARS: usize = 256;
 const MAX_EMBED_DESCRIPTION_CHARS: usize = 4096;
 const MAX_FIELD_VALUE_CHARS: usize = 1024;
+/// All of an embed's text together (title, description, field names and values).
+const MAX_EMBED_TOTAL_CHARS: usize = 6000;
 const MAX_BUTTON_LABEL_CHARS: usize = 80;
 const MAX_PLACEHOLDER_CHARS: usize = 150;
 const MAX_OPTION_CHARS: usize = 100;
@@ -276,6 +278,23 @@ pub fn ephemeral(text: &str) -> Value {
     })
 }
 
+/// An ephemeral answer whose content is Discord markup already.
+pub fn ephemeral_raw(content: &str) -> Value {
+    json!({
+        "type": CALLBACK_MESSAGE,
+        "data": {
+            "content": truncate(content, MAX_CONTENT_CHARS),
+            "flags": EPHEMERAL,
+            "allowed_mentions": { "parse": [] },
+        }
+    })
+}
+
+/// Customer words escaped for Discord markdown (see [`escape`]).
+pub fn escape_text(s: &str) -> String {
+    escape(s)
+}
+
 /// An ephemeral answer with components (a saved-reply list, a confirmation).
 pub fn ephemeral_with(text: &str, components: Vec<Value>) -> Value {
     let mut v = ephemeral(text);
@@ -340,12 +359,8 @@ pub const TAGS_NEW: &str = "sb1tag:new";
 /// pre-selected, and a button for new tags. Discord selects hold 25 options: the current tags
 /// first, then the others.
 pub fn tags_picker(ticket: TicketId, known: &[String], current: &[String]) -> Value {
-    let mut names: Vec<&String> = current.iter().collect();
-    names.extend(known.iter().filter(|k| !current.contains(k)));
-    let options: Vec<Value> = names
-        .into_iter()
-        .filter(|t| !t.is_empty() && t.chars().count() <= MAX_OPTION_CHARS)
-        .take(MAX_SELECT_OPTIONS)
+    let options: Vec<Value> = offered_tags(known, current)
+        .iter()
         .map(|t| json!({ "label": t, "value": t, "default": current.contains(t) }))
         .collect();
     let n = options.len();
@@ -368,6 +383,19 @@ pub fn tags_picker(ticket: TicketId, known: &[String], current: &[String]) -> Va
             })]),
         ],
     )
+}
+
+/// The tags the picker offers: the ticket's first, then the team's others, as many as a
+/// select holds, leaving out names too long for an option.
+pub fn offered_tags(known: &[String], current: &[String]) -> Vec<String> {
+    let mut names: Vec<&String> = current.iter().collect();
+    names.extend(known.iter().filter(|k| !current.contains(k)));
+    names
+        .into_iter()
+        .filter(|t| !t.is_empty() && t.chars().count() <= MAX_OPTION_CHARS)
+        .take(MAX_SELECT_OPTIONS)
+        .cloned()
+        .collect()
 }
 
 /// `custom_id` of the tags modal for `ticket`, and of its input.
@@ -655,7 +683,17 @@ pub fn card(view: &CardView) -> Value {
     {
         embed.insert("url".into(), url.to_string().into());
     }
-    embed.insert("description".into(), description(view).into());
+    // Discord also caps an embed's text as a whole: the description gives way.
+    let others: usize = view.headline.chars().count().min(MAX_EMBED_TITLE_CHARS)
+        + fields
+            .iter()
+            .map(|f| f["value"].as_str().map_or(0, |v| v.chars().count()) + 1)
+            .sum::<usize>();
+    let room = MAX_EMBED_TOTAL_CHARS.saturating_sub(others);
+    embed.insert(
+        "description".into(),
+        truncate(&description(view), room).into(),
+    );
     embed.insert("color".into(), colour(view.status).into());
     embed.insert("fields".into(), fields.into());
     embed.insert("timestamp".into(), view.created_at.to_rfc3339().into());
@@ -840,11 +878,24 @@ mod tests {
         t.state.first_text = "é".repeat(10_000);
         t.state.suggested_tags = (0..12).map(|i| format!("tag{i}")).collect();
         t.state.suggested_tags.push("x".repeat(120));
+        // Long tags make long field lines: the whole embed must still fit.
+        t.state.tags = (0..40).map(|i| format!("{i}{}", "t".repeat(60))).collect();
         let teams: Vec<String> = (0..40).map(|i| format!("Team {i}")).collect();
         let v = render(&t, &teams);
-        let desc = v["embeds"][0]["description"].as_str().unwrap();
+        let embed = &v["embeds"][0];
+        let desc = embed["description"].as_str().unwrap();
         assert!(desc.chars().count() <= MAX_EMBED_DESCRIPTION_CHARS);
         assert!(desc.ends_with('…'));
+        let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+        let total = chars(&embed["title"])
+            + chars(&embed["description"])
+            + embed["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum::<usize>();
+        assert!(total <= MAX_EMBED_TOTAL_CHARS, "{total}");
         let rows = rows(&v);
         assert!(rows.len() <= MAX_ACTION_ROWS);
         let mut ids = std::collections::HashSet::new();

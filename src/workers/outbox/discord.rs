@@ -23,6 +23,36 @@ use crate::workers::Services;
 const UNKNOWN_CHANNEL: i64 = 10003;
 /// Discord's "A thread has already been created for this message".
 const THREAD_EXISTS: i64 = 160004;
+/// Discord's "Thread is archived": idle threads are archived, and then refuse edits and
+/// reactions until unarchived.
+const THREAD_ARCHIVED: i64 = 50083;
+
+/// Run `op` on something in `thread`; if the thread was archived, unarchive it and run again.
+async fn in_thread<T, F, Fut>(
+    discord: &DiscordClient,
+    thread: &str,
+    op: F,
+) -> Result<T, DiscordError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DiscordError>>,
+{
+    match op().await {
+        Err(DiscordError::Permanent {
+            code: THREAD_ARCHIVED,
+            ..
+        }) => {
+            discord.unarchive(thread).await?;
+            op().await
+        }
+        other => other,
+    }
+}
+
+/// The nonce of a job's message (`part` tells two messages of one job apart).
+fn nonce(job: &Job, part: &str) -> String {
+    format!("sb{}{part}", job.id)
+}
 
 pub(super) fn failure(e: DiscordError) -> Outcome {
     match e {
@@ -84,15 +114,16 @@ async fn post_in_thread(
     discord: &DiscordClient,
     card: &ChatRef,
     body: &serde_json::Value,
+    nonce: &str,
 ) -> Result<String, DiscordError> {
     let thread = card.message.as_str();
-    match discord.create_message(thread, body).await {
+    match discord.create_message_once(thread, body, nonce).await {
         Err(DiscordError::Permanent {
             code: UNKNOWN_CHANNEL,
             ..
         }) if card.channel != card.message => {
             start_thread(discord, card, "ticket").await?;
-            discord.create_message(thread, body).await
+            discord.create_message_once(thread, body, nonce).await
         }
         other => other,
     }
@@ -142,7 +173,9 @@ pub(super) async fn post_card(
     };
     match channel.kind {
         DiscordChannelKind::Text => {
-            let id = match discord.create_message(&channel.id, &body).await {
+            // One card per ticket: the nonce makes a retry after a lost answer harmless.
+            let once = format!("sbcard{}", ticket.id);
+            let id = match discord.create_message_once(&channel.id, &body, &once).await {
                 Ok(id) => id,
                 Err(e) => return Ok(failure(e)),
             };
@@ -197,20 +230,17 @@ pub(super) async fn deliver(
     match &job.effect {
         Effect::UpdateCard => {
             let body = render::card(&card_view(svc, ticket, &account.name));
-            if let Err(e) = discord
-                .edit_message(&card.channel, &card.message, &body)
-                .await
-            {
-                return Ok(failure(e));
-            }
-            // A forum post's tags follow the status.
+            // A forum post's tags follow the status; setting them also unarchives the post,
+            // so do it first: an archived post refuses the edit.
             if let Some((_, channel)) = destination(svc, ticket, account)
                 && channel.kind == DiscordChannelKind::Forum
                 && let Some(tag) = status_tag(channel, ticket.state.status)
+                && let Err(e) = discord.set_thread_tags(&card.message, &[tag]).await
             {
-                return Ok(done(discord.set_thread_tags(&card.message, &[tag]).await));
+                return Ok(failure(e));
             }
-            Ok(Outcome::Done(vec![]))
+            let edit = || discord.edit_message(&card.channel, &card.message, &body);
+            Ok(done(in_thread(discord, &card.channel, edit).await))
         }
         Effect::PostThreadMessage { key, broadcast } => {
             let Some(msg) = svc.store.message(key).await? else {
@@ -220,7 +250,7 @@ pub(super) async fn deliver(
                 return Ok(Outcome::Done(vec![]));
             }
             let body = render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
-            let id = match post_in_thread(discord, &card, &body).await {
+            let id = match post_in_thread(discord, &card, &body, &nonce(job, "")).await {
                 Ok(id) => id,
                 Err(e) => return Ok(failure(e)),
             };
@@ -237,7 +267,10 @@ pub(super) async fn deliver(
                     &msg.text,
                     None,
                 );
-                if let Err(e) = discord.create_message(&card.channel, &notice).await {
+                if let Err(e) = discord
+                    .create_message_once(&card.channel, &notice, &nonce(job, "n"))
+                    .await
+                {
                     warn!(error = %e, "cannot post the channel notice");
                 }
             }
@@ -260,11 +293,8 @@ pub(super) async fn deliver(
                 return Ok(Outcome::Done(vec![]));
             };
             let body = render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
-            Ok(done(
-                discord
-                    .edit_message(&chat.channel, &chat.message, &body)
-                    .await,
-            ))
+            let edit = || discord.edit_message(&chat.channel, &chat.message, &body);
+            Ok(done(in_thread(discord, &chat.channel, edit).await))
         }
         Effect::PostReplyCopy { key } => {
             let Some(msg) = svc.store.message(key).await? else {
@@ -283,19 +313,21 @@ pub(super) async fn deliver(
                 &text::modal_reply_copy(&who, render::PIECE_1),
                 &[(render::PIECE_1, &msg.text)],
             );
-            Ok(match post_in_thread(discord, &card, &body).await {
-                Ok(id) => Outcome::Done(vec![JobRecord::LinkChat {
-                    chat: ChatRef {
-                        surface: Surface::Discord,
-                        workspace: card.workspace.clone(),
-                        channel: card.message.clone(),
-                        message: id,
-                    },
-                    role: ChatRole::ThreadMessage,
-                    message: Some(key.clone()),
-                }]),
-                Err(e) => failure(e),
-            })
+            Ok(
+                match post_in_thread(discord, &card, &body, &nonce(job, "")).await {
+                    Ok(id) => Outcome::Done(vec![JobRecord::LinkChat {
+                        chat: ChatRef {
+                            surface: Surface::Discord,
+                            workspace: card.workspace.clone(),
+                            channel: card.message.clone(),
+                            message: id,
+                        },
+                        role: ChatRole::ThreadMessage,
+                        message: Some(key.clone()),
+                    }]),
+                    Err(e) => failure(e),
+                },
+            )
         }
         Effect::ShowDelivery { key, state } => {
             let own = svc.store.message(key).await?.and_then(|m| m.chat);
@@ -308,16 +340,18 @@ pub(super) async fn deliver(
             };
             let (add, remove) = state.marks();
             if let Some(mark) = add
-                && let Err(e) = discord
-                    .add_reaction(&chat.channel, &chat.message, reaction(mark))
-                    .await
+                && let Err(e) = in_thread(discord, &chat.channel, || {
+                    discord.add_reaction(&chat.channel, &chat.message, reaction(mark))
+                })
+                .await
             {
                 return Ok(failure(e));
             }
             for mark in remove {
-                if let Err(e) = discord
-                    .remove_reaction(&chat.channel, &chat.message, reaction(*mark))
-                    .await
+                if let Err(e) = in_thread(discord, &chat.channel, || {
+                    discord.remove_reaction(&chat.channel, &chat.message, reaction(*mark))
+                })
+                .await
                 {
                     return Ok(failure(e));
                 }
@@ -345,13 +379,18 @@ pub(super) async fn deliver(
                         Some(Destination::Discord { channel, .. }) => match channel.kind {
                             // A forum takes posts, not messages: alert in this ticket's thread.
                             DiscordChannelKind::Forum => {
-                                post_in_thread(discord, &card, &alert).await.map(drop)
+                                post_in_thread(discord, &card, &alert, &nonce(job, "a"))
+                                    .await
+                                    .map(drop)
                             }
-                            DiscordChannelKind::Text => {
-                                discord.create_message(&channel.id, &alert).await.map(drop)
-                            }
+                            DiscordChannelKind::Text => discord
+                                .create_message_once(&channel.id, &alert, &nonce(job, "a"))
+                                .await
+                                .map(drop),
                         },
-                        _ => post_in_thread(discord, &card, &alert).await.map(drop),
+                        _ => post_in_thread(discord, &card, &alert, &nonce(job, "a"))
+                            .await
+                            .map(drop),
                     };
                     if let Err(e) = posted {
                         svc.store.forget(&once).await?;
@@ -367,10 +406,12 @@ pub(super) async fn deliver(
                 .into_iter()
                 .collect();
             let body = render::pinging(&text::reply_failed(&who, reason), &users, &[]);
-            Ok(done(post_in_thread(discord, &card, &body).await))
+            Ok(done(
+                post_in_thread(discord, &card, &body, &nonce(job, "")).await,
+            ))
         }
         Effect::NotifyAssignee { notice } => {
-            notify(svc, discord, ticket, account, &card, notice).await
+            notify(svc, discord, job, ticket, account, &card, notice).await
         }
         // Not chat effects: the caller handles them.
         Effect::PostCard | Effect::SendReply { .. } | Effect::Moderate { .. } => {
@@ -393,6 +434,7 @@ async fn said(svc: &Services, key: &crate::core::MessageKey) -> anyhow::Result<S
 async fn notify(
     svc: &Services,
     discord: &DiscordClient,
+    job: &Job,
     ticket: &Ticket,
     account: &AccountConfig,
     card: &ChatRef,
@@ -423,7 +465,11 @@ async fn notify(
                 Ok(c) => c,
                 Err(e) => return Ok(failure(e)),
             };
-            Ok(done(discord.create_message(&dm, &body).await))
+            Ok(done(
+                discord
+                    .create_message_once(&dm, &body, &nonce(job, ""))
+                    .await,
+            ))
         }
         (Assignee::Team(name), notice) => {
             let Some(team) = svc.config.discord_team(name) else {
@@ -445,7 +491,9 @@ async fn notify(
                     render::customer_notice(&author, &headline, &link, &said, Some(role))
                 }
             };
-            Ok(done(post_in_thread(discord, card, &msg).await))
+            Ok(done(
+                post_in_thread(discord, card, &msg, &nonce(job, "")).await,
+            ))
         }
     }
 }
