@@ -425,3 +425,42 @@ impl HistoryKind {
         }
     }
 }
+
+/// A comment ticket as the renderers' tests use it (fixed ids and times, so snapshots hold).
+#[cfg(test)]
+pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
+    use chrono::TimeZone;
+    let at = Utc.with_ymd_and_hms(2026, 3, 14, 9, 26, 53).unwrap();
+    Ticket {
+        id: super::TicketId(42),
+        version: 3,
+        state: TicketState {
+            network: super::Network::Facebook,
+            account: super::AccountId::new("1001"),
+            conversation_key: "facebook:1001:1001_77:9001".into(),
+            customer: super::Customer {
+                id: super::CustomerId::new("9001"),
+                name: Some("Jane Doe".into()),
+            },
+            kind: ItemKind::Comment,
+            first_item: super::NetworkItemId::new("1001_77_5"),
+            first_text: first_text.into(),
+            permalink: Some("https://www.facebook.com/1001/posts/77?comment_id=5".into()),
+            reply_to: super::NetworkItemId::new("1001_77_5"),
+            status,
+            assignee: None,
+            tags: vec![],
+            suggested_tags: vec![],
+            replying: vec![],
+            moderation: Default::default(),
+            last_text: None,
+            last_replied_by: None,
+            last_failure: None,
+            first_item_deleted: false,
+            first_item_edited: false,
+            created_at: at,
+            updated_at: at,
+            last_customer_at: at,
+        },
+    }
+}

@@ -470,7 +470,10 @@ async fn thread_event(
     message: ChatRef,
     text: String,
 ) -> anyhow::Result<Option<(Lookup, Event)>> {
-    let Some(ticket) = svc.store.ticket_by_chat(thread).await? else {
+    let Some(id) = svc.store.ticket_by_chat(thread).await? else {
+        return Ok(None);
+    };
+    let Some(ticket) = svc.store.ticket(id).await? else {
         return Ok(None);
     };
     let trimmed = text.trim();
@@ -482,15 +485,22 @@ async fn thread_event(
     let has_prefix = trimmed
         .get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix));
-    // A Discord thread is its own channel: the mode is the card channel's.
-    let mode_channel = match svc.store.card_of(ticket).await? {
-        Some(card) if surface == Surface::Discord => {
-            card_channel_config_id(svc, ticket, card).await?
+    // A Discord thread is its own channel: the mode is that of the channel the ticket is
+    // routed to (a text channel or a forum).
+    let routed = svc
+        .config
+        .account(ticket.state.network, ticket.state.account.as_str())
+        .and_then(|a| svc.config.destination_for(&ticket.state, a));
+    let mode_channel = match routed {
+        Some(crate::config::Destination::Discord { channel, .. })
+            if surface == Surface::Discord =>
+        {
+            channel.id.as_str()
         }
-        _ => thread.channel.clone(),
+        _ => thread.channel.as_str(),
     };
-    let explicit = svc.config.reply_mode(surface, &mode_channel) == ReplyMode::Explicit;
-    let lookup = Lookup::Id(ticket);
+    let explicit = svc.config.reply_mode(surface, mode_channel) == ReplyMode::Explicit;
+    let lookup = Lookup::Id(id);
     if has_prefix || explicit {
         let body = if has_prefix {
             trimmed[prefix.len()..].trim()
@@ -511,10 +521,7 @@ async fn thread_event(
         .allowed_as(&svc.slack, &svc.config, &teammate, roles, Permission::Reply)
         .await?;
     let chars = trimmed.chars().count();
-    let outside = match svc.store.ticket(ticket).await? {
-        Some(t) => !window(&t, Utc::now(), svc.config.meta.human_agent_tag).allows_reply(),
-        None => false,
-    };
+    let outside = !window(&ticket, Utc::now(), svc.config.meta.human_agent_tag).allows_reply();
     let refusal = if !allowed {
         Some(text::refused(Permission::Reply))
     } else if outside {
@@ -565,26 +572,6 @@ async fn thread_event(
             send_at: Utc::now() + undo(svc, surface),
         },
     )))
-}
-
-/// The configured channel a Discord card lives under (its parent text channel, or its forum),
-/// found from the ticket's destination: a forum post's card is its own thread.
-async fn card_channel_config_id(
-    svc: &Services,
-    ticket: TicketId,
-    card: ChatRef,
-) -> anyhow::Result<String> {
-    let Some(t) = svc.store.ticket(ticket).await? else {
-        return Ok(card.channel);
-    };
-    let dest = svc
-        .config
-        .account(t.state.network, t.state.account.as_str())
-        .and_then(|a| svc.config.destination_for(&t.state, a));
-    Ok(match dest {
-        Some(crate::config::Destination::Discord { channel, .. }) => channel.id.clone(),
-        _ => card.channel,
-    })
 }
 
 /// Score a new ticket against the team's tag model and show the suggestions.

@@ -766,56 +766,22 @@ pub fn needs_confirmation(action: CardAction) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::core::{
-        AccountId, Assignee, ChatUserId, Customer, CustomerId, ItemKind, Network, NetworkItemId,
-        Surface, Ticket, TicketState,
-    };
+    use crate::core::{Assignee, ChatUserId, Surface, Ticket};
 
     fn teammate(id: &str) -> Teammate {
-        // No Discord surface in core yet: the mention only reads the id.
         Teammate {
-            surface: Surface::Slack,
+            surface: Surface::Discord,
             id: ChatUserId::new(id),
         }
     }
 
     fn ticket(status: Status) -> Ticket {
-        let at = Utc.with_ymd_and_hms(2026, 3, 14, 9, 26, 53).unwrap();
-        Ticket {
-            id: TicketId(42),
-            version: 3,
-            state: TicketState {
-                network: Network::Facebook,
-                account: AccountId::new("1001"),
-                conversation_key: "facebook:1001:1001_77:9001".into(),
-                customer: Customer {
-                    id: CustomerId::new("9001"),
-                    name: Some("Jane Doe".into()),
-                },
-                kind: ItemKind::Comment,
-                first_item: NetworkItemId::new("1001_77_5"),
-                first_text: "Where is my order? It's been 2 weeks & counting @everyone [x](https://evil.example) <@1>".into(),
-                permalink: Some("https://www.facebook.com/1001/posts/77?comment_id=5".into()),
-                reply_to: NetworkItemId::new("1001_77_5"),
-                status,
-                assignee: None,
-                tags: vec![],
-                suggested_tags: vec![],
-                replying: vec![],
-                moderation: Default::default(),
-                last_text: None,
-                last_replied_by: None,
-                last_failure: None,
-                first_item_deleted: false,
-                first_item_edited: false,
-                created_at: at,
-                updated_at: at,
-                last_customer_at: at,
-            },
-        }
+        crate::core::model::sample_ticket(
+            status,
+            "Where is my order? It's been 2 weeks & counting @everyone [x](https://evil.example) <@1>",
+        )
     }
 
     fn render(t: &Ticket, teams: &[String]) -> Value {
@@ -878,8 +844,10 @@ mod tests {
         t.state.first_text = "é".repeat(10_000);
         t.state.suggested_tags = (0..12).map(|i| format!("tag{i}")).collect();
         t.state.suggested_tags.push("x".repeat(120));
-        // Long tags make long field lines: the whole embed must still fit.
+        // Long tags and a long failure make long field lines: together with a full
+        // description they would pass Discord's total; the description gives way.
         t.state.tags = (0..40).map(|i| format!("{i}{}", "t".repeat(60))).collect();
+        t.state.last_failure = Some(crate::core::FailureReason::Other("f".repeat(2000)));
         let teams: Vec<String> = (0..40).map(|i| format!("Team {i}")).collect();
         let v = render(&t, &teams);
         let embed = &v["embeds"][0];

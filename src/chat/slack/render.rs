@@ -607,10 +607,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::core::{
-        AccountId, ChatUserId, Customer, CustomerId, FailureReason, ItemKind, Network,
-        NetworkItemId, Status, Surface, Ticket, TicketId, TicketState,
-    };
+    use crate::core::{ChatUserId, FailureReason, Status, Surface, Ticket, TicketId};
 
     fn teammate(id: &str) -> Teammate {
         Teammate {
@@ -620,39 +617,10 @@ mod tests {
     }
 
     fn ticket(status: Status) -> Ticket {
-        let at = Utc.with_ymd_and_hms(2026, 3, 14, 9, 26, 53).unwrap();
-        Ticket {
-            id: TicketId(42),
-            version: 3,
-            state: TicketState {
-                network: Network::Facebook,
-                account: AccountId::new("1001"),
-                conversation_key: "facebook:1001:1001_77:9001".into(),
-                customer: Customer {
-                    id: CustomerId::new("9001"),
-                    name: Some("Jane Doe".into()),
-                },
-                kind: ItemKind::Comment,
-                first_item: NetworkItemId::new("1001_77_5"),
-                first_text: "Where is my order? It's been 2 weeks & counting <!channel>".into(),
-                permalink: Some("https://www.facebook.com/1001/posts/77?comment_id=5".into()),
-                reply_to: NetworkItemId::new("1001_77_5"),
-                status,
-                assignee: None,
-                tags: vec![],
-                suggested_tags: vec![],
-                replying: vec![],
-                moderation: Default::default(),
-                last_text: None,
-                last_replied_by: None,
-                last_failure: None,
-                first_item_deleted: false,
-                first_item_edited: false,
-                created_at: at,
-                updated_at: at,
-                last_customer_at: at,
-            },
-        }
+        crate::core::model::sample_ticket(
+            status,
+            "Where is my order? It's been 2 weeks & counting <!channel>",
+        )
     }
 
     fn json(content: &SlackMessageContent) -> String {

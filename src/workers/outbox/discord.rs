@@ -49,6 +49,20 @@ where
     }
 }
 
+/// The record linking a message posted in the card's thread to the message it mirrors.
+fn thread_link(card: &ChatRef, id: String, key: &crate::core::MessageKey) -> JobRecord {
+    JobRecord::LinkChat {
+        chat: ChatRef {
+            surface: Surface::Discord,
+            workspace: card.workspace.clone(),
+            channel: card.message.clone(),
+            message: id,
+        },
+        role: ChatRole::ThreadMessage,
+        message: Some(key.clone()),
+    }
+}
+
 /// The nonce of a job's message (`part` tells two messages of one job apart).
 fn nonce(job: &Job, part: &str) -> String {
     format!("sb{}{part}", job.id)
@@ -274,16 +288,7 @@ pub(super) async fn deliver(
                     warn!(error = %e, "cannot post the channel notice");
                 }
             }
-            Ok(Outcome::Done(vec![JobRecord::LinkChat {
-                chat: ChatRef {
-                    surface: Surface::Discord,
-                    workspace: card.workspace.clone(),
-                    channel: card.message.clone(),
-                    message: id,
-                },
-                role: ChatRole::ThreadMessage,
-                message: Some(key.clone()),
-            }]))
+            Ok(Outcome::Done(vec![thread_link(&card, id, key)]))
         }
         Effect::UpdateThreadMessage { key } => {
             let (Some(chat), Some(msg)) = (
@@ -315,16 +320,7 @@ pub(super) async fn deliver(
             );
             Ok(
                 match post_in_thread(discord, &card, &body, &nonce(job, "")).await {
-                    Ok(id) => Outcome::Done(vec![JobRecord::LinkChat {
-                        chat: ChatRef {
-                            surface: Surface::Discord,
-                            workspace: card.workspace.clone(),
-                            channel: card.message.clone(),
-                            message: id,
-                        },
-                        role: ChatRole::ThreadMessage,
-                        message: Some(key.clone()),
-                    }]),
+                    Ok(id) => Outcome::Done(vec![thread_link(&card, id, key)]),
                     Err(e) => failure(e),
                 },
             )
