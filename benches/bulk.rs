@@ -108,6 +108,7 @@ async fn run(label: &str, db: &str, n: u64) {
                 source: "bench".into(),
                 dedupe_key: "bulk".into(),
                 payload: serde_json::to_string(&event).expect("json"),
+                lane: None,
             }],
             Utc::now(),
         )

@@ -1,6 +1,7 @@
 //! Wiring: build the services from configuration, run the HTTP server and the workers, shut
 //! down gracefully.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,9 +19,6 @@ use crate::server::inbox_writer::InboxWriter;
 use crate::store::{self, DynStore};
 use crate::workers::{self, Services, outbox::Pacer};
 
-/// Timeout for calls to the networks (Graph API).
-const NETWORK_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// Build the services from a validated configuration (see `Config::validate`; `serve`
 /// refuses to start before this) and an opened store.
 pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>> {
@@ -29,10 +27,13 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         .bot_token
         .clone()
         .unwrap_or_else(|| SecretString::from(""));
-    let slack = SlackClient::new(&config.slack.api_url, bot_token)
+    let slack = SlackClient::with_timeouts(&config.slack.api_url, bot_token, &config.http)
         .context("cannot build the Slack client")?;
+    // Every outbound call has a deadline: a call accepted but never answered is a retryable
+    // failure, never a frozen worker.
     let http = reqwest::Client::builder()
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(config.http.timeout())
+        .connect_timeout(config.http.connect_timeout())
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build the HTTP client")?;
@@ -92,12 +93,24 @@ impl Workers {
         }
     }
 
-    /// Ask the workers to stop and wait until their in-flight work is finished.
-    pub async fn stop(self) {
+    /// Ask the workers to stop and wait until their in-flight work is finished, for at most
+    /// `grace`; what is still running then is abandoned (its jobs stay claimed until their
+    /// lease runs out, then any worker retries them). True if everything finished in time.
+    pub async fn stop(self, grace: Duration) -> bool {
         let _ = self.shutdown.send(true);
-        for h in self.handles {
-            let _ = h.await;
+        let aborts: Vec<_> = self.handles.iter().map(|h| h.abort_handle()).collect();
+        let all = async {
+            for h in self.handles {
+                let _ = h.await;
+            }
+        };
+        if tokio::time::timeout(grace, all).await.is_ok() {
+            return true;
         }
+        for a in aborts {
+            a.abort();
+        }
+        false
     }
 }
 
@@ -130,12 +143,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     info!(%addr, "switchboard listening");
-    axum::serve(listener, crate::server::router(svc.clone()))
-        .with_graceful_shutdown(shutdown_signal())
+    let grace = Duration::from_secs(svc.config.server.shutdown_grace_secs);
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let server = axum::serve(listener, crate::server::router(svc.clone()))
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => return r.context("HTTP server failed"),
+        _ = shutdown_signal() => {}
+    }
+    let _ = stop_tx.send(true);
+    let deadline = tokio::time::Instant::now() + grace;
+    // Requests in flight get the grace period too; a hung one is abandoned with it.
+    if tokio::time::timeout_at(deadline, &mut server)
         .await
-        .context("HTTP server failed")?;
+        .is_err()
+    {
+        tracing::warn!("HTTP requests still open at the shutdown deadline: abandoned");
+    }
     info!("HTTP server stopped; finishing in-flight jobs");
-    workers.stop().await;
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if !workers.stop(left).await {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "in-flight jobs abandoned at the shutdown deadline; they are retried after their lease"
+        );
+    }
     info!("bye");
     Ok(())
 }

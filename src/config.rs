@@ -59,6 +59,10 @@ pub struct Config {
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
+    pub inbox: InboxConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
     pub permissions: PermissionsConfig,
     /// Routing rules, tried in order.
     #[serde(default)]
@@ -274,13 +278,78 @@ pub struct ChannelConfig {
 pub struct ServerConfig {
     pub listen: String,
     pub max_body_bytes: usize,
+    /// After SIGTERM, how long in-flight work may take before it is abandoned (its jobs stay
+    /// claimed until their lease runs out, then another worker retries them).
+    pub shutdown_grace_secs: u64,
 }
+
+/// Default shutdown deadline, in seconds (Kubernetes' default grace period is 30 s).
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: DEFAULT_LISTEN.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+        }
+    }
+}
+
+/// Deadlines of every outbound HTTP call (Slack, Discord, Graph and every later network).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Whole-call deadline: a call accepted but never answered fails (retryably) after this.
+    pub timeout_secs: u64,
+    /// Deadline for establishing the connection (TCP + TLS).
+    pub connect_timeout_secs: u64,
+}
+
+/// Default whole-call deadline, in seconds.
+pub const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 15;
+/// Default connect deadline, in seconds.
+pub const DEFAULT_HTTP_CONNECT_TIMEOUT_SECS: u64 = 5;
+/// A job's lease must outlast its longest call by this much, so a lease never runs out
+/// while its worker is still within a call's deadline.
+pub const LEASE_MARGIN_SECS: u64 = 10;
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
+            connect_timeout_secs: DEFAULT_HTTP_CONNECT_TIMEOUT_SECS,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs)
+    }
+
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.connect_timeout_secs)
+    }
+}
+
+/// The inbound queue's processing.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboxConfig {
+    /// How long an event whose target does not exist yet (an edit or removal that arrived
+    /// before its item) waits for it before it is noted and dropped.
+    pub orphan_wait_secs: u64,
+    /// How long an event whose processing keeps failing transiently (a chat directory lookup
+    /// got a 500, the database is briefly away) is retried before it is set aside.
+    pub retry_budget_secs: u64,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            orphan_wait_secs: 300,
+            retry_budget_secs: 86_400,
         }
     }
 }
@@ -418,8 +487,12 @@ impl Default for SlackConfig {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxConfig {
-    /// Attempts before a job is given up and the failure shown.
+    /// No longer used: transient failures are retried for `retry_budget_secs`, permanent
+    /// ones fail at once. Accepted so that older configuration files still load.
     pub max_attempts: i32,
+    /// How long transient failures (timeouts, connection errors, 5xx, 429) are retried, from
+    /// the job's creation (or its last `outbox retry`), before the job is given up.
+    pub retry_budget_secs: u64,
     /// First retry delay; doubles each attempt.
     pub base_backoff_ms: u64,
     /// Cap on the retry delay.
@@ -441,6 +514,7 @@ impl Default for OutboxConfig {
     fn default() -> Self {
         Self {
             max_attempts: 8,
+            retry_budget_secs: 86_400,
             base_backoff_ms: 1_000,
             max_backoff_secs: 300,
             channel_pace_ms: 1_000,
@@ -797,10 +871,20 @@ impl Config {
             ));
         }
         let o = &self.outbox;
-        if o.max_attempts < 1 || o.batch_size < 1 || o.lease_secs < 1 {
-            problems.push(
-                "outbox.max_attempts, outbox.batch_size and outbox.lease_secs must be ≥ 1".into(),
-            );
+        if o.batch_size < 1 || o.lease_secs < 1 {
+            problems.push("outbox.batch_size and outbox.lease_secs must be ≥ 1".into());
+        }
+        let h = &self.http;
+        if h.timeout_secs < 1 || h.connect_timeout_secs < 1 {
+            problems.push("http.timeout_secs and http.connect_timeout_secs must be ≥ 1".into());
+        }
+        let longest = h.timeout_secs.max(h.connect_timeout_secs);
+        if (o.lease_secs.max(0) as u64) < longest + LEASE_MARGIN_SECS {
+            problems.push(format!(
+                "outbox.lease_secs ({}) must be at least the longest call (http.timeout_secs = {}) \
+                 plus {LEASE_MARGIN_SECS} s, or a slow call could be claimed twice",
+                o.lease_secs, h.timeout_secs
+            ));
         }
         problems
     }

@@ -26,7 +26,7 @@ enum Command {
     Migrate,
     /// Check the configuration and say exactly what is missing or wrong.
     CheckConfig,
-    /// Inspect the outbox.
+    /// Inspect the outbox; re-queue given-up jobs.
     Outbox {
         #[command(subcommand)]
         command: OutboxCommand,
@@ -44,6 +44,16 @@ enum OutboxCommand {
     Failed {
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+    /// Put given-up jobs back in the queue (due now, with a fresh retry budget); a running
+    /// service picks them up within its poll interval.
+    Retry {
+        /// Job ids, as `outbox failed` lists them.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<i64>,
+        /// Every given-up job.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -122,6 +132,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     job.id, job.ticket, job.attempts, job.effect, job.last_error
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outbox {
+            command: OutboxCommand::Retry { ids, all },
+        } => {
+            let store = store::connect(&config.database.url).await?;
+            store.migrate().await?;
+            let n = store
+                .retry_failed_jobs((!all).then_some(ids.as_slice()), chrono::Utc::now())
+                .await?;
+            if n == 0 {
+                eprintln!("no given-up job matched: `switchboard outbox failed` lists them");
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("{n} job(s) queued again");
             Ok(ExitCode::SUCCESS)
         }
         Command::SavedReplies { command } => {

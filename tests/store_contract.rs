@@ -86,6 +86,7 @@ fn inbox(key: &str) -> NewInbox {
         source: "meta".into(),
         dedupe_key: key.into(),
         payload: format!(r#"{{"key":"{key}"}}"#),
+        lane: None,
     }
 }
 
@@ -298,6 +299,11 @@ contract!(
     saved_replies_crud,
     saved_replies_import,
     tag_model_counts_uses_and_distinct_tokens,
+    a_stale_job_claim_records_nothing,
+    inbox_lanes_apply_in_order,
+    failed_jobs_can_be_retried,
+    enqueued_jobs_and_pending_lanes,
+    undelivered_cards_are_taken_once,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -464,17 +470,19 @@ async fn inbox_finish_and_retry(store: DynStore) {
         .await
         .unwrap();
     let claimed = store.claim_inbox(10, t0(), lease()).await.unwrap();
-    let (a, b) = (claimed[0].id, claimed[1].id);
+    let (a, b) = (claimed[0].claim(), claimed[1].claim());
 
     // Finish: gone for good, still counted as received.
-    store
-        .finish_inbox(b, Some("irrelevant"), at(1))
-        .await
-        .unwrap();
+    assert!(
+        store
+            .finish_inbox(b, Some("irrelevant"), at(1))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.count_pending_inbox().await.unwrap(), 1);
 
     // Retry: the lease is released but the row waits for its retry time.
-    store.retry_inbox(a, "boom", at(60)).await.unwrap();
+    assert!(store.retry_inbox(a, "boom", at(60), true).await.unwrap());
     assert!(
         store
             .claim_inbox(10, at(59), lease())
@@ -484,11 +492,23 @@ async fn inbox_finish_and_retry(store: DynStore) {
     );
     let retried = store.claim_inbox(10, at(60), lease()).await.unwrap();
     assert_eq!(retried.len(), 1);
-    assert_eq!((retried[0].id, retried[0].attempts), (a, 2));
+    assert_eq!((retried[0].id, retried[0].attempts), (a.id, 2));
 
-    store.finish_inbox(a, None, at(61)).await.unwrap();
+    // The first claim is stale now: its holder records nothing.
+    assert!(!store.finish_inbox(a, None, at(61)).await.unwrap());
+    assert!(
+        store
+            .finish_inbox(retried[0].claim(), None, at(61))
+            .await
+            .unwrap()
+    );
     // Retrying a processed row does not bring it back.
-    store.retry_inbox(a, "late", at(62)).await.unwrap();
+    assert!(
+        !store
+            .retry_inbox(retried[0].claim(), "late", at(62), true)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.count_pending_inbox().await.unwrap(), 0);
     assert_eq!(store.count_inbox().await.unwrap(), 2);
     assert!(
@@ -590,7 +610,7 @@ async fn timestamps_are_stored_at_microsecond_precision(store: DynStore) {
 async fn version_conflict_writes_nothing(store: DynStore) {
     let ticket = open(&store, "c1", "cust1", t0()).await;
     store.insert_inbox(&[inbox("e1")], t0()).await.unwrap();
-    let inbox_id = store.claim_inbox(1, t0(), lease()).await.unwrap()[0].id;
+    let inbox_id = store.claim_inbox(1, t0(), lease()).await.unwrap()[0].claim();
     // Someone else commits first.
     let closed = apply_ok(
         &store,
@@ -953,7 +973,10 @@ async fn jobs_are_created_per_effect_in_their_lanes(store: DynStore) {
     for step in 0..10 {
         let claimed = store.claim_jobs(10, at(2 + step), lease()).await.unwrap();
         for job in &claimed {
-            store.finish_job(job.id, &[], at(2 + step)).await.unwrap();
+            store
+                .finish_job(job.claim(), &[], at(2 + step))
+                .await
+                .unwrap();
         }
         jobs.extend(claimed);
     }
@@ -996,7 +1019,7 @@ async fn lanes_deliver_in_order(store: DynStore) {
             }
         ]
     );
-    let (post_card, send_reply) = (claimed[0].id, claimed[1].id);
+    let (post_card, send_reply) = (claimed[0].claim(), claimed[1].id);
 
     // Another ticket's lane is not held up.
     let b = open(&store, "c9", "cust2", at(3)).await;
@@ -1019,7 +1042,7 @@ async fn lanes_deliver_in_order(store: DynStore) {
     let next = store.claim_jobs(10, at(5), lease()).await.unwrap();
     assert_eq!(next.len(), 1);
     assert!(matches!(next[0].effect, Effect::ShowDelivery { .. }));
-    store.finish_job(next[0].id, &[], at(6)).await.unwrap();
+    store.finish_job(next[0].claim(), &[], at(6)).await.unwrap();
     let last = store.claim_jobs(10, at(6), lease()).await.unwrap();
     assert_eq!(last.len(), 1);
     assert_eq!(last[0].effect, Effect::UpdateCard);
@@ -1040,7 +1063,7 @@ async fn retry_job_counts_attempts_only_when_asked(store: DynStore) {
 
     // A wait that is not a failure: the attempt is given back.
     store
-        .retry_job(job.id, at(10), "waiting for pacing", false)
+        .retry_job(job.claim(), at(10), "waiting for pacing", false)
         .await
         .unwrap();
     assert!(
@@ -1055,7 +1078,7 @@ async fn retry_job_counts_attempts_only_when_asked(store: DynStore) {
 
     // A failure: the attempt counts.
     store
-        .retry_job(job.id, at(20), "HTTP 500", true)
+        .retry_job(again[0].claim(), at(20), "HTTP 500", true)
         .await
         .unwrap();
     assert!(
@@ -1086,13 +1109,13 @@ async fn fail_job_unblocks_the_lane(store: DynStore) {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].effect, Effect::PostCard);
     store
-        .retry_job(first[0].id, at(2), "HTTP 500", true)
+        .retry_job(first[0].claim(), at(2), "HTTP 500", true)
         .await
         .unwrap();
     let first = store.claim_jobs(10, at(2), lease()).await.unwrap();
     assert_eq!(first[0].attempts, 2);
     store
-        .fail_job(first[0].id, "channel_not_found", at(3))
+        .fail_job(first[0].claim(), "channel_not_found", at(3))
         .await
         .unwrap();
 
@@ -1131,9 +1154,19 @@ async fn finish_job_records_chat_links(store: DynStore) {
         },
     ];
     assert_eq!(store.card_of(ticket.id).await.unwrap(), None);
-    store.finish_job(job.id, &records, at(1)).await.unwrap();
-    // Recording the same links again is harmless.
-    store.finish_job(job.id, &records, at(2)).await.unwrap();
+    assert!(
+        store
+            .finish_job(job.claim(), &records, at(1))
+            .await
+            .unwrap()
+    );
+    // Finishing again is refused and harmless.
+    assert!(
+        !store
+            .finish_job(job.claim(), &records, at(2))
+            .await
+            .unwrap()
+    );
 
     assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 1);
     assert_eq!(store.ticket_by_chat(&card).await.unwrap(), Some(ticket.id));
@@ -1192,7 +1225,7 @@ async fn commit_consumes_a_job(store: DynStore) {
             teammate: teammate(),
         },
         at(3),
-        Consumes::Job(send.id),
+        Consumes::Job(send.claim()),
     )
     .await;
     assert!(matches!(
@@ -1222,7 +1255,7 @@ async fn commit_consumes_a_job(store: DynStore) {
             teammate: teammate(),
         },
         at(4),
-        Consumes::Job(send.id),
+        Consumes::Job(send.claim()),
     )
     .await;
     assert_eq!(outcome, CommitOutcome::AlreadyConsumed);
@@ -1238,14 +1271,14 @@ async fn commit_consumes_a_job(store: DynStore) {
 async fn commit_refuses_an_already_processed_inbox_row(store: DynStore) {
     assert_eq!(store.insert_inbox(&[inbox("e1")], t0()).await.unwrap(), 1);
     let row = store.claim_inbox(1, t0(), lease()).await.unwrap().remove(0);
-    store.finish_inbox(row.id, None, at(1)).await.unwrap();
+    store.finish_inbox(row.claim(), None, at(1)).await.unwrap();
     let item = comment("c1", "cust1", "Hello?", at(2));
     let outcome = apply(
         &store,
         None,
         Event::CustomerMessage { item },
         at(3),
-        Consumes::Inbox(row.id),
+        Consumes::Inbox(row.claim()),
     )
     .await;
     assert_eq!(outcome, CommitOutcome::AlreadyConsumed);
@@ -1944,10 +1977,20 @@ async fn finished_rows_are_never_overwritten_by_a_late_worker(store: DynStore) {
     let jobs = store.claim_jobs(10, t0(), lease()).await.unwrap();
     assert_eq!(jobs.len(), 2);
     // A job done, then failed by a worker whose lease had run out: stays done.
-    store.finish_job(jobs[0].id, &[], at(1)).await.unwrap();
-    store.fail_job(jobs[0].id, "late", at(2)).await.unwrap();
+    assert!(store.finish_job(jobs[0].claim(), &[], at(1)).await.unwrap());
+    assert!(
+        !store
+            .fail_job(jobs[0].claim(), "late", at(2))
+            .await
+            .unwrap()
+    );
     // A job failed, then finished late: stays failed, and its records are not kept.
-    store.fail_job(jobs[1].id, "gave up", at(1)).await.unwrap();
+    assert!(
+        store
+            .fail_job(jobs[1].claim(), "gave up", at(1))
+            .await
+            .unwrap()
+    );
     let late = ChatRef {
         surface: Surface::Slack,
         workspace: "T1".into(),
@@ -1960,10 +2003,222 @@ async fn finished_rows_are_never_overwritten_by_a_late_worker(store: DynStore) {
         message: None,
     };
     store
-        .finish_job(jobs[1].id, &[record], at(2))
+        .finish_job(jobs[1].claim(), &[record], at(2))
         .await
         .unwrap();
     assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 1);
     assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 1);
     assert_eq!(store.ticket_by_chat(&late).await.unwrap(), None);
+}
+
+// ---- claims, lanes, retries --------------------------------------------------------------
+
+/// A worker whose lease ran out (another claimed the job since) records nothing: not done,
+/// not retried, not failed, and its decision is not committed.
+async fn a_stale_job_claim_records_nothing(store: DynStore) {
+    open(&store, "c1", "cust1", t0()).await;
+    let first = store.claim_jobs(10, t0(), lease()).await.unwrap().remove(0);
+    // The lease runs out; a second worker claims the same job.
+    let second = store
+        .claim_jobs(10, t0() + lease(), lease())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(first.id, second.id);
+    assert_ne!(first.claim, second.claim);
+    assert!(!store.finish_job(first.claim(), &[], at(100)).await.unwrap());
+    assert!(
+        !store
+            .retry_job(first.claim(), at(100), "late", true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .fail_job(first.claim(), "late", at(100))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 1);
+    // The holder's result counts.
+    assert!(
+        store
+            .finish_job(second.claim(), &[], at(101))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 1);
+}
+
+fn laned(key: &str, lane: Option<&str>) -> NewInbox {
+    NewInbox {
+        lane: lane.map(str::to_string),
+        ..inbox(key)
+    }
+}
+
+/// Rows of one lane are claimable one at a time, in id order, even while the earlier one
+/// waits for a retry; other lanes (and unlaned rows) are not held up.
+async fn inbox_lanes_apply_in_order(store: DynStore) {
+    store
+        .insert_inbox(
+            &[
+                laned("reply", Some("chat:m1")),
+                laned("other", Some("chat:m2")),
+                laned("delete", Some("chat:m1")),
+                laned("free", None),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    let claimed = store.claim_inbox(10, t0(), lease()).await.unwrap();
+    let keys: Vec<_> = claimed.iter().map(|r| r.dedupe_key.as_str()).collect();
+    assert_eq!(keys, ["reply", "other", "free"]);
+    assert_eq!(claimed[0].lane.as_deref(), Some("chat:m1"));
+    // The first of the lane fails and waits for its retry: the deletion still waits.
+    assert!(
+        store
+            .retry_inbox(claimed[0].claim(), "HTTP 500", at(60), true)
+            .await
+            .unwrap()
+    );
+    for r in &claimed[1..] {
+        store.finish_inbox(r.claim(), None, at(1)).await.unwrap();
+    }
+    assert!(
+        store
+            .claim_inbox(10, at(30), lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = store.claim_inbox(10, at(60), lease()).await.unwrap();
+    let keys: Vec<_> = retried.iter().map(|r| r.dedupe_key.as_str()).collect();
+    assert_eq!(keys, ["reply"]);
+    // A wait (not a failure) gives the attempt back.
+    assert_eq!(retried[0].attempts, 2);
+    assert!(
+        store
+            .retry_inbox(retried[0].claim(), "waiting", at(61), false)
+            .await
+            .unwrap()
+    );
+    let again = store.claim_inbox(10, at(61), lease()).await.unwrap();
+    assert_eq!(again[0].attempts, 2);
+    store
+        .finish_inbox(again[0].claim(), None, at(62))
+        .await
+        .unwrap();
+    let last = store.claim_inbox(10, at(62), lease()).await.unwrap();
+    let keys: Vec<_> = last.iter().map(|r| r.dedupe_key.as_str()).collect();
+    assert_eq!(keys, ["delete"]);
+}
+
+/// `outbox retry`: given-up jobs become pending and due, attempts and budget start afresh.
+async fn failed_jobs_can_be_retried(store: DynStore) {
+    open(&store, "c1", "cust1", t0()).await;
+    open(&store, "c2", "cust2", t0()).await;
+    let jobs = store.claim_jobs(10, t0(), lease()).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    for j in &jobs {
+        assert!(store.fail_job(j.claim(), "gave up", at(1)).await.unwrap());
+    }
+    assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 2);
+    assert_eq!(store.retry_failed_jobs(Some(&[]), at(5)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .retry_failed_jobs(Some(&[jobs[1].id, 9_999]), at(5))
+            .await
+            .unwrap(),
+        1
+    );
+    let again = store.claim_jobs(10, at(5), lease()).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].id, again[0].attempts, again[0].budget_from),
+        (jobs[1].id, 1, at(5))
+    );
+    assert_eq!(store.retry_failed_jobs(None, at(6)).await.unwrap(), 1);
+    assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 0);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 2);
+}
+
+/// A job queued outside a decision runs in its own lane; `lane_pending` sees it until done;
+/// the oldest due job is reported for readiness.
+async fn enqueued_jobs_and_pending_lanes(store: DynStore) {
+    let t = open(&store, "c1", "cust1", t0()).await;
+    assert_eq!(store.oldest_due_job(t0()).await.unwrap(), Some(t0()));
+    let first = store.claim_jobs(10, t0(), lease()).await.unwrap().remove(0);
+    store.finish_job(first.claim(), &[], at(1)).await.unwrap();
+    assert_eq!(store.oldest_due_job(at(1)).await.unwrap(), None);
+    assert!(!store.lane_pending("card:1").await.unwrap());
+    let id = store
+        .enqueue_job(t.id, &format!("card:{}", t.id), &Effect::PostCard, at(2))
+        .await
+        .unwrap();
+    assert!(store.lane_pending(&format!("card:{}", t.id)).await.unwrap());
+    // Not due before its time.
+    assert_eq!(store.oldest_due_job(at(1)).await.unwrap(), None);
+    let job = store
+        .claim_jobs(10, at(2), lease())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (job.id, job.ticket, &job.effect),
+        (id, t.id, &Effect::PostCard)
+    );
+    store.finish_job(job.claim(), &[], at(3)).await.unwrap();
+    assert!(!store.lane_pending(&format!("card:{}", t.id)).await.unwrap());
+}
+
+/// Cards that could not be posted are remembered per channel and taken exactly once.
+async fn undelivered_cards_are_taken_once(store: DynStore) {
+    let a = open(&store, "c1", "cust1", t0()).await;
+    let b = open(&store, "c2", "cust2", t0()).await;
+    let c = open(&store, "c3", "cust3", t0()).await;
+    for t in [&b, &a] {
+        store
+            .record_undelivered_card(t.id, Surface::Slack, "C1", at(1))
+            .await
+            .unwrap();
+    }
+    // Recording twice is harmless.
+    store
+        .record_undelivered_card(a.id, Surface::Slack, "C1", at(2))
+        .await
+        .unwrap();
+    store
+        .record_undelivered_card(c.id, Surface::Discord, "C1", at(1))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_undelivered_cards(Surface::Slack, "C2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .take_undelivered_cards(Surface::Slack, "C1")
+            .await
+            .unwrap(),
+        vec![a.id, b.id]
+    );
+    assert!(
+        store
+            .take_undelivered_cards(Surface::Slack, "C1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .take_undelivered_cards(Surface::Discord, "C1")
+            .await
+            .unwrap(),
+        vec![c.id]
+    );
 }

@@ -434,6 +434,24 @@ pub fn token_alert(network: Network, account_name: &str) -> String {
     )
 }
 
+/// Posted in a channel that works again after some cards could not be posted to it; the
+/// cards follow. Ticket numbers only: nothing a customer wrote.
+pub fn cards_posted_late(tickets: &[super::TicketId]) -> String {
+    let list = tickets
+        .iter()
+        .map(|t| format!("#{t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match tickets.len() {
+        1 => {
+            format!(":warning: 1 ticket could not be posted earlier: {list}. Its card follows now.")
+        }
+        n => format!(
+            ":warning: {n} tickets could not be posted earlier: {list}. Their cards follow now."
+        ),
+    }
+}
+
 /// The card of a mention whose text the network did not send.
 pub const MENTION_WITHOUT_TEXT: &str =
     "_mentioned your account; the network does not send the text, open it there to read it._";
@@ -488,6 +506,19 @@ mod tests {
 
     fn slack_mention(t: &Teammate) -> String {
         format!("<@{}>", t.id)
+    }
+
+    #[test]
+    fn snapshots_of_late_cards() {
+        use crate::core::TicketId;
+        insta::assert_snapshot!(
+            cards_posted_late(&[TicketId(7)]),
+            @":warning: 1 ticket could not be posted earlier: #7. Its card follows now."
+        );
+        insta::assert_snapshot!(
+            cards_posted_late(&[TicketId(7), TicketId(9), TicketId(12)]),
+            @":warning: 3 tickets could not be posted earlier: #7, #9, #12. Their cards follow now."
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{ActionId, Assignee, CardAction, ChatUserId, Surface, Teammate, TicketId, text};
-use crate::store::{NewInbox, SavedReplyWrite};
+use crate::store::SavedReplyWrite;
 use crate::workers::inbox::MAX_BULK_TICKETS;
 use crate::workers::{InboxEvent, Services};
 
@@ -141,15 +141,12 @@ async fn allowed(svc: &Services, m: &Member<'_>, what: Permission) -> Result<boo
 
 /// Commit an inbox event keyed by the interaction id (unique per click or submission).
 async fn store(svc: &Services, i: &Interaction, event: InboxEvent) -> Result<(), Refusal> {
-    let payload = serde_json::to_string(&event)
+    let row = event
+        .to_row("discord", i.id.clone())
         .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?;
     let inserted = svc
         .inbox
-        .insert(vec![NewInbox {
-            source: "discord".into(),
-            dedupe_key: i.id.clone(),
-            payload,
-        }])
+        .insert(vec![row])
         .await
         .map_err(|e| Refusal::internal("cannot store a Discord interaction", e))?;
     if inserted > 0 {

@@ -20,7 +20,6 @@ use tracing::{debug, error, info, warn};
 use crate::chat::discord::{inbound, render};
 use crate::config::CommandScope;
 use crate::core::{ChatRef, ChatUserId, Surface, Teammate};
-use crate::store::NewInbox;
 use crate::workers::{InboxEvent, Services};
 
 /// Intents: GUILDS (1), GUILD_MESSAGES (512), MESSAGE_CONTENT (32768) = 33281, as the set-up
@@ -44,20 +43,11 @@ impl Handler {
     }
 
     async fn commit(&self, dedupe_key: String, event: InboxEvent) {
-        let payload = match serde_json::to_string(&event) {
-            Ok(p) => p,
+        let row = match event.to_row("discord", dedupe_key) {
+            Ok(r) => r,
             Err(e) => return error!(error = %e, "cannot serialise a Discord event"),
         };
-        match self
-            .svc
-            .inbox
-            .insert(vec![NewInbox {
-                source: "discord".into(),
-                dedupe_key,
-                payload,
-            }])
-            .await
-        {
+        match self.svc.inbox.insert(vec![row]).await {
             Ok(n) if n > 0 => self.svc.wake_inbox.notify_one(),
             Ok(_) => debug!("duplicate Discord event ignored"),
             // The gateway does not redeliver: this message is lost to Switchboard, so say so

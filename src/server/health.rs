@@ -25,6 +25,14 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_js
     let pending = store.count_jobs(JobStatus::Pending).await.ok();
     let failed = store.count_jobs(JobStatus::Failed).await.ok();
     let inbox = store.count_pending_inbox().await.ok();
+    let now = chrono::Utc::now();
+    // How long the oldest due job has waited: a growing figure means deliveries are stuck.
+    let oldest_due_secs = store
+        .oldest_due_job(now)
+        .await
+        .ok()
+        .flatten()
+        .map(|t| (now - t).num_seconds().max(0));
     (
         StatusCode::OK,
         Json(json!({
@@ -32,6 +40,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_js
             "inbox_pending": inbox,
             "outbox_pending": pending,
             "outbox_failed": failed,
+            "outbox_oldest_due_secs": oldest_due_secs,
         })),
     )
 }

@@ -10,7 +10,6 @@ use tracing::{debug, info, warn};
 
 use super::{AppState, Refusal};
 use crate::networks::meta;
-use crate::store::NewInbox;
 use crate::workers::InboxEvent;
 
 /// The header Meta signs webhook bodies with.
@@ -78,13 +77,10 @@ pub async fn receive(
             warn!(page = %account, "webhook for an account that is not configured; ignored");
             continue;
         }
-        let payload = serde_json::to_string(&InboxEvent::Network { change: env.change })
+        let row = InboxEvent::Network { change: env.change }
+            .to_row("meta", env.dedupe_key)
             .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?;
-        rows.push(NewInbox {
-            source: "meta".into(),
-            dedupe_key: env.dedupe_key,
-            payload,
-        });
+        rows.push(row);
     }
     if rows.is_empty() {
         return Ok(StatusCode::OK);

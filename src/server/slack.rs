@@ -30,7 +30,7 @@ use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{
     ActionId, Assignee, CardAction, ChatRef, ChatUserId, Surface, Teammate, TicketId, text,
 };
-use crate::store::{NewInbox, SavedReplyWrite};
+use crate::store::SavedReplyWrite;
 use crate::workers::InboxEvent;
 use crate::workers::inbox::MAX_BULK_TICKETS;
 
@@ -50,15 +50,12 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Refu
 }
 
 async fn store(state: &AppState, dedupe_key: String, event: InboxEvent) -> Result<(), Refusal> {
-    let payload = serde_json::to_string(&event)
+    let row = event
+        .to_row("slack", dedupe_key)
         .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?;
     let inserted = state
         .inbox
-        .insert(vec![NewInbox {
-            source: "slack".into(),
-            dedupe_key,
-            payload,
-        }])
+        .insert(vec![row])
         .await
         .map_err(|e| Refusal::internal("cannot store a Slack event", e))?;
     if inserted > 0 {

@@ -259,14 +259,25 @@ pub fn history_entry(at: DateTime<Utc>, actor: String, detail: String) -> Result
     })
 }
 
-pub fn job(
-    id: i64,
-    ticket: i64,
-    lane: String,
-    effect: String,
-    attempts: i32,
-    created_at: DateTime<Utc>,
-) -> Result<Job> {
+/// An outbox row's plain columns, as both backends read them.
+pub struct JobColumns {
+    pub id: i64,
+    pub ticket: i64,
+    pub lane: String,
+    pub effect: String,
+    pub attempts: i32,
+    pub claim: i64,
+}
+
+pub fn job(cols: JobColumns, created_at: DateTime<Utc>, budget_from: DateTime<Utc>) -> Result<Job> {
+    let JobColumns {
+        id,
+        ticket,
+        lane,
+        effect,
+        attempts,
+        claim,
+    } = cols;
     Ok(Job {
         id,
         ticket: TicketId(ticket),
@@ -274,6 +285,8 @@ pub fn job(
         effect: from_json(&effect, &format!("job {id} effect"))?,
         attempts,
         created_at,
+        budget_from,
+        claim,
     })
 }
 

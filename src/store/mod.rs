@@ -52,6 +52,18 @@ pub struct NewInbox {
     pub dedupe_key: String,
     /// The normalised event, JSON (`crate::workers::InboxEvent`).
     pub payload: String,
+    /// Rows of one lane are applied in id order (`crate::workers::InboxEvent::lane`); `None`
+    /// for events that order with nothing.
+    pub lane: Option<String>,
+}
+
+/// A claimed row's identity: its id and the token its claim took. Every claim takes a new
+/// token, so a worker whose lease ran out (and whose row another worker claimed since) finds
+/// its token stale and records nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    pub token: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +75,18 @@ pub struct InboxRow {
     /// Attempts so far, including the current one.
     pub attempts: i32,
     pub received_at: DateTime<Utc>,
+    pub lane: Option<String>,
+    /// This claim's token.
+    pub claim: i64,
+}
+
+impl InboxRow {
+    pub fn claim(&self) -> Claim {
+        Claim {
+            id: self.id,
+            token: self.claim,
+        }
+    }
 }
 
 /// Which ticket a commit writes.
@@ -78,8 +102,8 @@ pub enum Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumes {
     Nothing,
-    Inbox(i64),
-    Job(i64),
+    Inbox(Claim),
+    Job(Claim),
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +157,19 @@ pub struct Job {
     /// Attempts so far, including the current one.
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
+    /// Where the retry time budget started (creation, or the last `outbox retry`).
+    pub budget_from: DateTime<Utc>,
+    /// This claim's token.
+    pub claim: i64,
+}
+
+impl Job {
+    pub fn claim(&self) -> Claim {
+        Claim {
+            id: self.id,
+            token: self.claim,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,8 +238,9 @@ pub trait Store: Send + Sync + 'static {
     /// Returns how many rows were new.
     async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64>;
 
-    /// Claim up to `limit` unprocessed rows, oldest first, whose retry time has come and which
-    /// no live lease holds; increments their attempts and leases them until `now + lease`.
+    /// Claim up to `limit` unprocessed rows, oldest first, whose retry time has come, which no
+    /// live lease holds and which are the oldest unprocessed row of their lane (if any);
+    /// increments their attempts, takes a new claim token and leases them until `now + lease`.
     async fn claim_inbox(
         &self,
         limit: i64,
@@ -211,10 +249,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<InboxRow>>;
 
     /// Mark a row processed without a decision (nothing to do, or rejected with `note`).
-    async fn finish_inbox(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<()>;
+    /// False (and nothing written) when `claim` is no longer the row's current claim.
+    async fn finish_inbox(
+        &self,
+        claim: Claim,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
 
-    /// Release a row for another attempt at `retry_at`, recording `error`.
-    async fn retry_inbox(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
+    /// Release a row for another attempt at `retry_at`, recording `error`; `count_attempt =
+    /// false` for waits that are not failures (the claim's attempt increment is undone).
+    /// False (and nothing written) when `claim` is stale.
+    async fn retry_inbox(
+        &self,
+        claim: Claim,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        count_attempt: bool,
+    ) -> Result<bool>;
 
     /// Rows not yet processed.
     async fn count_pending_inbox(&self) -> Result<i64>;
@@ -259,25 +311,69 @@ pub trait Store: Send + Sync + 'static {
     // ---- outbox -------------------------------------------------------------------------
 
     /// Claim up to `limit` due jobs, each the oldest pending job of its lane and not leased;
-    /// increments attempts and leases them until `now + lease`.
+    /// increments attempts, takes a new claim token and leases them until `now + lease`.
     async fn claim_jobs(&self, limit: i64, now: DateTime<Utc>, lease: Duration)
     -> Result<Vec<Job>>;
 
-    /// Mark a job done and record what its delivery created, in one transaction.
-    async fn finish_job(&self, id: i64, records: &[JobRecord], now: DateTime<Utc>) -> Result<()>;
+    /// Mark a job done and record what its delivery created, in one transaction. False (and
+    /// nothing written) when `claim` is no longer the job's current claim.
+    async fn finish_job(
+        &self,
+        claim: Claim,
+        records: &[JobRecord],
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
 
     /// Put a job back for `retry_at`. `count_attempt = false` for waits that are not failures
     /// (pacing, waiting for the card to exist): the claim's attempt increment is undone.
+    /// False (and nothing written) when `claim` is stale.
     async fn retry_job(
         &self,
-        id: i64,
+        claim: Claim,
         retry_at: DateTime<Utc>,
         error: &str,
         count_attempt: bool,
-    ) -> Result<()>;
+    ) -> Result<bool>;
 
     /// Give up on a job: status `failed`, kept for operators, no longer blocks its lane.
-    async fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()>;
+    /// False (and nothing written) when `claim` is stale.
+    async fn fail_job(&self, claim: Claim, error: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Put given-up jobs back (all of them with `None`): pending, due now, attempts and the
+    /// retry budget starting afresh. Returns how many.
+    async fn retry_failed_jobs(&self, ids: Option<&[i64]>, now: DateTime<Utc>) -> Result<u64>;
+
+    /// Queue one more job for `ticket` in `lane` (outside a decision: re-posting a card that
+    /// went missing). Returns its id.
+    async fn enqueue_job(
+        &self,
+        ticket: TicketId,
+        lane: &str,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+
+    /// True while `lane` has a pending job.
+    async fn lane_pending(&self, lane: &str) -> Result<bool>;
+
+    /// The oldest due pending job's run time, for readiness (a stuck outbox).
+    async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
+
+    /// Remember that `ticket`'s card could not be posted to `channel` (it gave up).
+    async fn record_undelivered_card(
+        &self,
+        ticket: TicketId,
+        surface: crate::core::Surface,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Take (and forget) the tickets whose card could not be posted to `channel`, by id.
+    async fn take_undelivered_cards(
+        &self,
+        surface: crate::core::Surface,
+        channel: &str,
+    ) -> Result<Vec<TicketId>>;
 
     async fn count_jobs(&self, status: JobStatus) -> Result<i64>;
 

@@ -16,14 +16,15 @@ use sqlx::{QueryBuilder, Row};
 
 use super::codec::{self, RawMessage};
 use super::{
-    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job, JobRecord,
-    JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
+    ChatRole, Claim, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job,
+    JobRecord, JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
 };
 use crate::core::filter::Filter;
 use crate::core::saved_reply::{SavedReply, SavedReplyId};
 use crate::core::tags::TagModelData;
 use crate::core::{
-    ChatRef, Decision, HistoryEntry, Message, MessageChange, MessageKey, Ticket, TicketId,
+    ChatRef, Decision, Effect, HistoryEntry, Message, MessageChange, MessageKey, Surface, Ticket,
+    TicketId,
 };
 
 /// Pool size: workers, HTTP handlers and pollers share it.
@@ -79,13 +80,19 @@ fn message_from_row(row: &PgRow) -> Result<Message> {
 }
 
 fn job_from_row(row: &PgRow) -> Result<Job> {
+    let created_at: DateTime<Utc> = row.try_get("created_at")?;
+    let budget_from: Option<DateTime<Utc>> = row.try_get("budget_from")?;
     codec::job(
-        row.try_get("id")?,
-        row.try_get("ticket_id")?,
-        row.try_get("lane")?,
-        row.try_get("effect")?,
-        row.try_get("attempts")?,
-        row.try_get("created_at")?,
+        codec::JobColumns {
+            id: row.try_get("id")?,
+            ticket: row.try_get("ticket_id")?,
+            lane: row.try_get("lane")?,
+            effect: row.try_get("effect")?,
+            attempts: row.try_get("attempts")?,
+            claim: row.try_get("claim")?,
+        },
+        created_at,
+        budget_from.unwrap_or(created_at),
     )
 }
 
@@ -220,13 +227,14 @@ impl Store for PgStore {
         let mut inserted = 0;
         for item in items {
             inserted += sqlx::query(
-                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at) \
-                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (source, dedupe_key) DO NOTHING",
+                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) \
+                 VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (source, dedupe_key) DO NOTHING",
             )
             .bind(item.source.as_str())
             .bind(item.dedupe_key.as_str())
             .bind(item.payload.as_str())
             .bind(now)
+            .bind(item.lane.as_deref())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -242,11 +250,13 @@ impl Store for PgStore {
         lease: Duration,
     ) -> Result<Vec<InboxRow>> {
         let rows = sqlx::query(
-            "UPDATE inbox SET attempts = attempts + 1, locked_until = $1 \
-             WHERE id IN (SELECT id FROM inbox WHERE processed_at IS NULL AND run_at <= $2 \
-                          AND (locked_until IS NULL OR locked_until <= $2) \
-                          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, source, dedupe_key, payload, attempts, received_at",
+            "UPDATE inbox SET attempts = attempts + 1, claim = claim + 1, locked_until = $1 \
+             WHERE id IN (SELECT i.id FROM inbox i WHERE i.processed_at IS NULL AND i.run_at <= $2 \
+                          AND (i.locked_until IS NULL OR i.locked_until <= $2) \
+                          AND (i.lane IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p \
+                               WHERE p.lane = i.lane AND p.processed_at IS NULL AND p.id < i.id)) \
+                          ORDER BY i.id LIMIT $3 FOR UPDATE OF i SKIP LOCKED) \
+             RETURNING id, source, dedupe_key, payload, attempts, received_at, lane, claim",
         )
         .bind(codec::add_lease(now, lease)?)
         .bind(t(now))
@@ -263,6 +273,8 @@ impl Store for PgStore {
                     payload: row.try_get("payload")?,
                     attempts: row.try_get("attempts")?,
                     received_at: row.try_get("received_at")?,
+                    lane: row.try_get("lane")?,
+                    claim: row.try_get("claim")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -270,30 +282,45 @@ impl Store for PgStore {
         Ok(claimed)
     }
 
-    async fn finish_inbox(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
+    async fn finish_inbox(
+        &self,
+        claim: Claim,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
             "UPDATE inbox SET processed_at = $1, locked_until = NULL, note = $2 \
-             WHERE id = $3 AND processed_at IS NULL",
+             WHERE id = $3 AND claim = $4 AND processed_at IS NULL",
         )
         .bind(t(now))
         .bind(note)
-        .bind(id)
+        .bind(claim.id)
+        .bind(claim.token)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
-    async fn retry_inbox(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "UPDATE inbox SET run_at = $1, locked_until = NULL, last_error = $2 \
-             WHERE id = $3 AND processed_at IS NULL",
+    async fn retry_inbox(
+        &self,
+        claim: Claim,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        count_attempt: bool,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE inbox SET run_at = $1, locked_until = NULL, last_error = $2, \
+             attempts = GREATEST(attempts - $3, 0) \
+             WHERE id = $4 AND claim = $5 AND processed_at IS NULL",
         )
         .bind(t(retry_at))
         .bind(error)
-        .bind(id)
+        .bind(if count_attempt { 0_i32 } else { 1 })
+        .bind(claim.id)
+        .bind(claim.token)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     async fn count_pending_inbox(&self) -> Result<i64> {
@@ -407,28 +434,31 @@ impl Store for PgStore {
         write_decision(&mut tx, ticket, &decision, now).await?;
         let consumed = match consumes {
             Consumes::Nothing => true,
-            Consumes::Inbox(id) => {
+            Consumes::Inbox(claim) => {
                 sqlx::query(
-                    "UPDATE inbox SET processed_at = $1, locked_until = NULL WHERE id = $2 AND processed_at IS NULL",
+                    "UPDATE inbox SET processed_at = $1, locked_until = NULL \
+                     WHERE id = $2 AND claim = $3 AND processed_at IS NULL",
                 )
                 .bind(t(now))
-                .bind(id)
+                .bind(claim.id)
+                .bind(claim.token)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
-                == 1
+                    == 1
             }
-            Consumes::Job(id) => {
+            Consumes::Job(claim) => {
                 sqlx::query(
                     "UPDATE outbox SET status = 'done', finished_at = $1, locked_until = NULL \
-                     WHERE id = $2 AND status = 'pending'",
+                     WHERE id = $2 AND claim = $3 AND status = 'pending'",
                 )
                 .bind(t(now))
-                .bind(id)
+                .bind(claim.id)
+                .bind(claim.token)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
-                == 1
+                    == 1
             }
         };
         if !consumed {
@@ -565,7 +595,7 @@ impl Store for PgStore {
         lease: Duration,
     ) -> Result<Vec<Job>> {
         let rows = sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, locked_until = $1 \
+            "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = $1 \
              WHERE id IN ( \
                  SELECT o.id FROM outbox o \
                  WHERE o.status = 'pending' AND o.run_at <= $2 \
@@ -573,7 +603,7 @@ impl Store for PgStore {
                    AND NOT EXISTS (SELECT 1 FROM outbox p \
                                    WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
                  ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) \
-             RETURNING id, ticket_id, lane, effect, attempts, created_at",
+             RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim",
         )
         .bind(codec::add_lease(now, lease)?)
         .bind(t(now))
@@ -604,76 +634,182 @@ impl Store for PgStore {
         Ok(jobs)
     }
 
-    async fn finish_job(&self, id: i64, records: &[JobRecord], now: DateTime<Utc>) -> Result<()> {
+    async fn finish_job(
+        &self,
+        claim: Claim,
+        records: &[JobRecord],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let now = t(now);
         let mut tx = self.pool.begin().await?;
         let ticket: Option<i64> = sqlx::query_scalar(
             "UPDATE outbox SET status = 'done', finished_at = $1, locked_until = NULL \
-             WHERE id = $2 AND status = 'pending' RETURNING ticket_id",
+             WHERE id = $2 AND claim = $3 AND status = 'pending' RETURNING ticket_id",
         )
         .bind(now)
-        .bind(id)
+        .bind(claim.id)
+        .bind(claim.token)
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(ticket) = ticket {
-            for JobRecord::LinkChat {
-                chat,
-                role,
-                message,
-            } in records
-            {
-                sqlx::query(
-                    "INSERT INTO chat_links (surface, workspace, channel, message, ticket_id, \
-                     role, message_key, linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(chat.surface.as_str())
-                .bind(chat.workspace.as_str())
-                .bind(chat.channel.as_str())
-                .bind(chat.message.as_str())
-                .bind(ticket)
-                .bind(codec::role_str(*role))
-                .bind(message.as_ref().map(|k| k.as_str()))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
+        let Some(ticket) = ticket else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        for JobRecord::LinkChat {
+            chat,
+            role,
+            message,
+        } in records
+        {
+            sqlx::query(
+                "INSERT INTO chat_links (surface, workspace, channel, message, ticket_id, \
+                 role, message_key, linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(chat.surface.as_str())
+            .bind(chat.workspace.as_str())
+            .bind(chat.channel.as_str())
+            .bind(chat.message.as_str())
+            .bind(ticket)
+            .bind(codec::role_str(*role))
+            .bind(message.as_ref().map(|k| k.as_str()))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn retry_job(
         &self,
-        id: i64,
+        claim: Claim,
         retry_at: DateTime<Utc>,
         error: &str,
         count_attempt: bool,
-    ) -> Result<()> {
-        sqlx::query(
+    ) -> Result<bool> {
+        let r = sqlx::query(
             "UPDATE outbox SET run_at = $1, locked_until = NULL, last_error = $2, \
-             attempts = GREATEST(attempts - $3, 0) WHERE id = $4 AND status = 'pending'",
+             attempts = GREATEST(attempts - $3, 0) \
+             WHERE id = $4 AND claim = $5 AND status = 'pending'",
         )
         .bind(t(retry_at))
         .bind(error)
         .bind(if count_attempt { 0_i32 } else { 1 })
-        .bind(id)
+        .bind(claim.id)
+        .bind(claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn fail_job(&self, claim: Claim, error: &str, now: DateTime<Utc>) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE outbox SET status = 'failed', last_error = $1, finished_at = $2, \
+             locked_until = NULL WHERE id = $3 AND claim = $4 AND status = 'pending'",
+        )
+        .bind(error)
+        .bind(t(now))
+        .bind(claim.id)
+        .bind(claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn retry_failed_jobs(&self, ids: Option<&[i64]>, now: DateTime<Utc>) -> Result<u64> {
+        let mut qb = QueryBuilder::<Postgres>::new(
+            "UPDATE outbox SET status = 'pending', attempts = 0, locked_until = NULL, \
+             finished_at = NULL, run_at = ",
+        );
+        qb.push_bind(t(now))
+            .push(", budget_from = ")
+            .push_bind(t(now))
+            .push(" WHERE status = 'failed'");
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            qb.push(" AND id = ANY(").push_bind(ids.to_vec()).push(")");
+        }
+        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn enqueue_job(
+        &self,
+        ticket: TicketId,
+        lane: &str,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+             VALUES ($1, $2, $3, 'pending', 0, $4, $4) RETURNING id",
+        )
+        .bind(ticket.0)
+        .bind(lane)
+        .bind(codec::to_json(effect)?)
+        .bind(t(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn lane_pending(&self, lane: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE lane = $1 AND status = 'pending'",
+        )
+        .bind(lane)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let m: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MIN(run_at) FROM outbox WHERE status = 'pending' AND run_at <= $1",
+        )
+        .bind(t(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(m)
+    }
+
+    async fn record_undelivered_card(
+        &self,
+        ticket: TicketId,
+        surface: Surface,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO undelivered_cards (ticket_id, surface, channel, failed_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id) DO NOTHING",
+        )
+        .bind(ticket.0)
+        .bind(surface.as_str())
+        .bind(channel)
+        .bind(t(now))
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    async fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'failed', last_error = $1, finished_at = $2, \
-             locked_until = NULL WHERE id = $3 AND status = 'pending'",
+    async fn take_undelivered_cards(
+        &self,
+        surface: Surface,
+        channel: &str,
+    ) -> Result<Vec<TicketId>> {
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM undelivered_cards WHERE surface = $1 AND channel = $2 \
+             RETURNING ticket_id",
         )
-        .bind(error)
-        .bind(t(now))
-        .bind(id)
-        .execute(&self.pool)
+        .bind(surface.as_str())
+        .bind(channel)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(())
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(TicketId).collect())
     }
 
     async fn count_jobs(&self, status: JobStatus) -> Result<i64> {

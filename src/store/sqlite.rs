@@ -24,14 +24,15 @@ use sqlx::{QueryBuilder, Row};
 
 use super::codec::{self, RawMessage};
 use super::{
-    ChatRole, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job, JobRecord,
-    JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
+    ChatRole, Claim, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job,
+    JobRecord, JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
 };
 use crate::core::filter::Filter;
 use crate::core::saved_reply::{SavedReply, SavedReplyId};
 use crate::core::tags::TagModelData;
 use crate::core::{
-    ChatRef, Decision, HistoryEntry, Message, MessageChange, MessageKey, Ticket, TicketId,
+    ChatRef, Decision, Effect, HistoryEntry, Message, MessageChange, MessageKey, Surface, Ticket,
+    TicketId,
 };
 
 /// How long a connection waits for the database lock before giving up.
@@ -83,7 +84,7 @@ impl SqliteStore {
         }
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Full);
         // The writer connects first: it creates the file and switches it to WAL.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -127,13 +128,22 @@ fn message_from_row(row: &SqliteRow) -> Result<Message> {
 }
 
 fn job_from_row(row: &SqliteRow) -> Result<Job> {
+    let created_at = at(row, "created_at")?;
+    let budget_from = match row.try_get::<Option<i64>, _>("budget_from")? {
+        Some(m) => codec::from_micros(m)?,
+        None => created_at,
+    };
     codec::job(
-        row.try_get("id")?,
-        row.try_get("ticket_id")?,
-        row.try_get("lane")?,
-        row.try_get("effect")?,
-        row.try_get("attempts")?,
-        at(row, "created_at")?,
+        codec::JobColumns {
+            id: row.try_get("id")?,
+            ticket: row.try_get("ticket_id")?,
+            lane: row.try_get("lane")?,
+            effect: row.try_get("effect")?,
+            attempts: row.try_get("attempts")?,
+            claim: row.try_get("claim")?,
+        },
+        created_at,
+        budget_from,
     )
 }
 
@@ -260,13 +270,14 @@ impl Store for SqliteStore {
         let now = micros(now);
         let insert = |item: &NewInbox| {
             sqlx::query(
-                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (source, dedupe_key) DO NOTHING",
+                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (source, dedupe_key) DO NOTHING",
             )
             .bind(item.source.clone())
             .bind(item.dedupe_key.clone())
             .bind(item.payload.clone())
             .bind(now)
+            .bind(item.lane.clone())
         };
         match items {
             [] => Ok(0),
@@ -292,10 +303,13 @@ impl Store for SqliteStore {
         lease: Duration,
     ) -> Result<Vec<InboxRow>> {
         let rows = sqlx::query(
-            "UPDATE inbox SET attempts = attempts + 1, locked_until = ?1 \
-             WHERE id IN (SELECT id FROM inbox WHERE processed_at IS NULL AND run_at <= ?2 \
-                          AND (locked_until IS NULL OR locked_until <= ?2) ORDER BY id LIMIT ?3) \
-             RETURNING id, source, dedupe_key, payload, attempts, received_at",
+            "UPDATE inbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1 \
+             WHERE id IN (SELECT i.id FROM inbox i WHERE i.processed_at IS NULL AND i.run_at <= ?2 \
+                          AND (i.locked_until IS NULL OR i.locked_until <= ?2) \
+                          AND (i.lane IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p \
+                               WHERE p.lane = i.lane AND p.processed_at IS NULL AND p.id < i.id)) \
+                          ORDER BY i.id LIMIT ?3) \
+             RETURNING id, source, dedupe_key, payload, attempts, received_at, lane, claim",
         )
         .bind(lease_end(now, lease)?)
         .bind(micros(now))
@@ -312,6 +326,8 @@ impl Store for SqliteStore {
                     payload: row.try_get("payload")?,
                     attempts: row.try_get("attempts")?,
                     received_at: at(row, "received_at")?,
+                    lane: row.try_get("lane")?,
+                    claim: row.try_get("claim")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -319,30 +335,44 @@ impl Store for SqliteStore {
         Ok(claimed)
     }
 
-    async fn finish_inbox(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
+    async fn finish_inbox(
+        &self,
+        claim: Claim,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
             "UPDATE inbox SET processed_at = ?, locked_until = NULL, note = ? \
-             WHERE id = ? AND processed_at IS NULL",
+             WHERE id = ? AND claim = ? AND processed_at IS NULL",
         )
         .bind(micros(now))
         .bind(note)
-        .bind(id)
+        .bind(claim.id)
+        .bind(claim.token)
         .execute(&self.writer)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
-    async fn retry_inbox(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "UPDATE inbox SET run_at = ?, locked_until = NULL, last_error = ? \
-             WHERE id = ? AND processed_at IS NULL",
+    async fn retry_inbox(
+        &self,
+        claim: Claim,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        count_attempt: bool,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE inbox SET run_at = ?, locked_until = NULL, last_error = ?, \
+             attempts = MAX(attempts - ?, 0) WHERE id = ? AND claim = ? AND processed_at IS NULL",
         )
         .bind(micros(retry_at))
         .bind(error)
-        .bind(id)
+        .bind(if count_attempt { 0_i32 } else { 1 })
+        .bind(claim.id)
+        .bind(claim.token)
         .execute(&self.writer)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     async fn count_pending_inbox(&self) -> Result<i64> {
@@ -455,26 +485,31 @@ impl Store for SqliteStore {
         write_decision(&mut tx, ticket, &decision, now).await?;
         let consumed = match consumes {
             Consumes::Nothing => true,
-            Consumes::Inbox(id) => {
-                sqlx::query("UPDATE inbox SET processed_at = ?, locked_until = NULL WHERE id = ? AND processed_at IS NULL")
-                    .bind(micros(now))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1
-            }
-            Consumes::Job(id) => {
+            Consumes::Inbox(claim) => {
                 sqlx::query(
-                    "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
-                     WHERE id = ? AND status = 'pending'",
+                    "UPDATE inbox SET processed_at = ?, locked_until = NULL \
+                     WHERE id = ? AND claim = ? AND processed_at IS NULL",
                 )
                 .bind(micros(now))
-                .bind(id)
+                .bind(claim.id)
+                .bind(claim.token)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
-                == 1
+                    == 1
+            }
+            Consumes::Job(claim) => {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
+                     WHERE id = ? AND claim = ? AND status = 'pending'",
+                )
+                .bind(micros(now))
+                .bind(claim.id)
+                .bind(claim.token)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1
             }
         };
         if !consumed {
@@ -611,7 +646,7 @@ impl Store for SqliteStore {
         lease: Duration,
     ) -> Result<Vec<Job>> {
         let rows = sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, locked_until = ?1 \
+            "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1 \
              WHERE id IN ( \
                  SELECT o.id FROM outbox o \
                  WHERE o.status = 'pending' AND o.run_at <= ?2 \
@@ -619,7 +654,7 @@ impl Store for SqliteStore {
                    AND NOT EXISTS (SELECT 1 FROM outbox p \
                                    WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
                  ORDER BY o.id LIMIT ?3) \
-             RETURNING id, ticket_id, lane, effect, attempts, created_at",
+             RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim",
         )
         .bind(lease_end(now, lease)?)
         .bind(micros(now))
@@ -650,76 +685,184 @@ impl Store for SqliteStore {
         Ok(jobs)
     }
 
-    async fn finish_job(&self, id: i64, records: &[JobRecord], now: DateTime<Utc>) -> Result<()> {
+    async fn finish_job(
+        &self,
+        claim: Claim,
+        records: &[JobRecord],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let now = micros(now);
         let mut tx = self.begin_write().await?;
         let ticket: Option<i64> = sqlx::query_scalar(
             "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
-             WHERE id = ? AND status = 'pending' RETURNING ticket_id",
+             WHERE id = ? AND claim = ? AND status = 'pending' RETURNING ticket_id",
         )
         .bind(now)
-        .bind(id)
+        .bind(claim.id)
+        .bind(claim.token)
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(ticket) = ticket {
-            for JobRecord::LinkChat {
-                chat,
-                role,
-                message,
-            } in records
-            {
-                sqlx::query(
-                    "INSERT INTO chat_links (surface, workspace, channel, message, ticket_id, \
-                     role, message_key, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(chat.surface.as_str())
-                .bind(chat.workspace.as_str())
-                .bind(chat.channel.as_str())
-                .bind(chat.message.as_str())
-                .bind(ticket)
-                .bind(codec::role_str(*role))
-                .bind(message.as_ref().map(|k| k.as_str()))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
+        let Some(ticket) = ticket else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        for JobRecord::LinkChat {
+            chat,
+            role,
+            message,
+        } in records
+        {
+            sqlx::query(
+                "INSERT INTO chat_links (surface, workspace, channel, message, ticket_id, \
+                 role, message_key, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(chat.surface.as_str())
+            .bind(chat.workspace.as_str())
+            .bind(chat.channel.as_str())
+            .bind(chat.message.as_str())
+            .bind(ticket)
+            .bind(codec::role_str(*role))
+            .bind(message.as_ref().map(|k| k.as_str()))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn retry_job(
         &self,
-        id: i64,
+        claim: Claim,
         retry_at: DateTime<Utc>,
         error: &str,
         count_attempt: bool,
-    ) -> Result<()> {
-        sqlx::query(
+    ) -> Result<bool> {
+        let r = sqlx::query(
             "UPDATE outbox SET run_at = ?, locked_until = NULL, last_error = ?, \
-             attempts = MAX(attempts - ?, 0) WHERE id = ? AND status = 'pending'",
+             attempts = MAX(attempts - ?, 0) WHERE id = ? AND claim = ? AND status = 'pending'",
         )
         .bind(micros(retry_at))
         .bind(error)
         .bind(if count_attempt { 0_i32 } else { 1 })
-        .bind(id)
+        .bind(claim.id)
+        .bind(claim.token)
+        .execute(&self.writer)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn fail_job(&self, claim: Claim, error: &str, now: DateTime<Utc>) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE outbox SET status = 'failed', last_error = ?, finished_at = ?, \
+             locked_until = NULL WHERE id = ? AND claim = ? AND status = 'pending'",
+        )
+        .bind(error)
+        .bind(micros(now))
+        .bind(claim.id)
+        .bind(claim.token)
+        .execute(&self.writer)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn retry_failed_jobs(&self, ids: Option<&[i64]>, now: DateTime<Utc>) -> Result<u64> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "UPDATE outbox SET status = 'pending', attempts = 0, locked_until = NULL, \
+             finished_at = NULL, run_at = ",
+        );
+        qb.push_bind(micros(now))
+            .push(", budget_from = ")
+            .push_bind(micros(now))
+            .push(" WHERE status = 'failed'");
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            qb.push(" AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+        }
+        Ok(qb.build().execute(&self.writer).await?.rows_affected())
+    }
+
+    async fn enqueue_job(
+        &self,
+        ticket: TicketId,
+        lane: &str,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4) RETURNING id",
+        )
+        .bind(ticket.0)
+        .bind(lane)
+        .bind(codec::to_json(effect)?)
+        .bind(micros(now))
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(id)
+    }
+
+    async fn lane_pending(&self, lane: &str) -> Result<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE lane = ? AND status = 'pending'")
+                .bind(lane)
+                .fetch_one(&self.writer)
+                .await?;
+        Ok(n > 0)
+    }
+
+    async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let m: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(run_at) FROM outbox WHERE status = 'pending' AND run_at <= ?",
+        )
+        .bind(micros(now))
+        .fetch_one(&self.reader)
+        .await?;
+        m.map(codec::from_micros).transpose()
+    }
+
+    async fn record_undelivered_card(
+        &self,
+        ticket: TicketId,
+        surface: Surface,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO undelivered_cards (ticket_id, surface, channel, failed_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (ticket_id) DO NOTHING",
+        )
+        .bind(ticket.0)
+        .bind(surface.as_str())
+        .bind(channel)
+        .bind(micros(now))
         .execute(&self.writer)
         .await?;
         Ok(())
     }
 
-    async fn fail_job(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'failed', last_error = ?, finished_at = ?, \
-             locked_until = NULL WHERE id = ? AND status = 'pending'",
+    async fn take_undelivered_cards(
+        &self,
+        surface: Surface,
+        channel: &str,
+    ) -> Result<Vec<TicketId>> {
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM undelivered_cards WHERE surface = ? AND channel = ? RETURNING ticket_id",
         )
-        .bind(error)
-        .bind(micros(now))
-        .bind(id)
-        .execute(&self.writer)
+        .bind(surface.as_str())
+        .bind(channel)
+        .fetch_all(&self.writer)
         .await?;
-        Ok(())
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(TicketId).collect())
     }
 
     async fn count_jobs(&self, status: JobStatus) -> Result<i64> {

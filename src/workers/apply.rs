@@ -53,12 +53,16 @@ pub async fn apply(
             Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
         };
         if decision.is_noop() {
-            match consumes {
-                Consumes::Nothing => {}
-                Consumes::Inbox(id) => svc.store.finish_inbox(id, None, now).await?,
-                Consumes::Job(id) => svc.store.finish_job(id, &[], now).await?,
-            }
-            return Ok(Applied::Unchanged);
+            let ours = match consumes {
+                Consumes::Nothing => true,
+                Consumes::Inbox(claim) => svc.store.finish_inbox(claim, None, now).await?,
+                Consumes::Job(claim) => svc.store.finish_job(claim, &[], now).await?,
+            };
+            return Ok(if ours {
+                Applied::Unchanged
+            } else {
+                Applied::AlreadyConsumed
+            });
         }
         let target = match &ticket {
             Some(t) => Target::Existing {

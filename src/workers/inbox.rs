@@ -25,8 +25,8 @@ use super::{InboxEvent, Services, backoff};
 const INBOX_BATCH: i64 = 64;
 /// Lease on claimed rows; another replica may take them over after this.
 const INBOX_LEASE_SECS: i64 = 60;
-/// Attempts before an inbox row is set aside (noted, logged as an error).
-const INBOX_MAX_ATTEMPTS: i32 = 10;
+/// Longest wait between two looks for an item an edit or removal is about.
+const ORPHAN_MAX_WAIT: Duration = Duration::from_secs(30);
 /// Tags suggested on a new ticket at most.
 const MAX_SUGGESTED_TAGS: usize = 3;
 /// Tickets one bulk action may touch.
@@ -58,19 +58,40 @@ pub async fn process_batch(svc: &Services) -> anyhow::Result<usize> {
     Ok(n)
 }
 
+/// Not a failure: the row's target does not exist yet (an edit that overtook its item).
+#[derive(Debug, thiserror::Error)]
+#[error("waiting for {what}")]
+struct Waiting {
+    what: &'static str,
+    after: Duration,
+}
+
 async fn process_row(svc: &Services, row: InboxRow) {
     let result = handle(svc, &row).await;
     let now = Utc::now();
+    let budget = Duration::from_secs(svc.config.inbox.retry_budget_secs);
+    let spent = (now - row.received_at).to_std().unwrap_or_default();
     let bookkeeping = match result {
-        Ok(()) => Ok(()),
-        Err(e) if row.attempts >= INBOX_MAX_ATTEMPTS => {
+        Ok(()) => Ok(true),
+        Err(e) if e.downcast_ref::<Waiting>().is_some() => {
+            let after = e
+                .downcast_ref::<Waiting>()
+                .map_or(Duration::from_secs(1), |w| w.after);
+            debug!(error = format!("{e:#}"), "inbox row waits");
+            let at =
+                now + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::seconds(1));
+            svc.store
+                .retry_inbox(row.claim(), &format!("{e:#}"), at, false)
+                .await
+        }
+        Err(e) if spent >= budget => {
             error!(
                 error = format!("{e:#}"),
                 attempts = row.attempts,
                 "giving up on inbox row"
             );
             svc.store
-                .finish_inbox(row.id, Some(&format!("gave up: {e:#}")), now)
+                .finish_inbox(row.claim(), Some(&format!("gave up: {e:#}")), now)
                 .await
         }
         Err(e) => {
@@ -87,13 +108,34 @@ async fn process_row(svc: &Services, row: InboxRow) {
             );
             let at =
                 now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1));
-            svc.store.retry_inbox(row.id, &format!("{e:#}"), at).await
+            svc.store
+                .retry_inbox(row.claim(), &format!("{e:#}"), at, true)
+                .await
         }
     };
-    if let Err(e) = bookkeeping {
+    match bookkeeping {
+        Ok(true) => {}
+        Ok(false) => warn!("another worker holds this inbox row now; nothing recorded here"),
         // The lease expires and the row is claimed again: nothing is lost.
-        error!(error = %e, "cannot record inbox outcome");
+        Err(e) => error!(error = %e, "cannot record inbox outcome"),
     }
+}
+
+/// An edit or removal whose item we do not have (yet): Meta may deliver it before the item
+/// itself, or the item's own row may be in retry. Wait for it, for `inbox.orphan_wait_secs`,
+/// then note it and move on.
+async fn orphan(svc: &Services, row: &InboxRow, why: &'static str) -> anyhow::Result<()> {
+    let waited = (Utc::now() - row.received_at).to_std().unwrap_or_default();
+    if waited < Duration::from_secs(svc.config.inbox.orphan_wait_secs) {
+        let after = backoff(
+            row.attempts,
+            Duration::from_millis(svc.config.outbox.base_backoff_ms),
+            ORPHAN_MAX_WAIT,
+            None,
+        );
+        return Err(Waiting { what: why, after }.into());
+    }
+    note(svc, row, why).await
 }
 
 async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
@@ -103,12 +145,12 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
         Err(e) => {
             error!(error = %e, "unreadable inbox payload");
             svc.store
-                .finish_inbox(row.id, Some(&format!("unreadable payload: {e}")), now)
+                .finish_inbox(row.claim(), Some(&format!("unreadable payload: {e}")), now)
                 .await?;
             return Ok(());
         }
     };
-    let consumes = Consumes::Inbox(row.id);
+    let consumes = Consumes::Inbox(row.claim());
     let (lookup, event) = match event {
         InboxEvent::Network { change } => match change {
             NetworkChange::New { item } => {
@@ -131,7 +173,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                 let key = MessageKey::inbound(network, &item_id);
                 match svc.store.message(&key).await? {
                     Some(m) => (Lookup::Id(m.ticket_id), Event::CustomerEdited { key, text }),
-                    None => return note(svc, row, "edit of an item we never received").await,
+                    None => return orphan(svc, row, "the item this edit is about").await,
                 }
             }
             NetworkChange::Receipt {
@@ -196,7 +238,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                 let key = MessageKey::inbound(network, &item_id);
                 match svc.store.message(&key).await? {
                     Some(m) => (Lookup::Id(m.ticket_id), Event::CustomerDeleted { key }),
-                    None => return note(svc, row, "removal of an item we never received").await,
+                    None => return orphan(svc, row, "the item this removal is about").await,
                 }
             }
         },
@@ -250,7 +292,10 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                 {
                     (Lookup::Id(m.ticket_id), Event::ReplyEdited { key, text })
                 }
-                _ => return note(svc, row, "edit of a message that is not a pending reply").await,
+                Some(_) => {
+                    return note(svc, row, "edit of a message that is not a pending reply").await;
+                }
+                None => return orphan(svc, row, "the message this edit is about").await,
             }
         }
         InboxEvent::MessageDeleted { message } => {
@@ -259,7 +304,8 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                 Some(m) if m.kind == MessageKind::Reply && m.delivery == Some(Delivery::Queued) => {
                     (Lookup::Id(m.ticket_id), Event::ReplyCancelled { key })
                 }
-                _ => {
+                None => return orphan(svc, row, "the message this deletion is about").await,
+                Some(_) => {
                     return note(
                         svc,
                         row,
@@ -626,7 +672,7 @@ fn moderate(teammate: Teammate, action: Moderation) -> Event {
 async fn note(svc: &Services, row: &InboxRow, why: &str) -> anyhow::Result<()> {
     debug!(why, "inbox row needs no action");
     svc.store
-        .finish_inbox(row.id, Some(why), Utc::now())
+        .finish_inbox(row.claim(), Some(why), Utc::now())
         .await?;
     Ok(())
 }

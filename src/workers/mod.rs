@@ -99,6 +99,60 @@ pub enum InboxEvent {
     },
 }
 
+impl InboxEvent {
+    /// The inbox lane of this event: events of one lane are applied in the order they were
+    /// acknowledged, even while an earlier one is being retried. One lane per ticket (clicks,
+    /// modals, assignments), per chat message (a thread message, its edits and deletion: a
+    /// deletion in the undo window can never overtake its reply), per conversation (new
+    /// customer items) and per network item (its edits and removals). `None`: orders with
+    /// nothing (receipts, bulk actions).
+    pub fn lane(&self) -> Option<String> {
+        let ticket = |t: &TicketId| Some(format!("ticket:{t}"));
+        let chat = |m: &ChatRef| Some(format!("chat:{}", crate::core::MessageKey::from_chat(m)));
+        match self {
+            InboxEvent::Network { change } => match change {
+                NetworkChange::New { item } => Some(format!("conv:{}", item.conversation_key())),
+                NetworkChange::Edited {
+                    network, item_id, ..
+                }
+                | NetworkChange::Removed {
+                    network, item_id, ..
+                } => Some(format!(
+                    "item:{}",
+                    crate::core::MessageKey::inbound(*network, item_id)
+                )),
+                NetworkChange::Receipt { .. } => None,
+            },
+            InboxEvent::CardAction { action_id, .. } => action_id
+                .parse::<crate::core::ActionId>()
+                .ok()
+                .and_then(|id| ticket(&id.ticket)),
+            InboxEvent::MessageEdited { message, .. }
+            | InboxEvent::MessageDeleted { message }
+            | InboxEvent::ThreadMessage { message, .. } => chat(message),
+            InboxEvent::ModalReply { ticket: t, .. }
+            | InboxEvent::ReplyModal { ticket: t, .. }
+            | InboxEvent::Assign { ticket: t, .. }
+            | InboxEvent::TagsSubmitted { ticket: t, .. } => ticket(t),
+            InboxEvent::Bulk { .. } => None,
+        }
+    }
+
+    /// The inbox row that commits this event, keyed by the platform's own id.
+    pub fn to_row(
+        &self,
+        source: &str,
+        dedupe_key: impl Into<String>,
+    ) -> serde_json::Result<crate::store::NewInbox> {
+        Ok(crate::store::NewInbox {
+            source: source.into(),
+            dedupe_key: dedupe_key.into(),
+            payload: serde_json::to_string(self)?,
+            lane: self.lane(),
+        })
+    }
+}
+
 /// What the workers share.
 pub struct Services {
     pub store: DynStore,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::future::join_all;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::chat::slack::{SlackCallError, render};
@@ -81,40 +82,98 @@ impl Pacer {
     }
 }
 
-pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
+/// How long a job waits (not an attempt) before looking again for a card being re-posted.
+const CARD_WAIT: Duration = Duration::from_millis(500);
+
+/// The worker: keeps up to `outbox.batch_size` jobs in flight, each in its own task, and
+/// claims more as soon as one finishes, so one slow call never holds back other lanes. On
+/// shutdown it stops claiming and waits for the jobs in flight; the caller bounds that wait
+/// (`server.shutdown_grace_secs`) and abandons what is left (those jobs stay claimed until
+/// their lease runs out, then any worker retries them).
+pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(svc.config.outbox.poll_ms);
-    super::run_rounds("outbox", &svc.wake_outbox, poll, shutdown, || {
-        process_batch(&svc)
-    })
-    .await;
+    let capacity = usize::try_from(svc.config.outbox.batch_size.max(1)).unwrap_or(1);
+    let mut running: JoinSet<()> = JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let free = capacity.saturating_sub(running.len());
+        let mut claimed = 0;
+        if free > 0 {
+            match claim(&svc, free as i64).await {
+                Ok(jobs) => {
+                    for job in jobs {
+                        claimed += 1;
+                        let span = job_span(&job);
+                        let svc = svc.clone();
+                        running.spawn(async move { run_job(&svc, job).await }.instrument(span));
+                    }
+                }
+                Err(e) => error!(error = format!("{e:#}"), "cannot claim outbox jobs"),
+            }
+        }
+        if claimed > 0 && running.len() < capacity {
+            continue;
+        }
+        tokio::select! {
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = svc.wake_outbox.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    while running.join_next().await.is_some() {}
 }
 
-/// Claim and deliver one batch concurrently; returns how many jobs were handled. In-flight
-/// jobs always finish: shutdown is only checked between batches.
-pub async fn process_batch(svc: &Services) -> anyhow::Result<usize> {
-    let jobs = svc
+async fn claim(svc: &Services, limit: i64) -> anyhow::Result<Vec<Job>> {
+    Ok(svc
         .store
         .claim_jobs(
-            svc.config.outbox.batch_size,
+            limit,
             Utc::now(),
             chrono::Duration::seconds(svc.config.outbox.lease_secs),
         )
-        .await?;
+        .await?)
+}
+
+fn job_span(job: &Job) -> tracing::Span {
+    info_span!("job", id = job.id, ticket = %job.ticket, attempt = job.attempts)
+}
+
+/// Claim and deliver one batch concurrently, waiting for all of it; returns how many jobs
+/// were handled. For tests and benchmarks that drive the worker step by step.
+pub async fn process_batch(svc: &Services) -> anyhow::Result<usize> {
+    let jobs = claim(svc, svc.config.outbox.batch_size).await?;
     let n = jobs.len();
     join_all(jobs.into_iter().map(|job| {
-        let span = info_span!("job", id = job.id, ticket = %job.ticket, attempt = job.attempts);
+        let span = job_span(&job);
         run_job(svc, job).instrument(span)
     }))
     .await;
     Ok(n)
 }
 
+/// How long one job may run: its lease less the margin, so that no other worker can claim
+/// it while this one is still at work.
+fn job_deadline(svc: &Services) -> Duration {
+    let lease = Duration::from_secs(svc.config.outbox.lease_secs.max(1) as u64);
+    lease
+        .saturating_sub(Duration::from_secs(crate::config::LEASE_MARGIN_SECS))
+        .max(svc.config.http.timeout())
+}
+
 async fn run_job(svc: &Services, job: Job) {
-    let outcome = match deliver(svc, &job).await {
-        Ok(o) => o,
-        Err(e) => Outcome::Retry {
+    let outcome = match tokio::time::timeout(job_deadline(svc), deliver(svc, &job)).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => Outcome::Retry {
             after: None,
             error: format!("{e:#}"),
+            rate_limited: false,
+        },
+        Err(_) => Outcome::Retry {
+            after: None,
+            error: "the delivery did not finish before its deadline".into(),
             rate_limited: false,
         },
     };
@@ -124,15 +183,33 @@ async fn run_job(svc: &Services, job: Job) {
     }
 }
 
+/// Record how a job ended, under its claim: a worker whose claim went stale (its lease ran
+/// out and another worker took the job) records nothing.
 async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<()> {
     let now = Utc::now();
     let cfg = &svc.config.outbox;
-    match outcome {
-        Outcome::Done(records) => svc.store.finish_job(job.id, &records, now).await?,
-        Outcome::Consumed => {}
+    let claim = job.claim();
+    let recorded = match outcome {
+        Outcome::Done(records) => {
+            let card = records.iter().find_map(|r| match r {
+                JobRecord::LinkChat {
+                    chat,
+                    role: ChatRole::Card,
+                    ..
+                } => Some(chat.clone()),
+                _ => None,
+            });
+            let ok = svc.store.finish_job(claim, &records, now).await?;
+            if ok && let Some(card) = card {
+                // The channel is reachable: post what could not be posted earlier.
+                repost_undelivered(svc, job, &card).await?;
+            }
+            ok
+        }
+        Outcome::Consumed => true,
         Outcome::Wait(d, why) => {
             svc.store
-                .retry_job(job.id, now + chrono_dur(d), why, false)
+                .retry_job(claim, now + chrono_dur(d), why, false)
                 .await?
         }
         Outcome::Retry {
@@ -140,13 +217,14 @@ async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<(
             error,
             rate_limited,
         } => {
-            if job.attempts >= cfg.max_attempts {
+            let spent = (now - job.budget_from).to_std().unwrap_or_default();
+            if spent >= Duration::from_secs(cfg.retry_budget_secs) {
                 let reason = if rate_limited {
                     FailureReason::RateLimited
                 } else {
                     FailureReason::Other(error.clone())
                 };
-                give_up(svc, job, &error, reason).await?;
+                give_up(svc, job, &error, reason).await?
             } else {
                 let delay = backoff(
                     job.attempts,
@@ -160,26 +238,31 @@ async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<(
                     "job will be retried"
                 );
                 svc.store
-                    .retry_job(job.id, now + chrono_dur(delay), &error, true)
-                    .await?;
+                    .retry_job(claim, now + chrono_dur(delay), &error, true)
+                    .await?
             }
         }
         Outcome::Fail(error) => {
             give_up(svc, job, &error, FailureReason::Other(error.clone())).await?
         }
+    };
+    if !recorded {
+        warn!("another worker holds this job now; its result here is discarded");
     }
     Ok(())
 }
 
 /// A network job that cannot succeed becomes a decision the teammates see: a reply turns
 /// `ReplyFailed` (marks, thread, card), a moderation `ModerationFailed` (undone on the card).
-/// Any other job is marked failed for operators.
+/// Any other job is marked failed for operators; a card that could not be posted is also
+/// remembered, so that its channel is told and the card posted once the channel works again.
+/// False when the claim went stale.
 async fn give_up(
     svc: &Services,
     job: &Job,
     error: &str,
     reason: FailureReason,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let event = match &job.effect {
         Effect::SendReply { key, .. } => Some(Event::ReplyFailed {
             key: key.clone(),
@@ -192,14 +275,132 @@ async fn give_up(
         _ => None,
     };
     if let Some(event) = event {
-        match apply(svc, &Lookup::Id(job.ticket), &event, Consumes::Job(job.id)).await? {
-            Applied::Committed(_) | Applied::Unchanged | Applied::AlreadyConsumed => return Ok(()),
+        match apply(
+            svc,
+            &Lookup::Id(job.ticket),
+            &event,
+            Consumes::Job(job.claim()),
+        )
+        .await?
+        {
+            Applied::Committed(_) | Applied::Unchanged => return Ok(true),
+            Applied::AlreadyConsumed => return Ok(false),
             Applied::NoTicket | Applied::Rejected(_) => {}
         }
     }
     error!(error, effect = ?job.effect, "giving up on job");
-    svc.store.fail_job(job.id, error, Utc::now()).await?;
+    if !svc.store.fail_job(job.claim(), error, Utc::now()).await? {
+        return Ok(false);
+    }
+    if job.effect == Effect::PostCard
+        && let Some((surface, channel)) = card_destination(svc, job.ticket).await?
+    {
+        svc.store
+            .record_undelivered_card(job.ticket, surface, &channel, Utc::now())
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Where a ticket's card goes (surface and channel id), from its route.
+async fn card_destination(
+    svc: &Services,
+    ticket: crate::core::TicketId,
+) -> anyhow::Result<Option<(Surface, String)>> {
+    let Some(ticket) = svc.store.ticket(ticket).await? else {
+        return Ok(None);
+    };
+    let Some(page) = svc
+        .config
+        .account(ticket.state.network, ticket.state.account.as_str())
+    else {
+        return Ok(None);
+    };
+    Ok(match svc.config.destination_for(&ticket.state, page) {
+        Some(Destination::Slack { channel }) => Some((Surface::Slack, channel.to_string())),
+        Some(Destination::Discord { channel, .. }) => Some((Surface::Discord, channel.id.clone())),
+        None => None,
+    })
+}
+
+/// A card was just posted to `card.channel`: the channel works. Cards that gave up there
+/// earlier are queued again, and the channel is told which (once: the records are taken).
+async fn repost_undelivered(svc: &Services, job: &Job, card: &ChatRef) -> anyhow::Result<()> {
+    let lost: Vec<_> = svc
+        .store
+        .take_undelivered_cards(card.surface, &card.channel)
+        .await?
+        .into_iter()
+        .filter(|t| *t != job.ticket)
+        .collect();
+    if lost.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    for t in &lost {
+        svc.store
+            .enqueue_job(*t, &repost_lane(*t), &Effect::PostCard, now)
+            .await?;
+    }
+    svc.wake_outbox.notify_one();
+    let notice = text::cards_posted_late(&lost);
+    let posted = match card.surface {
+        Surface::Slack => svc
+            .slack
+            .post_message(&card.channel, None, render::plain(&notice))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Surface::Discord => match &svc.discord {
+            Some(d) => d
+                .create_message(&card.channel, &crate::chat::discord::render::plain(&notice))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        },
+    };
+    if let Err(e) = posted {
+        // The cards themselves are queued; only the explanation is lost.
+        warn!(error = e, "cannot tell the channel about cards posted late");
+    }
     Ok(())
+}
+
+/// The lane of a card post queued outside the ticket's decisions (a re-post).
+fn repost_lane(ticket: crate::core::TicketId) -> String {
+    format!("card:{ticket}")
+}
+
+/// A chat effect found no card (its post gave up, or never ran): queue the card post once,
+/// in its own lane, and wait for it (a wait is not an attempt). If that post gave up too,
+/// this job fails visibly instead of counting as done.
+async fn card_missing(svc: &Services, ticket: crate::core::TicketId) -> anyhow::Result<Outcome> {
+    let lane = repost_lane(ticket);
+    if svc.store.lane_pending(&lane).await? {
+        return Ok(Outcome::Wait(
+            CARD_WAIT,
+            "waiting for the card to be posted",
+        ));
+    }
+    if svc
+        .store
+        .first_time(&format!("card-repost:{ticket}"), Utc::now())
+        .await?
+    {
+        warn!("no card for this ticket: posting it first");
+        svc.store
+            .enqueue_job(ticket, &lane, &Effect::PostCard, Utc::now())
+            .await?;
+        svc.wake_outbox.notify_one();
+        return Ok(Outcome::Wait(
+            CARD_WAIT,
+            "waiting for the card to be posted",
+        ));
+    }
+    Ok(Outcome::Fail(
+        "the ticket's card could not be posted, so this could not be shown".into(),
+    ))
 }
 
 async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
@@ -269,8 +470,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
         }
         Effect::UpdateCard => {
             let Some(card) = svc.store.card_of(ticket.id).await? else {
-                warn!("no card to update (its post failed)");
-                return Ok(Outcome::Done(vec![]));
+                return card_missing(svc, ticket.id).await;
             };
             let content = render::card(&card_view(svc, &ticket, &page.name));
             Ok(
@@ -286,8 +486,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
         }
         Effect::PostThreadMessage { key, broadcast } => {
             let Some(card) = svc.store.card_of(ticket.id).await? else {
-                warn!("no card to thread under (its post failed)");
-                return Ok(Outcome::Done(vec![]));
+                return card_missing(svc, ticket.id).await;
             };
             let Some(msg) = svc.store.message(key).await? else {
                 return Ok(Outcome::Fail(format!("message {key} not found")));
@@ -347,7 +546,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
         Effect::SendReply { key, .. } => send_reply(svc, job, &ticket, page, key).await,
         Effect::PostReplyCopy { key } => {
             let Some(card) = svc.store.card_of(ticket.id).await? else {
-                return Ok(Outcome::Done(vec![]));
+                return card_missing(svc, ticket.id).await;
             };
             let Some(msg) = svc.store.message(key).await? else {
                 return Ok(Outcome::Fail(format!("reply {key} not found")));
@@ -424,7 +623,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Done(vec![]));
             };
             let Some(card) = svc.store.card_of(ticket.id).await? else {
-                return Ok(Outcome::Done(vec![]));
+                return card_missing(svc, ticket.id).await;
             };
             if let Err(wait) = svc.pacer.take(&card.channel) {
                 return Ok(Outcome::Wait(wait, "channel pacing"));
@@ -487,7 +686,7 @@ async fn send_reply(
             key: key.clone(),
             reason: FailureReason::AccountNotConfigured,
         };
-        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
     };
     // Checked again at sending time: the undo window may have crossed the boundary.
@@ -497,7 +696,7 @@ async fn send_reply(
             key: key.clone(),
             reason: FailureReason::OutsideWindow,
         };
-        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
     }
     let s = &ticket.state;
@@ -568,7 +767,7 @@ async fn send_reply(
         }
         Err(e) => return Ok(graph_retry(e)),
     };
-    apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+    apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
     Ok(Outcome::Consumed)
 }
 
@@ -590,7 +789,7 @@ async fn notify_assignee(
         return Ok(Outcome::Done(vec![]));
     }
     let Some(card) = svc.store.card_of(ticket.id).await? else {
-        return Ok(Outcome::Done(vec![]));
+        return card_missing(svc, ticket.id).await;
     };
     let link = render::card_link(&card);
     let headline = text::card_headline(ticket.state.network, ticket.state.kind, &page.name);
@@ -658,7 +857,7 @@ async fn moderate(
             action,
             reason: FailureReason::AccountNotConfigured,
         };
-        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
     };
     let s = &ticket.state;
@@ -683,7 +882,7 @@ async fn moderate(
         Err(GraphError::Permanent(reason)) => {
             warn!(?action, ?reason, "moderation refused by the network");
             let event = Event::ModerationFailed { action, reason };
-            apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+            apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
             Ok(Outcome::Consumed)
         }
         Err(e) => Ok(graph_retry(e)),

@@ -129,10 +129,11 @@ impl DiscordClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        // Errors without the URL: interaction callbacks and follow-ups carry their token in it.
         let resp = req
             .send()
             .await
-            .map_err(|e| DiscordError::Retryable(e.to_string()))?;
+            .map_err(|e| DiscordError::Retryable(e.without_url().to_string()))?;
         let status = resp.status();
         let headers =
             RateLimitHeaders::from_lookup(|n| resp.headers().get(n).and_then(|v| v.to_str().ok()));
@@ -144,7 +145,7 @@ impl DiscordClient {
         let text = resp
             .text()
             .await
-            .map_err(|e| DiscordError::Retryable(e.to_string()))?;
+            .map_err(|e| DiscordError::Retryable(e.without_url().to_string()))?;
         let json: Option<Value> = serde_json::from_str(&text).ok();
         let now = Instant::now();
         if status == StatusCode::TOO_MANY_REQUESTS {

@@ -78,10 +78,9 @@ pub struct SlackClient {
     token: SecretString,
     /// For `response_url`s (plain HTTPS posts, no token).
     http: reqwest::Client,
+    /// Whole-call deadline of every Web API call.
+    timeout: Duration,
 }
-
-/// A `response_url` post that has not answered in this long has failed (retryable).
-const RESPONSE_URL_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl fmt::Debug for SlackClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,26 +93,56 @@ impl fmt::Debug for SlackClient {
 impl SlackClient {
     /// `api_base_url` is `https://slack.com/api` in production, a local fake in tests (plain
     /// http is allowed for that).
+    /// With the default deadlines (`config::HttpConfig::default`).
     pub fn new(api_base_url: &str, bot_token: SecretString) -> anyhow::Result<Self> {
+        Self::with_timeouts(
+            api_base_url,
+            bot_token,
+            &crate::config::HttpConfig::default(),
+        )
+    }
+
+    /// Every call is bounded by `http.timeout_secs` (a call accepted but never answered is
+    /// a retryable failure) and its connection by `http.connect_timeout_secs`.
+    pub fn with_timeouts(
+        api_base_url: &str,
+        bot_token: SecretString,
+        deadlines: &crate::config::HttpConfig,
+    ) -> anyhow::Result<Self> {
         // Only ring is in the graph; make it the process default (a no-op if already set).
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(deadlines.connect_timeout()));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .context("Cannot load the system's root CA certificates for Slack")?
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .build();
+            .wrap_connector(tcp);
         let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_base_url);
         let http = reqwest::Client::builder()
-            .timeout(RESPONSE_URL_TIMEOUT)
+            .timeout(deadlines.timeout())
+            .connect_timeout(deadlines.connect_timeout())
             .build()
             .context("Cannot build the HTTP client for Slack response URLs")?;
         Ok(Self {
             client: slack_morphism::SlackClient::new(connector),
             token: bot_token,
             http,
+            timeout: deadlines.timeout(),
         })
+    }
+
+    /// Bounds one Web API call by the whole-call deadline.
+    async fn timed<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, SlackClientError>>,
+    ) -> Result<Result<T, SlackClientError>, SlackCallError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| SlackCallError::Retryable(format!("no answer within {:?}", self.timeout)))
     }
 
     fn api_token(&self) -> SlackApiToken {
@@ -140,10 +169,8 @@ impl SlackClient {
     ) -> Result<String, SlackCallError> {
         let token = self.api_token();
         let res = self
-            .client
-            .open_session(&token)
-            .chat_post_message(&req)
-            .await?;
+            .timed(self.client.open_session(&token).chat_post_message(&req))
+            .await??;
         Ok(res.ts.0)
     }
 
@@ -155,7 +182,8 @@ impl SlackClient {
     ) -> Result<(), SlackCallError> {
         let token = self.api_token();
         let req = SlackApiChatUpdateRequest::new(channel_id(channel), content, slack_ts(ts));
-        self.client.open_session(&token).chat_update(&req).await?;
+        self.timed(self.client.open_session(&token).chat_update(&req))
+            .await??;
         Ok(())
     }
 
@@ -172,7 +200,9 @@ impl SlackClient {
             SlackReactionName::new(name.to_string()),
             slack_ts(ts),
         );
-        let res = self.client.open_session(&token).reactions_add(&req).await;
+        let res = self
+            .timed(self.client.open_session(&token).reactions_add(&req))
+            .await?;
         ok_unless(res.map(drop), "already_reacted")
     }
 
@@ -188,10 +218,8 @@ impl SlackClient {
             .with_channel(channel_id(channel))
             .with_timestamp(slack_ts(ts));
         let res = self
-            .client
-            .open_session(&token)
-            .reactions_remove(&req)
-            .await;
+            .timed(self.client.open_session(&token).reactions_remove(&req))
+            .await?;
         ok_unless(res.map(drop), "no_reaction")
     }
 
@@ -208,10 +236,8 @@ impl SlackClient {
             SlackUserId::new(user.to_string()),
             SlackMessageContent::new().with_text(text.to_string()),
         );
-        self.client
-            .open_session(&token)
-            .chat_post_ephemeral(&req)
-            .await?;
+        self.timed(self.client.open_session(&token).chat_post_ephemeral(&req))
+            .await??;
         Ok(())
     }
 
@@ -238,7 +264,9 @@ impl SlackClient {
     ) -> Result<String, SlackCallError> {
         let token = self.api_token();
         let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_string()), view);
-        let res = self.client.open_session(&token).views_open(&req).await?;
+        let res = self
+            .timed(self.client.open_session(&token).views_open(&req))
+            .await??;
         Ok(res.view.state_params.id.0)
     }
 
@@ -247,7 +275,8 @@ impl SlackClient {
         let token = self.api_token();
         let req = SlackApiViewsUpdateRequest::new(view)
             .with_view_id(SlackViewId::new(view_id.to_string()));
-        self.client.open_session(&token).views_update(&req).await?;
+        self.timed(self.client.open_session(&token).views_update(&req))
+            .await??;
         Ok(())
     }
 
@@ -256,10 +285,8 @@ impl SlackClient {
         let token = self.api_token();
         let req = SlackApiChatGetPermalinkRequest::new(channel_id(channel), slack_ts(ts));
         let res = self
-            .client
-            .open_session(&token)
-            .chat_get_permalink(&req)
-            .await?;
+            .timed(self.client.open_session(&token).chat_get_permalink(&req))
+            .await??;
         Ok(res.permalink.to_string())
     }
 
@@ -269,10 +296,8 @@ impl SlackClient {
         let token = self.api_token();
         let req = SlackApiUsersInfoRequest::new(SlackUserId::new(user_id.to_string()));
         let user = self
-            .client
-            .open_session(&token)
-            .users_info(&req)
-            .await?
+            .timed(self.client.open_session(&token).users_info(&req))
+            .await??
             .user;
         let (display_name, real_name) = user
             .profile
@@ -296,10 +321,8 @@ impl SlackClient {
             usergroup_id.to_string(),
         ));
         let res = self
-            .client
-            .open_session(&token)
-            .usergroups_users_list(&req)
-            .await?;
+            .timed(self.client.open_session(&token).usergroups_users_list(&req))
+            .await??;
         Ok(res.users.into_iter().map(|u| u.0).collect())
     }
 
@@ -318,7 +341,8 @@ impl SlackClient {
                     code: "invalid_response_url".into(),
                 }
             } else {
-                SlackCallError::Retryable(format!("response_url: {e}"))
+                // Without the URL: a response_url is a credential.
+                SlackCallError::Retryable(format!("response_url: {}", e.without_url()))
             }
         })?;
         let status = res.status();

@@ -604,10 +604,39 @@ fn describe(status: StatusCode, error: &GraphErrorDetail) -> String {
     out
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not used by the Graph API).
+/// How long to wait before calling again: `Retry-After` in seconds (the HTTP-date form is not
+/// used by the Graph API) or the usage headers' `estimated_time_to_regain_access` (minutes),
+/// whichever is longer.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
+    let explicit = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let regain = ["x-business-use-case-usage", "x-app-usage"]
+        .iter()
+        .filter_map(|name| headers.get(*name)?.to_str().ok())
+        .filter_map(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+        .filter_map(|v| regain_minutes(&v))
+        .max()
+        .filter(|m| *m > 0)
+        .map(|m| Duration::from_secs(m.saturating_mul(60)));
+    explicit.max(regain)
+}
+
+/// The largest `estimated_time_to_regain_access` anywhere in a usage header's JSON: the
+/// Business Use Case header nests it per business id and per use-case type.
+fn regain_minutes(v: &serde_json::Value) -> Option<u64> {
+    match v {
+        serde_json::Value::Object(map) => {
+            let own = map
+                .get("estimated_time_to_regain_access")
+                .and_then(serde_json::Value::as_u64);
+            map.values().filter_map(regain_minutes).chain(own).max()
+        }
+        serde_json::Value::Array(items) => items.iter().filter_map(regain_minutes).max(),
+        _ => None,
+    }
 }
 
 fn excerpt(body: &[u8]) -> String {
@@ -625,6 +654,31 @@ fn excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_headers_extend_the_wait() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "30".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(30)));
+        h.insert(
+            "x-business-use-case-usage",
+            r#"{"1234":[{"type":"messenger","call_count":100,"total_cputime":9,"total_time":9,"estimated_time_to_regain_access":7},{"type":"pages","call_count":5,"estimated_time_to_regain_access":0}]}"#
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7 * 60)));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-app-usage",
+            r#"{"call_count":100,"total_time":20,"total_cputime":20,"estimated_time_to_regain_access":2}"#
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert("x-app-usage", "not json".parse().expect("header"));
+        assert_eq!(retry_after(&h), None);
+    }
 
     fn graph_error(code: i64, subcode: Option<i64>, transient: Option<bool>) -> Vec<u8> {
         serde_json::json!({"error": {
