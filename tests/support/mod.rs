@@ -22,6 +22,7 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 pub mod discord;
+pub mod pg;
 
 use switchboard::config::{Config, PageConfig};
 use switchboard::store::{self, DynStore, JobStatus};
@@ -37,6 +38,22 @@ pub const TEAM: &str = "T111";
 pub const BOT_TOKEN: &str = "xoxb-test-token";
 /// Put in `discord.api_url` by a tweak: replaced by the fake Discord's address.
 pub const DISCORD_URL_PLACEHOLDER: &str = "http://discord.fake";
+
+/// Matches every request until `end` (counting them): an outage window.
+struct Until {
+    end: Instant,
+    refused: Arc<AtomicU64>,
+}
+
+impl wiremock::Match for Until {
+    fn matches(&self, _req: &wiremock::Request) -> bool {
+        let down = Instant::now() < self.end;
+        if down {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+        down
+    }
+}
 
 /// Answers Slack Web API calls like Slack does, with increasing message timestamps.
 struct SlackResponder {
@@ -323,6 +340,52 @@ impl World {
                     .insert_header("Retry-After", retry_after_secs.to_string().as_str())
                     .set_body_json(json!({"ok": false, "error": "ratelimited"})),
             )
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.slack)
+            .await;
+    }
+
+    /// Slack answers every Web API call with `status` until `for_how_long` has passed (an
+    /// outage); returns a counter of the calls it refused.
+    pub async fn slack_down_for(&self, for_how_long: Duration, status: u16) -> Arc<AtomicU64> {
+        let refused = Arc::new(AtomicU64::new(0));
+        Mock::given(Until {
+            end: Instant::now() + for_how_long,
+            refused: refused.clone(),
+        })
+        .respond_with(
+            ResponseTemplate::new(status).set_body_string("<html>Service Unavailable</html>"),
+        )
+        .with_priority(1)
+        .mount(&self.slack)
+        .await;
+        refused
+    }
+
+    /// Slack accepts `chat.postMessage` calls for `channel` and never answers them (within the
+    /// test's lifetime): a stalled call. `times`: how many calls stall (then it answers).
+    pub async fn slack_stalls(&self, channel: &str, times: u64) {
+        Mock::given(method("POST"))
+            .and(path("/chat.postMessage"))
+            .and(wiremock::matchers::body_partial_json(
+                json!({"channel": channel}),
+            ))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"ok": true}))
+                    .set_delay(Duration::from_secs(600)),
+            )
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.slack)
+            .await;
+    }
+
+    /// Slack answers the next `times` calls to `api_path` with `status`.
+    pub async fn slack_fails(&self, api_path: &str, times: u64, status: u16) {
+        Mock::given(path(api_path))
+            .respond_with(ResponseTemplate::new(status).set_body_string("upstream error"))
             .up_to_n_times(times)
             .with_priority(1)
             .mount(&self.slack)
