@@ -128,3 +128,137 @@ fn serve_migrates_answers_and_stops_on_sigterm() {
     assert!(exit.success(), "exit {exit:?}\n{logs}");
     assert!(logs.contains("shutdown requested"), "{logs}");
 }
+
+#[test]
+fn outbox_retry_needs_ids_or_all_and_says_when_nothing_matched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
+    let out = bin()
+        .args(["--config", EXAMPLE, "outbox", "retry"])
+        .env("SWITCHBOARD_DATABASE_URL", &db)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("required arguments were not provided"),
+        "{err}"
+    );
+    let out = bin()
+        .args(["--config", EXAMPLE, "outbox", "retry", "--all"])
+        .env("SWITCHBOARD_DATABASE_URL", &db)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no given-up job matched"), "{err}");
+}
+
+#[test]
+fn check_config_refuses_a_lease_shorter_than_a_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("short.toml");
+    let example = std::fs::read_to_string(EXAMPLE).expect("example");
+    std::fs::write(&path, example.replace("lease_secs = 60", "lease_secs = 20")).expect("write");
+    let out = bin()
+        .args(["--config", path.to_str().expect("utf8"), "check-config"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("outbox.lease_secs (20) must be at least the longest call"),
+        "{err}"
+    );
+}
+
+/// SIGTERM while a Slack call hangs (a fake that accepts connections and never answers):
+/// the process still exits 0 within its shutdown deadline.
+#[cfg(unix)]
+#[test]
+fn sigterm_keeps_its_deadline_while_a_call_hangs() {
+    use hmac::{Hmac, KeyInit, Mac};
+    use std::io::Write;
+    // A "Slack" that accepts and never answers.
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hang_port = hang.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in hang.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = dir.path().join("switchboard.toml");
+    let example = std::fs::read_to_string(EXAMPLE).expect("example");
+    let text = example
+        .replace("0.0.0.0:8080", &format!("127.0.0.1:{port}"))
+        .replace("shutdown_grace_secs = 20", "shutdown_grace_secs = 2")
+        .replace(
+            "api_url = \"https://slack.com/api\"",
+            &format!("api_url = \"http://127.0.0.1:{hang_port}/api\""),
+        );
+    std::fs::write(&config, text).expect("write");
+    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
+    let mut child = bin()
+        .args(["--config", config.to_str().expect("utf8"), "serve"])
+        .env("SWITCHBOARD_DATABASE_URL", &db)
+        .env("SWITCHBOARD_META_APP_SECRET", "s")
+        .env("SWITCHBOARD_META_VERIFY_TOKEN", "v")
+        .env("SWITCHBOARD_META_PAGE_TOKEN_1234567890321", "t")
+        .env("SWITCHBOARD_SLACK_BOT_TOKEN", "xoxb-1")
+        .env("SWITCHBOARD_SLACK_SIGNING_SECRET", "s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let body = r#"{"object":"page","entry":[{"id":"1234567890321","time":1700000000,"changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"1_2","post_id":"1234567890321_1","parent_id":"1234567890321_1","from":{"id":"555","name":"Jane"},"created_time":1700000000,"message":"hi"}}]}]}"#;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"s").expect("key");
+    mac.update(body.as_bytes());
+    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let req = format!(
+                "POST /webhooks/meta HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Hub-Signature-256: {sig}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(req.as_bytes());
+            let mut resp = String::new();
+            let _ = s.read_to_string(&mut resp);
+            if resp.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not accept the webhook"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The card post is now hanging on the fake.
+    std::thread::sleep(Duration::from_millis(700));
+    let sent = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(6),
+            "no exit within the 2 s deadline (plus slack)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut logs = String::new();
+    if let Some(mut e) = child.stdout.take() {
+        let _ = e.read_to_string(&mut logs);
+    }
+    assert!(exit.success(), "exit {exit:?}\n{logs}");
+    assert!(logs.contains("abandoned"), "{logs}");
+}
