@@ -64,6 +64,23 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// `serve` with `config`, a database in `dir` and every secret set (app secret "s").
+fn serve(dir: &std::path::Path, config: &std::path::Path) -> std::process::Child {
+    let db = format!("sqlite://{}", dir.join("sb.db").display());
+    bin()
+        .args(["--config", config.to_str().expect("utf8"), "serve"])
+        .env("SWITCHBOARD_DATABASE_URL", &db)
+        .env("SWITCHBOARD_META_APP_SECRET", "s")
+        .env("SWITCHBOARD_META_VERIFY_TOKEN", "v")
+        .env("SWITCHBOARD_META_PAGE_TOKEN_1234567890321", "t")
+        .env("SWITCHBOARD_SLACK_BOT_TOKEN", "xoxb-1")
+        .env("SWITCHBOARD_SLACK_SIGNING_SECRET", "s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
 #[cfg(unix)]
 #[test]
 fn serve_migrates_answers_and_stops_on_sigterm() {
@@ -76,19 +93,7 @@ fn serve_migrates_answers_and_stops_on_sigterm() {
         example.replace("0.0.0.0:8080", &format!("127.0.0.1:{port}")),
     )
     .expect("write");
-    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
-    let mut child = bin()
-        .args(["--config", config.to_str().expect("utf8"), "serve"])
-        .env("SWITCHBOARD_DATABASE_URL", &db)
-        .env("SWITCHBOARD_META_APP_SECRET", "s")
-        .env("SWITCHBOARD_META_VERIFY_TOKEN", "v")
-        .env("SWITCHBOARD_META_PAGE_TOKEN_1234567890321", "t")
-        .env("SWITCHBOARD_SLACK_BOT_TOKEN", "xoxb-1")
-        .env("SWITCHBOARD_SLACK_SIGNING_SECRET", "s")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = serve(dir.path(), &config);
 
     // Wait for /readyz (database migrated and reachable).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -200,19 +205,7 @@ fn sigterm_keeps_its_deadline_while_a_call_hangs() {
             &format!("api_url = \"http://127.0.0.1:{hang_port}/api\""),
         );
     std::fs::write(&config, text).expect("write");
-    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
-    let mut child = bin()
-        .args(["--config", config.to_str().expect("utf8"), "serve"])
-        .env("SWITCHBOARD_DATABASE_URL", &db)
-        .env("SWITCHBOARD_META_APP_SECRET", "s")
-        .env("SWITCHBOARD_META_VERIFY_TOKEN", "v")
-        .env("SWITCHBOARD_META_PAGE_TOKEN_1234567890321", "t")
-        .env("SWITCHBOARD_SLACK_BOT_TOKEN", "xoxb-1")
-        .env("SWITCHBOARD_SLACK_SIGNING_SECRET", "s")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = serve(dir.path(), &config);
     let body = r#"{"object":"page","entry":[{"id":"1234567890321","time":1700000000,"changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"1_2","post_id":"1234567890321_1","parent_id":"1234567890321_1","from":{"id":"555","name":"Jane"},"created_time":1700000000,"message":"hi"}}]}]}"#;
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"s").expect("key");
     mac.update(body.as_bytes());

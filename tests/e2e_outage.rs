@@ -50,6 +50,15 @@ where
     }
 }
 
+/// Ticket `n`'s card, which must exist.
+async fn card_of(w: &World, n: i64) -> switchboard::core::ChatRef {
+    w.store
+        .card_of(TicketId(n))
+        .await
+        .expect("read")
+        .unwrap_or_else(|| panic!("ticket {n} has a card"))
+}
+
 async fn cards(w: &World, tickets: impl IntoIterator<Item = i64>) -> usize {
     let mut n = 0;
     for t in tickets {
@@ -97,12 +106,7 @@ async fn a_slack_outage_loses_no_card() {
         "Anyone there?",
     );
     assert_eq!(w.meta_webhook(&later).await.0, StatusCode::OK);
-    let card3 = w
-        .store
-        .card_of(TicketId(3))
-        .await
-        .expect("read")
-        .expect("card 3");
+    let card3 = card_of(&w, 3).await;
     eventually(
         "the later comment in card 3's thread",
         Duration::from_secs(10),
@@ -231,12 +235,7 @@ async fn a_deletion_in_the_undo_window_wins_even_when_the_reply_is_retried() {
     w.group("SAGENTS", &["U1"]);
     assert_eq!(w.meta_webhook(&comment(1)).await.0, StatusCode::OK);
     w.settle().await;
-    let card = w
-        .store
-        .card_of(TicketId(1))
-        .await
-        .expect("read")
-        .expect("card");
+    let card = card_of(&w, 1).await;
     w.take_slack("/chat.postMessage").await;
     // The directory is down for the next lookups: the reply's event fails and is retried.
     w.slack_fails("/usergroups.users.list", 3, 500).await;
@@ -380,12 +379,7 @@ async fn a_missing_card_is_posted_before_its_thread_message() {
     );
     assert_eq!(w.meta_webhook(&again).await.0, StatusCode::OK);
     w.settle().await;
-    let card = w
-        .store
-        .card_of(TicketId(1))
-        .await
-        .expect("read")
-        .expect("the card was posted after all");
+    let card = card_of(&w, 1).await;
     let posts = w.take_slack("/chat.postMessage").await;
     assert_eq!(top_level(&posts).len(), 1, "one card");
     let in_thread: Vec<_> = posts

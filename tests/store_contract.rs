@@ -5,8 +5,9 @@
 //! Without `SWITCHBOARD_TEST_POSTGRES_URL` the Postgres tests are skipped locally and fail in CI
 //! (`CI` set), so a misconfigured pipeline cannot pass silently.
 
+mod support;
+
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Connection;
@@ -161,20 +162,6 @@ fn reply_event(ts: &str, text: &str) -> Event {
 
 // ---- backends ---------------------------------------------------------------------------------
 
-fn unique_suffix() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        nanos,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 struct SqliteDb {
     store: DynStore,
     _dir: tempfile::TempDir,
@@ -192,55 +179,24 @@ async fn sqlite_db() -> SqliteDb {
 
 struct PgDb {
     store: DynStore,
-    admin_url: String,
-    name: String,
+    db: support::pg::TestDb,
 }
 
 impl PgDb {
     async fn drop_database(self) {
         drop(self.store);
-        if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut admin)
-                .await;
-            let _ = admin.close().await;
-        }
+        self.db.drop_database().await;
     }
 }
 
 /// A fresh, migrated Postgres database, or `None` to skip (outside CI only).
 async fn pg_db() -> Option<PgDb> {
-    let Ok(admin_url) = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "SWITCHBOARD_TEST_POSTGRES_URL is not set: the Postgres store contract must run \
-                 in CI (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            );
-        }
-        eprintln!("skipping Postgres contract test: SWITCHBOARD_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let name = format!("sb_contract_{}", unique_suffix());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("connect to SWITCHBOARD_TEST_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    admin.close().await.expect("close admin connection");
-    let mut url = url::Url::parse(&admin_url).expect("valid Postgres URL");
-    url.set_path(&format!("/{name}"));
-    let store = switchboard::store::connect(url.as_str())
+    let db = support::pg::database().await?;
+    let store = switchboard::store::connect(&db.url)
         .await
         .expect("connect postgres");
     store.migrate().await.expect("migrate postgres");
-    Some(PgDb {
-        store,
-        admin_url,
-        name,
-    })
+    Some(PgDb { store, db })
 }
 
 macro_rules! contract {
