@@ -424,3 +424,54 @@ async fn cards_that_gave_up_are_announced_and_posted_when_the_channel_works() {
     assert_eq!(top_level(&posts).len(), 1);
     w.finish().await;
 }
+
+/// A stalled Slack call while an inbound event is processed (the permission check's user
+/// group lookup) holds back only that event's lane: a new comment meanwhile gets its card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_lookup_holds_back_only_its_own_lane() {
+    let w = World::with(|c| {
+        outage_config(c);
+        c.http.timeout_secs = 4;
+        c.outbox.lease_secs = 14;
+        c.permissions.reply = vec!["SAGENTS".into()];
+    })
+    .await;
+    w.slack_ok().await;
+    w.group("SAGENTS", &["U1"]);
+    let workers = Workers::spawn(&w.svc);
+    assert_eq!(w.meta_webhook(&comment(1)).await.0, StatusCode::OK);
+    eventually("card 1", Duration::from_secs(10), || async {
+        cards(&w, [1]).await == 1
+    })
+    .await;
+    let card = card_of(&w, 1).await;
+    wiremock::Mock::given(wiremock::matchers::path("/usergroups.users.list"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "users": ["U1"]}))
+                .set_delay(Duration::from_secs(600)),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    let (status, _) = w
+        .thread_message("Ev9", "U1", &card.message, "1700000600.000100", "On it")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    assert_eq!(w.meta_webhook(&comment(2)).await.0, StatusCode::OK);
+    eventually(
+        "card 2 while the lookup hangs",
+        Duration::from_secs(10),
+        || async { cards(&w, [2]).await == 1 },
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "card 2 waited for the stalled lookup ({:?})",
+        started.elapsed()
+    );
+    assert!(workers.stop(Duration::from_secs(8)).await);
+}

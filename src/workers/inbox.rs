@@ -21,8 +21,10 @@ use crate::store::{Consumes, InboxRow};
 use super::apply::{Applied, Lookup, apply};
 use super::{InboxEvent, Services, backoff};
 
-/// Rows claimed per round. Processed one by one, in order.
+/// Rows claimed per step by [`process_batch`]. Processed one by one, in order.
 const INBOX_BATCH: i64 = 64;
+/// Rows in flight at once in the running worker (each the head of its lane).
+const INBOX_CONCURRENCY: usize = 16;
 /// Lease on claimed rows; another replica may take them over after this.
 const INBOX_LEASE_SECS: i64 = 60;
 /// Longest wait between two looks for an item an edit or removal is about.
@@ -34,25 +36,47 @@ pub const MAX_BULK_TICKETS: i64 = 10_000;
 
 pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(svc.config.outbox.poll_ms);
-    super::run_rounds("inbox", &svc.wake_inbox, poll, shutdown, || {
-        process_batch(&svc)
-    })
+    let work_svc = svc.clone();
+    // Rows of different lanes are processed concurrently (a stalled directory lookup holds
+    // back only its own lane); rows of one lane one at a time, in order (the claim query).
+    super::run_pool(
+        "inbox",
+        &svc.wake_inbox,
+        poll,
+        INBOX_CONCURRENCY,
+        shutdown,
+        |free| claim(&svc, free as i64),
+        move |row: InboxRow| {
+            let svc = work_svc.clone();
+            let span = row_span(&row);
+            async move { process_row(&svc, row).await }.instrument(span)
+        },
+    )
     .await;
 }
 
-/// Process one batch; returns how many rows were handled.
-pub async fn process_batch(svc: &Services) -> anyhow::Result<usize> {
-    let rows = svc
+async fn claim(svc: &Services, limit: i64) -> anyhow::Result<Vec<InboxRow>> {
+    Ok(svc
         .store
         .claim_inbox(
-            INBOX_BATCH,
+            limit,
             Utc::now(),
             chrono::Duration::seconds(INBOX_LEASE_SECS),
         )
-        .await?;
+        .await?)
+}
+
+fn row_span(row: &InboxRow) -> tracing::Span {
+    info_span!("inbox", id = row.id, source = %row.source, key = %row.dedupe_key)
+}
+
+/// Process one batch, row by row in order; returns how many rows were handled. For tests
+/// and benchmarks that drive the worker step by step.
+pub async fn process_batch(svc: &Services) -> anyhow::Result<usize> {
+    let rows = claim(svc, INBOX_BATCH).await?;
     let n = rows.len();
     for row in rows {
-        let span = info_span!("inbox", id = row.id, source = %row.source, key = %row.dedupe_key);
+        let span = row_span(&row);
         process_row(svc, row).instrument(span).await;
     }
     Ok(n)

@@ -174,42 +174,59 @@ pub struct Services {
     pub saved: saved::SavedReplies,
 }
 
-/// The loop shared by the workers: run rounds back to back while they find work; when idle,
-/// wait for a wake-up, the poll interval or shutdown. Shutdown is only checked between
-/// rounds, so work in flight always finishes.
-pub(crate) async fn run_rounds<F, Fut>(
-    name: &str,
+/// The loop shared by the queue workers: keep up to `capacity` claimed items in flight, each
+/// in its own task, and claim more as soon as a slot frees, so one slow item (a stalled call)
+/// never holds back the others; ordering within a lane comes from the claim query. When idle,
+/// wait for a wake-up, the poll interval or a finished task. On shutdown, stop claiming and
+/// wait for the items in flight; the caller bounds that wait and abandons what is left (its
+/// claims expire and any worker takes the items again).
+pub(crate) async fn run_pool<T, C, CF, W, WF>(
+    name: &'static str,
     wake: &Notify,
     poll: Duration,
+    capacity: usize,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
-    mut round: F,
+    mut claim: C,
+    work: W,
 ) where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+    T: Send + 'static,
+    C: FnMut(usize) -> CF,
+    CF: std::future::Future<Output = anyhow::Result<Vec<T>>>,
+    W: Fn(T) -> WF,
+    WF: std::future::Future<Output = ()> + Send + 'static,
 {
+    let capacity = capacity.max(1);
+    let mut running = tokio::task::JoinSet::new();
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let handled = match round().await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    worker = name,
-                    "worker round failed"
-                );
-                0
-            }
-        };
-        if handled == 0 {
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => {}
+        let free = capacity.saturating_sub(running.len());
+        let mut claimed = 0;
+        if free > 0 {
+            match claim(free).await {
+                Ok(items) => {
+                    for item in items {
+                        claimed += 1;
+                        running.spawn(work(item));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), worker = name, "cannot claim work")
+                }
             }
         }
+        if claimed > 0 && running.len() < capacity {
+            continue;
+        }
+        tokio::select! {
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.changed() => {}
+        }
     }
+    while running.join_next().await.is_some() {}
 }
 
 /// Exponential backoff for `attempt` (1-based), capped, with ±20 % jitter so a crowd of

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::future::join_all;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::chat::slack::{SlackCallError, render};
@@ -85,45 +84,26 @@ impl Pacer {
 /// How long a job waits (not an attempt) before looking again for a card being re-posted.
 const CARD_WAIT: Duration = Duration::from_millis(500);
 
-/// The worker: keeps up to `outbox.batch_size` jobs in flight, each in its own task, and
-/// claims more as soon as one finishes, so one slow call never holds back other lanes. On
-/// shutdown it stops claiming and waits for the jobs in flight; the caller bounds that wait
-/// (`server.shutdown_grace_secs`) and abandons what is left (those jobs stay claimed until
-/// their lease runs out, then any worker retries them).
-pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+/// The worker: up to `outbox.batch_size` jobs in flight, lanes independent (see
+/// [`super::run_pool`]).
+pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(svc.config.outbox.poll_ms);
-    let capacity = usize::try_from(svc.config.outbox.batch_size.max(1)).unwrap_or(1);
-    let mut running: JoinSet<()> = JoinSet::new();
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let free = capacity.saturating_sub(running.len());
-        let mut claimed = 0;
-        if free > 0 {
-            match claim(&svc, free as i64).await {
-                Ok(jobs) => {
-                    for job in jobs {
-                        claimed += 1;
-                        let span = job_span(&job);
-                        let svc = svc.clone();
-                        running.spawn(async move { run_job(&svc, job).await }.instrument(span));
-                    }
-                }
-                Err(e) => error!(error = format!("{e:#}"), "cannot claim outbox jobs"),
-            }
-        }
-        if claimed > 0 && running.len() < capacity {
-            continue;
-        }
-        tokio::select! {
-            Some(_) = running.join_next(), if !running.is_empty() => {}
-            _ = svc.wake_outbox.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
-    while running.join_next().await.is_some() {}
+    let capacity = usize::try_from(svc.config.outbox.batch_size).unwrap_or(1);
+    let work_svc = svc.clone();
+    super::run_pool(
+        "outbox",
+        &svc.wake_outbox,
+        poll,
+        capacity,
+        shutdown,
+        |free| claim(&svc, free as i64),
+        move |job: Job| {
+            let svc = work_svc.clone();
+            let span = job_span(&job);
+            async move { run_job(&svc, job).await }.instrument(span)
+        },
+    )
+    .await;
 }
 
 async fn claim(svc: &Services, limit: i64) -> anyhow::Result<Vec<Job>> {
