@@ -545,7 +545,7 @@ async fn thread_event(
             // pinging only its author.
             (Surface::Discord, Some(discord)) => {
                 let mut body = crate::chat::discord::render::pinging(
-                    &format!("<@{}> {refusal}", teammate.id),
+                    &crate::core::Rich::ours(format!("<@{}> {refusal}", teammate.id)),
                     &[teammate.id.as_str()],
                     &[],
                 );
