@@ -5,6 +5,8 @@ pub mod action;
 pub mod card;
 pub mod decide;
 pub mod filter;
+#[cfg(test)]
+pub mod hostile;
 pub mod ids;
 pub mod inbound;
 pub mod model;

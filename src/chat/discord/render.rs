@@ -964,6 +964,129 @@ mod tests {
         assert_eq!(v["allowed_mentions"], json!({ "parse": [] }));
     }
 
+    /// Every message kind Discord gets, with the hostile corpus wherever customers (networks,
+    /// teammates' stored text) put words: nothing live, nothing pings, everything shown as
+    /// written. The messages are built the way the outbox and the command handlers build them.
+    #[test]
+    fn hostile_text_is_inert_in_every_discord_message() {
+        use crate::core::hostile::{CORPUS, discord_live, discord_shows};
+        use crate::core::{FailureReason, Moderation, Network};
+        let link = "https://discord.com/channels/1/2/3";
+        let headline = "Facebook comment on Acme Coffee";
+        let card_link = format!("[{headline}]({link})");
+        let ana = "<@111>";
+        for h in CORPUS {
+            let mut t = ticket(Status::Read);
+            t.state.customer.name = Some(h.to_string());
+            t.state.first_text = format!("before {h} after");
+            t.state.tags = vec![h.to_string(), "vip".into()];
+            t.state.assignee = Some(Assignee::Person(teammate("111")));
+            t.state.last_failure = Some(FailureReason::Other(h.to_string()));
+            t.state.moderation.failure =
+                Some((Moderation::Hide, FailureReason::Rejected(h.to_string())));
+            let mut deleted = t.clone();
+            deleted.state.first_item_deleted = true;
+            let listing = Rich::join(
+                [
+                    text::queue_heading("unassigned", 1, false),
+                    text::queue_line(Status::Read, Some(link), headline, h),
+                ],
+                "\n",
+            );
+            let found = Rich::join(
+                [
+                    text::saved_reply_results(h, 1, 1),
+                    text::saved_reply_list_line(1, h, h),
+                ],
+                "\n",
+            );
+            let team = "<@&777>";
+            let messages = [
+                ("card", render(&t, &[]), vec![ana], vec![]),
+                ("deleted card", render(&deleted, &[]), vec![ana], vec![]),
+                (
+                    "thread message",
+                    thread_customer_message(h, h, true, false),
+                    vec![],
+                    vec![],
+                ),
+                (
+                    "assignee DM",
+                    customer_notice(h, headline, link, h, None),
+                    vec![card_link.as_str()],
+                    vec![],
+                ),
+                (
+                    "team notice",
+                    customer_notice(h, headline, link, h, Some("777")),
+                    vec![team, &card_link],
+                    vec!["777"],
+                ),
+                (
+                    "queue listing",
+                    ephemeral_rich(&listing),
+                    vec![&card_link],
+                    vec![],
+                ),
+                (
+                    "saved reply shown",
+                    ephemeral_rich(&text::saved_reply_show(1, h, h)),
+                    vec![],
+                    vec![],
+                ),
+                ("saved-reply search", ephemeral_rich(&found), vec![], vec![]),
+                (
+                    "failure explanation",
+                    pinging(
+                        &text::reply_failed(ana, &FailureReason::Other(h.to_string())),
+                        &["111"],
+                        &[],
+                    ),
+                    vec![ana],
+                    vec!["111"],
+                ),
+                (
+                    "refusal explanation",
+                    pinging(
+                        &text::reply_failed(ana, &FailureReason::Rejected(h.to_string())),
+                        &["111"],
+                        &[],
+                    ),
+                    vec![ana],
+                    vec!["111"],
+                ),
+                (
+                    "token alert",
+                    message(&text::token_alert(Network::Facebook, h)),
+                    vec![],
+                    vec![],
+                ),
+                (
+                    "reply copy",
+                    message(&text::modal_reply_copy(ana, h)),
+                    vec![ana],
+                    vec![],
+                ),
+            ];
+            for (what, body, ours, pings) in &messages {
+                let live = discord_live(body, ours, pings);
+                assert!(live.is_empty(), "{what} with {h:?}: {live:#?}");
+                assert!(
+                    discord_shows(body, h),
+                    "{what} does not show {h:?} as written: {body}"
+                );
+            }
+            // The saved-reply select shows names as plain labels, and pings nobody.
+            let select = ephemeral_with(
+                text::saved_reply_results("", 1, 1),
+                vec![saved_reply_select(TicketId(1), &[(1, h.to_string())])],
+            );
+            assert!(discord_live(&select, &[], &[]).is_empty());
+        }
+        let bulk = plain(&text::bulk_done(CardAction::Close, 2, 3));
+        assert!(discord_live(&bulk, &[], &[]).is_empty());
+    }
+
     #[test]
     fn lines_use_unicode_emoji() {
         assert_eq!(emoji(":warning: Last reply failed"), "⚠️ Last reply failed");

@@ -1063,6 +1063,111 @@ mod tests {
         assert_eq!(none["text"], "No saved replies match “zz&lt;”.");
     }
 
+    /// Every message kind Slack gets, with the hostile corpus wherever customers (networks,
+    /// teammates' stored text) put words: nothing live, everything shown as written. The
+    /// messages are built the way the outbox and the command handlers build them.
+    #[test]
+    fn hostile_text_is_inert_in_every_slack_message() {
+        use crate::core::hostile::{CORPUS, slack_live, slack_shows};
+        use crate::core::{Assignee, Moderation, Network};
+        let link = "https://slack.com/archives/C0CARDS/p1700000001000100";
+        let headline = "Facebook comment on Acme Coffee";
+        let card_link = format!("<{link}|{headline}>");
+        let ana = "<@U0ANA>";
+        for h in CORPUS {
+            let mut t = ticket(Status::Read);
+            t.state.customer.name = Some(h.to_string());
+            t.state.first_text = format!("before {h} after");
+            t.state.tags = vec![h.to_string(), "vip".into()];
+            t.state.assignee = Some(Assignee::Person(teammate("U0ANA")));
+            t.state.last_failure = Some(FailureReason::Other(h.to_string()));
+            t.state.moderation.failure =
+                Some((Moderation::Hide, FailureReason::Rejected(h.to_string())));
+            let date = date_token(t.state.created_at);
+            let mut deleted = t.clone();
+            deleted.state.first_item_deleted = true;
+            let card_of = |t: &Ticket| {
+                serde_json::to_value(card(&CardView::of(
+                    t,
+                    "Acme Coffee",
+                    &[],
+                    t.state.created_at,
+                )))
+                .unwrap()
+            };
+            let value = |c: SlackMessageContent| serde_json::to_value(c).unwrap();
+            let replied = text::customer_replied_dm(h, headline, link, h);
+            let listing = Rich::join(
+                [
+                    text::queue_heading("unassigned", 1, false),
+                    text::queue_line(Status::Read, Some(link), headline, h),
+                ],
+                "\n",
+            );
+            let reply = saved(1, h, h);
+            let messages = [
+                ("card", card_of(&t), vec![ana, &date]),
+                ("deleted card", card_of(&deleted), vec![ana, &date]),
+                (
+                    "thread message",
+                    value(thread_customer_message(h, h, true, false)),
+                    vec![],
+                ),
+                ("assignee DM", value(message(&replied)), vec![&card_link]),
+                (
+                    "team notice",
+                    value(message(
+                        &Rich::ours("<!subteam^S1> ").then_rich(replied.clone()),
+                    )),
+                    vec!["<!subteam^S1>", &card_link],
+                ),
+                ("queue listing", ephemeral(&listing), vec![&card_link]),
+                (
+                    "saved-reply search",
+                    saved_reply_search_results(h, &[&reply], Some(TicketId(42))),
+                    vec![],
+                ),
+                (
+                    "failure explanation",
+                    value(message(&text::reply_failed(
+                        ana,
+                        &FailureReason::Other(h.to_string()),
+                    ))),
+                    vec![ana],
+                ),
+                (
+                    "refusal explanation",
+                    value(message(&text::reply_failed(
+                        ana,
+                        &FailureReason::Rejected(h.to_string()),
+                    ))),
+                    vec![ana],
+                ),
+                (
+                    "token alert",
+                    value(message(&text::token_alert(Network::Facebook, h))),
+                    vec![],
+                ),
+                (
+                    "reply copy",
+                    value(message(&text::modal_reply_copy(ana, h))),
+                    vec![ana],
+                ),
+            ];
+            for (what, body, ours) in &messages {
+                let live = slack_live(body, ours);
+                assert!(live.is_empty(), "{what} with {h:?}: {live:#?}");
+                assert!(
+                    slack_shows(body, h),
+                    "{what} does not show {h:?} as written: {body}"
+                );
+            }
+        }
+        // Bulk results carry no one's words; still nothing live.
+        let bulk = ephemeral(&Rich::ours(text::bulk_done(CardAction::Close, 2, 3)));
+        assert!(slack_live(&bulk, &[]).is_empty());
+    }
+
     #[test]
     fn buttons_carry_action_and_ticket() {
         let content = card(&CardView::of(
