@@ -99,7 +99,10 @@ async fn run(
                 println!("{}", text::NO_SAVED_REPLIES);
             }
             for r in replies {
-                println!("{}", text::saved_reply_list_line(r.id.0, &r.name, &r.body));
+                println!(
+                    "{}",
+                    text::saved_reply_list_line(r.id.0, &r.name, &r.body).for_terminal()
+                );
             }
         }
         SavedRepliesCommand::Add { name, body, file } => {

@@ -908,3 +908,170 @@ async fn an_archived_thread_is_unarchived_and_the_edit_retried() {
     w.take_discord_matching("^/api/v10/channels/").await;
     w.finish().await;
 }
+
+/// The Discord side of the outside tester's report: every message customer words reach (the
+/// card, its thread, the member's DM, the channel and team notices, the queue listing, a saved
+/// reply looked up) shows the whole hostile corpus as written, nothing in it is live, and
+/// nothing pings but the ids a message names.
+#[tokio::test]
+async fn customer_markup_is_never_live_in_any_discord_message() {
+    use support::hostile::{CORPUS, discord_live, discord_shows};
+    const MEMBER: &str = "333333333333333333";
+    const DM: &str = "1000000000000000777";
+    const ROLE: &str = "777000000000000000";
+    let name = CORPUS[0];
+    let said = CORPUS.join(" ");
+    let w = discord_world(|c| {
+        if let Some(d) = c.discord.as_mut() {
+            d.teams = vec![switchboard::config::DiscordTeamConfig {
+                name: "support".into(),
+                role: ROLE.into(),
+            }];
+        }
+    })
+    .await;
+    w.discord_ok("").await;
+    let card_link = format!(
+        "[Facebook comment on Acme Coffee](https://discord.com/channels/{GUILD}/{DCHANNEL}/{CARD})"
+    );
+    let role = format!("<@&{ROLE}>");
+    let moderator = format!("<@{MOD}>");
+    let member = format!("<@{MEMBER}>");
+    let ours = [
+        card_link.as_str(),
+        role.as_str(),
+        moderator.as_str(),
+        member.as_str(),
+    ];
+    let pings = [ROLE, MOD];
+    // Every message body sent (posts and edits; not thread starts or reactions).
+    let messages = |seen: Vec<Seen>| -> Vec<Value> {
+        seen.into_iter()
+            .filter(|s| s.path.ends_with("/messages") || s.body.get("embeds").is_some())
+            .map(|s| s.body)
+            .collect()
+    };
+    let inert = |what: &str, bodies: &[Value]| {
+        assert!(!bodies.is_empty(), "{what}: nothing sent");
+        for b in bodies {
+            let live = discord_live(b, &ours, &pings);
+            assert!(live.is_empty(), "{what}: {live:#?}");
+        }
+    };
+    let shows_all = |what: &str, body: &Value| {
+        for h in CORPUS {
+            assert!(discord_shows(body, h), "{what} does not show {h:?}: {body}");
+        }
+    };
+    let comment = |n: u32| {
+        comment_webhook(
+            &format!("901_{n}"),
+            "1234567890321_9",
+            "5550001",
+            name,
+            &said,
+        )
+    };
+
+    // A new ticket: its card (and the thread started from it).
+    w.meta_webhook(&comment(1)).await;
+    w.settle().await;
+    let card = messages(w.take_discord_matching("^/api/v10/channels/").await);
+    assert_eq!(card.len(), 1);
+    inert("card", &card);
+    shows_all("card", &card[0]);
+
+    // The unassigned queue lists it under the customer's name.
+    let queue = command(
+        "6101",
+        2,
+        json!([{"type": 1, "name": "queue", "options": [{"type": 3, "name": "name", "value": "unassigned"}]}]),
+    );
+    let listing = interact(&w, &queue).await;
+    inert("queue listing", std::slice::from_ref(&listing));
+    assert!(discord_shows(&listing, name), "{listing}");
+
+    // Assigned to a member: their DM; the card.
+    interact(&w, &component("6102", "sb1:assign:1", 5, &[MEMBER])).await;
+    w.settle().await;
+    w.take_discord("/api/v10/users/@me/channels").await;
+    inert(
+        "assignment DM",
+        &messages(
+            w.take_discord(&format!("/api/v10/channels/{DM}/messages"))
+                .await,
+        ),
+    );
+    inert(
+        "card update",
+        &messages(w.take_discord_matching("^/api/v10/channels/").await),
+    );
+
+    // The customer writes again: the thread, and the member's DM.
+    w.meta_webhook(&comment(2)).await;
+    w.settle().await;
+    let thread = messages(
+        w.take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+            .await,
+    );
+    let dm = messages(
+        w.take_discord(&format!("/api/v10/channels/{DM}/messages"))
+            .await,
+    );
+    w.take_discord("/api/v10/users/@me/channels").await;
+    inert("thread message", &thread);
+    inert("DM", &dm);
+    shows_all("thread message", &thread[0]);
+    shows_all("DM", &dm[0]);
+    inert(
+        "card update",
+        &messages(w.take_discord_matching("^/api/v10/channels/").await),
+    );
+
+    // Assigned to a team: the customer's next words are a notice pinging the role only.
+    interact(&w, &component("6103", "sb1:assign_team:1", 3, &["support"])).await;
+    w.settle().await;
+    inert(
+        "team assignment",
+        &messages(w.take_discord_matching("^/api/v10/channels/").await),
+    );
+    w.meta_webhook(&comment(3)).await;
+    w.settle().await;
+    let thread = messages(
+        w.take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+            .await,
+    );
+    assert_eq!(thread.len(), 2, "the thread message and the team notice");
+    inert("thread message and team notice", &thread);
+    let notice = &thread[1];
+    assert!(notice["content"].as_str().unwrap().starts_with(&role));
+    assert_eq!(notice["allowed_mentions"]["roles"], json!([ROLE]));
+    shows_all("team notice", notice);
+    inert(
+        "card update",
+        &messages(w.take_discord_matching("^/api/v10/channels/").await),
+    );
+
+    // Saved replies are teammates' words for everyone: looked up, they are shown as written.
+    let id = w
+        .store
+        .create_saved_reply(name, &said, "discord:1", chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let find = |value: &str| {
+        command(
+            "6104",
+            2,
+            json!([{"type": 2, "name": "saved", "options": [{"type": 1, "name": "find",
+                "options": [{"type": 3, "name": "name", "value": value}]}]}]),
+        )
+    };
+    let shown = interact(&w, &find(&id.0.to_string())).await;
+    inert("saved reply shown", std::slice::from_ref(&shown));
+    shows_all("saved reply shown", &shown);
+    let listed = interact(&w, &find("channel")).await;
+    inert("saved replies found", std::slice::from_ref(&listed));
+    assert!(discord_shows(&listed, name), "{listed}");
+    w.finish().await;
+}

@@ -940,3 +940,137 @@ async fn saved_replies_are_edited_and_deleted_from_slack_by_permitted_teammates(
     );
     w.finish().await;
 }
+
+/// An outside tester's report: a customer who wrote `<!channel> <@U123> <https://…|Open
+/// ticket>` on an assigned ticket had it delivered live in the assignee's DM. Every Slack
+/// message customer words reach (the card, its thread, the assignee's DM, a team notice, the
+/// queue listing, a failure explanation quoting the network, saved-reply search) shows the
+/// whole hostile corpus as written, and nothing in it is live.
+#[tokio::test]
+async fn customer_markup_is_never_live_in_any_slack_message() {
+    use support::hostile::{CORPUS, slack_live, slack_shows};
+    let name = CORPUS[0];
+    let said = CORPUS.join(" ");
+    let w = World::with(|c| {
+        c.slack.teams = vec![switchboard::config::TeamConfig {
+            name: "billing".into(),
+            usergroup: "SBILL".into(),
+        }];
+    })
+    .await;
+    w.slack_ok().await;
+    w.graph_fails(
+        1,
+        400,
+        json!({"error": {"message": said, "type": "OAuthException", "code": 999, "fbtrace_id": "x"}}),
+    )
+    .await;
+    let card_link = format!(
+        "<https://slack.com/archives/{CHANNEL}/p1700000001000100|Facebook comment on Acme Coffee>"
+    );
+    let ours = ["<@UANA>", "<!subteam^SBILL>", card_link.as_str()];
+    let inert = |what: &str, seen: &[Seen]| {
+        for s in seen {
+            let live = slack_live(&s.body, &ours);
+            assert!(live.is_empty(), "{what}: {live:#?}");
+        }
+    };
+    let shows_all = |what: &str, body: &Value| {
+        for h in CORPUS {
+            assert!(slack_shows(body, h), "{what} does not show {h:?}: {body}");
+        }
+    };
+
+    // A new ticket: its card.
+    w.meta_webhook(&comment(1, "5550001", name, &said)).await;
+    w.settle().await;
+    let cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(cards.len(), 1);
+    inert("card", &cards);
+    shows_all("card", &cards[0].body);
+
+    // The unassigned queue lists it under the customer's name.
+    let (_, body) = w.command("UANA", "queue unassigned").await;
+    let listing: Value = serde_json::from_str(&body).unwrap();
+    assert!(slack_live(&listing, &ours).is_empty(), "{listing}");
+    assert!(slack_shows(&listing, name), "{listing}");
+    // (The queue command looks up the teammate's groups.)
+    w.take_slack("/usergroups.users.list").await;
+
+    // Assigned to Ana: her DM, the card.
+    w.click("UANA", CARD, "sb1:assign_me:1").await;
+    w.settle().await;
+    inert("assignment DM", &w.take_slack("/chat.postMessage").await);
+    inert("card update", &w.take_slack("/chat.update").await);
+
+    // The customer writes again: the thread, and the assignee's DM (the reported bug).
+    w.meta_webhook(&comment(2, "5550001", name, &said)).await;
+    w.settle().await;
+    let posts = w.take_slack("/chat.postMessage").await;
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[1].body["channel"], "UANA");
+    inert("thread message and DM", &posts);
+    for p in &posts {
+        shows_all("thread message / DM", &p.body);
+    }
+    inert("card update", &w.take_slack("/chat.update").await);
+
+    // A reply the network refuses with the corpus as its error text: the thread explains
+    // why, the card warns; both quote the network's words as written.
+    w.thread_message("Ev9", "UANA", CARD, "1700000090.000100", "We're on it")
+        .await;
+    w.settle().await;
+    assert_eq!(
+        w.take_graph("/901097836652708_903438993000002/comments")
+            .await
+            .len(),
+        1
+    );
+    let explained = w.take_slack("/chat.postMessage").await;
+    assert_eq!(explained.len(), 1);
+    inert("failure explanation", &explained);
+    shows_all("failure explanation", &explained[0].body);
+    let updates = w.take_slack("/chat.update").await;
+    inert("card with the failure", &updates);
+    shows_all("card with the failure", &updates.last().unwrap().body);
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+
+    // Assigned to a team: the customer's next words are a notice to the group in the thread.
+    w.pick(
+        "UANA",
+        CARD,
+        "sb1:assign_team:1",
+        None,
+        Some(json!("billing")),
+    )
+    .await;
+    w.settle().await;
+    inert("team assignment", &w.take_slack("/chat.postMessage").await);
+    inert("card update", &w.take_slack("/chat.update").await);
+    w.meta_webhook(&comment(3, "5550001", name, &said)).await;
+    w.settle().await;
+    let posts = w.take_slack("/chat.postMessage").await;
+    assert_eq!(posts.len(), 2, "the thread message and the team notice");
+    inert("thread message and team notice", &posts);
+    assert!(
+        posts[1].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("<!subteam^SBILL>")
+    );
+    shows_all("team notice", &posts[1].body);
+    inert("card update", &w.take_slack("/chat.update").await);
+
+    // Saved replies are teammates' words for everyone: their search shows them as written.
+    w.store
+        .create_saved_reply(name, &said, "slack:UANA", chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, body) = w.command("UANA", "reply").await;
+    let found: Value = serde_json::from_str(&body).unwrap();
+    assert!(slack_live(&found, &ours).is_empty(), "{found}");
+    assert!(slack_shows(&found, name), "{found}");
+    w.finish().await;
+}

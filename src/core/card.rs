@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::action::{ActionId, CardAction};
 use super::ids::{Teammate, TicketId};
 use super::model::{Assignee, ItemKind, Moderation, Status, Ticket};
+use super::rich::Rich;
 use super::text;
 
 /// A "is replying…" mark older than this is ignored (a modal left open, a lost close event).
@@ -63,8 +64,10 @@ pub enum Picker {
 pub struct CardView {
     pub ticket: TicketId,
     pub headline: String,
+    /// The customer's name.
     pub author: String,
-    pub text: String,
+    /// What the customer wrote (or, for a mention without text, our line saying so).
+    pub text: Rich,
     pub edited: bool,
     pub deleted: bool,
     pub permalink: Option<String>,
@@ -73,8 +76,8 @@ pub struct CardView {
     pub assignee: Option<Assignee>,
     pub tags: Vec<String>,
     pub last_replied_by: Option<Teammate>,
-    /// A warning line while the latest reply has failed.
-    pub failure: Option<String>,
+    /// A warning line while the latest reply has failed (quoting the network).
+    pub failure: Option<Rich>,
     /// Teammates composing a reply now (fresh marks only).
     pub replying: Vec<Teammate>,
     /// Status, assignment, tags and reply buttons.
@@ -86,8 +89,8 @@ pub struct CardView {
     pub window: Option<String>,
     /// What moderation has done ("Hidden from the public · Liked").
     pub moderation: Option<String>,
-    /// The last moderation the network refused.
-    pub moderation_failure: Option<String>,
+    /// The last moderation the network refused (quoting the network).
+    pub moderation_failure: Option<Rich>,
 }
 
 /// The reply-window line for a ticket at `now` (None for comments and posts).
@@ -197,12 +200,12 @@ impl CardView {
             author: s.customer_name(),
             // A conversation's card shows its newest message; a comment's, the comment.
             text: match (s.kind, &s.last_text) {
-                (ItemKind::DirectMessage, Some(last)) => last.clone(),
+                (ItemKind::DirectMessage, Some(last)) => Rich::theirs(last),
                 // Instagram sends mentions without their text.
                 (ItemKind::Mention, _) if s.first_text.is_empty() => {
-                    text::MENTION_WITHOUT_TEXT.to_string()
+                    Rich::ours(text::MENTION_WITHOUT_TEXT)
                 }
-                _ => s.first_text.clone(),
+                _ => Rich::theirs(&s.first_text),
             },
             edited: s.first_item_edited,
             deleted: s.first_item_deleted,

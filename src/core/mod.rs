@@ -5,10 +5,13 @@ pub mod action;
 pub mod card;
 pub mod decide;
 pub mod filter;
+#[cfg(test)]
+pub mod hostile;
 pub mod ids;
 pub mod inbound;
 pub mod model;
 pub mod permission;
+pub mod rich;
 pub mod saved_reply;
 pub mod tags;
 pub mod text;
@@ -21,3 +24,4 @@ pub use decide::{
 pub use ids::*;
 pub use inbound::{NetworkChange, NetworkEnvelope, ReceiptStatus};
 pub use model::*;
+pub use rich::Rich;

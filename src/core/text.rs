@@ -1,9 +1,16 @@
 //! Every sentence a user reads, in one place, so wording is reviewed together and pinned by
 //! snapshot tests. Chat surfaces pass a `mention` function for how they write a teammate.
+//!
+//! Customer text is data: a function whose sentence embeds words someone else wrote (a
+//! customer's name or message, a network's error text, a saved reply, a tag) returns a
+//! [`Rich`] that marks those words, and the surface renderer escapes them (see
+//! [`super::rich`]). Functions returning `String` hold only Switchboard's wording (and numbers,
+//! ids, mentions).
 
 use super::action::CardAction;
 use super::ids::{Network, Teammate};
 use super::model::{Assignee, FailureReason, ItemKind, Status};
+use super::rich::Rich;
 
 pub fn network_name(network: Network) -> &'static str {
     match network {
@@ -68,31 +75,31 @@ pub const DELETED_MARK: &str = "deleted by the customer";
 pub const EDITED_MARK: &str = "edited";
 pub const UNKNOWN_AUTHOR: &str = "Someone";
 
-/// The one-line state summary shown on every card.
+/// The one-line state summary shown on every card. Tags are teammates' free text: theirs.
 pub fn status_line(
     status: Status,
     assignee: Option<&Assignee>,
     tags: &[String],
     last_replied_by: Option<&Teammate>,
     mention: &dyn Fn(&Teammate) -> String,
-) -> String {
-    let assignee = match assignee {
-        Some(Assignee::Person(t)) => mention(t),
-        Some(Assignee::Team(name)) => format!("team {name}"),
-        None => NOBODY.to_string(),
+) -> Rich {
+    let line = Rich::ours(format!("*{}* · Assignee: ", self::status(status)));
+    let line = match assignee {
+        Some(Assignee::Person(t)) => line.then(mention(t)),
+        Some(Assignee::Team(name)) => line.then("team ").then_theirs(name),
+        None => line.then(NOBODY),
     };
     let tags = if tags.is_empty() {
-        NOBODY.to_string()
+        Rich::ours(NOBODY)
     } else {
-        tags.join(", ")
+        Rich::join(tags.iter().map(Rich::theirs), ", ")
     };
     let replied = last_replied_by
         .map(mention)
         .unwrap_or_else(|| NOBODY.to_string());
-    format!(
-        "*{}* · Assignee: {assignee} · Tags: {tags} · Last replied by: {replied}",
-        self::status(status)
-    )
+    line.then(" · Tags: ")
+        .then_rich(tags)
+        .then(format!(" · Last replied by: {replied}"))
 }
 
 /// The collision notice: "<@U1> is replying…", "<@U1> and <@U2> are replying…".
@@ -137,88 +144,117 @@ pub const EDIT: &str = "Edit";
 pub const DELETE: &str = "Delete";
 pub const NEW_SAVED_REPLY: &str = "New saved reply";
 
-/// Heading of a saved-reply search answer. `query` is shown as typed (the caller escapes it).
-pub fn saved_reply_results(query: &str, shown: usize, total: usize) -> String {
-    let what = if query.trim().is_empty() {
-        "Saved replies".to_string()
+/// Heading of a saved-reply search answer; `query` is shown as typed.
+pub fn saved_reply_results(query: &str, shown: usize, total: usize) -> Rich {
+    let query = query.trim();
+    let what = if query.is_empty() {
+        Rich::ours("Saved replies")
     } else {
-        format!("Saved replies matching “{}”", query.trim())
+        Rich::ours("Saved replies matching “")
+            .then_theirs(query)
+            .then("”")
     };
     match (shown, total) {
-        (_, 0) if query.trim().is_empty() => "There are no saved replies yet.".to_string(),
-        (_, 0) => format!("No saved replies match “{}”.", query.trim()),
-        (s, t) if s < t => format!("{what} (first {s} of {t}):"),
-        (_, t) => format!("{what} ({t}):"),
+        (_, 0) if query.is_empty() => Rich::ours("There are no saved replies yet."),
+        (_, 0) => Rich::ours("No saved replies match “")
+            .then_theirs(query)
+            .then("”."),
+        (s, t) if s < t => what.then(format!(" (first {s} of {t}):")),
+        (_, t) => what.then(format!(" ({t}):")),
     }
 }
 
-/// The confirmation shown before a saved reply is deleted. `name` is already escaped.
-pub fn saved_reply_delete_confirm(name: &str) -> String {
-    format!("Delete the saved reply *{name}* for the whole team?")
+/// The confirmation shown before a saved reply is deleted.
+pub fn saved_reply_delete_confirm(name: &str) -> Rich {
+    Rich::ours("Delete the saved reply *")
+        .then_theirs(name)
+        .then("* for the whole team?")
 }
 
 /// Under a saved-reply search run outside a card: how to use one on a ticket.
 pub const SAVED_REPLY_USE_FROM_CARD: &str =
     "To send one, pick it from a card's “Saved reply…” menu.";
 
-/// Plain words for why a reply did not reach the customer.
-pub fn failure_reason(reason: &FailureReason) -> String {
+/// Plain words for why a reply did not reach the customer. What the network said is theirs.
+pub fn failure_reason(reason: &FailureReason) -> Rich {
     match reason {
-        FailureReason::TokenExpired => {
-            "the Page's access token has expired or was revoked; reconnect the Page and send the reply again".into()
-        }
+        FailureReason::TokenExpired => Rich::ours(
+            "the Page's access token has expired or was revoked; reconnect the Page and send the reply again",
+        ),
         FailureReason::PermissionDenied => {
-            "the app is missing a permission on the Page needed to reply".into()
+            Rich::ours("the app is missing a permission on the Page needed to reply")
         }
-        FailureReason::ItemDeleted => {
-            "the comment was deleted (or hidden) on Facebook, so there is nothing to reply to".into()
-        }
+        FailureReason::ItemDeleted => Rich::ours(
+            "the comment was deleted (or hidden) on Facebook, so there is nothing to reply to",
+        ),
         FailureReason::RateLimited => {
-            "Facebook kept rate-limiting us and we gave up; try again in a few minutes".into()
+            Rich::ours("Facebook kept rate-limiting us and we gave up; try again in a few minutes")
         }
-                FailureReason::Rejected(msg) => format!("Facebook rejected the reply: {msg}"),
-        FailureReason::OutsideWindow => {
-            "the reply window has closed (the customer's last message is more than 24 hours old); WhatsApp needs an approved template".into()
+        FailureReason::Rejected(msg) => {
+            Rich::ours("Facebook rejected the reply: ").then_theirs(msg)
         }
-        FailureReason::RecipientUnavailable => {
-            "the customer cannot receive messages right now (they may have blocked the account)".into()
-        }
+        FailureReason::OutsideWindow => Rich::ours(
+            "the reply window has closed (the customer's last message is more than 24 hours old); WhatsApp needs an approved template",
+        ),
+        FailureReason::RecipientUnavailable => Rich::ours(
+            "the customer cannot receive messages right now (they may have blocked the account)",
+        ),
         FailureReason::AccountNotConfigured => {
-            "no access token is configured for this Page in Switchboard".into()
+            Rich::ours("no access token is configured for this Page in Switchboard")
         }
-        FailureReason::Other(msg) => format!("an unexpected error from Facebook: {msg}"),
+        FailureReason::Other(msg) => {
+            Rich::ours("an unexpected error from Facebook: ").then_theirs(msg)
+        }
     }
 }
 
-/// Posted in the card's thread when a reply fails for good.
-pub fn reply_failed(author: &str, reason: &FailureReason) -> String {
-    format!(
-        ":warning: {author}, your reply was *not delivered*: {}.",
-        failure_reason(reason)
-    )
+/// Posted in the card's thread when a reply fails for good. `author` is a mention.
+pub fn reply_failed(author: &str, reason: &FailureReason) -> Rich {
+    Rich::ours(format!(
+        ":warning: {author}, your reply was *not delivered*: "
+    ))
+    .then_rich(failure_reason(reason))
+    .then(".")
 }
 
 /// The card's warning line while the latest reply has failed.
-pub fn card_failure(reason: &FailureReason) -> String {
-    format!(":warning: Last reply failed: {}.", failure_reason(reason))
+pub fn card_failure(reason: &FailureReason) -> Rich {
+    Rich::ours(":warning: Last reply failed: ")
+        .then_rich(failure_reason(reason))
+        .then(".")
 }
 
-/// A customer message mirrored into the card's thread.
-pub fn thread_customer_message(author: &str, text: &str, edited: bool, deleted: bool) -> String {
+/// A customer message (`text`: what they wrote, or our line standing for it) mirrored into the
+/// card's thread, and shown on the card.
+pub fn customer_message(author: &str, text: Rich, edited: bool, deleted: bool) -> Rich {
+    let line = Rich::ours("*").then_theirs(author).then("*: ");
     if deleted {
-        return format!("*{author}*: ~{text}~ _({DELETED_MARK})_");
+        return line
+            .then("~")
+            .then_rich(text)
+            .then(format!("~ _({DELETED_MARK})_"));
     }
-    let mark = if edited {
-        format!(" _({EDITED_MARK})_")
+    let line = line.then_rich(text);
+    if edited {
+        line.then(format!(" _({EDITED_MARK})_"))
     } else {
-        String::new()
-    };
-    format!("*{author}*: {text}{mark}")
+        line
+    }
+}
+
+/// [`customer_message`] of words the customer wrote.
+pub fn thread_customer_message(author: &str, text: &str, edited: bool, deleted: bool) -> Rich {
+    customer_message(author, Rich::theirs(text), edited, deleted)
 }
 
 /// Plain-text fallback of a card (notifications, screen readers).
-pub fn card_fallback(headline: &str, author: &str, text: &str) -> String {
-    format!("New {headline} from {author}: {text}")
+pub fn card_fallback(headline: &str, author: &str, text: Rich) -> Rich {
+    Rich::ours("New ")
+        .then_theirs(headline)
+        .then(" from ")
+        .then_theirs(author)
+        .then(": ")
+        .then_rich(text)
 }
 
 /// Answer to `/<command>` and `/<command> help`.
@@ -252,32 +288,44 @@ pub fn refused(what: super::permission::Permission) -> String {
     )
 }
 
-/// Direct message to a teammate a ticket was assigned to.
-pub fn assigned_dm(by: &str, headline: &str, link: &str, note: Option<&str>) -> String {
-    let mut s = format!(":bust_in_silhouette: {by} assigned you a ticket: <{link}|{headline}>");
-    if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
-        s.push_str(&format!("\n> {}", note.trim()));
+/// The note a teammate wrote for the assignee, as typed on their surface.
+fn with_note(line: Rich, note: Option<&str>) -> Rich {
+    match note.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(note) => line.then("\n> ").then_native(note),
+        None => line,
     }
-    s
 }
 
-/// Thread notice when a ticket is assigned to a team.
-pub fn assigned_team(by: &str, group_mention: &str, note: Option<&str>) -> String {
-    let mut s = format!(":busts_in_silhouette: {by} assigned this ticket to {group_mention}.");
-    if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
-        s.push_str(&format!("\n> {}", note.trim()));
-    }
-    s
+/// Direct message to a teammate a ticket was assigned to. `by` is a mention.
+pub fn assigned_dm(by: &str, headline: &str, link: &str, note: Option<&str>) -> Rich {
+    let line = Rich::ours(format!(":bust_in_silhouette: {by} assigned you a ticket: "))
+        .then_link(link, headline);
+    with_note(line, note)
 }
 
-/// Direct message to the assignee when the customer writes again.
-pub fn customer_replied_dm(author: &str, headline: &str, link: &str, text: &str) -> String {
-    format!(":speech_balloon: {author} wrote again on <{link}|{headline}>:\n> {text}")
+/// Thread notice when a ticket is assigned to a team. `by` and `group_mention` are mentions.
+pub fn assigned_team(by: &str, group_mention: &str, note: Option<&str>) -> Rich {
+    let line = Rich::ours(format!(
+        ":busts_in_silhouette: {by} assigned this ticket to {group_mention}."
+    ));
+    with_note(line, note)
 }
 
-/// The thread copy of a reply sent from the Reply modal.
-pub fn modal_reply_copy(who: &str, text: &str) -> String {
-    format!("{who} replied: {text}")
+/// Direct message to the assignee (or notice to the team) when the customer writes again.
+pub fn customer_replied_dm(author: &str, headline: &str, link: &str, text: &str) -> Rich {
+    Rich::ours(":speech_balloon: ")
+        .then_theirs(author)
+        .then(" wrote again on ")
+        .then_link(link, headline)
+        .then(":\n")
+        .then_quote(text)
+}
+
+/// The thread copy of a reply sent from the Reply modal: exactly what the customer was sent
+/// (a saved reply's variables filled in with their words), so shown literally. `who` is a
+/// mention.
+pub fn modal_reply_copy(who: &str, text: &str) -> Rich {
+    Rich::ours(format!("{who} replied: ")).then_theirs(text)
 }
 
 /// A bulk action's result.
@@ -308,17 +356,18 @@ pub fn bulk_started(matched: usize) -> String {
 /// No ticket matched a filter.
 pub const NO_MATCH: &str = "No ticket matches that filter.";
 
-/// The heading of a queue listing.
-pub fn queue_heading(name: &str, shown: usize, more: bool) -> String {
+/// The heading of a queue listing (`name` as typed).
+pub fn queue_heading(name: &str, shown: usize, more: bool) -> Rich {
+    let heading = Rich::ours("*").then_theirs(name);
     if shown == 0 {
-        return format!("*{name}*: nothing here.");
+        return heading.then("*: nothing here.");
     }
     let more = if more {
         " (newest first; more not shown)"
     } else {
         ""
     };
-    format!("*{name}*: {shown} tickets{more}")
+    heading.then(format!("*: {shown} tickets{more}"))
 }
 
 /// The Reply modal was submitted empty.
@@ -398,12 +447,10 @@ fn moderation_verb(action: super::model::Moderation) -> &'static str {
 }
 
 /// The card's warning when the network refused a moderation action.
-pub fn moderation_failed(action: super::model::Moderation, reason: &FailureReason) -> String {
-    format!(
-        ":warning: {} failed: {}.",
-        moderation_verb(action),
-        failure_reason(reason)
-    )
+pub fn moderation_failed(action: super::model::Moderation, reason: &FailureReason) -> Rich {
+    Rich::ours(format!(":warning: {} failed: ", moderation_verb(action)))
+        .then_rich(failure_reason(reason))
+        .then(".")
 }
 
 /// The confirmation asked before deleting.
@@ -413,25 +460,29 @@ pub const DELETE_CONFIRM_TEXT: &str =
 pub const DELETE_CONFIRM_OK: &str = "Delete";
 pub const DELETE_CONFIRM_DENY: &str = "Keep it";
 
-/// One attachment as a line of text: a link when the network gave a URL, else what it is.
+/// One attachment as a line of the customer's message. The line becomes part of what the
+/// customer wrote (stored with it, escaped like it on every surface), so it is plain text with
+/// no markup: the URL as is, which every surface turns into a link by itself.
 pub fn attachment(a: &super::model::Attachment) -> String {
     let label = match &a.caption {
         Some(c) => format!("{}: {c}", a.kind),
         None => a.kind.clone(),
     };
     match (&a.url, &a.media_id) {
-        (Some(url), _) => format!(":paperclip: <{url}|{label}>"),
-        (None, Some(id)) => format!(":paperclip: {label} (media {id}, open it on the network)"),
-        (None, None) => format!(":paperclip: {label}"),
+        (Some(url), _) => format!("📎 {label} — {url}"),
+        (None, Some(id)) => format!("📎 {label} (media {id}, open it on the network)"),
+        (None, None) => format!("📎 {label}"),
     }
 }
 
 /// Posted once in an account's channel when its token stops working.
-pub fn token_alert(network: Network, account_name: &str) -> String {
-    format!(
-        ":rotating_light: The {} access token for *{account_name}* has expired or was revoked: replies and moderation are failing until it is renewed in Switchboard's configuration. (This alert is posted once.)",
+pub fn token_alert(network: Network, account_name: &str) -> Rich {
+    Rich::ours(format!(
+        ":rotating_light: The {} access token for *",
         network_name(network)
-    )
+    ))
+        .then_theirs(account_name)
+        .then("* has expired or was revoked: replies and moderation are failing until it is renewed in Switchboard's configuration. (This alert is posted once.)")
 }
 
 /// Posted in a channel that works again after some cards could not be posted to it; the
@@ -464,8 +515,11 @@ pub const DISCORD_UNKNOWN_SERVER: &str =
 pub const UNKNOWN_CONTROL: &str = "That control is not Switchboard's, or is from an older version: use the card's current buttons.";
 
 /// A saved reply shown by the lookup command.
-pub fn saved_reply_show(id: i64, name: &str, body: &str) -> String {
-    format!("*{name}* (saved reply {id})\n{body}")
+pub fn saved_reply_show(id: i64, name: &str, body: &str) -> Rich {
+    Rich::ours("*")
+        .then_theirs(name)
+        .then(format!("* (saved reply {id})\n"))
+        .then_theirs(body)
 }
 
 /// Discord's `/inbox` help.
@@ -481,12 +535,15 @@ pub fn discord_help(command: &str) -> String {
 }
 
 /// One line of a queue listing.
-pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> String {
-    let title = match link {
-        Some(l) => format!("<{l}|{headline}>"),
-        None => headline.to_string(),
+pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &str) -> Rich {
+    let line = Rich::ours("• ");
+    let line = match link {
+        Some(l) => line.then_link(l, headline),
+        None => line.then_theirs(headline),
     };
-    format!("• {title} from {author} · {}", self::status(status))
+    line.then(" from ")
+        .then_theirs(author)
+        .then(format!(" · {}", self::status(status)))
 }
 
 /// `/<command> queue` without a known queue name.
@@ -503,6 +560,7 @@ pub fn command_unknown(command: &str, word: &str) -> String {
 mod tests {
     use super::*;
     use crate::core::ids::{ChatUserId, Surface};
+    use crate::core::model::{Moderation, ModerationState};
 
     fn slack_mention(t: &Teammate) -> String {
         format!("<@{}>", t.id)
@@ -521,57 +579,179 @@ mod tests {
         );
     }
 
-    #[test]
-    fn snapshots_of_card_text() {
-        let ana = Teammate {
+    fn ana() -> Teammate {
+        Teammate {
             surface: Surface::Slack,
             id: ChatUserId::new("U1"),
-        };
+        }
+    }
+
+    #[test]
+    fn snapshots_of_card_text() {
+        let ana = ana();
         insta::assert_snapshot!(
             card_headline(Network::Facebook, ItemKind::Comment, "Acme Coffee"),
             @"Facebook comment on Acme Coffee"
         );
         insta::assert_snapshot!(
-            status_line(Status::Unread, None, &[], None, &slack_mention),
+            card_headline(Network::Whatsapp, ItemKind::DirectMessage, "Acme Support"),
+            @"WhatsApp message on Acme Support"
+        );
+        insta::assert_snapshot!(
+            status_line(Status::Unread, None, &[], None, &slack_mention).annotated(),
             @"*Unread* · Assignee: — · Tags: — · Last replied by: —"
         );
         insta::assert_snapshot!(
-                        status_line(Status::Closed, Some(&Assignee::Person(ana.clone())), &["billing".into(), "vip".into()], Some(&ana), &slack_mention),
-            @"*Closed* · Assignee: <@U1> · Tags: billing, vip · Last replied by: <@U1>"
+            status_line(Status::Closed, Some(&Assignee::Person(ana.clone())), &["billing".into(), "vip".into()], Some(&ana), &slack_mention).annotated(),
+            @"*Closed* · Assignee: <@U1> · Tags: ⟨billing⟩, ⟨vip⟩ · Last replied by: <@U1>"
         );
         insta::assert_snapshot!(
-            thread_customer_message("Jane", "where is my order?", true, false),
-            @"*Jane*: where is my order? _(edited)_"
+            status_line(Status::Read, Some(&Assignee::Team("billing".into())), &[], None, &slack_mention).annotated(),
+            @"*Read* · Assignee: team ⟨billing⟩ · Tags: — · Last replied by: —"
         );
         insta::assert_snapshot!(
-            thread_customer_message("Jane", "rude words", false, true),
-            @"*Jane*: ~rude words~ _(deleted by the customer)_"
+            thread_customer_message("Jane", "where is my order?", true, false).annotated(),
+            @"*⟨Jane⟩*: ⟨where is my order?⟩ _(edited)_"
         );
+        insta::assert_snapshot!(
+            thread_customer_message("Jane", "rude words", false, true).annotated(),
+            @"*⟨Jane⟩*: ~⟨rude words⟩~ _(deleted by the customer)_"
+        );
+        insta::assert_snapshot!(
+            customer_message("Jane", Rich::ours(MENTION_WITHOUT_TEXT), false, false).annotated(),
+            @"*⟨Jane⟩*: _mentioned your account; the network does not send the text, open it there to read it._"
+        );
+        insta::assert_snapshot!(
+            card_fallback("Facebook comment on Acme", "Jane", Rich::theirs("hi")).annotated(),
+            @"New ⟨Facebook comment on Acme⟩ from ⟨Jane⟩: ⟨hi⟩"
+        );
+        insta::assert_snapshot!(
+            replying(std::slice::from_ref(&ana), &slack_mention).unwrap(),
+            @":pencil2: <@U1> is replying…"
+        );
+        let ben = Teammate {
+            id: ChatUserId::new("U2"),
+            ..ana.clone()
+        };
+        let cy = Teammate {
+            id: ChatUserId::new("U3"),
+            ..ana.clone()
+        };
+        insta::assert_snapshot!(
+            replying(&[ana, ben, cy], &slack_mention).unwrap(),
+            @":pencil2: <@U1>, <@U2> and <@U3> are replying…"
+        );
+        assert_eq!(replying(&[], &slack_mention), None);
+        insta::assert_snapshot!(suggested_tag("refund"), @"+ refund");
+        let labels: Vec<&str> = [
+            CardAction::MarkRead,
+            CardAction::AssignTeam,
+            CardAction::SavedReply,
+            CardAction::Block,
+        ]
+        .map(button)
+        .into();
+        insta::assert_snapshot!(labels.join(" | "), @"Mark read | Assign to team… | Saved reply… | Block author");
     }
 
     #[test]
     fn snapshots_of_failure_text() {
         insta::assert_snapshot!(
-            reply_failed("<@U1>", &FailureReason::TokenExpired),
+            reply_failed("<@U1>", &FailureReason::TokenExpired).annotated(),
             @":warning: <@U1>, your reply was *not delivered*: the Page's access token has expired or was revoked; reconnect the Page and send the reply again."
         );
         insta::assert_snapshot!(
-            card_failure(&FailureReason::ItemDeleted),
+            card_failure(&FailureReason::ItemDeleted).annotated(),
             @":warning: Last reply failed: the comment was deleted (or hidden) on Facebook, so there is nothing to reply to."
         );
         insta::assert_snapshot!(
-            failure_reason(&FailureReason::Rejected("(#100) Message too long".into())),
-            @"Facebook rejected the reply: (#100) Message too long"
+            failure_reason(&FailureReason::Rejected("(#100) Message too long".into())).annotated(),
+            @"Facebook rejected the reply: ⟨(#100) Message too long⟩"
+        );
+        insta::assert_snapshot!(
+            failure_reason(&FailureReason::Other("HTTP 502 <html>".into())).annotated(),
+            @"an unexpected error from Facebook: ⟨HTTP 502 <html>⟩"
+        );
+        let others: Vec<String> = [
+            FailureReason::PermissionDenied,
+            FailureReason::RateLimited,
+            FailureReason::OutsideWindow,
+            FailureReason::RecipientUnavailable,
+            FailureReason::AccountNotConfigured,
+        ]
+        .iter()
+        .map(|r| failure_reason(r).annotated())
+        .collect();
+        insta::assert_snapshot!(others.join("\n"), @r"
+        the app is missing a permission on the Page needed to reply
+        Facebook kept rate-limiting us and we gave up; try again in a few minutes
+        the reply window has closed (the customer's last message is more than 24 hours old); WhatsApp needs an approved template
+        the customer cannot receive messages right now (they may have blocked the account)
+        no access token is configured for this Page in Switchboard
+        ");
+        insta::assert_snapshot!(
+            moderation_failed(Moderation::Hide, &FailureReason::Rejected("(#10) no".into())).annotated(),
+            @":warning: Hiding failed: Facebook rejected the reply: ⟨(#10) no⟩."
+        );
+        insta::assert_snapshot!(
+            token_alert(Network::Instagram, "Acme").annotated(),
+            @":rotating_light: The Instagram access token for *⟨Acme⟩* has expired or was revoked: replies and moderation are failing until it is renewed in Switchboard's configuration. (This alert is posted once.)"
+        );
+    }
+
+    #[test]
+    fn snapshots_of_card_lines() {
+        let m = ModerationState {
+            hidden: true,
+            liked: true,
+            ..Default::default()
+        };
+        insta::assert_snapshot!(moderation_line(&m).unwrap(), @":shield: Hidden from the public · Liked");
+        assert_eq!(moderation_line(&ModerationState::default()), None);
+        insta::assert_snapshot!(window_left(chrono::Duration::minutes(150), false), @":hourglass: Reply window: 2 h left");
+        insta::assert_snapshot!(window_left(chrono::Duration::seconds(20), true), @":hourglass: Reply window: 1 min left (human agent)");
+        insta::assert_snapshot!(WINDOW_CLOSED, @":no_entry_sign: Reply window closed: the customer must write again (WhatsApp: use an approved template).");
+    }
+
+    #[test]
+    fn snapshots_of_notices() {
+        let link = "https://slack.com/archives/C1/p1";
+        insta::assert_snapshot!(
+            assigned_dm("<@U2>", "Facebook comment on Acme", link, Some(" call her back ")).annotated(),
+            @r"
+        :bust_in_silhouette: <@U2> assigned you a ticket: <https://slack.com/archives/C1/p1|⟨Facebook comment on Acme⟩>
+        > ⟪call her back⟫
+        "
+        );
+        insta::assert_snapshot!(
+            assigned_dm("<@U2>", "Facebook comment on Acme", link, Some("  ")).annotated(),
+            @":bust_in_silhouette: <@U2> assigned you a ticket: <https://slack.com/archives/C1/p1|⟨Facebook comment on Acme⟩>"
+        );
+        insta::assert_snapshot!(
+            assigned_team("<@U2>", "<!subteam^S1>", None).annotated(),
+            @":busts_in_silhouette: <@U2> assigned this ticket to <!subteam^S1>."
+        );
+        insta::assert_snapshot!(
+            customer_replied_dm("Jane", "Facebook comment on Acme", link, "hello?\nanyone?").annotated(),
+            @r"
+        :speech_balloon: ⟨Jane⟩ wrote again on <https://slack.com/archives/C1/p1|⟨Facebook comment on Acme⟩>:
+        > ⟨hello?
+        > anyone?⟩
+        "
+        );
+        insta::assert_snapshot!(
+            modal_reply_copy("<@U2>", "Hi Jane").annotated(),
+            @"<@U2> replied: ⟨Hi Jane⟩"
         );
     }
 
     #[test]
     fn snapshots_of_saved_reply_results() {
-        insta::assert_snapshot!(saved_reply_results("refund", 2, 2), @"Saved replies matching “refund” (2):");
-        insta::assert_snapshot!(saved_reply_results(" ", 20, 31), @"Saved replies (first 20 of 31):");
-        insta::assert_snapshot!(saved_reply_results("zzz", 0, 0), @"No saved replies match “zzz”.");
-        insta::assert_snapshot!(saved_reply_results("", 0, 0), @"There are no saved replies yet.");
-        insta::assert_snapshot!(saved_reply_delete_confirm("Refund"), @"Delete the saved reply *Refund* for the whole team?");
+        insta::assert_snapshot!(saved_reply_results("refund", 2, 2).annotated(), @"Saved replies matching “⟨refund⟩” (2):");
+        insta::assert_snapshot!(saved_reply_results(" ", 20, 31).annotated(), @"Saved replies (first 20 of 31):");
+        insta::assert_snapshot!(saved_reply_results("zzz", 0, 0).annotated(), @"No saved replies match “⟨zzz⟩”.");
+        insta::assert_snapshot!(saved_reply_results("", 0, 0).annotated(), @"There are no saved replies yet.");
+        insta::assert_snapshot!(saved_reply_delete_confirm("Refund").annotated(), @"Delete the saved reply *⟨Refund⟩* for the whole team?");
         for title in [
             REPLY_MODAL_TITLE,
             TAGS_MODAL_TITLE,
@@ -599,6 +779,32 @@ mod tests {
         `/switchboard reply <words>` finds saved replies; `/switchboard reply new` creates one.
         `/switchboard help` shows this message.
         ");
+        insta::assert_snapshot!(refused(crate::core::permission::Permission::Assign),
+            @":no_entry: You are not allowed to assign tickets here (`permissions.assign` in Switchboard's configuration). Nothing was changed.");
+        insta::assert_snapshot!(queue_unknown("/switchboard"),
+            @"Which queue? `/switchboard queue unassigned`, `team`, `mine` or `done`.");
+        insta::assert_snapshot!(assign_usage("/switchboard"),
+            @"Use `/switchboard assign #<ticket> me|@someone|team:<name>|none [note for the assignee]`.");
+        insta::assert_snapshot!(assign_done(42), @"Assigning ticket #42…");
+        insta::assert_snapshot!(reply_too_long(3120, 2000), @"The reply is 3,120 characters; the limit is 2,000. Nothing was sent.");
+    }
+
+    #[test]
+    fn snapshots_of_listings_and_bulk_results() {
+        insta::assert_snapshot!(queue_heading("unassigned", 0, false).annotated(), @"*⟨unassigned⟩*: nothing here.");
+        insta::assert_snapshot!(queue_heading("mine", 20, true).annotated(), @"*⟨mine⟩*: 20 tickets (newest first; more not shown)");
+        insta::assert_snapshot!(
+            queue_line(Status::Read, Some("https://slack.com/archives/C1/p1"), "Facebook comment on Acme", "Jane").annotated(),
+            @"• <https://slack.com/archives/C1/p1|⟨Facebook comment on Acme⟩> from ⟨Jane⟩ · Read"
+        );
+        insta::assert_snapshot!(
+            queue_line(Status::Unread, None, "Facebook comment on Acme", "Jane").annotated(),
+            @"• ⟨Facebook comment on Acme⟩ from ⟨Jane⟩ · Unread"
+        );
+        insta::assert_snapshot!(bulk_done(CardAction::Close, 3, 3), @"Closed 3 tickets.");
+        insta::assert_snapshot!(bulk_done(CardAction::MarkRead, 1, 4), @"Marked read 1 ticket (3 already were).");
+        insta::assert_snapshot!(bulk_started(12), @"Working on 12 matching tickets…");
+        insta::assert_snapshot!(NO_MATCH, @"No ticket matches that filter.");
     }
 }
 
@@ -695,8 +901,9 @@ pub fn filled_reply_too_long(chars: usize, max: usize) -> String {
 
 pub const NO_SAVED_REPLIES: &str = "No saved replies yet.";
 
-/// One line of `saved-replies list`: id, name and the start of the body on one line.
-pub fn saved_reply_list_line(id: i64, name: &str, body: &str) -> String {
+/// One line of `saved-replies list` (and of a lookup on Discord): id, name and the start of
+/// the body on one line.
+pub fn saved_reply_list_line(id: i64, name: &str, body: &str) -> Rich {
     const PREVIEW_CHARS: usize = 60;
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
     let preview: String = flat.chars().take(PREVIEW_CHARS).collect();
@@ -705,7 +912,11 @@ pub fn saved_reply_list_line(id: i64, name: &str, body: &str) -> String {
     } else {
         ""
     };
-    format!("{id:>5}  {name}  —  {preview}{more}")
+    Rich::ours(format!("{id:>5}  "))
+        .then_theirs(name)
+        .then("  —  ")
+        .then_theirs(preview)
+        .then(more)
 }
 
 pub fn saved_reply_created(id: i64, name: &str) -> String {
@@ -800,8 +1011,8 @@ mod saved_reply_text_tests {
 
     #[test]
     fn snapshots_of_saved_reply_cli_text() {
-        insta::assert_snapshot!(saved_reply_list_line(12, "Refund policy", "Hi {author_name},\n\nyou can get a refund within 30 days of your order; just reply here."),
-            @"   12  Refund policy  —  Hi {author_name}, you can get a refund within 30 days of you…");
+        insta::assert_snapshot!(saved_reply_list_line(12, "Refund policy", "Hi {author_name},\n\nyou can get a refund within 30 days of your order; just reply here.").annotated(),
+            @"   12  ⟨Refund policy⟩  —  ⟨Hi {author_name}, you can get a refund within 30 days of you⟩…");
         insta::assert_snapshot!(saved_replies_imported(2, 1),
             @"Imported 3 saved replies (2 created, 1 updated).");
         insta::assert_snapshot!(saved_replies_imported(1, 0),
@@ -834,7 +1045,7 @@ mod attachment_tests {
             caption: None,
             mime_type: None,
         };
-        insta::assert_snapshot!(attachment(&with_url), @":paperclip: <https://scontent.example/img.jpg|image>");
+        insta::assert_snapshot!(attachment(&with_url), @"📎 image — https://scontent.example/img.jpg");
         let media = Attachment {
             kind: "document".into(),
             url: None,
@@ -842,7 +1053,7 @@ mod attachment_tests {
             caption: Some("invoice.pdf".into()),
             mime_type: Some("application/pdf".into()),
         };
-        insta::assert_snapshot!(attachment(&media), @":paperclip: document: invoice.pdf (media 1013859600285441, open it on the network)");
+        insta::assert_snapshot!(attachment(&media), @"📎 document: invoice.pdf (media 1013859600285441, open it on the network)");
     }
 }
 
@@ -852,9 +1063,9 @@ mod discord_text_tests {
 
     #[test]
     fn snapshots_of_discord_texts() {
-        insta::assert_snapshot!(saved_reply_show(3, "Hours", "We open at 8."), @r"
-        *Hours* (saved reply 3)
-        We open at 8.
+        insta::assert_snapshot!(saved_reply_show(3, "Hours", "We open at 8.").annotated(), @r"
+        *⟨Hours⟩* (saved reply 3)
+        ⟨We open at 8.⟩
         ");
         insta::assert_snapshot!(DISCORD_UNKNOWN_SERVER, @"Switchboard is not set up for this server: ask an admin to add it under [[discord.servers]].");
         insta::assert_snapshot!(discord_help("inbox"), @r"

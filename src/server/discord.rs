@@ -275,7 +275,7 @@ async fn component(
                 return Ok(ephemeral(text::NO_SAVED_REPLIES));
             }
             return Ok(render::ephemeral_with(
-                &text::saved_reply_results("", replies.len(), index.len()),
+                text::saved_reply_results("", replies.len(), index.len()),
                 vec![render::saved_reply_select(id.ticket, &replies)],
             ));
         }
@@ -533,11 +533,8 @@ async fn queue(
         .find_tickets(&queue.filter(&m.teammate, &teams), QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
-    let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT, &|l, who| {
-        render::markup_with(l, &[(super::CUSTOMER, &render::escape_text(who))])
-    })
-    .await?;
-    Ok(render::ephemeral_raw(&listing))
+    let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT).await?;
+    Ok(render::ephemeral_rich(&listing))
 }
 
 async fn bulk(
@@ -651,7 +648,7 @@ async fn saved(
     let name_typed = opt_text(options, "name").unwrap_or_default();
     match action {
         "find" => Ok(match chosen {
-            Some(r) => ephemeral(&text::saved_reply_show(r.id.0, &r.name, &r.body)),
+            Some(r) => render::ephemeral_rich(&text::saved_reply_show(r.id.0, &r.name, &r.body)),
             None => {
                 let hits = index.search(&name_typed, 10);
                 if hits.is_empty() {
@@ -666,7 +663,7 @@ async fn saved(
                         hits.iter()
                             .map(|r| text::saved_reply_list_line(r.id.0, &r.name, &r.body)),
                     );
-                    ephemeral(&lines.join("\n"))
+                    render::ephemeral_rich(&crate::core::Rich::join(lines, "\n"))
                 }
             }
         }),

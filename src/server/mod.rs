@@ -37,24 +37,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Stands for the customer's name in a queue line until the surface writes it.
-pub(crate) const CUSTOMER: &str = "\u{E000}c";
-
 /// A queue listing (`tickets` fetched with one more than `limit`, to tell there are more): a
-/// heading and one line per ticket, each linking its card on the card's own surface. `line`
-/// finishes a line: it gets the line with [`CUSTOMER`] in it and the customer's name (a
-/// surface escapes it its own way).
+/// heading and one line per ticket, each linking its card on the card's own surface. The
+/// surface answering renders it (and escapes the customers' names).
 pub(crate) async fn queue_listing(
     svc: &Services,
     name: &str,
     tickets: &[crate::core::Ticket],
     limit: i64,
-    line: &(dyn Fn(&str, &str) -> String + Sync),
-) -> Result<String, Refusal> {
-    use crate::core::{Surface, text};
+) -> Result<crate::core::Rich, Refusal> {
+    use crate::core::{Rich, Surface, text};
     let shown = tickets.len().min(limit as usize);
     let more = tickets.len() > shown;
-    let mut lines = vec![line(&text::queue_heading(name, shown, more), "")];
+    let mut lines = vec![text::queue_heading(name, shown, more)];
     for t in tickets.iter().take(shown) {
         let card = svc
             .store
@@ -71,10 +66,14 @@ pub(crate) async fn queue_listing(
             .map(|p| p.name.as_str())
             .unwrap_or(t.state.account.as_str());
         let headline = text::card_headline(t.state.network, t.state.kind, account);
-        let row = text::queue_line(t.state.status, link.as_deref(), &headline, CUSTOMER);
-        lines.push(line(&row, &t.state.customer_name()));
+        lines.push(text::queue_line(
+            t.state.status,
+            link.as_deref(),
+            &headline,
+            &t.state.customer_name(),
+        ));
     }
-    Ok(lines.join("\n"))
+    Ok(Rich::join(lines, "\n"))
 }
 
 /// A refusal the caller can act on: status plus a one-line reason, as JSON.

@@ -715,11 +715,8 @@ async fn queue_command(
         .find_tickets(&queue.filter(&me, &teams), QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
-    let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT, &|l, name| {
-        l.replace(super::CUSTOMER, name)
-    })
-    .await?;
-    Ok(ephemeral(listing).into_response())
+    let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT).await?;
+    Ok(Json(render::ephemeral(&listing)).into_response())
 }
 
 async fn bulk_command(

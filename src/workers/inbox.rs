@@ -615,7 +615,7 @@ async fn thread_event(
             // pinging only its author.
             (Surface::Discord, Some(discord)) => {
                 let mut body = crate::chat::discord::render::pinging(
-                    &format!("<@{}> {refusal}", teammate.id),
+                    &crate::core::Rich::ours(format!("<@{}> {refusal}", teammate.id)),
                     &[teammate.id.as_str()],
                     &[],
                 );

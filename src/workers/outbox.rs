@@ -18,7 +18,7 @@ use crate::core::card::CardView;
 use crate::core::decide::{AssigneeNotice, Mark};
 use crate::core::window::{Window, window};
 use crate::core::{
-    Assignee, ChatRef, Delivery, Effect, Event, FailureReason, MessageKey, Surface, text,
+    Assignee, ChatRef, Delivery, Effect, Event, FailureReason, MessageKey, Rich, Surface, text,
 };
 use crate::core::{ItemKind, Moderation, Network};
 use crate::networks::meta::GraphError;
@@ -542,7 +542,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 .as_ref()
                 .map(render::mention)
                 .unwrap_or_default();
-            let content = render::plain(&text::modal_reply_copy(&who, &msg.text));
+            let content = render::message(&text::modal_reply_copy(&who, &msg.text));
             Ok(
                 match svc
                     .slack
@@ -613,7 +613,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 .as_ref()
                 .map(render::mention)
                 .unwrap_or_else(|| "Teammate".to_string());
-            let content = render::plain(&text::reply_failed(&who, reason));
+            let content = render::message(&text::reply_failed(&who, reason));
             // An expired token also alerts the account's channel, once (not per message).
             if *reason == FailureReason::TokenExpired {
                 let once = token_alert_key(&ticket);
@@ -625,7 +625,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                     };
                     if let Err(e) = svc
                         .slack
-                        .post_message(channel, None, render::plain(&alert))
+                        .post_message(channel, None, render::message(&alert))
                         .await
                     {
                         // Let the next failure try again.
@@ -805,20 +805,20 @@ async fn notify_assignee(
             };
             let text = match notice {
                 AssigneeNotice::CustomerReplied { .. } => {
-                    format!("<!subteam^{}> {body}", team.usergroup)
+                    Rich::ours(format!("<!subteam^{}> ", team.usergroup)).then_rich(body)
                 }
-                AssigneeNotice::Assigned { .. } => body.clone(),
+                AssigneeNotice::Assigned { .. } => body,
             };
             return Ok(done_or_failure(
                 svc.slack
-                    .post_message(&card.channel, Some(&card.message), render::plain(&text))
+                    .post_message(&card.channel, Some(&card.message), render::message(&text))
                     .await,
             ));
         }
     };
     Ok(done_or_failure(
         svc.slack
-            .post_message(&channel, thread, render::plain(&body))
+            .post_message(&channel, thread, render::message(&body))
             .await,
     ))
 }

@@ -23,6 +23,9 @@ use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 pub mod discord;
 pub mod pg;
+/// The hostile-text corpus and its checkers, shared with the renderers' unit tests.
+#[path = "../../src/core/hostile.rs"]
+pub mod hostile;
 
 use switchboard::config::{Config, PageConfig};
 use switchboard::store::{self, DynStore, JobStatus};

@@ -52,6 +52,31 @@ pub struct DiscordClient {
     limiter: Mutex<RateLimiter>,
 }
 
+/// Interaction callback types whose `data` is a message.
+const CALLBACK_MESSAGE: u64 = 4;
+const CALLBACK_UPDATE_MESSAGE: u64 = 7;
+
+/// A message body that pings nobody it does not name: `allowed_mentions.parse` is emptied,
+/// whatever the caller built (its explicit `users` and `roles` lists are kept). The renderer
+/// already does this; the client makes it true of every message Switchboard sends.
+fn no_pings(message: &mut Value) {
+    let Some(body) = message.as_object_mut() else {
+        return;
+    };
+    let mentions = body.entry("allowed_mentions").or_insert_with(|| json!({}));
+    if !mentions.is_object() {
+        *mentions = json!({});
+    }
+    mentions["parse"] = json!([]);
+}
+
+/// [`no_pings`] applied to a copy of `message`.
+fn without_pings(message: &Value) -> Value {
+    let mut message = message.clone();
+    no_pings(&mut message);
+    message
+}
+
 /// Percent-encodes an emoji (or `name:id`) for a reactions path.
 fn encode_emoji(emoji: &str) -> String {
     url::form_urlencoded::byte_serialize(emoji.as_bytes())
@@ -208,8 +233,9 @@ impl DiscordClient {
     ) -> Result<String, DiscordError> {
         let route = format!("POST /channels/{channel}/messages");
         let path = format!("/channels/{channel}/messages");
+        let body = without_pings(body);
         Self::id_of(
-            self.call(Method::POST, &route, &path, Some(body), true)
+            self.call(Method::POST, &route, &path, Some(&body), true)
                 .await?,
         )
     }
@@ -242,7 +268,8 @@ impl DiscordClient {
     ) -> Result<(), DiscordError> {
         let route = format!("PATCH /channels/{channel}/messages/{{id}}");
         let path = format!("/channels/{channel}/messages/{message}");
-        self.call(Method::PATCH, &route, &path, Some(body), true)
+        let body = without_pings(body);
+        self.call(Method::PATCH, &route, &path, Some(&body), true)
             .await
             .map(drop)
     }
@@ -281,7 +308,7 @@ impl DiscordClient {
         let body = json!({
             "name": thread_name(name),
             "auto_archive_duration": THREAD_AUTO_ARCHIVE_MINUTES,
-            "message": message,
+            "message": without_pings(message),
             "applied_tags": applied_tags,
         });
         Self::id_of(
@@ -374,6 +401,15 @@ impl DiscordClient {
         // One key for every callback: ids are unique per interaction and must not pile up.
         let route = "POST /interactions/callback";
         let path = format!("/interactions/{interaction_id}/{token}/callback");
+        let mut body = body.clone();
+        if matches!(
+            body["type"].as_u64(),
+            Some(CALLBACK_MESSAGE | CALLBACK_UPDATE_MESSAGE)
+        ) && let Some(data) = body.get_mut("data")
+        {
+            no_pings(data);
+        }
+        let body = &body;
         match self
             .call(Method::POST, route, &path, Some(body), false)
             .await
@@ -398,7 +434,8 @@ impl DiscordClient {
     ) -> Result<(), DiscordError> {
         let route = format!("POST /webhooks/{application}/followup");
         let path = format!("/webhooks/{application}/{token}");
-        self.call(Method::POST, &route, &path, Some(body), false)
+        let body = without_pings(body);
+        self.call(Method::POST, &route, &path, Some(&body), false)
             .await
             .map(drop)
     }
@@ -425,6 +462,24 @@ impl DiscordClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_message_pings_only_whom_it_names() {
+        assert_eq!(
+            without_pings(&json!({"content": "@everyone"})),
+            json!({"content": "@everyone", "allowed_mentions": {"parse": []}})
+        );
+        assert_eq!(
+            without_pings(
+                &json!({"allowed_mentions": {"parse": ["everyone", "users"], "roles": ["7"]}})
+            ),
+            json!({"allowed_mentions": {"parse": [], "roles": ["7"]}})
+        );
+        assert_eq!(
+            without_pings(&json!({"allowed_mentions": null})),
+            json!({"allowed_mentions": {"parse": []}})
+        );
+    }
 
     #[test]
     fn emoji_and_thread_names_are_made_safe() {

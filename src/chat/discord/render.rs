@@ -13,6 +13,18 @@
 //!   Discord renders shortcodes only when a user types them;
 //! * `allowed_mentions.parse` is empty, so nothing in a card ever pings.
 //!
+//! **Escaping** (every message text this module builds goes through [`content`]): in the words
+//! of a [`Rich`] that are someone else's, every character Discord markdown gives a meaning is
+//! backslash-escaped (`\ * _ ~ ` | > < [ ] # @`), so they cannot format, write a heading or a
+//! quote, forge a masked link `[x](https://…)`, or write a mention (`@everyone`, `@here`,
+//! `<@id>`, `<@&id>`, `<#id>`, `<t:…>`, custom emoji); invisible and bidirectional control
+//! characters are dropped (`core::rich::visible`). On top of that every message carries
+//! `allowed_mentions: {"parse": []}` (plus only the user and role ids a message means to ping),
+//! here and again in the client, so even a mention that slipped through would not ping. Texts
+//! are cut to Discord's limits *after* escaping, never between `\` and what it escapes
+//! (`core::rich::fit`). Plain-text fields (button and option labels, placeholders, modal
+//! titles) are not markdown and are only cut.
+//!
 //! Components: action rows (type 1) in priority order, anything past Discord's fifth row
 //! dropped (see [`card`]).
 
@@ -22,7 +34,8 @@ use super::inbound::VALUE_SEPARATOR;
 use crate::core::action::ACTION_ID_VERSION;
 use crate::core::card::{Button, ButtonStyle, CardView, Picker};
 use crate::core::model::{MAX_REPLY_CHARS, Status};
-use crate::core::{CardAction, Teammate, TicketId, text};
+use crate::core::rich::{Escaped, Laid, Piece, fit, safe_url, visible};
+use crate::core::{CardAction, Rich, Teammate, TicketId, text};
 
 /// Discord's limits.
 pub const MAX_CUSTOM_ID_CHARS: usize = 100;
@@ -94,20 +107,51 @@ fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
-/// Backslash-escapes Discord markdown in customer text, so it cannot format, forge a masked
-/// link or write a mention token.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
-            c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '#' | '@'
-        ) {
-            out.push('\\');
+/// Someone else's words, backslash-escaped for Discord markdown (see the module
+/// documentation); `newline` stands for each line break (it continues a block quote).
+fn escaped(s: &str, newline: &str) -> Escaped {
+    let mut out = Escaped::default();
+    let mut buf = [0; 4];
+    for c in visible(s).chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '#' | '@' => {
+                out.push(&format!("\\{c}"))
+            }
+            '\n' => out.push(newline),
+            c => out.push(c.encode_utf8(&mut buf)),
         }
-        out.push(c);
     }
     out
+}
+
+fn laid(text: &Rich) -> Vec<Laid> {
+    let mut laid = Vec::new();
+    for piece in text.pieces() {
+        match piece {
+            Piece::Ours(s) => laid.push(Laid::Fixed(markup(s))),
+            Piece::Native(s) => laid.push(Laid::Fixed(s.clone())),
+            Piece::Theirs(s) => laid.push(Laid::Words(escaped(s, "\n"))),
+            Piece::Quote(s) => {
+                laid.push(Laid::Fixed("> ".into()));
+                laid.push(Laid::Words(escaped(s, "\n> ")));
+            }
+            Piece::Link { url, label } => match safe_url(url) {
+                Some(url) => {
+                    laid.push(Laid::Fixed("[".into()));
+                    laid.push(Laid::Words(escaped(label, " ")));
+                    laid.push(Laid::Fixed(format!("]({url})")));
+                }
+                None => laid.push(Laid::Words(escaped(label, " "))),
+            },
+        }
+    }
+    laid
+}
+
+/// A text in Discord markup: our wording converted by [`markup`], everyone else's escaped,
+/// within `max_chars` characters after escaping.
+pub fn content(text: &Rich, max_chars: usize) -> String {
+    fit(laid(text), max_chars)
 }
 
 /// The Slack shortcodes `core::text` uses, as Unicode.
@@ -189,15 +233,20 @@ pub fn markup(s: &str) -> String {
     emoji(&bold(&out))
 }
 
-/// A plain message body; `mentions` lists the user ids it may ping (none by default).
+/// A message body of our own wording only; it pings nobody.
 pub fn plain(text: &str) -> Value {
-    json!({ "content": truncate(&markup(text), MAX_CONTENT_CHARS), "allowed_mentions": { "parse": [] } })
+    message(&Rich::ours(text))
+}
+
+/// A message body; it pings nobody.
+pub fn message(text: &Rich) -> Value {
+    json!({ "content": content(text, MAX_CONTENT_CHARS), "allowed_mentions": { "parse": [] } })
 }
 
 /// A message that pings exactly these users and roles.
-pub fn pinging(text: &str, users: &[&str], roles: &[&str]) -> Value {
+pub fn pinging(text: &Rich, users: &[&str], roles: &[&str]) -> Value {
     json!({
-        "content": truncate(&markup(text), MAX_CONTENT_CHARS),
+        "content": content(text, MAX_CONTENT_CHARS),
         "allowed_mentions": { "parse": [], "users": users, "roles": roles },
     })
 }
@@ -205,38 +254,14 @@ pub fn pinging(text: &str, users: &[&str], roles: &[&str]) -> Value {
 /// Discord's limit on a message's `content`.
 pub const MAX_CONTENT_CHARS: usize = 2000;
 
-/// A customer message mirrored in the card's thread (escaped: customers cannot format or
-/// ping).
+/// A customer message mirrored in the card's thread.
 pub fn thread_customer_message(author: &str, text: &str, edited: bool, deleted: bool) -> Value {
-    let body = truncate(&escape(text), MAX_CONTENT_CHARS - 200);
-    let line = text::thread_customer_message(PIECE_1, PIECE_2, edited, deleted);
-    plain_with(&line, &[(PIECE_1, &escape(author)), (PIECE_2, &body)])
+    message(&text::thread_customer_message(
+        author, text, edited, deleted,
+    ))
 }
 
-/// Placeholders for words laid out by a `core::text` line but kept out of the markup pass
-/// (Unicode private-use characters: nothing in the pass touches them).
-pub const PIECE_1: &str = "\u{E000}1";
-pub const PIECE_2: &str = "\u{E000}2";
-
-/// Markup for a `core::text` line whose placeholders stand for words written by people
-/// (customers, already escaped; teammates, as they wrote them): the line is converted, then
-/// the words put in, so they are never reformatted.
-pub fn markup_with(line: &str, pieces: &[(&str, &str)]) -> String {
-    pieces.iter().fold(markup(line), |s, (placeholder, words)| {
-        s.replace(placeholder, words)
-    })
-}
-
-/// [`plain`] for a line with placeholders (see [`markup_with`]).
-pub fn plain_with(line: &str, pieces: &[(&str, &str)]) -> Value {
-    json!({
-        "content": truncate(&markup_with(line, pieces), MAX_CONTENT_CHARS),
-        "allowed_mentions": { "parse": [] },
-    })
-}
-
-/// "<customer> wrote again on <card>": customer words escaped (no formatting, no masked
-/// links); only `role` (a team's) is pinged, when given.
+/// "<customer> wrote again on <card>"; only `role` (a team's) is pinged, when given.
 pub fn customer_notice(
     author: &str,
     headline: &str,
@@ -244,18 +269,15 @@ pub fn customer_notice(
     said: &str,
     role: Option<&str>,
 ) -> Value {
-    let said = truncate(&escape(said), MAX_CONTENT_CHARS - 300);
-    let line = text::customer_replied_dm(PIECE_1, headline, link, PIECE_2);
-    let author = escape(author);
-    let pieces = [(PIECE_1, author.as_str()), (PIECE_2, said.as_str())];
-    let content = match role {
-        Some(r) => format!("<@&{r}> {}", markup_with(&line, &pieces)),
-        None => markup_with(&line, &pieces),
-    };
-    json!({
-        "content": truncate(&content, MAX_CONTENT_CHARS),
-        "allowed_mentions": { "parse": [], "roles": role.into_iter().collect::<Vec<_>>() },
-    })
+    let notice = text::customer_replied_dm(author, headline, link, said);
+    match role {
+        Some(r) => pinging(
+            &Rich::ours(format!("<@&{r}> ")).then_rich(notice),
+            &[],
+            &[r],
+        ),
+        None => message(&notice),
+    }
 }
 
 /// A link to a message: `https://discord.com/channels/{guild}/{channel}/{message}`.
@@ -266,38 +288,26 @@ pub fn card_link(card: &crate::core::ChatRef) -> String {
     )
 }
 
-/// An ephemeral interaction answer (type 4, flag 64).
+/// An ephemeral interaction answer (type 4, flag 64) of our own wording.
 pub fn ephemeral(text: &str) -> Value {
+    ephemeral_rich(&Rich::ours(text))
+}
+
+/// An ephemeral interaction answer (type 4, flag 64).
+pub fn ephemeral_rich(text: &Rich) -> Value {
     json!({
         "type": CALLBACK_MESSAGE,
         "data": {
-            "content": truncate(&markup(text), MAX_CONTENT_CHARS),
+            "content": content(text, MAX_CONTENT_CHARS),
             "flags": EPHEMERAL,
             "allowed_mentions": { "parse": [] },
         }
     })
-}
-
-/// An ephemeral answer whose content is Discord markup already.
-pub fn ephemeral_raw(content: &str) -> Value {
-    json!({
-        "type": CALLBACK_MESSAGE,
-        "data": {
-            "content": truncate(content, MAX_CONTENT_CHARS),
-            "flags": EPHEMERAL,
-            "allowed_mentions": { "parse": [] },
-        }
-    })
-}
-
-/// Customer words escaped for Discord markdown (see [`escape`]).
-pub fn escape_text(s: &str) -> String {
-    escape(s)
 }
 
 /// An ephemeral answer with components (a saved-reply list, a confirmation).
-pub fn ephemeral_with(text: &str, components: Vec<Value>) -> Value {
-    let mut v = ephemeral(text);
+pub fn ephemeral_with(text: impl Into<Rich>, components: Vec<Value>) -> Value {
+    let mut v = ephemeral_rich(&text.into());
     v["data"]["components"] = components.into();
     v
 }
@@ -313,11 +323,11 @@ pub fn delete_confirmation(ticket: TicketId) -> Value {
         }
     );
     ephemeral_with(
-        &format!(
-            "**{}** {}",
+        Rich::ours(format!(
+            "*{}* {}",
             text::DELETE_CONFIRM_TITLE,
             text::DELETE_CONFIRM_TEXT
-        ),
+        )),
         vec![row(vec![json!({
             "type": BUTTON,
             "style": STYLE_DANGER,
@@ -515,10 +525,11 @@ pub fn commands(name: &str) -> Value {
     }])
 }
 
+/// A field of one line, already within [`MAX_FIELD_VALUE_CHARS`].
 fn field(value: String) -> Value {
     json!({
         "name": ZERO_WIDTH_SPACE,
-        "value": truncate(&value, MAX_FIELD_VALUE_CHARS),
+        "value": value,
         "inline": false,
     })
 }
@@ -620,20 +631,12 @@ fn saved_reply_button(p: &Picker) -> Option<Value> {
     })
 }
 
-/// The customer's message, Discord-style: `**author**: text`, struck through when deleted.
-fn description(view: &CardView) -> String {
-    let author = escape(&view.author);
-    // Leave room for the author and the marks.
-    let room = MAX_EMBED_DESCRIPTION_CHARS - 64 - author.chars().count().min(256);
-    let body = truncate(&escape(&view.text), room);
-    let s = if view.deleted {
-        format!("**{author}**: ~~{body}~~ *({})*", text::DELETED_MARK)
-    } else if view.edited {
-        format!("**{author}**: {body} *({})*", text::EDITED_MARK)
-    } else {
-        format!("**{author}**: {body}")
-    };
-    truncate(&s, MAX_EMBED_DESCRIPTION_CHARS)
+/// The customer's message, Discord-style: `**author**: text`, struck through when deleted,
+/// within `max_chars`.
+fn description(view: &CardView, max_chars: usize) -> String {
+    let message =
+        text::customer_message(&view.author, view.text.clone(), view.edited, view.deleted);
+    content(&message, max_chars.min(MAX_EMBED_DESCRIPTION_CHARS))
 }
 
 /// A ticket's card as a Discord message body:
@@ -652,23 +655,19 @@ pub fn card(view: &CardView) -> Value {
         view.last_replied_by.as_ref(),
         &mention,
     );
-    let mut fields = vec![field(bold(&status))];
-    if let Some(replying) = text::replying(&view.replying, &mention) {
-        fields.push(field(emoji(&replying)));
-    }
-    if let Some(line) = &view.moderation {
-        fields.push(field(emoji(line)));
-    }
-    // Failure lines quote what the network said.
-    if let Some(line) = &view.moderation_failure {
-        fields.push(field(emoji(&escape_failure(line))));
-    }
-    if let Some(line) = &view.window {
-        fields.push(field(emoji(line)));
-    }
-    if let Some(failure) = &view.failure {
-        fields.push(field(emoji(&escape_failure(failure))));
-    }
+    let lines = [
+        Some(status),
+        text::replying(&view.replying, &mention).map(Rich::ours),
+        view.moderation.clone().map(Rich::ours),
+        view.moderation_failure.clone(),
+        view.window.clone().map(Rich::ours),
+        view.failure.clone(),
+    ];
+    let fields: Vec<Value> = lines
+        .iter()
+        .flatten()
+        .map(|line| field(content(line, MAX_FIELD_VALUE_CHARS)))
+        .collect();
 
     let mut embed = Map::new();
     embed.insert(
@@ -690,10 +689,7 @@ pub fn card(view: &CardView) -> Value {
             .map(|f| f["value"].as_str().map_or(0, |v| v.chars().count()) + 1)
             .sum::<usize>();
     let room = MAX_EMBED_TOTAL_CHARS.saturating_sub(others);
-    embed.insert(
-        "description".into(),
-        truncate(&description(view), room).into(),
-    );
+    embed.insert("description".into(), description(view, room).into());
     embed.insert("color".into(), colour(view.status).into());
     embed.insert("fields".into(), fields.into());
     embed.insert("timestamp".into(), view.created_at.to_rfc3339().into());
@@ -716,16 +712,6 @@ pub fn card(view: &CardView) -> Value {
         "components": rows,
         "allowed_mentions": { "parse": [] },
     })
-}
-
-/// Failure lines quote what the network said: escape it, keeping the leading shortcode.
-fn escape_failure(line: &str) -> String {
-    match line.split_once(' ') {
-        Some((code, rest)) if code.starts_with(':') && code.ends_with(':') => {
-            format!("{code} {}", escape(rest))
-        }
-        _ => escape(line),
-    }
 }
 
 /// `custom_id` of the reply modal for `ticket`.
@@ -978,6 +964,129 @@ mod tests {
         assert_eq!(v["allowed_mentions"], json!({ "parse": [] }));
     }
 
+    /// Every message kind Discord gets, with the hostile corpus wherever customers (networks,
+    /// teammates' stored text) put words: nothing live, nothing pings, everything shown as
+    /// written. The messages are built the way the outbox and the command handlers build them.
+    #[test]
+    fn hostile_text_is_inert_in_every_discord_message() {
+        use crate::core::hostile::{CORPUS, discord_live, discord_shows};
+        use crate::core::{FailureReason, Moderation, Network};
+        let link = "https://discord.com/channels/1/2/3";
+        let headline = "Facebook comment on Acme Coffee";
+        let card_link = format!("[{headline}]({link})");
+        let ana = "<@111>";
+        for h in CORPUS {
+            let mut t = ticket(Status::Read);
+            t.state.customer.name = Some(h.to_string());
+            t.state.first_text = format!("before {h} after");
+            t.state.tags = vec![h.to_string(), "vip".into()];
+            t.state.assignee = Some(Assignee::Person(teammate("111")));
+            t.state.last_failure = Some(FailureReason::Other(h.to_string()));
+            t.state.moderation.failure =
+                Some((Moderation::Hide, FailureReason::Rejected(h.to_string())));
+            let mut deleted = t.clone();
+            deleted.state.first_item_deleted = true;
+            let listing = Rich::join(
+                [
+                    text::queue_heading("unassigned", 1, false),
+                    text::queue_line(Status::Read, Some(link), headline, h),
+                ],
+                "\n",
+            );
+            let found = Rich::join(
+                [
+                    text::saved_reply_results(h, 1, 1),
+                    text::saved_reply_list_line(1, h, h),
+                ],
+                "\n",
+            );
+            let team = "<@&777>";
+            let messages = [
+                ("card", render(&t, &[]), vec![ana], vec![]),
+                ("deleted card", render(&deleted, &[]), vec![ana], vec![]),
+                (
+                    "thread message",
+                    thread_customer_message(h, h, true, false),
+                    vec![],
+                    vec![],
+                ),
+                (
+                    "assignee DM",
+                    customer_notice(h, headline, link, h, None),
+                    vec![card_link.as_str()],
+                    vec![],
+                ),
+                (
+                    "team notice",
+                    customer_notice(h, headline, link, h, Some("777")),
+                    vec![team, &card_link],
+                    vec!["777"],
+                ),
+                (
+                    "queue listing",
+                    ephemeral_rich(&listing),
+                    vec![&card_link],
+                    vec![],
+                ),
+                (
+                    "saved reply shown",
+                    ephemeral_rich(&text::saved_reply_show(1, h, h)),
+                    vec![],
+                    vec![],
+                ),
+                ("saved-reply search", ephemeral_rich(&found), vec![], vec![]),
+                (
+                    "failure explanation",
+                    pinging(
+                        &text::reply_failed(ana, &FailureReason::Other(h.to_string())),
+                        &["111"],
+                        &[],
+                    ),
+                    vec![ana],
+                    vec!["111"],
+                ),
+                (
+                    "refusal explanation",
+                    pinging(
+                        &text::reply_failed(ana, &FailureReason::Rejected(h.to_string())),
+                        &["111"],
+                        &[],
+                    ),
+                    vec![ana],
+                    vec!["111"],
+                ),
+                (
+                    "token alert",
+                    message(&text::token_alert(Network::Facebook, h)),
+                    vec![],
+                    vec![],
+                ),
+                (
+                    "reply copy",
+                    message(&text::modal_reply_copy(ana, h)),
+                    vec![ana],
+                    vec![],
+                ),
+            ];
+            for (what, body, ours, pings) in &messages {
+                let live = discord_live(body, ours, pings);
+                assert!(live.is_empty(), "{what} with {h:?}: {live:#?}");
+                assert!(
+                    discord_shows(body, h),
+                    "{what} does not show {h:?} as written: {body}"
+                );
+            }
+            // The saved-reply select shows names as plain labels, and pings nobody.
+            let select = ephemeral_with(
+                text::saved_reply_results("", 1, 1),
+                vec![saved_reply_select(TicketId(1), &[(1, h.to_string())])],
+            );
+            assert!(discord_live(&select, &[], &[]).is_empty());
+        }
+        let bulk = plain(&text::bulk_done(CardAction::Close, 2, 3));
+        assert!(discord_live(&bulk, &[], &[]).is_empty());
+    }
+
     #[test]
     fn lines_use_unicode_emoji() {
         assert_eq!(emoji(":warning: Last reply failed"), "⚠️ Last reply failed");
@@ -1006,7 +1115,7 @@ mod tests {
             json!([]),
             "nothing pings by default"
         );
-        let p = pinging("hi", &["1"], &["2"]);
+        let p = pinging(&Rich::ours("hi"), &["1"], &["2"]);
         assert_eq!(
             p["allowed_mentions"],
             json!({"parse": [], "users": ["1"], "roles": ["2"]})
@@ -1020,8 +1129,8 @@ mod tests {
             m["content"],
             r"**Jane \***: ~~\*\*hi\*\* \<\@1\>~~ _(deleted by the customer)_"
         );
-        let copy = plain_with("<@1> replied: \u{E000}1", &[(PIECE_1, "**yes** ~~no~~")]);
-        assert_eq!(copy["content"], "<@1> replied: **yes** ~~no~~");
+        let copy = message(&text::modal_reply_copy("<@1>", "**yes** ~~no~~"));
+        assert_eq!(copy["content"], r"<@1> replied: \*\*yes\*\* \~\~no\~\~");
     }
 
     #[test]

@@ -1,14 +1,32 @@
 //! The card view model rendered to Block Kit. Wording comes from `core::text`; this module only
-//! lays it out, escapes what customers wrote, and picks Slack's markup (mentions, date tokens,
-//! reactions).
+//! lays it out, escapes what other people wrote, and picks Slack's markup (mentions, date
+//! tokens, reactions).
+//!
+//! **Escaping** (every mrkdwn text this module builds goes through [`mrkdwn_of`]): in the
+//! words of a [`Rich`] that are someone else's,
+//!
+//! * `&`, `<` and `>` become `&amp;`, `&lt;`, `&gt;` — `&` first, so a customer's `&lt;!channel&gt;`
+//!   is shown as written and never decoded into a live `<!channel>`; no `<!channel>`, `<!here>`,
+//!   `<@U…>`, `<#C…>`, `<!subteam^…>`, `<!date…>` or `<url|label>` can be written;
+//! * invisible and bidirectional control characters are dropped (`core::rich::visible`);
+//! * mrkdwn's formatting characters (`*`, `_`, `~`, `` ` ``, a leading `>`) are left as written:
+//!   mrkdwn has no escape for them, and replacing them would change what the customer wrote
+//!   (order numbers, e-mail addresses and code are copied from cards). They can only restyle the
+//!   customer's own words: they cannot ping, link, or reach outside the message.
+//!
+//! Plain-text objects (buttons, options, placeholders, modal titles) are never parsed by Slack
+//! and are only cut to their limits. Links are built by Slack's `<url|label>` from URLs that
+//! passed `core::rich::safe_url`. Messages and blocks are cut to Slack's limits *after*
+//! escaping, between two escapes (`core::rich::fit`).
 
 use slack_morphism::prelude::*;
 
 use super::actions::SavedReplyAction;
 use crate::core::action::ACTION_ID_VERSION;
 use crate::core::card::{Button, ButtonStyle, CardView, Picker};
+use crate::core::rich::{Escaped, Laid, Piece, fit, safe_url, visible};
 use crate::core::saved_reply::{self, SavedReply, SavedReplyId};
-use crate::core::{ActionId, CardAction, Teammate, TicketId, text};
+use crate::core::{ActionId, CardAction, Rich, Teammate, TicketId, text};
 
 /// Reaction on a teammate's thread reply while it waits in the outbox.
 pub const REACTION_QUEUED: &str = "hourglass_flowing_sand";
@@ -23,21 +41,63 @@ pub const REACTION_READ: &str = "eyes";
 /// Switchboard actions and need only an acknowledgement.
 pub const PERMALINK_ACTION_ID: &str = "sb_permalink";
 
-/// Slack rejects a section whose text exceeds 3000 characters; leave room for the headline,
-/// author and marks.
-const MAX_CUSTOMER_TEXT_CHARS: usize = 2500;
+/// Slack's limits on text: a section's text, any other text object (a context element),
+/// a confirmation dialog's text, a message's top-level `text` (Slack truncates longer ones).
+pub const MAX_SECTION_CHARS: usize = 3000;
+const MAX_TEXT_OBJECT_CHARS: usize = 3000;
+const MAX_CONFIRM_TEXT_CHARS: usize = 300;
+pub const MAX_MESSAGE_TEXT_CHARS: usize = 40_000;
+/// A card's top-level `text` is only its notification summary.
+const MAX_FALLBACK_CHARS: usize = 3000;
 
 /// How Slack writes a teammate.
 pub fn mention(t: &Teammate) -> String {
     format!("<@{}>", t.id)
 }
 
-/// Escapes the three characters Slack's mrkdwn treats as control characters, so a customer
-/// cannot ping `<!channel>` or forge a link.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Someone else's words, escaped for mrkdwn (see the module documentation); `newline` stands
+/// for each line break (it continues a block quote).
+fn escaped(s: &str, newline: &str) -> Escaped {
+    let mut out = Escaped::default();
+    for c in visible(s).chars() {
+        match c {
+            '&' => out.push("&amp;"),
+            '<' => out.push("&lt;"),
+            '>' => out.push("&gt;"),
+            '\n' => out.push(newline),
+            c => out.push(c.encode_utf8(&mut [0; 4])),
+        }
+    }
+    out
+}
+
+fn laid(text: &Rich) -> Vec<Laid> {
+    let mut laid = Vec::new();
+    for piece in text.pieces() {
+        match piece {
+            Piece::Ours(s) | Piece::Native(s) => laid.push(Laid::Fixed(s.clone())),
+            Piece::Theirs(s) => laid.push(Laid::Words(escaped(s, "\n"))),
+            Piece::Quote(s) => {
+                laid.push(Laid::Fixed("> ".into()));
+                laid.push(Laid::Words(escaped(s, "\n> ")));
+            }
+            Piece::Link { url, label } => match safe_url(url) {
+                Some(url) => {
+                    laid.push(Laid::Fixed(format!("<{}|", url.replace('&', "&amp;"))));
+                    laid.push(Laid::Words(escaped(label, " ")));
+                    laid.push(Laid::Fixed(">".into()));
+                }
+                None => laid.push(Laid::Words(escaped(label, " "))),
+            },
+        }
+    }
+    laid
+}
+
+/// A text as mrkdwn: our wording as written, everyone else's escaped, within `max_chars`
+/// characters after escaping.
+pub fn mrkdwn_of(text: &Rich, max_chars: usize) -> String {
+    fit(laid(text), max_chars)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -56,8 +116,14 @@ fn date_token(at: chrono::DateTime<chrono::Utc>) -> String {
     )
 }
 
+/// A text object of our own wording.
 fn mrkdwn(s: String) -> SlackBlockMarkDownText {
     SlackBlockMarkDownText::new(s)
+}
+
+/// A text object of a [`Rich`] text.
+fn rich(text: &Rich, max_chars: usize) -> SlackBlockMarkDownText {
+    SlackBlockMarkDownText::new(mrkdwn_of(text, max_chars))
 }
 
 /// Slack's limits: elements per actions block, options per select, characters of an option's
@@ -151,17 +217,13 @@ fn picker(p: &Picker) -> Option<SlackActionBlockElement> {
 
 /// A ticket's card: the customer's message, its state, any failure, and its buttons.
 pub fn card(view: &CardView) -> SlackMessageContent {
-    let author = escape(&view.author);
-    let body = escape(&truncate(&view.text, MAX_CUSTOMER_TEXT_CHARS));
-    let headline = escape(&view.headline);
-
-    let mut main = SlackSectionBlock::new().with_text(
-        mrkdwn(format!(
-            "*{headline}*\n{}",
-            text::thread_customer_message(&author, &body, view.edited, view.deleted)
-        ))
-        .into(),
-    );
+    let message =
+        text::customer_message(&view.author, view.text.clone(), view.edited, view.deleted);
+    let main_text = Rich::ours("*")
+        .then_theirs(&view.headline)
+        .then("*\n")
+        .then_rich(message);
+    let mut main = SlackSectionBlock::new().with_text(rich(&main_text, MAX_SECTION_CHARS).into());
     if let Some(url) = view
         .permalink
         .as_deref()
@@ -185,7 +247,7 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     let mut blocks: Vec<SlackBlock> = vec![
         main.into(),
         SlackContextBlock::new(vec![
-            mrkdwn(status).into(),
+            rich(&status, MAX_TEXT_OBJECT_CHARS).into(),
             mrkdwn(date_token(view.created_at)).into(),
         ])
         .into(),
@@ -193,11 +255,11 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     if let Some(replying) = text::replying(&view.replying, &mention) {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(replying).into()]).into());
     }
-    for line in [&view.moderation, &view.moderation_failure]
-        .into_iter()
-        .flatten()
-    {
+    if let Some(line) = &view.moderation {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
+    }
+    if let Some(line) = &view.moderation_failure {
+        blocks.push(SlackContextBlock::new(vec![rich(line, MAX_TEXT_OBJECT_CHARS).into()]).into());
     }
     if let Some(window) = &view.window {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(window.clone()).into()]).into());
@@ -205,7 +267,7 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     if let Some(failure) = &view.failure {
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(mrkdwn(escape(failure)).into())
+                .with_text(rich(failure, MAX_SECTION_CHARS).into())
                 .into(),
         );
     }
@@ -245,8 +307,9 @@ pub fn card(view: &CardView) -> SlackMessageContent {
         blocks.push(actions_block(BLOCK_SUGGESTIONS, suggestions));
     }
 
+    let fallback = text::card_fallback(&view.headline, &view.author, view.text.clone());
     SlackMessageContent::new()
-        .with_text(text::card_fallback(&headline, &author, &body))
+        .with_text(mrkdwn_of(&fallback, MAX_FALLBACK_CHARS))
         .with_blocks(blocks)
 }
 
@@ -257,18 +320,27 @@ pub fn thread_customer_message(
     edited: bool,
     deleted: bool,
 ) -> SlackMessageContent {
-    let body = escape(&truncate(text, MAX_CUSTOMER_TEXT_CHARS));
-    SlackMessageContent::new().with_text(text::thread_customer_message(
-        &escape(author),
-        &body,
-        edited,
-        deleted,
+    message(&text::thread_customer_message(
+        author, text, edited, deleted,
     ))
 }
 
-/// A message of our own text (already mrkdwn, may contain mentions): not escaped.
+/// A message: a DM, a notice, a thread message, an alert.
+pub fn message(text: &Rich) -> SlackMessageContent {
+    SlackMessageContent::new().with_text(mrkdwn_of(text, MAX_MESSAGE_TEXT_CHARS))
+}
+
+/// A message of our own wording only (already mrkdwn, may contain mentions): not escaped.
 pub fn plain(text: &str) -> SlackMessageContent {
     SlackMessageContent::new().with_text(text.to_string())
+}
+
+/// An ephemeral answer to a slash command (its HTTP answer or a `response_url` post).
+pub fn ephemeral(text: &Rich) -> serde_json::Value {
+    serde_json::json!({
+        "response_type": "ephemeral",
+        "text": mrkdwn_of(text, MAX_MESSAGE_TEXT_CHARS),
+    })
 }
 
 // ---- Modals -------------------------------------------------------------------------------
@@ -535,17 +607,21 @@ pub fn saved_reply_search_results(
     ticket: Option<TicketId>,
 ) -> serde_json::Value {
     let shown = &matches[..matches.len().min(MAX_SEARCH_RESULTS)];
-    let heading = text::saved_reply_results(&escape(query), shown.len(), matches.len());
+    let heading = text::saved_reply_results(query, shown.len(), matches.len());
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
-            .with_text(mrkdwn(heading.clone()).into())
+            .with_text(rich(&heading, MAX_SECTION_CHARS).into())
             .into(),
     ];
     for reply in shown {
-        let preview = escape(&truncate(&reply.body, PREVIEW_CHARS)).replace('\n', " ");
+        let preview = truncate(&reply.body, PREVIEW_CHARS).replace('\n', " ");
+        let entry = Rich::ours("*")
+            .then_theirs(&reply.name)
+            .then("*\n")
+            .then_theirs(preview);
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(mrkdwn(format!("*{}*\n{preview}", escape(&reply.name))).into())
+                .with_text(rich(&entry, MAX_SECTION_CHARS).into())
                 .into(),
         );
         let id = reply.id.to_string();
@@ -574,7 +650,11 @@ pub fn saved_reply_search_results(
                 b.with_style(SlackBlockButtonStyle::Danger).with_confirm(
                     SlackBlockConfirmItem::new(
                         plain_text(text::DELETE, 100),
-                        mrkdwn(text::saved_reply_delete_confirm(&escape(&reply.name))).into(),
+                        rich(
+                            &text::saved_reply_delete_confirm(&reply.name),
+                            MAX_CONFIRM_TEXT_CHARS,
+                        )
+                        .into(),
                         plain_text(text::DELETE, 30),
                         plain_text(text::CANCEL, 30),
                     ),
@@ -597,7 +677,7 @@ pub fn saved_reply_search_results(
     }
     serde_json::json!({
         "response_type": "ephemeral",
-        "text": heading,
+        "text": mrkdwn_of(&heading, MAX_MESSAGE_TEXT_CHARS),
         "blocks": blocks,
     })
 }
@@ -682,8 +762,59 @@ mod tests {
         let content = card(&CardView::of(&t, "Acme Coffee", &[], t.state.created_at));
         let value = serde_json::to_value(&content).unwrap();
         let section = value["blocks"][0]["text"]["text"].as_str().unwrap();
-        assert!(section.chars().count() < 3000, "{}", section.len());
+        assert_eq!(section.chars().count(), MAX_SECTION_CHARS);
         assert!(section.ends_with('…'));
+    }
+
+    /// Escaping can make a text up to five times longer: the limits hold after it, and a cut
+    /// never splits an entity.
+    #[test]
+    fn limits_hold_after_escaping() {
+        let mut t = ticket(Status::Unread);
+        t.state.first_text = "a&<>".repeat(1000);
+        t.state.first_item_edited = true;
+        t.state.last_failure = Some(FailureReason::Other("<&>".repeat(1500)));
+        t.state.tags = vec!["&".repeat(2000)];
+        let value = serde_json::to_value(card(&CardView::of(
+            &t,
+            "Acme Coffee",
+            &[],
+            t.state.created_at,
+        )))
+        .unwrap();
+        let texts = [
+            (value["blocks"][0]["text"]["text"].as_str().unwrap(), 3000),
+            (
+                value["blocks"][1]["elements"][0]["text"].as_str().unwrap(),
+                3000,
+            ),
+            (value["blocks"][2]["text"]["text"].as_str().unwrap(), 3000),
+            (value["text"].as_str().unwrap(), 3000),
+        ];
+        for (text, max) in texts {
+            assert!(text.chars().count() <= max, "{}", text.chars().count());
+            let cut = text.trim_end_matches(|c| c != '…');
+            let before = cut.trim_end_matches('…');
+            assert!(
+                ["&amp;", "&lt;", "&gt;", "a", ""]
+                    .iter()
+                    .any(|e| before.ends_with(e)),
+                "cut inside an entity: {:?}",
+                &before[before.len().saturating_sub(12)..]
+            );
+        }
+        assert!(
+            value["blocks"][0]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .ends_with("… _(edited)_")
+        );
+        let confirm = saved_reply_search_results("", &[&saved(1, &"<".repeat(400), "b")], None);
+        let text = confirm["blocks"][2]["elements"][1]["confirm"]["text"]["text"]
+            .as_str()
+            .unwrap();
+        assert!(text.chars().count() <= 300, "{text}");
+        assert!(text.ends_with("…* for the whole team?"), "{text}");
     }
 
     fn block<'a>(value: &'a serde_json::Value, block_id: &str) -> &'a serde_json::Value {
@@ -930,6 +1061,111 @@ mod tests {
         );
         let none = saved_reply_search_results("zz<", &[], Some(TicketId(1)));
         assert_eq!(none["text"], "No saved replies match “zz&lt;”.");
+    }
+
+    /// Every message kind Slack gets, with the hostile corpus wherever customers (networks,
+    /// teammates' stored text) put words: nothing live, everything shown as written. The
+    /// messages are built the way the outbox and the command handlers build them.
+    #[test]
+    fn hostile_text_is_inert_in_every_slack_message() {
+        use crate::core::hostile::{CORPUS, slack_live, slack_shows};
+        use crate::core::{Assignee, Moderation, Network};
+        let link = "https://slack.com/archives/C0CARDS/p1700000001000100";
+        let headline = "Facebook comment on Acme Coffee";
+        let card_link = format!("<{link}|{headline}>");
+        let ana = "<@U0ANA>";
+        for h in CORPUS {
+            let mut t = ticket(Status::Read);
+            t.state.customer.name = Some(h.to_string());
+            t.state.first_text = format!("before {h} after");
+            t.state.tags = vec![h.to_string(), "vip".into()];
+            t.state.assignee = Some(Assignee::Person(teammate("U0ANA")));
+            t.state.last_failure = Some(FailureReason::Other(h.to_string()));
+            t.state.moderation.failure =
+                Some((Moderation::Hide, FailureReason::Rejected(h.to_string())));
+            let date = date_token(t.state.created_at);
+            let mut deleted = t.clone();
+            deleted.state.first_item_deleted = true;
+            let card_of = |t: &Ticket| {
+                serde_json::to_value(card(&CardView::of(
+                    t,
+                    "Acme Coffee",
+                    &[],
+                    t.state.created_at,
+                )))
+                .unwrap()
+            };
+            let value = |c: SlackMessageContent| serde_json::to_value(c).unwrap();
+            let replied = text::customer_replied_dm(h, headline, link, h);
+            let listing = Rich::join(
+                [
+                    text::queue_heading("unassigned", 1, false),
+                    text::queue_line(Status::Read, Some(link), headline, h),
+                ],
+                "\n",
+            );
+            let reply = saved(1, h, h);
+            let messages = [
+                ("card", card_of(&t), vec![ana, &date]),
+                ("deleted card", card_of(&deleted), vec![ana, &date]),
+                (
+                    "thread message",
+                    value(thread_customer_message(h, h, true, false)),
+                    vec![],
+                ),
+                ("assignee DM", value(message(&replied)), vec![&card_link]),
+                (
+                    "team notice",
+                    value(message(
+                        &Rich::ours("<!subteam^S1> ").then_rich(replied.clone()),
+                    )),
+                    vec!["<!subteam^S1>", &card_link],
+                ),
+                ("queue listing", ephemeral(&listing), vec![&card_link]),
+                (
+                    "saved-reply search",
+                    saved_reply_search_results(h, &[&reply], Some(TicketId(42))),
+                    vec![],
+                ),
+                (
+                    "failure explanation",
+                    value(message(&text::reply_failed(
+                        ana,
+                        &FailureReason::Other(h.to_string()),
+                    ))),
+                    vec![ana],
+                ),
+                (
+                    "refusal explanation",
+                    value(message(&text::reply_failed(
+                        ana,
+                        &FailureReason::Rejected(h.to_string()),
+                    ))),
+                    vec![ana],
+                ),
+                (
+                    "token alert",
+                    value(message(&text::token_alert(Network::Facebook, h))),
+                    vec![],
+                ),
+                (
+                    "reply copy",
+                    value(message(&text::modal_reply_copy(ana, h))),
+                    vec![ana],
+                ),
+            ];
+            for (what, body, ours) in &messages {
+                let live = slack_live(body, ours);
+                assert!(live.is_empty(), "{what} with {h:?}: {live:#?}");
+                assert!(
+                    slack_shows(body, h),
+                    "{what} does not show {h:?} as written: {body}"
+                );
+            }
+        }
+        // Bulk results carry no one's words; still nothing live.
+        let bulk = ephemeral(&Rich::ours(text::bulk_done(CardAction::Close, 2, 3)));
+        assert!(slack_live(&bulk, &[]).is_empty());
     }
 
     #[test]

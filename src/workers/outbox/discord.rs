@@ -313,11 +313,7 @@ pub(super) async fn deliver(
                 .as_ref()
                 .map(render::mention)
                 .unwrap_or_default();
-            // The teammate's words as they wrote them (Discord markdown), not re-marked-up.
-            let body = render::plain_with(
-                &text::modal_reply_copy(&who, render::PIECE_1),
-                &[(render::PIECE_1, &msg.text)],
-            );
+            let body = render::message(&text::modal_reply_copy(&who, &msg.text));
             Ok(
                 match post_in_thread(discord, &card, &body, &nonce(job, "")).await {
                     Ok(id) => Outcome::Done(vec![thread_link(&card, id, key)]),
@@ -370,7 +366,7 @@ pub(super) async fn deliver(
                 let once = token_alert_key(ticket);
                 if svc.store.first_time(&once, chrono::Utc::now()).await? {
                     let alert =
-                        render::plain(&text::token_alert(ticket.state.network, &account.name));
+                        render::message(&text::token_alert(ticket.state.network, &account.name));
                     let posted = match svc.config.account_destination(account) {
                         Some(Destination::Discord { channel, .. }) => match channel.kind {
                             // A forum takes posts, not messages: alert in this ticket's thread.
@@ -446,7 +442,7 @@ async fn notify(
         (Assignee::Person(t), _) if t.surface != Surface::Discord => Ok(Outcome::Done(vec![])),
         (Assignee::Person(t), notice) => {
             let body = match notice {
-                AssigneeNotice::Assigned { by, note } => render::plain(&text::assigned_dm(
+                AssigneeNotice::Assigned { by, note } => render::message(&text::assigned_dm(
                     &render::mention(by),
                     &headline,
                     &link,
