@@ -617,15 +617,23 @@ async fn reply_and_tags_modals_assignment_dms_and_a_confirmed_delete() {
         copies[0].body["content"],
         format!("<@{MOD}> replied: Yes it is!")
     );
-    // A too-long reply is refused ephemerally and nothing is stored.
+    // A too-long reply (Facebook comments take 8,000 characters) is refused ephemerally and
+    // nothing is stored.
     let rows = w.store.count_inbox().await.unwrap();
-    let long = "x".repeat(3001);
+    let long = "x".repeat(8001);
     let answer = interact(
         &w,
         &modal_submit("7403", "sb1:reply_modal:1", "text", &long),
     )
     .await;
     assert_eq!(answer["data"]["flags"], 64);
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("at most 8,000 characters"),
+        "{answer}"
+    );
     assert_eq!(w.store.count_inbox().await.unwrap(), rows);
 
     // Tags: the editor is pre-filled; what is submitted is on the card.

@@ -678,3 +678,73 @@ async fn an_instagram_comment_is_answered_through_replies_and_a_mention_is_reada
     w.take_slack("/chat.update").await;
     w.finish().await;
 }
+
+/// Instagram DMs through Facebook Login are answered on `/me/messages` with the Page token
+/// (never `/{ig-account-id}/messages`), and a reply over Instagram's 1,000 UTF-8 bytes is
+/// refused before it is queued, saying so.
+#[tokio::test]
+async fn an_instagram_dm_is_answered_on_me_messages_within_its_byte_limit() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::with(instagram_config).await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/me/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"recipient_id": "5614879045272581", "message_id": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAU"}),
+        ))
+        .mount(&w.graph)
+        .await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let dm = json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": now, "messaging": [{
+        "sender": {"id": "5614879045272581"}, "recipient": {"id": IG_ACCOUNT}, "timestamp": now,
+        "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3", "text": "hi, where is my order?"}}]}]});
+    assert_eq!(w.meta_webhook(&dm.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+    let cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(cards.len(), 1);
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    let reply = |event_id: &str, ts: &str, text: &str| {
+        json!({
+            "team_id": TEAM, "api_app_id": "A111", "type": "event_callback", "event_id": event_id,
+            "event_time": 1,
+            "event": {"type": "message", "channel": "C0INSTA", "user": "UANA", "text": text,
+                      "ts": ts, "thread_ts": card_ts, "event_ts": ts}
+        })
+    };
+
+    // 300 emoji: 300 characters, but 1,200 bytes.
+    w.slack_event(&reply("Ev1", "1700000060.000001", &"📦".repeat(300)), &[])
+        .await;
+    w.settle().await;
+    assert!(w.take_graph("/me/messages").await.is_empty(), "nothing sent");
+    let told = w.take_slack("/chat.postEphemeral").await;
+    assert_eq!(told.len(), 1);
+    let said = told[0].body.to_string();
+    assert!(
+        said.contains("1,200 bytes") && said.contains("at most 1,000 bytes"),
+        "{said}"
+    );
+    assert_eq!(w.store.messages(TicketId(1)).await.unwrap().len(), 1);
+
+    w.slack_event(&reply("Ev2", "1700000061.000001", "Tomorrow 📦"), &[])
+        .await;
+    w.settle().await;
+    let sent = w.take_graph("/me/messages").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["recipient"]["id"], "5614879045272581");
+    assert_eq!(sent[0].body["message"]["text"], "Tomorrow 📦");
+    assert_eq!(
+        sent[0].headers.get("authorization").map(String::as_str),
+        Some("Bearer EAAig-token")
+    );
+    assert!(
+        w.take_graph(&format!("/{IG_ACCOUNT}/messages"))
+            .await
+            .is_empty()
+    );
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}

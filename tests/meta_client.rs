@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 use switchboard::core::{FailureReason, Network, NetworkItemId};
-use switchboard::networks::meta::{GraphClient, GraphError, MessageTag};
+use switchboard::networks::meta::{GraphClient, GraphError, MessageTag, SendAs};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -348,7 +348,7 @@ async fn send_message_posts_a_response_and_returns_the_mid() {
     let id = client
         .send_message(
             &token(),
-            PAGE,
+            SendAs::Page(PAGE),
             PSID,
             "Your order ships tomorrow.",
             MessageTag::None,
@@ -384,7 +384,7 @@ async fn send_message_posts_a_response_and_returns_the_mid() {
 async fn send_message_with_human_agent_tag() {
     let (server, client) = setup().await;
     Mock::given(method("POST"))
-        .and(path("/v21.0/17841405822304914/messages"))
+        .and(path("/v21.0/1234567890321/messages"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .and(body_json(json!({
             "recipient": {"id": "1254459154682919"},
@@ -401,7 +401,7 @@ async fn send_message_with_human_agent_tag() {
     let id = client
         .send_message(
             &token(),
-            "17841405822304914",
+            SendAs::Page(PAGE),
             "1254459154682919",
             "Sorry for the wait!",
             MessageTag::HumanAgent,
@@ -412,6 +412,35 @@ async fn send_message_with_human_agent_tag() {
         id.as_str(),
         "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0"
     );
+}
+
+/// Instagram DMs through Facebook Login: the Page token on `/me/messages` (the Page linked to
+/// the account), never `/{ig-account-id}/messages` (that edge is graph.instagram.com's, for
+/// Instagram-Login tokens). developers.facebook.com/docs/messenger-platform/instagram/features/send-message
+#[tokio::test]
+async fn an_instagram_message_goes_to_me_messages_with_the_page_token() {
+    let (server, client) = fake(
+        "POST",
+        "/v21.0/me/messages",
+        200,
+        json!({"recipient_id": "5614879045272581", "message_id": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAU"}),
+    )
+    .await;
+    let id = client
+        .send_message(
+            &token(),
+            SendAs::TokenPage,
+            "5614879045272581",
+            "Hi! It ships tomorrow.",
+            MessageTag::None,
+        )
+        .await
+        .expect("sent");
+    assert_eq!(id.as_str(), "aWdfZAG1faXRlbToxOklHTWVzc2FnZAU");
+    let req = seen(&server).await;
+    assert_eq!(req.path, "/v21.0/me/messages");
+    req.assert_bearer();
+    assert_eq!(req.json()["recipient"], json!({"id": "5614879045272581"}));
 }
 
 #[tokio::test]
@@ -430,7 +459,7 @@ async fn messenger_outside_window_is_permanent() {
     )
     .await;
     let err = client
-        .send_message(&token(), PAGE, PSID, "hello", MessageTag::None)
+        .send_message(&token(), SendAs::Page(PAGE), PSID, "hello", MessageTag::None)
         .await
         .expect_err("window closed");
     no_token_in(&err);
@@ -453,7 +482,7 @@ async fn messenger_recipient_unavailable() {
     )
     .await;
     let err = client
-        .send_message(&token(), PAGE, PSID, "hello", MessageTag::None)
+        .send_message(&token(), SendAs::Page(PAGE), PSID, "hello", MessageTag::None)
         .await
         .expect_err("unavailable");
     assert_eq!(
@@ -472,7 +501,7 @@ async fn send_message_unexpected_success_body_is_not_retried() {
     )
     .await;
     let err = client
-        .send_message(&token(), PAGE, PSID, "hello", MessageTag::None)
+        .send_message(&token(), SendAs::Page(PAGE), PSID, "hello", MessageTag::None)
         .await
         .expect_err("no message_id");
     assert!(

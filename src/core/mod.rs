@@ -7,6 +7,7 @@ pub mod decide;
 pub mod filter;
 pub mod ids;
 pub mod inbound;
+pub mod limits;
 pub mod model;
 pub mod permission;
 pub mod saved_reply;

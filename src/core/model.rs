@@ -32,8 +32,8 @@ impl Status {
     }
 }
 
-/// The longest reply accepted, in characters: Slack's text-input maximum, and well within
-/// every network's limit (Facebook comments allow 8,000).
+/// The size of the Reply editor (Slack's text-input maximum), in characters. What a reply
+/// may actually hold depends on its network and kind: see `core::limits::reply_limit`.
 pub const MAX_REPLY_CHARS: usize = 3000;
 
 /// What kind of network item a ticket's conversation hangs off.

@@ -24,7 +24,6 @@ use crate::chat::slack::render::{self, ModalKind};
 use crate::chat::slack::{SavedReplyAction, SavedReplyActionError, signature};
 use crate::core::action::ActionIdError;
 use crate::core::filter::{self, Queue};
-use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{
@@ -529,23 +528,25 @@ async fn submission(
                     json!({ render::REPLY_BLOCK: text::REPLY_EMPTY }),
                 ));
             };
-            let chars = reply.chars().count();
-            if chars > MAX_REPLY_CHARS {
-                let why = text::reply_too_long(chars, MAX_REPLY_CHARS);
-                return Ok(modal_errors(json!({ render::REPLY_BLOCK: why })));
-            }
             if !allowed(state, user, Permission::Reply).await? {
                 return Ok(modal_errors(
                     json!({ render::REPLY_BLOCK: text::refused(Permission::Reply) }),
                 ));
             }
-            if let Some(t) = ticket(state, ticket_id).await?
-                && !crate::core::window::window(&t, Utc::now(), state.config.meta.human_agent_tag)
+            if let Some(t) = ticket(state, ticket_id).await? {
+                if !crate::core::window::window(&t, Utc::now(), state.config.meta.human_agent_tag)
                     .allows_reply()
-            {
-                return Ok(modal_errors(
-                    json!({ render::REPLY_BLOCK: text::REPLY_OUTSIDE_WINDOW }),
-                ));
+                {
+                    return Ok(modal_errors(
+                        json!({ render::REPLY_BLOCK: text::REPLY_OUTSIDE_WINDOW }),
+                    ));
+                }
+                // The network's limit for this kind of conversation (the editor allows more).
+                if let Err(e) =
+                    crate::core::limits::check_reply(t.state.network, t.state.kind, &reply)
+                {
+                    return Ok(modal_errors(json!({ render::REPLY_BLOCK: e.to_string() })));
+                }
             }
             // A variable left in the text is never sent raw.
             if let Err(e) = saved_reply::check(&reply) {

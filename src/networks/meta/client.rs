@@ -75,6 +75,28 @@ pub enum MessageTag {
     HumanAgent,
 }
 
+/// Whose Send API edge a Messenger or Instagram direct message goes through (always with the
+/// Page token, on graph.facebook.com).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendAs<'a> {
+    /// `POST /{page-id}/messages`: Messenger, as the Page.
+    Page(&'a str),
+    /// `POST /me/messages`: the Page the token belongs to. Instagram direct messages through
+    /// Facebook Login go here (as the Page linked to the Instagram account, which our config
+    /// does not name); `/{ig-account-id}/messages` exists only on graph.instagram.com with an
+    /// Instagram-Login token and must not be used with a Page token.
+    TokenPage,
+}
+
+impl SendAs<'_> {
+    fn path_segment(&self) -> &str {
+        match self {
+            SendAs::Page(id) => id,
+            SendAs::TokenPage => "me",
+        }
+    }
+}
+
 /// The base URL is not something Graph paths can be appended to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid Graph API base URL {url:?}: {reason}")]
@@ -169,19 +191,19 @@ impl GraphClient {
     }
 
     /// Sends a Messenger or Instagram direct message through the Send API:
-    /// `POST /{page-or-ig-id}/messages` with
+    /// `POST /{page-id}/messages` or `POST /me/messages` (see [`SendAs`]) with
     /// `{"recipient":{"id":…},"messaging_type":"RESPONSE","message":{"text":…,"metadata":"switchboard"}}`
     /// (with [`MessageTag::HumanAgent`]: `"messaging_type":"MESSAGE_TAG","tag":"HUMAN_AGENT"`).
     /// Returns the new `message_id` (`m_…`).
     pub async fn send_message(
         &self,
         token: &SecretString,
-        page_or_ig_id: &str,
+        send_as: SendAs<'_>,
         recipient: &str,
         text: &str,
         tag: MessageTag,
     ) -> Result<NetworkItemId, GraphError> {
-        let url = self.url(&[page_or_ig_id, "messages"])?;
+        let url = self.url(&[send_as.path_segment(), "messages"])?;
         let mut payload = json!({
             "recipient": {"id": recipient},
             "messaging_type": "RESPONSE",
