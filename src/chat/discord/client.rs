@@ -15,6 +15,15 @@ use super::ratelimit::{RateLimitHeaders, RateLimiter, parse_seconds};
 
 /// The API version in every path.
 pub const API_PREFIX: &str = "/api/v10";
+/// Where Switchboard lives, for the User-Agent.
+pub const PROJECT_URL: &str = "https://github.com/switchboard-inbox/switchboard";
+/// Discord requires `User-Agent: DiscordBot ($url, $versionNumber)` on every REST call and
+/// may block other agents (Cloudflare error 40333); discord-api-docs, Reference → User Agent.
+pub const USER_AGENT: &str = concat!(
+    "DiscordBot (https://github.com/switchboard-inbox/switchboard, ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
 /// A wait for a rate-limit bucket up to this long is slept through inside the call; a longer
 /// one is returned as [`DiscordError::RateLimited`] so the outbox reschedules the job instead of
 /// holding a worker.
@@ -119,7 +128,8 @@ impl DiscordClient {
         self.pace(route, !auth).await?;
         let mut req = self
             .http
-            .request(method, format!("{}{API_PREFIX}{path}", self.base));
+            .request(method, format!("{}{API_PREFIX}{path}", self.base))
+            .header(reqwest::header::USER_AGENT, USER_AGENT);
         if auth {
             req = req.header(
                 "Authorization",
@@ -424,6 +434,14 @@ impl DiscordClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_agent_names_the_project_and_version() {
+        assert_eq!(
+            USER_AGENT,
+            format!("DiscordBot ({PROJECT_URL}, {})", env!("CARGO_PKG_VERSION"))
+        );
+    }
 
     #[test]
     fn emoji_and_thread_names_are_made_safe() {
