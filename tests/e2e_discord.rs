@@ -779,6 +779,28 @@ async fn channel_and_team_notices_and_the_undo_window() {
     .await;
     w.graph_ok().await;
     let (gw, stop) = connect(&w).await;
+    // At start-up the team's role was checked: not mentionable, and the bot has no Mention
+    // Everyone, so a warning says the team notices will not ping.
+    w.wait_discord(&format!("^/api/v10/guilds/{GUILD}/members/")).await;
+    let warnings = switchboard::server::gateway::check_team_roles(&w.svc).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(TEAM_ROLE) && warnings[0].contains("Mention Everyone"),
+        "{warnings:?}"
+    );
+    assert_eq!(w.take_discord("/api/v10/users/@me").await.len(), 2);
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/guilds/{GUILD}/roles"))
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/guilds/{GUILD}/members/{BOT_USER}"))
+            .await
+            .len(),
+        2
+    );
     new_comment(&w).await;
     w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages"))
         .await;
@@ -823,19 +845,48 @@ async fn channel_and_team_notices_and_the_undo_window() {
         told[0].body["allowed_mentions"]["roles"],
         json!(["777000000000000000"])
     );
+    assert_eq!(told[0].body["allowed_mentions"]["parse"], json!([]));
+
+    // The customer writes again on the team's ticket: the notice pings the role, and only it.
+    w.meta_webhook(&comment_webhook(
+        "901_4",
+        "1234567890321_9",
+        "5550001",
+        "Jane",
+        "still there? @everyone",
+    ))
+    .await;
+    w.settle().await;
+    let in_thread = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert_eq!(in_thread.len(), 2, "the message, then the team notice");
+    let notice = &in_thread[1].body;
+    assert!(
+        notice["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("<@&777000000000000000>"),
+        "{notice}"
+    );
+    assert_eq!(
+        notice["allowed_mentions"],
+        json!({"parse": [], "roles": ["777000000000000000"]})
+    );
 
     // A reply deleted within the undo window is never sent.
     gw.dispatch(
         "MESSAGE_CREATE",
         message_create("9201", CARD, MOD, &[MOD_ROLE], "oops, wrong ticket"),
     );
-    w.wait_inbox(4).await;
+    w.wait_inbox(5).await;
     gw.dispatch(
         "MESSAGE_DELETE",
         json!({"id": "9201", "channel_id": CARD, "guild_id": GUILD}),
     );
-    w.wait_inbox(5).await;
+    w.wait_inbox(6).await;
     w.settle().await;
+    assert!(w.take_graph("/901_4/comments").await.is_empty());
     assert!(w.take_graph("/901_3/comments").await.is_empty());
     assert!(w.take_graph("/901_1/comments").await.is_empty());
     let marks = w

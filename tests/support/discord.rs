@@ -32,6 +32,11 @@ pub const TAG_READ: &str = "1000000000000000902";
 pub const TAG_CLOSED: &str = "1000000000000000903";
 /// The test key of network-apis.md §9 (seed 0x00..0x1f), as the application's public key.
 pub const PUBLIC_KEY: &str = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+/// The bot's user id and its managed role.
+pub const BOT_USER: &str = "1000000000000000999";
+pub const BOT_ROLE: &str = "1000000000000000998";
+/// A team's role (not mentionable on the fake server).
+pub const TEAM_ROLE: &str = "777000000000000000";
 /// A moderator and the role that lets members act.
 pub const MOD: &str = "53908232506183680";
 pub const MOD_ROLE: &str = "539082325061836999";
@@ -125,6 +130,21 @@ impl Respond for DiscordResponder {
             ("PUT" | "DELETE", ["channels", _, "messages", _, "reactions", ..]) => {
                 ResponseTemplate::new(204)
             }
+            ("GET", ["users", "@me"]) => ok(json!({"id": BOT_USER, "username": "Switchboard",
+                "discriminator": "0", "global_name": null, "avatar": null, "bot": true})),
+            // The server's roles: @everyone (no Mention Everyone), a team role that is not
+            // mentionable, and the bot's own role.
+            ("GET", ["guilds", g, "roles"]) => ok(json!([
+                {"id": g, "name": "@everyone", "mentionable": false, "permissions": "2048",
+                 "position": 0, "color": 0, "hoist": false, "managed": false, "flags": 0},
+                {"id": TEAM_ROLE, "name": "support", "mentionable": false, "permissions": "0",
+                 "position": 1, "color": 0, "hoist": false, "managed": false, "flags": 0},
+                {"id": BOT_ROLE, "name": "Switchboard", "mentionable": false,
+                 "permissions": "326417599552", "position": 2, "color": 0, "hoist": false,
+                 "managed": true, "flags": 0, "tags": {"bot_id": BOT_USER}},
+            ])),
+            ("GET", ["guilds", _, "members", u]) => ok(json!({"user": {"id": u}, "roles": [BOT_ROLE],
+                "joined_at": "2017-03-13T19:19:14.040000+00:00", "deaf": false, "mute": false})),
             ("POST", ["users", "@me", "channels"]) => {
                 ok(json!({"id": "1000000000000000777", "type": 1}))
             }

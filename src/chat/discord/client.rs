@@ -372,6 +372,34 @@ impl DiscordClient {
         )
     }
 
+    /// `GET /users/@me`: the bot's own user id.
+    pub async fn own_user_id(&self) -> Result<String, DiscordError> {
+        Self::id_of(
+            self.call(Method::GET, "GET /users/@me", "/users/@me", None, true)
+                .await?,
+        )
+    }
+
+    /// `GET /guilds/{guild}/roles`: the server's roles (id, `mentionable`, `permissions`).
+    pub async fn guild_roles(&self, guild: &str) -> Result<Value, DiscordError> {
+        let route = format!("GET /guilds/{guild}/roles");
+        let path = format!("/guilds/{guild}/roles");
+        Ok(self
+            .call(Method::GET, &route, &path, None, true)
+            .await?
+            .unwrap_or(Value::Null))
+    }
+
+    /// `GET /guilds/{guild}/members/{user}`: a member, with the role ids they have.
+    pub async fn guild_member(&self, guild: &str, user: &str) -> Result<Value, DiscordError> {
+        let route = format!("GET /guilds/{guild}/members/{{id}}");
+        let path = format!("/guilds/{guild}/members/{user}");
+        Ok(self
+            .call(Method::GET, &route, &path, None, true)
+            .await?
+            .unwrap_or(Value::Null))
+    }
+
     /// `POST /interactions/{id}/{token}/callback`: the answer to an interaction received over
     /// the gateway (due within 3 seconds, so a short rate-limit wait is slept through once).
     pub async fn interaction_callback(
