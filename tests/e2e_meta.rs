@@ -748,3 +748,35 @@ async fn an_instagram_dm_is_answered_on_me_messages_within_its_byte_limit() {
     w.take_slack("/chat.update").await;
     w.finish().await;
 }
+
+/// Block is offered only where a real user id exists: a Page mention whose author Meta did
+/// not name gets Hide but no Block, and a Block click from an old card changes nothing and
+/// calls nothing.
+#[tokio::test]
+async fn an_anonymous_mention_offers_no_block() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    let mention = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": 1614340868, "changes": [{
+        "field": "mention", "value": {"message": "Just a test message", "post_id": "1234567890321_7363534231324",
+        "comment_id": "7363534231324_3754798971271444", "created_time": 1614340862,
+        "item": "comment", "verb": "add"}}]}]});
+    assert_eq!(w.meta_webhook(&mention.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+    let cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(cards.len(), 1);
+    let ids = action_ids(&cards[0].body);
+    assert!(ids.iter().any(|i| i.contains(":hide:")), "{ids:?}");
+    assert!(!ids.iter().any(|i| i.contains(":block:")), "{ids:?}");
+
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    w.click("UANA", &card_ts, "sb1:block:1").await;
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert!(!t.state.moderation.author_blocked);
+    assert!(
+        w.take_graph(&format!("/{PAGE_ID}/blocked"))
+            .await
+            .is_empty()
+    );
+    w.finish().await;
+}

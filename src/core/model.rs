@@ -166,6 +166,17 @@ impl Moderation {
             (Instagram, _) => &[Hide, Unhide, Delete],
         }
     }
+
+    /// What can be done to this ticket's item: what the network allows, minus Block when the
+    /// author is a stand-in (no real user id to block, e.g. a mention whose author Meta did
+    /// not name; the block edge must only ever get a real id).
+    pub fn available(state: &TicketState) -> Vec<Moderation> {
+        Self::allowed(state.network, state.kind)
+            .iter()
+            .copied()
+            .filter(|m| *m != Moderation::Block || state.customer.id.is_known())
+            .collect()
+    }
 }
 
 /// What moderation has done to the ticket's item.

@@ -679,6 +679,10 @@ async fn moderate(
         Moderation::Unhide => graph.set_hidden(token, s.network, item, false).await,
         Moderation::Delete => graph.delete(token, item).await,
         Moderation::Like => graph.like(token, item).await,
+        // Never with a stand-in id (the core does not offer it; an old job might).
+        Moderation::Block if !s.customer.id.is_known() => Err(GraphError::Permanent(
+            FailureReason::Other("the author's id is unknown, so they cannot be blocked".into()),
+        )),
         Moderation::Block => {
             graph
                 .block(token, s.account.as_str(), s.customer.id.as_str())
