@@ -205,6 +205,73 @@ async fn a_forum_post_per_ticket_with_status_tags() {
     w.finish().await;
 }
 
+/// Forum posts take no nonce: when Discord creates the post but the answer is lost (here a
+/// 500 after creating it), the retry finds the post among the server's active threads by
+/// its "#<ticket>" name instead of creating a second one.
+#[tokio::test]
+async fn a_forum_post_whose_answer_was_lost_is_found_not_doubled() {
+    let w = discord_world(|c| c.meta.pages[0].discord_channel = Some(FORUM.into())).await;
+    w.discord_ok_losing_forum_answers("", 1).await;
+    new_comment(&w).await;
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{FORUM}/threads"))
+        .await;
+    assert_eq!(posts.len(), 1, "exactly one forum post");
+    assert!(
+        posts[0].body["name"].as_str().unwrap().starts_with("#1 "),
+        "{}",
+        posts[0].body
+    );
+    let looked = w
+        .take_discord(&format!("/api/v10/guilds/{GUILD}/threads/active"))
+        .await;
+    assert_eq!(looked.len(), 1, "the retry looked for it first");
+    let card = w.store.card_of(TicketId(1)).await.unwrap().expect("card");
+    assert_eq!((card.channel.as_str(), card.message.as_str()), (CARD, CARD));
+    // The card works as usual afterwards: a close edits the post found.
+    let answer = interact(&w, &click("7011", "sb1:close:1", MOD, &[MOD_ROLE])).await;
+    assert_eq!(answer, json!({"type": 6}));
+    w.settle().await;
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/channels/{CARD}/messages/{CARD}"))
+            .await
+            .len(),
+        1
+    );
+    w.take_discord(&format!("/api/v10/channels/{CARD}")).await;
+    w.finish().await;
+}
+
+/// A create that failed before Discord made anything: the retry looks, finds nothing, and
+/// creates the post.
+#[tokio::test]
+async fn a_forum_post_that_failed_before_creation_is_created_on_retry() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = discord_world(|c| c.meta.pages[0].discord_channel = Some(FORUM.into())).await;
+    w.discord_ok("").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{FORUM}/threads")))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.discord)
+        .await;
+    new_comment(&w).await;
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{FORUM}/threads"))
+        .await;
+    assert_eq!(posts.len(), 2, "refused, then created");
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/guilds/{GUILD}/threads/active"))
+            .await
+            .len(),
+        1
+    );
+    assert!(w.store.card_of(TicketId(1)).await.unwrap().is_some());
+    w.finish().await;
+}
+
 #[tokio::test]
 async fn the_gateway_carries_clicks_and_thread_replies() {
     let w = discord_world(|_| {}).await;

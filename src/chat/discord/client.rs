@@ -277,7 +277,9 @@ impl DiscordClient {
     }
 
     /// `POST /channels/{forum}/threads`: a forum post whose starter message is `message`.
-    /// Returns the thread id (also the starter message's id).
+    /// Returns the thread id (also the starter message's id). Forum posts take no `nonce`
+    /// (only Create Message does), so a retry after a lost answer can double the post: the
+    /// caller looks it up first (see [`active_threads`](Self::active_threads)).
     pub async fn start_forum_post(
         &self,
         forum: &str,
@@ -297,6 +299,21 @@ impl DiscordClient {
             self.call(Method::POST, &route, &path, Some(&body), true)
                 .await?,
         )
+    }
+
+    /// `GET /guilds/{guild}/threads/active`: the server's active (not archived) threads,
+    /// public and private, as channel objects (`id`, `parent_id`, `name`, …).
+    pub async fn active_threads(&self, guild: &str) -> Result<Vec<Value>, DiscordError> {
+        let route = format!("GET /guilds/{guild}/threads/active");
+        let path = format!("/guilds/{guild}/threads/active");
+        let body = self.call(Method::GET, &route, &path, None, true).await?;
+        Ok(body
+            .and_then(|mut b| b.get_mut("threads").map(Value::take))
+            .and_then(|t| match t {
+                Value::Array(threads) => Some(threads),
+                _ => None,
+            })
+            .unwrap_or_default())
     }
 
     /// `PATCH /channels/{thread}` with the forum tags to show; also unarchives the post
