@@ -780,3 +780,45 @@ async fn an_anonymous_mention_offers_no_block() {
     );
     w.finish().await;
 }
+
+/// A WhatsApp customer known only by a business-scoped user id (no phone number in the
+/// webhook) is answered with `recipient`, not `to`.
+#[tokio::test]
+async fn a_whatsapp_customer_known_only_by_bsuid_is_answered_with_recipient() {
+    let w = World::with(whatsapp_config).await;
+    w.slack_ok().await;
+    w.graph_whatsapp_ok().await;
+    let bsuid = "US.13491208655302741918";
+    let inbound = json!({"object": "whatsapp_business_account", "entry": [{"id": "101809759215303", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
+            "contacts": [{"profile": {"name": "Sam", "username": "sam.codes"}, "user_id": bsuid}],
+            "messages": [{"from_user_id": bsuid, "id": "wamid.BS1",
+                          "timestamp": chrono::Utc::now().timestamp().to_string(),
+                          "type": "text", "text": {"body": "Do you open on Sunday?"}}]
+        }}]}]});
+    assert_eq!(
+        w.meta_webhook(&inbound.to_string()).await.0,
+        StatusCode::OK
+    );
+    w.settle().await;
+    assert_eq!(w.take_slack("/chat.postMessage").await.len(), 1);
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    let thread = json!({
+        "team_id": TEAM, "api_app_id": "A111", "type": "event_callback", "event_id": "Ev1", "event_time": 1,
+        "event": {"type": "message", "channel": "C0WHATSAPP", "user": "UANA", "text": "Yes, 10 to 4.",
+                  "ts": "1700000051.000001", "thread_ts": card_ts, "event_ts": "1700000051.000001"}
+    });
+    w.slack_event(&thread, &[]).await;
+    w.settle().await;
+    let sent = w.take_graph(&format!("/{PHONE_ID}/messages")).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["recipient"], bsuid);
+    assert!(sent[0].body.get("to").is_none(), "{}", sent[0].body);
+    assert_eq!(sent[0].body["text"]["body"], "Yes, 10 to 4.");
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 use switchboard::core::{FailureReason, Network, NetworkItemId};
-use switchboard::networks::meta::{GraphClient, GraphError, MessageTag, SendAs};
+use switchboard::networks::meta::{GraphClient, GraphError, MessageTag, SendAs, WhatsappRecipient};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -557,7 +557,7 @@ async fn whatsapp_text_with_context_returns_the_wamid() {
         .send_whatsapp_text(
             &token(),
             PHONE_ID,
-            "491234567890",
+            WhatsappRecipient::Phone("491234567890"),
             "Hi! Yes, we deliver on Sundays.",
             Some(WAMID_IN),
         )
@@ -595,12 +595,73 @@ async fn whatsapp_text_without_context_omits_it() {
     )
     .await;
     client
-        .send_whatsapp_text(&token(), PHONE_ID, "491234567890", "hello", None)
+        .send_whatsapp_text(
+            &token(),
+            PHONE_ID,
+            WhatsappRecipient::Phone("491234567890"),
+            "hello",
+            None,
+        )
         .await
         .expect("sent");
     let body = seen(&server).await.json();
     assert!(body.get("context").is_none(), "{body}");
     assert_eq!(body["to"], "491234567890");
+}
+
+/// A customer known only by a business-scoped user id (BSUID) is answered with `recipient`,
+/// not `to` (Meta's BSUID guide: `to` takes phone numbers, `recipient` BSUIDs).
+#[tokio::test]
+async fn whatsapp_text_to_a_business_scoped_user_id_uses_recipient() {
+    let (server, client) = fake(
+        "POST",
+        "/v21.0/106540352242922/messages",
+        200,
+        json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "US.13491208655302741918", "user_id": "US.13491208655302741918"}],
+            "messages": [{"id": WAMID_OUT}]
+        }),
+    )
+    .await;
+    let id = client
+        .send_whatsapp_text(
+            &token(),
+            PHONE_ID,
+            WhatsappRecipient::of("US.13491208655302741918"),
+            "hello",
+            None,
+        )
+        .await
+        .expect("sent");
+    assert_eq!(id, NetworkItemId::new(WAMID_OUT));
+    let body = seen(&server).await.json();
+    assert_eq!(
+        body,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "recipient": "US.13491208655302741918",
+            "type": "text",
+            "text": {"body": "hello", "preview_url": false}
+        })
+    );
+}
+
+/// 131051: "Cloud API does not support the message type" becomes its own plain reason.
+#[tokio::test]
+async fn whatsapp_unsupported_message_type_is_a_plain_reason() {
+    let err = whatsapp_fails(
+        400,
+        131051,
+        "Unsupported message type",
+        "Message type is not currently supported.",
+    )
+    .await;
+    assert_eq!(
+        err,
+        GraphError::Permanent(FailureReason::UnsupportedMessageType)
+    );
 }
 
 /// A WhatsApp Cloud API error as the API returns it (with `error_data.details`).
@@ -620,7 +681,13 @@ async fn whatsapp_fails(status: u16, code: i64, message: &str, details: &str) ->
     )
     .await;
     let err = client
-        .send_whatsapp_text(&token(), PHONE_ID, "491234567890", "hello", None)
+        .send_whatsapp_text(
+            &token(),
+            PHONE_ID,
+            WhatsappRecipient::Phone("491234567890"),
+            "hello",
+            None,
+        )
         .await
         .expect_err("the fake refuses");
     no_token_in(&err);

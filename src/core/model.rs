@@ -316,6 +316,8 @@ pub enum FailureReason {
     RecipientUnavailable,
     /// No access token is configured for the account.
     AccountNotConfigured,
+    /// The network does not support this type of message (WhatsApp `131051`).
+    UnsupportedMessageType,
     /// Anything else, with the network's message.
     Other(String),
 }

@@ -186,6 +186,9 @@ pub fn failure_reason(reason: &FailureReason) -> String {
         FailureReason::AccountNotConfigured => {
             "no access token is configured for this Page in Switchboard".into()
         }
+        FailureReason::UnsupportedMessageType => {
+            "WhatsApp does not support this type of message (error 131051)".into()
+        }
         FailureReason::Other(msg) => format!("an unexpected error from Facebook: {msg}"),
     }
 }
@@ -581,6 +584,10 @@ mod tests {
         insta::assert_snapshot!(
             failure_reason(&FailureReason::Rejected("(#100) Message too long".into())),
             @"Facebook rejected the reply: (#100) Message too long"
+        );
+        insta::assert_snapshot!(
+            reply_failed("<@U1>", &FailureReason::UnsupportedMessageType),
+            @":warning: <@U1>, your reply was *not delivered*: WhatsApp does not support this type of message (error 131051)."
         );
     }
 

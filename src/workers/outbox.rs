@@ -22,7 +22,7 @@ use crate::core::{
 };
 use crate::core::{ItemKind, Moderation, Network};
 use crate::networks::meta::GraphError;
-use crate::networks::meta::{MessageTag, SendAs};
+use crate::networks::meta::{MessageTag, SendAs, WhatsappRecipient};
 use crate::store::{ChatRole, Consumes, Job, JobRecord};
 
 use super::apply::{Applied, Lookup, apply};
@@ -549,7 +549,7 @@ async fn send_reply(
                 .send_whatsapp_text(
                     token,
                     s.account.as_str(),
-                    s.customer.id.as_str(),
+                    WhatsappRecipient::of(s.customer.id.as_str()),
                     &msg.text,
                     None,
                 )

@@ -9,6 +9,7 @@ pub mod signature;
 
 pub use client::{
     BaseUrlError, GraphClient, GraphError, MESSAGE_METADATA, MessageTag, RATE_LIMIT_HINT, SendAs,
+    WhatsappRecipient,
 };
 pub use payload::{ParseError, Parsed, parse};
 pub use signature::{SIGNATURE_HEADER, SignatureError, verify};
