@@ -634,11 +634,22 @@ async fn submission(
 
 // ---- slash commands -------------------------------------------------------------------------
 
+/// Slack's SSL check: with a custom certificate, Slack occasionally POSTs `ssl_check=1` (and a
+/// `token`) to a slash command's URL, unsigned, and expects a 200. Answered before
+/// verification, with nothing parsed further and nothing stored (as bolt's `SslCheck`
+/// middleware does; Slack's slash-command docs).
+fn is_ssl_check(body: &[u8]) -> bool {
+    url::form_urlencoded::parse(body).any(|(k, v)| k == "ssl_check" && v == "1")
+}
+
 pub async fn commands(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Refusal> {
+    if is_ssl_check(&body) {
+        return Ok(StatusCode::OK.into_response());
+    }
     verify(&state, &headers, &body)?;
     let command = inbound::parse_command(&body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
