@@ -848,7 +848,8 @@ async fn channel_and_team_notices_and_the_undo_window() {
     let (gw, stop) = connect(&w).await;
     // At start-up the team's role was checked: not mentionable, and the bot has no Mention
     // Everyone, so a warning says the team notices will not ping.
-    w.wait_discord(&format!("^/api/v10/guilds/{GUILD}/members/")).await;
+    w.wait_discord(&format!("^/api/v10/guilds/{GUILD}/members/"))
+        .await;
     let warnings = switchboard::server::gateway::check_team_roles(&w.svc).await;
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(

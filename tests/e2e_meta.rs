@@ -717,7 +717,10 @@ async fn an_instagram_dm_is_answered_on_me_messages_within_its_byte_limit() {
     w.slack_event(&reply("Ev1", "1700000060.000001", &"📦".repeat(300)), &[])
         .await;
     w.settle().await;
-    assert!(w.take_graph("/me/messages").await.is_empty(), "nothing sent");
+    assert!(
+        w.take_graph("/me/messages").await.is_empty(),
+        "nothing sent"
+    );
     let told = w.take_slack("/chat.postEphemeral").await;
     assert_eq!(told.len(), 1);
     let said = told[0].body.to_string();
@@ -790,18 +793,15 @@ async fn a_whatsapp_customer_known_only_by_bsuid_is_answered_with_recipient() {
     w.graph_whatsapp_ok().await;
     let bsuid = "US.13491208655302741918";
     let inbound = json!({"object": "whatsapp_business_account", "entry": [{"id": "101809759215303", "changes": [{
-        "field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
-            "contacts": [{"profile": {"name": "Sam", "username": "sam.codes"}, "user_id": bsuid}],
-            "messages": [{"from_user_id": bsuid, "id": "wamid.BS1",
-                          "timestamp": chrono::Utc::now().timestamp().to_string(),
-                          "type": "text", "text": {"body": "Do you open on Sunday?"}}]
-        }}]}]});
-    assert_eq!(
-        w.meta_webhook(&inbound.to_string()).await.0,
-        StatusCode::OK
-    );
+    "field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
+        "contacts": [{"profile": {"name": "Sam", "username": "sam.codes"}, "user_id": bsuid}],
+        "messages": [{"from_user_id": bsuid, "id": "wamid.BS1",
+                      "timestamp": chrono::Utc::now().timestamp().to_string(),
+                      "type": "text", "text": {"body": "Do you open on Sunday?"}}]
+    }}]}]});
+    assert_eq!(w.meta_webhook(&inbound.to_string()).await.0, StatusCode::OK);
     w.settle().await;
     assert_eq!(w.take_slack("/chat.postMessage").await.len(), 1);
     let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;

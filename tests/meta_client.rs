@@ -459,7 +459,13 @@ async fn messenger_outside_window_is_permanent() {
     )
     .await;
     let err = client
-        .send_message(&token(), SendAs::Page(PAGE), PSID, "hello", MessageTag::None)
+        .send_message(
+            &token(),
+            SendAs::Page(PAGE),
+            PSID,
+            "hello",
+            MessageTag::None,
+        )
         .await
         .expect_err("window closed");
     no_token_in(&err);
@@ -482,7 +488,13 @@ async fn messenger_recipient_unavailable() {
     )
     .await;
     let err = client
-        .send_message(&token(), SendAs::Page(PAGE), PSID, "hello", MessageTag::None)
+        .send_message(
+            &token(),
+            SendAs::Page(PAGE),
+            PSID,
+            "hello",
+            MessageTag::None,
+        )
         .await
         .expect_err("unavailable");
     assert_eq!(
@@ -501,7 +513,13 @@ async fn send_message_unexpected_success_body_is_not_retried() {
     )
     .await;
     let err = client
-        .send_message(&token(), SendAs::Page(PAGE), PSID, "hello", MessageTag::None)
+        .send_message(
+            &token(),
+            SendAs::Page(PAGE),
+            PSID,
+            "hello",
+            MessageTag::None,
+        )
         .await
         .expect_err("no message_id");
     assert!(

@@ -243,7 +243,10 @@ mod tests {
     use crate::core::{Event, decide};
 
     fn ticket(kind: ItemKind, customer: CustomerId) -> Ticket {
-        let now = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().expect("time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 1, 9, 0, 0)
+            .single()
+            .expect("time");
         let item = InboundItem {
             network: Network::Facebook,
             account: AccountId::new("1001"),

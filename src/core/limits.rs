@@ -141,15 +141,38 @@ mod tests {
         // Exactly at the limit is fine; one more is not.
         let at = "a".repeat(1000);
         assert!(check_reply(Network::Instagram, ItemKind::DirectMessage, &at).is_ok());
-        assert!(check_reply(Network::Instagram, ItemKind::DirectMessage, &format!("{at}a")).is_err());
+        assert!(
+            check_reply(
+                Network::Instagram,
+                ItemKind::DirectMessage,
+                &format!("{at}a")
+            )
+            .is_err()
+        );
         let at = "é".repeat(2000);
         assert!(check_reply(Network::Facebook, ItemKind::DirectMessage, &at).is_ok());
-        let err = check_reply(Network::Facebook, ItemKind::DirectMessage, &format!("{at}é"))
-            .expect_err("2,001 characters");
+        let err = check_reply(
+            Network::Facebook,
+            ItemKind::DirectMessage,
+            &format!("{at}é"),
+        )
+        .expect_err("2,001 characters");
         assert_eq!(err.length, 2001);
-        assert!(check_reply(Network::Whatsapp, ItemKind::DirectMessage, &"w".repeat(4096)).is_ok());
         assert!(
-            check_reply(Network::Whatsapp, ItemKind::DirectMessage, &"w".repeat(4097)).is_err()
+            check_reply(
+                Network::Whatsapp,
+                ItemKind::DirectMessage,
+                &"w".repeat(4096)
+            )
+            .is_ok()
+        );
+        assert!(
+            check_reply(
+                Network::Whatsapp,
+                ItemKind::DirectMessage,
+                &"w".repeat(4097)
+            )
+            .is_err()
         );
     }
 }

@@ -274,8 +274,7 @@ pub async fn check_team_roles(svc: &Services) -> Vec<String> {
                 .iter()
                 .filter(|(_, role)| all.iter().any(|r| r.id == *role)),
         );
-        for (name, role) in roles::unpingable(guild, &all, &roles::member_roles(&member), &teams)
-        {
+        for (name, role) in roles::unpingable(guild, &all, &roles::member_roles(&member), &teams) {
             let w = format!(
                 "team {name}: role {role} in server {guild} is not mentionable and the bot lacks \
                  the Mention Everyone permission, so team notices will not ping anyone; make \

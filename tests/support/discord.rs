@@ -148,7 +148,11 @@ impl Respond for DiscordResponder {
                 }
             }
             ("GET", ["guilds", _, "threads", "active"]) => {
-                let threads = self.forum_posts.lock().map(|p| p.clone()).unwrap_or_default();
+                let threads = self
+                    .forum_posts
+                    .lock()
+                    .map(|p| p.clone())
+                    .unwrap_or_default();
                 ok(json!({"threads": threads, "members": []}))
             }
             ("PATCH", ["channels", c, "messages", mid]) => ok(json!({"id": mid, "channel_id": c})),
@@ -169,8 +173,10 @@ impl Respond for DiscordResponder {
                  "permissions": "326417599552", "position": 2, "color": 0, "hoist": false,
                  "managed": true, "flags": 0, "tags": {"bot_id": BOT_USER}},
             ])),
-            ("GET", ["guilds", _, "members", u]) => ok(json!({"user": {"id": u}, "roles": [BOT_ROLE],
-                "joined_at": "2017-03-13T19:19:14.040000+00:00", "deaf": false, "mute": false})),
+            ("GET", ["guilds", _, "members", u]) => {
+                ok(json!({"user": {"id": u}, "roles": [BOT_ROLE],
+                "joined_at": "2017-03-13T19:19:14.040000+00:00", "deaf": false, "mute": false}))
+            }
             ("POST", ["users", "@me", "channels"]) => {
                 ok(json!({"id": "1000000000000000777", "type": 1}))
             }

@@ -27,7 +27,10 @@ pub fn parse_roles(v: &Value) -> Vec<Role> {
         .filter_map(|r| {
             Some(Role {
                 id: r.get("id")?.as_str()?.to_string(),
-                mentionable: r.get("mentionable").and_then(Value::as_bool).unwrap_or(false),
+                mentionable: r
+                    .get("mentionable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 permissions: r
                     .get("permissions")
                     .and_then(Value::as_str)
