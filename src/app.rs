@@ -123,6 +123,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             problems.join("\n  - ")
         );
     }
+    for w in config.warnings() {
+        tracing::warn!("{w}");
+    }
     let addr: SocketAddr = config.server.listen.parse().context("server.listen")?;
     let store = store::connect(&config.database.url)
         .await

@@ -602,6 +602,28 @@ impl Config {
         }
     }
 
+    /// Things that do not stop `serve` but may not work as expected, one sentence each
+    /// (`check-config` prints them; the service logs them at start-up).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(d) = &self.discord
+            && !d.teams.is_empty()
+        {
+            let roles: Vec<String> = d
+                .teams
+                .iter()
+                .map(|t| format!("{} ({})", t.role, t.name))
+                .collect();
+            warnings.push(format!(
+                "discord.teams: Discord pings a team's role only if the role is mentionable \
+                 or the bot has the Mention Everyone permission (1 << 17); otherwise team \
+                 notices arrive silently. Check role {} (the service also checks at start-up)",
+                roles.join(", ")
+            ));
+        }
+        warnings
+    }
+
     /// Every problem that stops `serve`, one sentence each.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -1321,6 +1343,30 @@ mod tests {
         assert_eq!(d.servers[0].channels.len(), 2);
         assert_eq!(d.servers[0].channels[1].kind, DiscordChannelKind::Forum);
         assert_eq!(d.teams[0].name, "support");
+    }
+
+    #[test]
+    fn discord_teams_warn_that_their_roles_must_be_pingable() {
+        let base = r#"
+            [discord]
+            application_id = "10"
+            public_key = "0000000000000000000000000000000000000000000000000000000000000000"
+            "#;
+        assert!(Config::parse(base).expect("parses").warnings().is_empty());
+        let config = Config::parse(&format!(
+            "{base}\n[[discord.teams]]\nname = \"support\"\nrole = \"777\"\n"
+        ))
+        .expect("parses");
+        let warnings = config.warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("mentionable")
+                && warnings[0].contains("Mention Everyone")
+                && warnings[0].contains("777 (support)"),
+            "{warnings:?}"
+        );
+        // A warning, not a problem.
+        assert!(!config.validate().iter().any(|p| p.contains("mentionable")));
     }
 
     #[test]

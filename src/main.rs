@@ -106,6 +106,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {
+            // Warnings never fail the check.
+            for w in config.warnings() {
+                eprintln!("warning: {w}");
+            }
             let problems = config.validate();
             if problems.is_empty() {
                 println!("{}: configuration is complete", cli.config.display());

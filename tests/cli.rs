@@ -32,6 +32,33 @@ fn check_config_says_what_is_missing_and_fails() {
 }
 
 #[test]
+fn check_config_warns_that_discord_team_roles_must_be_pingable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("teams.toml");
+    let example = std::fs::read_to_string(EXAMPLE).expect("example");
+    std::fs::write(
+        &path,
+        format!(
+            "{example}\n[discord]\napplication_id = \"10\"\npublic_key = \"{}\"\n\
+             [[discord.teams]]\nname = \"support\"\nrole = \"777\"\n",
+            "0".repeat(64)
+        ),
+    )
+    .expect("write");
+    let out = bin()
+        .args(["--config", path.to_str().expect("utf8"), "check-config"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: discord.teams") && err.contains("Mention Everyone"),
+        "{err}"
+    );
+    // The warning is not one of the problems (those are the missing secrets).
+    assert!(!err.contains("  - discord.teams"), "{err}");
+}
+
+#[test]
 fn check_config_rejects_unknown_keys_readably() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bad.toml");

@@ -40,6 +40,44 @@ async fn messages_are_posted_with_the_bot_token() {
     );
 }
 
+/// Discord requires `User-Agent: DiscordBot ($url, $versionNumber)` on every REST call,
+/// authenticated or not (discord-api-docs, Reference → User Agent).
+#[tokio::test]
+async fn every_call_sends_the_discord_bot_user_agent() {
+    let (s, c) = client().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v10/channels/1/messages"))
+        .respond_with(msg("56"))
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v10/interactions/9/tok9/callback"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&s)
+        .await;
+    c.create_message("1", &json!({"content": "hi"}))
+        .await
+        .expect("posted");
+    c.interaction_callback("9", "tok9", &json!({"type": 6}))
+        .await
+        .expect("answered");
+    // (wiremock's `header` matcher splits values at commas, so compare the raw header.)
+    let agent = format!(
+        "DiscordBot (https://github.com/switchboard-inbox/switchboard, {})",
+        env!("CARGO_PKG_VERSION")
+    );
+    let seen = s.received_requests().await.expect("recording");
+    assert_eq!(seen.len(), 2);
+    for r in seen {
+        assert_eq!(
+            r.headers.get("user-agent").and_then(|v| v.to_str().ok()),
+            Some(agent.as_str()),
+            "{}",
+            r.url.path()
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_exhausted_bucket_is_waited_for_or_reported() {
     let (s, c) = client().await;

@@ -607,6 +607,35 @@ async fn handshakes_and_refusals() {
         body.contains("ephemeral") && body.contains("not a command I know"),
         "{body}"
     );
+    // Slack's SSL check (unsigned, `ssl_check=1`) is answered 200 with nothing else done…
+    let (s, body) = w
+        .send(
+            Request::post("/slack/commands")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from("ssl_check=1&token=verification_token"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, ""));
+    // …but an unsigned command without it is still refused.
+    let (s, _) = w
+        .send(
+            Request::post("/slack/commands")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = w
+        .send(
+            Request::post("/slack/commands")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from("ssl_check=0&token=verification_token"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 
     assert_eq!(w.store.count_inbox().await.unwrap(), 0);
     let (s, body) = w

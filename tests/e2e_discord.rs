@@ -205,6 +205,73 @@ async fn a_forum_post_per_ticket_with_status_tags() {
     w.finish().await;
 }
 
+/// Forum posts take no nonce: when Discord creates the post but the answer is lost (here a
+/// 500 after creating it), the retry finds the post among the server's active threads by
+/// its "#<ticket>" name instead of creating a second one.
+#[tokio::test]
+async fn a_forum_post_whose_answer_was_lost_is_found_not_doubled() {
+    let w = discord_world(|c| c.meta.pages[0].discord_channel = Some(FORUM.into())).await;
+    w.discord_ok_losing_forum_answers("", 1).await;
+    new_comment(&w).await;
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{FORUM}/threads"))
+        .await;
+    assert_eq!(posts.len(), 1, "exactly one forum post");
+    assert!(
+        posts[0].body["name"].as_str().unwrap().starts_with("#1 "),
+        "{}",
+        posts[0].body
+    );
+    let looked = w
+        .take_discord(&format!("/api/v10/guilds/{GUILD}/threads/active"))
+        .await;
+    assert_eq!(looked.len(), 1, "the retry looked for it first");
+    let card = w.store.card_of(TicketId(1)).await.unwrap().expect("card");
+    assert_eq!((card.channel.as_str(), card.message.as_str()), (CARD, CARD));
+    // The card works as usual afterwards: a close edits the post found.
+    let answer = interact(&w, &click("7011", "sb1:close:1", MOD, &[MOD_ROLE])).await;
+    assert_eq!(answer, json!({"type": 6}));
+    w.settle().await;
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/channels/{CARD}/messages/{CARD}"))
+            .await
+            .len(),
+        1
+    );
+    w.take_discord(&format!("/api/v10/channels/{CARD}")).await;
+    w.finish().await;
+}
+
+/// A create that failed before Discord made anything: the retry looks, finds nothing, and
+/// creates the post.
+#[tokio::test]
+async fn a_forum_post_that_failed_before_creation_is_created_on_retry() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = discord_world(|c| c.meta.pages[0].discord_channel = Some(FORUM.into())).await;
+    w.discord_ok("").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{FORUM}/threads")))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.discord)
+        .await;
+    new_comment(&w).await;
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{FORUM}/threads"))
+        .await;
+    assert_eq!(posts.len(), 2, "refused, then created");
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/guilds/{GUILD}/threads/active"))
+            .await
+            .len(),
+        1
+    );
+    assert!(w.store.card_of(TicketId(1)).await.unwrap().is_some());
+    w.finish().await;
+}
+
 #[tokio::test]
 async fn the_gateway_carries_clicks_and_thread_replies() {
     let w = discord_world(|_| {}).await;
@@ -617,15 +684,23 @@ async fn reply_and_tags_modals_assignment_dms_and_a_confirmed_delete() {
         copies[0].body["content"],
         format!("<@{MOD}> replied: Yes it is!")
     );
-    // A too-long reply is refused ephemerally and nothing is stored.
+    // A too-long reply (Facebook comments take 8,000 characters) is refused ephemerally and
+    // nothing is stored.
     let rows = w.store.count_inbox().await.unwrap();
-    let long = "x".repeat(3001);
+    let long = "x".repeat(8001);
     let answer = interact(
         &w,
         &modal_submit("7403", "sb1:reply_modal:1", "text", &long),
     )
     .await;
     assert_eq!(answer["data"]["flags"], 64);
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("at most 8,000 characters"),
+        "{answer}"
+    );
     assert_eq!(w.store.count_inbox().await.unwrap(), rows);
 
     // Tags: the editor is pre-filled; what is submitted is on the card.
@@ -771,6 +846,29 @@ async fn channel_and_team_notices_and_the_undo_window() {
     .await;
     w.graph_ok().await;
     let (gw, stop) = connect(&w).await;
+    // At start-up the team's role was checked: not mentionable, and the bot has no Mention
+    // Everyone, so a warning says the team notices will not ping.
+    w.wait_discord(&format!("^/api/v10/guilds/{GUILD}/members/"))
+        .await;
+    let warnings = switchboard::server::gateway::check_team_roles(&w.svc).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(TEAM_ROLE) && warnings[0].contains("Mention Everyone"),
+        "{warnings:?}"
+    );
+    assert_eq!(w.take_discord("/api/v10/users/@me").await.len(), 2);
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/guilds/{GUILD}/roles"))
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        w.take_discord(&format!("/api/v10/guilds/{GUILD}/members/{BOT_USER}"))
+            .await
+            .len(),
+        2
+    );
     new_comment(&w).await;
     w.take_discord_matching(&format!("^/api/v10/channels/{DCHANNEL}/messages"))
         .await;
@@ -815,19 +913,48 @@ async fn channel_and_team_notices_and_the_undo_window() {
         told[0].body["allowed_mentions"]["roles"],
         json!(["777000000000000000"])
     );
+    assert_eq!(told[0].body["allowed_mentions"]["parse"], json!([]));
+
+    // The customer writes again on the team's ticket: the notice pings the role, and only it.
+    w.meta_webhook(&comment_webhook(
+        "901_4",
+        "1234567890321_9",
+        "5550001",
+        "Jane",
+        "still there? @everyone",
+    ))
+    .await;
+    w.settle().await;
+    let in_thread = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert_eq!(in_thread.len(), 2, "the message, then the team notice");
+    let notice = &in_thread[1].body;
+    assert!(
+        notice["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("<@&777000000000000000>"),
+        "{notice}"
+    );
+    assert_eq!(
+        notice["allowed_mentions"],
+        json!({"parse": [], "roles": ["777000000000000000"]})
+    );
 
     // A reply deleted within the undo window is never sent.
     gw.dispatch(
         "MESSAGE_CREATE",
         message_create("9201", CARD, MOD, &[MOD_ROLE], "oops, wrong ticket"),
     );
-    w.wait_inbox(4).await;
+    w.wait_inbox(5).await;
     gw.dispatch(
         "MESSAGE_DELETE",
         json!({"id": "9201", "channel_id": CARD, "guild_id": GUILD}),
     );
-    w.wait_inbox(5).await;
+    w.wait_inbox(6).await;
     w.settle().await;
+    assert!(w.take_graph("/901_4/comments").await.is_empty());
     assert!(w.take_graph("/901_3/comments").await.is_empty());
     assert!(w.take_graph("/901_1/comments").await.is_empty());
     let marks = w

@@ -678,3 +678,147 @@ async fn an_instagram_comment_is_answered_through_replies_and_a_mention_is_reada
     w.take_slack("/chat.update").await;
     w.finish().await;
 }
+
+/// Instagram DMs through Facebook Login are answered on `/me/messages` with the Page token
+/// (never `/{ig-account-id}/messages`), and a reply over Instagram's 1,000 UTF-8 bytes is
+/// refused before it is queued, saying so.
+#[tokio::test]
+async fn an_instagram_dm_is_answered_on_me_messages_within_its_byte_limit() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::with(instagram_config).await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/me/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"recipient_id": "5614879045272581", "message_id": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAU"}),
+        ))
+        .mount(&w.graph)
+        .await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let dm = json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": now, "messaging": [{
+        "sender": {"id": "5614879045272581"}, "recipient": {"id": IG_ACCOUNT}, "timestamp": now,
+        "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3", "text": "hi, where is my order?"}}]}]});
+    assert_eq!(w.meta_webhook(&dm.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+    let cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(cards.len(), 1);
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    let reply = |event_id: &str, ts: &str, text: &str| {
+        json!({
+            "team_id": TEAM, "api_app_id": "A111", "type": "event_callback", "event_id": event_id,
+            "event_time": 1,
+            "event": {"type": "message", "channel": "C0INSTA", "user": "UANA", "text": text,
+                      "ts": ts, "thread_ts": card_ts, "event_ts": ts}
+        })
+    };
+
+    // 300 emoji: 300 characters, but 1,200 bytes.
+    w.slack_event(&reply("Ev1", "1700000060.000001", &"📦".repeat(300)), &[])
+        .await;
+    w.settle().await;
+    assert!(
+        w.take_graph("/me/messages").await.is_empty(),
+        "nothing sent"
+    );
+    let told = w.take_slack("/chat.postEphemeral").await;
+    assert_eq!(told.len(), 1);
+    let said = told[0].body.to_string();
+    assert!(
+        said.contains("1,200 bytes") && said.contains("at most 1,000 bytes"),
+        "{said}"
+    );
+    assert_eq!(w.store.messages(TicketId(1)).await.unwrap().len(), 1);
+
+    w.slack_event(&reply("Ev2", "1700000061.000001", "Tomorrow 📦"), &[])
+        .await;
+    w.settle().await;
+    let sent = w.take_graph("/me/messages").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["recipient"]["id"], "5614879045272581");
+    assert_eq!(sent[0].body["message"]["text"], "Tomorrow 📦");
+    assert_eq!(
+        sent[0].headers.get("authorization").map(String::as_str),
+        Some("Bearer EAAig-token")
+    );
+    assert!(
+        w.take_graph(&format!("/{IG_ACCOUNT}/messages"))
+            .await
+            .is_empty()
+    );
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}
+
+/// Block is offered only where a real user id exists: a Page mention whose author Meta did
+/// not name gets Hide but no Block, and a Block click from an old card changes nothing and
+/// calls nothing.
+#[tokio::test]
+async fn an_anonymous_mention_offers_no_block() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    let mention = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": 1614340868, "changes": [{
+        "field": "mention", "value": {"message": "Just a test message", "post_id": "1234567890321_7363534231324",
+        "comment_id": "7363534231324_3754798971271444", "created_time": 1614340862,
+        "item": "comment", "verb": "add"}}]}]});
+    assert_eq!(w.meta_webhook(&mention.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+    let cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(cards.len(), 1);
+    let ids = action_ids(&cards[0].body);
+    assert!(ids.iter().any(|i| i.contains(":hide:")), "{ids:?}");
+    assert!(!ids.iter().any(|i| i.contains(":block:")), "{ids:?}");
+
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    w.click("UANA", &card_ts, "sb1:block:1").await;
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert!(!t.state.moderation.author_blocked);
+    assert!(
+        w.take_graph(&format!("/{PAGE_ID}/blocked"))
+            .await
+            .is_empty()
+    );
+    w.finish().await;
+}
+
+/// A WhatsApp customer known only by a business-scoped user id (no phone number in the
+/// webhook) is answered with `recipient`, not `to`.
+#[tokio::test]
+async fn a_whatsapp_customer_known_only_by_bsuid_is_answered_with_recipient() {
+    let w = World::with(whatsapp_config).await;
+    w.slack_ok().await;
+    w.graph_whatsapp_ok().await;
+    let bsuid = "US.13491208655302741918";
+    let inbound = json!({"object": "whatsapp_business_account", "entry": [{"id": "101809759215303", "changes": [{
+    "field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
+        "contacts": [{"profile": {"name": "Sam", "username": "sam.codes"}, "user_id": bsuid}],
+        "messages": [{"from_user_id": bsuid, "id": "wamid.BS1",
+                      "timestamp": chrono::Utc::now().timestamp().to_string(),
+                      "type": "text", "text": {"body": "Do you open on Sunday?"}}]
+    }}]}]});
+    assert_eq!(w.meta_webhook(&inbound.to_string()).await.0, StatusCode::OK);
+    w.settle().await;
+    assert_eq!(w.take_slack("/chat.postMessage").await.len(), 1);
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    let thread = json!({
+        "team_id": TEAM, "api_app_id": "A111", "type": "event_callback", "event_id": "Ev1", "event_time": 1,
+        "event": {"type": "message", "channel": "C0WHATSAPP", "user": "UANA", "text": "Yes, 10 to 4.",
+                  "ts": "1700000051.000001", "thread_ts": card_ts, "event_ts": "1700000051.000001"}
+    });
+    w.slack_event(&thread, &[]).await;
+    w.settle().await;
+    let sent = w.take_graph(&format!("/{PHONE_ID}/messages")).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["recipient"], bsuid);
+    assert!(sent[0].body.get("to").is_none(), "{}", sent[0].body);
+    assert_eq!(sent[0].body["text"]["body"], "Yes, 10 to 4.");
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}

@@ -360,6 +360,47 @@ async fn the_undo_window_lets_a_reply_be_withdrawn_or_changed() {
     w.finish().await;
 }
 
+/// An edit in the undo window cannot slip past the network's limit: the reply is checked
+/// again when it is sent, fails with the limit in plain words, and nothing goes out.
+#[tokio::test]
+async fn a_reply_edited_past_the_limit_is_not_sent() {
+    let w = World::with(|c| c.slack.undo_seconds = 1).await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    with_card(&w).await;
+    w.thread_message("Ev1", "UANA", CARD, "1700000060.000001", "Refund in 3 days")
+        .await;
+    let long = "x".repeat(8001);
+    w.edit_or_delete("Ev2", "UANA", CARD, "1700000060.000001", Some(&long))
+        .await;
+    w.settle().await;
+    assert!(
+        w.take_graph("/901097836652708_903438993000001/comments")
+            .await
+            .is_empty(),
+        "nothing sent"
+    );
+    let key = MessageKey::new(format!("chat:slack:{TEAM}:{CHANNEL}:1700000060.000001"));
+    assert!(
+        matches!(
+            w.store.message(&key).await.unwrap().unwrap().delivery,
+            Some(Delivery::Failed(_))
+        ),
+        "failed"
+    );
+    let explained = w.take_slack("/chat.postMessage").await;
+    assert!(
+        explained
+            .iter()
+            .any(|p| p.body.to_string().contains("at most 8,000 characters")),
+        "{explained:?}"
+    );
+    w.take_slack("/reactions.add").await;
+    w.take_slack("/reactions.remove").await;
+    w.take_slack("/chat.update").await;
+    w.finish().await;
+}
+
 #[tokio::test]
 async fn saved_replies_created_searched_and_used_with_variables() {
     let w = World::new().await;
@@ -811,7 +852,8 @@ async fn over_long_replies_are_refused_before_sending() {
     w.slack_ok().await;
     w.graph_ok().await;
     with_card(&w).await;
-    let long = "x".repeat(3001);
+    // Facebook comments take 8,000 characters.
+    let long = "x".repeat(8001);
     let (_, body) = w
         .submit(
             "UANA",
@@ -821,7 +863,10 @@ async fn over_long_replies_are_refused_before_sending() {
         )
         .await;
     assert!(
-        body.contains("errors") && body.contains("3,001 characters; the limit is 3,000"),
+        body.contains("errors")
+            && body.contains(
+                "8,001 characters; a reply to a Facebook comment can have at most 8,000 characters"
+            ),
         "{body}"
     );
     w.thread_message("Ev1", "UANA", CARD, "1700000050.000001", &long)
@@ -829,7 +874,7 @@ async fn over_long_replies_are_refused_before_sending() {
     w.settle().await;
     let told = w.take_slack("/chat.postEphemeral").await;
     assert_eq!(told.len(), 1);
-    assert!(told[0].body.to_string().contains("3,001 characters"));
+    assert!(told[0].body.to_string().contains("8,001 characters"));
     assert!(
         w.take_graph("/901097836652708_903438993000001/comments")
             .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 use switchboard::core::{FailureReason, Network, NetworkItemId};
-use switchboard::networks::meta::{GraphClient, GraphError, MessageTag};
+use switchboard::networks::meta::{GraphClient, GraphError, MessageTag, SendAs, WhatsappRecipient};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -348,7 +348,7 @@ async fn send_message_posts_a_response_and_returns_the_mid() {
     let id = client
         .send_message(
             &token(),
-            PAGE,
+            SendAs::Page(PAGE),
             PSID,
             "Your order ships tomorrow.",
             MessageTag::None,
@@ -384,7 +384,7 @@ async fn send_message_posts_a_response_and_returns_the_mid() {
 async fn send_message_with_human_agent_tag() {
     let (server, client) = setup().await;
     Mock::given(method("POST"))
-        .and(path("/v21.0/17841405822304914/messages"))
+        .and(path("/v21.0/1234567890321/messages"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .and(body_json(json!({
             "recipient": {"id": "1254459154682919"},
@@ -401,7 +401,7 @@ async fn send_message_with_human_agent_tag() {
     let id = client
         .send_message(
             &token(),
-            "17841405822304914",
+            SendAs::Page(PAGE),
             "1254459154682919",
             "Sorry for the wait!",
             MessageTag::HumanAgent,
@@ -412,6 +412,35 @@ async fn send_message_with_human_agent_tag() {
         id.as_str(),
         "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0"
     );
+}
+
+/// Instagram DMs through Facebook Login: the Page token on `/me/messages` (the Page linked to
+/// the account), never `/{ig-account-id}/messages` (that edge is graph.instagram.com's, for
+/// Instagram-Login tokens). developers.facebook.com/docs/messenger-platform/instagram/features/send-message
+#[tokio::test]
+async fn an_instagram_message_goes_to_me_messages_with_the_page_token() {
+    let (server, client) = fake(
+        "POST",
+        "/v21.0/me/messages",
+        200,
+        json!({"recipient_id": "5614879045272581", "message_id": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAU"}),
+    )
+    .await;
+    let id = client
+        .send_message(
+            &token(),
+            SendAs::TokenPage,
+            "5614879045272581",
+            "Hi! It ships tomorrow.",
+            MessageTag::None,
+        )
+        .await
+        .expect("sent");
+    assert_eq!(id.as_str(), "aWdfZAG1faXRlbToxOklHTWVzc2FnZAU");
+    let req = seen(&server).await;
+    assert_eq!(req.path, "/v21.0/me/messages");
+    req.assert_bearer();
+    assert_eq!(req.json()["recipient"], json!({"id": "5614879045272581"}));
 }
 
 #[tokio::test]
@@ -430,7 +459,13 @@ async fn messenger_outside_window_is_permanent() {
     )
     .await;
     let err = client
-        .send_message(&token(), PAGE, PSID, "hello", MessageTag::None)
+        .send_message(
+            &token(),
+            SendAs::Page(PAGE),
+            PSID,
+            "hello",
+            MessageTag::None,
+        )
         .await
         .expect_err("window closed");
     no_token_in(&err);
@@ -453,7 +488,13 @@ async fn messenger_recipient_unavailable() {
     )
     .await;
     let err = client
-        .send_message(&token(), PAGE, PSID, "hello", MessageTag::None)
+        .send_message(
+            &token(),
+            SendAs::Page(PAGE),
+            PSID,
+            "hello",
+            MessageTag::None,
+        )
         .await
         .expect_err("unavailable");
     assert_eq!(
@@ -472,7 +513,13 @@ async fn send_message_unexpected_success_body_is_not_retried() {
     )
     .await;
     let err = client
-        .send_message(&token(), PAGE, PSID, "hello", MessageTag::None)
+        .send_message(
+            &token(),
+            SendAs::Page(PAGE),
+            PSID,
+            "hello",
+            MessageTag::None,
+        )
         .await
         .expect_err("no message_id");
     assert!(
@@ -528,7 +575,7 @@ async fn whatsapp_text_with_context_returns_the_wamid() {
         .send_whatsapp_text(
             &token(),
             PHONE_ID,
-            "491234567890",
+            WhatsappRecipient::Phone("491234567890"),
             "Hi! Yes, we deliver on Sundays.",
             Some(WAMID_IN),
         )
@@ -566,12 +613,73 @@ async fn whatsapp_text_without_context_omits_it() {
     )
     .await;
     client
-        .send_whatsapp_text(&token(), PHONE_ID, "491234567890", "hello", None)
+        .send_whatsapp_text(
+            &token(),
+            PHONE_ID,
+            WhatsappRecipient::Phone("491234567890"),
+            "hello",
+            None,
+        )
         .await
         .expect("sent");
     let body = seen(&server).await.json();
     assert!(body.get("context").is_none(), "{body}");
     assert_eq!(body["to"], "491234567890");
+}
+
+/// A customer known only by a business-scoped user id (BSUID) is answered with `recipient`,
+/// not `to` (Meta's BSUID guide: `to` takes phone numbers, `recipient` BSUIDs).
+#[tokio::test]
+async fn whatsapp_text_to_a_business_scoped_user_id_uses_recipient() {
+    let (server, client) = fake(
+        "POST",
+        "/v21.0/106540352242922/messages",
+        200,
+        json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "US.13491208655302741918", "user_id": "US.13491208655302741918"}],
+            "messages": [{"id": WAMID_OUT}]
+        }),
+    )
+    .await;
+    let id = client
+        .send_whatsapp_text(
+            &token(),
+            PHONE_ID,
+            WhatsappRecipient::of("US.13491208655302741918"),
+            "hello",
+            None,
+        )
+        .await
+        .expect("sent");
+    assert_eq!(id, NetworkItemId::new(WAMID_OUT));
+    let body = seen(&server).await.json();
+    assert_eq!(
+        body,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "recipient": "US.13491208655302741918",
+            "type": "text",
+            "text": {"body": "hello", "preview_url": false}
+        })
+    );
+}
+
+/// 131051: "Cloud API does not support the message type" becomes its own plain reason.
+#[tokio::test]
+async fn whatsapp_unsupported_message_type_is_a_plain_reason() {
+    let err = whatsapp_fails(
+        400,
+        131051,
+        "Unsupported message type",
+        "Message type is not currently supported.",
+    )
+    .await;
+    assert_eq!(
+        err,
+        GraphError::Permanent(FailureReason::UnsupportedMessageType)
+    );
 }
 
 /// A WhatsApp Cloud API error as the API returns it (with `error_data.details`).
@@ -591,7 +699,13 @@ async fn whatsapp_fails(status: u16, code: i64, message: &str, details: &str) ->
     )
     .await;
     let err = client
-        .send_whatsapp_text(&token(), PHONE_ID, "491234567890", "hello", None)
+        .send_whatsapp_text(
+            &token(),
+            PHONE_ID,
+            WhatsappRecipient::Phone("491234567890"),
+            "hello",
+            None,
+        )
         .await
         .expect_err("the fake refuses");
     no_token_in(&err);

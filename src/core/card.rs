@@ -141,7 +141,7 @@ impl CardView {
         // Moderation, where the network allows it and the item still exists.
         let m = &s.moderation;
         if !m.deleted {
-            for allowed in Moderation::allowed(s.network, s.kind) {
+            for allowed in &Moderation::available(s) {
                 let b = match allowed {
                     Moderation::Hide if !m.hidden => button(CardAction::Hide, ButtonStyle::Default),
                     Moderation::Unhide if m.hidden => {
@@ -233,5 +233,67 @@ impl CardView {
                 .as_ref()
                 .map(|(a, r)| text::moderation_failed(*a, r)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::core::ids::{AccountId, CustomerId, Network, NetworkItemId};
+    use crate::core::model::{Customer, InboundItem};
+    use crate::core::{Event, decide};
+
+    fn ticket(kind: ItemKind, customer: CustomerId) -> Ticket {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 1, 9, 0, 0)
+            .single()
+            .expect("time");
+        let item = InboundItem {
+            network: Network::Facebook,
+            account: AccountId::new("1001"),
+            item_id: NetworkItemId::new("1001_77_1"),
+            kind,
+            post_id: NetworkItemId::new("1001_77"),
+            customer: Customer {
+                id: customer,
+                name: None,
+            },
+            text: "hello".into(),
+            created_at: now,
+            permalink: None,
+            attachments: Vec::new(),
+        };
+        let d = decide(None, &Event::CustomerMessage { item }, now).expect("opens");
+        Ticket {
+            id: TicketId(1),
+            version: 1,
+            state: d.state,
+        }
+    }
+
+    fn actions(t: &Ticket) -> Vec<CardAction> {
+        CardView::of(t, "Acme", &[], t.state.created_at)
+            .buttons
+            .iter()
+            .map(|b| b.action.action)
+            .collect()
+    }
+
+    #[test]
+    fn block_is_offered_only_for_a_real_author() {
+        let known = ticket(ItemKind::Comment, CustomerId::new("555"));
+        assert!(actions(&known).contains(&CardAction::Block));
+        let anonymous = ticket(
+            ItemKind::Mention,
+            CustomerId::unknown_author_of(&NetworkItemId::new("1001_77")),
+        );
+        let offered = actions(&anonymous);
+        assert!(!offered.contains(&CardAction::Block), "{offered:?}");
+        assert!(offered.contains(&CardAction::Hide), "{offered:?}");
+        // A mention whose author Meta did name can be blocked.
+        let named = ticket(ItemKind::Mention, CustomerId::new("556"));
+        assert!(actions(&named).contains(&CardAction::Block));
     }
 }

@@ -579,8 +579,8 @@ pub fn decide(
                 Moderation::Like => !std::mem::replace(&mut m.liked, true),
                 Moderation::Block => !std::mem::replace(&mut m.author_blocked, true),
             };
-            let allowed =
-                Moderation::allowed(ticket.state.network, ticket.state.kind).contains(action);
+            // Block needs a real author id (see `Moderation::available`).
+            let allowed = Moderation::available(&ticket.state).contains(action);
             if changed && allowed && !ticket.state.moderation.deleted {
                 d.state.moderation.failure = None;
                 d.history.push(entry(
@@ -1100,6 +1100,37 @@ mod tests {
         );
         // Status never changes because of an edit or a delete.
         assert_eq!(later_deleted.state.status, Status::Read);
+    }
+
+    #[test]
+    fn block_needs_a_real_author_id() {
+        let block = Event::Moderate {
+            teammate: ana(),
+            action: Moderation::Block,
+        };
+        // A comment by a known person: blocked (a job for the network).
+        let t = ticket(Status::Read);
+        let d = decide(Some(&t), &block, t0()).expect("applies");
+        assert!(d.state.moderation.author_blocked);
+        assert!(d.effects.contains(&Effect::Moderate {
+            action: Moderation::Block
+        }));
+        // A mention whose author Meta did not name: nothing to block, nothing happens.
+        let mut anonymous = ticket(Status::Read);
+        anonymous.state.kind = ItemKind::Mention;
+        anonymous.state.customer.id = CustomerId::unknown_author_of(&NetworkItemId::new("1001_77"));
+        let d = decide(Some(&anonymous), &block, t0()).expect("applies");
+        assert!(d.is_noop(), "{d:?}");
+        assert!(!d.state.moderation.author_blocked);
+        // Other moderation still works on it.
+        let hide = Event::Moderate {
+            teammate: ana(),
+            action: Moderation::Hide,
+        };
+        let d = decide(Some(&anonymous), &hide, t0()).expect("applies");
+        assert!(d.effects.contains(&Effect::Moderate {
+            action: Moderation::Hide
+        }));
     }
 
     #[test]

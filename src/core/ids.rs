@@ -51,6 +51,22 @@ string_id!(
     ChatUserId
 );
 
+impl CustomerId {
+    /// Prefix of a stand-in customer: the network named no author (Facebook and Instagram
+    /// mentions), so the post stands in for "whoever wrote it".
+    pub const UNKNOWN_PREFIX: &'static str = "unknown:";
+
+    /// The stand-in customer for an item of `post` whose author the network did not name.
+    pub fn unknown_author_of(post: &NetworkItemId) -> Self {
+        Self(format!("{}{post}", Self::UNKNOWN_PREFIX))
+    }
+
+    /// A real user id on the network (not a stand-in): only these can be blocked.
+    pub fn is_known(&self) -> bool {
+        !self.0.is_empty() && !self.0.starts_with(Self::UNKNOWN_PREFIX)
+    }
+}
+
 impl MessageKey {
     pub fn inbound(network: Network, item: &NetworkItemId) -> Self {
         Self(format!("in:{}:{}", network.as_str(), item))

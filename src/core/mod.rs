@@ -9,6 +9,7 @@ pub mod filter;
 pub mod hostile;
 pub mod ids;
 pub mod inbound;
+pub mod limits;
 pub mod model;
 pub mod permission;
 pub mod rich;

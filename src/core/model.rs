@@ -32,8 +32,8 @@ impl Status {
     }
 }
 
-/// The longest reply accepted, in characters: Slack's text-input maximum, and well within
-/// every network's limit (Facebook comments allow 8,000).
+/// The size of the Reply editor (Slack's text-input maximum), in characters. What a reply
+/// may actually hold depends on its network and kind: see `core::limits::reply_limit`.
 pub const MAX_REPLY_CHARS: usize = 3000;
 
 /// What kind of network item a ticket's conversation hangs off.
@@ -165,6 +165,17 @@ impl Moderation {
             (Facebook, _) => &[Hide, Unhide, Delete, Like, Block],
             (Instagram, _) => &[Hide, Unhide, Delete],
         }
+    }
+
+    /// What can be done to this ticket's item: what the network allows, minus Block when the
+    /// author is a stand-in (no real user id to block, e.g. a mention whose author Meta did
+    /// not name; the block edge must only ever get a real id).
+    pub fn available(state: &TicketState) -> Vec<Moderation> {
+        Self::allowed(state.network, state.kind)
+            .iter()
+            .copied()
+            .filter(|m| *m != Moderation::Block || state.customer.id.is_known())
+            .collect()
     }
 }
 
@@ -305,6 +316,8 @@ pub enum FailureReason {
     RecipientUnavailable,
     /// No access token is configured for the account.
     AccountNotConfigured,
+    /// The network does not support this type of message (WhatsApp `131051`).
+    UnsupportedMessageType,
     /// Anything else, with the network's message.
     Other(String),
 }

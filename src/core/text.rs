@@ -205,6 +205,9 @@ pub fn failure_reason(reason: &FailureReason) -> Rich {
         FailureReason::Other(msg) => {
             Rich::ours("an unexpected error from Facebook: ").then_theirs(msg)
         }
+        FailureReason::UnsupportedMessageType => {
+            Rich::ours("WhatsApp does not support this type of message (error 131051)")
+        }
     }
 }
 
@@ -376,13 +379,35 @@ pub const REPLY_EMPTY: &str = "Write a reply first.";
 /// A click or command about a ticket that does not exist (any more).
 pub const NO_SUCH_TICKET: &str = "That ticket no longer exists.";
 
-/// A reply longer than the network or the editor accepts.
-pub fn reply_too_long(chars: usize, max: usize) -> String {
-    format!(
-        "The reply is {} characters; the limit is {}. Nothing was sent.",
-        count(chars),
-        count(max)
-    )
+/// A reply longer than its network accepts for this kind of conversation (see
+/// `core::limits`): the teammate is told the limit and what it counts.
+pub fn reply_too_long(
+    network: Network,
+    kind: ItemKind,
+    length: usize,
+    limit: super::limits::ReplyLimit,
+) -> String {
+    use super::limits::LengthUnit;
+    let network = network_name(network);
+    let article = if network.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    let what = format!("a reply to {article} {network} {}", item_kind(kind));
+    match limit.unit {
+        LengthUnit::Chars => format!(
+            "The reply is {} characters; {what} can have at most {} characters. Nothing was sent.",
+            count(length),
+            count(limit.max)
+        ),
+        LengthUnit::Bytes => format!(
+            "The reply is {} bytes; {what} can have at most {} bytes of UTF-8 text (an emoji \
+             counts as 4, an accented letter as 2). Nothing was sent.",
+            count(length),
+            count(limit.max)
+        ),
+    }
 }
 
 /// `/<command> assign` without a usable ticket or assignee.
@@ -655,6 +680,34 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_of_reply_limits() {
+        use super::super::limits::reply_limit;
+        let too_long = |network, kind, length| {
+            reply_too_long(network, kind, length, reply_limit(network, kind))
+        };
+        insta::assert_snapshot!(
+            too_long(Network::Instagram, ItemKind::DirectMessage, 1204),
+            @"The reply is 1,204 bytes; a reply to an Instagram message can have at most 1,000 bytes of UTF-8 text (an emoji counts as 4, an accented letter as 2). Nothing was sent."
+        );
+        insta::assert_snapshot!(
+            too_long(Network::Facebook, ItemKind::DirectMessage, 2001),
+            @"The reply is 2,001 characters; a reply to a Facebook message can have at most 2,000 characters. Nothing was sent."
+        );
+        insta::assert_snapshot!(
+            too_long(Network::Facebook, ItemKind::Comment, 8100),
+            @"The reply is 8,100 characters; a reply to a Facebook comment can have at most 8,000 characters. Nothing was sent."
+        );
+        insta::assert_snapshot!(
+            too_long(Network::Instagram, ItemKind::Comment, 2201),
+            @"The reply is 2,201 characters; a reply to an Instagram comment can have at most 2,200 characters. Nothing was sent."
+        );
+        insta::assert_snapshot!(
+            too_long(Network::Whatsapp, ItemKind::DirectMessage, 5000),
+            @"The reply is 5,000 characters; a reply to a WhatsApp message can have at most 4,096 characters. Nothing was sent."
+        );
+    }
+
+    #[test]
     fn snapshots_of_failure_text() {
         insta::assert_snapshot!(
             reply_failed("<@U1>", &FailureReason::TokenExpired).annotated(),
@@ -742,6 +795,10 @@ mod tests {
         insta::assert_snapshot!(
             modal_reply_copy("<@U2>", "Hi Jane").annotated(),
             @"<@U2> replied: ⟨Hi Jane⟩"
+        );
+        insta::assert_snapshot!(
+            reply_failed("<@U1>", &FailureReason::UnsupportedMessageType),
+            @":warning: <@U1>, your reply was *not delivered*: WhatsApp does not support this type of message (error 131051)."
         );
     }
 

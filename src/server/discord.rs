@@ -22,7 +22,6 @@ use crate::chat::discord::render::{self, CALLBACK_DEFERRED_UPDATE, CALLBACK_PONG
 use crate::chat::discord::{parse_custom_id, signature};
 use crate::core::action::ActionIdError;
 use crate::core::filter::{self, Queue};
-use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{ActionId, Assignee, CardAction, ChatUserId, Surface, Teammate, TicketId, text};
@@ -387,10 +386,6 @@ async fn modal_submit(
         if reply.is_empty() {
             return Ok(ephemeral(text::REPLY_EMPTY));
         }
-        let chars = reply.chars().count();
-        if chars > MAX_REPLY_CHARS {
-            return Ok(ephemeral(&text::reply_too_long(chars, MAX_REPLY_CHARS)));
-        }
         if !allowed(svc, m, Permission::Reply).await? {
             return Ok(ephemeral(&text::refused(Permission::Reply)));
         }
@@ -401,6 +396,10 @@ async fn modal_submit(
             .allows_reply()
         {
             return Ok(ephemeral(text::REPLY_OUTSIDE_WINDOW));
+        }
+        // The network's limit for this kind of conversation (the modal allows more).
+        if let Err(e) = crate::core::limits::check_reply(t.state.network, t.state.kind, reply) {
+            return Ok(ephemeral(&e.to_string()));
         }
         if let Err(e) = saved_reply::check(reply) {
             return Ok(ephemeral(&e.to_string()));

@@ -6,7 +6,8 @@
 //! committed before anything else happens; interactions get the same answer as over HTTP
 //! ([`super::discord::respond`]), posted to the interaction callback endpoint.
 //!
-//! At start-up the slash command is registered (per configured server, or globally).
+//! At start-up the slash command is registered (per configured server, or globally), and
+//! the teams' roles are checked: a role the bot cannot ping is logged as a warning.
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use serenity::all::{
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
-use crate::chat::discord::{inbound, render};
+use crate::chat::discord::{inbound, render, roles};
 use crate::config::CommandScope;
 use crate::core::{ChatRef, ChatUserId, Surface, Teammate};
 use crate::workers::{InboxEvent, Services};
@@ -217,6 +218,70 @@ pub async fn register_commands(svc: &Services) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Warn about every team role the bot cannot ping: Discord notifies a role mention only if
+/// the role is mentionable or the bot has Mention Everyone. Returns the warnings (also
+/// logged); a server that cannot be read is reported and skipped.
+pub async fn check_team_roles(svc: &Services) -> Vec<String> {
+    let (Some(d), Some(discord)) = (&svc.config.discord, &svc.discord) else {
+        return Vec::new();
+    };
+    let teams: Vec<(&str, &str)> = d
+        .teams
+        .iter()
+        .map(|t| (t.name.as_str(), t.role.as_str()))
+        .collect();
+    if teams.is_empty() {
+        return Vec::new();
+    }
+    let mut warnings = Vec::new();
+    let bot = match discord.own_user_id().await {
+        Ok(id) => id,
+        Err(e) => {
+            let w = format!("cannot check whether the teams' roles can be pinged: {e}");
+            warn!("{w}");
+            return vec![w];
+        }
+    };
+    let mut found = Vec::new();
+    let mut all_read = true;
+    for s in &d.servers {
+        let guild = s.guild_id.as_str();
+        let (all, member) = match (
+            discord.guild_roles(guild).await,
+            discord.guild_member(guild, &bot).await,
+        ) {
+            (Ok(r), Ok(m)) => (roles::parse_roles(&r), m),
+            (Err(e), _) | (_, Err(e)) => {
+                let w = format!("cannot read the roles of Discord server {guild}: {e}");
+                warn!("{w}");
+                warnings.push(w);
+                all_read = false;
+                continue;
+            }
+        };
+        found.extend(
+            teams
+                .iter()
+                .filter(|(_, role)| all.iter().any(|r| r.id == *role)),
+        );
+        for (name, role) in roles::unpingable(guild, &all, &roles::member_roles(&member), &teams) {
+            let w = format!(
+                "team {name}: role {role} in server {guild} is not mentionable and the bot lacks \
+                 the Mention Everyone permission, so team notices will not ping anyone; make \
+                 the role mentionable or grant the bot Mention Everyone"
+            );
+            warn!("{w}");
+            warnings.push(w);
+        }
+    }
+    for (name, role) in teams.iter().filter(|t| all_read && !found.contains(t)) {
+        let w = format!("team {name}: role {role} is not a role of any configured Discord server");
+        warn!("{w}");
+        warnings.push(w);
+    }
+    warnings
+}
+
 /// Connect to the gateway and dispatch until shutdown. Serenity reconnects by itself; this
 /// returns when asked to stop or when the connection cannot be made at all.
 pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
@@ -227,6 +292,7 @@ pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
         // Cards and thread replies work without the command: log and go on.
         error!(error = %e, "cannot register the Discord slash command");
     }
+    check_team_roles(&svc).await;
     if !d.gateway {
         return;
     }

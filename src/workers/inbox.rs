@@ -590,19 +590,15 @@ async fn thread_event(
         .directory
         .allowed_as(&svc.slack, &svc.config, &teammate, roles, Permission::Reply)
         .await?;
-    let chars = trimmed.chars().count();
     let outside = !window(&ticket, Utc::now(), svc.config.meta.human_agent_tag).allows_reply();
+    let too_long =
+        crate::core::limits::check_reply(ticket.state.network, ticket.state.kind, trimmed).err();
     let refusal = if !allowed {
         Some(text::refused(Permission::Reply))
     } else if outside {
         Some(text::REPLY_OUTSIDE_WINDOW.to_string())
-    } else if chars > crate::core::model::MAX_REPLY_CHARS {
-        Some(text::reply_too_long(
-            chars,
-            crate::core::model::MAX_REPLY_CHARS,
-        ))
     } else {
-        None
+        too_long.map(|e| e.to_string())
     };
     if let Some(refusal) = refusal {
         let told = match (surface, &svc.discord) {

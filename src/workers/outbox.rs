@@ -22,7 +22,7 @@ use crate::core::{
 };
 use crate::core::{ItemKind, Moderation, Network};
 use crate::networks::meta::GraphError;
-use crate::networks::meta::MessageTag;
+use crate::networks::meta::{MessageTag, SendAs, WhatsappRecipient};
 use crate::store::{ChatRole, Consumes, Job, JobRecord};
 
 use super::apply::{Applied, Lookup, apply};
@@ -680,6 +680,15 @@ async fn send_reply(
         return Ok(Outcome::Consumed);
     }
     let s = &ticket.state;
+    // Checked again too: an edit in the undo window may have made the reply too long.
+    if let Err(e) = crate::core::limits::check_reply(s.network, s.kind, &msg.text) {
+        let event = Event::ReplyFailed {
+            key: key.clone(),
+            reason: FailureReason::Rejected(e.to_string()),
+        };
+        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        return Ok(Outcome::Consumed);
+    }
     let graph = &svc.graph;
     let result = match (s.network, s.kind) {
         (Network::Facebook, ItemKind::DirectMessage) => {
@@ -690,18 +699,19 @@ async fn send_reply(
             graph
                 .send_message(
                     token,
-                    s.account.as_str(),
+                    SendAs::Page(s.account.as_str()),
                     s.customer.id.as_str(),
                     &msg.text,
                     tag,
                 )
                 .await
         }
+        // Facebook Login: the Page linked to the Instagram account sends, with its token.
         (Network::Instagram, ItemKind::DirectMessage) => {
             graph
                 .send_message(
                     token,
-                    s.account.as_str(),
+                    SendAs::TokenPage,
                     s.customer.id.as_str(),
                     &msg.text,
                     MessageTag::None,
@@ -718,7 +728,7 @@ async fn send_reply(
                 .send_whatsapp_text(
                     token,
                     s.account.as_str(),
-                    s.customer.id.as_str(),
+                    WhatsappRecipient::of(s.customer.id.as_str()),
                     &msg.text,
                     None,
                 )
@@ -848,6 +858,10 @@ async fn moderate(
         Moderation::Unhide => graph.set_hidden(token, s.network, item, false).await,
         Moderation::Delete => graph.delete(token, item).await,
         Moderation::Like => graph.like(token, item).await,
+        // Never with a stand-in id (the core does not offer it; an old job might).
+        Moderation::Block if !s.customer.id.is_known() => Err(GraphError::Permanent(
+            FailureReason::Other("the author's id is unknown, so they cannot be blocked".into()),
+        )),
         Moderation::Block => {
             graph
                 .block(token, s.account.as_str(), s.customer.id.as_str())

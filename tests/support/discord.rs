@@ -32,6 +32,11 @@ pub const TAG_READ: &str = "1000000000000000902";
 pub const TAG_CLOSED: &str = "1000000000000000903";
 /// The test key of network-apis.md §9 (seed 0x00..0x1f), as the application's public key.
 pub const PUBLIC_KEY: &str = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+/// The bot's user id and its managed role.
+pub const BOT_USER: &str = "1000000000000000999";
+pub const BOT_ROLE: &str = "1000000000000000998";
+/// A team's role (not mentionable on the fake server).
+pub const TEAM_ROLE: &str = "777000000000000000";
 /// A moderator and the role that lets members act.
 pub const MOD: &str = "53908232506183680";
 pub const MOD_ROLE: &str = "539082325061836999";
@@ -79,10 +84,14 @@ pub async fn discord_world(tweak: impl FnOnce(&mut switchboard::config::Config))
     .await
 }
 
-/// Answers Discord REST calls the way Discord does (ids are sequential snowflakes).
+/// Answers Discord REST calls the way Discord does (ids are sequential snowflakes). Forum
+/// posts it creates are listed by `GET /guilds/{id}/threads/active`.
 struct DiscordResponder {
     next: AtomicU64,
     gateway_url: Arc<Mutex<String>>,
+    forum_posts: Mutex<Vec<Value>>,
+    /// This many forum posts are created but answered with a 500 (the answer is "lost").
+    lose_forum_answers: AtomicU64,
 }
 
 impl DiscordResponder {
@@ -117,13 +126,56 @@ impl Respond for DiscordResponder {
                 .set_body_json(json!({"id": mid, "type": 11, "parent_id": c, "guild_id": GUILD})),
             ("POST", ["channels", forum, "threads"]) => {
                 let id = self.id();
-                ResponseTemplate::new(201).set_body_json(json!({"id": id, "type": 11,
-                    "parent_id": forum, "message": {"id": id, "channel_id": id}}))
+                let name = serde_json::from_slice::<Value>(&req.body)
+                    .ok()
+                    .and_then(|b| b["name"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let post = json!({"id": id, "type": 11, "guild_id": GUILD, "parent_id": forum,
+                    "name": name, "thread_metadata": {"archived": false, "locked": false,
+                    "auto_archive_duration": 10080, "archive_timestamp": "2026-11-21T10:00:00.000000+00:00"},
+                    "message": {"id": id, "channel_id": id}});
+                if let Ok(mut posts) = self.forum_posts.lock() {
+                    posts.push(post.clone());
+                }
+                let lose = self
+                    .lose_forum_answers
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if lose {
+                    ResponseTemplate::new(500).set_body_string("upstream connect error")
+                } else {
+                    ResponseTemplate::new(201).set_body_json(post)
+                }
+            }
+            ("GET", ["guilds", _, "threads", "active"]) => {
+                let threads = self
+                    .forum_posts
+                    .lock()
+                    .map(|p| p.clone())
+                    .unwrap_or_default();
+                ok(json!({"threads": threads, "members": []}))
             }
             ("PATCH", ["channels", c, "messages", mid]) => ok(json!({"id": mid, "channel_id": c})),
             ("PATCH", ["channels", c]) => ok(json!({"id": c, "type": 11})),
             ("PUT" | "DELETE", ["channels", _, "messages", _, "reactions", ..]) => {
                 ResponseTemplate::new(204)
+            }
+            ("GET", ["users", "@me"]) => ok(json!({"id": BOT_USER, "username": "Switchboard",
+                "discriminator": "0", "global_name": null, "avatar": null, "bot": true})),
+            // The server's roles: @everyone (no Mention Everyone), a team role that is not
+            // mentionable, and the bot's own role.
+            ("GET", ["guilds", g, "roles"]) => ok(json!([
+                {"id": g, "name": "@everyone", "mentionable": false, "permissions": "2048",
+                 "position": 0, "color": 0, "hoist": false, "managed": false, "flags": 0},
+                {"id": TEAM_ROLE, "name": "support", "mentionable": false, "permissions": "0",
+                 "position": 1, "color": 0, "hoist": false, "managed": false, "flags": 0},
+                {"id": BOT_ROLE, "name": "Switchboard", "mentionable": false,
+                 "permissions": "326417599552", "position": 2, "color": 0, "hoist": false,
+                 "managed": true, "flags": 0, "tags": {"bot_id": BOT_USER}},
+            ])),
+            ("GET", ["guilds", _, "members", u]) => {
+                ok(json!({"user": {"id": u}, "roles": [BOT_ROLE],
+                "joined_at": "2017-03-13T19:19:14.040000+00:00", "deaf": false, "mute": false}))
             }
             ("POST", ["users", "@me", "channels"]) => {
                 ok(json!({"id": "1000000000000000777", "type": 1}))
@@ -141,10 +193,18 @@ impl Respond for DiscordResponder {
 impl World {
     /// The fake Discord answers every REST call; `gateway_url` is what `GET /gateway` hands out.
     pub async fn discord_ok(&self, gateway_url: &str) {
+        self.discord_ok_losing_forum_answers(gateway_url, 0).await;
+    }
+
+    /// As [`discord_ok`](Self::discord_ok), but the first `lost` forum posts are created and
+    /// then answered with a 500, as when the answer is lost on the way back.
+    pub async fn discord_ok_losing_forum_answers(&self, gateway_url: &str, lost: u64) {
         Mock::given(wiremock::matchers::any())
             .respond_with(DiscordResponder {
                 next: AtomicU64::new(1),
                 gateway_url: Arc::new(Mutex::new(gateway_url.to_string())),
+                forum_posts: Mutex::new(Vec::new()),
+                lose_forum_answers: AtomicU64::new(lost),
             })
             .mount(&self.discord)
             .await;

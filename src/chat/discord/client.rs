@@ -15,6 +15,15 @@ use super::ratelimit::{RateLimitHeaders, RateLimiter, parse_seconds};
 
 /// The API version in every path.
 pub const API_PREFIX: &str = "/api/v10";
+/// Where Switchboard lives, for the User-Agent.
+pub const PROJECT_URL: &str = "https://github.com/switchboard-inbox/switchboard";
+/// Discord requires `User-Agent: DiscordBot ($url, $versionNumber)` on every REST call and
+/// may block other agents (Cloudflare error 40333); discord-api-docs, Reference → User Agent.
+pub const USER_AGENT: &str = concat!(
+    "DiscordBot (https://github.com/switchboard-inbox/switchboard, ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
 /// A wait for a rate-limit bucket up to this long is slept through inside the call; a longer
 /// one is returned as [`DiscordError::RateLimited`] so the outbox reschedules the job instead of
 /// holding a worker.
@@ -144,7 +153,8 @@ impl DiscordClient {
         self.pace(route, !auth).await?;
         let mut req = self
             .http
-            .request(method, format!("{}{API_PREFIX}{path}", self.base));
+            .request(method, format!("{}{API_PREFIX}{path}", self.base))
+            .header(reqwest::header::USER_AGENT, USER_AGENT);
         if auth {
             req = req.header(
                 "Authorization",
@@ -295,7 +305,9 @@ impl DiscordClient {
     }
 
     /// `POST /channels/{forum}/threads`: a forum post whose starter message is `message`.
-    /// Returns the thread id (also the starter message's id).
+    /// Returns the thread id (also the starter message's id). Forum posts take no `nonce`
+    /// (only Create Message does), so a retry after a lost answer can double the post: the
+    /// caller looks it up first (see [`active_threads`](Self::active_threads)).
     pub async fn start_forum_post(
         &self,
         forum: &str,
@@ -315,6 +327,21 @@ impl DiscordClient {
             self.call(Method::POST, &route, &path, Some(&body), true)
                 .await?,
         )
+    }
+
+    /// `GET /guilds/{guild}/threads/active`: the server's active (not archived) threads,
+    /// public and private, as channel objects (`id`, `parent_id`, `name`, …).
+    pub async fn active_threads(&self, guild: &str) -> Result<Vec<Value>, DiscordError> {
+        let route = format!("GET /guilds/{guild}/threads/active");
+        let path = format!("/guilds/{guild}/threads/active");
+        let body = self.call(Method::GET, &route, &path, None, true).await?;
+        Ok(body
+            .and_then(|mut b| b.get_mut("threads").map(Value::take))
+            .and_then(|t| match t {
+                Value::Array(threads) => Some(threads),
+                _ => None,
+            })
+            .unwrap_or_default())
     }
 
     /// `PATCH /channels/{thread}` with the forum tags to show; also unarchives the post
@@ -390,6 +417,34 @@ impl DiscordClient {
         )
     }
 
+    /// `GET /users/@me`: the bot's own user id.
+    pub async fn own_user_id(&self) -> Result<String, DiscordError> {
+        Self::id_of(
+            self.call(Method::GET, "GET /users/@me", "/users/@me", None, true)
+                .await?,
+        )
+    }
+
+    /// `GET /guilds/{guild}/roles`: the server's roles (id, `mentionable`, `permissions`).
+    pub async fn guild_roles(&self, guild: &str) -> Result<Value, DiscordError> {
+        let route = format!("GET /guilds/{guild}/roles");
+        let path = format!("/guilds/{guild}/roles");
+        Ok(self
+            .call(Method::GET, &route, &path, None, true)
+            .await?
+            .unwrap_or(Value::Null))
+    }
+
+    /// `GET /guilds/{guild}/members/{user}`: a member, with the role ids they have.
+    pub async fn guild_member(&self, guild: &str, user: &str) -> Result<Value, DiscordError> {
+        let route = format!("GET /guilds/{guild}/members/{{id}}");
+        let path = format!("/guilds/{guild}/members/{user}");
+        Ok(self
+            .call(Method::GET, &route, &path, None, true)
+            .await?
+            .unwrap_or(Value::Null))
+    }
+
     /// `POST /interactions/{id}/{token}/callback`: the answer to an interaction received over
     /// the gateway (due within 3 seconds, so a short rate-limit wait is slept through once).
     pub async fn interaction_callback(
@@ -462,6 +517,14 @@ impl DiscordClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_agent_names_the_project_and_version() {
+        assert_eq!(
+            USER_AGENT,
+            format!("DiscordBot ({PROJECT_URL}, {})", env!("CARGO_PKG_VERSION"))
+        );
+    }
 
     #[test]
     fn every_message_pings_only_whom_it_names() {

@@ -9,6 +9,7 @@ pub mod client;
 pub mod inbound;
 pub mod ratelimit;
 pub mod render;
+pub mod roles;
 pub mod signature;
 
 pub use client::{DiscordClient, DiscordError};

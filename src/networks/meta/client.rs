@@ -75,6 +75,54 @@ pub enum MessageTag {
     HumanAgent,
 }
 
+/// Whose Send API edge a Messenger or Instagram direct message goes through (always with the
+/// Page token, on graph.facebook.com).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendAs<'a> {
+    /// `POST /{page-id}/messages`: Messenger, as the Page.
+    Page(&'a str),
+    /// `POST /me/messages`: the Page the token belongs to. Instagram direct messages through
+    /// Facebook Login go here (as the Page linked to the Instagram account, which our config
+    /// does not name); `/{ig-account-id}/messages` exists only on graph.instagram.com with an
+    /// Instagram-Login token and must not be used with a Page token.
+    TokenPage,
+}
+
+impl SendAs<'_> {
+    fn path_segment(&self) -> &str {
+        match self {
+            SendAs::Page(id) => id,
+            SendAs::TokenPage => "me",
+        }
+    }
+}
+
+/// Who a WhatsApp message goes to. Since 2026 a customer who adopted a username may be known
+/// only by a business-scoped user id (BSUID, `US.13491208655302741918`: a country code, a dot,
+/// letters and digits); the Messages API takes it in `recipient`, a phone number in `to` (if
+/// both are sent, `to` wins). [S: Meta's BSUID guide as mirrored by dualhook.com and
+/// 8x8/Bird/ycloud partner docs; network-apis.md §10a.]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhatsappRecipient<'a> {
+    /// A phone number / `wa_id` (digits, maybe a leading `+`): `"to"`.
+    Phone(&'a str),
+    /// A business-scoped user id (or parent BSUID): `"recipient"`.
+    Bsuid(&'a str),
+}
+
+impl<'a> WhatsappRecipient<'a> {
+    /// The customer id our webhooks store: the phone number when WhatsApp shares it, else
+    /// the BSUID.
+    pub fn of(customer_id: &'a str) -> Self {
+        let digits = customer_id.strip_prefix('+').unwrap_or(customer_id);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            WhatsappRecipient::Phone(customer_id)
+        } else {
+            WhatsappRecipient::Bsuid(customer_id)
+        }
+    }
+}
+
 /// The base URL is not something Graph paths can be appended to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid Graph API base URL {url:?}: {reason}")]
@@ -169,19 +217,19 @@ impl GraphClient {
     }
 
     /// Sends a Messenger or Instagram direct message through the Send API:
-    /// `POST /{page-or-ig-id}/messages` with
+    /// `POST /{page-id}/messages` or `POST /me/messages` (see [`SendAs`]) with
     /// `{"recipient":{"id":…},"messaging_type":"RESPONSE","message":{"text":…,"metadata":"switchboard"}}`
     /// (with [`MessageTag::HumanAgent`]: `"messaging_type":"MESSAGE_TAG","tag":"HUMAN_AGENT"`).
     /// Returns the new `message_id` (`m_…`).
     pub async fn send_message(
         &self,
         token: &SecretString,
-        page_or_ig_id: &str,
+        send_as: SendAs<'_>,
         recipient: &str,
         text: &str,
         tag: MessageTag,
     ) -> Result<NetworkItemId, GraphError> {
-        let url = self.url(&[page_or_ig_id, "messages"])?;
+        let url = self.url(&[send_as.path_segment(), "messages"])?;
         let mut payload = json!({
             "recipient": {"id": recipient},
             "messaging_type": "RESPONSE",
@@ -208,17 +256,14 @@ impl GraphClient {
 
     /// Sends a WhatsApp text through the Cloud API: `POST /{phone-number-id}/messages` with
     /// `{"messaging_product":"whatsapp","recipient_type":"individual","to":…,"type":"text",
-    /// "text":{"body":…,"preview_url":false}}`, plus `"context":{"message_id":<wamid>}` to quote
-    /// the customer's message. Returns the new message's `wamid`.
-    ///
-    /// `to` is sent as given: a phone number / `wa_id`, or (since 2026) a business-scoped user
-    /// id. Whether BSUID recipients need a different field than `to` is not confirmed in Meta's
-    /// docs (see the network API reference, §1.5); revisit when it is.
+    /// "text":{"body":…,"preview_url":false}}` (a business-scoped user id goes in `recipient`
+    /// instead of `to`, see [`WhatsappRecipient`]), plus `"context":{"message_id":<wamid>}` to
+    /// quote the customer's message. Returns the new message's `wamid`.
     pub async fn send_whatsapp_text(
         &self,
         token: &SecretString,
         phone_number_id: &str,
-        to: &str,
+        to: WhatsappRecipient<'_>,
         text: &str,
         context: Option<&str>,
     ) -> Result<NetworkItemId, GraphError> {
@@ -226,10 +271,13 @@ impl GraphClient {
         let mut payload = json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "to": to,
             "type": "text",
             "text": {"body": text, "preview_url": false},
         });
+        match to {
+            WhatsappRecipient::Phone(phone) => payload["to"] = json!(phone),
+            WhatsappRecipient::Bsuid(id) => payload["recipient"] = json!(id),
+        }
         if let Some(wamid) = context {
             payload["context"] = json!({"message_id": wamid});
         }
@@ -525,8 +573,8 @@ fn is_outside_window(code: i64, subcode: Option<i64>) -> bool {
 /// * WhatsApp `131026` (undeliverable: not on WhatsApp, outdated app, terms not accepted, or
 ///   blocked us) and `131050` (the customer stopped marketing messages).
 ///
-/// Deliberately not here: WhatsApp `131051` (unsupported message *type*: rejected) and `131045`
-/// (our number's registration/certificate: a configuration problem, reported as is).
+/// Deliberately not here: WhatsApp `131051` (unsupported message *type*: its own reason) and
+/// `131045` (our number's registration/certificate: a configuration problem, reported as is).
 fn is_recipient_unavailable(code: i64, subcode: Option<i64>) -> bool {
     matches!(
         (code, subcode),
@@ -567,10 +615,13 @@ fn classify(status: StatusCode, after: Option<Duration>, body: &[u8]) -> GraphEr
         _ if error.is_transient == Some(true) => retryable(detail),
         10 | 200..=299 => permanent(FailureReason::PermissionDenied),
         100 if subcode == Some(33) => permanent(FailureReason::ItemDeleted),
+        // WhatsApp: "Cloud API does not support the message type" (Meta's unsupported-messages
+        // webhook reference).
+        131051 => permanent(FailureReason::UnsupportedMessageType),
         _ if status == StatusCode::NOT_FOUND => permanent(FailureReason::ItemDeleted),
         // Invalid parameter, policy block, duplicate; WhatsApp: missing / invalid parameter,
-        // sender = recipient, unsupported message type.
-        100 | 368 | 506 | 131008 | 131009 | 131021 | 131051 => {
+        // sender = recipient, a business-scoped user id this message cannot go to (131062).
+        100 | 368 | 506 | 131008 | 131009 | 131021 | 131062 => {
             permanent(FailureReason::Rejected(error.full_message()))
         }
         // Includes WhatsApp 131000 ("something went wrong") when served as a 5xx.
@@ -919,15 +970,26 @@ mod tests {
                 Ok(GraphError::Permanent(FailureReason::PermissionDenied)),
             ),
             (
-                "wa 131051 rejected with details",
+                "wa 131051 unsupported message type, in plain words",
                 bad,
                 whatsapp_error(
                     131051,
                     "Unsupported message type",
                     "Message type is not currently supported.",
                 ),
+                Ok(GraphError::Permanent(FailureReason::UnsupportedMessageType)),
+            ),
+            (
+                "wa 131062 BSUID not supported for this message: rejected",
+                bad,
+                whatsapp_error(
+                    131062,
+                    "Business-scoped User ID recipients are not supported for this message.",
+                    "x",
+                ),
                 Ok(GraphError::Permanent(FailureReason::Rejected(
-                    "Unsupported message type: Message type is not currently supported.".into(),
+                    "Business-scoped User ID recipients are not supported for this message.: x"
+                        .into(),
                 ))),
             ),
             (
@@ -1027,6 +1089,26 @@ mod tests {
             detail.contains("Graph error 130429/2494010")
                 && detail.contains("(Cloud API message throughput has been reached.)"),
             "{detail}"
+        );
+    }
+
+    #[test]
+    fn whatsapp_recipients_are_phone_numbers_or_business_scoped_ids() {
+        assert_eq!(
+            WhatsappRecipient::of("491234567890"),
+            WhatsappRecipient::Phone("491234567890")
+        );
+        assert_eq!(
+            WhatsappRecipient::of("+16505551234"),
+            WhatsappRecipient::Phone("+16505551234")
+        );
+        assert_eq!(
+            WhatsappRecipient::of("US.13491208655302741918"),
+            WhatsappRecipient::Bsuid("US.13491208655302741918")
+        );
+        assert_eq!(
+            WhatsappRecipient::of("IN.1648738043044942"),
+            WhatsappRecipient::Bsuid("IN.1648738043044942")
         );
     }
 

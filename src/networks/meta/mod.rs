@@ -8,7 +8,8 @@ pub mod payload;
 pub mod signature;
 
 pub use client::{
-    BaseUrlError, GraphClient, GraphError, MESSAGE_METADATA, MessageTag, RATE_LIMIT_HINT,
+    BaseUrlError, GraphClient, GraphError, MESSAGE_METADATA, MessageTag, RATE_LIMIT_HINT, SendAs,
+    WhatsappRecipient,
 };
 pub use payload::{ParseError, Parsed, parse};
 pub use signature::{SIGNATURE_HEADER, SignatureError, verify};

@@ -161,6 +161,30 @@ async fn start_thread(
     }
 }
 
+/// The once-mark recorded before a ticket's forum post is first created.
+fn forum_post_key(ticket: &Ticket) -> String {
+    format!("discord-forum-post:{}", ticket.id)
+}
+
+/// The start of a ticket's forum post name: its number (`#12 Facebook comment on …`).
+fn forum_post_marker(ticket: &Ticket) -> String {
+    format!("#{} ", ticket.id)
+}
+
+/// The ticket's post among a server's active threads: in `forum`, named after the ticket.
+fn find_forum_post(threads: &[serde_json::Value], forum: &str, ticket: &Ticket) -> Option<String> {
+    let marker = forum_post_marker(ticket);
+    threads
+        .iter()
+        .filter(|t| t.get("parent_id").and_then(|p| p.as_str()) == Some(forum))
+        .filter(|t| {
+            t.get("name")
+                .and_then(|n| n.as_str())
+                .is_some_and(|n| n.starts_with(&marker))
+        })
+        .find_map(|t| t.get("id").and_then(|i| i.as_str()).map(str::to_string))
+}
+
 /// Create the card: a message and its thread, or a forum post.
 pub(super) async fn post_card(
     svc: &Services,
@@ -174,7 +198,7 @@ pub(super) async fn post_card(
     };
     let view = card_view(svc, ticket, &account.name);
     let body = render::card(&view);
-    let name = format!("#{} {}", ticket.id, view.headline);
+    let name = format!("{}{}", forum_post_marker(ticket), view.headline);
     let link = |channel: &str, message: &str, role| JobRecord::LinkChat {
         chat: ChatRef {
             surface: Surface::Discord,
@@ -212,6 +236,20 @@ pub(super) async fn post_card(
             ]))
         }
         DiscordChannelKind::Forum => {
+            // Forum posts take no nonce. The intent is recorded before the first create; any
+            // later attempt (its answer may have been lost after Discord created the post)
+            // looks for the post, named "#<ticket> …", before creating one.
+            let once = forum_post_key(ticket);
+            if !svc.store.first_time(&once, chrono::Utc::now()).await? {
+                let threads = match discord.active_threads(guild).await {
+                    Ok(t) => t,
+                    Err(e) => return Ok(failure(e)),
+                };
+                if let Some(thread) = find_forum_post(&threads, &channel.id, ticket) {
+                    info!(forum = %channel.id, %thread, "Discord forum post found after a retry");
+                    return Ok(Outcome::Done(vec![link(&thread, &thread, ChatRole::Card)]));
+                }
+            }
             let tags: Vec<&str> = status_tag(channel, ticket.state.status)
                 .into_iter()
                 .collect();

@@ -186,7 +186,9 @@ pub(super) fn normalise_mention(
     }
     // Meta's mention payloads usually name no author; the post stands in for them, so every
     // anonymous mention under one post lands in one ticket.
-    let customer_id = author_id.unwrap_or_else(|| format!("unknown:{post_id}"));
+    let customer_id = author_id
+        .map(CustomerId::new)
+        .unwrap_or_else(|| CustomerId::unknown_author_of(&post_id));
     let created_at = value
         .created_time
         .map(|t| t.0)
@@ -206,7 +208,7 @@ pub(super) fn normalise_mention(
                 kind: ItemKind::Mention,
                 post_id,
                 customer: Customer {
-                    id: CustomerId::new(customer_id),
+                    id: customer_id,
                     name: from_name.or(value.sender_name).filter(|n| !n.is_empty()),
                 },
                 text: value.message.unwrap_or_default(),

@@ -81,7 +81,7 @@ pub(super) fn normalise_mention(
                 item_id,
                 kind: ItemKind::Mention,
                 customer: Customer {
-                    id: CustomerId::new(format!("unknown:{post_id}")),
+                    id: CustomerId::unknown_author_of(&post_id),
                     name: None,
                 },
                 post_id,

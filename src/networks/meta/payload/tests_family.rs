@@ -270,6 +270,18 @@ fn receipts_are_normalised_exactly() {
                 status: ReceiptStatus::Failed(FailureReason::OutsideWindow),
             },
         ),
+        (
+            "whatsapp_status_failed_unsupported.json",
+            "whatsapp:status:wamid.HBgLMzI0NzY3NTUzNzYVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3MTAA:failed",
+            NetworkChange::Receipt {
+                network: Network::Whatsapp,
+                account: AccountId::new(PNID),
+                customer: Some(CustomerId::new("32476755376")),
+                ids: vec![NetworkItemId::new(failed_wamid)],
+                watermark: None,
+                status: ReceiptStatus::Failed(FailureReason::UnsupportedMessageType),
+            },
+        ),
     ];
     for (name, key, change) in cases {
         let parsed = parse_fixture(name);

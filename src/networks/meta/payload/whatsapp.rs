@@ -17,8 +17,11 @@ use crate::core::{
 /// Error code: more than 24 h since the customer's last message; only a template may go.
 const OUTSIDE_WINDOW: i64 = 131047;
 /// Error codes meaning the customer cannot receive this message (not on WhatsApp, old app,
-/// blocked us, …): 131026 "Receiver is incapable of receiving this message", 131051.
-const RECIPIENT_UNAVAILABLE: [i64; 2] = [131026, 131051];
+/// blocked us, …): 131026 "Receiver is incapable of receiving this message".
+const RECIPIENT_UNAVAILABLE: [i64; 1] = [131026];
+/// Error code: Cloud API does not support the message type (Meta's unsupported-messages
+/// webhook reference).
+const UNSUPPORTED_MESSAGE_TYPE: i64 = 131051;
 
 /// Each message and status of one `messages` change value, as an envelope or a note.
 /// Notes are prefixed `message #j` / `status #j`; a note about the value as a whole has none.
@@ -250,6 +253,7 @@ fn normalise_status(account: &AccountId, status: WireStatus) -> Result<NetworkEn
 fn failure_reason(error: &WireError) -> FailureReason {
     match error.code {
         Some(OUTSIDE_WINDOW) => FailureReason::OutsideWindow,
+        Some(UNSUPPORTED_MESSAGE_TYPE) => FailureReason::UnsupportedMessageType,
         Some(code) if RECIPIENT_UNAVAILABLE.contains(&code) => FailureReason::RecipientUnavailable,
         _ => {
             let title = error
