@@ -1,8 +1,8 @@
-//! Bulk close of 10,000 tickets, the way `/switchboard close <filter>` does it: the bulk
-//! event is committed to the inbox and the inbox worker matches the filter and applies Close
-//! to every ticket (one version-checked commit each, with its card-update job). Reports the
-//! total time and the per-ticket apply time p50/p99, on SQLite and (with
-//! SWITCHBOARD_TEST_POSTGRES_URL) Postgres. The outbox is not run.
+//! Bulk close of 10,000 tickets, the way `/switchboard close <filter>` does it (confined to
+//! the channel it is run in): the bulk event is committed to the inbox and the inbox worker
+//! matches the filter and applies Close to every ticket (one version-checked commit each, with
+//! its card-update job). Reports the total time and the per-ticket apply time p50/p99, on SQLite
+//! and (with SWITCHBOARD_TEST_POSTGRES_URL) Postgres. The outbox is not run.
 //!
 //! `cargo bench --bench bulk` (env: BENCH_TICKETS, default 10000)
 
@@ -93,8 +93,10 @@ async fn run(label: &str, db: &str, n: u64) {
     let event = InboxEvent::Bulk {
         teammate: ana.clone(),
         action: CardAction::Close,
+        // As `/switchboard close status:unread` run in the Page's channel: confined to it.
         filter: Filter {
             statuses: vec![Status::Unread],
+            route: svc.config.route_to(Surface::Slack, "C1"),
             ..Default::default()
         },
         response_url: None,

@@ -230,8 +230,11 @@ impl PartialEq for DiscordChannelConfig {
 }
 impl Eq for DiscordChannelConfig {}
 
-/// Who may do what. Each list holds Slack user ids (`U…`/`W…`) and user-group ids (`S…`);
-/// an empty list means everyone in the workspace may.
+/// Who may do what. Each list holds Slack user ids (`U…`/`W…`) and user-group ids (`S…`)
+/// (on Discord: user ids and role ids); an empty list means everyone in the workspace may.
+/// `admin` is the exception: empty means nobody.
+///
+/// Everyone but an admin acts only on the tickets routed to the channel they act from.
 #[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct PermissionsConfig {
@@ -241,6 +244,39 @@ pub struct PermissionsConfig {
     pub saved_replies: Vec<String>,
     /// Hide / unhide, delete, like, block.
     pub moderate: Vec<String>,
+    /// Mark read / unread by filter; while not set, the `close` list applies.
+    pub bulk: Option<Vec<String>>,
+    /// Admins pass every rule and act on the tickets of every channel, from any channel.
+    /// Empty: nobody.
+    pub admin: Vec<String>,
+}
+
+impl PermissionsConfig {
+    /// The list that rules `what`.
+    pub fn rule(&self, what: crate::core::permission::Permission) -> &[String] {
+        use crate::core::permission::Permission::*;
+        match what {
+            Reply => &self.reply,
+            Close => &self.close,
+            Assign => &self.assign,
+            SavedReplies => &self.saved_replies,
+            Moderate => &self.moderate,
+            Bulk => self.bulk.as_deref().unwrap_or(&self.close),
+        }
+    }
+
+    /// Every list with its key under `permissions.` (for validation).
+    fn lists(&self) -> [(&'static str, &[String]); 7] {
+        [
+            ("reply", &self.reply),
+            ("close", &self.close),
+            ("assign", &self.assign),
+            ("saved_replies", &self.saved_replies),
+            ("moderate", &self.moderate),
+            ("bulk", self.bulk.as_deref().unwrap_or_default()),
+            ("admin", &self.admin),
+        ]
+    }
 }
 
 /// A team tickets can be assigned to.
@@ -688,17 +724,11 @@ impl Config {
                 ));
             }
         }
-        for (key, list) in [
-            ("permissions.reply", &self.permissions.reply),
-            ("permissions.close", &self.permissions.close),
-            ("permissions.assign", &self.permissions.assign),
-            ("permissions.saved_replies", &self.permissions.saved_replies),
-            ("permissions.moderate", &self.permissions.moderate),
-        ] {
+        for (key, list) in self.permissions.lists() {
             for p in list {
                 if !(p.starts_with('U') || p.starts_with('W') || p.starts_with('S')) {
                     problems.push(format!(
-                        "{key}: {p:?} is neither a user id (U…/W…) nor a user group id (S…)"
+                        "permissions.{key}: {p:?} is neither a user id (U…/W…) nor a user group id (S…)"
                     ));
                 }
             }
@@ -742,13 +772,7 @@ impl Config {
                 )),
             }
             let snowflake = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-            for (key, list) in [
-                ("reply", &d.permissions.reply),
-                ("close", &d.permissions.close),
-                ("assign", &d.permissions.assign),
-                ("saved_replies", &d.permissions.saved_replies),
-                ("moderate", &d.permissions.moderate),
-            ] {
+            for (key, list) in d.permissions.lists() {
                 for p in list.iter().filter(|p| !snowflake(p)) {
                     problems.push(format!(
                         "discord.permissions.{key}: {p:?} is not a Discord user or role id"
@@ -1019,17 +1043,64 @@ impl Config {
         ticket: &crate::core::TicketState,
         account: &'a AccountConfig,
     ) -> Option<Destination<'a>> {
-        let text = ticket.first_text.to_lowercase();
         match self.routing.iter().find(|r| {
-            r.network.is_none_or(|n| n == ticket.network)
-                && r.kind.is_none_or(|k| k == ticket.kind)
-                && r.keyword
-                    .as_deref()
-                    .is_none_or(|k| text.contains(&k.to_lowercase()))
+            crate::core::filter::rule_matches(r.network, r.kind, r.keyword.as_deref(), ticket)
         }) {
             Some(r) => self.destination(r.slack_channel.as_ref(), r.discord_channel.as_ref()),
             None => self.account_destination(account),
         }
+    }
+
+    /// Every configured account with its network.
+    fn accounts(&self) -> impl Iterator<Item = (crate::core::Network, &AccountConfig)> {
+        use crate::core::Network::*;
+        self.meta
+            .pages
+            .iter()
+            .map(|a| (Facebook, a))
+            .chain(self.meta.instagram.iter().map(|a| (Instagram, a)))
+            .chain(self.meta.whatsapp.iter().map(|a| (Whatsapp, a)))
+    }
+
+    /// The tickets routed to a chat channel, as a filter constraint (the same decision as
+    /// [`Config::destination_for`]); `None` when no account or routing rule sends tickets
+    /// there: not an inbox channel.
+    pub fn route_to(
+        &self,
+        surface: crate::core::Surface,
+        channel: &str,
+    ) -> Option<crate::core::filter::RouteMatch> {
+        use crate::core::filter::{RouteAccount, RouteMatch, RouteRule};
+        let here = |d: Option<Destination<'_>>| match (d, surface) {
+            (Some(Destination::Slack { channel: c }), crate::core::Surface::Slack) => c == channel,
+            (Some(Destination::Discord { channel: c, .. }), crate::core::Surface::Discord) => {
+                c.id == channel
+            }
+            _ => false,
+        };
+        let route = RouteMatch {
+            rules: self
+                .routing
+                .iter()
+                .map(|r| RouteRule {
+                    network: r.network,
+                    kind: r.kind,
+                    keyword: r.keyword.clone(),
+                    here: here(
+                        self.destination(r.slack_channel.as_ref(), r.discord_channel.as_ref()),
+                    ),
+                })
+                .collect(),
+            accounts: self
+                .accounts()
+                .map(|(network, a)| RouteAccount {
+                    network,
+                    account: crate::core::AccountId::new(a.id.clone()),
+                    here: here(self.account_destination(a)),
+                })
+                .collect(),
+        };
+        route.is_inbox().then_some(route)
     }
 
     /// The reply mode of a chat channel (for Discord, the channel cards are posted in).
@@ -1343,6 +1414,12 @@ mod tests {
         assert_eq!(d.servers[0].channels.len(), 2);
         assert_eq!(d.servers[0].channels[1].kind, DiscordChannelKind::Forum);
         assert_eq!(d.teams[0].name, "support");
+        assert_eq!(d.permissions.admin, ["<role id>"]);
+        assert_eq!(
+            d.permissions
+                .rule(crate::core::permission::Permission::Bulk),
+            ["<role id>"]
+        );
     }
 
     #[test]
@@ -1460,6 +1537,144 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_channel_route_admits_exactly_the_tickets_routed_there() {
+        use crate::core::{ItemKind::*, Network::*, Surface};
+        let config = Config::parse(
+            r#"
+            [[meta.pages]]
+            id = "1"
+            name = "P"
+            slack_channel = "CPAGE"
+            [[meta.pages]]
+            id = "2"
+            name = "Q"
+            discord_channel = "200"
+            [[meta.instagram]]
+            id = "3"
+            name = "I"
+            slack_channel = "CPAGE"
+            [[meta.whatsapp]]
+            id = "4"
+            name = "W"
+            slack_channel = "CWA"
+            [[routing]]
+            kind = "direct_message"
+            keyword = "RÜCKERSTATTUNG"
+            slack_channel = "CREFUND"
+            [[routing]]
+            network = "instagram"
+            discord_channel = "300"
+            [[routing]]
+            keyword = "refund"
+            slack_channel = "CREFUND"
+            [discord]
+            application_id = "10"
+            public_key = "0000000000000000000000000000000000000000000000000000000000000000"
+            [[discord.servers]]
+            guild_id = "100"
+            [[discord.servers.channels]]
+            id = "200"
+            [[discord.servers.channels]]
+            id = "300"
+            "#,
+        )
+        .expect("parses");
+        let ticket = |network, account: &str, kind, text: &str| {
+            let item = crate::core::InboundItem {
+                network,
+                account: crate::core::AccountId::new(account),
+                item_id: crate::core::NetworkItemId::new("x"),
+                kind,
+                post_id: crate::core::NetworkItemId::new("p"),
+                customer: crate::core::Customer {
+                    id: crate::core::CustomerId::new("c"),
+                    name: None,
+                },
+                text: text.into(),
+                created_at: chrono::Utc::now(),
+                permalink: None,
+                attachments: vec![],
+            };
+            crate::core::decide(
+                None,
+                &crate::core::Event::CustomerMessage { item },
+                chrono::Utc::now(),
+            )
+            .expect("opens")
+            .state
+        };
+        let tickets = [
+            ticket(Facebook, "1", Comment, "hello"),
+            ticket(Facebook, "1", Comment, "a Refund please"),
+            ticket(Facebook, "1", DirectMessage, "meine rückerstattung bitte"),
+            ticket(Facebook, "2", Comment, "hello"),
+            ticket(Facebook, "2", Mention, "REFUND"),
+            ticket(Instagram, "3", Comment, "refund"),
+            ticket(Instagram, "3", DirectMessage, "Rückerstattung!"),
+            ticket(Whatsapp, "4", DirectMessage, "hi"),
+            // Accounts that are not configured go nowhere, whatever a rule says.
+            ticket(Facebook, "9", Comment, "refund"),
+            ticket(Whatsapp, "1", DirectMessage, "hi"),
+        ];
+        let channels = [
+            (Surface::Slack, "CPAGE"),
+            (Surface::Slack, "CWA"),
+            (Surface::Slack, "CREFUND"),
+            (Surface::Discord, "200"),
+            (Surface::Discord, "300"),
+        ];
+        let routed_to = |t: &crate::core::TicketState| {
+            config
+                .account(t.network, t.account.as_str())
+                .and_then(|a| config.destination_for(t, a))
+                .map(|d| match d {
+                    Destination::Slack { channel } => (Surface::Slack, channel.to_string()),
+                    Destination::Discord { channel, .. } => (Surface::Discord, channel.id.clone()),
+                })
+        };
+        for (surface, channel) in channels {
+            let route = config.route_to(surface, channel).expect("an inbox channel");
+            for t in &tickets {
+                let want = routed_to(t) == Some((surface, channel.to_string()));
+                assert_eq!(route.admits(t), want, "{channel}: {t:?}");
+            }
+        }
+        // Every ticket above that has a destination is admitted by exactly one channel.
+        assert_eq!(tickets.iter().filter(|t| routed_to(t).is_some()).count(), 8);
+        // Channels nothing is routed to are not inbox channels; ids do not cross surfaces.
+        assert_eq!(config.route_to(Surface::Slack, "CELSEWHERE"), None);
+        assert_eq!(config.route_to(Surface::Slack, "200"), None);
+        assert_eq!(config.route_to(Surface::Discord, "CPAGE"), None);
+    }
+
+    #[test]
+    fn bulk_defaults_to_the_close_list_and_admin_ids_are_checked() {
+        let config = Config::parse(
+            r#"
+            [permissions]
+            close = ["ULEAD"]
+            admin = ["SADMINS", "bob"]
+            "#,
+        )
+        .expect("parses");
+        use crate::core::permission::Permission;
+        assert_eq!(config.permissions.rule(Permission::Bulk), ["ULEAD"]);
+        let problems = config.validate().join("\n");
+        assert!(
+            problems.contains(
+                "permissions.admin: \"bob\" is neither a user id (U…/W…) nor a user group id (S…)"
+            ),
+            "{problems}"
+        );
+        let config =
+            Config::parse("[permissions]\nclose = [\"ULEAD\"]\nbulk = []\n").expect("parses");
+        assert!(
+            config.permissions.rule(Permission::Bulk).is_empty(),
+            "set: everyone"
+        );
     }
 
     #[test]

@@ -186,7 +186,9 @@ async fn a_forum_post_per_ticket_with_status_tags() {
         "Facebook comment on Acme Coffee"
     );
     let thread = CARD; // the fake's first id is the post (and its starter message)
-    let answer = interact(&w, &click("7001", "sb1:close:1", MOD, &[MOD_ROLE])).await;
+    // The card is the post's starter message: a click on it comes from the post's channel.
+    let on_post = button_interaction("7001", "sb1:close:1", MOD, &[MOD_ROLE], thread, thread);
+    let answer = interact(&w, &on_post).await;
     assert_eq!(answer, json!({"type": 6}));
     w.settle().await;
     let edits = w

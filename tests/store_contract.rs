@@ -1516,6 +1516,7 @@ async fn find_tickets_filters_orders_and_limits(store: DynStore) {
         network: Some(Network::Facebook),
         account: Some(AccountId::new("page1")),
         visibility: Some(Visibility::Public),
+        route: None,
     };
     assert_eq!(
         found(s, open_assigned_page1.clone(), 100).await,

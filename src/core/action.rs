@@ -55,6 +55,16 @@ impl CardAction {
         }
     }
 
+    /// What a teammate must be allowed to do to run this action by filter: close / reopen
+    /// need `Close`, mark read / unread need `Bulk`.
+    pub fn bulk_permission(self) -> super::permission::Permission {
+        use super::permission::Permission;
+        match self {
+            CardAction::Close | CardAction::Reopen => Permission::Close,
+            _ => Permission::Bulk,
+        }
+    }
+
     pub const ALL: [CardAction; 17] = [
         CardAction::Hide,
         CardAction::Unhide,
@@ -200,6 +210,22 @@ mod tests {
             .to_string(),
             "sb1:close:42"
         );
+    }
+
+    #[test]
+    fn every_bulk_verb_needs_a_permission() {
+        use crate::core::permission::Permission;
+        let cases = [
+            ("close", Permission::Close),
+            ("open", Permission::Close),
+            ("reopen", Permission::Close),
+            ("read", Permission::Bulk),
+            ("unread", Permission::Bulk),
+        ];
+        for (verb, want) in cases {
+            let action = CardAction::from_bulk_verb(verb).expect(verb);
+            assert_eq!(action.bulk_permission(), want, "{verb}");
+        }
     }
 
     #[test]

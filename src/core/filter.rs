@@ -1,11 +1,15 @@
 //! Ticket filters for queues and bulk actions, parsed from a command's words:
 //! `status:unread,read assignee:me network:facebook account:123 type:public`.
 //! Parsing resolves `me` and "my teams", so the store receives a plain filter.
+//!
+//! A filter may also be confined to one chat channel's tickets ([`RouteMatch`]): the tickets
+//! the configuration routes there, described by the ticket's own fields (network, account,
+//! kind, first text), so the store can match it without knowing the configuration.
 
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AccountId, Network, Teammate};
-use super::model::{Assignee, Status};
+use super::model::{Assignee, ItemKind, Status, TicketState};
 
 /// Which assignees match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +38,80 @@ pub struct Filter {
     pub network: Option<Network>,
     pub account: Option<AccountId>,
     pub visibility: Option<Visibility>,
+    /// Only the tickets routed to one channel (a teammate acting from that channel); `None`:
+    /// every channel's (an admin, or the workers themselves).
+    #[serde(default)]
+    pub route: Option<RouteMatch>,
+}
+
+/// The tickets routed to one chat channel: the configuration's routing rules in order (the
+/// first whose conditions a ticket meets decides where it goes), and, for a ticket no rule
+/// matches, its account's own channel. A ticket of an account that is not configured goes
+/// nowhere. This mirrors `Config::destination_for` exactly (a test holds them together).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteMatch {
+    pub rules: Vec<RouteRule>,
+    /// Every configured account, and whether its own channel is this one.
+    pub accounts: Vec<RouteAccount>,
+}
+
+/// One routing rule's conditions, and whether it sends its tickets to this channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRule {
+    pub network: Option<Network>,
+    pub kind: Option<ItemKind>,
+    /// Matched case-insensitively in the ticket's first message.
+    pub keyword: Option<String>,
+    pub here: bool,
+}
+
+/// A configured account, and whether its own channel is this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteAccount {
+    pub network: Network,
+    pub account: AccountId,
+    pub here: bool,
+}
+
+/// Whether a routing rule with these conditions matches a ticket (the one definition, used by
+/// the configuration's routing and by [`RouteMatch`]).
+pub fn rule_matches(
+    network: Option<Network>,
+    kind: Option<ItemKind>,
+    keyword: Option<&str>,
+    ticket: &TicketState,
+) -> bool {
+    network.is_none_or(|n| n == ticket.network)
+        && kind.is_none_or(|k| k == ticket.kind)
+        && keyword.is_none_or(|k| ticket.first_text.to_lowercase().contains(&k.to_lowercase()))
+}
+
+impl RouteRule {
+    pub fn matches(&self, ticket: &TicketState) -> bool {
+        rule_matches(self.network, self.kind, self.keyword.as_deref(), ticket)
+    }
+}
+
+impl RouteMatch {
+    /// Whether the ticket is routed to this channel.
+    pub fn admits(&self, ticket: &TicketState) -> bool {
+        let Some(account) = self
+            .accounts
+            .iter()
+            .find(|a| a.network == ticket.network && a.account == ticket.account)
+        else {
+            return false;
+        };
+        match self.rules.iter().find(|r| r.matches(ticket)) {
+            Some(rule) => rule.here,
+            None => account.here,
+        }
+    }
+
+    /// Whether some ticket could be routed here at all (an inbox channel).
+    pub fn is_inbox(&self) -> bool {
+        self.rules.iter().any(|r| r.here) || self.accounts.iter().any(|a| a.here)
+    }
 }
 
 /// The built-in queues.

@@ -1,4 +1,8 @@
 //! Who may do what. A rule is a list of user ids and user-group ids; empty means everyone.
+//!
+//! The admin list is the exception: empty means nobody. An admin passes every rule and acts on
+//! the tickets of every channel, from any channel; everyone else acts only on the tickets
+//! routed to the channel they are in (see `server::scope`).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +14,9 @@ pub enum Permission {
     Assign,
     SavedReplies,
     Moderate,
+    /// Mark read / unread by filter (`read|unread <filters>`); close / reopen by filter need
+    /// `Close`.
+    Bulk,
 }
 
 impl Permission {
@@ -20,8 +27,19 @@ impl Permission {
             Permission::Assign => "permissions.assign",
             Permission::SavedReplies => "permissions.saved_replies",
             Permission::Moderate => "permissions.moderate",
+            Permission::Bulk => "permissions.bulk",
         }
     }
+}
+
+/// Whether `user` is on the admin list (`rule`; empty: nobody is).
+pub fn is_admin(rule: &[String], user: &str, in_group: &dyn Fn(&str) -> bool) -> bool {
+    !rule.is_empty() && allowed(rule, user, in_group)
+}
+
+/// Discord: whether `user`, holding `roles`, is on the admin list (empty: nobody is).
+pub fn is_admin_by_roles(rule: &[String], user: &str, roles: &[String]) -> bool {
+    !rule.is_empty() && allowed_by_roles(rule, user, roles)
 }
 
 /// Whether `user` passes `rule`. `in_group(group_id)` answers membership of a user group.
@@ -56,6 +74,19 @@ mod tests {
         assert!(allowed_by_roles(&rule, "222", &["5".into(), "900".into()]));
         assert!(!allowed_by_roles(&rule, "222", &["5".into()]));
         assert!(allowed_by_roles(&[], "222", &[]));
+    }
+
+    #[test]
+    fn an_empty_admin_list_makes_nobody_admin() {
+        let rule = vec!["111".to_string(), "SADMINS".to_string()];
+        let admins = |g: &str| g == "SADMINS";
+        assert!(is_admin(&rule, "111", &|_| false));
+        assert!(is_admin(&rule, "222", &admins));
+        assert!(!is_admin(&rule, "222", &|_| false));
+        assert!(!is_admin(&[], "111", &admins));
+        assert!(is_admin_by_roles(&["900".into()], "222", &["900".into()]));
+        assert!(!is_admin_by_roles(&["900".into()], "222", &["5".into()]));
+        assert!(!is_admin_by_roles(&[], "222", &["900".into()]));
     }
 
     #[test]

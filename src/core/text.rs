@@ -284,10 +284,29 @@ pub fn refused(what: super::permission::Permission) -> String {
         Assign => "assign tickets",
         SavedReplies => "create, edit or delete saved replies",
         Moderate => "hide, delete, like or block on the network",
+        Bulk => "mark tickets read or unread in bulk",
     };
     format!(
         ":no_entry: You are not allowed to {action} here (`{}` in Switchboard's configuration). Nothing was changed.",
         what.config_key()
+    )
+}
+
+/// A refused bulk read / unread: `permissions.bulk`, which is the `close` list when unset.
+pub fn refused_bulk(bulk_set: bool) -> String {
+    if bulk_set {
+        return refused(super::permission::Permission::Bulk);
+    }
+    ":no_entry: You are not allowed to mark tickets read or unread in bulk here (`permissions.bulk`, which is `permissions.close` while it is not set, in Switchboard's configuration). Nothing was changed.".into()
+}
+
+/// A command about tickets run in a channel no account or routing rule sends tickets to.
+pub const NOT_AN_INBOX_CHANNEL: &str = ":no_entry: This channel is not an inbox: no account or routing rule sends tickets here, so there is nothing to list or change. Run the command in the channel whose tickets you mean. Nothing was changed.";
+
+/// A command or click about a ticket that is routed to another channel.
+pub fn ticket_not_here(ticket: i64) -> String {
+    format!(
+        ":no_entry: Ticket #{ticket} is not in this channel: act on it from the channel its card is in. Nothing was changed."
     )
 }
 
@@ -1132,5 +1151,20 @@ mod discord_text_tests {
         `/inbox queue` lists a queue; `/inbox bulk` acts on every ticket matching a filter (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook` `account:<id>` `type:public|private`).
         `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note.
         ");
+    }
+}
+
+#[cfg(test)]
+mod authz_text_tests {
+    use super::*;
+    use crate::core::permission::Permission;
+
+    #[test]
+    fn snapshots_of_channel_and_bulk_refusals() {
+        insta::assert_snapshot!(NOT_AN_INBOX_CHANNEL, @":no_entry: This channel is not an inbox: no account or routing rule sends tickets here, so there is nothing to list or change. Run the command in the channel whose tickets you mean. Nothing was changed.");
+        insta::assert_snapshot!(ticket_not_here(42), @":no_entry: Ticket #42 is not in this channel: act on it from the channel its card is in. Nothing was changed.");
+        insta::assert_snapshot!(refused(Permission::Bulk), @":no_entry: You are not allowed to mark tickets read or unread in bulk here (`permissions.bulk` in Switchboard's configuration). Nothing was changed.");
+        insta::assert_snapshot!(refused_bulk(false), @":no_entry: You are not allowed to mark tickets read or unread in bulk here (`permissions.bulk`, which is `permissions.close` while it is not set, in Switchboard's configuration). Nothing was changed.");
+        assert_eq!(refused_bulk(true), refused(Permission::Bulk));
     }
 }

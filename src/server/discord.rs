@@ -16,12 +16,14 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use tracing::debug;
 
+use super::scope::{Origin, Scope, command_ticket};
 use super::{AppState, Refusal};
 use crate::chat::discord::inbound::{self, CommandOption, Interaction, Kind, TextField};
 use crate::chat::discord::render::{self, CALLBACK_DEFERRED_UPDATE, CALLBACK_PONG, ephemeral};
 use crate::chat::discord::{parse_custom_id, signature};
 use crate::core::action::ActionIdError;
-use crate::core::filter::{self, Queue};
+use crate::core::filter::{self, Filter, Queue};
+use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{ActionId, Assignee, CardAction, ChatUserId, Surface, Teammate, TicketId, text};
@@ -163,6 +165,31 @@ async fn ticket(svc: &Services, id: TicketId) -> Result<Option<crate::core::Tick
         .map_err(|e| Refusal::internal("cannot read a ticket", e))
 }
 
+/// Where an interaction came from (a thread counts as its parent channel).
+fn origin<'a>(i: &'a Interaction, m: &'a Member<'_>) -> Origin<'a> {
+    Origin {
+        teammate: &m.teammate,
+        roles: m.roles,
+        channel: i.channel_id.as_deref(),
+        parent: i.channel_parent.as_deref(),
+    }
+}
+
+/// The refusal for a click about a ticket routed to another channel (`None`: go ahead; a
+/// missing ticket is answered by the action itself).
+async fn elsewhere(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    id: TicketId,
+) -> Result<Option<Value>, Refusal> {
+    let Some(t) = ticket(svc, id).await? else {
+        return Ok(None);
+    };
+    let scope = Scope::of(svc, origin(i, m)).await?;
+    Ok((!scope.admits(svc, &t).await?).then(|| ephemeral(&text::ticket_not_here(id.0))))
+}
+
 fn deferred_update() -> Value {
     json!({ "type": CALLBACK_DEFERRED_UPDATE })
 }
@@ -186,6 +213,9 @@ async fn component(
                 "malformed saved-reply select",
             ));
         };
+        if let Some(refusal) = elsewhere(svc, i, m, TicketId(t)).await? {
+            return Ok(refusal);
+        }
         return open_reply(svc, m, TicketId(t), Some(SavedReplyId(s))).await;
     }
     // The tag picker shown after "Tags": set the chosen tags, or open the editor for new ones.
@@ -208,6 +238,9 @@ async fn component(
             && !allowed(svc, m, p).await?
         {
             return Ok(ephemeral(&text::refused(p)));
+        }
+        if let Some(refusal) = elsewhere(svc, i, m, ticket_id).await? {
+            return Ok(refusal);
         }
         let Some(t) = ticket(svc, ticket_id).await? else {
             return Ok(ephemeral(text::NO_SUCH_TICKET));
@@ -257,6 +290,9 @@ async fn component(
         && !allowed(svc, m, p).await?
     {
         return Ok(ephemeral(&text::refused(p)));
+    }
+    if let Some(refusal) = elsewhere(svc, i, m, id.ticket).await? {
+        return Ok(refusal);
     }
     match id.action {
         CardAction::Reply => return open_reply(svc, m, id.ticket, None).await,
@@ -493,7 +529,7 @@ async fn command(
         return Ok(ephemeral(&text::discord_help(command)));
     };
     match sub.name.as_str() {
-        "queue" => queue(svc, m, &sub.options).await,
+        "queue" => queue(svc, i, m, &sub.options).await,
         "bulk" => bulk(svc, i, m, &sub.options).await,
         "assign" => assign(svc, i, m, &sub.options).await,
         "saved" => {
@@ -519,6 +555,7 @@ fn teams_of(svc: &Services, m: &Member<'_>) -> Vec<String> {
 
 async fn queue(
     svc: &Services,
+    i: &Interaction,
     m: &Member<'_>,
     options: &[CommandOption],
 ) -> Result<Value, Refusal> {
@@ -526,10 +563,17 @@ async fn queue(
     let Some(queue) = Queue::parse(&name) else {
         return Ok(ephemeral(&text::queue_unknown("/queue")));
     };
+    let Ok(route) = Scope::of(svc, origin(i, m)).await?.route() else {
+        return Ok(ephemeral(text::NOT_AN_INBOX_CHANNEL));
+    };
     let teams = teams_of(svc, m);
+    let filter = Filter {
+        route,
+        ..queue.filter(&m.teammate, &teams)
+    };
     let tickets = svc
         .store
-        .find_tickets(&queue.filter(&m.teammate, &teams), QUEUE_LIST_LIMIT + 1)
+        .find_tickets(&filter, QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
     let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT).await?;
@@ -552,17 +596,29 @@ async fn bulk(
                 .unwrap_or_default(),
         )));
     };
+    let Ok(route) = Scope::of(svc, origin(i, m)).await?.route() else {
+        return Ok(ephemeral(text::NOT_AN_INBOX_CHANNEL));
+    };
+    let needed = action.bulk_permission();
+    if !allowed(svc, m, needed).await? {
+        let bulk_set = svc
+            .config
+            .discord
+            .as_ref()
+            .is_some_and(|d| d.permissions.bulk.is_some());
+        let why = match needed {
+            Permission::Bulk => text::refused_bulk(bulk_set),
+            p => text::refused(p),
+        };
+        return Ok(ephemeral(&why));
+    }
     let filter_text = opt_text(options, "filter").unwrap_or_default();
     let words: Vec<&str> = filter_text.split_whitespace().collect();
     let filter = match filter::parse(&words, &m.teammate, &svc.config.team_names()) {
-        Ok(f) => f,
+        // Only this channel's tickets (the inbox worker matches the same filter later).
+        Ok(f) => Filter { route, ..f },
         Err(e) => return Ok(ephemeral(&format!(":warning: {e}"))),
     };
-    if matches!(action, CardAction::Close | CardAction::Reopen)
-        && !allowed(svc, m, Permission::Close).await?
-    {
-        return Ok(ephemeral(&text::refused(Permission::Close)));
-    }
     let matched = svc
         .store
         .find_tickets(&filter, MAX_BULK_TICKETS)
@@ -610,8 +666,9 @@ async fn assign(
     if !allowed(svc, m, Permission::Assign).await? {
         return Ok(ephemeral(&text::refused(Permission::Assign)));
     }
-    if ticket(svc, id).await?.is_none() {
-        return Ok(ephemeral(text::NO_SUCH_TICKET));
+    let scope = Scope::of(svc, origin(i, m)).await?;
+    if let Err(why) = command_ticket(svc, &scope, id).await? {
+        return Ok(ephemeral(&why));
     }
     let note = opt_text(options, "note").filter(|n| !n.trim().is_empty());
     let event = InboxEvent::Assign {

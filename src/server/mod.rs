@@ -6,6 +6,7 @@ pub mod gateway;
 mod health;
 pub mod inbox_writer;
 mod meta;
+mod scope;
 mod slack;
 
 use std::sync::Arc;

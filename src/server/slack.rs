@@ -15,6 +15,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use tracing::{debug, warn};
 
+use super::scope::{Origin, Scope, command_ticket};
 use super::{AppState, Refusal};
 use crate::chat::slack::inbound::{
     self, BlockAction, EventsRequest, InputValue, Interaction, SlackEvent, SlashCommand,
@@ -23,7 +24,8 @@ use crate::chat::slack::inbound::{
 use crate::chat::slack::render::{self, ModalKind};
 use crate::chat::slack::{SavedReplyAction, SavedReplyActionError, signature};
 use crate::core::action::ActionIdError;
-use crate::core::filter::{self, Queue};
+use crate::core::filter::{self, Filter, Queue};
+use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{
@@ -69,6 +71,16 @@ fn teammate(user: &ChatUserId) -> Teammate {
     Teammate {
         surface: Surface::Slack,
         id: user.clone(),
+    }
+}
+
+/// Where a Slack request came from.
+fn origin<'a>(me: &'a Teammate, channel: Option<&'a str>) -> Origin<'a> {
+    Origin {
+        teammate: me,
+        roles: &[],
+        channel,
+        parent: None,
     }
 }
 
@@ -321,6 +333,15 @@ async fn block_action(state: &AppState, click: &Click, action: BlockAction) -> R
         return Ok(());
     }
     let me = teammate(&click.user);
+    // Only the tickets of the channel clicked in (a card there, or a saved-reply "Use" button
+    // of a search run there).
+    if let Some(t) = ticket(state, id.ticket).await? {
+        let scope = Scope::of(state, origin(&me, click.channel.as_deref())).await?;
+        if !scope.admits(state, &t).await? {
+            click.tell(state, &text::ticket_not_here(id.ticket.0)).await;
+            return Ok(());
+        }
+    }
     match id.action {
         CardAction::Reply => open_reply(state, click, id.ticket, None).await,
         CardAction::SavedReply => {
@@ -689,11 +710,18 @@ async fn saved_replies_command(
         }
         return Ok(StatusCode::OK.into_response());
     }
-    // `#42` names the ticket a "Use" button fills a reply for.
+    // `#42` names the ticket a "Use" button fills a reply for: one of this channel's.
     let ticket = words
         .iter()
         .find_map(|w| w.strip_prefix('#').and_then(|n| n.parse::<i64>().ok()))
         .map(TicketId);
+    if let Some(id) = ticket {
+        let me = teammate(&command.user_id);
+        let scope = Scope::of(state, origin(&me, Some(&command.channel_id))).await?;
+        if let Err(why) = command_ticket(state, &scope, id).await? {
+            return Ok(ephemeral(why).into_response());
+        }
+    }
     let query: Vec<&str> = words
         .iter()
         .copied()
@@ -718,13 +746,23 @@ async fn queue_command(
         return Ok(ephemeral(text::queue_unknown(&command.command)).into_response());
     };
     let me = teammate(&command.user_id);
+    let Ok(route) = Scope::of(state, origin(&me, Some(&command.channel_id)))
+        .await?
+        .route()
+    else {
+        return Ok(ephemeral(text::NOT_AN_INBOX_CHANNEL).into_response());
+    };
     let teams = state
         .directory
         .teams_of(&state.slack, &state.config, command.user_id.as_str())
         .await;
+    let filter = Filter {
+        route,
+        ..queue.filter(&me, &teams)
+    };
     let tickets = state
         .store
-        .find_tickets(&queue.filter(&me, &teams), QUEUE_LIST_LIMIT + 1)
+        .find_tickets(&filter, QUEUE_LIST_LIMIT + 1)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
     let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT).await?;
@@ -738,16 +776,26 @@ async fn bulk_command(
     words: &[&str],
 ) -> Result<Response, Refusal> {
     let me = teammate(&command.user_id);
+    let Ok(route) = Scope::of(state, origin(&me, Some(&command.channel_id)))
+        .await?
+        .route()
+    else {
+        return Ok(ephemeral(text::NOT_AN_INBOX_CHANNEL).into_response());
+    };
+    let needed = action.bulk_permission();
+    if !allowed(state, &command.user_id, needed).await? {
+        let why = match needed {
+            Permission::Bulk => text::refused_bulk(state.config.permissions.bulk.is_some()),
+            p => text::refused(p),
+        };
+        return Ok(ephemeral(why).into_response());
+    }
     let teams = state.config.team_names();
     let filter = match filter::parse(words, &me, &teams) {
-        Ok(f) => f,
+        // Only this channel's tickets (the inbox worker matches the same filter later).
+        Ok(f) => Filter { route, ..f },
         Err(e) => return Ok(ephemeral(format!(":warning: {e}")).into_response()),
     };
-    if matches!(action, CardAction::Close | CardAction::Reopen)
-        && !allowed(state, &command.user_id, Permission::Close).await?
-    {
-        return Ok(ephemeral(text::refused(Permission::Close)).into_response());
-    }
     let matched = state
         .store
         .find_tickets(&filter, MAX_BULK_TICKETS)
@@ -810,8 +858,9 @@ async fn assign_command(
     if !allowed(state, &command.user_id, Permission::Assign).await? {
         return Ok(ephemeral(text::refused(Permission::Assign)).into_response());
     }
-    if ticket(state, id).await?.is_none() {
-        return Ok(ephemeral(text::NO_SUCH_TICKET).into_response());
+    let scope = Scope::of(state, origin(&me, Some(&command.channel_id))).await?;
+    if let Err(why) = command_ticket(state, &scope, id).await? {
+        return Ok(ephemeral(why).into_response());
     }
     let note = Some(note.join(" ")).filter(|n| !n.trim().is_empty());
     let event = InboxEvent::Assign {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use crate::core::filter::{AssigneeMatch, Filter, Visibility};
+use crate::core::filter::{AssigneeMatch, Filter, RouteAccount, RouteMatch, RouteRule, Visibility};
 
 use crate::core::{
     ChatRef, HistoryEntry, ItemKind, Message, MessageKey, MessageKind, NetworkItemId, Surface,
@@ -163,8 +163,110 @@ where
         let kinds = kinds_with(visibility).into_iter().map(str::to_string);
         any_of(qb, "kind", kinds.collect());
     }
+    if let Some(route) = &filter.route {
+        push_route(qb, route);
+    }
     qb.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
         .push_bind(limit.max(0));
+}
+
+/// `AND …` keeping the tickets a channel's route may admit, on the plain columns: a configured
+/// account, and a routing rule sending it here (no earlier rule certainly matching), or no rule
+/// certainly matching and the account's own channel here. Exact unless a rule has a keyword
+/// (the first text is not a column, and SQL's case folding is not Rust's): such a rule counts
+/// as "may match" and "may not", and [`find_routed`] decides those tickets in Rust.
+fn push_route<DB>(qb: &mut QueryBuilder<DB>, route: &RouteMatch)
+where
+    DB: Database,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+{
+    /// `(network = ? AND kind = ?)`, or `(1 = 1)` without conditions.
+    fn conditions<DB>(qb: &mut QueryBuilder<DB>, rule: &RouteRule)
+    where
+        DB: Database,
+        String: for<'a> Encode<'a, DB> + Type<DB>,
+    {
+        qb.push("(1 = 1");
+        if let Some(network) = rule.network {
+            qb.push(" AND network = ")
+                .push_bind(network.as_str().to_string());
+        }
+        if let Some(kind) = rule.kind {
+            qb.push(" AND kind = ")
+                .push_bind(kind_str(kind).to_string());
+        }
+        qb.push(")");
+    }
+    /// `AND NOT (…)` for each rule that certainly matches when its conditions hold.
+    fn none_certain<DB>(qb: &mut QueryBuilder<DB>, rules: &[RouteRule])
+    where
+        DB: Database,
+        String: for<'a> Encode<'a, DB> + Type<DB>,
+    {
+        for rule in rules.iter().filter(|r| r.keyword.is_none()) {
+            qb.push(" AND NOT ");
+            conditions(qb, rule);
+        }
+    }
+    /// `(network = ? AND account = ?) OR …` over `accounts`, or `1 = 0`.
+    fn accounts<'r, DB>(qb: &mut QueryBuilder<DB>, accounts: impl Iterator<Item = &'r RouteAccount>)
+    where
+        DB: Database,
+        String: for<'a> Encode<'a, DB> + Type<DB>,
+    {
+        qb.push("(1 = 0");
+        for a in accounts {
+            qb.push(" OR (network = ")
+                .push_bind(a.network.as_str().to_string())
+                .push(" AND account = ")
+                .push_bind(a.account.to_string())
+                .push(")");
+        }
+        qb.push(")");
+    }
+
+    qb.push(" AND ");
+    accounts(qb, route.accounts.iter());
+    qb.push(" AND ((1 = 0)");
+    for (i, rule) in route.rules.iter().enumerate().filter(|(_, r)| r.here) {
+        qb.push(" OR (");
+        conditions(qb, rule);
+        none_certain(qb, &route.rules[..i]);
+        qb.push(")");
+    }
+    qb.push(" OR (");
+    accounts(qb, route.accounts.iter().filter(|a| a.here));
+    none_certain(qb, &route.rules);
+    qb.push("))");
+}
+
+/// Runs a ticket query (`fetch(limit)`: `push_ticket_filter` with that limit) and, for a filter
+/// confined to a channel, keeps only the tickets its route admits. The SQL is exact unless a
+/// routing rule has a keyword; then it may return tickets that are not routed here, and the
+/// query is repeated with a larger limit until `limit` tickets are kept or none are left.
+pub async fn find_routed<F, Fut>(filter: &Filter, limit: i64, fetch: F) -> Result<Vec<Ticket>>
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Ticket>>>,
+{
+    let limit = limit.max(0);
+    let Some(route) = &filter.route else {
+        return fetch(limit).await;
+    };
+    let mut asked = limit;
+    loop {
+        let rows = fetch(asked).await?;
+        let exhausted = (rows.len() as i64) < asked;
+        let mut kept: Vec<Ticket> = rows
+            .into_iter()
+            .filter(|t| route.admits(&t.state))
+            .collect();
+        if exhausted || kept.len() as i64 >= limit {
+            kept.truncate(limit as usize);
+            return Ok(kept);
+        }
+        asked = asked.saturating_mul(4);
+    }
 }
 
 /// What makes two saved-reply names "the same": compared and sorted as this key, computed

@@ -842,14 +842,17 @@ impl Store for PgStore {
     }
 
     async fn find_tickets(&self, filter: &Filter, limit: i64) -> Result<Vec<Ticket>> {
-        let mut qb = QueryBuilder::<Postgres>::new("SELECT id, version, state FROM tickets");
-        codec::push_ticket_filter(&mut qb, filter, limit);
-        qb.build()
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(ticket_from_row)
-            .collect()
+        codec::find_routed(filter, limit, |limit| async move {
+            let mut qb = QueryBuilder::<Postgres>::new("SELECT id, version, state FROM tickets");
+            codec::push_ticket_filter(&mut qb, filter, limit);
+            qb.build()
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(ticket_from_row)
+                .collect()
+        })
+        .await
     }
 
     async fn saved_replies(&self) -> Result<Vec<SavedReply>> {

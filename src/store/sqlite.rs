@@ -895,14 +895,17 @@ impl Store for SqliteStore {
     }
 
     async fn find_tickets(&self, filter: &Filter, limit: i64) -> Result<Vec<Ticket>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, version, state FROM tickets");
-        codec::push_ticket_filter(&mut qb, filter, limit);
-        qb.build()
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(ticket_from_row)
-            .collect()
+        codec::find_routed(filter, limit, |limit| async move {
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, version, state FROM tickets");
+            codec::push_ticket_filter(&mut qb, filter, limit);
+            qb.build()
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(ticket_from_row)
+                .collect()
+        })
+        .await
     }
 
     async fn saved_replies(&self) -> Result<Vec<SavedReply>> {

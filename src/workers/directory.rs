@@ -51,7 +51,7 @@ impl Directory {
         Ok(members)
     }
 
-    /// Whether `user` may do `what` under the configuration.
+    /// Whether `user` may do `what` under the configuration (admins may do everything).
     pub async fn allowed(
         &self,
         slack: &SlackClient,
@@ -59,13 +59,34 @@ impl Directory {
         user: &str,
         what: Permission,
     ) -> anyhow::Result<bool> {
-        let rule = match what {
-            Permission::Reply => &config.permissions.reply,
-            Permission::Close => &config.permissions.close,
-            Permission::Assign => &config.permissions.assign,
-            Permission::SavedReplies => &config.permissions.saved_replies,
-            Permission::Moderate => &config.permissions.moderate,
-        };
+        let rule = config.permissions.rule(what);
+        if rule.is_empty() {
+            return Ok(true);
+        }
+        Ok(self.passes(slack, rule, user).await? || self.is_admin(slack, config, user).await?)
+    }
+
+    /// Whether `user` is on Slack's admin list (`permissions.admin`; empty: nobody).
+    pub async fn is_admin(
+        &self,
+        slack: &SlackClient,
+        config: &Config,
+        user: &str,
+    ) -> anyhow::Result<bool> {
+        let rule = &config.permissions.admin;
+        Ok(!rule.is_empty() && self.passes(slack, rule, user).await?)
+    }
+
+    /// `permission::allowed` with the rule's user groups looked up.
+    async fn passes(
+        &self,
+        slack: &SlackClient,
+        rule: &[String],
+        user: &str,
+    ) -> anyhow::Result<bool> {
+        if rule.iter().any(|p| p == user) {
+            return Ok(true);
+        }
         let mut member_of = Vec::new();
         for group in permission::groups(rule) {
             if self.members(slack, group).await?.iter().any(|m| m == user) {
@@ -97,19 +118,26 @@ impl Directory {
                     return Ok(false);
                 };
                 let p = &d.permissions;
-                let rule = match what {
-                    Permission::Reply => &p.reply,
-                    Permission::Close => &p.close,
-                    Permission::Assign => &p.assign,
-                    Permission::SavedReplies => &p.saved_replies,
-                    Permission::Moderate => &p.moderate,
-                };
-                Ok(permission::allowed_by_roles(
-                    rule,
-                    teammate.id.as_str(),
-                    roles,
-                ))
+                let user = teammate.id.as_str();
+                Ok(permission::allowed_by_roles(p.rule(what), user, roles)
+                    || permission::is_admin_by_roles(&p.admin, user, roles))
             }
+        }
+    }
+
+    /// Whether a teammate is an admin: acts on every channel's tickets, from any channel.
+    pub async fn is_admin_as(
+        &self,
+        slack: &SlackClient,
+        config: &Config,
+        teammate: &Teammate,
+        roles: &[String],
+    ) -> anyhow::Result<bool> {
+        match teammate.surface {
+            Surface::Slack => self.is_admin(slack, config, teammate.id.as_str()).await,
+            Surface::Discord => Ok(config.discord.as_ref().is_some_and(|d| {
+                permission::is_admin_by_roles(&d.permissions.admin, teammate.id.as_str(), roles)
+            })),
         }
     }
 

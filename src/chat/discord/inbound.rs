@@ -21,6 +21,9 @@ pub struct Interaction {
     /// Absent in direct messages.
     pub guild_id: Option<String>,
     pub channel_id: Option<String>,
+    /// The channel's parent when it is a thread (a card's thread, a forum post): the text or
+    /// forum channel it belongs to. For other channels Discord may give their category.
+    pub channel_parent: Option<String>,
     /// Who acted: absent only for PING.
     pub user: Option<Invoker>,
     /// The message a component was on (or a modal opened from).
@@ -165,6 +168,8 @@ struct Raw {
     #[serde(default)]
     channel_id: Option<String>,
     #[serde(default)]
+    channel: Option<RawChannel>,
+    #[serde(default)]
     member: Option<RawMember>,
     #[serde(default)]
     user: Option<RawUser>,
@@ -195,6 +200,13 @@ struct RawUser {
 #[derive(Deserialize)]
 struct RawMessage {
     id: String,
+}
+
+/// The partial channel interactions carry.
+#[derive(Deserialize)]
+struct RawChannel {
+    #[serde(default)]
+    parent_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -307,6 +319,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
         token: raw.token,
         guild_id: raw.guild_id,
         channel_id: raw.channel_id,
+        channel_parent: raw.channel.and_then(|c| c.parent_id),
         user,
         message_id: raw.message.map(|m| m.id),
         kind,
@@ -353,6 +366,7 @@ mod tests {
                 token: "A_UNIQUE_TOKEN".into(),
                 guild_id: Some("290926798626357999".into()),
                 channel_id: Some("645027906669510667".into()),
+                channel_parent: None,
                 user: mason(&["539082325061836999"]),
                 message_id: None,
                 kind: Kind::Command {
@@ -367,6 +381,20 @@ mod tests {
                 },
             }
         );
+    }
+
+    #[test]
+    fn a_thread_names_its_parent_channel() {
+        let body = serde_json::json!({
+            "id": "1", "application_id": "2", "type": 2, "token": "t", "version": 1,
+            "guild_id": "3", "channel_id": "777",
+            "channel": {"id": "777", "type": 11, "parent_id": "645027906669510667"},
+            "member": {"user": {"id": "9"}, "roles": []},
+            "data": {"id": "5", "name": "inbox", "type": 1}
+        });
+        let i = parse_interaction(body.to_string().as_bytes()).unwrap();
+        assert_eq!(i.channel_id.as_deref(), Some("777"));
+        assert_eq!(i.channel_parent.as_deref(), Some("645027906669510667"));
     }
 
     #[test]

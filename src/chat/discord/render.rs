@@ -483,6 +483,12 @@ pub fn autocomplete(choices: &[(String, String)]) -> Value {
     json!({ "type": CALLBACK_AUTOCOMPLETE, "data": { "choices": choices } })
 }
 
+/// Who sees the slash command until a server admin says otherwise (Server Settings →
+/// Integrations): members with Manage Messages (bit 13, 8192), the moderators of a server.
+/// Discord enforces it in the client only; the handler checks the permission lists and the
+/// channel itself.
+pub const COMMAND_MEMBER_PERMISSIONS: &str = "8192";
+
 /// The slash command's definition, for `PUT /applications/{app}/…/commands` (a bulk
 /// overwrite with this one command). Option types: 1 sub-command, 2 group, 3 string,
 /// 4 integer, 6 user.
@@ -500,6 +506,7 @@ pub fn commands(name: &str) -> Value {
         "type": 1,
         "description": "Switchboard social inbox",
         "contexts": [0],
+        "default_member_permissions": COMMAND_MEMBER_PERMISSIONS,
         "options": [
             {"type": 1, "name": "queue", "description": "List a queue of tickets",
              "options": [{"type": 3, "name": "name", "description": "Which queue", "required": true,
@@ -1156,6 +1163,10 @@ mod tests {
     fn the_slash_command_definition() {
         let c = commands("inbox");
         assert_eq!(c[0]["name"], "inbox");
+        assert_eq!(
+            c[0]["default_member_permissions"], "8192",
+            "Manage Messages"
+        );
         let subs: Vec<&str> = c[0]["options"]
             .as_array()
             .unwrap()
