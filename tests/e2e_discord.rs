@@ -231,7 +231,9 @@ async fn a_forum_post_whose_answer_was_lost_is_found_not_doubled() {
     let card = w.store.card_of(TicketId(1)).await.unwrap().expect("card");
     assert_eq!((card.channel.as_str(), card.message.as_str()), (CARD, CARD));
     // The card works as usual afterwards: a close edits the post found.
-    let answer = interact(&w, &click("7011", "sb1:close:1", MOD, &[MOD_ROLE])).await;
+    // A click on the post comes from the post's own channel.
+    let on_post = button_interaction("7011", "sb1:close:1", MOD, &[MOD_ROLE], CARD, CARD);
+    let answer = interact(&w, &on_post).await;
     assert_eq!(answer, json!({"type": 6}));
     w.settle().await;
     assert_eq!(
@@ -941,7 +943,7 @@ async fn channel_and_team_notices_and_the_undo_window() {
     );
     assert_eq!(
         notice["allowed_mentions"],
-        json!({"parse": [], "roles": ["777000000000000000"]})
+        json!({"parse": [], "roles": ["777000000000000000"], "users": []})
     );
 
     // A reply deleted within the undo window is never sent.

@@ -23,7 +23,6 @@ use crate::chat::discord::render::{self, CALLBACK_DEFERRED_UPDATE, CALLBACK_PONG
 use crate::chat::discord::{parse_custom_id, signature};
 use crate::core::action::ActionIdError;
 use crate::core::filter::{self, Filter, Queue};
-use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{ActionId, Assignee, CardAction, ChatUserId, Surface, Teammate, TicketId, text};

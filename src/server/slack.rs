@@ -25,7 +25,6 @@ use crate::chat::slack::render::{self, ModalKind};
 use crate::chat::slack::{SavedReplyAction, SavedReplyActionError, signature};
 use crate::core::action::ActionIdError;
 use crate::core::filter::{self, Filter, Queue};
-use crate::core::model::MAX_REPLY_CHARS;
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
 use crate::core::{

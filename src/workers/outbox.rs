@@ -686,7 +686,7 @@ async fn send_reply(
             key: key.clone(),
             reason: FailureReason::Rejected(e.to_string()),
         };
-        apply(svc, &lookup, &event, Consumes::Job(job.id)).await?;
+        apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
     }
     let graph = &svc.graph;

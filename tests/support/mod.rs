@@ -22,10 +22,10 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 pub mod discord;
-pub mod pg;
 /// The hostile-text corpus and its checkers, shared with the renderers' unit tests.
 #[path = "../../src/core/hostile.rs"]
 pub mod hostile;
+pub mod pg;
 
 use switchboard::config::{Config, PageConfig};
 use switchboard::store::{self, DynStore, JobStatus};
