@@ -276,9 +276,10 @@ async fn a_deletion_in_the_undo_window_wins_even_when_the_reply_is_retried() {
     assert_eq!(reply.delivery, Some(Delivery::Cancelled));
 }
 
-/// Two replicas on one Postgres, and a card post that stalls past its deadline: the call is
-/// abandoned before its lease could run out, so no other replica claims the job meanwhile,
-/// and the card is posted once.
+/// Two replicas on one Postgres, and a card post that Slack carries out but never answers:
+/// the call is abandoned at its deadline, before its lease could run out (so no other replica
+/// claims the job meanwhile), and the retry finds the card the stalled call made (by its
+/// message metadata) instead of posting a second one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_and_a_stalled_call_make_one_card() {
     let Some(db) = support::pg::database().await else {
@@ -287,6 +288,21 @@ async fn two_replicas_and_a_stalled_call_make_one_card() {
     let a = World::start(db.url.clone(), None, outage_config).await;
     a.slack_ok().await;
     a.slack_stalls(CHANNEL, 1).await;
+    // What Slack shows after the stalled post: the card it created, marked with its ticket.
+    wiremock::Mock::given(wiremock::matchers::path("/conversations.history"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "has_more": false, "pin_count": 0,
+            "messages": [
+                {"type": "message", "user": "UBOT", "bot_id": "BBOT", "text": "another message",
+                 "ts": "1700000998.000100"},
+                {"type": "message", "user": "UBOT", "bot_id": "BBOT", "text": "Facebook comment",
+                 "ts": "1700000999.000100",
+                 "metadata": {"event_type": "switchboard_card", "event_payload": {"ticket": "1"}}}
+            ]
+        })))
+        .with_priority(1)
+        .mount(&a.slack)
+        .await;
     // Replica B: its own services and workers on the same database and the same fakes.
     let mut config = support::config(&a.slack.uri(), &a.graph.uri(), &db.url);
     outage_config(&mut config);
@@ -306,8 +322,28 @@ async fn two_replicas_and_a_stalled_call_make_one_card() {
     let posts = a.take_slack("/chat.postMessage").await;
     assert_eq!(
         top_level(&posts).len(),
-        2,
-        "the stalled post, abandoned at its deadline, and one retry"
+        1,
+        "only the stalled post: one card"
+    );
+    assert_eq!(
+        posts[0].body["metadata"],
+        json!({"event_type": "switchboard_card", "event_payload": {"ticket": "1"}}),
+        "cards are marked with their ticket"
+    );
+    assert_eq!(card_of(&a, 1).await.message, "1700000999.000100");
+    assert_eq!(a.take_slack("/conversations.history").await.len(), 1);
+    let query: Vec<String> = a
+        .slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/conversations.history")
+        .map(|r| r.url.query().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        query[0].contains("include_all_metadata=true") && query[0].contains("channel=C0CARDS"),
+        "{query:?}"
     );
     assert_eq!(a.store.count_jobs(JobStatus::Pending).await.unwrap(), 0);
     drop(a);

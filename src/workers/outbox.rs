@@ -428,21 +428,35 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             if let Err(wait) = svc.pacer.take(&channel) {
                 return Ok(Outcome::Wait(wait, "channel pacing"));
             }
-            let content = render::card(&card_view(svc, &ticket, &page.name));
+            let link = |ts: String| JobRecord::LinkChat {
+                chat: ChatRef {
+                    surface: Surface::Slack,
+                    workspace: team.clone(),
+                    channel: channel.clone(),
+                    message: ts,
+                },
+                role: ChatRole::Card,
+                message: None,
+            };
+            if job.attempts > 1 {
+                // An earlier attempt may have been carried out without an answer (a stall
+                // past its deadline): look for the card it made before posting another.
+                let since = job.created_at - chrono::Duration::minutes(1);
+                match svc.slack.find_card(&channel, ticket.id.0, since).await {
+                    Ok(Some(ts)) => {
+                        info!(%channel, ts, "card found from an earlier attempt");
+                        return Ok(Outcome::Done(vec![link(ts)]));
+                    }
+                    Ok(None) => {}
+                    Err(e) => warn!(error = %e, "cannot look for an earlier card; posting"),
+                }
+            }
+            let content = render::card_for(ticket.id, &card_view(svc, &ticket, &page.name));
             Ok(
                 match svc.slack.post_message(&channel, None, content).await {
                     Ok(ts) => {
                         info!(%channel, ts, "card posted");
-                        Outcome::Done(vec![JobRecord::LinkChat {
-                            chat: ChatRef {
-                                surface: Surface::Slack,
-                                workspace: team,
-                                channel: channel.clone(),
-                                message: ts,
-                            },
-                            role: ChatRole::Card,
-                            message: None,
-                        }])
+                        Outcome::Done(vec![link(ts)])
                     }
                     Err(e) => slack_failure(e),
                 },

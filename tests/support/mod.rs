@@ -42,16 +42,20 @@ pub const BOT_TOKEN: &str = "xoxb-test-token";
 /// Put in `discord.api_url` by a tweak: replaced by the fake Discord's address.
 pub const DISCORD_URL_PLACEHOLDER: &str = "http://discord.fake";
 
-/// Matches every request until `end` (counting them): an outage window.
+/// Matches every request until `end`: an outage window. Counts the card posts it refuses
+/// (top-level `chat.postMessage`).
 struct Until {
     end: Instant,
     refused: Arc<AtomicU64>,
 }
 
 impl wiremock::Match for Until {
-    fn matches(&self, _req: &wiremock::Request) -> bool {
+    fn matches(&self, req: &wiremock::Request) -> bool {
         let down = Instant::now() < self.end;
-        if down {
+        let card_post = req.url.path() == "/chat.postMessage"
+            && serde_json::from_slice::<Value>(&req.body)
+                .is_ok_and(|b| b.get("thread_ts").is_none_or(Value::is_null));
+        if down && card_post {
             self.refused.fetch_add(1, Ordering::SeqCst);
         }
         down
@@ -350,7 +354,7 @@ impl World {
     }
 
     /// Slack answers every Web API call with `status` until `for_how_long` has passed (an
-    /// outage); returns a counter of the calls it refused.
+    /// outage); returns a counter of the card posts it refused.
     pub async fn slack_down_for(&self, for_how_long: Duration, status: u16) -> Arc<AtomicU64> {
         let refused = Arc::new(AtomicU64::new(0));
         Mock::given(Until {

@@ -280,6 +280,51 @@ impl SlackClient {
         Ok(())
     }
 
+    /// The card this bot already posted for `ticket` in `channel` since `oldest`, if any: its
+    /// `ts`. Cards carry message metadata (`render::CARD_EVENT`, the ticket number), so a card
+    /// post retried after an unanswered attempt can find what that attempt created
+    /// (`conversations.history` with `include_all_metadata`; one page, newest first).
+    pub async fn find_card(
+        &self,
+        channel: &str,
+        ticket: i64,
+        oldest: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, SlackCallError> {
+        let token = self.api_token();
+        let oldest = format!(
+            "{}.{:06}",
+            oldest.timestamp(),
+            oldest.timestamp_subsec_micros()
+        );
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel_id(channel))
+            .with_oldest(slack_ts(&oldest))
+            .with_limit(200)
+            .with_include_all_metadata(true);
+        let res = self
+            .timed(self.client.open_session(&token).conversations_history(&req))
+            .await??;
+        let wanted = ticket.to_string();
+        Ok(res
+            .messages
+            .into_iter()
+            .find(|m| {
+                m.origin
+                    .thread_ts
+                    .as_ref()
+                    .is_none_or(|t| *t == m.origin.ts)
+                    && m.content.metadata.as_ref().is_some_and(|md| {
+                        md.event_type == super::render::CARD_EVENT
+                            && md
+                                .event_payload
+                                .as_ref()
+                                .and_then(|p| p.get("ticket"))
+                                .is_some_and(|t| *t == wanted)
+                    })
+            })
+            .map(|m| m.origin.ts.0))
+    }
+
     /// A message's permalink (`chat.getPermalink`).
     pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackCallError> {
         let token = self.api_token();

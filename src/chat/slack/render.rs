@@ -216,6 +216,18 @@ fn picker(p: &Picker) -> Option<SlackActionBlockElement> {
 }
 
 /// A ticket's card: the customer's message, its state, any failure, and its buttons.
+/// The message-metadata event type that marks a card (with the ticket number in its payload),
+/// so that a retried card post can find the card an unanswered attempt created.
+pub const CARD_EVENT: &str = "switchboard_card";
+
+/// A card's message content, marked with its ticket (see [`CARD_EVENT`]).
+pub fn card_for(ticket: TicketId, view: &CardView) -> SlackMessageContent {
+    card(view).with_metadata(SlackMessageMetadata {
+        event_type: CARD_EVENT.into(),
+        event_payload: Some([("ticket".to_string(), ticket.to_string())].into()),
+    })
+}
+
 pub fn card(view: &CardView) -> SlackMessageContent {
     let message =
         text::customer_message(&view.author, view.text.clone(), view.edited, view.deleted);
