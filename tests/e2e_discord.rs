@@ -1206,3 +1206,77 @@ async fn customer_markup_is_never_live_in_any_discord_message() {
     assert!(discord_shows(&listed, name), "{listed}");
     w.finish().await;
 }
+
+/// A forum card that gave up (Discord refused the post for good) is posted once the forum
+/// works again: the next ticket's post there re-queues it, and the notice goes in the new
+/// post (a forum takes posts, not messages).
+#[tokio::test]
+async fn a_forum_card_that_gave_up_is_posted_when_the_forum_works() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = discord_world(|c| c.meta.pages[0].discord_channel = Some(FORUM.into())).await;
+    w.discord_ok("").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{FORUM}/threads")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Missing Access", "code": 50001})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.discord)
+        .await;
+    new_comment(&w).await;
+    assert!(w.store.card_of(TicketId(1)).await.unwrap().is_none());
+    assert_eq!(
+        w.store
+            .count_jobs(switchboard::store::JobStatus::Failed)
+            .await
+            .unwrap(),
+        1
+    );
+    let (s, _) = w
+        .meta_webhook(&comment_webhook(
+            "901_2",
+            "1234567890321_9",
+            "5550002",
+            "Omar",
+            "Do you deliver?",
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    w.settle().await;
+    assert!(
+        w.store.card_of(TicketId(1)).await.unwrap().is_some(),
+        "card 1 posted after all"
+    );
+    assert!(w.store.card_of(TicketId(2)).await.unwrap().is_some());
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{FORUM}/threads"))
+        .await;
+    let names: Vec<&str> = posts
+        .iter()
+        .filter_map(|p| p.body["name"].as_str())
+        .collect();
+    assert_eq!(
+        names.len(),
+        3,
+        "refused, ticket 2, ticket 1 again: {names:?}"
+    );
+    assert!(
+        names[1].starts_with("#2 ") && names[2].starts_with("#1 "),
+        "{names:?}"
+    );
+    let card2 = w.store.card_of(TicketId(2)).await.unwrap().expect("card 2");
+    let notice: Vec<_> = w
+        .take_discord(&format!("/api/v10/channels/{}/messages", card2.channel))
+        .await
+        .into_iter()
+        .filter(|m| {
+            m.body["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("could not be posted earlier: #1."))
+        })
+        .collect();
+    assert_eq!(notice.len(), 1, "told once, in the new post");
+}

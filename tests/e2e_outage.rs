@@ -172,7 +172,7 @@ async fn a_stalled_call_holds_back_nothing_and_shutdown_keeps_its_deadline() {
     for n in 2..=4 {
         assert_eq!(w.meta_webhook(&comment(n)).await.0, StatusCode::OK);
     }
-    eventually("the other three cards", Duration::from_secs(10), || async {
+    eventually("the other three cards", Duration::from_secs(30), || async {
         cards(&w, 2..=4).await == 3
     })
     .await;
@@ -476,7 +476,7 @@ async fn a_stalled_lookup_holds_back_only_its_own_lane() {
     w.group("SAGENTS", &["U1"]);
     let workers = Workers::spawn(&w.svc);
     assert_eq!(w.meta_webhook(&comment(1)).await.0, StatusCode::OK);
-    eventually("card 1", Duration::from_secs(10), || async {
+    eventually("card 1", Duration::from_secs(30), || async {
         cards(&w, [1]).await == 1
     })
     .await;

@@ -4,7 +4,7 @@
 -- Every claim takes a new token; only the worker holding the current token may record a
 -- job's outcome (a worker whose lease ran out finds its token stale and records nothing).
 ALTER TABLE outbox ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
--- Where the retry time budget starts (NULL: created_at); reset by `outbox retry`.
+-- Where the retry time budget starts: set at the first claim, reset by `outbox retry`.
 ALTER TABLE outbox ADD COLUMN budget_from INTEGER;
 CREATE INDEX outbox_pending_ticket ON outbox (ticket_id) WHERE status = 'pending';
 

@@ -369,6 +369,7 @@ pub struct JobColumns {
     pub effect: String,
     pub attempts: i32,
     pub claim: i64,
+    pub last_error: Option<String>,
 }
 
 pub fn job(cols: JobColumns, created_at: DateTime<Utc>, budget_from: DateTime<Utc>) -> Result<Job> {
@@ -379,6 +380,7 @@ pub fn job(cols: JobColumns, created_at: DateTime<Utc>, budget_from: DateTime<Ut
         effect,
         attempts,
         claim,
+        last_error,
     } = cols;
     Ok(Job {
         id,
@@ -389,6 +391,7 @@ pub fn job(cols: JobColumns, created_at: DateTime<Utc>, budget_from: DateTime<Ut
         created_at,
         budget_from,
         claim,
+        last_error,
     })
 }
 

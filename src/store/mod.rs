@@ -157,8 +157,11 @@ pub struct Job {
     /// Attempts so far, including the current one.
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
-    /// Where the retry time budget started (creation, or the last `outbox retry`).
+    /// Where the retry time budget started: the first claim (so time spent waiting behind
+    /// the lane's head does not count), or the last `outbox retry`.
     pub budget_from: DateTime<Utc>,
+    /// What the previous attempt ended with, if it did not succeed.
+    pub last_error: Option<String>,
     /// This claim's token.
     pub claim: i64,
 }

@@ -90,6 +90,7 @@ fn job_from_row(row: &PgRow) -> Result<Job> {
             effect: row.try_get("effect")?,
             attempts: row.try_get("attempts")?,
             claim: row.try_get("claim")?,
+            last_error: row.try_get("last_error")?,
         },
         created_at,
         budget_from.unwrap_or(created_at),
@@ -595,7 +596,8 @@ impl Store for PgStore {
         lease: Duration,
     ) -> Result<Vec<Job>> {
         let rows = sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = $1 \
+            "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = $1, \
+             budget_from = COALESCE(budget_from, $2) \
              WHERE id IN ( \
                  SELECT o.id FROM outbox o \
                  WHERE o.status = 'pending' AND o.run_at <= $2 \
@@ -603,7 +605,7 @@ impl Store for PgStore {
                    AND NOT EXISTS (SELECT 1 FROM outbox p \
                                    WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
                  ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) \
-             RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim",
+             RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error",
         )
         .bind(codec::add_lease(now, lease)?)
         .bind(t(now))

@@ -141,6 +141,7 @@ fn job_from_row(row: &SqliteRow) -> Result<Job> {
             effect: row.try_get("effect")?,
             attempts: row.try_get("attempts")?,
             claim: row.try_get("claim")?,
+            last_error: row.try_get("last_error")?,
         },
         created_at,
         budget_from,
@@ -646,7 +647,8 @@ impl Store for SqliteStore {
         lease: Duration,
     ) -> Result<Vec<Job>> {
         let rows = sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1 \
+            "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1, \
+             budget_from = COALESCE(budget_from, ?2) \
              WHERE id IN ( \
                  SELECT o.id FROM outbox o \
                  WHERE o.status = 'pending' AND o.run_at <= ?2 \
@@ -654,7 +656,7 @@ impl Store for SqliteStore {
                    AND NOT EXISTS (SELECT 1 FROM outbox p \
                                    WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
                  ORDER BY o.id LIMIT ?3) \
-             RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim",
+             RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error",
         )
         .bind(lease_end(now, lease)?)
         .bind(micros(now))

@@ -90,8 +90,19 @@ struct Waiting {
     after: Duration,
 }
 
+/// How long one row may be processed: its lease less the margin, so that no other worker
+/// claims it while this one is still at work.
+fn row_deadline() -> Duration {
+    Duration::from_secs(INBOX_LEASE_SECS as u64 - crate::config::LEASE_MARGIN_SECS)
+}
+
 async fn process_row(svc: &Services, row: InboxRow) {
-    let result = handle(svc, &row).await;
+    let result = match tokio::time::timeout(row_deadline(), handle(svc, &row)).await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow::anyhow!(
+            "processing did not finish before its deadline"
+        )),
+    };
     let now = Utc::now();
     let budget = Duration::from_secs(svc.config.inbox.retry_budget_secs);
     let spent = (now - row.received_at).to_std().unwrap_or_default();

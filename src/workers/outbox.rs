@@ -81,6 +81,9 @@ impl Pacer {
     }
 }
 
+/// The recorded error of a rate-limited Slack call (Slack refused it: nothing happened).
+const SLACK_RATE_LIMITED: &str = "Slack rate limit";
+
 /// How long a job waits (not an attempt) before looking again for a card being re-posted.
 const CARD_WAIT: Duration = Duration::from_millis(500);
 
@@ -269,9 +272,8 @@ async fn give_up(
         }
     }
     error!(error, effect = ?job.effect, "giving up on job");
-    if !svc.store.fail_job(job.claim(), error, Utc::now()).await? {
-        return Ok(false);
-    }
+    // Remembered first: a crash before the job is marked failed leaves a record of a card
+    // that may still get posted (harmless), never a failed card nobody re-posts.
     if job.effect == Effect::PostCard
         && let Some((surface, channel)) = card_destination(svc, job.ticket).await?
     {
@@ -279,7 +281,10 @@ async fn give_up(
             .record_undelivered_card(job.ticket, surface, &channel, Utc::now())
             .await?;
     }
-    Ok(true)
+    svc.store
+        .fail_job(job.claim(), error, Utc::now())
+        .await
+        .map_err(Into::into)
 }
 
 /// Where a ticket's card goes (surface and channel id), from its route.
@@ -303,12 +308,16 @@ async fn card_destination(
     })
 }
 
-/// A card was just posted to `card.channel`: the channel works. Cards that gave up there
+/// A card was just posted for `job.ticket`: its channel works. Cards that gave up there
 /// earlier are queued again, and the channel is told which (once: the records are taken).
+/// Records are kept by destination (a forum's id, not the post's), as `give_up` wrote them.
 async fn repost_undelivered(svc: &Services, job: &Job, card: &ChatRef) -> anyhow::Result<()> {
+    let Some((surface, channel)) = card_destination(svc, job.ticket).await? else {
+        return Ok(());
+    };
     let lost: Vec<_> = svc
         .store
-        .take_undelivered_cards(card.surface, &card.channel)
+        .take_undelivered_cards(surface, &channel)
         .await?
         .into_iter()
         .filter(|t| *t != job.ticket)
@@ -324,13 +333,14 @@ async fn repost_undelivered(svc: &Services, job: &Job, card: &ChatRef) -> anyhow
     }
     svc.wake_outbox.notify_one();
     let notice = text::cards_posted_late(&lost);
-    let posted = match card.surface {
+    let posted = match surface {
         Surface::Slack => svc
             .slack
-            .post_message(&card.channel, None, render::plain(&notice))
+            .post_message(&channel, None, render::plain(&notice))
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
+        // A forum takes posts, not messages: the notice goes in the new card's own thread.
         Surface::Discord => match &svc.discord {
             Some(d) => d
                 .create_message(&card.channel, &crate::chat::discord::render::plain(&notice))
@@ -438,9 +448,10 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 role: ChatRole::Card,
                 message: None,
             };
-            if job.attempts > 1 {
+            if job.attempts > 1 && job.last_error.as_deref() != Some(SLACK_RATE_LIMITED) {
                 // An earlier attempt may have been carried out without an answer (a stall
-                // past its deadline): look for the card it made before posting another.
+                // past its deadline, a 5xx): look for the card it made before posting another.
+                // A rate-limited attempt was refused, so there is nothing to look for.
                 let since = job.created_at - chrono::Duration::minutes(1);
                 match svc.slack.find_card(&channel, ticket.id.0, since).await {
                     Ok(Some(ts)) => {
@@ -448,7 +459,12 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                         return Ok(Outcome::Done(vec![link(ts)]));
                     }
                     Ok(None) => {}
-                    Err(e) => warn!(error = %e, "cannot look for an earlier card; posting"),
+                    // History not readable (a missing scope): post, as without the lookup.
+                    Err(e @ SlackCallError::Permanent { .. }) => {
+                        warn!(error = %e, "cannot look for an earlier card; posting")
+                    }
+                    // Slack still unwell: looking again later is safer than a second card.
+                    Err(e) => return Ok(slack_failure(e)),
                 }
             }
             let content = render::card_for(ticket.id, &card_view(svc, &ticket, &page.name));
@@ -938,7 +954,7 @@ fn slack_failure(e: SlackCallError) -> Outcome {
     match e {
         SlackCallError::RateLimited { retry_after } => Outcome::Retry {
             after: retry_after,
-            error: "Slack rate limit".into(),
+            error: SLACK_RATE_LIMITED.into(),
             rate_limited: true,
         },
         SlackCallError::Retryable(detail) => Outcome::Retry {
