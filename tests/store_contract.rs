@@ -2080,6 +2080,10 @@ async fn failed_jobs_can_be_retried(store: DynStore) {
     assert_eq!(jobs.len(), 2);
     for j in &jobs {
         assert!(store.fail_job(j.claim(), "gave up", at(1)).await.unwrap());
+        store
+            .record_undelivered_card(j.ticket, Surface::Slack, "C1", at(1))
+            .await
+            .unwrap();
     }
     assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 2);
     assert_eq!(store.retry_failed_jobs(Some(&[]), at(5)).await.unwrap(), 0);
@@ -2095,6 +2099,14 @@ async fn failed_jobs_can_be_retried(store: DynStore) {
     assert_eq!(
         (again[0].id, again[0].attempts, again[0].budget_from),
         (jobs[1].id, 1, at(5))
+    );
+    // The retried card is no longer undelivered; the other one still is.
+    assert_eq!(
+        store
+            .take_undelivered_cards(Surface::Slack, "C1")
+            .await
+            .unwrap(),
+        vec![jobs[0].ticket]
     );
     assert_eq!(store.retry_failed_jobs(None, at(6)).await.unwrap(), 1);
     assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 0);

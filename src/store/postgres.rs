@@ -720,6 +720,23 @@ impl Store for PgStore {
     }
 
     async fn retry_failed_jobs(&self, ids: Option<&[i64]>, now: DateTime<Utc>) -> Result<u64> {
+        if ids.is_some_and(|ids| ids.is_empty()) {
+            return Ok(0);
+        }
+        let only = |qb: &mut QueryBuilder<Postgres>| {
+            if let Some(ids) = ids {
+                qb.push(" AND id = ANY(").push_bind(ids.to_vec()).push(")");
+            }
+        };
+        let mut tx = self.pool.begin().await?;
+        // A card posted again is no longer "undelivered": no later notice names it.
+        let mut forget = QueryBuilder::<Postgres>::new(
+            "DELETE FROM undelivered_cards WHERE ticket_id IN \
+             (SELECT ticket_id FROM outbox WHERE status = 'failed'",
+        );
+        only(&mut forget);
+        forget.push(")");
+        forget.build().execute(&mut *tx).await?;
         let mut qb = QueryBuilder::<Postgres>::new(
             "UPDATE outbox SET status = 'pending', attempts = 0, locked_until = NULL, \
              finished_at = NULL, run_at = ",
@@ -728,13 +745,10 @@ impl Store for PgStore {
             .push(", budget_from = ")
             .push_bind(t(now))
             .push(" WHERE status = 'failed'");
-        if let Some(ids) = ids {
-            if ids.is_empty() {
-                return Ok(0);
-            }
-            qb.push(" AND id = ANY(").push_bind(ids.to_vec()).push(")");
-        }
-        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+        only(&mut qb);
+        let n = qb.build().execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn enqueue_job(

@@ -770,6 +770,28 @@ impl Store for SqliteStore {
     }
 
     async fn retry_failed_jobs(&self, ids: Option<&[i64]>, now: DateTime<Utc>) -> Result<u64> {
+        if ids.is_some_and(|ids| ids.is_empty()) {
+            return Ok(0);
+        }
+        let only = |qb: &mut QueryBuilder<Sqlite>| {
+            if let Some(ids) = ids {
+                qb.push(" AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in ids {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        // A card posted again is no longer "undelivered": no later notice names it.
+        let mut forget = QueryBuilder::<Sqlite>::new(
+            "DELETE FROM undelivered_cards WHERE ticket_id IN \
+             (SELECT ticket_id FROM outbox WHERE status = 'failed'",
+        );
+        only(&mut forget);
+        forget.push(")");
+        forget.build().execute(&mut *tx).await?;
         let mut qb = QueryBuilder::<Sqlite>::new(
             "UPDATE outbox SET status = 'pending', attempts = 0, locked_until = NULL, \
              finished_at = NULL, run_at = ",
@@ -778,18 +800,10 @@ impl Store for SqliteStore {
             .push(", budget_from = ")
             .push_bind(micros(now))
             .push(" WHERE status = 'failed'");
-        if let Some(ids) = ids {
-            if ids.is_empty() {
-                return Ok(0);
-            }
-            qb.push(" AND id IN (");
-            let mut sep = qb.separated(", ");
-            for id in ids {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
-        }
-        Ok(qb.build().execute(&self.writer).await?.rows_affected())
+        only(&mut qb);
+        let n = qb.build().execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn enqueue_job(

@@ -411,6 +411,15 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             if svc.store.card_of(ticket.id).await?.is_some() {
                 return Ok(Outcome::Done(vec![]));
             }
+            // One card post at a time per ticket: a re-post queued meanwhile (its own lane)
+            // goes first, and this one then finds the card.
+            let repost = repost_lane(ticket.id);
+            if job.lane != repost && svc.store.lane_pending(&repost).await? {
+                return Ok(Outcome::Wait(
+                    CARD_WAIT,
+                    "a re-post of this card is under way",
+                ));
+            }
             if let Some(Destination::Discord { guild, channel }) =
                 svc.config.destination_for(&ticket.state, page)
             {
