@@ -109,7 +109,7 @@ async fn a_slack_outage_loses_no_card() {
     let card3 = card_of(&w, 3).await;
     eventually(
         "the later comment in card 3's thread",
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         || {
             let w = &w;
             let card3 = card3.message.clone();
