@@ -189,7 +189,7 @@ async fn a_stalled_call_holds_back_nothing_and_shutdown_keeps_its_deadline() {
     // The stalled call is abandoned at its 3 s deadline and retried: the card appears.
     eventually(
         "the stalled card, retried",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         || async { cards(&w, [1]).await == 1 },
     )
     .await;
@@ -500,7 +500,7 @@ async fn a_stalled_lookup_holds_back_only_its_own_lane() {
     assert_eq!(w.meta_webhook(&comment(2)).await.0, StatusCode::OK);
     eventually(
         "card 2 while the lookup hangs",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         || async { cards(&w, [2]).await == 1 },
     )
     .await;
