@@ -127,6 +127,10 @@ pub enum Effect {
     },
     /// Tell the thread, in plain words, why a reply failed.
     ExplainFailure { key: MessageKey },
+    /// Tell the ticket's channel (for a forum: the ticket's post) that these tickets' cards
+    /// could not be posted earlier and follow now. Queued by the outbox itself, never by
+    /// `decide`.
+    CardsPostedLate { tickets: Vec<TicketId> },
 }
 
 /// Why the assignee is notified.

@@ -174,18 +174,19 @@ async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<(
     let claim = job.claim();
     let recorded = match outcome {
         Outcome::Done(records) => {
-            let card = records.iter().find_map(|r| match r {
-                JobRecord::LinkChat {
-                    chat,
-                    role: ChatRole::Card,
-                    ..
-                } => Some(chat.clone()),
-                _ => None,
+            let posted_card = records.iter().any(|r| {
+                matches!(
+                    r,
+                    JobRecord::LinkChat {
+                        role: ChatRole::Card,
+                        ..
+                    }
+                )
             });
             let ok = svc.store.finish_job(claim, &records, now).await?;
-            if ok && let Some(card) = card {
+            if ok && posted_card {
                 // The channel is reachable: post what could not be posted earlier.
-                repost_undelivered(svc, job, &card).await?;
+                repost_undelivered(svc, job).await?;
             }
             ok
         }
@@ -311,7 +312,7 @@ async fn card_destination(
 /// A card was just posted for `job.ticket`: its channel works. Cards that gave up there
 /// earlier are queued again, and the channel is told which (once: the records are taken).
 /// Records are kept by destination (a forum's id, not the post's), as `give_up` wrote them.
-async fn repost_undelivered(svc: &Services, job: &Job, card: &ChatRef) -> anyhow::Result<()> {
+async fn repost_undelivered(svc: &Services, job: &Job) -> anyhow::Result<()> {
     let Some((surface, channel)) = card_destination(svc, job.ticket).await? else {
         return Ok(());
     };
@@ -331,30 +332,49 @@ async fn repost_undelivered(svc: &Services, job: &Job, card: &ChatRef) -> anyhow
             .enqueue_job(*t, &repost_lane(*t), &Effect::PostCard, now)
             .await?;
     }
+    // The explanation is a job like any other (retried, never lost); it follows the card.
+    let notice = Effect::CardsPostedLate { tickets: lost };
+    let lane = crate::store::lane_of(job.ticket, &notice);
+    svc.store
+        .enqueue_job(job.ticket, &lane, &notice, now)
+        .await?;
     svc.wake_outbox.notify_one();
-    let notice = text::cards_posted_late(&lost);
-    let posted = match surface {
-        Surface::Slack => svc
-            .slack
-            .post_message(&channel, None, render::plain(&notice))
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        // A forum takes posts, not messages: the notice goes in the new card's own thread.
-        Surface::Discord => match &svc.discord {
-            Some(d) => d
-                .create_message(&card.channel, &crate::chat::discord::render::plain(&notice))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            None => Ok(()),
-        },
-    };
-    if let Err(e) = posted {
-        // The cards themselves are queued; only the explanation is lost.
-        warn!(error = e, "cannot tell the channel about cards posted late");
-    }
     Ok(())
+}
+
+/// Post the late-cards notice in the ticket's channel (a forum takes posts, not messages:
+/// there it goes in the ticket's own post).
+async fn cards_posted_late(
+    svc: &Services,
+    ticket: crate::core::TicketId,
+    tickets: &[crate::core::TicketId],
+) -> anyhow::Result<Outcome> {
+    let Some(card) = svc.store.card_of(ticket).await? else {
+        return card_missing(svc, ticket).await;
+    };
+    let notice = text::cards_posted_late(tickets);
+    Ok(match card.surface {
+        Surface::Slack => {
+            let Some((_, channel)) = card_destination(svc, ticket).await? else {
+                return Ok(Outcome::Fail("the ticket has no destination".into()));
+            };
+            if let Err(wait) = svc.pacer.take(&channel) {
+                return Ok(Outcome::Wait(wait, "channel pacing"));
+            }
+            done_or_failure(
+                svc.slack
+                    .post_message(&channel, None, render::plain(&notice))
+                    .await,
+            )
+        }
+        Surface::Discord => match &svc.discord {
+            Some(d) => discord::done(
+                d.create_message(&card.channel, &crate::chat::discord::render::plain(&notice))
+                    .await,
+            ),
+            None => Outcome::Fail("Discord is not configured".into()),
+        },
+    })
 }
 
 /// The lane of a card post queued outside the ticket's decisions (a re-post).
@@ -407,6 +427,9 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
     // Network effects are the same for every surface; chat effects go to the card's surface.
     match &job.effect {
         Effect::SendReply { .. } | Effect::Moderate { .. } => {}
+        Effect::CardsPostedLate { tickets } => {
+            return cards_posted_late(svc, ticket.id, tickets).await;
+        }
         Effect::PostCard => {
             if svc.store.card_of(ticket.id).await?.is_some() {
                 return Ok(Outcome::Done(vec![]));
@@ -601,6 +624,8 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             )
         }
         Effect::NotifyAssignee { notice } => notify_assignee(svc, &ticket, page, notice).await,
+        // Handled above for every surface.
+        Effect::CardsPostedLate { tickets } => cards_posted_late(svc, ticket.id, tickets).await,
         Effect::Moderate { action } => moderate(svc, job, &ticket, page, *action).await,
         Effect::ShowDelivery { key, state } => {
             // A thread reply's marks sit on the teammate's message; a modal reply's on the

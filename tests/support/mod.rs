@@ -212,7 +212,6 @@ pub fn config(slack_url: &str, graph_url: &str, db_url: &str) -> Config {
     c.outbox.base_backoff_ms = 5;
     c.outbox.max_backoff_secs = 1;
     c.outbox.channel_pace_ms = 0;
-    c.outbox.max_attempts = 4;
     // Replies go out at once unless a scenario tests the undo window.
     c.slack.undo_seconds = 0;
     c

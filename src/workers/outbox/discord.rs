@@ -93,7 +93,7 @@ fn reaction(mark: Mark) -> &'static str {
     }
 }
 
-fn done<T>(r: Result<T, DiscordError>) -> Outcome {
+pub(super) fn done<T>(r: Result<T, DiscordError>) -> Outcome {
     match r {
         Ok(_) => Outcome::Done(vec![]),
         Err(e) => failure(e),
@@ -444,9 +444,10 @@ pub(super) async fn deliver(
             notify(svc, discord, job, ticket, account, &card, notice).await
         }
         // Not chat effects: the caller handles them.
-        Effect::PostCard | Effect::SendReply { .. } | Effect::Moderate { .. } => {
-            Ok(Outcome::Done(vec![]))
-        }
+        Effect::PostCard
+        | Effect::SendReply { .. }
+        | Effect::Moderate { .. }
+        | Effect::CardsPostedLate { .. } => Ok(Outcome::Done(vec![])),
     }
 }
 
