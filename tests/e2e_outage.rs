@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use support::*;
 use switchboard::app::Workers;
 use switchboard::config::{Config, PageConfig};
-use switchboard::core::{Delivery, MessageKey, TicketId};
+use switchboard::core::{Delivery, HistoryKind, MessageKey, Status, TicketId};
 use switchboard::store::JobStatus;
 
 const POST: &str = "1234567890321_901097836652708";
@@ -274,6 +274,54 @@ async fn a_deletion_in_the_undo_window_wins_even_when_the_reply_is_retried() {
     });
     let reply = w.store.message(&key).await.expect("read").expect("reply");
     assert_eq!(reply.delivery, Some(Delivery::Cancelled));
+}
+
+/// A reply typed in the card's thread is being retried (the permission check's user-group
+/// lookup got a 500) when a teammate closes the ticket from the card: the click waits for the
+/// reply in the ticket's lane, so the ticket records the reply, then the close.
+#[tokio::test]
+async fn a_click_waits_for_the_thread_reply_before_it() {
+    let w = World::with(|c| {
+        c.permissions.reply = vec!["SAGENTS".into()];
+        c.inbox.orphan_wait_secs = 0;
+    })
+    .await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    w.group("SAGENTS", &["U1"]);
+    assert_eq!(w.meta_webhook(&comment(1)).await.0, StatusCode::OK);
+    w.settle().await;
+    let card = card_of(&w, 1).await;
+    w.slack_fails("/usergroups.users.list", 2, 500).await;
+    let (status, _) = w
+        .thread_message(
+            "Ev1",
+            "U1",
+            &card.message,
+            "1700000500.000100",
+            "Refund sent",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // One round: the reply's row fails (500) and waits for its retry.
+    switchboard::workers::inbox::process_batch(&w.svc)
+        .await
+        .expect("inbox");
+    assert_eq!(
+        w.click("U2", &card.message, "sb1:close:1").await.0,
+        StatusCode::OK
+    );
+    w.settle().await;
+    let history = w.store.history(TicketId(1)).await.expect("history");
+    let order: Vec<&str> = history
+        .iter()
+        .filter_map(|h| match &h.what {
+            HistoryKind::ReplyQueued { .. } => Some("reply"),
+            HistoryKind::StatusChanged { to, .. } if *to == Status::Closed => Some("close"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["reply", "close"], "{history:#?}");
 }
 
 /// Two replicas on one Postgres, and a card post that Slack carries out but never answers:

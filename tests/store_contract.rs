@@ -260,6 +260,7 @@ contract!(
     failed_jobs_can_be_retried,
     enqueued_jobs_and_pending_lanes,
     undelivered_cards_are_taken_once,
+    jobs_can_be_queued_once,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -2100,17 +2101,18 @@ async fn failed_jobs_can_be_retried(store: DynStore) {
         (again[0].id, again[0].attempts, again[0].budget_from),
         (jobs[1].id, 1, at(5))
     );
-    // The retried card is no longer undelivered; the other one still is.
-    assert_eq!(
-        store
-            .take_undelivered_cards(Surface::Slack, "C1")
-            .await
-            .unwrap(),
-        vec![jobs[0].ticket]
-    );
     assert_eq!(store.retry_failed_jobs(None, at(6)).await.unwrap(), 1);
     assert_eq!(store.count_jobs(JobStatus::Failed).await.unwrap(), 0);
     assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 2);
+    // Retried cards are no longer undelivered: a card posted in C1 re-posts neither.
+    let c = open(&store, "c3", "cust3", at(7)).await;
+    assert!(
+        store
+            .requeue_undelivered_cards(Surface::Slack, "C1", c.id, at(7))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A job queued outside a decision runs in its own lane; `lane_pending` sees it until done;
@@ -2142,12 +2144,17 @@ async fn enqueued_jobs_and_pending_lanes(store: DynStore) {
     assert!(!store.lane_pending(&format!("card:{}", t.id)).await.unwrap());
 }
 
-/// Cards that could not be posted are remembered per channel and taken exactly once.
+/// Cards that could not be posted are remembered per channel and, once a card is posted
+/// there, re-queued exactly once (with the notice for the posted card), in one transaction.
 async fn undelivered_cards_are_taken_once(store: DynStore) {
     let a = open(&store, "c1", "cust1", t0()).await;
     let b = open(&store, "c2", "cust2", t0()).await;
     let c = open(&store, "c3", "cust3", t0()).await;
-    for t in [&b, &a] {
+    let d = open(&store, "c4", "cust4", t0()).await;
+    for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
+        store.finish_job(j.claim(), &[], t0()).await.unwrap();
+    }
+    for t in [&c, &b, &a] {
         store
             .record_undelivered_card(t.id, Surface::Slack, "C1", at(1))
             .await
@@ -2155,39 +2162,72 @@ async fn undelivered_cards_are_taken_once(store: DynStore) {
     }
     // Recording twice is harmless.
     store
-        .record_undelivered_card(a.id, Surface::Slack, "C1", at(2))
+        .record_undelivered_card(b.id, Surface::Slack, "C1", at(2))
         .await
         .unwrap();
     store
-        .record_undelivered_card(c.id, Surface::Discord, "C1", at(1))
+        .record_undelivered_card(d.id, Surface::Discord, "C1", at(1))
         .await
         .unwrap();
-    assert!(
-        store
-            .take_undelivered_cards(Surface::Slack, "C2")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let requeue = |surface, channel: &'static str, posted| {
+        let store = store.clone();
+        async move {
+            store
+                .requeue_undelivered_cards(surface, channel, posted, at(3))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(requeue(Surface::Slack, "C2", a.id).await.is_empty());
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 0);
+    // `a`'s own card was just posted: its record goes, the others are re-posted.
+    assert_eq!(requeue(Surface::Slack, "C1", a.id).await, vec![b.id, c.id]);
+    let mut queued: Vec<_> = store
+        .claim_jobs(10, at(3), lease())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| (j.ticket, j.lane, j.effect))
+        .collect();
+    queued.sort_by_key(|(t, lane, _)| (*t, lane.clone()));
+    let notice = Effect::CardsPostedLate {
+        tickets: vec![b.id, c.id],
+    };
     assert_eq!(
-        store
-            .take_undelivered_cards(Surface::Slack, "C1")
-            .await
-            .unwrap(),
-        vec![a.id, b.id]
+        queued,
+        vec![
+            (a.id, switchboard::store::lane_of(a.id, &notice), notice),
+            (b.id, format!("card:{}", b.id), Effect::PostCard),
+            (c.id, format!("card:{}", c.id), Effect::PostCard),
+        ]
     );
-    assert!(
-        store
-            .take_undelivered_cards(Surface::Slack, "C1")
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .take_undelivered_cards(Surface::Discord, "C1")
-            .await
-            .unwrap(),
-        vec![c.id]
-    );
+    assert!(requeue(Surface::Slack, "C1", a.id).await.is_empty());
+    assert_eq!(requeue(Surface::Discord, "C1", a.id).await, vec![d.id]);
+    // Nothing lost, nothing queued without its record being taken.
+    assert!(requeue(Surface::Discord, "C1", a.id).await.is_empty());
+}
+
+/// A job guarded by a once-mark is queued with the mark, and only the first time.
+async fn jobs_can_be_queued_once(store: DynStore) {
+    let t = open(&store, "c1", "cust1", t0()).await;
+    for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
+        store.finish_job(j.claim(), &[], t0()).await.unwrap();
+    }
+    let lane = format!("card:{}", t.id);
+    let once = |at| {
+        let (store, lane) = (store.clone(), lane.clone());
+        async move {
+            store
+                .enqueue_job_once("card-repost:1", t.id, &lane, &Effect::PostCard, at)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(once(at(1)).await);
+    assert!(!once(at(2)).await);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 1);
+    assert!(!store.first_time("card-repost:1", at(3)).await.unwrap());
+    store.forget("card-repost:1").await.unwrap();
+    assert!(once(at(4)).await);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 2);
 }

@@ -43,8 +43,36 @@ impl Handler {
             .then_some(guild)
     }
 
-    async fn commit(&self, dedupe_key: String, event: InboxEvent) {
-        let row = match event.to_row("discord", dedupe_key) {
+    /// The ticket whose card thread `channel` is, if it is one. A failed lookup is logged and
+    /// the event keeps its own lane: the gateway does not redeliver, so committing it in a
+    /// weaker order beats losing it.
+    async fn thread_ticket(
+        &self,
+        guild: &str,
+        channel: ChannelId,
+    ) -> Option<crate::core::TicketId> {
+        match self
+            .svc
+            .store
+            .ticket_by_chat(&thread_of(guild, channel))
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                error!(error = %e, "cannot look up a Discord thread");
+                None
+            }
+        }
+    }
+
+    /// Commit `event`, which happened in the thread of `ticket`'s card when `ticket` is set.
+    async fn commit_in_thread(
+        &self,
+        dedupe_key: String,
+        event: InboxEvent,
+        ticket: Option<crate::core::TicketId>,
+    ) {
+        let row = match event.to_row_in_thread("discord", dedupe_key, ticket) {
             Ok(r) => r,
             Err(e) => return error!(error = %e, "cannot serialise a Discord event"),
         };
@@ -56,6 +84,11 @@ impl Handler {
             Err(e) => error!(error = %e, "cannot store a Discord event"),
         }
     }
+}
+
+/// The card thread a channel is (a Discord thread's channel id is its card's id).
+fn thread_of(guild: &str, channel: ChannelId) -> ChatRef {
+    chat(guild, channel, MessageId::new(channel.get()))
 }
 
 fn chat(guild: &str, channel: ChannelId, message: MessageId) -> ChatRef {
@@ -88,17 +121,12 @@ impl EventHandler for Handler {
             return;
         };
         // Only messages in a card's thread matter; the thread's channel id is its card's id.
-        let thread = ChatRef {
-            surface: Surface::Discord,
-            workspace: guild.clone(),
-            channel: msg.channel_id.to_string(),
-            message: msg.channel_id.to_string(),
-        };
-        match self.svc.store.ticket_by_chat(&thread).await {
-            Ok(Some(_)) => {}
+        let thread = thread_of(&guild, msg.channel_id);
+        let ticket = match self.svc.store.ticket_by_chat(&thread).await {
+            Ok(Some(t)) => t,
             Ok(None) => return,
             Err(e) => return error!(error = %e, "cannot look up a Discord thread"),
-        }
+        };
         let roles = msg
             .member
             .as_ref()
@@ -111,7 +139,8 @@ impl EventHandler for Handler {
             text: msg.content.clone(),
             roles,
         };
-        self.commit(format!("msg:{}", msg.id), event).await;
+        self.commit_in_thread(format!("msg:{}", msg.id), event, Some(ticket))
+            .await;
     }
 
     async fn message_update(
@@ -134,12 +163,14 @@ impl EventHandler for Handler {
             .edited_timestamp
             .map(|t| t.to_string())
             .unwrap_or_default();
+        let ticket = self.thread_ticket(&guild, event.channel_id).await;
         let e = InboxEvent::MessageEdited {
             teammate: teammate(author.id),
             message: chat(&guild, event.channel_id, event.id),
             text,
         };
-        self.commit(format!("edit:{}:{edited}", event.id), e).await;
+        self.commit_in_thread(format!("edit:{}:{edited}", event.id), e, ticket)
+            .await;
     }
 
     async fn message_delete(
@@ -152,10 +183,12 @@ impl EventHandler for Handler {
         let Some(guild) = self.served(guild) else {
             return;
         };
+        let ticket = self.thread_ticket(&guild, channel).await;
         let e = InboxEvent::MessageDeleted {
             message: chat(&guild, channel, message),
         };
-        self.commit(format!("delete:{message}"), e).await;
+        self.commit_in_thread(format!("delete:{message}"), e, ticket)
+            .await;
     }
 
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {

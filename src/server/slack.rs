@@ -50,8 +50,18 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Refu
 }
 
 async fn store(state: &AppState, dedupe_key: String, event: InboxEvent) -> Result<(), Refusal> {
+    store_in_thread(state, dedupe_key, event, None).await
+}
+
+/// Commit `event`, which happened in the thread of `ticket`'s card when `ticket` is set.
+async fn store_in_thread(
+    state: &AppState,
+    dedupe_key: String,
+    event: InboxEvent,
+    ticket: Option<TicketId>,
+) -> Result<(), Refusal> {
     let row = event
-        .to_row("slack", dedupe_key)
+        .to_row_in_thread("slack", dedupe_key, ticket)
         .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?;
     let inserted = state
         .inbox
@@ -153,41 +163,63 @@ pub async fn events(
         channel: channel.to_string(),
         message,
     };
-    let inbox_event = match event {
+    let (thread, inbox_event) = match event {
         SlackEvent::ThreadMessage {
             channel,
             user,
             text,
             ts,
             thread_ts,
-        } => InboxEvent::ThreadMessage {
-            teammate: teammate(&user),
-            thread: at(&channel, thread_ts),
-            message: at(&channel, ts),
-            text,
-            roles: Vec::new(),
-        },
+        } => (
+            Some(at(&channel, thread_ts.clone())),
+            InboxEvent::ThreadMessage {
+                teammate: teammate(&user),
+                thread: at(&channel, thread_ts),
+                message: at(&channel, ts),
+                text,
+                roles: Vec::new(),
+            },
+        ),
         SlackEvent::MessageEdited {
             channel,
             user,
             ts,
             text,
-            ..
-        } => InboxEvent::MessageEdited {
-            teammate: teammate(&user),
-            message: at(&channel, ts),
-            text,
-        },
-        SlackEvent::MessageDeleted { channel, ts, .. } => InboxEvent::MessageDeleted {
-            message: at(&channel, ts),
-        },
+            thread_ts,
+        } => (
+            thread_ts.map(|t| at(&channel, t)),
+            InboxEvent::MessageEdited {
+                teammate: teammate(&user),
+                message: at(&channel, ts),
+                text,
+            },
+        ),
+        SlackEvent::MessageDeleted {
+            channel,
+            ts,
+            thread_ts,
+        } => (
+            thread_ts.map(|t| at(&channel, t)),
+            InboxEvent::MessageDeleted {
+                message: at(&channel, ts),
+            },
+        ),
         SlackEvent::Ignored(why) => {
             debug!(why, "Slack event ignored");
             return Ok(StatusCode::OK.into_response());
         }
     };
+    // In a card's thread, the event joins its ticket's lane (ordered with the card's clicks).
+    let ticket = match thread {
+        Some(thread) => state
+            .store
+            .ticket_by_chat(&thread)
+            .await
+            .map_err(|e| Refusal::internal("cannot look up a Slack thread", e))?,
+        None => None,
+    };
     // Slack retries reuse the event id: dedupe on it.
-    store(&state, event_id, inbox_event).await?;
+    store_in_thread(&state, event_id, inbox_event, ticket).await?;
     Ok(StatusCode::OK.into_response())
 }
 

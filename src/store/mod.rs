@@ -136,6 +136,23 @@ pub fn lane_of(ticket: TicketId, effect: &Effect) -> String {
     }
 }
 
+/// The lane of a card post queued outside the ticket's decisions (a re-post of a card that
+/// went missing or gave up): never behind the ticket's own chat jobs, which may wait for it.
+pub fn repost_lane(ticket: TicketId) -> String {
+    format!("card:{ticket}")
+}
+
+/// The tickets a requeue re-posts: every taken one but the card just posted, by id.
+pub(crate) fn reposted(mut taken: Vec<i64>, posted: TicketId) -> Vec<TicketId> {
+    taken.sort_unstable();
+    taken.dedup();
+    taken
+        .into_iter()
+        .map(TicketId)
+        .filter(|t| *t != posted)
+        .collect()
+}
+
 /// When a job may first run: now, or later for a reply waiting out its undo window.
 pub fn run_at_of(effect: &Effect, now: DateTime<Utc>) -> DateTime<Utc> {
     match effect {
@@ -371,12 +388,30 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<()>;
 
-    /// Take (and forget) the tickets whose card could not be posted to `channel`, by id.
-    async fn take_undelivered_cards(
+    /// A card was just posted for `posted` in `channel`, so the channel works again: in one
+    /// transaction, take (and forget) the tickets whose card gave up there, queue a card post
+    /// for each in its re-post lane ([`repost_lane`]) and, when there were any, the
+    /// [`Effect::CardsPostedLate`] notice for `posted`. Returns the re-posted tickets, by id.
+    /// A crash can never forget a card without queueing it.
+    async fn requeue_undelivered_cards(
         &self,
         surface: crate::core::Surface,
         channel: &str,
+        posted: TicketId,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TicketId>>;
+
+    /// [`Store::enqueue_job`] guarded by a once-mark (`once`, as [`Store::first_time`]), in one
+    /// transaction: the job is queued only if the mark was not set, and the mark is never set
+    /// without the job. Returns whether it was queued.
+    async fn enqueue_job_once(
+        &self,
+        once: &str,
+        ticket: TicketId,
+        lane: &str,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
 
     async fn count_jobs(&self, status: JobStatus) -> Result<i64>;
 

@@ -811,21 +811,86 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn take_undelivered_cards(
+    async fn requeue_undelivered_cards(
         &self,
         surface: Surface,
         channel: &str,
+        posted: TicketId,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TicketId>> {
-        let mut ids: Vec<i64> = sqlx::query_scalar(
+        let mut tx = self.pool.begin().await?;
+        let taken: Vec<i64> = sqlx::query_scalar(
             "DELETE FROM undelivered_cards WHERE surface = $1 AND channel = $2 \
              RETURNING ticket_id",
         )
         .bind(surface.as_str())
         .bind(channel)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        ids.sort_unstable();
-        Ok(ids.into_iter().map(TicketId).collect())
+        let lost = super::reposted(taken, posted);
+        if lost.is_empty() {
+            tx.commit().await?;
+            return Ok(lost);
+        }
+        let notice = Effect::CardsPostedLate {
+            tickets: lost.clone(),
+        };
+        let jobs = lost
+            .iter()
+            .map(|t| (*t, super::repost_lane(*t), Effect::PostCard))
+            .chain(std::iter::once((
+                posted,
+                super::lane_of(posted, &notice),
+                notice.clone(),
+            )));
+        for (ticket, lane, effect) in jobs {
+            sqlx::query(
+                "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+            )
+            .bind(ticket.0)
+            .bind(lane)
+            .bind(codec::to_json(&effect)?)
+            .bind(t(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(lost)
+    }
+
+    async fn enqueue_job_once(
+        &self,
+        once: &str,
+        ticket: TicketId,
+        lane: &str,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let marked = sqlx::query(
+            "INSERT INTO once_marks (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(once)
+        .bind(t(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if marked {
+            sqlx::query(
+                "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+            )
+            .bind(ticket.0)
+            .bind(lane)
+            .bind(codec::to_json(effect)?)
+            .bind(t(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(marked)
     }
 
     async fn count_jobs(&self, status: JobStatus) -> Result<i64> {

@@ -102,12 +102,14 @@ pub enum InboxEvent {
 impl InboxEvent {
     /// The inbox lane of this event: events of one lane are applied in the order they were
     /// acknowledged, even while an earlier one is being retried. One lane per ticket (clicks,
-    /// modals, assignments), per chat message (a thread message, its edits and deletion: a
-    /// deletion in the undo window can never overtake its reply), per conversation (new
-    /// customer items) and per network item (its edits and removals). `None`: orders with
-    /// nothing (receipts, bulk actions).
+    /// modals, assignments, and, see [`InboxEvent::to_row_in_thread`], the messages in its
+    /// card's thread with their edits and deletions), per chat message (a message outside any
+    /// known card thread: its edits and deletion still follow it, so a deletion in the undo
+    /// window can never overtake its reply), per conversation (new customer items) and per
+    /// network item (its edits and removals). `None`: orders with nothing (receipts, bulk
+    /// actions).
     pub fn lane(&self) -> Option<String> {
-        let ticket = |t: &TicketId| Some(format!("ticket:{t}"));
+        let ticket = |t: &TicketId| Some(ticket_lane(*t));
         let chat = |m: &ChatRef| Some(format!("chat:{}", crate::core::MessageKey::from_chat(m)));
         match self {
             InboxEvent::Network { change } => match change {
@@ -138,6 +140,34 @@ impl InboxEvent {
         }
     }
 
+    /// A thread message, an edit or a deletion: the events the server moves to the lane of
+    /// the ticket whose card thread they happened in ([`InboxEvent::to_row_in_thread`]).
+    pub fn is_chat_message(&self) -> bool {
+        matches!(
+            self,
+            InboxEvent::ThreadMessage { .. }
+                | InboxEvent::MessageEdited { .. }
+                | InboxEvent::MessageDeleted { .. }
+        )
+    }
+
+    /// The inbox row of a chat message event that happened in the thread of `ticket`'s card:
+    /// it goes in the ticket's lane, so a reply typed in the thread and a click on the card
+    /// are applied in the order they were acknowledged. Other events (or `None`: not a card
+    /// thread) keep their own lane.
+    pub fn to_row_in_thread(
+        &self,
+        source: &str,
+        dedupe_key: impl Into<String>,
+        ticket: Option<TicketId>,
+    ) -> serde_json::Result<crate::store::NewInbox> {
+        let mut row = self.to_row(source, dedupe_key)?;
+        if let (Some(t), true) = (ticket, self.is_chat_message()) {
+            row.lane = Some(ticket_lane(t));
+        }
+        Ok(row)
+    }
+
     /// The inbox row that commits this event, keyed by the platform's own id.
     pub fn to_row(
         &self,
@@ -151,6 +181,11 @@ impl InboxEvent {
             lane: self.lane(),
         })
     }
+}
+
+/// The inbox lane of everything that happens to one ticket in chat.
+pub fn ticket_lane(ticket: TicketId) -> String {
+    format!("ticket:{ticket}")
 }
 
 /// What the workers share.
@@ -266,5 +301,53 @@ mod tests {
         }
         let d = backoff(1, base, cap, Some(Duration::from_secs(30)));
         assert_eq!(d, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn thread_events_join_their_ticket_lane_and_nothing_else_moves() {
+        use crate::core::{ChatRef, ChatUserId, Surface, Teammate};
+        let at = |m: &str| ChatRef {
+            surface: Surface::Slack,
+            workspace: "T1".into(),
+            channel: "C1".into(),
+            message: m.into(),
+        };
+        let me = Teammate {
+            surface: Surface::Slack,
+            id: ChatUserId::new("U1"),
+        };
+        let reply = InboxEvent::ThreadMessage {
+            teammate: me.clone(),
+            thread: at("1.1"),
+            message: at("2.2"),
+            text: "hi".into(),
+            roles: vec![],
+        };
+        let lane = |e: &InboxEvent, t| e.to_row_in_thread("slack", "k", t).unwrap().lane;
+        let t7 = Some(TicketId(7));
+        assert_eq!(lane(&reply, t7), Some("ticket:7".into()));
+        // Outside a card thread a message keeps its own lane, shared with its deletion.
+        let deleted = InboxEvent::MessageDeleted { message: at("2.2") };
+        assert_eq!(lane(&reply, None), lane(&deleted, None));
+        assert_eq!(lane(&deleted, t7), Some("ticket:7".into()));
+        let click = InboxEvent::CardAction {
+            teammate: me,
+            action_id: "sb1:close:7".into(),
+            value: None,
+            selected: vec![],
+        };
+        assert_eq!(lane(&click, None), Some("ticket:7".into()));
+        // Only chat messages move: a bulk action keeps no lane whatever it is given.
+        let bulk = InboxEvent::Bulk {
+            teammate: Teammate {
+                surface: Surface::Slack,
+                id: ChatUserId::new("U1"),
+            },
+            action: CardAction::Close,
+            filter: Filter::default(),
+            response_url: None,
+            discord_token: None,
+        };
+        assert_eq!(lane(&bulk, t7), None);
     }
 }

@@ -316,28 +316,15 @@ async fn repost_undelivered(svc: &Services, job: &Job) -> anyhow::Result<()> {
     let Some((surface, channel)) = card_destination(svc, job.ticket).await? else {
         return Ok(());
     };
-    let lost: Vec<_> = svc
+    // The re-posts and the explanation (a job like any other: retried, never lost; it follows
+    // the card) are queued in the same transaction that forgets the records.
+    let lost = svc
         .store
-        .take_undelivered_cards(surface, &channel)
-        .await?
-        .into_iter()
-        .filter(|t| *t != job.ticket)
-        .collect();
+        .requeue_undelivered_cards(surface, &channel, job.ticket, Utc::now())
+        .await?;
     if lost.is_empty() {
         return Ok(());
     }
-    let now = Utc::now();
-    for t in &lost {
-        svc.store
-            .enqueue_job(*t, &repost_lane(*t), &Effect::PostCard, now)
-            .await?;
-    }
-    // The explanation is a job like any other (retried, never lost); it follows the card.
-    let notice = Effect::CardsPostedLate { tickets: lost };
-    let lane = crate::store::lane_of(job.ticket, &notice);
-    svc.store
-        .enqueue_job(job.ticket, &lane, &notice, now)
-        .await?;
     svc.wake_outbox.notify_one();
     Ok(())
 }
@@ -377,16 +364,11 @@ async fn cards_posted_late(
     })
 }
 
-/// The lane of a card post queued outside the ticket's decisions (a re-post).
-fn repost_lane(ticket: crate::core::TicketId) -> String {
-    format!("card:{ticket}")
-}
-
 /// A chat effect found no card (its post gave up, or never ran): queue the card post once,
 /// in its own lane, and wait for it (a wait is not an attempt). If that post gave up too,
 /// this job fails visibly instead of counting as done.
 async fn card_missing(svc: &Services, ticket: crate::core::TicketId) -> anyhow::Result<Outcome> {
-    let lane = repost_lane(ticket);
+    let lane = crate::store::repost_lane(ticket);
     if svc.store.lane_pending(&lane).await? {
         return Ok(Outcome::Wait(
             CARD_WAIT,
@@ -395,13 +377,16 @@ async fn card_missing(svc: &Services, ticket: crate::core::TicketId) -> anyhow::
     }
     if svc
         .store
-        .first_time(&format!("card-repost:{ticket}"), Utc::now())
+        .enqueue_job_once(
+            &format!("card-repost:{ticket}"),
+            ticket,
+            &lane,
+            &Effect::PostCard,
+            Utc::now(),
+        )
         .await?
     {
         warn!("no card for this ticket: posting it first");
-        svc.store
-            .enqueue_job(ticket, &lane, &Effect::PostCard, Utc::now())
-            .await?;
         svc.wake_outbox.notify_one();
         return Ok(Outcome::Wait(
             CARD_WAIT,
@@ -436,7 +421,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             }
             // One card post at a time per ticket: a re-post queued meanwhile (its own lane)
             // goes first, and this one then finds the card.
-            let repost = repost_lane(ticket.id);
+            let repost = crate::store::repost_lane(ticket.id);
             if job.lane != repost && svc.store.lane_pending(&repost).await? {
                 return Ok(Outcome::Wait(
                     CARD_WAIT,
