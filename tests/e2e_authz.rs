@@ -479,6 +479,35 @@ async fn admins_act_on_every_channels_tickets_from_anywhere() {
     w.finish().await;
 }
 
+/// The admin list names a user group and Slack cannot answer who is in it: teammates keep
+/// the scope of their channel (their own tickets still work), and nobody gains more.
+#[tokio::test]
+async fn an_unanswered_admin_list_leaves_the_channel_scope() {
+    let w = World::with(|c| {
+        two_pages(c);
+        c.permissions.admin = vec!["SADMINS".into()];
+    })
+    .await;
+    w.slack_ok().await;
+    w.group("SADMINS", &["UBOSS"]);
+    two_tickets(&w).await;
+    w.slack_fails("/usergroups.users.list", 20, 500).await;
+    let card = w.store.card_of(TicketId(1)).await.unwrap().expect("card 1");
+    assert_eq!(
+        w.click("UANA", &card.message, "sb1:close:1").await.0,
+        StatusCode::OK
+    );
+    w.settle().await;
+    assert_eq!(status(&w, 1).await, Status::Closed);
+    // The admin, unconfirmed, has no reach beyond an inbox channel meanwhile.
+    let said = ephemeral_text(&command_in(&w, RANDOM, "UBOSS", "queue unassigned").await);
+    assert_eq!(said, switchboard::core::text::NOT_AN_INBOX_CHANNEL);
+    w.take_slack("/chat.update").await;
+    w.take_slack("/chat.postMessage").await;
+    w.take_slack("/usergroups.users.list").await;
+    w.finish().await;
+}
+
 // ---- Discord ----------------------------------------------------------------------------------
 
 /// A Discord channel nothing is configured for.

@@ -318,6 +318,13 @@ pub enum FailureReason {
     AccountNotConfigured,
     /// The network does not support this type of message (WhatsApp `131051`).
     UnsupportedMessageType,
+    /// The reply is longer than the network takes for this conversation (an edit in the undo
+    /// window can make it so after it was queued): `length` and `max` in bytes or characters.
+    TooLong {
+        length: usize,
+        max: usize,
+        bytes: bool,
+    },
     /// Anything else, with the network's message.
     Other(String),
 }

@@ -193,6 +193,14 @@ pub fn failure_reason(reason: &FailureReason) -> Rich {
         FailureReason::Rejected(msg) => {
             Rich::ours("Facebook rejected the reply: ").then_theirs(msg)
         }
+        FailureReason::TooLong { length, max, bytes } => {
+            let unit = if *bytes { "bytes" } else { "characters" };
+            Rich::ours(format!(
+                "the reply is {} {unit}, longer than the {} {unit} this conversation takes; shorten it and send it again",
+                count(*length),
+                count(*max)
+            ))
+        }
         FailureReason::OutsideWindow => Rich::ours(
             "the reply window has closed (the customer's last message is more than 24 hours old); WhatsApp needs an approved template",
         ),
@@ -743,6 +751,15 @@ mod tests {
         insta::assert_snapshot!(
             failure_reason(&FailureReason::Other("HTTP 502 <html>".into())).annotated(),
             @"an unexpected error from Facebook: ⟨HTTP 502 <html>⟩"
+        );
+        insta::assert_snapshot!(
+            failure_reason(&FailureReason::TooLong {
+                length: 1_200,
+                max: 1_000,
+                bytes: true
+            })
+            .annotated(),
+            @"the reply is 1,200 bytes, longer than the 1,000 bytes this conversation takes; shorten it and send it again"
         );
         let others: Vec<String> = [
             FailureReason::PermissionDenied,

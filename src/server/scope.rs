@@ -53,11 +53,19 @@ impl Scope {
     /// The scope of a request: admin or not, and the route of its channel (or the thread's
     /// parent).
     pub async fn of(svc: &Services, origin: Origin<'_>) -> Result<Self, Refusal> {
-        let admin = svc
+        // The admin list may name Slack user groups: when Slack cannot answer, the teammate
+        // keeps the channel's scope (least privilege) instead of losing every action.
+        let admin = match svc
             .directory
             .is_admin_as(&svc.slack, &svc.config, origin.teammate, origin.roles)
             .await
-            .map_err(|e| Refusal::internal("cannot check the admin list", format!("{e:#}")))?;
+        {
+            Ok(admin) => admin,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "cannot check the admin list: channel scope only");
+                false
+            }
+        };
         Ok(Self::resolve(&svc.config, origin, admin))
     }
 

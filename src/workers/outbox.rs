@@ -733,7 +733,11 @@ async fn send_reply(
     if let Err(e) = crate::core::limits::check_reply(s.network, s.kind, &msg.text) {
         let event = Event::ReplyFailed {
             key: key.clone(),
-            reason: FailureReason::Rejected(e.to_string()),
+            reason: FailureReason::TooLong {
+                length: e.length,
+                max: e.limit.max,
+                bytes: e.limit.unit == crate::core::limits::LengthUnit::Bytes,
+            },
         };
         apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
