@@ -196,7 +196,7 @@ pub fn failure_reason(reason: &FailureReason) -> Rich {
         FailureReason::TooLong { length, max, bytes } => {
             let unit = if *bytes { "bytes" } else { "characters" };
             Rich::ours(format!(
-                "the reply is {} {unit}, longer than the {} {unit} this conversation takes; shorten it and send it again",
+                "the reply is {} {unit}; this conversation takes at most {} {unit}, so shorten it and send it again",
                 count(*length),
                 count(*max)
             ))
@@ -759,7 +759,7 @@ mod tests {
                 bytes: true
             })
             .annotated(),
-            @"the reply is 1,200 bytes, longer than the 1,000 bytes this conversation takes; shorten it and send it again"
+            @"the reply is 1,200 bytes; this conversation takes at most 1,000 bytes, so shorten it and send it again"
         );
         let others: Vec<String> = [
             FailureReason::PermissionDenied,

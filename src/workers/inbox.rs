@@ -432,6 +432,9 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             } else {
                 text::bulk_done(action, changed, tickets.len())
             };
+            // The answer to the teammate's own command rides on their interaction (a Slack
+            // response_url lives 30 minutes, a Discord token 15): one timed call here, not an
+            // outbox job retried for hours. Each ticket it changed went through the outbox.
             if let Some(url) = response_url {
                 let body = serde_json::json!({"response_type": "ephemeral", "text": answer});
                 if let Err(e) = svc.slack.post_to_response_url(&url, body).await {

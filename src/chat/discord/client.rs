@@ -15,8 +15,8 @@ use super::ratelimit::{RateLimitHeaders, RateLimiter, parse_seconds};
 
 /// The API version in every path.
 pub const API_PREFIX: &str = "/api/v10";
-/// Where Switchboard lives, for the User-Agent.
-pub const PROJECT_URL: &str = "https://github.com/switchboard-inbox/switchboard";
+/// Where Switchboard lives, for the User-Agent (`repository` in `Cargo.toml`).
+pub const PROJECT_URL: &str = env!("CARGO_PKG_REPOSITORY");
 /// Discord requires `User-Agent: DiscordBot ($url, $versionNumber)` on every REST call and
 /// may block other agents (Cloudflare error 40333); discord-api-docs, Reference → User Agent.
 pub const USER_AGENT: &str = concat!(
