@@ -1032,6 +1032,8 @@ impl Config {
             Facebook => &self.meta.pages,
             Instagram => &self.meta.instagram,
             Whatsapp => &self.meta.whatsapp,
+            // Polled networks' accounts are connected at run time, not declared here.
+            Youtube | Google => return None,
         };
         list.iter().find(|a| a.id == id)
     }

@@ -110,10 +110,20 @@ pub enum Network {
     Instagram,
     /// WhatsApp Business (Cloud API) phone numbers.
     Whatsapp,
+    /// YouTube channels (Data API v3, polled): comments and replies on the channel's videos.
+    Youtube,
+    /// Google Business Profile locations (polled): customer reviews.
+    Google,
 }
 
 impl Network {
-    pub const ALL: [Network; 3] = [Network::Facebook, Network::Instagram, Network::Whatsapp];
+    pub const ALL: [Network; 5] = [
+        Network::Facebook,
+        Network::Instagram,
+        Network::Whatsapp,
+        Network::Youtube,
+        Network::Google,
+    ];
 }
 
 impl Network {
@@ -122,6 +132,8 @@ impl Network {
             Network::Facebook => "facebook",
             Network::Instagram => "instagram",
             Network::Whatsapp => "whatsapp",
+            Network::Youtube => "youtube",
+            Network::Google => "google",
         }
     }
 }
@@ -139,6 +151,8 @@ impl FromStr for Network {
             "facebook" => Ok(Network::Facebook),
             "instagram" => Ok(Network::Instagram),
             "whatsapp" => Ok(Network::Whatsapp),
+            "youtube" => Ok(Network::Youtube),
+            "google" => Ok(Network::Google),
             other => Err(format!("unknown network {other:?}")),
         }
     }

@@ -73,16 +73,22 @@ pub fn reply_limit(network: Network, kind: ItemKind) -> ReplyLimit {
         (Facebook, DirectMessage) => ReplyLimit::chars(2000),
         // `POST /{id}/comments`: Facebook comments take 8,000 characters (third-party limit
         // tables; Meta's comment reference names no limit).
-        (Facebook, Comment | VisitorPost | Mention) => ReplyLimit::chars(8000),
+        (Facebook, Comment | VisitorPost | Mention | Review) => ReplyLimit::chars(8000),
         // Instagram Messaging (Facebook Login), "Send a Message": "Message text must be UTF-8
         // and be a 1000 bytes or less" [C developers.facebook.com].
         (Instagram, DirectMessage) => ReplyLimit::bytes(1000),
         // `POST /{ig-comment-id}/replies`: Instagram comments take 2,200 characters, the caption
         // limit (third-party API docs; Meta's replies reference names no limit).
-        (Instagram, Comment | VisitorPost | Mention) => ReplyLimit::chars(2200),
+        (Instagram, Comment | VisitorPost | Mention | Review) => ReplyLimit::chars(2200),
         // Cloud API text messages: `text.body` "Maximum 4096 characters" [C
         // developers.facebook.com/docs/whatsapp/cloud-api/messages/text-messages].
         (Whatsapp, _) => ReplyLimit::chars(4096),
+        // `comments.insert`: a YouTube comment holds at most 10,000 characters (YouTube Help,
+        // "comment length"; the Data API rejects longer text as invalidCommentMetadata).
+        (Youtube, _) => ReplyLimit::chars(10_000),
+        // `reviews.updateReply`: the reply comment is at most 4096 bytes
+        // (network-apis.md §5.3).
+        (Google, _) => ReplyLimit::bytes(4096),
     }
 }
 

@@ -48,6 +48,8 @@ pub enum ItemKind {
     Mention,
     /// A private conversation (Messenger, Instagram DM, WhatsApp).
     DirectMessage,
+    /// A customer review with a star rating (Google Business Profile).
+    Review,
 }
 
 /// Media or other non-text content of an item, shown as a link or preview, never downloaded.
@@ -117,7 +119,9 @@ impl ItemKind {
     /// are direct messages.
     pub fn is_public(self) -> bool {
         match self {
-            ItemKind::Comment | ItemKind::VisitorPost | ItemKind::Mention => true,
+            ItemKind::Comment | ItemKind::VisitorPost | ItemKind::Mention | ItemKind::Review => {
+                true
+            }
             ItemKind::DirectMessage => false,
         }
     }
@@ -164,6 +168,9 @@ impl Moderation {
             (_, ItemKind::DirectMessage) | (Whatsapp, _) => &[],
             (Facebook, _) => &[Hide, Unhide, Delete, Like, Block],
             (Instagram, _) => &[Hide, Unhide, Delete],
+            // A viewer's YouTube comment cannot be deleted by the channel (only moderated), and
+            // a Google review can be neither hidden nor deleted.
+            (Youtube, _) | (Google, _) => &[],
         }
     }
 

@@ -17,6 +17,8 @@ pub fn network_name(network: Network) -> &'static str {
         Network::Facebook => "Facebook",
         Network::Instagram => "Instagram",
         Network::Whatsapp => "WhatsApp",
+        Network::Youtube => "YouTube",
+        Network::Google => "Google",
     }
 }
 
@@ -26,6 +28,7 @@ pub fn item_kind(kind: ItemKind) -> &'static str {
         ItemKind::VisitorPost => "visitor post",
         ItemKind::Mention => "mention",
         ItemKind::DirectMessage => "message",
+        ItemKind::Review => "review",
     }
 }
 

@@ -89,6 +89,7 @@ pub fn kind_str(kind: ItemKind) -> &'static str {
         ItemKind::VisitorPost => "visitor_post",
         ItemKind::Mention => "mention",
         ItemKind::DirectMessage => "direct_message",
+        ItemKind::Review => "review",
     }
 }
 
@@ -99,6 +100,7 @@ pub const ITEM_KINDS: &[ItemKind] = &[
     ItemKind::VisitorPost,
     ItemKind::Mention,
     ItemKind::DirectMessage,
+    ItemKind::Review,
 ];
 
 /// The `kind` column values of tickets with this visibility (may be empty).

@@ -789,6 +789,10 @@ async fn send_reply(
         }
         // Comments, visitor posts, mentions: `POST /{id}/comments` under the latest item.
         (Network::Facebook, _) => graph.comment(token, &s.reply_to, &msg.text).await,
+        // Polled networks reply through their own connectors, not the Graph API.
+        (Network::Youtube | Network::Google, _) => Err(
+            crate::networks::meta::GraphError::Permanent(FailureReason::AccountNotConfigured),
+        ),
     };
     let event = match result {
         Ok(id) => {

@@ -317,6 +317,11 @@ impl GraphClient {
                     "WhatsApp messages cannot be hidden".into(),
                 )));
             }
+            Network::Youtube | Network::Google => {
+                return Err(GraphError::Permanent(FailureReason::Other(format!(
+                    "{network} items are not moderated through the Graph API"
+                ))));
+            }
         };
         let url = self.url(&[item_id.as_str()])?;
         let value = if hidden { "true" } else { "false" };
