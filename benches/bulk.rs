@@ -57,6 +57,7 @@ fn item(i: u64) -> InboundItem {
         created_at: Utc::now(),
         permalink: None,
         attachments: Vec::new(),
+        context: Default::default(),
     }
 }
 

@@ -1332,6 +1332,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             permalink: None,
             attachments: vec![],
+            context: Default::default(),
         };
         let state = |kind, text: &str| {
             crate::core::decide(
@@ -1526,6 +1527,7 @@ mod tests {
                     created_at: chrono::Utc::now(),
                     permalink: None,
                     attachments: vec![],
+                    context: Default::default(),
                 },
             },
             chrono::Utc::now(),
@@ -1599,6 +1601,7 @@ mod tests {
                 created_at: chrono::Utc::now(),
                 permalink: None,
                 attachments: vec![],
+                context: Default::default(),
             };
             crate::core::decide(
                 None,

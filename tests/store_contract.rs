@@ -59,6 +59,7 @@ fn comment(id: &str, customer: &str, text: &str, created_at: DateTime<Utc>) -> I
             "https://facebook.com/page1/posts/1?comment_id={id}"
         )),
         attachments: Vec::new(),
+        context: Default::default(),
     }
 }
 

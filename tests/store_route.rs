@@ -66,6 +66,7 @@ async fn open(
         created_at: now,
         permalink: None,
         attachments: Vec::new(),
+        context: Default::default(),
     };
     let decision = decide(None, &Event::CustomerMessage { item }, now).expect("opens");
     let outcome = store

@@ -264,6 +264,7 @@ mod tests {
             created_at: now,
             permalink: None,
             attachments: Vec::new(),
+            context: Default::default(),
         };
         let d = decide(None, &Event::CustomerMessage { item }, now).expect("opens");
         Ticket {

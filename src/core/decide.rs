@@ -843,6 +843,7 @@ mod tests {
             created_at: t0(),
             permalink: None,
             attachments: Vec::new(),
+            context: Default::default(),
         }
     }
 

@@ -88,6 +88,38 @@ pub struct InboundItem {
     pub permalink: Option<String>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// What the card shows beyond the text, when the network has it.
+    #[serde(default)]
+    pub context: ItemContext,
+}
+
+/// What a card shows about an item beyond its text and author (customer text: escaped on
+/// every rendering like the rest).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemContext {
+    /// What the item is about: a YouTube video's title, a Google location's name.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// A link to it (the video's watch page).
+    #[serde(default)]
+    pub subject_url: Option<String>,
+    /// A review's stars, 1 to 5.
+    #[serde(default)]
+    pub rating: Option<u8>,
+    /// The network holds the item for the owner's decision (YouTube `heldForReview`,
+    /// `likelySpam`): the card offers approve / reject.
+    #[serde(default)]
+    pub held: Option<Held>,
+}
+
+/// Why the network holds an item back from the public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Held {
+    /// Waiting for the owner's review.
+    ForReview,
+    /// The network thinks it is spam.
+    LikelySpam,
 }
 
 /// The conversation key of a direct-message conversation (one ticket per customer).

@@ -79,6 +79,7 @@ mod tests {
             created_at: last,
             permalink: None,
             attachments: Vec::new(),
+            context: Default::default(),
         };
         let d = decide(None, &Event::CustomerMessage { item }, last).expect("opens");
         Ticket {

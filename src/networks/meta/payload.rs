@@ -267,6 +267,7 @@ mod tests {
                 "https://www.facebook.com/{post_id}?comment_id={item_id}"
             )),
             attachments: Vec::new(),
+            context: Default::default(),
         }
     }
 
@@ -403,6 +404,7 @@ mod tests {
                 created_at: at(1454707020),
                 permalink: Some("https://www.facebook.com/1234567890321_7293787835232".into()),
                 attachments: Vec::new(),
+                context: Default::default(),
             }
         );
     }

@@ -132,6 +132,7 @@ pub(super) fn normalise_feed(
                 created_at,
                 permalink,
                 attachments: Vec::new(),
+                context: Default::default(),
             },
         },
     })
@@ -215,6 +216,7 @@ pub(super) fn normalise_mention(
                 created_at,
                 permalink,
                 attachments: Vec::new(),
+                context: Default::default(),
             },
         },
     })

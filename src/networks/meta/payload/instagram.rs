@@ -49,6 +49,7 @@ pub(super) fn normalise_comment(
                 created_at,
                 permalink: None,
                 attachments: Vec::new(),
+                context: Default::default(),
             },
         },
     })
@@ -89,6 +90,7 @@ pub(super) fn normalise_mention(
                 created_at,
                 permalink: None,
                 attachments: Vec::new(),
+                context: Default::default(),
             },
         },
     })

@@ -233,6 +233,7 @@ fn new_dm(
                 created_at,
                 permalink: None,
                 attachments,
+                context: Default::default(),
             },
         },
     }

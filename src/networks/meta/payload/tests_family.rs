@@ -65,6 +65,7 @@ fn item(
         created_at,
         permalink: None,
         attachments,
+        context: Default::default(),
     }
 }
 

@@ -216,6 +216,7 @@ fn normalise_message(
                 created_at,
                 permalink: None,
                 attachments,
+                context: Default::default(),
             },
         },
     })
