@@ -23,7 +23,7 @@ use switchboard::core::{
 };
 use switchboard::store::{
     ChatRole, Commit, CommitOutcome, Consumes, DynStore, ImportCounts, JobRecord, JobStatus,
-    NameTaken, NewInbox, SavedReplyWrite, StoreError, Target, lane_of,
+    NameTaken, NewAccount, NewInbox, PollOutcome, SavedReplyWrite, StoreError, Target, lane_of,
 };
 
 // ---- fixtures ---------------------------------------------------------------------------------
@@ -262,6 +262,10 @@ contract!(
     enqueued_jobs_and_pending_lanes,
     undelivered_cards_are_taken_once,
     jobs_can_be_queued_once,
+    accounts_connect_reconnect_and_disconnect,
+    polls_are_leased_and_recorded_with_their_rows,
+    concurrent_pollers_never_share_an_account,
+    refreshes_are_one_at_a_time_and_health_changes_once,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -2231,4 +2235,335 @@ async fn jobs_can_be_queued_once(store: DynStore) {
     store.forget("card-repost:1").await.unwrap();
     assert!(once(at(4)).await);
     assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 2);
+}
+
+// ---- connected accounts -----------------------------------------------------------------------
+
+fn youtube(id: &str, name: &str, credentials: &[u8]) -> NewAccount {
+    NewAccount {
+        network: Network::Youtube,
+        account_id: AccountId::new(id),
+        name: name.into(),
+        surface: Surface::Slack,
+        channel: "C1".into(),
+        credentials: credentials.to_vec(),
+        connected_by: Some("U1".into()),
+    }
+}
+
+fn polled(rows: Vec<NewInbox>, cursor: Option<&str>, next: DateTime<Utc>) -> PollOutcome {
+    PollOutcome {
+        rows,
+        cursor: cursor.map(str::to_string),
+        next_poll_at: next,
+        error: None,
+    }
+}
+
+/// Connecting stores the account due now; reconnecting the same network id replaces its
+/// name, destination and credentials, makes it healthy, and keeps its cursor.
+async fn accounts_connect_reconnect_and_disconnect(store: DynStore) {
+    let a = store
+        .connect_account(&youtube("UC1", "Acme", b"sealed-1"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            a.network,
+            a.account_id.as_str(),
+            a.name.as_str(),
+            a.channel.as_str()
+        ),
+        (Network::Youtube, "UC1", "Acme", "C1")
+    );
+    assert_eq!(
+        (a.credentials.as_slice(), a.credentials_version),
+        (&b"sealed-1"[..], 1)
+    );
+    assert_eq!(
+        (a.unhealthy.clone(), a.next_poll_at, a.connected_at),
+        (None, t0(), t0())
+    );
+    assert!(
+        !format!("{a:?}").contains("sealed-1"),
+        "credentials stay out of Debug"
+    );
+    let b = store
+        .connect_account(&youtube("UC2", "Beta", b"sealed-2"), at(1))
+        .await
+        .unwrap();
+    assert_ne!(a.id, b.id);
+    // A poll gives it a cursor; it goes unhealthy; then it is reconnected elsewhere.
+    let (_, claim) = store.claim_poll(at(2), lease()).await.unwrap().unwrap();
+    assert_eq!(claim.id, a.id);
+    assert!(
+        store
+            .finish_poll(claim, &polled(vec![], Some("mark-1"), at(60)), at(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_account_health(a.id, Some("invalid_grant"))
+            .await
+            .unwrap()
+    );
+    let mut again = youtube("UC1", "Acme Channel", b"sealed-3");
+    again.channel = "C9".into();
+    let r = store.connect_account(&again, at(3)).await.unwrap();
+    assert_eq!(r.id, a.id);
+    assert_eq!(
+        (
+            r.name.as_str(),
+            r.channel.as_str(),
+            r.credentials.as_slice()
+        ),
+        ("Acme Channel", "C9", &b"sealed-3"[..])
+    );
+    assert_eq!(r.credentials_version, 2);
+    assert_eq!(
+        (r.unhealthy, r.cursor.as_deref(), r.next_poll_at),
+        (None, Some("mark-1"), at(3))
+    );
+    let listed: Vec<_> = store
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(listed, vec![a.id, b.id]);
+    assert_eq!(
+        store
+            .account_by_network_id(Network::Youtube, "UC2")
+            .await
+            .unwrap()
+            .map(|x| x.id),
+        Some(b.id)
+    );
+    assert!(
+        store
+            .account_by_network_id(Network::Google, "UC2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .disconnect_account(b.id)
+            .await
+            .unwrap()
+            .map(|x| x.name),
+        Some("Beta".into())
+    );
+    assert!(store.disconnect_account(b.id).await.unwrap().is_none());
+    assert!(store.account(b.id).await.unwrap().is_none());
+    assert_eq!(store.account(a.id).await.unwrap().map(|x| x.id), Some(a.id));
+}
+
+/// One poll per account at a time: a claimed account is not claimed again until its lease
+/// runs out; a poll's rows, cursor and next time are written together; a stale claim writes
+/// nothing; unhealthy accounts are not polled.
+async fn polls_are_leased_and_recorded_with_their_rows(store: DynStore) {
+    let a = store
+        .connect_account(&youtube("UC1", "A", b"x"), t0())
+        .await
+        .unwrap();
+    let b = store
+        .connect_account(&youtube("UC2", "B", b"x"), at(1))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_poll(t0() - Duration::seconds(1), lease())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (first, c1) = store.claim_poll(at(2), lease()).await.unwrap().unwrap();
+    let (second, c2) = store.claim_poll(at(2), lease()).await.unwrap().unwrap();
+    assert_eq!((first.id, second.id), (a.id, b.id), "most overdue first");
+    assert!(store.claim_poll(at(2), lease()).await.unwrap().is_none());
+    // The poll of `a` records two rows (one a duplicate of a webhook-era row) and its mark.
+    assert_eq!(
+        store.insert_inbox(&[inbox("yt:1")], at(2)).await.unwrap(),
+        1
+    );
+    let rows = vec![inbox("yt:1"), inbox("yt:2")];
+    assert!(
+        store
+            .finish_poll(c1, &polled(rows, Some("mark-a"), at(100)), at(3))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_inbox().await.unwrap(), 2);
+    let a_now = store.account(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (a_now.cursor.as_deref(), a_now.next_poll_at),
+        (Some("mark-a"), at(100))
+    );
+    // `b`'s poller died: its lease runs out and another replica takes it over; the old
+    // claim then records nothing, not even its rows.
+    assert!(
+        store
+            .claim_poll(at(2) + lease() - Duration::seconds(1), lease())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (taken, c2b) = store
+        .claim_poll(at(2) + lease(), lease())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.id, b.id);
+    assert_ne!(c2b.token, c2.token);
+    assert!(
+        !store
+            .finish_poll(
+                c2,
+                &polled(vec![inbox("yt:3")], Some("stale"), at(200)),
+                at(40)
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_inbox().await.unwrap(), 2);
+    // A failed poll keeps its cursor and says why.
+    let failed = PollOutcome {
+        rows: vec![],
+        cursor: None,
+        next_poll_at: at(300),
+        error: Some("quotaExceeded".into()),
+    };
+    assert!(store.finish_poll(c2b, &failed, at(41)).await.unwrap());
+    let b_now = store.account(b.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            b_now.cursor,
+            b_now.next_poll_at,
+            b_now.last_error.as_deref()
+        ),
+        (None, at(300), Some("quotaExceeded"))
+    );
+    // Due again, but unhealthy: not polled.
+    assert!(
+        store
+            .set_account_health(a.id, Some("revoked"))
+            .await
+            .unwrap()
+    );
+    assert!(store.claim_poll(at(150), lease()).await.unwrap().is_none());
+    assert!(store.set_account_health(a.id, None).await.unwrap());
+    assert_eq!(
+        store
+            .claim_poll(at(150), lease())
+            .await
+            .unwrap()
+            .map(|(x, _)| x.id),
+        Some(a.id)
+    );
+}
+
+/// Replicas polling at once never hold one account together.
+async fn concurrent_pollers_never_share_an_account(store: DynStore) {
+    for i in 0..5 {
+        store
+            .connect_account(&youtube(&format!("UC{i}"), "A", b"x"), t0())
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some((a, _)) = store.claim_poll(at(1), lease()).await.unwrap() {
+                got.push(a.id);
+                tokio::task::yield_now().await;
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (5, 5));
+}
+
+/// One refresh at a time per account: the lock is exclusive until stored or expired; a
+/// stale holder cannot overwrite newer credentials; health changes report only transitions.
+async fn refreshes_are_one_at_a_time_and_health_changes_once(store: DynStore) {
+    let a = store
+        .connect_account(&youtube("UC1", "A", b"old"), t0())
+        .await
+        .unwrap();
+    let first = store
+        .claim_refresh(a.id, at(1), lease())
+        .await
+        .unwrap()
+        .expect("lock");
+    assert!(
+        store
+            .claim_refresh(a.id, at(2), lease())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The first holder stalls past its lease; a second takes over and stores.
+    let second = store
+        .claim_refresh(a.id, at(1) + lease(), lease())
+        .await
+        .unwrap()
+        .expect("lock after expiry");
+    assert!(store.store_refreshed(second, b"new").await.unwrap());
+    assert!(!store.store_refreshed(first, b"stale").await.unwrap());
+    let now = store.account(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.credentials.as_slice(), now.credentials_version),
+        (&b"new"[..], 2)
+    );
+    // Stored: the lock is free at once.
+    assert!(
+        store
+            .claim_refresh(a.id, at(40), lease())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .claim_refresh(9_999, at(40), lease())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .set_account_health(a.id, Some("invalid_grant"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_account_health(a.id, Some("invalid_grant"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .account(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unhealthy
+            .as_deref(),
+        Some("invalid_grant")
+    );
+    assert!(store.set_account_health(a.id, None).await.unwrap());
+    assert!(!store.set_account_health(a.id, None).await.unwrap());
 }

@@ -89,6 +89,97 @@ impl InboxRow {
     }
 }
 
+/// An account to connect (or reconnect: same network and network id) at run time.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub network: crate::core::Network,
+    /// The network's own id (a YouTube channel id, a Google location name).
+    pub account_id: crate::core::AccountId,
+    pub name: String,
+    /// Where its tickets go.
+    pub surface: crate::core::Surface,
+    pub channel: String,
+    /// The sealed token set (`crate::crypto`): never plaintext.
+    pub credentials: Vec<u8>,
+    /// Who connected it (a chat user id, or `cli`).
+    pub connected_by: Option<String>,
+}
+
+/// A connected account as stored, with its poll state.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectedAccount {
+    /// The record's id (what `/switchboard disconnect <id>` takes).
+    pub id: i64,
+    pub network: crate::core::Network,
+    pub account_id: crate::core::AccountId,
+    pub name: String,
+    pub surface: crate::core::Surface,
+    pub channel: String,
+    pub credentials: Vec<u8>,
+    /// Bumped on every credentials write.
+    pub credentials_version: i64,
+    /// `None` while healthy; why not otherwise (a refresh the provider refused as dead).
+    pub unhealthy: Option<String>,
+    pub connected_by: Option<String>,
+    pub connected_at: DateTime<Utc>,
+    /// The poller's durable cursor (network-specific JSON), advanced with its inbox rows.
+    pub cursor: Option<String>,
+    pub next_poll_at: DateTime<Utc>,
+    /// The last poll's failure (quota, rate limit, outage), shown in `accounts` listings.
+    pub last_error: Option<String>,
+}
+
+// Sealed credentials are not plaintext, but they stay out of logs all the same.
+impl std::fmt::Debug for ConnectedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectedAccount")
+            .field("id", &self.id)
+            .field("network", &self.network)
+            .field("account_id", &self.account_id)
+            .field("name", &self.name)
+            .field("surface", &self.surface)
+            .field("channel", &self.channel)
+            .field(
+                "credentials",
+                &format_args!("<{} sealed bytes>", self.credentials.len()),
+            )
+            .field("credentials_version", &self.credentials_version)
+            .field("unhealthy", &self.unhealthy)
+            .field("cursor", &self.cursor)
+            .field("next_poll_at", &self.next_poll_at)
+            .field("last_error", &self.last_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("network", &self.network)
+            .field("account_id", &self.account_id)
+            .field("name", &self.name)
+            .field("surface", &self.surface)
+            .field("channel", &self.channel)
+            .field(
+                "credentials",
+                &format_args!("<{} sealed bytes>", self.credentials.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a poll ended, recorded with its rows in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollOutcome {
+    /// The inbox rows the poll produced (deduplicated on their keys like webhook rows).
+    pub rows: Vec<NewInbox>,
+    /// The new cursor; `None` keeps the old one (a failed poll).
+    pub cursor: Option<String>,
+    pub next_poll_at: DateTime<Utc>,
+    /// Why the poll failed, `None` when it worked (clears the previous error).
+    pub error: Option<String>,
+}
+
 /// Which ticket a commit writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -414,6 +505,65 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
 
     async fn count_jobs(&self, status: JobStatus) -> Result<i64>;
+
+    // ---- connected accounts ---------------------------------------------------------------
+
+    /// Connect an account, or reconnect it (same network and id): new name, destination and
+    /// credentials, healthy again, due for a poll now; its cursor is kept (no re-backfill).
+    async fn connect_account(
+        &self,
+        account: &NewAccount,
+        now: DateTime<Utc>,
+    ) -> Result<ConnectedAccount>;
+
+    /// Every connected account, by id.
+    async fn accounts(&self) -> Result<Vec<ConnectedAccount>>;
+
+    async fn account(&self, id: i64) -> Result<Option<ConnectedAccount>>;
+
+    async fn account_by_network_id(
+        &self,
+        network: crate::core::Network,
+        account_id: &str,
+    ) -> Result<Option<ConnectedAccount>>;
+
+    /// Remove an account; returns what was removed.
+    async fn disconnect_account(&self, id: i64) -> Result<Option<ConnectedAccount>>;
+
+    /// Claim the healthy account most overdue for a poll whose poll lease is free; one
+    /// replica polls an account at a time, and a dead replica's lease runs out.
+    async fn claim_poll(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<(ConnectedAccount, Claim)>>;
+
+    /// Record a poll in one transaction: its inbox rows, the new cursor, when to poll next,
+    /// and the lease released. False (and nothing written) when `claim` is stale: another
+    /// replica polls the account now, and its rows will come from that poll.
+    async fn finish_poll(
+        &self,
+        claim: Claim,
+        outcome: &PollOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// Take the account's refresh lock (one token refresh at a time per account, across
+    /// replicas). `None` while another holder's lock is live.
+    async fn claim_refresh(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Claim>>;
+
+    /// Store refreshed credentials (before they are used: refresh tokens may rotate) and
+    /// release the refresh lock. False (and nothing written) when `claim` is stale.
+    async fn store_refreshed(&self, claim: Claim, credentials: &[u8]) -> Result<bool>;
+
+    /// Mark an account unhealthy (`Some(reason)`: polling stops until it is reconnected) or
+    /// healthy again. True only when this changed its health: the caller alerts once.
+    async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool>;
 
     async fn failed_jobs(&self, limit: i64) -> Result<Vec<FailedJob>>;
 

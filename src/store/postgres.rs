@@ -201,6 +201,33 @@ async fn bump_saved_replies_revision(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
+fn account_from_row(row: &PgRow) -> Result<super::ConnectedAccount> {
+    let network: String = row.try_get("network")?;
+    let surface: String = row.try_get("surface")?;
+    let healthy: bool = row.try_get("healthy")?;
+    let reason: Option<String> = row.try_get("health_reason")?;
+    Ok(super::ConnectedAccount {
+        id: row.try_get("id")?,
+        network: network.parse().map_err(super::StoreError::Corrupt)?,
+        account_id: crate::core::AccountId::new(row.try_get::<String, _>("account_id")?),
+        name: row.try_get("display_name")?,
+        surface: surface.parse().map_err(super::StoreError::Corrupt)?,
+        channel: row.try_get("channel")?,
+        credentials: row.try_get("credentials")?,
+        credentials_version: row.try_get("credentials_version")?,
+        unhealthy: if healthy {
+            None
+        } else {
+            Some(reason.unwrap_or_default())
+        },
+        connected_by: row.try_get("connected_by")?,
+        connected_at: row.try_get("connected_at")?,
+        cursor: row.try_get("cursor")?,
+        next_poll_at: row.try_get("next_poll_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
@@ -891,6 +918,209 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         Ok(marked)
+    }
+
+    async fn connect_account(
+        &self,
+        account: &super::NewAccount,
+        now: DateTime<Utc>,
+    ) -> Result<super::ConnectedAccount> {
+        let row = sqlx::query(
+            "INSERT INTO accounts (network, account_id, display_name, surface, channel, \
+             credentials, connected_by, connected_at, next_poll_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (network, account_id) DO UPDATE SET \
+             display_name = excluded.display_name, surface = excluded.surface, \
+             channel = excluded.channel, credentials = excluded.credentials, \
+             credentials_version = accounts.credentials_version + 1, healthy = TRUE, \
+             health_reason = NULL, connected_by = excluded.connected_by, \
+             next_poll_at = excluded.next_poll_at, last_error = NULL \
+             RETURNING *",
+        )
+        .bind(account.network.as_str())
+        .bind(account.account_id.as_str())
+        .bind(account.name.as_str())
+        .bind(account.surface.as_str())
+        .bind(account.channel.as_str())
+        .bind(account.credentials.as_slice())
+        .bind(account.connected_by.as_deref())
+        .bind(t(now))
+        .fetch_one(&self.pool)
+        .await?;
+        account_from_row(&row)
+    }
+
+    async fn accounts(&self) -> Result<Vec<super::ConnectedAccount>> {
+        sqlx::query("SELECT * FROM accounts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(account_from_row)
+            .collect()
+    }
+
+    async fn account(&self, id: i64) -> Result<Option<super::ConnectedAccount>> {
+        sqlx::query("SELECT * FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(account_from_row)
+            .transpose()
+    }
+
+    async fn account_by_network_id(
+        &self,
+        network: crate::core::Network,
+        account_id: &str,
+    ) -> Result<Option<super::ConnectedAccount>> {
+        sqlx::query("SELECT * FROM accounts WHERE network = $1 AND account_id = $2")
+            .bind(network.as_str())
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(account_from_row)
+            .transpose()
+    }
+
+    async fn disconnect_account(&self, id: i64) -> Result<Option<super::ConnectedAccount>> {
+        sqlx::query("DELETE FROM accounts WHERE id = $1 RETURNING *")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(account_from_row)
+            .transpose()
+    }
+
+    async fn claim_poll(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<(super::ConnectedAccount, Claim)>> {
+        let row = sqlx::query(
+            "UPDATE accounts SET poll_claim = poll_claim + 1, poll_until = $1 \
+             WHERE id = (SELECT a.id FROM accounts a WHERE a.healthy = TRUE \
+                         AND a.next_poll_at <= $2 \
+                         AND (a.poll_until IS NULL OR a.poll_until <= $2) \
+                         ORDER BY a.next_poll_at, a.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind(t(codec::add_lease(now, lease)?))
+        .bind(t(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let account = account_from_row(&row)?;
+            let claim = Claim {
+                id: account.id,
+                token: row.try_get("poll_claim")?,
+            };
+            Ok((account, claim))
+        })
+        .transpose()
+    }
+
+    async fn finish_poll(
+        &self,
+        claim: Claim,
+        outcome: &super::PollOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // The lease row first: a stale claim writes nothing (the rows come from the poll
+        // that holds the account now).
+        let updated = sqlx::query(
+            "UPDATE accounts SET cursor = COALESCE($1, cursor), next_poll_at = $2, \
+             last_error = $3, poll_until = NULL WHERE id = $4 AND poll_claim = $5",
+        )
+        .bind(outcome.cursor.as_deref())
+        .bind(t(outcome.next_poll_at))
+        .bind(outcome.error.as_deref())
+        .bind(claim.id)
+        .bind(claim.token)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for item in &outcome.rows {
+            sqlx::query(
+                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) \
+                 VALUES ($1, $2, $3, $4, $4, $5) \
+                 ON CONFLICT (source, dedupe_key) DO NOTHING",
+            )
+            .bind(item.source.as_str())
+            .bind(item.dedupe_key.as_str())
+            .bind(item.payload.as_str())
+            .bind(t(now))
+            .bind(item.lane.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn claim_refresh(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Claim>> {
+        let token: Option<i64> = sqlx::query_scalar(
+            "UPDATE accounts SET refresh_claim = refresh_claim + 1, refresh_until = $1 \
+             WHERE id = $2 AND (refresh_until IS NULL OR refresh_until <= $3) \
+             RETURNING refresh_claim",
+        )
+        .bind(t(codec::add_lease(now, lease)?))
+        .bind(id)
+        .bind(t(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(token.map(|token| Claim { id, token }))
+    }
+
+    async fn store_refreshed(&self, claim: Claim, credentials: &[u8]) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET credentials = $1, \
+             credentials_version = credentials_version + 1, refresh_until = NULL \
+             WHERE id = $2 AND refresh_claim = $3",
+        )
+        .bind(credentials)
+        .bind(claim.id)
+        .bind(claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool> {
+        let done = match unhealthy {
+            Some(reason) => {
+                sqlx::query(
+                    "UPDATE accounts SET healthy = FALSE, health_reason = $1 \
+                     WHERE id = $2 AND healthy = TRUE",
+                )
+                .bind(reason)
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE accounts SET healthy = TRUE, health_reason = NULL \
+                     WHERE id = $1 AND healthy = FALSE",
+                )
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+            }
+        };
+        Ok(done.rows_affected() == 1)
     }
 
     async fn count_jobs(&self, status: JobStatus) -> Result<i64> {
