@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod limits;
 pub mod model;
 pub mod permission;
+pub mod quota;
 pub mod rich;
 pub mod saved_reply;
 pub mod tags;
