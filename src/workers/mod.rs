@@ -6,6 +6,7 @@ pub mod apply;
 pub mod directory;
 pub mod inbox;
 pub mod outbox;
+pub mod poll;
 pub mod refresh;
 pub mod saved;
 

@@ -1,0 +1,334 @@
+//! The poll worker: for networks without webhooks. It claims the account most overdue for a
+//! poll (a lease in the database: one replica polls an account at a time), gets a usable
+//! token, asks the network's connector what changed since the account's cursor, and records
+//! the inbox rows and the new cursor in one transaction. A crash before that commit re-polls
+//! the same window; the inbox deduplicates on the network's ids, so nothing is lost or doubled.
+//!
+//! The next poll is scheduled from the network's quota ([`crate::core::quota`]): the budget
+//! left after the replies' reserve, spread over the time to the provider's reset.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use crate::core::Network;
+use crate::core::quota::{NextPoll, QuotaPlan, next_poll};
+use crate::networks::{ConnectorError, PollBatch, PolledConnector, TokenError, TokenSource};
+use crate::store::{Claim, ConnectedAccount, DynStore, PollOutcome};
+
+/// How the poll worker runs (`[poll]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollSettings {
+    /// How long a claimed account stays ours; longer than the slowest poll (its calls have
+    /// timeouts, a poll makes a bounded number of them).
+    pub lease: Duration,
+    /// Never poll an account more often than this.
+    pub min_interval: Duration,
+    /// After a failed poll (outage, timeout), wait this long before the next (doubling up to
+    /// `max_backoff` is the connector's Retry-After's job; this is the floor).
+    pub failure_backoff: Duration,
+}
+
+/// What one round of the worker did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Round {
+    /// No account was due.
+    Idle,
+    /// Polled `account`; `rows` changes recorded (before deduplication).
+    Polled { account: i64, rows: usize },
+    /// The poll failed and was rescheduled (the error is on the account).
+    Failed { account: i64, error: String },
+    /// The account turned unhealthy: polling stops until it is reconnected.
+    Unhealthy { account: i64, reason: String },
+    /// Our lease was taken over meanwhile: nothing was recorded (the new holder's poll will).
+    Stale { account: i64 },
+}
+
+/// Units spent on one network since its last quota reset, in this process.
+#[derive(Debug, Clone, Copy)]
+struct Ledger {
+    reset_at: DateTime<Utc>,
+    spent: u32,
+}
+
+/// The poll worker's state: the connectors, the token source and the quota ledgers.
+pub struct Poller {
+    connectors: HashMap<Network, Arc<dyn PolledConnector>>,
+    tokens: Arc<dyn TokenSource>,
+    settings: PollSettings,
+    ledgers: Mutex<HashMap<Network, Ledger>>,
+}
+
+impl Poller {
+    pub fn new(
+        connectors: Vec<Arc<dyn PolledConnector>>,
+        tokens: Arc<dyn TokenSource>,
+        settings: PollSettings,
+    ) -> Self {
+        Self {
+            connectors: connectors.into_iter().map(|c| (c.network(), c)).collect(),
+            tokens,
+            settings,
+            ledgers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The networks this worker polls.
+    pub fn networks(&self) -> Vec<Network> {
+        self.connectors.keys().copied().collect()
+    }
+
+    /// Claim one due account and poll it.
+    pub async fn round(&self, store: &DynStore, now: DateTime<Utc>) -> anyhow::Result<Round> {
+        let lease = chrono::Duration::from_std(self.settings.lease)?;
+        let Some((account, claim)) = store.claim_poll(now, lease).await? else {
+            return Ok(Round::Idle);
+        };
+        let Some(connector) = self.connectors.get(&account.network).cloned() else {
+            // Connected earlier, but this process has no connector for it (its section was
+            // removed from the configuration): say so on the account, look again later.
+            let error = format!("{} is not configured on this server", account.network);
+            let next = now + chrono::Duration::hours(1);
+            return self.failed(store, &account, claim, error, next, now).await;
+        };
+        let token = match self.tokens.access_token(&account, false).await {
+            Ok(t) => t,
+            Err(TokenError::Dead(reason)) => {
+                return self.unhealthy(store, &account, claim, reason, now).await;
+            }
+            Err(TokenError::Transient(why)) => {
+                let next = now + chrono::Duration::from_std(self.settings.failure_backoff)?;
+                return self.failed(store, &account, claim, why, next, now).await;
+            }
+        };
+        let cursor = account.cursor.as_deref();
+        let mut result = connector.poll(&account, &token, cursor, now).await;
+        if result == Err(ConnectorError::Unauthorized) {
+            // Refused before its expiry (revoked, rotated elsewhere): refresh once, retry once.
+            result = match self.tokens.access_token(&account, true).await {
+                Ok(token) => connector.poll(&account, &token, cursor, now).await,
+                Err(TokenError::Dead(reason)) => {
+                    return self.unhealthy(store, &account, claim, reason, now).await;
+                }
+                Err(TokenError::Transient(why)) => Err(ConnectorError::Transient {
+                    retry_after: None,
+                    reason: why,
+                }),
+            };
+        }
+        match result {
+            Ok(batch) => {
+                self.record(store, connector.as_ref(), &account, claim, batch, now)
+                    .await
+            }
+            Err(ConnectorError::Unauthorized) => {
+                let reason = format!("{} refused the account's access token", account.network);
+                self.unhealthy(store, &account, claim, reason, now).await
+            }
+            Err(ConnectorError::Exhausted { until, reason }) => {
+                self.failed(store, &account, claim, reason, until.max(now), now)
+                    .await
+            }
+            Err(ConnectorError::Transient {
+                retry_after,
+                reason,
+            }) => {
+                let wait = retry_after
+                    .unwrap_or(self.settings.failure_backoff)
+                    .max(self.settings.failure_backoff);
+                let next = now + chrono::Duration::from_std(wait)?;
+                self.failed(store, &account, claim, reason, next, now).await
+            }
+            Err(ConnectorError::Permanent(reason)) => {
+                let next = now + chrono::Duration::hours(1);
+                self.failed(store, &account, claim, format!("{reason:?}"), next, now)
+                    .await
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        store: &DynStore,
+        connector: &dyn PolledConnector,
+        account: &ConnectedAccount,
+        claim: Claim,
+        batch: PollBatch,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Round> {
+        let source = account.network.as_str();
+        let rows = batch
+            .envelopes
+            .iter()
+            .map(|e| {
+                crate::workers::InboxEvent::Network {
+                    change: e.change.clone(),
+                }
+                .to_row(source, e.dedupe_key.clone())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let accounts = self.accounts_on(store, account.network).await?;
+        let wait = self.schedule(connector, batch.units, accounts, now);
+        let outcome = PollOutcome {
+            rows,
+            cursor: Some(batch.cursor),
+            next_poll_at: now + chrono::Duration::from_std(wait)?,
+            error: None,
+        };
+        let n = outcome.rows.len();
+        if !store.finish_poll(claim, &outcome, now).await? {
+            warn!(
+                account = account.id,
+                "poll lease taken over: this poll's rows are dropped"
+            );
+            return Ok(Round::Stale {
+                account: account.id,
+            });
+        }
+        if n > 0 {
+            info!(account = account.id, network = %account.network, changes = n, "polled");
+        }
+        Ok(Round::Polled {
+            account: account.id,
+            rows: n,
+        })
+    }
+
+    /// Charge `units` to the network's ledger and say when to poll next.
+    fn schedule(
+        &self,
+        connector: &dyn PolledConnector,
+        units: u32,
+        accounts: u32,
+        now: DateTime<Utc>,
+    ) -> Duration {
+        let Some(plan) = connector.quota_plan() else {
+            return self.settings.min_interval;
+        };
+        let reset_at = connector.quota_reset(now);
+        let mut ledgers = self.ledgers.lock().unwrap_or_else(|p| p.into_inner());
+        let ledger = ledgers
+            .entry(connector.network())
+            .or_insert(Ledger { reset_at, spent: 0 });
+        if now >= ledger.reset_at {
+            *ledger = Ledger { reset_at, spent: 0 };
+        }
+        ledger.spent = ledger.spent.saturating_add(units);
+        let until_reset = (ledger.reset_at - now).to_std().unwrap_or_default();
+        let plan = QuotaPlan {
+            min_interval: plan.min_interval.max(self.settings.min_interval),
+            ..plan
+        };
+        match next_poll(
+            plan,
+            ledger.spent,
+            until_reset,
+            accounts,
+            connector.units_per_poll(),
+        ) {
+            NextPoll::In(d) => d,
+            // Only the replies' reserve is left: the next poll waits for the reset.
+            NextPoll::AtReset => until_reset.max(self.settings.min_interval),
+        }
+    }
+
+    /// Healthy accounts on `network` (they share its quota).
+    async fn accounts_on(&self, store: &DynStore, network: Network) -> anyhow::Result<u32> {
+        let n = store
+            .accounts()
+            .await?
+            .iter()
+            .filter(|a| a.network == network && a.unhealthy.is_none())
+            .count();
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn failed(
+        &self,
+        store: &DynStore,
+        account: &ConnectedAccount,
+        claim: Claim,
+        error: String,
+        next_poll_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Round> {
+        warn!(account = account.id, network = %account.network, error, "poll failed");
+        let outcome = PollOutcome {
+            rows: Vec::new(),
+            cursor: None,
+            next_poll_at,
+            error: Some(error.clone()),
+        };
+        if !store.finish_poll(claim, &outcome, now).await? {
+            return Ok(Round::Stale {
+                account: account.id,
+            });
+        }
+        Ok(Round::Failed {
+            account: account.id,
+            error,
+        })
+    }
+
+    async fn unhealthy(
+        &self,
+        store: &DynStore,
+        account: &ConnectedAccount,
+        claim: Claim,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Round> {
+        if store.set_account_health(account.id, Some(&reason)).await? {
+            warn!(account = account.id, network = %account.network, reason, "account needs reconnecting: polling stops");
+        }
+        let outcome = PollOutcome {
+            rows: Vec::new(),
+            cursor: None,
+            next_poll_at: now,
+            error: Some(reason.clone()),
+        };
+        store.finish_poll(claim, &outcome, now).await?;
+        Ok(Round::Unhealthy {
+            account: account.id,
+            reason,
+        })
+    }
+}
+
+/// How long the worker waits before looking again when no account is due.
+const IDLE_WAIT: Duration = Duration::from_secs(5);
+
+/// Run rounds until shutdown: back to back while accounts are due, waking the inbox
+/// processor whenever a poll recorded changes.
+pub async fn run(
+    svc: Arc<crate::workers::Services>,
+    poller: Arc<Poller>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let wait = match poller.round(&svc.store, Utc::now()).await {
+            Ok(Round::Polled { rows, .. }) => {
+                if rows > 0 {
+                    svc.wake_inbox.notify_one();
+                }
+                continue;
+            }
+            Ok(Round::Idle) => IDLE_WAIT,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "poll round failed");
+                IDLE_WAIT
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
