@@ -66,11 +66,16 @@ pub struct CardView {
     pub headline: String,
     /// The customer's name.
     pub author: String,
+    /// What the item is about, its rating, whether the network holds it (see
+    /// [`text::item_about`]); `None` when the network says nothing of the kind.
+    pub about: Option<Rich>,
     /// What the customer wrote (or, for a mention without text, our line saying so).
     pub text: Rich,
     pub edited: bool,
     pub deleted: bool,
     pub permalink: Option<String>,
+    /// The permalink button's label ("View on YouTube").
+    pub view_label: String,
     pub created_at: DateTime<Utc>,
     pub status: Status,
     pub assignee: Option<Assignee>,
@@ -198,6 +203,7 @@ impl CardView {
             ticket: ticket.id,
             headline: text::card_headline(s.network, s.kind, account_name),
             author: s.customer_name(),
+            about: text::item_about(&s.context),
             // A conversation's card shows its newest message; a comment's, the comment.
             text: match (s.kind, &s.last_text) {
                 (ItemKind::DirectMessage, Some(last)) => Rich::theirs(last),
@@ -205,11 +211,16 @@ impl CardView {
                 (ItemKind::Mention, _) if s.first_text.is_empty() => {
                     Rich::ours(text::MENTION_WITHOUT_TEXT)
                 }
+                // Google reviews may be stars alone.
+                (ItemKind::Review, _) if s.first_text.is_empty() => {
+                    Rich::ours(text::REVIEW_WITHOUT_TEXT)
+                }
                 _ => Rich::theirs(&s.first_text),
             },
             edited: s.first_item_edited,
             deleted: s.first_item_deleted,
             permalink: s.permalink.clone(),
+            view_label: text::view_on(s.network),
             created_at: s.created_at,
             status: s.status,
             assignee: s.assignee.clone(),

@@ -692,6 +692,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         created_at: now,
         updated_at: now,
         last_customer_at: item.created_at,
+        context: item.context.clone(),
     };
     let actor = Actor::Customer(item.customer.id.clone());
     Ok(Decision {

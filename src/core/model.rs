@@ -273,6 +273,10 @@ pub struct TicketState {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_customer_at: DateTime<Utc>,
+    /// What the item is about (video, location), its rating, whether it is held: from the
+    /// first item, shown on the card.
+    #[serde(default)]
+    pub context: ItemContext,
 }
 
 impl TicketState {
@@ -520,6 +524,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             created_at: at,
             updated_at: at,
             last_customer_at: at,
+            context: Default::default(),
         },
     }
 }

@@ -73,7 +73,11 @@ pub fn button(action: CardAction) -> &'static str {
 }
 
 pub const NOBODY: &str = "—";
-pub const VIEW_ON_NETWORK: &str = "View on Facebook";
+
+/// The label of a card's permalink button.
+pub fn view_on(network: Network) -> String {
+    format!("View on {}", network_name(network))
+}
 pub const DELETED_MARK: &str = "deleted by the customer";
 pub const EDITED_MARK: &str = "edited";
 pub const UNKNOWN_AUTHOR: &str = "Someone";
@@ -559,6 +563,41 @@ pub fn cards_posted_late(tickets: &[super::TicketId]) -> String {
 }
 
 /// The card of a mention whose text the network did not send.
+/// A Google review with a rating and no text.
+pub const REVIEW_WITHOUT_TEXT: &str = "_(rating only, no text)_";
+
+/// Stars for a 1–5 rating: "★★★★☆".
+pub fn stars(rating: u8) -> String {
+    let full = usize::from(rating.min(5));
+    format!("{}{}", "★".repeat(full), "☆".repeat(5 - full))
+}
+
+/// The card's line about what an item concerns: "On “Video title” · ★★★★☆ · Held for
+/// review". The subject is the network's (a video's, a location's) text: escaped like a
+/// customer's. `None` when there is nothing to say.
+pub fn item_about(context: &super::model::ItemContext) -> Option<Rich> {
+    use super::model::Held;
+    let mut parts: Vec<Rich> = Vec::new();
+    if let Some(subject) = context.subject.as_deref().filter(|s| !s.trim().is_empty()) {
+        parts.push(Rich::ours("On “").then_theirs(subject).then("”"));
+    }
+    if let Some(rating) = context.rating {
+        parts.push(Rich::ours(stars(rating)));
+    }
+    match context.held {
+        Some(Held::ForReview) => {
+            parts.push(Rich::ours("⏳ Held for review: not public until approved"))
+        }
+        Some(Held::LikelySpam) => parts.push(Rich::ours(
+            "🚫 Held as likely spam: not public until approved",
+        )),
+        None => {}
+    }
+    let mut parts = parts.into_iter();
+    let first = parts.next()?;
+    Some(parts.fold(first, |line, part| line.then(" · ").then_rich(part)))
+}
+
 pub const MENTION_WITHOUT_TEXT: &str =
     "_mentioned your account; the network does not send the text, open it there to read it._";
 
@@ -619,6 +658,25 @@ mod tests {
 
     fn slack_mention(t: &Teammate) -> String {
         format!("<@{}>", t.id)
+    }
+
+    #[test]
+    fn the_about_line_joins_subject_stars_and_hold() {
+        use super::super::model::{Held, ItemContext};
+        assert_eq!(item_about(&ItemContext::default()), None);
+        let full = ItemContext {
+            subject: Some("<!channel> video".into()),
+            subject_url: None,
+            rating: Some(2),
+            held: Some(Held::LikelySpam),
+        };
+        insta::assert_snapshot!(
+            item_about(&full).unwrap().annotated(),
+            @"On “⟨<!channel> video⟩” · ★★☆☆☆ · 🚫 Held as likely spam: not public until approved"
+        );
+        assert_eq!(stars(5), "★★★★★");
+        assert_eq!(stars(0), "☆☆☆☆☆");
+        assert_eq!(stars(9), "★★★★★");
     }
 
     #[test]

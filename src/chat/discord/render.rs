@@ -663,6 +663,7 @@ pub fn card(view: &CardView) -> Value {
         &mention,
     );
     let lines = [
+        view.about.clone(),
         Some(status),
         text::replying(&view.replying, &mention).map(Rich::ours),
         view.moderation.clone().map(Rich::ours),
@@ -986,6 +987,7 @@ mod tests {
             let mut t = ticket(Status::Read);
             t.state.customer.name = Some(h.to_string());
             t.state.first_text = format!("before {h} after");
+            t.state.context.subject = Some(format!("video {h} title"));
             t.state.tags = vec![h.to_string(), "vip".into()];
             t.state.assignee = Some(Assignee::Person(teammate("111")));
             t.state.last_failure = Some(FailureReason::Other(h.to_string()));

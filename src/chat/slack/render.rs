@@ -231,10 +231,11 @@ pub fn card_for(ticket: TicketId, view: &CardView) -> SlackMessageContent {
 pub fn card(view: &CardView) -> SlackMessageContent {
     let message =
         text::customer_message(&view.author, view.text.clone(), view.edited, view.deleted);
-    let main_text = Rich::ours("*")
-        .then_theirs(&view.headline)
-        .then("*\n")
-        .then_rich(message);
+    let mut main_text = Rich::ours("*").then_theirs(&view.headline).then("*\n");
+    if let Some(about) = &view.about {
+        main_text = main_text.then_rich(about.clone()).then("\n");
+    }
+    let main_text = main_text.then_rich(message);
     let mut main = SlackSectionBlock::new().with_text(rich(&main_text, MAX_SECTION_CHARS).into());
     if let Some(url) = view
         .permalink
@@ -242,7 +243,7 @@ pub fn card(view: &CardView) -> SlackMessageContent {
         .and_then(|p| url::Url::parse(p).ok())
     {
         main = main.with_accessory(
-            SlackBlockButtonElement::new(text::VIEW_ON_NETWORK.into())
+            SlackBlockButtonElement::new(view.view_label.as_str().into())
                 .with_action_id(SlackActionId::new(PERMALINK_ACTION_ID.to_string()))
                 .with_url(url)
                 .into(),
@@ -734,6 +735,30 @@ mod tests {
     }
 
     #[test]
+    fn card_of_a_held_youtube_comment_and_a_rating_only_review() {
+        use crate::core::{Held, ItemContext, ItemKind, Network};
+        let mut t = ticket(Status::Unread);
+        t.state.network = Network::Youtube;
+        t.state.context = ItemContext {
+            subject: Some("How we roast *our* beans".into()),
+            subject_url: Some("https://www.youtube.com/watch?v=v1".into()),
+            rating: None,
+            held: Some(Held::ForReview),
+        };
+        insta::assert_snapshot!("card_youtube_held", render(&t));
+        let mut r = ticket(Status::Unread);
+        r.state.network = Network::Google;
+        r.state.kind = ItemKind::Review;
+        r.state.first_text = String::new();
+        r.state.context = ItemContext {
+            subject: Some("Acme Coffee, Main St".into()),
+            rating: Some(4),
+            ..Default::default()
+        };
+        insta::assert_snapshot!("card_review_rating_only", render(&r));
+    }
+
+    #[test]
     fn card_read_assigned_and_edited() {
         let mut t = ticket(Status::Read);
         t.state.assignee = Some(crate::core::Assignee::Person(teammate("U0ANA")));
@@ -1090,6 +1115,7 @@ mod tests {
             let mut t = ticket(Status::Read);
             t.state.customer.name = Some(h.to_string());
             t.state.first_text = format!("before {h} after");
+            t.state.context.subject = Some(format!("video {h} title"));
             t.state.tags = vec![h.to_string(), "vip".into()];
             t.state.assignee = Some(Assignee::Person(teammate("U0ANA")));
             t.state.last_failure = Some(FailureReason::Other(h.to_string()));
