@@ -597,3 +597,177 @@ mod wire {
         pub update_time: Option<DateTime<Utc>>,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCATION: &str = "accounts/111/locations/222";
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("date")
+            .with_timezone(&Utc)
+    }
+
+    fn review(id: &str, created: &str, updated: &str) -> Review {
+        Review {
+            name: format!("{LOCATION}/reviews/{id}"),
+            id: NetworkItemId::new(id),
+            reviewer_name: Some("Jane D.".into()),
+            anonymous: false,
+            rating: Some(4),
+            comment: Some(format!("review {id}")),
+            created_at: at(created),
+            updated_at: at(updated),
+            reply: None,
+        }
+    }
+
+    fn account() -> AccountId {
+        AccountId::new(LOCATION)
+    }
+
+    fn keys(poll: &Poll) -> Vec<&str> {
+        poll.envelopes
+            .iter()
+            .map(|e| e.dedupe_key.as_str())
+            .collect()
+    }
+
+    fn new_item(poll: &Poll, i: usize) -> &InboundItem {
+        match &poll.envelopes[i].change {
+            NetworkChange::New { item } => item,
+            other => panic!("expected a new item, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn new_reviews_become_one_ticket_each_and_paging_stops_at_the_mark() {
+        // updateTime desc, as listed.
+        let reviews = [
+            review("R3", "2026-08-01T12:30:00Z", "2026-08-01T12:30:00Z"),
+            review("R2", "2026-08-01T12:10:00Z", "2026-08-01T12:10:00Z"),
+            review("R1", "2026-08-01T11:00:00Z", "2026-08-01T11:00:00Z"),
+        ];
+        let poll = review_changes(
+            &account(),
+            "Café <Central>",
+            &reviews,
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        assert_eq!(keys(&poll), ["google:review:R2", "google:review:R3"]);
+        assert!(poll.reached_high_water);
+        assert_eq!(poll.newest, Some(at("2026-08-01T12:30:00Z")));
+
+        let item = new_item(&poll, 0);
+        assert_eq!(item.network, Network::Google);
+        assert_eq!(item.account.as_str(), LOCATION);
+        assert_eq!(item.kind, ItemKind::Review);
+        assert_eq!(item.item_id.as_str(), "R2");
+        assert_eq!(item.post_id.as_str(), "R2");
+        assert_eq!(item.text, "review R2");
+        assert_eq!(item.customer.name.as_deref(), Some("Jane D."));
+        assert_eq!(
+            item.customer.id,
+            CustomerId::unknown_author_of(&NetworkItemId::new("R2"))
+        );
+        assert_eq!(item.context.rating, Some(4));
+        assert_eq!(item.context.subject.as_deref(), Some("Café <Central>"));
+        assert_eq!(item.created_at, at("2026-08-01T12:10:00Z"));
+        // Two reviews by the same-named person are still two tickets.
+        assert_ne!(
+            item.conversation_key(),
+            new_item(&poll, 1).conversation_key()
+        );
+    }
+
+    #[test]
+    fn rating_only_and_anonymous_reviews() {
+        let mut silent = review("R1", "2026-08-01T12:10:00Z", "2026-08-01T12:10:00Z");
+        silent.comment = None;
+        silent.rating = Some(1);
+        let mut anonymous = review("R2", "2026-08-01T12:20:00Z", "2026-08-01T12:20:00Z");
+        anonymous.anonymous = true;
+        anonymous.reviewer_name = Some("Someone Real".into());
+        let mut nameless = review("R3", "2026-08-01T12:30:00Z", "2026-08-01T12:30:00Z");
+        nameless.reviewer_name = None;
+        let poll = review_changes(
+            &account(),
+            "Café",
+            &[nameless, anonymous, silent],
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        assert!(!poll.reached_high_water);
+        let silent = new_item(&poll, 0);
+        assert_eq!(silent.text, "");
+        assert_eq!(silent.context.rating, Some(1));
+        assert_eq!(
+            new_item(&poll, 1).customer.name.as_deref(),
+            Some(ANONYMOUS_REVIEWER)
+        );
+        assert_eq!(
+            new_item(&poll, 2).customer.name.as_deref(),
+            Some(ANONYMOUS_REVIEWER)
+        );
+    }
+
+    #[test]
+    fn an_old_review_updated_after_the_mark_is_an_edit_unless_it_is_our_reply() {
+        let edited = review("R1", "2026-07-01T09:00:00Z", "2026-08-01T12:30:00.250Z");
+        let mut replied = review("R2", "2026-07-02T09:00:00Z", "2026-08-01T12:20:00Z");
+        replied.reply = Some(ReviewReply {
+            comment: "Thanks!".into(),
+            updated_at: Some(at("2026-08-01T12:20:00Z")),
+        });
+        let poll = review_changes(
+            &account(),
+            "Café",
+            &[edited, replied],
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        assert_eq!(
+            keys(&poll),
+            ["google:review:R1:edit:2026-08-01T12:30:00.250Z"]
+        );
+        assert_eq!(
+            poll.envelopes[0].change,
+            NetworkChange::Edited {
+                network: Network::Google,
+                account: account(),
+                item_id: NetworkItemId::new("R1"),
+                text: "review R1".into(),
+            }
+        );
+        assert!(!poll.reached_high_water);
+    }
+
+    #[test]
+    fn resource_names_are_checked_before_they_become_paths() {
+        let location = Location {
+            name: "locations/222".into(),
+            title: "Café".into(),
+            store_code: None,
+            maps_uri: None,
+        };
+        assert_eq!(
+            location.reviews_parent("accounts/111").as_deref(),
+            Some(LOCATION)
+        );
+        assert_eq!(location.reviews_parent("accounts/1/2"), None);
+        assert_eq!(location.reviews_parent("111"), None);
+        assert!(resource_segments(LOCATION, &["accounts", "locations"]).is_ok());
+        for bad in [
+            "accounts/111",
+            "accounts/../locations/2",
+            "accounts/1/locations/",
+            "accounts/1/things/2",
+            "accounts/1/locations/2/reviews/3",
+        ] {
+            assert!(
+                resource_segments(bad, &["accounts", "locations"]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

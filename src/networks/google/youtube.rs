@@ -803,3 +803,349 @@ mod wire {
         pub id: String,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHANNEL: &str = "UC_owner";
+    const VIDEO: &str = "dQw4w9WgXcQ";
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("date")
+            .with_timezone(&Utc)
+    }
+
+    fn comment(id: &str, author: Option<&str>, published: &str, updated: &str) -> Comment {
+        Comment {
+            id: NetworkItemId::new(id),
+            parent_id: id.split_once('.').map(|(p, _)| NetworkItemId::new(p)),
+            video_id: Some(NetworkItemId::new(VIDEO)),
+            author_channel_id: author.map(CustomerId::new),
+            author_name: author.map(|a| format!("@{a}")),
+            text: format!("text of {id}"),
+            status: Some(CommentStatus::Published),
+            published_at: at(published),
+            updated_at: at(updated),
+        }
+    }
+
+    fn thread(top: Comment, replies: Vec<Comment>) -> Thread {
+        Thread {
+            id: top.id.clone(),
+            video_id: Some(NetworkItemId::new(VIDEO)),
+            total_reply_count: replies.len() as u32,
+            top,
+            replies,
+        }
+    }
+
+    fn titles() -> HashMap<String, String> {
+        HashMap::from([(VIDEO.to_owned(), "How to <b>bake</b>".to_owned())])
+    }
+
+    fn keys(poll: &Poll) -> Vec<&str> {
+        poll.envelopes
+            .iter()
+            .map(|e| e.dedupe_key.as_str())
+            .collect()
+    }
+
+    fn account() -> AccountId {
+        AccountId::new(CHANNEL)
+    }
+
+    #[test]
+    fn new_comments_become_items_oldest_first_and_paging_stops_at_the_mark() {
+        let threads = vec![
+            thread(
+                comment(
+                    "Ug2",
+                    Some("UCb"),
+                    "2026-08-01T12:30:00Z",
+                    "2026-08-01T12:30:00Z",
+                ),
+                vec![],
+            ),
+            thread(
+                comment(
+                    "Ug1",
+                    Some("UCa"),
+                    "2026-08-01T12:10:00Z",
+                    "2026-08-01T12:10:00Z",
+                ),
+                vec![],
+            ),
+            // At the mark exactly: already seen.
+            thread(
+                comment(
+                    "Ug0",
+                    Some("UCz"),
+                    "2026-08-01T12:00:00Z",
+                    "2026-08-01T12:00:00Z",
+                ),
+                vec![],
+            ),
+        ];
+        let poll = youtube_changes(
+            &account(),
+            &threads,
+            &HashMap::new(),
+            &titles(),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        assert_eq!(keys(&poll), ["youtube:comment:Ug1", "youtube:comment:Ug2"]);
+        assert!(poll.reached_high_water);
+        assert_eq!(poll.newest, Some(at("2026-08-01T12:30:00Z")));
+
+        let NetworkChange::New { item } = &poll.envelopes[0].change else {
+            panic!("expected a new item");
+        };
+        assert_eq!(item.network, Network::Youtube);
+        assert_eq!(item.account.as_str(), CHANNEL);
+        assert_eq!(item.item_id.as_str(), "Ug1");
+        assert_eq!(item.kind, ItemKind::Comment);
+        assert_eq!(item.post_id.as_str(), VIDEO);
+        assert_eq!(item.customer.id.as_str(), "UCa");
+        assert_eq!(item.customer.name.as_deref(), Some("@UCa"));
+        assert_eq!(item.text, "text of Ug1");
+        assert_eq!(item.created_at, at("2026-08-01T12:10:00Z"));
+        assert_eq!(
+            item.permalink.as_deref(),
+            Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ&lc=Ug1")
+        );
+        assert_eq!(item.context.subject.as_deref(), Some("How to <b>bake</b>"));
+        assert_eq!(
+            item.context.subject_url.as_deref(),
+            Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+        );
+        assert_eq!(item.context.held, None);
+        assert_eq!(item.context.rating, None);
+        assert_eq!(item.conversation_key(), "youtube:UC_owner:dQw4w9WgXcQ:UCa");
+    }
+
+    #[test]
+    fn without_a_mark_everything_is_new_and_paging_goes_on() {
+        let threads = vec![thread(
+            comment(
+                "Ug1",
+                Some("UCa"),
+                "2020-01-01T00:00:00Z",
+                "2020-01-01T00:00:00Z",
+            ),
+            vec![],
+        )];
+        let poll = youtube_changes(&account(), &threads, &HashMap::new(), &titles(), None);
+        assert_eq!(keys(&poll), ["youtube:comment:Ug1"]);
+        assert!(!poll.reached_high_water);
+    }
+
+    #[test]
+    fn an_old_comment_updated_after_the_mark_is_an_edit() {
+        let threads = vec![thread(
+            comment(
+                "Ug1",
+                Some("UCa"),
+                "2026-08-01T10:00:00Z",
+                "2026-08-01T12:45:10Z",
+            ),
+            vec![],
+        )];
+        let poll = youtube_changes(
+            &account(),
+            &threads,
+            &HashMap::new(),
+            &titles(),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        assert_eq!(
+            keys(&poll),
+            ["youtube:comment:Ug1:edit:2026-08-01T12:45:10Z"]
+        );
+        assert_eq!(
+            poll.envelopes[0].change,
+            NetworkChange::Edited {
+                network: Network::Youtube,
+                account: account(),
+                item_id: NetworkItemId::new("Ug1"),
+                text: "text of Ug1".into(),
+            }
+        );
+        // The thread had activity after the mark: keep paging.
+        assert!(!poll.reached_high_water);
+        assert_eq!(poll.newest, Some(at("2026-08-01T12:45:10Z")));
+    }
+
+    #[test]
+    fn new_replies_under_old_threads_count_and_our_own_replies_are_skipped() {
+        let top = comment(
+            "Ug1",
+            Some("UCa"),
+            "2026-08-01T10:00:00Z",
+            "2026-08-01T10:00:00Z",
+        );
+        let ours = comment(
+            "Ug1.r1",
+            Some(CHANNEL),
+            "2026-08-01T12:10:00Z",
+            "2026-08-01T12:10:00Z",
+        );
+        let theirs = comment(
+            "Ug1.r2",
+            Some("UCa"),
+            "2026-08-01T12:20:00Z",
+            "2026-08-01T12:20:00Z",
+        );
+        let threads = vec![thread(top, vec![ours])];
+        // The extra replies (comments.list) repeat ours and add the customer's answer.
+        let extra = HashMap::from([(
+            "Ug1".to_owned(),
+            vec![
+                comment(
+                    "Ug1.r1",
+                    Some(CHANNEL),
+                    "2026-08-01T12:10:00Z",
+                    "2026-08-01T12:10:00Z",
+                ),
+                theirs,
+            ],
+        )]);
+        let poll = youtube_changes(
+            &account(),
+            &threads,
+            &extra,
+            &titles(),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        assert_eq!(keys(&poll), ["youtube:comment:Ug1.r2"]);
+        let NetworkChange::New { item } = &poll.envelopes[0].change else {
+            panic!("expected a new item");
+        };
+        // Grouped with the author's top-level comment: same video, same author.
+        assert_eq!(item.post_id.as_str(), VIDEO);
+        assert_eq!(item.customer.id.as_str(), "UCa");
+        assert_eq!(
+            item.permalink.as_deref(),
+            Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ&lc=Ug1.r2")
+        );
+        assert_eq!(poll.newest, Some(at("2026-08-01T12:20:00Z")));
+    }
+
+    #[test]
+    fn held_and_spam_comments_say_so_and_rejected_ones_are_dropped() {
+        let mut held = comment(
+            "UgH",
+            Some("UCh"),
+            "2026-08-01T12:01:00Z",
+            "2026-08-01T12:01:00Z",
+        );
+        held.status = Some(CommentStatus::HeldForReview);
+        let mut spam = comment(
+            "UgS",
+            Some("UCs"),
+            "2026-08-01T12:02:00Z",
+            "2026-08-01T12:02:00Z",
+        );
+        spam.status = Some(CommentStatus::LikelySpam);
+        let mut rejected = comment(
+            "UgR",
+            Some("UCr"),
+            "2026-08-01T12:03:00Z",
+            "2026-08-01T12:03:00Z",
+        );
+        rejected.status = Some(CommentStatus::Rejected);
+        let threads = vec![
+            thread(held, vec![]),
+            thread(spam, vec![]),
+            thread(rejected, vec![]),
+        ];
+        let poll = youtube_changes(
+            &account(),
+            &threads,
+            &HashMap::new(),
+            &titles(),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        let held: Vec<Option<Held>> = poll
+            .envelopes
+            .iter()
+            .map(|e| match &e.change {
+                NetworkChange::New { item } => item.context.held,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(keys(&poll), ["youtube:comment:UgH", "youtube:comment:UgS"]);
+        assert_eq!(held, [Some(Held::ForReview), Some(Held::LikelySpam)]);
+    }
+
+    #[test]
+    fn an_author_without_a_channel_gets_a_stand_in_per_comment() {
+        let threads = vec![
+            thread(
+                comment("Ug1", None, "2026-08-01T12:01:00Z", "2026-08-01T12:01:00Z"),
+                vec![],
+            ),
+            thread(
+                comment("Ug2", None, "2026-08-01T12:02:00Z", "2026-08-01T12:02:00Z"),
+                vec![],
+            ),
+        ];
+        let poll = youtube_changes(
+            &account(),
+            &threads,
+            &HashMap::new(),
+            &HashMap::new(),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        let ids: Vec<CustomerId> = poll
+            .envelopes
+            .iter()
+            .map(|e| match &e.change {
+                NetworkChange::New { item } => {
+                    // No title known: no subject, but still the link.
+                    assert_eq!(item.context.subject, None);
+                    assert!(item.context.subject_url.is_some());
+                    item.customer.id.clone()
+                }
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                CustomerId::unknown_author_of(&NetworkItemId::new("Ug1")),
+                CustomerId::unknown_author_of(&NetworkItemId::new("Ug2")),
+            ]
+        );
+        assert!(!ids[0].is_known());
+    }
+
+    #[test]
+    fn quota_costs_follow_googles_table() {
+        assert_eq!(YoutubeCall::CommentThreadsList.cost(), 1);
+        assert_eq!(YoutubeCall::CommentsList.cost(), 1);
+        assert_eq!(YoutubeCall::ChannelsList.cost(), 1);
+        assert_eq!(YoutubeCall::VideosList.cost(), 1);
+        assert_eq!(YoutubeCall::CommentsInsert.cost(), 50);
+        assert_eq!(YoutubeCall::CommentsUpdate.cost(), 50);
+        assert_eq!(YoutubeCall::SetModerationStatus.cost(), 50);
+        assert_eq!(YoutubeCall::CommentsDelete.cost(), 50);
+    }
+
+    #[test]
+    fn threads_know_when_replies_are_missing() {
+        let mut t = thread(
+            comment(
+                "Ug1",
+                Some("UCa"),
+                "2026-08-01T12:01:00Z",
+                "2026-08-01T12:01:00Z",
+            ),
+            vec![],
+        );
+        assert!(!t.has_more_replies());
+        t.total_reply_count = 7;
+        assert!(t.has_more_replies());
+    }
+}
