@@ -457,7 +457,7 @@ pub fn review_changes(
         }
     }
 
-    changes.sort_by(|a, b| a.0.cmp(&b.0));
+    changes.sort_by_key(|c| c.0);
     Poll {
         envelopes: changes.into_iter().map(|(_, e)| e).collect(),
         reached_high_water,

@@ -7,6 +7,12 @@
 //! and the pure [`youtube_changes`] / [`review_changes`] turn what was read into core
 //! [`NetworkEnvelope`]s. Failures are classified once, in [`GoogleError`].
 //!
+//! A poll of one account, as these pieces expect it: list pages (newest first) until
+//! [`Poll::reached_high_water`] or no `next_page_token`; for YouTube also fetch the replies of
+//! threads with [`youtube::Thread::has_more_replies`] and the titles of the videos seen; run the
+//! pure function over everything read; store the envelopes (their dedupe keys make a re-poll
+//! harmless); only then move the mark to [`Poll::newest`].
+//!
 //! The OAuth access token only ever travels in the `Authorization: Bearer` header (reqwest
 //! marks it sensitive); it never goes in a URL, an error or a log line.
 

@@ -638,7 +638,7 @@ pub fn youtube_changes(
         reached_high_water |= high_water.is_some() && !thread_active;
     }
 
-    changes.sort_by(|a, b| a.0.cmp(&b.0));
+    changes.sort_by_key(|c| c.0);
     Poll {
         envelopes: changes.into_iter().map(|(_, e)| e).collect(),
         reached_high_water,
