@@ -5,6 +5,7 @@
 //! [`PolledConnector`]: one implementation per network folder, translating only. The poll
 //! worker (`workers::poll`) owns leases, cursors, quota and token refresh.
 
+pub mod google;
 pub mod meta;
 
 use std::time::Duration;
