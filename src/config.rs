@@ -23,6 +23,9 @@ pub const ENV_WHATSAPP_TOKEN_PREFIX: &str = "SWITCHBOARD_WHATSAPP_TOKEN_";
 pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
 pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
 pub const ENV_DISCORD_BOT_TOKEN: &str = "SWITCHBOARD_DISCORD_BOT_TOKEN";
+/// The key that seals stored credentials (base64 of 32 bytes; see `crypto::SecretKey`).
+/// Environment only: it must not sit in the file next to what it protects.
+pub const ENV_SECRET_KEY: &str = "SWITCHBOARD_SECRET_KEY";
 /// Discord's REST base (`/api/v10` is appended); a proxy or a local fake replaces it.
 pub const DEFAULT_DISCORD_API_URL: &str = "https://discord.com";
 /// The slash command registered on Discord (lower case, no slash: Discord's rule).

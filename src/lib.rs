@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod crypto;
 pub mod networks;
 pub mod server;
 pub mod store;
