@@ -11,6 +11,7 @@ pub mod config;
 pub mod core;
 pub mod crypto;
 pub mod networks;
+pub mod oauth;
 pub mod server;
 pub mod store;
 pub mod workers;
