@@ -12,6 +12,9 @@
 //! - Persist a refreshed [`TokenSet`] (see [`TokenSet::refreshed`]) before using its access
 //!   token, and refresh one account at a time: providers that rotate refresh tokens break the
 //!   chain when two refreshes race.
+//! - The `reqwest::Client` passed in should not follow redirects
+//!   (`redirect::Policy::none()`): a 307/308 from a token endpoint would resend the form, client
+//!   secret included, to wherever it points. Its timeouts are the calls' deadlines.
 //!
 //! Why not the `oauth2` crate: 5.0 resolves cleanly here (reqwest 0.12 with
 //! `default-features = false`, no aws-lc, no crate we did not already have), but its

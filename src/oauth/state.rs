@@ -114,8 +114,9 @@ pub fn seal_state(key: &SecretKey, claims: &StateClaims) -> Result<String, State
     Ok(state)
 }
 
-/// Check and decode a `state` from a callback. Single use is the caller's: mark
-/// `claims.nonce` used.
+/// Check and decode a `state` from a callback. The caller then checks that
+/// `claims.provider` is the callback path's provider, and marks `claims.nonce` used (single
+/// use) before exchanging the code.
 pub fn open_state(
     key: &SecretKey,
     state: &str,
