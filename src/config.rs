@@ -23,6 +23,10 @@ pub const ENV_WHATSAPP_TOKEN_PREFIX: &str = "SWITCHBOARD_WHATSAPP_TOKEN_";
 pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
 pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
 pub const ENV_DISCORD_BOT_TOKEN: &str = "SWITCHBOARD_DISCORD_BOT_TOKEN";
+pub const ENV_GOOGLE_CLIENT_SECRET: &str = "SWITCHBOARD_GOOGLE_CLIENT_SECRET";
+/// The key that seals stored credentials (base64 of 32 bytes; see `crypto::SecretKey`).
+/// Environment only: it must not sit in the file next to what it protects.
+pub const ENV_SECRET_KEY: &str = "SWITCHBOARD_SECRET_KEY";
 /// Discord's REST base (`/api/v10` is appended); a proxy or a local fake replaces it.
 pub const DEFAULT_DISCORD_API_URL: &str = "https://discord.com";
 /// The slash command registered on Discord (lower case, no slash: Discord's rule).
@@ -70,6 +74,117 @@ pub struct Config {
     /// The Discord application (optional; see `server::discord`).
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
+    /// The Google OAuth client for YouTube and Business Profile (optional; see `oauth`).
+    #[serde(default)]
+    pub google: Option<GoogleConfig>,
+}
+
+/// Google's OAuth client (one for YouTube and Business Profile) and its API base URLs.
+/// Accounts are connected from chat, so they are not listed here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleConfig {
+    /// The OAuth client id (`….apps.googleusercontent.com`).
+    pub client_id: String,
+    /// Env: `SWITCHBOARD_GOOGLE_CLIENT_SECRET`.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    #[serde(default = "default_google_authorize_url")]
+    pub authorize_url: String,
+    #[serde(default = "default_google_token_url")]
+    pub token_url: String,
+    #[serde(default = "default_google_revoke_url")]
+    pub revoke_url: String,
+    #[serde(default = "default_youtube_api_url")]
+    pub youtube_api_url: String,
+    #[serde(default = "default_account_management_url")]
+    pub account_management_url: String,
+    #[serde(default = "default_business_information_url")]
+    pub business_information_url: String,
+    #[serde(default = "default_reviews_api_url")]
+    pub reviews_api_url: String,
+    /// How far back a newly connected account's comments and reviews are fetched, in days.
+    #[serde(default = "default_backfill_days")]
+    pub backfill_days: u32,
+    /// The Google Cloud project's YouTube Data API quota per day, in units.
+    #[serde(default = "default_daily_quota_units")]
+    pub daily_quota_units: u64,
+}
+
+/// YouTube Data API v3 base URL.
+pub const DEFAULT_YOUTUBE_API_URL: &str = "https://www.googleapis.com/youtube/v3";
+/// Business Profile Account Management API base URL.
+pub const DEFAULT_ACCOUNT_MANAGEMENT_URL: &str =
+    "https://mybusinessaccountmanagement.googleapis.com/v1";
+/// Business Profile Business Information API base URL.
+pub const DEFAULT_BUSINESS_INFORMATION_URL: &str =
+    "https://mybusinessbusinessinformation.googleapis.com/v1";
+/// Reviews still live on the v4 My Business API.
+pub const DEFAULT_REVIEWS_API_URL: &str = "https://mybusiness.googleapis.com/v4";
+/// Days of history fetched when an account is connected.
+pub const DEFAULT_BACKFILL_DAYS: u32 = 7;
+/// YouTube Data API's default daily quota for a project.
+pub const DEFAULT_DAILY_QUOTA_UNITS: u64 = 10_000;
+
+fn default_google_authorize_url() -> String {
+    crate::oauth::GOOGLE_AUTHORIZE_URL.into()
+}
+fn default_google_token_url() -> String {
+    crate::oauth::GOOGLE_TOKEN_URL.into()
+}
+fn default_google_revoke_url() -> String {
+    crate::oauth::GOOGLE_REVOKE_URL.into()
+}
+fn default_youtube_api_url() -> String {
+    DEFAULT_YOUTUBE_API_URL.into()
+}
+fn default_account_management_url() -> String {
+    DEFAULT_ACCOUNT_MANAGEMENT_URL.into()
+}
+fn default_business_information_url() -> String {
+    DEFAULT_BUSINESS_INFORMATION_URL.into()
+}
+fn default_reviews_api_url() -> String {
+    DEFAULT_REVIEWS_API_URL.into()
+}
+fn default_backfill_days() -> u32 {
+    DEFAULT_BACKFILL_DAYS
+}
+fn default_daily_quota_units() -> u64 {
+    DEFAULT_DAILY_QUOTA_UNITS
+}
+
+impl GoogleConfig {
+    /// A client with every other setting at its default.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: None,
+            authorize_url: default_google_authorize_url(),
+            token_url: default_google_token_url(),
+            revoke_url: default_google_revoke_url(),
+            youtube_api_url: default_youtube_api_url(),
+            account_management_url: default_account_management_url(),
+            business_information_url: default_business_information_url(),
+            reviews_api_url: default_reviews_api_url(),
+            backfill_days: DEFAULT_BACKFILL_DAYS,
+            daily_quota_units: DEFAULT_DAILY_QUOTA_UNITS,
+        }
+    }
+
+    /// The OAuth client asking for `scopes`, with this file's URLs. `None` while the secret
+    /// is missing or a URL does not parse (`validate` reports both).
+    pub fn provider(&self, scopes: Vec<String>) -> Option<crate::oauth::ProviderConfig> {
+        let secret = self
+            .client_secret
+            .clone()
+            .filter(|s| !s.expose_secret().trim().is_empty())?;
+        let mut p = crate::oauth::ProviderConfig::google(self.client_id.clone(), secret, scopes);
+        p.authorize_url = url::Url::parse(&self.authorize_url).ok()?;
+        p.token_url = url::Url::parse(&self.token_url).ok()?;
+        p.revoke_url = Some(url::Url::parse(&self.revoke_url).ok()?);
+        Some(p)
+    }
 }
 
 /// The Discord application: its bot posts cards, reads thread messages over the gateway and
@@ -317,6 +432,21 @@ pub struct ServerConfig {
     /// After SIGTERM, how long in-flight work may take before it is abandoned (its jobs stay
     /// claimed until their lease runs out, then another worker retries them).
     pub shutdown_grace_secs: u64,
+    /// Where the service is reachable from browsers (`https://social.example.org`); OAuth
+    /// redirect URIs are `<public_url>/oauth/<provider>/callback`.
+    pub public_url: Option<url::Url>,
+}
+
+impl ServerConfig {
+    /// `<public_url>/oauth/<provider>/callback` (the exact URL to register with the provider).
+    pub fn redirect_uri(&self, provider: &str) -> Option<url::Url> {
+        let mut url = self.public_url.clone()?;
+        url.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(["oauth", provider, "callback"]);
+        Some(url)
+    }
 }
 
 /// Default shutdown deadline, in seconds (Kubernetes' default grace period is 30 s).
@@ -328,6 +458,7 @@ impl Default for ServerConfig {
             listen: DEFAULT_LISTEN.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+            public_url: None,
         }
     }
 }
@@ -636,6 +767,9 @@ impl Config {
         if let (Some(d), Some(v)) = (self.discord.as_mut(), secret(ENV_DISCORD_BOT_TOKEN)) {
             d.bot_token = Some(v);
         }
+        if let (Some(g), Some(v)) = (self.google.as_mut(), secret(ENV_GOOGLE_CLIENT_SECRET)) {
+            g.client_secret = Some(v);
+        }
     }
 
     /// Things that do not stop `serve` but may not work as expected, one sentence each
@@ -822,6 +956,9 @@ impl Config {
                 problems.push("discord.application_id is empty".into());
             }
         }
+        if let Some(g) = &self.google {
+            self.validate_google(g, &mut problems);
+        }
         if self.meta.pages.is_empty()
             && self.meta.instagram.is_empty()
             && self.meta.whatsapp.is_empty()
@@ -933,6 +1070,74 @@ impl Config {
             ));
         }
         problems
+    }
+
+    /// `[google]`: the client, its URLs, and a public URL Google accepts as a redirect URI
+    /// (network-apis.md §11.1 rule 1: https, no raw IP address; loopback exempt from both).
+    fn validate_google(&self, g: &GoogleConfig, problems: &mut Vec<String>) {
+        if g.client_id.trim().is_empty() {
+            problems.push("google.client_id is empty".into());
+        }
+        if is_blank(&g.client_secret) {
+            problems.push(format!(
+                "google.client_secret is not set (set it in the file or {ENV_GOOGLE_CLIENT_SECRET})"
+            ));
+        }
+        for (key, url) in [
+            ("google.authorize_url", &g.authorize_url),
+            ("google.token_url", &g.token_url),
+            ("google.revoke_url", &g.revoke_url),
+            ("google.youtube_api_url", &g.youtube_api_url),
+            ("google.account_management_url", &g.account_management_url),
+            (
+                "google.business_information_url",
+                &g.business_information_url,
+            ),
+            ("google.reviews_api_url", &g.reviews_api_url),
+        ] {
+            match url::Url::parse(url) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => problems.push(format!("{key} is not an http(s) URL: {url:?}")),
+            }
+        }
+        if g.daily_quota_units < 1 {
+            problems.push("google.daily_quota_units must be ≥ 1".into());
+        }
+        let Some(url) = &self.server.public_url else {
+            problems.push(
+                "server.public_url is not set: [google] needs it for the OAuth redirect URI \
+                 (<public_url>/oauth/<provider>/callback)"
+                    .into(),
+            );
+            return;
+        };
+        let host = url.host();
+        let loopback = match &host {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if host.is_none() || !(url.scheme() == "https" || url.scheme() == "http") {
+            problems.push(format!("server.public_url is not an http(s) URL: {url}"));
+        } else if !loopback && url.scheme() != "https" {
+            problems.push(format!(
+                "server.public_url must be https (Google refuses other redirect URIs unless on localhost), got {url}"
+            ));
+        } else if !loopback && !matches!(host, Some(url::Host::Domain(_))) {
+            problems.push(format!(
+                "server.public_url must use a DNS name: Google refuses redirect URIs on a raw IP address, got {url}"
+            ));
+        }
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            problems.push(format!(
+                "server.public_url must be a plain base URL (no user, query or fragment), got {url}"
+            ));
+        }
     }
 
     /// Exactly one destination, and a Discord one must be a configured channel.
@@ -1423,6 +1628,121 @@ mod tests {
                 .rule(crate::core::permission::Permission::Bulk),
             ["<role id>"]
         );
+    }
+
+    /// The example's `[google]` block and `server.public_url`, uncommented.
+    fn example_with_google() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
+        let text = std::fs::read_to_string(path).expect("example");
+        let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
+        let (google, _) = rest.split_once("# ---- Discord").expect("then Discord");
+        let uncommented: Vec<&str> = google
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with('[')
+                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
+            })
+            .collect();
+        let head = head.replace("# public_url = ", "public_url = ");
+        format!("{head}\n{}", uncommented.join("\n"))
+    }
+
+    #[test]
+    fn the_example_google_section_parses_when_uncommented_and_needs_only_its_secret() {
+        let config = Config::parse(&example_with_google()).expect("parses");
+        let g = config.google.as_ref().expect("[google]");
+        assert_eq!(g.client_id, "1234-abc.apps.googleusercontent.com");
+        assert_eq!(g.token_url, crate::oauth::GOOGLE_TOKEN_URL);
+        assert_eq!(g.youtube_api_url, DEFAULT_YOUTUBE_API_URL);
+        assert_eq!(g.reviews_api_url, DEFAULT_REVIEWS_API_URL);
+        assert_eq!((g.backfill_days, g.daily_quota_units), (7, 10_000));
+        assert_eq!(
+            config.server.redirect_uri("youtube").map(String::from),
+            Some("https://social.example.org/oauth/youtube/callback".into())
+        );
+        let google_problems: Vec<String> = config
+            .validate()
+            .into_iter()
+            .filter(|p| p.contains("google") || p.contains("public_url"))
+            .collect();
+        assert_eq!(
+            google_problems,
+            [
+                "google.client_secret is not set (set it in the file or SWITCHBOARD_GOOGLE_CLIENT_SECRET)"
+            ]
+        );
+        assert!(g.provider(vec![]).is_none(), "no secret yet");
+
+        // The environment supplies the secret, and the provider config follows the file.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("google.toml");
+        let text = example_with_google().replace(
+            "token_url = \"https://oauth2.googleapis.com/token\"",
+            "token_url = \"http://127.0.0.1:9/token\"",
+        );
+        std::fs::write(&path, text).expect("write");
+        let env = |name: &str| (name == ENV_GOOGLE_CLIENT_SECRET).then(|| "GOCSPX-s".to_string());
+        let config = Config::load(&path, &env).expect("loads");
+        let g = config.google.as_ref().expect("[google]");
+        assert!(!config.validate().iter().any(|p| p.contains("google")));
+        let p = g
+            .provider(vec![crate::oauth::SCOPE_YOUTUBE.into()])
+            .expect("complete");
+        assert_eq!(p.token_url.as_str(), "http://127.0.0.1:9/token");
+        assert_eq!(p.client_secret.expose_secret(), "GOCSPX-s");
+        assert_eq!(p.client_id, g.client_id);
+        assert!(!format!("{config:?}").contains("GOCSPX-s"));
+    }
+
+    #[test]
+    fn google_needs_a_public_url_google_accepts() {
+        let problems = |public_url: Option<&str>| {
+            let mut config = Config::default();
+            let mut g = GoogleConfig::new("id.apps.googleusercontent.com");
+            g.client_secret = Some(SecretString::from("s"));
+            config.google = Some(g);
+            config.server.public_url = public_url.map(|u| url::Url::parse(u).expect("url"));
+            config
+                .validate()
+                .into_iter()
+                .filter(|p| p.contains("public_url"))
+                .collect::<Vec<_>>()
+        };
+        for ok in [
+            "https://social.example.org",
+            "https://social.example.org:8443/switchboard/",
+            "http://localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(problems(Some(ok)), Vec::<String>::new(), "{ok}");
+        }
+        for (bad, needle) in [
+            (None, "server.public_url is not set: [google] needs it"),
+            (Some("http://social.example.org"), "must be https"),
+            (Some("https://192.168.1.5"), "raw IP address"),
+            (Some("https://user@social.example.org"), "plain base URL"),
+            (Some("https://social.example.org/?a=b"), "plain base URL"),
+            (Some("ftp://social.example.org"), "not an http(s) URL"),
+        ] {
+            let p = problems(bad);
+            assert!(p.len() == 1 && p[0].contains(needle), "{bad:?}: {p:?}");
+        }
+        // Without [google], public_url is optional and unchecked.
+        let mut config = Config::default();
+        config.server.public_url = Some(url::Url::parse("http://10.0.0.1").expect("url"));
+        assert!(!config.validate().iter().any(|p| p.contains("public_url")));
+        // Redirect URIs keep a path prefix and never double a slash.
+        let mut server = ServerConfig::default();
+        assert_eq!(server.redirect_uri("google"), None);
+        for base in ["https://x.example.org/sb", "https://x.example.org/sb/"] {
+            server.public_url = Some(url::Url::parse(base).expect("url"));
+            assert_eq!(
+                server.redirect_uri("google").map(String::from),
+                Some("https://x.example.org/sb/oauth/google/callback".into())
+            );
+        }
     }
 
     #[test]
