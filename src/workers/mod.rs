@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod poll;
 pub mod refresh;
 pub mod saved;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;

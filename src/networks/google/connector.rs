@@ -1,0 +1,384 @@
+//! The two Google networks behind the polled-connector contract ([`PolledConnector`]): one
+//! poll pages through the newest items until the account's high-water mark, gathers what the
+//! cards need (replies beyond the embedded few, video titles), and hands back envelopes with
+//! the new mark as the cursor. Leases, storage and scheduling are the poll worker's.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::error::{GoogleError, next_quota_reset};
+use super::youtube::{ModerationFilter, Thread, YoutubeCall, YoutubeClient, youtube_changes};
+use super::{BusinessClient, Poll, review_changes};
+use crate::core::quota::QuotaPlan;
+use crate::core::{AccountId, Network};
+use crate::networks::{ConnectorError, PollBatch, PolledConnector};
+use crate::store::ConnectedAccount;
+
+/// At most this many pages of one listing per poll: a backlog larger than that is read over
+/// the next polls (the mark only moves once a poll reached it, so nothing is skipped).
+pub const MAX_PAGES_PER_POLL: u32 = 10;
+
+/// At most this many threads per poll get their further replies fetched (1 unit each).
+pub const MAX_REPLY_FETCHES_PER_POLL: usize = 20;
+
+/// Part of the YouTube budget kept back for replies and moderation (50 units each): 40 %.
+pub const REPLY_RESERVE_PERCENT: u64 = 40;
+
+/// A poller's durable cursor for a Google account: the newest time already read in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoogleCursor {
+    pub high_water: Option<DateTime<Utc>>,
+}
+
+impl GoogleCursor {
+    /// The stored cursor, or for a first poll the start of the backfill window.
+    fn read(cursor: Option<&str>, now: DateTime<Utc>, backfill: chrono::Duration) -> Self {
+        cursor
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or(GoogleCursor {
+                high_water: Some(now - backfill),
+            })
+    }
+
+    fn write(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// The mark after a poll: the newest time seen, when the poll read every page down to the
+/// old mark; otherwise the old mark (the rest is read next time; dedupe absorbs overlap).
+fn advance(old: &GoogleCursor, polls: &[&Poll]) -> GoogleCursor {
+    if polls.iter().all(|p| p.reached_high_water) {
+        let newest = polls.iter().filter_map(|p| p.newest).max();
+        GoogleCursor {
+            high_water: newest.max(old.high_water),
+        }
+    } else {
+        old.clone()
+    }
+}
+
+/// How Google's refusals reach the poll worker.
+pub fn connector_error(e: GoogleError, now: DateTime<Utc>) -> ConnectorError {
+    match e {
+        GoogleError::Transient { retry_after } => ConnectorError::Transient {
+            retry_after,
+            reason: "Google did not answer in time".into(),
+        },
+        GoogleError::RateLimited { retry_after } => ConnectorError::Exhausted {
+            until: now
+                + chrono::Duration::from_std(retry_after.unwrap_or(Duration::from_secs(60)))
+                    .unwrap_or_else(|_| chrono::Duration::minutes(1)),
+            reason: "rate-limited by Google".into(),
+        },
+        GoogleError::QuotaExceeded => ConnectorError::Exhausted {
+            until: next_quota_reset(now),
+            reason: "the YouTube quota for today is used up (resets at midnight Pacific time)"
+                .into(),
+        },
+        GoogleError::Unauthorized => ConnectorError::Unauthorized,
+        GoogleError::Permanent(reason) => ConnectorError::Permanent(reason),
+    }
+}
+
+/// YouTube comments on the connected channel's videos.
+pub struct YoutubeConnector {
+    client: YoutubeClient,
+    backfill: chrono::Duration,
+    daily_units: u64,
+    min_interval: Duration,
+}
+
+impl YoutubeConnector {
+    pub fn new(
+        client: YoutubeClient,
+        backfill_days: u32,
+        daily_units: u64,
+        min_interval: Duration,
+    ) -> Self {
+        Self {
+            client,
+            backfill: chrono::Duration::days(i64::from(backfill_days)),
+            daily_units,
+            min_interval,
+        }
+    }
+
+    /// Page through one moderation listing until the mark.
+    async fn listing(
+        &self,
+        token: &SecretString,
+        channel: &AccountId,
+        filter: ModerationFilter,
+        mark: Option<DateTime<Utc>>,
+        units: &mut u32,
+    ) -> Result<(Vec<Thread>, bool), GoogleError> {
+        let mut threads = Vec::new();
+        let mut page = None;
+        for _ in 0..MAX_PAGES_PER_POLL {
+            let got = self
+                .client
+                .comment_threads(token, channel, filter, page.as_deref())
+                .await?;
+            *units += YoutubeCall::CommentThreadsList.cost();
+            let reached = youtube_changes(
+                channel,
+                &got.threads,
+                &HashMap::new(),
+                &HashMap::new(),
+                mark,
+            )
+            .reached_high_water;
+            threads.extend(got.threads);
+            match got.next_page_token {
+                Some(next) if !reached => page = Some(next),
+                // The end of the listing counts as reaching the mark.
+                _ => return Ok((threads, true)),
+            }
+        }
+        Ok((threads, false))
+    }
+}
+
+#[async_trait]
+impl PolledConnector for YoutubeConnector {
+    fn network(&self) -> Network {
+        Network::Youtube
+    }
+
+    /// Three listings (published, held for review, likely spam) and a titles lookup.
+    fn units_per_poll(&self) -> u32 {
+        3 * YoutubeCall::CommentThreadsList.cost() + YoutubeCall::VideosList.cost()
+    }
+
+    fn quota_plan(&self) -> Option<QuotaPlan> {
+        let daily = u32::try_from(self.daily_units).unwrap_or(u32::MAX);
+        let reserve = u32::try_from(self.daily_units * REPLY_RESERVE_PERCENT / 100).unwrap_or(0);
+        Some(QuotaPlan {
+            daily_units: daily,
+            reply_reserve_units: reserve,
+            min_interval: self.min_interval,
+        })
+    }
+
+    fn quota_reset(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        next_quota_reset(now)
+    }
+
+    async fn poll(
+        &self,
+        account: &ConnectedAccount,
+        token: &SecretString,
+        cursor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<PollBatch, ConnectorError> {
+        let old = GoogleCursor::read(cursor, now, self.backfill);
+        let channel = &account.account_id;
+        let mut units = 0;
+        let err = |e| connector_error(e, now);
+        let mut threads = Vec::new();
+        let mut complete = true;
+        for filter in [
+            ModerationFilter::Published,
+            ModerationFilter::HeldForReview,
+            ModerationFilter::LikelySpam,
+        ] {
+            let (got, reached) = self
+                .listing(token, channel, filter, old.high_water, &mut units)
+                .await
+                .map_err(err)?;
+            complete &= reached;
+            threads.extend(got);
+        }
+        let mut extra = HashMap::new();
+        for thread in threads
+            .iter()
+            .filter(|t| t.has_more_replies())
+            .take(MAX_REPLY_FETCHES_PER_POLL)
+        {
+            let replies = self
+                .client
+                .replies(token, &thread.id, None)
+                .await
+                .map_err(err)?;
+            units += YoutubeCall::CommentsList.cost();
+            extra.insert(thread.id.as_str().to_string(), replies.comments);
+        }
+        let mut videos: Vec<String> = threads
+            .iter()
+            .filter_map(|t| t.video_id.as_ref().map(|v| v.as_str().to_string()))
+            .collect();
+        videos.sort_unstable();
+        videos.dedup();
+        let titles = if videos.is_empty() {
+            HashMap::new()
+        } else {
+            units += YoutubeCall::VideosList.cost()
+                * u32::try_from(videos.len().div_ceil(50)).unwrap_or(u32::MAX);
+            self.client
+                .video_titles(token, &videos)
+                .await
+                .map_err(err)?
+        };
+        let mut poll = youtube_changes(channel, &threads, &extra, &titles, old.high_water);
+        poll.reached_high_water = complete;
+        Ok(PollBatch {
+            cursor: advance(&old, &[&poll]).write(),
+            envelopes: poll.envelopes,
+            units,
+        })
+    }
+}
+
+/// Reviews of one connected Google Business Profile location (the account id is the
+/// location's resource name, `accounts/{a}/locations/{l}`).
+pub struct ReviewsConnector {
+    client: BusinessClient,
+    backfill: chrono::Duration,
+}
+
+impl ReviewsConnector {
+    pub fn new(client: BusinessClient, backfill_days: u32) -> Self {
+        Self {
+            client,
+            backfill: chrono::Duration::days(i64::from(backfill_days)),
+        }
+    }
+}
+
+#[async_trait]
+impl PolledConnector for ReviewsConnector {
+    fn network(&self) -> Network {
+        Network::Google
+    }
+
+    fn units_per_poll(&self) -> u32 {
+        1
+    }
+
+    // Business Profile quotas are per minute, not per day: no daily plan, the poll worker's
+    // minimum interval paces it.
+
+    async fn poll(
+        &self,
+        account: &ConnectedAccount,
+        token: &SecretString,
+        cursor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<PollBatch, ConnectorError> {
+        let old = GoogleCursor::read(cursor, now, self.backfill);
+        let location = account.account_id.as_str();
+        let mut reviews = Vec::new();
+        let mut page = None;
+        let mut complete = false;
+        let mut units = 0;
+        for _ in 0..MAX_PAGES_PER_POLL {
+            let got = self
+                .client
+                .reviews(token, location, page.as_deref())
+                .await
+                .map_err(|e| connector_error(e, now))?;
+            units += 1;
+            let reached = review_changes(
+                &account.account_id,
+                &account.name,
+                &got.reviews,
+                old.high_water,
+            )
+            .reached_high_water;
+            reviews.extend(got.reviews);
+            match got.next_page_token {
+                Some(next) if !reached => page = Some(next),
+                _ => {
+                    complete = true;
+                    break;
+                }
+            }
+        }
+        let mut poll = review_changes(&account.account_id, &account.name, &reviews, old.high_water);
+        poll.reached_high_water = complete;
+        Ok(PollBatch {
+            cursor: advance(&old, &[&poll]).write(),
+            envelopes: poll.envelopes,
+            units,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_780_000_000 + s, 0).expect("valid")
+    }
+
+    #[test]
+    fn a_first_poll_starts_at_the_backfill_window_and_a_stored_cursor_wins() {
+        let week = chrono::Duration::days(7);
+        assert_eq!(
+            GoogleCursor::read(None, at(0), week).high_water,
+            Some(at(0) - week)
+        );
+        let stored = GoogleCursor {
+            high_water: Some(at(-5)),
+        }
+        .write();
+        assert_eq!(
+            GoogleCursor::read(Some(&stored), at(0), week).high_water,
+            Some(at(-5))
+        );
+    }
+
+    #[test]
+    fn the_mark_moves_only_when_the_poll_read_down_to_it() {
+        let old = GoogleCursor {
+            high_water: Some(at(0)),
+        };
+        let full = Poll {
+            envelopes: vec![],
+            reached_high_water: true,
+            newest: Some(at(50)),
+        };
+        assert_eq!(advance(&old, &[&full]).high_water, Some(at(50)));
+        let partial = Poll {
+            reached_high_water: false,
+            ..full.clone()
+        };
+        assert_eq!(advance(&old, &[&partial]).high_water, Some(at(0)));
+        // Nothing newer seen: the mark stays.
+        let empty = Poll {
+            envelopes: vec![],
+            reached_high_water: true,
+            newest: None,
+        };
+        assert_eq!(advance(&old, &[&empty]).high_water, Some(at(0)));
+    }
+
+    #[test]
+    fn quota_and_rate_limits_wait_for_their_reset() {
+        let now = at(0);
+        match connector_error(GoogleError::QuotaExceeded, now) {
+            ConnectorError::Exhausted { until, .. } => assert_eq!(until, next_quota_reset(now)),
+            other => panic!("{other:?}"),
+        }
+        match connector_error(
+            GoogleError::RateLimited {
+                retry_after: Some(Duration::from_secs(30)),
+            },
+            now,
+        ) {
+            ConnectorError::Exhausted { until, .. } => assert_eq!(until, at(30)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            connector_error(GoogleError::Unauthorized, now),
+            ConnectorError::Unauthorized
+        );
+    }
+}
