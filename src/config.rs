@@ -77,6 +77,10 @@ pub struct Config {
     /// The Google OAuth client for YouTube and Business Profile (optional; see `oauth`).
     #[serde(default)]
     pub google: Option<GoogleConfig>,
+    /// The key that seals connected accounts' credentials (`crate::crypto`). Never in the
+    /// file: env `SWITCHBOARD_SECRET_KEY` only.
+    #[serde(skip)]
+    pub secret_key: Option<SecretString>,
 }
 
 /// Google's OAuth client (one for YouTube and Business Profile) and its API base URLs.
@@ -770,6 +774,16 @@ impl Config {
         if let (Some(g), Some(v)) = (self.google.as_mut(), secret(ENV_GOOGLE_CLIENT_SECRET)) {
             g.client_secret = Some(v);
         }
+        if let Some(v) = secret(ENV_SECRET_KEY) {
+            self.secret_key = Some(v);
+        }
+    }
+
+    /// The credentials key, when set and well-formed.
+    pub fn credentials_key(&self) -> Option<crate::crypto::SecretKey> {
+        use secrecy::ExposeSecret;
+        let raw = self.secret_key.as_ref()?;
+        crate::crypto::SecretKey::parse(raw.expose_secret()).ok()
     }
 
     /// Things that do not stop `serve` but may not work as expected, one sentence each
@@ -959,9 +973,11 @@ impl Config {
         if let Some(g) = &self.google {
             self.validate_google(g, &mut problems);
         }
+        // Accounts of polled networks are connected at run time, not listed here.
         if self.meta.pages.is_empty()
             && self.meta.instagram.is_empty()
             && self.meta.whatsapp.is_empty()
+            && self.google.is_none()
         {
             problems.push(
                 "no account is configured: add at least one [[meta.pages]], [[meta.instagram]] or [[meta.whatsapp]]"
@@ -1102,6 +1118,19 @@ impl Config {
         }
         if g.daily_quota_units < 1 {
             problems.push("google.daily_quota_units must be ≥ 1".into());
+        }
+        // Connected accounts' tokens are sealed at rest: no key, no Google.
+        match &self.secret_key {
+            None => problems.push(format!(
+                "{ENV_SECRET_KEY} is not set: [google] stores OAuth tokens encrypted with it ({})",
+                crate::crypto::HOW_TO_GENERATE
+            )),
+            Some(raw) => {
+                use secrecy::ExposeSecret;
+                if let Err(e) = crate::crypto::SecretKey::parse(raw.expose_secret()) {
+                    problems.push(e.to_string());
+                }
+            }
         }
         let Some(url) = &self.server.public_url else {
             problems.push(
@@ -1669,7 +1698,9 @@ mod tests {
         assert_eq!(
             google_problems,
             [
-                "google.client_secret is not set (set it in the file or SWITCHBOARD_GOOGLE_CLIENT_SECRET)"
+                "google.client_secret is not set (set it in the file or SWITCHBOARD_GOOGLE_CLIENT_SECRET)",
+                "SWITCHBOARD_SECRET_KEY is not set: [google] stores OAuth tokens encrypted with it \
+                 (generate one with `openssl rand -base64 32`)"
             ]
         );
         assert!(g.provider(vec![]).is_none(), "no secret yet");
@@ -1682,10 +1713,25 @@ mod tests {
             "token_url = \"http://127.0.0.1:9/token\"",
         );
         std::fs::write(&path, text).expect("write");
-        let env = |name: &str| (name == ENV_GOOGLE_CLIENT_SECRET).then(|| "GOCSPX-s".to_string());
+        let env = |name: &str| match name {
+            ENV_GOOGLE_CLIENT_SECRET => Some("GOCSPX-s".to_string()),
+            ENV_SECRET_KEY => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
+            _ => None,
+        };
         let config = Config::load(&path, &env).expect("loads");
         let g = config.google.as_ref().expect("[google]");
         assert!(!config.validate().iter().any(|p| p.contains("google")));
+        assert!(config.credentials_key().is_some());
+        // A malformed key is refused with a reason.
+        let mut bad = Config::load(&path, &env).expect("loads");
+        bad.secret_key = Some(SecretString::from("short"));
+        assert!(
+            bad.validate()
+                .iter()
+                .any(|p| p.contains("openssl rand -base64 32")),
+            "{:?}",
+            bad.validate()
+        );
         let p = g
             .provider(vec![crate::oauth::SCOPE_YOUTUBE.into()])
             .expect("complete");
