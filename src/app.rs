@@ -54,7 +54,11 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     };
     let pacer = Pacer::new(Duration::from_millis(config.outbox.channel_pace_ms));
     let inbox = InboxWriter::spawn(store.clone());
+    let (polled, tokens) = polled_networks(&config, &http, &store)?;
     Ok(Arc::new(Services {
+        polled,
+        tokens,
+        connected: Default::default(),
         directory: Default::default(),
         saved: Default::default(),
         inbox,
@@ -67,6 +71,75 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         wake_outbox: Notify::new(),
         pacer,
     }))
+}
+
+type Polled = (
+    std::collections::HashMap<crate::core::Network, Arc<dyn crate::networks::PolledConnector>>,
+    Option<Arc<dyn crate::networks::TokenSource>>,
+);
+
+/// The connectors of the polled networks `[google]` enables, and the token source of their
+/// connected accounts (which needs the credentials key: `validate` refuses to start without).
+fn polled_networks(
+    config: &Config,
+    http: &reqwest::Client,
+    store: &DynStore,
+) -> anyhow::Result<Polled> {
+    use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
+    use crate::networks::google::{BusinessBases, BusinessClient, YoutubeClient};
+    let Some(g) = &config.google else {
+        return Ok((Default::default(), None));
+    };
+    let key = config
+        .credentials_key()
+        .context("SWITCHBOARD_SECRET_KEY is missing or malformed")?;
+    let youtube = YoutubeClient::new(http.clone(), &g.youtube_api_url)
+        .context("google.youtube_api_url is not a usable base URL")?;
+    let business = BusinessClient::new(
+        http.clone(),
+        &BusinessBases {
+            account_management: g.account_management_url.clone(),
+            business_information: g.business_information_url.clone(),
+            reviews: g.reviews_api_url.clone(),
+        },
+    )
+    .context("a google.*_url is not a usable base URL")?;
+    let min_interval = Duration::from_secs(config.poll.min_interval_secs);
+    let mut connectors: std::collections::HashMap<_, Arc<dyn crate::networks::PolledConnector>> =
+        Default::default();
+    connectors.insert(
+        crate::core::Network::Youtube,
+        Arc::new(YoutubeConnector::new(
+            youtube,
+            g.backfill_days,
+            g.daily_quota_units,
+            min_interval,
+        )),
+    );
+    connectors.insert(
+        crate::core::Network::Google,
+        Arc::new(ReviewsConnector::new(business, g.backfill_days)),
+    );
+    let provider = g
+        .provider(vec![
+            crate::oauth::SCOPE_YOUTUBE.into(),
+            crate::oauth::SCOPE_BUSINESS.into(),
+        ])
+        .context("google.client_secret is not set")?;
+    // Token calls never follow redirects: a 307 would resend the client secret elsewhere.
+    let oauth_http = reqwest::Client::builder()
+        .timeout(config.http.timeout())
+        .connect_timeout(config.http.connect_timeout())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot build the OAuth HTTP client")?;
+    let providers = [crate::core::Network::Youtube, crate::core::Network::Google]
+        .into_iter()
+        .map(|n| (n, provider.clone()))
+        .collect();
+    let tokens =
+        crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http, providers);
+    Ok((connectors, Some(Arc::new(tokens))))
 }
 
 /// Handles of the background workers.
@@ -83,6 +156,18 @@ impl Workers {
             tokio::spawn(workers::outbox::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::refresh::run(svc.clone(), rx.clone())),
         ];
+        if let (false, Some(tokens)) = (svc.polled.is_empty(), svc.tokens.clone()) {
+            let poller = workers::poll::Poller::new(
+                svc.polled.values().cloned().collect(),
+                tokens,
+                svc.config.poll.settings(),
+            );
+            handles.push(tokio::spawn(workers::poll::run(
+                svc.clone(),
+                Arc::new(poller),
+                rx.clone(),
+            )));
+        }
         if svc.config.discord.is_some() {
             // Slash-command registration, then the gateway (thread messages, interactions).
             handles.push(tokio::spawn(crate::server::gateway::run(svc.clone(), rx)));

@@ -65,6 +65,8 @@ pub struct Config {
     #[serde(default)]
     pub inbox: InboxConfig,
     #[serde(default)]
+    pub poll: PollConfig,
+    #[serde(default)]
     pub http: HttpConfig,
     #[serde(default)]
     pub permissions: PermissionsConfig,
@@ -525,6 +527,39 @@ impl Default for InboxConfig {
     }
 }
 
+/// The poll worker of networks without webhooks (YouTube, Google reviews).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollConfig {
+    /// How long a replica holds an account it polls; longer than a poll takes (its calls
+    /// each have `http.timeout_secs`, a poll makes at most a few dozen).
+    pub lease_secs: u64,
+    /// Never poll an account more often than this, however much quota is left.
+    pub min_interval_secs: u64,
+    /// After a failed poll (outage, timeout), at least this long before the next.
+    pub failure_backoff_secs: u64,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        Self {
+            lease_secs: 300,
+            min_interval_secs: 60,
+            failure_backoff_secs: 120,
+        }
+    }
+}
+
+impl PollConfig {
+    pub fn settings(&self) -> crate::workers::poll::PollSettings {
+        crate::workers::poll::PollSettings {
+            lease: std::time::Duration::from_secs(self.lease_secs.max(1)),
+            min_interval: std::time::Duration::from_secs(self.min_interval_secs),
+            failure_backoff: std::time::Duration::from_secs(self.failure_backoff_secs),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
@@ -576,7 +611,7 @@ impl Default for MetaConfig {
 
 /// A connected account: a Facebook Page, an Instagram professional account or a WhatsApp
 /// phone number.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     /// The id webhooks carry: the Page id (`entry.id`), the Instagram account id

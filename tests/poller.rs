@@ -93,6 +93,18 @@ impl PolledConnector for Scripted {
     fn units_per_poll(&self) -> u32 {
         3
     }
+    async fn reply(
+        &self,
+        _account: &ConnectedAccount,
+        _token: &SecretString,
+        _reply_to: &NetworkItemId,
+        _text: &str,
+    ) -> Result<NetworkItemId, ConnectorError> {
+        Err(ConnectorError::Permanent(
+            switchboard::core::FailureReason::AccountNotConfigured,
+        ))
+    }
+
     async fn poll(
         &self,
         account: &ConnectedAccount,

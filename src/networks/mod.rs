@@ -72,6 +72,16 @@ pub trait PolledConnector: Send + Sync {
         now + chrono::Duration::days(1)
     }
 
+    /// Reply as `account` to `reply_to` (the customer's latest item on the ticket); the
+    /// reply's id on the network.
+    async fn reply(
+        &self,
+        account: &ConnectedAccount,
+        token: &SecretString,
+        reply_to: &crate::core::NetworkItemId,
+        text: &str,
+    ) -> Result<crate::core::NetworkItemId, ConnectorError>;
+
     /// Fetch what changed on `account` since `cursor` (`None`: first poll, backfill the
     /// recent window that `now` and the connector's configuration define).
     async fn poll(

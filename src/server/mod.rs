@@ -62,11 +62,10 @@ pub(crate) async fn queue_listing(
             Surface::Discord => crate::chat::discord::render::card_link(&c),
         });
         let account = svc
-            .config
             .account(t.state.network, t.state.account.as_str())
-            .map(|p| p.name.as_str())
-            .unwrap_or(t.state.account.as_str());
-        let headline = text::card_headline(t.state.network, t.state.kind, account);
+            .map(|p| p.name)
+            .unwrap_or_else(|| t.state.account.to_string());
+        let headline = text::card_headline(t.state.network, t.state.kind, &account);
         lines.push(text::queue_line(
             t.state.status,
             link.as_deref(),

@@ -452,7 +452,6 @@ async fn open_reply(
             };
             let author = ticket.state.customer_name();
             let account = state
-                .config
                 .account(ticket.state.network, ticket.state.account.as_str())
                 .map(|p| p.name.clone())
                 .unwrap_or_else(|| ticket.state.account.to_string());

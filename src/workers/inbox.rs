@@ -571,9 +571,9 @@ async fn thread_event(
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix));
     // A Discord thread is its own channel: the mode is that of the channel the ticket is
     // routed to (a text channel or a forum).
-    let routed = svc
-        .config
-        .account(ticket.state.network, ticket.state.account.as_str())
+    let account = svc.account(ticket.state.network, ticket.state.account.as_str());
+    let routed = account
+        .as_ref()
         .and_then(|a| svc.config.destination_for(&ticket.state, a));
     let mode_channel = match routed {
         Some(crate::config::Destination::Discord { channel, .. })

@@ -209,6 +209,62 @@ pub struct Services {
     pub directory: directory::Directory,
     /// The saved-reply search index, cached by revision.
     pub saved: saved::SavedReplies,
+    /// The connectors of polled networks, by network (empty when none is configured).
+    pub polled:
+        std::collections::HashMap<crate::core::Network, Arc<dyn crate::networks::PolledConnector>>,
+    /// Access tokens of connected accounts (present when a credentials key is configured).
+    pub tokens: Option<Arc<dyn crate::networks::TokenSource>>,
+    /// Accounts connected at run time, as account records (see [`Services::account`]).
+    pub connected: std::sync::RwLock<Vec<crate::config::AccountConfig>>,
+}
+
+impl Services {
+    /// The account a ticket belongs to: declared in the configuration, or connected at run
+    /// time (its record as of the last [`Services::reload_accounts`]).
+    pub fn account(
+        &self,
+        network: crate::core::Network,
+        id: &str,
+    ) -> Option<crate::config::AccountConfig> {
+        if let Some(a) = self.config.account(network, id) {
+            return Some(a.clone());
+        }
+        let connected = self.connected.read().unwrap_or_else(|p| p.into_inner());
+        connected
+            .iter()
+            .find(|a| a.id == connected_key(network, id))
+            .cloned()
+            .map(|mut a| {
+                a.id = id.to_string();
+                a
+            })
+    }
+
+    /// Re-read the connected accounts (after a connect or disconnect, and periodically).
+    pub async fn reload_accounts(&self) -> anyhow::Result<()> {
+        let records = self
+            .store
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|a| crate::config::AccountConfig {
+                id: connected_key(a.network, a.account_id.as_str()),
+                name: a.name,
+                // Their tokens are sealed in the store, handed out by `tokens`.
+                access_token: None,
+                slack_channel: (a.surface == crate::core::Surface::Slack)
+                    .then(|| a.channel.clone()),
+                discord_channel: (a.surface == crate::core::Surface::Discord).then_some(a.channel),
+            })
+            .collect();
+        *self.connected.write().unwrap_or_else(|p| p.into_inner()) = records;
+        Ok(())
+    }
+}
+
+/// Connected accounts of different networks may share an id: keep them apart.
+fn connected_key(network: crate::core::Network, id: &str) -> String {
+    format!("{network}:{id}")
 }
 
 /// The loop shared by the queue workers: keep up to `capacity` claimed items in flight, each

@@ -296,13 +296,10 @@ async fn card_destination(
     let Some(ticket) = svc.store.ticket(ticket).await? else {
         return Ok(None);
     };
-    let Some(page) = svc
-        .config
-        .account(ticket.state.network, ticket.state.account.as_str())
-    else {
+    let Some(page) = svc.account(ticket.state.network, ticket.state.account.as_str()) else {
         return Ok(None);
     };
-    Ok(match svc.config.destination_for(&ticket.state, page) {
+    Ok(match svc.config.destination_for(&ticket.state, &page) {
         Some(Destination::Slack { channel }) => Some((Surface::Slack, channel.to_string())),
         Some(Destination::Discord { channel, .. }) => Some((Surface::Discord, channel.id.clone())),
         None => None,
@@ -403,11 +400,12 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Fail("the ticket no longer exists".into()));
     };
     let account = ticket.state.account.as_str();
-    let Some(page) = svc.config.account(ticket.state.network, account) else {
+    let Some(page) = svc.account(ticket.state.network, account) else {
         return Ok(Outcome::Fail(format!(
             "account {account} is not configured"
         )));
     };
+    let page = &page;
     let team = svc.config.slack.team_id.clone();
     // Network effects are the same for every surface; chat effects go to the card's surface.
     match &job.effect {
@@ -710,14 +708,17 @@ async fn send_reply(
         return Ok(Outcome::Fail(format!("reply {key} has no author")));
     };
     let lookup = Lookup::Id(ticket.id);
-    let Some(token) = page.access_token.as_ref() else {
+    // Polled networks reply through their connector, with the connected account's token.
+    let polled = svc.polled.get(&ticket.state.network).cloned();
+    let token = page.access_token.as_ref();
+    if token.is_none() && polled.is_none() {
         let event = Event::ReplyFailed {
             key: key.clone(),
             reason: FailureReason::AccountNotConfigured,
         };
         apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
-    };
+    }
     // Checked again at sending time: the undo window may have crossed the boundary.
     let window = window(ticket, Utc::now(), svc.config.meta.human_agent_tag);
     if !window.allows_reply() {
@@ -743,56 +744,10 @@ async fn send_reply(
         return Ok(Outcome::Consumed);
     }
     let graph = &svc.graph;
-    let result = match (s.network, s.kind) {
-        (Network::Facebook, ItemKind::DirectMessage) => {
-            let tag = match window {
-                Window::HumanAgent { .. } => MessageTag::HumanAgent,
-                _ => MessageTag::None,
-            };
-            graph
-                .send_message(
-                    token,
-                    SendAs::Page(s.account.as_str()),
-                    s.customer.id.as_str(),
-                    &msg.text,
-                    tag,
-                )
-                .await
-        }
-        // Facebook Login: the Page linked to the Instagram account sends, with its token.
-        (Network::Instagram, ItemKind::DirectMessage) => {
-            graph
-                .send_message(
-                    token,
-                    SendAs::TokenPage,
-                    s.customer.id.as_str(),
-                    &msg.text,
-                    MessageTag::None,
-                )
-                .await
-        }
-        (Network::Instagram, _) => {
-            graph
-                .reply_to_instagram_comment(token, &s.reply_to, &msg.text)
-                .await
-        }
-        (Network::Whatsapp, _) => {
-            graph
-                .send_whatsapp_text(
-                    token,
-                    s.account.as_str(),
-                    WhatsappRecipient::of(s.customer.id.as_str()),
-                    &msg.text,
-                    None,
-                )
-                .await
-        }
-        // Comments, visitor posts, mentions: `POST /{id}/comments` under the latest item.
-        (Network::Facebook, _) => graph.comment(token, &s.reply_to, &msg.text).await,
-        // Polled networks reply through their own connectors, not the Graph API.
-        (Network::Youtube | Network::Google, _) => Err(
-            crate::networks::meta::GraphError::Permanent(FailureReason::AccountNotConfigured),
-        ),
+    let result = match (polled, token) {
+        (Some(connector), _) => polled_reply(svc, connector.as_ref(), ticket, &msg.text).await,
+        (None, Some(token)) => graph_reply(graph, token, window, s, &msg.text).await,
+        (None, None) => Err(GraphError::Permanent(FailureReason::AccountNotConfigured)),
     };
     let event = match result {
         Ok(id) => {
@@ -816,6 +771,122 @@ async fn send_reply(
     };
     apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
     Ok(Outcome::Consumed)
+}
+
+/// A reply on a Meta network, through the Graph API.
+async fn graph_reply(
+    graph: &crate::networks::meta::GraphClient,
+    token: &secrecy::SecretString,
+    window: Window,
+    s: &crate::core::TicketState,
+    text: &str,
+) -> Result<crate::core::NetworkItemId, GraphError> {
+    let msg_text = text;
+    match (s.network, s.kind) {
+        (Network::Facebook, ItemKind::DirectMessage) => {
+            let tag = match window {
+                Window::HumanAgent { .. } => MessageTag::HumanAgent,
+                _ => MessageTag::None,
+            };
+            graph
+                .send_message(
+                    token,
+                    SendAs::Page(s.account.as_str()),
+                    s.customer.id.as_str(),
+                    msg_text,
+                    tag,
+                )
+                .await
+        }
+        // Facebook Login: the Page linked to the Instagram account sends, with its token.
+        (Network::Instagram, ItemKind::DirectMessage) => {
+            graph
+                .send_message(
+                    token,
+                    SendAs::TokenPage,
+                    s.customer.id.as_str(),
+                    msg_text,
+                    MessageTag::None,
+                )
+                .await
+        }
+        (Network::Instagram, _) => {
+            graph
+                .reply_to_instagram_comment(token, &s.reply_to, msg_text)
+                .await
+        }
+        (Network::Whatsapp, _) => {
+            graph
+                .send_whatsapp_text(
+                    token,
+                    s.account.as_str(),
+                    WhatsappRecipient::of(s.customer.id.as_str()),
+                    msg_text,
+                    None,
+                )
+                .await
+        }
+        // Comments, visitor posts, mentions: `POST /{id}/comments` under the latest item.
+        (Network::Facebook, _) => graph.comment(token, &s.reply_to, msg_text).await,
+        // Polled networks reply through their own connectors, not the Graph API.
+        (Network::Youtube | Network::Google, _) => Err(
+            crate::networks::meta::GraphError::Permanent(FailureReason::AccountNotConfigured),
+        ),
+    }
+}
+
+/// A reply on a polled network, through its connector and the connected account's token
+/// (refreshed once when the network refuses it). Errors are shaped like the Graph's so the
+/// outbox treats them alike: transient ones retry within the time budget, quota and rate
+/// limits wait for their reset, refusals fail the reply with their reason.
+async fn polled_reply(
+    svc: &Services,
+    connector: &dyn crate::networks::PolledConnector,
+    ticket: &crate::core::Ticket,
+    text: &str,
+) -> Result<crate::core::NetworkItemId, GraphError> {
+    use crate::networks::{ConnectorError, TokenError};
+    let s = &ticket.state;
+    let retry = |detail: String, after: Option<Duration>| GraphError::Retryable { after, detail };
+    let account = svc
+        .store
+        .account_by_network_id(s.network, s.account.as_str())
+        .await
+        .map_err(|e| retry(format!("cannot read the account: {e}"), None))?
+        .ok_or(GraphError::Permanent(FailureReason::AccountNotConfigured))?;
+    let Some(tokens) = svc.tokens.as_ref() else {
+        return Err(GraphError::Permanent(FailureReason::AccountNotConfigured));
+    };
+    let token_error = |e: TokenError| match e {
+        TokenError::Dead(_) => GraphError::Permanent(FailureReason::TokenExpired),
+        TokenError::Transient(why) => retry(why, None),
+    };
+    let mut force = false;
+    loop {
+        let token = tokens
+            .access_token(&account, force)
+            .await
+            .map_err(token_error)?;
+        return match connector.reply(&account, &token, &s.reply_to, text).await {
+            Ok(id) => Ok(id),
+            Err(ConnectorError::Unauthorized) if !force => {
+                force = true;
+                continue;
+            }
+            Err(ConnectorError::Unauthorized) => {
+                Err(GraphError::Permanent(FailureReason::TokenExpired))
+            }
+            Err(ConnectorError::Permanent(reason)) => Err(GraphError::Permanent(reason)),
+            Err(ConnectorError::Transient {
+                retry_after,
+                reason,
+            }) => Err(retry(reason, retry_after)),
+            Err(ConnectorError::Exhausted { until, reason }) => Err(retry(
+                format!("{}{reason}", crate::networks::meta::RATE_LIMIT_HINT),
+                (until - Utc::now()).to_std().ok(),
+            )),
+        };
+    }
 }
 
 /// Tell the assignee: a DM for a person, a group mention in the card's thread for a team.

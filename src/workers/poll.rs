@@ -308,6 +308,9 @@ pub async fn run(
     poller: Arc<Poller>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    if let Err(e) = svc.reload_accounts().await {
+        tracing::warn!(error = format!("{e:#}"), "cannot load connected accounts");
+    }
     loop {
         if *shutdown.borrow() {
             return;
@@ -319,7 +322,13 @@ pub async fn run(
                 }
                 continue;
             }
-            Ok(Round::Idle) => IDLE_WAIT,
+            Ok(Round::Idle) => {
+                // Accounts connected or removed meanwhile (by another replica too).
+                if let Err(e) = svc.reload_accounts().await {
+                    tracing::warn!(error = format!("{e:#}"), "cannot reload connected accounts");
+                }
+                IDLE_WAIT
+            }
             Ok(_) => continue,
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "poll round failed");

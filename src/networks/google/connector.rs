@@ -15,7 +15,7 @@ use super::error::{GoogleError, next_quota_reset};
 use super::youtube::{ModerationFilter, Thread, YoutubeCall, YoutubeClient, youtube_changes};
 use super::{BusinessClient, Poll, review_changes};
 use crate::core::quota::QuotaPlan;
-use crate::core::{AccountId, Network};
+use crate::core::{AccountId, Network, NetworkItemId};
 use crate::networks::{ConnectorError, PollBatch, PolledConnector};
 use crate::store::ConnectedAccount;
 
@@ -170,6 +170,25 @@ impl PolledConnector for YoutubeConnector {
         next_quota_reset(now)
     }
 
+    /// YouTube has one level of replies: a reply to a reply goes under its thread
+    /// (`<thread id>.<suffix>` → `<thread id>`).
+    async fn reply(
+        &self,
+        _account: &ConnectedAccount,
+        token: &SecretString,
+        reply_to: &NetworkItemId,
+        text: &str,
+    ) -> Result<NetworkItemId, ConnectorError> {
+        let thread = reply_to
+            .as_str()
+            .split_once('.')
+            .map_or(reply_to.as_str(), |(thread, _)| thread);
+        self.client
+            .insert_reply(token, &NetworkItemId::new(thread), text)
+            .await
+            .map_err(|e| connector_error(e, Utc::now()))
+    }
+
     async fn poll(
         &self,
         account: &ConnectedAccount,
@@ -263,6 +282,23 @@ impl PolledConnector for ReviewsConnector {
 
     // Business Profile quotas are per minute, not per day: no daily plan, the poll worker's
     // minimum interval paces it.
+
+    /// One reply per review: a second one replaces the first (`PUT …/reply`). Its id is the
+    /// review's with `:reply`.
+    async fn reply(
+        &self,
+        account: &ConnectedAccount,
+        token: &SecretString,
+        reply_to: &NetworkItemId,
+        text: &str,
+    ) -> Result<NetworkItemId, ConnectorError> {
+        let review = format!("{}/reviews/{}", account.account_id, reply_to);
+        self.client
+            .put_reply(token, &review, text)
+            .await
+            .map_err(|e| connector_error(e, Utc::now()))?;
+        Ok(NetworkItemId::new(format!("{reply_to}:reply")))
+    }
 
     async fn poll(
         &self,
