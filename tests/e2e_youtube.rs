@@ -243,3 +243,154 @@ async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
         Some("UgzPublished1.reply1".into())
     );
 }
+
+fn ephemeral_text(answer: &str) -> String {
+    let v: Value = serde_json::from_str(answer).expect("JSON answer");
+    assert_eq!(v["response_type"], "ephemeral", "{answer}");
+    v["text"].as_str().unwrap_or_default().to_string()
+}
+
+async fn get(w: &World, uri: &str) -> (axum::http::StatusCode, String) {
+    let req = axum::http::Request::builder()
+        .method("GET")
+        .uri(uri)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    w.send(req).await
+}
+
+/// Connecting from chat: an admin's `connect youtube` answers with Google's authorization
+/// URL (PKCE, sealed state, our redirect URI); the callback exchanges the code, finds the
+/// channel, stores it sealed and routed to the command's channel, and says so there. A
+/// replayed or forged callback stores nothing; `accounts` lists it; `disconnect` revokes the
+/// grant and removes it.
+#[tokio::test]
+async fn an_admin_connects_a_channel_from_slack_and_disconnects_it() {
+    let google = MockServer::start().await;
+    let base = google.uri();
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        g.authorize_url = format!("{base}/o/oauth2/v2/auth");
+        g.token_url = format!("{base}/token");
+        g.revoke_url = format!("{base}/revoke");
+        g.youtube_api_url = format!("{base}/youtube/v3");
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+        c.permissions.admin = vec!["UADMIN".into()];
+    })
+    .await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
+        .and(wiremock::matchers::body_string_contains(
+            "code=4%2Fgood-code",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.connected", "expires_in": 3599, "refresh_token": "1//fresh",
+            "scope": "https://www.googleapis.com/auth/youtube.force-ssl", "token_type": "Bearer"
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/youtube/v3/channels"))
+        .and(query_param("mine", "true"))
+        .and(header("authorization", "Bearer ya29.connected"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "youtube#channelListResponse",
+            "items": [{"kind": "youtube#channel", "id": "UC_acme", "snippet": {"title": "Acme <!here> TV"}}]
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&google)
+        .await;
+
+    // Not an admin: refused, nothing handed out.
+    let said = ephemeral_text(&w.command("UANA", "connect youtube").await.1);
+    assert_eq!(said, switchboard::core::text::ADMINS_ONLY);
+    let said = ephemeral_text(&w.command("UADMIN", "connect youtube").await.1);
+    let url = said.rsplit(' ').next().expect("a link");
+    let url = url::Url::parse(url).expect("an URL");
+    assert_eq!(url.path(), "/o/oauth2/v2/auth");
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], "1234-abc.apps.googleusercontent.com");
+    assert_eq!(
+        q["redirect_uri"],
+        "https://social.example.org/oauth/google/callback"
+    );
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["access_type"], "offline");
+    assert!(q["scope"].contains("youtube.force-ssl"));
+    let state = q["state"].clone();
+
+    // A forged state stores nothing.
+    let (status, page) = get(&w, "/oauth/google/callback?state=forged&code=4%2Fgood-code").await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST, "{page}");
+    assert!(w.store.accounts().await.unwrap().is_empty());
+
+    let callback = format!(
+        "/oauth/google/callback?state={}&code=4%2Fgood-code",
+        url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+    );
+    let (status, page) = get(&w, &callback).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{page}");
+    let accounts = w.store.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    let a = &accounts[0];
+    assert_eq!(
+        (a.network, a.account_id.as_str(), a.channel.as_str()),
+        (Network::Youtube, "UC_acme", CHANNEL)
+    );
+    assert_eq!(a.connected_by.as_deref(), Some("UADMIN"));
+    let blob = String::from_utf8_lossy(&a.credentials);
+    assert!(!blob.contains("ya29.connected") && !blob.contains("1//fresh"));
+    let key = w.svc.config.credentials_key().unwrap();
+    let opened = switchboard::workers::tokens::open(&key, a).unwrap();
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&opened.access_token),
+        "ya29.connected"
+    );
+    // The channel is told, the name escaped.
+    let told = w.take_slack("/chat.postMessage").await;
+    let told: Vec<String> = told.iter().map(|p| p.body.to_string()).collect();
+    assert!(
+        told.iter()
+            .any(|b| b.contains("YouTube channel") && b.contains("Acme &lt;!here&gt; TV")),
+        "{told:?}"
+    );
+    assert!(!told.iter().any(|b| b.contains("<!here>")));
+
+    // The same callback again: already used, nothing new.
+    let (status, page) = get(&w, &callback).await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST);
+    assert!(page.contains("already used"), "{page}");
+    assert_eq!(w.store.accounts().await.unwrap().len(), 1);
+
+    let listed = ephemeral_text(&w.command("UADMIN", "accounts").await.1);
+    assert!(
+        listed.contains(&format!("`{}`", a.id)) && listed.contains("healthy"),
+        "{listed}"
+    );
+    let said = ephemeral_text(&w.command("UANA", &format!("disconnect {}", a.id)).await.1);
+    assert_eq!(said, switchboard::core::text::ADMINS_ONLY);
+    let said = ephemeral_text(&w.command("UADMIN", &format!("disconnect {}", a.id)).await.1);
+    assert!(said.contains("Disconnected"), "{said}");
+    assert!(w.store.accounts().await.unwrap().is_empty());
+    let revoked: Vec<String> = google
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/revoke")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(revoked, vec!["token=1%2F%2Ffresh".to_string()]);
+}

@@ -93,6 +93,13 @@ impl PolledConnector for Scripted {
     fn units_per_poll(&self) -> u32 {
         3
     }
+    async fn identify(
+        &self,
+        _token: &SecretString,
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
+        Ok(vec![])
+    }
+
     async fn reply(
         &self,
         _account: &ConnectedAccount,

@@ -562,7 +562,95 @@ pub fn cards_posted_late(tickets: &[super::TicketId]) -> String {
     }
 }
 
-/// The card of a mention whose text the network did not send.
+// ---- connecting accounts (OAuth) -----------------------------------------------------------
+
+pub const OAUTH_DENIED: &str =
+    "Access was not granted, so nothing was connected. Run the connect command again to retry.";
+pub const OAUTH_REFUSED: &str =
+    "The provider refused the request, so nothing was connected. Run the connect command again.";
+pub const OAUTH_INCOMPLETE: &str =
+    "This link is incomplete. Start again from the connect command in Slack or Discord.";
+pub const OAUTH_NOT_CONFIGURED: &str = "This server is not set up to connect these accounts (its [google] section or SWITCHBOARD_SECRET_KEY is missing).";
+pub const OAUTH_EXPIRED: &str =
+    "This link has expired (links last 10 minutes). Run the connect command again.";
+pub const OAUTH_BAD_STATE: &str =
+    "This link is not valid here. Start again from the connect command in Slack or Discord.";
+pub const OAUTH_REPLAYED: &str =
+    "This link was already used. Run the connect command again to connect another account.";
+pub const OAUTH_TRY_AGAIN: &str = "Switchboard could not save the connection just now. Run the connect command again in a minute.";
+pub const OAUTH_EXCHANGE_FAILED: &str =
+    "The provider did not confirm the connection. Run the connect command again.";
+pub const OAUTH_SCOPE_MISSING: &str = "The permission Switchboard needs was unticked on the consent screen. Run the connect command again and keep it ticked.";
+pub const OAUTH_NOTHING_TO_CONNECT: &str =
+    "This Google account has no YouTube channel or Business Profile location to connect.";
+pub const OAUTH_CONNECTED_PAGE: &str = "Done: the account is connected and its conversations will appear in the channel. You can close this tab.";
+
+/// In the channel an account was connected from: "✅ YouTube channel *Acme* connected — its
+/// comments come here". Names are the network's: escaped.
+pub fn account_connected(network: Network, names: &[String]) -> Rich {
+    let (what, items) = match network {
+        Network::Youtube => ("YouTube channel", "comments"),
+        Network::Google => ("Google Business Profile location", "reviews"),
+        _ => ("account", "conversations"),
+    };
+    let mut line = Rich::ours(format!("✅ {what} "));
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            line = line.then(", ");
+        }
+        line = line.then("*").then_theirs(name).then("*");
+    }
+    line.then(format!(" connected — its {items} come here"))
+}
+
+pub const CONNECT_USAGE: &str = "Usage: `connect youtube` (a YouTube channel's comments) or `connect google` (Google Business Profile reviews).";
+pub const DISCONNECT_USAGE: &str = "Usage: `disconnect <id>`, with the id `accounts` lists.";
+pub const ADMINS_ONLY: &str =
+    "Only admins (`permissions.admin`) connect, list and disconnect accounts. Nothing was changed.";
+
+/// `accounts`: every connected account with its health. Names are the network's: escaped.
+pub fn accounts_listing(accounts: &[crate::store::ConnectedAccount]) -> Rich {
+    if accounts.is_empty() {
+        return Rich::ours(
+            "No account is connected yet. `connect youtube` or `connect google` adds one.",
+        );
+    }
+    let mut out = Rich::ours("*Connected accounts*");
+    for a in accounts {
+        out = out
+            .then(format!("\n`{}` · {} · *", a.id, network_name(a.network)))
+            .then_theirs(&a.name)
+            .then("* · ");
+        out = match (&a.unhealthy, &a.last_error) {
+            (Some(why), _) => out
+                .then("⚠️ needs reconnecting (")
+                .then_theirs(why)
+                .then(")"),
+            (None, Some(err)) => out.then("⏳ ").then_theirs(err),
+            (None, None) => out.then("✅ healthy"),
+        };
+    }
+    out
+}
+
+pub fn account_disconnected(name: &str) -> Rich {
+    Rich::ours("Disconnected *")
+        .then_theirs(name)
+        .then("*: it is no longer polled, and its token was revoked where the provider allows.")
+}
+
+pub fn account_not_found(id: i64) -> String {
+    format!("No connected account has id {id} (`accounts` lists them). Nothing was changed.")
+}
+
+/// The link a connect command answers with (ephemeral: only the asker sees it).
+pub fn connect_link(network: Network, url: &str) -> String {
+    format!(
+        "Open this link to connect a {} account (it works once, for 10 minutes; its conversations will come to this channel): {url}",
+        network_name(network)
+    )
+}
+
 /// A Google review with a rating and no text.
 pub const REVIEW_WITHOUT_TEXT: &str = "_(rating only, no text)_";
 
@@ -598,6 +686,7 @@ pub fn item_about(context: &super::model::ItemContext) -> Option<Rich> {
     Some(parts.fold(first, |line, part| line.then(" · ").then_rich(part)))
 }
 
+/// The card of a mention whose text the network did not send.
 pub const MENTION_WITHOUT_TEXT: &str =
     "_mentioned your account; the network does not send the text, open it there to read it._";
 

@@ -72,6 +72,11 @@ pub trait PolledConnector: Send + Sync {
         now + chrono::Duration::days(1)
     }
 
+    /// The accounts a fresh token gives access to, as (network id, display name): the
+    /// YouTube channel, or each Business Profile location. Called once, when connecting.
+    async fn identify(&self, token: &SecretString)
+    -> Result<Vec<(String, String)>, ConnectorError>;
+
     /// Reply as `account` to `reply_to` (the customer's latest item on the ticket); the
     /// reply's id on the network.
     async fn reply(

@@ -6,6 +6,7 @@ pub mod gateway;
 mod health;
 pub mod inbox_writer;
 mod meta;
+pub mod oauth;
 mod scope;
 mod slack;
 
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.server.max_body_bytes;
     Router::new()
         .route("/webhooks/meta", get(meta::handshake).post(meta::receive))
+        .route("/oauth/{provider}/callback", get(oauth::callback))
         .route("/slack/events", post(slack::events))
         .route("/slack/interactions", post(slack::interactions))
         .route("/slack/commands", post(slack::commands))

@@ -713,6 +713,9 @@ pub async fn commands(
             saved_replies_command(&state, &command, rest).await?
         }
         Some((&"queue", rest)) => queue_command(&state, &command, rest).await?,
+        Some((&"connect", rest)) => connect_command(&state, &command, rest).await?,
+        Some((&"accounts", _)) => accounts_command(&state, &command).await?,
+        Some((&"disconnect", rest)) => disconnect_command(&state, &command, rest).await?,
         Some((&"assign", rest)) => assign_command(&state, &command, rest).await?,
         Some((verb, rest)) => match CardAction::from_bulk_verb(verb) {
             Some(action) => bulk_command(&state, &command, action, rest).await?,
@@ -720,6 +723,84 @@ pub async fn commands(
         },
     };
     Ok(answer)
+}
+
+/// Only admins connect and disconnect accounts (they choose what the whole team sees).
+async fn is_admin(state: &AppState, command: &SlashCommand) -> Result<bool, Refusal> {
+    state
+        .directory
+        .is_admin_as(
+            &state.slack,
+            &state.config,
+            &teammate(&command.user_id),
+            &[],
+        )
+        .await
+        .map_err(|e| Refusal::internal("cannot check the admin list", format!("{e:#}")))
+}
+
+async fn connect_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let network = match words.first().copied() {
+        Some("youtube") => crate::core::Network::Youtube,
+        Some("google") => crate::core::Network::Google,
+        _ => return Ok(ephemeral(text::CONNECT_USAGE).into_response()),
+    };
+    if !is_admin(state, command).await? {
+        return Ok(ephemeral(text::ADMINS_ONLY).into_response());
+    }
+    let link = super::oauth::authorization_link(
+        state,
+        network,
+        Surface::Slack,
+        &command.team_id,
+        &command.channel_id,
+        command.user_id.as_str(),
+    );
+    Ok(match link {
+        Ok(url) => ephemeral(text::connect_link(network, &url)).into_response(),
+        Err(_) => ephemeral(text::OAUTH_NOT_CONFIGURED).into_response(),
+    })
+}
+
+async fn accounts_command(state: &AppState, command: &SlashCommand) -> Result<Response, Refusal> {
+    if !is_admin(state, command).await? {
+        return Ok(ephemeral(text::ADMINS_ONLY).into_response());
+    }
+    let accounts = state
+        .store
+        .accounts()
+        .await
+        .map_err(|e| Refusal::internal("cannot list accounts", e))?;
+    let listing = text::accounts_listing(&accounts);
+    Ok(ephemeral(render::mrkdwn_of(&listing, 3000)).into_response())
+}
+
+async fn disconnect_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let Some(id) = words
+        .first()
+        .and_then(|w| w.trim_start_matches('#').parse::<i64>().ok())
+    else {
+        return Ok(ephemeral(text::DISCONNECT_USAGE).into_response());
+    };
+    if !is_admin(state, command).await? {
+        return Ok(ephemeral(text::ADMINS_ONLY).into_response());
+    }
+    let removed = crate::workers::accounts::disconnect(state, id)
+        .await
+        .map_err(|e| Refusal::internal("cannot disconnect an account", format!("{e:#}")))?;
+    Ok(match removed {
+        Some(name) => ephemeral(render::mrkdwn_of(&text::account_disconnected(&name), 3000)),
+        None => ephemeral(text::account_not_found(id)),
+    }
+    .into_response())
 }
 
 async fn saved_replies_command(

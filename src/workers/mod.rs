@@ -2,6 +2,7 @@
 //! into ticket decisions; the outbox worker performs their effects. Both use the database as
 //! their queue, so a crash loses nothing and several replicas can share one Postgres.
 
+pub mod accounts;
 pub mod apply;
 pub mod directory;
 pub mod inbox;
@@ -238,6 +239,17 @@ impl Services {
                 a.id = id.to_string();
                 a
             })
+    }
+
+    /// An HTTP client for OAuth token calls: the configured deadlines, and no redirects (a
+    /// 307 from a token endpoint would resend the client secret elsewhere).
+    pub fn oauth_http(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(self.config.http.timeout())
+            .connect_timeout(self.config.http.connect_timeout())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
     }
 
     /// Re-read the connected accounts (after a connect or disconnect, and periodically).

@@ -170,6 +170,18 @@ impl PolledConnector for YoutubeConnector {
         next_quota_reset(now)
     }
 
+    async fn identify(
+        &self,
+        token: &SecretString,
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
+        let channel = self
+            .client
+            .my_channel(token)
+            .await
+            .map_err(|e| connector_error(e, Utc::now()))?;
+        Ok(vec![(channel.id.as_str().to_string(), channel.title)])
+    }
+
     /// YouTube has one level of replies: a reply to a reply goes under its thread
     /// (`<thread id>.<suffix>` → `<thread id>`).
     async fn reply(
@@ -282,6 +294,34 @@ impl PolledConnector for ReviewsConnector {
 
     // Business Profile quotas are per minute, not per day: no daily plan, the poll worker's
     // minimum interval paces it.
+
+    /// Every location of every Business Profile account the user manages (first pages:
+    /// 20 accounts, 100 locations each).
+    async fn identify(
+        &self,
+        token: &SecretString,
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
+        let now = Utc::now();
+        let accounts = self
+            .client
+            .accounts(token, None)
+            .await
+            .map_err(|e| connector_error(e, now))?;
+        let mut found = Vec::new();
+        for account in accounts.accounts {
+            let locations = self
+                .client
+                .locations(token, &account.name, None)
+                .await
+                .map_err(|e| connector_error(e, now))?;
+            for location in locations.locations {
+                if let Some(parent) = location.reviews_parent(&account.name) {
+                    found.push((parent, location.title.clone()));
+                }
+            }
+        }
+        Ok(found)
+    }
 
     /// One reply per review: a second one replaces the first (`PUT …/reply`). Its id is the
     /// review's with `:reply`.

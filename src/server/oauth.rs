@@ -1,0 +1,239 @@
+//! Connecting accounts by OAuth: the authorization link a `connect` command hands out, and
+//! the callback that stores the account. The `state` is sealed (AES-GCM: who asked, from
+//! which channel, the PKCE verifier), expires, and is used once; a wrong, expired or replayed
+//! one gets a clear error page and stores nothing.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use tracing::{info, warn};
+
+use super::AppState;
+use crate::core::{AccountId, Network, Surface, text};
+use crate::oauth::{Pkce, StateClaims, StateError};
+use crate::store::NewAccount;
+
+/// The OAuth provider serving a network (one Google client serves YouTube and Business).
+pub fn provider_of(network: Network) -> Option<&'static str> {
+    match network {
+        Network::Youtube | Network::Google => Some("google"),
+        _ => None,
+    }
+}
+
+/// The scope a network's account needs.
+fn scope_of(network: Network) -> &'static str {
+    match network {
+        Network::Google => crate::oauth::SCOPE_BUSINESS,
+        _ => crate::oauth::SCOPE_YOUTUBE,
+    }
+}
+
+/// Why no link could be made (shown to the teammate as is: our words only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// The network cannot be connected from chat (its accounts live in the config file).
+    NotConnectable,
+    /// This server has no OAuth client for it.
+    NotConfigured(&'static str),
+}
+
+/// The authorization URL for connecting a `network` account, routed to `channel`.
+pub fn authorization_link(
+    state: &AppState,
+    network: Network,
+    surface: Surface,
+    workspace: &str,
+    channel: &str,
+    user: &str,
+) -> Result<String, LinkError> {
+    let provider = provider_of(network).ok_or(LinkError::NotConnectable)?;
+    let (Some(google), Some(key), Some(redirect)) = (
+        state.config.google.as_ref(),
+        state.config.credentials_key(),
+        state.config.server.redirect_uri(provider),
+    ) else {
+        return Err(LinkError::NotConfigured("[google]"));
+    };
+    let cfg = google
+        .provider(vec![scope_of(network).to_string()])
+        .ok_or(LinkError::NotConfigured("[google]"))?;
+    let pkce = Pkce::generate();
+    let claims = StateClaims::new(
+        network.as_str(),
+        surface.as_str(),
+        workspace,
+        channel,
+        user,
+        pkce.verifier_string(),
+        Utc::now(),
+    );
+    let sealed = crate::oauth::seal_state(&key, &claims)
+        .map_err(|_| LinkError::NotConfigured("[google]"))?;
+    Ok(crate::oauth::authorization_url(&cfg, &redirect, &sealed, pkce.challenge()).to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    // Our own words only; nothing from the request is echoed into the page.
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>Switchboard</title>\
+         <h1>{title}</h1><p>{body}</p>"
+    );
+    (status, Html(html)).into_response()
+}
+
+fn refused(reason: &str) -> Response {
+    page(StatusCode::BAD_REQUEST, "Not connected", reason)
+}
+
+/// `GET /oauth/{provider}/callback`.
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Query(q): Query<Callback>,
+) -> Response {
+    if provider != "google" {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "No such OAuth provider here.",
+        );
+    }
+    if let Some(error) = q.error {
+        // access_denied and friends: the user said no, or Google refused the request.
+        let why = if error == "access_denied" {
+            text::OAUTH_DENIED
+        } else {
+            text::OAUTH_REFUSED
+        };
+        return refused(why);
+    }
+    let (Some(sealed), Some(code)) = (q.state, q.code) else {
+        return refused(text::OAUTH_INCOMPLETE);
+    };
+    let (Some(google), Some(key), Some(redirect)) = (
+        state.config.google.as_ref(),
+        state.config.credentials_key(),
+        state.config.server.redirect_uri("google"),
+    ) else {
+        return refused(text::OAUTH_NOT_CONFIGURED);
+    };
+    let claims = match crate::oauth::open_state(&key, &sealed, Utc::now()) {
+        Ok(c) => c,
+        Err(StateError::Expired) => return refused(text::OAUTH_EXPIRED),
+        Err(_) => return refused(text::OAUTH_BAD_STATE),
+    };
+    let (Ok(network), Ok(surface)) = (
+        claims.provider.parse::<Network>(),
+        claims.surface.parse::<Surface>(),
+    ) else {
+        return refused(text::OAUTH_BAD_STATE);
+    };
+    // Single use: a replayed callback stores nothing.
+    match state
+        .store
+        .first_time(&format!("oauth-state:{}", claims.nonce), Utc::now())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return refused(text::OAUTH_REPLAYED),
+        Err(e) => {
+            warn!(error = %e, "cannot record an OAuth state");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                text::OAUTH_TRY_AGAIN,
+            );
+        }
+    }
+    let Some(cfg) = google.provider(vec![scope_of(network).to_string()]) else {
+        return refused(text::OAUTH_NOT_CONFIGURED);
+    };
+    let verifier = secrecy::SecretString::from(claims.pkce_verifier.clone());
+    let tokens =
+        match crate::oauth::exchange_code(&state.oauth_http(), &cfg, &redirect, &code, &verifier)
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(error = %e, "OAuth code exchange failed");
+                return refused(text::OAUTH_EXCHANGE_FAILED);
+            }
+        };
+    if crate::oauth::require_scope(&tokens, scope_of(network)).is_err() {
+        return refused(text::OAUTH_SCOPE_MISSING);
+    }
+    let Some(tokens_source) = state.polled.get(&network).cloned() else {
+        return refused(text::OAUTH_NOT_CONFIGURED);
+    };
+    let found = match tokens_source.identify(&tokens.access_token).await {
+        Ok(found) if !found.is_empty() => found,
+        Ok(_) => return refused(text::OAUTH_NOTHING_TO_CONNECT),
+        Err(e) => {
+            warn!(error = %e, "cannot tell which account was connected");
+            return refused(text::OAUTH_EXCHANGE_FAILED);
+        }
+    };
+    let mut names = Vec::new();
+    for (account_id, name) in found {
+        let account = NewAccount {
+            network,
+            account_id: AccountId::new(account_id.clone()),
+            name: name.clone(),
+            surface,
+            channel: claims.channel.clone(),
+            credentials: crate::workers::tokens::seal(&key, network, &account_id, &tokens),
+            connected_by: Some(claims.user.clone()),
+        };
+        if let Err(e) = state.store.connect_account(&account, Utc::now()).await {
+            warn!(error = %e, "cannot store a connected account");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                text::OAUTH_TRY_AGAIN,
+            );
+        }
+        info!(network = %network, "account connected");
+        names.push(name);
+    }
+    if let Err(e) = state.reload_accounts().await {
+        warn!(error = format!("{e:#}"), "cannot reload connected accounts");
+    }
+    let notice = text::account_connected(network, &names);
+    let posted = match surface {
+        Surface::Slack => state
+            .slack
+            .post_message(
+                &claims.channel,
+                None,
+                crate::chat::slack::render::message(&notice),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        Surface::Discord => match &state.discord {
+            Some(d) => d
+                .create_message(
+                    &claims.channel,
+                    &crate::chat::discord::render::message(&notice),
+                )
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        },
+    };
+    if let Err(e) = posted {
+        warn!(error = %e, "cannot announce a connected account");
+    }
+    page(StatusCode::OK, "Connected", text::OAUTH_CONNECTED_PAGE)
+}
