@@ -36,6 +36,32 @@ enum Command {
         #[command(subcommand)]
         command: SavedRepliesCommand,
     },
+    /// Accounts connected by OAuth (YouTube channels, Google Business locations).
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// List connected accounts with their health.
+    List,
+    /// Print the authorization link that connects an account (youtube or google); after
+    /// consent its conversations go to the given channel.
+    Connect {
+        network: String,
+        #[arg(
+            long,
+            required_unless_present = "discord_channel",
+            conflicts_with = "discord_channel"
+        )]
+        slack_channel: Option<String>,
+        #[arg(long)]
+        discord_channel: Option<String>,
+    },
+    /// Revoke an account's grant (where the provider allows) and remove it.
+    Disconnect { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -153,10 +179,102 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{n} job(s) queued again");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Accounts { command } => accounts(config, command).await,
         Command::SavedReplies { command } => {
             let store = store::connect(&config.database.url).await?;
             store.migrate().await?;
             cli::saved_replies(store.as_ref(), command).await
+        }
+    }
+}
+
+async fn accounts(config: Config, command: AccountsCommand) -> anyhow::Result<ExitCode> {
+    use switchboard::core::{Network, Surface, text};
+    let store = store::connect(&config.database.url).await?;
+    store.migrate().await?;
+    match command {
+        AccountsCommand::List => {
+            let accounts = store.accounts().await?;
+            if accounts.is_empty() {
+                println!("no account is connected");
+            }
+            for a in accounts {
+                let health = match (&a.unhealthy, &a.last_error) {
+                    (Some(why), _) => format!("needs reconnecting: {why}"),
+                    (None, Some(err)) => format!("last poll failed: {err}"),
+                    (None, None) => "healthy".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{} {}\t{health}",
+                    a.id,
+                    a.network,
+                    a.account_id,
+                    a.name,
+                    a.surface.as_str(),
+                    a.channel
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountsCommand::Connect {
+            network,
+            slack_channel,
+            discord_channel,
+        } => {
+            let network = match network.as_str() {
+                "youtube" => Network::Youtube,
+                "google" => Network::Google,
+                other => {
+                    eprintln!("error: {other:?} cannot be connected: use youtube or google");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let (surface, workspace, channel) = match (slack_channel, discord_channel) {
+                (Some(c), _) => (Surface::Slack, config.slack.team_id.clone(), c),
+                (None, Some(c)) => match config.discord_channel(&c) {
+                    Some((guild, _)) => (Surface::Discord, guild.to_string(), c),
+                    None => {
+                        eprintln!(
+                            "error: Discord channel {c} is not under a [[discord.servers]] entry"
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+                (None, None) => {
+                    eprintln!("error: name the channel: --slack-channel C… or --discord-channel …");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let svc = app::services(config, store)?;
+            match switchboard::server::oauth::authorization_link(
+                &svc, network, surface, &workspace, &channel, "cli",
+            ) {
+                Ok(url) => {
+                    println!("{url}");
+                    eprintln!(
+                        "Open this link (once, within 10 minutes) with the Google account that manages the {}.",
+                        text::network_name(network)
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(_) => {
+                    eprintln!("error: {}", text::OAUTH_NOT_CONFIGURED);
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        AccountsCommand::Disconnect { id } => {
+            let svc = app::services(config, store)?;
+            match switchboard::workers::accounts::disconnect(&svc, id).await? {
+                Some(name) => {
+                    println!("disconnected {name}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!("error: {}", text::account_not_found(id));
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
     }
 }

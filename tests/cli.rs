@@ -282,3 +282,33 @@ fn sigterm_keeps_its_deadline_while_a_call_hangs() {
     assert!(exit.success(), "exit {exit:?}\n{logs}");
     assert!(logs.contains("abandoned"), "{logs}");
 }
+
+#[test]
+fn accounts_commands_answer_readably_and_refuse_what_cannot_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let run = |args: &[&str]| {
+        bin()
+            .env("SWITCHBOARD_DATABASE_URL", &db)
+            .args(["--config", EXAMPLE])
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let out = run(&["accounts", "list"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no account is connected"));
+    // Not a connectable network.
+    let out = run(&["accounts", "connect", "myspace", "--slack-channel", "C1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use youtube or google"));
+    // No [google] in the example: nothing to connect with, and it says why.
+    let out = run(&["accounts", "connect", "youtube", "--slack-channel", "C1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SWITCHBOARD_SECRET_KEY"), "{err}");
+    // An unknown id.
+    let out = run(&["accounts", "disconnect", "7"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No connected account has id 7"));
+}
