@@ -394,3 +394,111 @@ async fn an_admin_connects_a_channel_from_slack_and_disconnects_it() {
         .collect();
     assert_eq!(revoked, vec!["token=1%2F%2Ffresh".to_string()]);
 }
+
+/// A refresh Google refuses as dead: the account turns unhealthy, its channel is told once
+/// (with how to reconnect), and it is not polled again until reconnected.
+#[tokio::test]
+async fn a_revoked_refresh_token_alerts_once_and_stops_polling() {
+    let google = MockServer::start().await;
+    let base = google.uri();
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        g.token_url = format!("{base}/token");
+        g.youtube_api_url = format!("{base}/youtube/v3");
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+    })
+    .await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant", "error_description": "Token has been expired or revoked."
+        })))
+        .mount(&google)
+        .await;
+    let now = Utc::now();
+    let key = w.svc.config.credentials_key().expect("key");
+    let expired = TokenSet {
+        access_token: SecretString::from("ya29.old".to_string()),
+        refresh_token: Some(SecretString::from("1//revoked".to_string())),
+        expires_at: now - chrono::Duration::minutes(1),
+        scope: vec![switchboard::oauth::SCOPE_YOUTUBE.into()],
+    };
+    let a = w
+        .store
+        .connect_account(
+            &NewAccount {
+                network: Network::Youtube,
+                account_id: AccountId::new(CHANNEL_ID),
+                name: "Acme <@U0BOSS> TV".into(),
+                surface: Surface::Slack,
+                channel: CHANNEL.into(),
+                credentials: switchboard::workers::tokens::seal(
+                    &key,
+                    Network::Youtube,
+                    CHANNEL_ID,
+                    &expired,
+                ),
+                connected_by: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let poller = Poller::new(
+        w.svc.polled.values().cloned().collect(),
+        w.svc.tokens.clone().expect("token source"),
+        PollSettings {
+            lease: std::time::Duration::from_secs(60),
+            min_interval: std::time::Duration::from_secs(60),
+            failure_backoff: std::time::Duration::from_secs(60),
+        },
+    );
+    assert!(matches!(
+        poller.round(&w.store, now).await.unwrap(),
+        Round::Unhealthy { .. }
+    ));
+    assert_eq!(
+        switchboard::workers::accounts::deliver_alerts(&w.svc)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        switchboard::workers::accounts::deliver_alerts(&w.svc)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
+    let told: Vec<String> = w
+        .take_slack("/chat.postMessage")
+        .await
+        .iter()
+        .map(|p| p.body.to_string())
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains("needs reconnecting") && told[0].contains("connect youtube"));
+    assert!(told[0].contains("&lt;@U0BOSS&gt;") && !told[0].contains("<@U0BOSS>"));
+    // Never polled again meanwhile: no API call at all.
+    assert_eq!(
+        poller
+            .round(&w.store, now + chrono::Duration::hours(2))
+            .await
+            .unwrap(),
+        Round::Idle
+    );
+    let api_calls = google
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().starts_with("/youtube/"))
+        .count();
+    assert_eq!(api_calls, 0);
+    let now_a = w.store.account(a.id).await.unwrap().unwrap();
+    assert!(now_a.unhealthy.is_some());
+}

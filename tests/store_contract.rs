@@ -266,6 +266,7 @@ contract!(
     polls_are_leased_and_recorded_with_their_rows,
     concurrent_pollers_never_share_an_account,
     refreshes_are_one_at_a_time_and_health_changes_once,
+    account_alerts_are_pending_until_told,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -2566,4 +2567,66 @@ async fn refreshes_are_one_at_a_time_and_health_changes_once(store: DynStore) {
     );
     assert!(store.set_account_health(a.id, None).await.unwrap());
     assert!(!store.set_account_health(a.id, None).await.unwrap());
+}
+
+/// An account turning unhealthy has its alert pending in the same write; it stays pending
+/// until cleared (the post succeeded) and goes away with a reconnect or recovery.
+async fn account_alerts_are_pending_until_told(store: DynStore) {
+    let a = store
+        .connect_account(&youtube("UC1", "A", b"x"), t0())
+        .await
+        .unwrap();
+    let b = store
+        .connect_account(&youtube("UC2", "B", b"x"), t0())
+        .await
+        .unwrap();
+    assert!(store.pending_account_alerts().await.unwrap().is_empty());
+    assert!(
+        store
+            .set_account_health(a.id, Some("invalid_grant"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_account_health(b.id, Some("revoked"))
+            .await
+            .unwrap()
+    );
+    let pending: Vec<_> = store
+        .pending_account_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| (x.id, x.unhealthy))
+        .collect();
+    assert_eq!(
+        pending,
+        vec![
+            (a.id, Some("invalid_grant".into())),
+            (b.id, Some("revoked".into()))
+        ]
+    );
+    // A second refusal does not alert again once told.
+    store.clear_account_alert(a.id).await.unwrap();
+    assert!(
+        !store
+            .set_account_health(a.id, Some("invalid_grant"))
+            .await
+            .unwrap()
+    );
+    let ids: Vec<_> = store
+        .pending_account_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(ids, vec![b.id]);
+    // Reconnected before the alert went out: nothing to say any more.
+    store
+        .connect_account(&youtube("UC2", "B", b"y"), at(1))
+        .await
+        .unwrap();
+    assert!(store.pending_account_alerts().await.unwrap().is_empty());
 }

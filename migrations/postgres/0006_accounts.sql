@@ -14,6 +14,8 @@ CREATE TABLE accounts (
     credentials_version BIGINT      NOT NULL DEFAULT 1,
     healthy             BOOLEAN     NOT NULL DEFAULT TRUE,
     health_reason       TEXT,
+    -- Set with the account turning unhealthy, cleared once its channel was told.
+    alert_pending       BOOLEAN     NOT NULL DEFAULT FALSE,
     connected_by        TEXT,
     connected_at        TIMESTAMPTZ NOT NULL,
     -- Polling: the durable cursor (advanced with the inbox rows it produced), when next due,

@@ -14,6 +14,8 @@ CREATE TABLE accounts (
     credentials_version INTEGER NOT NULL DEFAULT 1,
     healthy             INTEGER NOT NULL DEFAULT 1,
     health_reason       TEXT,
+    -- Set with the account turning unhealthy, cleared once its channel was told.
+    alert_pending       INTEGER NOT NULL DEFAULT 0,
     connected_by        TEXT,
     connected_at        INTEGER NOT NULL,
     -- Polling: the durable cursor (advanced with the inbox rows it produced), when next due,

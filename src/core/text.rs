@@ -643,6 +643,22 @@ pub fn account_not_found(id: i64) -> String {
     format!("No connected account has id {id} (`accounts` lists them). Nothing was changed.")
 }
 
+/// In an account's channel, once, when its token died: what happened and how to fix it.
+/// The reason is the provider's words: escaped.
+pub fn account_needs_reconnect(network: Network, name: &str, reason: &str) -> Rich {
+    let command = match network {
+        Network::Google => "connect google",
+        _ => "connect youtube",
+    };
+    Rich::ours(format!("⚠️ {} account *", network_name(network)))
+        .then_theirs(name)
+        .then("* needs reconnecting: its access was refused (")
+        .then_theirs(reason)
+        .then(format!(
+            "). Its conversations are not fetched until then. An admin runs `/switchboard {command}` in this channel to reconnect it."
+        ))
+}
+
 /// The link a connect command answers with (ephemeral: only the asker sees it).
 pub fn connect_link(network: Network, url: &str) -> String {
     format!(

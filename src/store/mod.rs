@@ -561,9 +561,16 @@ pub trait Store: Send + Sync + 'static {
     /// release the refresh lock. False (and nothing written) when `claim` is stale.
     async fn store_refreshed(&self, claim: Claim, credentials: &[u8]) -> Result<bool>;
 
-    /// Mark an account unhealthy (`Some(reason)`: polling stops until it is reconnected) or
-    /// healthy again. True only when this changed its health: the caller alerts once.
+    /// Mark an account unhealthy (`Some(reason)`: polling stops until it is reconnected; an
+    /// alert for its channel is pending in the same write) or healthy again (no alert
+    /// pending). True only when this changed its health.
     async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool>;
+
+    /// Unhealthy accounts whose channel has not been told yet.
+    async fn pending_account_alerts(&self) -> Result<Vec<ConnectedAccount>>;
+
+    /// The channel was told: the account's alert is no longer pending.
+    async fn clear_account_alert(&self, id: i64) -> Result<()>;
 
     async fn failed_jobs(&self, limit: i64) -> Result<Vec<FailedJob>>;
 

@@ -933,7 +933,7 @@ impl Store for PgStore {
              display_name = excluded.display_name, surface = excluded.surface, \
              channel = excluded.channel, credentials = excluded.credentials, \
              credentials_version = accounts.credentials_version + 1, healthy = TRUE, \
-             health_reason = NULL, connected_by = excluded.connected_by, \
+             health_reason = NULL, alert_pending = FALSE, connected_by = excluded.connected_by, \
              next_poll_at = excluded.next_poll_at, last_error = NULL \
              RETURNING *",
         )
@@ -1098,12 +1098,29 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn pending_account_alerts(&self) -> Result<Vec<super::ConnectedAccount>> {
+        sqlx::query("SELECT * FROM accounts WHERE alert_pending = TRUE ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(account_from_row)
+            .collect()
+    }
+
+    async fn clear_account_alert(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET alert_pending = FALSE WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool> {
         let done = match unhealthy {
             Some(reason) => {
                 sqlx::query(
-                    "UPDATE accounts SET healthy = FALSE, health_reason = $1 \
-                     WHERE id = $2 AND healthy = TRUE",
+                    "UPDATE accounts SET healthy = FALSE, health_reason = $1, \
+                     alert_pending = TRUE WHERE id = $2 AND healthy = TRUE",
                 )
                 .bind(reason)
                 .bind(id)
@@ -1112,8 +1129,8 @@ impl Store for PgStore {
             }
             None => {
                 sqlx::query(
-                    "UPDATE accounts SET healthy = TRUE, health_reason = NULL \
-                     WHERE id = $1 AND healthy = FALSE",
+                    "UPDATE accounts SET healthy = TRUE, health_reason = NULL, \
+                     alert_pending = FALSE WHERE id = $1 AND healthy = FALSE",
                 )
                 .bind(id)
                 .execute(&self.pool)

@@ -987,7 +987,7 @@ impl Store for SqliteStore {
              display_name = excluded.display_name, surface = excluded.surface, \
              channel = excluded.channel, credentials = excluded.credentials, \
              credentials_version = accounts.credentials_version + 1, healthy = 1, \
-             health_reason = NULL, connected_by = excluded.connected_by, \
+             health_reason = NULL, alert_pending = 0, connected_by = excluded.connected_by, \
              next_poll_at = excluded.next_poll_at, last_error = NULL \
              RETURNING *",
         )
@@ -1152,12 +1152,29 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn pending_account_alerts(&self) -> Result<Vec<super::ConnectedAccount>> {
+        sqlx::query("SELECT * FROM accounts WHERE alert_pending = 1 ORDER BY id")
+            .fetch_all(&self.writer)
+            .await?
+            .iter()
+            .map(account_from_row)
+            .collect()
+    }
+
+    async fn clear_account_alert(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET alert_pending = 0 WHERE id = ?1")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool> {
         let done = match unhealthy {
             Some(reason) => {
                 sqlx::query(
-                    "UPDATE accounts SET healthy = 0, health_reason = ?1 \
-                     WHERE id = ?2 AND healthy = 1",
+                    "UPDATE accounts SET healthy = 0, health_reason = ?1, \
+                     alert_pending = 1 WHERE id = ?2 AND healthy = 1",
                 )
                 .bind(reason)
                 .bind(id)
@@ -1166,8 +1183,8 @@ impl Store for SqliteStore {
             }
             None => {
                 sqlx::query(
-                    "UPDATE accounts SET healthy = 1, health_reason = NULL \
-                     WHERE id = ?1 AND healthy = 0",
+                    "UPDATE accounts SET healthy = 1, health_reason = NULL, \
+                     alert_pending = 0 WHERE id = ?1 AND healthy = 0",
                 )
                 .bind(id)
                 .execute(&self.writer)

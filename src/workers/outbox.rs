@@ -857,16 +857,23 @@ async fn polled_reply(
     let Some(tokens) = svc.tokens.as_ref() else {
         return Err(GraphError::Permanent(FailureReason::AccountNotConfigured));
     };
-    let token_error = |e: TokenError| match e {
-        TokenError::Dead(_) => GraphError::Permanent(FailureReason::TokenExpired),
-        TokenError::Transient(why) => retry(why, None),
-    };
     let mut force = false;
     loop {
-        let token = tokens
-            .access_token(&account, force)
-            .await
-            .map_err(token_error)?;
+        let token = match tokens.access_token(&account, force).await {
+            Ok(t) => t,
+            Err(TokenError::Dead(reason)) => {
+                // The same as a poll finding it dead: polling stops, the channel is told.
+                if let Err(e) = svc
+                    .store
+                    .set_account_health(account.id, Some(&reason))
+                    .await
+                {
+                    warn!(error = %e, "cannot mark an account unhealthy");
+                }
+                return Err(GraphError::Permanent(FailureReason::TokenExpired));
+            }
+            Err(TokenError::Transient(why)) => return Err(retry(why, None)),
+        };
         return match connector.reply(&account, &token, &s.reply_to, text).await {
             Ok(id) => Ok(id),
             Err(ConnectorError::Unauthorized) if !force => {

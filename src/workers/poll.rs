@@ -298,6 +298,12 @@ impl Poller {
     }
 }
 
+async fn alerts(svc: &crate::workers::Services) {
+    if let Err(e) = crate::workers::accounts::deliver_alerts(svc).await {
+        tracing::warn!(error = format!("{e:#}"), "cannot deliver account alerts");
+    }
+}
+
 /// How long the worker waits before looking again when no account is due.
 const IDLE_WAIT: Duration = Duration::from_secs(5);
 
@@ -323,11 +329,17 @@ pub async fn run(
                 continue;
             }
             Ok(Round::Idle) => {
-                // Accounts connected or removed meanwhile (by another replica too).
+                // Accounts connected or removed meanwhile (by another replica too), and
+                // alerts still to post.
                 if let Err(e) = svc.reload_accounts().await {
                     tracing::warn!(error = format!("{e:#}"), "cannot reload connected accounts");
                 }
+                alerts(&svc).await;
                 IDLE_WAIT
+            }
+            Ok(Round::Unhealthy { .. }) => {
+                alerts(&svc).await;
+                continue;
             }
             Ok(_) => continue,
             Err(e) => {
