@@ -54,10 +54,18 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     };
     let pacer = Pacer::new(Duration::from_millis(config.outbox.channel_pace_ms));
     let inbox = InboxWriter::spawn(store.clone());
-    let (polled, tokens) = polled_networks(&config, &http, &store)?;
+    // Token calls never follow redirects: a 307 would resend the client secret elsewhere.
+    let oauth_http = reqwest::Client::builder()
+        .timeout(config.http.timeout())
+        .connect_timeout(config.http.connect_timeout())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot build the OAuth HTTP client")?;
+    let (polled, tokens) = polled_networks(&config, &http, &oauth_http, &store)?;
     Ok(Arc::new(Services {
         polled,
         tokens,
+        oauth_http,
         connected: Default::default(),
         directory: Default::default(),
         saved: Default::default(),
@@ -83,6 +91,7 @@ type Polled = (
 fn polled_networks(
     config: &Config,
     http: &reqwest::Client,
+    oauth_http: &reqwest::Client,
     store: &DynStore,
 ) -> anyhow::Result<Polled> {
     use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
@@ -126,19 +135,12 @@ fn polled_networks(
             crate::oauth::SCOPE_BUSINESS.into(),
         ])
         .context("google.client_secret is not set")?;
-    // Token calls never follow redirects: a 307 would resend the client secret elsewhere.
-    let oauth_http = reqwest::Client::builder()
-        .timeout(config.http.timeout())
-        .connect_timeout(config.http.connect_timeout())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .context("cannot build the OAuth HTTP client")?;
     let providers = [crate::core::Network::Youtube, crate::core::Network::Google]
         .into_iter()
         .map(|n| (n, provider.clone()))
         .collect();
     let tokens =
-        crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http, providers);
+        crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http.clone(), providers);
     Ok((connectors, Some(Arc::new(tokens))))
 }
 

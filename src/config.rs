@@ -486,6 +486,9 @@ pub const DEFAULT_HTTP_CONNECT_TIMEOUT_SECS: u64 = 5;
 /// A job's lease must outlast its longest call by this much, so a lease never runs out
 /// while its worker is still within a call's deadline.
 pub const LEASE_MARGIN_SECS: u64 = 10;
+/// A poll's deadline is its lease minus [`LEASE_MARGIN_SECS`]; the lease must leave room for
+/// at least this many calls at `http.timeout_secs` each.
+pub const POLL_DEADLINE_FACTOR: u64 = 4;
 
 impl Default for HttpConfig {
     fn default() -> Self {
@@ -553,7 +556,7 @@ impl Default for PollConfig {
 impl PollConfig {
     pub fn settings(&self) -> crate::workers::poll::PollSettings {
         crate::workers::poll::PollSettings {
-            lease: std::time::Duration::from_secs(self.lease_secs.max(1)),
+            lease: std::time::Duration::from_secs(self.lease_secs.max(LEASE_MARGIN_SECS + 1)),
             min_interval: std::time::Duration::from_secs(self.min_interval_secs),
             failure_backoff: std::time::Duration::from_secs(self.failure_backoff_secs),
         }
@@ -1113,6 +1116,19 @@ impl Config {
             problems.push("http.timeout_secs and http.connect_timeout_secs must be ≥ 1".into());
         }
         let longest = h.timeout_secs.max(h.connect_timeout_secs);
+        let p = &self.poll;
+        if p.min_interval_secs < 1 || p.failure_backoff_secs < 1 {
+            problems
+                .push("poll.min_interval_secs and poll.failure_backoff_secs must be ≥ 1".into());
+        }
+        if p.lease_secs < POLL_DEADLINE_FACTOR * longest + LEASE_MARGIN_SECS {
+            problems.push(format!(
+                "poll.lease_secs ({}) must be at least {POLL_DEADLINE_FACTOR} calls \
+                 (http.timeout_secs = {}) plus {LEASE_MARGIN_SECS} s: a poll makes several calls \
+                 and must end inside its lease",
+                p.lease_secs, h.timeout_secs
+            ));
+        }
         if (o.lease_secs.max(0) as u64) < longest + LEASE_MARGIN_SECS {
             problems.push(format!(
                 "outbox.lease_secs ({}) must be at least the longest call (http.timeout_secs = {}) \
@@ -1247,7 +1263,8 @@ impl Config {
 
     /// Some account or rule posts to Slack (so Slack's settings are required).
     pub fn uses_slack(&self) -> bool {
-        self.destinations().any(|(s, _)| s.is_some())
+        // Accounts connected at run time go to Slack channels, from Slack's `connect`.
+        self.google.is_some() || self.destinations().any(|(s, _)| s.is_some())
     }
 
     /// Some account or rule posts to Discord.

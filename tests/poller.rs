@@ -60,6 +60,14 @@ fn comment(account: &str, id: &str) -> NetworkEnvelope {
     }
 }
 
+fn to_row(e: &NetworkEnvelope) -> switchboard::store::NewInbox {
+    switchboard::workers::InboxEvent::Network {
+        change: e.change.clone(),
+    }
+    .to_row("youtube", e.dedupe_key.clone())
+    .expect("serialises")
+}
+
 type Answer = Result<PollBatch, ConnectorError>;
 
 /// A connector that answers from a script and records what it was asked.
@@ -220,7 +228,7 @@ async fn rows_and_cursor_are_committed_together_and_a_crash_repolls_without_doub
     ]);
     let poller = Poller::new(vec![connector.clone()], Tokens::new(vec![]), settings());
     // A poller claims the account, fetches, and dies before committing.
-    let (_, _lost) = store
+    let (_, lost) = store
         .claim_poll(t0(), chrono::Duration::seconds(60))
         .await
         .unwrap()
@@ -234,6 +242,15 @@ async fn rows_and_cursor_are_committed_together_and_a_crash_repolls_without_doub
             rows: 2
         }
     );
+    assert_eq!(store.count_inbox().await.unwrap(), 2);
+    // The dead poller's late commit (if it ever came back) records nothing.
+    let late = switchboard::store::PollOutcome {
+        rows: vec![to_row(&comment("UC1", "late"))],
+        cursor: Some("stale".into()),
+        next_poll_at: at(1),
+        error: None,
+    };
+    assert!(!store.finish_poll(lost, &late, at(61)).await.unwrap());
     assert_eq!(store.count_inbox().await.unwrap(), 2);
     let now = store.account(a.id).await.unwrap().unwrap();
     assert_eq!(now.cursor.as_deref(), Some("mark-2"));

@@ -608,8 +608,18 @@ pub const DISCONNECT_USAGE: &str = "Usage: `disconnect <id>`, with the id `accou
 pub const ADMINS_ONLY: &str =
     "Only admins (`permissions.admin`) connect, list and disconnect accounts. Nothing was changed.";
 
+/// One line of the `accounts` listing.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountLine<'a> {
+    pub id: i64,
+    pub network: Network,
+    pub name: &'a str,
+    pub unhealthy: Option<&'a str>,
+    pub last_error: Option<&'a str>,
+}
+
 /// `accounts`: every connected account with its health. Names are the network's: escaped.
-pub fn accounts_listing(accounts: &[crate::store::ConnectedAccount]) -> Rich {
+pub fn accounts_listing(accounts: &[AccountLine<'_>]) -> Rich {
     if accounts.is_empty() {
         return Rich::ours(
             "No account is connected yet. `connect youtube` or `connect google` adds one.",
@@ -619,9 +629,9 @@ pub fn accounts_listing(accounts: &[crate::store::ConnectedAccount]) -> Rich {
     for a in accounts {
         out = out
             .then(format!("\n`{}` · {} · *", a.id, network_name(a.network)))
-            .then_theirs(&a.name)
+            .then_theirs(a.name)
             .then("* · ");
-        out = match (&a.unhealthy, &a.last_error) {
+        out = match (a.unhealthy, a.last_error) {
             (Some(why), _) => out
                 .then("⚠️ needs reconnecting (")
                 .then_theirs(why)

@@ -145,6 +145,22 @@ async fn token_request(
         },
         Grant::Code => OAuthError::Invalid(format!("the token endpoint refused the code: {what}")),
     };
+    // Our own client being refused (a wrong or rotated client secret) says nothing about the
+    // user's grant: fixing the configuration must not require every account to reconnect.
+    if status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || (matches!(grant, Grant::Refresh)
+            && serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+                .is_some_and(|e| e == "invalid_client" || e == "unauthorized_client"))
+    {
+        return Err(OAuthError::Transient {
+            reason: format!(
+                "the token endpoint refused our OAuth client ({status}): check google.client_id and its secret"
+            ),
+            retry_after,
+        });
+    }
     if status.is_client_error() {
         return Err(refused(format!(
             "{status}, {}",

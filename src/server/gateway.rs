@@ -123,9 +123,14 @@ impl EventHandler for Handler {
         // Only messages in a card's thread matter; the thread's channel id is its card's id.
         let thread = thread_of(&guild, msg.channel_id);
         let ticket = match self.svc.store.ticket_by_chat(&thread).await {
-            Ok(Some(t)) => t,
+            Ok(Some(t)) => Some(t),
             Ok(None) => return,
-            Err(e) => return error!(error = %e, "cannot look up a Discord thread"),
+            // The gateway does not redeliver: commit it in its own lane rather than lose it
+            // (the processor looks the thread up again).
+            Err(e) => {
+                error!(error = %e, "cannot look up a Discord thread");
+                None
+            }
         };
         let roles = msg
             .member
@@ -139,7 +144,7 @@ impl EventHandler for Handler {
             text: msg.content.clone(),
             roles,
         };
-        self.commit_in_thread(format!("msg:{}", msg.id), event, Some(ticket))
+        self.commit_in_thread(format!("msg:{}", msg.id), event, ticket)
             .await;
     }
 

@@ -775,7 +775,17 @@ async fn accounts_command(state: &AppState, command: &SlashCommand) -> Result<Re
         .accounts()
         .await
         .map_err(|e| Refusal::internal("cannot list accounts", e))?;
-    let listing = text::accounts_listing(&accounts);
+    let lines: Vec<text::AccountLine<'_>> = accounts
+        .iter()
+        .map(|a| text::AccountLine {
+            id: a.id,
+            network: a.network,
+            name: &a.name,
+            unhealthy: a.unhealthy.as_deref(),
+            last_error: a.last_error.as_deref(),
+        })
+        .collect();
+    let listing = text::accounts_listing(&lines);
     Ok(ephemeral(render::mrkdwn_of(&listing, 3000)).into_response())
 }
 

@@ -15,8 +15,25 @@ pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String
     if let (Some(key), Some(provider)) = (svc.config.credentials_key(), provider)
         && let Ok(tokens) = super::tokens::open(&key, &account)
     {
-        // Revoking the refresh token revokes the grant (Google: every token of it).
+        use secrecy::ExposeSecret;
+        // Revoking the refresh token revokes the grant (Google: every token of it). Locations
+        // connected in one go share it: revoke only when no other account still uses it.
         let token = tokens.refresh_token.unwrap_or(tokens.access_token);
+        let shared = svc.store.accounts().await?.iter().any(|other| {
+            other.id != account.id
+                && super::tokens::open(&key, other).is_ok_and(|t| {
+                    t.refresh_token
+                        .as_ref()
+                        .unwrap_or(&t.access_token)
+                        .expose_secret()
+                        == token.expose_secret()
+                })
+        });
+        if shared {
+            svc.store.disconnect_account(id).await?;
+            svc.reload_accounts().await?;
+            return Ok(Some(account.name));
+        }
         if let Err(e) = crate::oauth::revoke(&svc.oauth_http(), &provider, &token).await {
             warn!(error = %e, account = id, "token revocation failed; disconnecting anyway");
         }

@@ -571,7 +571,9 @@ async fn thread_event(
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix));
     // A Discord thread is its own channel: the mode is that of the channel the ticket is
     // routed to (a text channel or a forum).
-    let account = svc.account(ticket.state.network, ticket.state.account.as_str());
+    let account = svc
+        .account_fresh(ticket.state.network, ticket.state.account.as_str())
+        .await?;
     let routed = account
         .as_ref()
         .and_then(|a| svc.config.destination_for(&ticket.state, a));

@@ -215,6 +215,9 @@ pub struct Services {
         std::collections::HashMap<crate::core::Network, Arc<dyn crate::networks::PolledConnector>>,
     /// Access tokens of connected accounts (present when a credentials key is configured).
     pub tokens: Option<Arc<dyn crate::networks::TokenSource>>,
+    /// For OAuth token calls: the configured deadlines, and no redirects (a 307 from a token
+    /// endpoint would resend the client secret elsewhere).
+    pub oauth_http: reqwest::Client,
     /// Accounts connected at run time, as account records (see [`Services::account`]).
     pub connected: std::sync::RwLock<Vec<crate::config::AccountConfig>>,
 }
@@ -241,15 +244,26 @@ impl Services {
             })
     }
 
-    /// An HTTP client for OAuth token calls: the configured deadlines, and no redirects (a
-    /// 307 from a token endpoint would resend the client secret elsewhere).
+    /// The HTTP client for OAuth token calls (see [`Services::oauth_http`]).
     pub fn oauth_http(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .timeout(self.config.http.timeout())
-            .connect_timeout(self.config.http.connect_timeout())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
+        self.oauth_http.clone()
+    }
+
+    /// [`Services::account`], re-reading the connected accounts once when it is not known
+    /// here: another replica may have connected it since this one last looked.
+    pub async fn account_fresh(
+        &self,
+        network: crate::core::Network,
+        id: &str,
+    ) -> anyhow::Result<Option<crate::config::AccountConfig>> {
+        if let Some(a) = self.account(network, id) {
+            return Ok(Some(a));
+        }
+        if !self.polled.contains_key(&network) {
+            return Ok(None);
+        }
+        self.reload_accounts().await?;
+        Ok(self.account(network, id))
     }
 
     /// Re-read the connected accounts (after a connect or disconnect, and periodically).

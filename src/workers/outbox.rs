@@ -296,7 +296,10 @@ async fn card_destination(
     let Some(ticket) = svc.store.ticket(ticket).await? else {
         return Ok(None);
     };
-    let Some(page) = svc.account(ticket.state.network, ticket.state.account.as_str()) else {
+    let Some(page) = svc
+        .account_fresh(ticket.state.network, ticket.state.account.as_str())
+        .await?
+    else {
         return Ok(None);
     };
     Ok(match svc.config.destination_for(&ticket.state, &page) {
@@ -400,7 +403,7 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Fail("the ticket no longer exists".into()));
     };
     let account = ticket.state.account.as_str();
-    let Some(page) = svc.account(ticket.state.network, account) else {
+    let Some(page) = svc.account_fresh(ticket.state.network, account).await? else {
         return Ok(Outcome::Fail(format!(
             "account {account} is not configured"
         )));

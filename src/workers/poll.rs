@@ -105,11 +105,28 @@ impl Poller {
             }
         };
         let cursor = account.cursor.as_deref();
-        let mut result = connector.poll(&account, &token, cursor, now).await;
+        // The whole poll ends inside its lease, so no other replica polls the account while
+        // this one still works on it.
+        let deadline = self
+            .settings
+            .lease
+            .saturating_sub(Duration::from_secs(crate::config::LEASE_MARGIN_SECS));
+        let timed_out = || ConnectorError::Transient {
+            retry_after: None,
+            reason: "the poll did not finish in time".into(),
+        };
+        let mut result =
+            tokio::time::timeout(deadline, connector.poll(&account, &token, cursor, now))
+                .await
+                .unwrap_or_else(|_| Err(timed_out()));
         if result == Err(ConnectorError::Unauthorized) {
             // Refused before its expiry (revoked, rotated elsewhere): refresh once, retry once.
             result = match self.tokens.access_token(&account, true).await {
-                Ok(token) => connector.poll(&account, &token, cursor, now).await,
+                Ok(token) => {
+                    tokio::time::timeout(deadline, connector.poll(&account, &token, cursor, now))
+                        .await
+                        .unwrap_or_else(|_| Err(timed_out()))
+                }
                 Err(TokenError::Dead(reason)) => {
                     return self.unhealthy(store, &account, claim, reason, now).await;
                 }

@@ -109,6 +109,20 @@ impl TokenSource for OAuthTokens {
                 "another worker is refreshing this account's token".into(),
             ));
         };
+        // Another replica may have refreshed between our read and our lock: use its token
+        // rather than refreshing a set that may be rotated out already.
+        let locked = self.latest(account.id).await?;
+        let tokens = if locked.credentials_version != current.credentials_version {
+            let fresh = open(&self.key, &locked)?;
+            if !fresh.needs_refresh(now) {
+                // Give the lock back at once (the same credentials, version bumped).
+                let _ = self.store.store_refreshed(claim, &locked.credentials).await;
+                return Ok(fresh.access_token);
+            }
+            fresh
+        } else {
+            tokens
+        };
         let Some(refresh_token) = tokens.refresh_token.clone() else {
             return Err(TokenError::Dead(
                 "the provider gave no refresh token; reconnect the account".into(),

@@ -412,7 +412,9 @@ pub fn review_changes(
     reviews: &[Review],
     high_water: Option<DateTime<Utc>>,
 ) -> Poll {
-    let after_mark = |t: DateTime<Utc>| high_water.is_none_or(|mark| t > mark);
+    // At or after: Google's times are per second, so an item from the mark's own second may
+    // arrive after the poll that set it. Re-reading one is harmless (dedupe on its key).
+    let after_mark = |t: DateTime<Utc>| high_water.is_none_or(|mark| t >= mark);
     let mut changes: Vec<(DateTime<Utc>, NetworkEnvelope)> = Vec::new();
     let mut newest: Option<DateTime<Utc>> = None;
     let mut reached_high_water = false;

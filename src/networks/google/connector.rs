@@ -227,17 +227,17 @@ impl PolledConnector for YoutubeConnector {
             threads.extend(got);
         }
         let mut extra = HashMap::new();
-        for thread in threads
-            .iter()
-            .filter(|t| t.has_more_replies())
-            .take(MAX_REPLY_FETCHES_PER_POLL)
-        {
+        let busy: Vec<&Thread> = threads.iter().filter(|t| t.has_more_replies()).collect();
+        // Threads left out this time keep the mark where it is: the next poll sees them again.
+        complete &= busy.len() <= MAX_REPLY_FETCHES_PER_POLL;
+        for thread in busy.into_iter().take(MAX_REPLY_FETCHES_PER_POLL) {
             let replies = self
                 .client
                 .replies(token, &thread.id, None)
                 .await
                 .map_err(err)?;
             units += YoutubeCall::CommentsList.cost();
+            complete &= replies.next_page_token.is_none();
             extra.insert(thread.id.as_str().to_string(), replies.comments);
         }
         let mut videos: Vec<String> = threads

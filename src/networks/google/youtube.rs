@@ -575,7 +575,9 @@ pub fn youtube_changes(
     titles: &HashMap<String, String>,
     high_water: Option<DateTime<Utc>>,
 ) -> Poll {
-    let after_mark = |t: DateTime<Utc>| high_water.is_none_or(|mark| t > mark);
+    // At or after: Google's times are per second, so an item from the mark's own second may
+    // arrive after the poll that set it. Re-reading one is harmless (dedupe on its key).
+    let after_mark = |t: DateTime<Utc>| high_water.is_none_or(|mark| t >= mark);
     let mut changes: Vec<(DateTime<Utc>, NetworkEnvelope)> = Vec::new();
     let mut newest: Option<DateTime<Utc>> = None;
     let mut reached_high_water = false;
@@ -598,7 +600,9 @@ pub fn youtube_changes(
         for comment in comments {
             let latest = comment.published_at.max(comment.updated_at);
             newest = newest.max(Some(latest));
-            thread_active |= after_mark(latest);
+            // Paging stops at a thread wholly at or before the mark (strictly: what is at the
+            // mark's second was read by the poll that set it, bar the race `after_mark` covers).
+            thread_active |= high_water.is_none_or(|mark| latest > mark);
             if comment.author_channel_id.as_ref().map(CustomerId::as_str) == Some(account.as_str())
                 || comment.status == Some(CommentStatus::Rejected)
             {
@@ -877,7 +881,8 @@ mod tests {
                 ),
                 vec![],
             ),
-            // At the mark exactly: already seen.
+            // At the mark exactly: read again (it may have arrived after the poll that set
+            // the mark; dedupe absorbs a repeat), and the page need go no further.
             thread(
                 comment(
                     "Ug0",
@@ -895,11 +900,18 @@ mod tests {
             &titles(),
             Some(at("2026-08-01T12:00:00Z")),
         );
-        assert_eq!(keys(&poll), ["youtube:comment:Ug1", "youtube:comment:Ug2"]);
+        assert_eq!(
+            keys(&poll),
+            [
+                "youtube:comment:Ug0",
+                "youtube:comment:Ug1",
+                "youtube:comment:Ug2"
+            ]
+        );
         assert!(poll.reached_high_water);
         assert_eq!(poll.newest, Some(at("2026-08-01T12:30:00Z")));
 
-        let NetworkChange::New { item } = &poll.envelopes[0].change else {
+        let NetworkChange::New { item } = &poll.envelopes[1].change else {
             panic!("expected a new item");
         };
         assert_eq!(item.network, Network::Youtube);
