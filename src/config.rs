@@ -1358,6 +1358,16 @@ impl Config {
         surface: crate::core::Surface,
         channel: &str,
     ) -> Option<crate::core::filter::RouteMatch> {
+        self.route_to_with(surface, channel, &[])
+    }
+
+    /// [`Config::route_to`], counting `connected` accounts (connected at run time) too.
+    pub fn route_to_with(
+        &self,
+        surface: crate::core::Surface,
+        channel: &str,
+        connected: &[(crate::core::Network, AccountConfig)],
+    ) -> Option<crate::core::filter::RouteMatch> {
         use crate::core::filter::{RouteAccount, RouteMatch, RouteRule};
         let here = |d: Option<Destination<'_>>| match (d, surface) {
             (Some(Destination::Slack { channel: c }), crate::core::Surface::Slack) => c == channel,
@@ -1381,6 +1391,7 @@ impl Config {
                 .collect(),
             accounts: self
                 .accounts()
+                .chain(connected.iter().map(|(n, a)| (*n, a)))
                 .map(|(network, a)| RouteAccount {
                     network,
                     account: crate::core::AccountId::new(a.id.clone()),

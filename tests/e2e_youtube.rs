@@ -502,3 +502,65 @@ async fn a_revoked_refresh_token_alerts_once_and_stops_polling() {
     let now_a = w.store.account(a.id).await.unwrap().unwrap();
     assert!(now_a.unhealthy.is_some());
 }
+
+/// A channel that only a connected account routes to is an inbox: its queue and bulk
+/// commands work there (before the account, it is not one).
+#[tokio::test]
+async fn a_connected_accounts_channel_is_an_inbox() {
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+    })
+    .await;
+    w.slack_ok().await;
+    let queue_in = |channel: &'static str| {
+        let w = &w;
+        async move {
+            let body: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("team_id", TEAM)
+                .append_pair("channel_id", channel)
+                .append_pair("user_id", "UANA")
+                .append_pair("command", "/switchboard")
+                .append_pair("text", "queue unassigned")
+                .append_pair("response_url", &w.response_url())
+                .append_pair("trigger_id", "t1")
+                .finish();
+            let (_, answer) = w
+                .slack_post(
+                    "/slack/commands",
+                    "application/x-www-form-urlencoded",
+                    &body,
+                    &[],
+                )
+                .await;
+            ephemeral_text(&answer)
+        }
+    };
+    assert_eq!(
+        queue_in("CYOUTUBE").await,
+        switchboard::core::text::NOT_AN_INBOX_CHANNEL
+    );
+    w.store
+        .connect_account(
+            &NewAccount {
+                network: Network::Youtube,
+                account_id: AccountId::new(CHANNEL_ID),
+                name: "Acme TV".into(),
+                surface: Surface::Slack,
+                channel: "CYOUTUBE".into(),
+                credentials: vec![1, 2, 3],
+                connected_by: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    w.svc.reload_accounts().await.unwrap();
+    assert_ne!(
+        queue_in("CYOUTUBE").await,
+        switchboard::core::text::NOT_AN_INBOX_CHANNEL
+    );
+}

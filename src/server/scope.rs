@@ -66,11 +66,27 @@ impl Scope {
                 false
             }
         };
-        Ok(Self::resolve(&svc.config, origin, admin))
+        Ok(Self::resolve_with(
+            &svc.config,
+            &svc.connected_accounts(),
+            origin,
+            admin,
+        ))
     }
 
     /// [`Scope::of`] once the admin question is answered.
+    #[cfg(test)]
     pub fn resolve(config: &crate::config::Config, origin: Origin<'_>, admin: bool) -> Self {
+        Self::resolve_with(config, &[], origin, admin)
+    }
+
+    /// [`Scope::resolve`], with the accounts connected at run time.
+    pub fn resolve_with(
+        config: &crate::config::Config,
+        connected: &[(crate::core::Network, crate::config::AccountConfig)],
+        origin: Origin<'_>,
+        admin: bool,
+    ) -> Self {
         if admin {
             return Scope::Everywhere;
         }
@@ -78,7 +94,7 @@ impl Scope {
         let route = [origin.channel, origin.parent]
             .into_iter()
             .flatten()
-            .find_map(|c| config.route_to(surface, c));
+            .find_map(|c| config.route_to_with(surface, c, connected));
         Scope::Channel {
             surface,
             channel: origin.channel.map(str::to_string),

@@ -266,6 +266,20 @@ impl Services {
         Ok(self.account(network, id))
     }
 
+    /// The connected accounts, each with its network and its network id.
+    pub fn connected_accounts(&self) -> Vec<(crate::core::Network, crate::config::AccountConfig)> {
+        let connected = self.connected.read().unwrap_or_else(|p| p.into_inner());
+        connected
+            .iter()
+            .filter_map(|a| {
+                let (network, id) = a.id.split_once(':')?;
+                let mut a = a.clone();
+                a.id = id.to_string();
+                Some((network.parse().ok()?, a))
+            })
+            .collect()
+    }
+
     /// Re-read the connected accounts (after a connect or disconnect, and periodically).
     pub async fn reload_accounts(&self) -> anyhow::Result<()> {
         let records = self
