@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{GoogleError, next_quota_reset};
 use super::youtube::{ModerationFilter, Thread, YoutubeCall, YoutubeClient, youtube_changes};
-use super::{BusinessClient, Poll, review_changes};
+use super::{BusinessClient, review_changes};
 use crate::core::quota::QuotaPlan;
 use crate::core::{AccountId, Network, NetworkItemId};
 use crate::networks::{ConnectorError, PollBatch, PolledConnector};
@@ -29,10 +29,18 @@ pub const MAX_REPLY_FETCHES_PER_POLL: usize = 20;
 /// Part of the YouTube budget kept back for replies and moderation (50 units each): 40 %.
 pub const REPLY_RESERVE_PERCENT: u64 = 40;
 
-/// A poller's durable cursor for a Google account: the newest time already read in full.
+/// A poller's durable cursor for a Google account: the newest time already read in full,
+/// and, while a backlog takes several polls, where each unfinished listing continues.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoogleCursor {
     pub high_water: Option<DateTime<Utc>>,
+    /// Listing name → the page token to continue from (a poll ran out of pages before the
+    /// mark).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub resume: std::collections::BTreeMap<String, String>,
+    /// The newest time seen while a backlog is being read: the next mark once done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<DateTime<Utc>>,
 }
 
 impl GoogleCursor {
@@ -42,6 +50,7 @@ impl GoogleCursor {
             .and_then(|c| serde_json::from_str(c).ok())
             .unwrap_or(GoogleCursor {
                 high_water: Some(now - backfill),
+                ..Default::default()
             })
     }
 
@@ -50,16 +59,28 @@ impl GoogleCursor {
     }
 }
 
-/// The mark after a poll: the newest time seen, when the poll read every page down to the
-/// old mark; otherwise the old mark (the rest is read next time; dedupe absorbs overlap).
-fn advance(old: &GoogleCursor, polls: &[&Poll]) -> GoogleCursor {
-    if polls.iter().all(|p| p.reached_high_water) {
-        let newest = polls.iter().filter_map(|p| p.newest).max();
+/// The cursor after a poll. Every listing read down to the old mark (`resume` empty and
+/// `complete`): the mark moves to the newest time seen over the whole backlog. Otherwise the
+/// mark stays, the unfinished listings continue from their page tokens next time, and the
+/// newest time seen is kept for when they are done (dedupe absorbs any overlap).
+fn advance(
+    old: &GoogleCursor,
+    newest: Option<DateTime<Utc>>,
+    resume: std::collections::BTreeMap<String, String>,
+    complete: bool,
+) -> GoogleCursor {
+    let pending = old.pending.max(newest);
+    if resume.is_empty() && complete {
         GoogleCursor {
-            high_water: newest.max(old.high_water),
+            high_water: pending.max(old.high_water),
+            ..Default::default()
         }
     } else {
-        old.clone()
+        GoogleCursor {
+            high_water: old.high_water,
+            resume,
+            pending,
+        }
     }
 }
 
@@ -109,17 +130,20 @@ impl YoutubeConnector {
         }
     }
 
-    /// Page through one moderation listing until the mark.
+    /// Page through one moderation listing until the mark, from `start` (a page token a
+    /// previous poll stopped at). The threads read, and the page token to continue from when
+    /// the page budget ran out first.
     async fn listing(
         &self,
         token: &SecretString,
         channel: &AccountId,
         filter: ModerationFilter,
         mark: Option<DateTime<Utc>>,
+        start: Option<String>,
         units: &mut u32,
-    ) -> Result<(Vec<Thread>, bool), GoogleError> {
+    ) -> Result<(Vec<Thread>, Option<String>), GoogleError> {
         let mut threads = Vec::new();
-        let mut page = None;
+        let mut page = start;
         for _ in 0..MAX_PAGES_PER_POLL {
             let got = self
                 .client
@@ -138,10 +162,10 @@ impl YoutubeConnector {
             match got.next_page_token {
                 Some(next) if !reached => page = Some(next),
                 // The end of the listing counts as reaching the mark.
-                _ => return Ok((threads, true)),
+                _ => return Ok((threads, None)),
             }
         }
-        Ok((threads, false))
+        Ok((threads, page))
     }
 }
 
@@ -214,16 +238,20 @@ impl PolledConnector for YoutubeConnector {
         let err = |e| connector_error(e, now);
         let mut threads = Vec::new();
         let mut complete = true;
-        for filter in [
-            ModerationFilter::Published,
-            ModerationFilter::HeldForReview,
-            ModerationFilter::LikelySpam,
+        let mut resume = std::collections::BTreeMap::new();
+        for (name, filter) in [
+            ("published", ModerationFilter::Published),
+            ("held_for_review", ModerationFilter::HeldForReview),
+            ("likely_spam", ModerationFilter::LikelySpam),
         ] {
-            let (got, reached) = self
-                .listing(token, channel, filter, old.high_water, &mut units)
+            let start = old.resume.get(name).cloned();
+            let (got, more) = self
+                .listing(token, channel, filter, old.high_water, start, &mut units)
                 .await
                 .map_err(err)?;
-            complete &= reached;
+            if let Some(more) = more {
+                resume.insert(name.to_string(), more);
+            }
             threads.extend(got);
         }
         let mut extra = HashMap::new();
@@ -256,10 +284,9 @@ impl PolledConnector for YoutubeConnector {
                 .await
                 .map_err(err)?
         };
-        let mut poll = youtube_changes(channel, &threads, &extra, &titles, old.high_water);
-        poll.reached_high_water = complete;
+        let poll = youtube_changes(channel, &threads, &extra, &titles, old.high_water);
         Ok(PollBatch {
-            cursor: advance(&old, &[&poll]).write(),
+            cursor: advance(&old, poll.newest, resume, complete).write(),
             envelopes: poll.envelopes,
             units,
         })
@@ -350,7 +377,7 @@ impl PolledConnector for ReviewsConnector {
         let old = GoogleCursor::read(cursor, now, self.backfill);
         let location = account.account_id.as_str();
         let mut reviews = Vec::new();
-        let mut page = None;
+        let mut page = old.resume.get("reviews").cloned();
         let mut complete = false;
         let mut units = 0;
         for _ in 0..MAX_PAGES_PER_POLL {
@@ -376,10 +403,13 @@ impl PolledConnector for ReviewsConnector {
                 }
             }
         }
-        let mut poll = review_changes(&account.account_id, &account.name, &reviews, old.high_water);
-        poll.reached_high_water = complete;
+        let poll = review_changes(&account.account_id, &account.name, &reviews, old.high_water);
+        let resume = match (complete, page) {
+            (false, Some(next)) => [("reviews".to_string(), next)].into(),
+            _ => Default::default(),
+        };
         Ok(PollBatch {
-            cursor: advance(&old, &[&poll]).write(),
+            cursor: advance(&old, poll.newest, resume, true).write(),
             envelopes: poll.envelopes,
             units,
         })
@@ -403,6 +433,7 @@ mod tests {
         );
         let stored = GoogleCursor {
             high_water: Some(at(-5)),
+            ..Default::default()
         }
         .write();
         assert_eq!(
@@ -412,28 +443,44 @@ mod tests {
     }
 
     #[test]
-    fn the_mark_moves_only_when_the_poll_read_down_to_it() {
+    fn a_backlog_is_read_over_several_polls_and_the_mark_moves_once_it_is_done() {
         let old = GoogleCursor {
             high_water: Some(at(0)),
+            ..Default::default()
         };
-        let full = Poll {
-            envelopes: vec![],
-            reached_high_water: true,
-            newest: Some(at(50)),
-        };
-        assert_eq!(advance(&old, &[&full]).high_water, Some(at(50)));
-        let partial = Poll {
-            reached_high_water: false,
-            ..full.clone()
-        };
-        assert_eq!(advance(&old, &[&partial]).high_water, Some(at(0)));
+        // Read down to the mark in one poll: the mark moves to the newest time seen.
+        let done = advance(&old, Some(at(50)), Default::default(), true);
+        assert_eq!((done.high_water, done.pending), (Some(at(50)), None));
+        // The page budget ran out: the mark stays, the listing continues from its token, and
+        // the newest time seen waits.
+        let first = advance(
+            &old,
+            Some(at(90)),
+            [("published".into(), "p11".into())].into(),
+            true,
+        );
+        assert_eq!(first.high_water, Some(at(0)));
+        assert_eq!(
+            first.resume.get("published").map(String::as_str),
+            Some("p11")
+        );
+        assert_eq!(first.pending, Some(at(90)));
+        // The next poll finishes the backlog (its own newest is older): the mark jumps to
+        // the newest of the whole backlog.
+        let second = advance(&first, Some(at(20)), Default::default(), true);
+        assert_eq!(second.high_water, Some(at(90)));
+        assert!(second.resume.is_empty() && second.pending.is_none());
+        // Something left unread without a page token (replies): the mark stays.
+        let held = advance(&old, Some(at(50)), Default::default(), false);
+        assert_eq!(held.high_water, Some(at(0)));
         // Nothing newer seen: the mark stays.
-        let empty = Poll {
-            envelopes: vec![],
-            reached_high_water: true,
-            newest: None,
-        };
-        assert_eq!(advance(&old, &[&empty]).high_water, Some(at(0)));
+        assert_eq!(
+            advance(&old, None, Default::default(), true).high_water,
+            Some(at(0))
+        );
+        // The cursor survives its JSON round trip.
+        let again = GoogleCursor::read(Some(&first.write()), at(0), chrono::Duration::days(7));
+        assert_eq!(again, first);
     }
 
     #[test]
