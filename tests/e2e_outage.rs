@@ -106,7 +106,15 @@ async fn a_slack_outage_loses_no_card() {
         "Anyone there?",
     );
     assert_eq!(w.meta_webhook(&later).await.0, StatusCode::OK);
-    let card3 = card_of(&w, 3).await;
+    // Customer 3's ticket (ticket numbers follow the order the inbox applied the comments
+    // in, which concurrent lanes do not fix).
+    let ticket3 = w
+        .store
+        .ticket_by_conversation(&format!("facebook:{PAGE_ID}:{POST}:5550003"))
+        .await
+        .expect("read")
+        .expect("customer 3's ticket");
+    let card3 = card_of(&w, ticket3.id.0).await;
     eventually(
         "the later comment in card 3's thread",
         Duration::from_secs(60),
