@@ -160,7 +160,7 @@ pub async fn callback(
     };
     let verifier = secrecy::SecretString::from(claims.pkce_verifier.clone());
     let tokens =
-        match crate::oauth::exchange_code(&state.oauth_http(), &cfg, &redirect, &code, &verifier)
+        match crate::oauth::exchange_code(&state.oauth_http, &cfg, &redirect, &code, &verifier)
             .await
         {
             Ok(t) => t,

@@ -29,12 +29,7 @@ pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String
                         == token.expose_secret()
                 })
         });
-        if shared {
-            svc.store.disconnect_account(id).await?;
-            svc.reload_accounts().await?;
-            return Ok(Some(account.name));
-        }
-        if let Err(e) = crate::oauth::revoke(&svc.oauth_http(), &provider, &token).await {
+        if !shared && let Err(e) = crate::oauth::revoke(&svc.oauth_http, &provider, &token).await {
             warn!(error = %e, account = id, "token revocation failed; disconnecting anyway");
         }
     }

@@ -244,11 +244,6 @@ impl Services {
             })
     }
 
-    /// The HTTP client for OAuth token calls (see [`Services::oauth_http`]).
-    pub fn oauth_http(&self) -> reqwest::Client {
-        self.oauth_http.clone()
-    }
-
     /// [`Services::account`], re-reading the connected accounts once when it is not known
     /// here: another replica may have connected it since this one last looked.
     pub async fn account_fresh(
