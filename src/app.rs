@@ -61,9 +61,13 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot build the OAuth HTTP client")?;
-    let (polled, tokens) = polled_networks(&config, &http, &oauth_http, &store)?;
+    let mut networks = crate::networks::Networks::default();
+    for meta in crate::networks::meta::MetaConnector::family(&graph, config.meta.human_agent_tag) {
+        networks.add(Arc::new(meta));
+    }
+    let tokens = polled_networks(&config, &http, &oauth_http, &store, &mut networks)?;
     Ok(Arc::new(Services {
-        polled,
+        networks,
         tokens,
         oauth_http,
         connected: Default::default(),
@@ -74,30 +78,25 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         config: Arc::new(config),
         slack,
         discord,
-        graph,
         wake_inbox: Notify::new(),
         wake_outbox: Notify::new(),
         pacer,
     }))
 }
 
-type Polled = (
-    std::collections::HashMap<crate::core::Network, Arc<dyn crate::networks::PolledConnector>>,
-    Option<Arc<dyn crate::networks::TokenSource>>,
-);
-
-/// The connectors of the polled networks `[google]` enables, and the token source of their
+/// Register the polled networks `[google]` enables, and build the token source of their
 /// connected accounts (which needs the credentials key: `validate` refuses to start without).
 fn polled_networks(
     config: &Config,
     http: &reqwest::Client,
     oauth_http: &reqwest::Client,
     store: &DynStore,
-) -> anyhow::Result<Polled> {
+    networks: &mut crate::networks::Networks,
+) -> anyhow::Result<Option<Arc<dyn crate::networks::TokenSource>>> {
     use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
     use crate::networks::google::{BusinessBases, BusinessClient, YoutubeClient};
     let Some(g) = &config.google else {
-        return Ok((Default::default(), None));
+        return Ok(None);
     };
     let key = config
         .credentials_key()
@@ -114,21 +113,13 @@ fn polled_networks(
     )
     .context("a google.*_url is not a usable base URL")?;
     let min_interval = Duration::from_secs(config.poll.min_interval_secs);
-    let mut connectors: std::collections::HashMap<_, Arc<dyn crate::networks::PolledConnector>> =
-        Default::default();
-    connectors.insert(
-        crate::core::Network::Youtube,
-        Arc::new(YoutubeConnector::new(
-            youtube,
-            g.backfill_days,
-            g.daily_quota_units,
-            min_interval,
-        )),
-    );
-    connectors.insert(
-        crate::core::Network::Google,
-        Arc::new(ReviewsConnector::new(business, g.backfill_days)),
-    );
+    networks.add_polled(Arc::new(YoutubeConnector::new(
+        youtube,
+        g.backfill_days,
+        g.daily_quota_units,
+        min_interval,
+    )));
+    networks.add_polled(Arc::new(ReviewsConnector::new(business, g.backfill_days)));
     let provider = g
         .provider(vec![
             crate::oauth::SCOPE_YOUTUBE.into(),
@@ -141,7 +132,7 @@ fn polled_networks(
         .collect();
     let tokens =
         crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http.clone(), providers);
-    Ok((connectors, Some(Arc::new(tokens))))
+    Ok(Some(Arc::new(tokens)))
 }
 
 /// Handles of the background workers.
@@ -158,12 +149,9 @@ impl Workers {
             tokio::spawn(workers::outbox::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::refresh::run(svc.clone(), rx.clone())),
         ];
-        if let (false, Some(tokens)) = (svc.polled.is_empty(), svc.tokens.clone()) {
-            let poller = workers::poll::Poller::new(
-                svc.polled.values().cloned().collect(),
-                tokens,
-                svc.config.poll.settings(),
-            );
+        let polled = svc.networks.all_polled();
+        if let (false, Some(tokens)) = (polled.is_empty(), svc.tokens.clone()) {
+            let poller = workers::poll::Poller::new(polled, tokens, svc.config.poll.settings());
             handles.push(tokio::spawn(workers::poll::run(
                 svc.clone(),
                 Arc::new(poller),

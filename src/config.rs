@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::accounts::{Account, Credentials};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -636,6 +637,34 @@ pub struct AccountConfig {
 
 /// Facebook Pages were the first accounts; the name stays for them.
 pub type PageConfig = AccountConfig;
+
+impl AccountConfig {
+    /// The account record of a declared account on `network`.
+    pub fn to_account(&self, network: crate::core::Network) -> Account {
+        let home = match (&self.slack_channel, &self.discord_channel) {
+            (Some(channel), _) => Some(crate::accounts::Home {
+                surface: crate::core::Surface::Slack,
+                channel: channel.clone(),
+            }),
+            (None, Some(channel)) => Some(crate::accounts::Home {
+                surface: crate::core::Surface::Discord,
+                channel: channel.clone(),
+            }),
+            (None, None) => None,
+        };
+        Account {
+            network,
+            id: crate::core::AccountId::new(self.id.clone()),
+            name: self.name.clone(),
+            home,
+            credentials: match &self.access_token {
+                Some(t) => Credentials::Configured(t.clone()),
+                None => Credentials::Missing,
+            },
+            unhealthy: None,
+        }
+    }
+}
 
 /// A routing rule: tickets matching every given condition go to its channel (Slack or
 /// Discord) instead of their account's channel. Rules are tried in order; the first match wins.
@@ -1297,31 +1326,23 @@ impl Config {
     }
 
     /// An account's own destination (alerts about the account go there).
-    pub fn account_destination<'a>(
-        &'a self,
-        account: &'a AccountConfig,
-    ) -> Option<Destination<'a>> {
-        self.destination(
-            account.slack_channel.as_ref(),
-            account.discord_channel.as_ref(),
-        )
-    }
-
-    pub fn page(&self, id: &str) -> Option<&PageConfig> {
-        self.meta.pages.iter().find(|p| p.id == id)
+    pub fn account_destination<'a>(&'a self, account: &'a Account) -> Option<Destination<'a>> {
+        let home = account.home.as_ref()?;
+        match home.surface {
+            crate::core::Surface::Slack => Some(Destination::Slack {
+                channel: &home.channel,
+            }),
+            crate::core::Surface::Discord => self
+                .discord_channel(&home.channel)
+                .map(|(guild, channel)| Destination::Discord { guild, channel }),
+        }
     }
 
     /// The configured account a network's id belongs to.
-    pub fn account(&self, network: crate::core::Network, id: &str) -> Option<&AccountConfig> {
-        use crate::core::Network::*;
-        let list = match network {
-            Facebook => &self.meta.pages,
-            Instagram => &self.meta.instagram,
-            Whatsapp => &self.meta.whatsapp,
-            // Polled networks' accounts are connected at run time, not declared here.
-            Youtube | Google => return None,
-        };
-        list.iter().find(|a| a.id == id)
+    pub fn account(&self, network: crate::core::Network, id: &str) -> Option<Account> {
+        self.declared_accounts()
+            .find(|(n, a)| *n == network && a.id == id)
+            .map(|(n, a)| a.to_account(n))
     }
 
     /// Where a ticket's card goes: the first matching routing rule, else its account's
@@ -1329,7 +1350,7 @@ impl Config {
     pub fn destination_for<'a>(
         &'a self,
         ticket: &crate::core::TicketState,
-        account: &'a AccountConfig,
+        account: &'a Account,
     ) -> Option<Destination<'a>> {
         match self.routing.iter().find(|r| {
             crate::core::filter::rule_matches(r.network, r.kind, r.keyword.as_deref(), ticket)
@@ -1339,8 +1360,8 @@ impl Config {
         }
     }
 
-    /// Every configured account with its network.
-    fn accounts(&self) -> impl Iterator<Item = (crate::core::Network, &AccountConfig)> {
+    /// Every account declared in the file, with its network.
+    fn declared_accounts(&self) -> impl Iterator<Item = (crate::core::Network, &AccountConfig)> {
         use crate::core::Network::*;
         self.meta
             .pages
@@ -1348,6 +1369,13 @@ impl Config {
             .map(|a| (Facebook, a))
             .chain(self.meta.instagram.iter().map(|a| (Instagram, a)))
             .chain(self.meta.whatsapp.iter().map(|a| (Whatsapp, a)))
+    }
+
+    /// Every account declared in the file, as account records.
+    pub fn accounts(&self) -> Vec<Account> {
+        self.declared_accounts()
+            .map(|(n, a)| a.to_account(n))
+            .collect()
     }
 
     /// The tickets routed to a chat channel, as a filter constraint (the same decision as
@@ -1366,7 +1394,7 @@ impl Config {
         &self,
         surface: crate::core::Surface,
         channel: &str,
-        connected: &[(crate::core::Network, AccountConfig)],
+        connected: &[Account],
     ) -> Option<crate::core::filter::RouteMatch> {
         use crate::core::filter::{RouteAccount, RouteMatch, RouteRule};
         let here = |d: Option<Destination<'_>>| match (d, surface) {
@@ -1391,10 +1419,11 @@ impl Config {
                 .collect(),
             accounts: self
                 .accounts()
-                .chain(connected.iter().map(|(n, a)| (*n, a)))
-                .map(|(network, a)| RouteAccount {
-                    network,
-                    account: crate::core::AccountId::new(a.id.clone()),
+                .iter()
+                .chain(connected)
+                .map(|a| RouteAccount {
+                    network: a.network,
+                    account: a.id.clone(),
                     here: here(self.account_destination(a)),
                 })
                 .collect(),
@@ -1637,12 +1666,13 @@ mod tests {
                 &crate::core::Event::CustomerMessage {
                     item: item(kind, text),
                 },
+                &crate::core::Capabilities::NONE,
                 chrono::Utc::now(),
             )
             .expect("opens")
             .state
         };
-        let page = &config.meta.pages[0];
+        let page = &config.meta.pages[0].to_account(crate::core::Network::Facebook);
         use crate::core::ItemKind::*;
         let slack = |channel| Some(Destination::Slack { channel });
         assert_eq!(
@@ -1938,7 +1968,7 @@ mod tests {
         }
         assert_eq!(config.validate(), Vec::<String>::new());
         assert!(!config.uses_slack());
-        let page = &config.meta.pages[0];
+        let page = &config.meta.pages[0].to_account(crate::core::Network::Facebook);
         let state = crate::core::decide(
             None,
             &crate::core::Event::CustomerMessage {
@@ -1959,6 +1989,7 @@ mod tests {
                     context: Default::default(),
                 },
             },
+            &crate::core::Capabilities::NONE,
             chrono::Utc::now(),
         )
         .expect("opens")
@@ -2035,6 +2066,7 @@ mod tests {
             crate::core::decide(
                 None,
                 &crate::core::Event::CustomerMessage { item },
+                &crate::core::Capabilities::NONE,
                 chrono::Utc::now(),
             )
             .expect("opens")
@@ -2061,13 +2093,12 @@ mod tests {
             (Surface::Discord, "300"),
         ];
         let routed_to = |t: &crate::core::TicketState| {
-            config
-                .account(t.network, t.account.as_str())
-                .and_then(|a| config.destination_for(t, a))
-                .map(|d| match d {
+            config.account(t.network, t.account.as_str()).and_then(|a| {
+                config.destination_for(t, &a).map(|d| match d {
                     Destination::Slack { channel } => (Surface::Slack, channel.to_string()),
                     Destination::Discord { channel, .. } => (Surface::Discord, channel.id.clone()),
                 })
+            })
         };
         for (surface, channel) in channels {
             let route = config.route_to(surface, channel).expect("an inbox channel");

@@ -4,6 +4,7 @@
 //! → core decides → effects into the outbox (same transaction) → workers deliver. See
 //! `docs/design.md`.
 
+pub mod accounts;
 pub mod app;
 pub mod chat;
 pub mod cli;

@@ -174,7 +174,7 @@ async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
         .unwrap();
     w.svc.reload_accounts().await.unwrap();
     let poller = Poller::new(
-        w.svc.polled.values().cloned().collect(),
+        w.svc.networks.all_polled(),
         w.svc.tokens.clone().expect("token source"),
         PollSettings {
             lease: std::time::Duration::from_secs(60),
@@ -449,7 +449,7 @@ async fn a_revoked_refresh_token_alerts_once_and_stops_polling() {
         .await
         .unwrap();
     let poller = Poller::new(
-        w.svc.polled.values().cloned().collect(),
+        w.svc.networks.all_polled(),
         w.svc.tokens.clone().expect("token source"),
         PollSettings {
             lease: std::time::Duration::from_secs(60),

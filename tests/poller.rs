@@ -13,10 +13,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use switchboard::core::{
-    AccountId, Customer, CustomerId, InboundItem, ItemKind, Network, NetworkChange,
-    NetworkEnvelope, NetworkItemId, Surface,
+    AccountId, Capabilities, Customer, CustomerId, InboundItem, ItemKind, Moderation, Network,
+    NetworkChange, NetworkEnvelope, NetworkItemId, Surface, Ticket,
 };
-use switchboard::networks::{ConnectorError, PollBatch, PolledConnector, TokenError, TokenSource};
+use switchboard::networks::{
+    Call, Connector, ConnectorError, PollBatch, PolledConnector, TokenError, TokenSource,
+};
 use switchboard::store::{ConnectedAccount, DynStore, NewAccount};
 use switchboard::workers::poll::{PollSettings, Poller, Round};
 
@@ -94,10 +96,40 @@ impl Scripted {
 }
 
 #[async_trait]
-impl PolledConnector for Scripted {
+impl Connector for Scripted {
     fn network(&self) -> Network {
         Network::Youtube
     }
+
+    fn capabilities(&self, _kind: ItemKind) -> Capabilities {
+        Capabilities::NONE
+    }
+
+    async fn reply(
+        &self,
+        _call: Call<'_>,
+        _ticket: &Ticket,
+        _text: &str,
+    ) -> Result<NetworkItemId, ConnectorError> {
+        Err(ConnectorError::Permanent(
+            switchboard::core::FailureReason::NotSupported,
+        ))
+    }
+
+    async fn moderate(
+        &self,
+        _call: Call<'_>,
+        _ticket: &Ticket,
+        _action: Moderation,
+    ) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Permanent(
+            switchboard::core::FailureReason::NotSupported,
+        ))
+    }
+}
+
+#[async_trait]
+impl PolledConnector for Scripted {
     fn units_per_poll(&self) -> u32 {
         3
     }
@@ -106,18 +138,6 @@ impl PolledConnector for Scripted {
         _token: &SecretString,
     ) -> Result<Vec<(String, String)>, ConnectorError> {
         Ok(vec![])
-    }
-
-    async fn reply(
-        &self,
-        _account: &ConnectedAccount,
-        _token: &SecretString,
-        _reply_to: &NetworkItemId,
-        _text: &str,
-    ) -> Result<NetworkItemId, ConnectorError> {
-        Err(ConnectorError::Permanent(
-            switchboard::core::FailureReason::AccountNotConfigured,
-        ))
     }
 
     async fn poll(

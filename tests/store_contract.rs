@@ -19,12 +19,28 @@ use switchboard::core::{
     AccountId, Actor, Assignee, CardAction, ChatRef, ChatUserId, Customer, CustomerId, Decision,
     Delivery, Effect, Event, FailureReason, HistoryKind, InboundItem, ItemKind, Message,
     MessageKey, MessageKind, Network, NetworkItemId, Status, Surface, Teammate, Ticket, TicketId,
-    decide,
 };
 use switchboard::store::{
     ChatRole, Commit, CommitOutcome, Consumes, DynStore, ImportCounts, JobRecord, JobStatus,
     NameTaken, NewAccount, NewInbox, PollOutcome, SavedReplyWrite, StoreError, Target, lane_of,
 };
+
+/// The state machine for a Facebook comment (what these tickets are).
+fn decide(
+    ticket: Option<&switchboard::core::Ticket>,
+    event: &switchboard::core::Event,
+    now: DateTime<Utc>,
+) -> Result<switchboard::core::Decision, switchboard::core::decide::Rejection> {
+    switchboard::core::decide(
+        ticket,
+        event,
+        &switchboard::networks::meta::capabilities::facebook(
+            switchboard::core::ItemKind::Comment,
+            false,
+        ),
+        now,
+    )
+}
 
 // ---- fixtures ---------------------------------------------------------------------------------
 

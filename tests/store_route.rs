@@ -10,9 +10,26 @@ use switchboard::config::{Config, Destination};
 use switchboard::core::filter::Filter;
 use switchboard::core::{
     AccountId, Customer, CustomerId, Event, InboundItem, ItemKind, Network, NetworkItemId, Status,
-    Surface, Ticket, TicketId, decide,
+    Surface, Ticket, TicketId,
 };
 use switchboard::store::{Commit, CommitOutcome, Consumes, DynStore, Target};
+
+/// The state machine for a Facebook comment (what these tickets are).
+fn decide(
+    ticket: Option<&switchboard::core::Ticket>,
+    event: &switchboard::core::Event,
+    now: DateTime<Utc>,
+) -> Result<switchboard::core::Decision, switchboard::core::decide::Rejection> {
+    switchboard::core::decide(
+        ticket,
+        event,
+        &switchboard::networks::meta::capabilities::facebook(
+            switchboard::core::ItemKind::Comment,
+            false,
+        ),
+        now,
+    )
+}
 
 const CONFIG: &str = r#"
 [[meta.pages]]
@@ -86,7 +103,7 @@ async fn open(
 
 fn routed_to(config: &Config, t: &Ticket) -> Option<String> {
     let account = config.account(t.state.network, t.state.account.as_str())?;
-    match config.destination_for(&t.state, account)? {
+    match config.destination_for(&t.state, &account)? {
         Destination::Slack { channel } => Some(channel.to_string()),
         Destination::Discord { channel, .. } => Some(channel.id.clone()),
     }

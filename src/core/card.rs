@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::action::{ActionId, CardAction};
+use super::capabilities::Capabilities;
 use super::ids::{Teammate, TicketId};
 use super::model::{Assignee, ItemKind, Moderation, Status, Ticket};
 use super::rich::Rich;
@@ -98,21 +99,30 @@ pub struct CardView {
     pub moderation_failure: Option<Rich>,
 }
 
-/// The reply-window line for a ticket at `now` (None for comments and posts).
-pub fn window_line(ticket: &Ticket, now: DateTime<Utc>, human_agent: bool) -> Option<String> {
+/// The reply-window line for a ticket at `now` under its network's capabilities (None for
+/// comments and posts, and for items that cannot be answered at all).
+pub fn window_line(ticket: &Ticket, caps: &Capabilities, now: DateTime<Utc>) -> Option<String> {
     use super::window::{Window, window};
-    match window(ticket, now, human_agent) {
+    caps.reply?;
+    match window(ticket, &caps.window, now) {
         Window::None => None,
         Window::Open { left } => Some(text::window_left(left, false)),
-        Window::HumanAgent { left } => Some(text::window_left(left, true)),
+        Window::Extended { left } => Some(text::window_left(left, true)),
         Window::Closed => Some(text::WINDOW_CLOSED.to_string()),
     }
 }
 
 impl CardView {
+    /// `caps` are what the ticket's network allows for its kind of item (which buttons show),
     /// `account_name` is the human name of the connected account, `teams` the configured
     /// team names (empty: no team picker), `now` decides which "replying" marks are fresh.
-    pub fn of(ticket: &Ticket, account_name: &str, teams: &[String], now: DateTime<Utc>) -> Self {
+    pub fn of(
+        ticket: &Ticket,
+        caps: &Capabilities,
+        account_name: &str,
+        teams: &[String],
+        now: DateTime<Utc>,
+    ) -> Self {
         let s = &ticket.state;
         let action = |action| ActionId {
             action,
@@ -136,7 +146,9 @@ impl CardView {
             ],
             Status::Closed => vec![button(CardAction::Reopen, ButtonStyle::Default)],
         };
-        buttons.push(button(CardAction::Reply, ButtonStyle::Default));
+        if caps.reply.is_some() {
+            buttons.push(button(CardAction::Reply, ButtonStyle::Default));
+        }
         buttons.push(if s.assignee.is_some() {
             button(CardAction::Unassign, ButtonStyle::Default)
         } else {
@@ -146,7 +158,7 @@ impl CardView {
         // Moderation, where the network allows it and the item still exists.
         let m = &s.moderation;
         if !m.deleted {
-            for allowed in &Moderation::available(s) {
+            for allowed in &Moderation::available(s, caps) {
                 let b = match allowed {
                     Moderation::Hide if !m.hidden => button(CardAction::Hide, ButtonStyle::Default),
                     Moderation::Unhide if m.hidden => {
@@ -182,10 +194,12 @@ impl CardView {
                 teams: teams.to_vec(),
             });
         }
-        pickers.push(Picker::SavedReply {
-            action: action(CardAction::SavedReply),
-            placeholder: text::button(CardAction::SavedReply).to_string(),
-        });
+        if caps.reply.is_some() {
+            pickers.push(Picker::SavedReply {
+                action: action(CardAction::SavedReply),
+                placeholder: text::button(CardAction::SavedReply).to_string(),
+            });
+        }
 
         let suggestions = s
             .suggested_tags
@@ -252,6 +266,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::core::capabilities::TEST_COMMENTS;
     use crate::core::ids::{AccountId, CustomerId, Network, NetworkItemId};
     use crate::core::model::{Customer, InboundItem};
     use crate::core::{Event, decide};
@@ -277,7 +292,7 @@ mod tests {
             attachments: Vec::new(),
             context: Default::default(),
         };
-        let d = decide(None, &Event::CustomerMessage { item }, now).expect("opens");
+        let d = decide(None, &Event::CustomerMessage { item }, &TEST_COMMENTS, now).expect("opens");
         Ticket {
             id: TicketId(1),
             version: 1,
@@ -286,7 +301,7 @@ mod tests {
     }
 
     fn actions(t: &Ticket) -> Vec<CardAction> {
-        CardView::of(t, "Acme", &[], t.state.created_at)
+        CardView::of(t, &TEST_COMMENTS, "Acme", &[], t.state.created_at)
             .buttons
             .iter()
             .map(|b| b.action.action)

@@ -1,11 +1,12 @@
-//! The ticket state machine: `decide(ticket, event, now)` returns the new state, the history
-//! lines and the effects to perform. Pure: the caller persists the decision atomically and the
-//! outbox performs the effects.
+//! The ticket state machine: `decide(ticket, event, caps, now)` returns the new state, the
+//! history lines and the effects to perform. Pure: the caller persists the decision atomically
+//! and the outbox performs the effects.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::action::CardAction;
+use super::capabilities::Capabilities;
 use super::ids::*;
 use super::model::*;
 
@@ -236,10 +237,12 @@ pub enum Rejection {
     NotAnOpeningEvent,
 }
 
-/// Apply `event` to `ticket` (None: no ticket for this conversation yet).
+/// Apply `event` to `ticket` (None: no ticket for this conversation yet); `caps` are what
+/// the ticket's network allows for its kind of item.
 pub fn decide(
     ticket: Option<&Ticket>,
     event: &Event,
+    caps: &Capabilities,
     now: DateTime<Utc>,
 ) -> Result<Decision, Rejection> {
     let Some(ticket) = ticket else {
@@ -584,7 +587,7 @@ pub fn decide(
                 Moderation::Block => !std::mem::replace(&mut m.author_blocked, true),
             };
             // Block needs a real author id (see `Moderation::available`).
-            let allowed = Moderation::available(&ticket.state).contains(action);
+            let allowed = Moderation::available(&ticket.state, caps).contains(action);
             if changed && allowed && !ticket.state.moderation.deleted {
                 d.state.moderation.failure = None;
                 d.history.push(entry(
@@ -815,6 +818,20 @@ fn is_first(ticket: &Ticket, key: &MessageKey) -> bool {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// `decide` for a comment network that allows everything.
+    fn decide(
+        ticket: Option<&Ticket>,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, Rejection> {
+        super::decide(
+            ticket,
+            event,
+            &crate::core::capabilities::TEST_COMMENTS,
+            now,
+        )
+    }
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0)

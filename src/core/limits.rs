@@ -1,12 +1,8 @@
-//! How long a reply may be, per network and kind of conversation. Data, no I/O: the limit is
-//! checked before a reply is queued (the teammate is told at once, with the limit and its
-//! unit) and again when the outbox sends it (an edit in the undo window may have made it
-//! longer), so a reply the network would refuse is never sent.
-//!
-//! Sources (see `network-apis.md` and the docs named on each line of [`reply_limit`]): Meta
-//! documents the Instagram direct-message limit in **bytes** of UTF-8 ("Message text must be
-//! UTF-8 and be a 1000 bytes or less"), the others in characters. "Characters" are counted
-//! as Unicode scalar values (`str::chars`).
+//! How long a reply may be. A network's connector declares the limit of each kind of item
+//! (`core::capabilities`); the core checks it before a reply is queued (the teammate is told
+//! at once, with the limit and its unit) and the outbox checks it again when it sends (an edit
+//! in the undo window may have made the reply longer), so a reply the network would refuse is
+//! never sent. "Characters" are counted as Unicode scalar values (`str::chars`).
 
 use super::ids::Network;
 use super::model::ItemKind;
@@ -40,14 +36,14 @@ pub struct TooLong {
 }
 
 impl ReplyLimit {
-    const fn chars(max: usize) -> Self {
+    pub const fn chars(max: usize) -> Self {
         Self {
             max,
             unit: LengthUnit::Chars,
         }
     }
 
-    const fn bytes(max: usize) -> Self {
+    pub const fn bytes(max: usize) -> Self {
         Self {
             max,
             unit: LengthUnit::Bytes,
@@ -63,38 +59,14 @@ impl ReplyLimit {
     }
 }
 
-/// The reply limit for a ticket of `kind` on `network`.
-pub fn reply_limit(network: Network, kind: ItemKind) -> ReplyLimit {
-    use ItemKind::*;
-    use Network::*;
-    match (network, kind) {
-        // Messenger Send API: `message.text` "has a 2000 character limit" (Send API reference;
-        // also Cequens' Messenger docs). Secondary sources only were readable here.
-        (Facebook, DirectMessage) => ReplyLimit::chars(2000),
-        // `POST /{id}/comments`: Facebook comments take 8,000 characters (third-party limit
-        // tables; Meta's comment reference names no limit).
-        (Facebook, Comment | VisitorPost | Mention | Review) => ReplyLimit::chars(8000),
-        // Instagram Messaging (Facebook Login), "Send a Message": "Message text must be UTF-8
-        // and be a 1000 bytes or less" [C developers.facebook.com].
-        (Instagram, DirectMessage) => ReplyLimit::bytes(1000),
-        // `POST /{ig-comment-id}/replies`: Instagram comments take 2,200 characters, the caption
-        // limit (third-party API docs; Meta's replies reference names no limit).
-        (Instagram, Comment | VisitorPost | Mention | Review) => ReplyLimit::chars(2200),
-        // Cloud API text messages: `text.body` "Maximum 4096 characters" [C
-        // developers.facebook.com/docs/whatsapp/cloud-api/messages/text-messages].
-        (Whatsapp, _) => ReplyLimit::chars(4096),
-        // `comments.insert`: a YouTube comment holds at most 10,000 characters (YouTube Help,
-        // "comment length"; the Data API rejects longer text as invalidCommentMetadata).
-        (Youtube, _) => ReplyLimit::chars(10_000),
-        // `reviews.updateReply`: the reply comment is at most 4096 bytes
-        // (network-apis.md §5.3).
-        (Google, _) => ReplyLimit::bytes(4096),
-    }
-}
-
-/// `Ok` when `text` fits the limit of a reply of `kind` on `network`.
-pub fn check_reply(network: Network, kind: ItemKind, text: &str) -> Result<(), TooLong> {
-    let limit = reply_limit(network, kind);
+/// `Ok` when `text` fits `limit`, the limit of a reply of `kind` on `network` (named in the
+/// refusal).
+pub fn check(
+    limit: ReplyLimit,
+    network: Network,
+    kind: ItemKind,
+    text: &str,
+) -> Result<(), TooLong> {
     let length = limit.measure(text);
     if length > limit.max {
         Err(TooLong {
@@ -113,72 +85,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limits_per_network_and_kind() {
-        use ItemKind::*;
-        use Network::*;
-        let table = [
-            (Facebook, Comment, 8000, LengthUnit::Chars),
-            (Facebook, VisitorPost, 8000, LengthUnit::Chars),
-            (Facebook, Mention, 8000, LengthUnit::Chars),
-            (Facebook, DirectMessage, 2000, LengthUnit::Chars),
-            (Instagram, Comment, 2200, LengthUnit::Chars),
-            (Instagram, Mention, 2200, LengthUnit::Chars),
-            (Instagram, DirectMessage, 1000, LengthUnit::Bytes),
-            (Whatsapp, DirectMessage, 4096, LengthUnit::Chars),
-        ];
-        for (network, kind, max, unit) in table {
-            assert_eq!(
-                reply_limit(network, kind),
-                ReplyLimit { max, unit },
-                "{network:?} {kind:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn instagram_messages_count_bytes_others_characters() {
+    fn bytes_count_utf8_and_characters_count_scalars() {
+        let (n, kind) = (Network::Instagram, ItemKind::DirectMessage);
         // 400 emoji: 400 characters, 1,600 bytes.
         let emoji = "😀".repeat(400);
-        let err = check_reply(Network::Instagram, ItemKind::DirectMessage, &emoji)
-            .expect_err("1,600 bytes");
+        let err = check(ReplyLimit::bytes(1000), n, kind, &emoji).expect_err("1,600 bytes");
         assert_eq!(err.length, 1600);
-        assert!(check_reply(Network::Facebook, ItemKind::DirectMessage, &emoji).is_ok());
-        assert!(check_reply(Network::Instagram, ItemKind::Comment, &emoji).is_ok());
+        assert!(check(ReplyLimit::chars(2000), n, kind, &emoji).is_ok());
         // Exactly at the limit is fine; one more is not.
         let at = "a".repeat(1000);
-        assert!(check_reply(Network::Instagram, ItemKind::DirectMessage, &at).is_ok());
-        assert!(
-            check_reply(
-                Network::Instagram,
-                ItemKind::DirectMessage,
-                &format!("{at}a")
-            )
-            .is_err()
-        );
+        assert!(check(ReplyLimit::bytes(1000), n, kind, &at).is_ok());
+        assert!(check(ReplyLimit::bytes(1000), n, kind, &format!("{at}a")).is_err());
         let at = "é".repeat(2000);
-        assert!(check_reply(Network::Facebook, ItemKind::DirectMessage, &at).is_ok());
-        let err = check_reply(
-            Network::Facebook,
-            ItemKind::DirectMessage,
-            &format!("{at}é"),
-        )
-        .expect_err("2,001 characters");
+        assert!(check(ReplyLimit::chars(2000), n, kind, &at).is_ok());
+        let err = check(ReplyLimit::chars(2000), n, kind, &format!("{at}é")).expect_err("2,001");
         assert_eq!(err.length, 2001);
-        assert!(
-            check_reply(
-                Network::Whatsapp,
-                ItemKind::DirectMessage,
-                &"w".repeat(4096)
-            )
-            .is_ok()
-        );
-        assert!(
-            check_reply(
-                Network::Whatsapp,
-                ItemKind::DirectMessage,
-                &"w".repeat(4097)
-            )
-            .is_err()
-        );
+        assert_eq!(err.limit, ReplyLimit::chars(2000));
     }
 }

@@ -2,6 +2,7 @@
 //! text. No I/O and no Slack/Discord/network/SQL types in here.
 
 pub mod action;
+pub mod capabilities;
 pub mod card;
 pub mod decide;
 pub mod filter;
@@ -20,6 +21,7 @@ pub mod text;
 pub mod window;
 
 pub use action::{ActionId, CardAction};
+pub use capabilities::{Capabilities, WindowRule};
 pub use decide::{
     Decision, DeliveryMark, Effect, Event, MessageChange, MessagePatch, NewMessage, decide,
 };

@@ -33,7 +33,7 @@ impl Status {
 }
 
 /// The size of the Reply editor (Slack's text-input maximum), in characters. What a reply
-/// may actually hold depends on its network and kind: see `core::limits::reply_limit`.
+/// may actually hold depends on its network and kind: see `core::capabilities`.
 pub const MAX_REPLY_CHARS: usize = 3000;
 
 /// What kind of network item a ticket's conversation hangs off.
@@ -191,26 +191,14 @@ pub enum Moderation {
 }
 
 impl Moderation {
-    /// What the network allows for an item (comments and posts only; no like or block on
-    /// Instagram; nothing on direct messages).
-    pub fn allowed(network: super::ids::Network, kind: ItemKind) -> &'static [Moderation] {
-        use super::ids::Network::*;
-        use Moderation::*;
-        match (network, kind) {
-            (_, ItemKind::DirectMessage) | (Whatsapp, _) => &[],
-            (Facebook, _) => &[Hide, Unhide, Delete, Like, Block],
-            (Instagram, _) => &[Hide, Unhide, Delete],
-            // A viewer's YouTube comment cannot be deleted by the channel (only moderated), and
-            // a Google review can be neither hidden nor deleted.
-            (Youtube, _) | (Google, _) => &[],
-        }
-    }
-
-    /// What can be done to this ticket's item: what the network allows, minus Block when the
-    /// author is a stand-in (no real user id to block, e.g. a mention whose author Meta did
-    /// not name; the block edge must only ever get a real id).
-    pub fn available(state: &TicketState) -> Vec<Moderation> {
-        Self::allowed(state.network, state.kind)
+    /// What can be done to this ticket's item: what the network offers (`caps`), minus Block
+    /// when the author is a stand-in (no real user id to block, e.g. a mention whose author
+    /// Meta did not name; the block edge must only ever get a real id).
+    pub fn available(
+        state: &TicketState,
+        caps: &super::capabilities::Capabilities,
+    ) -> Vec<Moderation> {
+        caps.moderation
             .iter()
             .copied()
             .filter(|m| *m != Moderation::Block || state.customer.id.is_known())
@@ -368,6 +356,8 @@ pub enum FailureReason {
         max: usize,
         bytes: bool,
     },
+    /// The network takes no replies (or no such action) for this kind of item.
+    NotSupported,
     /// Anything else, with the network's message.
     Other(String),
 }

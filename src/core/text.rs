@@ -220,6 +220,9 @@ pub fn failure_reason(reason: &FailureReason) -> Rich {
         FailureReason::Other(msg) => {
             Rich::ours("an unexpected error from Facebook: ").then_theirs(msg)
         }
+        FailureReason::NotSupported => {
+            Rich::ours("the network does not take this from Switchboard for this kind of item")
+        }
         FailureReason::UnsupportedMessageType => {
             Rich::ours("WhatsApp does not support this type of message (error 131051)")
         }
@@ -473,6 +476,9 @@ pub fn window_left(left: chrono::Duration, human_agent: bool) -> String {
 
 /// The card's line when the window has closed.
 pub const WINDOW_CLOSED: &str = ":no_entry_sign: Reply window closed: the customer must write again (WhatsApp: use an approved template).";
+
+/// A reply refused because the network takes none for this kind of item.
+pub const REPLY_NOT_SUPPORTED: &str = ":no_entry_sign: This network does not take replies to this kind of item from Switchboard, so nothing was sent.";
 
 /// A reply refused because the window has closed.
 pub const REPLY_OUTSIDE_WINDOW: &str = ":no_entry_sign: The reply window has closed (the customer's last message is more than 24 hours old), so nothing was sent. On WhatsApp only an approved template can be sent now; on Messenger and Instagram the customer must write again.";
@@ -884,9 +890,15 @@ mod tests {
 
     #[test]
     fn snapshots_of_reply_limits() {
-        use super::super::limits::reply_limit;
         let too_long = |network, kind, length| {
-            reply_too_long(network, kind, length, reply_limit(network, kind))
+            let limit = crate::networks::test_capabilities(&crate::core::model::TicketState {
+                network,
+                kind,
+                ..crate::core::model::sample_ticket(Status::Unread, "").state
+            })
+            .reply
+            .expect("replies");
+            reply_too_long(network, kind, length, limit)
         };
         insta::assert_snapshot!(
             too_long(Network::Instagram, ItemKind::DirectMessage, 1204),

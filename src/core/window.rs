@@ -1,17 +1,12 @@
-//! Reply windows: Messenger and Instagram allow a reply within 24 hours of the customer's
-//! last message (Messenger: 7 days with the HUMAN_AGENT tag, when the app has it); WhatsApp
-//! allows free-form replies within 24 hours (after that, only templates). Comments have no
-//! window.
+//! Reply windows: some networks take a reply to a private conversation only within a time
+//! after the customer's last message (Messenger and Instagram 24 hours, Messenger 7 days with
+//! the HUMAN_AGENT tag when the app has it; WhatsApp 24 hours, then only templates). The
+//! network's connector declares its rule ([`WindowRule`]); comments have none.
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::ids::Network;
-use super::model::{ItemKind, Ticket};
-
-/// The standard messaging window.
-pub const STANDARD_WINDOW_HOURS: i64 = 24;
-/// Messenger's window with the HUMAN_AGENT tag.
-pub const HUMAN_AGENT_WINDOW_DAYS: i64 = 7;
+use super::capabilities::WindowRule;
+use super::model::Ticket;
 
 /// How a reply may be sent right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +15,9 @@ pub enum Window {
     None,
     /// Inside the standard window; `left` remains.
     Open { left: Duration },
-    /// Outside the standard window but inside Messenger's human-agent window: send with the
-    /// HUMAN_AGENT tag.
-    HumanAgent { left: Duration },
+    /// Outside the standard window but inside the extended one (Messenger's human-agent
+    /// window): send with the tag that opens it.
+    Extended { left: Duration },
     /// Closed: a free-form reply would be refused by the network.
     Closed,
 }
@@ -33,61 +28,36 @@ impl Window {
     }
 }
 
-/// The window of `ticket` at `now`. `human_agent` says whether the app may use Messenger's
-/// HUMAN_AGENT tag.
-pub fn window(ticket: &Ticket, now: DateTime<Utc>, human_agent: bool) -> Window {
-    let s = &ticket.state;
-    if s.kind != ItemKind::DirectMessage {
+/// The window of `ticket` at `now` under its network's `rule`.
+pub fn window(ticket: &Ticket, rule: &WindowRule, now: DateTime<Utc>) -> Window {
+    let WindowRule::Messaging {
+        standard_hours,
+        extended_hours,
+    } = *rule
+    else {
         return Window::None;
-    }
-    let since = now - s.last_customer_at;
-    let standard = Duration::hours(STANDARD_WINDOW_HOURS);
+    };
+    let since = now - ticket.state.last_customer_at;
+    let standard = Duration::hours(standard_hours);
     if since < standard {
         return Window::Open {
             left: standard - since,
         };
     }
-    let extended = Duration::days(HUMAN_AGENT_WINDOW_DAYS);
-    if s.network == Network::Facebook && human_agent && since < extended {
-        return Window::HumanAgent {
+    match extended_hours.map(Duration::hours) {
+        Some(extended) if since < extended => Window::Extended {
             left: extended - since,
-        };
+        },
+        _ => Window::Closed,
     }
-    Window::Closed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::decide::{Event, decide};
-    use crate::core::ids::*;
-    use crate::core::model::*;
+    use crate::core::model::Status;
+    use crate::core::model::sample_ticket;
     use chrono::TimeZone;
-
-    fn dm(network: Network, kind: ItemKind, last: DateTime<Utc>) -> Ticket {
-        let item = InboundItem {
-            network,
-            account: AccountId::new("1"),
-            item_id: NetworkItemId::new("m1"),
-            kind,
-            post_id: NetworkItemId::new("m1"),
-            customer: Customer {
-                id: CustomerId::new("c"),
-                name: None,
-            },
-            text: "hi".into(),
-            created_at: last,
-            permalink: None,
-            attachments: Vec::new(),
-            context: Default::default(),
-        };
-        let d = decide(None, &Event::CustomerMessage { item }, last).expect("opens");
-        Ticket {
-            id: TicketId(1),
-            version: 1,
-            state: d.state,
-        }
-    }
 
     #[test]
     fn windows_table() {
@@ -95,40 +65,29 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 1, 9, 0, 0)
             .single()
             .expect("valid");
+        let mut t = sample_ticket(Status::Unread, "hi");
+        t.state.last_customer_at = t0;
         let h = Duration::hours;
-        use ItemKind::*;
-        use Network::*;
+        let day = WindowRule::Messaging {
+            standard_hours: 24,
+            extended_hours: None,
+        };
+        let tagged = WindowRule::Messaging {
+            standard_hours: 24,
+            extended_hours: Some(24 * 7),
+        };
         let cases = [
-            (Facebook, Comment, h(500), false, Window::None),
-            (
-                Facebook,
-                DirectMessage,
-                h(1),
-                false,
-                Window::Open { left: h(23) },
-            ),
-            (Facebook, DirectMessage, h(25), false, Window::Closed),
-            (
-                Facebook,
-                DirectMessage,
-                h(25),
-                true,
-                Window::HumanAgent { left: h(143) },
-            ),
-            (Facebook, DirectMessage, h(24 * 8), true, Window::Closed),
-            (Instagram, DirectMessage, h(25), true, Window::Closed),
-            (
-                Whatsapp,
-                DirectMessage,
-                h(23),
-                false,
-                Window::Open { left: h(1) },
-            ),
-            (Whatsapp, DirectMessage, h(24), false, Window::Closed),
+            (WindowRule::None, h(500), Window::None),
+            (day, h(1), Window::Open { left: h(23) }),
+            (day, h(23), Window::Open { left: h(1) }),
+            (day, h(24), Window::Closed),
+            (day, h(25), Window::Closed),
+            (tagged, h(25), Window::Extended { left: h(143) }),
+            (tagged, h(24 * 7), Window::Closed),
+            (tagged, h(24 * 8), Window::Closed),
         ];
-        for (i, (network, kind, age, human, want)) in cases.into_iter().enumerate() {
-            let t = dm(network, kind, t0);
-            assert_eq!(window(&t, t0 + age, human), want, "case {i}");
+        for (i, (rule, age, want)) in cases.into_iter().enumerate() {
+            assert_eq!(window(&t, &rule, t0 + age), want, "case {i}");
         }
     }
 }

@@ -1,20 +1,29 @@
-//! Network adapters: verify, parse and normalise webhooks at the edge, and the outbound clients
-//! that reply on each network.
+//! The network connectors: one folder per network (or family sharing an API), each only
+//! translating between a network's wire formats and the core's vocabulary.
 //!
-//! Polled networks (no webhooks: YouTube, Google reviews, …) plug in through
-//! [`PolledConnector`]: one implementation per network folder, translating only. The poll
-//! worker (`workers::poll`) owns leases, cursors, quota and token refresh.
+//! Every network plugs in through one contract, [`Connector`]: what it allows for each kind
+//! of item ([`Capabilities`], pure data the core reads), replying and moderating as one of
+//! its accounts. How its news arrives is a second contract: pushed networks verify and parse
+//! webhooks ([`WebhookSource`]), polled ones answer `poll(account, cursor)`
+//! ([`PolledConnector`]). [`Networks`] is the registry the workers and the HTTP server look
+//! connectors up in; they never name a network themselves. Leases, cursors, quota, token
+//! refresh, retries and ordering belong to the central module (`workers`), not to connectors.
 
 pub mod google;
 pub mod meta;
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
-use crate::core::{FailureReason, Network, NetworkEnvelope};
+use crate::core::{
+    AccountId, Capabilities, FailureReason, ItemKind, Moderation, Network, NetworkEnvelope,
+    NetworkItemId, Ticket,
+};
 use crate::store::ConnectedAccount;
 
 /// How a network refused or failed a call, as the workers need to know it.
@@ -24,6 +33,13 @@ pub enum ConnectorError {
     /// network said.
     #[error("the network is unavailable: {reason}")]
     Transient {
+        retry_after: Option<Duration>,
+        reason: String,
+    },
+    /// Throttled: try again after `retry_after` (when the network said). Counted as a rate
+    /// limit when the time budget runs out.
+    #[error("rate-limited by the network: {reason}")]
+    RateLimited {
         retry_after: Option<Duration>,
         reason: String,
     },
@@ -53,12 +69,48 @@ pub struct PollBatch {
     pub units: u32,
 }
 
+/// One call as one of a network's accounts: the account's id on the network and a usable
+/// access token for it.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    pub account: &'a AccountId,
+    pub token: &'a SecretString,
+    pub now: DateTime<Utc>,
+}
+
+/// A network: what it allows, and acting on it as one of its accounts. Implementations only
+/// translate (wire formats in and out, errors classified as [`ConnectorError`]); the outbox
+/// owns retries, time budgets, tokens and ordering.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn network(&self) -> Network;
+
+    /// What the network allows for a kind of item (pure data; see [`Capabilities`]).
+    fn capabilities(&self, kind: ItemKind) -> Capabilities;
+
+    /// Reply to `ticket`'s customer (where depends on the kind of item: under its latest item
+    /// `ticket.state.reply_to`, or in the conversation); the reply's id on the network. Called
+    /// only for kinds whose capabilities allow replies, inside their window.
+    async fn reply(
+        &self,
+        call: Call<'_>,
+        ticket: &Ticket,
+        text: &str,
+    ) -> Result<NetworkItemId, ConnectorError>;
+
+    /// Carry out a moderation action the capabilities offer on `ticket`'s item.
+    async fn moderate(
+        &self,
+        call: Call<'_>,
+        ticket: &Ticket,
+        action: Moderation,
+    ) -> Result<(), ConnectorError>;
+}
+
 /// A network that is polled rather than pushed. Implementations only translate: HTTP calls
 /// and wire formats in, normalised envelopes out.
 #[async_trait]
-pub trait PolledConnector: Send + Sync {
-    fn network(&self) -> Network;
-
+pub trait PolledConnector: Connector {
     /// Quota units one poll of one account usually costs (for scheduling).
     fn units_per_poll(&self) -> u32;
 
@@ -77,16 +129,6 @@ pub trait PolledConnector: Send + Sync {
     async fn identify(&self, token: &SecretString)
     -> Result<Vec<(String, String)>, ConnectorError>;
 
-    /// Reply as `account` to `reply_to` (the customer's latest item on the ticket); the
-    /// reply's id on the network.
-    async fn reply(
-        &self,
-        account: &ConnectedAccount,
-        token: &SecretString,
-        reply_to: &crate::core::NetworkItemId,
-        text: &str,
-    ) -> Result<crate::core::NetworkItemId, ConnectorError>;
-
     /// Fetch what changed on `account` since `cursor` (`None`: first poll, backfill the
     /// recent window that `now` and the connector's configuration define).
     async fn poll(
@@ -96,6 +138,53 @@ pub trait PolledConnector: Send + Sync {
         cursor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<PollBatch, ConnectorError>;
+}
+
+/// The connectors this server runs, by network: the one place a network is looked up.
+#[derive(Default, Clone)]
+pub struct Networks {
+    connectors: HashMap<Network, Arc<dyn Connector>>,
+    polled: HashMap<Network, Arc<dyn PolledConnector>>,
+}
+
+impl Networks {
+    /// Register a pushed network's connector.
+    pub fn add(&mut self, connector: Arc<dyn Connector>) {
+        self.connectors.insert(connector.network(), connector);
+    }
+
+    /// Register a polled network's connector (also its [`Connector`]).
+    pub fn add_polled(&mut self, connector: Arc<dyn PolledConnector>) {
+        let network = connector.network();
+        self.connectors
+            .insert(network, connector.clone() as Arc<dyn Connector>);
+        self.polled.insert(network, connector);
+    }
+
+    pub fn get(&self, network: Network) -> Option<&Arc<dyn Connector>> {
+        self.connectors.get(&network)
+    }
+
+    /// What `network` allows for `kind` ([`Capabilities::NONE`] for a network this server
+    /// does not run: its items get no buttons and no replies).
+    pub fn capabilities(&self, network: Network, kind: ItemKind) -> Capabilities {
+        self.get(network)
+            .map_or(Capabilities::NONE, |c| c.capabilities(kind))
+    }
+
+    /// The polled network's connector.
+    pub fn polled(&self, network: Network) -> Option<&Arc<dyn PolledConnector>> {
+        self.polled.get(&network)
+    }
+
+    /// Every polled network's connector.
+    pub fn all_polled(&self) -> Vec<Arc<dyn PolledConnector>> {
+        self.polled.values().cloned().collect()
+    }
+
+    pub fn is_polled(&self, network: Network) -> bool {
+        self.polled.contains_key(&network)
+    }
 }
 
 /// Why no access token could be had for an account.
@@ -119,4 +208,18 @@ pub trait TokenSource: Send + Sync {
         account: &ConnectedAccount,
         force_refresh: bool,
     ) -> Result<SecretString, TokenError>;
+}
+
+/// What a network allows, from its folder's data, for tests that render or decide without a
+/// running registry.
+#[cfg(test)]
+pub(crate) fn test_capabilities(state: &crate::core::TicketState) -> Capabilities {
+    let kind = state.kind;
+    match state.network {
+        Network::Facebook => meta::capabilities::facebook(kind, false),
+        Network::Instagram => meta::capabilities::instagram(kind),
+        Network::Whatsapp => meta::capabilities::whatsapp(kind),
+        Network::Youtube => google::capabilities::youtube(kind),
+        Network::Google => google::capabilities::reviews(kind),
+    }
 }

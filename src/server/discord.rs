@@ -426,13 +426,14 @@ async fn modal_submit(
         let Some(t) = ticket(svc, ticket_id).await? else {
             return Ok(ephemeral(text::NO_SUCH_TICKET));
         };
-        if !crate::core::window::window(&t, Utc::now(), svc.config.meta.human_agent_tag)
-            .allows_reply()
-        {
-            return Ok(ephemeral(text::REPLY_OUTSIDE_WINDOW));
-        }
-        // The network's limit for this kind of conversation (the modal allows more).
-        if let Err(e) = crate::core::limits::check_reply(t.state.network, t.state.kind, reply) {
+        // The network's window and limit for this kind of conversation (the modal allows
+        // more).
+        if let Err(e) = crate::core::capabilities::check_reply(
+            &t,
+            &svc.capabilities(&t.state),
+            reply,
+            Utc::now(),
+        ) {
             return Ok(ephemeral(&e.to_string()));
         }
         if let Err(e) = saved_reply::check(reply) {

@@ -172,7 +172,7 @@ pub async fn callback(
     if crate::oauth::require_scope(&tokens, scope_of(network)).is_err() {
         return refused(text::OAUTH_SCOPE_MISSING);
     }
-    let Some(tokens_source) = state.polled.get(&network).cloned() else {
+    let Some(tokens_source) = state.networks.polled(network).cloned() else {
         return refused(text::OAUTH_NOT_CONFIGURED);
     };
     let found = match tokens_source.identify(&tokens.access_token).await {

@@ -83,7 +83,7 @@ impl Scope {
     /// [`Scope::resolve`], with the accounts connected at run time.
     pub fn resolve_with(
         config: &crate::config::Config,
-        connected: &[(crate::core::Network, crate::config::AccountConfig)],
+        connected: &[crate::accounts::Account],
         origin: Origin<'_>,
         admin: bool,
     ) -> Self {

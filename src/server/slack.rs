@@ -581,20 +581,17 @@ async fn submission(
                     json!({ render::REPLY_BLOCK: text::refused(Permission::Reply) }),
                 ));
             }
-            if let Some(t) = ticket(state, ticket_id).await? {
-                if !crate::core::window::window(&t, Utc::now(), state.config.meta.human_agent_tag)
-                    .allows_reply()
-                {
-                    return Ok(modal_errors(
-                        json!({ render::REPLY_BLOCK: text::REPLY_OUTSIDE_WINDOW }),
-                    ));
-                }
-                // The network's limit for this kind of conversation (the editor allows more).
-                if let Err(e) =
-                    crate::core::limits::check_reply(t.state.network, t.state.kind, &reply)
-                {
-                    return Ok(modal_errors(json!({ render::REPLY_BLOCK: e.to_string() })));
-                }
+            // The network's window and limit for this kind of conversation (the editor
+            // allows more).
+            if let Some(t) = ticket(state, ticket_id).await?
+                && let Err(e) = crate::core::capabilities::check_reply(
+                    &t,
+                    &state.capabilities(&t.state),
+                    &reply,
+                    Utc::now(),
+                )
+            {
+                return Ok(modal_errors(json!({ render::REPLY_BLOCK: e.to_string() })));
             }
             // A variable left in the text is never sent raw.
             if let Err(e) = saved_reply::check(&reply) {

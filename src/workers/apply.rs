@@ -48,7 +48,15 @@ pub async fn apply(
             Lookup::Conversation(key) => svc.store.ticket_by_conversation(key).await?,
         };
         let now = Utc::now();
-        let decision = match decide(ticket.as_ref(), event, now) {
+        // What the network allows: known from the ticket, or from the item opening it.
+        let caps = match (&ticket, event) {
+            (Some(t), _) => svc.capabilities(&t.state),
+            (None, Event::CustomerMessage { item }) => {
+                svc.networks.capabilities(item.network, item.kind)
+            }
+            (None, _) => crate::core::Capabilities::NONE,
+        };
+        let decision = match decide(ticket.as_ref(), event, &caps, now) {
             Ok(d) => d,
             Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
         };

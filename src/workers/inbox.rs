@@ -10,7 +10,6 @@ use tracing::{Instrument, debug, error, info_span, warn};
 use crate::config::ReplyMode;
 use crate::core::permission::Permission;
 use crate::core::tags::{TagModel, tokens};
-use crate::core::window::window;
 use crate::core::{
     ActionId, Assignee, CardAction, ChatRef, ChatUserId, Delivery, Event, MessageKey, MessageKind,
     NetworkChange, Surface, Teammate, TicketId, text,
@@ -606,15 +605,13 @@ async fn thread_event(
         .directory
         .allowed_as(&svc.slack, &svc.config, &teammate, roles, Permission::Reply)
         .await?;
-    let outside = !window(&ticket, Utc::now(), svc.config.meta.human_agent_tag).allows_reply();
-    let too_long =
-        crate::core::limits::check_reply(ticket.state.network, ticket.state.kind, trimmed).err();
+    let caps = svc.capabilities(&ticket.state);
     let refusal = if !allowed {
         Some(text::refused(Permission::Reply))
-    } else if outside {
-        Some(text::REPLY_OUTSIDE_WINDOW.to_string())
     } else {
-        too_long.map(|e| e.to_string())
+        crate::core::capabilities::check_reply(&ticket, &caps, trimmed, Utc::now())
+            .err()
+            .map(|e| e.to_string())
     };
     if let Some(refusal) = refusal {
         let told = match (surface, &svc.discord) {

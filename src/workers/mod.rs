@@ -18,12 +18,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::accounts::Account;
 use crate::chat::discord::DiscordClient;
 use crate::chat::slack::SlackClient;
 use crate::config::Config;
 use crate::core::filter::Filter;
 use crate::core::{Assignee, CardAction, ChatRef, NetworkChange, Teammate, TicketId};
-use crate::networks::meta::GraphClient;
 use crate::store::DynStore;
 
 /// An inbound event as committed to the inbox (its `payload` column, JSON).
@@ -198,7 +198,8 @@ pub struct Services {
     pub slack: SlackClient,
     /// Present when `[discord]` is configured.
     pub discord: Option<DiscordClient>,
-    pub graph: GraphClient,
+    /// The network connectors (the only way workers reach a network).
+    pub networks: crate::networks::Networks,
     /// Woken by the HTTP handlers after committing inbox rows.
     pub wake_inbox: Notify,
     /// Woken after committing decisions that created jobs.
@@ -210,38 +211,27 @@ pub struct Services {
     pub directory: directory::Directory,
     /// The saved-reply search index, cached by revision.
     pub saved: saved::SavedReplies,
-    /// The connectors of polled networks, by network (empty when none is configured).
-    pub polled:
-        std::collections::HashMap<crate::core::Network, Arc<dyn crate::networks::PolledConnector>>,
     /// Access tokens of connected accounts (present when a credentials key is configured).
     pub tokens: Option<Arc<dyn crate::networks::TokenSource>>,
     /// For OAuth token calls: the configured deadlines, and no redirects (a 307 from a token
     /// endpoint would resend the client secret elsewhere).
     pub oauth_http: reqwest::Client,
-    /// Accounts connected at run time, as account records (see [`Services::account`]).
-    pub connected: std::sync::RwLock<Vec<crate::config::AccountConfig>>,
+    /// Accounts connected at run time, as of the last [`Services::reload_accounts`].
+    pub connected: std::sync::RwLock<Vec<Account>>,
 }
 
 impl Services {
     /// The account a ticket belongs to: declared in the configuration, or connected at run
     /// time (its record as of the last [`Services::reload_accounts`]).
-    pub fn account(
-        &self,
-        network: crate::core::Network,
-        id: &str,
-    ) -> Option<crate::config::AccountConfig> {
+    pub fn account(&self, network: crate::core::Network, id: &str) -> Option<Account> {
         if let Some(a) = self.config.account(network, id) {
-            return Some(a.clone());
+            return Some(a);
         }
         let connected = self.connected.read().unwrap_or_else(|p| p.into_inner());
         connected
             .iter()
-            .find(|a| a.id == connected_key(network, id))
+            .find(|a| a.network == network && a.id.as_str() == id)
             .cloned()
-            .map(|mut a| {
-                a.id = id.to_string();
-                a
-            })
     }
 
     /// [`Services::account`], re-reading the connected accounts once when it is not known
@@ -250,29 +240,28 @@ impl Services {
         &self,
         network: crate::core::Network,
         id: &str,
-    ) -> anyhow::Result<Option<crate::config::AccountConfig>> {
+    ) -> anyhow::Result<Option<Account>> {
         if let Some(a) = self.account(network, id) {
             return Ok(Some(a));
         }
-        if !self.polled.contains_key(&network) {
+        if !self.networks.is_polled(network) {
             return Ok(None);
         }
         self.reload_accounts().await?;
         Ok(self.account(network, id))
     }
 
-    /// The connected accounts, each with its network and its network id.
-    pub fn connected_accounts(&self) -> Vec<(crate::core::Network, crate::config::AccountConfig)> {
-        let connected = self.connected.read().unwrap_or_else(|p| p.into_inner());
-        connected
-            .iter()
-            .filter_map(|a| {
-                let (network, id) = a.id.split_once(':')?;
-                let mut a = a.clone();
-                a.id = id.to_string();
-                Some((network.parse().ok()?, a))
-            })
-            .collect()
+    /// The accounts connected at run time.
+    pub fn connected_accounts(&self) -> Vec<Account> {
+        self.connected
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// What the ticket's network allows for its kind of item.
+    pub fn capabilities(&self, ticket: &crate::core::TicketState) -> crate::core::Capabilities {
+        self.networks.capabilities(ticket.network, ticket.kind)
     }
 
     /// Re-read the connected accounts (after a connect or disconnect, and periodically).
@@ -281,25 +270,12 @@ impl Services {
             .store
             .accounts()
             .await?
-            .into_iter()
-            .map(|a| crate::config::AccountConfig {
-                id: connected_key(a.network, a.account_id.as_str()),
-                name: a.name,
-                // Their tokens are sealed in the store, handed out by `tokens`.
-                access_token: None,
-                slack_channel: (a.surface == crate::core::Surface::Slack)
-                    .then(|| a.channel.clone()),
-                discord_channel: (a.surface == crate::core::Surface::Discord).then_some(a.channel),
-            })
+            .iter()
+            .map(Account::from)
             .collect();
         *self.connected.write().unwrap_or_else(|p| p.into_inner()) = records;
         Ok(())
     }
-}
-
-/// Connected accounts of different networks may share an id: keep them apart.
-fn connected_key(network: crate::core::Network, id: &str) -> String {
-    format!("{network}:{id}")
 }
 
 /// The loop shared by the queue workers: keep up to `capacity` claimed items in flight, each

@@ -149,10 +149,16 @@ impl Poller {
                 self.failed(store, &account, claim, reason, until.max(now), now)
                     .await
             }
-            Err(ConnectorError::Transient {
-                retry_after,
-                reason,
-            }) => {
+            Err(
+                ConnectorError::Transient {
+                    retry_after,
+                    reason,
+                }
+                | ConnectorError::RateLimited {
+                    retry_after,
+                    reason,
+                },
+            ) => {
                 let wait = retry_after
                     .unwrap_or(self.settings.failure_backoff)
                     .max(self.settings.failure_backoff);

@@ -11,7 +11,6 @@ use tokio::sync::watch;
 use tracing::warn;
 
 use crate::core::filter::{Filter, Visibility};
-use crate::core::window::HUMAN_AGENT_WINDOW_DAYS;
 use crate::core::{Event, Status};
 use crate::store::Consumes;
 
@@ -44,10 +43,14 @@ pub async fn refresh_windows(svc: &Services) -> anyhow::Result<usize> {
         visibility: Some(Visibility::Private),
         ..Default::default()
     };
-    let horizon = Utc::now() - chrono::Duration::days(HUMAN_AGENT_WINDOW_DAYS + 1);
+    let now = Utc::now();
     let mut n = 0;
     for t in svc.store.find_tickets(&filter, REFRESH_BATCH).await? {
-        if t.state.last_customer_at < horizon {
+        // Cards whose window closed more than a day ago no longer change.
+        let Some(hours) = svc.capabilities(&t.state).window.longest_hours() else {
+            continue;
+        };
+        if t.state.last_customer_at < now - chrono::Duration::hours(hours + 24) {
             continue;
         }
         apply(svc, &Lookup::Id(t.id), &Event::Refresh, Consumes::Nothing).await?;

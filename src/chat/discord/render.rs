@@ -779,7 +779,13 @@ mod tests {
     }
 
     fn render(t: &Ticket, teams: &[String]) -> Value {
-        card(&CardView::of(t, "Acme Coffee", teams, t.state.created_at))
+        card(&CardView::of(
+            t,
+            &crate::networks::test_capabilities(&t.state),
+            "Acme Coffee",
+            teams,
+            t.state.created_at,
+        ))
     }
 
     fn pretty(v: &Value) -> String {
@@ -930,7 +936,13 @@ mod tests {
         t.state.moderation.failure =
             Some((Moderation::Like, FailureReason::Rejected("no *way*".into())));
         t.state.last_failure = Some(FailureReason::RateLimited);
-        let mut view = CardView::of(&t, "Acme Coffee", &[], t.state.created_at);
+        let mut view = CardView::of(
+            &t,
+            &crate::networks::test_capabilities(&t.state),
+            "Acme Coffee",
+            &[],
+            t.state.created_at,
+        );
         view.window = Some(text::WINDOW_CLOSED.to_string());
         let v = card(&view);
         let values: Vec<&str> = v["embeds"][0]["fields"]

@@ -723,6 +723,7 @@ mod tests {
     fn render(t: &Ticket) -> String {
         json(&card(&CardView::of(
             t,
+            &crate::networks::test_capabilities(&t.state),
             "Acme Coffee",
             &[],
             t.state.created_at,
@@ -796,7 +797,13 @@ mod tests {
     fn long_customer_text_is_truncated() {
         let mut t = ticket(Status::Unread);
         t.state.first_text = "é".repeat(5000);
-        let content = card(&CardView::of(&t, "Acme Coffee", &[], t.state.created_at));
+        let content = card(&CardView::of(
+            &t,
+            &crate::networks::test_capabilities(&t.state),
+            "Acme Coffee",
+            &[],
+            t.state.created_at,
+        ));
         let value = serde_json::to_value(&content).unwrap();
         let section = value["blocks"][0]["text"]["text"].as_str().unwrap();
         assert_eq!(section.chars().count(), MAX_SECTION_CHARS);
@@ -814,6 +821,7 @@ mod tests {
         t.state.tags = vec!["&".repeat(2000)];
         let value = serde_json::to_value(card(&CardView::of(
             &t,
+            &crate::networks::test_capabilities(&t.state),
             "Acme Coffee",
             &[],
             t.state.created_at,
@@ -880,8 +888,14 @@ mod tests {
             },
         ];
         let teams = vec!["billing".to_string(), "shipping".to_string()];
-        let value =
-            serde_json::to_value(card(&CardView::of(&t, "Acme Coffee", &teams, now))).unwrap();
+        let value = serde_json::to_value(card(&CardView::of(
+            &t,
+            &crate::networks::test_capabilities(&t.state),
+            "Acme Coffee",
+            &teams,
+            now,
+        )))
+        .unwrap();
         insta::assert_snapshot!(
             "card_team_suggestions_replying",
             serde_json::to_string_pretty(&value).unwrap()
@@ -905,6 +919,7 @@ mod tests {
     fn actions_blocks_respect_slack_limits() {
         let mut view = CardView::of(
             &ticket(Status::Unread),
+            &crate::networks::test_capabilities(&ticket(Status::Unread).state),
             "Acme Coffee",
             &[],
             chrono::Utc::now(),
@@ -1127,6 +1142,7 @@ mod tests {
             let card_of = |t: &Ticket| {
                 serde_json::to_value(card(&CardView::of(
                     t,
+                    &crate::networks::test_capabilities(&t.state),
                     "Acme Coffee",
                     &[],
                     t.state.created_at,
@@ -1210,6 +1226,7 @@ mod tests {
     fn buttons_carry_action_and_ticket() {
         let content = card(&CardView::of(
             &ticket(Status::Unread),
+            &crate::networks::test_capabilities(&ticket(Status::Unread).state),
             "Acme Coffee",
             &[],
             chrono::Utc::now(),

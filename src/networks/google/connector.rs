@@ -11,12 +11,13 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::capabilities;
 use super::error::{GoogleError, next_quota_reset};
 use super::youtube::{ModerationFilter, Thread, YoutubeCall, YoutubeClient, youtube_changes};
 use super::{BusinessClient, review_changes};
 use crate::core::quota::QuotaPlan;
-use crate::core::{AccountId, Network, NetworkItemId};
-use crate::networks::{ConnectorError, PollBatch, PolledConnector};
+use crate::core::{AccountId, Capabilities, ItemKind, Moderation, Network, NetworkItemId, Ticket};
+use crate::networks::{Call, Connector, ConnectorError, PollBatch, PolledConnector};
 use crate::store::ConnectedAccount;
 
 /// At most this many pages of one listing per poll: a backlog larger than that is read over
@@ -107,6 +108,14 @@ pub fn connector_error(e: GoogleError, now: DateTime<Utc>) -> ConnectorError {
     }
 }
 
+/// A moderation action the network does not offer (the core never queues one; an old job
+/// might).
+fn not_offered(network: Network, action: Moderation) -> ConnectorError {
+    ConnectorError::Permanent(crate::core::FailureReason::Other(format!(
+        "{network} does not offer {action:?}"
+    )))
+}
+
 /// YouTube comments on the connected channel's videos.
 pub struct YoutubeConnector {
     client: YoutubeClient,
@@ -170,11 +179,46 @@ impl YoutubeConnector {
 }
 
 #[async_trait]
-impl PolledConnector for YoutubeConnector {
+impl Connector for YoutubeConnector {
     fn network(&self) -> Network {
         Network::Youtube
     }
 
+    fn capabilities(&self, kind: ItemKind) -> Capabilities {
+        capabilities::youtube(kind)
+    }
+
+    /// YouTube has one level of replies: a reply to a reply goes under its thread
+    /// (`<thread id>.<suffix>` → `<thread id>`).
+    async fn reply(
+        &self,
+        call: Call<'_>,
+        ticket: &Ticket,
+        text: &str,
+    ) -> Result<NetworkItemId, ConnectorError> {
+        let reply_to = &ticket.state.reply_to;
+        let thread = reply_to
+            .as_str()
+            .split_once('.')
+            .map_or(reply_to.as_str(), |(thread, _)| thread);
+        self.client
+            .insert_reply(call.token, &NetworkItemId::new(thread), text)
+            .await
+            .map_err(|e| connector_error(e, call.now))
+    }
+
+    async fn moderate(
+        &self,
+        _call: Call<'_>,
+        _ticket: &Ticket,
+        action: Moderation,
+    ) -> Result<(), ConnectorError> {
+        Err(not_offered(Network::Youtube, action))
+    }
+}
+
+#[async_trait]
+impl PolledConnector for YoutubeConnector {
     /// Three listings (published, held for review, likely spam) and a titles lookup.
     fn units_per_poll(&self) -> u32 {
         3 * YoutubeCall::CommentThreadsList.cost() + YoutubeCall::VideosList.cost()
@@ -204,25 +248,6 @@ impl PolledConnector for YoutubeConnector {
             .await
             .map_err(|e| connector_error(e, Utc::now()))?;
         Ok(vec![(channel.id.as_str().to_string(), channel.title)])
-    }
-
-    /// YouTube has one level of replies: a reply to a reply goes under its thread
-    /// (`<thread id>.<suffix>` → `<thread id>`).
-    async fn reply(
-        &self,
-        _account: &ConnectedAccount,
-        token: &SecretString,
-        reply_to: &NetworkItemId,
-        text: &str,
-    ) -> Result<NetworkItemId, ConnectorError> {
-        let thread = reply_to
-            .as_str()
-            .split_once('.')
-            .map_or(reply_to.as_str(), |(thread, _)| thread);
-        self.client
-            .insert_reply(token, &NetworkItemId::new(thread), text)
-            .await
-            .map_err(|e| connector_error(e, Utc::now()))
     }
 
     async fn poll(
@@ -310,11 +335,44 @@ impl ReviewsConnector {
 }
 
 #[async_trait]
-impl PolledConnector for ReviewsConnector {
+impl Connector for ReviewsConnector {
     fn network(&self) -> Network {
         Network::Google
     }
 
+    fn capabilities(&self, kind: ItemKind) -> Capabilities {
+        capabilities::reviews(kind)
+    }
+
+    /// One reply per review: a second one replaces the first (`PUT …/reply`). Its id is the
+    /// review's with `:reply`.
+    async fn reply(
+        &self,
+        call: Call<'_>,
+        ticket: &Ticket,
+        text: &str,
+    ) -> Result<NetworkItemId, ConnectorError> {
+        let reply_to = &ticket.state.reply_to;
+        let review = format!("{}/reviews/{}", call.account, reply_to);
+        self.client
+            .put_reply(call.token, &review, text)
+            .await
+            .map_err(|e| connector_error(e, call.now))?;
+        Ok(NetworkItemId::new(format!("{reply_to}:reply")))
+    }
+
+    async fn moderate(
+        &self,
+        _call: Call<'_>,
+        _ticket: &Ticket,
+        action: Moderation,
+    ) -> Result<(), ConnectorError> {
+        Err(not_offered(Network::Google, action))
+    }
+}
+
+#[async_trait]
+impl PolledConnector for ReviewsConnector {
     fn units_per_poll(&self) -> u32 {
         1
     }
@@ -348,23 +406,6 @@ impl PolledConnector for ReviewsConnector {
             }
         }
         Ok(found)
-    }
-
-    /// One reply per review: a second one replaces the first (`PUT …/reply`). Its id is the
-    /// review's with `:reply`.
-    async fn reply(
-        &self,
-        account: &ConnectedAccount,
-        token: &SecretString,
-        reply_to: &NetworkItemId,
-        text: &str,
-    ) -> Result<NetworkItemId, ConnectorError> {
-        let review = format!("{}/reviews/{}", account.account_id, reply_to);
-        self.client
-            .put_reply(token, &review, text)
-            .await
-            .map_err(|e| connector_error(e, Utc::now()))?;
-        Ok(NetworkItemId::new(format!("{reply_to}:reply")))
     }
 
     async fn poll(

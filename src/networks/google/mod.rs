@@ -17,6 +17,7 @@
 //! marks it sensitive); it never goes in a URL, an error or a log line.
 
 pub mod business;
+pub mod capabilities;
 pub mod connector;
 pub mod error;
 mod http;

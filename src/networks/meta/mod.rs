@@ -3,7 +3,9 @@
 //! Inbound: [`verify`] the raw body against `X-Hub-Signature-256`, then [`parse`] it into core
 //! envelopes. Outbound: [`GraphClient`] replies to comments and visitor posts.
 
+pub mod capabilities;
 pub mod client;
+pub mod connector;
 pub mod payload;
 pub mod signature;
 
@@ -11,6 +13,7 @@ pub use client::{
     BaseUrlError, GraphClient, GraphError, MESSAGE_METADATA, MessageTag, RATE_LIMIT_HINT, SendAs,
     WhatsappRecipient,
 };
+pub use connector::MetaConnector;
 pub use payload::{ParseError, Parsed, parse};
 pub use signature::{SIGNATURE_HEADER, SignatureError, verify};
 

@@ -7,12 +7,14 @@
 //! has the thread's id, so "the card's thread" is always the channel named by the card's
 //! message id.
 
+use async_trait::async_trait;
 use tracing::{info, warn};
 
-use super::{Outcome, card_view, token_alert_key};
+use super::{Outcome, SurfaceOutbox, card_view, token_alert_key};
+use crate::accounts::Account;
 use crate::chat::discord::render;
 use crate::chat::discord::{DiscordClient, DiscordError};
-use crate::config::{AccountConfig, Destination, DiscordChannelConfig, DiscordChannelKind};
+use crate::config::{Destination, DiscordChannelConfig, DiscordChannelKind};
 use crate::core::decide::{AssigneeNotice, Mark};
 use crate::core::model::Status;
 use crate::core::{Assignee, ChatRef, Delivery, Effect, FailureReason, Surface, Ticket, text};
@@ -68,7 +70,7 @@ fn nonce(job: &Job, part: &str) -> String {
     format!("sb{}{part}", job.id)
 }
 
-pub(super) fn failure(e: DiscordError) -> Outcome {
+fn failure(e: DiscordError) -> Outcome {
     match e {
         DiscordError::RateLimited { retry_after } => Outcome::Retry {
             after: Some(retry_after),
@@ -93,7 +95,7 @@ fn reaction(mark: Mark) -> &'static str {
     }
 }
 
-pub(super) fn done<T>(r: Result<T, DiscordError>) -> Outcome {
+fn done<T>(r: Result<T, DiscordError>) -> Outcome {
     match r {
         Ok(_) => Outcome::Done(vec![]),
         Err(e) => failure(e),
@@ -114,7 +116,7 @@ fn status_tag(channel: &DiscordChannelConfig, status: Status) -> Option<&str> {
 fn destination<'a>(
     svc: &'a Services,
     ticket: &Ticket,
-    account: &'a AccountConfig,
+    account: &'a Account,
 ) -> Option<(&'a str, &'a DiscordChannelConfig)> {
     match svc.config.destination_for(&ticket.state, account)? {
         Destination::Discord { guild, channel } => Some((guild, channel)),
@@ -185,11 +187,42 @@ fn find_forum_post(threads: &[serde_json::Value], forum: &str, ticket: &Ticket) 
         .find_map(|t| t.get("id").and_then(|i| i.as_str()).map(str::to_string))
 }
 
+/// Discord, as a surface of the outbox.
+pub(super) struct Discord;
+
+#[async_trait]
+impl SurfaceOutbox for Discord {
+    async fn post_card(
+        &self,
+        svc: &Services,
+        _job: &Job,
+        ticket: &Ticket,
+        account: &Account,
+        to: Destination<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let Destination::Discord { guild, channel } = to else {
+            return Ok(Outcome::Fail("not a Discord destination".into()));
+        };
+        post_card(svc, ticket, account, guild, channel).await
+    }
+
+    async fn deliver(
+        &self,
+        svc: &Services,
+        job: &Job,
+        ticket: &Ticket,
+        account: &Account,
+        card: ChatRef,
+    ) -> anyhow::Result<Outcome> {
+        deliver(svc, job, ticket, account, card).await
+    }
+}
+
 /// Create the card: a message and its thread, or a forum post.
-pub(super) async fn post_card(
+async fn post_card(
     svc: &Services,
     ticket: &Ticket,
-    account: &AccountConfig,
+    account: &Account,
     guild: &str,
     channel: &DiscordChannelConfig,
 ) -> anyhow::Result<Outcome> {
@@ -268,11 +301,11 @@ pub(super) async fn post_card(
 }
 
 /// Every other chat effect of a ticket whose card is on Discord.
-pub(super) async fn deliver(
+async fn deliver(
     svc: &Services,
     job: &Job,
     ticket: &Ticket,
-    account: &AccountConfig,
+    account: &Account,
     card: ChatRef,
 ) -> anyhow::Result<Outcome> {
     let Some(discord) = &svc.discord else {
@@ -400,7 +433,9 @@ pub(super) async fn deliver(
                 .as_ref()
                 .map(render::mention)
                 .unwrap_or_else(|| "Teammate".to_string());
-            if *reason == FailureReason::TokenExpired {
+            // A configured token that expired also alerts the account's channel, once. A
+            // connected account's channel is told by its health alert.
+            if *reason == FailureReason::TokenExpired && !account.is_connected() {
                 let once = token_alert_key(ticket);
                 if svc.store.first_time(&once, chrono::Utc::now()).await? {
                     let alert =
@@ -443,11 +478,19 @@ pub(super) async fn deliver(
         Effect::NotifyAssignee { notice } => {
             notify(svc, discord, job, ticket, account, &card, notice).await
         }
+        // A forum takes posts, not messages: there the notice goes in this ticket's post.
+        Effect::CardsPostedLate { tickets } => {
+            let notice = render::plain(&text::cards_posted_late(tickets));
+            Ok(done(
+                discord
+                    .create_message_once(&card.channel, &notice, &nonce(job, ""))
+                    .await,
+            ))
+        }
         // Not chat effects: the caller handles them.
-        Effect::PostCard
-        | Effect::SendReply { .. }
-        | Effect::Moderate { .. }
-        | Effect::CardsPostedLate { .. } => Ok(Outcome::Done(vec![])),
+        Effect::PostCard | Effect::SendReply { .. } | Effect::Moderate { .. } => {
+            Ok(Outcome::Done(vec![]))
+        }
     }
 }
 
@@ -467,7 +510,7 @@ async fn notify(
     discord: &DiscordClient,
     job: &Job,
     ticket: &Ticket,
-    account: &AccountConfig,
+    account: &Account,
     card: &ChatRef,
     notice: &AssigneeNotice,
 ) -> anyhow::Result<Outcome> {

@@ -1,0 +1,255 @@
+//! The outbox's network effects (replies, moderation), for every network alike: the
+//! ticket's connector is looked up in the registry and called as the ticket's account, with a
+//! token from the account's credentials. Nothing here knows a network: refusals come back as
+//! [`ConnectorError`]s, which become retries (within the time budget) or decisions the
+//! teammates see (a failed reply, a moderation undone on the card).
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::Utc;
+use secrecy::SecretString;
+use tracing::{info, warn};
+
+use super::{Outcome, token_alert_key};
+use crate::accounts::{Account, Credentials};
+use crate::core::capabilities::{ReplyRefusal, check_reply};
+use crate::core::{Delivery, Event, FailureReason, MessageKey, Moderation, Ticket};
+use crate::networks::{Call, ConnectorError, TokenError};
+use crate::store::{Consumes, Job};
+use crate::workers::Services;
+use crate::workers::apply::{Lookup, apply};
+
+/// A usable token for `account`; `force` after the network refused the last one. A connected
+/// account whose refresh the provider refused as dead turns unhealthy (its polling stops and
+/// its channel is told once) and the call fails with [`FailureReason::TokenExpired`].
+async fn token(
+    svc: &Services,
+    account: &Account,
+    force: bool,
+) -> Result<SecretString, ConnectorError> {
+    match &account.credentials {
+        // A pasted token cannot be refreshed: refused means renew it in the configuration.
+        Credentials::Configured(_) if force => {
+            Err(ConnectorError::Permanent(FailureReason::TokenExpired))
+        }
+        Credentials::Configured(token) => Ok(token.clone()),
+        Credentials::Missing => Err(ConnectorError::Permanent(
+            FailureReason::AccountNotConfigured,
+        )),
+        Credentials::Connected { record } => {
+            let retry = |reason: String| ConnectorError::Transient {
+                retry_after: None,
+                reason,
+            };
+            let stored = svc
+                .store
+                .account(*record)
+                .await
+                .map_err(|e| retry(format!("cannot read the account: {e}")))?
+                .ok_or(ConnectorError::Permanent(
+                    FailureReason::AccountNotConfigured,
+                ))?;
+            let Some(tokens) = svc.tokens.as_ref() else {
+                return Err(ConnectorError::Permanent(
+                    FailureReason::AccountNotConfigured,
+                ));
+            };
+            match tokens.access_token(&stored, force).await {
+                Ok(t) => Ok(t),
+                Err(TokenError::Dead(reason)) => {
+                    // The same as a poll finding it dead: polling stops, the channel is told.
+                    if let Err(e) = svc.store.set_account_health(*record, Some(&reason)).await {
+                        warn!(error = %e, "cannot mark an account unhealthy");
+                    }
+                    Err(ConnectorError::Permanent(FailureReason::TokenExpired))
+                }
+                Err(TokenError::Transient(why)) => Err(retry(why)),
+            }
+        }
+    }
+}
+
+/// Run `op` with a token for `account`: a refused token is refreshed once (connected
+/// accounts) and the call made again; refused again, it has expired.
+async fn with_token<T, F, Fut>(
+    svc: &Services,
+    account: &Account,
+    op: F,
+) -> Result<T, ConnectorError>
+where
+    F: Fn(SecretString) -> Fut,
+    Fut: Future<Output = Result<T, ConnectorError>>,
+{
+    let mut force = false;
+    loop {
+        let token = token(svc, account, force).await?;
+        return match op(token).await {
+            Err(ConnectorError::Unauthorized) if !force && account.is_connected() => {
+                force = true;
+                continue;
+            }
+            Err(ConnectorError::Unauthorized) => {
+                Err(ConnectorError::Permanent(FailureReason::TokenExpired))
+            }
+            other => other,
+        };
+    }
+}
+
+/// A failure worth retrying, as the outbox retries it.
+fn retry(e: ConnectorError) -> Outcome {
+    match e {
+        ConnectorError::Transient {
+            retry_after,
+            reason,
+        } => Outcome::Retry {
+            after: retry_after,
+            error: reason,
+            rate_limited: false,
+        },
+        ConnectorError::RateLimited {
+            retry_after,
+            reason,
+        } => Outcome::Retry {
+            after: retry_after,
+            error: reason,
+            rate_limited: true,
+        },
+        // Out of quota: wait for the provider's reset (the time budget still bounds it).
+        ConnectorError::Exhausted { until, reason } => Outcome::Retry {
+            after: Some((until - Utc::now()).to_std().unwrap_or(Duration::ZERO)),
+            error: reason,
+            rate_limited: true,
+        },
+        // `with_token` turns these into permanent failures; kept total for safety.
+        ConnectorError::Unauthorized => Outcome::Fail("the access token was refused".into()),
+        ConnectorError::Permanent(reason) => Outcome::Fail(format!("{reason:?}")),
+    }
+}
+
+/// Why a reply that passed its checks when queued cannot go out now.
+fn refusal_reason(refusal: ReplyRefusal) -> FailureReason {
+    match refusal {
+        ReplyRefusal::NotSupported => FailureReason::NotSupported,
+        ReplyRefusal::OutsideWindow => FailureReason::OutsideWindow,
+        ReplyRefusal::TooLong(e) => FailureReason::TooLong {
+            length: e.length,
+            max: e.limit.max,
+            bytes: e.limit.unit == crate::core::limits::LengthUnit::Bytes,
+        },
+    }
+}
+
+/// Send a teammate's reply to the network; its outcome is a decision (delivered, failed).
+pub(super) async fn send_reply(
+    svc: &Services,
+    job: &Job,
+    ticket: &Ticket,
+    account: &Account,
+    key: &MessageKey,
+) -> anyhow::Result<Outcome> {
+    let Some(msg) = svc.store.message(key).await? else {
+        return Ok(Outcome::Fail(format!("reply {key} not found")));
+    };
+    if msg.delivery != Some(Delivery::Queued) {
+        // Already settled by an earlier attempt whose bookkeeping was recorded.
+        return Ok(Outcome::Done(vec![]));
+    }
+    let Some(teammate) = msg.teammate.clone() else {
+        return Ok(Outcome::Fail(format!("reply {key} has no author")));
+    };
+    let lookup = Lookup::Id(ticket.id);
+    let fail = |reason| Event::ReplyFailed {
+        key: key.clone(),
+        reason,
+    };
+    let Some(connector) = svc.networks.get(ticket.state.network).cloned() else {
+        let event = fail(FailureReason::AccountNotConfigured);
+        apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
+        return Ok(Outcome::Consumed);
+    };
+    // Checked again at sending time: the undo window may have crossed the window's end, or
+    // an edit in it made the reply too long.
+    let caps = connector.capabilities(ticket.state.kind);
+    if let Err(refusal) = check_reply(ticket, &caps, &msg.text, Utc::now()) {
+        let event = fail(refusal_reason(refusal));
+        apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
+        return Ok(Outcome::Consumed);
+    }
+    let result = with_token(svc, account, |token| {
+        let connector = connector.clone();
+        let text = msg.text.clone();
+        async move {
+            let call = Call {
+                account: &account.id,
+                token: &token,
+                now: Utc::now(),
+            };
+            connector.reply(call, ticket, &text).await
+        }
+    })
+    .await;
+    let event = match result {
+        Ok(id) => {
+            info!(reply = %id, "reply delivered");
+            // The token works again: a later expiry alerts again.
+            svc.store.forget(&token_alert_key(ticket)).await?;
+            Event::ReplyDelivered {
+                key: key.clone(),
+                network_item_id: id,
+                teammate,
+            }
+        }
+        Err(ConnectorError::Permanent(reason)) => {
+            warn!(?reason, "reply refused by the network");
+            fail(reason)
+        }
+        Err(e) => return Ok(retry(e)),
+    };
+    apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
+    Ok(Outcome::Consumed)
+}
+
+/// Carry out a moderation action on the ticket's item; a refusal undoes it on the card.
+pub(super) async fn moderate(
+    svc: &Services,
+    job: &Job,
+    ticket: &Ticket,
+    account: &Account,
+    action: Moderation,
+) -> anyhow::Result<Outcome> {
+    let lookup = Lookup::Id(ticket.id);
+    let result = match svc.networks.get(ticket.state.network).cloned() {
+        None => Err(ConnectorError::Permanent(
+            FailureReason::AccountNotConfigured,
+        )),
+        Some(connector) => {
+            with_token(svc, account, |token| {
+                let connector = connector.clone();
+                async move {
+                    let call = Call {
+                        account: &account.id,
+                        token: &token,
+                        now: Utc::now(),
+                    };
+                    connector.moderate(call, ticket, action).await
+                }
+            })
+            .await
+        }
+    };
+    match result {
+        Ok(()) => {
+            info!(?action, "moderation done");
+            Ok(Outcome::Done(vec![]))
+        }
+        Err(ConnectorError::Permanent(reason)) => {
+            warn!(?action, ?reason, "moderation refused by the network");
+            let event = Event::ModerationFailed { action, reason };
+            apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
+            Ok(Outcome::Consumed)
+        }
+        Err(e) => Ok(retry(e)),
+    }
+}

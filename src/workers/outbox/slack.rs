@@ -1,0 +1,424 @@
+//! The outbox's chat effects for tickets whose card lives on Slack: the card is a message in
+//! the channel, its thread holds the conversation; delivery marks are reactions; failure and
+//! assignee notices are messages (a DM for a person). Messages are paced per channel.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use tracing::{info, warn};
+
+use super::{Outcome, SurfaceOutbox, card_view, token_alert_key};
+use crate::accounts::Account;
+use crate::chat::slack::{SlackCallError, render};
+use crate::config::Destination;
+use crate::core::decide::{AssigneeNotice, Mark};
+use crate::core::{
+    Assignee, ChatRef, Delivery, Effect, FailureReason, Rich, Surface, Ticket, text,
+};
+use crate::store::{ChatRole, Job, JobRecord};
+use crate::workers::Services;
+
+/// The recorded error of a rate-limited Slack call (Slack refused it: nothing happened).
+const SLACK_RATE_LIMITED: &str = "Slack rate limit";
+
+/// Per-channel pacing of `chat.postMessage` (per process).
+pub struct Pacer {
+    gap: Duration,
+    next: Mutex<HashMap<String, Instant>>,
+}
+
+impl Pacer {
+    pub fn new(gap: Duration) -> Self {
+        Self {
+            gap,
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Take the channel's next slot, or say how long to wait for it.
+    fn take(&self, channel: &str) -> Result<(), Duration> {
+        if self.gap.is_zero() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        match next.get(channel) {
+            Some(at) if *at > now => Err(*at - now),
+            _ => {
+                next.insert(channel.to_string(), now + self.gap);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Wait for the channel's next slot (not an attempt), or go on.
+fn paced(svc: &Services, channel: &str) -> Option<Outcome> {
+    svc.pacer
+        .take(channel)
+        .err()
+        .map(|wait| Outcome::Wait(wait, "channel pacing"))
+}
+
+/// A Slack call whose only result is success or a failure to classify.
+fn done_or_failure<T>(result: Result<T, SlackCallError>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Done(vec![]),
+        Err(e) => failure(e),
+    }
+}
+
+fn failure(e: SlackCallError) -> Outcome {
+    match e {
+        SlackCallError::RateLimited { retry_after } => Outcome::Retry {
+            after: retry_after,
+            error: SLACK_RATE_LIMITED.into(),
+            rate_limited: true,
+        },
+        SlackCallError::Retryable(detail) => Outcome::Retry {
+            after: None,
+            error: format!("Slack: {detail}"),
+            rate_limited: false,
+        },
+        SlackCallError::Permanent { code } => Outcome::Fail(format!("Slack refused: {code}")),
+    }
+}
+
+fn reaction(mark: Mark) -> &'static str {
+    match mark {
+        Mark::Queued => render::REACTION_QUEUED,
+        Mark::Delivered => render::REACTION_DELIVERED,
+        Mark::Failed => render::REACTION_FAILED,
+        Mark::Read => render::REACTION_READ,
+    }
+}
+
+/// The record linking a message posted in the card's thread to the message it mirrors.
+fn thread_link(card: &ChatRef, ts: String, key: &crate::core::MessageKey) -> JobRecord {
+    JobRecord::LinkChat {
+        chat: ChatRef {
+            message: ts,
+            ..card.clone()
+        },
+        role: ChatRole::ThreadMessage,
+        message: Some(key.clone()),
+    }
+}
+
+/// Slack, as a surface of the outbox.
+pub(super) struct Slack;
+
+#[async_trait]
+impl SurfaceOutbox for Slack {
+    async fn post_card(
+        &self,
+        svc: &Services,
+        job: &Job,
+        ticket: &Ticket,
+        account: &Account,
+        to: Destination<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let Destination::Slack { channel } = to else {
+            return Ok(Outcome::Fail("not a Slack destination".into()));
+        };
+        let channel = channel.to_string();
+        if let Some(wait) = paced(svc, &channel) {
+            return Ok(wait);
+        }
+        let team = svc.config.slack.team_id.clone();
+        let link = |ts: String| JobRecord::LinkChat {
+            chat: ChatRef {
+                surface: Surface::Slack,
+                workspace: team.clone(),
+                channel: channel.clone(),
+                message: ts,
+            },
+            role: ChatRole::Card,
+            message: None,
+        };
+        if job.attempts > 1 && job.last_error.as_deref() != Some(SLACK_RATE_LIMITED) {
+            // An earlier attempt may have been carried out without an answer (a stall past
+            // its deadline, a 5xx): look for the card it made before posting another. A
+            // rate-limited attempt was refused, so there is nothing to look for.
+            let since = job.created_at - chrono::Duration::minutes(1);
+            match svc.slack.find_card(&channel, ticket.id.0, since).await {
+                Ok(Some(ts)) => {
+                    info!(%channel, ts, "card found from an earlier attempt");
+                    return Ok(Outcome::Done(vec![link(ts)]));
+                }
+                Ok(None) => {}
+                // History not readable (a missing scope): post, as without the lookup.
+                Err(e @ SlackCallError::Permanent { .. }) => {
+                    warn!(error = %e, "cannot look for an earlier card; posting")
+                }
+                // Slack still unwell: looking again later is safer than a second card.
+                Err(e) => return Ok(failure(e)),
+            }
+        }
+        let content = render::card_for(ticket.id, &card_view(svc, ticket, &account.name));
+        Ok(
+            match svc.slack.post_message(&channel, None, content).await {
+                Ok(ts) => {
+                    info!(%channel, ts, "card posted");
+                    Outcome::Done(vec![link(ts)])
+                }
+                Err(e) => failure(e),
+            },
+        )
+    }
+
+    async fn deliver(
+        &self,
+        svc: &Services,
+        job: &Job,
+        ticket: &Ticket,
+        account: &Account,
+        card: ChatRef,
+    ) -> anyhow::Result<Outcome> {
+        let author = ticket.state.customer_name();
+        match &job.effect {
+            Effect::UpdateCard => {
+                let content = render::card(&card_view(svc, ticket, &account.name));
+                Ok(done_or_failure(
+                    svc.slack
+                        .update_message(&card.channel, &card.message, content)
+                        .await,
+                ))
+            }
+            Effect::PostThreadMessage { key, broadcast } => {
+                let Some(msg) = svc.store.message(key).await? else {
+                    return Ok(Outcome::Fail(format!("message {key} not found")));
+                };
+                if svc.store.chat_of_message(key).await?.is_some() {
+                    return Ok(Outcome::Done(vec![]));
+                }
+                if let Some(wait) = paced(svc, &card.channel) {
+                    return Ok(wait);
+                }
+                let content =
+                    render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
+                // Broadcast ("also send to channel") is how the channel is notified.
+                let posted = if *broadcast {
+                    svc.slack
+                        .post_message_broadcast(&card.channel, &card.message, content)
+                        .await
+                } else {
+                    svc.slack
+                        .post_message(&card.channel, Some(&card.message), content)
+                        .await
+                };
+                Ok(match posted {
+                    Ok(ts) => Outcome::Done(vec![thread_link(&card, ts, key)]),
+                    Err(e) => failure(e),
+                })
+            }
+            Effect::UpdateThreadMessage { key } => {
+                let (Some(chat), Some(msg)) = (
+                    svc.store.chat_of_message(key).await?,
+                    svc.store.message(key).await?,
+                ) else {
+                    return Ok(Outcome::Done(vec![]));
+                };
+                let content =
+                    render::thread_customer_message(&author, &msg.text, msg.edited, msg.deleted);
+                Ok(done_or_failure(
+                    svc.slack
+                        .update_message(&chat.channel, &chat.message, content)
+                        .await,
+                ))
+            }
+            Effect::PostReplyCopy { key } => {
+                let Some(msg) = svc.store.message(key).await? else {
+                    return Ok(Outcome::Fail(format!("reply {key} not found")));
+                };
+                if svc.store.chat_of_message(key).await?.is_some() {
+                    return Ok(Outcome::Done(vec![]));
+                }
+                if let Some(wait) = paced(svc, &card.channel) {
+                    return Ok(wait);
+                }
+                let who = msg
+                    .teammate
+                    .as_ref()
+                    .map(render::mention)
+                    .unwrap_or_default();
+                let content = render::message(&text::modal_reply_copy(&who, &msg.text));
+                Ok(
+                    match svc
+                        .slack
+                        .post_message(&card.channel, Some(&card.message), content)
+                        .await
+                    {
+                        Ok(ts) => Outcome::Done(vec![thread_link(&card, ts, key)]),
+                        Err(e) => failure(e),
+                    },
+                )
+            }
+            Effect::NotifyAssignee { notice } => {
+                notify_assignee(svc, ticket, account, &card, notice).await
+            }
+            Effect::CardsPostedLate { tickets } => {
+                if let Some(wait) = paced(svc, &card.channel) {
+                    return Ok(wait);
+                }
+                let notice = text::cards_posted_late(tickets);
+                Ok(done_or_failure(
+                    svc.slack
+                        .post_message(&card.channel, None, render::plain(&notice))
+                        .await,
+                ))
+            }
+            Effect::ShowDelivery { key, state } => {
+                // A thread reply's marks sit on the teammate's message; a modal reply's on the
+                // bot's copy of it.
+                let own = svc.store.message(key).await?.and_then(|m| m.chat);
+                let chat = match own {
+                    Some(c) => Some(c),
+                    None => svc.store.chat_of_message(key).await?,
+                };
+                let Some(chat) = chat else {
+                    return Ok(Outcome::Done(vec![]));
+                };
+                let (add, remove) = state.marks();
+                if let Some(mark) = add
+                    && let Err(e) = svc
+                        .slack
+                        .add_reaction(&chat.channel, &chat.message, reaction(mark))
+                        .await
+                {
+                    return Ok(failure(e));
+                }
+                for mark in remove {
+                    if let Err(e) = svc
+                        .slack
+                        .remove_reaction(&chat.channel, &chat.message, reaction(*mark))
+                        .await
+                    {
+                        return Ok(failure(e));
+                    }
+                }
+                Ok(Outcome::Done(vec![]))
+            }
+            Effect::ExplainFailure { key } => {
+                let Some(msg) = svc.store.message(key).await? else {
+                    return Ok(Outcome::Fail(format!("message {key} not found")));
+                };
+                let Some(Delivery::Failed(reason)) = &msg.delivery else {
+                    // Delivered after all (a later retry): nothing to explain.
+                    return Ok(Outcome::Done(vec![]));
+                };
+                if let Some(wait) = paced(svc, &card.channel) {
+                    return Ok(wait);
+                }
+                let who = msg
+                    .teammate
+                    .as_ref()
+                    .map(render::mention)
+                    .unwrap_or_else(|| "Teammate".to_string());
+                let content = render::message(&text::reply_failed(&who, reason));
+                // A configured token that expired also alerts the account's channel, once (not
+                // per message). A connected account's channel is told by its health alert.
+                if *reason == FailureReason::TokenExpired && !account.is_connected() {
+                    let once = token_alert_key(ticket);
+                    if svc.store.first_time(&once, Utc::now()).await? {
+                        let alert = text::token_alert(ticket.state.network, &account.name);
+                        let channel = match svc.config.account_destination(account) {
+                            Some(Destination::Slack { channel }) => channel,
+                            _ => card.channel.as_str(),
+                        };
+                        if let Err(e) = svc
+                            .slack
+                            .post_message(channel, None, render::message(&alert))
+                            .await
+                        {
+                            // Let the next failure try again.
+                            svc.store.forget(&once).await?;
+                            return Ok(failure(e));
+                        }
+                    }
+                }
+                Ok(done_or_failure(
+                    svc.slack
+                        .post_message(&card.channel, Some(&card.message), content)
+                        .await,
+                ))
+            }
+            // Not chat effects: the caller handles them.
+            Effect::PostCard | Effect::SendReply { .. } | Effect::Moderate { .. } => {
+                Ok(Outcome::Done(vec![]))
+            }
+        }
+    }
+}
+
+/// Tell the assignee: a DM for a person, a group mention in the card's thread for a team.
+async fn notify_assignee(
+    svc: &Services,
+    ticket: &Ticket,
+    account: &Account,
+    card: &ChatRef,
+    notice: &AssigneeNotice,
+) -> anyhow::Result<Outcome> {
+    let Some(assignee) = ticket.state.assignee.clone() else {
+        // Unassigned since: nobody to tell.
+        return Ok(Outcome::Done(vec![]));
+    };
+    if let Assignee::Person(t) = &assignee
+        && t.surface != Surface::Slack
+    {
+        // Direct messages on Discord come with the Discord surface.
+        return Ok(Outcome::Done(vec![]));
+    }
+    let link = render::card_link(card);
+    let headline = text::card_headline(ticket.state.network, ticket.state.kind, &account.name);
+    let author = ticket.state.customer_name();
+    let body = match (notice, &assignee) {
+        (AssigneeNotice::Assigned { by, note }, Assignee::Person(_)) => {
+            text::assigned_dm(&render::mention(by), &headline, &link, note.as_deref())
+        }
+        (AssigneeNotice::Assigned { by, note }, Assignee::Team(name)) => {
+            let group = svc
+                .config
+                .team(name)
+                .map(|t| format!("<!subteam^{}>", t.usergroup))
+                .unwrap_or_else(|| format!("team {name}"));
+            text::assigned_team(&render::mention(by), &group, note.as_deref())
+        }
+        (AssigneeNotice::CustomerReplied { key }, _) => {
+            let said = svc
+                .store
+                .message(key)
+                .await?
+                .map(|m| m.text)
+                .unwrap_or_default();
+            text::customer_replied_dm(&author, &headline, &link, &said)
+        }
+    };
+    match &assignee {
+        // Posting to a user id lands in the app's DM with them.
+        Assignee::Person(t) => Ok(done_or_failure(
+            svc.slack
+                .post_message(t.id.as_str(), None, render::message(&body))
+                .await,
+        )),
+        Assignee::Team(name) => {
+            let Some(team) = svc.config.team(name) else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let text = match notice {
+                AssigneeNotice::CustomerReplied { .. } => {
+                    Rich::ours(format!("<!subteam^{}> ", team.usergroup)).then_rich(body)
+                }
+                AssigneeNotice::Assigned { .. } => body,
+            };
+            Ok(done_or_failure(
+                svc.slack
+                    .post_message(&card.channel, Some(&card.message), render::message(&text))
+                    .await,
+            ))
+        }
+    }
+}
