@@ -65,6 +65,14 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     for meta in crate::networks::meta::MetaConnector::family(&graph, config.meta.human_agent_tag) {
         networks.add(Arc::new(meta));
     }
+    networks.add_webhook(Arc::new(crate::networks::meta::webhook::MetaWebhooks::new(
+        [&config.meta.app_secret, &config.meta.previous_app_secret]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        config.meta.verify_token.clone(),
+    )));
     let tokens = polled_networks(&config, &http, &oauth_http, &store, &mut networks)?;
     Ok(Arc::new(Services {
         networks,

@@ -1498,11 +1498,6 @@ impl Config {
             .find(|t| t.name.eq_ignore_ascii_case(name))
     }
 
-    /// The Meta app secrets accepted for signatures (current first).
-    pub fn meta_secrets(&self) -> Vec<&[u8]> {
-        secrets(&self.meta.app_secret, &self.meta.previous_app_secret)
-    }
-
     /// The Slack signing secrets accepted (current first).
     pub fn slack_secrets(&self) -> Vec<&[u8]> {
         secrets(

@@ -562,6 +562,23 @@ async fn handshakes_and_refusals() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(body.contains("verify_token"));
+    // A network this server does not run has no endpoint, pushed or handshaken.
+    let (s, _) = w
+        .send(
+            Request::get("/webhooks/myspace?hub.mode=subscribe&hub.challenge=1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = w
+        .send(
+            Request::post("/webhooks/myspace")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Slack URL verification is answered; a stale timestamp is refused.
     let challenge = json!({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});

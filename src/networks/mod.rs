@@ -140,11 +140,68 @@ pub trait PolledConnector: Connector {
     ) -> Result<PollBatch, ConnectorError>;
 }
 
+/// A webhook request refused (a 4xx with its reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct WebhookRefusal {
+    /// The HTTP status to answer with.
+    pub status: u16,
+    pub reason: String,
+}
+
+impl WebhookRefusal {
+    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The answer to a subscription handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+/// A parsed webhook: the envelopes to commit, and notes about parts that were not for us.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookBatch {
+    pub envelopes: Vec<NetworkEnvelope>,
+    pub ignored: Vec<String>,
+}
+
+/// A pushed network's webhook endpoint, `/webhooks/<name>`: the subscription handshake, the
+/// signature check on the raw bytes, and parsing. The server commits what `parse` returns to
+/// the inbox before acknowledging; one source may carry several networks (Meta's carries
+/// Facebook, Instagram and WhatsApp).
+pub trait WebhookSource: Send + Sync {
+    /// The path segment (`meta` → `/webhooks/meta`), also the inbox rows' source.
+    fn name(&self) -> &'static str;
+
+    /// Answer the platform's subscription handshake (a `GET` with `query`).
+    fn handshake(&self, query: &HashMap<String, String>) -> Result<Handshake, WebhookRefusal>;
+
+    /// Check the request's signature on the raw `body`, in constant time and within the
+    /// platform's replay window; nothing is parsed before this passes.
+    fn verify(
+        &self,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), WebhookRefusal>;
+
+    /// Turn a verified body into envelopes.
+    fn parse(&self, body: &[u8]) -> Result<WebhookBatch, WebhookRefusal>;
+}
+
 /// The connectors this server runs, by network: the one place a network is looked up.
 #[derive(Default, Clone)]
 pub struct Networks {
     connectors: HashMap<Network, Arc<dyn Connector>>,
     polled: HashMap<Network, Arc<dyn PolledConnector>>,
+    webhooks: HashMap<&'static str, Arc<dyn WebhookSource>>,
 }
 
 impl Networks {
@@ -170,6 +227,16 @@ impl Networks {
     pub fn capabilities(&self, network: Network, kind: ItemKind) -> Capabilities {
         self.get(network)
             .map_or(Capabilities::NONE, |c| c.capabilities(kind))
+    }
+
+    /// Register a webhook endpoint.
+    pub fn add_webhook(&mut self, source: Arc<dyn WebhookSource>) {
+        self.webhooks.insert(source.name(), source);
+    }
+
+    /// The webhook endpoint named `name`.
+    pub fn webhook(&self, name: &str) -> Option<&Arc<dyn WebhookSource>> {
+        self.webhooks.get(name)
     }
 
     /// The polled network's connector.

@@ -5,10 +5,10 @@ pub mod discord;
 pub mod gateway;
 mod health;
 pub mod inbox_writer;
-mod meta;
 pub mod oauth;
 mod scope;
 mod slack;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -27,7 +27,10 @@ pub type AppState = Arc<Services>;
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.server.max_body_bytes;
     Router::new()
-        .route("/webhooks/meta", get(meta::handshake).post(meta::receive))
+        .route(
+            "/webhooks/{source}",
+            get(webhooks::handshake).post(webhooks::receive),
+        )
         .route("/oauth/{provider}/callback", get(oauth::callback))
         .route("/slack/events", post(slack::events))
         .route("/slack/interactions", post(slack::interactions))

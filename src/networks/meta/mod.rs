@@ -8,6 +8,7 @@ pub mod client;
 pub mod connector;
 pub mod payload;
 pub mod signature;
+pub mod webhook;
 
 pub use client::{
     BaseUrlError, GraphClient, GraphError, MESSAGE_METADATA, MessageTag, RATE_LIMIT_HINT, SendAs,
