@@ -40,6 +40,14 @@ pub enum CardAction {
     Delete,
     Like,
     Block,
+    /// Publish an item the network holds for review.
+    Approve,
+    /// Keep a held item from the public.
+    Reject,
+    /// Reject a held item and ban its author (asks for confirmation).
+    BanAuthor,
+    /// Delete the team's latest reply on the network (asks for confirmation).
+    DeleteReply,
 }
 
 impl CardAction {
@@ -65,12 +73,16 @@ impl CardAction {
         }
     }
 
-    pub const ALL: [CardAction; 17] = [
+    pub const ALL: [CardAction; 21] = [
         CardAction::Hide,
         CardAction::Unhide,
         CardAction::Delete,
         CardAction::Like,
         CardAction::Block,
+        CardAction::Approve,
+        CardAction::Reject,
+        CardAction::BanAuthor,
+        CardAction::DeleteReply,
         CardAction::Close,
         CardAction::Reopen,
         CardAction::MarkRead,
@@ -99,12 +111,33 @@ impl CardAction {
             | CardAction::Unhide
             | CardAction::Delete
             | CardAction::Like
-            | CardAction::Block => Some(Permission::Moderate),
+            | CardAction::Block
+            | CardAction::Approve
+            | CardAction::Reject
+            | CardAction::BanAuthor
+            | CardAction::DeleteReply => Some(Permission::Moderate),
             CardAction::MarkRead
             | CardAction::MarkUnread
             | CardAction::EditTags
             | CardAction::AcceptTag => None,
         }
+    }
+
+    /// The moderation action this control asks for, if it is one.
+    pub fn moderation(self) -> Option<super::model::Moderation> {
+        use super::model::Moderation;
+        Some(match self {
+            CardAction::Hide => Moderation::Hide,
+            CardAction::Unhide => Moderation::Unhide,
+            CardAction::Delete => Moderation::Delete,
+            CardAction::Like => Moderation::Like,
+            CardAction::Block => Moderation::Block,
+            CardAction::Approve => Moderation::Approve,
+            CardAction::Reject => Moderation::Reject,
+            CardAction::BanAuthor => Moderation::BanAuthor,
+            CardAction::DeleteReply => Moderation::DeleteReply,
+            _ => return None,
+        })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +159,10 @@ impl CardAction {
             CardAction::Delete => "delete",
             CardAction::Like => "like",
             CardAction::Block => "block",
+            CardAction::Approve => "approve",
+            CardAction::Reject => "reject",
+            CardAction::BanAuthor => "ban",
+            CardAction::DeleteReply => "delete_reply",
         }
     }
 }

@@ -40,6 +40,34 @@ pub struct Confirm {
     pub deny: &'static str,
 }
 
+/// The confirmation an action asks for before it acts (irreversible ones), if any.
+pub fn confirmation(action: CardAction) -> Option<Confirm> {
+    let (title, text, ok) = match action {
+        CardAction::Delete => (
+            text::DELETE_CONFIRM_TITLE,
+            text::DELETE_CONFIRM_TEXT,
+            text::DELETE_CONFIRM_OK,
+        ),
+        CardAction::DeleteReply => (
+            text::DELETE_REPLY_CONFIRM_TITLE,
+            text::DELETE_REPLY_CONFIRM_TEXT,
+            text::DELETE_CONFIRM_OK,
+        ),
+        CardAction::BanAuthor => (
+            text::BAN_CONFIRM_TITLE,
+            text::BAN_CONFIRM_TEXT,
+            text::BAN_CONFIRM_OK,
+        ),
+        _ => return None,
+    };
+    Some(Confirm {
+        title,
+        text,
+        ok,
+        deny: text::DELETE_CONFIRM_DENY,
+    })
+}
+
 /// A picker on the card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Picker {
@@ -133,7 +161,7 @@ impl CardView {
             action: action(a),
             style,
             value: None,
-            confirm: None,
+            confirm: confirmation(a),
         };
         let mut buttons = match s.status {
             Status::Unread => vec![
@@ -168,15 +196,19 @@ impl CardView {
                     Moderation::Block if !m.author_blocked => {
                         button(CardAction::Block, ButtonStyle::Danger)
                     }
-                    Moderation::Delete => Button {
-                        confirm: Some(Confirm {
-                            title: text::DELETE_CONFIRM_TITLE,
-                            text: text::DELETE_CONFIRM_TEXT,
-                            ok: text::DELETE_CONFIRM_OK,
-                            deny: text::DELETE_CONFIRM_DENY,
-                        }),
-                        ..button(CardAction::Delete, ButtonStyle::Danger)
-                    },
+                    Moderation::Delete => button(CardAction::Delete, ButtonStyle::Danger),
+                    Moderation::Approve if !m.approved && !m.rejected => {
+                        button(CardAction::Approve, ButtonStyle::Primary)
+                    }
+                    Moderation::Reject if !m.rejected => {
+                        button(CardAction::Reject, ButtonStyle::Default)
+                    }
+                    Moderation::BanAuthor if !m.author_blocked => {
+                        button(CardAction::BanAuthor, ButtonStyle::Danger)
+                    }
+                    Moderation::DeleteReply if m.reply_deleted != s.our_reply => {
+                        button(CardAction::DeleteReply, ButtonStyle::Danger)
+                    }
                     _ => continue,
                 };
                 buttons.push(b);
@@ -217,7 +249,11 @@ impl CardView {
             ticket: ticket.id,
             headline: text::card_headline(s.network, s.kind, account_name),
             author: s.customer_name(),
-            about: text::item_about(&s.context),
+            about: text::item_about(&super::model::ItemContext {
+                // Decided by the team: no longer waiting.
+                held: s.context.held.filter(|_| !m.approved && !m.rejected),
+                ..s.context.clone()
+            }),
             // A conversation's card shows its newest message; a comment's, the comment.
             text: match (s.kind, &s.last_text) {
                 (ItemKind::DirectMessage, Some(last)) => Rich::theirs(last),

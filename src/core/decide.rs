@@ -569,6 +569,7 @@ pub fn decide(
                 HistoryKind::ReplyDelivered { key: key.clone() },
             ));
             d.state.last_replied_by = Some(teammate.clone());
+            d.state.our_reply = Some(network_item_id.clone());
             d.state.last_failure = None;
             d.state.replying.retain(|r| r.teammate != *teammate);
             d.effects.push(Effect::ShowDelivery {
@@ -578,6 +579,7 @@ pub fn decide(
             d.effects.push(Effect::UpdateCard);
         }
         Event::Moderate { teammate, action } => {
+            let our_reply = d.state.our_reply.clone();
             let m = &mut d.state.moderation;
             let changed = match action {
                 Moderation::Hide => !std::mem::replace(&mut m.hidden, true),
@@ -585,8 +587,21 @@ pub fn decide(
                 Moderation::Delete => !std::mem::replace(&mut m.deleted, true),
                 Moderation::Like => !std::mem::replace(&mut m.liked, true),
                 Moderation::Block => !std::mem::replace(&mut m.author_blocked, true),
+                Moderation::Approve => !std::mem::replace(&mut m.approved, true),
+                Moderation::Reject => !std::mem::replace(&mut m.rejected, true),
+                Moderation::BanAuthor => {
+                    m.rejected = true;
+                    !std::mem::replace(&mut m.author_blocked, true)
+                }
+                // The reply deleted is the one delivered last when the teammate clicked (the
+                // outbox deletes that one, even if another is delivered meanwhile).
+                Moderation::DeleteReply => {
+                    our_reply.is_some()
+                        && std::mem::replace(&mut m.reply_deleted, our_reply.clone()) != our_reply
+                }
             };
-            // Block needs a real author id (see `Moderation::available`).
+            // Block needs a real author id, approve / reject a held item, deleting our reply
+            // a delivered one (see `Moderation::available`).
             let allowed = Moderation::available(&ticket.state, caps).contains(action);
             if changed && allowed && !ticket.state.moderation.deleted {
                 d.state.moderation.failure = None;
@@ -613,6 +628,13 @@ pub fn decide(
                 Moderation::Delete => m.deleted = false,
                 Moderation::Like => m.liked = false,
                 Moderation::Block => m.author_blocked = false,
+                Moderation::Approve => m.approved = false,
+                Moderation::Reject => m.rejected = false,
+                Moderation::BanAuthor => {
+                    m.author_blocked = false;
+                    m.rejected = false;
+                }
+                Moderation::DeleteReply => m.reply_deleted = None,
             }
             m.failure = Some((*action, reason.clone()));
             d.history.push(entry(
@@ -689,6 +711,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         moderation: Default::default(),
         last_text: Some(full_text(item)),
         last_replied_by: None,
+        our_reply: None,
         last_failure: None,
         first_item_deleted: false,
         first_item_edited: false,

@@ -188,12 +188,24 @@ pub enum Moderation {
     Like,
     /// Block the author from the Page.
     Block,
+    /// Publish an item the network holds for review (YouTube `heldForReview`, `likelySpam`).
+    Approve,
+    /// Keep an item from the public (YouTube: rejected).
+    Reject,
+    /// Reject the item and ban its author from the account (YouTube `banAuthor`).
+    BanAuthor,
+    /// Delete the team's latest reply on the ticket (YouTube: our comment; Google: the
+    /// review's reply).
+    DeleteReply,
 }
 
 impl Moderation {
     /// What can be done to this ticket's item: what the network offers (`caps`), minus Block
     /// when the author is a stand-in (no real user id to block, e.g. a mention whose author
     /// Meta did not name; the block edge must only ever get a real id).
+    ///
+    /// Approve, reject and ban apply to items the network holds for review; deleting our reply
+    /// needs a delivered reply.
     pub fn available(
         state: &TicketState,
         caps: &super::capabilities::Capabilities,
@@ -201,7 +213,16 @@ impl Moderation {
         caps.moderation
             .iter()
             .copied()
-            .filter(|m| *m != Moderation::Block || state.customer.id.is_known())
+            .filter(|m| match m {
+                Moderation::Block => state.customer.id.is_known(),
+                Moderation::Approve | Moderation::Reject | Moderation::BanAuthor => {
+                    state.context.held.is_some()
+                }
+                Moderation::DeleteReply => state.our_reply.is_some(),
+                Moderation::Hide | Moderation::Unhide | Moderation::Delete | Moderation::Like => {
+                    true
+                }
+            })
             .collect()
     }
 }
@@ -213,6 +234,15 @@ pub struct ModerationState {
     pub deleted: bool,
     pub liked: bool,
     pub author_blocked: bool,
+    /// A held item was published.
+    #[serde(default)]
+    pub approved: bool,
+    /// The item was kept from the public (rejected).
+    #[serde(default)]
+    pub rejected: bool,
+    /// Our reply with this id was deleted.
+    #[serde(default)]
+    pub reply_deleted: Option<NetworkItemId>,
     /// The last moderation the network refused, and why.
     pub failure: Option<(Moderation, FailureReason)>,
 }
@@ -253,6 +283,9 @@ pub struct TicketState {
     #[serde(default)]
     pub last_text: Option<String>,
     pub last_replied_by: Option<Teammate>,
+    /// The network's id of the team's latest delivered reply (what "delete our reply" takes).
+    #[serde(default)]
+    pub our_reply: Option<NetworkItemId>,
     /// The reason the latest reply failed, until a reply is delivered again.
     pub last_failure: Option<FailureReason>,
     /// The first item was deleted on the network.
@@ -508,6 +541,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             moderation: Default::default(),
             last_text: None,
             last_replied_by: None,
+            our_reply: None,
             last_failure: None,
             first_item_deleted: false,
             first_item_edited: false,

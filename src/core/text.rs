@@ -69,6 +69,10 @@ pub fn button(action: CardAction) -> &'static str {
         CardAction::Delete => "Delete",
         CardAction::Like => "Like",
         CardAction::Block => "Block author",
+        CardAction::Approve => "Approve",
+        CardAction::Reject => "Reject",
+        CardAction::BanAuthor => "Ban author",
+        CardAction::DeleteReply => "Delete our reply",
     }
 }
 
@@ -488,14 +492,21 @@ pub fn moderation_line(m: &super::model::ModerationState) -> Option<String> {
     let mut parts = Vec::new();
     if m.deleted {
         parts.push("Deleted on the network");
+    } else if m.rejected {
+        parts.push("Rejected: kept from the public");
     } else if m.hidden {
         parts.push("Hidden from the public");
+    } else if m.approved {
+        parts.push("Approved: now public");
     }
     if m.liked {
         parts.push("Liked");
     }
     if m.author_blocked {
         parts.push("Author blocked");
+    }
+    if m.reply_deleted.is_some() {
+        parts.push("Our reply deleted");
     }
     (!parts.is_empty()).then(|| format!(":shield: {}", parts.join(" · ")))
 }
@@ -508,6 +519,10 @@ fn moderation_verb(action: super::model::Moderation) -> &'static str {
         Delete => "Deleting",
         Like => "Liking",
         Block => "Blocking the author",
+        Approve => "Approving",
+        Reject => "Rejecting",
+        BanAuthor => "Banning the author",
+        DeleteReply => "Deleting our reply",
     }
 }
 
@@ -524,6 +539,17 @@ pub const DELETE_CONFIRM_TEXT: &str =
     "It is removed from the network for everyone. This cannot be undone.";
 pub const DELETE_CONFIRM_OK: &str = "Delete";
 pub const DELETE_CONFIRM_DENY: &str = "Keep it";
+
+/// The confirmation asked before deleting the team's reply.
+pub const DELETE_REPLY_CONFIRM_TITLE: &str = "Delete our reply?";
+pub const DELETE_REPLY_CONFIRM_TEXT: &str =
+    "The team's latest reply is removed from the network for everyone. This cannot be undone.";
+
+/// The confirmation asked before banning an author.
+pub const BAN_CONFIRM_TITLE: &str = "Ban the author?";
+pub const BAN_CONFIRM_TEXT: &str =
+    "The comment is rejected and its author's future comments are hidden from the channel.";
+pub const BAN_CONFIRM_OK: &str = "Ban";
 
 /// One attachment as a line of the customer's message. The line becomes part of what the
 /// customer wrote (stored with it, escaped like it on every surface), so it is plain text with

@@ -328,15 +328,18 @@ async fn component(
             }
             return Ok(render::tags_picker(id.ticket, &known, &t.state.tags));
         }
-        a if render::needs_confirmation(a) && value != Some(render::CONFIRMED) => {
-            return Ok(render::delete_confirmation(id.ticket));
+        a if value != Some(render::CONFIRMED)
+            && let Some(ask) = render::confirmation(a, id.ticket) =>
+        {
+            return Ok(ask);
         }
         _ => {}
     }
     let event = InboxEvent::CardAction {
         teammate: m.teammate.clone(),
         action_id: id.to_string(),
-        // Only Delete carries the confirmation marker; any other value is the action's own.
+        // Only irreversible actions carry the confirmation marker; any other value is the
+        // action's own.
         value: value
             .filter(|v| !(render::needs_confirmation(id.action) && *v == render::CONFIRMED))
             .map(str::to_string),

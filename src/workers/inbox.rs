@@ -533,11 +533,18 @@ async fn card_event(
             tags.push(tag);
             Event::SetTags { teammate, tags }
         }
-        CardAction::Hide => moderate(teammate, Moderation::Hide),
-        CardAction::Unhide => moderate(teammate, Moderation::Unhide),
-        CardAction::Delete => moderate(teammate, Moderation::Delete),
-        CardAction::Like => moderate(teammate, Moderation::Like),
-        CardAction::Block => moderate(teammate, Moderation::Block),
+        CardAction::Hide
+        | CardAction::Unhide
+        | CardAction::Delete
+        | CardAction::Like
+        | CardAction::Block
+        | CardAction::Approve
+        | CardAction::Reject
+        | CardAction::BanAuthor
+        | CardAction::DeleteReply => match id.action.moderation() {
+            Some(action) => moderate(teammate, action),
+            None => return Ok(None),
+        },
         // These open modals; the handler did that.
         CardAction::EditTags | CardAction::Reply | CardAction::SavedReply => return Ok(None),
     };

@@ -312,32 +312,27 @@ pub fn ephemeral_with(text: impl Into<Rich>, components: Vec<Value>) -> Value {
     v
 }
 
-/// The Delete confirmation: Discord has no confirm dialog, so the click answers with this
-/// ephemeral message whose danger button carries the action id with `|confirmed`.
-pub fn delete_confirmation(ticket: TicketId) -> Value {
+/// The confirmation an irreversible action (Delete, Delete our reply, Ban author) asks for:
+/// Discord has no confirm dialog, so the click answers with this ephemeral message whose
+/// danger button carries the action id with `|confirmed`. `None` for other actions.
+pub fn confirmation(action: CardAction, ticket: TicketId) -> Option<Value> {
+    let c = crate::core::card::confirmation(action)?;
     let confirm = format!(
         "{}{VALUE_SEPARATOR}{CONFIRMED}",
-        crate::core::ActionId {
-            action: CardAction::Delete,
-            ticket
-        }
+        crate::core::ActionId { action, ticket }
     );
-    ephemeral_with(
-        Rich::ours(format!(
-            "*{}* {}",
-            text::DELETE_CONFIRM_TITLE,
-            text::DELETE_CONFIRM_TEXT
-        )),
+    Some(ephemeral_with(
+        Rich::ours(format!("*{}* {}", c.title, c.text)),
         vec![row(vec![json!({
             "type": BUTTON,
             "style": STYLE_DANGER,
-            "label": text::DELETE_CONFIRM_OK,
+            "label": c.ok,
             "custom_id": confirm,
         })])],
-    )
+    ))
 }
 
-/// The value a confirmed Delete carries.
+/// The value a confirmed irreversible action carries.
 pub const CONFIRMED: &str = "confirmed";
 
 /// `custom_id` prefix of the saved-reply select shown after "Saved reply…" (`…:<ticket>`).
@@ -755,7 +750,7 @@ pub fn reply_modal(ticket: TicketId, prefill: Option<&str>) -> Value {
 
 /// Whether a click needs the handler to confirm first (Discord has no confirm dialog).
 pub fn needs_confirmation(action: CardAction) -> bool {
-    action == CardAction::Delete
+    crate::core::card::confirmation(action).is_some()
 }
 
 #[cfg(test)]
@@ -971,6 +966,14 @@ mod tests {
             .expect("delete button");
         assert_eq!(delete["style"], 4);
         assert!(needs_confirmation(CardAction::Delete));
+        assert!(needs_confirmation(CardAction::DeleteReply));
+        assert!(needs_confirmation(CardAction::BanAuthor));
+        assert!(!needs_confirmation(CardAction::Approve));
+        let ban = confirmation(CardAction::BanAuthor, TicketId(4)).expect("asks");
+        assert_eq!(
+            ban["data"]["components"][0]["components"][0]["custom_id"],
+            "sb1:ban:4|confirmed"
+        );
     }
 
     #[test]
@@ -1156,7 +1159,7 @@ mod tests {
 
     #[test]
     fn delete_confirmation_and_saved_reply_select() {
-        let c = delete_confirmation(TicketId(4));
+        let c = confirmation(CardAction::Delete, TicketId(4)).expect("asks");
         assert_eq!(c["data"]["flags"], EPHEMERAL);
         assert_eq!(
             c["data"]["components"][0]["components"][0],

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::capabilities;
 use super::error::{GoogleError, next_quota_reset};
-use super::youtube::{ModerationFilter, Thread, YoutubeCall, YoutubeClient, youtube_changes};
+use super::youtube::{
+    ModerationFilter, ModerationStatus, Thread, YoutubeCall, YoutubeClient, youtube_changes,
+};
 use super::{BusinessClient, review_changes};
 use crate::core::quota::QuotaPlan;
 use crate::core::{AccountId, Capabilities, ItemKind, Moderation, Network, NetworkItemId, Ticket};
@@ -207,13 +209,30 @@ impl Connector for YoutubeConnector {
             .map_err(|e| connector_error(e, call.now))
     }
 
+    /// Held comments are approved or rejected (and their author banned) by
+    /// `comments.setModerationStatus`; our reply is deleted by `comments.delete`.
     async fn moderate(
         &self,
-        _call: Call<'_>,
-        _ticket: &Ticket,
+        call: Call<'_>,
+        ticket: &Ticket,
         action: Moderation,
     ) -> Result<(), ConnectorError> {
-        Err(not_offered(Network::Youtube, action))
+        let item = std::slice::from_ref(&ticket.state.first_item);
+        let status = |status, ban| {
+            self.client
+                .set_moderation_status(call.token, item, status, ban)
+        };
+        let result = match action {
+            Moderation::Approve => status(ModerationStatus::Published, false).await,
+            Moderation::Reject => status(ModerationStatus::Rejected, false).await,
+            Moderation::BanAuthor => status(ModerationStatus::Rejected, true).await,
+            Moderation::DeleteReply => match &ticket.state.moderation.reply_deleted {
+                Some(reply) => self.client.delete_comment(call.token, reply).await,
+                None => return Err(not_offered(Network::Youtube, action)),
+            },
+            _ => return Err(not_offered(Network::Youtube, action)),
+        };
+        result.map_err(|e| connector_error(e, call.now))
     }
 }
 
@@ -361,13 +380,21 @@ impl Connector for ReviewsConnector {
         Ok(NetworkItemId::new(format!("{reply_to}:reply")))
     }
 
+    /// Reviews cannot be moderated; our reply can be deleted (`DELETE …/reply`).
     async fn moderate(
         &self,
-        _call: Call<'_>,
-        _ticket: &Ticket,
+        call: Call<'_>,
+        ticket: &Ticket,
         action: Moderation,
     ) -> Result<(), ConnectorError> {
-        Err(not_offered(Network::Google, action))
+        if action != Moderation::DeleteReply {
+            return Err(not_offered(Network::Google, action));
+        }
+        let review = format!("{}/reviews/{}", call.account, ticket.state.first_item);
+        self.client
+            .delete_reply(call.token, &review)
+            .await
+            .map_err(|e| connector_error(e, call.now))
     }
 }
 

@@ -157,6 +157,11 @@ impl Connector for MetaConnector {
                 g.block(token, call.account.as_str(), s.customer.id.as_str())
                     .await
             }
+            // Not in the family's capabilities (the core never queues them; an old job might).
+            Moderation::Approve
+            | Moderation::Reject
+            | Moderation::BanAuthor
+            | Moderation::DeleteReply => Err(GraphError::Permanent(FailureReason::NotSupported)),
         };
         result.map_err(connector_error)
     }
