@@ -564,3 +564,181 @@ async fn a_connected_accounts_channel_is_an_inbox() {
         switchboard::core::text::NOT_AN_INBOX_CHANNEL
     );
 }
+
+/// A world that can connect YouTube channels from chat against the `google` fake: a token
+/// endpoint that grants any code, and the channel `UC_acme` behind the granted token.
+async fn connecting_world(google: &MockServer) -> World {
+    let base = google.uri();
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        g.authorize_url = format!("{base}/o/oauth2/v2/auth");
+        g.token_url = format!("{base}/token");
+        g.revoke_url = format!("{base}/revoke");
+        g.youtube_api_url = format!("{base}/youtube/v3");
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+        c.permissions.admin = vec!["UADMIN".into()];
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.connected", "expires_in": 3599, "refresh_token": "1//fresh",
+            "scope": "https://www.googleapis.com/auth/youtube.force-ssl", "token_type": "Bearer"
+        })))
+        .mount(google)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/youtube/v3/channels"))
+        .and(query_param("mine", "true"))
+        .and(header("authorization", "Bearer ya29.connected"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "youtube#channelListResponse",
+            "items": [{"kind": "youtube#channel", "id": "UC_acme", "snippet": {"title": "Acme TV"}}]
+        })))
+        .mount(google)
+        .await;
+    w
+}
+
+/// The callback URL Google would redirect to for the link `said` hands out, with `code`.
+fn callback_for(said: &str, code: &str) -> String {
+    let link = url::Url::parse(said.rsplit(' ').next().expect("a link")).expect("an URL");
+    let state = link
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state");
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "/oauth/google/callback?state={}&code={}",
+        enc(&state),
+        enc(code)
+    )
+}
+
+async fn token_exchanges(google: &MockServer) -> usize {
+    google
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/token")
+        .count()
+}
+
+/// The database refuses to store the account: the teammate is asked to try again, nothing is
+/// stored, and the same link still works afterwards (the once-mark went with the failed
+/// transaction). Used once, it is refused without asking Google again.
+#[tokio::test]
+async fn a_failure_to_store_leaves_the_link_usable_and_a_replay_is_refused() {
+    let google = MockServer::start().await;
+    let w = connecting_world(&google).await;
+    w.slack_ok().await;
+    let said = ephemeral_text(&w.command("UADMIN", "connect youtube").await.1);
+    // Simulate a database failure on the accounts table, from another connection.
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&w.svc.config.database.url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_accounts BEFORE INSERT ON accounts \
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = get(&w, &callback_for(&said, "4/first-code")).await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{page}"
+    );
+    assert!(page.contains("open the link again"), "{page}");
+    assert!(w.store.accounts().await.unwrap().is_empty());
+    assert!(w.take_slack("/chat.postMessage").await.is_empty());
+
+    // The database is back: the same link (Google hands out a new code) connects.
+    sqlx::query("DROP TRIGGER refuse_accounts")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let callback = callback_for(&said, "4/second-code");
+    let (status, page) = get(&w, &callback).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{page}");
+    assert_eq!(w.store.accounts().await.unwrap().len(), 1);
+    let told = w.take_slack("/chat.postMessage").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].body.to_string().contains("Acme TV"), "{told:?}");
+    assert_eq!(token_exchanges(&google).await, 2);
+
+    // Used now: refused before any exchange, nothing stored or said again.
+    for code in ["4/second-code", "4/third-code"] {
+        let (status, page) = get(&w, &callback_for(&said, code)).await;
+        assert_eq!(status, axum::http::StatusCode::BAD_REQUEST);
+        assert!(page.contains("already used"), "{page}");
+    }
+    assert_eq!(token_exchanges(&google).await, 2);
+    assert_eq!(w.store.accounts().await.unwrap().len(), 1);
+    w.finish().await;
+}
+
+/// Slack fails the "connected" notice the callback posts at once: the account is connected
+/// all the same, and the notice stays pending until the accounts loop posts it, once.
+#[tokio::test]
+async fn a_connected_notice_whose_post_failed_is_posted_later_once() {
+    let google = MockServer::start().await;
+    let w = connecting_world(&google).await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("<html>Server Error</html>"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    let said = ephemeral_text(&w.command("UADMIN", "connect youtube").await.1);
+    let (status, page) = get(&w, &callback_for(&said, "4/good-code")).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{page}");
+    let accounts = w.store.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert!(accounts[0].notice_due.is_some(), "still to be told");
+    assert_eq!(
+        w.take_slack("/chat.postMessage").await.len(),
+        1,
+        "the failed try"
+    );
+
+    use switchboard::workers::accounts::{NOTICE_RETRY, deliver_notices};
+    // Not before its retry time.
+    assert_eq!(deliver_notices(&w.svc, Utc::now()).await.unwrap(), 0);
+    assert!(w.take_slack("/chat.postMessage").await.is_empty());
+    let later = Utc::now() + chrono::Duration::from_std(NOTICE_RETRY).unwrap();
+    let later = later + chrono::Duration::seconds(1);
+    assert_eq!(deliver_notices(&w.svc, later).await.unwrap(), 1);
+    let told = w.take_slack("/chat.postMessage").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].body["channel"], CHANNEL);
+    let said = blocks_text(&told[0].body) + &told[0].body["text"].to_string();
+    assert!(
+        said.contains("YouTube channel") && said.contains("Acme TV"),
+        "{said}"
+    );
+    // Told: never again.
+    let much_later = later + chrono::Duration::days(1);
+    assert_eq!(deliver_notices(&w.svc, much_later).await.unwrap(), 0);
+    assert_eq!(
+        w.store
+            .account(accounts[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .notice_due,
+        None
+    );
+    w.finish().await;
+}
