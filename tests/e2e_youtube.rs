@@ -742,3 +742,37 @@ async fn a_connected_notice_whose_post_failed_is_posted_later_once() {
     );
     w.finish().await;
 }
+
+/// `connect` in a direct message is refused (the conversations would have nowhere to go):
+/// no link, nothing else.
+#[tokio::test]
+async fn connect_in_a_direct_message_is_refused() {
+    let google = MockServer::start().await;
+    let w = connecting_world(&google).await;
+    w.slack_ok().await;
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("team_id", TEAM)
+        .append_pair("channel_id", "D0DIRECT")
+        .append_pair("channel_name", "directmessage")
+        .append_pair("user_id", "UADMIN")
+        .append_pair("command", "/switchboard")
+        .append_pair("text", "connect youtube")
+        .append_pair("response_url", &w.response_url())
+        .append_pair("trigger_id", "t-dm")
+        .finish();
+    let (status, answer) = w
+        .slack_post(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[],
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    assert_eq!(
+        ephemeral_text(&answer),
+        switchboard::core::text::CONNECT_IN_A_DM
+    );
+    assert!(w.store.accounts().await.unwrap().is_empty());
+    w.finish().await;
+}
