@@ -776,3 +776,110 @@ async fn connect_in_a_direct_message_is_refused() {
     assert!(w.store.accounts().await.unwrap().is_empty());
     w.finish().await;
 }
+
+/// `connect google` connects every location the grant reaches: both listings are read to
+/// their last page, a location listed under two accounts is connected once, and the channel
+/// is told about all of them in one message (names escaped).
+#[tokio::test]
+async fn connecting_google_reads_every_page_of_accounts_and_locations() {
+    let google = MockServer::start().await;
+    let base = google.uri();
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        g.authorize_url = format!("{base}/o/oauth2/v2/auth");
+        g.token_url = format!("{base}/token");
+        g.account_management_url = format!("{base}/am/v1");
+        g.business_information_url = format!("{base}/bi/v1");
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+        c.permissions.admin = vec!["UADMIN".into()];
+    })
+    .await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.business", "expires_in": 3599, "refresh_token": "1//biz",
+            "scope": switchboard::oauth::SCOPE_BUSINESS, "token_type": "Bearer"
+        })))
+        .mount(&google)
+        .await;
+    let page = |p: &str, token: Option<&str>, body: Value| {
+        let m = Mock::given(method("GET"))
+            .and(path(p.to_string()))
+            .and(header("authorization", "Bearer ya29.business"));
+        let m = match token {
+            Some(t) => m.and(query_param("pageToken", t)),
+            None => m.and(wiremock::matchers::query_param_is_missing("pageToken")),
+        };
+        m.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+    };
+    page(
+        "/am/v1/accounts",
+        None,
+        json!({"accounts": [{"name": "accounts/111", "accountName": "Jane", "type": "PERSONAL"}],
+               "nextPageToken": "acc-2"}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/am/v1/accounts",
+        Some("acc-2"),
+        json!({"accounts": [{"name": "accounts/333", "accountName": "Cafés", "type": "LOCATION_GROUP"}]}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/bi/v1/accounts/111/locations",
+        None,
+        json!({"locations": [{"name": "locations/1", "title": "Downtown"}], "nextPageToken": "loc-2"}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/bi/v1/accounts/111/locations",
+        Some("loc-2"),
+        json!({"locations": [{"name": "locations/2", "title": "Airport <!here>"}]}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/bi/v1/accounts/333/locations",
+        None,
+        json!({"locations": [{"name": "locations/2", "title": "Airport <!here>"},
+                             {"name": "locations/3", "title": "Harbour"}]}),
+    )
+    .mount(&google)
+    .await;
+
+    let said = ephemeral_text(&w.command("UADMIN", "connect google").await.1);
+    let (status, page) = get(&w, &callback_for(&said, "4/business-code")).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{page}");
+    let connected: Vec<(String, String)> = w
+        .store
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.account_id.to_string(), a.name))
+        .collect();
+    assert_eq!(
+        connected,
+        vec![
+            ("accounts/111/locations/1".into(), "Downtown".into()),
+            ("accounts/111/locations/2".into(), "Airport <!here>".into()),
+            ("accounts/333/locations/3".into(), "Harbour".into()),
+        ]
+    );
+    let told = w.take_slack("/chat.postMessage").await;
+    assert_eq!(told.len(), 1, "one message for the grant: {told:?}");
+    let body = told[0].body.to_string();
+    for name in ["Downtown", "Airport &lt;!here&gt;", "Harbour"] {
+        assert!(body.contains(name), "{name} in {body}");
+    }
+    assert!(!body.contains("<!here>"), "{body}");
+    w.finish().await;
+}
