@@ -1280,3 +1280,262 @@ async fn a_forum_card_that_gave_up_is_posted_when_the_forum_works() {
         .collect();
     assert_eq!(notice.len(), 1, "told once, in the new post");
 }
+
+// ---- connecting accounts from Discord ---------------------------------------------------------
+
+const GOOGLE_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A Discord-only world whose admins are the moderators (by role); with `google`, the
+/// `[google]` client points at that fake.
+async fn accounts_world(google: Option<&wiremock::MockServer>) -> World {
+    let base = google.map(|g| g.uri());
+    let w = discord_world(|c| {
+        if let Some(base) = base {
+            let mut g =
+                switchboard::config::GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+            g.client_secret = Some(secrecy::SecretString::from("GOCSPX-test".to_string()));
+            g.authorize_url = format!("{base}/o/oauth2/v2/auth");
+            g.token_url = format!("{base}/token");
+            g.revoke_url = format!("{base}/revoke");
+            g.youtube_api_url = format!("{base}/youtube/v3");
+            c.google = Some(g);
+        }
+        c.secret_key = Some(secrecy::SecretString::from(GOOGLE_KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+        if let Some(d) = c.discord.as_mut() {
+            d.permissions.admin = vec![MOD_ROLE.into()];
+        }
+    })
+    .await;
+    w.discord_ok("").await;
+    w
+}
+
+/// `/inbox <sub> …` typed by `user` (with `roles`) in `channel` of the server.
+fn slash(id: &str, user: &str, roles: &[&str], channel: &str, sub: Value) -> Value {
+    json!({
+        "id": id, "application_id": APP_ID, "type": 2, "token": format!("token-{id}"),
+        "version": 1, "guild_id": GUILD, "channel_id": channel,
+        "channel": {"id": channel, "type": 0, "guild_id": GUILD},
+        "member": member(user, roles), "context": 0,
+        "data": {"id": "1000000000000000500", "name": "inbox", "type": 1, "options": [sub]}
+    })
+}
+
+/// Our wording `s` as Discord shows it (shortcodes as Unicode, bold doubled).
+fn shown(s: &str) -> String {
+    let answer = switchboard::chat::discord::render::ephemeral(s);
+    answer["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The text of an ephemeral answer (type 4, flag 64).
+fn ephemeral_content(answer: &Value) -> String {
+    assert_eq!(answer["type"], 4, "{answer}");
+    assert_eq!(answer["data"]["flags"], 64, "{answer}");
+    answer["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+const NOBODY: &str = "53908232506183777";
+
+/// An admin connects a YouTube channel from Discord: the link is Google's (PKCE, sealed
+/// state, our client), the callback routes the account to the Discord channel and says so
+/// there (the name escaped); `accounts` lists it; `disconnect` removes it. Anyone else is
+/// refused, ephemerally, and nothing changes; so is an unknown id or network.
+#[tokio::test]
+async fn an_admin_connects_lists_and_disconnects_an_account_from_discord() {
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, ResponseTemplate};
+    let google = wiremock::MockServer::start().await;
+    let w = accounts_world(Some(&google)).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.connected", "expires_in": 3599, "refresh_token": "1//fresh",
+            "scope": "https://www.googleapis.com/auth/youtube.force-ssl", "token_type": "Bearer"
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/youtube/v3/channels"))
+        .and(query_param("mine", "true"))
+        .and(header("authorization", "Bearer ya29.connected"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "youtube#channelListResponse",
+            "items": [{"kind": "youtube#channel", "id": "UC_acme", "snippet": {"title": "Acme *TV* @everyone"}}]
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&google)
+        .await;
+    let connect = |id: &str, user: &str, roles: &[&str], channel: &str, network: &str| {
+        slash(
+            id,
+            user,
+            roles,
+            channel,
+            json!({"type": 1, "name": "connect",
+                   "options": [{"type": 3, "name": "network", "value": network}]}),
+        )
+    };
+
+    // Not an admin; not a connectable network; not a text channel of the server: refused.
+    let said =
+        ephemeral_content(&interact(&w, &connect("7001", NOBODY, &[], DCHANNEL, "youtube")).await);
+    assert_eq!(said, shown(switchboard::core::text::DISCORD_ADMINS_ONLY));
+    let said = ephemeral_content(
+        &interact(&w, &connect("7002", MOD, &[MOD_ROLE], DCHANNEL, "tiktok")).await,
+    );
+    assert_eq!(said, shown(switchboard::core::text::CONNECT_USAGE));
+    let said = ephemeral_content(
+        &interact(&w, &connect("7003", MOD, &[MOD_ROLE], FORUM, "youtube")).await,
+    );
+    assert_eq!(
+        said,
+        shown(switchboard::core::text::DISCORD_CONNECT_ELSEWHERE)
+    );
+
+    // The admin gets Google's authorization link.
+    let said = ephemeral_content(
+        &interact(&w, &connect("7004", MOD, &[MOD_ROLE], DCHANNEL, "youtube")).await,
+    );
+    let link = url::Url::parse(said.rsplit(' ').next().expect("a link")).expect("an URL");
+    assert_eq!(link.path(), "/o/oauth2/v2/auth");
+    let q: std::collections::HashMap<String, String> = link.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], "1234-abc.apps.googleusercontent.com");
+    assert_eq!(
+        q["redirect_uri"],
+        "https://social.example.org/oauth/google/callback"
+    );
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(
+        q["code_challenge"].len(),
+        43,
+        "a S256 challenge: {}",
+        q["code_challenge"]
+    );
+    assert!(!q["state"].is_empty());
+    assert!(
+        w.store.accounts().await.unwrap().is_empty(),
+        "nothing stored before consent"
+    );
+
+    // Consent: the account goes to the Discord channel, which is told.
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let callback = format!(
+        "/oauth/google/callback?state={}&code={}",
+        enc(&q["state"]),
+        enc("4/good-code")
+    );
+    let (status, page) = w
+        .send(Request::get(callback.as_str()).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let accounts = w.store.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    let a = &accounts[0];
+    assert_eq!(
+        (a.surface, a.channel.as_str(), a.connected_by.as_deref()),
+        (switchboard::core::Surface::Discord, DCHANNEL, Some(MOD))
+    );
+    assert_eq!(a.notice_due, None, "told at once");
+    let told = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    let content = told[0].body["content"].as_str().unwrap_or_default();
+    assert!(content.contains("YouTube channel"), "{content}");
+    assert!(content.contains(r"Acme \*TV\* \@everyone"), "{content}");
+    assert_eq!(told[0].body["allowed_mentions"], json!({"parse": []}));
+
+    // `accounts`: admins only.
+    let accounts_cmd = |id: &str, user: &str, roles: &[&str]| {
+        slash(
+            id,
+            user,
+            roles,
+            DCHANNEL,
+            json!({"type": 1, "name": "accounts"}),
+        )
+    };
+    let said = ephemeral_content(&interact(&w, &accounts_cmd("7005", NOBODY, &[])).await);
+    assert_eq!(said, shown(switchboard::core::text::DISCORD_ADMINS_ONLY));
+    let listed = ephemeral_content(&interact(&w, &accounts_cmd("7006", MOD, &[MOD_ROLE])).await);
+    assert!(
+        listed.contains(&format!("`{}`", a.id)) && listed.contains("healthy"),
+        "{listed}"
+    );
+    assert!(listed.contains(r"Acme \*TV\*"), "{listed}");
+
+    // `disconnect`: an unknown id, or someone not an admin, changes nothing.
+    let disconnect = |id: &str, user: &str, roles: &[&str], account: i64| {
+        slash(
+            id,
+            user,
+            roles,
+            DCHANNEL,
+            json!({"type": 1, "name": "disconnect",
+                   "options": [{"type": 4, "name": "id", "value": account}]}),
+        )
+    };
+    let said =
+        ephemeral_content(&interact(&w, &disconnect("7007", MOD, &[MOD_ROLE], a.id + 100)).await);
+    assert_eq!(
+        said,
+        shown(&switchboard::core::text::account_not_found(a.id + 100))
+    );
+    let said = ephemeral_content(&interact(&w, &disconnect("7008", NOBODY, &[], a.id)).await);
+    assert_eq!(said, shown(switchboard::core::text::DISCORD_ADMINS_ONLY));
+    assert_eq!(w.store.accounts().await.unwrap().len(), 1);
+    let said = ephemeral_content(&interact(&w, &disconnect("7009", MOD, &[MOD_ROLE], a.id)).await);
+    assert!(said.contains("Disconnected"), "{said}");
+    assert!(w.store.accounts().await.unwrap().is_empty());
+    let revoked = google
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/revoke")
+        .count();
+    assert_eq!(revoked, 1);
+    w.finish().await;
+}
+
+/// `connect` outside a server (a direct message with the bot) is refused before anything
+/// else; in the server without `[google]`, the admin is told it is not set up. Nothing is
+/// stored, nothing is posted.
+#[tokio::test]
+async fn connect_from_a_direct_message_or_without_google_is_refused() {
+    let w = accounts_world(None).await;
+    let dm = json!({
+        "id": "7101", "application_id": APP_ID, "type": 2, "token": "token-7101", "version": 1,
+        "channel_id": "1000000000000000777",
+        "channel": {"id": "1000000000000000777", "type": 1},
+        "user": {"id": MOD, "username": "mod", "discriminator": "0", "global_name": "Mo", "avatar": null},
+        "context": 1,
+        "data": {"id": "1000000000000000500", "name": "inbox", "type": 1, "options": [
+            {"type": 1, "name": "connect", "options": [{"type": 3, "name": "network", "value": "youtube"}]}]}
+    });
+    let said = ephemeral_content(&interact(&w, &dm).await);
+    assert_eq!(said, shown(switchboard::core::text::CONNECT_IN_A_DM));
+    let in_channel = slash(
+        "7102",
+        MOD,
+        &[MOD_ROLE],
+        DCHANNEL,
+        json!({"type": 1, "name": "connect",
+               "options": [{"type": 3, "name": "network", "value": "google"}]}),
+    );
+    let said = ephemeral_content(&interact(&w, &in_channel).await);
+    assert_eq!(said, shown(switchboard::core::text::OAUTH_NOT_CONFIGURED));
+    assert!(w.store.accounts().await.unwrap().is_empty());
+    w.finish().await;
+}

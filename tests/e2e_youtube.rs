@@ -564,3 +564,322 @@ async fn a_connected_accounts_channel_is_an_inbox() {
         switchboard::core::text::NOT_AN_INBOX_CHANNEL
     );
 }
+
+/// A world that can connect YouTube channels from chat against the `google` fake: a token
+/// endpoint that grants any code, and the channel `UC_acme` behind the granted token.
+async fn connecting_world(google: &MockServer) -> World {
+    let base = google.uri();
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        g.authorize_url = format!("{base}/o/oauth2/v2/auth");
+        g.token_url = format!("{base}/token");
+        g.revoke_url = format!("{base}/revoke");
+        g.youtube_api_url = format!("{base}/youtube/v3");
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+        c.permissions.admin = vec!["UADMIN".into()];
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.connected", "expires_in": 3599, "refresh_token": "1//fresh",
+            "scope": "https://www.googleapis.com/auth/youtube.force-ssl", "token_type": "Bearer"
+        })))
+        .mount(google)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/youtube/v3/channels"))
+        .and(query_param("mine", "true"))
+        .and(header("authorization", "Bearer ya29.connected"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "youtube#channelListResponse",
+            "items": [{"kind": "youtube#channel", "id": "UC_acme", "snippet": {"title": "Acme TV"}}]
+        })))
+        .mount(google)
+        .await;
+    w
+}
+
+/// The callback URL Google would redirect to for the link `said` hands out, with `code`.
+fn callback_for(said: &str, code: &str) -> String {
+    let link = url::Url::parse(said.rsplit(' ').next().expect("a link")).expect("an URL");
+    let state = link
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state");
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "/oauth/google/callback?state={}&code={}",
+        enc(&state),
+        enc(code)
+    )
+}
+
+async fn token_exchanges(google: &MockServer) -> usize {
+    google
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/token")
+        .count()
+}
+
+/// The database refuses to store the account: the teammate is asked to try again, nothing is
+/// stored, and the same link still works afterwards (the once-mark went with the failed
+/// transaction). Used once, it is refused without asking Google again.
+#[tokio::test]
+async fn a_failure_to_store_leaves_the_link_usable_and_a_replay_is_refused() {
+    let google = MockServer::start().await;
+    let w = connecting_world(&google).await;
+    w.slack_ok().await;
+    let said = ephemeral_text(&w.command("UADMIN", "connect youtube").await.1);
+    // Simulate a database failure on the accounts table, from another connection.
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&w.svc.config.database.url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_accounts BEFORE INSERT ON accounts \
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = get(&w, &callback_for(&said, "4/first-code")).await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{page}"
+    );
+    assert!(page.contains("open the link again"), "{page}");
+    assert!(w.store.accounts().await.unwrap().is_empty());
+    assert!(w.take_slack("/chat.postMessage").await.is_empty());
+
+    // The database is back: the same link (Google hands out a new code) connects.
+    sqlx::query("DROP TRIGGER refuse_accounts")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let callback = callback_for(&said, "4/second-code");
+    let (status, page) = get(&w, &callback).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{page}");
+    assert_eq!(w.store.accounts().await.unwrap().len(), 1);
+    let told = w.take_slack("/chat.postMessage").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].body.to_string().contains("Acme TV"), "{told:?}");
+    assert_eq!(token_exchanges(&google).await, 2);
+
+    // Used now: refused before any exchange, nothing stored or said again.
+    for code in ["4/second-code", "4/third-code"] {
+        let (status, page) = get(&w, &callback_for(&said, code)).await;
+        assert_eq!(status, axum::http::StatusCode::BAD_REQUEST);
+        assert!(page.contains("already used"), "{page}");
+    }
+    assert_eq!(token_exchanges(&google).await, 2);
+    assert_eq!(w.store.accounts().await.unwrap().len(), 1);
+    w.finish().await;
+}
+
+/// Slack fails the "connected" notice the callback posts at once: the account is connected
+/// all the same, and the notice stays pending until the accounts loop posts it, once.
+#[tokio::test]
+async fn a_connected_notice_whose_post_failed_is_posted_later_once() {
+    let google = MockServer::start().await;
+    let w = connecting_world(&google).await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("<html>Server Error</html>"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    let said = ephemeral_text(&w.command("UADMIN", "connect youtube").await.1);
+    let (status, page) = get(&w, &callback_for(&said, "4/good-code")).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{page}");
+    let accounts = w.store.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert!(accounts[0].notice_due.is_some(), "still to be told");
+    assert_eq!(
+        w.take_slack("/chat.postMessage").await.len(),
+        1,
+        "the failed try"
+    );
+
+    use switchboard::workers::accounts::{NOTICE_RETRY, deliver_notices};
+    // Not before its retry time.
+    assert_eq!(deliver_notices(&w.svc, Utc::now()).await.unwrap(), 0);
+    assert!(w.take_slack("/chat.postMessage").await.is_empty());
+    let later = Utc::now() + chrono::Duration::from_std(NOTICE_RETRY).unwrap();
+    let later = later + chrono::Duration::seconds(1);
+    assert_eq!(deliver_notices(&w.svc, later).await.unwrap(), 1);
+    let told = w.take_slack("/chat.postMessage").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].body["channel"], CHANNEL);
+    let said = blocks_text(&told[0].body) + &told[0].body["text"].to_string();
+    assert!(
+        said.contains("YouTube channel") && said.contains("Acme TV"),
+        "{said}"
+    );
+    // Told: never again.
+    let much_later = later + chrono::Duration::days(1);
+    assert_eq!(deliver_notices(&w.svc, much_later).await.unwrap(), 0);
+    assert_eq!(
+        w.store
+            .account(accounts[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .notice_due,
+        None
+    );
+    w.finish().await;
+}
+
+/// `connect` in a direct message is refused (the conversations would have nowhere to go):
+/// no link, nothing else.
+#[tokio::test]
+async fn connect_in_a_direct_message_is_refused() {
+    let google = MockServer::start().await;
+    let w = connecting_world(&google).await;
+    w.slack_ok().await;
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("team_id", TEAM)
+        .append_pair("channel_id", "D0DIRECT")
+        .append_pair("channel_name", "directmessage")
+        .append_pair("user_id", "UADMIN")
+        .append_pair("command", "/switchboard")
+        .append_pair("text", "connect youtube")
+        .append_pair("response_url", &w.response_url())
+        .append_pair("trigger_id", "t-dm")
+        .finish();
+    let (status, answer) = w
+        .slack_post(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[],
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    assert_eq!(
+        ephemeral_text(&answer),
+        switchboard::core::text::CONNECT_IN_A_DM
+    );
+    assert!(w.store.accounts().await.unwrap().is_empty());
+    w.finish().await;
+}
+
+/// `connect google` connects every location the grant reaches: both listings are read to
+/// their last page, a location listed under two accounts is connected once, and the channel
+/// is told about all of them in one message (names escaped).
+#[tokio::test]
+async fn connecting_google_reads_every_page_of_accounts_and_locations() {
+    let google = MockServer::start().await;
+    let base = google.uri();
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        g.authorize_url = format!("{base}/o/oauth2/v2/auth");
+        g.token_url = format!("{base}/token");
+        g.account_management_url = format!("{base}/am/v1");
+        g.business_information_url = format!("{base}/bi/v1");
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+        c.permissions.admin = vec!["UADMIN".into()];
+    })
+    .await;
+    w.slack_ok().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.business", "expires_in": 3599, "refresh_token": "1//biz",
+            "scope": switchboard::oauth::SCOPE_BUSINESS, "token_type": "Bearer"
+        })))
+        .mount(&google)
+        .await;
+    let page = |p: &str, token: Option<&str>, body: Value| {
+        let m = Mock::given(method("GET"))
+            .and(path(p.to_string()))
+            .and(header("authorization", "Bearer ya29.business"));
+        let m = match token {
+            Some(t) => m.and(query_param("pageToken", t)),
+            None => m.and(wiremock::matchers::query_param_is_missing("pageToken")),
+        };
+        m.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+    };
+    page(
+        "/am/v1/accounts",
+        None,
+        json!({"accounts": [{"name": "accounts/111", "accountName": "Jane", "type": "PERSONAL"}],
+               "nextPageToken": "acc-2"}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/am/v1/accounts",
+        Some("acc-2"),
+        json!({"accounts": [{"name": "accounts/333", "accountName": "Cafés", "type": "LOCATION_GROUP"}]}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/bi/v1/accounts/111/locations",
+        None,
+        json!({"locations": [{"name": "locations/1", "title": "Downtown"}], "nextPageToken": "loc-2"}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/bi/v1/accounts/111/locations",
+        Some("loc-2"),
+        json!({"locations": [{"name": "locations/2", "title": "Airport <!here>"}]}),
+    )
+    .mount(&google)
+    .await;
+    page(
+        "/bi/v1/accounts/333/locations",
+        None,
+        json!({"locations": [{"name": "locations/2", "title": "Airport <!here>"},
+                             {"name": "locations/3", "title": "Harbour"}]}),
+    )
+    .mount(&google)
+    .await;
+
+    let said = ephemeral_text(&w.command("UADMIN", "connect google").await.1);
+    let (status, page) = get(&w, &callback_for(&said, "4/business-code")).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{page}");
+    let connected: Vec<(String, String)> = w
+        .store
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.account_id.to_string(), a.name))
+        .collect();
+    assert_eq!(
+        connected,
+        vec![
+            ("accounts/111/locations/1".into(), "Downtown".into()),
+            ("accounts/111/locations/2".into(), "Airport <!here>".into()),
+            ("accounts/333/locations/3".into(), "Harbour".into()),
+        ]
+    );
+    let told = w.take_slack("/chat.postMessage").await;
+    assert_eq!(told.len(), 1, "one message for the grant: {told:?}");
+    let body = told[0].body.to_string();
+    for name in ["Downtown", "Airport &lt;!here&gt;", "Harbour"] {
+        assert!(body.contains(name), "{name} in {body}");
+    }
+    assert!(!body.contains("<!here>"), "{body}");
+    w.finish().await;
+}

@@ -676,6 +676,134 @@ async fn accounts_and_locations_are_paged() {
     token_never_in_urls(&server).await;
 }
 
+/// `all_accounts` and `all_locations` follow `nextPageToken` to the last page, sending each
+/// token back as `pageToken` with the same page size (and `readMask`).
+#[tokio::test]
+async fn every_page_of_accounts_and_locations_is_read() {
+    let (server, client) = business().await;
+    let accounts_page = |token: Option<&str>, names: &[&str], next: Option<&str>| {
+        let mut body = json!({
+            "accounts": names.iter().map(|n| json!({"name": n, "accountName": format!("Account {n}"),
+                "type": "LOCATION_GROUP", "role": "OWNER"})).collect::<Vec<_>>()
+        });
+        if let Some(next) = next {
+            body["nextPageToken"] = json!(next);
+        }
+        let m = Mock::given(method("GET"))
+            .and(path("/am/v1/accounts"))
+            .and(query_param("pageSize", "20"))
+            .and(bearer());
+        let m = match token {
+            Some(t) => m.and(query_param("pageToken", t)),
+            None => m.and(query_param_is_missing("pageToken")),
+        };
+        m.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+    };
+    accounts_page(None, &["accounts/1"], Some("acc-p2"))
+        .mount(&server)
+        .await;
+    accounts_page(Some("acc-p2"), &["accounts/2"], Some("acc-p3"))
+        .mount(&server)
+        .await;
+    // The last page: an empty token counts as none.
+    Mock::given(method("GET"))
+        .and(path("/am/v1/accounts"))
+        .and(query_param("pageToken", "acc-p3"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "accounts": [{"name": "accounts/3", "type": "PERSONAL"}], "nextPageToken": ""
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let all = client.all_accounts(&token()).await.expect("accounts");
+    let names: Vec<&str> = all.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["accounts/1", "accounts/2", "accounts/3"]);
+
+    let location =
+        |id: u32| json!({"name": format!("locations/{id}"), "title": format!("Shop {id}")});
+    Mock::given(method("GET"))
+        .and(path("/bi/v1/accounts/1/locations"))
+        .and(query_param("readMask", "name,title,storeCode,metadata"))
+        .and(query_param("pageSize", "100"))
+        .and(query_param_is_missing("pageToken"))
+        .and(bearer())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "locations": (1..=100).map(location).collect::<Vec<_>>(),
+            "nextPageToken": "loc-p2", "totalSize": 101
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bi/v1/accounts/1/locations"))
+        .and(query_param("readMask", "name,title,storeCode,metadata"))
+        .and(query_param("pageSize", "100"))
+        .and(query_param("pageToken", "loc-p2"))
+        .and(bearer())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "locations": [location(101)], "totalSize": 101
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let all = client
+        .all_locations(&token(), "accounts/1")
+        .await
+        .expect("locations");
+    assert_eq!(all.len(), 101);
+    assert_eq!(
+        (all[0].title.as_str(), all[100].name.as_str()),
+        ("Shop 1", "locations/101")
+    );
+    token_never_in_urls(&server).await;
+}
+
+/// A listing whose pages never end is read up to the bound, not forever; an error on a
+/// later page is the listing's error.
+#[tokio::test]
+async fn an_endless_listing_stops_at_the_page_bound() {
+    use switchboard::networks::google::business::MAX_LISTING_PAGES;
+    let (server, client) = business().await;
+    Mock::given(method("GET"))
+        .and(path("/bi/v1/accounts/1/locations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "locations": [{"name": "locations/7", "title": "Again"}], "nextPageToken": "same"
+        })))
+        .expect(u64::from(MAX_LISTING_PAGES))
+        .mount(&server)
+        .await;
+    let all = client
+        .all_locations(&token(), "accounts/1")
+        .await
+        .expect("locations");
+    assert_eq!(all.len(), MAX_LISTING_PAGES as usize);
+
+    Mock::given(method("GET"))
+        .and(path("/am/v1/accounts"))
+        .and(query_param_is_missing("pageToken"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "accounts": [{"name": "accounts/1"}], "nextPageToken": "p2"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/am/v1/accounts"))
+        .and(query_param("pageToken", "p2"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(google_error(
+            503,
+            "UNAVAILABLE",
+            "backendError",
+            "The service is currently unavailable.",
+        )))
+        .mount(&server)
+        .await;
+    assert!(matches!(
+        client.all_accounts(&token()).await,
+        Err(GoogleError::Transient { .. })
+    ));
+}
+
 #[tokio::test]
 async fn reviews_are_listed_newest_update_first_and_become_envelopes() {
     let (server, client) = business().await;

@@ -283,6 +283,9 @@ contract!(
     concurrent_pollers_never_share_an_account,
     refreshes_are_one_at_a_time_and_health_changes_once,
     account_alerts_are_pending_until_told,
+    connecting_under_a_once_mark_is_all_or_nothing,
+    account_notices_are_pending_until_posted,
+    concurrent_notice_takers_never_share_a_notice,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -2645,4 +2648,194 @@ async fn account_alerts_are_pending_until_told(store: DynStore) {
         .await
         .unwrap();
     assert!(store.pending_account_alerts().await.unwrap().is_empty());
+}
+
+/// The accounts of one OAuth grant are stored with its once-mark in one transaction: a second
+/// use of the mark stores nothing, and the mark shows as used.
+async fn connecting_under_a_once_mark_is_all_or_nothing(store: DynStore) {
+    assert!(!store.is_marked("oauth-state:n1").await.unwrap());
+    let both = [youtube("UC1", "A", b"x"), youtube("UC2", "B", b"x")];
+    let stored = store
+        .connect_accounts_once("oauth-state:n1", &both, t0())
+        .await
+        .unwrap()
+        .expect("first use");
+    let names: Vec<_> = stored.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["A", "B"]);
+    assert!(stored.iter().all(|a| a.notice_due == Some(t0())));
+    assert!(store.is_marked("oauth-state:n1").await.unwrap());
+    // Used: nothing is written, not even the other account or the new credentials.
+    let again = [youtube("UC1", "A2", b"y"), youtube("UC3", "C", b"y")];
+    assert!(
+        store
+            .connect_accounts_once("oauth-state:n1", &again, at(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let now: Vec<_> = store
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.name, a.credentials, a.credentials_version))
+        .collect();
+    assert_eq!(
+        now,
+        vec![
+            ("A".into(), b"x".to_vec(), 1),
+            ("B".into(), b"x".to_vec(), 1)
+        ]
+    );
+    // A first_time mark is the same mark.
+    assert!(store.first_time("oauth-state:n2", at(2)).await.unwrap());
+    assert!(store.is_marked("oauth-state:n2").await.unwrap());
+    assert!(
+        store
+            .connect_accounts_once("oauth-state:n2", &again, at(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A fresh mark reconnects.
+    let r = store
+        .connect_accounts_once("oauth-state:n3", &again[..1], at(3))
+        .await
+        .unwrap()
+        .expect("fresh mark");
+    assert_eq!((r[0].name.as_str(), r[0].credentials_version), ("A2", 2));
+    assert_eq!(store.accounts().await.unwrap().len(), 2);
+}
+
+/// A connect leaves its "connected" notice pending; a taker gets one destination's due
+/// notices at once, under a lease; a posted notice is gone, a failed one is due again later,
+/// a lease that ran out lets another taker have it, and a reconnect meanwhile keeps the new
+/// notice pending.
+async fn account_notices_are_pending_until_posted(store: DynStore) {
+    let a = store
+        .connect_account(&youtube("UC1", "A", b"x"), t0())
+        .await
+        .unwrap();
+    let b = store
+        .connect_account(&youtube("UC2", "B", b"x"), t0())
+        .await
+        .unwrap();
+    let mut elsewhere = youtube("UC3", "C", b"x");
+    elsewhere.channel = "C2".into();
+    let c = store.connect_account(&elsewhere, at(1)).await.unwrap();
+    assert_eq!(a.notice_due, Some(t0()));
+    let ids = |v: Vec<switchboard::store::ConnectedAccount>| -> Vec<(i64, Option<DateTime<Utc>>)> {
+        v.into_iter().map(|x| (x.id, x.notice_due)).collect()
+    };
+    // Nothing is due before it was connected.
+    assert!(
+        store
+            .take_account_notices(at(-1), at(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // One destination at a time, the oldest first, each under the lease.
+    assert_eq!(
+        ids(store.take_account_notices(at(2), at(32)).await.unwrap()),
+        vec![(a.id, Some(at(32))), (b.id, Some(at(32)))]
+    );
+    assert_eq!(
+        ids(store.take_account_notices(at(2), at(32)).await.unwrap()),
+        vec![(c.id, Some(at(32)))]
+    );
+    assert!(
+        store
+            .take_account_notices(at(3), at(33))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A posted; B failed and is due again at 40; C's taker vanished.
+    assert!(
+        store
+            .finish_account_notice(a.id, at(32), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_account_notice(a.id, at(32), None)
+            .await
+            .unwrap(),
+        "finished once"
+    );
+    assert!(
+        store
+            .finish_account_notice(b.id, at(32), Some(at(40)))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.account(a.id).await.unwrap().unwrap().notice_due, None);
+    // C's lease ran out at 32: C alone is due at 35, B joins at 40.
+    assert_eq!(
+        ids(store.take_account_notices(at(35), at(65)).await.unwrap()),
+        vec![(c.id, Some(at(65)))]
+    );
+    assert_eq!(
+        ids(store.take_account_notices(at(40), at(70)).await.unwrap()),
+        vec![(b.id, Some(at(70)))]
+    );
+    // B is reconnected while its notice is being posted: the old claim finishes nothing and
+    // the new notice stays pending.
+    store
+        .connect_account(&youtube("UC2", "B2", b"y"), at(41))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .finish_account_notice(b.id, at(70), None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.account(b.id).await.unwrap().unwrap().notice_due,
+        Some(at(41))
+    );
+    // A reconnect of a told account has something to say again.
+    store
+        .connect_account(&youtube("UC1", "A", b"z"), at(42))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.take_account_notices(at(42), at(72)).await.unwrap()),
+        vec![(a.id, Some(at(72))), (b.id, Some(at(72)))]
+    );
+}
+
+/// Concurrent takers never get the same notice.
+async fn concurrent_notice_takers_never_share_a_notice(store: DynStore) {
+    for i in 0..6 {
+        let mut account = youtube(&format!("UC{i}"), "A", b"x");
+        account.channel = format!("C{}", i % 3);
+        store.connect_account(&account, t0()).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let taken = store.take_account_notices(at(1), at(31)).await.unwrap();
+                if taken.is_empty() {
+                    return got;
+                }
+                got.extend(taken.into_iter().map(|a| a.id));
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (6, 6));
 }

@@ -609,7 +609,7 @@ pub const OAUTH_BAD_STATE: &str =
     "This link is not valid here. Start again from the connect command in Slack or Discord.";
 pub const OAUTH_REPLAYED: &str =
     "This link was already used. Run the connect command again to connect another account.";
-pub const OAUTH_TRY_AGAIN: &str = "Switchboard could not save the connection just now. Run the connect command again in a minute.";
+pub const OAUTH_TRY_AGAIN: &str = "Switchboard could not save the connection just now, so nothing was connected. In a minute, open the link again (it works until it expires) or run the connect command again.";
 pub const OAUTH_EXCHANGE_FAILED: &str =
     "The provider did not confirm the connection. Run the connect command again.";
 pub const OAUTH_SCOPE_MISSING: &str = "The permission Switchboard needs was unticked on the consent screen. Run the connect command again and keep it ticked.";
@@ -639,6 +639,14 @@ pub const CONNECT_USAGE: &str = "Usage: `connect youtube` (a YouTube channel's c
 pub const DISCONNECT_USAGE: &str = "Usage: `disconnect <id>`, with the id `accounts` lists.";
 pub const ADMINS_ONLY: &str =
     "Only admins (`permissions.admin`) connect, list and disconnect accounts. Nothing was changed.";
+/// [`ADMINS_ONLY`] on Discord.
+pub const DISCORD_ADMINS_ONLY: &str = "Only admins (`discord.permissions.admin`) connect, list and disconnect accounts. Nothing was changed.";
+/// `connect` run in a direct message: an account's conversations go to the channel the
+/// command was run in.
+pub const CONNECT_IN_A_DM: &str = ":no_entry: Run `connect` in the channel the conversations should go to, not in a direct message. Nothing was changed.";
+/// `connect` run in a Discord channel that is not a configured text channel (cards can only
+/// go to configured channels; a forum cannot take the account's notices yet).
+pub const DISCORD_CONNECT_ELSEWHERE: &str = ":no_entry: Run `connect` in the text channel the conversations should go to: one listed under [[discord.servers]] (not a thread or a forum). Nothing was changed.";
 
 /// One line of the `accounts` listing.
 #[derive(Debug, Clone, Copy)]
@@ -685,10 +693,11 @@ pub fn account_not_found(id: i64) -> String {
     format!("No connected account has id {id} (`accounts` lists them). Nothing was changed.")
 }
 
-/// In an account's channel, once, when its token died: what happened and how to fix it.
-/// The reason is the provider's words: escaped.
-pub fn account_needs_reconnect(network: Network, name: &str, reason: &str) -> Rich {
-    let command = match network {
+/// In an account's channel, once, when its token died: what happened and how to fix it
+/// (`command`: the surface's slash command, `/switchboard` or `/inbox`). The reason is the
+/// provider's words: escaped.
+pub fn account_needs_reconnect(network: Network, name: &str, reason: &str, command: &str) -> Rich {
+    let connect = match network {
         Network::Google => "connect google",
         _ => "connect youtube",
     };
@@ -697,7 +706,7 @@ pub fn account_needs_reconnect(network: Network, name: &str, reason: &str) -> Ri
         .then("* needs reconnecting: its access was refused (")
         .then_theirs(reason)
         .then(format!(
-            "). Its conversations are not fetched until then. An admin runs `/switchboard {command}` in this channel to reconnect it."
+            "). Its conversations are not fetched until then. An admin runs `{command} {connect}` in this channel to reconnect it."
         ))
 }
 
@@ -771,7 +780,8 @@ pub fn discord_help(command: &str) -> String {
          • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.\n\
          `/{command} queue` lists a queue; `/{command} bulk` acts on every ticket matching a filter \
          (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook` `account:<id>` `type:public|private`).\n\
-         `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note."
+         `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note.\n\
+         Admins: `/{command} connect` connects a YouTube channel or Google reviews to this channel; `/{command} accounts` lists connected accounts; `/{command} disconnect` removes one."
     )
 }
 
@@ -1380,6 +1390,7 @@ mod discord_text_tests {
         • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.
         `/inbox queue` lists a queue; `/inbox bulk` acts on every ticket matching a filter (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook` `account:<id>` `type:public|private`).
         `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note.
+        Admins: `/inbox connect` connects a YouTube channel or Google reviews to this channel; `/inbox accounts` lists connected accounts; `/inbox disconnect` removes one.
         ");
     }
 }
@@ -1396,5 +1407,48 @@ mod authz_text_tests {
         insta::assert_snapshot!(refused(Permission::Bulk), @":no_entry: You are not allowed to mark tickets read or unread in bulk here (`permissions.bulk` in Switchboard's configuration). Nothing was changed.");
         insta::assert_snapshot!(refused_bulk(false), @":no_entry: You are not allowed to mark tickets read or unread in bulk here (`permissions.bulk`, which is `permissions.close` while it is not set, in Switchboard's configuration). Nothing was changed.");
         assert_eq!(refused_bulk(true), refused(Permission::Bulk));
+    }
+}
+
+#[cfg(test)]
+mod account_text_tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_of_connected_account_texts() {
+        insta::assert_snapshot!(
+            account_connected(Network::Google, &["Downtown".into(), "<!here> Airport".into()]).annotated(),
+            @"✅ Google Business Profile location *⟨Downtown⟩*, *⟨<!here> Airport⟩* connected — its reviews come here"
+        );
+        insta::assert_snapshot!(
+            account_needs_reconnect(Network::Youtube, "Acme TV", "Token has been revoked.", "/inbox").annotated(),
+            @"⚠️ YouTube account *⟨Acme TV⟩* needs reconnecting: its access was refused (⟨Token has been revoked.⟩). Its conversations are not fetched until then. An admin runs `/inbox connect youtube` in this channel to reconnect it."
+        );
+        let lines = [
+            AccountLine {
+                id: 1,
+                network: Network::Youtube,
+                name: "Acme TV",
+                unhealthy: None,
+                last_error: None,
+            },
+            AccountLine {
+                id: 2,
+                network: Network::Google,
+                name: "Downtown",
+                unhealthy: Some("invalid_grant"),
+                last_error: None,
+            },
+        ];
+        insta::assert_snapshot!(accounts_listing(&lines).annotated(), @r"
+        *Connected accounts*
+        `1` · YouTube · *⟨Acme TV⟩* · ✅ healthy
+        `2` · Google · *⟨Downtown⟩* · ⚠️ needs reconnecting (⟨invalid_grant⟩)
+        ");
+        insta::assert_snapshot!(OAUTH_TRY_AGAIN, @"Switchboard could not save the connection just now, so nothing was connected. In a minute, open the link again (it works until it expires) or run the connect command again.");
+        insta::assert_snapshot!(account_not_found(7), @"No connected account has id 7 (`accounts` lists them). Nothing was changed.");
+        insta::assert_snapshot!(CONNECT_IN_A_DM, @":no_entry: Run `connect` in the channel the conversations should go to, not in a direct message. Nothing was changed.");
+        insta::assert_snapshot!(DISCORD_ADMINS_ONLY, @"Only admins (`discord.permissions.admin`) connect, list and disconnect accounts. Nothing was changed.");
+        insta::assert_snapshot!(DISCORD_CONNECT_ELSEWHERE, @":no_entry: Run `connect` in the text channel the conversations should go to: one listed under [[discord.servers]] (not a thread or a forum). Nothing was changed.");
     }
 }

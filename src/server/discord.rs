@@ -21,6 +21,7 @@ use super::{AppState, Refusal};
 use crate::chat::discord::inbound::{self, CommandOption, Interaction, Kind, TextField};
 use crate::chat::discord::render::{self, CALLBACK_DEFERRED_UPDATE, CALLBACK_PONG, ephemeral};
 use crate::chat::discord::{parse_custom_id, signature};
+use crate::config::DiscordChannelKind;
 use crate::core::action::ActionIdError;
 use crate::core::filter::{self, Filter, Queue};
 use crate::core::permission::Permission;
@@ -534,6 +535,9 @@ async fn command(
         "queue" => queue(svc, i, m, &sub.options).await,
         "bulk" => bulk(svc, i, m, &sub.options).await,
         "assign" => assign(svc, i, m, &sub.options).await,
+        "connect" => connect(svc, i, m, &sub.options).await,
+        "accounts" => accounts(svc, m).await,
+        "disconnect" => disconnect(svc, m, &sub.options).await,
         "saved" => {
             let Some(action) = sub.options.first() else {
                 return Ok(ephemeral(&text::discord_help(command)));
@@ -681,6 +685,85 @@ async fn assign(
     };
     store(svc, i, event).await?;
     Ok(ephemeral(&text::assign_done(id.0)))
+}
+
+// ---- connected accounts -------------------------------------------------------------------
+
+/// Only admins connect, list and disconnect accounts (they choose what the whole team sees).
+async fn is_admin(svc: &Services, m: &Member<'_>) -> Result<bool, Refusal> {
+    svc.directory
+        .is_admin_as(&svc.slack, &svc.config, &m.teammate, m.roles)
+        .await
+        .map_err(|e| Refusal::internal("cannot check the admin list", format!("{e:#}")))
+}
+
+/// `connect network:youtube|google`: the authorization link, routing the account to the
+/// channel the command was run in.
+async fn connect(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    options: &[CommandOption],
+) -> Result<Value, Refusal> {
+    let Some(network) = opt_text(options, "network").and_then(|n| super::connectable(&n)) else {
+        return Ok(ephemeral(text::CONNECT_USAGE));
+    };
+    // The conversations go where the command was run: a direct message is no inbox.
+    let (Some(guild), Some(channel)) = (i.guild_id.as_deref(), i.channel_id.as_deref()) else {
+        return Ok(ephemeral(text::CONNECT_IN_A_DM));
+    };
+    if !is_admin(svc, m).await? {
+        return Ok(ephemeral(text::DISCORD_ADMINS_ONLY));
+    }
+    // Cards go only to configured channels, and the account's notices need a text channel.
+    let text_channel = svc
+        .config
+        .discord_channel(channel)
+        .is_some_and(|(g, c)| g == guild && c.kind == DiscordChannelKind::Text);
+    if !text_channel {
+        return Ok(ephemeral(text::DISCORD_CONNECT_ELSEWHERE));
+    }
+    let link = super::oauth::authorization_link(
+        svc,
+        network,
+        Surface::Discord,
+        guild,
+        channel,
+        m.teammate.id.as_str(),
+    );
+    Ok(match link {
+        Ok(url) => ephemeral(&text::connect_link(network, &url)),
+        Err(_) => ephemeral(text::OAUTH_NOT_CONFIGURED),
+    })
+}
+
+async fn accounts(svc: &Services, m: &Member<'_>) -> Result<Value, Refusal> {
+    if !is_admin(svc, m).await? {
+        return Ok(ephemeral(text::DISCORD_ADMINS_ONLY));
+    }
+    Ok(render::ephemeral_rich(&super::accounts_listing(svc).await?))
+}
+
+async fn disconnect(
+    svc: &Services,
+    m: &Member<'_>,
+    options: &[CommandOption],
+) -> Result<Value, Refusal> {
+    let Some(id) =
+        opt_text(options, "id").and_then(|t| t.trim_start_matches('#').parse::<i64>().ok())
+    else {
+        return Ok(ephemeral(text::DISCONNECT_USAGE));
+    };
+    if !is_admin(svc, m).await? {
+        return Ok(ephemeral(text::DISCORD_ADMINS_ONLY));
+    }
+    let removed = crate::workers::accounts::disconnect(svc, id)
+        .await
+        .map_err(|e| Refusal::internal("cannot disconnect an account", format!("{e:#}")))?;
+    Ok(match removed {
+        Some(name) => render::ephemeral_rich(&text::account_disconnected(&name)),
+        None => ephemeral(&text::account_not_found(id)),
+    })
 }
 
 async fn saved(

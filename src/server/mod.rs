@@ -81,6 +81,37 @@ pub(crate) async fn queue_listing(
     Ok(Rich::join(lines, "\n"))
 }
 
+/// The `accounts` listing: every connected account with its health. The surface answering
+/// renders it (and escapes the accounts' names).
+pub(crate) async fn accounts_listing(svc: &Services) -> Result<crate::core::Rich, Refusal> {
+    use crate::core::text;
+    let accounts = svc
+        .store
+        .accounts()
+        .await
+        .map_err(|e| Refusal::internal("cannot list accounts", e))?;
+    let lines: Vec<text::AccountLine<'_>> = accounts
+        .iter()
+        .map(|a| text::AccountLine {
+            id: a.id,
+            network: a.network,
+            name: &a.name,
+            unhealthy: a.unhealthy.as_deref(),
+            last_error: a.last_error.as_deref(),
+        })
+        .collect();
+    Ok(text::accounts_listing(&lines))
+}
+
+/// The network a `connect` command names (`None`: not one that can be connected from chat).
+pub(crate) fn connectable(word: &str) -> Option<crate::core::Network> {
+    match word {
+        "youtube" => Some(crate::core::Network::Youtube),
+        "google" => Some(crate::core::Network::Google),
+        _ => None,
+    }
+}
+
 /// A refusal the caller can act on: status plus a one-line reason, as JSON.
 #[derive(Debug)]
 pub struct Refusal {

@@ -1,7 +1,8 @@
 //! Connecting accounts by OAuth: the authorization link a `connect` command hands out, and
 //! the callback that stores the account. The `state` is sealed (AES-GCM: who asked, from
-//! which channel, the PKCE verifier), expires, and is used once; a wrong, expired or replayed
-//! one gets a clear error page and stores nothing.
+//! which channel, the PKCE verifier), expires, and is used once: its nonce is marked in the
+//! transaction that stores the accounts. A wrong, expired or replayed one gets a clear error
+//! page and stores nothing; a failure to store leaves the link usable.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -42,7 +43,7 @@ pub enum LinkError {
 
 /// The authorization URL for connecting a `network` account, routed to `channel`.
 pub fn authorization_link(
-    state: &AppState,
+    state: &crate::workers::Services,
     network: Network,
     surface: Surface,
     workspace: &str,
@@ -138,21 +139,17 @@ pub async fn callback(
     ) else {
         return refused(text::OAUTH_BAD_STATE);
     };
-    // Single use: a replayed callback stores nothing.
-    match state
-        .store
-        .first_time(&format!("oauth-state:{}", claims.nonce), Utc::now())
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return refused(text::OAUTH_REPLAYED),
+    // Single use. The nonce is marked in the same transaction that stores the accounts
+    // (below), so a failure to store leaves the link usable and a success burns it; a
+    // replay is answered here, before Google is asked to exchange a used code. Two
+    // callbacks racing past this check both exchange, and the transaction lets one win.
+    let once = format!("oauth-state:{}", claims.nonce);
+    match state.store.is_marked(&once).await {
+        Ok(false) => {}
+        Ok(true) => return refused(text::OAUTH_REPLAYED),
         Err(e) => {
-            warn!(error = %e, "cannot record an OAuth state");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                text::OAUTH_TRY_AGAIN,
-            );
+            warn!(error = %e, "cannot read an OAuth state's mark");
+            return try_again();
         }
     }
     let Some(cfg) = google.provider(vec![scope_of(network).to_string()]) else {
@@ -183,57 +180,50 @@ pub async fn callback(
             return refused(text::OAUTH_EXCHANGE_FAILED);
         }
     };
-    let mut names = Vec::new();
-    for (account_id, name) in found {
-        let account = NewAccount {
+    let accounts: Vec<NewAccount> = found
+        .into_iter()
+        .map(|(account_id, name)| NewAccount {
             network,
-            account_id: AccountId::new(account_id.clone()),
-            name: name.clone(),
+            credentials: crate::workers::tokens::seal(&key, network, &account_id, &tokens),
+            account_id: AccountId::new(account_id),
+            name,
             surface,
             channel: claims.channel.clone(),
-            credentials: crate::workers::tokens::seal(&key, network, &account_id, &tokens),
             connected_by: Some(claims.user.clone()),
-        };
-        if let Err(e) = state.store.connect_account(&account, Utc::now()).await {
-            warn!(error = %e, "cannot store a connected account");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                text::OAUTH_TRY_AGAIN,
-            );
+        })
+        .collect();
+    match state
+        .store
+        .connect_accounts_once(&once, &accounts, Utc::now())
+        .await
+    {
+        Ok(Some(connected)) => {
+            info!(network = %network, accounts = connected.len(), "accounts connected")
         }
-        info!(network = %network, "account connected");
-        names.push(name);
+        Ok(None) => return refused(text::OAUTH_REPLAYED),
+        Err(e) => {
+            warn!(error = %e, "cannot store a connected account");
+            return try_again();
+        }
     }
     if let Err(e) = state.reload_accounts().await {
         warn!(error = format!("{e:#}"), "cannot reload connected accounts");
     }
-    let notice = text::account_connected(network, &names);
-    let posted = match surface {
-        Surface::Slack => state
-            .slack
-            .post_message(
-                &claims.channel,
-                None,
-                crate::chat::slack::render::message(&notice),
-            )
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string()),
-        Surface::Discord => match &state.discord {
-            Some(d) => d
-                .create_message(
-                    &claims.channel,
-                    &crate::chat::discord::render::message(&notice),
-                )
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            None => Ok(()),
-        },
-    };
-    if let Err(e) = posted {
-        warn!(error = %e, "cannot announce a connected account");
+    // The "connected" notice is pending in the store with the accounts: try it now; if the
+    // chat is down, the poll worker posts it later.
+    if let Err(e) = crate::workers::accounts::deliver_notices(&state, Utc::now()).await {
+        warn!(
+            error = format!("{e:#}"),
+            "cannot announce a connected account yet"
+        );
     }
     page(StatusCode::OK, "Connected", text::OAUTH_CONNECTED_PAGE)
+}
+
+fn try_again() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        text::OAUTH_TRY_AGAIN,
+    )
 }

@@ -741,11 +741,13 @@ async fn connect_command(
     command: &SlashCommand,
     words: &[&str],
 ) -> Result<Response, Refusal> {
-    let network = match words.first().copied() {
-        Some("youtube") => crate::core::Network::Youtube,
-        Some("google") => crate::core::Network::Google,
-        _ => return Ok(ephemeral(text::CONNECT_USAGE).into_response()),
+    let Some(network) = words.first().and_then(|w| super::connectable(w)) else {
+        return Ok(ephemeral(text::CONNECT_USAGE).into_response());
     };
+    // The conversations go where the command was run: a direct message is no inbox.
+    if command.channel_id.starts_with('D') {
+        return Ok(ephemeral(text::CONNECT_IN_A_DM).into_response());
+    }
     if !is_admin(state, command).await? {
         return Ok(ephemeral(text::ADMINS_ONLY).into_response());
     }
@@ -767,22 +769,7 @@ async fn accounts_command(state: &AppState, command: &SlashCommand) -> Result<Re
     if !is_admin(state, command).await? {
         return Ok(ephemeral(text::ADMINS_ONLY).into_response());
     }
-    let accounts = state
-        .store
-        .accounts()
-        .await
-        .map_err(|e| Refusal::internal("cannot list accounts", e))?;
-    let lines: Vec<text::AccountLine<'_>> = accounts
-        .iter()
-        .map(|a| text::AccountLine {
-            id: a.id,
-            network: a.network,
-            name: &a.name,
-            unhealthy: a.unhealthy.as_deref(),
-            last_error: a.last_error.as_deref(),
-        })
-        .collect();
-    let listing = text::accounts_listing(&lines);
+    let listing = super::accounts_listing(state).await?;
     Ok(ephemeral(render::mrkdwn_of(&listing, 3000)).into_response())
 }
 

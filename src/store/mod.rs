@@ -127,6 +127,9 @@ pub struct ConnectedAccount {
     pub next_poll_at: DateTime<Utc>,
     /// The last poll's failure (quota, rate limit, outage), shown in `accounts` listings.
     pub last_error: Option<String>,
+    /// Its "connected" notice is pending from this time on (`None`: nothing to say). While
+    /// taken ([`Store::take_account_notices`]), the end of the taker's lease: its claim.
+    pub notice_due: Option<DateTime<Utc>>,
 }
 
 // Sealed credentials are not plaintext, but they stay out of logs all the same.
@@ -148,6 +151,7 @@ impl std::fmt::Debug for ConnectedAccount {
             .field("cursor", &self.cursor)
             .field("next_poll_at", &self.next_poll_at)
             .field("last_error", &self.last_error)
+            .field("notice_due", &self.notice_due)
             .finish_non_exhaustive()
     }
 }
@@ -509,12 +513,23 @@ pub trait Store: Send + Sync + 'static {
     // ---- connected accounts ---------------------------------------------------------------
 
     /// Connect an account, or reconnect it (same network and id): new name, destination and
-    /// credentials, healthy again, due for a poll now; its cursor is kept (no re-backfill).
+    /// credentials, healthy again, due for a poll now, its "connected" notice pending from
+    /// now; its cursor is kept (no re-backfill).
     async fn connect_account(
         &self,
         account: &NewAccount,
         now: DateTime<Utc>,
     ) -> Result<ConnectedAccount>;
+
+    /// [`Store::connect_account`] for each of `accounts`, and the once-mark `once` (as
+    /// [`Store::first_time`]), in one transaction: all of them or nothing. `None`, and nothing
+    /// written, when `once` is already marked.
+    async fn connect_accounts_once(
+        &self,
+        once: &str,
+        accounts: &[NewAccount],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<ConnectedAccount>>>;
 
     /// Every connected account, by id.
     async fn accounts(&self) -> Result<Vec<ConnectedAccount>>;
@@ -571,6 +586,26 @@ pub trait Store: Send + Sync + 'static {
 
     /// The channel was told: the account's alert is no longer pending.
     async fn clear_account_alert(&self, id: i64) -> Result<()>;
+
+    /// Take the "connected" notices pending by `due_by` of one destination (the surface,
+    /// channel and network of the oldest of them), all at once so they can be told in one
+    /// message: each is leased until `until` (its [`ConnectedAccount::notice_due`] is then
+    /// `until`, the claim), and no other taker gets it before. By id; empty when none is due.
+    async fn take_account_notices(
+        &self,
+        due_by: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ConnectedAccount>>;
+
+    /// Finish a taken notice: posted (`due_again` `None`: no longer pending) or not (pending
+    /// again from `due_again`). False, and nothing written, when `claim` is no longer the
+    /// notice's (the account was reconnected meanwhile: its new notice stays pending).
+    async fn finish_account_notice(
+        &self,
+        id: i64,
+        claim: DateTime<Utc>,
+        due_again: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
 
     async fn failed_jobs(&self, limit: i64) -> Result<Vec<FailedJob>>;
 
@@ -633,6 +668,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Let `key` be first again (the condition it alerted about has cleared).
     async fn forget(&self, key: &str) -> Result<()>;
+
+    /// Whether `key` is marked (by [`Store::first_time`] or [`Store::connect_accounts_once`])
+    /// and not forgotten. Only a hint for an early answer: the mark itself is the guard.
+    async fn is_marked(&self, key: &str) -> Result<bool>;
 
     // ---- tags -----------------------------------------------------------------------------
 

@@ -225,7 +225,41 @@ fn account_from_row(row: &PgRow) -> Result<super::ConnectedAccount> {
         cursor: row.try_get("cursor")?,
         next_poll_at: row.try_get("next_poll_at")?,
         last_error: row.try_get("last_error")?,
+        notice_due: row.try_get("notice_due_at")?,
     })
+}
+
+/// Connect or reconnect one account (see [`Store::connect_account`]), inside the caller's
+/// transaction or on its own.
+async fn upsert_account(
+    conn: &mut PgConnection,
+    account: &super::NewAccount,
+    now: DateTime<Utc>,
+) -> Result<super::ConnectedAccount> {
+    let row = sqlx::query(
+        "INSERT INTO accounts (network, account_id, display_name, surface, channel, \
+         credentials, connected_by, connected_at, next_poll_at, notice_due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8) \
+         ON CONFLICT (network, account_id) DO UPDATE SET \
+         display_name = excluded.display_name, surface = excluded.surface, \
+         channel = excluded.channel, credentials = excluded.credentials, \
+         credentials_version = accounts.credentials_version + 1, healthy = TRUE, \
+         health_reason = NULL, alert_pending = FALSE, connected_by = excluded.connected_by, \
+         next_poll_at = excluded.next_poll_at, last_error = NULL, \
+         notice_due_at = excluded.notice_due_at \
+         RETURNING *",
+    )
+    .bind(account.network.as_str())
+    .bind(account.account_id.as_str())
+    .bind(account.name.as_str())
+    .bind(account.surface.as_str())
+    .bind(account.channel.as_str())
+    .bind(account.credentials.as_slice())
+    .bind(account.connected_by.as_deref())
+    .bind(t(now))
+    .fetch_one(conn)
+    .await?;
+    account_from_row(&row)
 }
 
 #[async_trait]
@@ -524,6 +558,14 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn is_marked(&self, key: &str) -> Result<bool> {
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM once_marks WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
     }
 
     async fn reply_by_network_id(
@@ -925,29 +967,36 @@ impl Store for PgStore {
         account: &super::NewAccount,
         now: DateTime<Utc>,
     ) -> Result<super::ConnectedAccount> {
-        let row = sqlx::query(
-            "INSERT INTO accounts (network, account_id, display_name, surface, channel, \
-             credentials, connected_by, connected_at, next_poll_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (network, account_id) DO UPDATE SET \
-             display_name = excluded.display_name, surface = excluded.surface, \
-             channel = excluded.channel, credentials = excluded.credentials, \
-             credentials_version = accounts.credentials_version + 1, healthy = TRUE, \
-             health_reason = NULL, alert_pending = FALSE, connected_by = excluded.connected_by, \
-             next_poll_at = excluded.next_poll_at, last_error = NULL \
-             RETURNING *",
+        let mut conn = self.pool.acquire().await?;
+        upsert_account(&mut conn, account, now).await
+    }
+
+    async fn connect_accounts_once(
+        &self,
+        once: &str,
+        accounts: &[super::NewAccount],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<super::ConnectedAccount>>> {
+        let mut tx = self.pool.begin().await?;
+        // A concurrent transaction with the same key waits here for this one's outcome.
+        let marked = sqlx::query(
+            "INSERT INTO once_marks (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
         )
-        .bind(account.network.as_str())
-        .bind(account.account_id.as_str())
-        .bind(account.name.as_str())
-        .bind(account.surface.as_str())
-        .bind(account.channel.as_str())
-        .bind(account.credentials.as_slice())
-        .bind(account.connected_by.as_deref())
+        .bind(once)
         .bind(t(now))
-        .fetch_one(&self.pool)
-        .await?;
-        account_from_row(&row)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut connected = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            connected.push(upsert_account(&mut tx, account, now).await?);
+        }
+        tx.commit().await?;
+        Ok(Some(connected))
     }
 
     async fn accounts(&self) -> Result<Vec<super::ConnectedAccount>> {
@@ -1113,6 +1162,47 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn take_account_notices(
+        &self,
+        due_by: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<super::ConnectedAccount>> {
+        // A concurrent taker blocks on the same rows, then finds them no longer due.
+        let mut taken = sqlx::query(
+            "UPDATE accounts SET notice_due_at = $1 \
+             WHERE notice_due_at <= $2 AND (surface, channel, network) = \
+             (SELECT surface, channel, network FROM accounts WHERE notice_due_at <= $2 \
+              ORDER BY notice_due_at, id LIMIT 1) \
+             RETURNING *",
+        )
+        .bind(t(until))
+        .bind(t(due_by))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(account_from_row)
+        .collect::<Result<Vec<_>>>()?;
+        taken.sort_by_key(|a| a.id);
+        Ok(taken)
+    }
+
+    async fn finish_account_notice(
+        &self,
+        id: i64,
+        claim: DateTime<Utc>,
+        due_again: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET notice_due_at = $1 WHERE id = $2 AND notice_due_at = $3",
+        )
+        .bind(due_again.map(t))
+        .bind(id)
+        .bind(t(claim))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool> {

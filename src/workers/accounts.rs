@@ -1,10 +1,17 @@
 //! Disconnecting an account: revoke its token where the provider allows (best effort: the
-//! account goes either way), remove it, and reload the services' view of accounts. And the
-//! one alert an account's channel gets when its token dies.
+//! account goes either way), remove it, and reload the services' view of accounts. And what
+//! an account's channel is told: that it was connected, and (once) that its token died. Both
+//! are pending in the store until their post succeeded, so an outage delays them but never
+//! loses them.
 
+use chrono::{DateTime, Utc};
 use tracing::warn;
 
 use super::Services;
+use crate::core::{Rich, Surface, text};
+
+/// After a failed post, a "connected" notice waits this long before it is tried again.
+pub const NOTICE_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Disconnect account `id`; its name, or `None` when there is no such account.
 pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String>> {
@@ -38,39 +45,62 @@ pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String
     Ok(removed.map(|a| a.name))
 }
 
+/// Post `message` in a channel of `surface` (the account's own, not a card's thread).
+async fn post(
+    svc: &Services,
+    surface: Surface,
+    channel: &str,
+    message: &Rich,
+) -> Result<(), String> {
+    match surface {
+        Surface::Slack => svc
+            .slack
+            .post_message(channel, None, crate::chat::slack::render::message(message))
+            .await
+            .map(drop)
+            .map_err(|e| format!("{e:?}")),
+        Surface::Discord => match &svc.discord {
+            Some(d) => d
+                .create_message(channel, &crate::chat::discord::render::message(message))
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            None => Err("Discord is not configured".into()),
+        },
+    }
+}
+
+/// The slash command teammates type on `surface` (`/switchboard`, `/inbox`).
+fn command_of(svc: &Services, surface: Surface) -> String {
+    match surface {
+        Surface::Slack => svc.config.slack.command.clone(),
+        Surface::Discord => {
+            let name = svc
+                .config
+                .discord
+                .as_ref()
+                .map_or(crate::config::DEFAULT_DISCORD_COMMAND, |d| {
+                    d.command.as_str()
+                });
+            format!("/{name}")
+        }
+    }
+}
+
 /// Tell the channels of accounts that turned unhealthy. The alert is pending in the store
 /// from the moment the account turned unhealthy until its post succeeded, so a crash or an
 /// outage delays it but never loses it. Returns how many were posted.
 pub async fn deliver_alerts(svc: &Services) -> anyhow::Result<usize> {
-    use crate::core::{Surface, text};
     let mut posted = 0;
     for account in svc.store.pending_account_alerts().await? {
         let reason = account.unhealthy.clone().unwrap_or_default();
-        let alert = text::account_needs_reconnect(account.network, &account.name, &reason);
-        let sent = match account.surface {
-            Surface::Slack => svc
-                .slack
-                .post_message(
-                    &account.channel,
-                    None,
-                    crate::chat::slack::render::message(&alert),
-                )
-                .await
-                .map(drop)
-                .map_err(|e| format!("{e:?}")),
-            Surface::Discord => match &svc.discord {
-                Some(d) => d
-                    .create_message(
-                        &account.channel,
-                        &crate::chat::discord::render::message(&alert),
-                    )
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string()),
-                None => Err("Discord is not configured".into()),
-            },
-        };
-        match sent {
+        let alert = text::account_needs_reconnect(
+            account.network,
+            &account.name,
+            &reason,
+            &command_of(svc, account.surface),
+        );
+        match post(svc, account.surface, &account.channel, &alert).await {
             Ok(()) => {
                 svc.store.clear_account_alert(account.id).await?;
                 posted += 1;
@@ -79,4 +109,53 @@ pub async fn deliver_alerts(svc: &Services) -> anyhow::Result<usize> {
         }
     }
     Ok(posted)
+}
+
+/// Announce the accounts connected (or reconnected) since, in their channels: one message
+/// per channel and network, so the locations of one grant come together. Each notice is
+/// pending in the store from the write that connected its account until its post
+/// succeeded; a notice is taken under a lease while it is posted, so the OAuth callback
+/// (posting at once) and every replica's poll worker (catching up) never post it twice. A
+/// failed post is tried again [`NOTICE_RETRY`] later. Only notices due by `now` are taken,
+/// so a round ends however the posts go. Returns how many messages were posted.
+pub async fn deliver_notices(svc: &Services, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let http = &svc.config.http;
+    // The lease outlasts one post (the longest call deadline) by the usual margin.
+    let lease_secs = http
+        .timeout_secs
+        .max(http.connect_timeout_secs)
+        .saturating_add(crate::config::LEASE_MARGIN_SECS);
+    let day = chrono::Duration::days(1);
+    let lease = chrono::Duration::from_std(std::time::Duration::from_secs(lease_secs))
+        .map_or(day, |l| l.min(day));
+    let retry = chrono::Duration::from_std(NOTICE_RETRY).unwrap_or(day);
+    let mut posted = 0;
+    loop {
+        // Leased from the clock, not from `now`: earlier posts of this round took time.
+        let from = now.max(Utc::now());
+        let taken = svc.store.take_account_notices(now, from + lease).await?;
+        let Some(first) = taken.first() else {
+            return Ok(posted);
+        };
+        let names: Vec<String> = taken.iter().map(|a| a.name.clone()).collect();
+        let notice = text::account_connected(first.network, &names);
+        let sent = post(svc, first.surface, &first.channel, &notice).await;
+        let due_again = match &sent {
+            Ok(()) => None,
+            Err(e) => {
+                warn!(account = first.id, error = %e, "cannot post a connected notice yet");
+                Some(now.max(Utc::now()) + retry)
+            }
+        };
+        for account in &taken {
+            if let Some(claim) = account.notice_due {
+                svc.store
+                    .finish_account_notice(account.id, claim, due_again)
+                    .await?;
+            }
+        }
+        if sent.is_ok() {
+            posted += 1;
+        }
+    }
 }

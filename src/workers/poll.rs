@@ -321,9 +321,14 @@ impl Poller {
     }
 }
 
+/// What accounts' channels are still to be told: alerts, and "connected" notices whose
+/// first post failed.
 async fn alerts(svc: &crate::workers::Services) {
     if let Err(e) = crate::workers::accounts::deliver_alerts(svc).await {
         tracing::warn!(error = format!("{e:#}"), "cannot deliver account alerts");
+    }
+    if let Err(e) = crate::workers::accounts::deliver_notices(svc, Utc::now()).await {
+        tracing::warn!(error = format!("{e:#}"), "cannot deliver connected notices");
     }
 }
 

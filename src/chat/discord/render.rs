@@ -496,6 +496,8 @@ pub fn commands(name: &str) -> Value {
         |vs: &[&str]| -> Vec<Value> { vs.iter().map(|v| json!({"name": v, "value": v})).collect() };
     let queues = choices(&["unassigned", "team", "mine", "done"]);
     let actions = choices(&["close", "reopen", "read", "unread"]);
+    let networks = json!([{"name": "YouTube channel (comments)", "value": "youtube"},
+                          {"name": "Google Business Profile (reviews)", "value": "google"}]);
     json!([{
         "name": name,
         "type": 1,
@@ -522,7 +524,14 @@ pub fn commands(name: &str) -> Value {
                 {"type": 1, "name": "find", "description": "Look up a saved reply", "options": [saved_name("show")]},
                 {"type": 1, "name": "new", "description": "Create a saved reply"},
                 {"type": 1, "name": "edit", "description": "Edit a saved reply", "options": [saved_name("edit")]},
-                {"type": 1, "name": "delete", "description": "Delete a saved reply", "options": [saved_name("delete")]}]}
+                {"type": 1, "name": "delete", "description": "Delete a saved reply", "options": [saved_name("delete")]}]},
+            {"type": 1, "name": "connect", "description": "Connect an account whose conversations come to this channel (admins)",
+             "options": [{"type": 3, "name": "network", "description": "Which network", "required": true,
+                          "choices": networks}]},
+            {"type": 1, "name": "accounts", "description": "List connected accounts with their health (admins)"},
+            {"type": 1, "name": "disconnect", "description": "Revoke and remove a connected account (admins)",
+             "options": [{"type": 4, "name": "id", "description": "The account's id, as accounts lists it",
+                          "required": true, "min_value": 1}]}
         ]
     }])
 }
@@ -1190,10 +1199,54 @@ mod tests {
             .iter()
             .map(|o| o["name"].as_str().unwrap())
             .collect();
-        assert_eq!(subs, ["queue", "bulk", "assign", "saved"]);
+        assert_eq!(
+            subs,
+            [
+                "queue",
+                "bulk",
+                "assign",
+                "saved",
+                "connect",
+                "accounts",
+                "disconnect"
+            ]
+        );
         let find = &c[0]["options"][3]["options"][0];
         assert_eq!(find["name"], "find");
         assert_eq!(find["options"][0]["autocomplete"], true);
+        // `connect` takes a string choice of the connectable networks; `disconnect` an id.
+        let network = &c[0]["options"][4]["options"][0];
+        assert_eq!(
+            (network["type"].as_u64(), network["required"].as_bool()),
+            (Some(3), Some(true))
+        );
+        let values: Vec<&str> = network["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, ["youtube", "google"]);
+        let id = &c[0]["options"][6]["options"][0];
+        assert_eq!(
+            (id["name"].as_str(), id["type"].as_u64()),
+            (Some("id"), Some(4))
+        );
+        // Discord's limits: 1-100 characters per description, 1-100 per choice name.
+        fn descriptions(v: &Value, out: &mut Vec<String>) {
+            if let Some(d) = v["description"].as_str() {
+                out.push(d.to_string());
+            }
+            for o in v["options"].as_array().into_iter().flatten() {
+                descriptions(o, out);
+            }
+        }
+        let mut all = Vec::new();
+        descriptions(&c[0], &mut all);
+        assert!(
+            all.iter().all(|d| (1..=100).contains(&d.chars().count())),
+            "{all:?}"
+        );
         let a = autocomplete(&[("Hours".into(), "7".into())]);
         assert_eq!(
             a,

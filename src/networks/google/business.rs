@@ -34,6 +34,11 @@ pub const ACCOUNTS_PAGE_SIZE: u32 = 20;
 pub const LOCATIONS_PAGE_SIZE: u32 = 100;
 /// Reviews per page: the maximum `reviews.list` allows in the current documentation.
 pub const REVIEWS_PAGE_SIZE: u32 = 50;
+/// At most this many pages of one listing when reading everything a grant reaches
+/// ([`BusinessClient::all_accounts`], [`BusinessClient::all_locations`]): 1,000 accounts,
+/// 5,000 locations per account. A listing longer than that (or one whose page tokens never
+/// end) is cut there, with a warning, rather than read forever.
+pub const MAX_LISTING_PAGES: u32 = 50;
 /// The location fields we read; `readMask` is required by `accounts.locations.list`.
 pub const LOCATION_READ_MASK: &str = "name,title,storeCode,metadata";
 
@@ -99,6 +104,31 @@ impl Location {
         let location_id = single_id(&self.name, "locations")?;
         Some(format!("accounts/{account_id}/locations/{location_id}"))
     }
+}
+
+/// Read a listing page after page: `page(token)` gives one page's items and the next page's
+/// token (`None`: the last page). Stops after [`MAX_LISTING_PAGES`] pages.
+async fn all_pages<T, F, Fut>(listing: &str, mut page: F) -> Result<Vec<T>, GoogleError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), GoogleError>>,
+{
+    let mut all = Vec::new();
+    let mut next = None;
+    for _ in 0..MAX_LISTING_PAGES {
+        let (items, token) = page(next).await?;
+        all.extend(items);
+        match token {
+            Some(token) => next = Some(token),
+            None => return Ok(all),
+        }
+    }
+    tracing::warn!(
+        listing,
+        pages = MAX_LISTING_PAGES,
+        "Business Profile listing longer than the page bound: the rest is left out"
+    );
+    Ok(all)
 }
 
 /// `<collection>/<id>` → `id`.
@@ -206,6 +236,35 @@ impl BusinessClient {
                 .collect(),
             next_page_token: list.next_page_token.filter(|t| !t.is_empty()),
         })
+    }
+
+    /// Every account the user owns or manages, page after page (at most
+    /// [`MAX_LISTING_PAGES`]).
+    pub async fn all_accounts(
+        &self,
+        token: &SecretString,
+    ) -> Result<Vec<BusinessAccount>, GoogleError> {
+        all_pages("accounts.list", |page: Option<String>| async move {
+            let got = self.accounts(token, page.as_deref()).await?;
+            Ok((got.accounts, got.next_page_token))
+        })
+        .await
+    }
+
+    /// Every location of `account`, page after page (at most [`MAX_LISTING_PAGES`]).
+    pub async fn all_locations(
+        &self,
+        token: &SecretString,
+        account: &str,
+    ) -> Result<Vec<Location>, GoogleError> {
+        all_pages(
+            "accounts.locations.list",
+            |page: Option<String>| async move {
+                let got = self.locations(token, account, page.as_deref()).await?;
+                Ok((got.locations, got.next_page_token))
+            },
+        )
+        .await
     }
 
     /// One page of an account's locations (`account` is `accounts/{accountId}`).

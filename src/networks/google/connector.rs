@@ -407,8 +407,8 @@ impl PolledConnector for ReviewsConnector {
     // Business Profile quotas are per minute, not per day: no daily plan, the poll worker's
     // minimum interval paces it.
 
-    /// Every location of every Business Profile account the user manages (first pages:
-    /// 20 accounts, 100 locations each).
+    /// Every location of every Business Profile account the user manages, each once (every
+    /// page of both listings, up to `business::MAX_LISTING_PAGES` each).
     async fn identify(
         &self,
         token: &SecretString,
@@ -416,19 +416,24 @@ impl PolledConnector for ReviewsConnector {
         let now = Utc::now();
         let accounts = self
             .client
-            .accounts(token, None)
+            .all_accounts(token)
             .await
             .map_err(|e| connector_error(e, now))?;
         let mut found = Vec::new();
-        for account in accounts.accounts {
+        let mut seen = std::collections::HashSet::new();
+        for account in accounts {
             let locations = self
                 .client
-                .locations(token, &account.name, None)
+                .all_locations(token, &account.name)
                 .await
                 .map_err(|e| connector_error(e, now))?;
-            for location in locations.locations {
-                if let Some(parent) = location.reviews_parent(&account.name) {
-                    found.push((parent, location.title.clone()));
+            for location in locations {
+                // A location listed under two accounts (a group and its owner's) would be
+                // polled, and its reviews ticketed, twice: the first account keeps it.
+                if let Some(parent) = location.reviews_parent(&account.name)
+                    && seen.insert(location.name.clone())
+                {
+                    found.push((parent, location.title));
                 }
             }
         }
