@@ -128,9 +128,9 @@ async fn youtube_fake(google: &MockServer, now: chrono::DateTime<Utc>) {
         .await;
 }
 
-#[tokio::test]
-async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
-    let google = MockServer::start().await;
+/// A world with a YouTube channel connected to the cards channel (its token sealed in the
+/// store), the Data API faked by `google`, and one poll done: two cards, one held.
+async fn polled_youtube_world(google: &MockServer) -> World {
     let base = google.uri();
     let w = World::with(|c| {
         let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
@@ -144,7 +144,7 @@ async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
     .await;
     w.slack_ok().await;
     let now = Utc::now();
-    youtube_fake(&google, now).await;
+    youtube_fake(google, now).await;
     let key = w.svc.config.credentials_key().expect("key");
     let tokens = TokenSet {
         access_token: SecretString::from("ya29.channel-token".to_string()),
@@ -185,7 +185,13 @@ async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
     let round = poller.round(&w.store, now).await.unwrap();
     assert!(matches!(round, Round::Polled { rows: 2, .. }), "{round:?}");
     w.settle().await;
+    w
+}
 
+#[tokio::test]
+async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
+    let google = MockServer::start().await;
+    let w = polled_youtube_world(&google).await;
     let cards = w.take_slack("/chat.postMessage").await;
     let tops: Vec<&Seen> = cards
         .iter()
@@ -242,6 +248,181 @@ async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
         reply.network_item_id.map(|id| id.to_string()),
         Some("UgzPublished1.reply1".into())
     );
+}
+
+/// The ticket of `author`'s comment, and its card's `ts`.
+async fn card_of(w: &World, author: &str) -> (switchboard::core::TicketId, String) {
+    let t = w
+        .store
+        .ticket_by_conversation(&format!("youtube:{CHANNEL_ID}:vid1:UC_{author}"))
+        .await
+        .unwrap()
+        .expect("ticket");
+    let card = w.store.card_of(t.id).await.unwrap().expect("card");
+    (t.id, card.message)
+}
+
+/// The moderation calls YouTube received: (path, query), in order.
+async fn moderation_calls(google: &MockServer) -> Vec<(String, String)> {
+    google
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| {
+            r.url.path() == "/youtube/v3/comments/setModerationStatus"
+                || r.method.as_str() == "DELETE"
+        })
+        .map(|r| {
+            (
+                format!("{} {}", r.method, r.url.path()),
+                r.url.query().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn held_comments_are_approved_or_banned_and_our_reply_deleted_from_the_card() {
+    let google = MockServer::start().await;
+    let w = polled_youtube_world(&google).await;
+    // The held comment's card offers the decisions; the published one's does not.
+    let cards = w.take_slack("/chat.postMessage").await;
+    let ids: Vec<String> = cards.iter().flat_map(|c| action_ids(&c.body)).collect();
+    let (held, held_ts) = card_of(&w, "Stranger").await;
+    let (published, published_ts) = card_of(&w, "Fan").await;
+    for action in ["approve", "reject", "ban"] {
+        assert!(ids.contains(&format!("sb1:{action}:{held}")), "{ids:?}");
+        assert!(
+            !ids.contains(&format!("sb1:{action}:{published}")),
+            "{ids:?}"
+        );
+    }
+    assert!(
+        !ids.iter().any(|i| i.starts_with("sb1:delete_reply")),
+        "{ids:?}"
+    );
+    Mock::given(method("POST"))
+        .and(path("/youtube/v3/comments/setModerationStatus"))
+        .and(header("authorization", "Bearer ya29.channel-token"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&google)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/youtube/v3/comments"))
+        .and(header("authorization", "Bearer ya29.channel-token"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&google)
+        .await;
+
+    // Approve: published on YouTube, the card no longer says it is held.
+    w.click("UMOD", &held_ts, &format!("sb1:approve:{held}"))
+        .await;
+    w.settle().await;
+    assert_eq!(
+        moderation_calls(&google).await,
+        vec![(
+            "POST /youtube/v3/comments/setModerationStatus".to_string(),
+            "id=UgzHeld1&moderationStatus=published".to_string()
+        )]
+    );
+    let update = w.take_slack("/chat.update").await;
+    let shown = blocks_text(&update.last().expect("card updated").body);
+    assert!(
+        shown.contains("Approved") && !shown.contains("Held for review"),
+        "{shown}"
+    );
+    let ids = action_ids(&update.last().unwrap().body);
+    assert!(!ids.contains(&format!("sb1:approve:{held}")), "{ids:?}");
+
+    // Ban the author: rejected with banAuthor.
+    w.click("UMOD", &held_ts, &format!("sb1:ban:{held}")).await;
+    w.settle().await;
+    let calls = moderation_calls(&google).await;
+    assert_eq!(
+        calls.last().map(|c| c.1.as_str()),
+        Some("id=UgzHeld1&moderationStatus=rejected&banAuthor=true")
+    );
+    let shown = blocks_text(&w.take_slack("/chat.update").await.last().unwrap().body);
+    assert!(
+        shown.contains("Author blocked") && shown.contains("Rejected"),
+        "{shown}"
+    );
+
+    // Our reply, delivered, can be deleted from the card: exactly that comment goes.
+    w.thread_message(
+        "Ev9",
+        "U1",
+        &published_ts,
+        "1700000999.000100",
+        "At our shop!",
+    )
+    .await;
+    w.settle().await;
+    let update = w.take_slack("/chat.update").await;
+    let ids = action_ids(&update.last().expect("card updated").body);
+    assert!(
+        ids.contains(&format!("sb1:delete_reply:{published}")),
+        "{ids:?}"
+    );
+    w.click(
+        "UMOD",
+        &published_ts,
+        &format!("sb1:delete_reply:{published}"),
+    )
+    .await;
+    w.settle().await;
+    assert_eq!(
+        moderation_calls(&google).await.last().cloned(),
+        Some((
+            "DELETE /youtube/v3/comments".to_string(),
+            "id=UgzPublished1.reply1".to_string()
+        ))
+    );
+    let update = w.take_slack("/chat.update").await;
+    let last = &update.last().expect("card updated").body;
+    assert!(
+        blocks_text(last).contains("Our reply deleted"),
+        "{}",
+        blocks_text(last)
+    );
+    assert!(!action_ids(last).contains(&format!("sb1:delete_reply:{published}")));
+    // Each decision is in the ticket's history.
+    for (t, want) in [(held, 2), (published, 1)] {
+        let history = w.store.history(t).await.unwrap();
+        let moderated = history.iter().filter(|h| h.what.code() == "moderated");
+        assert_eq!(moderated.count(), want, "{history:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_moderation_youtube_refuses_is_undone_on_the_card_with_the_reason() {
+    let google = MockServer::start().await;
+    let w = polled_youtube_world(&google).await;
+    let (held, held_ts) = card_of(&w, "Stranger").await;
+    Mock::given(method("POST"))
+        .and(path("/youtube/v3/comments/setModerationStatus"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "code": 403,
+            "message": "The comment cannot be moderated by the authenticated user.",
+            "errors": [{"domain": "youtube.comment", "reason": "forbidden",
+                        "message": "The comment cannot be moderated by the authenticated user."}]
+        }})))
+        .mount(&google)
+        .await;
+    w.take_slack("/chat.update").await;
+    w.click("UMOD", &held_ts, &format!("sb1:reject:{held}"))
+        .await;
+    w.settle().await;
+    let updates = w.take_slack("/chat.update").await;
+    let last = blocks_text(&updates.last().expect("card updated").body);
+    assert!(last.contains("Rejecting failed"), "{last}");
+    assert!(!last.contains("Rejected:"), "{last}");
+    let t = w.store.ticket(held).await.unwrap().unwrap();
+    assert!(!t.state.moderation.rejected);
+    // Offered again.
+    let ids = action_ids(&updates.last().unwrap().body);
+    assert!(ids.contains(&format!("sb1:reject:{held}")), "{ids:?}");
 }
 
 fn ephemeral_text(answer: &str) -> String {

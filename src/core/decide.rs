@@ -1180,6 +1180,109 @@ mod tests {
     }
 
     #[test]
+    fn held_items_are_approved_or_rejected_and_our_reply_deleted() {
+        use crate::core::capabilities::{Capabilities, WindowRule};
+        const YOUTUBE: Capabilities = Capabilities {
+            reply: Some(crate::core::limits::ReplyLimit::chars(10_000)),
+            window: WindowRule::None,
+            moderation: &[
+                Moderation::Approve,
+                Moderation::Reject,
+                Moderation::BanAuthor,
+                Moderation::DeleteReply,
+            ],
+            edits_reported: true,
+            deletes_reported: false,
+        };
+        let moderate = |t: &Ticket, action| {
+            super::decide(
+                Some(t),
+                &Event::Moderate {
+                    teammate: ana(),
+                    action,
+                },
+                &YOUTUBE,
+                t0(),
+            )
+            .expect("applies")
+        };
+        let queued = |d: &Decision, action| d.effects.contains(&Effect::Moderate { action });
+        // A published comment: nothing to approve, reject or ban; no reply to delete yet.
+        let published = ticket(Status::Unread);
+        for action in [
+            Moderation::Approve,
+            Moderation::Reject,
+            Moderation::BanAuthor,
+            Moderation::DeleteReply,
+        ] {
+            assert!(moderate(&published, action).is_noop(), "{action:?}");
+        }
+        // Held for review: approved (once), or rejected with its author banned.
+        let mut held = ticket(Status::Unread);
+        held.state.context.held = Some(Held::ForReview);
+        let approved = moderate(&held, Moderation::Approve);
+        assert!(approved.state.moderation.approved && queued(&approved, Moderation::Approve));
+        let again = Ticket {
+            state: approved.state.clone(),
+            ..held.clone()
+        };
+        assert!(moderate(&again, Moderation::Approve).is_noop());
+        let banned = moderate(&held, Moderation::BanAuthor);
+        assert!(banned.state.moderation.author_blocked && banned.state.moderation.rejected);
+        assert!(queued(&banned, Moderation::BanAuthor));
+        // The network refused the ban: undone on the card, with the reason.
+        let refused = super::decide(
+            Some(&Ticket {
+                state: banned.state.clone(),
+                ..held.clone()
+            }),
+            &Event::ModerationFailed {
+                action: Moderation::BanAuthor,
+                reason: FailureReason::PermissionDenied,
+            },
+            &YOUTUBE,
+            t0(),
+        )
+        .expect("applies");
+        let m = &refused.state.moderation;
+        assert!(!m.author_blocked && !m.rejected && m.failure.is_some());
+        // A delivered reply can be deleted: the one delivered when the teammate clicked.
+        let mut answered = ticket(Status::Read);
+        answered.state.our_reply = Some(NetworkItemId::new("Ugz.reply1"));
+        let deleting = moderate(&answered, Moderation::DeleteReply);
+        assert_eq!(
+            deleting.state.moderation.reply_deleted,
+            Some(NetworkItemId::new("Ugz.reply1"))
+        );
+        assert!(queued(&deleting, Moderation::DeleteReply));
+        let deleted = Ticket {
+            state: deleting.state.clone(),
+            ..answered.clone()
+        };
+        assert!(moderate(&deleted, Moderation::DeleteReply).is_noop());
+        // A later reply can be deleted in its turn.
+        let delivered = super::decide(
+            Some(&deleted),
+            &Event::ReplyDelivered {
+                key: MessageKey::new("chat:slack:T1:C1:2.2"),
+                network_item_id: NetworkItemId::new("Ugz.reply2"),
+                teammate: ana(),
+            },
+            &YOUTUBE,
+            t0(),
+        )
+        .expect("applies");
+        let replied_again = Ticket {
+            state: delivered.state,
+            ..answered
+        };
+        assert!(queued(
+            &moderate(&replied_again, Moderation::DeleteReply),
+            Moderation::DeleteReply
+        ));
+    }
+
+    #[test]
     fn noop_actions_change_nothing() {
         let t = ticket(Status::Closed);
         let d = decide(
