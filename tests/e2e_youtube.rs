@@ -425,6 +425,201 @@ async fn a_moderation_youtube_refuses_is_undone_on_the_card_with_the_reason() {
     assert!(ids.contains(&format!("sb1:reject:{held}")), "{ids:?}");
 }
 
+const LOCATION: &str = "accounts/111/locations/222";
+
+fn review_json(stars: &str, text: &str, created: &str, updated: &str) -> Value {
+    json!({
+        "name": format!("{LOCATION}/reviews/R1"),
+        "reviewId": "R1",
+        "reviewer": {"displayName": "Jane <D>", "isAnonymous": false},
+        "starRating": stars,
+        "comment": text,
+        "createTime": created,
+        "updateTime": updated
+    })
+}
+
+#[tokio::test]
+async fn a_review_is_polled_replied_to_updated_and_its_reply_deleted() {
+    let google = MockServer::start().await;
+    let base = google.uri();
+    let w = World::with(|c| {
+        let mut g = GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(SecretString::from("GOCSPX-test".to_string()));
+        g.token_url = format!("{base}/token");
+        g.reviews_api_url = format!("{base}/v4");
+        c.google = Some(g);
+        c.secret_key = Some(SecretString::from(KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+    })
+    .await;
+    w.slack_ok().await;
+    let now = Utc::now();
+    let created = (now - chrono::Duration::hours(3)).to_rfc3339();
+    let updated = (now + chrono::Duration::minutes(30)).to_rfc3339();
+    let reviews = || {
+        Mock::given(method("GET"))
+            .and(path(format!("/v4/{LOCATION}/reviews")))
+            .and(query_param("orderBy", "updateTime desc"))
+            .and(header("authorization", "Bearer ya29.business"))
+    };
+    let page = |review: Value| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "reviews": [review], "averageRating": 4.0, "totalReviewCount": 1
+        }))
+    };
+    reviews()
+        .respond_with(page(review_json("FOUR", "Good coffee", &created, &created)))
+        .up_to_n_times(1)
+        .mount(&google)
+        .await;
+    reviews()
+        .respond_with(page(review_json(
+            "TWO",
+            "Cold coffee <!here>",
+            &created,
+            &updated,
+        )))
+        .mount(&google)
+        .await;
+    let reply_path = format!("/v4/{LOCATION}/reviews/R1/reply");
+    Mock::given(method("PUT"))
+        .and(path(reply_path.clone()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"comment": "Sorry!", "updateTime": updated})),
+        )
+        .mount(&google)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(reply_path.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&google)
+        .await;
+    let key = w.svc.config.credentials_key().expect("key");
+    let tokens = TokenSet {
+        access_token: SecretString::from("ya29.business".to_string()),
+        refresh_token: Some(SecretString::from("1//biz".to_string())),
+        expires_at: now + chrono::Duration::hours(3),
+        scope: vec![switchboard::oauth::SCOPE_BUSINESS.into()],
+    };
+    w.store
+        .connect_account(
+            &NewAccount {
+                network: Network::Google,
+                account_id: AccountId::new(LOCATION),
+                name: "Café Central".into(),
+                surface: Surface::Slack,
+                channel: CHANNEL.into(),
+                credentials: switchboard::workers::tokens::seal(
+                    &key,
+                    Network::Google,
+                    LOCATION,
+                    &tokens,
+                ),
+                connected_by: Some("U1".into()),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    w.svc.reload_accounts().await.unwrap();
+    let poller = Poller::new(
+        w.svc.networks.all_polled(),
+        w.svc.tokens.clone().expect("token source"),
+        // Due again at once: the test polls when it wants.
+        PollSettings {
+            lease: std::time::Duration::from_secs(60),
+            min_interval: std::time::Duration::ZERO,
+            failure_backoff: std::time::Duration::from_secs(60),
+        },
+    );
+    let round = poller.round(&w.store, now).await.unwrap();
+    assert!(matches!(round, Round::Polled { rows: 1, .. }), "{round:?}");
+    w.settle().await;
+    let card = w.take_slack("/chat.postMessage").await;
+    let shown = blocks_text(&card[0].body);
+    assert!(
+        shown.contains("★★★★☆") && shown.contains("Good coffee"),
+        "{shown}"
+    );
+    let t = w
+        .store
+        .ticket_by_conversation(&format!("google:{LOCATION}:R1:unknown:R1"))
+        .await
+        .unwrap()
+        .expect("ticket");
+    let card = w.store.card_of(t.id).await.unwrap().expect("card");
+
+    // The team answers and closes it.
+    w.thread_message("Ev1", "U1", &card.message, "1700000999.000100", "Sorry!")
+        .await;
+    w.settle().await;
+    w.click("U1", &card.message, &format!("sb1:close:{}", t.id))
+        .await;
+    w.settle().await;
+    assert_eq!(
+        w.store.ticket(t.id).await.unwrap().unwrap().state.status,
+        switchboard::core::Status::Closed
+    );
+    w.take_slack("/chat.update").await;
+    w.take_slack("/chat.postMessage").await;
+
+    // Jane changes her mind: the ticket reopens, the channel sees before and after.
+    let round = poller.round(&w.store, Utc::now()).await.unwrap();
+    // The review again (created at the mark's second: a duplicate the inbox drops) and its
+    // update.
+    assert!(matches!(round, Round::Polled { rows: 2, .. }), "{round:?}");
+    w.settle().await;
+    let t = w.store.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(t.state.status, switchboard::core::Status::Unread);
+    assert_eq!(t.state.context.rating, Some(2));
+    let posted = w.take_slack("/chat.postMessage").await;
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    let notice = &posted[0].body;
+    assert_eq!(notice["thread_ts"], card.message.as_str());
+    assert_eq!(notice["reply_broadcast"], true);
+    let said = notice["text"].as_str().unwrap_or_default();
+    assert!(said.contains("★★★★☆ → ★★☆☆☆"), "{said}");
+    assert!(
+        said.contains("Cold coffee &lt;!here&gt;") && !said.contains("<!here>"),
+        "{said}"
+    );
+    assert!(said.contains("Good coffee"), "{said}");
+    let update = w.take_slack("/chat.update").await;
+    let shown = blocks_text(&update.last().expect("card updated").body);
+    assert!(
+        shown.contains("★★☆☆☆") && shown.contains("Unread"),
+        "{shown}"
+    );
+    // The same update polled again changes nothing.
+    poller.round(&w.store, Utc::now()).await.unwrap();
+    w.settle().await;
+    assert!(w.take_slack("/chat.postMessage").await.is_empty());
+
+    // Our reply is deleted from the card.
+    let ids = action_ids(&update.last().unwrap().body);
+    let delete = format!("sb1:delete_reply:{}", t.id);
+    assert!(ids.contains(&delete), "{ids:?}");
+    w.click("U1", &card.message, &delete).await;
+    w.settle().await;
+    let calls: Vec<String> = google
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == reply_path)
+        .map(|r| format!("{} {}", r.method, String::from_utf8_lossy(&r.body)))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            r#"PUT {"comment":"Sorry!"}"#.to_string(),
+            "DELETE ".to_string()
+        ]
+    );
+}
+
 fn ephemeral_text(answer: &str) -> String {
     let v: Value = serde_json::from_str(answer).expect("JSON answer");
     assert_eq!(v["response_type"], "ephemeral", "{answer}");

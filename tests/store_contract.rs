@@ -794,6 +794,7 @@ async fn messages_round_trip(store: DynStore) {
         Event::CustomerEdited {
             key: key_of(&second),
             text: "Hello? Thanks!".into(),
+            rating: None,
         },
         at(21),
     )

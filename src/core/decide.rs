@@ -16,8 +16,14 @@ use super::model::*;
 pub enum Event {
     /// A new item from the customer.
     CustomerMessage { item: InboundItem },
-    /// The customer edited an item on the network.
-    CustomerEdited { key: MessageKey, text: String },
+    /// The customer edited an item on the network (`rating`: its rating after the edit, where
+    /// it has one).
+    CustomerEdited {
+        key: MessageKey,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rating: Option<u8>,
+    },
     /// The customer (or a moderator) removed an item on the network.
     CustomerDeleted { key: MessageKey },
     /// A teammate clicked a card button.
@@ -128,10 +134,22 @@ pub enum Effect {
     },
     /// Tell the thread, in plain words, why a reply failed.
     ExplainFailure { key: MessageKey },
+    /// Tell the channel, in the card's thread, what the customer changed in a review.
+    ReviewUpdated {
+        before: ReviewVersion,
+        after: ReviewVersion,
+    },
     /// Tell the ticket's channel (for a forum: the ticket's post) that these tickets' cards
     /// could not be posted earlier and follow now. Queued by the outbox itself, never by
     /// `decide`.
     CardsPostedLate { tickets: Vec<TicketId> },
+}
+
+/// A review as it read at one time: what changed is shown side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewVersion {
+    pub rating: Option<u8>,
+    pub text: String,
 }
 
 /// Why the assignee is notified.
@@ -292,7 +310,45 @@ pub fn decide(
             }
             d.effects.push(Effect::UpdateCard);
         }
-        Event::CustomerEdited { key, text } => {
+        // A review changed (stars or text): the review is the ticket, so it reopens as new
+        // customer content, and the thread shows before and after.
+        Event::CustomerEdited { key, text, rating }
+            if ticket.state.kind == ItemKind::Review && is_first(ticket, key) =>
+        {
+            let before = ReviewVersion {
+                rating: ticket.state.context.rating,
+                text: ticket.state.first_text.clone(),
+            };
+            let after = ReviewVersion {
+                rating: rating.or(before.rating),
+                text: text.clone(),
+            };
+            if before == after {
+                return Ok(d);
+            }
+            d.messages.push(MessageChange::Update {
+                key: key.clone(),
+                patch: MessagePatch {
+                    text: Some(text.clone()),
+                    edited: Some(true),
+                    ..Default::default()
+                },
+            });
+            let customer = Actor::Customer(ticket.state.customer.id.clone());
+            d.history.push(entry(
+                now,
+                customer.clone(),
+                HistoryKind::CustomerEdited { key: key.clone() },
+            ));
+            d.state.first_text = text.clone();
+            d.state.last_text = Some(text.clone());
+            d.state.first_item_edited = true;
+            d.state.context.rating = after.rating;
+            set_status(&mut d, Status::Unread, customer, now);
+            d.effects.push(Effect::ReviewUpdated { before, after });
+            d.effects.push(Effect::UpdateCard);
+        }
+        Event::CustomerEdited { key, text, .. } => {
             d.messages.push(MessageChange::Update {
                 key: key.clone(),
                 patch: MessagePatch {
@@ -1121,6 +1177,7 @@ mod tests {
             &Event::CustomerEdited {
                 key: first.clone(),
                 text: "hi!!".into(),
+                rating: None,
             },
             t0(),
         )
@@ -1280,6 +1337,59 @@ mod tests {
             &moderate(&replied_again, Moderation::DeleteReply),
             Moderation::DeleteReply
         ));
+    }
+
+    #[test]
+    fn an_updated_review_reopens_its_ticket_and_shows_what_changed() {
+        let mut review = ticket(Status::Closed);
+        review.state.kind = ItemKind::Review;
+        review.state.first_text = "Good coffee".into();
+        review.state.context.rating = Some(4);
+        let first = MessageKey::inbound(review.state.network, &review.state.first_item);
+        let edit = |text: &str, rating| Event::CustomerEdited {
+            key: first.clone(),
+            text: text.into(),
+            rating,
+        };
+        let d = decide(Some(&review), &edit("Cold coffee", Some(2)), t0()).expect("applies");
+        assert_eq!(d.state.status, Status::Unread);
+        assert_eq!(
+            (d.state.first_text.as_str(), d.state.context.rating),
+            ("Cold coffee", Some(2))
+        );
+        assert_eq!(
+            d.effects,
+            vec![
+                Effect::ReviewUpdated {
+                    before: ReviewVersion {
+                        rating: Some(4),
+                        text: "Good coffee".into()
+                    },
+                    after: ReviewVersion {
+                        rating: Some(2),
+                        text: "Cold coffee".into()
+                    },
+                },
+                Effect::UpdateCard
+            ]
+        );
+        let codes: Vec<_> = d.history.iter().map(|h| h.what.code()).collect();
+        assert_eq!(codes, ["customer_edited", "status_changed"]);
+        // Stars alone count; a rating the network left out keeps the old one.
+        let stars = decide(Some(&review), &edit("Good coffee", Some(5)), t0()).expect("applies");
+        assert_eq!(stars.state.context.rating, Some(5));
+        assert!(matches!(stars.effects[0], Effect::ReviewUpdated { .. }));
+        // Nothing changed (Google bumped its update time): nothing happens.
+        assert!(
+            decide(Some(&review), &edit("Good coffee", Some(4)), t0())
+                .expect("applies")
+                .is_noop()
+        );
+        assert!(
+            decide(Some(&review), &edit("Good coffee", None), t0())
+                .expect("applies")
+                .is_noop()
+        );
     }
 
     #[test]

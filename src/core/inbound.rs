@@ -25,6 +25,9 @@ pub enum NetworkChange {
         account: AccountId,
         item_id: NetworkItemId,
         text: String,
+        /// The item's rating after the edit, where it has one (a Google review's stars).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rating: Option<u8>,
     },
     /// An item was removed on the network.
     Removed {

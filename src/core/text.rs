@@ -753,6 +753,41 @@ pub fn item_about(context: &super::model::ItemContext) -> Option<Rich> {
     Some(parts.fold(first, |line, part| line.then(" · ").then_rich(part)))
 }
 
+/// Posted in a review's thread (and shown in the channel) when the customer changed it:
+/// stars before and after, and the text before and after when it changed. The texts are
+/// the customer's: escaped.
+pub fn review_updated(
+    author: &str,
+    before: &super::decide::ReviewVersion,
+    after: &super::decide::ReviewVersion,
+) -> Rich {
+    let rating = |r: Option<u8>| r.map(stars).unwrap_or_else(|| "no stars".to_string());
+    let mut line = Rich::ours(":pencil2: *")
+        .then_theirs(author)
+        .then("* updated the review");
+    line = if before.rating != after.rating {
+        line.then(format!(
+            ": {} → {}",
+            rating(before.rating),
+            rating(after.rating)
+        ))
+    } else {
+        line.then(format!(" ({})", rating(after.rating)))
+    };
+    if before.text == after.text {
+        return line.then(". The text is unchanged.");
+    }
+    let quoted = |line: Rich, text: &str| {
+        if text.is_empty() {
+            line.then(REVIEW_WITHOUT_TEXT)
+        } else {
+            line.then_quote(text)
+        }
+    };
+    let line = quoted(line.then("\n*Now:*\n"), &after.text);
+    quoted(line.then("\n*Before:*\n"), &before.text)
+}
+
 /// The card of a mention whose text the network did not send.
 pub const MENTION_WITHOUT_TEXT: &str =
     "_mentioned your account; the network does not send the text, open it there to read it._";
@@ -922,6 +957,39 @@ mod tests {
         .map(button)
         .into();
         insta::assert_snapshot!(labels.join(" | "), @"Mark read | Assign to team… | Saved reply… | Block author");
+    }
+
+    #[test]
+    fn snapshots_of_review_updates() {
+        use crate::core::decide::ReviewVersion;
+        let v = |rating, text: &str| ReviewVersion {
+            rating,
+            text: text.into(),
+        };
+        insta::assert_snapshot!(
+            review_updated("Jane <D>", &v(Some(4), "Good *coffee*"), &v(Some(2), "Cold coffee")).annotated(),
+            @r"
+        :pencil2: *⟨Jane <D>⟩* updated the review: ★★★★☆ → ★★☆☆☆
+        *Now:*
+        > ⟨Cold coffee⟩
+        *Before:*
+        > ⟨Good *coffee*⟩
+        "
+        );
+        insta::assert_snapshot!(
+            review_updated("Jane", &v(Some(4), "ok"), &v(Some(5), "ok")).annotated(),
+            @":pencil2: *⟨Jane⟩* updated the review: ★★★★☆ → ★★★★★. The text is unchanged."
+        );
+        insta::assert_snapshot!(
+            review_updated("Jane", &v(Some(3), ""), &v(Some(3), "Now with words")).annotated(),
+            @r"
+        :pencil2: *⟨Jane⟩* updated the review (★★★☆☆)
+        *Now:*
+        > ⟨Now with words⟩
+        *Before:*
+        _(rating only, no text)_
+        "
+        );
     }
 
     #[test]

@@ -202,11 +202,15 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                 network,
                 item_id,
                 text,
+                rating,
                 ..
             } => {
                 let key = MessageKey::inbound(network, &item_id);
                 match svc.store.message(&key).await? {
-                    Some(m) => (Lookup::Id(m.ticket_id), Event::CustomerEdited { key, text }),
+                    Some(m) => (
+                        Lookup::Id(m.ticket_id),
+                        Event::CustomerEdited { key, text, rating },
+                    ),
                     None => return orphan(svc, row, "the item this edit is about").await,
                 }
             }

@@ -463,8 +463,8 @@ fn normalise_review(r: wire::Review) -> Option<Review> {
 /// Turns a page of reviews of one location into envelopes. `account` is the location's v4 name
 /// (`accounts/{a}/locations/{l}`), `location_title` what cards show as the subject. A review
 /// created after `high_water` is new; an older one updated after it is an edit carrying its
-/// current text, unless the update is our own reply landing ([`REPLY_ECHO_WINDOW`]).
-/// Envelopes come oldest first. Star changes are not reported.
+/// current text and rating, unless the update is our own reply landing
+/// ([`REPLY_ECHO_WINDOW`]). Envelopes come oldest first.
 pub fn review_changes(
     account: &AccountId,
     location_title: &str,
@@ -492,11 +492,18 @@ pub fn review_changes(
                 NetworkEnvelope {
                     dedupe_key: format!("google:review:{}", review.id),
                     change: NetworkChange::New {
-                        item: review_item(account, location_title, review, text),
+                        item: review_item(account, location_title, review, text.clone()),
                     },
                 },
             ));
-        } else if !is_reply_echo(review) {
+        }
+        // Created before the mark, or at the mark's own second (the poll that set the mark
+        // may have read it, and the "new" above is then a duplicate), and updated since, not
+        // by our reply: an edit.
+        if review.updated_at > review.created_at
+            && high_water.is_some_and(|mark| review.created_at <= mark)
+            && !is_reply_echo(review)
+        {
             changes.push((
                 review.updated_at,
                 NetworkEnvelope {
@@ -512,6 +519,8 @@ pub fn review_changes(
                         account: account.clone(),
                         item_id: review.id.clone(),
                         text,
+                        // Stars can change with or without the text.
+                        rating: review.rating,
                     },
                 },
             ));
@@ -774,6 +783,38 @@ mod tests {
     }
 
     #[test]
+    fn a_review_from_the_marks_second_updated_later_is_new_and_edited() {
+        // The poll that set the mark read R1 when it was created; Jane changed it since.
+        let mut changed = review("R1", "2026-08-01T12:00:00Z", "2026-08-01T14:00:00Z");
+        changed.rating = Some(2);
+        let poll = review_changes(
+            &account(),
+            "Café",
+            std::slice::from_ref(&changed),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        assert_eq!(
+            keys(&poll),
+            [
+                "google:review:R1",
+                "google:review:R1:edit:2026-08-01T14:00:00Z"
+            ]
+        );
+        match &poll.envelopes[1].change {
+            NetworkChange::Edited { rating, .. } => assert_eq!(*rating, Some(2)),
+            other => panic!("{other:?}"),
+        }
+        // Created well after the mark: only new (its current text and stars).
+        let poll = review_changes(
+            &account(),
+            "Café",
+            &[changed],
+            Some(at("2026-08-01T11:00:00Z")),
+        );
+        assert_eq!(keys(&poll), ["google:review:R1"]);
+    }
+
+    #[test]
     fn an_old_review_updated_after_the_mark_is_an_edit_unless_it_is_our_reply() {
         let edited = review("R1", "2026-07-01T09:00:00Z", "2026-08-01T12:30:00.250Z");
         let mut replied = review("R2", "2026-07-02T09:00:00Z", "2026-08-01T12:20:00Z");
@@ -798,6 +839,7 @@ mod tests {
                 account: account(),
                 item_id: NetworkItemId::new("R1"),
                 text: "review R1".into(),
+                rating: Some(4),
             }
         );
         assert!(!poll.reached_high_water);

@@ -617,7 +617,14 @@ pub fn youtube_changes(
                         change: NetworkChange::New { item },
                     },
                 ));
-            } else if after_mark(comment.updated_at) {
+            }
+            // Published before the mark, or at the mark's own second (so the poll that set
+            // the mark may have read it already, and the "new" above is a duplicate), and
+            // updated since: an edit.
+            if after_mark(comment.updated_at)
+                && comment.updated_at > comment.published_at
+                && high_water.is_some_and(|mark| comment.published_at <= mark)
+            {
                 changes.push((
                     comment.updated_at,
                     NetworkEnvelope {
@@ -633,6 +640,7 @@ pub fn youtube_changes(
                             account: account.clone(),
                             item_id: comment.id.clone(),
                             text: comment.text.clone(),
+                            rating: None,
                         },
                     },
                 ));
@@ -954,6 +962,45 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_from_the_marks_second_edited_later_is_new_and_edited() {
+        // The poll that set the mark at 12:00:00 read this comment; it was edited since.
+        let threads = vec![thread(
+            comment(
+                "Ug1",
+                Some("UCa"),
+                "2026-08-01T12:00:00Z",
+                "2026-08-01T12:45:10Z",
+            ),
+            vec![],
+        )];
+        let poll = youtube_changes(
+            &account(),
+            &threads,
+            &HashMap::new(),
+            &titles(),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        // "New" again (a duplicate the inbox drops, or news if that poll missed it), then
+        // the edit.
+        assert_eq!(
+            keys(&poll),
+            [
+                "youtube:comment:Ug1",
+                "youtube:comment:Ug1:edit:2026-08-01T12:45:10Z"
+            ]
+        );
+        // A comment well after the mark, edited before we saw it, is only new.
+        let poll = youtube_changes(
+            &account(),
+            &threads,
+            &HashMap::new(),
+            &titles(),
+            Some(at("2026-08-01T11:00:00Z")),
+        );
+        assert_eq!(keys(&poll), ["youtube:comment:Ug1"]);
+    }
+
+    #[test]
     fn an_old_comment_updated_after_the_mark_is_an_edit() {
         let threads = vec![thread(
             comment(
@@ -982,6 +1029,7 @@ mod tests {
                 account: account(),
                 item_id: NetworkItemId::new("Ug1"),
                 text: "text of Ug1".into(),
+                rating: None,
             }
         );
         // The thread had activity after the mark: keep paging.

@@ -349,6 +349,7 @@ mod tests {
                 account: AccountId::new("1234567890321"),
                 item_id: NetworkItemId::new("900728623356296_900744590021366"),
                 text: text.to_owned(),
+                rating: None,
             }
         );
     }

@@ -478,6 +478,12 @@ async fn deliver(
         Effect::NotifyAssignee { notice } => {
             notify(svc, discord, job, ticket, account, &card, notice).await
         }
+        Effect::ReviewUpdated { before, after } => {
+            let body = render::message(&text::review_updated(&author, before, after));
+            Ok(done(
+                post_in_thread(discord, &card, &body, &nonce(job, "")).await,
+            ))
+        }
         // A forum takes posts, not messages: there the notice goes in this ticket's post.
         Effect::CardsPostedLate { tickets } => {
             let notice = render::plain(&text::cards_posted_late(tickets));

@@ -260,6 +260,18 @@ impl SurfaceOutbox for Slack {
             Effect::NotifyAssignee { notice } => {
                 notify_assignee(svc, ticket, account, &card, notice).await
             }
+            // In the thread and, like a customer's new message, in the channel.
+            Effect::ReviewUpdated { before, after } => {
+                if let Some(wait) = paced(svc, &card.channel) {
+                    return Ok(wait);
+                }
+                let content = render::message(&text::review_updated(&author, before, after));
+                Ok(done_or_failure(
+                    svc.slack
+                        .post_message_broadcast(&card.channel, &card.message, content)
+                        .await,
+                ))
+            }
             Effect::CardsPostedLate { tickets } => {
                 if let Some(wait) = paced(svc, &card.channel) {
                     return Ok(wait);

@@ -93,6 +93,7 @@ pub(super) fn normalise_feed(
                 account,
                 item_id,
                 text,
+                rating: None,
             },
         });
     }

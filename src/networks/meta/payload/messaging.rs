@@ -138,6 +138,7 @@ pub(super) fn normalise_event(
                 account: account_id,
                 item_id: NetworkItemId::new(mid.0),
                 text,
+                rating: None,
             },
         });
     }
