@@ -61,9 +61,9 @@ pub enum ReplyRefusal {
     /// The network takes no replies to this kind of item.
     #[error("{}", super::text::REPLY_NOT_SUPPORTED)]
     NotSupported,
-    /// The conversation's reply window has closed.
-    #[error("{}", super::text::REPLY_OUTSIDE_WINDOW)]
-    OutsideWindow,
+    /// The conversation's reply window on `0` has closed.
+    #[error("{}", super::text::reply_outside_window(*.0))]
+    OutsideWindow(super::ids::Network),
     /// Longer than the network takes.
     #[error(transparent)]
     TooLong(#[from] TooLong),
@@ -79,7 +79,7 @@ pub fn check_reply(
 ) -> Result<(), ReplyRefusal> {
     let limit = caps.reply.ok_or(ReplyRefusal::NotSupported)?;
     if !super::window::window(ticket, &caps.window, now).allows_reply() {
-        return Err(ReplyRefusal::OutsideWindow);
+        return Err(ReplyRefusal::OutsideWindow(ticket.state.network));
     }
     let s = &ticket.state;
     super::limits::check(limit, s.network, s.kind, text)?;

@@ -136,7 +136,7 @@ pub fn window_line(ticket: &Ticket, caps: &Capabilities, now: DateTime<Utc>) -> 
         Window::None => None,
         Window::Open { left } => Some(text::window_left(left, false)),
         Window::Extended { left } => Some(text::window_left(left, true)),
-        Window::Closed => Some(text::WINDOW_CLOSED.to_string()),
+        Window::Closed => Some(text::window_closed(ticket.state.network)),
     }
 }
 
@@ -276,7 +276,10 @@ impl CardView {
             assignee: s.assignee.clone(),
             tags: s.tags.clone(),
             last_replied_by: s.last_replied_by.clone(),
-            failure: s.last_failure.as_ref().map(text::card_failure),
+            failure: s
+                .last_failure
+                .as_ref()
+                .map(|r| text::card_failure(s.network, r)),
             replying: s
                 .replying
                 .iter()
@@ -292,7 +295,7 @@ impl CardView {
                 .moderation
                 .failure
                 .as_ref()
-                .map(|(a, r)| text::moderation_failed(*a, r)),
+                .map(|(a, r)| text::moderation_failed(s.network, *a, r)),
         }
     }
 }

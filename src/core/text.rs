@@ -186,24 +186,44 @@ pub fn saved_reply_delete_confirm(name: &str) -> Rich {
 pub const SAVED_REPLY_USE_FROM_CARD: &str =
     "To send one, pick it from a card's “Saved reply…” menu.";
 
-/// Plain words for why a reply did not reach the customer. What the network said is theirs.
-pub fn failure_reason(reason: &FailureReason) -> Rich {
+/// What a network calls the account Switchboard acts as ("Page", "channel", …).
+pub fn account_noun(network: Network) -> &'static str {
+    match network {
+        Network::Facebook => "Page",
+        Network::Instagram => "account",
+        Network::Whatsapp => "number",
+        Network::Youtube => "channel",
+        Network::Google => "location",
+    }
+}
+
+/// What the customer must do once a conversation's reply window has closed.
+fn after_the_window(network: Network) -> &'static str {
+    match network {
+        Network::Whatsapp => "WhatsApp takes only an approved template now",
+        _ => "the customer must write again",
+    }
+}
+
+/// Plain words for why a reply (or a moderation) did not go through on `network`. What the
+/// network said is theirs.
+pub fn failure_reason(network: Network, reason: &FailureReason) -> Rich {
+    let name = network_name(network);
+    let noun = account_noun(network);
     match reason {
-        FailureReason::TokenExpired => Rich::ours(
-            "the Page's access token has expired or was revoked; reconnect the Page and send the reply again",
-        ),
-        FailureReason::PermissionDenied => {
-            Rich::ours("the app is missing a permission on the Page needed to reply")
-        }
-        FailureReason::ItemDeleted => Rich::ours(
-            "the comment was deleted (or hidden) on Facebook, so there is nothing to reply to",
-        ),
-        FailureReason::RateLimited => {
-            Rich::ours("Facebook kept rate-limiting us and we gave up; try again in a few minutes")
-        }
-        FailureReason::Rejected(msg) => {
-            Rich::ours("Facebook rejected the reply: ").then_theirs(msg)
-        }
+        FailureReason::TokenExpired => Rich::ours(format!(
+            "the {name} {noun}'s access token has expired or was revoked; renew it (or reconnect the {noun}) and try again"
+        )),
+        FailureReason::PermissionDenied => Rich::ours(format!(
+            "the app is missing a permission on the {name} {noun} needed for this"
+        )),
+        FailureReason::ItemDeleted => Rich::ours(format!(
+            "the item was deleted (or hidden) on {name}, so there is nothing to act on"
+        )),
+        FailureReason::RateLimited => Rich::ours(format!(
+            "{name} kept rate-limiting us and we gave up; try again in a few minutes"
+        )),
+        FailureReason::Rejected(msg) => Rich::ours(format!("{name} refused it: ")).then_theirs(msg),
         FailureReason::TooLong { length, max, bytes } => {
             let unit = if *bytes { "bytes" } else { "characters" };
             Rich::ours(format!(
@@ -212,20 +232,21 @@ pub fn failure_reason(reason: &FailureReason) -> Rich {
                 count(*max)
             ))
         }
-        FailureReason::OutsideWindow => Rich::ours(
-            "the reply window has closed (the customer's last message is more than 24 hours old); WhatsApp needs an approved template",
-        ),
+        FailureReason::OutsideWindow => Rich::ours(format!(
+            "the reply window has closed (the customer's last message is too old); {}",
+            after_the_window(network)
+        )),
         FailureReason::RecipientUnavailable => Rich::ours(
             "the customer cannot receive messages right now (they may have blocked the account)",
         ),
-        FailureReason::AccountNotConfigured => {
-            Rich::ours("no access token is configured for this Page in Switchboard")
-        }
+        FailureReason::AccountNotConfigured => Rich::ours(format!(
+            "this {name} {noun} is not set up in Switchboard (no access token), so nothing was sent"
+        )),
+        FailureReason::NotSupported => Rich::ours(format!(
+            "{name} does not take this from Switchboard for this kind of item"
+        )),
         FailureReason::Other(msg) => {
-            Rich::ours("an unexpected error from Facebook: ").then_theirs(msg)
-        }
-        FailureReason::NotSupported => {
-            Rich::ours("the network does not take this from Switchboard for this kind of item")
+            Rich::ours(format!("an unexpected error from {name}: ")).then_theirs(msg)
         }
         FailureReason::UnsupportedMessageType => {
             Rich::ours("WhatsApp does not support this type of message (error 131051)")
@@ -234,18 +255,18 @@ pub fn failure_reason(reason: &FailureReason) -> Rich {
 }
 
 /// Posted in the card's thread when a reply fails for good. `author` is a mention.
-pub fn reply_failed(author: &str, reason: &FailureReason) -> Rich {
+pub fn reply_failed(author: &str, network: Network, reason: &FailureReason) -> Rich {
     Rich::ours(format!(
         ":warning: {author}, your reply was *not delivered*: "
     ))
-    .then_rich(failure_reason(reason))
+    .then_rich(failure_reason(network, reason))
     .then(".")
 }
 
 /// The card's warning line while the latest reply has failed.
-pub fn card_failure(reason: &FailureReason) -> Rich {
+pub fn card_failure(network: Network, reason: &FailureReason) -> Rich {
     Rich::ours(":warning: Last reply failed: ")
-        .then_rich(failure_reason(reason))
+        .then_rich(failure_reason(network, reason))
         .then(".")
 }
 
@@ -285,13 +306,13 @@ pub fn card_fallback(headline: &str, author: &str, text: Rich) -> Rich {
 /// Answer to `/<command>` and `/<command> help`.
 pub fn command_help(command: &str) -> String {
     format!(
-        "*Switchboard* mirrors your Facebook Page comments here as cards.\n\
+        "*Switchboard* mirrors your social accounts' comments, messages and reviews here as cards.\n\
          • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.\n\
-         • Write in the card's thread to reply to the customer on Facebook (unless the channel is in explicit mode).\n\
+         • Write in the card's thread to reply to the customer on the network (unless the channel is in explicit mode).\n\
          • Start a thread message with `note:` to keep it internal.\n\
          `{command} queue unassigned|team|mine|done` lists a queue.\n\
          `{command} close|open|read|unread <filters>` acts on every matching ticket; filters: \
-         `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook` `account:<id>` `type:public|private`.\n\
+         `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`.\n\
          `{command} reply <words>` finds saved replies; `{command} reply new` creates one.\n\
          `{command} help` shows this message."
     )
@@ -479,13 +500,24 @@ pub fn window_left(left: chrono::Duration, human_agent: bool) -> String {
 }
 
 /// The card's line when the window has closed.
-pub const WINDOW_CLOSED: &str = ":no_entry_sign: Reply window closed: the customer must write again (WhatsApp: use an approved template).";
+pub fn window_closed(network: Network) -> String {
+    format!(
+        ":no_entry_sign: Reply window closed: {}.",
+        after_the_window(network)
+    )
+}
 
 /// A reply refused because the network takes none for this kind of item.
 pub const REPLY_NOT_SUPPORTED: &str = ":no_entry_sign: This network does not take replies to this kind of item from Switchboard, so nothing was sent.";
 
 /// A reply refused because the window has closed.
-pub const REPLY_OUTSIDE_WINDOW: &str = ":no_entry_sign: The reply window has closed (the customer's last message is more than 24 hours old), so nothing was sent. On WhatsApp only an approved template can be sent now; on Messenger and Instagram the customer must write again.";
+pub fn reply_outside_window(network: Network) -> String {
+    format!(
+        ":no_entry_sign: The {} reply window has closed (the customer's last message is too old), so nothing was sent: {}.",
+        network_name(network),
+        after_the_window(network)
+    )
+}
 
 /// What moderation has done, for the card ("Hidden from the public · Liked").
 pub fn moderation_line(m: &super::model::ModerationState) -> Option<String> {
@@ -527,9 +559,13 @@ fn moderation_verb(action: super::model::Moderation) -> &'static str {
 }
 
 /// The card's warning when the network refused a moderation action.
-pub fn moderation_failed(action: super::model::Moderation, reason: &FailureReason) -> Rich {
+pub fn moderation_failed(
+    network: Network,
+    action: super::model::Moderation,
+    reason: &FailureReason,
+) -> Rich {
     Rich::ours(format!(":warning: {} failed: ", moderation_verb(action)))
-        .then_rich(failure_reason(reason))
+        .then_rich(failure_reason(network, reason))
         .then(".")
 }
 
@@ -1028,24 +1064,25 @@ mod tests {
 
     #[test]
     fn snapshots_of_failure_text() {
+        use Network::*;
         insta::assert_snapshot!(
-            reply_failed("<@U1>", &FailureReason::TokenExpired).annotated(),
-            @":warning: <@U1>, your reply was *not delivered*: the Page's access token has expired or was revoked; reconnect the Page and send the reply again."
+            reply_failed("<@U1>", Facebook, &FailureReason::TokenExpired).annotated(),
+            @":warning: <@U1>, your reply was *not delivered*: the Facebook Page's access token has expired or was revoked; renew it (or reconnect the Page) and try again."
         );
         insta::assert_snapshot!(
-            card_failure(&FailureReason::ItemDeleted).annotated(),
-            @":warning: Last reply failed: the comment was deleted (or hidden) on Facebook, so there is nothing to reply to."
+            card_failure(Youtube, &FailureReason::ItemDeleted).annotated(),
+            @":warning: Last reply failed: the item was deleted (or hidden) on YouTube, so there is nothing to act on."
         );
         insta::assert_snapshot!(
-            failure_reason(&FailureReason::Rejected("(#100) Message too long".into())).annotated(),
-            @"Facebook rejected the reply: ⟨(#100) Message too long⟩"
+            failure_reason(Facebook, &FailureReason::Rejected("(#100) Message too long".into())).annotated(),
+            @"Facebook refused it: ⟨(#100) Message too long⟩"
         );
         insta::assert_snapshot!(
-            failure_reason(&FailureReason::Other("HTTP 502 <html>".into())).annotated(),
-            @"an unexpected error from Facebook: ⟨HTTP 502 <html>⟩"
+            failure_reason(Google, &FailureReason::Other("HTTP 502 <html>".into())).annotated(),
+            @"an unexpected error from Google: ⟨HTTP 502 <html>⟩"
         );
         insta::assert_snapshot!(
-            failure_reason(&FailureReason::TooLong {
+            failure_reason(Instagram, &FailureReason::TooLong {
                 length: 1_200,
                 max: 1_000,
                 bytes: true
@@ -1054,30 +1091,52 @@ mod tests {
             @"the reply is 1,200 bytes; this conversation takes at most 1,000 bytes, so shorten it and send it again"
         );
         let others: Vec<String> = [
-            FailureReason::PermissionDenied,
-            FailureReason::RateLimited,
-            FailureReason::OutsideWindow,
-            FailureReason::RecipientUnavailable,
-            FailureReason::AccountNotConfigured,
+            (Instagram, FailureReason::PermissionDenied),
+            (Youtube, FailureReason::RateLimited),
+            (Whatsapp, FailureReason::OutsideWindow),
+            (Facebook, FailureReason::OutsideWindow),
+            (Facebook, FailureReason::RecipientUnavailable),
+            (Whatsapp, FailureReason::AccountNotConfigured),
+            (Google, FailureReason::TokenExpired),
+            (Google, FailureReason::NotSupported),
         ]
         .iter()
-        .map(|r| failure_reason(r).annotated())
+        .map(|(n, r)| failure_reason(*n, r).annotated())
         .collect();
-        insta::assert_snapshot!(others.join("\n"), @r"
-        the app is missing a permission on the Page needed to reply
-        Facebook kept rate-limiting us and we gave up; try again in a few minutes
-        the reply window has closed (the customer's last message is more than 24 hours old); WhatsApp needs an approved template
+        insta::assert_snapshot!(others.join("\n"), @"
+        the app is missing a permission on the Instagram account needed for this
+        YouTube kept rate-limiting us and we gave up; try again in a few minutes
+        the reply window has closed (the customer's last message is too old); WhatsApp takes only an approved template now
+        the reply window has closed (the customer's last message is too old); the customer must write again
         the customer cannot receive messages right now (they may have blocked the account)
-        no access token is configured for this Page in Switchboard
+        this WhatsApp number is not set up in Switchboard (no access token), so nothing was sent
+        the Google location's access token has expired or was revoked; renew it (or reconnect the location) and try again
+        Google does not take this from Switchboard for this kind of item
         ");
         insta::assert_snapshot!(
-            moderation_failed(Moderation::Hide, &FailureReason::Rejected("(#10) no".into())).annotated(),
-            @":warning: Hiding failed: Facebook rejected the reply: ⟨(#10) no⟩."
+            moderation_failed(Youtube, Moderation::Reject, &FailureReason::Rejected("forbidden".into())).annotated(),
+            @":warning: Rejecting failed: YouTube refused it: ⟨forbidden⟩."
         );
         insta::assert_snapshot!(
             token_alert(Network::Instagram, "Acme").annotated(),
             @":rotating_light: The Instagram access token for *⟨Acme⟩* has expired or was revoked: replies and moderation are failing until it is renewed in Switchboard's configuration. (This alert is posted once.)"
         );
+        // Nothing names a network the ticket is not on.
+        for network in Network::ALL {
+            for reason in [
+                FailureReason::TokenExpired,
+                FailureReason::ItemDeleted,
+                FailureReason::RateLimited,
+                FailureReason::Rejected("x".into()),
+                FailureReason::Other("x".into()),
+                FailureReason::AccountNotConfigured,
+            ] {
+                let said = failure_reason(network, &reason).annotated();
+                for other in Network::ALL.iter().filter(|o| **o != network) {
+                    assert!(!said.contains(network_name(*other)), "{network:?}: {said}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1091,7 +1150,9 @@ mod tests {
         assert_eq!(moderation_line(&ModerationState::default()), None);
         insta::assert_snapshot!(window_left(chrono::Duration::minutes(150), false), @":hourglass: Reply window: 2 h left");
         insta::assert_snapshot!(window_left(chrono::Duration::seconds(20), true), @":hourglass: Reply window: 1 min left (human agent)");
-        insta::assert_snapshot!(WINDOW_CLOSED, @":no_entry_sign: Reply window closed: the customer must write again (WhatsApp: use an approved template).");
+        insta::assert_snapshot!(window_closed(Network::Whatsapp), @":no_entry_sign: Reply window closed: WhatsApp takes only an approved template now.");
+        insta::assert_snapshot!(window_closed(Network::Instagram), @":no_entry_sign: Reply window closed: the customer must write again.");
+        insta::assert_snapshot!(reply_outside_window(Network::Facebook), @":no_entry_sign: The Facebook reply window has closed (the customer's last message is too old), so nothing was sent: the customer must write again.");
     }
 
     #[test]
@@ -1125,7 +1186,7 @@ mod tests {
             @"<@U2> replied: ⟨Hi Jane⟩"
         );
         insta::assert_snapshot!(
-            reply_failed("<@U1>", &FailureReason::UnsupportedMessageType).annotated(),
+            reply_failed("<@U1>", Network::Whatsapp, &FailureReason::UnsupportedMessageType).annotated(),
             @":warning: <@U1>, your reply was *not delivered*: WhatsApp does not support this type of message (error 131051)."
         );
     }
@@ -1154,13 +1215,13 @@ mod tests {
     fn snapshots_of_command_answers() {
         insta::assert_snapshot!(command_unknown("/switchboard", "frobnicate"),
             @"`/switchboard frobnicate` is not a command I know. Try `/switchboard help`.");
-        insta::assert_snapshot!(command_help("/switchboard"), @r"
-        *Switchboard* mirrors your Facebook Page comments here as cards.
+        insta::assert_snapshot!(command_help("/switchboard"), @"
+        *Switchboard* mirrors your social accounts' comments, messages and reviews here as cards.
         • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.
-        • Write in the card's thread to reply to the customer on Facebook (unless the channel is in explicit mode).
+        • Write in the card's thread to reply to the customer on the network (unless the channel is in explicit mode).
         • Start a thread message with `note:` to keep it internal.
         `/switchboard queue unassigned|team|mine|done` lists a queue.
-        `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook` `account:<id>` `type:public|private`.
+        `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`.
         `/switchboard reply <words>` finds saved replies; `/switchboard reply new` creates one.
         `/switchboard help` shows this message.
         ");

@@ -947,7 +947,7 @@ mod tests {
             &[],
             t.state.created_at,
         );
-        view.window = Some(text::WINDOW_CLOSED.to_string());
+        view.window = Some(text::window_closed(crate::core::Network::Whatsapp));
         let v = card(&view);
         let values: Vec<&str> = v["embeds"][0]["fields"]
             .as_array()
@@ -1071,7 +1071,11 @@ mod tests {
                 (
                     "failure explanation",
                     pinging(
-                        &text::reply_failed(ana, &FailureReason::Other(h.to_string())),
+                        &text::reply_failed(
+                            ana,
+                            Network::Facebook,
+                            &FailureReason::Other(h.to_string()),
+                        ),
                         &["111"],
                         &[],
                     ),
@@ -1081,7 +1085,11 @@ mod tests {
                 (
                     "refusal explanation",
                     pinging(
-                        &text::reply_failed(ana, &FailureReason::Rejected(h.to_string())),
+                        &text::reply_failed(
+                            ana,
+                            Network::Facebook,
+                            &FailureReason::Rejected(h.to_string()),
+                        ),
                         &["111"],
                         &[],
                     ),

@@ -1185,6 +1185,7 @@ mod tests {
                     "failure explanation",
                     value(message(&text::reply_failed(
                         ana,
+                        Network::Facebook,
                         &FailureReason::Other(h.to_string()),
                     ))),
                     vec![ana],
@@ -1193,6 +1194,7 @@ mod tests {
                     "refusal explanation",
                     value(message(&text::reply_failed(
                         ana,
+                        Network::Facebook,
                         &FailureReason::Rejected(h.to_string()),
                     ))),
                     vec![ana],

@@ -470,7 +470,11 @@ async fn deliver(
                 .map(|t| t.id.as_str())
                 .into_iter()
                 .collect();
-            let body = render::pinging(&text::reply_failed(&who, reason), &users, &[]);
+            let body = render::pinging(
+                &text::reply_failed(&who, ticket.state.network, reason),
+                &users,
+                &[],
+            );
             Ok(done(
                 post_in_thread(discord, &card, &body, &nonce(job, "")).await,
             ))

@@ -132,7 +132,7 @@ fn retry(e: ConnectorError) -> Outcome {
 fn refusal_reason(refusal: ReplyRefusal) -> FailureReason {
     match refusal {
         ReplyRefusal::NotSupported => FailureReason::NotSupported,
-        ReplyRefusal::OutsideWindow => FailureReason::OutsideWindow,
+        ReplyRefusal::OutsideWindow(_) => FailureReason::OutsideWindow,
         ReplyRefusal::TooLong(e) => FailureReason::TooLong {
             length: e.length,
             max: e.limit.max,

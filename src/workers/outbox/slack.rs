@@ -330,7 +330,8 @@ impl SurfaceOutbox for Slack {
                     .as_ref()
                     .map(render::mention)
                     .unwrap_or_else(|| "Teammate".to_string());
-                let content = render::message(&text::reply_failed(&who, reason));
+                let content =
+                    render::message(&text::reply_failed(&who, ticket.state.network, reason));
                 // A configured token that expired also alerts the account's channel, once (not
                 // per message). A connected account's channel is told by its health alert.
                 if *reason == FailureReason::TokenExpired && !account.is_connected() {
