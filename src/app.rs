@@ -128,15 +128,16 @@ fn polled_networks(
         min_interval,
     )));
     networks.add_polled(Arc::new(ReviewsConnector::new(business, g.backfill_days)));
-    let provider = g
-        .provider(vec![
-            crate::oauth::SCOPE_YOUTUBE.into(),
-            crate::oauth::SCOPE_BUSINESS.into(),
-        ])
-        .context("google.client_secret is not set")?;
-    let providers = [crate::core::Network::Youtube, crate::core::Network::Google]
-        .into_iter()
-        .map(|n| (n, provider.clone()))
+    networks.add_provider(
+        crate::oauth::GOOGLE,
+        g.provider(vec![])
+            .context("google.client_secret is not set")?,
+    );
+    // Each polled network refreshes its tokens with its login's client.
+    let providers = networks
+        .all_polled()
+        .iter()
+        .filter_map(|c| Some((c.network(), networks.login(c.network())?.1)))
         .collect();
     let tokens =
         crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http.clone(), providers);

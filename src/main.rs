@@ -221,14 +221,16 @@ async fn accounts(config: Config, command: AccountsCommand) -> anyhow::Result<Ex
             slack_channel,
             discord_channel,
         } => {
-            let network = match network.as_str() {
-                "youtube" => Network::Youtube,
-                "google" => Network::Google,
-                other => {
-                    eprintln!("error: {other:?} cannot be connected: use youtube or google");
-                    return Ok(ExitCode::FAILURE);
-                }
+            let svc = app::services(config, store)?;
+            let here = svc.networks.connectable();
+            let Some(network) = network.parse::<Network>().ok().filter(|n| here.contains(n)) else {
+                eprintln!(
+                    "error: {network:?} cannot be connected here. {}",
+                    text::connect_usage(&here)
+                );
+                return Ok(ExitCode::FAILURE);
             };
+            let config = &svc.config;
             let (surface, workspace, channel) = match (slack_channel, discord_channel) {
                 (Some(c), _) => (Surface::Slack, config.slack.team_id.clone(), c),
                 (None, Some(c)) => match config.discord_channel(&c) {
@@ -245,15 +247,15 @@ async fn accounts(config: Config, command: AccountsCommand) -> anyhow::Result<Ex
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let svc = app::services(config, store)?;
             match switchboard::server::oauth::authorization_link(
                 &svc, network, surface, &workspace, &channel, "cli",
             ) {
                 Ok(url) => {
                     println!("{url}");
                     eprintln!(
-                        "Open this link (once, within 10 minutes) with the Google account that manages the {}.",
-                        text::network_name(network)
+                        "Open this link (once, within 10 minutes) with the account that manages the {} {}.",
+                        text::network_name(network),
+                        text::account_noun(network)
                     );
                     Ok(ExitCode::SUCCESS)
                 }

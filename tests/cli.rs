@@ -298,10 +298,14 @@ fn accounts_commands_answer_readably_and_refuse_what_cannot_work() {
     let out = run(&["accounts", "list"]);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("no account is connected"));
-    // Not a connectable network.
+    // Not a connectable network: it says so, and why nothing can be connected here.
     let out = run(&["accounts", "connect", "myspace", "--slack-channel", "C1"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("use youtube or google"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"myspace\" cannot be connected here"),
+        "{err}"
+    );
     // No [google] in the example: nothing to connect with, and it says why.
     let out = run(&["accounts", "connect", "youtube", "--slack-channel", "C1"]);
     assert!(!out.status.success());

@@ -1394,7 +1394,18 @@ async fn an_admin_connects_lists_and_disconnects_an_account_from_discord() {
     let said = ephemeral_content(
         &interact(&w, &connect("7002", MOD, &[MOD_ROLE], DCHANNEL, "tiktok")).await,
     );
-    assert_eq!(said, shown(switchboard::core::text::CONNECT_USAGE));
+    assert_eq!(
+        said,
+        shown(&switchboard::core::text::connect_usage(&[
+            switchboard::core::Network::Youtube,
+            switchboard::core::Network::Google
+        ]))
+    );
+    // Facebook Pages are set up in the configuration file, not connected from chat.
+    let said = ephemeral_content(
+        &interact(&w, &connect("7012", MOD, &[MOD_ROLE], DCHANNEL, "facebook")).await,
+    );
+    assert!(said.starts_with("Usage: `connect youtube`"), "{said}");
     let said = ephemeral_content(
         &interact(&w, &connect("7003", MOD, &[MOD_ROLE], FORUM, "youtube")).await,
     );

@@ -17,7 +17,7 @@ use switchboard::core::{
     NetworkChange, NetworkEnvelope, NetworkItemId, Surface, Ticket,
 };
 use switchboard::networks::{
-    Call, Connector, ConnectorError, PollBatch, PolledConnector, TokenError, TokenSource,
+    Call, Connector, ConnectorError, Login, PollBatch, PolledConnector, TokenError, TokenSource,
 };
 use switchboard::store::{ConnectedAccount, DynStore, NewAccount};
 use switchboard::workers::poll::{PollSettings, Poller, Round};
@@ -130,6 +130,13 @@ impl Connector for Scripted {
 
 #[async_trait]
 impl PolledConnector for Scripted {
+    fn login(&self) -> Login {
+        Login {
+            provider: "google",
+            scope: switchboard::oauth::SCOPE_YOUTUBE,
+        }
+    }
+
     fn units_per_poll(&self) -> u32 {
         3
     }

@@ -638,7 +638,7 @@ pub const OAUTH_REFUSED: &str =
     "The provider refused the request, so nothing was connected. Run the connect command again.";
 pub const OAUTH_INCOMPLETE: &str =
     "This link is incomplete. Start again from the connect command in Slack or Discord.";
-pub const OAUTH_NOT_CONFIGURED: &str = "This server is not set up to connect these accounts (its [google] section or SWITCHBOARD_SECRET_KEY is missing).";
+pub const OAUTH_NOT_CONFIGURED: &str = "This server is not set up to connect these accounts from chat (the network's section, such as [google], server.public_url or SWITCHBOARD_SECRET_KEY is missing).";
 pub const OAUTH_EXPIRED: &str =
     "This link has expired (links last 10 minutes). Run the connect command again.";
 pub const OAUTH_BAD_STATE: &str =
@@ -656,11 +656,7 @@ pub const OAUTH_CONNECTED_PAGE: &str = "Done: the account is connected and its c
 /// In the channel an account was connected from: "✅ YouTube channel *Acme* connected — its
 /// comments come here". Names are the network's: escaped.
 pub fn account_connected(network: Network, names: &[String]) -> Rich {
-    let (what, items) = match network {
-        Network::Youtube => ("YouTube channel", "comments"),
-        Network::Google => ("Google Business Profile location", "reviews"),
-        _ => ("account", "conversations"),
-    };
+    let (what, items) = connected_what(network);
     let mut line = Rich::ours(format!("✅ {what} "));
     for (i, name) in names.iter().enumerate() {
         if i > 0 {
@@ -671,7 +667,43 @@ pub fn account_connected(network: Network, names: &[String]) -> Rich {
     line.then(format!(" connected — its {items} come here"))
 }
 
-pub const CONNECT_USAGE: &str = "Usage: `connect youtube` (a YouTube channel's comments) or `connect google` (Google Business Profile reviews).";
+/// What a connected account of `network` is, and what of it comes to the channel.
+fn connected_what(network: Network) -> (&'static str, &'static str) {
+    match network {
+        Network::Youtube => ("YouTube channel", "comments"),
+        Network::Google => ("Google Business Profile location", "reviews"),
+        Network::Facebook => ("Facebook Page", "comments and messages"),
+        Network::Instagram => ("Instagram account", "comments and messages"),
+        Network::Whatsapp => ("WhatsApp number", "messages"),
+    }
+}
+
+/// The word `connect` takes for `network` (its id in filters and the configuration).
+pub fn connect_word(network: Network) -> &'static str {
+    network.as_str()
+}
+
+/// A Discord choice's label for connecting `network`: "YouTube channel (comments)".
+pub fn connect_choice(network: Network) -> String {
+    let (what, items) = connected_what(network);
+    format!("{what} ({items})")
+}
+
+/// How `connect` is used, naming the networks this server connects from chat (none: it is
+/// not set up for it).
+pub fn connect_usage(connectable: &[Network]) -> String {
+    if connectable.is_empty() {
+        return OAUTH_NOT_CONFIGURED.to_string();
+    }
+    let choices: Vec<String> = connectable
+        .iter()
+        .map(|n| {
+            let (what, items) = connected_what(*n);
+            format!("`connect {}` (a {what}'s {items})", connect_word(*n))
+        })
+        .collect();
+    format!("Usage: {}.", choices.join(" or "))
+}
 pub const DISCONNECT_USAGE: &str = "Usage: `disconnect <id>`, with the id `accounts` lists.";
 pub const ADMINS_ONLY: &str =
     "Only admins (`permissions.admin`) connect, list and disconnect accounts. Nothing was changed.";
@@ -697,9 +729,7 @@ pub struct AccountLine<'a> {
 /// `accounts`: every connected account with its health. Names are the network's: escaped.
 pub fn accounts_listing(accounts: &[AccountLine<'_>]) -> Rich {
     if accounts.is_empty() {
-        return Rich::ours(
-            "No account is connected yet. `connect youtube` or `connect google` adds one.",
-        );
+        return Rich::ours("No account is connected yet. `connect <network>` adds one.");
     }
     let mut out = Rich::ours("*Connected accounts*");
     for a in accounts {
@@ -733,10 +763,7 @@ pub fn account_not_found(id: i64) -> String {
 /// (`command`: the surface's slash command, `/switchboard` or `/inbox`). The reason is the
 /// provider's words: escaped.
 pub fn account_needs_reconnect(network: Network, name: &str, reason: &str, command: &str) -> Rich {
-    let connect = match network {
-        Network::Google => "connect google",
-        _ => "connect youtube",
-    };
+    let connect = format!("connect {}", connect_word(network));
     Rich::ours(format!("⚠️ {} account *", network_name(network)))
         .then_theirs(name)
         .then("* needs reconnecting: its access was refused (")

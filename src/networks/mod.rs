@@ -107,10 +107,22 @@ pub trait Connector: Send + Sync {
     ) -> Result<(), ConnectorError>;
 }
 
+/// How an account of a network is connected from chat: the OAuth provider it signs in with
+/// (`/oauth/<provider>/callback`; one provider may serve several networks) and the scope it
+/// needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Login {
+    pub provider: &'static str,
+    pub scope: &'static str,
+}
+
 /// A network that is polled rather than pushed. Implementations only translate: HTTP calls
 /// and wire formats in, normalised envelopes out.
 #[async_trait]
 pub trait PolledConnector: Connector {
+    /// How its accounts are connected.
+    fn login(&self) -> Login;
+
     /// Quota units one poll of one account usually costs (for scheduling).
     fn units_per_poll(&self) -> u32;
 
@@ -202,6 +214,8 @@ pub struct Networks {
     connectors: HashMap<Network, Arc<dyn Connector>>,
     polled: HashMap<Network, Arc<dyn PolledConnector>>,
     webhooks: HashMap<&'static str, Arc<dyn WebhookSource>>,
+    /// OAuth clients by provider name (scopes are each login's).
+    providers: HashMap<&'static str, crate::oauth::ProviderConfig>,
 }
 
 impl Networks {
@@ -227,6 +241,35 @@ impl Networks {
     pub fn capabilities(&self, network: Network, kind: ItemKind) -> Capabilities {
         self.get(network)
             .map_or(Capabilities::NONE, |c| c.capabilities(kind))
+    }
+
+    /// Register an OAuth client (`provider` as polled connectors' [`Login`]s name it).
+    pub fn add_provider(&mut self, provider: &'static str, config: crate::oauth::ProviderConfig) {
+        self.providers.insert(provider, config);
+    }
+
+    /// Whether an OAuth provider of that name is configured here.
+    pub fn has_provider(&self, provider: &str) -> bool {
+        self.providers.contains_key(provider)
+    }
+
+    /// How `network`'s accounts are connected, with the OAuth client to do it (asking for the
+    /// login's scope); `None` when this server cannot connect them.
+    pub fn login(&self, network: Network) -> Option<(Login, crate::oauth::ProviderConfig)> {
+        let login = self.polled(network)?.login();
+        let mut provider = self.providers.get(login.provider)?.clone();
+        provider.scopes = vec![login.scope.to_string()];
+        Some((login, provider))
+    }
+
+    /// The networks whose accounts can be connected from chat here.
+    pub fn connectable(&self) -> Vec<Network> {
+        let mut found: Vec<Network> = Network::ALL
+            .into_iter()
+            .filter(|n| self.login(*n).is_some())
+            .collect();
+        found.dedup();
+        found
     }
 
     /// Register a webhook endpoint.

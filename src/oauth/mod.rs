@@ -45,6 +45,8 @@ pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 /// Google's revocation endpoint (the token goes in the form body).
 pub const GOOGLE_REVOKE_URL: &str = "https://oauth2.googleapis.com/revoke";
 /// The only scope covering every YouTube comment method (list, reply, moderate) (§11.2.2).
+/// The provider name of Google's OAuth client (`/oauth/google/callback`).
+pub const GOOGLE: &str = "google";
 pub const SCOPE_YOUTUBE: &str = "https://www.googleapis.com/auth/youtube.force-ssl";
 /// Google Business Profile: accounts, locations, reviews and replies.
 pub const SCOPE_BUSINESS: &str = "https://www.googleapis.com/auth/business.manage";

@@ -705,8 +705,9 @@ async fn connect(
     m: &Member<'_>,
     options: &[CommandOption],
 ) -> Result<Value, Refusal> {
-    let Some(network) = opt_text(options, "network").and_then(|n| super::connectable(&n)) else {
-        return Ok(ephemeral(text::CONNECT_USAGE));
+    let network = match super::connectable(svc, &opt_text(options, "network").unwrap_or_default()) {
+        Ok(network) => network,
+        Err(usage) => return Ok(ephemeral(&usage)),
     };
     // The conversations go where the command was run: a direct message is no inbox.
     let (Some(guild), Some(channel)) = (i.guild_id.as_deref(), i.channel_id.as_deref()) else {

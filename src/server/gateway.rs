@@ -237,7 +237,7 @@ pub async fn register_commands(svc: &Services) -> anyhow::Result<()> {
     let (Some(d), Some(discord)) = (&svc.config.discord, &svc.discord) else {
         return Ok(());
     };
-    let commands = render::commands(&d.command);
+    let commands = render::commands(&d.command, &svc.networks.connectable());
     match d.command_scope {
         CommandScope::Global => {
             discord

@@ -103,13 +103,16 @@ pub(crate) async fn accounts_listing(svc: &Services) -> Result<crate::core::Rich
     Ok(text::accounts_listing(&lines))
 }
 
-/// The network a `connect` command names (`None`: not one that can be connected from chat).
-pub(crate) fn connectable(word: &str) -> Option<crate::core::Network> {
-    match word {
-        "youtube" => Some(crate::core::Network::Youtube),
-        "google" => Some(crate::core::Network::Google),
-        _ => None,
-    }
+/// The network a `connect` command names, when this server connects its accounts from chat;
+/// otherwise how `connect` is used here.
+pub(crate) fn connectable(svc: &Services, word: &str) -> Result<crate::core::Network, String> {
+    let here = svc.networks.connectable();
+    word.trim()
+        .to_ascii_lowercase()
+        .parse::<crate::core::Network>()
+        .ok()
+        .filter(|n| here.contains(n))
+        .ok_or_else(|| crate::core::text::connect_usage(&here))
 }
 
 /// A refusal the caller can act on: status plus a one-line reason, as JSON.

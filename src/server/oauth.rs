@@ -16,29 +16,14 @@ use crate::core::{AccountId, Network, Surface, text};
 use crate::oauth::{Pkce, StateClaims, StateError};
 use crate::store::NewAccount;
 
-/// The OAuth provider serving a network (one Google client serves YouTube and Business).
-pub fn provider_of(network: Network) -> Option<&'static str> {
-    match network {
-        Network::Youtube | Network::Google => Some("google"),
-        _ => None,
-    }
-}
-
-/// The scope a network's account needs.
-fn scope_of(network: Network) -> &'static str {
-    match network {
-        Network::Google => crate::oauth::SCOPE_BUSINESS,
-        _ => crate::oauth::SCOPE_YOUTUBE,
-    }
-}
-
 /// Why no link could be made (shown to the teammate as is: our words only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkError {
-    /// The network cannot be connected from chat (its accounts live in the config file).
+    /// This server cannot connect the network's accounts from chat (a pushed network whose
+    /// accounts live in the file, or one whose section is not configured).
     NotConnectable,
-    /// This server has no OAuth client for it.
-    NotConfigured(&'static str),
+    /// The credentials key or the public URL is missing.
+    NotConfigured,
 }
 
 /// The authorization URL for connecting a `network` account, routed to `channel`.
@@ -50,17 +35,16 @@ pub fn authorization_link(
     channel: &str,
     user: &str,
 ) -> Result<String, LinkError> {
-    let provider = provider_of(network).ok_or(LinkError::NotConnectable)?;
-    let (Some(google), Some(key), Some(redirect)) = (
-        state.config.google.as_ref(),
+    let (login, cfg) = state
+        .networks
+        .login(network)
+        .ok_or(LinkError::NotConnectable)?;
+    let (Some(key), Some(redirect)) = (
         state.config.credentials_key(),
-        state.config.server.redirect_uri(provider),
+        state.config.server.redirect_uri(login.provider),
     ) else {
-        return Err(LinkError::NotConfigured("[google]"));
+        return Err(LinkError::NotConfigured);
     };
-    let cfg = google
-        .provider(vec![scope_of(network).to_string()])
-        .ok_or(LinkError::NotConfigured("[google]"))?;
     let pkce = Pkce::generate();
     let claims = StateClaims::new(
         network.as_str(),
@@ -71,8 +55,7 @@ pub fn authorization_link(
         pkce.verifier_string(),
         Utc::now(),
     );
-    let sealed = crate::oauth::seal_state(&key, &claims)
-        .map_err(|_| LinkError::NotConfigured("[google]"))?;
+    let sealed = crate::oauth::seal_state(&key, &claims).map_err(|_| LinkError::NotConfigured)?;
     Ok(crate::oauth::authorization_url(&cfg, &redirect, &sealed, pkce.challenge()).to_string())
 }
 
@@ -102,7 +85,7 @@ pub async fn callback(
     Path(provider): Path<String>,
     Query(q): Query<Callback>,
 ) -> Response {
-    if provider != "google" {
+    if !state.networks.has_provider(&provider) {
         return page(
             StatusCode::NOT_FOUND,
             "Not found",
@@ -121,10 +104,9 @@ pub async fn callback(
     let (Some(sealed), Some(code)) = (q.state, q.code) else {
         return refused(text::OAUTH_INCOMPLETE);
     };
-    let (Some(google), Some(key), Some(redirect)) = (
-        state.config.google.as_ref(),
+    let (Some(key), Some(redirect)) = (
         state.config.credentials_key(),
-        state.config.server.redirect_uri("google"),
+        state.config.server.redirect_uri(&provider),
     ) else {
         return refused(text::OAUTH_NOT_CONFIGURED);
     };
@@ -137,6 +119,15 @@ pub async fn callback(
         claims.provider.parse::<Network>(),
         claims.surface.parse::<Surface>(),
     ) else {
+        return refused(text::OAUTH_BAD_STATE);
+    };
+    // The network's login, through the provider this callback is for (a state made for
+    // another provider is not valid here).
+    let Some((login, cfg)) = state
+        .networks
+        .login(network)
+        .filter(|(login, _)| login.provider == provider)
+    else {
         return refused(text::OAUTH_BAD_STATE);
     };
     // Single use. The nonce is marked in the same transaction that stores the accounts
@@ -152,9 +143,6 @@ pub async fn callback(
             return try_again();
         }
     }
-    let Some(cfg) = google.provider(vec![scope_of(network).to_string()]) else {
-        return refused(text::OAUTH_NOT_CONFIGURED);
-    };
     let verifier = secrecy::SecretString::from(claims.pkce_verifier.clone());
     let tokens =
         match crate::oauth::exchange_code(&state.oauth_http, &cfg, &redirect, &code, &verifier)
@@ -166,13 +154,13 @@ pub async fn callback(
                 return refused(text::OAUTH_EXCHANGE_FAILED);
             }
         };
-    if crate::oauth::require_scope(&tokens, scope_of(network)).is_err() {
+    if crate::oauth::require_scope(&tokens, login.scope).is_err() {
         return refused(text::OAUTH_SCOPE_MISSING);
     }
-    let Some(tokens_source) = state.networks.polled(network).cloned() else {
+    let Some(connector) = state.networks.polled(network).cloned() else {
         return refused(text::OAUTH_NOT_CONFIGURED);
     };
-    let found = match tokens_source.identify(&tokens.access_token).await {
+    let found = match connector.identify(&tokens.access_token).await {
         Ok(found) if !found.is_empty() => found,
         Ok(_) => return refused(text::OAUTH_NOTHING_TO_CONNECT),
         Err(e) => {

@@ -741,8 +741,9 @@ async fn connect_command(
     command: &SlashCommand,
     words: &[&str],
 ) -> Result<Response, Refusal> {
-    let Some(network) = words.first().and_then(|w| super::connectable(w)) else {
-        return Ok(ephemeral(text::CONNECT_USAGE).into_response());
+    let network = match super::connectable(state, words.first().copied().unwrap_or_default()) {
+        Ok(network) => network,
+        Err(usage) => return Ok(ephemeral(usage).into_response()),
     };
     // The conversations go where the command was run: a direct message is no inbox.
     if command.channel_id.starts_with('D') {

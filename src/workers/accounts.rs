@@ -18,7 +18,7 @@ pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String
     let Some(account) = svc.store.account(id).await? else {
         return Ok(None);
     };
-    let provider = svc.config.google.as_ref().and_then(|g| g.provider(vec![]));
+    let provider = svc.networks.login(account.network).map(|(_, p)| p);
     if let (Some(key), Some(provider)) = (svc.config.credentials_key(), provider)
         && let Ok(tokens) = super::tokens::open(&key, &account)
     {

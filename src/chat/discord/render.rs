@@ -485,9 +485,9 @@ pub fn autocomplete(choices: &[(String, String)]) -> Value {
 pub const COMMAND_MEMBER_PERMISSIONS: &str = "8192";
 
 /// The slash command's definition, for `PUT /applications/{app}/…/commands` (a bulk
-/// overwrite with this one command). Option types: 1 sub-command, 2 group, 3 string,
-/// 4 integer, 6 user.
-pub fn commands(name: &str) -> Value {
+/// overwrite with this one command); `connectable`: the networks `connect` offers. Option
+/// types: 1 sub-command, 2 group, 3 string, 4 integer, 6 user.
+pub fn commands(name: &str, connectable: &[crate::core::Network]) -> Value {
     let saved_name = |what: &str| {
         json!({"type": 3, "name": "name", "description": format!("The saved reply to {what}"),
                "required": true, "autocomplete": true})
@@ -496,8 +496,16 @@ pub fn commands(name: &str) -> Value {
         |vs: &[&str]| -> Vec<Value> { vs.iter().map(|v| json!({"name": v, "value": v})).collect() };
     let queues = choices(&["unassigned", "team", "mine", "done"]);
     let actions = choices(&["close", "reopen", "read", "unread"]);
-    let networks = json!([{"name": "YouTube channel (comments)", "value": "youtube"},
-                          {"name": "Google Business Profile (reviews)", "value": "google"}]);
+    let choices_of_networks: Vec<Value> = connectable
+        .iter()
+        .map(|n| json!({"name": text::connect_choice(*n), "value": text::connect_word(*n)}))
+        .collect();
+    let mut network =
+        json!({"type": 3, "name": "network", "description": "Which network", "required": true});
+    // Discord takes 1 to 25 choices; with none connectable here the command says so itself.
+    if !choices_of_networks.is_empty() {
+        network["choices"] = choices_of_networks.into();
+    }
     json!([{
         "name": name,
         "type": 1,
@@ -526,8 +534,7 @@ pub fn commands(name: &str) -> Value {
                 {"type": 1, "name": "edit", "description": "Edit a saved reply", "options": [saved_name("edit")]},
                 {"type": 1, "name": "delete", "description": "Delete a saved reply", "options": [saved_name("delete")]}]},
             {"type": 1, "name": "connect", "description": "Connect an account whose conversations come to this channel (admins)",
-             "options": [{"type": 3, "name": "network", "description": "Which network", "required": true,
-                          "choices": networks}]},
+             "options": [network]},
             {"type": 1, "name": "accounts", "description": "List connected accounts with their health (admins)"},
             {"type": 1, "name": "disconnect", "description": "Revoke and remove a connected account (admins)",
              "options": [{"type": 4, "name": "id", "description": "The account's id, as accounts lists it",
@@ -1195,7 +1202,10 @@ mod tests {
 
     #[test]
     fn the_slash_command_definition() {
-        let c = commands("inbox");
+        let c = commands(
+            "inbox",
+            &[crate::core::Network::Youtube, crate::core::Network::Google],
+        );
         assert_eq!(c[0]["name"], "inbox");
         assert_eq!(
             c[0]["default_member_permissions"], "8192",

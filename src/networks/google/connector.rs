@@ -19,7 +19,7 @@ use super::youtube::{
 use super::{BusinessClient, review_changes};
 use crate::core::quota::QuotaPlan;
 use crate::core::{AccountId, Capabilities, ItemKind, Moderation, Network, NetworkItemId, Ticket};
-use crate::networks::{Call, Connector, ConnectorError, PollBatch, PolledConnector};
+use crate::networks::{Call, Connector, ConnectorError, Login, PollBatch, PolledConnector};
 use crate::store::ConnectedAccount;
 
 /// At most this many pages of one listing per poll: a backlog larger than that is read over
@@ -238,6 +238,13 @@ impl Connector for YoutubeConnector {
 
 #[async_trait]
 impl PolledConnector for YoutubeConnector {
+    fn login(&self) -> Login {
+        Login {
+            provider: crate::oauth::GOOGLE,
+            scope: crate::oauth::SCOPE_YOUTUBE,
+        }
+    }
+
     /// Three listings (published, held for review, likely spam) and a titles lookup.
     fn units_per_poll(&self) -> u32 {
         3 * YoutubeCall::CommentThreadsList.cost() + YoutubeCall::VideosList.cost()
@@ -400,6 +407,13 @@ impl Connector for ReviewsConnector {
 
 #[async_trait]
 impl PolledConnector for ReviewsConnector {
+    fn login(&self) -> Login {
+        Login {
+            provider: crate::oauth::GOOGLE,
+            scope: crate::oauth::SCOPE_BUSINESS,
+        }
+    }
+
     fn units_per_poll(&self) -> u32 {
         1
     }
