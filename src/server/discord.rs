@@ -705,13 +705,13 @@ async fn connect(
     m: &Member<'_>,
     options: &[CommandOption],
 ) -> Result<Value, Refusal> {
-    let network = match super::connectable(svc, &opt_text(options, "network").unwrap_or_default()) {
-        Ok(network) => network,
-        Err(usage) => return Ok(ephemeral(&usage)),
-    };
     // The conversations go where the command was run: a direct message is no inbox.
     let (Some(guild), Some(channel)) = (i.guild_id.as_deref(), i.channel_id.as_deref()) else {
         return Ok(ephemeral(text::CONNECT_IN_A_DM));
+    };
+    let network = match super::connectable(svc, &opt_text(options, "network").unwrap_or_default()) {
+        Ok(network) => network,
+        Err(usage) => return Ok(ephemeral(&usage)),
     };
     if !is_admin(svc, m).await? {
         return Ok(ephemeral(text::DISCORD_ADMINS_ONLY));

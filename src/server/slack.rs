@@ -741,14 +741,14 @@ async fn connect_command(
     command: &SlashCommand,
     words: &[&str],
 ) -> Result<Response, Refusal> {
-    let network = match super::connectable(state, words.first().copied().unwrap_or_default()) {
-        Ok(network) => network,
-        Err(usage) => return Ok(ephemeral(usage).into_response()),
-    };
     // The conversations go where the command was run: a direct message is no inbox.
     if command.channel_id.starts_with('D') {
         return Ok(ephemeral(text::CONNECT_IN_A_DM).into_response());
     }
+    let network = match super::connectable(state, words.first().copied().unwrap_or_default()) {
+        Ok(network) => network,
+        Err(usage) => return Ok(ephemeral(usage).into_response()),
+    };
     if !is_admin(state, command).await? {
         return Ok(ephemeral(text::ADMINS_ONLY).into_response());
     }
