@@ -286,6 +286,7 @@ contract!(
     connecting_under_a_once_mark_is_all_or_nothing,
     account_notices_are_pending_until_posted,
     concurrent_notice_takers_never_share_a_notice,
+    a_reconnect_outdates_work_on_the_old_grant,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -2483,6 +2484,76 @@ async fn polls_are_leased_and_recorded_with_their_rows(store: DynStore) {
             .unwrap()
             .map(|(x, _)| x.id),
         Some(a.id)
+    );
+}
+
+/// A reconnect replaces the grant: a poll or a refresh still running on the old one records
+/// nothing, and the old grant's death does not mark the reconnected account.
+async fn a_reconnect_outdates_work_on_the_old_grant(store: DynStore) {
+    let a = store
+        .connect_account(&youtube("UCre", "Re", b"old grant"), t0())
+        .await
+        .unwrap();
+    let (polling, poll) = store
+        .claim_poll(at(1), lease())
+        .await
+        .unwrap()
+        .expect("due");
+    let refresh = store
+        .claim_refresh(a.id, at(1), lease())
+        .await
+        .unwrap()
+        .expect("free");
+    // Reconnected while both run.
+    let again = store
+        .connect_account(&youtube("UCre", "Re", b"new grant"), at(2))
+        .await
+        .unwrap();
+    assert_eq!(again.id, a.id);
+    assert!(again.credentials_version > polling.credentials_version);
+    let outcome = PollOutcome {
+        rows: vec![inbox("yt:old")],
+        cursor: Some("from the old grant".into()),
+        next_poll_at: at(60),
+        error: None,
+    };
+    assert!(!store.finish_poll(poll, &outcome, at(3)).await.unwrap());
+    assert!(
+        !store
+            .store_refreshed(refresh, b"refreshed old grant")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_credentials_dead(a.id, polling.credentials_version, "invalid_grant")
+            .await
+            .unwrap()
+    );
+    let now = store.account(a.id).await.unwrap().unwrap();
+    assert_eq!(now.credentials, b"new grant".to_vec());
+    assert_eq!((now.unhealthy, now.cursor), (None, None));
+    assert_eq!(store.count_inbox().await.unwrap(), 0);
+    // The new grant's own death does mark it, once.
+    assert!(
+        store
+            .mark_credentials_dead(a.id, now.credentials_version, "invalid_grant")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_credentials_dead(a.id, now.credentials_version, "invalid_grant")
+            .await
+            .unwrap()
+    );
+    // Free to poll and refresh at once under the new grant.
+    assert!(
+        store
+            .claim_refresh(a.id, at(4), lease())
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 

@@ -581,6 +581,12 @@ pub trait Store: Send + Sync + 'static {
     /// pending). True only when this changed its health.
     async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool>;
 
+    /// Mark an account unhealthy because its credentials at `version` were refused as dead
+    /// (with an alert pending, as [`Store::set_account_health`]); nothing when they changed
+    /// since: a reconnect meanwhile replaced the grant that was refused. True only when this
+    /// changed its health.
+    async fn mark_credentials_dead(&self, id: i64, version: i64, reason: &str) -> Result<bool>;
+
     /// Unhealthy accounts whose channel has not been told yet.
     async fn pending_account_alerts(&self) -> Result<Vec<ConnectedAccount>>;
 

@@ -246,7 +246,9 @@ async fn upsert_account(
          credentials_version = accounts.credentials_version + 1, healthy = TRUE, \
          health_reason = NULL, alert_pending = FALSE, connected_by = excluded.connected_by, \
          next_poll_at = excluded.next_poll_at, last_error = NULL, \
-         notice_due_at = excluded.notice_due_at \
+         notice_due_at = excluded.notice_due_at, \
+         poll_claim = accounts.poll_claim + 1, poll_until = NULL, \
+         refresh_claim = accounts.refresh_claim + 1, refresh_until = NULL \
          RETURNING *",
     )
     .bind(account.network.as_str())
@@ -1227,6 +1229,19 @@ impl Store for PgStore {
                 .await?
             }
         };
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn mark_credentials_dead(&self, id: i64, version: i64, reason: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET healthy = FALSE, health_reason = $1, alert_pending = TRUE \
+             WHERE id = $2 AND healthy = TRUE AND credentials_version = $3",
+        )
+        .bind(reason)
+        .bind(id)
+        .bind(version)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

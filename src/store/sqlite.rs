@@ -297,7 +297,9 @@ async fn upsert_account(
          credentials_version = accounts.credentials_version + 1, healthy = 1, \
          health_reason = NULL, alert_pending = 0, connected_by = excluded.connected_by, \
          next_poll_at = excluded.next_poll_at, last_error = NULL, \
-         notice_due_at = excluded.notice_due_at \
+         notice_due_at = excluded.notice_due_at, \
+         poll_claim = accounts.poll_claim + 1, poll_until = NULL, \
+         refresh_claim = accounts.refresh_claim + 1, refresh_until = NULL \
          RETURNING *",
     )
     .bind(account.network.as_str())
@@ -1282,6 +1284,19 @@ impl Store for SqliteStore {
                 .await?
             }
         };
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn mark_credentials_dead(&self, id: i64, version: i64, reason: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET healthy = 0, health_reason = ?1, alert_pending = 1 \
+             WHERE id = ?2 AND healthy = 1 AND credentials_version = ?3",
+        )
+        .bind(reason)
+        .bind(id)
+        .bind(version)
+        .execute(&self.writer)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

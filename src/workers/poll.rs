@@ -304,7 +304,11 @@ impl Poller {
         reason: String,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Round> {
-        if store.set_account_health(account.id, Some(&reason)).await? {
+        // Only the grant that was refused: a reconnect meanwhile keeps the account healthy.
+        if store
+            .mark_credentials_dead(account.id, account.credentials_version, &reason)
+            .await?
+        {
             warn!(account = account.id, network = %account.network, reason, "account needs reconnecting: polling stops");
         }
         let outcome = PollOutcome {

@@ -59,7 +59,11 @@ async fn token(
                 Ok(t) => Ok(t),
                 Err(TokenError::Dead(reason)) => {
                     // The same as a poll finding it dead: polling stops, the channel is told.
-                    if let Err(e) = svc.store.set_account_health(*record, Some(&reason)).await {
+                    if let Err(e) = svc
+                        .store
+                        .mark_credentials_dead(*record, stored.credentials_version, &reason)
+                        .await
+                    {
                         warn!(error = %e, "cannot mark an account unhealthy");
                     }
                     Err(ConnectorError::Permanent(FailureReason::TokenExpired))
