@@ -425,6 +425,77 @@ async fn a_moderation_youtube_refuses_is_undone_on_the_card_with_the_reason() {
     assert!(ids.contains(&format!("sb1:reject:{held}")), "{ids:?}");
 }
 
+/// A reply whose first attempt got no answer (YouTube may have posted it) is looked up before
+/// it is sent again: found under the thread, it is not posted twice.
+#[tokio::test]
+async fn a_reply_whose_answer_was_lost_is_found_not_posted_twice() {
+    let google = MockServer::start().await;
+    let w = polled_youtube_world(&google).await;
+    let (_, published_ts) = card_of(&w, "Fan").await;
+    // The first insert is answered with a 503 (as after a lost answer); the thread then
+    // shows the reply among others.
+    google.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/youtube/v3/comments"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&google)
+        .await;
+    let later = (Utc::now() + chrono::Duration::seconds(5)).to_rfc3339();
+    let mine = |id: &str, text: &str| {
+        let mut c = comment(id, "acme", text, &later, "published");
+        c["snippet"]["authorChannelId"]["value"] = json!(CHANNEL_ID);
+        c["snippet"]["parentId"] = json!("UgzPublished1");
+        c
+    };
+    Mock::given(method("GET"))
+        .and(path("/youtube/v3/comments"))
+        .and(query_param("parentId", "UgzPublished1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "youtube#commentListResponse",
+            "items": [
+                comment("UgzPublished1.other", "Fan", "At our shop!", &later, "published"),
+                mine("UgzPublished1.older", "Come by!"),
+                mine("UgzPublished1.mine", "At our shop!")
+            ]
+        })))
+        .mount(&google)
+        .await;
+    w.thread_message(
+        "Ev7",
+        "U1",
+        &published_ts,
+        "1700000999.000200",
+        "At our shop!",
+    )
+    .await;
+    w.settle().await;
+    let calls: Vec<String> = google
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        calls,
+        ["POST /youtube/v3/comments", "GET /youtube/v3/comments"],
+        "one insert, then the lookup"
+    );
+    let key = MessageKey::from_chat(&switchboard::core::ChatRef {
+        surface: Surface::Slack,
+        workspace: TEAM.into(),
+        channel: CHANNEL.into(),
+        message: "1700000999.000200".into(),
+    });
+    let reply = w.store.message(&key).await.unwrap().expect("reply");
+    assert_eq!(reply.delivery, Some(Delivery::Delivered));
+    assert_eq!(
+        reply.network_item_id.map(|id| id.to_string()),
+        Some("UgzPublished1.mine".into())
+    );
+}
+
 const LOCATION: &str = "accounts/111/locations/222";
 
 fn review_json(stars: &str, text: &str, created: &str, updated: &str) -> Value {

@@ -98,6 +98,21 @@ pub trait Connector: Send + Sync {
         text: &str,
     ) -> Result<NetworkItemId, ConnectorError>;
 
+    /// A reply with `text` this account already posted to `ticket` since `since`, if the
+    /// network can tell. Asked before a reply is sent again after an attempt that got no
+    /// answer (the network may have posted it then), so that the retry does not post it
+    /// twice. The default, for networks that cannot tell or need not (their replies are
+    /// idempotent): `None`, and a lost answer may then mean a second copy.
+    async fn find_reply(
+        &self,
+        _call: Call<'_>,
+        _ticket: &Ticket,
+        _text: &str,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<NetworkItemId>, ConnectorError> {
+        Ok(None)
+    }
+
     /// Carry out a moderation action the capabilities offer on `ticket`'s item.
     async fn moderate(
         &self,

@@ -110,6 +110,19 @@ pub fn connector_error(e: GoogleError, now: DateTime<Utc>) -> ConnectorError {
     }
 }
 
+/// At most this many pages of a thread's replies are read when looking for a reply whose
+/// answer was lost (1 quota unit each).
+pub const MAX_REPLY_LOOKUP_PAGES: u32 = 3;
+
+/// The thread a comment belongs to: YouTube has one level of replies, and a reply's id is
+/// `<thread id>.<suffix>`.
+fn thread_of(comment: &NetworkItemId) -> &str {
+    comment
+        .as_str()
+        .split_once('.')
+        .map_or(comment.as_str(), |(thread, _)| thread)
+}
+
 /// A moderation action the network does not offer (the core never queues one; an old job
 /// might).
 fn not_offered(network: Network, action: Moderation) -> ConnectorError {
@@ -198,15 +211,44 @@ impl Connector for YoutubeConnector {
         ticket: &Ticket,
         text: &str,
     ) -> Result<NetworkItemId, ConnectorError> {
-        let reply_to = &ticket.state.reply_to;
-        let thread = reply_to
-            .as_str()
-            .split_once('.')
-            .map_or(reply_to.as_str(), |(thread, _)| thread);
+        let thread = thread_of(&ticket.state.reply_to);
         self.client
             .insert_reply(call.token, &NetworkItemId::new(thread), text)
             .await
             .map_err(|e| connector_error(e, call.now))
+    }
+
+    /// Our reply is among the thread's replies (`comments.list`, 1 unit a page): by this
+    /// channel, with this text, published since `since`.
+    async fn find_reply(
+        &self,
+        call: Call<'_>,
+        ticket: &Ticket,
+        text: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<NetworkItemId>, ConnectorError> {
+        let thread = NetworkItemId::new(thread_of(&ticket.state.reply_to));
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_REPLY_LOOKUP_PAGES {
+            let got = self
+                .client
+                .replies(call.token, &thread, page.as_deref())
+                .await
+                .map_err(|e| connector_error(e, call.now))?;
+            let ours = got.comments.iter().find(|c| {
+                c.author_channel_id.as_ref().map(|a| a.as_str()) == Some(call.account.as_str())
+                    && c.published_at >= since
+                    && c.text.trim() == text.trim()
+            });
+            if let Some(found) = ours {
+                return Ok(Some(found.id.clone()));
+            }
+            match got.next_page_token {
+                Some(next) => page = Some(next),
+                None => break,
+            }
+        }
+        Ok(None)
     }
 
     /// Held comments are approved or rejected (and their author banned) by

@@ -181,6 +181,10 @@ pub(super) async fn send_reply(
         apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
     }
+    // An earlier attempt may have been carried out without an answer (a timeout, a 5xx):
+    // where the network can tell, look for the reply it made before posting another.
+    let retrying = job.attempts > 1;
+    let since = job.created_at - chrono::Duration::minutes(1);
     let result = with_token(svc, account, |token| {
         let connector = connector.clone();
         let text = msg.text.clone();
@@ -190,6 +194,18 @@ pub(super) async fn send_reply(
                 token: &token,
                 now: Utc::now(),
             };
+            if retrying {
+                match connector.find_reply(call, ticket, &text, since).await {
+                    Ok(Some(id)) => {
+                        info!(reply = %id, "reply found from an earlier attempt");
+                        return Ok(id);
+                    }
+                    // Not there, or the lookup is refused for good: send it.
+                    Ok(None) | Err(ConnectorError::Permanent(_)) => {}
+                    // The network still unwell: looking again later beats a second copy.
+                    Err(e) => return Err(e),
+                }
+            }
             connector.reply(call, ticket, &text).await
         }
     })
