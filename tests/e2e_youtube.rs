@@ -248,6 +248,17 @@ async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
         reply.network_item_id.map(|id| id.to_string()),
         Some("UgzPublished1.reply1".into())
     );
+    // The poll (three listings and the titles) and the reply (comments.insert) are charged
+    // to the budget every replica schedules its polls by.
+    let now = Utc::now();
+    let reset = switchboard::networks::google::next_quota_reset(now);
+    assert_eq!(
+        w.store
+            .charge_quota(Network::Youtube, reset, 0, now)
+            .await
+            .unwrap(),
+        4 + 50
+    );
 }
 
 /// The ticket of `author`'s comment, and its card's `ts`.

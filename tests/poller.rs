@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
+use switchboard::core::quota::QuotaPlan;
 use switchboard::core::{
     AccountId, Capabilities, Customer, CustomerId, InboundItem, ItemKind, Moderation, Network,
     NetworkChange, NetworkEnvelope, NetworkItemId, Surface, Ticket,
@@ -80,6 +81,8 @@ struct Scripted {
     calls: Mutex<Vec<(i64, String, Option<String>)>>,
     /// Answered when the script is empty: no changes, cursor kept.
     idle_cursor: String,
+    /// The network's daily budget, if it has one.
+    plan: Option<QuotaPlan>,
 }
 
 impl Scripted {
@@ -88,6 +91,16 @@ impl Scripted {
             answers: Mutex::new(answers.into()),
             calls: Mutex::default(),
             idle_cursor: "idle".into(),
+            plan: None,
+        })
+    }
+
+    fn budgeted(plan: QuotaPlan) -> Arc<Self> {
+        Arc::new(Self {
+            answers: Mutex::default(),
+            calls: Mutex::default(),
+            idle_cursor: "idle".into(),
+            plan: Some(plan),
         })
     }
     fn calls(&self) -> Vec<(i64, String, Option<String>)> {
@@ -139,6 +152,14 @@ impl PolledConnector for Scripted {
 
     fn units_per_poll(&self) -> u32 {
         3
+    }
+
+    fn quota_plan(&self) -> Option<QuotaPlan> {
+        self.plan
+    }
+
+    fn quota_reset(&self, _now: DateTime<Utc>) -> DateTime<Utc> {
+        t0() + chrono::Duration::days(1)
     }
     async fn identify(
         &self,
@@ -370,6 +391,43 @@ async fn quota_exhaustion_waits_for_the_reset_and_outages_back_off() {
     poller.round(&store, at(7_320)).await.unwrap();
     let now = store.account(a.id).await.unwrap().unwrap();
     assert_eq!(now.last_error, None);
+}
+
+/// The quota is one budget for every replica and every call: units spent elsewhere (replies
+/// and moderation by the outbox, another replica's polls) slow this replica's polls, and
+/// once only the replies' reserve is left the next poll waits for the reset.
+#[tokio::test]
+async fn polls_are_scheduled_by_the_quota_every_replica_spends() {
+    let store = sqlite().await;
+    let a = connect(&store, "UC1").await;
+    let plan = QuotaPlan {
+        daily_units: 100,
+        reply_reserve_units: 40,
+        min_interval: Duration::from_secs(1),
+    };
+    let reset = t0() + chrono::Duration::days(1);
+    let poller = Poller::new(
+        vec![Scripted::budgeted(plan)],
+        Tokens::new(vec![]),
+        settings(),
+    );
+    // A fresh day: 60 units for polls; after this poll's 3, 19 rounds of 3 spread over the
+    // day.
+    poller.round(&store, t0()).await.unwrap();
+    let first = store.account(a.id).await.unwrap().unwrap().next_poll_at;
+    let gap = (first - t0()).as_seconds_f64();
+    assert!((gap - 86_400.0 / 19.0).abs() < 0.01, "{gap}");
+    // Replies spent 55 units meanwhile (the outbox charges the same ledger).
+    assert_eq!(
+        store
+            .charge_quota(Network::Youtube, reset, 55, first)
+            .await
+            .unwrap(),
+        58
+    );
+    poller.round(&store, first).await.unwrap();
+    let next = store.account(a.id).await.unwrap().unwrap().next_poll_at;
+    assert_eq!(next, reset, "only the reserve is left: wait for the reset");
 }
 
 /// Two services on one Postgres: every due account is polled exactly once per round of

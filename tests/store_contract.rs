@@ -287,6 +287,7 @@ contract!(
     account_notices_are_pending_until_posted,
     concurrent_notice_takers_never_share_a_notice,
     a_reconnect_outdates_work_on_the_old_grant,
+    quota_is_counted_per_network_and_period,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -2555,6 +2556,42 @@ async fn a_reconnect_outdates_work_on_the_old_grant(store: DynStore) {
             .unwrap()
             .is_some()
     );
+}
+
+/// Quota units add up per network and period, whoever spends them; ended periods go.
+async fn quota_is_counted_per_network_and_period(store: DynStore) {
+    let today = at(86_400);
+    let tomorrow = at(2 * 86_400);
+    let charge = |network, resets_at, units, now| {
+        let store = store.clone();
+        async move {
+            store
+                .charge_quota(network, resets_at, units, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(charge(Network::Youtube, today, 4, at(1)).await, 4);
+    assert_eq!(charge(Network::Youtube, today, 50, at(2)).await, 54);
+    assert_eq!(charge(Network::Google, today, 1, at(3)).await, 1);
+    // Concurrent charges all count.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .charge_quota(Network::Youtube, today, 1, at(4))
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(charge(Network::Youtube, today, 0, at(5)).await, 62);
+    // A new period starts from nothing; the ended one is forgotten.
+    assert_eq!(charge(Network::Youtube, tomorrow, 3, at(86_401)).await, 3);
+    assert_eq!(charge(Network::Youtube, today, 0, at(86_402)).await, 0);
 }
 
 /// Replicas polling at once never hold one account together.

@@ -146,9 +146,22 @@ pub trait PolledConnector: Connector {
         None
     }
 
-    /// When the network's quota next resets (YouTube: midnight Pacific time).
+    /// When the network's quota next resets (YouTube: midnight Pacific time; by default the
+    /// next midnight UTC). The same instant for every call of a period: it keys the shared
+    /// ledger.
     fn quota_reset(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now + chrono::Duration::days(1)
+        let tomorrow = now.date_naive() + chrono::Days::new(1);
+        tomorrow.and_time(chrono::NaiveTime::MIN).and_utc()
+    }
+
+    /// Quota units one reply costs (charged to the shared budget polls are scheduled by).
+    fn reply_units(&self) -> u32 {
+        0
+    }
+
+    /// Quota units one moderation call costs.
+    fn moderation_units(&self, _action: Moderation) -> u32 {
+        0
     }
 
     /// The accounts a fresh token gives access to, as (network id, display name): the

@@ -581,6 +581,16 @@ pub trait Store: Send + Sync + 'static {
     /// pending). True only when this changed its health.
     async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool>;
 
+    /// Add `units` to what `network` spent in the quota period ending at `resets_at`, for every
+    /// replica at once; the period's total so far. Periods that ended are forgotten.
+    async fn charge_quota(
+        &self,
+        network: crate::core::Network,
+        resets_at: DateTime<Utc>,
+        units: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+
     /// Mark an account unhealthy because its credentials at `version` were refused as dead
     /// (with an alert pending, as [`Store::set_account_health`]); nothing when they changed
     /// since: a reconnect meanwhile replaced the grant that was refused. True only when this

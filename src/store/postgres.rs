@@ -1232,6 +1232,32 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn charge_quota(
+        &self,
+        network: crate::core::Network,
+        resets_at: DateTime<Utc>,
+        units: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM quota_usage WHERE resets_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let total: i64 = sqlx::query_scalar(
+            "INSERT INTO quota_usage (network, resets_at, units) VALUES ($1, $2, $3) \
+             ON CONFLICT (network, resets_at) DO UPDATE \
+             SET units = quota_usage.units + excluded.units RETURNING units",
+        )
+        .bind(network.as_str())
+        .bind(resets_at)
+        .bind(units)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(total)
+    }
+
     async fn mark_credentials_dead(&self, id: i64, version: i64, reason: &str) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE accounts SET healthy = FALSE, health_reason = $1, alert_pending = TRUE \

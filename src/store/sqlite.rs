@@ -1287,6 +1287,32 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn charge_quota(
+        &self,
+        network: crate::core::Network,
+        resets_at: DateTime<Utc>,
+        units: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM quota_usage WHERE resets_at < ?1")
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        let total: i64 = sqlx::query_scalar(
+            "INSERT INTO quota_usage (network, resets_at, units) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (network, resets_at) DO UPDATE SET units = units + excluded.units \
+             RETURNING units",
+        )
+        .bind(network.as_str())
+        .bind(micros(resets_at))
+        .bind(units)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(total)
+    }
+
     async fn mark_credentials_dead(&self, id: i64, version: i64, reason: &str) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE accounts SET healthy = 0, health_reason = ?1, alert_pending = 1 \

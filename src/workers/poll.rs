@@ -8,7 +8,7 @@
 //! left after the replies' reserve, spread over the time to the provider's reset.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -47,19 +47,13 @@ pub enum Round {
     Stale { account: i64 },
 }
 
-/// Units spent on one network since its last quota reset, in this process.
-#[derive(Debug, Clone, Copy)]
-struct Ledger {
-    reset_at: DateTime<Utc>,
-    spent: u32,
-}
-
-/// The poll worker's state: the connectors, the token source and the quota ledgers.
+/// The poll worker's state: the connectors and the token source. Quota spent is counted in
+/// the store ([`crate::store::Store::charge_quota`]), shared by every replica and by the
+/// outbox's replies and moderation.
 pub struct Poller {
     connectors: HashMap<Network, Arc<dyn PolledConnector>>,
     tokens: Arc<dyn TokenSource>,
     settings: PollSettings,
-    ledgers: Mutex<HashMap<Network, Ledger>>,
 }
 
 impl Poller {
@@ -72,7 +66,6 @@ impl Poller {
             connectors: connectors.into_iter().map(|c| (c.network(), c)).collect(),
             tokens,
             settings,
-            ledgers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -194,7 +187,9 @@ impl Poller {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let accounts = self.accounts_on(store, account.network).await?;
-        let wait = self.schedule(connector, batch.units, accounts, now);
+        let wait = self
+            .schedule(store, connector, batch.units, accounts, now)
+            .await?;
         let outcome = PollOutcome {
             rows,
             cursor: Some(batch.cursor),
@@ -220,42 +215,41 @@ impl Poller {
         })
     }
 
-    /// Charge `units` to the network's ledger and say when to poll next.
-    fn schedule(
+    /// Charge `units` to the network's shared budget and say when to poll next.
+    async fn schedule(
         &self,
+        store: &DynStore,
         connector: &dyn PolledConnector,
         units: u32,
         accounts: u32,
         now: DateTime<Utc>,
-    ) -> Duration {
+    ) -> anyhow::Result<Duration> {
         let Some(plan) = connector.quota_plan() else {
-            return self.settings.min_interval;
+            return Ok(self.settings.min_interval);
         };
         let reset_at = connector.quota_reset(now);
-        let mut ledgers = self.ledgers.lock().unwrap_or_else(|p| p.into_inner());
-        let ledger = ledgers
-            .entry(connector.network())
-            .or_insert(Ledger { reset_at, spent: 0 });
-        if now >= ledger.reset_at {
-            *ledger = Ledger { reset_at, spent: 0 };
-        }
-        ledger.spent = ledger.spent.saturating_add(units);
-        let until_reset = (ledger.reset_at - now).to_std().unwrap_or_default();
+        let spent = store
+            .charge_quota(connector.network(), reset_at, i64::from(units), now)
+            .await?;
+        let spent = u32::try_from(spent.max(0)).unwrap_or(u32::MAX);
+        let until_reset = (reset_at - now).to_std().unwrap_or_default();
         let plan = QuotaPlan {
             min_interval: plan.min_interval.max(self.settings.min_interval),
             ..plan
         };
-        match next_poll(
-            plan,
-            ledger.spent,
-            until_reset,
-            accounts,
-            connector.units_per_poll(),
-        ) {
-            NextPoll::In(d) => d,
-            // Only the replies' reserve is left: the next poll waits for the reset.
-            NextPoll::AtReset => until_reset.max(self.settings.min_interval),
-        }
+        Ok(
+            match next_poll(
+                plan,
+                spent,
+                until_reset,
+                accounts,
+                connector.units_per_poll(),
+            ) {
+                NextPoll::In(d) => d,
+                // Only the replies' reserve is left: the next poll waits for the reset.
+                NextPoll::AtReset => until_reset.max(self.settings.min_interval),
+            },
+        )
     }
 
     /// Healthy accounts on `network` (they share its quota).

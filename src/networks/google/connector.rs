@@ -306,6 +306,18 @@ impl PolledConnector for YoutubeConnector {
         next_quota_reset(now)
     }
 
+    /// `comments.insert`, and the lookup a retry makes first (one page, usually).
+    fn reply_units(&self) -> u32 {
+        YoutubeCall::CommentsInsert.cost()
+    }
+
+    fn moderation_units(&self, action: Moderation) -> u32 {
+        match action {
+            Moderation::DeleteReply => YoutubeCall::CommentsDelete.cost(),
+            _ => YoutubeCall::SetModerationStatus.cost(),
+        }
+    }
+
     async fn identify(
         &self,
         token: &SecretString,

@@ -132,6 +132,37 @@ fn retry(e: ConnectorError) -> Outcome {
     }
 }
 
+/// Charge what a call on a polled network cost to its shared quota (its polls are scheduled
+/// by what is left). Nothing is charged when no call was made (no token).
+async fn charge<T>(
+    svc: &Services,
+    network: crate::core::Network,
+    units: u32,
+    result: &Result<T, ConnectorError>,
+) {
+    let Some(polled) = svc.networks.polled(network) else {
+        return;
+    };
+    let called = !matches!(
+        result,
+        Err(ConnectorError::Permanent(
+            FailureReason::TokenExpired | FailureReason::AccountNotConfigured
+        ))
+    );
+    if units == 0 || !called || polled.quota_plan().is_none() {
+        return;
+    }
+    let now = Utc::now();
+    let reset = polled.quota_reset(now);
+    if let Err(e) = svc
+        .store
+        .charge_quota(network, reset, i64::from(units), now)
+        .await
+    {
+        warn!(error = %e, "cannot count the quota a call spent");
+    }
+}
+
 /// Why a reply that passed its checks when queued cannot go out now.
 fn refusal_reason(refusal: ReplyRefusal) -> FailureReason {
     match refusal {
@@ -210,6 +241,11 @@ pub(super) async fn send_reply(
         }
     })
     .await;
+    let units = svc
+        .networks
+        .polled(ticket.state.network)
+        .map_or(0, |p| p.reply_units() + u32::from(retrying));
+    charge(svc, ticket.state.network, units, &result).await;
     let event = match result {
         Ok(id) => {
             info!(reply = %id, "reply delivered");
@@ -259,6 +295,11 @@ pub(super) async fn moderate(
             .await
         }
     };
+    let units = svc
+        .networks
+        .polled(ticket.state.network)
+        .map_or(0, |p| p.moderation_units(action));
+    charge(svc, ticket.state.network, units, &result).await;
     match result {
         Ok(()) => {
             info!(?action, "moderation done");

@@ -1,0 +1,9 @@
+-- Quota units spent per network and quota period, shared by every replica (polls, replies,
+-- moderation). Postgres flavour; keep in step with migrations/sqlite/0008_quota_usage.sql.
+CREATE TABLE quota_usage (
+    network   TEXT        NOT NULL,
+    -- When the period ends (the provider's reset: YouTube, midnight Pacific time).
+    resets_at TIMESTAMPTZ NOT NULL,
+    units     BIGINT      NOT NULL,
+    PRIMARY KEY (network, resets_at)
+);
