@@ -2698,7 +2698,8 @@ async fn refreshes_are_one_at_a_time_and_health_changes_once(store: DynStore) {
 }
 
 /// An account turning unhealthy has its alert pending in the same write; it stays pending
-/// until cleared (the post succeeded) and goes away with a reconnect or recovery.
+/// until cleared (the post succeeded) and goes away with a reconnect or recovery. A taker
+/// holds it for its lease: nobody else gets it meanwhile; unposted, it comes back after.
 async fn account_alerts_are_pending_until_told(store: DynStore) {
     let a = store
         .connect_account(&youtube("UC1", "A", b"x"), t0())
@@ -2708,7 +2709,16 @@ async fn account_alerts_are_pending_until_told(store: DynStore) {
         .connect_account(&youtube("UC2", "B", b"x"), t0())
         .await
         .unwrap();
-    assert!(store.pending_account_alerts().await.unwrap().is_empty());
+    let take = |now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .take_account_alerts(at(now), at(now + 60))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(take(0).await.is_empty());
     assert!(
         store
             .set_account_health(a.id, Some("invalid_grant"))
@@ -2721,10 +2731,8 @@ async fn account_alerts_are_pending_until_told(store: DynStore) {
             .await
             .unwrap()
     );
-    let pending: Vec<_> = store
-        .pending_account_alerts()
+    let pending: Vec<_> = take(1)
         .await
-        .unwrap()
         .into_iter()
         .map(|x| (x.id, x.unhealthy))
         .collect();
@@ -2735,6 +2743,8 @@ async fn account_alerts_are_pending_until_told(store: DynStore) {
             (b.id, Some("revoked".into()))
         ]
     );
+    // Taken: another replica gets nothing until the lease ends.
+    assert!(take(30).await.is_empty());
     // A second refusal does not alert again once told.
     store.clear_account_alert(a.id).await.unwrap();
     assert!(
@@ -2743,20 +2753,15 @@ async fn account_alerts_are_pending_until_told(store: DynStore) {
             .await
             .unwrap()
     );
-    let ids: Vec<_> = store
-        .pending_account_alerts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
+    // B's post failed (never cleared): it comes back once its lease is over.
+    let ids: Vec<_> = take(61).await.into_iter().map(|x| x.id).collect();
     assert_eq!(ids, vec![b.id]);
     // Reconnected before the alert went out: nothing to say any more.
     store
         .connect_account(&youtube("UC2", "B", b"y"), at(1))
         .await
         .unwrap();
-    assert!(store.pending_account_alerts().await.unwrap().is_empty());
+    assert!(take(500).await.is_empty());
 }
 
 /// The accounts of one OAuth grant are stored with its once-mark in one transaction: a second

@@ -598,7 +598,14 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_credentials_dead(&self, id: i64, version: i64, reason: &str) -> Result<bool>;
 
     /// Unhealthy accounts whose channel has not been told yet.
-    async fn pending_account_alerts(&self) -> Result<Vec<ConnectedAccount>>;
+    ///
+    /// Each is taken until `until` (a lease while it is posted): another taker meanwhile does
+    /// not get it, and one whose post failed comes back when the lease ends.
+    async fn take_account_alerts(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ConnectedAccount>>;
 
     /// The channel was told: the account's alert is no longer pending.
     async fn clear_account_alert(&self, id: i64) -> Result<()>;

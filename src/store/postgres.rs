@@ -1149,13 +1149,24 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn pending_account_alerts(&self) -> Result<Vec<super::ConnectedAccount>> {
-        sqlx::query("SELECT * FROM accounts WHERE alert_pending = TRUE ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(account_from_row)
-            .collect()
+    async fn take_account_alerts(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<super::ConnectedAccount>> {
+        let mut taken = sqlx::query(
+            "UPDATE accounts SET alert_until = $1 WHERE alert_pending = TRUE \
+             AND (alert_until IS NULL OR alert_until <= $2) RETURNING *",
+        )
+        .bind(until)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(account_from_row)
+        .collect::<Result<Vec<_>>>()?;
+        taken.sort_by_key(|a| a.id);
+        Ok(taken)
     }
 
     async fn clear_account_alert(&self, id: i64) -> Result<()> {

@@ -13,6 +13,11 @@ use crate::core::{Rich, Surface, text};
 /// After a failed post, a "connected" notice waits this long before it is tried again.
 pub const NOTICE_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a replica holds the "needs reconnecting" alerts it took while it posts them
+/// (alerts are rare; this outlasts several posts at their longest deadline). One whose post
+/// failed is tried again when it ends.
+pub const ALERT_LEASE: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Disconnect account `id`; its name, or `None` when there is no such account.
 pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String>> {
     let Some(account) = svc.store.account(id).await? else {
@@ -90,9 +95,14 @@ fn command_of(svc: &Services, surface: Surface) -> String {
 /// Tell the channels of accounts that turned unhealthy. The alert is pending in the store
 /// from the moment the account turned unhealthy until its post succeeded, so a crash or an
 /// outage delays it but never loses it. Returns how many were posted.
+///
+/// Alerts are taken under a lease while they are posted, so two replicas never post one
+/// twice; one whose post failed is tried again when its lease ends.
 pub async fn deliver_alerts(svc: &Services) -> anyhow::Result<usize> {
     let mut posted = 0;
-    for account in svc.store.pending_account_alerts().await? {
+    let now = Utc::now();
+    let lease = chrono::Duration::from_std(ALERT_LEASE).unwrap_or(chrono::Duration::minutes(1));
+    for account in svc.store.take_account_alerts(now, now + lease).await? {
         let reason = account.unhealthy.clone().unwrap_or_default();
         let alert = text::account_needs_reconnect(
             account.network,

@@ -1,0 +1,4 @@
+-- An account's "needs reconnecting" alert is taken under a lease while one replica posts it,
+-- so two replicas never post it twice; a post that fails leaves it to the lease's end.
+-- Postgres flavour; keep in step with migrations/sqlite/0009_alert_lease.sql.
+ALTER TABLE accounts ADD COLUMN alert_until TIMESTAMPTZ;
