@@ -443,6 +443,12 @@ async fn a_reply_whose_answer_was_lost_is_found_not_posted_twice() {
     let google = MockServer::start().await;
     let w = polled_youtube_world(&google).await;
     let (_, published_ts) = card_of(&w, "Fan").await;
+    let (_, held_ts) = card_of(&w, "Stranger").await;
+    // Another ticket's reply with the same words is already delivered
+    // (`UgzPublished1.reply1`, as the fake answers inserts): the lookup must not take it.
+    w.thread_message("Ev6", "U1", &held_ts, "1700000999.000150", "At our shop!")
+        .await;
+    w.settle().await;
     // The first insert is answered with a 503 (as after a lost answer); the thread then
     // shows the reply among others.
     google.reset().await;
@@ -453,8 +459,9 @@ async fn a_reply_whose_answer_was_lost_is_found_not_posted_twice() {
         .mount(&google)
         .await;
     let later = (Utc::now() + chrono::Duration::seconds(5)).to_rfc3339();
-    let mine = |id: &str, text: &str| {
-        let mut c = comment(id, "acme", text, &later, "published");
+    let latest = (Utc::now() + chrono::Duration::seconds(6)).to_rfc3339();
+    let mine = |id: &str, text: &str, at: &str| {
+        let mut c = comment(id, "acme", text, at, "published");
         c["snippet"]["authorChannelId"]["value"] = json!(CHANNEL_ID);
         c["snippet"]["parentId"] = json!("UgzPublished1");
         c
@@ -466,8 +473,10 @@ async fn a_reply_whose_answer_was_lost_is_found_not_posted_twice() {
             "kind": "youtube#commentListResponse",
             "items": [
                 comment("UgzPublished1.other", "Fan", "At our shop!", &later, "published"),
-                mine("UgzPublished1.older", "Come by!"),
-                mine("UgzPublished1.mine", "At our shop!")
+                mine("UgzPublished1.older", "Come by!", &later),
+                // Oldest first: the other ticket's comes before ours.
+                mine("UgzPublished1.reply1", "At our shop!", &later),
+                mine("UgzPublished1.mine", "At our shop!", &latest)
             ]
         })))
         .mount(&google)
@@ -505,6 +514,74 @@ async fn a_reply_whose_answer_was_lost_is_found_not_posted_twice() {
         reply.network_item_id.map(|id| id.to_string()),
         Some("UgzPublished1.mine".into())
     );
+}
+
+/// A token YouTube refuses even just after a refresh: the reply fails (expired token) and
+/// the account turns unhealthy, so its channel is told once and polling stops.
+#[tokio::test]
+async fn a_token_refused_after_a_refresh_marks_the_account_unhealthy() {
+    let google = MockServer::start().await;
+    let w = polled_youtube_world(&google).await;
+    let (_, published_ts) = card_of(&w, "Fan").await;
+    google.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/youtube/v3/comments"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {
+            "code": 401, "message": "Request had invalid authentication credentials.",
+            "errors": [{"message": "Invalid Credentials", "domain": "global",
+                        "reason": "authError"}], "status": "UNAUTHENTICATED"}})))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.fresh", "expires_in": 3599, "token_type": "Bearer",
+            "scope": switchboard::oauth::SCOPE_YOUTUBE
+        })))
+        .mount(&google)
+        .await;
+    w.thread_message("Ev8", "U1", &published_ts, "1700000999.000400", "Hello?")
+        .await;
+    w.settle().await;
+    let tokens: Vec<String> = google
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/youtube/v3/comments")
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        tokens,
+        ["Bearer ya29.channel-token", "Bearer ya29.fresh"],
+        "refreshed once, tried again once"
+    );
+    let key = MessageKey::from_chat(&switchboard::core::ChatRef {
+        surface: Surface::Slack,
+        workspace: TEAM.into(),
+        channel: CHANNEL.into(),
+        message: "1700000999.000400".into(),
+    });
+    let reply = w.store.message(&key).await.unwrap().expect("reply");
+    assert_eq!(
+        reply.delivery,
+        Some(Delivery::Failed(
+            switchboard::core::FailureReason::TokenExpired
+        ))
+    );
+    let account = w
+        .store
+        .account_by_network_id(Network::Youtube, CHANNEL_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(account.unhealthy.is_some(), "{account:?}");
 }
 
 const LOCATION: &str = "accounts/111/locations/222";
@@ -685,6 +762,30 @@ async fn a_review_is_polled_replied_to_updated_and_its_reply_deleted() {
     assert!(ids.contains(&delete), "{ids:?}");
     w.click("U1", &card.message, &delete).await;
     w.settle().await;
+    let shown = blocks_text(&w.take_slack("/chat.update").await.last().unwrap().body);
+    assert!(shown.contains("Our reply deleted"), "{shown}");
+    // A new reply (Google keeps one per review, under the same name) can be deleted in its
+    // turn, and the card no longer says the reply was deleted.
+    w.thread_message(
+        "Ev2",
+        "U1",
+        &card.message,
+        "1700000999.000300",
+        "Sorry again!",
+    )
+    .await;
+    w.settle().await;
+    let update = w.take_slack("/chat.update").await;
+    let last = &update.last().expect("card updated").body;
+    assert!(
+        !blocks_text(last).contains("Our reply deleted"),
+        "{}",
+        blocks_text(last)
+    );
+    assert!(action_ids(last).contains(&delete), "{:?}", action_ids(last));
+    // (A second click: its own trigger id.)
+    w.pick("U1", &card.message, &delete, None, None).await;
+    w.settle().await;
     let calls: Vec<String> = google
         .received_requests()
         .await
@@ -697,6 +798,8 @@ async fn a_review_is_polled_replied_to_updated_and_its_reply_deleted() {
         calls,
         [
             r#"PUT {"comment":"Sorry!"}"#.to_string(),
+            "DELETE ".to_string(),
+            r#"PUT {"comment":"Sorry again!"}"#.to_string(),
             "DELETE ".to_string()
         ]
     );

@@ -122,6 +122,7 @@ impl Connector for Scripted {
         &self,
         _call: Call<'_>,
         _ticket: &Ticket,
+        _reply_to: &NetworkItemId,
         _text: &str,
     ) -> Result<NetworkItemId, ConnectorError> {
         Err(ConnectorError::Permanent(
@@ -134,6 +135,7 @@ impl Connector for Scripted {
         _call: Call<'_>,
         _ticket: &Ticket,
         _action: Moderation,
+        _item: &NetworkItemId,
     ) -> Result<(), ConnectorError> {
         Err(ConnectorError::Permanent(
             switchboard::core::FailureReason::NotSupported,

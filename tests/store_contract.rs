@@ -1001,6 +1001,7 @@ async fn lanes_deliver_in_order(store: DynStore) {
             Effect::SendReply {
                 key: MessageKey::from_chat(&chat("1.5")),
                 not_before: None,
+                reply_to: Some(a.state.reply_to.clone()),
             }
         ]
     );

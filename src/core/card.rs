@@ -206,9 +206,7 @@ impl CardView {
                     Moderation::BanAuthor if !m.author_blocked => {
                         button(CardAction::BanAuthor, ButtonStyle::Danger)
                     }
-                    Moderation::DeleteReply if m.reply_deleted != s.our_reply => {
-                        button(CardAction::DeleteReply, ButtonStyle::Danger)
-                    }
+                    Moderation::DeleteReply => button(CardAction::DeleteReply, ButtonStyle::Danger),
                     _ => continue,
                 };
                 buttons.push(b);

@@ -120,13 +120,24 @@ pub enum Effect {
     SendReply {
         key: MessageKey,
         not_before: Option<DateTime<Utc>>,
+        /// The customer's item the reply answers: the latest when the teammate wrote it, so a
+        /// retry goes (and looks) where the first attempt went. `None` in jobs queued before
+        /// it was recorded: the ticket's latest item.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<NetworkItemId>,
     },
     /// Post a copy of a modal reply in the card's thread (it carries the delivery marks).
     PostReplyCopy { key: MessageKey },
     /// Tell the assignee (a DM for a person, a group mention in the thread for a team).
     NotifyAssignee { notice: AssigneeNotice },
-    /// Carry out a moderation action on the network.
-    Moderate { action: Moderation },
+    /// Carry out a moderation action on the network, on `item` (the ticket's item; for
+    /// deleting our reply, the reply the teammate saw). `None` in jobs queued before it was
+    /// recorded: the ticket's item or deleted reply.
+    Moderate {
+        action: Moderation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item: Option<NetworkItemId>,
+    },
     /// Show a reply's delivery state on the teammate's chat message.
     ShowDelivery {
         key: MessageKey,
@@ -626,6 +637,8 @@ pub fn decide(
             ));
             d.state.last_replied_by = Some(teammate.clone());
             d.state.our_reply = Some(network_item_id.clone());
+            // A new reply of ours: it can be deleted in its turn.
+            d.state.moderation.reply_deleted = None;
             d.state.last_failure = None;
             d.state.replying.retain(|r| r.teammate != *teammate);
             d.effects.push(Effect::ShowDelivery {
@@ -646,14 +659,16 @@ pub fn decide(
                 Moderation::Approve => !std::mem::replace(&mut m.approved, true),
                 Moderation::Reject => !std::mem::replace(&mut m.rejected, true),
                 Moderation::BanAuthor => {
+                    // Remembered, so that a refusal undoes only what the ban did.
+                    m.rejected_by_ban = !m.rejected;
                     m.rejected = true;
                     !std::mem::replace(&mut m.author_blocked, true)
                 }
-                // The reply deleted is the one delivered last when the teammate clicked (the
-                // outbox deletes that one, even if another is delivered meanwhile).
                 Moderation::DeleteReply => {
-                    our_reply.is_some()
-                        && std::mem::replace(&mut m.reply_deleted, our_reply.clone()) != our_reply
+                    our_reply.is_some() && m.reply_deleted.is_none() && {
+                        m.reply_deleted = our_reply.clone();
+                        true
+                    }
                 }
             };
             // Block needs a real author id, approve / reject a held item, deleting our reply
@@ -669,7 +684,15 @@ pub fn decide(
                 if ticket.state.status == Status::Unread {
                     set_status(&mut d, Status::Read, Actor::Teammate(teammate.clone()), now);
                 }
-                d.effects.push(Effect::Moderate { action: *action });
+                // What the action is about: the reply the teammate saw, or the item.
+                let item = match action {
+                    Moderation::DeleteReply => our_reply,
+                    _ => Some(ticket.state.first_item.clone()),
+                };
+                d.effects.push(Effect::Moderate {
+                    action: *action,
+                    item,
+                });
                 d.effects.push(Effect::UpdateCard);
             } else {
                 // Nothing to do: already so, not allowed here, or the item is gone.
@@ -688,7 +711,9 @@ pub fn decide(
                 Moderation::Reject => m.rejected = false,
                 Moderation::BanAuthor => {
                     m.author_blocked = false;
-                    m.rejected = false;
+                    if std::mem::take(&mut m.rejected_by_ban) {
+                        m.rejected = false;
+                    }
                 }
                 Moderation::DeleteReply => m.reply_deleted = None,
             }
@@ -861,6 +886,7 @@ fn queue_reply(d: &mut Decision, ticket: &Ticket, reply: PendingReply<'_>, now: 
     d.effects.push(Effect::SendReply {
         key: reply.key,
         not_before: (reply.send_at > now).then_some(reply.send_at),
+        reply_to: Some(ticket.state.reply_to.clone()),
     });
 }
 
@@ -1110,7 +1136,8 @@ mod tests {
             vec![
                 Effect::SendReply {
                     key: key.clone(),
-                    not_before: None
+                    not_before: None,
+                    reply_to: Some(ticket(Status::Unread).state.reply_to),
                 },
                 Effect::ShowDelivery {
                     key,
@@ -1216,7 +1243,8 @@ mod tests {
         let d = decide(Some(&t), &block, t0()).expect("applies");
         assert!(d.state.moderation.author_blocked);
         assert!(d.effects.contains(&Effect::Moderate {
-            action: Moderation::Block
+            action: Moderation::Block,
+            item: Some(t.state.first_item.clone()),
         }));
         // A mention whose author Meta did not name: nothing to block, nothing happens.
         let mut anonymous = ticket(Status::Read);
@@ -1232,7 +1260,8 @@ mod tests {
         };
         let d = decide(Some(&anonymous), &hide, t0()).expect("applies");
         assert!(d.effects.contains(&Effect::Moderate {
-            action: Moderation::Hide
+            action: Moderation::Hide,
+            item: Some(anonymous.state.first_item.clone()),
         }));
     }
 
@@ -1263,7 +1292,11 @@ mod tests {
             )
             .expect("applies")
         };
-        let queued = |d: &Decision, action| d.effects.contains(&Effect::Moderate { action });
+        let queued = |d: &Decision, action| {
+            d.effects
+                .iter()
+                .any(|e| matches!(e, Effect::Moderate { action: a, .. } if *a == action))
+        };
         // A published comment: nothing to approve, reject or ban; no reply to delete yet.
         let published = ticket(Status::Unread);
         for action in [
@@ -1303,6 +1336,28 @@ mod tests {
         .expect("applies");
         let m = &refused.state.moderation;
         assert!(!m.author_blocked && !m.rejected && m.failure.is_some());
+        // Rejected first, then a ban the network refuses: the comment stays rejected.
+        let rejected = moderate(&held, Moderation::Reject);
+        let rejected = Ticket {
+            state: rejected.state,
+            ..held.clone()
+        };
+        let banned = moderate(&rejected, Moderation::BanAuthor);
+        let refused = super::decide(
+            Some(&Ticket {
+                state: banned.state,
+                ..held.clone()
+            }),
+            &Event::ModerationFailed {
+                action: Moderation::BanAuthor,
+                reason: FailureReason::PermissionDenied,
+            },
+            &YOUTUBE,
+            t0(),
+        )
+        .expect("applies");
+        let m = &refused.state.moderation;
+        assert!(!m.author_blocked && m.rejected, "{m:?}");
         // A delivered reply can be deleted: the one delivered when the teammate clicked.
         let mut answered = ticket(Status::Read);
         answered.state.our_reply = Some(NetworkItemId::new("Ugz.reply1"));
@@ -1329,6 +1384,8 @@ mod tests {
             t0(),
         )
         .expect("applies");
+        // The card no longer says it was deleted.
+        assert_eq!(delivered.state.moderation.reply_deleted, None);
         let replied_again = Ticket {
             state: delivered.state,
             ..answered

@@ -218,7 +218,9 @@ impl Moderation {
                 Moderation::Approve | Moderation::Reject | Moderation::BanAuthor => {
                     state.context.held.is_some()
                 }
-                Moderation::DeleteReply => state.our_reply.is_some(),
+                Moderation::DeleteReply => {
+                    state.our_reply.is_some() && state.moderation.reply_deleted.is_none()
+                }
                 Moderation::Hide | Moderation::Unhide | Moderation::Delete | Moderation::Like => {
                     true
                 }
@@ -240,7 +242,11 @@ pub struct ModerationState {
     /// The item was kept from the public (rejected).
     #[serde(default)]
     pub rejected: bool,
-    /// Our reply with this id was deleted.
+    /// `rejected` was set by banning the author (a refused ban undoes it; an earlier reject
+    /// stays).
+    #[serde(default)]
+    pub rejected_by_ban: bool,
+    /// Our latest reply, with this id, was deleted (cleared when another is delivered).
     #[serde(default)]
     pub reply_deleted: Option<NetworkItemId>,
     /// The last moderation the network refused, and why.

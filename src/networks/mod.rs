@@ -88,37 +88,41 @@ pub trait Connector: Send + Sync {
     /// What the network allows for a kind of item (pure data; see [`Capabilities`]).
     fn capabilities(&self, kind: ItemKind) -> Capabilities;
 
-    /// Reply to `ticket`'s customer (where depends on the kind of item: under its latest item
-    /// `ticket.state.reply_to`, or in the conversation); the reply's id on the network. Called
-    /// only for kinds whose capabilities allow replies, inside their window.
+    /// Reply to `ticket`'s customer (where depends on the kind of item: under `reply_to`, the
+    /// customer's item the teammate answered, or in the conversation); the reply's id on the
+    /// network. Called only for kinds whose capabilities allow replies, inside their window.
     async fn reply(
         &self,
         call: Call<'_>,
         ticket: &Ticket,
+        reply_to: &NetworkItemId,
         text: &str,
     ) -> Result<NetworkItemId, ConnectorError>;
 
-    /// A reply with `text` this account already posted to `ticket` since `since`, if the
-    /// network can tell. Asked before a reply is sent again after an attempt that got no
-    /// answer (the network may have posted it then), so that the retry does not post it
-    /// twice. The default, for networks that cannot tell or need not (their replies are
-    /// idempotent): `None`, and a lost answer may then mean a second copy.
+    /// Replies with `text` this account posted under `reply_to` since `since` (candidates,
+    /// oldest first), if the network can tell, and how many quota units the lookup cost.
+    /// Asked before a reply is sent again after an attempt that got no answer (the network
+    /// may have posted it then); the outbox takes the first candidate no other reply of ours
+    /// is recorded with. The default, for networks that cannot tell or need not (their
+    /// replies are idempotent): none, and a lost answer may then mean a second copy.
     async fn find_reply(
         &self,
         _call: Call<'_>,
-        _ticket: &Ticket,
+        _reply_to: &NetworkItemId,
         _text: &str,
         _since: DateTime<Utc>,
-    ) -> Result<Option<NetworkItemId>, ConnectorError> {
-        Ok(None)
+    ) -> Result<(Vec<NetworkItemId>, u32), ConnectorError> {
+        Ok((Vec::new(), 0))
     }
 
-    /// Carry out a moderation action the capabilities offer on `ticket`'s item.
+    /// Carry out a moderation action the capabilities offer on `item` of `ticket` (its item,
+    /// or for [`Moderation::DeleteReply`] the reply of ours to delete).
     async fn moderate(
         &self,
         call: Call<'_>,
         ticket: &Ticket,
         action: Moderation,
+        item: &NetworkItemId,
     ) -> Result<(), ConnectorError>;
 }
 

@@ -249,7 +249,7 @@ async fn give_up(
             key: key.clone(),
             reason,
         }),
-        Effect::Moderate { action } => Some(Event::ModerationFailed {
+        Effect::Moderate { action, .. } => Some(Event::ModerationFailed {
             action: *action,
             reason,
         }),
@@ -370,11 +370,11 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
     };
     match &job.effect {
         // Network effects: the same for every surface, through the network's connector.
-        Effect::SendReply { key, .. } => {
-            network::send_reply(svc, job, &ticket, &account, key).await
+        Effect::SendReply { key, reply_to, .. } => {
+            network::send_reply(svc, job, &ticket, &account, key, reply_to.as_ref()).await
         }
-        Effect::Moderate { action } => {
-            network::moderate(svc, job, &ticket, &account, *action).await
+        Effect::Moderate { action, item } => {
+            network::moderate(svc, job, &ticket, &account, *action, item.as_ref()).await
         }
         Effect::PostCard => {
             if svc.store.card_of(ticket.id).await?.is_some() {

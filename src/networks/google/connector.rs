@@ -126,9 +126,8 @@ fn thread_of(comment: &NetworkItemId) -> &str {
 /// A moderation action the network does not offer (the core never queues one; an old job
 /// might).
 fn not_offered(network: Network, action: Moderation) -> ConnectorError {
-    ConnectorError::Permanent(crate::core::FailureReason::Other(format!(
-        "{network} does not offer {action:?}"
-    )))
+    tracing::warn!(%network, ?action, "a moderation the network does not offer");
+    ConnectorError::Permanent(crate::core::FailureReason::NotSupported)
 }
 
 /// YouTube comments on the connected channel's videos.
@@ -205,50 +204,59 @@ impl Connector for YoutubeConnector {
 
     /// YouTube has one level of replies: a reply to a reply goes under its thread
     /// (`<thread id>.<suffix>` → `<thread id>`).
+    /// YouTube has one level of replies: a reply to a reply goes under its thread.
     async fn reply(
         &self,
         call: Call<'_>,
-        ticket: &Ticket,
+        _ticket: &Ticket,
+        reply_to: &NetworkItemId,
         text: &str,
     ) -> Result<NetworkItemId, ConnectorError> {
-        let thread = thread_of(&ticket.state.reply_to);
+        let thread = thread_of(reply_to);
         self.client
             .insert_reply(call.token, &NetworkItemId::new(thread), text)
             .await
             .map_err(|e| connector_error(e, call.now))
     }
 
-    /// Our reply is among the thread's replies (`comments.list`, 1 unit a page): by this
-    /// channel, with this text, published since `since`.
+    /// Our replies among the thread's (`comments.list`, 1 unit a page): by this channel, with
+    /// this text, published since `since`.
     async fn find_reply(
         &self,
         call: Call<'_>,
-        ticket: &Ticket,
+        reply_to: &NetworkItemId,
         text: &str,
         since: DateTime<Utc>,
-    ) -> Result<Option<NetworkItemId>, ConnectorError> {
-        let thread = NetworkItemId::new(thread_of(&ticket.state.reply_to));
+    ) -> Result<(Vec<NetworkItemId>, u32), ConnectorError> {
+        let thread = NetworkItemId::new(thread_of(reply_to));
         let mut page: Option<String> = None;
+        let mut found: Vec<(DateTime<Utc>, NetworkItemId)> = Vec::new();
+        let mut units = 0;
         for _ in 0..MAX_REPLY_LOOKUP_PAGES {
             let got = self
                 .client
                 .replies(call.token, &thread, page.as_deref())
                 .await
                 .map_err(|e| connector_error(e, call.now))?;
-            let ours = got.comments.iter().find(|c| {
-                c.author_channel_id.as_ref().map(|a| a.as_str()) == Some(call.account.as_str())
-                    && c.published_at >= since
-                    && c.text.trim() == text.trim()
-            });
-            if let Some(found) = ours {
-                return Ok(Some(found.id.clone()));
-            }
+            units += YoutubeCall::CommentsList.cost();
+            found.extend(
+                got.comments
+                    .iter()
+                    .filter(|c| {
+                        c.author_channel_id.as_ref().map(|a| a.as_str())
+                            == Some(call.account.as_str())
+                            && c.published_at >= since
+                            && c.text.trim() == text.trim()
+                    })
+                    .map(|c| (c.published_at, c.id.clone())),
+            );
             match got.next_page_token {
                 Some(next) => page = Some(next),
                 None => break,
             }
         }
-        Ok(None)
+        found.sort();
+        Ok((found.into_iter().map(|(_, id)| id).collect(), units))
     }
 
     /// Held comments are approved or rejected (and their author banned) by
@@ -256,22 +264,20 @@ impl Connector for YoutubeConnector {
     async fn moderate(
         &self,
         call: Call<'_>,
-        ticket: &Ticket,
+        _ticket: &Ticket,
         action: Moderation,
+        item: &NetworkItemId,
     ) -> Result<(), ConnectorError> {
-        let item = std::slice::from_ref(&ticket.state.first_item);
+        let items = std::slice::from_ref(item);
         let status = |status, ban| {
             self.client
-                .set_moderation_status(call.token, item, status, ban)
+                .set_moderation_status(call.token, items, status, ban)
         };
         let result = match action {
             Moderation::Approve => status(ModerationStatus::Published, false).await,
             Moderation::Reject => status(ModerationStatus::Rejected, false).await,
             Moderation::BanAuthor => status(ModerationStatus::Rejected, true).await,
-            Moderation::DeleteReply => match &ticket.state.moderation.reply_deleted {
-                Some(reply) => self.client.delete_comment(call.token, reply).await,
-                None => return Err(not_offered(Network::Youtube, action)),
-            },
+            Moderation::DeleteReply => self.client.delete_comment(call.token, item).await,
             _ => return Err(not_offered(Network::Youtube, action)),
         };
         result.map_err(|e| connector_error(e, call.now))
@@ -429,10 +435,10 @@ impl Connector for ReviewsConnector {
     async fn reply(
         &self,
         call: Call<'_>,
-        ticket: &Ticket,
+        _ticket: &Ticket,
+        reply_to: &NetworkItemId,
         text: &str,
     ) -> Result<NetworkItemId, ConnectorError> {
-        let reply_to = &ticket.state.reply_to;
         let review = format!("{}/reviews/{}", call.account, reply_to);
         self.client
             .put_reply(call.token, &review, text)
@@ -447,6 +453,7 @@ impl Connector for ReviewsConnector {
         call: Call<'_>,
         ticket: &Ticket,
         action: Moderation,
+        _item: &NetworkItemId,
     ) -> Result<(), ConnectorError> {
         if action != Moderation::DeleteReply {
             return Err(not_offered(Network::Google, action));

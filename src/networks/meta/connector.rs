@@ -58,6 +58,7 @@ impl MetaConnector {
         &self,
         call: Call<'_>,
         ticket: &Ticket,
+        reply_to: &NetworkItemId,
         text: &str,
     ) -> Result<NetworkItemId, GraphError> {
         let s = &ticket.state;
@@ -90,7 +91,7 @@ impl MetaConnector {
                 )
                 .await
             }
-            (Network::Instagram, _) => g.reply_to_instagram_comment(token, &s.reply_to, text).await,
+            (Network::Instagram, _) => g.reply_to_instagram_comment(token, reply_to, text).await,
             (Network::Whatsapp, _) => {
                 g.send_whatsapp_text(
                     token,
@@ -102,7 +103,7 @@ impl MetaConnector {
                 .await
             }
             // Comments, visitor posts, mentions: `POST /{id}/comments` under the latest item.
-            (Network::Facebook, _) => g.comment(token, &s.reply_to, text).await,
+            (Network::Facebook, _) => g.comment(token, reply_to, text).await,
             (other, _) => Err(GraphError::Permanent(FailureReason::Other(format!(
                 "{other} is not a Meta network"
             )))),
@@ -129,9 +130,12 @@ impl Connector for MetaConnector {
         &self,
         call: Call<'_>,
         ticket: &Ticket,
+        reply_to: &NetworkItemId,
         text: &str,
     ) -> Result<NetworkItemId, ConnectorError> {
-        self.send(call, ticket, text).await.map_err(connector_error)
+        self.send(call, ticket, reply_to, text)
+            .await
+            .map_err(connector_error)
     }
 
     async fn moderate(
@@ -139,9 +143,10 @@ impl Connector for MetaConnector {
         call: Call<'_>,
         ticket: &Ticket,
         action: Moderation,
+        item: &NetworkItemId,
     ) -> Result<(), ConnectorError> {
         let s = &ticket.state;
-        let (g, token, item) = (&self.graph, call.token, &s.first_item);
+        let (g, token) = (&self.graph, call.token);
         let result = match action {
             Moderation::Hide => g.set_hidden(token, self.network, item, true).await,
             Moderation::Unhide => g.set_hidden(token, self.network, item, false).await,

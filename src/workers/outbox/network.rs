@@ -5,6 +5,7 @@
 //! teammates see (a failed reply, a moderation undone on the card).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,37 +15,42 @@ use tracing::{info, warn};
 use super::{Outcome, token_alert_key};
 use crate::accounts::{Account, Credentials};
 use crate::core::capabilities::{ReplyRefusal, check_reply};
-use crate::core::{Delivery, Event, FailureReason, MessageKey, Moderation, Ticket};
+use crate::core::{
+    Delivery, Event, FailureReason, MessageKey, Moderation, Network, NetworkItemId, Ticket,
+};
 use crate::networks::{Call, ConnectorError, TokenError};
 use crate::store::{Consumes, Job};
 use crate::workers::Services;
 use crate::workers::apply::{Lookup, apply};
 
-/// A usable token for `account`; `force` after the network refused the last one. A connected
+/// A usable token for `account`, and the version of the stored credentials it came from
+/// (connected accounts); `force` after the network refused the last one. A connected
 /// account whose refresh the provider refused as dead turns unhealthy (its polling stops and
 /// its channel is told once) and the call fails with [`FailureReason::TokenExpired`].
 async fn token(
     svc: &Services,
     account: &Account,
     force: bool,
-) -> Result<SecretString, ConnectorError> {
+) -> Result<(SecretString, Option<i64>), ConnectorError> {
     match &account.credentials {
         // A pasted token cannot be refreshed: refused means renew it in the configuration.
         Credentials::Configured(_) if force => {
             Err(ConnectorError::Permanent(FailureReason::TokenExpired))
         }
-        Credentials::Configured(token) => Ok(token.clone()),
+        Credentials::Configured(token) => Ok((token.clone(), None)),
         Credentials::Missing => Err(ConnectorError::Permanent(
             FailureReason::AccountNotConfigured,
         )),
-        Credentials::Connected { record } => {
+        Credentials::Connected { .. } => {
             let retry = |reason: String| ConnectorError::Transient {
                 retry_after: None,
                 reason,
             };
+            // By the network's own id, not a cached record id: a reconnect elsewhere (another
+            // replica, the CLI) may have replaced the record.
             let stored = svc
                 .store
-                .account(*record)
+                .account_by_network_id(account.network, account.id.as_str())
                 .await
                 .map_err(|e| retry(format!("cannot read the account: {e}")))?
                 .ok_or(ConnectorError::Permanent(
@@ -56,16 +62,9 @@ async fn token(
                 ));
             };
             match tokens.access_token(&stored, force).await {
-                Ok(t) => Ok(t),
+                Ok(t) => Ok((t, Some(stored.credentials_version))),
                 Err(TokenError::Dead(reason)) => {
-                    // The same as a poll finding it dead: polling stops, the channel is told.
-                    if let Err(e) = svc
-                        .store
-                        .mark_credentials_dead(*record, stored.credentials_version, &reason)
-                        .await
-                    {
-                        warn!(error = %e, "cannot mark an account unhealthy");
-                    }
+                    dead(svc, stored.id, stored.credentials_version, &reason).await;
                     Err(ConnectorError::Permanent(FailureReason::TokenExpired))
                 }
                 Err(TokenError::Transient(why)) => Err(retry(why)),
@@ -74,8 +73,20 @@ async fn token(
     }
 }
 
+/// The same as a poll finding the grant dead: polling stops, the channel is told once.
+async fn dead(svc: &Services, record: i64, version: i64, reason: &str) {
+    if let Err(e) = svc
+        .store
+        .mark_credentials_dead(record, version, reason)
+        .await
+    {
+        warn!(error = %e, "cannot mark an account unhealthy");
+    }
+}
+
 /// Run `op` with a token for `account`: a refused token is refreshed once (connected
-/// accounts) and the call made again; refused again, it has expired.
+/// accounts) and the call made again; refused again, it has expired (and a connected
+/// account turns unhealthy).
 async fn with_token<T, F, Fut>(
     svc: &Services,
     account: &Account,
@@ -87,13 +98,25 @@ where
 {
     let mut force = false;
     loop {
-        let token = token(svc, account, force).await?;
+        let (token, version) = token(svc, account, force).await?;
         return match op(token).await {
             Err(ConnectorError::Unauthorized) if !force && account.is_connected() => {
                 force = true;
                 continue;
             }
             Err(ConnectorError::Unauthorized) => {
+                // Refused just after a refresh: the grant is dead. The refresh stored a new
+                // version of the credentials, so the version is read again (a reconnect since
+                // would have to fall between the refresh and this refusal).
+                if version.is_some()
+                    && let Ok(Some(stored)) = svc
+                        .store
+                        .account_by_network_id(account.network, account.id.as_str())
+                        .await
+                {
+                    let reason = "the network refused a freshly refreshed access token";
+                    dead(svc, stored.id, stored.credentials_version, reason).await;
+                }
                 Err(ConnectorError::Permanent(FailureReason::TokenExpired))
             }
             other => other,
@@ -132,24 +155,13 @@ fn retry(e: ConnectorError) -> Outcome {
     }
 }
 
-/// Charge what a call on a polled network cost to its shared quota (its polls are scheduled
-/// by what is left). Nothing is charged when no call was made (no token).
-async fn charge<T>(
-    svc: &Services,
-    network: crate::core::Network,
-    units: u32,
-    result: &Result<T, ConnectorError>,
-) {
+/// Charge what calls on a polled network cost to its shared quota (its polls are scheduled
+/// by what is left).
+async fn charge(svc: &Services, network: Network, units: u32) {
     let Some(polled) = svc.networks.polled(network) else {
         return;
     };
-    let called = !matches!(
-        result,
-        Err(ConnectorError::Permanent(
-            FailureReason::TokenExpired | FailureReason::AccountNotConfigured
-        ))
-    );
-    if units == 0 || !called || polled.quota_plan().is_none() {
+    if units == 0 || polled.quota_plan().is_none() {
         return;
     }
     let now = Utc::now();
@@ -176,13 +188,31 @@ fn refusal_reason(refusal: ReplyRefusal) -> FailureReason {
     }
 }
 
-/// Send a teammate's reply to the network; its outcome is a decision (delivered, failed).
+/// The first of `candidates` no reply of ours is recorded with: a reply an unanswered
+/// attempt of `key` posted (another ticket's reply with the same text is not it).
+async fn unclaimed(
+    svc: &Services,
+    key: &MessageKey,
+    candidates: Vec<NetworkItemId>,
+) -> anyhow::Result<Option<NetworkItemId>> {
+    for id in candidates {
+        match svc.store.reply_by_network_id(&id).await? {
+            Some(m) if m.key != *key => continue,
+            _ => return Ok(Some(id)),
+        }
+    }
+    Ok(None)
+}
+
+/// Send a teammate's reply to the network, under `reply_to` (the customer's item it answers;
+/// `None` in older jobs: the ticket's latest); its outcome is a decision (delivered, failed).
 pub(super) async fn send_reply(
     svc: &Services,
     job: &Job,
     ticket: &Ticket,
     account: &Account,
     key: &MessageKey,
+    reply_to: Option<&NetworkItemId>,
 ) -> anyhow::Result<Outcome> {
     let Some(msg) = svc.store.message(key).await? else {
         return Ok(Outcome::Fail(format!("reply {key} not found")));
@@ -212,13 +242,17 @@ pub(super) async fn send_reply(
         apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
         return Ok(Outcome::Consumed);
     }
+    let reply_to = reply_to.unwrap_or(&ticket.state.reply_to);
     // An earlier attempt may have been carried out without an answer (a timeout, a 5xx):
     // where the network can tell, look for the reply it made before posting another.
     let retrying = job.attempts > 1;
     let since = job.created_at - chrono::Duration::minutes(1);
+    let polled = svc.networks.polled(ticket.state.network);
+    let units = AtomicU32::new(0);
     let result = with_token(svc, account, |token| {
         let connector = connector.clone();
         let text = msg.text.clone();
+        let units = &units;
         async move {
             let call = Call {
                 account: &account.id,
@@ -226,26 +260,35 @@ pub(super) async fn send_reply(
                 now: Utc::now(),
             };
             if retrying {
-                match connector.find_reply(call, ticket, &text, since).await {
-                    Ok(Some(id)) => {
-                        info!(reply = %id, "reply found from an earlier attempt");
-                        return Ok(id);
+                match connector.find_reply(call, reply_to, &text, since).await {
+                    Ok((candidates, spent)) => {
+                        units.fetch_add(spent, Ordering::Relaxed);
+                        match unclaimed(svc, key, candidates).await {
+                            Ok(Some(id)) => {
+                                info!(reply = %id, "reply found from an earlier attempt");
+                                return Ok(id);
+                            }
+                            Ok(None) => {}
+                            Err(e) => {
+                                return Err(ConnectorError::Transient {
+                                    retry_after: None,
+                                    reason: format!("cannot read our replies: {e:#}"),
+                                });
+                            }
+                        }
                     }
-                    // Not there, or the lookup is refused for good: send it.
-                    Ok(None) | Err(ConnectorError::Permanent(_)) => {}
+                    // The lookup is refused for good: send it.
+                    Err(ConnectorError::Permanent(_)) => {}
                     // The network still unwell: looking again later beats a second copy.
                     Err(e) => return Err(e),
                 }
             }
-            connector.reply(call, ticket, &text).await
+            units.fetch_add(polled.map_or(0, |p| p.reply_units()), Ordering::Relaxed);
+            connector.reply(call, ticket, reply_to, &text).await
         }
     })
     .await;
-    let units = svc
-        .networks
-        .polled(ticket.state.network)
-        .map_or(0, |p| p.reply_units() + u32::from(retrying));
-    charge(svc, ticket.state.network, units, &result).await;
+    charge(svc, ticket.state.network, units.into_inner()).await;
     let event = match result {
         Ok(id) => {
             info!(reply = %id, "reply delivered");
@@ -267,39 +310,51 @@ pub(super) async fn send_reply(
     Ok(Outcome::Consumed)
 }
 
-/// Carry out a moderation action on the ticket's item; a refusal undoes it on the card.
+/// Carry out a moderation action on `item` (`None` in older jobs: the ticket's item, or the
+/// reply of ours being deleted); a refusal undoes it on the card.
 pub(super) async fn moderate(
     svc: &Services,
     job: &Job,
     ticket: &Ticket,
     account: &Account,
     action: Moderation,
+    item: Option<&NetworkItemId>,
 ) -> anyhow::Result<Outcome> {
     let lookup = Lookup::Id(ticket.id);
-    let result = match svc.networks.get(ticket.state.network).cloned() {
-        None => Err(ConnectorError::Permanent(
+    let s = &ticket.state;
+    let item = match (item, action) {
+        (Some(item), _) => Some(item),
+        (None, Moderation::DeleteReply) => s.moderation.reply_deleted.as_ref(),
+        (None, _) => Some(&s.first_item),
+    };
+    let units = AtomicU32::new(0);
+    let result = match (svc.networks.get(s.network).cloned(), item) {
+        (None, _) => Err(ConnectorError::Permanent(
             FailureReason::AccountNotConfigured,
         )),
-        Some(connector) => {
+        (_, None) => Err(ConnectorError::Permanent(FailureReason::NotSupported)),
+        (Some(connector), Some(item)) => {
+            let cost = svc
+                .networks
+                .polled(s.network)
+                .map_or(0, |p| p.moderation_units(action));
             with_token(svc, account, |token| {
                 let connector = connector.clone();
+                let units = &units;
                 async move {
                     let call = Call {
                         account: &account.id,
                         token: &token,
                         now: Utc::now(),
                     };
-                    connector.moderate(call, ticket, action).await
+                    units.fetch_add(cost, Ordering::Relaxed);
+                    connector.moderate(call, ticket, action, item).await
                 }
             })
             .await
         }
     };
-    let units = svc
-        .networks
-        .polled(ticket.state.network)
-        .map_or(0, |p| p.moderation_units(action));
-    charge(svc, ticket.state.network, units, &result).await;
+    charge(svc, s.network, units.into_inner()).await;
     match result {
         Ok(()) => {
             info!(?action, "moderation done");
