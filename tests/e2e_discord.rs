@@ -1550,3 +1550,132 @@ async fn connect_from_a_direct_message_or_without_google_is_refused() {
     assert!(w.store.accounts().await.unwrap().is_empty());
     w.finish().await;
 }
+
+/// A Google review whose card is on Discord: when the customer changes it, the ticket
+/// reopens and the card's thread shows before and after (escaped, pinging nobody), with the
+/// channel notice a customer's new message gets.
+#[tokio::test]
+async fn an_updated_review_shows_before_and_after_in_the_discord_thread() {
+    use switchboard::core::{AccountId, Network, Surface};
+    use switchboard::workers::poll::{PollSettings, Poller, Round};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const LOCATION: &str = "accounts/111/locations/222";
+    let google = MockServer::start().await;
+    let base = google.uri();
+    let w = discord_world(|c| {
+        let mut g = switchboard::config::GoogleConfig::new("1234-abc.apps.googleusercontent.com");
+        g.client_secret = Some(secrecy::SecretString::from("GOCSPX-test".to_string()));
+        g.token_url = format!("{base}/token");
+        g.reviews_api_url = format!("{base}/v4");
+        c.google = Some(g);
+        c.secret_key = Some(secrecy::SecretString::from(GOOGLE_KEY.to_string()));
+        c.server.public_url = Some("https://social.example.org".parse().unwrap());
+    })
+    .await;
+    w.discord_ok("").await;
+    let now = chrono::Utc::now();
+    let created = (now - chrono::Duration::hours(3)).to_rfc3339();
+    let updated = (now + chrono::Duration::minutes(30)).to_rfc3339();
+    let review = |stars: &str, text: &str, at: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({"reviews": [{
+            "name": format!("{LOCATION}/reviews/R1"), "reviewId": "R1",
+            "reviewer": {"displayName": "Jane @everyone", "isAnonymous": false},
+            "starRating": stars, "comment": text, "createTime": created, "updateTime": at
+        }]}))
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/v4/{LOCATION}/reviews")))
+        .respond_with(review("FOUR", "Good coffee", &created))
+        .up_to_n_times(1)
+        .mount(&google)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v4/{LOCATION}/reviews")))
+        .respond_with(review("TWO", "Cold **coffee** <@&1>", &updated))
+        .mount(&google)
+        .await;
+    let key = w.svc.config.credentials_key().expect("key");
+    let tokens = switchboard::oauth::TokenSet {
+        access_token: secrecy::SecretString::from("ya29.business".to_string()),
+        refresh_token: Some(secrecy::SecretString::from("1//biz".to_string())),
+        expires_at: now + chrono::Duration::hours(3),
+        scope: vec![switchboard::oauth::SCOPE_BUSINESS.into()],
+    };
+    w.store
+        .connect_account(
+            &switchboard::store::NewAccount {
+                network: Network::Google,
+                account_id: AccountId::new(LOCATION),
+                name: "Café Central".into(),
+                surface: Surface::Discord,
+                channel: DCHANNEL.into(),
+                credentials: switchboard::workers::tokens::seal(
+                    &key,
+                    Network::Google,
+                    LOCATION,
+                    &tokens,
+                ),
+                connected_by: Some(MOD.into()),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    w.svc.reload_accounts().await.unwrap();
+    let poller = Poller::new(
+        w.svc.networks.all_polled(),
+        w.svc.tokens.clone().expect("token source"),
+        PollSettings {
+            lease: Duration::from_secs(60),
+            min_interval: Duration::ZERO,
+            failure_backoff: Duration::from_secs(60),
+        },
+    );
+    assert!(matches!(
+        poller.round(&w.store, chrono::Utc::now()).await.unwrap(),
+        Round::Polled { .. }
+    ));
+    w.settle().await;
+    let card = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(card.len(), 1, "{card:?}");
+    let t = w
+        .store
+        .ticket_by_conversation(&format!("google:{LOCATION}:R1:unknown:R1"))
+        .await
+        .unwrap()
+        .expect("ticket");
+    let thread = w.store.card_of(t.id).await.unwrap().expect("card").message;
+    w.take_discord_matching(".*").await;
+
+    poller.round(&w.store, chrono::Utc::now()).await.unwrap();
+    w.settle().await;
+    let in_thread = w
+        .take_discord(&format!("/api/v10/channels/{thread}/messages"))
+        .await;
+    assert_eq!(in_thread.len(), 1, "{in_thread:?}");
+    let body = &in_thread[0].body;
+    let said = body["content"].as_str().unwrap_or_default();
+    assert!(said.contains("★★★★☆ → ★★☆☆☆"), "{said}");
+    assert!(said.contains("Good coffee"), "{said}");
+    // The customer's words are escaped and ping nobody.
+    assert!(
+        said.contains(r"\*\*coffee\*\*") && said.contains(r"\<\@&1\>"),
+        "{said}"
+    );
+    assert!(said.contains(r"\@everyone"), "{said}");
+    assert_eq!(body["allowed_mentions"], json!({"parse": []}));
+    // Unassigned: the channel is told too.
+    let notice = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    assert_eq!(notice.len(), 1, "{notice:?}");
+    assert_eq!(notice[0].body["allowed_mentions"], json!({"parse": []}));
+    let t = w.store.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (t.state.status, t.state.context.rating),
+        (Status::Unread, Some(2))
+    );
+}

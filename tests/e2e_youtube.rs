@@ -263,9 +263,14 @@ async fn a_polled_comment_becomes_a_card_and_a_thread_reply_reaches_youtube() {
 
 /// The ticket of `author`'s comment, and its card's `ts`.
 async fn card_of(w: &World, author: &str) -> (switchboard::core::TicketId, String) {
+    // Held comments are tickets of their own.
+    let post = match author {
+        "Stranger" => "UgzHeld1",
+        _ => "vid1",
+    };
     let t = w
         .store
-        .ticket_by_conversation(&format!("youtube:{CHANNEL_ID}:vid1:UC_{author}"))
+        .ticket_by_conversation(&format!("youtube:{CHANNEL_ID}:{post}:UC_{author}"))
         .await
         .unwrap()
         .expect("ticket");
@@ -1311,29 +1316,33 @@ async fn connect_in_a_direct_message_is_refused() {
     let google = MockServer::start().await;
     let w = connecting_world(&google).await;
     w.slack_ok().await;
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("team_id", TEAM)
-        .append_pair("channel_id", "D0DIRECT")
-        .append_pair("channel_name", "directmessage")
-        .append_pair("user_id", "UADMIN")
-        .append_pair("command", "/switchboard")
-        .append_pair("text", "connect youtube")
-        .append_pair("response_url", &w.response_url())
-        .append_pair("trigger_id", "t-dm")
-        .finish();
-    let (status, answer) = w
-        .slack_post(
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            &body,
-            &[],
-        )
-        .await;
-    assert_eq!(status, axum::http::StatusCode::OK);
-    assert_eq!(
-        ephemeral_text(&answer),
-        switchboard::core::text::CONNECT_IN_A_DM
-    );
+    // A one-to-one DM, and a group DM (its id looks like a private channel's).
+    for (channel, name) in [("D0DIRECT", "directmessage"), ("G0GROUP", "mpdm-ana--bo-1")] {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("team_id", TEAM)
+            .append_pair("channel_id", channel)
+            .append_pair("channel_name", name)
+            .append_pair("user_id", "UADMIN")
+            .append_pair("command", "/switchboard")
+            .append_pair("text", "connect youtube")
+            .append_pair("response_url", &w.response_url())
+            .append_pair("trigger_id", &format!("t-{channel}"))
+            .finish();
+        let (status, answer) = w
+            .slack_post(
+                "/slack/commands",
+                "application/x-www-form-urlencoded",
+                &body,
+                &[],
+            )
+            .await;
+        assert_eq!(status, axum::http::StatusCode::OK);
+        assert_eq!(
+            ephemeral_text(&answer),
+            switchboard::core::text::CONNECT_IN_A_DM,
+            "{channel}"
+        );
+    }
     assert!(w.store.accounts().await.unwrap().is_empty());
     w.finish().await;
 }

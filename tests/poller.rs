@@ -95,9 +95,9 @@ impl Scripted {
         })
     }
 
-    fn budgeted(plan: QuotaPlan) -> Arc<Self> {
+    fn budgeted(plan: QuotaPlan, answers: Vec<Answer>) -> Arc<Self> {
         Arc::new(Self {
-            answers: Mutex::default(),
+            answers: Mutex::new(answers.into()),
             calls: Mutex::default(),
             idle_cursor: "idle".into(),
             plan: Some(plan),
@@ -409,7 +409,7 @@ async fn polls_are_scheduled_by_the_quota_every_replica_spends() {
     };
     let reset = t0() + chrono::Duration::days(1);
     let poller = Poller::new(
-        vec![Scripted::budgeted(plan)],
+        vec![Scripted::budgeted(plan, vec![])],
         Tokens::new(vec![]),
         settings(),
     );
@@ -430,6 +430,47 @@ async fn polls_are_scheduled_by_the_quota_every_replica_spends() {
     poller.round(&store, first).await.unwrap();
     let next = store.account(a.id).await.unwrap().unwrap().next_poll_at;
     assert_eq!(next, reset, "only the reserve is left: wait for the reset");
+}
+
+/// A failed poll is billed too: its failing call counts; a quota refusal does not.
+#[tokio::test]
+async fn failed_polls_count_their_failing_call() {
+    let store = sqlite().await;
+    connect(&store, "UC1").await;
+    let plan = QuotaPlan {
+        daily_units: 100,
+        reply_reserve_units: 40,
+        min_interval: Duration::from_secs(1),
+    };
+    let reset = t0() + chrono::Duration::days(1);
+    let answers = vec![
+        Err(ConnectorError::Transient {
+            retry_after: None,
+            reason: "HTTP 503".into(),
+        }),
+        Err(ConnectorError::Exhausted {
+            until: at(600),
+            reason: "quotaExceeded".into(),
+        }),
+    ];
+    let poller = Poller::new(
+        vec![Scripted::budgeted(plan, answers)],
+        Tokens::new(vec![]),
+        settings(),
+    );
+    let spent = |now| {
+        let store = store.clone();
+        async move {
+            store
+                .charge_quota(Network::Youtube, reset, 0, now)
+                .await
+                .unwrap()
+        }
+    };
+    poller.round(&store, t0()).await.unwrap();
+    assert_eq!(spent(t0()).await, 1);
+    poller.round(&store, at(120)).await.unwrap();
+    assert_eq!(spent(at(120)).await, 1, "a quota refusal is free");
 }
 
 /// Two services on one Postgres: every due account is polled exactly once per round of

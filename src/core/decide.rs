@@ -145,10 +145,13 @@ pub enum Effect {
     },
     /// Tell the thread, in plain words, why a reply failed.
     ExplainFailure { key: MessageKey },
-    /// Tell the channel, in the card's thread, what the customer changed in a review.
+    /// Show, in the card's thread, what the customer changed in a review; `broadcast` also
+    /// tells the channel (as for a new customer message).
     ReviewUpdated {
         before: ReviewVersion,
         after: ReviewVersion,
+        #[serde(default)]
+        broadcast: bool,
     },
     /// Tell the ticket's channel (for a forum: the ticket's post) that these tickets' cards
     /// could not be posted earlier and follow now. Queued by the outbox itself, never by
@@ -356,7 +359,20 @@ pub fn decide(
             d.state.first_item_edited = true;
             d.state.context.rating = after.rating;
             set_status(&mut d, Status::Unread, customer, now);
-            d.effects.push(Effect::ReviewUpdated { before, after });
+            // Told like a new customer message: the channel when the ticket was closed or
+            // unassigned, else only the assignee.
+            let was_closed = ticket.state.status == Status::Closed;
+            let assigned = ticket.state.assignee.is_some();
+            d.effects.push(Effect::ReviewUpdated {
+                before,
+                after,
+                broadcast: was_closed || !assigned,
+            });
+            if assigned && !was_closed {
+                d.effects.push(Effect::NotifyAssignee {
+                    notice: AssigneeNotice::CustomerReplied { key: key.clone() },
+                });
+            }
             d.effects.push(Effect::UpdateCard);
         }
         Event::CustomerEdited { key, text, .. } => {
@@ -1426,10 +1442,27 @@ mod tests {
                         rating: Some(2),
                         text: "Cold coffee".into()
                     },
+                    broadcast: true,
                 },
                 Effect::UpdateCard
             ]
         );
+        // Open and assigned: only the assignee hears of it.
+        let mut assigned = review.clone();
+        assigned.state.status = Status::Read;
+        assigned.state.assignee = Some(Assignee::Person(ana()));
+        let d = decide(Some(&assigned), &edit("Cold coffee", Some(2)), t0()).expect("applies");
+        assert!(matches!(
+            d.effects[..],
+            [
+                Effect::ReviewUpdated {
+                    broadcast: false,
+                    ..
+                },
+                Effect::NotifyAssignee { .. },
+                Effect::UpdateCard
+            ]
+        ));
         let codes: Vec<_> = d.history.iter().map(|h| h.what.code()).collect();
         assert_eq!(codes, ["customer_edited", "status_changed"]);
         // Stars alone count; a rating the network left out keeps the old one.

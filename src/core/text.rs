@@ -649,8 +649,7 @@ pub const OAUTH_TRY_AGAIN: &str = "Switchboard could not save the connection jus
 pub const OAUTH_EXCHANGE_FAILED: &str =
     "The provider did not confirm the connection. Run the connect command again.";
 pub const OAUTH_SCOPE_MISSING: &str = "The permission Switchboard needs was unticked on the consent screen. Run the connect command again and keep it ticked.";
-pub const OAUTH_NOTHING_TO_CONNECT: &str =
-    "This Google account has no YouTube channel or Business Profile location to connect.";
+pub const OAUTH_NOTHING_TO_CONNECT: &str = "The account you signed in with manages nothing Switchboard can connect here (no channel, page or location).";
 pub const OAUTH_CONNECTED_PAGE: &str = "Done: the account is connected and its conversations will appear in the channel. You can close this tab.";
 
 /// In the channel an account was connected from: "✅ YouTube channel *Acme* connected — its
@@ -877,9 +876,9 @@ pub fn discord_help(command: &str) -> String {
          • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.\n\
          • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.\n\
          `/{command} queue` lists a queue; `/{command} bulk` acts on every ticket matching a filter \
-         (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook` `account:<id>` `type:public|private`).\n\
+         (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`).\n\
          `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note.\n\
-         Admins: `/{command} connect` connects a YouTube channel or Google reviews to this channel; `/{command} accounts` lists connected accounts; `/{command} disconnect` removes one."
+         Admins: `/{command} connect` connects an account (such as a YouTube channel or a Google Business Profile) to this channel; `/{command} accounts` lists connected accounts; `/{command} disconnect` removes one."
     )
 }
 
@@ -1540,13 +1539,13 @@ mod discord_text_tests {
         ⟨We open at 8.⟩
         ");
         insta::assert_snapshot!(DISCORD_UNKNOWN_SERVER, @"Switchboard is not set up for this server: ask an admin to add it under [[discord.servers]].");
-        insta::assert_snapshot!(discord_help("inbox"), @r"
+        insta::assert_snapshot!(discord_help("inbox"), @"
         *Switchboard* mirrors your social accounts here as cards.
         • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.
         • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.
-        `/inbox queue` lists a queue; `/inbox bulk` acts on every ticket matching a filter (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook` `account:<id>` `type:public|private`).
+        `/inbox queue` lists a queue; `/inbox bulk` acts on every ticket matching a filter (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`).
         `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note.
-        Admins: `/inbox connect` connects a YouTube channel or Google reviews to this channel; `/inbox accounts` lists connected accounts; `/inbox disconnect` removes one.
+        Admins: `/inbox connect` connects an account (such as a YouTube channel or a Google Business Profile) to this channel; `/inbox accounts` lists connected accounts; `/inbox disconnect` removes one.
         ");
     }
 }

@@ -296,12 +296,10 @@ impl Networks {
 
     /// The networks whose accounts can be connected from chat here.
     pub fn connectable(&self) -> Vec<Network> {
-        let mut found: Vec<Network> = Network::ALL
+        Network::ALL
             .into_iter()
             .filter(|n| self.login(*n).is_some())
-            .collect();
-        found.dedup();
-        found
+            .collect()
     }
 
     /// Register a webhook endpoint.

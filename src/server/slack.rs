@@ -742,7 +742,7 @@ async fn connect_command(
     words: &[&str],
 ) -> Result<Response, Refusal> {
     // The conversations go where the command was run: a direct message is no inbox.
-    if command.channel_id.starts_with('D') {
+    if command.in_direct_message() {
         return Ok(ephemeral(text::CONNECT_IN_A_DM).into_response());
     }
     let network = match super::connectable(state, words.first().copied().unwrap_or_default()) {

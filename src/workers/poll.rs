@@ -112,7 +112,11 @@ impl Poller {
             tokio::time::timeout(deadline, connector.poll(&account, &token, cursor, now))
                 .await
                 .unwrap_or_else(|_| Err(timed_out()));
+        // Failed calls are billed too: a failed poll made at least its failing call (what it
+        // read before is not reported, so this counts low).
+        let mut failed_calls = 0;
         if result == Err(ConnectorError::Unauthorized) {
+            failed_calls += 1;
             // Refused before its expiry (revoked, rotated elsewhere): refresh once, retry once.
             result = match self.tokens.access_token(&account, true).await {
                 Ok(token) => {
@@ -128,6 +132,25 @@ impl Poller {
                     reason: why,
                 }),
             };
+        }
+        // A quota refusal itself costs nothing.
+        if matches!(
+            result,
+            Err(ConnectorError::Unauthorized
+                | ConnectorError::Transient { .. }
+                | ConnectorError::RateLimited { .. }
+                | ConnectorError::Permanent(_))
+        ) {
+            failed_calls += 1;
+        }
+        if failed_calls > 0 && connector.quota_plan().is_some() {
+            let reset = connector.quota_reset(now);
+            if let Err(e) = store
+                .charge_quota(account.network, reset, i64::from(failed_calls), now)
+                .await
+            {
+                warn!(error = %e, "cannot count the quota a failed poll spent");
+            }
         }
         match result {
             Ok(batch) => {
@@ -187,9 +210,21 @@ impl Poller {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let accounts = self.accounts_on(store, account.network).await?;
-        let wait = self
+        // The batch is recorded whatever the ledger says: a ledger that cannot be written
+        // leaves the minimum interval.
+        let wait = match self
             .schedule(store, connector, batch.units, accounts, now)
-            .await?;
+            .await
+        {
+            Ok(wait) => wait,
+            Err(e) => {
+                warn!(
+                    error = format!("{e:#}"),
+                    "cannot count the quota a poll spent"
+                );
+                self.settings.min_interval
+            }
+        };
         let outcome = PollOutcome {
             rows,
             cursor: Some(batch.cursor),

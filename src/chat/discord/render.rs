@@ -1115,6 +1115,51 @@ mod tests {
                     vec![ana],
                     vec![],
                 ),
+                (
+                    "review update",
+                    message(&text::review_updated(
+                        h,
+                        &crate::core::decide::ReviewVersion {
+                            rating: Some(4),
+                            text: h.to_string(),
+                        },
+                        &crate::core::decide::ReviewVersion {
+                            rating: Some(1),
+                            text: format!("{h} (now)"),
+                        },
+                    )),
+                    vec![],
+                    vec![],
+                ),
+                (
+                    "account connected",
+                    message(&text::account_connected(Network::Youtube, &[h.to_string()])),
+                    vec![],
+                    vec![],
+                ),
+                (
+                    "account alert",
+                    message(&text::account_needs_reconnect(
+                        Network::Google,
+                        h,
+                        h,
+                        "/inbox",
+                    )),
+                    vec![],
+                    vec![],
+                ),
+                (
+                    "accounts listing",
+                    ephemeral_rich(&text::accounts_listing(&[text::AccountLine {
+                        id: 1,
+                        network: Network::Youtube,
+                        name: h,
+                        unhealthy: Some(h),
+                        last_error: None,
+                    }])),
+                    vec![],
+                    vec![],
+                ),
             ];
             for (what, body, ours, pings) in &messages {
                 let live = discord_live(body, ours, pings);

@@ -551,6 +551,9 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
 pub struct SlashCommand {
     pub team_id: String,
     pub channel_id: String,
+    /// `directmessage` in a one-to-one DM, `mpdm-…` in a group DM, else the channel's name
+    /// (empty when Slack left it out).
+    pub channel_name: String,
     pub user_id: ChatUserId,
     /// With its slash, e.g. `/switchboard`.
     pub command: String,
@@ -558,6 +561,15 @@ pub struct SlashCommand {
     pub text: String,
     pub response_url: String,
     pub trigger_id: String,
+}
+
+impl SlashCommand {
+    /// Run in a direct message (one-to-one or a group DM), not a channel.
+    pub fn in_direct_message(&self) -> bool {
+        self.channel_id.starts_with('D')
+            || self.channel_name == "directmessage"
+            || self.channel_name.starts_with("mpdm-")
+    }
 }
 
 /// Parses a form-encoded slash-command body.
@@ -573,6 +585,7 @@ pub fn parse_command(body: &[u8]) -> Result<SlashCommand, ParseError> {
     Ok(SlashCommand {
         team_id: field("team_id")?,
         channel_id: field("channel_id")?,
+        channel_name: field("channel_name").unwrap_or_default(),
         user_id: ChatUserId::new(field("user_id")?),
         command: field("command")?,
         text: field("text")?,
@@ -992,6 +1005,7 @@ mod tests {
             SlashCommand {
                 team_id: "T1DC2JH3J".into(),
                 channel_id: "G8PSS9T3V".into(),
+                channel_name: "foobar".into(),
                 user_id: ChatUserId::new("U2CERLKJA"),
                 command: "/webhook-collect".into(),
                 text: "".into(),
@@ -1001,6 +1015,12 @@ mod tests {
                 trigger_id: "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c".into(),
             }
         );
+        assert!(!parse_command(COMMAND_BODY).unwrap().in_direct_message());
+        let group_dm = parse_command(
+            b"team_id=T1&channel_id=G1&channel_name=mpdm-ana--bo-1&user_id=U1&command=%2Fsb&text=&response_url=https%3A%2F%2Fx&trigger_id=1.2",
+        )
+        .unwrap();
+        assert!(group_dm.in_direct_message());
         let with_text = parse_command(
             b"team_id=T1&channel_id=C1&user_id=U1&command=%2Fsb&text=close+42&response_url=https%3A%2F%2Fx&trigger_id=1.2",
         )

@@ -1209,6 +1209,50 @@ mod tests {
                     value(message(&text::modal_reply_copy(ana, h))),
                     vec![ana],
                 ),
+                (
+                    "review update",
+                    value(message(&text::review_updated(
+                        h,
+                        &crate::core::decide::ReviewVersion {
+                            rating: Some(4),
+                            text: h.to_string(),
+                        },
+                        &crate::core::decide::ReviewVersion {
+                            rating: Some(1),
+                            text: format!("{h} (now)"),
+                        },
+                    ))),
+                    vec![],
+                ),
+                (
+                    "account connected",
+                    value(message(&text::account_connected(
+                        Network::Youtube,
+                        &[h.to_string()],
+                    ))),
+                    vec![],
+                ),
+                (
+                    "account alert",
+                    value(message(&text::account_needs_reconnect(
+                        Network::Google,
+                        h,
+                        h,
+                        "/switchboard",
+                    ))),
+                    vec![],
+                ),
+                (
+                    "accounts listing",
+                    ephemeral(&text::accounts_listing(&[text::AccountLine {
+                        id: 1,
+                        network: Network::Youtube,
+                        name: h,
+                        unhealthy: Some(h),
+                        last_error: None,
+                    }])),
+                    vec![],
+                ),
             ];
             for (what, body, ours) in &messages {
                 let live = slack_live(body, ours);

@@ -665,8 +665,6 @@ fn inbound_item(
     titles: &HashMap<String, String>,
 ) -> InboundItem {
     let video = thread.video_id.clone().or_else(|| comment.video_id.clone());
-    // Without a video (a channel-level discussion), the thread is what the item hangs off.
-    let post_id = video.clone().unwrap_or_else(|| thread.id.clone());
     // No author channel: a stand-in per comment, so two anonymous viewers never share a ticket.
     let customer_id = comment
         .author_channel_id
@@ -676,6 +674,14 @@ fn inbound_item(
         Some(CommentStatus::HeldForReview) => Some(Held::ForReview),
         Some(CommentStatus::LikelySpam) => Some(Held::LikelySpam),
         _ => None,
+    };
+    // A held comment waits for its own decision (approve, reject): it is its own ticket,
+    // whatever else its author wrote. Others group per author and video; without a video (a
+    // channel-level discussion), the thread is what the item hangs off.
+    let post_id = match (&held, &video) {
+        (Some(_), _) => comment.id.clone(),
+        (None, Some(video)) => video.clone(),
+        (None, None) => thread.id.clone(),
     };
     InboundItem {
         network: Network::Youtube,
@@ -1137,6 +1143,46 @@ mod tests {
             .collect();
         assert_eq!(keys(&poll), ["youtube:comment:UgH", "youtube:comment:UgS"]);
         assert_eq!(held, [Some(Held::ForReview), Some(Held::LikelySpam)]);
+    }
+
+    #[test]
+    fn a_held_comment_is_a_ticket_of_its_own() {
+        // The same author, the same video: one published comment, one held.
+        let published = comment(
+            "UgP",
+            Some("UCh"),
+            "2026-08-01T12:01:00Z",
+            "2026-08-01T12:01:00Z",
+        );
+        let mut held = comment(
+            "UgH",
+            Some("UCh"),
+            "2026-08-01T12:02:00Z",
+            "2026-08-01T12:02:00Z",
+        );
+        held.status = Some(CommentStatus::HeldForReview);
+        let poll = youtube_changes(
+            &account(),
+            &[thread(published, vec![]), thread(held, vec![])],
+            &HashMap::new(),
+            &titles(),
+            Some(at("2026-08-01T12:00:00Z")),
+        );
+        let conversations: Vec<String> = poll
+            .envelopes
+            .iter()
+            .map(|e| match &e.change {
+                NetworkChange::New { item } => item.conversation_key(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            conversations,
+            [
+                format!("youtube:{}:{VIDEO}:UCh", account()),
+                format!("youtube:{}:UgH:UCh", account())
+            ]
+        );
     }
 
     #[test]

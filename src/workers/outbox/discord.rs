@@ -482,11 +482,34 @@ async fn deliver(
         Effect::NotifyAssignee { notice } => {
             notify(svc, discord, job, ticket, account, &card, notice).await
         }
-        Effect::ReviewUpdated { before, after } => {
+        Effect::ReviewUpdated {
+            before,
+            after,
+            broadcast,
+        } => {
             let body = render::message(&text::review_updated(&author, before, after));
-            Ok(done(
-                post_in_thread(discord, &card, &body, &nonce(job, "")).await,
-            ))
+            if let Err(e) = post_in_thread(discord, &card, &body, &nonce(job, "")).await {
+                return Ok(failure(e));
+            }
+            // The channel notice a customer's new message gets (best effort, as there).
+            if *broadcast && card.channel != card.message {
+                let headline =
+                    text::card_headline(ticket.state.network, ticket.state.kind, &account.name);
+                let notice = render::customer_notice(
+                    &author,
+                    &headline,
+                    &render::card_link(&card),
+                    &after.text,
+                    None,
+                );
+                if let Err(e) = discord
+                    .create_message_once(&card.channel, &notice, &nonce(job, "n"))
+                    .await
+                {
+                    warn!(error = %e, "cannot post the channel notice");
+                }
+            }
+            Ok(Outcome::Done(vec![]))
         }
         // A forum takes posts, not messages: there the notice goes in this ticket's post.
         Effect::CardsPostedLate { tickets } => {

@@ -260,17 +260,26 @@ impl SurfaceOutbox for Slack {
             Effect::NotifyAssignee { notice } => {
                 notify_assignee(svc, ticket, account, &card, notice).await
             }
-            // In the thread and, like a customer's new message, in the channel.
-            Effect::ReviewUpdated { before, after } => {
+            // In the thread and, like a customer's new message, in the channel when told to.
+            Effect::ReviewUpdated {
+                before,
+                after,
+                broadcast,
+            } => {
                 if let Some(wait) = paced(svc, &card.channel) {
                     return Ok(wait);
                 }
                 let content = render::message(&text::review_updated(&author, before, after));
-                Ok(done_or_failure(
+                let posted = if *broadcast {
                     svc.slack
                         .post_message_broadcast(&card.channel, &card.message, content)
-                        .await,
-                ))
+                        .await
+                } else {
+                    svc.slack
+                        .post_message(&card.channel, Some(&card.message), content)
+                        .await
+                };
+                Ok(done_or_failure(posted))
             }
             Effect::CardsPostedLate { tickets } => {
                 if let Some(wait) = paced(svc, &card.channel) {
