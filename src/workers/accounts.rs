@@ -50,12 +50,15 @@ pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String
     Ok(removed.map(|a| a.name))
 }
 
-/// Post `message` in a channel of `surface` (the account's own, not a card's thread).
+/// Post `message` in a channel of `surface` (the account's own, not a card's thread);
+/// `nonce` names the message on Discord, so a retry after a lost answer does not post it
+/// twice.
 async fn post(
     svc: &Services,
     surface: Surface,
     channel: &str,
     message: &Rich,
+    nonce: &str,
 ) -> Result<(), String> {
     match surface {
         Surface::Slack => svc
@@ -66,7 +69,11 @@ async fn post(
             .map_err(|e| format!("{e:?}")),
         Surface::Discord => match &svc.discord {
             Some(d) => d
-                .create_message(channel, &crate::chat::discord::render::message(message))
+                .create_message_once(
+                    channel,
+                    &crate::chat::discord::render::message(message),
+                    nonce,
+                )
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
@@ -110,7 +117,9 @@ pub async fn deliver_alerts(svc: &Services) -> anyhow::Result<usize> {
             &reason,
             &command_of(svc, account.surface),
         );
-        match post(svc, account.surface, &account.channel, &alert).await {
+        // One alert per grant that died.
+        let nonce = format!("sba{}v{}", account.id, account.credentials_version);
+        match post(svc, account.surface, &account.channel, &alert, &nonce).await {
             Ok(()) => {
                 svc.store.clear_account_alert(account.id).await?;
                 posted += 1;
@@ -149,7 +158,9 @@ pub async fn deliver_notices(svc: &Services, now: DateTime<Utc>) -> anyhow::Resu
         };
         let names: Vec<String> = taken.iter().map(|a| a.name.clone()).collect();
         let notice = text::account_connected(first.network, &names);
-        let sent = post(svc, first.surface, &first.channel, &notice).await;
+        // One notice per connection of the first account.
+        let nonce = format!("sbn{}v{}", first.id, first.credentials_version);
+        let sent = post(svc, first.surface, &first.channel, &notice, &nonce).await;
         let due_again = match &sent {
             Ok(()) => None,
             Err(e) => {
