@@ -148,7 +148,7 @@ impl PolledConnector for Scripted {
     fn login(&self) -> Login {
         Login {
             provider: "google",
-            scope: switchboard::oauth::SCOPE_YOUTUBE,
+            scopes: &[switchboard::oauth::SCOPE_YOUTUBE],
         }
     }
 

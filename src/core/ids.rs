@@ -114,15 +114,24 @@ pub enum Network {
     Youtube,
     /// Google Business Profile locations (polled): customer reviews.
     Google,
+    /// X (formerly Twitter) accounts: mentions, replies and direct messages.
+    X,
+    /// LinkedIn organization pages: comments and mentions.
+    Linkedin,
+    /// TikTok business accounts: comments on the account's videos.
+    Tiktok,
 }
 
 impl Network {
-    pub const ALL: [Network; 5] = [
+    pub const ALL: [Network; 8] = [
         Network::Facebook,
         Network::Instagram,
         Network::Whatsapp,
         Network::Youtube,
         Network::Google,
+        Network::X,
+        Network::Linkedin,
+        Network::Tiktok,
     ];
 }
 
@@ -134,6 +143,9 @@ impl Network {
             Network::Whatsapp => "whatsapp",
             Network::Youtube => "youtube",
             Network::Google => "google",
+            Network::X => "x",
+            Network::Linkedin => "linkedin",
+            Network::Tiktok => "tiktok",
         }
     }
 }
@@ -153,6 +165,9 @@ impl FromStr for Network {
             "whatsapp" => Ok(Network::Whatsapp),
             "youtube" => Ok(Network::Youtube),
             "google" => Ok(Network::Google),
+            "x" => Ok(Network::X),
+            "linkedin" => Ok(Network::Linkedin),
+            "tiktok" => Ok(Network::Tiktok),
             other => Err(format!("unknown network {other:?}")),
         }
     }

@@ -19,6 +19,9 @@ pub fn network_name(network: Network) -> &'static str {
         Network::Whatsapp => "WhatsApp",
         Network::Youtube => "YouTube",
         Network::Google => "Google",
+        Network::X => "X",
+        Network::Linkedin => "LinkedIn",
+        Network::Tiktok => "TikTok",
     }
 }
 
@@ -194,6 +197,9 @@ pub fn account_noun(network: Network) -> &'static str {
         Network::Whatsapp => "number",
         Network::Youtube => "channel",
         Network::Google => "location",
+        Network::X => "account",
+        Network::Linkedin => "page",
+        Network::Tiktok => "account",
     }
 }
 
@@ -674,6 +680,9 @@ fn connected_what(network: Network) -> (&'static str, &'static str) {
         Network::Facebook => ("Facebook Page", "comments and messages"),
         Network::Instagram => ("Instagram account", "comments and messages"),
         Network::Whatsapp => ("WhatsApp number", "messages"),
+        Network::X => ("X account", "mentions and messages"),
+        Network::Linkedin => ("LinkedIn page", "comments and mentions"),
+        Network::Tiktok => ("TikTok account", "comments"),
     }
 }
 

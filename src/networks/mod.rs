@@ -127,12 +127,12 @@ pub trait Connector: Send + Sync {
 }
 
 /// How an account of a network is connected from chat: the OAuth provider it signs in with
-/// (`/oauth/<provider>/callback`; one provider may serve several networks) and the scope it
-/// needs.
+/// (`/oauth/<provider>/callback`; one provider may serve several networks) and the scopes it
+/// needs (all must be granted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Login {
     pub provider: &'static str,
-    pub scope: &'static str,
+    pub scopes: &'static [&'static str],
 }
 
 /// A network that is polled rather than pushed. Implementations only translate: HTTP calls
@@ -290,7 +290,7 @@ impl Networks {
     pub fn login(&self, network: Network) -> Option<(Login, crate::oauth::ProviderConfig)> {
         let login = self.polled(network)?.login();
         let mut provider = self.providers.get(login.provider)?.clone();
-        provider.scopes = vec![login.scope.to_string()];
+        provider.scopes = login.scopes.iter().map(|s| s.to_string()).collect();
         Some((login, provider))
     }
 
@@ -361,5 +361,7 @@ pub(crate) fn test_capabilities(state: &crate::core::TicketState) -> Capabilitie
         Network::Whatsapp => meta::capabilities::whatsapp(kind),
         Network::Youtube => google::capabilities::youtube(kind),
         Network::Google => google::capabilities::reviews(kind),
+        // Not connected yet (no connector in this build).
+        Network::X | Network::Linkedin | Network::Tiktok => Capabilities::NONE,
     }
 }

@@ -154,7 +154,11 @@ pub async fn callback(
                 return refused(text::OAUTH_EXCHANGE_FAILED);
             }
         };
-    if crate::oauth::require_scope(&tokens, login.scope).is_err() {
+    if login
+        .scopes
+        .iter()
+        .any(|scope| crate::oauth::require_scope(&tokens, scope).is_err())
+    {
         return refused(text::OAUTH_SCOPE_MISSING);
     }
     let Some(connector) = state.networks.polled(network).cloned() else {

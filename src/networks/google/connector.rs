@@ -289,7 +289,7 @@ impl PolledConnector for YoutubeConnector {
     fn login(&self) -> Login {
         Login {
             provider: crate::oauth::GOOGLE,
-            scope: crate::oauth::SCOPE_YOUTUBE,
+            scopes: &[crate::oauth::SCOPE_YOUTUBE],
         }
     }
 
@@ -471,7 +471,7 @@ impl PolledConnector for ReviewsConnector {
     fn login(&self) -> Login {
         Login {
             provider: crate::oauth::GOOGLE,
-            scope: crate::oauth::SCOPE_BUSINESS,
+            scopes: &[crate::oauth::SCOPE_BUSINESS],
         }
     }
 

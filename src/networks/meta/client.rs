@@ -317,7 +317,11 @@ impl GraphClient {
                     "WhatsApp messages cannot be hidden".into(),
                 )));
             }
-            Network::Youtube | Network::Google => {
+            Network::Youtube
+            | Network::Google
+            | Network::X
+            | Network::Linkedin
+            | Network::Tiktok => {
                 return Err(GraphError::Permanent(FailureReason::Other(format!(
                     "{network} items are not moderated through the Graph API"
                 ))));
