@@ -48,6 +48,8 @@ pub enum CardAction {
     BanAuthor,
     /// Delete the team's latest reply on the network (asks for confirmation).
     DeleteReply,
+    /// Mute the author (X).
+    Mute,
 }
 
 impl CardAction {
@@ -73,7 +75,7 @@ impl CardAction {
         }
     }
 
-    pub const ALL: [CardAction; 21] = [
+    pub const ALL: [CardAction; 22] = [
         CardAction::Hide,
         CardAction::Unhide,
         CardAction::Delete,
@@ -95,6 +97,7 @@ impl CardAction {
         CardAction::AcceptTag,
         CardAction::Reply,
         CardAction::SavedReply,
+        CardAction::Mute,
     ];
 
     /// What a teammate must be allowed to do for this control (None: anyone may).
@@ -115,7 +118,8 @@ impl CardAction {
             | CardAction::Approve
             | CardAction::Reject
             | CardAction::BanAuthor
-            | CardAction::DeleteReply => Some(Permission::Moderate),
+            | CardAction::DeleteReply
+            | CardAction::Mute => Some(Permission::Moderate),
             CardAction::MarkRead
             | CardAction::MarkUnread
             | CardAction::EditTags
@@ -136,6 +140,7 @@ impl CardAction {
             CardAction::Reject => Moderation::Reject,
             CardAction::BanAuthor => Moderation::BanAuthor,
             CardAction::DeleteReply => Moderation::DeleteReply,
+            CardAction::Mute => Moderation::Mute,
             _ => return None,
         })
     }
@@ -163,6 +168,7 @@ impl CardAction {
             CardAction::Reject => "reject",
             CardAction::BanAuthor => "ban",
             CardAction::DeleteReply => "delete_reply",
+            CardAction::Mute => "mute",
         }
     }
 }

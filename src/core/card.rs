@@ -207,6 +207,9 @@ impl CardView {
                         button(CardAction::BanAuthor, ButtonStyle::Danger)
                     }
                     Moderation::DeleteReply => button(CardAction::DeleteReply, ButtonStyle::Danger),
+                    Moderation::Mute if !m.author_muted => {
+                        button(CardAction::Mute, ButtonStyle::Default)
+                    }
                     _ => continue,
                 };
                 buttons.push(b);
@@ -359,5 +362,36 @@ mod tests {
         // A mention whose author Meta did name can be blocked.
         let named = ticket(ItemKind::Mention, CustomerId::new("556"));
         assert!(actions(&named).contains(&CardAction::Block));
+    }
+
+    #[test]
+    fn mute_is_a_button_until_the_author_is_muted() {
+        use crate::core::capabilities::{Capabilities, WindowRule};
+        const MUTING: Capabilities = Capabilities {
+            reply: None,
+            window: WindowRule::None,
+            moderation: &[Moderation::Mute],
+            edits_reported: false,
+            deletes_reported: false,
+        };
+        let offered = |t: &Ticket| -> Vec<CardAction> {
+            CardView::of(t, &MUTING, "Acme", &[], t.state.created_at)
+                .buttons
+                .iter()
+                .map(|b| b.action.action)
+                .collect()
+        };
+        let mut t = ticket(ItemKind::Mention, CustomerId::new("555"));
+        assert!(offered(&t).contains(&CardAction::Mute));
+        assert!(!offered(&t).contains(&CardAction::Block));
+        t.state.moderation.author_muted = true;
+        assert!(!offered(&t).contains(&CardAction::Mute));
+        let view = CardView::of(&t, &MUTING, "Acme", &[], t.state.created_at);
+        assert_eq!(view.moderation.as_deref(), Some(":shield: Author muted"));
+        let anonymous = ticket(
+            ItemKind::Mention,
+            CustomerId::unknown_author_of(&NetworkItemId::new("1001_77")),
+        );
+        assert!(!offered(&anonymous).contains(&CardAction::Mute));
     }
 }

@@ -672,6 +672,7 @@ pub fn decide(
                 Moderation::Delete => !std::mem::replace(&mut m.deleted, true),
                 Moderation::Like => !std::mem::replace(&mut m.liked, true),
                 Moderation::Block => !std::mem::replace(&mut m.author_blocked, true),
+                Moderation::Mute => !std::mem::replace(&mut m.author_muted, true),
                 Moderation::Approve => !std::mem::replace(&mut m.approved, true),
                 Moderation::Reject => !std::mem::replace(&mut m.rejected, true),
                 Moderation::BanAuthor => {
@@ -723,6 +724,7 @@ pub fn decide(
                 Moderation::Delete => m.deleted = false,
                 Moderation::Like => m.liked = false,
                 Moderation::Block => m.author_blocked = false,
+                Moderation::Mute => m.author_muted = false,
                 Moderation::Approve => m.approved = false,
                 Moderation::Reject => m.rejected = false,
                 Moderation::BanAuthor => {
@@ -1279,6 +1281,75 @@ mod tests {
             action: Moderation::Hide,
             item: Some(anonymous.state.first_item.clone()),
         }));
+    }
+
+    #[test]
+    fn mute_mutes_a_real_author_once_and_a_refusal_undoes_it() {
+        use crate::core::capabilities::{Capabilities, WindowRule};
+        const MUTING: Capabilities = Capabilities {
+            reply: Some(crate::core::limits::ReplyLimit::x_weighted(280)),
+            window: WindowRule::None,
+            moderation: &[Moderation::Like, Moderation::Mute],
+            edits_reported: false,
+            deletes_reported: false,
+        };
+        let mute = |t: &Ticket| {
+            super::decide(
+                Some(t),
+                &Event::Moderate {
+                    teammate: ana(),
+                    action: Moderation::Mute,
+                },
+                &MUTING,
+                t0(),
+            )
+            .expect("applies")
+        };
+        let t = ticket(Status::Unread);
+        let d = mute(&t);
+        assert!(d.state.moderation.author_muted);
+        assert!(!d.state.moderation.author_blocked);
+        assert!(d.effects.contains(&Effect::Moderate {
+            action: Moderation::Mute,
+            item: Some(t.state.first_item.clone()),
+        }));
+        // Once: muted already, nothing more.
+        let muted = Ticket {
+            state: d.state,
+            ..t.clone()
+        };
+        assert!(mute(&muted).is_noop());
+        // Refused by the network: the card no longer says so, with the reason.
+        let refused = super::decide(
+            Some(&muted),
+            &Event::ModerationFailed {
+                action: Moderation::Mute,
+                reason: FailureReason::PermissionDenied,
+            },
+            &MUTING,
+            t0(),
+        )
+        .expect("applies");
+        assert!(!refused.state.moderation.author_muted);
+        assert_eq!(
+            refused.state.moderation.failure,
+            Some((Moderation::Mute, FailureReason::PermissionDenied))
+        );
+        // An author with a stand-in id cannot be muted.
+        let mut anonymous = ticket(Status::Read);
+        anonymous.state.customer.id = CustomerId::unknown_author_of(&NetworkItemId::new("1001_77"));
+        assert!(mute(&anonymous).is_noop());
+        // Not offered by the network: nothing happens.
+        let d = decide(
+            Some(&t),
+            &Event::Moderate {
+                teammate: ana(),
+                action: Moderation::Mute,
+            },
+            t0(),
+        )
+        .expect("applies");
+        assert!(d.is_noop(), "{d:?}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub enum LengthUnit {
     Chars,
     /// Bytes of the UTF-8 encoding (an emoji is 4, an accented letter 2).
     Bytes,
+    /// Characters as X weighs them: a link 23, an emoji or a CJK character 2, most others 1
+    /// ([`super::x_length::weighted_length`]).
+    XWeighted,
 }
 
 /// The longest reply a network accepts for one kind of conversation.
@@ -50,11 +53,19 @@ impl ReplyLimit {
         }
     }
 
+    pub const fn x_weighted(max: usize) -> Self {
+        Self {
+            max,
+            unit: LengthUnit::XWeighted,
+        }
+    }
+
     /// `text`'s length in this limit's unit.
     pub fn measure(self, text: &str) -> usize {
         match self.unit {
             LengthUnit::Chars => text.chars().count(),
             LengthUnit::Bytes => text.len(),
+            LengthUnit::XWeighted => super::x_length::weighted_length(text),
         }
     }
 }
@@ -101,5 +112,20 @@ mod tests {
         let err = check(ReplyLimit::chars(2000), n, kind, &format!("{at}é")).expect_err("2,001");
         assert_eq!(err.length, 2001);
         assert_eq!(err.limit, ReplyLimit::chars(2000));
+    }
+
+    #[test]
+    fn x_weighs_links_emoji_and_cjk() {
+        let (n, kind) = (Network::X, ItemKind::Mention);
+        let limit = ReplyLimit::x_weighted(280);
+        // 140 CJK characters are X's whole post; one more is over.
+        let cjk = "字".repeat(140);
+        assert!(check(limit, n, kind, &cjk).is_ok());
+        let err = check(limit, n, kind, &format!("{cjk}a")).expect_err("281");
+        assert_eq!((err.length, err.limit), (281, limit));
+        // A 300-character link is 23, so it fits where counting characters would not.
+        let link = format!("https://example.com/{}", "p".repeat(280));
+        assert!(check(limit, n, kind, &link).is_ok());
+        assert!(check(ReplyLimit::chars(280), n, kind, &link).is_err());
     }
 }

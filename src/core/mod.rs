@@ -19,6 +19,7 @@ pub mod saved_reply;
 pub mod tags;
 pub mod text;
 pub mod window;
+pub mod x_length;
 
 pub use action::{ActionId, CardAction};
 pub use capabilities::{Capabilities, WindowRule};

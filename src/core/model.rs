@@ -197,11 +197,14 @@ pub enum Moderation {
     /// Delete the team's latest reply on the ticket (YouTube: our comment; Google: the
     /// review's reply).
     DeleteReply,
+    /// Mute the author: the account no longer sees their posts (X). Unlike a block, they are
+    /// not told and can still reply.
+    Mute,
 }
 
 impl Moderation {
     /// What can be done to this ticket's item: what the network offers (`caps`), minus Block
-    /// when the author is a stand-in (no real user id to block, e.g. a mention whose author
+    /// and Mute when the author is a stand-in (no real user id to block, e.g. a mention whose author
     /// Meta did not name; the block edge must only ever get a real id).
     ///
     /// Approve, reject and ban apply to items the network holds for review; deleting our reply
@@ -214,7 +217,7 @@ impl Moderation {
             .iter()
             .copied()
             .filter(|m| match m {
-                Moderation::Block => state.customer.id.is_known(),
+                Moderation::Block | Moderation::Mute => state.customer.id.is_known(),
                 Moderation::Approve | Moderation::Reject | Moderation::BanAuthor => {
                     state.context.held.is_some()
                 }
@@ -236,6 +239,9 @@ pub struct ModerationState {
     pub deleted: bool,
     pub liked: bool,
     pub author_blocked: bool,
+    /// The author was muted (X).
+    #[serde(default)]
+    pub author_muted: bool,
     /// A held item was published.
     #[serde(default)]
     pub approved: bool,

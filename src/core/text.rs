@@ -76,6 +76,7 @@ pub fn button(action: CardAction) -> &'static str {
         CardAction::Reject => "Reject",
         CardAction::BanAuthor => "Ban author",
         CardAction::DeleteReply => "Delete our reply",
+        CardAction::Mute => "Mute author",
     }
 }
 
@@ -230,6 +231,16 @@ pub fn failure_reason(network: Network, reason: &FailureReason) -> Rich {
             "{name} kept rate-limiting us and we gave up; try again in a few minutes"
         )),
         FailureReason::Rejected(msg) => Rich::ours(format!("{name} refused it: ")).then_theirs(msg),
+        // The only network that weighs what it counts (`core::x_length`).
+        FailureReason::TooLong {
+            length,
+            max,
+            bytes: false,
+        } if network == Network::X => Rich::ours(format!(
+            "the reply is {} characters as X counts them (a link counts as 23, an emoji or a CJK character as 2); X takes at most {}, so shorten it and send it again",
+            count(*length),
+            count(*max)
+        )),
         FailureReason::TooLong { length, max, bytes } => {
             let unit = if *bytes { "bytes" } else { "characters" };
             Rich::ours(format!(
@@ -457,7 +468,8 @@ pub fn reply_too_long(
 ) -> String {
     use super::limits::LengthUnit;
     let network = network_name(network);
-    let article = if network.starts_with(['A', 'E', 'I', 'O', 'U']) {
+    // "an X mention": the letter is read "ex".
+    let article = if network.starts_with(['A', 'E', 'I', 'O', 'U']) || network == "X" {
         "an"
     } else {
         "a"
@@ -472,6 +484,12 @@ pub fn reply_too_long(
         LengthUnit::Bytes => format!(
             "The reply is {} bytes; {what} can have at most {} bytes of UTF-8 text (an emoji \
              counts as 4, an accented letter as 2). Nothing was sent.",
+            count(length),
+            count(limit.max)
+        ),
+        LengthUnit::XWeighted => format!(
+            "The reply is {} characters as {network} counts them (every link counts as 23, an \
+             emoji or a CJK character as 2); {what} can have at most {}. Nothing was sent.",
             count(length),
             count(limit.max)
         ),
@@ -543,6 +561,9 @@ pub fn moderation_line(m: &super::model::ModerationState) -> Option<String> {
     if m.author_blocked {
         parts.push("Author blocked");
     }
+    if m.author_muted {
+        parts.push("Author muted");
+    }
     if m.reply_deleted.is_some() {
         parts.push("Our reply deleted");
     }
@@ -561,6 +582,7 @@ fn moderation_verb(action: super::model::Moderation) -> &'static str {
         Reject => "Rejecting",
         BanAuthor => "Banning the author",
         DeleteReply => "Deleting our reply",
+        Mute => "Muting the author",
     }
 }
 
@@ -1095,6 +1117,19 @@ mod tests {
             too_long(Network::Whatsapp, ItemKind::DirectMessage, 5000),
             @"The reply is 5,000 characters; a reply to a WhatsApp message can have at most 4,096 characters. Nothing was sent."
         );
+        insta::assert_snapshot!(
+            reply_too_long(Network::X, ItemKind::Mention, 291, super::super::limits::ReplyLimit::x_weighted(280)),
+            @"The reply is 291 characters as X counts them (every link counts as 23, an emoji or a CJK character as 2); a reply to an X mention can have at most 280. Nothing was sent."
+        );
+        insta::assert_snapshot!(
+            failure_reason(Network::X, &FailureReason::TooLong { length: 290, max: 280, bytes: false }).annotated(),
+            @"the reply is 290 characters as X counts them (a link counts as 23, an emoji or a CJK character as 2); X takes at most 280, so shorten it and send it again"
+        );
+        insta::assert_snapshot!(
+            moderation_failed(Network::X, super::super::model::Moderation::Mute, &FailureReason::PermissionDenied).annotated(),
+            @":warning: Muting the author failed: the app is missing a permission on the X account needed for this."
+        );
+        assert_eq!(button(CardAction::Mute), "Mute author");
     }
 
     #[test]

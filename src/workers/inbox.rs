@@ -545,7 +545,8 @@ async fn card_event(
         | CardAction::Approve
         | CardAction::Reject
         | CardAction::BanAuthor
-        | CardAction::DeleteReply => match id.action.moderation() {
+        | CardAction::DeleteReply
+        | CardAction::Mute => match id.action.moderation() {
             Some(action) => moderate(teammate, action),
             None => return Ok(None),
         },

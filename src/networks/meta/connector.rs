@@ -166,7 +166,8 @@ impl Connector for MetaConnector {
             Moderation::Approve
             | Moderation::Reject
             | Moderation::BanAuthor
-            | Moderation::DeleteReply => Err(GraphError::Permanent(FailureReason::NotSupported)),
+            | Moderation::DeleteReply
+            | Moderation::Mute => Err(GraphError::Permanent(FailureReason::NotSupported)),
         };
         result.map_err(connector_error)
     }
