@@ -51,9 +51,29 @@ pub const SCOPE_YOUTUBE: &str = "https://www.googleapis.com/auth/youtube.force-s
 /// Google Business Profile: accounts, locations, reviews and replies.
 pub const SCOPE_BUSINESS: &str = "https://www.googleapis.com/auth/business.manage";
 
+/// The provider name of X's OAuth 2.0 client (`/oauth/x/callback`).
+pub const X: &str = "x";
+/// X's authorization endpoint (§11.3.1: the x.com one, not the API host's).
+pub const X_AUTHORIZE_URL: &str = "https://x.com/i/oauth2/authorize";
+/// X's token endpoint: code exchange and refresh.
+pub const X_TOKEN_URL: &str = "https://api.x.com/2/oauth2/token";
+/// X's revocation endpoint.
+pub const X_REVOKE_URL: &str = "https://api.x.com/2/oauth2/revoke";
+
 /// Refresh an access token this long before it expires, in seconds (a call started just
 /// before expiry must not reach the provider just after).
 pub const REFRESH_MARGIN_SECS: i64 = 5 * 60;
+
+/// How our client proves who it is to the token and revocation endpoints (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`; Google).
+    #[default]
+    RequestBody,
+    /// `Authorization: Basic base64(client_id:client_secret)`, each form-urlencoded first,
+    /// and neither in the body (`client_secret_basic`; X's confidential clients must).
+    Basic,
+}
 
 /// One provider's OAuth client. Every URL can be replaced (a proxy, a test fake).
 #[derive(Debug, Clone)]
@@ -68,6 +88,8 @@ pub struct ProviderConfig {
     pub scopes: Vec<String>,
     /// Sent on the authorization URL after the standard parameters.
     pub extra_authorize_params: Vec<(String, String)>,
+    /// How the client secret travels to the token and revocation endpoints.
+    pub client_auth: ClientAuth,
 }
 
 impl ProviderConfig {
@@ -96,6 +118,28 @@ impl ProviderConfig {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
+            client_auth: ClientAuth::RequestBody,
+        }
+    }
+
+    /// X's OAuth 2.0 client (§11.3): a confidential client, so its secret goes in a Basic
+    /// `Authorization` header; a refresh token only with the `offline.access` scope, and it
+    /// rotates on every refresh (keep the new one: [`TokenSet::refreshed`]).
+    pub fn x(
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+        scopes: Vec<String>,
+    ) -> Self {
+        let url = |u: &str| Url::parse(u).expect("constant URL");
+        Self {
+            authorize_url: url(X_AUTHORIZE_URL),
+            token_url: url(X_TOKEN_URL),
+            revoke_url: Some(url(X_REVOKE_URL)),
+            client_id: client_id.into(),
+            client_secret,
+            scopes,
+            extra_authorize_params: Vec::new(),
+            client_auth: ClientAuth::Basic,
         }
     }
 }
@@ -267,6 +311,51 @@ mod tests {
                 .unwrap()
                 .contains("redirect_uri=https%3A%2F%2Fsocial.example.org%2Foauth"),
             "{url}"
+        );
+    }
+
+    #[test]
+    fn the_x_authorization_url_has_exactly_the_documented_parameters() {
+        let cfg = ProviderConfig::x(
+            "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ",
+            SecretString::from("x-client-secret"),
+            vec![
+                "tweet.read".into(),
+                "users.read".into(),
+                "offline.access".into(),
+            ],
+        );
+        assert_eq!(cfg.client_auth, ClientAuth::Basic);
+        let redirect = Url::parse("https://social.example.org/oauth/x/callback").unwrap();
+        let url = authorization_url(&cfg, &redirect, "Zk3q", "E9Mel");
+        assert_eq!(
+            url.as_str().split('?').next(),
+            Some("https://x.com/i/oauth2/authorize")
+        );
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let want: Vec<(String, String)> = [
+            ("client_id", "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ"),
+            (
+                "redirect_uri",
+                "https://social.example.org/oauth/x/callback",
+            ),
+            ("response_type", "code"),
+            ("scope", "tweet.read users.read offline.access"),
+            ("state", "Zk3q"),
+            ("code_challenge", "E9Mel"),
+            ("code_challenge_method", "S256"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(pairs, want);
+        assert!(!url.as_str().contains("x-client-secret"));
+        // Scopes are space-separated, encoded as %20 (not +) by X's own examples; either
+        // decodes the same, but no raw space travels.
+        assert!(!url.as_str().contains(' '));
+        assert_eq!(
+            ProviderConfig::google("a", SecretString::from("b"), vec![]).client_auth,
+            ClientAuth::RequestBody
         );
     }
 

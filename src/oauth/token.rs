@@ -1,5 +1,7 @@
 //! The token endpoint (code exchange, refresh) and revocation: form-encoded POSTs with the
-//! client credentials in the body (`client_secret_post`, as Google documents).
+//! client credentials in the body (`client_secret_post`, as Google documents) or in a Basic
+//! `Authorization` header (`client_secret_basic`, which X requires of confidential clients),
+//! as the provider's [`ClientAuth`] says.
 //!
 //! The caller's `reqwest::Client` carries the deadlines (`http.timeout_secs`); these calls
 //! add none and retry nothing: a [`OAuthError::Transient`] is for the caller to retry.
@@ -13,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use super::{OAuthError, ProviderConfig, TokenSet};
+use super::{ClientAuth, OAuthError, ProviderConfig, TokenSet};
 
 /// Which grant a token request is: they classify 4xx differently.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -34,14 +36,15 @@ pub async fn exchange_code(
     code: &str,
     verifier: &SecretString,
 ) -> Result<TokenSet, OAuthError> {
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect_uri.as_str()),
-        ("client_id", cfg.client_id.as_str()),
-        ("client_secret", cfg.client_secret.expose_secret()),
-        ("code_verifier", verifier.expose_secret()),
-    ];
+    let form = with_client(
+        cfg,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri.as_str()),
+        ],
+        &[("code_verifier", verifier.expose_secret())],
+    );
     let secrets = [code, verifier.expose_secret()];
     let body = token_request(http, cfg, &form, &secrets, Grant::Code).await?;
     // RFC 6749 §5.1: no `scope` in the answer means the requested scopes were granted.
@@ -55,12 +58,14 @@ pub async fn refresh(
     cfg: &ProviderConfig,
     refresh_token: &SecretString,
 ) -> Result<TokenSet, OAuthError> {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.expose_secret()),
-        ("client_id", cfg.client_id.as_str()),
-        ("client_secret", cfg.client_secret.expose_secret()),
-    ];
+    let form = with_client(
+        cfg,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+        ],
+        &[],
+    );
     let secrets = [refresh_token.expose_secret()];
     let body = token_request(http, cfg, &form, &secrets, Grant::Refresh).await?;
     token_set(&body, None)
@@ -86,8 +91,7 @@ pub async fn revoke(
     let Some(url) = cfg.revoke_url.clone() else {
         return Ok(Revocation::Unsupported);
     };
-    let response = http
-        .post(url)
+    let response = authenticated(http.post(url), cfg)
         .header(ACCEPT, "application/json")
         .form(&[("token", token.expose_secret())])
         .send()
@@ -121,8 +125,7 @@ async fn token_request(
     sent_secrets: &[&str],
     grant: Grant,
 ) -> Result<serde_json::Map<String, Value>, OAuthError> {
-    let response = http
-        .post(cfg.token_url.clone())
+    let response = authenticated(http.post(cfg.token_url.clone()), cfg)
         .header(ACCEPT, "application/json")
         .form(form)
         .send()
@@ -156,7 +159,7 @@ async fn token_request(
     {
         return Err(OAuthError::Transient {
             reason: format!(
-                "the token endpoint refused our OAuth client ({status}): check google.client_id and its secret"
+                "the token endpoint refused our OAuth client ({status}): check the provider's client_id and client secret in the configuration"
             ),
             retry_after,
         });
@@ -230,6 +233,53 @@ fn token_set(
         expires_at: Utc::now() + TimeDelta::seconds(expires_in),
         scope,
     })
+}
+
+/// The form of a token request: `fields`, the client's credentials when they travel in the
+/// body, then `after`.
+fn with_client<'a>(
+    cfg: &'a ProviderConfig,
+    fields: &[(&'a str, &'a str)],
+    after: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = fields.to_vec();
+    if cfg.client_auth == ClientAuth::RequestBody {
+        form.push(("client_id", cfg.client_id.as_str()));
+        form.push(("client_secret", cfg.client_secret.expose_secret()));
+    }
+    form.extend_from_slice(after);
+    form
+}
+
+/// `request` with the client's Basic credentials when the provider takes them so: id and
+/// secret each form-urlencoded, joined by `:`, base64 (RFC 6749 §2.3.1). The header is marked
+/// sensitive (kept out of debug output).
+fn authenticated(
+    request: reqwest::RequestBuilder,
+    cfg: &ProviderConfig,
+) -> reqwest::RequestBuilder {
+    if cfg.client_auth != ClientAuth::Basic {
+        return request;
+    }
+    use base64::Engine;
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = zeroize::Zeroizing::new(format!(
+        "{}:{}",
+        enc(&cfg.client_id),
+        enc(cfg.client_secret.expose_secret())
+    ));
+    let value = zeroize::Zeroizing::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+    ));
+    match reqwest::header::HeaderValue::from_str(&value) {
+        Ok(mut header) => {
+            header.set_sensitive(true);
+            request.header(reqwest::header::AUTHORIZATION, header)
+        }
+        // Base64 is always a valid header value; nothing is sent without credentials anyway.
+        Err(_) => request,
+    }
 }
 
 /// 5xx and 429 are worth retrying; everything else is an answer.
