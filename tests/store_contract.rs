@@ -288,6 +288,7 @@ contract!(
     concurrent_notice_takers_never_share_a_notice,
     a_reconnect_outdates_work_on_the_old_grant,
     quota_is_counted_per_network_and_period,
+    networks_fed_by_webhooks_are_not_claimed_for_polls,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -2953,4 +2954,37 @@ async fn concurrent_notice_takers_never_share_a_notice(store: DynStore) {
     let before = all.len();
     all.dedup();
     assert_eq!((before, all.len()), (6, 6));
+}
+
+/// Accounts of a network whose news comes by webhook are never claimed for a poll (no lease
+/// taken, nothing touched); the others are, as before.
+async fn networks_fed_by_webhooks_are_not_claimed_for_polls(store: DynStore) {
+    let mut x = youtube("2244994945", "@acme", b"x");
+    x.network = Network::X;
+    let x = store.connect_account(&x, t0()).await.unwrap();
+    let yt = store
+        .connect_account(&youtube("UC1", "A", b"x"), at(1))
+        .await
+        .unwrap();
+    let (first, _) = store
+        .claim_poll_except(at(2), lease(), &[Network::X])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first.id, yt.id,
+        "the X account is more overdue, but not polled"
+    );
+    assert!(
+        store
+            .claim_poll_except(at(2), lease(), &[Network::X, Network::Tiktok])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let untouched = store.account(x.id).await.unwrap().unwrap();
+    assert_eq!(untouched.next_poll_at, x.next_poll_at);
+    // Polled here (nothing skipped): claimed like any other.
+    let (taken, _) = store.claim_poll(at(2), lease()).await.unwrap().unwrap();
+    assert_eq!(taken.id, x.id);
 }

@@ -142,6 +142,13 @@ pub trait PolledConnector: Connector {
     /// How its accounts are connected.
     fn login(&self) -> Login;
 
+    /// Whether its accounts are polled here. `false` when their news comes by webhook
+    /// instead (X can do either): the poll worker then never claims them, and the connector
+    /// is still what connects accounts, refreshes their tokens and replies.
+    fn polls(&self) -> bool {
+        true
+    }
+
     /// Quota units one poll of one account usually costs (for scheduling).
     fn units_per_poll(&self) -> u32;
 

@@ -551,6 +551,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         now: DateTime<Utc>,
         lease: Duration,
+    ) -> Result<Option<(ConnectedAccount, Claim)>> {
+        self.claim_poll_except(now, lease, &[]).await
+    }
+
+    /// [`Store::claim_poll`], leaving out the accounts of `skip` (networks whose news comes
+    /// by webhook here: nothing to poll, so no lease is taken on them).
+    async fn claim_poll_except(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        skip: &[crate::core::Network],
     ) -> Result<Option<(ConnectedAccount, Claim)>>;
 
     /// Record a poll in one transaction: its inbox rows, the new cursor, when to poll next,

@@ -1045,21 +1045,25 @@ impl Store for PgStore {
             .transpose()
     }
 
-    async fn claim_poll(
+    async fn claim_poll_except(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
+        skip: &[crate::core::Network],
     ) -> Result<Option<(super::ConnectedAccount, Claim)>> {
+        let skip: Vec<String> = skip.iter().map(|n| n.as_str().to_string()).collect();
         let row = sqlx::query(
             "UPDATE accounts SET poll_claim = poll_claim + 1, poll_until = $1 \
              WHERE id = (SELECT a.id FROM accounts a WHERE a.healthy = TRUE \
                          AND a.next_poll_at <= $2 \
                          AND (a.poll_until IS NULL OR a.poll_until <= $2) \
+                         AND NOT (a.network = ANY($3)) \
                          ORDER BY a.next_poll_at, a.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
              RETURNING *",
         )
         .bind(t(codec::add_lease(now, lease)?))
         .bind(t(now))
+        .bind(skip)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {

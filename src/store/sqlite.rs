@@ -1101,21 +1101,25 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn claim_poll(
+    async fn claim_poll_except(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
+        skip: &[crate::core::Network],
     ) -> Result<Option<(super::ConnectedAccount, Claim)>> {
+        let skip: Vec<&str> = skip.iter().map(|n| n.as_str()).collect();
         let row = sqlx::query(
             "UPDATE accounts SET poll_claim = poll_claim + 1, poll_until = ?1 \
              WHERE id = (SELECT a.id FROM accounts a WHERE a.healthy = 1 \
                          AND a.next_poll_at <= ?2 \
                          AND (a.poll_until IS NULL OR a.poll_until <= ?2) \
+                         AND a.network NOT IN (SELECT value FROM json_each(?3)) \
                          ORDER BY a.next_poll_at, a.id LIMIT 1) \
              RETURNING *",
         )
         .bind(lease_end(now, lease)?)
         .bind(micros(now))
+        .bind(serde_json::Value::from(skip).to_string())
         .fetch_optional(&self.writer)
         .await?;
         row.map(|row| {

@@ -52,6 +52,8 @@ pub enum Round {
 /// outbox's replies and moderation.
 pub struct Poller {
     connectors: HashMap<Network, Arc<dyn PolledConnector>>,
+    /// Networks whose connector does not poll here (news by webhook): never claimed.
+    skip: Vec<Network>,
     tokens: Arc<dyn TokenSource>,
     settings: PollSettings,
 }
@@ -62,8 +64,14 @@ impl Poller {
         tokens: Arc<dyn TokenSource>,
         settings: PollSettings,
     ) -> Self {
+        let skip = connectors
+            .iter()
+            .filter(|c| !c.polls())
+            .map(|c| c.network())
+            .collect();
         Self {
             connectors: connectors.into_iter().map(|c| (c.network(), c)).collect(),
+            skip,
             tokens,
             settings,
         }
@@ -71,13 +79,17 @@ impl Poller {
 
     /// The networks this worker polls.
     pub fn networks(&self) -> Vec<Network> {
-        self.connectors.keys().copied().collect()
+        self.connectors
+            .keys()
+            .copied()
+            .filter(|n| !self.skip.contains(n))
+            .collect()
     }
 
     /// Claim one due account and poll it.
     pub async fn round(&self, store: &DynStore, now: DateTime<Utc>) -> anyhow::Result<Round> {
         let lease = chrono::Duration::from_std(self.settings.lease)?;
-        let Some((account, claim)) = store.claim_poll(now, lease).await? else {
+        let Some((account, claim)) = store.claim_poll_except(now, lease, &self.skip).await? else {
             return Ok(Round::Idle);
         };
         let Some(connector) = self.connectors.get(&account.network).cloned() else {
