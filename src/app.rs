@@ -92,8 +92,9 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     }))
 }
 
-/// Register the polled networks `[google]` enables, and build the token source of their
-/// connected accounts (which needs the credentials key: `validate` refuses to start without).
+/// Register the polled networks `[google]` and `[x]` enable, and build the token source of
+/// their connected accounts (which needs the credentials key: `validate` refuses to start
+/// without).
 fn polled_networks(
     config: &Config,
     http: &reqwest::Client,
@@ -101,14 +102,38 @@ fn polled_networks(
     store: &DynStore,
     networks: &mut crate::networks::Networks,
 ) -> anyhow::Result<Option<Arc<dyn crate::networks::TokenSource>>> {
-    use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
-    use crate::networks::google::{BusinessBases, BusinessClient, YoutubeClient};
-    let Some(g) = &config.google else {
+    if let Some(g) = &config.google {
+        google_networks(config, g, http, networks)?;
+    }
+    if let Some(x) = &config.x {
+        x_network(x, http, networks)?;
+    }
+    if networks.all_polled().is_empty() {
         return Ok(None);
-    };
+    }
     let key = config
         .credentials_key()
         .context("SWITCHBOARD_SECRET_KEY is missing or malformed")?;
+    // Each polled network refreshes its tokens with its login's client.
+    let providers = networks
+        .all_polled()
+        .iter()
+        .filter_map(|c| Some((c.network(), networks.login(c.network())?.1)))
+        .collect();
+    let tokens =
+        crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http.clone(), providers);
+    Ok(Some(Arc::new(tokens)))
+}
+
+/// YouTube and Business Profile reviews, with Google's OAuth client.
+fn google_networks(
+    config: &Config,
+    g: &crate::config::GoogleConfig,
+    http: &reqwest::Client,
+    networks: &mut crate::networks::Networks,
+) -> anyhow::Result<()> {
+    use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
+    use crate::networks::google::{BusinessBases, BusinessClient, YoutubeClient};
     let youtube = YoutubeClient::new(http.clone(), &g.youtube_api_url)
         .context("google.youtube_api_url is not a usable base URL")?;
     let business = BusinessClient::new(
@@ -133,15 +158,28 @@ fn polled_networks(
         g.provider(vec![])
             .context("google.client_secret is not set")?,
     );
-    // Each polled network refreshes its tokens with its login's client.
-    let providers = networks
-        .all_polled()
-        .iter()
-        .filter_map(|c| Some((c.network(), networks.login(c.network())?.1)))
-        .collect();
-    let tokens =
-        crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http.clone(), providers);
-    Ok(Some(Arc::new(tokens)))
+    Ok(())
+}
+
+/// X: its connector (polling unless `ingest = "webhook"`), its OAuth client (HTTP Basic
+/// client authentication), and `/webhooks/x` when the consumer secret is set.
+fn x_network(
+    x: &crate::config::XConfig,
+    http: &reqwest::Client,
+    networks: &mut crate::networks::Networks,
+) -> anyhow::Result<()> {
+    use crate::networks::x::{XClient, XConnector, XWebhooks};
+    let client =
+        XClient::new(http.clone(), &x.api_url).context("x.api_url is not a usable base URL")?;
+    networks.add_polled(Arc::new(XConnector::new(client, x.backfill_days, x.ingest)));
+    networks.add_provider(
+        crate::oauth::X,
+        x.provider().context("x.client_secret is not set")?,
+    );
+    if let Some(secret) = x.webhook_secret() {
+        networks.add_webhook(Arc::new(XWebhooks::new(secret)));
+    }
+    Ok(())
 }
 
 /// Handles of the background workers.

@@ -25,6 +25,10 @@ pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
 pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
 pub const ENV_DISCORD_BOT_TOKEN: &str = "SWITCHBOARD_DISCORD_BOT_TOKEN";
 pub const ENV_GOOGLE_CLIENT_SECRET: &str = "SWITCHBOARD_GOOGLE_CLIENT_SECRET";
+/// X's OAuth 2.0 client secret (its confidential client).
+pub const ENV_X_CLIENT_SECRET: &str = "SWITCHBOARD_X_CLIENT_SECRET";
+/// X's app consumer secret (API secret key): signs webhook deliveries and CRC answers.
+pub const ENV_X_CONSUMER_SECRET: &str = "SWITCHBOARD_X_CONSUMER_SECRET";
 /// The key that seals stored credentials (base64 of 32 bytes; see `crypto::SecretKey`).
 /// Environment only: it must not sit in the file next to what it protects.
 pub const ENV_SECRET_KEY: &str = "SWITCHBOARD_SECRET_KEY";
@@ -80,6 +84,10 @@ pub struct Config {
     /// The Google OAuth client for YouTube and Business Profile (optional; see `oauth`).
     #[serde(default)]
     pub google: Option<GoogleConfig>,
+    /// The X app: its OAuth 2.0 client, webhooks and API base URLs (optional; see
+    /// `networks::x`).
+    #[serde(default)]
+    pub x: Option<XConfig>,
     /// The key that seals connected accounts' credentials (`crate::crypto`). Never in the
     /// file: env `SWITCHBOARD_SECRET_KEY` only.
     #[serde(skip)]
@@ -191,6 +199,89 @@ impl GoogleConfig {
         p.token_url = url::Url::parse(&self.token_url).ok()?;
         p.revoke_url = Some(url::Url::parse(&self.revoke_url).ok()?);
         Some(p)
+    }
+}
+
+/// The X app (developer portal → Projects & Apps → the app): its OAuth 2.0 client (type "Web
+/// App", a confidential client), its consumer secret for webhooks, and X's URLs. Accounts
+/// are connected from chat.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XConfig {
+    /// The OAuth 2.0 Client ID (Keys and tokens → OAuth 2.0 Client ID and Client Secret).
+    pub client_id: String,
+    /// Env: `SWITCHBOARD_X_CLIENT_SECRET`.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    /// The app's API secret key: signs webhook deliveries. Set, `/webhooks/x` is served.
+    /// Env: `SWITCHBOARD_X_CONSUMER_SECRET`.
+    #[serde(default)]
+    pub consumer_secret: Option<SecretString>,
+    #[serde(default = "default_x_api_url")]
+    pub api_url: String,
+    #[serde(default = "default_x_authorize_url")]
+    pub authorize_url: String,
+    #[serde(default = "default_x_token_url")]
+    pub token_url: String,
+    #[serde(default = "default_x_revoke_url")]
+    pub revoke_url: String,
+    /// How far back a newly connected account's mentions and messages are read, in days.
+    #[serde(default = "default_backfill_days")]
+    pub backfill_days: u32,
+    /// `poll` (Switchboard reads mentions and messages) or `webhook` (X pushes them to
+    /// `/webhooks/x`; needs `consumer_secret`).
+    #[serde(default)]
+    pub ingest: crate::networks::x::Ingest,
+}
+
+fn default_x_api_url() -> String {
+    crate::networks::x::DEFAULT_API_BASE.into()
+}
+fn default_x_authorize_url() -> String {
+    crate::oauth::X_AUTHORIZE_URL.into()
+}
+fn default_x_token_url() -> String {
+    crate::oauth::X_TOKEN_URL.into()
+}
+fn default_x_revoke_url() -> String {
+    crate::oauth::X_REVOKE_URL.into()
+}
+
+impl XConfig {
+    /// A client with every other setting at its default.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: None,
+            consumer_secret: None,
+            api_url: default_x_api_url(),
+            authorize_url: default_x_authorize_url(),
+            token_url: default_x_token_url(),
+            revoke_url: default_x_revoke_url(),
+            backfill_days: DEFAULT_BACKFILL_DAYS,
+            ingest: Default::default(),
+        }
+    }
+
+    /// The OAuth client (HTTP Basic client authentication) with this file's URLs. `None`
+    /// while the secret is missing or a URL does not parse (`validate` reports both).
+    pub fn provider(&self) -> Option<crate::oauth::ProviderConfig> {
+        let secret = self
+            .client_secret
+            .clone()
+            .filter(|s| !s.expose_secret().trim().is_empty())?;
+        let mut p = crate::oauth::ProviderConfig::x(self.client_id.clone(), secret, vec![]);
+        p.authorize_url = url::Url::parse(&self.authorize_url).ok()?;
+        p.token_url = url::Url::parse(&self.token_url).ok()?;
+        p.revoke_url = Some(url::Url::parse(&self.revoke_url).ok()?);
+        Some(p)
+    }
+
+    /// The consumer secret, when set and not blank.
+    pub fn webhook_secret(&self) -> Option<SecretString> {
+        self.consumer_secret
+            .clone()
+            .filter(|s| !s.expose_secret().trim().is_empty())
     }
 }
 
@@ -841,6 +932,14 @@ impl Config {
         if let (Some(g), Some(v)) = (self.google.as_mut(), secret(ENV_GOOGLE_CLIENT_SECRET)) {
             g.client_secret = Some(v);
         }
+        if let Some(x) = self.x.as_mut() {
+            if let Some(v) = secret(ENV_X_CLIENT_SECRET) {
+                x.client_secret = Some(v);
+            }
+            if let Some(v) = secret(ENV_X_CONSUMER_SECRET) {
+                x.consumer_secret = Some(v);
+            }
+        }
         if let Some(v) = secret(ENV_SECRET_KEY) {
             self.secret_key = Some(v);
         }
@@ -1040,11 +1139,23 @@ impl Config {
         if let Some(g) = &self.google {
             self.validate_google(g, &mut problems);
         }
+        if let Some(x) = &self.x {
+            self.validate_x(x, &mut problems);
+        }
+        // Said once, under the first section whose accounts are connected by OAuth.
+        let oauth = [
+            (self.google.is_some(), "[google]", "Google"),
+            (self.x.is_some(), "[x]", "X"),
+        ];
+        if let Some((_, section, provider)) = oauth.into_iter().find(|(on, ..)| *on) {
+            self.validate_connected(section, provider, &mut problems);
+        }
         // Accounts of polled networks are connected at run time, not listed here.
         if self.meta.pages.is_empty()
             && self.meta.instagram.is_empty()
             && self.meta.whatsapp.is_empty()
             && self.google.is_none()
+            && self.x.is_none()
         {
             problems.push(
                 "no account is configured: add at least one [[meta.pages]], [[meta.instagram]] or [[meta.whatsapp]]"
@@ -1168,8 +1279,7 @@ impl Config {
         problems
     }
 
-    /// `[google]`: the client, its URLs, and a public URL Google accepts as a redirect URI
-    /// (network-apis.md §11.1 rule 1: https, no raw IP address; loopback exempt from both).
+    /// `[google]`: the client and its URLs.
     fn validate_google(&self, g: &GoogleConfig, problems: &mut Vec<String>) {
         if g.client_id.trim().is_empty() {
             problems.push("google.client_id is empty".into());
@@ -1199,10 +1309,45 @@ impl Config {
         if g.daily_quota_units < 1 {
             problems.push("google.daily_quota_units must be ≥ 1".into());
         }
-        // Connected accounts' tokens are sealed at rest: no key, no Google.
+    }
+
+    /// `[x]`: the client, its URLs, and the webhook secret when X pushes.
+    fn validate_x(&self, x: &XConfig, problems: &mut Vec<String>) {
+        if x.client_id.trim().is_empty() {
+            problems.push("x.client_id is empty".into());
+        }
+        if is_blank(&x.client_secret) {
+            problems.push(format!(
+                "x.client_secret is not set (set it in the file or {ENV_X_CLIENT_SECRET})"
+            ));
+        }
+        if x.ingest == crate::networks::x::Ingest::Webhook && is_blank(&x.consumer_secret) {
+            problems.push(format!(
+                "x.consumer_secret is not set (set it in the file or {ENV_X_CONSUMER_SECRET}): \
+                 ingest = \"webhook\" needs it to check X's signatures"
+            ));
+        }
+        for (key, url) in [
+            ("x.api_url", &x.api_url),
+            ("x.authorize_url", &x.authorize_url),
+            ("x.token_url", &x.token_url),
+            ("x.revoke_url", &x.revoke_url),
+        ] {
+            match url::Url::parse(url) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => problems.push(format!("{key} is not an http(s) URL: {url:?}")),
+            }
+        }
+    }
+
+    /// What a section whose accounts are connected by OAuth needs: the key their tokens are
+    /// sealed with, and a public URL the provider accepts as a redirect URI
+    /// (network-apis.md §11.1 rule 1: https, no raw IP address; loopback exempt from both).
+    fn validate_connected(&self, section: &str, provider: &str, problems: &mut Vec<String>) {
+        // Connected accounts' tokens are sealed at rest: no key, no connected accounts.
         match &self.secret_key {
             None => problems.push(format!(
-                "{ENV_SECRET_KEY} is not set: [google] stores OAuth tokens encrypted with it ({})",
+                "{ENV_SECRET_KEY} is not set: {section} stores OAuth tokens encrypted with it ({})",
                 crate::crypto::HOW_TO_GENERATE
             )),
             Some(raw) => {
@@ -1213,11 +1358,10 @@ impl Config {
             }
         }
         let Some(url) = &self.server.public_url else {
-            problems.push(
-                "server.public_url is not set: [google] needs it for the OAuth redirect URI \
+            problems.push(format!(
+                "server.public_url is not set: {section} needs it for the OAuth redirect URI \
                  (<public_url>/oauth/<provider>/callback)"
-                    .into(),
-            );
+            ));
             return;
         };
         let host = url.host();
@@ -1231,11 +1375,11 @@ impl Config {
             problems.push(format!("server.public_url is not an http(s) URL: {url}"));
         } else if !loopback && url.scheme() != "https" {
             problems.push(format!(
-                "server.public_url must be https (Google refuses other redirect URIs unless on localhost), got {url}"
+                "server.public_url must be https ({provider} refuses other redirect URIs unless on localhost), got {url}"
             ));
         } else if !loopback && !matches!(host, Some(url::Host::Domain(_))) {
             problems.push(format!(
-                "server.public_url must use a DNS name: Google refuses redirect URIs on a raw IP address, got {url}"
+                "server.public_url must use a DNS name: {provider} refuses redirect URIs on a raw IP address, got {url}"
             ));
         }
         if !url.username().is_empty()
@@ -1293,7 +1437,7 @@ impl Config {
     /// Some account or rule posts to Slack (so Slack's settings are required).
     pub fn uses_slack(&self) -> bool {
         // Accounts connected at run time go to Slack channels, from Slack's `connect`.
-        self.google.is_some() || self.destinations().any(|(s, _)| s.is_some())
+        self.google.is_some() || self.x.is_some() || self.destinations().any(|(s, _)| s.is_some())
     }
 
     /// Some account or rule posts to Discord.
@@ -1827,6 +1971,134 @@ mod tests {
         assert_eq!(p.client_secret.expose_secret(), "GOCSPX-s");
         assert_eq!(p.client_id, g.client_id);
         assert!(!format!("{config:?}").contains("GOCSPX-s"));
+    }
+
+    /// The example's `[x]` block and `server.public_url`, uncommented.
+    fn example_with_x() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
+        let text = std::fs::read_to_string(path).expect("example");
+        let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
+        let (_, rest) = rest.split_once("# ---- X").expect("then X");
+        let (x, _) = rest.split_once("# ---- Discord").expect("then Discord");
+        let uncommented: Vec<&str> = x
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with('[')
+                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
+            })
+            .collect();
+        let head = head.replace("# public_url = ", "public_url = ");
+        format!("{head}\n{}", uncommented.join("\n"))
+    }
+
+    #[test]
+    fn the_example_x_section_parses_when_uncommented_and_needs_only_its_secret() {
+        let config = Config::parse(&example_with_x()).expect("parses");
+        let x = config.x.as_ref().expect("[x]");
+        assert!(config.google.is_none());
+        assert_eq!(x.client_id, "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ");
+        assert_eq!(x.api_url, crate::networks::x::DEFAULT_API_BASE);
+        assert_eq!(x.authorize_url, crate::oauth::X_AUTHORIZE_URL);
+        assert_eq!(x.token_url, crate::oauth::X_TOKEN_URL);
+        assert_eq!(x.revoke_url, crate::oauth::X_REVOKE_URL);
+        assert_eq!(x.backfill_days, 7);
+        assert_eq!(x.ingest, crate::networks::x::Ingest::Poll);
+        let problems: Vec<String> = config
+            .validate()
+            .into_iter()
+            .filter(|p| p.contains("x.") || p.contains("[x]") || p.contains("public_url"))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "x.client_secret is not set (set it in the file or SWITCHBOARD_X_CLIENT_SECRET)",
+                "SWITCHBOARD_SECRET_KEY is not set: [x] stores OAuth tokens encrypted with it \
+                 (generate one with `openssl rand -base64 32`)"
+            ]
+        );
+        assert!(x.provider().is_none() && x.webhook_secret().is_none());
+
+        // The environment supplies both secrets; the provider authenticates with Basic.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.toml");
+        let text = example_with_x().replace(
+            "ingest = \"poll\"",
+            "ingest = \"webhook\"\ntoken_url = \"http://127.0.0.1:9/2/oauth2/token\"",
+        );
+        let text = text.replace("token_url = \"https://api.x.com/2/oauth2/token\"\n", "");
+        std::fs::write(&path, text).expect("write");
+        let env = |name: &str| match name {
+            ENV_X_CLIENT_SECRET => Some("x-client-secret".to_string()),
+            ENV_X_CONSUMER_SECRET => Some("x-consumer-secret".to_string()),
+            ENV_SECRET_KEY => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
+            _ => None,
+        };
+        let config = Config::load(&path, &env).expect("loads");
+        let left: Vec<String> = config
+            .validate()
+            .into_iter()
+            .filter(|p| !p.starts_with("meta.") && !p.starts_with("slack."))
+            .collect();
+        assert_eq!(left, Vec::<String>::new());
+        let x = config.x.as_ref().expect("[x]");
+        assert_eq!(x.ingest, crate::networks::x::Ingest::Webhook);
+        let p = x.provider().expect("complete");
+        assert_eq!(p.client_auth, crate::oauth::ClientAuth::Basic);
+        assert_eq!(p.token_url.as_str(), "http://127.0.0.1:9/2/oauth2/token");
+        assert_eq!(p.client_secret.expose_secret(), "x-client-secret");
+        assert_eq!(
+            x.webhook_secret().map(|s| s.expose_secret().to_string()),
+            Some("x-consumer-secret".into())
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("x-client-secret") && !shown.contains("x-consumer-secret"));
+        assert!(
+            config.uses_slack(),
+            "accounts connected from Slack land in Slack"
+        );
+    }
+
+    #[test]
+    fn x_checks_its_urls_its_webhook_secret_and_what_connecting_needs() {
+        let mut config = Config::default();
+        let mut x = XConfig::new("client");
+        x.client_secret = Some(SecretString::from("s"));
+        x.ingest = crate::networks::x::Ingest::Webhook;
+        x.api_url = "api.x.com/2".into();
+        config.x = Some(x);
+        config.secret_key = Some(SecretString::from(
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ));
+        config.server.public_url = Some(url::Url::parse("http://x.example.org").expect("url"));
+        let problems: Vec<String> = config
+            .validate()
+            .into_iter()
+            .filter(|p| !p.starts_with("slack.") && !p.starts_with("meta."))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "x.consumer_secret is not set (set it in the file or SWITCHBOARD_X_CONSUMER_SECRET): \
+                 ingest = \"webhook\" needs it to check X's signatures",
+                "x.api_url is not an http(s) URL: \"api.x.com/2\"",
+                "server.public_url must be https (X refuses other redirect URIs unless on localhost), \
+                 got http://x.example.org/"
+            ]
+        );
+        // With [google] too, the shared requirements are said once.
+        config.google = Some(GoogleConfig::new("id"));
+        config.server.public_url = None;
+        let public: Vec<String> = config
+            .validate()
+            .into_iter()
+            .filter(|p| p.contains("public_url"))
+            .collect();
+        assert_eq!(public.len(), 1, "{public:?}");
+        // An unknown ingest mode is refused when the file is read.
+        let err =
+            Config::parse("[x]\nclient_id = \"c\"\ningest = \"stream\"\n").expect_err("refused");
+        assert!(err.contains("poll") && err.contains("webhook"), "{err}");
     }
 
     #[test]
