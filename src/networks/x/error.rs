@@ -143,15 +143,20 @@ pub fn classify(
         || has("rate-limit-exceeded")
         || problem.codes().contains(&88)
     {
-        let reason = "X's rate limit for this call is used up until its 15-minute window resets";
         return match reset {
             Some(until) => ConnectorError::Exhausted {
                 until,
-                reason: reason.into(),
+                reason: format!(
+                    "X's rate limit for this call is used up until its 15-minute window resets \
+                     at {} UTC",
+                    until.format("%H:%M")
+                ),
             },
             None => ConnectorError::RateLimited {
                 retry_after: None,
-                reason: reason.into(),
+                reason: "X's rate limit for this call is used up until its 15-minute window \
+                         resets"
+                    .into(),
             },
         };
     }
@@ -224,7 +229,10 @@ mod tests {
         match classify(code(429), &headers(Some(600)), body, at(0)) {
             ConnectorError::Exhausted { until, reason } => {
                 assert_eq!(until, at(600));
-                assert!(reason.contains("15-minute"), "{reason}");
+                assert!(
+                    reason.contains("15-minute") && reason.ends_with(" UTC"),
+                    "{reason}"
+                );
             }
             other => panic!("{other:?}"),
         }
