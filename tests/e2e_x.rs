@@ -573,6 +573,15 @@ async fn signed_webhook_deliveries_of_both_shapes_become_cards_and_forgeries_sto
         json!({"response_token": "sha256=583uAmerwtjpykYEAEm+CEIRm6dOywK4QKRr0ha/Pd4="})
     );
 
+    // The CRC is no signing oracle: a delivery's bytes as a crc_token are refused.
+    let aaa_probe = json!({"for_user_id": ACCOUNT, "tweet_create_events": []}).to_string();
+    let probe = format!(
+        "/webhooks/x?crc_token={}",
+        url::form_urlencoded::byte_serialize(aaa_probe.as_bytes()).collect::<String>()
+    );
+    let (status, _) = get(&w, &probe).await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST);
+
     // Forged, unsigned: 401, nothing stored.
     let aaa = json!({
       "for_user_id": ACCOUNT,

@@ -4,6 +4,11 @@
 //! checked against `x-twitter-webhooks-signature` (the same HMAC over the raw body, compared
 //! in constant time) before it is parsed. X signs no timestamp, so there is no replay window
 //! to check: a redelivery is harmless because the inbox deduplicates on X's ids.
+//!
+//! The CRC answer and a delivery's signature are the same HMAC under the same key, so an
+//! endpoint that answered any `crc_token` would sign any body for whoever asks. Only tokens
+//! made of base64 / URL-safe characters (what X sends) are answered: no JSON delivery can
+//! be signed that way.
 
 use std::collections::HashMap;
 
@@ -21,6 +26,18 @@ use crate::networks::{Handshake, WebhookBatch, WebhookRefusal, WebhookSource};
 pub const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
 
 const PREFIX: &str = "sha256=";
+
+/// Longest `crc_token` answered (X's are a few dozen characters).
+pub const MAX_CRC_TOKEN_LEN: usize = 256;
+
+/// A `crc_token` X could have sent: base64 or URL-safe characters only, never JSON.
+fn plausible_crc_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_CRC_TOKEN_LEN
+        && token.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_' | b'.')
+        })
+}
 
 /// X's webhook endpoint, with the app's consumer secret (API secret key).
 pub struct XWebhooks {
@@ -62,6 +79,12 @@ impl WebhookSource for XWebhooks {
         let Some(token) = q.get("crc_token").filter(|t| !t.is_empty()) else {
             return Err(WebhookRefusal::new(400, "crc_token is missing"));
         };
+        if !plausible_crc_token(token) {
+            return Err(WebhookRefusal::new(
+                400,
+                "crc_token must be base64 or URL-safe characters",
+            ));
+        }
         let Some(mut mac) = self.mac() else {
             return Err(WebhookRefusal::new(403, "no consumer secret is configured"));
         };
@@ -145,6 +168,25 @@ mod tests {
         );
         let empty = XWebhooks::new(SecretString::from(""));
         assert_eq!(empty.handshake(&q).map_err(|e| e.status), Err(403));
+    }
+
+    #[test]
+    fn the_crc_never_signs_a_body_for_whoever_asks() {
+        // Asked to "answer" a delivery's bytes, the endpoint would hand out its signature.
+        let body = String::from_utf8(BODY.to_vec()).expect("utf-8");
+        for token in [body.as_str(), "a b", &"a".repeat(MAX_CRC_TOKEN_LEN + 1)] {
+            let q = HashMap::from([("crc_token".to_string(), token.to_string())]);
+            assert_eq!(
+                source().handshake(&q).map_err(|e| e.status),
+                Err(400),
+                "{token}"
+            );
+        }
+        let q = HashMap::from([(
+            "crc_token".to_string(),
+            "NDI2MDE2MjM0NTY3ODkw-_abc+/=.".to_string(),
+        )]);
+        assert!(source().handshake(&q).is_ok());
     }
 
     #[test]
