@@ -322,6 +322,9 @@ pub struct DiscordChannelConfig {
     /// Forum channels: the forum tag ids applied for each status.
     #[serde(default)]
     pub status_tags: Option<StatusTags>,
+    /// As `[[slack.channels]] reply_as`.
+    #[serde(default)]
+    pub reply_as: BTreeMap<crate::core::Network, String>,
 }
 
 /// Forum tag ids, one per status.
@@ -429,6 +432,10 @@ pub struct ChannelConfig {
     pub id: String,
     #[serde(default)]
     pub reply_mode: ReplyMode,
+    /// Which account answers, per network, the tickets routed here that any of the team's
+    /// accounts may answer (mentions): network → the account's id (see `core::profiles`).
+    #[serde(default)]
+    pub reply_as: BTreeMap<crate::core::Network, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -682,6 +689,10 @@ pub struct RoutingRule {
     pub slack_channel: Option<String>,
     #[serde(default)]
     pub discord_channel: Option<String>,
+    /// Which account answers the tickets this rule routes, per network (wins over the
+    /// channel's `reply_as`).
+    #[serde(default)]
+    pub reply_as: BTreeMap<crate::core::Network, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1352,12 +1363,45 @@ impl Config {
         ticket: &crate::core::TicketState,
         account: &'a Account,
     ) -> Option<Destination<'a>> {
-        match self.routing.iter().find(|r| {
-            crate::core::filter::rule_matches(r.network, r.kind, r.keyword.as_deref(), ticket)
-        }) {
+        match self.rule_for(ticket) {
             Some(r) => self.destination(r.slack_channel.as_ref(), r.discord_channel.as_ref()),
             None => self.account_destination(account),
         }
+    }
+
+    /// The routing rule that routes a ticket (the first that matches).
+    pub fn rule_for(&self, ticket: &crate::core::TicketState) -> Option<&RoutingRule> {
+        self.routing.iter().find(|r| {
+            crate::core::filter::rule_matches(r.network, r.kind, r.keyword.as_deref(), ticket)
+        })
+    }
+
+    /// The reply-profile settings for a ticket routed to `to`: its routing rule's and its
+    /// channel's, for the ticket's network (see `core::profiles`).
+    pub fn reply_as(
+        &self,
+        ticket: &crate::core::TicketState,
+        to: &Destination<'_>,
+    ) -> (
+        Option<crate::core::AccountId>,
+        Option<crate::core::AccountId>,
+    ) {
+        let network = ticket.network;
+        let pick = |m: &BTreeMap<crate::core::Network, String>| {
+            m.get(&network)
+                .map(|id| crate::core::AccountId::new(id.clone()))
+        };
+        let rule = self.rule_for(ticket).and_then(|r| pick(&r.reply_as));
+        let channel = match to {
+            Destination::Slack { channel } => self
+                .slack
+                .channels
+                .iter()
+                .find(|c| c.id == *channel)
+                .and_then(|c| pick(&c.reply_as)),
+            Destination::Discord { channel, .. } => pick(&channel.reply_as),
+        };
+        (rule, channel)
     }
 
     /// Every account declared in the file, with its network.

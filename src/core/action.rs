@@ -48,6 +48,8 @@ pub enum CardAction {
     BanAuthor,
     /// Delete the team's latest reply on the network (asks for confirmation).
     DeleteReply,
+    /// A picker of the account that replies (its id comes with the click).
+    ChooseProfile,
 }
 
 impl CardAction {
@@ -73,7 +75,7 @@ impl CardAction {
         }
     }
 
-    pub const ALL: [CardAction; 21] = [
+    pub const ALL: [CardAction; 22] = [
         CardAction::Hide,
         CardAction::Unhide,
         CardAction::Delete,
@@ -83,6 +85,7 @@ impl CardAction {
         CardAction::Reject,
         CardAction::BanAuthor,
         CardAction::DeleteReply,
+        CardAction::ChooseProfile,
         CardAction::Close,
         CardAction::Reopen,
         CardAction::MarkRead,
@@ -106,7 +109,9 @@ impl CardAction {
             | CardAction::Unassign
             | CardAction::AssignPerson
             | CardAction::AssignTeam => Some(Permission::Assign),
-            CardAction::Reply | CardAction::SavedReply => Some(Permission::Reply),
+            CardAction::Reply | CardAction::SavedReply | CardAction::ChooseProfile => {
+                Some(Permission::Reply)
+            }
             CardAction::Hide
             | CardAction::Unhide
             | CardAction::Delete
@@ -163,6 +168,7 @@ impl CardAction {
             CardAction::Reject => "reject",
             CardAction::BanAuthor => "ban",
             CardAction::DeleteReply => "delete_reply",
+            CardAction::ChooseProfile => "profile",
         }
     }
 }
