@@ -549,6 +549,49 @@ async fn reply_hide_unhide_and_delete_send_tiktoks_bodies_with_the_access_token(
     token_only_in_its_header(&server).await;
 }
 
+/// A reply whose answer was lost is looked for among the thread's replies before it is sent
+/// again: ours, with the same text, since the first attempt.
+#[tokio::test]
+async fn a_reply_whose_answer_was_lost_is_found_in_its_thread() {
+    let (server, client) = client().await;
+    let now = Utc::now().timestamp();
+    let mut ours = comment("7399", "Acme", "Thanks!", now, 0);
+    ours["owner"] = json!(true);
+    let mut older = comment("7390", "Acme", "Thanks!", now - 7_200, 0);
+    older["owner"] = json!(true);
+    Mock::given(method("GET"))
+        .and(path("/open_api/v1.3/business/comment/reply/list/"))
+        .and(access_token())
+        .and(query_param("comment_id", "7301"))
+        .respond_with(ok(json!({
+            "comments": [ours, comment("7398", "Ann", "Thanks!", now, 0), older],
+            "cursor": 3, "has_more": false
+        })))
+        .mount(&server)
+        .await;
+    let connector = TiktokConnector::new(client, 7);
+    let (account, token) = (AccountId::new(BUSINESS), token());
+    let call = Call {
+        account: &account,
+        token: &token,
+        now: Utc::now(),
+    };
+    let since = Utc::now() - chrono::Duration::minutes(5);
+    let found = connector
+        .find_reply(
+            call,
+            &NetworkItemId::new(format!("{VIDEO}:7301:7305")),
+            "Thanks!",
+            since,
+        )
+        .await
+        .expect("looked up");
+    assert_eq!(
+        found,
+        (vec![NetworkItemId::new(format!("{VIDEO}:7301:7399"))], 0)
+    );
+}
+
 #[tokio::test]
 async fn a_refused_moderation_comes_back_classified() {
     let (server, client) = client().await;
