@@ -92,8 +92,9 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     }))
 }
 
-/// Register the polled networks `[google]` enables, and build the token source of their
-/// connected accounts (which needs the credentials key: `validate` refuses to start without).
+/// Register the polled networks `[google]` and `[tiktok]` enable, and build the token source
+/// of their connected accounts (which needs the credentials key: `validate` refuses to start
+/// without).
 fn polled_networks(
     config: &Config,
     http: &reqwest::Client,
@@ -101,14 +102,36 @@ fn polled_networks(
     store: &DynStore,
     networks: &mut crate::networks::Networks,
 ) -> anyhow::Result<Option<Arc<dyn crate::networks::TokenSource>>> {
-    use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
-    use crate::networks::google::{BusinessBases, BusinessClient, YoutubeClient};
-    let Some(g) = &config.google else {
+    google_networks(config, http, networks)?;
+    tiktok_network(config, http, networks)?;
+    if networks.all_polled().is_empty() {
         return Ok(None);
-    };
+    }
     let key = config
         .credentials_key()
         .context("SWITCHBOARD_SECRET_KEY is missing or malformed")?;
+    // Each polled network refreshes its tokens with its login's client.
+    let providers = networks
+        .all_polled()
+        .iter()
+        .filter_map(|c| Some((c.network(), networks.login(c.network())?.1)))
+        .collect();
+    let tokens =
+        crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http.clone(), providers);
+    Ok(Some(Arc::new(tokens)))
+}
+
+/// YouTube and Google reviews, when `[google]` is configured.
+fn google_networks(
+    config: &Config,
+    http: &reqwest::Client,
+    networks: &mut crate::networks::Networks,
+) -> anyhow::Result<()> {
+    use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
+    use crate::networks::google::{BusinessBases, BusinessClient, YoutubeClient};
+    let Some(g) = &config.google else {
+        return Ok(());
+    };
     let youtube = YoutubeClient::new(http.clone(), &g.youtube_api_url)
         .context("google.youtube_api_url is not a usable base URL")?;
     let business = BusinessClient::new(
@@ -133,15 +156,32 @@ fn polled_networks(
         g.provider(vec![])
             .context("google.client_secret is not set")?,
     );
-    // Each polled network refreshes its tokens with its login's client.
-    let providers = networks
-        .all_polled()
-        .iter()
-        .filter_map(|c| Some((c.network(), networks.login(c.network())?.1)))
-        .collect();
-    let tokens =
-        crate::workers::tokens::OAuthTokens::new(store.clone(), key, oauth_http.clone(), providers);
-    Ok(Some(Arc::new(tokens)))
+    Ok(())
+}
+
+/// TikTok, when `[tiktok]` is configured: its connector, its OAuth client, and its webhook
+/// endpoint when a webhook secret is set.
+fn tiktok_network(
+    config: &Config,
+    http: &reqwest::Client,
+    networks: &mut crate::networks::Networks,
+) -> anyhow::Result<()> {
+    use crate::networks::tiktok::{TiktokClient, TiktokConnector, TiktokWebhooks};
+    let Some(t) = &config.tiktok else {
+        return Ok(());
+    };
+    let client = TiktokClient::new(http.clone(), &t.api_url, t.client_id.clone())
+        .context("tiktok.api_url is not a usable base URL")?;
+    networks.add_polled(Arc::new(TiktokConnector::new(client, t.backfill_days)));
+    networks.add_provider(
+        crate::oauth::TIKTOK,
+        t.provider(vec![])
+            .context("tiktok.client_secret is not set or a tiktok.*_url does not parse")?,
+    );
+    if let Some(secret) = t.webhook_secret.clone() {
+        networks.add_webhook(Arc::new(TiktokWebhooks::new(vec![secret])));
+    }
+    Ok(())
 }
 
 /// Handles of the background workers.

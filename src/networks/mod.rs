@@ -11,6 +11,7 @@
 
 pub mod google;
 pub mod meta;
+pub mod tiktok;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -361,7 +362,8 @@ pub(crate) fn test_capabilities(state: &crate::core::TicketState) -> Capabilitie
         Network::Whatsapp => meta::capabilities::whatsapp(kind),
         Network::Youtube => google::capabilities::youtube(kind),
         Network::Google => google::capabilities::reviews(kind),
+        Network::Tiktok => tiktok::capabilities::comments(kind),
         // Not connected yet (no connector in this build).
-        Network::X | Network::Linkedin | Network::Tiktok => Capabilities::NONE,
+        Network::X | Network::Linkedin => Capabilities::NONE,
     }
 }
