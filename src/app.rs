@@ -92,9 +92,9 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     }))
 }
 
-/// Register the polled networks `[google]` and `[x]` enable, and build the token source of
-/// their connected accounts (which needs the credentials key: `validate` refuses to start
-/// without).
+/// Register the polled networks `[google]`, `[tiktok]` and `[x]` enable, and build the token
+/// source of their connected accounts (which needs the credentials key: `validate` refuses to
+/// start without).
 fn polled_networks(
     config: &Config,
     http: &reqwest::Client,
@@ -102,12 +102,9 @@ fn polled_networks(
     store: &DynStore,
     networks: &mut crate::networks::Networks,
 ) -> anyhow::Result<Option<Arc<dyn crate::networks::TokenSource>>> {
-    if let Some(g) = &config.google {
-        google_networks(config, g, http, networks)?;
-    }
-    if let Some(x) = &config.x {
-        x_network(x, http, networks)?;
-    }
+    google_networks(config, http, networks)?;
+    tiktok_network(config, http, networks)?;
+    x_network(config, http, networks)?;
     if networks.all_polled().is_empty() {
         return Ok(None);
     }
@@ -125,15 +122,17 @@ fn polled_networks(
     Ok(Some(Arc::new(tokens)))
 }
 
-/// YouTube and Business Profile reviews, with Google's OAuth client.
+/// YouTube and Google reviews, when `[google]` is configured.
 fn google_networks(
     config: &Config,
-    g: &crate::config::GoogleConfig,
     http: &reqwest::Client,
     networks: &mut crate::networks::Networks,
 ) -> anyhow::Result<()> {
     use crate::networks::google::connector::{ReviewsConnector, YoutubeConnector};
     use crate::networks::google::{BusinessBases, BusinessClient, YoutubeClient};
+    let Some(g) = &config.google else {
+        return Ok(());
+    };
     let youtube = YoutubeClient::new(http.clone(), &g.youtube_api_url)
         .context("google.youtube_api_url is not a usable base URL")?;
     let business = BusinessClient::new(
@@ -161,14 +160,43 @@ fn google_networks(
     Ok(())
 }
 
-/// X: its connector (polling unless `ingest = "webhook"`), its OAuth client (HTTP Basic
-/// client authentication), and `/webhooks/x` when the consumer secret is set.
+/// TikTok, when `[tiktok]` is configured: its connector, its OAuth client, and its webhook
+/// endpoint when a webhook secret is set.
+fn tiktok_network(
+    config: &Config,
+    http: &reqwest::Client,
+    networks: &mut crate::networks::Networks,
+) -> anyhow::Result<()> {
+    use crate::networks::tiktok::{TiktokClient, TiktokConnector, TiktokWebhooks};
+    let Some(t) = &config.tiktok else {
+        return Ok(());
+    };
+    let client = TiktokClient::new(http.clone(), &t.api_url, t.client_id.clone())
+        .context("tiktok.api_url is not a usable base URL")?;
+    networks.add_polled(Arc::new(TiktokConnector::new(client, t.backfill_days)));
+    networks.add_provider(
+        crate::oauth::TIKTOK,
+        t.provider(vec![])
+            .context("tiktok.client_secret is not set or a tiktok.*_url does not parse")?,
+    );
+    if let Some(secret) = t.webhook_secret.clone() {
+        networks.add_webhook(Arc::new(TiktokWebhooks::new(vec![secret])));
+    }
+    Ok(())
+}
+
+/// X, when `[x]` is configured: its connector (polling unless `ingest = "webhook"`), its
+/// OAuth client (HTTP Basic client authentication), and `/webhooks/x` when the consumer
+/// secret is set.
 fn x_network(
-    x: &crate::config::XConfig,
+    config: &Config,
     http: &reqwest::Client,
     networks: &mut crate::networks::Networks,
 ) -> anyhow::Result<()> {
     use crate::networks::x::{XClient, XConnector, XWebhooks};
+    let Some(x) = &config.x else {
+        return Ok(());
+    };
     let client =
         XClient::new(http.clone(), &x.api_url).context("x.api_url is not a usable base URL")?;
     networks.add_polled(Arc::new(XConnector::new(client, x.backfill_days, x.ingest)));

@@ -25,6 +25,8 @@ pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
 pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
 pub const ENV_DISCORD_BOT_TOKEN: &str = "SWITCHBOARD_DISCORD_BOT_TOKEN";
 pub const ENV_GOOGLE_CLIENT_SECRET: &str = "SWITCHBOARD_GOOGLE_CLIENT_SECRET";
+pub const ENV_TIKTOK_CLIENT_SECRET: &str = "SWITCHBOARD_TIKTOK_CLIENT_SECRET";
+pub const ENV_TIKTOK_WEBHOOK_SECRET: &str = "SWITCHBOARD_TIKTOK_WEBHOOK_SECRET";
 /// X's OAuth 2.0 client secret (its confidential client).
 pub const ENV_X_CLIENT_SECRET: &str = "SWITCHBOARD_X_CLIENT_SECRET";
 /// X's app consumer secret (API secret key): signs webhook deliveries and CRC answers.
@@ -84,6 +86,9 @@ pub struct Config {
     /// The Google OAuth client for YouTube and Business Profile (optional; see `oauth`).
     #[serde(default)]
     pub google: Option<GoogleConfig>,
+    /// The TikTok for Business developer app (optional; see `networks::tiktok`).
+    #[serde(default)]
+    pub tiktok: Option<TiktokConfig>,
     /// The X app: its OAuth 2.0 client, webhooks and API base URLs (optional; see
     /// `networks::x`).
     #[serde(default)]
@@ -195,6 +200,89 @@ impl GoogleConfig {
             .clone()
             .filter(|s| !s.expose_secret().trim().is_empty())?;
         let mut p = crate::oauth::ProviderConfig::google(self.client_id.clone(), secret, scopes);
+        p.authorize_url = url::Url::parse(&self.authorize_url).ok()?;
+        p.token_url = url::Url::parse(&self.token_url).ok()?;
+        p.revoke_url = Some(url::Url::parse(&self.revoke_url).ok()?);
+        Some(p)
+    }
+}
+
+/// The TikTok for Business developer app (account-holder OAuth, network-apis.md §11.5 flow A)
+/// and its URLs. Accounts are connected from chat, so they are not listed here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TiktokConfig {
+    /// The app's id: `client_key` on TikTok's authorization page, `client_id` / `app_id` in
+    /// the API's bodies.
+    pub client_id: String,
+    /// Env: `SWITCHBOARD_TIKTOK_CLIENT_SECRET`.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    /// The secret TikTok signs comment events with (the app's client secret). Set it to
+    /// accept them at `/webhooks/tiktok`; polling runs either way. Env:
+    /// `SWITCHBOARD_TIKTOK_WEBHOOK_SECRET`.
+    #[serde(default)]
+    pub webhook_secret: Option<SecretString>,
+    #[serde(default = "default_tiktok_authorize_url")]
+    pub authorize_url: String,
+    #[serde(default = "default_tiktok_token_url")]
+    pub token_url: String,
+    #[serde(default = "default_tiktok_refresh_url")]
+    pub refresh_url: String,
+    #[serde(default = "default_tiktok_revoke_url")]
+    pub revoke_url: String,
+    /// The Business API root every comment call is made under.
+    #[serde(default = "default_tiktok_api_url")]
+    pub api_url: String,
+    /// How far back a newly connected account's comments are fetched, in days.
+    #[serde(default = "default_backfill_days")]
+    pub backfill_days: u32,
+}
+
+fn default_tiktok_authorize_url() -> String {
+    crate::oauth::TIKTOK_AUTHORIZE_URL.into()
+}
+fn default_tiktok_token_url() -> String {
+    crate::oauth::TIKTOK_TOKEN_URL.into()
+}
+fn default_tiktok_refresh_url() -> String {
+    crate::oauth::TIKTOK_REFRESH_URL.into()
+}
+fn default_tiktok_revoke_url() -> String {
+    crate::oauth::TIKTOK_REVOKE_URL.into()
+}
+fn default_tiktok_api_url() -> String {
+    crate::networks::tiktok::DEFAULT_API_BASE.into()
+}
+
+impl TiktokConfig {
+    /// An app with every other setting at its default.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: None,
+            webhook_secret: None,
+            authorize_url: default_tiktok_authorize_url(),
+            token_url: default_tiktok_token_url(),
+            refresh_url: default_tiktok_refresh_url(),
+            revoke_url: default_tiktok_revoke_url(),
+            api_url: default_tiktok_api_url(),
+            backfill_days: DEFAULT_BACKFILL_DAYS,
+        }
+    }
+
+    /// The OAuth client asking for `scopes`, with this file's URLs. `None` while the secret
+    /// is missing or a URL does not parse (`validate` reports both).
+    pub fn provider(&self, scopes: Vec<String>) -> Option<crate::oauth::ProviderConfig> {
+        let secret = self
+            .client_secret
+            .clone()
+            .filter(|s| !s.expose_secret().trim().is_empty())?;
+        let mut p =
+            crate::oauth::ProviderConfig::tiktok_business(self.client_id.clone(), secret, scopes);
+        p.dialect = crate::oauth::Dialect::TiktokBusiness {
+            refresh_url: url::Url::parse(&self.refresh_url).ok()?,
+        };
         p.authorize_url = url::Url::parse(&self.authorize_url).ok()?;
         p.token_url = url::Url::parse(&self.token_url).ok()?;
         p.revoke_url = Some(url::Url::parse(&self.revoke_url).ok()?);
@@ -413,6 +501,9 @@ pub struct DiscordChannelConfig {
     /// Forum channels: the forum tag ids applied for each status.
     #[serde(default)]
     pub status_tags: Option<StatusTags>,
+    /// As `[[slack.channels]] reply_as`.
+    #[serde(default)]
+    pub reply_as: BTreeMap<crate::core::Network, String>,
 }
 
 /// Forum tag ids, one per status.
@@ -520,6 +611,10 @@ pub struct ChannelConfig {
     pub id: String,
     #[serde(default)]
     pub reply_mode: ReplyMode,
+    /// Which account answers, per network, the tickets routed here that any of the team's
+    /// accounts may answer (mentions): network → the account's id (see `core::profiles`).
+    #[serde(default)]
+    pub reply_as: BTreeMap<crate::core::Network, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -773,6 +868,10 @@ pub struct RoutingRule {
     pub slack_channel: Option<String>,
     #[serde(default)]
     pub discord_channel: Option<String>,
+    /// Which account answers the tickets this rule routes, per network (wins over the
+    /// channel's `reply_as`).
+    #[serde(default)]
+    pub reply_as: BTreeMap<crate::core::Network, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -931,6 +1030,14 @@ impl Config {
         }
         if let (Some(g), Some(v)) = (self.google.as_mut(), secret(ENV_GOOGLE_CLIENT_SECRET)) {
             g.client_secret = Some(v);
+        }
+        if let Some(t) = self.tiktok.as_mut() {
+            if let Some(v) = secret(ENV_TIKTOK_CLIENT_SECRET) {
+                t.client_secret = Some(v);
+            }
+            if let Some(v) = secret(ENV_TIKTOK_WEBHOOK_SECRET) {
+                t.webhook_secret = Some(v);
+            }
         }
         if let Some(x) = self.x.as_mut() {
             if let Some(v) = secret(ENV_X_CLIENT_SECRET) {
@@ -1139,22 +1246,18 @@ impl Config {
         if let Some(g) = &self.google {
             self.validate_google(g, &mut problems);
         }
+        if let Some(t) = &self.tiktok {
+            self.validate_tiktok(t, &mut problems);
+        }
         if let Some(x) = &self.x {
             self.validate_x(x, &mut problems);
-        }
-        // Said once, under the first section whose accounts are connected by OAuth.
-        let oauth = [
-            (self.google.is_some(), "[google]", "Google"),
-            (self.x.is_some(), "[x]", "X"),
-        ];
-        if let Some((_, section, provider)) = oauth.into_iter().find(|(on, ..)| *on) {
-            self.validate_connected(section, provider, &mut problems);
         }
         // Accounts of polled networks are connected at run time, not listed here.
         if self.meta.pages.is_empty()
             && self.meta.instagram.is_empty()
             && self.meta.whatsapp.is_empty()
             && self.google.is_none()
+            && self.tiktok.is_none()
             && self.x.is_none()
         {
             problems.push(
@@ -1279,7 +1382,8 @@ impl Config {
         problems
     }
 
-    /// `[google]`: the client and its URLs.
+    /// `[google]`: the client, its URLs, and what connecting accounts needs
+    /// ([`Config::validate_connected`]).
     fn validate_google(&self, g: &GoogleConfig, problems: &mut Vec<String>) {
         if g.client_id.trim().is_empty() {
             problems.push("google.client_id is empty".into());
@@ -1309,6 +1413,71 @@ impl Config {
         if g.daily_quota_units < 1 {
             problems.push("google.daily_quota_units must be ≥ 1".into());
         }
+        self.validate_connected("[google]", "Google", problems);
+    }
+
+    /// `[tiktok]`: the app, its URLs, the credentials key, and a public https URL for the
+    /// redirect URI (TikTok matches it character for character; §11.1 rule 1).
+    fn validate_tiktok(&self, t: &TiktokConfig, problems: &mut Vec<String>) {
+        if t.client_id.trim().is_empty() {
+            problems.push("tiktok.client_id is empty".into());
+        }
+        if is_blank(&t.client_secret) {
+            problems.push(format!(
+                "tiktok.client_secret is not set (set it in the file or {ENV_TIKTOK_CLIENT_SECRET})"
+            ));
+        }
+        if t.webhook_secret.is_some() && is_blank(&t.webhook_secret) {
+            problems.push(format!(
+                "tiktok.webhook_secret is empty (leave it out, or set it or {ENV_TIKTOK_WEBHOOK_SECRET} to the app's client secret)"
+            ));
+        }
+        for (key, url) in [
+            ("tiktok.authorize_url", &t.authorize_url),
+            ("tiktok.token_url", &t.token_url),
+            ("tiktok.refresh_url", &t.refresh_url),
+            ("tiktok.revoke_url", &t.revoke_url),
+            ("tiktok.api_url", &t.api_url),
+        ] {
+            match url::Url::parse(url) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => problems.push(format!("{key} is not an http(s) URL: {url:?}")),
+            }
+        }
+        if t.backfill_days < 1 {
+            problems.push("tiktok.backfill_days must be ≥ 1".into());
+        }
+        // Connected accounts' tokens are sealed at rest: no key, no TikTok.
+        match &self.secret_key {
+            None => problems.push(format!(
+                "{ENV_SECRET_KEY} is not set: [tiktok] stores OAuth tokens encrypted with it ({})",
+                crate::crypto::HOW_TO_GENERATE
+            )),
+            Some(raw) => {
+                if let Err(e) = crate::crypto::SecretKey::parse(raw.expose_secret()) {
+                    problems.push(e.to_string());
+                }
+            }
+        }
+        let Some(url) = &self.server.public_url else {
+            problems.push(
+                "server.public_url is not set: [tiktok] needs it for the OAuth redirect URI \
+                 (<public_url>/oauth/tiktok/callback)"
+                    .into(),
+            );
+            return;
+        };
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if url.scheme() != "https" && !loopback {
+            problems.push(format!(
+                "server.public_url must be https for TikTok's redirect URI (except on localhost), got {url}"
+            ));
+        }
     }
 
     /// `[x]`: the client, its URLs, and the webhook secret when X pushes.
@@ -1337,6 +1506,10 @@ impl Config {
                 Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
                 _ => problems.push(format!("{key} is not an http(s) URL: {url:?}")),
             }
+        }
+        // Said once when [google], whose rules are the same, says it already.
+        if self.google.is_none() {
+            self.validate_connected("[x]", "X", problems);
         }
     }
 
@@ -1437,7 +1610,10 @@ impl Config {
     /// Some account or rule posts to Slack (so Slack's settings are required).
     pub fn uses_slack(&self) -> bool {
         // Accounts connected at run time go to Slack channels, from Slack's `connect`.
-        self.google.is_some() || self.x.is_some() || self.destinations().any(|(s, _)| s.is_some())
+        self.google.is_some()
+            || self.tiktok.is_some()
+            || self.x.is_some()
+            || self.destinations().any(|(s, _)| s.is_some())
     }
 
     /// Some account or rule posts to Discord.
@@ -1496,12 +1672,45 @@ impl Config {
         ticket: &crate::core::TicketState,
         account: &'a Account,
     ) -> Option<Destination<'a>> {
-        match self.routing.iter().find(|r| {
-            crate::core::filter::rule_matches(r.network, r.kind, r.keyword.as_deref(), ticket)
-        }) {
+        match self.rule_for(ticket) {
             Some(r) => self.destination(r.slack_channel.as_ref(), r.discord_channel.as_ref()),
             None => self.account_destination(account),
         }
+    }
+
+    /// The routing rule that routes a ticket (the first that matches).
+    pub fn rule_for(&self, ticket: &crate::core::TicketState) -> Option<&RoutingRule> {
+        self.routing.iter().find(|r| {
+            crate::core::filter::rule_matches(r.network, r.kind, r.keyword.as_deref(), ticket)
+        })
+    }
+
+    /// The reply-profile settings for a ticket routed to `to`: its routing rule's and its
+    /// channel's, for the ticket's network (see `core::profiles`).
+    pub fn reply_as(
+        &self,
+        ticket: &crate::core::TicketState,
+        to: &Destination<'_>,
+    ) -> (
+        Option<crate::core::AccountId>,
+        Option<crate::core::AccountId>,
+    ) {
+        let network = ticket.network;
+        let pick = |m: &BTreeMap<crate::core::Network, String>| {
+            m.get(&network)
+                .map(|id| crate::core::AccountId::new(id.clone()))
+        };
+        let rule = self.rule_for(ticket).and_then(|r| pick(&r.reply_as));
+        let channel = match to {
+            Destination::Slack { channel } => self
+                .slack
+                .channels
+                .iter()
+                .find(|c| c.id == *channel)
+                .and_then(|c| pick(&c.reply_as)),
+            Destination::Discord { channel, .. } => pick(&channel.reply_as),
+        };
+        (rule, channel)
     }
 
     /// Every account declared in the file, with its network.
@@ -1896,7 +2105,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
         let text = std::fs::read_to_string(path).expect("example");
         let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
-        let (google, _) = rest.split_once("# ---- Discord").expect("then Discord");
+        let (google, _) = rest.split_once("# ---- X").expect("then X");
         let uncommented: Vec<&str> = google
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
@@ -1971,6 +2180,128 @@ mod tests {
         assert_eq!(p.client_secret.expose_secret(), "GOCSPX-s");
         assert_eq!(p.client_id, g.client_id);
         assert!(!format!("{config:?}").contains("GOCSPX-s"));
+    }
+
+    /// The example's `[tiktok]` block and `server.public_url`, uncommented.
+    fn example_with_tiktok() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
+        let text = std::fs::read_to_string(path).expect("example");
+        let (head, rest) = text.split_once("# ---- TikTok").expect("a TikTok section");
+        let (tiktok, _) = rest.split_once("# ---- Google").expect("then Google");
+        let uncommented: Vec<&str> = tiktok
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with('[')
+                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
+            })
+            // An empty webhook secret is refused; the example shows where it goes.
+            .filter(|l| !l.starts_with("webhook_secret"))
+            .collect();
+        let head = head.replace("# public_url = ", "public_url = ");
+        format!("{head}\n{}", uncommented.join("\n"))
+    }
+
+    #[test]
+    fn the_example_tiktok_section_parses_when_uncommented_and_needs_only_its_secrets() {
+        let config = Config::parse(&example_with_tiktok()).expect("parses");
+        let t = config.tiktok.as_ref().expect("[tiktok]");
+        assert_eq!(t.client_id, "7000000000000000001");
+        assert_eq!(t.token_url, crate::oauth::TIKTOK_TOKEN_URL);
+        assert_eq!(t.refresh_url, crate::oauth::TIKTOK_REFRESH_URL);
+        assert_eq!(t.api_url, crate::networks::tiktok::DEFAULT_API_BASE);
+        assert_eq!(t.backfill_days, 7);
+        assert!(t.webhook_secret.is_none());
+        let problems: Vec<String> = config
+            .validate()
+            .into_iter()
+            .filter(|p| p.contains("tiktok") || p.contains("public_url"))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "tiktok.client_secret is not set (set it in the file or SWITCHBOARD_TIKTOK_CLIENT_SECRET)",
+                "SWITCHBOARD_SECRET_KEY is not set: [tiktok] stores OAuth tokens encrypted with it \
+                 (generate one with `openssl rand -base64 32`)"
+            ]
+        );
+        assert!(t.provider(vec![]).is_none(), "no secret yet");
+
+        // The environment supplies the secrets; the provider follows the file's URLs.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tiktok.toml");
+        let text = example_with_tiktok().replace(
+            "refresh_url = \"https://business-api.tiktok.com/open_api/v1.3/tt_user/oauth2/refresh_token/\"",
+            "refresh_url = \"http://127.0.0.1:9/refresh/\"",
+        );
+        std::fs::write(&path, text).expect("write");
+        let env = |name: &str| match name {
+            ENV_TIKTOK_CLIENT_SECRET => Some("tt-client-secret".to_string()),
+            ENV_TIKTOK_WEBHOOK_SECRET => Some("tt-client-secret".to_string()),
+            ENV_SECRET_KEY => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
+            _ => None,
+        };
+        let config = Config::load(&path, &env).expect("loads");
+        assert!(
+            !config.validate().iter().any(|p| p.contains("tiktok")),
+            "{:?}",
+            config.validate()
+        );
+        let t = config.tiktok.as_ref().expect("[tiktok]");
+        assert!(t.webhook_secret.is_some());
+        let p = t.provider(vec!["comment.list".into()]).expect("complete");
+        assert_eq!(
+            p.dialect,
+            crate::oauth::Dialect::TiktokBusiness {
+                refresh_url: url::Url::parse("http://127.0.0.1:9/refresh/").expect("url")
+            }
+        );
+        assert_eq!(p.token_url.as_str(), crate::oauth::TIKTOK_TOKEN_URL);
+        assert_eq!(p.client_secret.expose_secret(), "tt-client-secret");
+        assert!(!format!("{config:?}").contains("tt-client-secret"));
+        // Connected accounts post to Slack: its settings are required.
+        assert!(config.uses_slack());
+    }
+
+    #[test]
+    fn tiktok_needs_an_https_public_url_and_usable_urls() {
+        let mut config = Config::parse("").expect("empty config");
+        let mut t = TiktokConfig::new("7000000000000000001");
+        t.client_secret = Some(SecretString::from("s"));
+        t.api_url = "business-api.tiktok.com".into();
+        t.backfill_days = 0;
+        t.webhook_secret = Some(SecretString::from(" "));
+        config.tiktok = Some(t);
+        config.secret_key = Some(SecretString::from(
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ));
+        let problems = config.validate();
+        for needle in [
+            "server.public_url is not set: [tiktok] needs it",
+            "tiktok.api_url is not an http(s) URL",
+            "tiktok.backfill_days must be ≥ 1",
+            "tiktok.webhook_secret is empty",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(needle)),
+                "{needle}: {problems:?}"
+            );
+        }
+        // A TikTok app alone is a configured account source.
+        assert!(
+            !problems
+                .iter()
+                .any(|p| p.contains("no account is configured"))
+        );
+        config.server.public_url = Some("http://social.example.org".parse().expect("url"));
+        assert!(
+            config
+                .validate()
+                .iter()
+                .any(|p| p.contains("must be https for TikTok")),
+        );
+        config.server.public_url = Some("http://localhost:8080".parse().expect("url"));
+        assert!(!config.validate().iter().any(|p| p.contains("public_url")));
     }
 
     /// The example's `[x]` block and `server.public_url`, uncommented.

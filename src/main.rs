@@ -36,7 +36,8 @@ enum Command {
         #[command(subcommand)]
         command: SavedRepliesCommand,
     },
-    /// Accounts connected by OAuth (YouTube channels, Google Business locations).
+    /// Accounts connected by OAuth (YouTube channels, Google Business locations, TikTok
+    /// accounts).
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
@@ -47,8 +48,8 @@ enum Command {
 enum AccountsCommand {
     /// List connected accounts with their health.
     List,
-    /// Print the authorization link that connects an account (youtube or google); after
-    /// consent its conversations go to the given channel.
+    /// Print the authorization link that connects an account (youtube, google or tiktok);
+    /// after consent its conversations go to the given channel.
     Connect {
         network: String,
         #[arg(

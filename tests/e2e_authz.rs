@@ -595,6 +595,7 @@ async fn discord_inbox() -> World {
             keyword: Some("for the forum only".into()),
             slack_channel: None,
             discord_channel: Some(FORUM.into()),
+            reply_as: Default::default(),
         }];
         let d = c.discord.as_mut().expect("discord");
         d.permissions.close = vec![MOD_ROLE.into()];

@@ -792,6 +792,7 @@ async fn slack_and_discord_together_each_get_their_tickets() {
             keyword: Some("discord".into()),
             slack_channel: None,
             discord_channel: Some(DCHANNEL.into()),
+            reply_as: Default::default(),
         }];
     })
     .await;

@@ -470,6 +470,7 @@ async fn routing_rules_send_matching_tickets_to_their_channel() {
             keyword: Some("REFUND".into()),
             slack_channel: Some("C0REFUNDS".into()),
             discord_channel: None,
+            reply_as: Default::default(),
         }];
     })
     .await;

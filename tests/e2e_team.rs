@@ -768,6 +768,7 @@ async fn in_explicit_channels_thread_chatter_stays_internal() {
         c.slack.channels = vec![switchboard::config::ChannelConfig {
             id: CHANNEL.into(),
             reply_mode: switchboard::config::ReplyMode::Explicit,
+            reply_as: Default::default(),
         }];
     })
     .await;

@@ -288,6 +288,7 @@ contract!(
     concurrent_notice_takers_never_share_a_notice,
     a_reconnect_outdates_work_on_the_old_grant,
     quota_is_counted_per_network_and_period,
+    the_profile_last_used_is_remembered_per_channel_and_network,
     networks_fed_by_webhooks_are_not_claimed_for_polls,
 );
 
@@ -769,6 +770,7 @@ async fn messages_round_trip(store: DynStore) {
             key: reply_key.clone(),
             network_item_id: NetworkItemId::new("post1_r9"),
             teammate: teammate(),
+            account: None,
         },
         at(12),
     )
@@ -1210,6 +1212,7 @@ async fn commit_consumes_a_job(store: DynStore) {
             key: key.clone(),
             network_item_id: NetworkItemId::new("post1_r1"),
             teammate: teammate(),
+            account: None,
         },
         at(3),
         Consumes::Job(send.claim()),
@@ -1240,6 +1243,7 @@ async fn commit_consumes_a_job(store: DynStore) {
             key: key.clone(),
             network_item_id: NetworkItemId::new("post1_r2"),
             teammate: teammate(),
+            account: None,
         },
         at(4),
         Consumes::Job(send.claim()),
@@ -2594,6 +2598,59 @@ async fn quota_is_counted_per_network_and_period(store: DynStore) {
     // A new period starts from nothing; the ended one is forgotten.
     assert_eq!(charge(Network::Youtube, tomorrow, 3, at(86_401)).await, 3);
     assert_eq!(charge(Network::Youtube, today, 0, at(86_402)).await, 0);
+}
+
+/// The reply profile last used in a channel on a network: the newest use wins, per channel
+/// and network.
+async fn the_profile_last_used_is_remembered_per_channel_and_network(store: DynStore) {
+    use switchboard::core::Surface;
+    let last = |surface, channel: &'static str, network| {
+        let store = store.clone();
+        async move {
+            store
+                .last_reply_profile(surface, channel, network)
+                .await
+                .unwrap()
+                .map(|a| a.to_string())
+        }
+    };
+    assert_eq!(last(Surface::Slack, "C1", Network::X).await, None);
+    let note = |channel: &'static str, network, account: &'static str, t| {
+        let store = store.clone();
+        async move {
+            store
+                .note_reply_profile(
+                    Surface::Slack,
+                    channel,
+                    network,
+                    &AccountId::new(account),
+                    t,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    note("C1", Network::X, "a", at(1)).await;
+    note("C1", Network::X, "b", at(3)).await;
+    // An older use (a reply whose bookkeeping came late) does not replace a newer one.
+    note("C1", Network::X, "c", at(2)).await;
+    note("C2", Network::X, "d", at(4)).await;
+    note("C1", Network::Facebook, "e", at(5)).await;
+    assert_eq!(
+        last(Surface::Slack, "C1", Network::X).await.as_deref(),
+        Some("b")
+    );
+    assert_eq!(
+        last(Surface::Slack, "C2", Network::X).await.as_deref(),
+        Some("d")
+    );
+    assert_eq!(
+        last(Surface::Slack, "C1", Network::Facebook)
+            .await
+            .as_deref(),
+        Some("e")
+    );
+    assert_eq!(last(Surface::Discord, "C1", Network::X).await, None);
 }
 
 /// Replicas polling at once never hold one account together.

@@ -688,6 +688,8 @@ fn ticket(kind: ItemKind, customer: &str) -> switchboard::core::Ticket {
             last_text: None,
             last_replied_by: None,
             our_reply: None,
+            last_replied_as: None,
+            reply_as: None,
             last_failure: None,
             first_item_deleted: false,
             first_item_edited: false,

@@ -50,6 +50,8 @@ pub enum CardAction {
     DeleteReply,
     /// Mute the author (X).
     Mute,
+    /// A picker of the account that replies (its id comes with the click).
+    ChooseProfile,
 }
 
 impl CardAction {
@@ -75,7 +77,7 @@ impl CardAction {
         }
     }
 
-    pub const ALL: [CardAction; 22] = [
+    pub const ALL: [CardAction; 23] = [
         CardAction::Hide,
         CardAction::Unhide,
         CardAction::Delete,
@@ -85,6 +87,7 @@ impl CardAction {
         CardAction::Reject,
         CardAction::BanAuthor,
         CardAction::DeleteReply,
+        CardAction::ChooseProfile,
         CardAction::Close,
         CardAction::Reopen,
         CardAction::MarkRead,
@@ -109,7 +112,9 @@ impl CardAction {
             | CardAction::Unassign
             | CardAction::AssignPerson
             | CardAction::AssignTeam => Some(Permission::Assign),
-            CardAction::Reply | CardAction::SavedReply => Some(Permission::Reply),
+            CardAction::Reply | CardAction::SavedReply | CardAction::ChooseProfile => {
+                Some(Permission::Reply)
+            }
             CardAction::Hide
             | CardAction::Unhide
             | CardAction::Delete
@@ -169,6 +174,7 @@ impl CardAction {
             CardAction::BanAuthor => "ban",
             CardAction::DeleteReply => "delete_reply",
             CardAction::Mute => "mute",
+            CardAction::ChooseProfile => "profile",
         }
     }
 }

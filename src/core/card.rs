@@ -87,6 +87,12 @@ pub enum Picker {
         action: ActionId,
         placeholder: String,
     },
+    /// Choose the account that replies: (value, label) pairs, the account's id and name.
+    Profile {
+        action: ActionId,
+        placeholder: String,
+        options: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +120,10 @@ pub struct CardView {
     pub failure: Option<Rich>,
     /// Teammates composing a reply now (fresh marks only).
     pub replying: Vec<Teammate>,
+    /// Which account replies (see [`CardView::with_profile`]).
+    pub replying_as: Option<Rich>,
+    /// The name of the account the last reply went out as, when not the ticket's own.
+    pub last_replied_as: Option<String>,
     /// Status, assignment, tags and reply buttons.
     pub buttons: Vec<Button>,
     pub pickers: Vec<Picker>,
@@ -290,6 +300,8 @@ impl CardView {
             buttons,
             pickers,
             suggestions,
+            replying_as: None,
+            last_replied_as: None,
             window: None,
             moderation: text::moderation_line(&s.moderation),
             moderation_failure: s
@@ -298,6 +310,34 @@ impl CardView {
                 .as_ref()
                 .map(|(a, r)| text::moderation_failed(s.network, *a, r)),
         }
+    }
+}
+
+impl CardView {
+    /// Show which account replies (`name`: the answering account's name), and, when more than
+    /// one may, a picker of `choices` (id, name) first among the pickers (a surface that caps
+    /// its rows keeps it).
+    pub fn with_profile(
+        mut self,
+        profile: &super::profiles::ReplyProfile,
+        name: &str,
+        choices: &[(String, String)],
+    ) -> Self {
+        self.replying_as = Some(text::replying_as(name, profile.is_fixed()));
+        if !profile.is_fixed() && choices.len() > 1 {
+            self.pickers.insert(
+                0,
+                Picker::Profile {
+                    action: ActionId {
+                        action: CardAction::ChooseProfile,
+                        ticket: self.ticket,
+                    },
+                    placeholder: text::button(CardAction::ChooseProfile).to_string(),
+                    options: choices.to_vec(),
+                },
+            );
+        }
+        self
     }
 }
 

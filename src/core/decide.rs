@@ -90,6 +90,14 @@ pub enum Event {
         network_item_id: NetworkItemId,
         /// Who wrote the reply (shown as "last replied by").
         teammate: Teammate,
+        /// The account that answered (its reply profile), when it is not the ticket's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<AccountId>,
+    },
+    /// A teammate chose which connected account replies on this ticket.
+    ChooseProfile {
+        teammate: Teammate,
+        account: AccountId,
     },
     /// Re-render the card (time passed: the reply window's countdown).
     Refresh,
@@ -637,6 +645,7 @@ pub fn decide(
             key,
             network_item_id,
             teammate,
+            account,
         } => {
             d.messages.push(MessageChange::Update {
                 key: key.clone(),
@@ -649,9 +658,13 @@ pub fn decide(
             d.history.push(entry(
                 now,
                 Actor::System,
-                HistoryKind::ReplyDelivered { key: key.clone() },
+                HistoryKind::ReplyDelivered {
+                    key: key.clone(),
+                    account: account.clone(),
+                },
             ));
             d.state.last_replied_by = Some(teammate.clone());
+            d.state.last_replied_as = account.clone();
             d.state.our_reply = Some(network_item_id.clone());
             // A new reply of ours: it can be deleted in its turn.
             d.state.moderation.reply_deleted = None;
@@ -746,6 +759,23 @@ pub fn decide(
             ));
             d.effects.push(Effect::UpdateCard);
         }
+        // Only where another account may answer (see `core::profiles`); the outbox checks the
+        // choice against the accounts that can answer when it sends.
+        Event::ChooseProfile { teammate, account } => {
+            let changed = super::profiles::is_shared(ticket.state.kind)
+                && d.state.reply_as.as_ref() != Some(account);
+            if changed {
+                d.state.reply_as = Some(account.clone());
+                d.history.push(entry(
+                    now,
+                    Actor::Teammate(teammate.clone()),
+                    HistoryKind::ProfileChosen {
+                        account: account.clone(),
+                    },
+                ));
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
         Event::Refresh => d.effects.push(Effect::UpdateCard),
         Event::ReplySeen { key } => {
             d.effects.push(Effect::ShowDelivery {
@@ -811,6 +841,8 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         last_text: Some(full_text(item)),
         last_replied_by: None,
         our_reply: None,
+        last_replied_as: None,
+        reply_as: None,
         last_failure: None,
         first_item_deleted: false,
         first_item_edited: false,
@@ -1178,6 +1210,7 @@ mod tests {
                 key: key.clone(),
                 network_item_id: NetworkItemId::new("77_100"),
                 teammate: ana(),
+                account: None,
             },
             t0(),
         )
@@ -1466,6 +1499,7 @@ mod tests {
                 key: MessageKey::new("chat:slack:T1:C1:2.2"),
                 network_item_id: NetworkItemId::new("Ugz.reply2"),
                 teammate: ana(),
+                account: None,
             },
             &YOUTUBE,
             t0(),
@@ -1551,6 +1585,48 @@ mod tests {
                 .expect("applies")
                 .is_noop()
         );
+    }
+
+    #[test]
+    fn a_profile_is_chosen_only_where_another_account_may_answer() {
+        let choose = |t: &Ticket| {
+            decide(
+                Some(t),
+                &Event::ChooseProfile {
+                    teammate: ana(),
+                    account: AccountId::new("2"),
+                },
+                t0(),
+            )
+            .expect("applies")
+        };
+        let mut mention = ticket(Status::Read);
+        mention.state.kind = ItemKind::Mention;
+        let d = choose(&mention);
+        assert_eq!(d.state.reply_as, Some(AccountId::new("2")));
+        assert_eq!(d.history[0].what.code(), "profile_chosen");
+        assert_eq!(d.effects, vec![Effect::UpdateCard]);
+        // Chosen already: nothing more.
+        let chosen = Ticket {
+            state: d.state,
+            ..mention
+        };
+        assert!(choose(&chosen).is_noop());
+        // A comment belongs to its account: nothing to choose.
+        assert!(choose(&ticket(Status::Read)).is_noop());
+        // A reply sent as another account shows so.
+        let d = decide(
+            Some(&chosen),
+            &Event::ReplyDelivered {
+                key: MessageKey::new("chat:slack:T1:C1:2.2"),
+                network_item_id: NetworkItemId::new("r1"),
+                teammate: ana(),
+                account: Some(AccountId::new("2")),
+            },
+            t0(),
+        )
+        .expect("applies");
+        assert_eq!(d.state.last_replied_as, Some(AccountId::new("2")));
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl FromStr for TicketId {
 }
 
 /// The networks Switchboard ingests from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     /// Facebook Pages: comments, visitor posts, mentions and Messenger conversations.

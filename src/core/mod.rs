@@ -13,6 +13,7 @@ pub mod inbound;
 pub mod limits;
 pub mod model;
 pub mod permission;
+pub mod profiles;
 pub mod quota;
 pub mod rich;
 pub mod saved_reply;

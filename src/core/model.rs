@@ -298,6 +298,12 @@ pub struct TicketState {
     /// The network's id of the team's latest delivered reply (what "delete our reply" takes).
     #[serde(default)]
     pub our_reply: Option<NetworkItemId>,
+    /// The account the latest reply went out as, when not the ticket's own.
+    #[serde(default)]
+    pub last_replied_as: Option<AccountId>,
+    /// The reply profile chosen on the card (see `core::profiles`).
+    #[serde(default)]
+    pub reply_as: Option<AccountId>,
     /// The reason the latest reply failed, until a reply is delivered again.
     pub last_failure: Option<FailureReason>,
     /// The first item was deleted on the network.
@@ -466,6 +472,9 @@ pub enum HistoryKind {
     },
     ReplyDelivered {
         key: MessageKey,
+        /// The account that answered, when not the ticket's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<AccountId>,
     },
     ReplyFailed {
         key: MessageKey,
@@ -494,6 +503,10 @@ pub enum HistoryKind {
     Moderated {
         action: Moderation,
     },
+    /// The reply profile chosen on the card.
+    ProfileChosen {
+        account: AccountId,
+    },
     ModerationFailed {
         action: Moderation,
         reason: FailureReason,
@@ -519,6 +532,7 @@ impl HistoryKind {
             HistoryKind::TagsChanged { .. } => "tags_changed",
             HistoryKind::TagsSuggested { .. } => "tags_suggested",
             HistoryKind::Moderated { .. } => "moderated",
+            HistoryKind::ProfileChosen { .. } => "profile_chosen",
             HistoryKind::ModerationFailed { .. } => "moderation_failed",
         }
     }
@@ -554,6 +568,8 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             last_text: None,
             last_replied_by: None,
             our_reply: None,
+            last_replied_as: None,
+            reply_as: None,
             last_failure: None,
             first_item_deleted: false,
             first_item_edited: false,

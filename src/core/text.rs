@@ -77,6 +77,7 @@ pub fn button(action: CardAction) -> &'static str {
         CardAction::BanAuthor => "Ban author",
         CardAction::DeleteReply => "Delete our reply",
         CardAction::Mute => "Mute author",
+        CardAction::ChooseProfile => "Reply as…",
     }
 }
 
@@ -115,6 +116,41 @@ pub fn status_line(
     line.then(" · Tags: ")
         .then_rich(tags)
         .then(format!(" · Last replied by: {replied}"))
+}
+
+/// [`status_line`], naming the account the last reply went out as when it was not the
+/// ticket's own ("Last replied by @Ana as *Acme Support*").
+pub fn status_line_as(
+    status: Status,
+    assignee: Option<&Assignee>,
+    tags: &[String],
+    last_replied_by: Option<&Teammate>,
+    replied_as: Option<&str>,
+    mention: &dyn Fn(&Teammate) -> String,
+) -> Rich {
+    let line = status_line(status, assignee, tags, last_replied_by, mention);
+    match (last_replied_by, replied_as) {
+        (Some(_), Some(name)) => line.then_rich(replied_as_line(name)),
+        _ => line,
+    }
+}
+
+/// Which account replies on the card: "Replying as *Acme Support*", and why when it cannot
+/// be changed (the item is that account's own). The name is the network's: escaped.
+pub fn replying_as(name: &str, fixed: bool) -> Rich {
+    let line = Rich::ours(":bust_in_silhouette: Replying as *")
+        .then_theirs(name)
+        .then("*");
+    if fixed {
+        line.then(" (it is that account's post or conversation: only it can answer)")
+    } else {
+        line
+    }
+}
+
+/// " as *Acme Support*" after who replied last on the card's status line.
+fn replied_as_line(name: &str) -> Rich {
+    Rich::ours(" as *").then_theirs(name).then("*")
 }
 
 /// The collision notice: "<@U1> is replying…", "<@U1> and <@U2> are replying…".

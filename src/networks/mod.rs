@@ -11,6 +11,7 @@
 
 pub mod google;
 pub mod meta;
+pub mod tiktok;
 pub mod x;
 
 use std::collections::HashMap;
@@ -369,8 +370,9 @@ pub(crate) fn test_capabilities(state: &crate::core::TicketState) -> Capabilitie
         Network::Whatsapp => meta::capabilities::whatsapp(kind),
         Network::Youtube => google::capabilities::youtube(kind),
         Network::Google => google::capabilities::reviews(kind),
+        Network::Tiktok => tiktok::capabilities::comments(kind),
         Network::X => x::capabilities::x(kind),
         // Not connected yet (no connector in this build).
-        Network::Linkedin | Network::Tiktok => Capabilities::NONE,
+        Network::Linkedin => Capabilities::NONE,
     }
 }

@@ -25,6 +25,7 @@
 
 mod pkce;
 mod state;
+pub mod tiktok;
 mod token;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -60,6 +61,21 @@ pub const X_TOKEN_URL: &str = "https://api.x.com/2/oauth2/token";
 /// X's revocation endpoint.
 pub const X_REVOKE_URL: &str = "https://api.x.com/2/oauth2/revoke";
 
+/// TikTok account holders' authorization page (§11.5, flow A; the app's own URL is shown in
+/// TikTok's developer portal).
+pub const TIKTOK_AUTHORIZE_URL: &str = "https://www.tiktok.com/v2/auth/authorize";
+/// TikTok API for Business: the account holder's code exchange.
+pub const TIKTOK_TOKEN_URL: &str =
+    "https://business-api.tiktok.com/open_api/v1.3/tt_user/oauth2/token/";
+/// TikTok API for Business: refreshing the account holder's access token.
+pub const TIKTOK_REFRESH_URL: &str =
+    "https://business-api.tiktok.com/open_api/v1.3/tt_user/oauth2/refresh_token/";
+/// TikTok API for Business: revoking the account holder's access token.
+pub const TIKTOK_REVOKE_URL: &str =
+    "https://business-api.tiktok.com/open_api/v1.3/tt_user/oauth2/revoke/";
+/// The provider name of TikTok's OAuth client (`/oauth/tiktok/callback`).
+pub const TIKTOK: &str = "tiktok";
+
 /// Refresh an access token this long before it expires, in seconds (a call started just
 /// before expiry must not reach the provider just after).
 pub const REFRESH_MARGIN_SECS: i64 = 5 * 60;
@@ -75,9 +91,24 @@ pub enum ClientAuth {
     Basic,
 }
 
+/// How a provider's endpoints speak OAuth.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// RFC 6749 with PKCE: form-encoded token requests, JSON answers, errors as 4xx.
+    #[default]
+    Standard,
+    /// TikTok API for Business, account holders (§11.5 flow A): `client_key` on the
+    /// authorization URL, no PKCE, JSON token requests with `auth_code`, answers in a
+    /// `{"code","message","data"}` envelope with refusals as HTTP 200, and refresh at its own
+    /// endpoint.
+    TiktokBusiness { refresh_url: Url },
+}
+
 /// One provider's OAuth client. Every URL can be replaced (a proxy, a test fake).
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
+    /// How its endpoints speak (Google's is standard).
+    pub dialect: Dialect,
     pub authorize_url: Url,
     pub token_url: Url,
     /// `None`: the provider cannot revoke; [`revoke`] does nothing.
@@ -104,6 +135,7 @@ impl ProviderConfig {
     ) -> Self {
         let url = |u: &str| Url::parse(u).expect("constant URL");
         Self {
+            dialect: Dialect::Standard,
             authorize_url: url(GOOGLE_AUTHORIZE_URL),
             token_url: url(GOOGLE_TOKEN_URL),
             revoke_url: Some(url(GOOGLE_REVOKE_URL)),
@@ -132,6 +164,7 @@ impl ProviderConfig {
     ) -> Self {
         let url = |u: &str| Url::parse(u).expect("constant URL");
         Self {
+            dialect: Dialect::Standard,
             authorize_url: url(X_AUTHORIZE_URL),
             token_url: url(X_TOKEN_URL),
             revoke_url: Some(url(X_REVOKE_URL)),
@@ -144,14 +177,56 @@ impl ProviderConfig {
     }
 }
 
+impl ProviderConfig {
+    /// TikTok API for Business for account holders (§11.5 flow A), at TikTok's URLs.
+    pub fn tiktok_business(
+        client_key: impl Into<String>,
+        client_secret: SecretString,
+        scopes: Vec<String>,
+    ) -> Self {
+        let url = |u: &str| Url::parse(u).expect("constant URL");
+        Self {
+            dialect: Dialect::TiktokBusiness {
+                refresh_url: url(TIKTOK_REFRESH_URL),
+            },
+            authorize_url: url(TIKTOK_AUTHORIZE_URL),
+            token_url: url(TIKTOK_TOKEN_URL),
+            revoke_url: Some(url(TIKTOK_REVOKE_URL)),
+            client_id: client_key.into(),
+            client_secret,
+            scopes,
+            extra_authorize_params: Vec::new(),
+            // The dialect sends the secret in its JSON bodies.
+            client_auth: ClientAuth::RequestBody,
+        }
+    }
+
+    /// The token [`revoke`] takes to end a grant: the refresh token where there is one
+    /// (Google: revoking it revokes every token of the grant), else the access token. TikTok
+    /// revokes access tokens only.
+    pub fn revocation_token<'a>(&self, tokens: &'a TokenSet) -> &'a SecretString {
+        match self.dialect {
+            Dialect::Standard => tokens
+                .refresh_token
+                .as_ref()
+                .unwrap_or(&tokens.access_token),
+            Dialect::TiktokBusiness { .. } => &tokens.access_token,
+        }
+    }
+}
+
 /// Where to send the user: `client_id`, `redirect_uri`, `response_type=code`, `scope`, the
-/// provider's extra parameters, `state`, `code_challenge`, `code_challenge_method=S256`.
+/// provider's extra parameters, `state`, `code_challenge`, `code_challenge_method=S256`
+/// (TikTok's dialect: see `tiktok::authorization_url`; it takes no PKCE challenge).
 pub fn authorization_url(
     cfg: &ProviderConfig,
     redirect_uri: &Url,
     state: &str,
     pkce_challenge: &str,
 ) -> Url {
+    if let Dialect::TiktokBusiness { .. } = cfg.dialect {
+        return tiktok::authorization_url(cfg, redirect_uri, state);
+    }
     let mut url = cfg.authorize_url.clone();
     {
         let mut q = url.query_pairs_mut();

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use super::{ClientAuth, OAuthError, ProviderConfig, TokenSet};
+use super::{ClientAuth, Dialect, OAuthError, ProviderConfig, TokenSet};
 
 /// Which grant a token request is: they classify 4xx differently.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,9 @@ pub async fn exchange_code(
     code: &str,
     verifier: &SecretString,
 ) -> Result<TokenSet, OAuthError> {
+    if let Dialect::TiktokBusiness { .. } = cfg.dialect {
+        return super::tiktok::exchange_code(http, cfg, redirect_uri, code).await;
+    }
     let form = with_client(
         cfg,
         &[
@@ -58,6 +61,9 @@ pub async fn refresh(
     cfg: &ProviderConfig,
     refresh_token: &SecretString,
 ) -> Result<TokenSet, OAuthError> {
+    if let Dialect::TiktokBusiness { refresh_url } = &cfg.dialect {
+        return super::tiktok::refresh(http, cfg, refresh_url, refresh_token).await;
+    }
     let form = with_client(
         cfg,
         &[
@@ -88,6 +94,9 @@ pub async fn revoke(
     cfg: &ProviderConfig,
     token: &SecretString,
 ) -> Result<Revocation, OAuthError> {
+    if let Dialect::TiktokBusiness { .. } = cfg.dialect {
+        return super::tiktok::revoke(http, cfg, token).await;
+    }
     let Some(url) = cfg.revoke_url.clone() else {
         return Ok(Revocation::Unsupported);
     };
@@ -283,7 +292,10 @@ fn authenticated(
 }
 
 /// 5xx and 429 are worth retrying; everything else is an answer.
-fn transient_status(status: StatusCode, retry_after: Option<Duration>) -> Option<OAuthError> {
+pub(super) fn transient_status(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+) -> Option<OAuthError> {
     (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS).then(|| {
         OAuthError::Transient {
             reason: format!("the provider answered {status}"),
@@ -294,7 +306,7 @@ fn transient_status(status: StatusCode, retry_after: Option<Duration>) -> Option
 
 /// A failed send or read: the network's fault, so retryable. The URL is stripped (ours carry
 /// no secret, but a configured URL might carry credentials).
-fn transport(what: &str, e: reqwest::Error) -> OAuthError {
+pub(super) fn transport(what: &str, e: reqwest::Error) -> OAuthError {
     let e = e.without_url();
     let kind = if e.is_timeout() {
         "timed out"
@@ -331,7 +343,7 @@ fn provider_error(body: &[u8], sent_secrets: &[&str]) -> String {
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by these endpoints).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)?
         .to_str()

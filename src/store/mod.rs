@@ -592,6 +592,25 @@ pub trait Store: Send + Sync + 'static {
     /// pending). True only when this changed its health.
     async fn set_account_health(&self, id: i64, unhealthy: Option<&str>) -> Result<bool>;
 
+    /// Remember that `account` replied on `network` in a chat channel at `at` (a later use
+    /// replaces an earlier one; an older one never replaces a newer).
+    async fn note_reply_profile(
+        &self,
+        surface: crate::core::Surface,
+        channel: &str,
+        network: crate::core::Network,
+        account: &crate::core::AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// The account that last replied on `network` in a chat channel.
+    async fn last_reply_profile(
+        &self,
+        surface: crate::core::Surface,
+        channel: &str,
+        network: crate::core::Network,
+    ) -> Result<Option<crate::core::AccountId>>;
+
     /// Add `units` to what `network` spent in the quota period ending at `resets_at`, for every
     /// replica at once; the period's total so far. Periods that ended are forgotten.
     async fn charge_quota(

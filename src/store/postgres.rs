@@ -1247,6 +1247,48 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn note_reply_profile(
+        &self,
+        surface: crate::core::Surface,
+        channel: &str,
+        network: crate::core::Network,
+        account: &crate::core::AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO reply_profile_use (surface, channel, network, account, used_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (surface, channel, network) DO UPDATE \
+             SET account = excluded.account, used_at = excluded.used_at \
+             WHERE excluded.used_at >= reply_profile_use.used_at",
+        )
+        .bind(surface.as_str())
+        .bind(channel)
+        .bind(network.as_str())
+        .bind(account.as_str())
+        .bind(t(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn last_reply_profile(
+        &self,
+        surface: crate::core::Surface,
+        channel: &str,
+        network: crate::core::Network,
+    ) -> Result<Option<crate::core::AccountId>> {
+        let account: Option<String> = sqlx::query_scalar(
+            "SELECT account FROM reply_profile_use \
+             WHERE surface = $1 AND channel = $2 AND network = $3",
+        )
+        .bind(surface.as_str())
+        .bind(channel)
+        .bind(network.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(account.map(crate::core::AccountId::new))
+    }
+
     async fn charge_quota(
         &self,
         network: crate::core::Network,

@@ -28,17 +28,14 @@ pub async fn disconnect(svc: &Services, id: i64) -> anyhow::Result<Option<String
         && let Ok(tokens) = super::tokens::open(&key, &account)
     {
         use secrecy::ExposeSecret;
-        // Revoking the refresh token revokes the grant (Google: every token of it). Locations
-        // connected in one go share it: revoke only when no other account still uses it.
-        let token = tokens.refresh_token.unwrap_or(tokens.access_token);
+        // Revoking the refresh token revokes the grant (Google: every token of it; the
+        // provider says which token it takes). Locations connected in one go share it:
+        // revoke only when no other account still uses it.
+        let token = provider.revocation_token(&tokens).clone();
         let shared = svc.store.accounts().await?.iter().any(|other| {
             other.id != account.id
                 && super::tokens::open(&key, other).is_ok_and(|t| {
-                    t.refresh_token
-                        .as_ref()
-                        .unwrap_or(&t.access_token)
-                        .expose_secret()
-                        == token.expose_secret()
+                    provider.revocation_token(&t).expose_secret() == token.expose_secret()
                 })
         });
         if !shared && let Err(e) = crate::oauth::revoke(&svc.oauth_http, &provider, &token).await {

@@ -529,6 +529,15 @@ async fn card_event(
                 note: None,
             }
         }
+        CardAction::ChooseProfile => {
+            let Some(account) = selected.into_iter().next().filter(|a| !a.is_empty()) else {
+                return Ok(None);
+            };
+            Event::ChooseProfile {
+                teammate,
+                account: crate::core::AccountId::new(account),
+            }
+        }
         CardAction::AcceptTag => {
             let (Some(tag), Some(ticket)) = (value, svc.store.ticket(id.ticket).await?) else {
                 return Ok(None);

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod inbox;
 pub mod outbox;
 pub mod poll;
+pub mod profiles;
 pub mod refresh;
 pub mod saved;
 pub mod tokens;

@@ -428,13 +428,32 @@ fn token_alert_key(ticket: &Ticket) -> String {
     )
 }
 
-/// The card as it should look now (reply window included).
-fn card_view(svc: &Services, ticket: &Ticket, account_name: &str) -> CardView {
+/// The card as it should look now (reply window included, and which account replies when
+/// the channel has more than one of the ticket's network).
+async fn card_view(svc: &Services, ticket: &Ticket, account: &Account) -> anyhow::Result<CardView> {
     let now = Utc::now();
     let caps = svc.capabilities(&ticket.state);
-    let mut view = CardView::of(ticket, &caps, account_name, &svc.config.team_names(), now);
+    let mut view = CardView::of(ticket, &caps, &account.name, &svc.config.team_names(), now);
     view.window = crate::core::card::window_line(ticket, &caps, now);
-    view
+    if caps.reply.is_some() {
+        let decided = super::profiles::decide(svc, ticket, account).await?;
+        view.last_replied_as = ticket
+            .state
+            .last_replied_as
+            .as_ref()
+            .map(|id| decided.name_of(id));
+        if decided.accounts.len() > 1 {
+            let choices: Vec<(String, String)> = decided
+                .accounts
+                .iter()
+                .filter(|a| decided.profile.choices.contains(&a.id))
+                .map(|a| (a.id.to_string(), a.name.clone()))
+                .collect();
+            let name = decided.name_of(&decided.profile.account);
+            view = view.with_profile(&decided.profile, &name, &choices);
+        }
+    }
+    Ok(view)
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {

@@ -56,6 +56,7 @@ pub fn discord_config() -> DiscordConfig {
                 kind: DiscordChannelKind::Text,
                 reply_mode: Default::default(),
                 status_tags: None,
+                reply_as: Default::default(),
             },
             DiscordChannelConfig {
                 id: FORUM.into(),
@@ -66,6 +67,7 @@ pub fn discord_config() -> DiscordConfig {
                     read: TAG_READ.into(),
                     closed: TAG_CLOSED.into(),
                 }),
+                reply_as: Default::default(),
             },
         ],
     }];

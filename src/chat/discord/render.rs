@@ -625,6 +625,29 @@ fn select(p: &Picker) -> Option<Value> {
                 })])
             })
         }
+        Picker::Profile {
+            action,
+            placeholder,
+            options,
+        } => {
+            // The account's id is the option's value: one too long to carry is not offered.
+            let options: Vec<Value> = options
+                .iter()
+                .filter(|(v, _)| !v.is_empty() && v.chars().count() <= MAX_OPTION_CHARS)
+                .take(MAX_SELECT_OPTIONS)
+                .map(|(v, label)| json!({ "label": truncate(label, MAX_OPTION_CHARS), "value": v }))
+                .collect();
+            (options.len() > 1).then(|| {
+                row(vec![json!({
+                    "type": STRING_SELECT,
+                    "custom_id": action.to_string(),
+                    "placeholder": truncate(placeholder, MAX_PLACEHOLDER_CHARS),
+                    "options": options,
+                    "min_values": 1,
+                    "max_values": 1,
+                })])
+            })
+        }
         Picker::SavedReply { .. } => None,
     }
 }
@@ -666,17 +689,19 @@ fn description(view: &CardView, max_chars: usize) -> String {
 /// the team select. Buttons whose `custom_id` (with its value) would exceed 100 characters are
 /// left out, like Slack leaves out values too long to carry.
 pub fn card(view: &CardView) -> Value {
-    let status = text::status_line(
+    let status = text::status_line_as(
         view.status,
         view.assignee.as_ref(),
         &view.tags,
         view.last_replied_by.as_ref(),
+        view.last_replied_as.as_deref(),
         &mention,
     );
     let lines = [
         view.about.clone(),
         Some(status),
         text::replying(&view.replying, &mention).map(Rich::ours),
+        view.replying_as.clone(),
         view.moderation.clone().map(Rich::ours),
         view.moderation_failure.clone(),
         view.window.clone().map(Rich::ours),
@@ -970,6 +995,67 @@ mod tests {
         assert!(values[4].starts_with("🚫 Reply window closed"));
         assert!(values[5].starts_with("⚠️ Last reply failed"));
         assert_eq!(v["embeds"][0]["color"], COLOUR_READ);
+    }
+
+    #[test]
+    fn a_shared_ticket_shows_who_replies_and_a_select_of_the_others() {
+        use crate::core::profiles::{ReplyProfile, Why};
+        let mut t = ticket(Status::Unread);
+        t.state.kind = crate::core::ItemKind::Mention;
+        let profile = ReplyProfile {
+            account: crate::core::AccountId::new("1001"),
+            why: Why::Routed,
+            choices: vec![
+                crate::core::AccountId::new("1001"),
+                crate::core::AccountId::new("2002"),
+            ],
+        };
+        let view = CardView::of(
+            &t,
+            &crate::networks::test_capabilities(&t.state),
+            "Acme Coffee",
+            &["billing".into()],
+            t.state.created_at,
+        )
+        .with_profile(
+            &profile,
+            "Acme <Coffee>",
+            &[
+                ("1001".into(), "Acme <Coffee>".into()),
+                ("2002".into(), "Acme Roastery".into()),
+            ],
+        );
+        let v = card(&view);
+        let fields: Vec<&str> = v["embeds"][0]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["value"].as_str())
+            .collect();
+        assert!(
+            fields.contains(&r"👤 Replying as **Acme \<Coffee\>**"),
+            "{fields:?}"
+        );
+        let select = rows(&v)
+            .iter()
+            .flat_map(|r| r["components"].as_array().unwrap())
+            .find(|c| c["custom_id"] == "sb1:profile:42")
+            .cloned()
+            .expect("the profile select");
+        assert_eq!(select["type"], STRING_SELECT);
+        assert_eq!(
+            select["options"],
+            json!([{"label": "Acme <Coffee>", "value": "1001"},
+                   {"label": "Acme Roastery", "value": "2002"}])
+        );
+        // It comes before the other selects, so the row cap never drops it.
+        let customs: Vec<&str> = rows(&v)
+            .iter()
+            .flat_map(|r| r["components"].as_array().unwrap())
+            .filter(|c| c["type"] != BUTTON)
+            .filter_map(|c| c["custom_id"].as_str())
+            .collect();
+        assert_eq!(customs.first(), Some(&"sb1:profile:42"), "{customs:?}");
     }
 
     #[test]

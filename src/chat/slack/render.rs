@@ -204,6 +204,25 @@ fn picker(p: &Picker) -> Option<SlackActionBlockElement> {
                 .with_options(options)
                 .into()
         }
+        Picker::Profile {
+            action,
+            placeholder,
+            options,
+        } => {
+            let options: Vec<_> = options
+                .iter()
+                .filter_map(|(value, label)| option(label, value))
+                .take(MAX_OPTIONS)
+                .collect();
+            if options.len() < 2 {
+                return None;
+            }
+            SlackBlockStaticSelectElement::new()
+                .with_action_id(SlackActionId::new(action.to_string()))
+                .with_placeholder(plain_text(placeholder, MAX_PLACEHOLDER_CHARS))
+                .with_options(options)
+                .into()
+        }
         Picker::SavedReply {
             action,
             placeholder,
@@ -250,11 +269,12 @@ pub fn card(view: &CardView) -> SlackMessageContent {
         );
     }
 
-    let status = text::status_line(
+    let status = text::status_line_as(
         view.status,
         view.assignee.as_ref(),
         &view.tags,
         view.last_replied_by.as_ref(),
+        view.last_replied_as.as_deref(),
         &mention,
     );
     let mut blocks: Vec<SlackBlock> = vec![
@@ -267,6 +287,9 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     ];
     if let Some(replying) = text::replying(&view.replying, &mention) {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(replying).into()]).into());
+    }
+    if let Some(line) = &view.replying_as {
+        blocks.push(SlackContextBlock::new(vec![rich(line, MAX_TEXT_OBJECT_CHARS).into()]).into());
     }
     if let Some(line) = &view.moderation {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());

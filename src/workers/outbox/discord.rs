@@ -229,7 +229,7 @@ async fn post_card(
     let Some(discord) = &svc.discord else {
         return Ok(Outcome::Fail("Discord is not configured".into()));
     };
-    let view = card_view(svc, ticket, &account.name);
+    let view = card_view(svc, ticket, account).await?;
     let body = render::card(&view);
     let name = format!("{}{}", forum_post_marker(ticket), view.headline);
     let link = |channel: &str, message: &str, role| JobRecord::LinkChat {
@@ -314,7 +314,7 @@ async fn deliver(
     let author = ticket.state.customer_name();
     match &job.effect {
         Effect::UpdateCard => {
-            let body = render::card(&card_view(svc, ticket, &account.name));
+            let body = render::card(&card_view(svc, ticket, account).await?);
             // A forum post's tags follow the status; setting them also unarchives the post,
             // so do it first: an archived post refuses the edit.
             if let Some((_, channel)) = destination(svc, ticket, account)

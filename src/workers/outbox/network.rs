@@ -243,6 +243,13 @@ pub(super) async fn send_reply(
         return Ok(Outcome::Consumed);
     }
     let reply_to = reply_to.unwrap_or(&ticket.state.reply_to);
+    // Which account answers (a mention may be answered by another of the team's accounts).
+    let decided = crate::workers::profiles::decide(svc, ticket, account).await?;
+    let answering = decided
+        .account()
+        .cloned()
+        .unwrap_or_else(|| account.clone());
+    let account = &answering;
     // An earlier attempt may have been carried out without an answer (a timeout, a 5xx):
     // where the network can tell, look for the reply it made before posting another.
     let retrying = job.attempts > 1;
@@ -291,13 +298,31 @@ pub(super) async fn send_reply(
     charge(svc, ticket.state.network, units.into_inner()).await;
     let event = match result {
         Ok(id) => {
-            info!(reply = %id, "reply delivered");
+            info!(reply = %id, as_account = %account.id, "reply delivered");
             // The token works again: a later expiry alerts again.
             svc.store.forget(&token_alert_key(ticket)).await?;
+            // The profile last used on this network in the ticket's channel.
+            let owner = svc.account(ticket.state.network, ticket.state.account.as_str());
+            if let Some(to) = owner
+                .as_ref()
+                .and_then(|o| svc.config.destination_for(&ticket.state, o))
+            {
+                let (surface, channel) = crate::workers::profiles::channel_key(&to);
+                svc.store
+                    .note_reply_profile(
+                        surface,
+                        &channel,
+                        ticket.state.network,
+                        &account.id,
+                        Utc::now(),
+                    )
+                    .await?;
+            }
             Event::ReplyDelivered {
                 key: key.clone(),
                 network_item_id: id,
                 teammate,
+                account: (account.id != ticket.state.account).then(|| account.id.clone()),
             }
         }
         Err(ConnectorError::Permanent(reason)) => {

@@ -158,7 +158,7 @@ impl SurfaceOutbox for Slack {
                 Err(e) => return Ok(failure(e)),
             }
         }
-        let content = render::card_for(ticket.id, &card_view(svc, ticket, &account.name));
+        let content = render::card_for(ticket.id, &card_view(svc, ticket, account).await?);
         Ok(
             match svc.slack.post_message(&channel, None, content).await {
                 Ok(ts) => {
@@ -181,7 +181,7 @@ impl SurfaceOutbox for Slack {
         let author = ticket.state.customer_name();
         match &job.effect {
             Effect::UpdateCard => {
-                let content = render::card(&card_view(svc, ticket, &account.name));
+                let content = render::card(&card_view(svc, ticket, account).await?);
                 Ok(done_or_failure(
                     svc.slack
                         .update_message(&card.channel, &card.message, content)
