@@ -196,3 +196,55 @@ async fn a_rules_setting_wins_over_the_channels() {
         "the channel's Page: {lines:?}"
     );
 }
+
+#[tokio::test]
+async fn a_retried_reply_goes_out_as_the_account_decided_when_it_was_written() {
+    let w = World::with(two_pages).await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    w.meta_webhook(&mention("1", "5001", "Love it")).await;
+    w.settle().await;
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+
+    // The first attempt meets a Graph outage…
+    w.graph_fails(1, 500, json!({"error": {"message": "down", "code": 2}}))
+        .await;
+    w.thread_message("Ev1", "UANA", &card_ts, "1700000500.000100", "Thanks!")
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while w.graph_requests("/888_1/comments").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "no attempt made");
+        switchboard::workers::inbox::process_batch(&w.svc)
+            .await
+            .unwrap();
+        switchboard::workers::outbox::process_batch(&w.svc)
+            .await
+            .unwrap();
+    }
+    // …and meanwhile a teammate picks the other Page for the ticket.
+    w.pick("UBEN", &card_ts, "sb1:profile:1", None, Some(json!(PAGE_B)))
+        .await;
+    w.settle().await;
+
+    // The reply written before the choice still goes out as the Page it was written for.
+    let posts: Vec<_> = w
+        .take_graph("/888_1/comments")
+        .await
+        .into_iter()
+        .filter(|s| s.body.get("message").is_some())
+        .collect();
+    assert_eq!(
+        posts.len(),
+        2,
+        "one failed attempt, one delivery: {posts:?}"
+    );
+    assert!(
+        posts.iter().all(|p| p.body["access_token"] == PAGE_TOKEN),
+        "{posts:?}"
+    );
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(
+        t.state.last_replied_as, None,
+        "answered as the ticket's own Page"
+    );
+}

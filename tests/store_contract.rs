@@ -174,6 +174,7 @@ fn reply_event(ts: &str, text: &str) -> Event {
         text: text.into(),
         // Sent at once (no undo window): every use applies it later than this.
         send_at: t0(),
+        as_account: None,
     }
 }
 
@@ -1005,6 +1006,7 @@ async fn lanes_deliver_in_order(store: DynStore) {
                 key: MessageKey::from_chat(&chat("1.5")),
                 not_before: None,
                 reply_to: Some(a.state.reply_to.clone()),
+                as_account: None,
             }
         ]
     );

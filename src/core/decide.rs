@@ -38,6 +38,10 @@ pub enum Event {
         chat: ChatRef,
         text: String,
         send_at: DateTime<Utc>,
+        /// The account that answers (its reply profile), when not the ticket's own: decided
+        /// once, when the reply is written, so every attempt goes out as the same account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        as_account: Option<AccountId>,
     },
     /// A teammate sent a reply from the Reply modal (`key` is unique per submission). The
     /// bot posts a copy in the thread, which carries the delivery marks.
@@ -46,6 +50,9 @@ pub enum Event {
         key: MessageKey,
         text: String,
         send_at: DateTime<Utc>,
+        /// As [`Event::Reply`]'s.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        as_account: Option<AccountId>,
     },
     /// A teammate edited a reply still in its undo window.
     ReplyEdited { key: MessageKey, text: String },
@@ -133,6 +140,9 @@ pub enum Effect {
         /// it was recorded: the ticket's latest item.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<NetworkItemId>,
+        /// The account that answers, when not the ticket's own (see `core::profiles`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        as_account: Option<AccountId>,
     },
     /// Post a copy of a modal reply in the card's thread (it carries the delivery marks).
     PostReplyCopy { key: MessageKey },
@@ -145,6 +155,10 @@ pub enum Effect {
         action: Moderation,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         item: Option<NetworkItemId>,
+        /// The account to act as, when not the ticket's own (deleting a reply another of the
+        /// team's accounts posted).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        as_account: Option<AccountId>,
     },
     /// Show a reply's delivery state on the teammate's chat message.
     ShowDelivery {
@@ -454,6 +468,7 @@ pub fn decide(
             chat,
             text,
             send_at,
+            as_account,
         } => {
             let key = MessageKey::from_chat(chat);
             let reply = PendingReply {
@@ -462,6 +477,7 @@ pub fn decide(
                 chat: Some(chat.clone()),
                 text,
                 send_at: *send_at,
+                as_account: as_account.clone(),
             };
             queue_reply(&mut d, ticket, reply, now);
             d.effects.push(Effect::ShowDelivery {
@@ -475,6 +491,7 @@ pub fn decide(
             key,
             text,
             send_at,
+            as_account,
         } => {
             let reply = PendingReply {
                 teammate,
@@ -482,6 +499,7 @@ pub fn decide(
                 chat: None,
                 text,
                 send_at: *send_at,
+                as_account: as_account.clone(),
             };
             queue_reply(&mut d, ticket, reply, now);
             // The copy goes first (same lane), so the marks have a message to sit on.
@@ -714,14 +732,16 @@ pub fn decide(
                 if ticket.state.status == Status::Unread {
                     set_status(&mut d, Status::Read, Actor::Teammate(teammate.clone()), now);
                 }
-                // What the action is about: the reply the teammate saw, or the item.
-                let item = match action {
-                    Moderation::DeleteReply => our_reply,
-                    _ => Some(ticket.state.first_item.clone()),
+                // What the action is about: the reply the teammate saw (as the account that
+                // posted it), or the item.
+                let (item, as_account) = match action {
+                    Moderation::DeleteReply => (our_reply, ticket.state.last_replied_as.clone()),
+                    _ => (Some(ticket.state.first_item.clone()), None),
                 };
                 d.effects.push(Effect::Moderate {
                     action: *action,
                     item,
+                    as_account,
                 });
                 d.effects.push(Effect::UpdateCard);
             } else {
@@ -762,7 +782,7 @@ pub fn decide(
         // Only where another account may answer (see `core::profiles`); the outbox checks the
         // choice against the accounts that can answer when it sends.
         Event::ChooseProfile { teammate, account } => {
-            let changed = super::profiles::is_shared(ticket.state.kind)
+            let changed = super::profiles::is_shared(ticket.state.network, ticket.state.kind)
                 && d.state.reply_as.as_ref() != Some(account);
             if changed {
                 d.state.reply_as = Some(account.clone());
@@ -899,6 +919,7 @@ struct PendingReply<'a> {
     chat: Option<ChatRef>,
     text: &'a str,
     send_at: DateTime<Utc>,
+    as_account: Option<AccountId>,
 }
 
 /// Record a teammate's reply and schedule its sending (shared by thread and modal replies).
@@ -937,6 +958,7 @@ fn queue_reply(d: &mut Decision, ticket: &Ticket, reply: PendingReply<'_>, now: 
         key: reply.key,
         not_before: (reply.send_at > now).then_some(reply.send_at),
         reply_to: Some(ticket.state.reply_to.clone()),
+        as_account: reply.as_account,
     });
 }
 
@@ -1063,6 +1085,7 @@ mod tests {
             chat: chat("1.1"),
             text: "hello".into(),
             send_at: t0(),
+            as_account: None,
         };
         let note = Event::Note {
             teammate: ana(),
@@ -1176,6 +1199,7 @@ mod tests {
                 chat: chat("5.5"),
                 text: "on it".into(),
                 send_at: t0(),
+                as_account: None,
             },
             t0(),
         )
@@ -1188,6 +1212,7 @@ mod tests {
                     key: key.clone(),
                     not_before: None,
                     reply_to: Some(ticket(Status::Unread).state.reply_to),
+                    as_account: None,
                 },
                 Effect::ShowDelivery {
                     key,
@@ -1296,6 +1321,7 @@ mod tests {
         assert!(d.effects.contains(&Effect::Moderate {
             action: Moderation::Block,
             item: Some(t.state.first_item.clone()),
+            as_account: None,
         }));
         // A mention whose author Meta did not name: nothing to block, nothing happens.
         let mut anonymous = ticket(Status::Read);
@@ -1313,6 +1339,7 @@ mod tests {
         assert!(d.effects.contains(&Effect::Moderate {
             action: Moderation::Hide,
             item: Some(anonymous.state.first_item.clone()),
+            as_account: None,
         }));
     }
 
@@ -1345,6 +1372,7 @@ mod tests {
         assert!(d.effects.contains(&Effect::Moderate {
             action: Moderation::Mute,
             item: Some(t.state.first_item.clone()),
+            as_account: None,
         }));
         // Once: muted already, nothing more.
         let muted = Ticket {

@@ -87,16 +87,19 @@ impl ReplyProfile {
     }
 }
 
-/// Whether the kind of item can be answered by another account than the one that received it:
-/// a mention is someone else's post (any of the team's accounts may answer it); comments,
-/// visitor posts, reviews and conversations are the receiving account's.
-pub fn is_shared(kind: ItemKind) -> bool {
+/// Whether the item can be answered by another account than the one that received it: a
+/// mention on X, Facebook or LinkedIn is someone else's public post, which any of the team's
+/// accounts there may answer. Comments, visitor posts, reviews and conversations are the
+/// receiving account's, and so is an Instagram mention (only the mentioned account can answer
+/// it, through its own mentions edge).
+pub fn is_shared(network: Network, kind: ItemKind) -> bool {
     kind == ItemKind::Mention
+        && matches!(network, Network::X | Network::Facebook | Network::Linkedin)
 }
 
 /// Who answers the ticket (see the module's rules).
 pub fn reply_profile(i: &ProfileInputs<'_>) -> ReplyProfile {
-    if !is_shared(i.kind) {
+    if !is_shared(i.network, i.kind) {
         return ReplyProfile {
             account: i.owner.clone(),
             why: Why::Owner,
@@ -292,6 +295,33 @@ mod tests {
             assert_eq!((p.account.as_str(), p.why), ("2", Why::Owner), "{kind:?}");
             assert!(p.is_fixed());
             assert_eq!(p.choices, std::slice::from_ref(&owner));
+        }
+    }
+
+    #[test]
+    fn only_the_mentioned_account_answers_an_instagram_mention() {
+        let routed = [profile("1", "acme_support"), profile("2", "acme")];
+        let owner = id("2");
+        let one = id("1");
+        for (network, shared) in [
+            (Network::Instagram, false),
+            (Network::X, true),
+            (Network::Facebook, true),
+            (Network::Linkedin, true),
+        ] {
+            let p = reply_profile(&ProfileInputs {
+                network,
+                kind: ItemKind::Mention,
+                owner: &owner,
+                chosen: Some(&one),
+                rule: None,
+                channel: None,
+                last_used: None,
+                text: "hi",
+                routed: &routed,
+            });
+            assert_eq!(!p.is_fixed(), shared, "{network:?}");
+            assert_eq!(p.account.as_str(), if shared { "1" } else { "2" });
         }
     }
 

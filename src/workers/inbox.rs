@@ -358,15 +358,22 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             ticket,
             view_id,
             text,
-        } => (
-            Lookup::Id(ticket),
-            Event::ModalReply {
-                key: MessageKey::new(format!("modal:{}:{view_id}", teammate.surface.as_str())),
-                send_at: now + undo(svc, teammate.surface),
-                teammate,
-                text,
-            },
-        ),
+        } => {
+            let as_account = match svc.store.ticket(ticket).await? {
+                Some(t) => answering_account(svc, &t).await?,
+                None => None,
+            };
+            (
+                Lookup::Id(ticket),
+                Event::ModalReply {
+                    key: MessageKey::new(format!("modal:{}:{view_id}", teammate.surface.as_str())),
+                    send_at: now + undo(svc, teammate.surface),
+                    teammate,
+                    text,
+                    as_account,
+                },
+            )
+        }
         InboxEvent::ReplyModal {
             teammate,
             ticket,
@@ -663,6 +670,7 @@ async fn thread_event(
         }
         return Ok(None);
     }
+    let as_account = answering_account(svc, &ticket).await?;
     Ok(Some((
         lookup,
         Event::Reply {
@@ -670,8 +678,24 @@ async fn thread_event(
             chat: message,
             text: trimmed.to_string(),
             send_at: Utc::now() + undo(svc, surface),
+            as_account,
         },
     )))
+}
+
+/// The account that answers a reply written now, when it is not the ticket's own: decided
+/// once (see `core::profiles`), so that every attempt goes out, and is looked for, as the
+/// same account whatever changes meanwhile.
+async fn answering_account(
+    svc: &Services,
+    ticket: &crate::core::Ticket,
+) -> anyhow::Result<Option<crate::core::AccountId>> {
+    let s = &ticket.state;
+    let Some(owner) = svc.account_fresh(s.network, s.account.as_str()).await? else {
+        return Ok(None);
+    };
+    let decided = super::profiles::decide(svc, ticket, &owner).await?;
+    Ok((decided.profile.account != s.account).then_some(decided.profile.account))
 }
 
 /// Score a new ticket against the team's tag model and show the suggestions.

@@ -370,11 +370,26 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
     };
     match &job.effect {
         // Network effects: the same for every surface, through the network's connector.
-        Effect::SendReply { key, reply_to, .. } => {
-            network::send_reply(svc, job, &ticket, &account, key, reply_to.as_ref()).await
+        Effect::SendReply {
+            key,
+            reply_to,
+            as_account,
+            ..
+        } => {
+            let Some(answering) = acting_as(svc, &ticket, account, as_account).await? else {
+                return Ok(Outcome::Fail("the answering account is gone".into()));
+            };
+            network::send_reply(svc, job, &ticket, &answering, key, reply_to.as_ref()).await
         }
-        Effect::Moderate { action, item } => {
-            network::moderate(svc, job, &ticket, &account, *action, item.as_ref()).await
+        Effect::Moderate {
+            action,
+            item,
+            as_account,
+        } => {
+            let Some(acting) = acting_as(svc, &ticket, account, as_account).await? else {
+                return Ok(Outcome::Fail("the account to act as is gone".into()));
+            };
+            network::moderate(svc, job, &ticket, &acting, *action, item.as_ref()).await
         }
         Effect::PostCard => {
             if svc.store.card_of(ticket.id).await?.is_some() {
@@ -417,6 +432,22 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
             }
             None => card_missing(svc, ticket.id).await,
         },
+    }
+}
+
+/// The account a network effect acts as: the ticket's own, or another of the team's accounts
+/// the effect names (a reply profile). `None` when that account is no longer there.
+async fn acting_as(
+    svc: &Services,
+    ticket: &Ticket,
+    own: Account,
+    as_account: &Option<crate::core::AccountId>,
+) -> anyhow::Result<Option<Account>> {
+    match as_account {
+        Some(id) if *id != ticket.state.account => {
+            svc.account_fresh(ticket.state.network, id.as_str()).await
+        }
+        _ => Ok(Some(own)),
     }
 }
 

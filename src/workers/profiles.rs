@@ -56,6 +56,8 @@ pub async fn decide(svc: &Services, ticket: &Ticket, owner: &Account) -> anyhow:
                 .into_iter()
                 .chain(svc.connected_accounts())
                 .filter(|a| a.network == s.network && a.unhealthy.is_none())
+                // An account without a token cannot answer anything.
+                .filter(|a| !matches!(a.credentials, crate::accounts::Credentials::Missing))
                 .filter(|a| {
                     svc.config
                         .account_destination(a)

@@ -754,6 +754,11 @@ impl World {
         self.take(true, api_path).await
     }
 
+    /// How many calls Graph received on `api_path` so far (taken or not).
+    pub async fn graph_requests(&self, api_path: &str) -> usize {
+        Self::received(&self.graph, api_path).await.len()
+    }
+
     /// The Graph calls to `api_path` not taken yet.
     pub async fn take_graph(&self, api_path: &str) -> Vec<Seen> {
         self.take(false, api_path).await

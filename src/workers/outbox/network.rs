@@ -243,13 +243,6 @@ pub(super) async fn send_reply(
         return Ok(Outcome::Consumed);
     }
     let reply_to = reply_to.unwrap_or(&ticket.state.reply_to);
-    // Which account answers (a mention may be answered by another of the team's accounts).
-    let decided = crate::workers::profiles::decide(svc, ticket, account).await?;
-    let answering = decided
-        .account()
-        .cloned()
-        .unwrap_or_else(|| account.clone());
-    let account = &answering;
     // An earlier attempt may have been carried out without an answer (a timeout, a 5xx):
     // where the network can tell, look for the reply it made before posting another.
     let retrying = job.attempts > 1;
@@ -299,24 +292,10 @@ pub(super) async fn send_reply(
     let event = match result {
         Ok(id) => {
             info!(reply = %id, as_account = %account.id, "reply delivered");
-            // The token works again: a later expiry alerts again.
-            svc.store.forget(&token_alert_key(ticket)).await?;
-            // The profile last used on this network in the ticket's channel.
-            let owner = svc.account(ticket.state.network, ticket.state.account.as_str());
-            if let Some(to) = owner
-                .as_ref()
-                .and_then(|o| svc.config.destination_for(&ticket.state, o))
-            {
-                let (surface, channel) = crate::workers::profiles::channel_key(&to);
-                svc.store
-                    .note_reply_profile(
-                        surface,
-                        &channel,
-                        ticket.state.network,
-                        &account.id,
-                        Utc::now(),
-                    )
-                    .await?;
+            // Bookkeeping only: the reply is out, so a failure here must not retry the job
+            // (that would look for, or send, the reply again).
+            if let Err(e) = remember_success(svc, ticket, account).await {
+                warn!(error = %e, "reply bookkeeping failed");
             }
             Event::ReplyDelivered {
                 key: key.clone(),
@@ -333,6 +312,33 @@ pub(super) async fn send_reply(
     };
     apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
     Ok(Outcome::Consumed)
+}
+
+/// After a delivered reply: the token works again (a later expiry alerts again), and this
+/// account becomes the profile last used on its network in the ticket's channel.
+async fn remember_success(
+    svc: &Services,
+    ticket: &Ticket,
+    account: &Account,
+) -> anyhow::Result<()> {
+    svc.store.forget(&token_alert_key(ticket)).await?;
+    let owner = svc.account(ticket.state.network, ticket.state.account.as_str());
+    if let Some(to) = owner
+        .as_ref()
+        .and_then(|o| svc.config.destination_for(&ticket.state, o))
+    {
+        let (surface, channel) = crate::workers::profiles::channel_key(&to);
+        svc.store
+            .note_reply_profile(
+                surface,
+                &channel,
+                ticket.state.network,
+                &account.id,
+                Utc::now(),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// Carry out a moderation action on `item` (`None` in older jobs: the ticket's item, or the
