@@ -248,3 +248,38 @@ async fn a_retried_reply_goes_out_as_the_account_decided_when_it_was_written() {
         "answered as the ticket's own Page"
     );
 }
+
+#[tokio::test]
+async fn our_own_reply_seen_back_as_a_mention_is_not_a_customer_ticket() {
+    let w = World::with(two_pages).await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    w.meta_webhook(&mention("1", "5001", "Love it")).await;
+    w.settle().await;
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    w.pick("UANA", &card_ts, "sb1:profile:1", None, Some(json!(PAGE_B)))
+        .await;
+    w.thread_message(
+        "Ev1",
+        "UANA",
+        &card_ts,
+        "1700000500.000100",
+        "Thanks @Acme!",
+    )
+    .await;
+    w.settle().await;
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    let ours = t.state.our_reply.expect("delivered").to_string();
+
+    // Page A is told it was mentioned in Page B's reply: that is the team talking.
+    let echo = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": 1614340900,
+        "changes": [{"field": "mention", "value": {"message": "Thanks @Acme!",
+        "post_id": "999_1", "comment_id": ours, "created_time": 1614340899,
+        "from": {"id": PAGE_B, "name": "Acme Roastery"}, "item": "comment", "verb": "add"}}]}]});
+    w.meta_webhook(&echo.to_string()).await;
+    w.settle().await;
+    assert!(
+        w.store.ticket(TicketId(2)).await.unwrap().is_none(),
+        "our own reply became a ticket"
+    );
+}

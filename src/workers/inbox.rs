@@ -188,6 +188,16 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
     let (lookup, event) = match event {
         InboxEvent::Network { change } => match change {
             NetworkChange::New { item } => {
+                // One of the team's own replies seen back (another of our accounts was
+                // mentioned in it, or a network echoes what we post): never a customer's.
+                if svc
+                    .store
+                    .reply_by_network_id(&item.item_id)
+                    .await?
+                    .is_some()
+                {
+                    return note(svc, row, "our own reply, not a customer's message").await;
+                }
                 let key = item.conversation_key();
                 let existed = svc.store.ticket_by_conversation(&key).await?.is_some();
                 let lookup = Lookup::Conversation(key);
