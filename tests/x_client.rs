@@ -571,6 +571,59 @@ async fn a_first_poll_backfills_its_window_and_a_long_backlog_continues_where_it
 }
 
 #[tokio::test]
+async fn mentions_are_kept_when_x_refuses_the_direct_messages() {
+    let (server, client) = x().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{ACCOUNT}/mentions")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [mention("1924465506158878990", "3001969357", "1924465000000000001", true, "2026-08-12T18:02:00.000Z")],
+            "includes": {"users": users()},
+            "meta": {"result_count": 1, "newest_id": "1924465506158878990",
+                     "oldest_id": "1924465506158878990"}
+        })))
+        .mount(&server)
+        .await;
+    // An app without DM access: X refuses the listing.
+    Mock::given(method("GET"))
+        .and(path("/2/dm_events"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "title": "Unsupported Authentication", "status": 403, "type": "about:blank",
+            "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint."
+        })))
+        .mount(&server)
+        .await;
+    let now = Utc::now();
+    let old = XCursor {
+        dms: switchboard::networks::x::connector::Stream {
+            since_id: Some("1".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let batch = connector(client)
+        .poll(&account(None), &token(), Some(&old.write()), now)
+        .await
+        .expect("the mentions still come through");
+    assert_eq!(keys(&batch.envelopes), ["x:post:1924465506158878990"]);
+    let next = XCursor::read(Some(&batch.cursor), now, chrono::Duration::days(7));
+    assert_eq!(
+        next.mentions.since_id.as_deref(),
+        Some("1924465506158878990")
+    );
+    // The DMs keep their place and rest before X is asked again.
+    assert_eq!(next.dms, old.dms);
+    assert!(
+        next.dms_due
+            .is_some_and(|d| d >= now + chrono::Duration::minutes(59))
+    );
+    assert_eq!(
+        batch.units, 1,
+        "the refused DM call is not billed: {}",
+        batch.units
+    );
+}
+
+#[tokio::test]
 async fn a_429_waits_until_the_rate_limit_resets_and_a_usage_cap_says_so() {
     let (server, client) = x().await;
     let reset = Utc::now().timestamp() + 600;

@@ -36,6 +36,10 @@ pub const MAX_PAGES_PER_POLL: u32 = 5;
 /// `/2/dm_events` per 15 minutes per user, and polls may come every minute.
 pub const DM_POLL_INTERVAL: Duration = Duration::from_secs(120);
 
+/// How long the direct messages rest after X refused to list them (a token or an app
+/// without DM access), while the account's mentions keep being read.
+pub const DM_RETRY_AFTER_REFUSAL: Duration = Duration::from_secs(3600);
+
 /// How far before the first attempt of a reply its lookup starts (clock skew between us
 /// and X).
 pub const FIND_REPLY_SLACK: Duration = Duration::from_secs(60);
@@ -407,13 +411,31 @@ impl PolledConnector for XConnector {
             ..old.clone()
         };
         if old.dms_due.is_none_or(|due| now >= due) {
-            let (events, senders, dms) = self.read_dms(token, &old.dms, &mut calls).await?;
-            let found = payload::dm_changes(id, &events, &senders);
-            changes.envelopes.extend(found.envelopes);
-            changes.ignored.extend(found.ignored);
-            next.dms = dms;
-            next.dms_due =
-                Some(now + chrono::Duration::from_std(DM_POLL_INTERVAL).unwrap_or_default());
+            let rest = |d: Duration| Some(now + chrono::Duration::from_std(d).unwrap_or_default());
+            match self.read_dms(token, &old.dms, &mut calls).await {
+                Ok((events, senders, dms)) => {
+                    let found = payload::dm_changes(id, &events, &senders);
+                    changes.envelopes.extend(found.envelopes);
+                    changes.ignored.extend(found.ignored);
+                    next.dms = dms;
+                    next.dms_due = rest(DM_POLL_INTERVAL);
+                }
+                // The mentions just read are kept whatever the DMs do: their listing is
+                // tried again later, from where it stood (nothing of it is skipped).
+                Err(e) => {
+                    tracing::warn!(account = %id, error = %e, "X direct messages not read");
+                    next.dms_due = match e {
+                        ConnectorError::Exhausted { until, .. } => Some(until.max(now)),
+                        ConnectorError::Transient { retry_after, .. }
+                        | ConnectorError::RateLimited { retry_after, .. } => {
+                            rest(retry_after.unwrap_or(DM_POLL_INTERVAL))
+                        }
+                        // Refused (a token without the DM scopes, an app without DM access):
+                        // not worth asking every poll.
+                        _ => rest(DM_RETRY_AFTER_REFUSAL),
+                    };
+                }
+            }
         }
         for note in &changes.ignored {
             tracing::debug!(account = %id, note, "X item not mirrored");
