@@ -986,3 +986,62 @@ fn the_signature_vector_and_good_tampered_and_stale_deliveries() {
         Err(SignatureError::Stale)
     );
 }
+
+#[tokio::test]
+async fn a_comment_written_after_the_listing_is_not_skipped_for_a_newer_reply() {
+    let (server, client) = client().await;
+    mount_videos(&server).await;
+    // The poll reads the listing at `listed`; a reply written after it is read next.
+    let listed = DateTime::from_timestamp(at(300), 0).expect("valid");
+    let first = Mock::given(method("GET"))
+        .and(path("/open_api/v1.3/business/comment/list/"))
+        .respond_with(ok(json!({
+            "comments": [comment("7301", "Ann", "Is it decaf?", at(100), 1)],
+            "cursor": 30, "has_more": false
+        })))
+        .mount_as_scoped(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/open_api/v1.3/business/comment/reply/list/"))
+        .and(query_param("comment_id", "7301"))
+        .respond_with(ok(json!({
+            "comments": [comment("7360", "Bob", "me too", at(400), 0)],
+            "cursor": 1, "has_more": false
+        })))
+        .mount(&server)
+        .await;
+    let connector = TiktokConnector::new(client, 7);
+    let batch = connector
+        .poll(&connected(None), &token(), None, listed)
+        .await
+        .expect("polled");
+    assert_eq!(batch.envelopes.len(), 2);
+    drop(first);
+    // A top-level comment written between the listing and the reply: older than the reply.
+    Mock::given(method("GET"))
+        .and(path("/open_api/v1.3/business/comment/list/"))
+        .respond_with(ok(json!({
+            "comments": [comment("7305", "Cid", "between", at(350), 0),
+                         comment("7301", "Ann", "Is it decaf?", at(100), 1)],
+            "cursor": 30, "has_more": false
+        })))
+        .mount(&server)
+        .await;
+    let later = listed + chrono::Duration::minutes(5);
+    let again = connector
+        .poll(&connected(None), &token(), Some(&batch.cursor), later)
+        .await
+        .expect("polled");
+    assert!(
+        again
+            .envelopes
+            .iter()
+            .any(|e| e.dedupe_key.as_str() == "tiktok:comment:7305"),
+        "{:?}",
+        again
+            .envelopes
+            .iter()
+            .map(|e| &e.dedupe_key)
+            .collect::<Vec<_>>()
+    );
+}

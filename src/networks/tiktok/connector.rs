@@ -197,7 +197,11 @@ impl TiktokConnector {
             fetched.insert(top.id.clone(), replies);
         }
         let changes = video_changes(account, video, &threads, &fetched, old);
-        let mark = mark.advance(changes.newest, resume, complete, now);
+        // Never past the moment the listing was read: a reply read afterwards may be newer
+        // than a top-level comment written after the listing, which the next poll must still
+        // reach (what is at or above the mark is read again, and deduplicated).
+        let newest = changes.newest.map(|n| n.min(now));
+        let mark = mark.advance(newest, resume, complete, now);
         Ok((changes, mark))
     }
 }
