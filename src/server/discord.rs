@@ -58,7 +58,7 @@ pub async fn interactions(
     .map_err(|e| Refusal::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
     let fresh = ts
         .and_then(|t| t.parse::<i64>().ok())
-        .is_some_and(|t| (Utc::now().timestamp() - t).abs() <= REPLAY_WINDOW_SECS);
+        .is_some_and(|t| Utc::now().timestamp().abs_diff(t) <= REPLAY_WINDOW_SECS.unsigned_abs());
     if !fresh {
         return Err(Refusal::new(
             StatusCode::UNAUTHORIZED,

@@ -91,7 +91,7 @@ pub fn verify(
     let seconds: i64 = t
         .parse()
         .map_err(|_| SignatureError::Malformed("the timestamp is not a number"))?;
-    if (now.timestamp() - seconds).abs() > MAX_SKEW_SECS {
+    if now.timestamp().abs_diff(seconds) > MAX_SKEW_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     if s.len() != HEX_LEN {
@@ -339,6 +339,14 @@ mod tests {
             verify(&[SECRET], Some(HEADER), BODY, at(1_633_174_587 - 301)),
             Err(SignatureError::Stale)
         );
+        // A timestamp at the ends of the range is stale, not an overflow.
+        for extreme in [i64::MIN, i64::MAX] {
+            let far = HEADER.replace("t=1633174587", &format!("t={extreme}"));
+            assert_eq!(
+                verify(&[SECRET], Some(&far), BODY, now),
+                Err(SignatureError::Stale)
+            );
+        }
         assert_eq!(
             verify(&[SECRET], None, BODY, now),
             Err(SignatureError::Missing)
