@@ -278,11 +278,12 @@ fn token_set(
 
 /// TikTok's message, shortened, with whatever we sent replaced (in case it is echoed).
 fn scrub(message: &str, sent_secrets: &[&str]) -> String {
-    let mut text: String = message.chars().take(MAX_MESSAGE_IN_ERROR).collect();
+    // Redacted before it is shortened: a secret cut at the end would no longer match.
+    let mut text = message.to_string();
     for s in sent_secrets.iter().filter(|s| s.len() >= 4) {
         text = text.replace(s, "[redacted]");
     }
-    text
+    text.chars().take(MAX_MESSAGE_IN_ERROR).collect()
 }
 
 #[cfg(test)]
@@ -393,5 +394,11 @@ mod tests {
             scrub("refresh token rft.abcdef is invalid", &["rft.abcdef"]),
             "refresh token [redacted] is invalid"
         );
+        // A secret straddling the length limit is not left half-shown.
+        let secret = "rft.0123456789abcdef";
+        let long = format!("{}{secret}", "x".repeat(MAX_MESSAGE_IN_ERROR - 8));
+        let shown = scrub(&long, &[secret]);
+        assert!(!shown.contains("rft.0123"), "{shown}");
+        assert_eq!(shown.chars().count(), MAX_MESSAGE_IN_ERROR);
     }
 }
