@@ -580,6 +580,7 @@ async fn a_reply_whose_answer_was_lost_is_found_in_its_thread() {
     let found = connector
         .find_reply(
             call,
+            &sample_ticket(),
             &NetworkItemId::new(format!("{VIDEO}:7301:7305")),
             "Thanks!",
             since,

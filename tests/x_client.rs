@@ -917,7 +917,7 @@ async fn a_refused_reply_carries_xs_words_and_a_lost_one_is_found() {
         .mount(&server)
         .await;
     let (found, units) = c
-        .find_reply(call, &reply_to, "At our shop!", since)
+        .find_reply(call, &public, &reply_to, "At our shop!", since)
         .await
         .expect("looked");
     assert_eq!(found, vec![NetworkItemId::new("1924465506158879999")]);
@@ -936,6 +936,16 @@ async fn a_refused_reply_carries_xs_words_and_a_lost_one_is_found() {
             .unwrap_or_default()
             .contains("start_time=")
     );
+    // A direct message is not looked for: X would bill a read of the whole conversation.
+    let gets = |n: &Vec<Request>| n.iter().filter(|r| r.method.as_str() == "GET").count();
+    let before = gets(&server.received_requests().await.unwrap());
+    let dm = ticket(ItemKind::DirectMessage, "3001969357");
+    let (found, units) = c
+        .find_reply(call, &dm, &reply_to, "At our shop!", since)
+        .await
+        .expect("looked");
+    assert_eq!((found, units), (vec![], 0));
+    assert_eq!(gets(&server.received_requests().await.unwrap()), before);
 }
 
 #[test]

@@ -110,6 +110,7 @@ pub trait Connector: Send + Sync {
     async fn find_reply(
         &self,
         _call: Call<'_>,
+        _ticket: &Ticket,
         _reply_to: &NetworkItemId,
         _text: &str,
         _since: DateTime<Utc>,

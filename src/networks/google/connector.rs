@@ -224,6 +224,7 @@ impl Connector for YoutubeConnector {
     async fn find_reply(
         &self,
         call: Call<'_>,
+        _ticket: &Ticket,
         reply_to: &NetworkItemId,
         text: &str,
         since: DateTime<Utc>,

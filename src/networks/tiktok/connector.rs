@@ -245,6 +245,7 @@ impl Connector for TiktokConnector {
     async fn find_reply(
         &self,
         call: Call<'_>,
+        _ticket: &Ticket,
         reply_to: &NetworkItemId,
         text: &str,
         since: DateTime<Utc>,

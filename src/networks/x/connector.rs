@@ -293,10 +293,15 @@ impl Connector for XConnector {
     async fn find_reply(
         &self,
         call: Call<'_>,
+        ticket: &Ticket,
         reply_to: &NetworkItemId,
         text: &str,
         since: DateTime<Utc>,
     ) -> Result<(Vec<NetworkItemId>, u32), ConnectorError> {
+        if ticket.state.kind == ItemKind::DirectMessage {
+            // Nothing to look in without a billed read of the whole conversation.
+            return Ok((Vec::new(), 0));
+        }
         let slack = chrono::Duration::from_std(FIND_REPLY_SLACK).unwrap_or_default();
         let page = self
             .client

@@ -260,7 +260,10 @@ pub(super) async fn send_reply(
                 now: Utc::now(),
             };
             if retrying {
-                match connector.find_reply(call, reply_to, &text, since).await {
+                match connector
+                    .find_reply(call, ticket, reply_to, &text, since)
+                    .await
+                {
                     Ok((candidates, spent)) => {
                         units.fetch_add(spent, Ordering::Relaxed);
                         match unclaimed(svc, key, candidates).await {
