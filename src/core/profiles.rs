@@ -64,7 +64,7 @@ pub enum Why {
     LastUsed,
     /// The customer mentioned it.
     Mentioned,
-    /// It is the first of this network's profiles routed here.
+    /// Routed here: the receiver when it is, else the first of this network's profiles.
     Routed,
     /// Nothing else applied: the account that received the item.
     Received,
@@ -123,7 +123,15 @@ pub fn reply_profile(i: &ProfileInputs<'_>) -> ReplyProfile {
         (usable(i.channel), Why::Channel),
         (usable(i.last_used), Why::LastUsed),
         (mentioned, Why::Mentioned),
-        (i.routed.first().map(|p| p.account.clone()), Why::Routed),
+        // Routed here: the account that received the item when it is, else the first.
+        (
+            i.routed
+                .iter()
+                .find(|p| p.account == *i.owner)
+                .or(i.routed.first())
+                .map(|p| p.account.clone()),
+            Why::Routed,
+        ),
     ]
     .into_iter()
     .find_map(|(a, why)| a.map(|a| (a, why)))
@@ -253,9 +261,21 @@ mod tests {
                     text: "hey @acme_supporters",
                     ..none
                 },
+                ("2", Why::Routed),
+            ),
+            (
+                "routed here: the account that received it first",
+                none,
+                ("2", Why::Routed),
+            ),
+            (
+                "the receiver not routed here: the first profile routed here",
+                ProfileInputs {
+                    owner: &stranger,
+                    ..none
+                },
                 ("1", Why::Routed),
             ),
-            ("the first profile routed here", none, ("1", Why::Routed)),
             (
                 "nothing routed: the account that received it",
                 ProfileInputs {
