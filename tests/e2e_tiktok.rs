@@ -415,6 +415,13 @@ async fn an_account_connected_from_slack_is_polled_answered_and_moderated_from_i
 
 /// Connect an account directly in the store, with `tokens`.
 async fn connect_stored(w: &World, tokens: &TokenSet) -> i64 {
+    let id = store_account(w, tokens).await;
+    w.svc.reload_accounts().await.unwrap();
+    id
+}
+
+/// The account as another replica connects it: in the database, not yet in this one's memory.
+async fn store_account(w: &World, tokens: &TokenSet) -> i64 {
     let key = w.svc.config.credentials_key().expect("key");
     let a = w
         .store
@@ -437,7 +444,6 @@ async fn connect_stored(w: &World, tokens: &TokenSet) -> i64 {
         )
         .await
         .unwrap();
-    w.svc.reload_accounts().await.unwrap();
     a.id
 }
 
@@ -720,4 +726,31 @@ async fn without_a_webhook_secret_there_is_no_endpoint() {
         webhook(&w, &body, Some(&signed)).await,
         axum::http::StatusCode::NOT_FOUND
     );
+}
+
+/// An account another replica connected a moment ago: its first webhook is not dropped.
+#[tokio::test]
+async fn a_webhook_for_an_account_connected_elsewhere_is_taken() {
+    let tiktok = MockServer::start().await;
+    let w = tiktok_world(&tiktok, Some(APP_SECRET)).await;
+    let fresh = TokenSet {
+        access_token: SecretString::from(ACCESS.to_string()),
+        refresh_token: Some(SecretString::from("rft.x".to_string())),
+        expires_at: Utc::now() + chrono::Duration::hours(20),
+        scope: vec![],
+    };
+    store_account(&w, &fresh).await;
+    let insert = Event {
+        action: "insert",
+        comment: "7301",
+        text: Some("hello"),
+        owner: Some(false),
+    }
+    .body();
+    let signed = signature(APP_SECRET, Utc::now().timestamp(), insert.as_bytes());
+    assert_eq!(
+        webhook(&w, &insert, Some(&signed)).await,
+        axum::http::StatusCode::OK
+    );
+    assert_eq!(w.store.count_pending_inbox().await.unwrap(), 1);
 }

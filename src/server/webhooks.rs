@@ -60,10 +60,12 @@ pub async fn receive(
     let mut rows = Vec::with_capacity(parsed.envelopes.len());
     for env in parsed.envelopes {
         let account = env.change.account();
-        if state
-            .account(env.change.network(), account.as_str())
-            .is_none()
-        {
+        // Fresh: an account connected a moment ago (on another replica too) is known here.
+        let known = state
+            .account_fresh(env.change.network(), account.as_str())
+            .await
+            .map_err(|e| Refusal::internal("cannot read the connected accounts", e))?;
+        if known.is_none() {
             // Platforms send every account the app is subscribed to; only ours are inboxes.
             warn!(account = %account, source = name, "webhook for an account that is not configured; ignored");
             continue;
