@@ -135,6 +135,8 @@ pub struct CardView {
     pub moderation: Option<String>,
     /// The last moderation the network refused (quoting the network).
     pub moderation_failure: Option<Rich>,
+    /// The retention job archived the ticket (see [`text::archived`]).
+    pub archived: Option<String>,
 }
 
 /// The reply-window line for a ticket at `now` under its network's capabilities (None for
@@ -256,7 +258,7 @@ impl CardView {
             })
             .collect();
         let fresh = now - Duration::minutes(REPLYING_STALE_AFTER_MINUTES);
-        CardView {
+        let mut view = CardView {
             ticket: ticket.id,
             headline: text::card_headline(s.network, s.kind, account_name),
             author: s.customer_name(),
@@ -309,7 +311,16 @@ impl CardView {
                 .failure
                 .as_ref()
                 .map(|(a, r)| text::moderation_failed(s.network, *a, r)),
+            archived: None,
+        };
+        if let Some(a) = s.archived {
+            // About to be deleted: nothing on it can be acted on any more.
+            view.buttons.clear();
+            view.pickers.clear();
+            view.suggestions.clear();
+            view.archived = Some(text::archived(a.after_days));
         }
+        view
     }
 }
 

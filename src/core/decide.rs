@@ -108,6 +108,9 @@ pub enum Event {
     },
     /// Re-render the card (time passed: the reply window's countdown).
     Refresh,
+    /// The retention job archives a ticket closed for more than `after_days` (nothing
+    /// happens when it is open again by now, or archived already).
+    Archive { after_days: u32 },
     /// The customer saw a delivered reply (a read receipt).
     ReplySeen { key: MessageKey },
     /// The outbox gave up on a reply.
@@ -829,6 +832,22 @@ pub fn decide(
             d.effects.push(Effect::ExplainFailure { key: key.clone() });
             d.effects.push(Effect::UpdateCard);
         }
+        Event::Archive { after_days } => {
+            if d.state.status == Status::Closed && d.state.archived.is_none() {
+                d.state.archived = Some(crate::core::model::Archived {
+                    at: now,
+                    after_days: *after_days,
+                });
+                d.history.push(entry(
+                    now,
+                    Actor::System,
+                    HistoryKind::Archived {
+                        after_days: *after_days,
+                    },
+                ));
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
     }
     // Only real changes count as activity (a refresh or a read mark does not reorder queues).
     if !d.history.is_empty() || !d.messages.is_empty() {
@@ -870,6 +889,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         updated_at: now,
         last_customer_at: item.created_at,
         context: item.context.clone(),
+        archived: None,
     };
     let actor = Actor::Customer(item.customer.id.clone());
     Ok(Decision {
@@ -978,6 +998,10 @@ fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
     let from = d.state.status;
     if from != to {
         d.state.status = to;
+        // Open again: no longer archived (nor about to be deleted).
+        if to != Status::Closed {
+            d.state.archived = None;
+        }
         d.history
             .push(entry(now, actor, HistoryKind::StatusChanged { from, to }));
     }
@@ -1668,5 +1692,41 @@ mod tests {
         .expect("applies");
         assert!(d.is_noop());
         assert_eq!(d.state, t.state, "not even updated_at");
+    }
+
+    #[test]
+    fn only_a_closed_ticket_is_archived_and_reopening_clears_it() {
+        let archive = Event::Archive { after_days: 42 };
+        let open = ticket(Status::Read);
+        let d = decide(Some(&open), &archive, t0()).expect("applies");
+        assert_eq!(d.state.archived, None);
+        assert!(d.effects.is_empty() && d.history.is_empty());
+
+        let closed = ticket(Status::Closed);
+        let d = decide(Some(&closed), &archive, t0()).expect("applies");
+        assert_eq!(
+            d.state.archived,
+            Some(crate::core::model::Archived {
+                at: t0(),
+                after_days: 42
+            })
+        );
+        assert_eq!(d.effects, vec![Effect::UpdateCard]);
+        assert_eq!(d.history[0].what, HistoryKind::Archived { after_days: 42 });
+
+        // Archived already: nothing more.
+        let mut archived = closed.clone();
+        archived.state = d.state.clone();
+        let again = decide(Some(&archived), &archive, t0()).expect("applies");
+        assert!(again.effects.is_empty() && again.history.is_empty());
+
+        // Reopened by a teammate: no longer archived.
+        let reopen = Event::Action {
+            teammate: ana(),
+            action: CardAction::Reopen,
+        };
+        let d = decide(Some(&archived), &reopen, t0()).expect("applies");
+        assert_eq!(d.state.status, Status::Read);
+        assert_eq!(d.state.archived, None);
     }
 }

@@ -316,6 +316,19 @@ pub struct TicketState {
     /// first item, shown on the card.
     #[serde(default)]
     pub context: ItemContext,
+    /// Closed long enough to be archived (the retention job): its card says so and offers
+    /// nothing, and the ticket is deleted soon after. A customer writing again, or a reopen,
+    /// clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<Archived>,
+}
+
+/// When and why a ticket was archived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archived {
+    pub at: DateTime<Utc>,
+    /// The retention period it outlived.
+    pub after_days: u32,
 }
 
 impl TicketState {
@@ -511,6 +524,10 @@ pub enum HistoryKind {
         action: Moderation,
         reason: FailureReason,
     },
+    /// Archived by the retention job, closed for more than `after_days`.
+    Archived {
+        after_days: u32,
+    },
 }
 
 impl HistoryKind {
@@ -534,6 +551,7 @@ impl HistoryKind {
             HistoryKind::Moderated { .. } => "moderated",
             HistoryKind::ProfileChosen { .. } => "profile_chosen",
             HistoryKind::ModerationFailed { .. } => "moderation_failed",
+            HistoryKind::Archived { .. } => "archived",
         }
     }
 }
@@ -577,6 +595,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             updated_at: at,
             last_customer_at: at,
             context: Default::default(),
+            archived: None,
         },
     }
 }

@@ -559,6 +559,15 @@ pub fn window_left(left: chrono::Duration, human_agent: bool) -> String {
     }
 }
 
+/// The card's line once the retention job archived its ticket.
+pub fn archived(after_days: u32) -> String {
+    format!(
+        ":file_cabinet: Archived: closed for more than {after_days} days. Switchboard no longer \
+         keeps this ticket or its history (retention policy); a new message from the customer \
+         opens a new ticket."
+    )
+}
+
 /// The card's line when the window has closed.
 pub fn window_closed(network: Network) -> String {
     format!(

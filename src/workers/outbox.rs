@@ -465,6 +465,9 @@ async fn card_view(svc: &Services, ticket: &Ticket, account: &Account) -> anyhow
     let now = Utc::now();
     let caps = svc.capabilities(&ticket.state);
     let mut view = CardView::of(ticket, &caps, &account.name, &svc.config.team_names(), now);
+    if ticket.state.archived.is_some() {
+        return Ok(view);
+    }
     view.window = crate::core::card::window_line(ticket, &caps, now);
     if caps.reply.is_some() {
         let decided = super::profiles::decide(svc, ticket, account).await?;

@@ -156,7 +156,8 @@ pub fn content(text: &Rich, max_chars: usize) -> String {
 
 /// The Slack shortcodes `core::text` uses, as Unicode.
 fn emoji(s: &str) -> String {
-    const CODES: [(&str, &str); 12] = [
+    const CODES: [(&str, &str); 13] = [
+        (":file_cabinet:", "🗄️"),
         (":bust_in_silhouette:", "👤"),
         (":busts_in_silhouette:", "👥"),
         (":rotating_light:", "🚨"),
@@ -706,6 +707,7 @@ pub fn card(view: &CardView) -> Value {
         view.moderation_failure.clone(),
         view.window.clone().map(Rich::ours),
         view.failure.clone(),
+        view.archived.clone().map(Rich::ours),
     ];
     let fields: Vec<Value> = lines
         .iter()
@@ -845,6 +847,21 @@ mod tests {
         t.state.last_replied_by = Some(teammate("222"));
         t.state.first_item_edited = true;
         insta::assert_snapshot!("card_closed", pretty(&render(&t, &[])));
+    }
+
+    #[test]
+    fn card_archived_has_no_components() {
+        let mut t = ticket(Status::Closed);
+        t.state.archived = Some(crate::core::model::Archived {
+            at: t.state.updated_at,
+            after_days: 42,
+        });
+        let card = render(&t, &[]);
+        assert!(
+            card["components"].as_array().is_none_or(|c| c.is_empty()),
+            "{card}"
+        );
+        insta::assert_snapshot!("card_archived", pretty(&card));
     }
 
     #[test]

@@ -300,6 +300,9 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     if let Some(window) = &view.window {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(window.clone()).into()]).into());
     }
+    if let Some(line) = &view.archived {
+        blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
+    }
     if let Some(failure) = &view.failure {
         blocks.push(
             SlackSectionBlock::new()
@@ -798,6 +801,16 @@ mod tests {
         t.state.assignee = Some(crate::core::Assignee::Person(teammate("U0ANA")));
         t.state.last_replied_by = Some(teammate("U0ANA"));
         insta::assert_snapshot!("card_closed", render(&t));
+    }
+
+    #[test]
+    fn card_archived() {
+        let mut t = ticket(Status::Closed);
+        t.state.archived = Some(crate::core::model::Archived {
+            at: t.state.updated_at,
+            after_days: 42,
+        });
+        insta::assert_snapshot!("card_archived", render(&t));
     }
 
     #[test]
