@@ -291,6 +291,10 @@ contract!(
     quota_is_counted_per_network_and_period,
     the_profile_last_used_is_remembered_per_channel_and_network,
     networks_fed_by_webhooks_are_not_claimed_for_polls,
+    closed_tickets_are_archived_then_purged_with_everything_about_them,
+    finished_rows_are_purged_after_the_period,
+    a_lease_has_one_holder_until_it_ends,
+    tickets_since_pages_by_id,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -3046,4 +3050,186 @@ async fn networks_fed_by_webhooks_are_not_claimed_for_polls(store: DynStore) {
     // Polled here (nothing skipped): claimed like any other.
     let (taken, _) = store.claim_poll(at(2), lease()).await.unwrap().unwrap();
     assert_eq!(taken.id, x.id);
+}
+
+/// Finish every due job (their cards are "posted").
+async fn finish_all_jobs(store: &DynStore, now: DateTime<Utc>) {
+    for j in store.claim_jobs(100, now, lease()).await.unwrap() {
+        assert!(store.finish_job(j.claim(), &[], now).await.unwrap());
+    }
+}
+
+fn close_event() -> Event {
+    Event::Action {
+        teammate: teammate(),
+        action: CardAction::Close,
+    }
+}
+
+/// Retention: a ticket closed long enough is archived (its card edited by a job), then
+/// deleted with its messages, history, links and jobs once that job is done; open tickets,
+/// reopened ones and recently closed ones stay.
+async fn closed_tickets_are_archived_then_purged_with_everything_about_them(store: DynStore) {
+    let old = open(&store, "c1", "cust1", t0()).await;
+    let open_one = open(&store, "c2", "cust2", t0()).await;
+    let recent = open(&store, "c3", "cust3", t0()).await;
+    finish_all_jobs(&store, at(1)).await;
+    let old = apply_ok(&store, Some(&old), close_event(), at(10)).await;
+    let recent = apply_ok(&store, Some(&recent), close_event(), at(100)).await;
+    finish_all_jobs(&store, at(101)).await;
+
+    assert_eq!(store.archivable(at(50), 10).await.unwrap(), vec![old.id]);
+    assert_eq!(
+        store.archivable(at(200), 10).await.unwrap(),
+        vec![old.id, recent.id]
+    );
+    assert_eq!(store.archivable(at(200), 1).await.unwrap(), vec![old.id]);
+
+    let archived = apply_ok(
+        &store,
+        Some(&old),
+        Event::Archive { after_days: 42 },
+        at(300),
+    )
+    .await;
+    assert!(archived.state.archived.is_some());
+    assert_eq!(
+        store.archivable(at(1_000), 10).await.unwrap(),
+        vec![recent.id],
+        "archived already"
+    );
+    // Its card edit is pending: not deleted yet.
+    assert_eq!(store.purge_archived(at(400), 10).await.unwrap(), 0);
+    finish_all_jobs(&store, at(301)).await;
+    // Not archived long enough before the cut.
+    assert_eq!(store.purge_archived(at(300), 10).await.unwrap(), 0);
+    // A reopened one is not deleted even after being archived.
+    let recent = apply_ok(
+        &store,
+        Some(&recent),
+        Event::Archive { after_days: 42 },
+        at(302),
+    )
+    .await;
+    let reopen = Event::Action {
+        teammate: teammate(),
+        action: CardAction::Reopen,
+    };
+    let recent = apply_ok(&store, Some(&recent), reopen, at(303)).await;
+    assert_eq!(recent.state.archived, None);
+    finish_all_jobs(&store, at(304)).await;
+
+    assert_eq!(store.purge_archived(at(400), 10).await.unwrap(), 1);
+    assert!(store.ticket(old.id).await.unwrap().is_none());
+    assert!(store.messages(old.id).await.unwrap().is_empty());
+    assert!(store.history(old.id).await.unwrap().is_empty());
+    assert!(store.card_of(old.id).await.unwrap().is_none());
+    assert!(
+        store
+            .ticket_by_conversation(&old.state.conversation_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for kept in [open_one.id, recent.id] {
+        assert!(store.ticket(kept).await.unwrap().is_some());
+        assert!(!store.history(kept).await.unwrap().is_empty());
+    }
+    assert_eq!(store.count_tickets().await.unwrap(), 2);
+    assert_eq!(store.purge_archived(at(400), 10).await.unwrap(), 0);
+    // The customer writing again opens a new ticket for the same conversation.
+    let again = open(&store, "c1b", "cust1", at(500)).await;
+    assert_ne!(again.id, old.id);
+}
+
+/// Processed inbox rows and done jobs go after the period; pending ones never.
+async fn finished_rows_are_purged_after_the_period(store: DynStore) {
+    store
+        .insert_inbox(&[inbox("a"), inbox("b"), inbox("c")], t0())
+        .await
+        .unwrap();
+    let rows = store.claim_inbox(2, t0(), lease()).await.unwrap();
+    for r in &rows {
+        assert!(store.finish_inbox(r.claim(), None, at(10)).await.unwrap());
+    }
+    open(&store, "c1", "cust1", t0()).await;
+    open(&store, "c2", "cust2", t0()).await;
+    let jobs = store.claim_jobs(1, at(1), lease()).await.unwrap();
+    assert!(
+        store
+            .finish_job(jobs[0].claim(), &[], at(10))
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(store.purge_finished(at(10), 100).await.unwrap(), 0);
+    assert_eq!(
+        store.purge_finished(at(11), 1).await.unwrap(),
+        2,
+        "one of each"
+    );
+    assert_eq!(store.purge_finished(at(11), 100).await.unwrap(), 1);
+    assert_eq!(store.purge_finished(at(11), 100).await.unwrap(), 0);
+    assert_eq!(store.count_inbox().await.unwrap(), 1);
+    assert_eq!(store.count_pending_inbox().await.unwrap(), 1);
+    assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 1);
+    assert_eq!(store.count_jobs(JobStatus::Done).await.unwrap(), 0);
+}
+
+async fn a_lease_has_one_holder_until_it_ends(store: DynStore) {
+    let ttl = Duration::seconds(60);
+    assert!(store.take_lease("retention", "a", t0(), ttl).await.unwrap());
+    assert!(
+        !store
+            .take_lease("retention", "b", at(30), ttl)
+            .await
+            .unwrap()
+    );
+    // Another name is another lease.
+    assert!(store.take_lease("gateway", "b", at(30), ttl).await.unwrap());
+    // Renewed by its holder: until 90 now.
+    assert!(
+        store
+            .take_lease("retention", "a", at(30), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_lease("retention", "b", at(80), ttl)
+            .await
+            .unwrap()
+    );
+    // Ended: anyone takes it, and its former holder has lost it.
+    assert!(
+        store
+            .take_lease("retention", "b", at(91), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_lease("retention", "a", at(92), ttl)
+            .await
+            .unwrap()
+    );
+}
+
+async fn tickets_since_pages_by_id(store: DynStore) {
+    let a = open(&store, "c1", "cust1", t0()).await;
+    let b = open(&store, "c2", "cust2", at(10)).await;
+    let c = open(&store, "c3", "cust3", at(20)).await;
+    let ids = |v: Vec<Ticket>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.tickets_since(t0(), TicketId(0), 2).await.unwrap()),
+        vec![a.id, b.id]
+    );
+    assert_eq!(
+        ids(store.tickets_since(t0(), b.id, 2).await.unwrap()),
+        vec![c.id]
+    );
+    assert_eq!(
+        ids(store.tickets_since(at(10), TicketId(0), 10).await.unwrap()),
+        vec![b.id, c.id]
+    );
 }

@@ -737,6 +737,40 @@ pub trait Store: Send + Sync + 'static {
 
     /// The whole stored suggestion model, ordered by tag, then token (bytewise).
     async fn tag_model(&self) -> Result<TagModelData>;
+
+    // ---- retention, leases, export ------------------------------------------------------------
+
+    /// Closed tickets not archived yet whose last activity was before `before`, oldest
+    /// first, at most `limit`.
+    async fn archivable(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<TicketId>>;
+
+    /// Delete at most `limit` tickets archived before `before` that are still closed and have
+    /// no pending job (their card was edited first), with their messages, history, chat links
+    /// and jobs, in one transaction. How many tickets went.
+    async fn purge_archived(&self, before: DateTime<Utc>, limit: i64) -> Result<u64>;
+
+    /// Delete at most `limit` processed inbox rows, and at most `limit` done jobs, finished
+    /// before `before`. How many rows went.
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64>;
+
+    /// Take the lease `name` for `holder` until `now + ttl`, or renew it when `holder` has it
+    /// already; false while another holder's lease runs.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool>;
+
+    /// Tickets whose last activity was at or after `since`, by id, after `after`, at most
+    /// `limit` (an export's pages).
+    async fn tickets_since(
+        &self,
+        since: DateTime<Utc>,
+        after: TicketId,
+        limit: i64,
+    ) -> Result<Vec<Ticket>>;
 }
 
 /// A saved reply with that name already exists.

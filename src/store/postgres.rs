@@ -54,6 +54,15 @@ fn t(v: DateTime<Utc>) -> DateTime<Utc> {
     codec::trunc(v)
 }
 
+/// Deleting one ticket's rows (`ticket_id`), before the ticket itself.
+const DELETE_TICKET_ROWS: [&str; 5] = [
+    "DELETE FROM messages WHERE ticket_id = $1",
+    "DELETE FROM ticket_history WHERE ticket_id = $1",
+    "DELETE FROM chat_links WHERE ticket_id = $1",
+    "DELETE FROM undelivered_cards WHERE ticket_id = $1",
+    "DELETE FROM outbox WHERE ticket_id = $1",
+];
+
 fn ticket_from_row(row: &PgRow) -> Result<Ticket> {
     codec::ticket(
         row.try_get("id")?,
@@ -435,8 +444,8 @@ impl Store for PgStore {
             Target::New => {
                 let inserted = sqlx::query(
                     "INSERT INTO tickets (version, network, account, conversation_key, status, \
-                     assignee, kind, customer_id, created_at, updated_at, state) \
-                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                     assignee, kind, customer_id, created_at, updated_at, state, archived_at) \
+                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 )
                 .bind(cols.network)
                 .bind(cols.account)
@@ -448,6 +457,7 @@ impl Store for PgStore {
                 .bind(state.created_at)
                 .bind(state.updated_at)
                 .bind(cols.state.as_str())
+                .bind(state.archived.map(|a| a.at))
                 .fetch_one(&mut *tx)
                 .await;
                 match inserted {
@@ -463,8 +473,8 @@ impl Store for PgStore {
                 let updated = sqlx::query(
                     "UPDATE tickets SET version = version + 1, network = $1, account = $2, \
                      conversation_key = $3, status = $4, assignee = $5, kind = $6, \
-                     customer_id = $7, created_at = $8, updated_at = $9, state = $10 \
-                     WHERE id = $11 AND version = $12",
+                     customer_id = $7, created_at = $8, updated_at = $9, state = $10, \
+                     archived_at = $11 WHERE id = $12 AND version = $13",
                 )
                 .bind(cols.network)
                 .bind(cols.account)
@@ -476,6 +486,7 @@ impl Store for PgStore {
                 .bind(state.created_at)
                 .bind(state.updated_at)
                 .bind(cols.state.as_str())
+                .bind(state.archived.map(|a| a.at))
                 .bind(id.0)
                 .bind(version)
                 .execute(&mut *tx)
@@ -1588,5 +1599,105 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(TagModelData { uses, tokens })
+    }
+
+    async fn archivable(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<TicketId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE status = 'closed' AND archived_at IS NULL \
+             AND updated_at < $1 ORDER BY updated_at, id LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(TicketId).collect())
+    }
+
+    async fn purge_archived(&self, before: DateTime<Utc>, limit: i64) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets t WHERE archived_at IS NOT NULL AND archived_at < $1 \
+             AND status = 'closed' AND NOT EXISTS (SELECT 1 FROM outbox o \
+             WHERE o.ticket_id = t.id AND o.status = 'pending') ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            for delete in DELETE_TICKET_ROWS {
+                sqlx::query(delete).bind(id).execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM tickets WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64> {
+        let inbox = sqlx::query(
+            "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox \
+             WHERE processed_at IS NOT NULL AND processed_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        let jobs = sqlx::query(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
+             WHERE status = 'done' AND finished_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inbox + jobs)
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE leases.holder = excluded.holder OR leases.until <= $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + ttl)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    async fn tickets_since(
+        &self,
+        since: DateTime<Utc>,
+        after: TicketId,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
+        sqlx::query(
+            "SELECT id, version, state FROM tickets WHERE updated_at >= $1 AND id > $2 \
+             ORDER BY id LIMIT $3",
+        )
+        .bind(since)
+        .bind(after.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(ticket_from_row)
+        .collect()
     }
 }

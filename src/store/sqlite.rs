@@ -102,6 +102,15 @@ impl SqliteStore {
     }
 }
 
+/// Deleting one ticket's rows (`ticket_id`), before the ticket itself.
+const DELETE_TICKET_ROWS: [&str; 5] = [
+    "DELETE FROM messages WHERE ticket_id = ?",
+    "DELETE FROM ticket_history WHERE ticket_id = ?",
+    "DELETE FROM chat_links WHERE ticket_id = ?",
+    "DELETE FROM undelivered_cards WHERE ticket_id = ?",
+    "DELETE FROM outbox WHERE ticket_id = ?",
+];
+
 fn ticket_from_row(row: &SqliteRow) -> Result<Ticket> {
     codec::ticket(
         row.try_get("id")?,
@@ -490,8 +499,8 @@ impl Store for SqliteStore {
             Target::New => {
                 let inserted = sqlx::query(
                     "INSERT INTO tickets (version, network, account, conversation_key, status, \
-                     assignee, kind, customer_id, created_at, updated_at, state) \
-                     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                     assignee, kind, customer_id, created_at, updated_at, state, archived_at) \
+                     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 )
                 .bind(cols.network)
                 .bind(cols.account)
@@ -503,6 +512,7 @@ impl Store for SqliteStore {
                 .bind(micros(state.created_at))
                 .bind(micros(state.updated_at))
                 .bind(cols.state.as_str())
+                .bind(state.archived.map(|a| micros(a.at)))
                 .fetch_one(&mut *tx)
                 .await;
                 match inserted {
@@ -518,7 +528,8 @@ impl Store for SqliteStore {
                 let updated = sqlx::query(
                     "UPDATE tickets SET version = version + 1, network = ?, account = ?, \
                      conversation_key = ?, status = ?, assignee = ?, kind = ?, customer_id = ?, \
-                     created_at = ?, updated_at = ?, state = ? WHERE id = ? AND version = ?",
+                     created_at = ?, updated_at = ?, state = ?, archived_at = ? \
+                     WHERE id = ? AND version = ?",
                 )
                 .bind(cols.network)
                 .bind(cols.account)
@@ -530,6 +541,7 @@ impl Store for SqliteStore {
                 .bind(micros(state.created_at))
                 .bind(micros(state.updated_at))
                 .bind(cols.state.as_str())
+                .bind(state.archived.map(|a| micros(a.at)))
                 .bind(id.0)
                 .bind(version)
                 .execute(&mut *tx)
@@ -1636,5 +1648,105 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(TagModelData { uses, tokens })
+    }
+
+    async fn archivable(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<TicketId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE status = 'closed' AND archived_at IS NULL \
+             AND updated_at < ? ORDER BY updated_at, id LIMIT ?",
+        )
+        .bind(micros(before))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(ids.into_iter().map(TicketId).collect())
+    }
+
+    async fn purge_archived(&self, before: DateTime<Utc>, limit: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets t WHERE archived_at IS NOT NULL AND archived_at < ? \
+             AND status = 'closed' AND NOT EXISTS (SELECT 1 FROM outbox o \
+             WHERE o.ticket_id = t.id AND o.status = 'pending') ORDER BY id LIMIT ?",
+        )
+        .bind(micros(before))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            for delete in DELETE_TICKET_ROWS {
+                sqlx::query(delete).bind(id).execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM tickets WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64> {
+        let inbox = sqlx::query(
+            "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox \
+             WHERE processed_at IS NOT NULL AND processed_at < ? LIMIT ?)",
+        )
+        .bind(micros(before))
+        .bind(limit)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        let jobs = sqlx::query(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
+             WHERE status = 'done' AND finished_at < ? LIMIT ?)",
+        )
+        .bind(micros(before))
+        .bind(limit)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(inbox + jobs)
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE leases.holder = excluded.holder OR leases.until <= ?",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(micros(now + ttl))
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    async fn tickets_since(
+        &self,
+        since: DateTime<Utc>,
+        after: TicketId,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
+        sqlx::query(
+            "SELECT id, version, state FROM tickets WHERE updated_at >= ? AND id > ? \
+             ORDER BY id LIMIT ?",
+        )
+        .bind(micros(since))
+        .bind(after.0)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(ticket_from_row)
+        .collect()
     }
 }
