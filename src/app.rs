@@ -223,6 +223,7 @@ impl Workers {
             tokio::spawn(workers::inbox::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::outbox::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::refresh::run(svc.clone(), rx.clone())),
+            tokio::spawn(workers::retention::run(svc.clone(), rx.clone())),
         ];
         let polled = svc.networks.all_polled();
         if let (false, Some(tokens)) = (polled.is_empty(), svc.tokens.clone()) {

@@ -339,3 +339,182 @@ mod tests {
         assert_eq!(parse_csv("\u{feff}Name,Body\r\n".as_bytes()), Ok(vec![]));
     }
 }
+
+/// How `switchboard export` writes tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per ticket per line, with its messages and history.
+    Jsonl,
+    /// One row per ticket (no messages or history; for spreadsheets).
+    Csv,
+}
+
+enum Sink<'a> {
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
+    Jsonl(&'a mut dyn Write),
+}
+
+/// Tickets read per page while exporting.
+const EXPORT_PAGE: i64 = 500;
+
+/// `switchboard export`: every ticket whose last activity is at or after `since` (an RFC 3339
+/// time or a `YYYY-MM-DD` date, UTC; all when absent), by id, to `out`.
+pub async fn export(
+    store: &dyn Store,
+    since: Option<&str>,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let since = match since.map(parse_since).transpose() {
+        Ok(s) => s.unwrap_or(chrono::DateTime::<Utc>::MIN_UTC),
+        Err(refusal) => {
+            eprintln!("{refusal}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut sink = match format {
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(EXPORT_CSV_HEADER)?;
+            Sink::Csv(Box::new(w))
+        }
+        ExportFormat::Jsonl => Sink::Jsonl(out),
+    };
+    let mut after = crate::core::TicketId(0);
+    let mut count = 0usize;
+    loop {
+        let page = store.tickets_since(since, after, EXPORT_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for t in &page {
+            match &mut sink {
+                Sink::Csv(w) => w.write_record(csv_row(t))?,
+                Sink::Jsonl(out) => {
+                    let line =
+                        export_json(t, &store.messages(t.id).await?, &store.history(t.id).await?);
+                    serde_json::to_writer(&mut **out, &line)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            count += 1;
+        }
+    }
+    match &mut sink {
+        Sink::Csv(w) => w.flush()?,
+        Sink::Jsonl(out) => out.flush()?,
+    }
+    eprintln!("{count} tickets exported");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_since(s: &str) -> Result<chrono::DateTime<Utc>, Refusal> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            format!("--since {s:?} is not a date: use YYYY-MM-DD or an RFC 3339 time such as 2026-11-01T09:00:00Z")
+        })
+}
+
+/// The CSV columns, one row per ticket.
+const EXPORT_CSV_HEADER: [&str; 13] = [
+    "id",
+    "network",
+    "account",
+    "kind",
+    "status",
+    "assignee",
+    "tags",
+    "customer_id",
+    "customer_name",
+    "created_at",
+    "updated_at",
+    "first_text",
+    "permalink",
+];
+
+fn csv_row(t: &crate::core::Ticket) -> Vec<String> {
+    let s = &t.state;
+    vec![
+        t.id.to_string(),
+        s.network.as_str().to_string(),
+        s.account.to_string(),
+        crate::store::codec::kind_str(s.kind).to_string(),
+        s.status.as_str().to_string(),
+        s.assignee
+            .as_ref()
+            .map(crate::core::Assignee::key)
+            .unwrap_or_default(),
+        s.tags.join(" "),
+        s.customer.id.to_string(),
+        spreadsheet_safe(s.customer.name.as_deref().unwrap_or_default()),
+        s.created_at.to_rfc3339(),
+        s.updated_at.to_rfc3339(),
+        spreadsheet_safe(&s.first_text),
+        s.permalink.clone().unwrap_or_default(),
+    ]
+}
+
+/// Customer text is data in a spreadsheet too: a cell a spreadsheet would read as a formula
+/// (`=`, `+`, `-`, `@`, a tab or a carriage return first) is written with a leading `'`.
+fn spreadsheet_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn export_json(
+    t: &crate::core::Ticket,
+    messages: &[crate::core::Message],
+    history: &[crate::core::HistoryEntry],
+) -> serde_json::Value {
+    let s = &t.state;
+    serde_json::json!({
+        "id": t.id.0,
+        "network": s.network.as_str(),
+        "account": s.account.as_str(),
+        "kind": crate::store::codec::kind_str(s.kind),
+        "status": s.status.as_str(),
+        "assignee": s.assignee.as_ref().map(crate::core::Assignee::key),
+        "tags": s.tags,
+        "customer": {"id": s.customer.id.as_str(), "name": s.customer.name},
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "permalink": s.permalink,
+        "messages": messages,
+        "history": history,
+    })
+}
+
+#[cfg(test)]
+mod export_tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_date_or_a_time_and_refuses_the_rest() {
+        assert_eq!(
+            parse_since("2026-11-01").unwrap().to_rfc3339(),
+            "2026-11-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2026-11-01T09:00:00+01:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-01T08:00:00+00:00"
+        );
+        assert!(parse_since("last week").unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@everyone"), "'@everyone");
+        assert_eq!(spreadsheet_safe("hello = world"), "hello = world");
+    }
+}

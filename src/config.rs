@@ -74,6 +74,8 @@ pub struct Config {
     #[serde(default)]
     pub poll: PollConfig,
     #[serde(default)]
+    pub retention: RetentionConfig,
+    #[serde(default)]
     pub http: HttpConfig,
     #[serde(default)]
     pub permissions: PermissionsConfig,
@@ -717,6 +719,35 @@ impl Default for InboxConfig {
     }
 }
 
+/// How long closed tickets and finished queue rows are kept (see `workers::retention`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Closed tickets whose last activity is older than this many days are archived (their
+    /// card says so) and then deleted with their messages and history; processed inbox rows
+    /// and delivered jobs older than this go too. 0 keeps everything forever. Default 42
+    /// (six weeks, as Hootsuite keeps its inbox).
+    pub days: u32,
+    /// How often a round runs (one replica at a time, under a lease).
+    pub interval_secs: u64,
+    /// Rows handled per statement, so no statement holds the database for long.
+    pub batch: i64,
+    /// How long an archived ticket is kept before it is deleted, so its card is edited first
+    /// (a ticket with a pending job is never deleted).
+    pub archive_grace_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            days: 42,
+            interval_secs: 3_600,
+            batch: 200,
+            archive_grace_secs: 3_600,
+        }
+    }
+}
+
 /// The poll worker of networks without webhooks (YouTube, Google reviews).
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, default)]
@@ -1105,6 +1136,13 @@ impl Config {
         }
         if self.slack.note_prefix.trim().is_empty() {
             problems.push("slack.note_prefix must not be empty".into());
+        }
+        let r = &self.retention;
+        if r.days > 0 && (r.interval_secs == 0 || r.batch < 1) {
+            problems.push(
+                "retention.interval_secs and retention.batch must be at least 1 (retention.days = 0 turns retention off)"
+                    .into(),
+            );
         }
         if self.slack.undo_seconds > MAX_UNDO_SECONDS {
             problems.push(format!(

@@ -36,6 +36,18 @@ enum Command {
         #[command(subcommand)]
         command: SavedRepliesCommand,
     },
+    /// Write tickets with their messages and history (JSON lines) or one row per ticket
+    /// (CSV), for backups and audits.
+    Export {
+        /// Only tickets active since then: YYYY-MM-DD or an RFC 3339 time (UTC).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: cli::ExportFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Accounts connected by OAuth (YouTube channels, Google Business locations, TikTok
     /// accounts).
     Accounts {
@@ -181,6 +193,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Accounts { command } => accounts(config, command).await,
+        Command::Export {
+            since,
+            format,
+            output,
+        } => {
+            let store = store::connect(&config.database.url).await?;
+            store.migrate().await?;
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            cli::export(store.as_ref(), since.as_deref(), format, &mut out).await
+        }
         Command::SavedReplies { command } => {
             let store = store::connect(&config.database.url).await?;
             store.migrate().await?;

@@ -750,6 +750,7 @@ fn ticket(kind: ItemKind, customer: &str) -> switchboard::core::Ticket {
             updated_at: now,
             last_customer_at: now,
             context: Default::default(),
+            archived: None,
         },
     }
 }

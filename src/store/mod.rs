@@ -10,7 +10,7 @@
 //!   a job is claimable only when no earlier pending job of its lane exists;
 //! - a claimed row carries a lease; a crashed worker's rows become claimable when it expires.
 
-mod codec;
+pub(crate) mod codec;
 pub mod postgres;
 pub mod sqlite;
 

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod poll;
 pub mod profiles;
 pub mod refresh;
+pub mod retention;
 pub mod saved;
 pub mod tokens;
 
