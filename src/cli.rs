@@ -518,3 +518,37 @@ mod export_tests {
         assert_eq!(spreadsheet_safe("hello = world"), "hello = world");
     }
 }
+
+/// `switchboard erase --customer <network>:<id>`: erase a customer's name and messages from
+/// every ticket of theirs on that network (see `workers::erase`). A running service edits
+/// their cards and thread copies in chat.
+pub async fn erase(store: &dyn Store, customer: &str) -> anyhow::Result<ExitCode> {
+    let parsed = customer
+        .split_once(':')
+        .and_then(|(n, id)| Some((n.parse::<crate::core::Network>().ok()?, id.trim())))
+        .filter(|(_, id)| !id.is_empty());
+    let Some((network, id)) = parsed else {
+        eprintln!(
+            "--customer {customer:?} is not <network>:<id> (for example facebook:5001 or x:2244994945; the id is the customer's id on that network, as `switchboard export` shows it)"
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let done = crate::workers::erase::erase_customer(
+        store,
+        network,
+        &crate::core::CustomerId::new(id),
+        &crate::core::Actor::System,
+    )
+    .await?;
+    if done.tickets.is_empty() {
+        eprintln!("no ticket of {customer} was found: nothing was erased");
+        return Ok(ExitCode::FAILURE);
+    }
+    let ids: Vec<String> = done.tickets.iter().map(|t| format!("#{t}")).collect();
+    println!(
+        "erased {customer} from {} ({} stored payloads blanked); a running service edits their cards in chat",
+        ids.join(", "),
+        done.payloads
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -48,6 +48,13 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Erase a customer's name and messages from every ticket of theirs on one network (a
+    /// data-subject request); only the fact that an erasure happened is kept.
+    Erase {
+        /// `<network>:<id>`, e.g. `facebook:5001`.
+        #[arg(long)]
+        customer: String,
+    },
     /// Accounts connected by OAuth (YouTube channels, Google Business locations, TikTok
     /// accounts).
     Accounts {
@@ -208,6 +215,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
             cli::export(store.as_ref(), since.as_deref(), format, &mut out).await
+        }
+        Command::Erase { customer } => {
+            let store = store::connect(&config.database.url).await?;
+            store.migrate().await?;
+            cli::erase(store.as_ref(), &customer).await
         }
         Command::SavedReplies { command } => {
             let store = store::connect(&config.database.url).await?;

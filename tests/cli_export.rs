@@ -143,3 +143,54 @@ async fn tickets_are_exported_as_json_lines_or_csv() {
     assert!(err.contains("is not a date"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn erase_removes_a_customers_name_and_texts_and_refuses_what_it_cannot_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
+    seed(&db).await;
+    let run = |args: &[&str]| {
+        bin()
+            .args(["--config", EXAMPLE])
+            .args(args)
+            .env("SWITCHBOARD_DATABASE_URL", &db)
+            .output()
+            .expect("runs")
+    };
+    for bad in ["cust2", "myspace:cust2", "facebook:"] {
+        let out = run(&["erase", "--customer", bad]);
+        assert!(!out.status.success(), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not <network>:<id>"), "{err}");
+    }
+    let out = run(&["erase", "--customer", "facebook:nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was erased"));
+
+    let out = run(&["erase", "--customer", "facebook:cust2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("#2"));
+    let out = run(&["export"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("quotes") && !text.contains("\"Jo\""),
+        "{text}"
+    );
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines[1]["customer"]["name"], serde_json::Value::Null);
+    assert_eq!(
+        lines[1]["messages"][0]["text"],
+        switchboard::core::text::ERASED_TEXT
+    );
+    let history = lines[1]["history"].as_array().expect("history");
+    assert_eq!(history.last().expect("entries")["what"]["kind"], "erased");
+    // The other customer is untouched.
+    assert_eq!(lines[0]["messages"][0]["text"], "old one");
+}

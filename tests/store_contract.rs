@@ -295,6 +295,7 @@ contract!(
     finished_rows_are_purged_after_the_period,
     a_lease_has_one_holder_until_it_ends,
     tickets_since_pages_by_id,
+    a_customers_tickets_and_raw_payloads_are_found_for_erasure,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -3232,4 +3233,63 @@ async fn tickets_since_pages_by_id(store: DynStore) {
         ids(store.tickets_since(at(10), TicketId(0), 10).await.unwrap()),
         vec![b.id, c.id]
     );
+}
+
+async fn a_customers_tickets_and_raw_payloads_are_found_for_erasure(store: DynStore) {
+    let a = open(&store, "c1", "cust1", t0()).await;
+    let _other = open(&store, "c2", "cust2", t0()).await;
+    // The same customer under another post: another ticket.
+    let mut elsewhere = comment("c3", "cust1", "hello again", t0());
+    elsewhere.post_id = NetworkItemId::new("page1_post2");
+    let b = apply_ok(
+        &store,
+        None,
+        Event::CustomerMessage { item: elsewhere },
+        at(1),
+    )
+    .await;
+    assert_ne!(a.id, b.id);
+    assert_eq!(
+        store
+            .customer_tickets(Network::Facebook, &CustomerId::new("cust1"))
+            .await
+            .unwrap(),
+        vec![a.id, b.id]
+    );
+    assert!(
+        store
+            .customer_tickets(Network::Instagram, &CustomerId::new("cust1"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let row = |key: &str, payload: &str| NewInbox {
+        payload: payload.into(),
+        ..inbox(key)
+    };
+    store
+        .insert_inbox(
+            &[
+                row("k1", r#"{"item_id":"post1_c1","text":"secret"}"#),
+                row("k2", r#"{"item_id":"post1_c2","text":"other"}"#),
+                row("k3", r#"{"item_id":"post1_c1","text":"edited secret"}"#),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    // Two processed, the third still pending (its worker will read it).
+    for r in store.claim_inbox(2, t0(), lease()).await.unwrap() {
+        assert!(store.finish_inbox(r.claim(), None, at(1)).await.unwrap());
+    }
+    let needles = vec!["post1_c1".to_string(), String::new()];
+    assert_eq!(store.scrub_inbox(&needles).await.unwrap(), 1);
+    assert_eq!(
+        store.scrub_inbox(&needles).await.unwrap(),
+        0,
+        "already blank"
+    );
+    // The rows stay, so a redelivery is still recognised as a duplicate.
+    assert_eq!(store.count_inbox().await.unwrap(), 3);
+    assert_eq!(store.insert_inbox(&[inbox("k1")], at(2)).await.unwrap(), 0);
 }

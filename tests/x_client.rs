@@ -751,6 +751,7 @@ fn ticket(kind: ItemKind, customer: &str) -> switchboard::core::Ticket {
             last_customer_at: now,
             context: Default::default(),
             archived: None,
+            erased: false,
         },
     }
 }

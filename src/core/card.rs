@@ -313,6 +313,10 @@ impl CardView {
                 .map(|(a, r)| text::moderation_failed(s.network, *a, r)),
             archived: None,
         };
+        if s.erased {
+            view.text = Rich::ours(text::ERASED_TEXT);
+            view.permalink = None;
+        }
         if let Some(a) = s.archived {
             // About to be deleted: nothing on it can be acted on any more.
             view.buttons.clear();

@@ -108,6 +108,13 @@ pub enum Event {
     },
     /// Re-render the card (time passed: the reply window's countdown).
     Refresh,
+    /// Erase the customer's texts and name (a data-subject request): the ticket's state, and
+    /// `customer_messages` (the keys of their messages in it); cards and thread copies are
+    /// re-rendered to say so.
+    Erase {
+        actor: Actor,
+        customer_messages: Vec<MessageKey>,
+    },
     /// The retention job archives a ticket closed for more than `after_days` (nothing
     /// happens when it is open again by now, or archived already).
     Archive { after_days: u32 },
@@ -832,6 +839,33 @@ pub fn decide(
             d.effects.push(Effect::ExplainFailure { key: key.clone() });
             d.effects.push(Effect::UpdateCard);
         }
+        Event::Erase {
+            actor,
+            customer_messages,
+        } => {
+            let s = &mut d.state;
+            s.erased = true;
+            s.customer.name = None;
+            s.first_text = String::new();
+            s.last_text = None;
+            // A permalink may name the customer (`/@user/video/…`).
+            s.permalink = None;
+            s.replying.clear();
+            for key in customer_messages {
+                d.messages.push(MessageChange::Update {
+                    key: key.clone(),
+                    patch: MessagePatch {
+                        text: Some(crate::core::text::ERASED_TEXT.to_string()),
+                        ..Default::default()
+                    },
+                });
+                d.effects
+                    .push(Effect::UpdateThreadMessage { key: key.clone() });
+            }
+            d.history
+                .push(entry(now, actor.clone(), HistoryKind::Erased));
+            d.effects.push(Effect::UpdateCard);
+        }
         Event::Archive { after_days } => {
             if d.state.status == Status::Closed && d.state.archived.is_none() {
                 d.state.archived = Some(crate::core::model::Archived {
@@ -890,6 +924,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         last_customer_at: item.created_at,
         context: item.context.clone(),
         archived: None,
+        erased: false,
     };
     let actor = Actor::Customer(item.customer.id.clone());
     Ok(Decision {

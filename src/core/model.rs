@@ -321,6 +321,10 @@ pub struct TicketState {
     /// clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<Archived>,
+    /// The customer's texts and name were erased at their request: cards and thread copies
+    /// show that instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
 }
 
 /// When and why a ticket was archived.
@@ -334,6 +338,9 @@ pub struct Archived {
 impl TicketState {
     /// The customer's name as cards and notices show it.
     pub fn customer_name(&self) -> String {
+        if self.erased {
+            return super::text::ERASED_NAME.to_string();
+        }
         self.customer
             .name
             .clone()
@@ -528,6 +535,8 @@ pub enum HistoryKind {
     Archived {
         after_days: u32,
     },
+    /// The customer's texts and name were erased (nothing else about them is recorded).
+    Erased,
 }
 
 impl HistoryKind {
@@ -552,6 +561,7 @@ impl HistoryKind {
             HistoryKind::ProfileChosen { .. } => "profile_chosen",
             HistoryKind::ModerationFailed { .. } => "moderation_failed",
             HistoryKind::Archived { .. } => "archived",
+            HistoryKind::Erased => "erased",
         }
     }
 }
@@ -596,6 +606,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             last_customer_at: at,
             context: Default::default(),
             archived: None,
+            erased: false,
         },
     }
 }

@@ -365,8 +365,10 @@ pub fn command_help(command: &str) -> String {
          • Start a thread message with `note:` to keep it internal.\n\
          `{command} queue unassigned|team|mine|done` lists a queue.\n\
          `{command} close|open|read|unread <filters>` acts on every matching ticket; filters: \
-         `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`.\n\
+         `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x` `account:<id>` `type:public|private`.\n\
          `{command} reply <words>` finds saved replies; `{command} reply new` creates one.\n\
+         Admins: `{command} connect <network>`, `{command} accounts`, `{command} disconnect <id>`; \
+         `{command} erase #<ticket>` erases that ticket's customer (name and messages).\n\
          `{command} help` shows this message."
     )
 }
@@ -558,6 +560,22 @@ pub fn window_left(left: chrono::Duration, human_agent: bool) -> String {
         format!(":hourglass: Reply window: {left} left")
     }
 }
+
+/// `erase` without a ticket number.
+pub const ERASE_USAGE: &str = "Usage: `erase #<ticket>` erases that ticket's customer (their name and messages, on every ticket of theirs on that network). Admins only.";
+
+/// The answer to an accepted `erase` command.
+pub fn erase_started(ticket: i64) -> String {
+    format!(
+        ":wastebasket: Erasing the customer of #{ticket}: their name and messages are removed from Switchboard, and their cards and thread copies are edited to say so. Only the fact that an erasure happened is kept."
+    )
+}
+
+/// What is shown instead of an erased customer's name.
+pub const ERASED_NAME: &str = "(erased)";
+
+/// What is stored and shown instead of an erased customer's messages.
+pub const ERASED_TEXT: &str = "[erased at the customer's request]";
 
 /// The card's line once the retention job archived its ticket.
 pub fn archived(after_days: u32) -> String {
@@ -1336,8 +1354,9 @@ mod tests {
         • Write in the card's thread to reply to the customer on the network (unless the channel is in explicit mode).
         • Start a thread message with `note:` to keep it internal.
         `/switchboard queue unassigned|team|mine|done` lists a queue.
-        `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`.
+        `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x` `account:<id>` `type:public|private`.
         `/switchboard reply <words>` finds saved replies; `/switchboard reply new` creates one.
+        Admins: `/switchboard connect <network>`, `/switchboard accounts`, `/switchboard disconnect <id>`; `/switchboard erase #<ticket>` erases that ticket's customer (name and messages).
         `/switchboard help` shows this message.
         ");
         insta::assert_snapshot!(refused(crate::core::permission::Permission::Assign),
@@ -1347,6 +1366,8 @@ mod tests {
         insta::assert_snapshot!(assign_usage("/switchboard"),
             @"Use `/switchboard assign #<ticket> me|@someone|team:<name>|none [note for the assignee]`.");
         insta::assert_snapshot!(assign_done(42), @"Assigning ticket #42…");
+        insta::assert_snapshot!(erase_started(42),
+            @":wastebasket: Erasing the customer of #42: their name and messages are removed from Switchboard, and their cards and thread copies are edited to say so. Only the fact that an erasure happened is kept.");
     }
 
     #[test]

@@ -713,6 +713,7 @@ pub async fn commands(
         Some((&"connect", rest)) => connect_command(&state, &command, rest).await?,
         Some((&"accounts", _)) => accounts_command(&state, &command).await?,
         Some((&"disconnect", rest)) => disconnect_command(&state, &command, rest).await?,
+        Some((&"erase", rest)) => erase_command(&state, &command, rest).await?,
         Some((&"assign", rest)) => assign_command(&state, &command, rest).await?,
         Some((verb, rest)) => match CardAction::from_bulk_verb(verb) {
             Some(action) => bulk_command(&state, &command, action, rest).await?,
@@ -796,6 +797,36 @@ async fn disconnect_command(
         None => ephemeral(text::account_not_found(id)),
     }
     .into_response())
+}
+
+/// `erase #N`: an admin erases the customer of a ticket routed to this channel (all their
+/// tickets on that network), off the request path.
+async fn erase_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let Some(id) = words
+        .first()
+        .and_then(|w| w.trim_start_matches('#').parse::<i64>().ok())
+        .map(TicketId)
+    else {
+        return Ok(ephemeral(text::ERASE_USAGE).into_response());
+    };
+    if !is_admin(state, command).await? {
+        return Ok(ephemeral(text::ADMINS_ONLY).into_response());
+    }
+    let me = teammate(&command.user_id);
+    let scope = Scope::of(state, origin(&me, Some(&command.channel_id))).await?;
+    if let Err(why) = command_ticket(state, &scope, id).await? {
+        return Ok(ephemeral(why).into_response());
+    }
+    let event = InboxEvent::Erase {
+        teammate: me,
+        ticket: id,
+    };
+    store(state, format!("erase:{}", command.trigger_id), event).await?;
+    Ok(ephemeral(text::erase_started(id.0)).into_response())
 }
 
 async fn saved_replies_command(

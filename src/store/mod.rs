@@ -24,7 +24,8 @@ use crate::core::filter::Filter;
 use crate::core::saved_reply::{SavedReply, SavedReplyId};
 use crate::core::tags::TagModelData;
 use crate::core::{
-    ChatRef, Decision, Effect, HistoryEntry, Message, MessageKey, NetworkItemId, Ticket, TicketId,
+    ChatRef, CustomerId, Decision, Effect, HistoryEntry, Message, MessageKey, Network,
+    NetworkItemId, Ticket, TicketId,
 };
 
 pub type DynStore = Arc<dyn Store>;
@@ -762,6 +763,18 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<bool>;
+
+    /// Every ticket of one customer on one network, by id (an erasure's scope).
+    async fn customer_tickets(
+        &self,
+        network: Network,
+        customer: &CustomerId,
+    ) -> Result<Vec<TicketId>>;
+
+    /// Blank the payload of processed inbox rows that contain any of `needles` (the network
+    /// ids of an erased customer's items), keeping the rows themselves so that a redelivery
+    /// is still recognised. How many rows were blanked.
+    async fn scrub_inbox(&self, needles: &[String]) -> Result<u64>;
 
     /// Tickets whose last activity was at or after `since`, by id, after `after`, at most
     /// `limit` (an export's pages).

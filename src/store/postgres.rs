@@ -1681,6 +1681,36 @@ impl Store for PgStore {
         Ok(taken == 1)
     }
 
+    async fn customer_tickets(
+        &self,
+        network: crate::core::Network,
+        customer: &crate::core::CustomerId,
+    ) -> Result<Vec<TicketId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE network = $1 AND customer_id = $2 ORDER BY id",
+        )
+        .bind(network.as_str())
+        .bind(customer.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(TicketId).collect())
+    }
+
+    async fn scrub_inbox(&self, needles: &[String]) -> Result<u64> {
+        let mut n = 0;
+        for needle in needles.iter().filter(|s| !s.is_empty()) {
+            n += sqlx::query(
+                "UPDATE inbox SET payload = '\"erased\"' \
+                 WHERE processed_at IS NOT NULL AND strpos(payload, $1) > 0",
+            )
+            .bind(needle)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(n)
+    }
+
     async fn tickets_since(
         &self,
         since: DateTime<Utc>,

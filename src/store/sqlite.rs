@@ -1730,6 +1730,36 @@ impl Store for SqliteStore {
         Ok(taken == 1)
     }
 
+    async fn customer_tickets(
+        &self,
+        network: crate::core::Network,
+        customer: &crate::core::CustomerId,
+    ) -> Result<Vec<TicketId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE network = ? AND customer_id = ? ORDER BY id",
+        )
+        .bind(network.as_str())
+        .bind(customer.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(ids.into_iter().map(TicketId).collect())
+    }
+
+    async fn scrub_inbox(&self, needles: &[String]) -> Result<u64> {
+        let mut n = 0;
+        for needle in needles.iter().filter(|s| !s.is_empty()) {
+            n += sqlx::query(
+                "UPDATE inbox SET payload = '\"erased\"' \
+                 WHERE processed_at IS NOT NULL AND instr(payload, ?) > 0",
+            )
+            .bind(needle)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        }
+        Ok(n)
+    }
+
     async fn tickets_since(
         &self,
         since: DateTime<Utc>,

@@ -427,6 +427,26 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             }
             return settle(svc, row, applied).await;
         }
+        InboxEvent::Erase { teammate, ticket } => {
+            let Some(t) = svc.store.ticket(ticket).await? else {
+                return note(svc, row, "the ticket whose customer to erase is gone").await;
+            };
+            // Idempotent: a retry after a crash erases what is left.
+            let done = super::erase::erase_customer(
+                svc.store.as_ref(),
+                t.state.network,
+                &t.state.customer.id,
+                &crate::core::Actor::Teammate(teammate),
+            )
+            .await?;
+            svc.wake_outbox.notify_one();
+            let what = format!(
+                "customer erased from {} tickets ({} inbound payloads blanked)",
+                done.tickets.len(),
+                done.payloads
+            );
+            return note(svc, row, &what).await;
+        }
         InboxEvent::Bulk {
             teammate,
             action,

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod apply;
 pub mod directory;
+pub mod erase;
 pub mod inbox;
 pub mod outbox;
 pub mod poll;
@@ -92,6 +93,12 @@ pub enum InboxEvent {
         #[serde(default)]
         discord_token: Option<String>,
     },
+    /// An admin asked to erase the customer of `ticket` (admin permission and the channel's
+    /// access already checked by the handler): every ticket of that customer on its network.
+    Erase {
+        teammate: Teammate,
+        ticket: TicketId,
+    },
     /// A teammate wrote in a thread; if the thread is a card's, it is a reply or a note.
     ThreadMessage {
         teammate: Teammate,
@@ -140,7 +147,8 @@ impl InboxEvent {
             InboxEvent::ModalReply { ticket: t, .. }
             | InboxEvent::ReplyModal { ticket: t, .. }
             | InboxEvent::Assign { ticket: t, .. }
-            | InboxEvent::TagsSubmitted { ticket: t, .. } => ticket(t),
+            | InboxEvent::TagsSubmitted { ticket: t, .. }
+            | InboxEvent::Erase { ticket: t, .. } => ticket(t),
             InboxEvent::Bulk { .. } => None,
         }
     }

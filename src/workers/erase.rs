@@ -1,0 +1,87 @@
+//! Erasure (a customer's data-subject request): every ticket of the customer on a network has
+//! the customer's name and texts removed, through the core (`Event::Erase`), so that the same
+//! commit queues the edits of its card and thread copies in chat; the raw inbound payloads
+//! that carried their items are blanked. The history records only that an erasure happened.
+//! Works on the store alone, so the CLI runs it without the service (a running service
+//! delivers the chat edits).
+
+use anyhow::bail;
+use chrono::Utc;
+
+use crate::core::capabilities::Capabilities;
+use crate::core::{Actor, CustomerId, Event, MessageKind, Network, TicketId};
+use crate::store::{Commit, CommitOutcome, Consumes, Store, Target};
+
+/// Attempts at one ticket when replicas keep changing it meanwhile.
+const MAX_CONFLICTS: usize = 5;
+
+/// What an erasure did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Erased {
+    pub tickets: Vec<TicketId>,
+    /// Inbound payloads blanked.
+    pub payloads: u64,
+}
+
+/// Erase the customer `customer` of `network` everywhere.
+pub async fn erase_customer(
+    store: &dyn Store,
+    network: Network,
+    customer: &CustomerId,
+    actor: &Actor,
+) -> anyhow::Result<Erased> {
+    let mut done = Erased::default();
+    for id in store.customer_tickets(network, customer).await? {
+        done.payloads += erase_ticket(store, id, actor).await?;
+        done.tickets.push(id);
+    }
+    Ok(done)
+}
+
+/// Erase one ticket's customer data; how many inbound payloads were blanked.
+async fn erase_ticket(store: &dyn Store, id: TicketId, actor: &Actor) -> anyhow::Result<u64> {
+    for _ in 0..MAX_CONFLICTS {
+        let Some(ticket) = store.ticket(id).await? else {
+            return Ok(0);
+        };
+        let theirs: Vec<_> = store
+            .messages(id)
+            .await?
+            .into_iter()
+            .filter(|m| m.kind == MessageKind::Customer)
+            .collect();
+        let event = Event::Erase {
+            actor: actor.clone(),
+            customer_messages: theirs.iter().map(|m| m.key.clone()).collect(),
+        };
+        let now = Utc::now();
+        // Erasing reads no capability: it is the same on every network.
+        let decision = crate::core::decide(Some(&ticket), &event, &Capabilities::NONE, now)?;
+        let outcome = store
+            .commit(Commit {
+                target: Target::Existing {
+                    id,
+                    version: ticket.version,
+                },
+                decision,
+                consumes: Consumes::Nothing,
+                now,
+            })
+            .await?;
+        match outcome {
+            CommitOutcome::Committed { .. } => {
+                let mut needles: Vec<String> = theirs
+                    .iter()
+                    .filter_map(|m| m.network_item_id.as_ref().map(|i| i.to_string()))
+                    .collect();
+                needles.push(ticket.state.first_item.to_string());
+                needles.sort();
+                needles.dedup();
+                return Ok(store.scrub_inbox(&needles).await?);
+            }
+            CommitOutcome::Conflict => continue,
+            CommitOutcome::AlreadyConsumed => bail!("ticket #{id}: unexpected consumed input"),
+        }
+    }
+    bail!("ticket #{id} kept changing; run the erasure again")
+}
