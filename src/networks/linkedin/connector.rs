@@ -66,7 +66,7 @@ type Listed = HashMap<String, Vec<Comment>>;
 /// What became of one notification.
 enum Read {
     /// Done with it: its envelope, if it is a ticket.
-    Done(Option<NetworkEnvelope>),
+    Done(Option<Box<NetworkEnvelope>>),
     /// Its comment is not listed (yet: LinkedIn may list it a little later).
     NotListed,
     /// The poll's budget ran out before it could be read.
@@ -181,7 +181,9 @@ impl LinkedinConnector {
                     },
                 };
                 Ok(match found {
-                    Some(c) => Read::Done(comment_envelope(&account.account_id, &post, None, &c)),
+                    Some(c) => Read::Done(
+                        comment_envelope(&account.account_id, &post, None, &c).map(Box::new),
+                    ),
                     None => Read::NotListed,
                 })
             }
@@ -208,11 +210,9 @@ impl LinkedinConnector {
                     }
                 };
                 let at = super::client::millis(n.at_ms).unwrap_or_else(Utc::now);
-                Ok(Read::Done(mention_envelope(
-                    &account.account_id,
-                    &found,
-                    at,
-                )))
+                Ok(Read::Done(
+                    mention_envelope(&account.account_id, &found, at).map(Box::new),
+                ))
             }
         }
     }
@@ -308,7 +308,7 @@ impl Connector for LinkedinConnector {
                 None => break,
             }
         }
-        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.sort_by_key(|(at, _)| *at);
         Ok((found.into_iter().map(|(_, id)| id).collect(), calls))
     }
 
@@ -426,7 +426,7 @@ impl PolledConnector for LinkedinConnector {
                 .await
             {
                 Ok(Read::Done(envelope)) => {
-                    found.extend(envelope);
+                    found.extend(envelope.map(|e| *e));
                     cursor.see(n);
                 }
                 // Not listed yet: the next window still holds it while it is recent (the
