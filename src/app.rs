@@ -92,7 +92,7 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
     }))
 }
 
-/// Register the polled networks `[google]`, `[tiktok]` and `[x]` enable, and build the token
+/// Register the polled networks `[google]`, `[tiktok]`, `[x]` and `[linkedin]` enable, and build the token
 /// source of their connected accounts (which needs the credentials key: `validate` refuses to
 /// start without).
 fn polled_networks(
@@ -105,6 +105,7 @@ fn polled_networks(
     google_networks(config, http, networks)?;
     tiktok_network(config, http, networks)?;
     x_network(config, http, networks)?;
+    linkedin_network(config, http, networks)?;
     if networks.all_polled().is_empty() {
         return Ok(None);
     }
@@ -206,6 +207,38 @@ fn x_network(
     );
     if let Some(secret) = x.webhook_secret() {
         networks.add_webhook(Arc::new(XWebhooks::new(secret)));
+    }
+    Ok(())
+}
+
+/// LinkedIn pages, when `[linkedin]` is configured: its connector (polling unless
+/// `ingest = "webhook"`), its OAuth client, and `/webhooks/linkedin` when pages are pushed.
+fn linkedin_network(
+    config: &Config,
+    http: &reqwest::Client,
+    networks: &mut crate::networks::Networks,
+) -> anyhow::Result<()> {
+    use crate::networks::linkedin::{Ingest, LinkedinClient, LinkedinConnector, LinkedinWebhooks};
+    let Some(l) = &config.linkedin else {
+        return Ok(());
+    };
+    let client = LinkedinClient::new(http.clone(), &l.api_url, l.version.clone())
+        .context("linkedin.api_url or linkedin.version is not usable")?;
+    networks.add_polled(Arc::new(LinkedinConnector::new(
+        client,
+        l.backfill_days,
+        l.ingest,
+        l.expiry_warning_days,
+    )));
+    networks.add_provider(
+        crate::oauth::LINKEDIN,
+        l.provider()
+            .context("linkedin.client_secret is not set or a linkedin.*_url does not parse")?,
+    );
+    if l.ingest == Ingest::Webhook
+        && let Some(secret) = l.secret()
+    {
+        networks.add_webhook(Arc::new(LinkedinWebhooks::new(secret, l.signature)));
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ pub const ENV_TIKTOK_WEBHOOK_SECRET: &str = "SWITCHBOARD_TIKTOK_WEBHOOK_SECRET";
 pub const ENV_X_CLIENT_SECRET: &str = "SWITCHBOARD_X_CLIENT_SECRET";
 /// X's app consumer secret (API secret key): signs webhook deliveries and CRC answers.
 pub const ENV_X_CONSUMER_SECRET: &str = "SWITCHBOARD_X_CONSUMER_SECRET";
+/// LinkedIn's client secret: OAuth, and the key of webhook signatures and challenges.
+pub const ENV_LINKEDIN_CLIENT_SECRET: &str = "SWITCHBOARD_LINKEDIN_CLIENT_SECRET";
 /// The key that seals stored credentials (base64 of 32 bytes; see `crypto::SecretKey`).
 /// Environment only: it must not sit in the file next to what it protects.
 pub const ENV_SECRET_KEY: &str = "SWITCHBOARD_SECRET_KEY";
@@ -95,6 +97,10 @@ pub struct Config {
     /// `networks::x`).
     #[serde(default)]
     pub x: Option<XConfig>,
+    /// The LinkedIn app (Community Management API): organization pages connected from chat
+    /// (optional; see `networks::linkedin`).
+    #[serde(default)]
+    pub linkedin: Option<LinkedinConfig>,
     /// The key that seals connected accounts' credentials (`crate::crypto`). Never in the
     /// file: env `SWITCHBOARD_SECRET_KEY` only.
     #[serde(skip)]
@@ -372,6 +378,106 @@ impl XConfig {
         self.consumer_secret
             .clone()
             .filter(|s| !s.expose_secret().trim().is_empty())
+    }
+}
+
+/// The LinkedIn app (developer portal → My apps → the app, with the Community Management API
+/// product): its OAuth client, LinkedIn's URLs and API version, and how pages' news arrives.
+/// Pages are connected from chat.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkedinConfig {
+    /// The app's Client ID (Auth tab).
+    pub client_id: String,
+    /// The app's Primary Client Secret: OAuth, and the key of webhook signatures.
+    /// Env: `SWITCHBOARD_LINKEDIN_CLIENT_SECRET`.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    #[serde(default = "default_linkedin_api_url")]
+    pub api_url: String,
+    #[serde(default = "default_linkedin_authorize_url")]
+    pub authorize_url: String,
+    #[serde(default = "default_linkedin_token_url")]
+    pub token_url: String,
+    #[serde(default = "default_linkedin_revoke_url")]
+    pub revoke_url: String,
+    /// The `LinkedIn-Version` header (YYYYMM). LinkedIn sunsets a version about a year after
+    /// it ships: keep it current.
+    #[serde(default = "default_linkedin_version")]
+    pub version: String,
+    /// How far back a newly connected page's notifications are read, in days (LinkedIn
+    /// keeps 60).
+    #[serde(default = "default_backfill_days")]
+    pub backfill_days: u32,
+    /// `poll` (Switchboard reads the pages' notifications) or `webhook` (LinkedIn pushes
+    /// them to `/webhooks/linkedin`; pages are then never polled).
+    #[serde(default)]
+    pub ingest: crate::networks::linkedin::Ingest,
+    /// What `X-LI-Signature` is computed over: `prefixed` (`"hmacsha256=" + body`, the
+    /// reading of LinkedIn's guide) or `plain` (the body).
+    #[serde(default)]
+    pub signature: crate::networks::linkedin::SignatureForm,
+    /// Apps LinkedIn did not enable for refresh tokens get 60-day access tokens: a page's
+    /// channel is told this many days before its token expires, once.
+    #[serde(default = "default_linkedin_expiry_warning_days")]
+    pub expiry_warning_days: u32,
+}
+
+fn default_linkedin_api_url() -> String {
+    crate::networks::linkedin::DEFAULT_API_BASE.into()
+}
+fn default_linkedin_authorize_url() -> String {
+    crate::oauth::LINKEDIN_AUTHORIZE_URL.into()
+}
+fn default_linkedin_token_url() -> String {
+    crate::oauth::LINKEDIN_TOKEN_URL.into()
+}
+fn default_linkedin_revoke_url() -> String {
+    crate::oauth::LINKEDIN_REVOKE_URL.into()
+}
+fn default_linkedin_version() -> String {
+    crate::networks::linkedin::DEFAULT_VERSION.into()
+}
+/// Days before a LinkedIn token without refresh expires that its page's channel is told.
+pub const DEFAULT_LINKEDIN_EXPIRY_WARNING_DAYS: u32 = 7;
+fn default_linkedin_expiry_warning_days() -> u32 {
+    DEFAULT_LINKEDIN_EXPIRY_WARNING_DAYS
+}
+
+impl LinkedinConfig {
+    /// A client with every other setting at its default.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: None,
+            api_url: default_linkedin_api_url(),
+            authorize_url: default_linkedin_authorize_url(),
+            token_url: default_linkedin_token_url(),
+            revoke_url: default_linkedin_revoke_url(),
+            version: default_linkedin_version(),
+            backfill_days: DEFAULT_BACKFILL_DAYS,
+            ingest: Default::default(),
+            signature: Default::default(),
+            expiry_warning_days: DEFAULT_LINKEDIN_EXPIRY_WARNING_DAYS,
+        }
+    }
+
+    /// The client secret, when set and not blank.
+    pub fn secret(&self) -> Option<SecretString> {
+        self.client_secret
+            .clone()
+            .filter(|s| !s.expose_secret().trim().is_empty())
+    }
+
+    /// The OAuth client with this file's URLs. `None` while the secret is missing or a URL
+    /// does not parse (`validate` reports both).
+    pub fn provider(&self) -> Option<crate::oauth::ProviderConfig> {
+        let mut p =
+            crate::oauth::ProviderConfig::linkedin(self.client_id.clone(), self.secret()?, vec![]);
+        p.authorize_url = url::Url::parse(&self.authorize_url).ok()?;
+        p.token_url = url::Url::parse(&self.token_url).ok()?;
+        p.revoke_url = Some(url::Url::parse(&self.revoke_url).ok()?);
+        Some(p)
     }
 }
 
@@ -1070,6 +1176,9 @@ impl Config {
                 t.webhook_secret = Some(v);
             }
         }
+        if let (Some(l), Some(v)) = (self.linkedin.as_mut(), secret(ENV_LINKEDIN_CLIENT_SECRET)) {
+            l.client_secret = Some(v);
+        }
         if let Some(x) = self.x.as_mut() {
             if let Some(v) = secret(ENV_X_CLIENT_SECRET) {
                 x.client_secret = Some(v);
@@ -1290,6 +1399,9 @@ impl Config {
         if let Some(x) = &self.x {
             self.validate_x(x, &mut problems);
         }
+        if let Some(l) = &self.linkedin {
+            self.validate_linkedin(l, &mut problems);
+        }
         // Accounts of polled networks are connected at run time, not listed here.
         if self.meta.pages.is_empty()
             && self.meta.instagram.is_empty()
@@ -1297,6 +1409,7 @@ impl Config {
             && self.google.is_none()
             && self.tiktok.is_none()
             && self.x.is_none()
+            && self.linkedin.is_none()
         {
             problems.push(
                 "no account is configured: add at least one [[meta.pages]], [[meta.instagram]] or [[meta.whatsapp]]"
@@ -1551,6 +1664,47 @@ impl Config {
         }
     }
 
+    /// `[linkedin]`: the client, its URLs and version, and the secret its webhooks need.
+    fn validate_linkedin(&self, l: &LinkedinConfig, problems: &mut Vec<String>) {
+        if l.client_id.trim().is_empty() {
+            problems.push("linkedin.client_id is empty".into());
+        }
+        if is_blank(&l.client_secret) {
+            let why = if l.ingest == crate::networks::linkedin::Ingest::Webhook {
+                ": ingest = \"webhook\" needs it to check LinkedIn's signatures, and OAuth needs it"
+            } else {
+                ""
+            };
+            problems.push(format!(
+                "linkedin.client_secret is not set (set it in the file or {ENV_LINKEDIN_CLIENT_SECRET}){why}"
+            ));
+        }
+        if l.version.len() != 6 || !l.version.bytes().all(|b| b.is_ascii_digit()) {
+            problems.push(format!(
+                "linkedin.version must be a LinkedIn-Version month, YYYYMM: {:?}",
+                l.version
+            ));
+        }
+        if l.backfill_days == 0 {
+            problems.push("linkedin.backfill_days must be ≥ 1".into());
+        }
+        for (key, url) in [
+            ("linkedin.api_url", &l.api_url),
+            ("linkedin.authorize_url", &l.authorize_url),
+            ("linkedin.token_url", &l.token_url),
+            ("linkedin.revoke_url", &l.revoke_url),
+        ] {
+            match url::Url::parse(url) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => problems.push(format!("{key} is not an http(s) URL: {url:?}")),
+            }
+        }
+        // Said once when [google] or [x], whose rules are the same, say it already.
+        if self.google.is_none() && self.x.is_none() {
+            self.validate_connected("[linkedin]", "LinkedIn", problems);
+        }
+    }
+
     /// What a section whose accounts are connected by OAuth needs: the key their tokens are
     /// sealed with, and a public URL the provider accepts as a redirect URI
     /// (network-apis.md §11.1 rule 1: https, no raw IP address; loopback exempt from both).
@@ -1651,6 +1805,7 @@ impl Config {
         self.google.is_some()
             || self.tiktok.is_some()
             || self.x.is_some()
+            || self.linkedin.is_some()
             || self.destinations().any(|(s, _)| s.is_some())
     }
 
@@ -2348,7 +2503,7 @@ mod tests {
         let text = std::fs::read_to_string(path).expect("example");
         let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
         let (_, rest) = rest.split_once("# ---- X").expect("then X");
-        let (x, _) = rest.split_once("# ---- Discord").expect("then Discord");
+        let (x, _) = rest.split_once("# ---- LinkedIn").expect("then LinkedIn");
         let uncommented: Vec<&str> = x
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
@@ -2359,6 +2514,88 @@ mod tests {
             .collect();
         let head = head.replace("# public_url = ", "public_url = ");
         format!("{head}\n{}", uncommented.join("\n"))
+    }
+
+    /// The example's `[linkedin]` block and `server.public_url`, uncommented.
+    fn example_with_linkedin() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
+        let text = std::fs::read_to_string(path).expect("example");
+        let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
+        let (_, rest) = rest.split_once("# ---- LinkedIn").expect("then LinkedIn");
+        let (section, _) = rest.split_once("# ---- Discord").expect("then Discord");
+        let uncommented: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with('[')
+                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
+            })
+            .collect();
+        let head = head.replace("# public_url = ", "public_url = ");
+        format!("{head}\n{}", uncommented.join("\n"))
+    }
+
+    #[test]
+    fn the_example_linkedin_section_parses_and_a_webhook_needs_the_secret() {
+        let config = Config::parse(&example_with_linkedin()).expect("parses");
+        let l = config.linkedin.as_ref().expect("[linkedin]");
+        assert_eq!(l.api_url, crate::networks::linkedin::DEFAULT_API_BASE);
+        assert_eq!(l.token_url, crate::oauth::LINKEDIN_TOKEN_URL);
+        assert_eq!(l.version, crate::networks::linkedin::DEFAULT_VERSION);
+        assert_eq!(l.ingest, crate::networks::linkedin::Ingest::Poll);
+        assert_eq!(
+            l.signature,
+            crate::networks::linkedin::SignatureForm::Prefixed
+        );
+        assert_eq!(l.expiry_warning_days, 7);
+        let problems: Vec<String> = config
+            .validate()
+            .into_iter()
+            .filter(|p| p.contains("linkedin") || p.contains("public_url"))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "linkedin.client_secret is not set (set it in the file or SWITCHBOARD_LINKEDIN_CLIENT_SECRET)",
+                "SWITCHBOARD_SECRET_KEY is not set: [linkedin] stores OAuth tokens encrypted with it \
+                 (generate one with `openssl rand -base64 32`)"
+            ]
+        );
+        assert!(l.provider().is_none(), "no secret yet");
+        // A webhook without the secret is refused, saying why; a bad version too.
+        let text = example_with_linkedin()
+            .replace("ingest = \"poll\"", "ingest = \"webhook\"")
+            .replace("version = \"202611\"", "version = \"2026-11\"");
+        let config = Config::parse(&text).expect("parses");
+        let problems = config.validate();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("linkedin.client_secret") && p.contains("webhook")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("linkedin.version")),
+            "{problems:?}"
+        );
+        // The environment supplies the secret; the provider is LinkedIn's dialect.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("linkedin.toml");
+        std::fs::write(&path, example_with_linkedin()).expect("write");
+        let env = |name: &str| match name {
+            ENV_LINKEDIN_CLIENT_SECRET => Some("li-secret".to_string()),
+            ENV_SECRET_KEY => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
+            _ => None,
+        };
+        let config = Config::load(&path, &env).expect("loads");
+        let p = config
+            .linkedin
+            .as_ref()
+            .and_then(LinkedinConfig::provider)
+            .expect("provider");
+        assert_eq!(p.dialect, crate::oauth::Dialect::Linkedin);
+        assert_eq!(p.client_auth, crate::oauth::ClientAuth::RequestBody);
+        assert!(!format!("{:?}", config.linkedin).contains("li-secret"));
     }
 
     #[test]

@@ -365,7 +365,7 @@ pub fn command_help(command: &str) -> String {
          • Start a thread message with `note:` to keep it internal.\n\
          `{command} queue unassigned|team|mine|done` lists a queue.\n\
          `{command} close|open|read|unread <filters>` acts on every matching ticket; filters: \
-         `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x` `account:<id>` `type:public|private`.\n\
+         `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x|linkedin` `account:<id>` `type:public|private`.\n\
          `{command} reply <words>` finds saved replies; `{command} reply new` creates one.\n\
          Admins: `{command} connect <network>`, `{command} accounts`, `{command} disconnect <id>`; \
          `{command} erase #<ticket>` erases that ticket's customer (name and messages).\n\
@@ -866,6 +866,29 @@ pub fn account_needs_reconnect(network: Network, name: &str, reason: &str, comma
         ))
 }
 
+/// In an account's channel, once, some days before an access token that cannot be refreshed
+/// expires (LinkedIn apps without programmatic refresh get 60-day tokens): when, and how to
+/// renew it.
+pub fn account_token_expiring(
+    network: Network,
+    name: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    command: &str,
+) -> Rich {
+    let connect = format!("connect {}", connect_word(network));
+    Rich::ours(format!("⏳ {} account *", network_name(network)))
+        .then_theirs(name)
+        .then(format!(
+            "*: its access ends on {} UTC and cannot be renewed automatically. Before then, an admin runs `{command} {connect}` in this channel and signs in again; nothing else changes.",
+            expires_at.format("%Y-%m-%d %H:%M")
+        ))
+}
+
+/// The title of the page that lets a user pick which account to connect.
+pub const OAUTH_CHOOSE_TITLE: &str = "Choose what to connect";
+/// Above the choices (each a button named after the account).
+pub const OAUTH_CHOOSE_PAGE: &str = "Your sign-in gives access to several accounts. Pick the one whose conversations should come to the channel where you ran the connect command (to connect another, run the command again). These choices work once, for 10 minutes.";
+
 /// The link a connect command answers with (ephemeral: only the asker sees it).
 pub fn connect_link(network: Network, url: &str) -> String {
     format!(
@@ -1354,7 +1377,7 @@ mod tests {
         • Write in the card's thread to reply to the customer on the network (unless the channel is in explicit mode).
         • Start a thread message with `note:` to keep it internal.
         `/switchboard queue unassigned|team|mine|done` lists a queue.
-        `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x` `account:<id>` `type:public|private`.
+        `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x|linkedin` `account:<id>` `type:public|private`.
         `/switchboard reply <words>` finds saved replies; `/switchboard reply new` creates one.
         Admins: `/switchboard connect <network>`, `/switchboard accounts`, `/switchboard disconnect <id>`; `/switchboard erase #<ticket>` erases that ticket's customer (name and messages).
         `/switchboard help` shows this message.
@@ -1688,6 +1711,20 @@ mod account_text_tests {
         insta::assert_snapshot!(
             account_needs_reconnect(Network::Youtube, "Acme TV", "Token has been revoked.", "/inbox").annotated(),
             @"⚠️ YouTube account *⟨Acme TV⟩* needs reconnecting: its access was refused (⟨Token has been revoked.⟩). Its conversations are not fetched until then. An admin runs `/inbox connect youtube` in this channel to reconnect it."
+        );
+        insta::assert_snapshot!(
+            account_token_expiring(
+                Network::Linkedin,
+                "<!here> Acme",
+                chrono::DateTime::from_timestamp(1_780_000_000, 0).expect("time"),
+                "/switchboard"
+            )
+            .annotated(),
+            @"⏳ LinkedIn account *⟨<!here> Acme⟩*: its access ends on 2026-05-28 20:26 UTC and cannot be renewed automatically. Before then, an admin runs `/switchboard connect linkedin` in this channel and signs in again; nothing else changes."
+        );
+        insta::assert_snapshot!(
+            format!("{OAUTH_CHOOSE_TITLE}: {OAUTH_CHOOSE_PAGE}"),
+            @"Choose what to connect: Your sign-in gives access to several accounts. Pick the one whose conversations should come to the channel where you ran the connect command (to connect another, run the command again). These choices work once, for 10 minutes."
         );
         let lines = [
             AccountLine {

@@ -10,6 +10,7 @@
 //! refresh, retries and ordering belong to the central module (`workers`), not to connectors.
 
 pub mod google;
+pub mod linkedin;
 pub mod meta;
 pub mod tiktok;
 pub mod x;
@@ -154,6 +155,20 @@ pub trait PolledConnector: Connector {
 
     /// Quota units one poll of one account usually costs (for scheduling).
     fn units_per_poll(&self) -> u32;
+
+    /// Whether a login that gives access to several accounts lets the user pick the one to
+    /// connect (LinkedIn: each page the member administers) rather than connecting them all
+    /// (Google: every Business Profile location of the grant).
+    fn choose_account(&self) -> bool {
+        false
+    }
+
+    /// How long before an access token that cannot be refreshed (no refresh token was
+    /// issued) expires its account's channel is warned, once; `None`: never warned (the
+    /// network always issues refresh tokens, or its tokens do not expire).
+    fn expiry_warning(&self) -> Option<chrono::Duration> {
+        None
+    }
 
     /// The network's shared budget, `None` when it has none worth scheduling by.
     fn quota_plan(&self) -> Option<crate::core::quota::QuotaPlan> {
@@ -373,7 +388,6 @@ pub(crate) fn test_capabilities(state: &crate::core::TicketState) -> Capabilitie
         Network::Google => google::capabilities::reviews(kind),
         Network::Tiktok => tiktok::capabilities::comments(kind),
         Network::X => x::capabilities::x(kind),
-        // Not connected yet (no connector in this build).
-        Network::Linkedin => Capabilities::NONE,
+        Network::Linkedin => linkedin::capabilities::linkedin(kind),
     }
 }

@@ -23,6 +23,7 @@
 //! revocation endpoint as done. The protocol part is small: PKCE is a SHA-256 and the calls
 //! are three form POSTs, made with our own reqwest client (its timeouts included).
 
+mod choice;
 mod pkce;
 mod state;
 pub mod tiktok;
@@ -33,6 +34,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use choice::{
+    CHOICE_AAD, CHOICE_LIFETIME_SECS, ChoiceClaims, MAX_CHOICE_LEN, open_choice, seal_choice,
+};
 pub use pkce::{Pkce, VERIFIER_BYTES, challenge_s256};
 pub use state::{
     MAX_STATE_LEN, STATE_AAD, STATE_LIFETIME_SECS, StateClaims, StateError, open_state, seal_state,
@@ -76,6 +80,16 @@ pub const TIKTOK_REVOKE_URL: &str =
 /// The provider name of TikTok's OAuth client (`/oauth/tiktok/callback`).
 pub const TIKTOK: &str = "tiktok";
 
+/// The provider name of LinkedIn's OAuth client (`/oauth/linkedin/callback`).
+pub const LINKEDIN: &str = "linkedin";
+/// LinkedIn's authorization page (§11.4.1).
+pub const LINKEDIN_AUTHORIZE_URL: &str = "https://www.linkedin.com/oauth/v2/authorization";
+/// LinkedIn's token endpoint: code exchange and refresh (form bodies, client secret in the
+/// body).
+pub const LINKEDIN_TOKEN_URL: &str = "https://www.linkedin.com/oauth/v2/accessToken";
+/// LinkedIn's revocation endpoint (§11.4.1: community code only, [S]).
+pub const LINKEDIN_REVOKE_URL: &str = "https://www.linkedin.com/oauth/v2/revoke";
+
 /// Refresh an access token this long before it expires, in seconds (a call started just
 /// before expiry must not reach the provider just after).
 pub const REFRESH_MARGIN_SECS: i64 = 5 * 60;
@@ -102,6 +116,18 @@ pub enum Dialect {
     /// `{"code","message","data"}` envelope with refusals as HTTP 200, and refresh at its own
     /// endpoint.
     TiktokBusiness { refresh_url: Url },
+    /// LinkedIn (§11.4): standard form-encoded token calls with the secret in the body, but
+    /// no PKCE (LinkedIn offers it to native apps only; a web app's authorization request
+    /// carries no `code_challenge` and its exchange no `code_verifier`), answers without
+    /// `token_type`, and `scope` comma-separated.
+    Linkedin,
+}
+
+impl Dialect {
+    /// Whether the provider takes a PKCE challenge and verifier.
+    pub fn pkce(&self) -> bool {
+        matches!(self, Dialect::Standard)
+    }
 }
 
 /// One provider's OAuth client. Every URL can be replaced (a proxy, a test fake).
@@ -178,6 +204,28 @@ impl ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// LinkedIn's 3-legged OAuth for Community Management (§11.4): client id and secret in
+    /// the form body, no PKCE; a refresh token only for apps LinkedIn enabled for
+    /// programmatic refresh (and then the same one back on each refresh).
+    pub fn linkedin(
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+        scopes: Vec<String>,
+    ) -> Self {
+        let url = |u: &str| Url::parse(u).expect("constant URL");
+        Self {
+            dialect: Dialect::Linkedin,
+            authorize_url: url(LINKEDIN_AUTHORIZE_URL),
+            token_url: url(LINKEDIN_TOKEN_URL),
+            revoke_url: Some(url(LINKEDIN_REVOKE_URL)),
+            client_id: client_id.into(),
+            client_secret,
+            scopes,
+            extra_authorize_params: Vec::new(),
+            client_auth: ClientAuth::RequestBody,
+        }
+    }
+
     /// TikTok API for Business for account holders (§11.5 flow A), at TikTok's URLs.
     pub fn tiktok_business(
         client_key: impl Into<String>,
@@ -206,7 +254,7 @@ impl ProviderConfig {
     /// revokes access tokens only.
     pub fn revocation_token<'a>(&self, tokens: &'a TokenSet) -> &'a SecretString {
         match self.dialect {
-            Dialect::Standard => tokens
+            Dialect::Standard | Dialect::Linkedin => tokens
                 .refresh_token
                 .as_ref()
                 .unwrap_or(&tokens.access_token),
@@ -237,9 +285,11 @@ pub fn authorization_url(
         for (k, v) in &cfg.extra_authorize_params {
             q.append_pair(k, v);
         }
-        q.append_pair("state", state)
-            .append_pair("code_challenge", pkce_challenge)
-            .append_pair("code_challenge_method", "S256");
+        q.append_pair("state", state);
+        if cfg.dialect.pkce() {
+            q.append_pair("code_challenge", pkce_challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
     }
     url
 }

@@ -39,6 +39,7 @@ pub async fn exchange_code(
     if let Dialect::TiktokBusiness { .. } = cfg.dialect {
         return super::tiktok::exchange_code(http, cfg, redirect_uri, code).await;
     }
+    let pkce = [("code_verifier", verifier.expose_secret())];
     let form = with_client(
         cfg,
         &[
@@ -46,7 +47,7 @@ pub async fn exchange_code(
             ("code", code),
             ("redirect_uri", redirect_uri.as_str()),
         ],
-        &[("code_verifier", verifier.expose_secret())],
+        if cfg.dialect.pkce() { &pkce } else { &[] },
     );
     let secrets = [code, verifier.expose_secret()];
     let body = token_request(http, cfg, &form, &secrets, Grant::Code).await?;
@@ -233,7 +234,12 @@ fn token_set(
         }
     };
     let scope = match body.get("scope") {
-        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        // RFC 6749 says space-separated; LinkedIn documents a comma-separated list (§11.4.4).
+        Some(Value::String(s)) => s
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         _ => default_scope.map(<[String]>::to_vec).unwrap_or_default(),
     };
     Ok(TokenSet {

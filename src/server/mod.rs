@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             get(webhooks::handshake).post(webhooks::receive),
         )
         .route("/oauth/{provider}/callback", get(oauth::callback))
+        .route("/oauth/{provider}/choose", post(oauth::choose))
         .route("/slack/events", post(slack::events))
         .route("/slack/interactions", post(slack::interactions))
         .route("/slack/commands", post(slack::commands))

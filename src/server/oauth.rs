@@ -4,7 +4,7 @@
 //! transaction that stores the accounts. A wrong, expired or replayed one gets a clear error
 //! page and stores nothing; a failure to store leaves the link usable.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
@@ -172,6 +172,33 @@ pub async fn callback(
             return refused(text::OAUTH_EXCHANGE_FAILED);
         }
     };
+    // Several accounts the user picks from: the state is used now (its code is spent), and
+    // the page offers one sealed, single-use choice per account.
+    if connector.choose_account() && found.len() > 1 {
+        match state.store.first_time(&once, Utc::now()).await {
+            Ok(true) => {}
+            Ok(false) => return refused(text::OAUTH_REPLAYED),
+            Err(e) => {
+                warn!(error = %e, "cannot mark an OAuth state used");
+                return try_again();
+            }
+        }
+        let now = Utc::now();
+        let choices: Vec<(String, String)> = found
+            .into_iter()
+            .map(|(account_id, name)| {
+                let claims = crate::oauth::ChoiceClaims::new(
+                    &claims,
+                    account_id,
+                    name.clone(),
+                    tokens.clone(),
+                    now,
+                );
+                (crate::oauth::seal_choice(&key, &claims), name)
+            })
+            .collect();
+        return choose_page(&provider, &choices);
+    }
     let accounts: Vec<NewAccount> = found
         .into_iter()
         .map(|(account_id, name)| NewAccount {
@@ -203,6 +230,126 @@ pub async fn callback(
     }
     // The "connected" notice is pending in the store with the accounts: try it now; if the
     // chat is down, the poll worker posts it later.
+    if let Err(e) = crate::workers::accounts::deliver_notices(&state, Utc::now()).await {
+        warn!(
+            error = format!("{e:#}"),
+            "cannot announce a connected account yet"
+        );
+    }
+    page(StatusCode::OK, "Connected", text::OAUTH_CONNECTED_PAGE)
+}
+
+/// `&`, `<`, `>`, `"` and `'` as HTML entities: account names are the network's text.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page listing the accounts to pick from: one POST form per account, its sealed choice
+/// in a hidden field (never in a URL), its name escaped.
+fn choose_page(provider: &str, choices: &[(String, String)]) -> Response {
+    let mut forms = String::new();
+    for (sealed, name) in choices {
+        forms.push_str(&format!(
+            "<form method=post action=\"/oauth/{}/choose\"><input type=hidden name=choice value=\"{}\"><button type=submit>{}</button></form>",
+            html_escape(provider),
+            html_escape(sealed),
+            html_escape(name)
+        ));
+    }
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>Switchboard</title>\
+         <h1>{}</h1><p>{}</p>{forms}",
+        text::OAUTH_CHOOSE_TITLE,
+        text::OAUTH_CHOOSE_PAGE
+    );
+    (StatusCode::OK, Html(html)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Choice {
+    choice: Option<String>,
+}
+
+/// `POST /oauth/{provider}/choose`: connect the account a choice names, routed where the
+/// connect command was run. A wrong, expired or replayed choice stores nothing.
+pub async fn choose(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Form(form): Form<Choice>,
+) -> Response {
+    if !state.networks.has_provider(&provider) {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "No such OAuth provider here.",
+        );
+    }
+    let Some(sealed) = form.choice.filter(|c| !c.is_empty()) else {
+        return refused(text::OAUTH_INCOMPLETE);
+    };
+    let Some(key) = state.config.credentials_key() else {
+        return refused(text::OAUTH_NOT_CONFIGURED);
+    };
+    let claims = match crate::oauth::open_choice(&key, &sealed, Utc::now()) {
+        Ok(c) => c,
+        Err(StateError::Expired) => return refused(text::OAUTH_EXPIRED),
+        Err(_) => return refused(text::OAUTH_BAD_STATE),
+    };
+    let (Ok(network), Ok(surface)) = (
+        claims.network.parse::<Network>(),
+        claims.surface.parse::<Surface>(),
+    ) else {
+        return refused(text::OAUTH_BAD_STATE);
+    };
+    // Only a network that offers choices, through this provider.
+    let offers = state
+        .networks
+        .polled(network)
+        .is_some_and(|c| c.choose_account() && c.login().provider == provider);
+    if !offers {
+        return refused(text::OAUTH_BAD_STATE);
+    }
+    let account = NewAccount {
+        network,
+        credentials: crate::workers::tokens::seal(
+            &key,
+            network,
+            &claims.account_id,
+            &claims.tokens,
+        ),
+        account_id: AccountId::new(claims.account_id.clone()),
+        name: claims.name.clone(),
+        surface,
+        channel: claims.channel.clone(),
+        connected_by: Some(claims.user.clone()),
+    };
+    let once = format!("oauth-choice:{}", claims.nonce);
+    match state
+        .store
+        .connect_accounts_once(&once, &[account], Utc::now())
+        .await
+    {
+        Ok(Some(_)) => info!(network = %network, "account chosen and connected"),
+        Ok(None) => return refused(text::OAUTH_REPLAYED),
+        Err(e) => {
+            warn!(error = %e, "cannot store a chosen account");
+            return try_again();
+        }
+    }
+    if let Err(e) = state.reload_accounts().await {
+        warn!(error = format!("{e:#}"), "cannot reload connected accounts");
+    }
     if let Err(e) = crate::workers::accounts::deliver_notices(&state, Utc::now()).await {
         warn!(
             error = format!("{e:#}"),

@@ -127,6 +127,64 @@ pub async fn deliver_alerts(svc: &Services) -> anyhow::Result<usize> {
     Ok(posted)
 }
 
+/// The once-only key of an account's expiry warning: one per grant (a reconnect brings a new
+/// token, warned about in its turn).
+pub fn expiry_warning_key(account: &crate::store::ConnectedAccount) -> String {
+    format!(
+        "token-expiring:{}:v{}",
+        account.id, account.credentials_version
+    )
+}
+
+/// Warn the channels of healthy accounts whose access token cannot be refreshed (no refresh
+/// token was issued) and expires within their network's warning lead
+/// ([`crate::networks::PolledConnector::expiry_warning`]): once per grant, marked before the
+/// post (two replicas never both post) and unmarked when the post fails (tried again next
+/// round). Returns how many were posted.
+pub async fn deliver_expiry_warnings(svc: &Services, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let Some(key) = svc.config.credentials_key() else {
+        return Ok(0);
+    };
+    let mut posted = 0;
+    for account in svc.store.accounts().await? {
+        if account.unhealthy.is_some() {
+            continue;
+        }
+        let Some(lead) = svc
+            .networks
+            .polled(account.network)
+            .and_then(|c| c.expiry_warning())
+        else {
+            continue;
+        };
+        let Ok(tokens) = super::tokens::open(&key, &account) else {
+            continue;
+        };
+        if tokens.refresh_token.is_some() || now + lead < tokens.expires_at {
+            continue;
+        }
+        let once = expiry_warning_key(&account);
+        if !svc.store.first_time(&once, now).await? {
+            continue;
+        }
+        let warning = text::account_token_expiring(
+            account.network,
+            &account.name,
+            tokens.expires_at,
+            &command_of(svc, account.surface),
+        );
+        let nonce = format!("sbx{}v{}", account.id, account.credentials_version);
+        match post(svc, account.surface, &account.channel, &warning, &nonce).await {
+            Ok(()) => posted += 1,
+            Err(e) => {
+                warn!(account = account.id, error = %e, "cannot post a token expiry warning yet");
+                svc.store.forget(&once).await?;
+            }
+        }
+    }
+    Ok(posted)
+}
+
 /// Announce the accounts connected (or reconnected) since, in their channels: one message
 /// per channel and network, so the locations of one grant come together. Each notice is
 /// pending in the store from the write that connected its account until its post

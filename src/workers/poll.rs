@@ -375,6 +375,12 @@ async fn alerts(svc: &crate::workers::Services) {
     if let Err(e) = crate::workers::accounts::deliver_notices(svc, Utc::now()).await {
         tracing::warn!(error = format!("{e:#}"), "cannot deliver connected notices");
     }
+    if let Err(e) = crate::workers::accounts::deliver_expiry_warnings(svc, Utc::now()).await {
+        tracing::warn!(
+            error = format!("{e:#}"),
+            "cannot deliver token expiry warnings"
+        );
+    }
 }
 
 /// How long the worker waits before looking again when no account is due.
