@@ -1680,3 +1680,60 @@ async fn an_updated_review_shows_before_and_after_in_the_discord_thread() {
         (Status::Unread, Some(2))
     );
 }
+
+/// Reply profiles on Discord: two Pages route to one channel; a mention's card offers a
+/// "Reply as…" select, the choice is applied from a select interaction, and the reply from
+/// the editor goes out with the chosen Page's token.
+#[tokio::test]
+async fn a_mention_is_answered_by_the_page_chosen_in_the_discord_select() {
+    const PAGE_B: &str = "7777777777777";
+    const PAGE_B_TOKEN: &str = "EAAG-page-b-token";
+    let w = discord_world(|c| {
+        c.meta.pages.push(switchboard::config::PageConfig {
+            id: PAGE_B.into(),
+            name: "Acme Roastery".into(),
+            access_token: Some(secrecy::SecretString::from(PAGE_B_TOKEN)),
+            slack_channel: None,
+            discord_channel: Some(DCHANNEL.into()),
+        });
+    })
+    .await;
+    w.discord_ok("").await;
+    w.graph_ok().await;
+    let mention = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": 1614340868,
+        "changes": [{"field": "mention", "value": {"message": "Love it", "post_id": "999_1",
+        "comment_id": "888_1", "created_time": 1614340862,
+        "from": {"id": "5001", "name": "Fan"}, "item": "comment", "verb": "add"}}]}]});
+    w.meta_webhook(&mention.to_string()).await;
+    w.settle().await;
+    let cards = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    let card = &cards.first().expect("a card").body;
+    assert!(
+        custom_ids(card).contains(&"sb1:profile:1".to_string()),
+        "{card}"
+    );
+
+    let answer = interact(&w, &component("7501", "sb1:profile:1", 3, &[PAGE_B])).await;
+    assert!(answer["type"] == 6 || answer["type"] == 7, "{answer}");
+    w.settle().await;
+    let t = w
+        .store
+        .ticket(switchboard::core::TicketId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.state.reply_as.map(|a| a.to_string()), Some(PAGE_B.into()));
+
+    interact(&w, &click("7502", "sb1:reply:1", MOD, &[MOD_ROLE])).await;
+    interact(
+        &w,
+        &modal_submit("7503", "sb1:reply_modal:1", "text", "Thank you!"),
+    )
+    .await;
+    w.settle().await;
+    let replies = w.take_graph("/888_1/comments").await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].body["access_token"], PAGE_B_TOKEN);
+}
