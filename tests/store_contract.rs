@@ -291,6 +291,7 @@ contract!(
     quota_is_counted_per_network_and_period,
     the_profile_last_used_is_remembered_per_channel_and_network,
     networks_fed_by_webhooks_are_not_claimed_for_polls,
+    the_oldest_pending_inbox_row_is_reported,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -3046,4 +3047,27 @@ async fn networks_fed_by_webhooks_are_not_claimed_for_polls(store: DynStore) {
     // Polled here (nothing skipped): claimed like any other.
     let (taken, _) = store.claim_poll(at(2), lease()).await.unwrap().unwrap();
     assert_eq!(taken.id, x.id);
+}
+
+/// The inbox age metric: the oldest unprocessed row's receipt time, whatever its claims and
+/// retries; nothing once every row is processed.
+async fn the_oldest_pending_inbox_row_is_reported(store: DynStore) {
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), None);
+    store.insert_inbox(&[inbox("a")], t0()).await.unwrap();
+    store.insert_inbox(&[inbox("b")], at(5)).await.unwrap();
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), Some(t0()));
+    let claimed = store.claim_inbox(1, at(6), lease()).await.unwrap();
+    assert_eq!(claimed[0].dedupe_key, "a");
+    // Claimed or waiting for a retry, it is still pending.
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), Some(t0()));
+    assert!(
+        store
+            .finish_inbox(claimed[0].claim(), None, at(7))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), Some(at(5)));
+    let b = store.claim_inbox(1, at(8), lease()).await.unwrap();
+    assert!(store.finish_inbox(b[0].claim(), None, at(9)).await.unwrap());
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), None);
 }
