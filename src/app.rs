@@ -374,7 +374,10 @@ pub fn healthz_url(listen: &str) -> anyhow::Result<String> {
         std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    Ok(format!("http://{}/healthz", SocketAddr::new(ip, addr.port())))
+    Ok(format!(
+        "http://{}/healthz",
+        SocketAddr::new(ip, addr.port())
+    ))
 }
 
 /// How long `switchboard healthcheck` waits for an answer (Docker's default check timeout is

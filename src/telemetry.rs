@@ -60,7 +60,9 @@ impl Target {
 pub enum DeliveryOutcome {
     Delivered,
     /// A failure that will be retried (`rate_limited`: the server said to slow down).
-    Retried { rate_limited: bool },
+    Retried {
+        rate_limited: bool,
+    },
     /// Given up: shown to the team or listed by `switchboard outbox failed`.
     GivenUp,
 }
@@ -130,22 +132,53 @@ impl Metrics {
         self.with(|| {
             use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
             describe_gauge!(BUILD_INFO, "The running version (always 1).");
-            describe_counter!(HTTP_REQUESTS, "Inbound HTTP requests by route template and status.");
-            describe_histogram!(HTTP_DURATION, Unit::Seconds, "Inbound HTTP request duration.");
+            describe_counter!(
+                HTTP_REQUESTS,
+                "Inbound HTTP requests by route template and status."
+            );
+            describe_histogram!(
+                HTTP_DURATION,
+                Unit::Seconds,
+                "Inbound HTTP request duration."
+            );
             describe_gauge!(INBOX_PENDING, "Inbox rows not processed yet.");
-            describe_gauge!(INBOX_AGE, Unit::Seconds, "Age of the oldest unprocessed inbox row.");
+            describe_gauge!(
+                INBOX_AGE,
+                Unit::Seconds,
+                "Age of the oldest unprocessed inbox row."
+            );
             describe_gauge!(OUTBOX_PENDING, "Outbox jobs pending (due or scheduled).");
-            describe_gauge!(OUTBOX_AGE, Unit::Seconds, "How long the oldest due job has waited.");
+            describe_gauge!(
+                OUTBOX_AGE,
+                Unit::Seconds,
+                "How long the oldest due job has waited."
+            );
             describe_gauge!(OUTBOX_FAILED, "Given-up outbox jobs kept for operators.");
             describe_counter!(DELIVERIES, "Delivery attempts by kind, target and outcome.");
             describe_histogram!(LATENCY, Unit::Seconds, "Job committed to delivered.");
-            describe_counter!(RETRIES, "Delivery attempts that will be retried, by reason.");
-            describe_counter!(RATE_LIMIT_WAITS, "Waits imposed by a rate limit or by pacing.");
+            describe_counter!(
+                RETRIES,
+                "Delivery attempts that will be retried, by reason."
+            );
+            describe_counter!(
+                RATE_LIMIT_WAITS,
+                "Waits imposed by a rate limit or by pacing."
+            );
             describe_counter!(GIVEN_UP, "Outbox jobs given up.");
-            describe_counter!(INBOX_PROCESSED, "Inbox rows handled, by source and outcome.");
+            describe_counter!(
+                INBOX_PROCESSED,
+                "Inbox rows handled, by source and outcome."
+            );
             describe_counter!(POLLS, "Poll rounds by outcome.");
-            describe_gauge!(POLL_LAG, Unit::Seconds, "Time since the account's last successful poll here.");
-            describe_gauge!(ACCOUNTS_UNHEALTHY, "Connected accounts that need reconnecting.");
+            describe_gauge!(
+                POLL_LAG,
+                Unit::Seconds,
+                "Time since the account's last successful poll here."
+            );
+            describe_gauge!(
+                ACCOUNTS_UNHEALTHY,
+                "Connected accounts that need reconnecting."
+            );
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         });
     }
@@ -248,7 +281,7 @@ impl Metrics {
         let warn = |what: &str, e: &dyn std::fmt::Display| {
             tracing::warn!(error = %e, "metrics: cannot read {what}");
         };
-        let mut set: Vec<(&'static str, Vec<(&'static str, String)>, f64)> = Vec::new();
+        let mut set: Vec<GaugeValue> = Vec::new();
         match store.count_pending_inbox().await {
             Ok(n) => set.push((INBOX_PENDING, vec![], n as f64)),
             Err(e) => warn("the inbox depth", &e),
@@ -319,6 +352,9 @@ impl Metrics {
         self.handle.render()
     }
 }
+
+/// A scrape-time gauge: its name, labels and value.
+type GaugeValue = (&'static str, Vec<(&'static str, String)>, f64);
 
 const BUILD_INFO: &str = "switchboard_build_info";
 const HTTP_REQUESTS: &str = "switchboard_http_requests_total";

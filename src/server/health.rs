@@ -44,9 +44,7 @@ pub async fn readyz(
     let stuck = oldest_due_secs
         .filter(|&s| threshold > 0 && u64::try_from(s).unwrap_or(0) > threshold)
         .map(|s| {
-            format!(
-                "outbox stuck: the oldest due job has waited {s} s (more than {threshold} s)"
-            )
+            format!("outbox stuck: the oldest due job has waited {s} s (more than {threshold} s)")
         });
     if let Some(reason) = &stuck {
         tracing::warn!(reason, "readiness: not ready");

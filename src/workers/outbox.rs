@@ -390,7 +390,10 @@ async fn deliver(
     let Some(ticket) = svc.store.ticket(job.ticket).await? else {
         return Ok(Outcome::Fail("the ticket no longer exists".into()));
     };
-    if matches!(job.effect, Effect::SendReply { .. } | Effect::Moderate { .. }) {
+    if matches!(
+        job.effect,
+        Effect::SendReply { .. } | Effect::Moderate { .. }
+    ) {
         *target = Some(Target::Network(ticket.state.network));
     }
     let id = ticket.state.account.as_str();
