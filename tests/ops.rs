@@ -241,6 +241,46 @@ async fn retries_and_given_up_jobs_are_counted() {
 }
 
 #[tokio::test]
+async fn a_reply_the_network_refuses_is_counted_as_given_up() {
+    let w = World::new().await;
+    w.slack_ok().await;
+    w.graph_fails(
+        5,
+        400,
+        serde_json::json!({"error": {"message": "Error validating access token", "type": "OAuthException", "code": 190, "error_subcode": 463}}),
+    )
+    .await;
+    let (status, _) = w
+        .meta_webhook(&comment_webhook(COMMENT, POST, CUSTOMER, "Jane", "hi"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    w.settle().await;
+    let card_ts = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    w.thread_message("Ev002", "UANA", &card_ts, "1700000070.000100", "On it")
+        .await;
+    w.settle().await;
+    let m = metrics(&w).await;
+    let facebook = [("kind", "network"), ("target", "facebook")];
+    assert_eq!(
+        value(
+            &m,
+            "switchboard_deliveries_total",
+            &[facebook[0], facebook[1], ("outcome", "given_up")]
+        ),
+        1.0
+    );
+    assert_eq!(value(&m, "switchboard_jobs_given_up_total", &facebook), 1.0);
+    assert_eq!(
+        value(
+            &m,
+            "switchboard_deliveries_total",
+            &[facebook[0], facebook[1], ("outcome", "delivered")]
+        ),
+        0.0
+    );
+}
+
+#[tokio::test]
 async fn the_metrics_token_is_required_when_set() {
     let w = World::with(|c| c.server.metrics_token = Some(SecretString::from(METRICS_TOKEN))).await;
     assert_eq!(scrape(&w, None).await.0, StatusCode::UNAUTHORIZED);

@@ -68,8 +68,9 @@ fn surface(s: Surface) -> &'static dyn SurfaceOutbox {
 enum Outcome {
     /// Done; record these facts with the job.
     Done(Vec<JobRecord>),
-    /// A decision consumed the job already (reply delivered / failed).
-    Consumed,
+    /// A decision consumed the job already: the reply was delivered (`delivered`), or it
+    /// failed for good and the team was shown why.
+    Consumed { delivered: bool },
     /// Not a failure: try again at the given time (pacing, waiting for the card).
     Wait(Duration, &'static str),
     /// A failure worth retrying (`after`: the server's Retry-After).
@@ -202,8 +203,12 @@ async fn settle(
             }
             ok
         }
-        Outcome::Consumed => {
-            count(DeliveryOutcome::Delivered);
+        Outcome::Consumed { delivered } => {
+            count(if delivered {
+                DeliveryOutcome::Delivered
+            } else {
+                DeliveryOutcome::GivenUp
+            });
             true
         }
         Outcome::Wait(d, why) => {
