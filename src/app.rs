@@ -89,6 +89,7 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         wake_inbox: Notify::new(),
         wake_outbox: Notify::new(),
         pacer,
+        metrics: Default::default(),
     }))
 }
 
@@ -257,10 +258,12 @@ impl Workers {
             tokio::spawn(workers::outbox::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::refresh::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::retention::run(svc.clone(), rx.clone())),
+            tokio::spawn(metrics_upkeep(svc.clone(), rx.clone())),
         ];
         let polled = svc.networks.all_polled();
         if let (false, Some(tokens)) = (polled.is_empty(), svc.tokens.clone()) {
             let poller = workers::poll::Poller::new(polled, tokens, svc.config.poll.settings());
+            svc.metrics.polling(poller.networks(), chrono::Utc::now());
             handles.push(tokio::spawn(workers::poll::run(
                 svc.clone(),
                 Arc::new(poller),
@@ -295,6 +298,17 @@ impl Workers {
             a.abort();
         }
         false
+    }
+}
+
+/// Fold the metrics' buffered histogram samples now and then, scraped or not.
+async fn metrics_upkeep(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        svc.metrics.upkeep();
+        tokio::select! {
+            _ = tokio::time::sleep(crate::telemetry::UPKEEP_INTERVAL) => {}
+            _ = shutdown.changed() => return,
+        }
     }
 }
 
@@ -383,6 +397,42 @@ async fn shutdown_signal() {
         _ = term => {}
     }
     info!("shutdown requested");
+}
+
+/// The `/healthz` URL of a service listening on `listen` (a wildcard address is asked on
+/// loopback).
+pub fn healthz_url(listen: &str) -> anyhow::Result<String> {
+    let addr: SocketAddr = listen.parse().context("server.listen")?;
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    Ok(format!(
+        "http://{}/healthz",
+        SocketAddr::new(ip, addr.port())
+    ))
+}
+
+/// How long `switchboard healthcheck` waits for an answer (Docker's default check timeout is
+/// 30 s; a live service answers in milliseconds).
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// GET `url`; an error unless it answers 200.
+pub async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(HEALTHCHECK_TIMEOUT)
+        .build()
+        .context("cannot build the HTTP client")?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("no answer from {url}"))?;
+    if !response.status().is_success() {
+        bail!("{url} answered {}", response.status());
+    }
+    Ok(())
 }
 
 /// A database URL without its password, for messages.

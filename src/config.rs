@@ -35,6 +35,10 @@ pub const ENV_X_CONSUMER_SECRET: &str = "SWITCHBOARD_X_CONSUMER_SECRET";
 pub const ENV_LINKEDIN_CLIENT_SECRET: &str = "SWITCHBOARD_LINKEDIN_CLIENT_SECRET";
 /// The key that seals stored credentials (base64 of 32 bytes; see `crypto::SecretKey`).
 /// Environment only: it must not sit in the file next to what it protects.
+/// The bearer token that protects `/metrics` and the details of `/readyz`.
+pub const ENV_METRICS_TOKEN: &str = "SWITCHBOARD_METRICS_TOKEN";
+/// `human` or `json`: overrides `log.format`.
+pub const ENV_LOG_FORMAT: &str = "SWITCHBOARD_LOG_FORMAT";
 pub const ENV_SECRET_KEY: &str = "SWITCHBOARD_SECRET_KEY";
 /// Discord's REST base (`/api/v10` is appended); a proxy or a local fake replaces it.
 pub const DEFAULT_DISCORD_API_URL: &str = "https://discord.com";
@@ -81,6 +85,8 @@ pub struct Config {
     pub http: HttpConfig,
     #[serde(default)]
     pub permissions: PermissionsConfig,
+    #[serde(default)]
+    pub log: LogConfig,
     /// Routing rules, tried in order.
     #[serde(default)]
     pub routing: Vec<RoutingRule>,
@@ -736,6 +742,13 @@ pub struct ServerConfig {
     /// Where the service is reachable from browsers (`https://social.example.org`); OAuth
     /// redirect URIs are `<public_url>/oauth/<provider>/callback`.
     pub public_url: Option<url::Url>,
+    /// The bearer token `/metrics` and the details of `/readyz` require. Unset: `/metrics` is
+    /// open to whoever reaches the port (keep it off the public internet). Env:
+    /// `SWITCHBOARD_METRICS_TOKEN`.
+    pub metrics_token: Option<SecretString>,
+    /// `/readyz` answers 503 when the oldest due outbox job has waited longer than this, in
+    /// seconds: deliveries are stuck (0: never, only a database outage fails it).
+    pub ready_max_outbox_age_secs: u64,
 }
 
 impl ServerConfig {
@@ -750,6 +763,32 @@ impl ServerConfig {
     }
 }
 
+/// Default age, in seconds, of the oldest due outbox job past which `/readyz` fails: well
+/// past the longest backoff step (5 min by default) and any Retry-After a chat API sends, so a
+/// slow but moving outbox never trips it.
+pub const DEFAULT_READY_MAX_OUTBOX_AGE_SECS: u64 = 900;
+
+/// How log lines are written (`[log]`).
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` (default: one readable line per event) or `json` (one JSON object per line,
+    /// with the span fields: request id, ticket, job). Env: `SWITCHBOARD_LOG_FORMAT`.
+    pub format: LogFormat,
+    /// A `SWITCHBOARD_LOG_FORMAT` value that is neither: ignored, and said in `warnings`.
+    #[serde(skip)]
+    pub ignored_env_format: Option<String>,
+}
+
+/// See [`LogConfig::format`].
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
 /// Default shutdown deadline, in seconds (Kubernetes' default grace period is 30 s).
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 
@@ -760,6 +799,8 @@ impl Default for ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             public_url: None,
+            metrics_token: None,
+            ready_max_outbox_age_secs: DEFAULT_READY_MAX_OUTBOX_AGE_SECS,
         }
     }
 }
@@ -1190,6 +1231,15 @@ impl Config {
         if let Some(v) = secret(ENV_SECRET_KEY) {
             self.secret_key = Some(v);
         }
+        if let Some(v) = secret(ENV_METRICS_TOKEN) {
+            self.server.metrics_token = Some(v);
+        }
+        match env(ENV_LOG_FORMAT).map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "json" => self.log.format = LogFormat::Json,
+            Some(v) if v == "human" => self.log.format = LogFormat::Human,
+            Some(v) => self.log.ignored_env_format = Some(v),
+            None => {}
+        }
     }
 
     /// The credentials key, when set and well-formed.
@@ -1203,6 +1253,11 @@ impl Config {
     /// (`check-config` prints them; the service logs them at start-up).
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Some(v) = &self.log.ignored_env_format {
+            warnings.push(format!(
+                "{ENV_LOG_FORMAT}={v:?} is neither \"human\" nor \"json\": ignored"
+            ));
+        }
         if let Some(d) = &self.discord
             && !d.teams.is_empty()
         {

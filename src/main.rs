@@ -12,7 +12,12 @@ use switchboard::{app, cli, store};
 #[command(name = "switchboard", version, about = "A chat-native social inbox")]
 struct Cli {
     /// Configuration file (TOML). Secrets may come from SWITCHBOARD_* environment variables.
-    #[arg(long, global = true, default_value = "switchboard.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_CONFIG",
+        default_value = "switchboard.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -26,6 +31,13 @@ enum Command {
     Migrate,
     /// Check the configuration and say exactly what is missing or wrong.
     CheckConfig,
+    /// Ask the running service's `/healthz` (on `server.listen`, or `--url`); exit non-zero
+    /// unless it answers 200. For container health checks.
+    Healthcheck {
+        /// The URL to ask instead.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Inspect the outbox; re-queue given-up jobs.
     Outbox {
         #[command(subcommand)]
@@ -105,14 +117,21 @@ enum OutboxCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        // Colours only for a terminal: logs shipped to files or collectors stay plain.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
-        )
-        .init();
+    if !cli.config.exists() && !matches!(cli.command, Command::Healthcheck { .. }) {
+        eprintln!(
+            "note: {} not found; settings come from SWITCHBOARD_* variables only (start from switchboard.example.toml)",
+            cli.config.display()
+        );
+    }
+    // Read before logging starts: the configuration chooses the log format.
+    let config = match Config::load(&cli.config, &process_env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {:#}", anyhow::Error::new(e));
+            return ExitCode::FAILURE;
+        }
+    };
+    switchboard::logging::init(config.log.format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -120,7 +139,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, config)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -129,15 +148,21 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if !cli.config.exists() {
-        eprintln!(
-            "note: {} not found; settings come from SWITCHBOARD_* variables only (start from switchboard.example.toml)",
-            cli.config.display()
-        );
-    }
-    let config = Config::load(&cli.config, &process_env)?;
+async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Healthcheck { url } => {
+            let url = match url {
+                Some(u) => u,
+                None => app::healthz_url(&config.server.listen)?,
+            };
+            match app::healthcheck(&url).await {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e) => {
+                    eprintln!("unhealthy: {e:#}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Serve => {
             app::serve(config).await?;
             Ok(ExitCode::SUCCESS)

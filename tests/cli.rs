@@ -138,6 +138,15 @@ fn serve_migrates_answers_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(ready.contains("\"database\":\"sqlite\""), "{ready}");
+    // The container's HEALTHCHECK: the binary asks its own /healthz on server.listen.
+    let health = |config: &std::path::Path| {
+        bin()
+            .args(["--config", config.to_str().expect("utf8"), "healthcheck"])
+            .output()
+            .expect("runs")
+    };
+    let out = health(&config);
+    assert!(out.status.success(), "{out:?}");
 
     // SIGTERM: graceful shutdown, exit 0.
     let status = Command::new("kill")
@@ -159,6 +168,12 @@ fn serve_migrates_answers_and_stops_on_sigterm() {
     }
     assert!(exit.success(), "exit {exit:?}\n{logs}");
     assert!(logs.contains("shutdown requested"), "{logs}");
+    let out = health(&config);
+    assert!(!out.status.success(), "healthy with the service stopped");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unhealthy"),
+        "{out:?}"
+    );
 }
 
 #[test]

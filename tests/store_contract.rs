@@ -296,6 +296,7 @@ contract!(
     a_lease_has_one_holder_until_it_ends,
     tickets_since_pages_by_id,
     a_customers_tickets_and_raw_payloads_are_found_for_erasure,
+    the_oldest_pending_inbox_row_is_reported,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -3292,4 +3293,27 @@ async fn a_customers_tickets_and_raw_payloads_are_found_for_erasure(store: DynSt
     // The rows stay, so a redelivery is still recognised as a duplicate.
     assert_eq!(store.count_inbox().await.unwrap(), 3);
     assert_eq!(store.insert_inbox(&[inbox("k1")], at(2)).await.unwrap(), 0);
+}
+
+/// The inbox age metric: the oldest unprocessed row's receipt time, whatever its claims and
+/// retries; nothing once every row is processed.
+async fn the_oldest_pending_inbox_row_is_reported(store: DynStore) {
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), None);
+    store.insert_inbox(&[inbox("a")], t0()).await.unwrap();
+    store.insert_inbox(&[inbox("b")], at(5)).await.unwrap();
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), Some(t0()));
+    let claimed = store.claim_inbox(1, at(6), lease()).await.unwrap();
+    assert_eq!(claimed[0].dedupe_key, "a");
+    // Claimed or waiting for a retry, it is still pending.
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), Some(t0()));
+    assert!(
+        store
+            .finish_inbox(claimed[0].claim(), None, at(7))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), Some(at(5)));
+    let b = store.claim_inbox(1, at(8), lease()).await.unwrap();
+    assert!(store.finish_inbox(b[0].claim(), None, at(9)).await.unwrap());
+    assert_eq!(store.oldest_pending_inbox().await.unwrap(), None);
 }

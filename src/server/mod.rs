@@ -5,6 +5,7 @@ pub mod discord;
 pub mod gateway;
 mod health;
 pub mod inbox_writer;
+pub mod metrics;
 pub mod oauth;
 mod scope;
 mod slack;
@@ -39,8 +40,14 @@ pub fn router(state: AppState) -> Router {
         .route("/discord/interactions", post(discord::interactions))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
+        // Outermost: the request span encloses everything else's logs.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .with_state(state)
 }
 

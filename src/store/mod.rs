@@ -387,6 +387,10 @@ pub trait Store: Send + Sync + 'static {
     /// Rows not yet processed.
     async fn count_pending_inbox(&self) -> Result<i64>;
 
+    /// When the oldest unprocessed row was received (`None`: nothing pending), for the
+    /// inbox age metric.
+    async fn oldest_pending_inbox(&self) -> Result<Option<DateTime<Utc>>>;
+
     /// All rows ever received (processed or not).
     async fn count_inbox(&self) -> Result<i64>;
 

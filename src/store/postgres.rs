@@ -403,6 +403,14 @@ impl Store for PgStore {
         Ok(n)
     }
 
+    async fn oldest_pending_inbox(&self) -> Result<Option<DateTime<Utc>>> {
+        let m: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT MIN(received_at) FROM inbox WHERE processed_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(m)
+    }
+
     async fn count_inbox(&self) -> Result<i64> {
         let n = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
             .fetch_one(&self.pool)

@@ -458,6 +458,14 @@ impl Store for SqliteStore {
         Ok(n)
     }
 
+    async fn oldest_pending_inbox(&self) -> Result<Option<DateTime<Utc>>> {
+        let m: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(received_at) FROM inbox WHERE processed_at IS NULL")
+                .fetch_one(&self.reader)
+                .await?;
+        m.map(codec::from_micros).transpose()
+    }
+
     async fn count_inbox(&self) -> Result<i64> {
         let n = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
             .fetch_one(&self.reader)

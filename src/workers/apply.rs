@@ -92,6 +92,8 @@ pub async fn apply(
             .context("cannot commit a ticket decision")?;
         match outcome {
             CommitOutcome::Committed { ticket, .. } => {
+                // The ticket of the unit of work under way (an inbox row's span has the field).
+                tracing::Span::current().record("ticket", tracing::field::display(ticket));
                 if has_effects {
                     svc.wake_outbox.notify_one();
                 }

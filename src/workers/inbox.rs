@@ -65,8 +65,16 @@ async fn claim(svc: &Services, limit: i64) -> anyhow::Result<Vec<InboxRow>> {
         .await?)
 }
 
+/// The span of one inbox row; `ticket` is recorded once the row's ticket is known (see
+/// `apply`).
 fn row_span(row: &InboxRow) -> tracing::Span {
-    info_span!("inbox", id = row.id, source = %row.source, key = %row.dedupe_key)
+    info_span!(
+        "inbox",
+        id = row.id,
+        source = %row.source,
+        key = %row.dedupe_key,
+        ticket = tracing::field::Empty
+    )
 }
 
 /// Process one batch, row by row in order; returns how many rows were handled. For tests
@@ -105,6 +113,13 @@ async fn process_row(svc: &Services, row: InboxRow) {
     let now = Utc::now();
     let budget = Duration::from_secs(svc.config.inbox.retry_budget_secs);
     let spent = (now - row.received_at).to_std().unwrap_or_default();
+    let outcome = match &result {
+        Ok(()) => "processed",
+        Err(e) if e.downcast_ref::<Waiting>().is_some() => "waiting",
+        Err(_) if spent >= budget => "given_up",
+        Err(_) => "retried",
+    };
+    svc.metrics.inbox_row(&row.source, outcome);
     let bookkeeping = match result {
         Ok(()) => Ok(true),
         Err(e) if e.downcast_ref::<Waiting>().is_some() => {

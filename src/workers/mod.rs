@@ -228,6 +228,8 @@ pub struct Services {
     pub oauth_http: reqwest::Client,
     /// Accounts connected at run time, as of the last [`Services::reload_accounts`].
     pub connected: std::sync::RwLock<Vec<Account>>,
+    /// This service's metrics (`GET /metrics`).
+    pub metrics: crate::telemetry::Metrics,
 }
 
 impl Services {

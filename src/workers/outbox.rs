@@ -18,6 +18,7 @@ use crate::config::Destination;
 use crate::core::card::CardView;
 use crate::core::{ChatRef, Effect, Event, FailureReason, Surface, Ticket};
 use crate::store::{ChatRole, Consumes, Job, JobRecord};
+use crate::telemetry::{DeliveryOutcome, Target};
 
 use super::apply::{Applied, Lookup, apply};
 use super::{Services, backoff};
@@ -67,8 +68,9 @@ fn surface(s: Surface) -> &'static dyn SurfaceOutbox {
 enum Outcome {
     /// Done; record these facts with the job.
     Done(Vec<JobRecord>),
-    /// A decision consumed the job already (reply delivered / failed).
-    Consumed,
+    /// A decision consumed the job already: the reply was delivered (`delivered`), or it
+    /// failed for good and the team was shown why.
+    Consumed { delivered: bool },
     /// Not a failure: try again at the given time (pacing, waiting for the card).
     Wait(Duration, &'static str),
     /// A failure worth retrying (`after`: the server's Retry-After).
@@ -144,7 +146,10 @@ fn job_deadline(svc: &Services) -> Duration {
 }
 
 async fn run_job(svc: &Services, job: Job) {
-    let outcome = match tokio::time::timeout(job_deadline(svc), deliver(svc, &job)).await {
+    // Where the job goes, once `deliver` knows (for the metrics).
+    let mut target = None;
+    let delivery = deliver(svc, &job, &mut target);
+    let outcome = match tokio::time::timeout(job_deadline(svc), delivery).await {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => Outcome::Retry {
             after: None,
@@ -157,7 +162,7 @@ async fn run_job(svc: &Services, job: Job) {
             rate_limited: false,
         },
     };
-    if let Err(e) = settle(svc, &job, outcome).await {
+    if let Err(e) = settle(svc, &job, outcome, target).await {
         // The lease expires and the job runs again.
         error!(error = format!("{e:#}"), "cannot record job outcome");
     }
@@ -165,10 +170,18 @@ async fn run_job(svc: &Services, job: Job) {
 
 /// Record how a job ended, under its claim: a worker whose claim went stale (its lease ran
 /// out and another worker took the job) records nothing.
-async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<()> {
+async fn settle(
+    svc: &Services,
+    job: &Job,
+    outcome: Outcome,
+    target: Option<Target>,
+) -> anyhow::Result<()> {
     let now = Utc::now();
     let cfg = &svc.config.outbox;
     let claim = job.claim();
+    // Unknown only when the job failed before its ticket was read.
+    let target = target.unwrap_or(Target::Chat(Surface::Slack));
+    let count = |outcome| svc.metrics.delivery(target, outcome, job.created_at, now);
     let recorded = match outcome {
         Outcome::Done(records) => {
             let posted_card = records.iter().any(|r| {
@@ -181,14 +194,25 @@ async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<(
                 )
             });
             let ok = svc.store.finish_job(claim, &records, now).await?;
+            if ok {
+                count(DeliveryOutcome::Delivered);
+            }
             if ok && posted_card {
                 // The channel is reachable: post what could not be posted earlier.
                 repost_undelivered(svc, job).await?;
             }
             ok
         }
-        Outcome::Consumed => true,
+        Outcome::Consumed { delivered } => {
+            count(if delivered {
+                DeliveryOutcome::Delivered
+            } else {
+                DeliveryOutcome::GivenUp
+            });
+            true
+        }
         Outcome::Wait(d, why) => {
+            svc.metrics.outbox_wait(Some(target), why == slack::PACING);
             svc.store
                 .retry_job(claim, now + chrono_dur(d), why, false)
                 .await?
@@ -205,8 +229,10 @@ async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<(
                 } else {
                     FailureReason::Other(error.clone())
                 };
+                count(DeliveryOutcome::GivenUp);
                 give_up(svc, job, &error, reason).await?
             } else {
+                count(DeliveryOutcome::Retried { rate_limited });
                 let delay = backoff(
                     job.attempts,
                     Duration::from_millis(cfg.base_backoff_ms),
@@ -224,6 +250,7 @@ async fn settle(svc: &Services, job: &Job, outcome: Outcome) -> anyhow::Result<(
             }
         }
         Outcome::Fail(error) => {
+            count(DeliveryOutcome::GivenUp);
             give_up(svc, job, &error, FailureReason::Other(error.clone())).await?
         }
     };
@@ -360,10 +387,20 @@ async fn card_missing(svc: &Services, ticket: crate::core::TicketId) -> anyhow::
     ))
 }
 
-async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
+async fn deliver(
+    svc: &Services,
+    job: &Job,
+    target: &mut Option<Target>,
+) -> anyhow::Result<Outcome> {
     let Some(ticket) = svc.store.ticket(job.ticket).await? else {
         return Ok(Outcome::Fail("the ticket no longer exists".into()));
     };
+    if matches!(
+        job.effect,
+        Effect::SendReply { .. } | Effect::Moderate { .. }
+    ) {
+        *target = Some(Target::Network(ticket.state.network));
+    }
     let id = ticket.state.account.as_str();
     let Some(account) = svc.account_fresh(ticket.state.network, id).await? else {
         return Ok(Outcome::Fail(format!("account {id} is not configured")));
@@ -413,11 +450,13 @@ async fn deliver(svc: &Services, job: &Job) -> anyhow::Result<Outcome> {
                 Destination::Slack { .. } => Surface::Slack,
                 Destination::Discord { .. } => Surface::Discord,
             };
+            *target = Some(Target::Chat(on));
             surface(on).post_card(svc, job, &ticket, &account, to).await
         }
         // Chat effects go to the surface the card is on.
         effect => match svc.store.card_of(ticket.id).await? {
             Some(card) => {
+                *target = Some(Target::Chat(card.surface));
                 surface(card.surface)
                     .deliver(svc, job, &ticket, &account, card)
                     .await

@@ -400,7 +400,18 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        let wait = match poller.round(&svc.store, Utc::now()).await {
+        let round = poller.round(&svc.store, Utc::now()).await;
+        let (outcome, polled) = match &round {
+            Ok(Round::Idle) | Err(_) => ("", None),
+            Ok(Round::Polled { account, .. }) => ("polled", Some(*account)),
+            Ok(Round::Failed { .. }) => ("failed", None),
+            Ok(Round::Unhealthy { .. }) => ("unhealthy", None),
+            Ok(Round::Stale { .. }) => ("stale", None),
+        };
+        if !outcome.is_empty() {
+            svc.metrics.poll_round(outcome, polled, Utc::now());
+        }
+        let wait = match round {
             Ok(Round::Polled { rows, .. }) => {
                 if rows > 0 {
                     svc.wake_inbox.notify_one();

@@ -232,7 +232,7 @@ pub(super) async fn send_reply(
     let Some(connector) = svc.networks.get(ticket.state.network).cloned() else {
         let event = fail(FailureReason::AccountNotConfigured);
         apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
-        return Ok(Outcome::Consumed);
+        return Ok(Outcome::Consumed { delivered: false });
     };
     // Checked again at sending time: the undo window may have crossed the window's end, or
     // an edit in it made the reply too long.
@@ -240,7 +240,7 @@ pub(super) async fn send_reply(
     if let Err(refusal) = check_reply(ticket, &caps, &msg.text, Utc::now()) {
         let event = fail(refusal_reason(refusal));
         apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
-        return Ok(Outcome::Consumed);
+        return Ok(Outcome::Consumed { delivered: false });
     }
     let reply_to = reply_to.unwrap_or(&ticket.state.reply_to);
     // An earlier attempt may have been carried out without an answer (a timeout, a 5xx):
@@ -313,8 +313,9 @@ pub(super) async fn send_reply(
         }
         Err(e) => return Ok(retry(e)),
     };
+    let delivered = matches!(event, Event::ReplyDelivered { .. });
     apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
-    Ok(Outcome::Consumed)
+    Ok(Outcome::Consumed { delivered })
 }
 
 /// After a delivered reply: the token works again (a later expiry alerts again), and this
@@ -398,7 +399,7 @@ pub(super) async fn moderate(
             warn!(?action, ?reason, "moderation refused by the network");
             let event = Event::ModerationFailed { action, reason };
             apply(svc, &lookup, &event, Consumes::Job(job.claim())).await?;
-            Ok(Outcome::Consumed)
+            Ok(Outcome::Consumed { delivered: false })
         }
         Err(e) => Ok(retry(e)),
     }

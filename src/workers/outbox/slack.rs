@@ -24,6 +24,9 @@ use crate::workers::Services;
 /// The recorded error of a rate-limited Slack call (Slack refused it: nothing happened).
 const SLACK_RATE_LIMITED: &str = "Slack rate limit";
 
+/// Why a job waits for its channel's pacing slot (also how the metrics tell it apart).
+pub(super) const PACING: &str = "channel pacing";
+
 /// Per-channel pacing of `chat.postMessage` (per process).
 pub struct Pacer {
     gap: Duration,
@@ -60,7 +63,7 @@ fn paced(svc: &Services, channel: &str) -> Option<Outcome> {
     svc.pacer
         .take(channel)
         .err()
-        .map(|wait| Outcome::Wait(wait, "channel pacing"))
+        .map(|wait| Outcome::Wait(wait, PACING))
 }
 
 /// A Slack call whose only result is success or a failure to classify.
