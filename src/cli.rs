@@ -357,21 +357,16 @@ enum Sink<'a> {
 /// Tickets read per page while exporting.
 const EXPORT_PAGE: i64 = 500;
 
-/// `switchboard export`: every ticket whose last activity is at or after `since` (an RFC 3339
-/// time or a `YYYY-MM-DD` date, UTC; all when absent), by id, to `out`.
+/// `switchboard export`: every ticket whose last activity is at or after `since` (all when
+/// absent), by id, to `out`.
 pub async fn export(
     store: &dyn Store,
-    since: Option<&str>,
+    since: Option<chrono::DateTime<Utc>>,
     format: ExportFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let since = match since.map(parse_since).transpose() {
-        Ok(s) => s.unwrap_or(chrono::DateTime::<Utc>::MIN_UTC),
-        Err(refusal) => {
-            eprintln!("{refusal}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
+    // The epoch, not `MIN_UTC`: Postgres' timestamptz starts at 4713 BC.
+    let since = since.unwrap_or(chrono::DateTime::<Utc>::UNIX_EPOCH);
     let mut sink = match format {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
@@ -407,7 +402,8 @@ pub async fn export(
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_since(s: &str) -> Result<chrono::DateTime<Utc>, Refusal> {
+/// `--since`: an RFC 3339 time or a `YYYY-MM-DD` date (UTC); the refusal says what to write.
+pub fn parse_since(s: &str) -> Result<chrono::DateTime<Utc>, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }

@@ -230,6 +230,14 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             format,
             output,
         } => {
+            // Checked before anything is opened or written: bad input changes nothing.
+            let since = match since.as_deref().map(cli::parse_since).transpose() {
+                Ok(since) => since,
+                Err(refusal) => {
+                    eprintln!("{refusal}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
             let store = store::connect(&config.database.url).await?;
             store.migrate().await?;
             let mut out: Box<dyn std::io::Write> = match &output {
@@ -239,7 +247,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            cli::export(store.as_ref(), since.as_deref(), format, &mut out).await
+            cli::export(store.as_ref(), since, format, &mut out).await
         }
         Command::Erase { customer } => {
             let store = store::connect(&config.database.url).await?;

@@ -294,6 +294,7 @@ contract!(
     closed_tickets_are_archived_then_purged_with_everything_about_them,
     finished_rows_are_purged_after_the_period,
     a_lease_has_one_holder_until_it_ends,
+    the_newest_ticket_is_kept_so_its_number_is_never_reused,
     tickets_since_pages_by_id,
     a_customers_tickets_and_raw_payloads_are_found_for_erasure,
     the_oldest_pending_inbox_row_is_reported,
@@ -3054,10 +3055,16 @@ async fn networks_fed_by_webhooks_are_not_claimed_for_polls(store: DynStore) {
     assert_eq!(taken.id, x.id);
 }
 
-/// Finish every due job (their cards are "posted").
+/// Finish every due job, lane after lane (their cards are "posted").
 async fn finish_all_jobs(store: &DynStore, now: DateTime<Utc>) {
-    for j in store.claim_jobs(100, now, lease()).await.unwrap() {
-        assert!(store.finish_job(j.claim(), &[], now).await.unwrap());
+    loop {
+        let jobs = store.claim_jobs(100, now, lease()).await.unwrap();
+        if jobs.is_empty() {
+            return;
+        }
+        for j in jobs {
+            assert!(store.finish_job(j.claim(), &[], now).await.unwrap());
+        }
     }
 }
 
@@ -3090,7 +3097,10 @@ async fn closed_tickets_are_archived_then_purged_with_everything_about_them(stor
     let archived = apply_ok(
         &store,
         Some(&old),
-        Event::Archive { after_days: 42 },
+        Event::Archive {
+            after_days: 42,
+            quiet_since: at(200),
+        },
         at(300),
     )
     .await;
@@ -3109,7 +3119,10 @@ async fn closed_tickets_are_archived_then_purged_with_everything_about_them(stor
     let recent = apply_ok(
         &store,
         Some(&recent),
-        Event::Archive { after_days: 42 },
+        Event::Archive {
+            after_days: 42,
+            quiet_since: at(200),
+        },
         at(302),
     )
     .await;
@@ -3223,7 +3236,10 @@ async fn tickets_since_pages_by_id(store: DynStore) {
     let c = open(&store, "c3", "cust3", at(20)).await;
     let ids = |v: Vec<Ticket>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(store.tickets_since(t0(), TicketId(0), 2).await.unwrap()),
+        ids(store
+            .tickets_since(DateTime::UNIX_EPOCH, TicketId(0), 2)
+            .await
+            .unwrap()),
         vec![a.id, b.id]
     );
     assert_eq!(
@@ -3316,4 +3332,24 @@ async fn the_oldest_pending_inbox_row_is_reported(store: DynStore) {
     let b = store.claim_inbox(1, at(8), lease()).await.unwrap();
     assert!(store.finish_inbox(b[0].claim(), None, at(9)).await.unwrap());
     assert_eq!(store.oldest_pending_inbox().await.unwrap(), None);
+}
+
+/// SQLite gives a deleted newest row's id to the next insert: the newest ticket is never
+/// purged, so `#N` never names another customer's ticket on either backend.
+async fn the_newest_ticket_is_kept_so_its_number_is_never_reused(store: DynStore) {
+    let only = open(&store, "c1", "cust1", t0()).await;
+    finish_all_jobs(&store, at(1)).await;
+    let only = apply_ok(&store, Some(&only), close_event(), at(10)).await;
+    let archive = Event::Archive {
+        after_days: 42,
+        quiet_since: at(200),
+    };
+    apply_ok(&store, Some(&only), archive, at(300)).await;
+    finish_all_jobs(&store, at(301)).await;
+    assert_eq!(store.purge_archived(at(400), 10).await.unwrap(), 0);
+    let next = open(&store, "c2", "cust2", at(500)).await;
+    assert_eq!(store.purge_archived(at(600), 10).await.unwrap(), 1);
+    assert!(store.ticket(only.id).await.unwrap().is_none());
+    let after = open(&store, "c3", "cust3", at(700)).await;
+    assert!(after.id.0 > next.id.0 && next.id.0 > only.id.0);
 }

@@ -115,9 +115,13 @@ pub enum Event {
         actor: Actor,
         customer_messages: Vec<MessageKey>,
     },
-    /// The retention job archives a ticket closed for more than `after_days` (nothing
-    /// happens when it is open again by now, or archived already).
-    Archive { after_days: u32 },
+    /// The retention job archives a ticket closed for more than `after_days`, with no
+    /// activity since `quiet_since` (nothing happens when it is open again or active by now,
+    /// or archived already).
+    Archive {
+        after_days: u32,
+        quiet_since: DateTime<Utc>,
+    },
     /// The customer saw a delivered reply (a read receipt).
     ReplySeen { key: MessageKey },
     /// The outbox gave up on a reply.
@@ -866,8 +870,14 @@ pub fn decide(
                 .push(entry(now, actor.clone(), HistoryKind::Erased));
             d.effects.push(Effect::UpdateCard);
         }
-        Event::Archive { after_days } => {
-            if d.state.status == Status::Closed && d.state.archived.is_none() {
+        Event::Archive {
+            after_days,
+            quiet_since,
+        } => {
+            if d.state.status == Status::Closed
+                && d.state.archived.is_none()
+                && d.state.updated_at < *quiet_since
+            {
                 d.state.archived = Some(crate::core::model::Archived {
                     at: now,
                     after_days: *after_days,
@@ -886,6 +896,10 @@ pub fn decide(
     // Only real changes count as activity (a refresh or a read mark does not reorder queues).
     if !d.history.is_empty() || !d.messages.is_empty() {
         d.state.updated_at = now;
+        // Anything happening on an archived ticket (a note, a reply) keeps it.
+        if !matches!(event, Event::Archive { .. }) {
+            d.state.archived = None;
+        }
     }
     Ok(d)
 }
@@ -1731,7 +1745,10 @@ mod tests {
 
     #[test]
     fn only_a_closed_ticket_is_archived_and_reopening_clears_it() {
-        let archive = Event::Archive { after_days: 42 };
+        let archive = Event::Archive {
+            after_days: 42,
+            quiet_since: t0() + chrono::Duration::seconds(1),
+        };
         let open = ticket(Status::Read);
         let d = decide(Some(&open), &archive, t0()).expect("applies");
         assert_eq!(d.state.archived, None);
@@ -1754,6 +1771,22 @@ mod tests {
         archived.state = d.state.clone();
         let again = decide(Some(&archived), &archive, t0()).expect("applies");
         assert!(again.effects.is_empty() && again.history.is_empty());
+
+        // Active since the cut (closed again after a reopen meanwhile): not archived.
+        let early = Event::Archive {
+            after_days: 42,
+            quiet_since: closed.state.updated_at,
+        };
+        let d2 = decide(Some(&closed), &early, t0()).expect("applies");
+        assert_eq!(d2.state.archived, None);
+        // A note on an archived ticket keeps it.
+        let note = Event::Note {
+            teammate: ana(),
+            chat: chat("9.9"),
+            text: "keep this".into(),
+        };
+        let kept = decide(Some(&archived), &note, t0()).expect("applies");
+        assert_eq!(kept.state.archived, None);
 
         // Reopened by a teammate: no longer archived.
         let reopen = Event::Action {

@@ -750,8 +750,10 @@ pub trait Store: Send + Sync + 'static {
     async fn archivable(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<TicketId>>;
 
     /// Delete at most `limit` tickets archived before `before` that are still closed and have
-    /// no pending job (their card was edited first), with their messages, history, chat links
-    /// and jobs, in one transaction. How many tickets went.
+    /// no pending job (their card was edited first), with their messages, history, chat links,
+    /// jobs and once-marks, in one transaction. Never the newest ticket: SQLite would give its
+    /// number to the next one, and `#N` must never name another customer's ticket. How many
+    /// tickets went.
     async fn purge_archived(&self, before: DateTime<Utc>, limit: i64) -> Result<u64>;
 
     /// Delete at most `limit` processed inbox rows, and at most `limit` done jobs, finished

@@ -1626,7 +1626,8 @@ impl Store for PgStore {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM tickets t WHERE archived_at IS NOT NULL AND archived_at < $1 \
              AND status = 'closed' AND NOT EXISTS (SELECT 1 FROM outbox o \
-             WHERE o.ticket_id = t.id AND o.status = 'pending') ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+             WHERE o.ticket_id = t.id AND o.status = 'pending') \
+             AND id < (SELECT MAX(id) FROM tickets) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
         )
         .bind(before)
         .bind(limit)
@@ -1638,6 +1639,12 @@ impl Store for PgStore {
             }
             sqlx::query("DELETE FROM tickets WHERE id = $1")
                 .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            // The once-marks keyed by the ticket's number.
+            sqlx::query("DELETE FROM once_marks WHERE key = $1 OR key = $2")
+                .bind(format!("card-repost:{id}"))
+                .bind(format!("discord-forum-post:{id}"))
                 .execute(&mut *tx)
                 .await?;
         }

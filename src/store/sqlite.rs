@@ -1675,7 +1675,8 @@ impl Store for SqliteStore {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM tickets t WHERE archived_at IS NOT NULL AND archived_at < ? \
              AND status = 'closed' AND NOT EXISTS (SELECT 1 FROM outbox o \
-             WHERE o.ticket_id = t.id AND o.status = 'pending') ORDER BY id LIMIT ?",
+             WHERE o.ticket_id = t.id AND o.status = 'pending') \
+             AND id < (SELECT MAX(id) FROM tickets) ORDER BY id LIMIT ?",
         )
         .bind(micros(before))
         .bind(limit)
@@ -1687,6 +1688,12 @@ impl Store for SqliteStore {
             }
             sqlx::query("DELETE FROM tickets WHERE id = ?")
                 .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            // The once-marks keyed by the ticket's number.
+            sqlx::query("DELETE FROM once_marks WHERE key = ? OR key = ?")
+                .bind(format!("card-repost:{id}"))
+                .bind(format!("discord-forum-post:{id}"))
                 .execute(&mut *tx)
                 .await?;
         }

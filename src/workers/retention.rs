@@ -16,7 +16,7 @@ use crate::core::Event;
 use crate::store::Consumes;
 
 use super::Services;
-use super::apply::{Lookup, apply};
+use super::apply::{Applied, Lookup, apply};
 
 /// The lease under which one replica runs the rounds.
 const LEASE: &str = "retention";
@@ -92,9 +92,16 @@ pub async fn round(svc: &Services, holder: &str, now: DateTime<Utc>) -> anyhow::
     for _ in 0..MAX_BATCHES_PER_ROUND {
         let ids = svc.store.archivable(cut, batch).await?;
         for id in &ids {
-            let event = Event::Archive { after_days: r.days };
-            apply(svc, &Lookup::Id(*id), &event, Consumes::Nothing).await?;
-            done.archived += 1;
+            let event = Event::Archive {
+                after_days: r.days,
+                quiet_since: cut,
+            };
+            // One ticket failing must not stop the round (nor every later one).
+            match apply(svc, &Lookup::Id(*id), &event, Consumes::Nothing).await {
+                Ok(Applied::Committed(_)) => done.archived += 1,
+                Ok(_) => {}
+                Err(e) => warn!(ticket = %id, error = format!("{e:#}"), "cannot archive a ticket"),
+            }
         }
         if !full(ids.len() as u64) {
             break;
