@@ -866,6 +866,12 @@ impl Default for InboxConfig {
     }
 }
 
+/// The longest retention period accepted (a century: longer means "forever", which is `0`).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// The longest retention interval or grace period accepted (30 days).
+pub const MAX_RETENTION_INTERVAL_SECS: u64 = 30 * 86_400;
+
 /// How long closed tickets and finished queue rows are kept (see `workers::retention`).
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, default)]
@@ -1307,6 +1313,14 @@ impl Config {
                 "retention.interval_secs and retention.batch must be at least 1 (retention.days = 0 turns retention off)"
                     .into(),
             );
+        }
+        if r.days > MAX_RETENTION_DAYS
+            || r.interval_secs > MAX_RETENTION_INTERVAL_SECS
+            || r.archive_grace_secs > MAX_RETENTION_INTERVAL_SECS
+        {
+            problems.push(format!(
+                "retention.days may be at most {MAX_RETENTION_DAYS} (use 0 to keep everything), retention.interval_secs and retention.archive_grace_secs at most {MAX_RETENTION_INTERVAL_SECS}"
+            ));
         }
         if self.slack.undo_seconds > MAX_UNDO_SECONDS {
             problems.push(format!(

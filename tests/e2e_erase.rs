@@ -98,6 +98,15 @@ async fn an_admin_erases_a_customer_everywhere_and_nobody_else_can() {
             .any(|u| blocks_text(&u.body).contains(ERASED_TEXT)),
         "{updates:?}"
     );
+    // Asked again: nothing more is recorded or re-edited.
+    w.command("UADMIN", &format!("erase #{}", jo[0])).await;
+    w.settle().await;
+    let history = w.store.history(jo[0]).await.unwrap();
+    assert_eq!(
+        history.iter().filter(|h| h.what.code() == "erased").count(),
+        1
+    );
+    assert!(w.take_slack("/chat.update").await.is_empty());
     // Al is untouched.
     let al = w
         .store

@@ -283,3 +283,21 @@ async fn our_own_reply_seen_back_as_a_mention_is_not_a_customer_ticket() {
         "our own reply became a ticket"
     );
 }
+
+#[tokio::test]
+async fn a_post_by_another_of_our_accounts_is_not_a_customer_ticket() {
+    let w = World::with(two_pages).await;
+    w.slack_ok().await;
+    // Page B mentions Page A (written outside Switchboard, or before its reply was recorded).
+    let by_us = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": 1614340900,
+        "changes": [{"field": "mention", "value": {"message": "Thanks @Acme!",
+        "post_id": "999_7", "comment_id": "888_7", "created_time": 1614340899,
+        "from": {"id": PAGE_B, "name": "Acme Roastery"}, "item": "comment", "verb": "add"}}]}]});
+    w.meta_webhook(&by_us.to_string()).await;
+    w.meta_webhook(&mention("8", "5008", "a real customer"))
+        .await;
+    w.settle().await;
+    assert_eq!(w.store.count_tickets().await.unwrap(), 1);
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.customer.id.as_str(), "5008");
+}

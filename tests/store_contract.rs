@@ -3295,12 +3295,12 @@ async fn a_customers_tickets_and_raw_payloads_are_found_for_erasure(store: DynSt
         )
         .await
         .unwrap();
-    // Two processed, the third still pending (its worker will read it).
+    // Two processed, the third still pending: both of the customer's are blanked.
     for r in store.claim_inbox(2, t0(), lease()).await.unwrap() {
         assert!(store.finish_inbox(r.claim(), None, at(1)).await.unwrap());
     }
     let needles = vec!["post1_c1".to_string(), String::new()];
-    assert_eq!(store.scrub_inbox(&needles).await.unwrap(), 1);
+    assert_eq!(store.scrub_inbox(&needles).await.unwrap(), 2);
     assert_eq!(
         store.scrub_inbox(&needles).await.unwrap(),
         0,
@@ -3308,6 +3308,33 @@ async fn a_customers_tickets_and_raw_payloads_are_found_for_erasure(store: DynSt
     );
     // The rows stay, so a redelivery is still recognised as a duplicate.
     assert_eq!(store.count_inbox().await.unwrap(), 3);
+    let pending = store.claim_inbox(10, at(2), lease()).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payload, "\"erased\"");
+
+    // A review update's job carries the texts: it becomes a plain card update.
+    let version = |text: &str| switchboard::core::decide::ReviewVersion {
+        rating: Some(1),
+        text: text.into(),
+    };
+    let review = Effect::ReviewUpdated {
+        before: version("secret before"),
+        after: version("secret after"),
+        broadcast: false,
+    };
+    store.enqueue_job(a.id, "x", &review, at(3)).await.unwrap();
+    store.enqueue_job(b.id, "y", &review, at(3)).await.unwrap();
+    assert_eq!(store.scrub_jobs(a.id).await.unwrap(), 1);
+    assert_eq!(store.scrub_jobs(a.id).await.unwrap(), 0);
+    let jobs = store.claim_jobs(100, at(4), lease()).await.unwrap();
+    let of = |t: TicketId| {
+        jobs.iter()
+            .filter(|j| j.ticket == t && j.lane.len() == 1)
+            .map(|j| j.effect.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(a.id), vec![Effect::UpdateCard]);
+    assert_eq!(of(b.id), vec![review]);
     assert_eq!(store.insert_inbox(&[inbox("k1")], at(2)).await.unwrap(), 0);
 }
 

@@ -6,6 +6,9 @@ CREATE INDEX tickets_closed_updated ON tickets (status, updated_at) WHERE archiv
 CREATE INDEX tickets_archived ON tickets (archived_at) WHERE archived_at IS NOT NULL;
 CREATE INDEX inbox_processed ON inbox (processed_at) WHERE processed_at IS NOT NULL;
 CREATE INDEX outbox_finished ON outbox (finished_at) WHERE status = 'done';
+-- Deleting a ticket's jobs (and the foreign-key check when the ticket goes), erasure's lookups.
+CREATE INDEX outbox_ticket ON outbox (ticket_id);
+CREATE INDEX tickets_customer ON tickets (network, customer_id);
 
 CREATE TABLE leases (
     name   TEXT        PRIMARY KEY,

@@ -818,12 +818,15 @@ async fn erase_command(
     }
     let me = teammate(&command.user_id);
     let scope = Scope::of(state, origin(&me, Some(&command.channel_id))).await?;
-    if let Err(why) = command_ticket(state, &scope, id).await? {
-        return Ok(ephemeral(why).into_response());
-    }
+    let ticket = match command_ticket(state, &scope, id).await? {
+        Ok(t) => t,
+        Err(why) => return Ok(ephemeral(why).into_response()),
+    };
     let event = InboxEvent::Erase {
         teammate: me,
         ticket: id,
+        network: ticket.state.network,
+        customer: ticket.state.customer.id.clone(),
     };
     store(state, format!("erase:{}", command.trigger_id), event).await?;
     Ok(ephemeral(text::erase_started(id.0)).into_response())

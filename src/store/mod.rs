@@ -777,10 +777,14 @@ pub trait Store: Send + Sync + 'static {
         customer: &CustomerId,
     ) -> Result<Vec<TicketId>>;
 
-    /// Blank the payload of processed inbox rows that contain any of `needles` (the network
-    /// ids of an erased customer's items), keeping the rows themselves so that a redelivery
-    /// is still recognised. How many rows were blanked.
+    /// Blank the payload of inbox rows (processed or pending) that contain any of `needles`
+    /// (the network ids of an erased customer's items), keeping the rows themselves so that a
+    /// redelivery is still recognised. How many rows were blanked.
     async fn scrub_inbox(&self, needles: &[String]) -> Result<u64>;
+
+    /// Turn the ticket's jobs that carry customer text (review updates) into plain card
+    /// updates, whatever their status. How many jobs were rewritten.
+    async fn scrub_jobs(&self, ticket: TicketId) -> Result<u64>;
 
     /// Tickets whose last activity was at or after `since`, by id, after `after`, at most
     /// `limit` (an export's pages).

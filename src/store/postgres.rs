@@ -1716,7 +1716,7 @@ impl Store for PgStore {
         for needle in needles.iter().filter(|s| !s.is_empty()) {
             n += sqlx::query(
                 "UPDATE inbox SET payload = '\"erased\"' \
-                 WHERE processed_at IS NOT NULL AND strpos(payload, $1) > 0",
+                 WHERE strpos(payload, $1) > 0",
             )
             .bind(needle)
             .execute(&self.pool)
@@ -1724,6 +1724,17 @@ impl Store for PgStore {
             .rows_affected();
         }
         Ok(n)
+    }
+
+    async fn scrub_jobs(&self, ticket: TicketId) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET effect = '{\"type\":\"update_card\"}' \
+             WHERE ticket_id = $1 AND strpos(effect, '\"type\":\"review_updated\"') > 0",
+        )
+        .bind(ticket.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     async fn tickets_since(

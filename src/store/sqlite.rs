@@ -1765,7 +1765,7 @@ impl Store for SqliteStore {
         for needle in needles.iter().filter(|s| !s.is_empty()) {
             n += sqlx::query(
                 "UPDATE inbox SET payload = '\"erased\"' \
-                 WHERE processed_at IS NOT NULL AND instr(payload, ?) > 0",
+                 WHERE instr(payload, ?) > 0",
             )
             .bind(needle)
             .execute(&self.writer)
@@ -1773,6 +1773,17 @@ impl Store for SqliteStore {
             .rows_affected();
         }
         Ok(n)
+    }
+
+    async fn scrub_jobs(&self, ticket: TicketId) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET effect = '{\"type\":\"update_card\"}' \
+             WHERE ticket_id = ? AND instr(effect, '\"type\":\"review_updated\"') > 0",
+        )
+        .bind(ticket.0)
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
     }
 
     async fn tickets_since(

@@ -9,6 +9,7 @@ use anyhow::bail;
 use chrono::Utc;
 
 use crate::core::capabilities::Capabilities;
+use crate::core::text::ERASED_TEXT;
 use crate::core::{Actor, CustomerId, Event, MessageKind, Network, TicketId};
 use crate::store::{Commit, CommitOutcome, Consumes, Store, Target};
 
@@ -50,6 +51,11 @@ async fn erase_ticket(store: &dyn Store, id: TicketId, actor: &Actor) -> anyhow:
             .into_iter()
             .filter(|m| m.kind == MessageKind::Customer)
             .collect();
+        // Erased already, with nothing newer from the customer: nothing to do again (a retry
+        // adds no second history entry and re-edits nothing).
+        if ticket.state.erased && theirs.iter().all(|m| m.text == ERASED_TEXT) {
+            return Ok(0);
+        }
         let event = Event::Erase {
             actor: actor.clone(),
             customer_messages: theirs.iter().map(|m| m.key.clone()).collect(),
@@ -77,6 +83,7 @@ async fn erase_ticket(store: &dyn Store, id: TicketId, actor: &Actor) -> anyhow:
                 needles.push(ticket.state.first_item.to_string());
                 needles.sort();
                 needles.dedup();
+                store.scrub_jobs(id).await?;
                 return Ok(store.scrub_inbox(&needles).await?);
             }
             CommitOutcome::Conflict => continue,

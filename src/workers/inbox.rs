@@ -187,8 +187,14 @@ async fn orphan(svc: &Services, row: &InboxRow, why: &'static str) -> anyhow::Re
     note(svc, row, why).await
 }
 
+/// What `Store::scrub_inbox` leaves of an erased customer's payload.
+const ERASED_PAYLOAD: &str = "\"erased\"";
+
 async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
     let now = Utc::now();
+    if row.payload == ERASED_PAYLOAD {
+        return note(svc, row, "erased at the customer's request").await;
+    }
     let event: InboxEvent = match serde_json::from_str(&row.payload) {
         Ok(e) => e,
         Err(e) => {
@@ -210,6 +216,11 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     .reply_by_network_id(&item.item_id)
                     .await?
                     .is_some()
+                    // Written by one of the team's accounts (its reply seen before its
+                    // delivery was recorded, or posted outside Switchboard).
+                    || svc
+                        .account(item.network, item.customer.id.as_str())
+                        .is_some()
                 {
                     return note(svc, row, "our own reply, not a customer's message").await;
                 }
@@ -442,15 +453,18 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             }
             return settle(svc, row, applied).await;
         }
-        InboxEvent::Erase { teammate, ticket } => {
-            let Some(t) = svc.store.ticket(ticket).await? else {
-                return note(svc, row, "the ticket whose customer to erase is gone").await;
-            };
-            // Idempotent: a retry after a crash erases what is left.
+        InboxEvent::Erase {
+            teammate,
+            network,
+            customer,
+            ..
+        } => {
+            // Idempotent: a retry after a crash erases what is left. The customer was named
+            // when the command was accepted, so a ticket purged meanwhile changes nothing.
             let done = super::erase::erase_customer(
                 svc.store.as_ref(),
-                t.state.network,
-                &t.state.customer.id,
+                network,
+                &customer,
                 &crate::core::Actor::Teammate(teammate),
             )
             .await?;

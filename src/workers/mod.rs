@@ -97,7 +97,10 @@ pub enum InboxEvent {
     /// access already checked by the handler): every ticket of that customer on its network.
     Erase {
         teammate: Teammate,
+        /// The ticket the command named (its lane).
         ticket: TicketId,
+        network: crate::core::Network,
+        customer: crate::core::CustomerId,
     },
     /// A teammate wrote in a thread; if the thread is a card's, it is a reply or a note.
     ThreadMessage {

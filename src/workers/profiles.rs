@@ -73,9 +73,7 @@ pub async fn decide(svc: &Services, ticket: &Ticket, owner: &Account) -> anyhow:
         }
         None => (None, None, None),
     };
-    if !accounts.iter().any(|a| a.id == owner.id) {
-        accounts.push(owner.clone());
-    }
+    // Only the accounts truly routed here: the core adds the receiver to the choices itself.
     let routed: Vec<Profile> = accounts
         .iter()
         .map(|a| Profile {
@@ -84,6 +82,9 @@ pub async fn decide(svc: &Services, ticket: &Ticket, owner: &Account) -> anyhow:
             handle: None,
         })
         .collect();
+    if !accounts.iter().any(|a| a.id == owner.id) {
+        accounts.push(owner.clone());
+    }
     let text = s.last_text.as_deref().unwrap_or(&s.first_text);
     let profile = reply_profile(&ProfileInputs {
         network: s.network,

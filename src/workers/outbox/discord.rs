@@ -487,6 +487,10 @@ async fn deliver(
             after,
             broadcast,
         } => {
+            // Erased since: the review's texts are not the team's to show any more.
+            if ticket.state.erased {
+                return Ok(Outcome::Done(vec![]));
+            }
             let body = render::message(&text::review_updated(&author, before, after));
             if let Err(e) = post_in_thread(discord, &card, &body, &nonce(job, "")).await {
                 return Ok(failure(e));

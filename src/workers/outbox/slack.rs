@@ -269,6 +269,10 @@ impl SurfaceOutbox for Slack {
                 after,
                 broadcast,
             } => {
+                // Erased since: the review's texts are not the team's to show any more.
+                if ticket.state.erased {
+                    return Ok(Outcome::Done(vec![]));
+                }
                 if let Some(wait) = paced(svc, &card.channel) {
                     return Ok(wait);
                 }
