@@ -504,6 +504,10 @@ pub struct DiscordConfig {
     /// Connect to the gateway (thread messages; interactions too when no endpoint URL is set).
     #[serde(default = "yes")]
     pub gateway: bool,
+    /// Every replica may hold the gateway, one at a time (a lease in the database): when the
+    /// holder dies another connects within this many seconds.
+    #[serde(default = "default_gateway_lease_secs")]
+    pub gateway_lease_secs: u64,
     /// Register the slash command in each configured server (`guild`, instant) or once for
     /// every server (`global`, may take up to an hour to appear).
     #[serde(default)]
@@ -537,6 +541,7 @@ impl DiscordConfig {
             bot_token: None,
             api_url: default_discord_api_url(),
             gateway: true,
+            gateway_lease_secs: default_gateway_lease_secs(),
             command_scope: CommandScope::default(),
             command: default_discord_command(),
             note_prefix: default_note_prefix(),
@@ -864,6 +869,10 @@ impl Default for InboxConfig {
             retry_budget_secs: 86_400,
         }
     }
+}
+
+fn default_gateway_lease_secs() -> u64 {
+    30
 }
 
 /// The longest retention period accepted (a century: longer means "forever", which is `0`).

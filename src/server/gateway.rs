@@ -322,7 +322,7 @@ pub async fn check_team_roles(svc: &Services) -> Vec<String> {
 
 /// Connect to the gateway and dispatch until shutdown. Serenity reconnects by itself; this
 /// returns when asked to stop or when the connection cannot be made at all.
-pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
     let Some(d) = svc.config.discord.as_ref() else {
         return;
     };
@@ -334,6 +334,25 @@ pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
     if !d.gateway {
         return;
     }
+    // One replica at a time holds the gateway (each would receive every event); another
+    // takes over within the lease's time when it dies.
+    let ttl = std::time::Duration::from_secs(d.gateway_lease_secs.max(1));
+    let holder = crate::workers::leader::holder_id();
+    let store = svc.store.clone();
+    crate::workers::leader::lead(store, GATEWAY_LEASE, &holder, ttl, shutdown, |stop| {
+        connect(svc.clone(), stop)
+    })
+    .await;
+}
+
+/// The lease whose holder runs the Discord gateway.
+pub const GATEWAY_LEASE: &str = "discord-gateway";
+
+/// Connect to the gateway and handle its events until `shutdown`.
+pub async fn connect(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+    let Some(d) = svc.config.discord.as_ref() else {
+        return;
+    };
     use secrecy::ExposeSecret;
     let token = d
         .bot_token

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod directory;
 pub mod erase;
 pub mod inbox;
+pub mod leader;
 pub mod outbox;
 pub mod poll;
 pub mod profiles;

@@ -38,7 +38,7 @@ pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
     if svc.config.retention.days == 0 {
         return;
     }
-    let holder = holder_id();
+    let holder = super::leader::holder_id();
     let every = Duration::from_secs(svc.config.retention.interval_secs.max(1));
     loop {
         match round(&svc, &holder, Utc::now()).await {
@@ -61,13 +61,6 @@ pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
             break;
         }
     }
-}
-
-/// This process's name as a lease holder.
-fn holder_id() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_default();
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    format!("{host}:{}:{nanos}", std::process::id())
 }
 
 /// One round at `now`, if `holder` gets the lease.
