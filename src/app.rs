@@ -270,6 +270,12 @@ impl Workers {
                 rx.clone(),
             )));
         }
+        if svc.config.slack.app_token.is_some() {
+            handles.push(tokio::spawn(crate::server::socket_mode::run(
+                svc.clone(),
+                rx.clone(),
+            )));
+        }
         if svc.config.discord.is_some() {
             // Slash-command registration, then the gateway (thread messages, interactions).
             handles.push(tokio::spawn(crate::server::gateway::run(svc.clone(), rx)));

@@ -23,6 +23,7 @@ pub const ENV_INSTAGRAM_TOKEN_PREFIX: &str = "SWITCHBOARD_INSTAGRAM_TOKEN_";
 pub const ENV_WHATSAPP_TOKEN_PREFIX: &str = "SWITCHBOARD_WHATSAPP_TOKEN_";
 pub const ENV_SLACK_BOT_TOKEN: &str = "SWITCHBOARD_SLACK_BOT_TOKEN";
 pub const ENV_SLACK_SIGNING_SECRET: &str = "SWITCHBOARD_SLACK_SIGNING_SECRET";
+pub const ENV_SLACK_APP_TOKEN: &str = "SWITCHBOARD_SLACK_APP_TOKEN";
 pub const ENV_DISCORD_BOT_TOKEN: &str = "SWITCHBOARD_DISCORD_BOT_TOKEN";
 pub const ENV_GOOGLE_CLIENT_SECRET: &str = "SWITCHBOARD_GOOGLE_CLIENT_SECRET";
 pub const ENV_TIKTOK_CLIENT_SECRET: &str = "SWITCHBOARD_TIKTOK_CLIENT_SECRET";
@@ -1076,6 +1077,13 @@ pub struct SlackConfig {
     pub signing_secret: Option<SecretString>,
     /// The previous signing secret, accepted too while rotating.
     pub previous_signing_secret: Option<SecretString>,
+    /// An app-level token (`xapp-…`, scope `connections:write`): with it, events,
+    /// interactions and commands also arrive over Socket Mode (no public URL needed for
+    /// Slack). Env: `SWITCHBOARD_SLACK_APP_TOKEN`.
+    pub app_token: Option<SecretString>,
+    /// Socket Mode connections held open at once (Slack sends each envelope to one of them;
+    /// several keep events flowing while one reconnects).
+    pub socket_connections: u8,
     pub api_url: String,
     pub note_prefix: String,
     /// The slash command as registered in the Slack app.
@@ -1095,6 +1103,8 @@ impl Default for SlackConfig {
             bot_token: None,
             signing_secret: None,
             previous_signing_secret: None,
+            app_token: None,
+            socket_connections: 2,
             api_url: DEFAULT_SLACK_API_URL.into(),
             note_prefix: DEFAULT_NOTE_PREFIX.into(),
             command: DEFAULT_COMMAND.into(),
@@ -1218,6 +1228,9 @@ impl Config {
         if let Some(v) = secret(ENV_SLACK_SIGNING_SECRET) {
             self.slack.signing_secret = Some(v);
         }
+        if let Some(v) = secret(ENV_SLACK_APP_TOKEN) {
+            self.slack.app_token = Some(v);
+        }
         if let (Some(d), Some(v)) = (self.discord.as_mut(), secret(ENV_DISCORD_BOT_TOKEN)) {
             d.bot_token = Some(v);
         }
@@ -1309,6 +1322,18 @@ impl Config {
         }
         if uses_slack && is_blank(&self.slack.signing_secret) {
             missing("slack.signing_secret", ENV_SLACK_SIGNING_SECRET);
+        }
+        if let Some(t) = &self.slack.app_token {
+            use secrecy::ExposeSecret;
+            if !t.expose_secret().starts_with("xapp-") {
+                problems.push(
+                    "slack.app_token must be an app-level token (xapp-…, scope connections:write)"
+                        .into(),
+                );
+            }
+            if !(1..=10).contains(&self.slack.socket_connections) {
+                problems.push("slack.socket_connections must be between 1 and 10".into());
+            }
         }
         if uses_slack && self.slack.team_id.trim().is_empty() {
             problems.push("slack.team_id is not set (the workspace id, T…)".into());

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod oauth;
 mod scope;
 mod slack;
+pub mod socket_mode;
 mod webhooks;
 
 use std::sync::Arc;

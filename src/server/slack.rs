@@ -140,7 +140,12 @@ pub async fn events(
     body: Bytes,
 ) -> Result<Response, Refusal> {
     verify(&state, &headers, &body)?;
-    let request = inbound::parse_event(&body)
+    event_body(state, &body).await
+}
+
+/// An Events API body whose origin is established (signed over HTTP, or from Socket Mode).
+pub(crate) async fn event_body(state: AppState, body: &[u8]) -> Result<Response, Refusal> {
+    let request = inbound::parse_event(body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let (event_id, team_id, event) = match request {
         EventsRequest::UrlVerification { challenge } => {
@@ -231,7 +236,12 @@ pub async fn interactions(
     body: Bytes,
 ) -> Result<Response, Refusal> {
     verify(&state, &headers, &body)?;
-    let interaction = inbound::parse_interaction(&body)
+    interaction_body(state, &body).await
+}
+
+/// An interaction's form body (`payload=…`) whose origin is established.
+pub(crate) async fn interaction_body(state: AppState, body: &[u8]) -> Result<Response, Refusal> {
+    let interaction = inbound::parse_interaction(body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     match interaction {
         Interaction::BlockActions {
@@ -696,7 +706,12 @@ pub async fn commands(
         return Ok(StatusCode::OK.into_response());
     }
     verify(&state, &headers, &body)?;
-    let command = inbound::parse_command(&body)
+    command_body(state, &body).await
+}
+
+/// A slash command's form body whose origin is established.
+pub(crate) async fn command_body(state: AppState, body: &[u8]) -> Result<Response, Refusal> {
+    let command = inbound::parse_command(body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     if command.team_id != state.config.slack.team_id {
         return Ok(ephemeral(text::command_unknown(&command.command, "")).into_response());
