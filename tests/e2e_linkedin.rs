@@ -165,18 +165,25 @@ async fn mount_notifications(linkedin: &MockServer) {
         })))
         .mount(linkedin)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "elements": [
-                comment("9001", "urn:li:person:abc", "Where can I buy the <!channel> beans?", at),
-                comment("9003", ORG_URN, "Our earlier answer", at + 2),
-                comment("9004", ORG_URN, "Also ours", at + 3)
-            ],
-            "paging": {"start": 0, "count": 100, "total": 3}
-        })))
-        .mount(linkedin)
-        .await;
+    // Each comment read by its id (LinkedIn's "Get a Comment").
+    for c in [
+        comment(
+            "9001",
+            "urn:li:person:abc",
+            "Where can I buy the <!channel> beans?",
+            at,
+        ),
+        comment("9004", ORG_URN, "Also ours", at + 3),
+    ] {
+        let id = c["id"].as_str().unwrap_or_default().to_owned();
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/rest/socialActions/urn%3Ali%3Aactivity%3A7001/comments/{id}"
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(c))
+            .mount(linkedin)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path("/rest/posts/urn%3Ali%3Ashare%3A8001"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

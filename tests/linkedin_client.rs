@@ -348,6 +348,19 @@ fn comment(id: &str, actor: &str, text: &str, at: i64, parent: Option<&str>) -> 
     c
 }
 
+/// LinkedIn's "Get a Comment": `GET socialActions/{target}/comments/{id}`, read once.
+async fn mount_comment(server: &MockServer, target: &str, c: Value) {
+    let id = c["id"].as_str().expect("id").to_owned();
+    linkedin_headers(Mock::given(method("GET")).and(path(format!(
+        "/rest/socialActions/{}/comments/{id}",
+        switchboard::networks::linkedin::encode(target)
+    ))))
+    .respond_with(ResponseTemplate::new(200).set_body_json(c))
+    .expect(1)
+    .mount(server)
+    .await;
+}
+
 #[tokio::test]
 async fn a_poll_pages_notifications_reads_comments_and_mentions_and_skips_our_own() {
     let (server, client) = linkedin().await;
@@ -380,20 +393,24 @@ async fn a_poll_pages_notifications_reads_comments_and_mentions_and_skips_our_ow
     })))
     .mount(&server)
     .await;
-    // The post's comments: the customer's, and one the page wrote.
-    linkedin_headers(
-        Mock::given(method("GET"))
-            .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments")),
+    // Each comment read by its id: the customer's, and one the page wrote.
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment(
+            "9001",
+            "urn:li:person:abc",
+            "Where can I buy the <!channel> beans?",
+            at,
+            None,
+        ),
     )
-    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-        "elements": [
-            comment("9001", "urn:li:person:abc", "Where can I buy the <!channel> beans?", at, None),
-            comment("9004", ORG_URN, "Our own words", at + 3, None),
-        ],
-        "paging": {"start": 0, "count": 100, "total": 2}
-    })))
-    .expect(1)
-    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9004", ORG_URN, "Our own words", at + 3, None),
+    )
     .await;
     linkedin_headers(Mock::given(method("GET")).and(path("/rest/posts/urn%3Ali%3Ashare%3A8001")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -478,7 +495,7 @@ async fn a_poll_pages_notifications_reads_comments_and_mentions_and_skips_our_ow
 }
 
 #[tokio::test]
-async fn a_nested_comment_is_found_under_its_thread_and_a_throttle_keeps_the_window() {
+async fn a_nested_comment_is_read_by_its_id_with_its_thread_and_a_throttle_keeps_the_window() {
     let (server, client) = linkedin().await;
     let now = Utc::now();
     let at = now.timestamp_millis() - 60_000;
@@ -491,25 +508,12 @@ async fn a_nested_comment_is_found_under_its_thread_and_a_throttle_keeps_the_win
     })))
     .mount(&server)
     .await;
-    let mut top = comment("9001", "urn:li:person:abc", "Question", at - 10, None);
-    top["commentsSummary"]["totalFirstLevelComments"] = json!(1);
-    linkedin_headers(
-        Mock::given(method("GET"))
-            .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments")),
+    // Undecorated: the reply is read by its id under its post; LinkedIn names its parent.
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9002", "urn:li:person:def", "Me too", at, Some("9001")),
     )
-    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-        "elements": [top], "paging": {"start": 0, "count": 100, "total": 1}
-    })))
-    .mount(&server)
-    .await;
-    linkedin_headers(Mock::given(method("GET")).and(path(
-        "/rest/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A7001%2C9001%29/comments",
-    )))
-    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-        "elements": [comment("9002", "urn:li:person:def", "Me too", at, Some("9001"))],
-        "paging": {"start": 0, "count": 100, "total": 1}
-    })))
-    .mount(&server)
     .await;
     let batch = connector(client)
         .poll(&account(None), &token(), None, now)
@@ -537,6 +541,108 @@ async fn a_nested_comment_is_found_under_its_thread_and_a_throttle_keeps_the_win
         Err(ConnectorError::RateLimited { .. }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// A notification's comment is read by its id, one call each: one far down a busy post's
+/// listing is found, one LinkedIn no longer has (404) is skipped, and neither holds up the
+/// other.
+#[tokio::test]
+async fn each_comment_is_read_by_its_id_and_only_a_gone_one_is_skipped() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis() - 60_000;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [
+            notification(11, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9100)", at),
+            notification(12, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9500)", at + 1),
+        ],
+        "paging": {"start": 0, "count": 100, "total": 2}
+    })))
+    .mount(&server)
+    .await;
+    // A busy post: 400 comments, oldest first; the new one is far past the first pages.
+    let old: Vec<Value> = (1..=100)
+        .map(|i| {
+            comment(
+                &i.to_string(),
+                "urn:li:person:zz",
+                "old",
+                at - 1_000_000,
+                None,
+            )
+        })
+        .collect();
+    linkedin_headers(
+        Mock::given(method("GET"))
+            .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": old, "paging": {"start": 0, "count": 100, "total": 400}
+    })))
+    .mount(&server)
+    .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(
+        "/rest/socialActions/urn%3Ali%3Aactivity%3A7001/comments/9100",
+    )))
+    .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+        "status": 404, "serviceErrorCode": 0, "code": "NOT_FOUND",
+        "message": "Comment 9100 not found"
+    })))
+    .expect(1)
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment(
+            "9500",
+            "urn:li:person:abc",
+            "Still no answer?",
+            at + 1,
+            None,
+        ),
+    )
+    .await;
+    let c = connector(client);
+    let batch = c
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("poll");
+    let keys: Vec<&str> = batch
+        .envelopes
+        .iter()
+        .map(|e| e.dedupe_key.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["linkedin:comment:urn:li:comment:(urn:li:activity:7001,9500)"]
+    );
+    assert_eq!(item(&batch.envelopes[0]).text, "Still no answer?");
+    let stored: LinkedinCursor = serde_json::from_str(&batch.cursor).expect("cursor");
+    assert_eq!(stored.since_ms, now.timestamp_millis());
+    assert!(stored.has_seen("11") && stored.has_seen("12"));
+    // Never a listing: one call per notification.
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.url.path() == "/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments"),
+        "a comments listing was read"
+    );
+    // The next poll reads neither again (the mocks expect one call each).
+    let again = c
+        .poll(
+            &account(None),
+            &token(),
+            Some(&batch.cursor),
+            now + chrono::Duration::minutes(1),
+        )
+        .await
+        .expect("poll");
+    assert!(again.envelopes.is_empty());
 }
 
 // ---- Replies and moderation ---------------------------------------------------------------------

@@ -433,6 +433,33 @@ impl LinkedinClient {
         })
     }
 
+    /// One comment, by its id under `target` (the post it is on, or the top-level comment
+    /// a reply is under): `GET socialActions/{target}/comments/{id}` (the Comments API's
+    /// "Get a Comment"). A comment LinkedIn no longer has is a 404, so
+    /// [`FailureReason::ItemDeleted`].
+    pub async fn comment(
+        &self,
+        token: &SecretString,
+        target: &str,
+        id: &str,
+    ) -> Result<Comment, ConnectorError> {
+        let got: wire::Comment = self
+            .get(
+                self.url(
+                    &format!("socialActions/{}/comments/{}", encode(target), encode(id)),
+                    None,
+                ),
+                "socialActions.comments.get",
+                token,
+            )
+            .await?;
+        comment(got).ok_or_else(|| {
+            ConnectorError::Permanent(FailureReason::Other(
+                "LinkedIn's comment has no id we can read".into(),
+            ))
+        })
+    }
+
     /// A post (`GET posts/{urn}`): who wrote it and its text.
     pub async fn post(&self, token: &SecretString, urn: &str) -> Result<Post, ConnectorError> {
         let got: wire::Post = self
