@@ -951,3 +951,115 @@ fn webhook_challenge_and_both_signature_forms_with_tampering_refused() {
     assert_eq!(item(&batch.envelopes[0]).text, "Pushed!");
     assert_eq!(batch.ignored.len(), 1);
 }
+
+/// A comment LinkedIn refuses (403) or answers unreadably stops the poll at that
+/// notification: what came before is kept, nothing after it is read, and it is read again
+/// (not dropped) once LinkedIn answers.
+#[tokio::test]
+async fn a_refused_or_unreadable_comment_stops_the_poll_there_and_is_read_again() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis() - 60_000;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [
+            notification(20, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9200)", at),
+            notification(21, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9201)", at + 1),
+            notification(22, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9202)", at + 2),
+        ],
+        "paging": {"start": 0, "count": 100, "total": 3}
+    })))
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9200", "urn:li:person:a", "first", at, None),
+    )
+    .await;
+    let c9201 = "/rest/socialActions/urn%3Ali%3Aactivity%3A7001/comments/9201";
+    // First refused, then unreadable, then readable.
+    linkedin_headers(Mock::given(method("GET")).and(path(c9201)))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+            "message": "Not enough permissions to access: partnerApiSocialActions.GET.20261101"
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(c9201)))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>upstream hiccup</html>"))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(c9201)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(
+            "9201",
+            "urn:li:person:b",
+            "second",
+            at + 1,
+            None,
+        )))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9202", "urn:li:person:c", "third", at + 2, None),
+    )
+    .await;
+    let c = connector(client);
+    let keys = |b: &switchboard::networks::PollBatch| -> Vec<String> {
+        b.envelopes.iter().map(|e| e.dedupe_key.clone()).collect()
+    };
+    // 403: the first is kept, the window stays, nothing past the refused one is read.
+    let first = c
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("partial batch");
+    assert_eq!(
+        keys(&first),
+        ["linkedin:comment:urn:li:comment:(urn:li:activity:7001,9200)"]
+    );
+    let stored: LinkedinCursor = serde_json::from_str(&first.cursor).expect("cursor");
+    assert!(stored.has_seen("20") && !stored.has_seen("21") && !stored.has_seen("22"));
+    assert!(stored.window_start() <= at + 1, "{stored:?}");
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.url.path().ends_with("/comments/9202")),
+        "read past the refused comment"
+    );
+    // Unreadable, with nothing read before it this time: the poll fails, the cursor stays.
+    let later = now + chrono::Duration::minutes(1);
+    match c
+        .poll(&account(None), &token(), Some(&first.cursor), later)
+        .await
+    {
+        Err(ConnectorError::Permanent(FailureReason::Other(why))) => {
+            assert!(why.contains("unexpected LinkedIn"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // LinkedIn answers: both are read, the window moves on.
+    let last = now + chrono::Duration::minutes(2);
+    let batch = c
+        .poll(&account(None), &token(), Some(&first.cursor), last)
+        .await
+        .expect("poll");
+    assert_eq!(
+        keys(&batch),
+        [
+            "linkedin:comment:urn:li:comment:(urn:li:activity:7001,9201)",
+            "linkedin:comment:urn:li:comment:(urn:li:activity:7001,9202)"
+        ]
+    );
+    let stored: LinkedinCursor = serde_json::from_str(&batch.cursor).expect("cursor");
+    assert_eq!(stored.since_ms, last.timestamp_millis());
+}

@@ -145,10 +145,8 @@ impl LinkedinConnector {
                                 );
                                 return Ok(Read::Done(None));
                             }
-                            Err(ConnectorError::Permanent(reason)) => {
-                                tracing::warn!(?reason, "cannot read a LinkedIn comment; skipped");
-                                return Ok(Read::Done(None));
-                            }
+                            // Anything else (refused, unreadable, throttled, down) stops
+                            // the poll here: it is read again next time, never dropped.
                             Err(e) => return Err(e),
                         }
                     }
@@ -166,10 +164,10 @@ impl LinkedinConnector {
                         }
                         match self.client.post(token, &post).await {
                             Ok(p) => p,
-                            Err(ConnectorError::Permanent(reason)) => {
-                                tracing::warn!(
-                                    ?reason,
-                                    "cannot read a post mentioning a LinkedIn page; skipped"
+                            Err(ConnectorError::Permanent(FailureReason::ItemDeleted)) => {
+                                tracing::info!(
+                                    notification = n.id,
+                                    "the post mentioning a LinkedIn page is gone; skipped"
                                 );
                                 return Ok(Read::Done(None));
                             }
@@ -399,9 +397,17 @@ impl PolledConnector for LinkedinConnector {
                     whole = false;
                     break;
                 }
+                // Only a comment or post LinkedIn says is gone is skipped; any other failure
+                // stops the poll at this notification (not marked seen, the window kept). What
+                // was read before it is kept when there is any; else the poll fails, so the
+                // account shows why.
                 Err(e) if found.is_empty() => return Err(e),
                 Err(e) => {
-                    tracing::info!(error = %e, "LinkedIn poll cut short; the rest is read next time");
+                    tracing::info!(
+                        notification = n.id,
+                        error = %e,
+                        "LinkedIn poll cut short; the rest is read next time"
+                    );
                     whole = false;
                     break;
                 }
