@@ -1063,3 +1063,103 @@ async fn a_refused_or_unreadable_comment_stops_the_poll_there_and_is_read_again(
     let stored: LinkedinCursor = serde_json::from_str(&batch.cursor).expect("cursor");
     assert_eq!(stored.since_ms, last.timestamp_millis());
 }
+
+/// A fake `organizationalEntityNotifications` that honours `timeRange` and `start`/`count`
+/// over a fixed backlog, oldest first, as LinkedIn pages a listing.
+struct Backlog(Vec<Value>);
+
+impl wiremock::Respond for Backlog {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let q: HashMap<String, String> = r.url.query_pairs().into_owned().collect();
+        let range = q.get("timeRange").cloned().unwrap_or_default();
+        let bound = |k: &str| -> i64 {
+            range
+                .split(|c| c == '(' || c == ')' || c == ',')
+                .find_map(|p| p.strip_prefix(k))
+                .and_then(|v| v.parse().ok())
+                .expect("timeRange bound")
+        };
+        let (from, to) = (bound("start:"), bound("end:"));
+        let start: usize = q.get("start").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let count: usize = q.get("count").and_then(|v| v.parse().ok()).unwrap_or(10);
+        let inside: Vec<&Value> = self
+            .0
+            .iter()
+            .filter(|n| {
+                let at = n["lastModifiedAt"].as_i64().unwrap_or(0);
+                at >= from && at <= to
+            })
+            .collect();
+        let page: Vec<&Value> = inside.iter().skip(start).take(count).copied().collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "elements": page,
+            "paging": {"start": start, "count": count, "total": inside.len()}
+        }))
+    }
+}
+
+/// More notifications than one poll's pages: the next poll resumes after the last one
+/// finished (never from the same start again), the remembered ids stay few, and the
+/// backlog's last comment arrives.
+#[tokio::test]
+async fn a_backlog_past_the_page_cap_moves_on_and_forgets_what_cannot_repeat() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let t0 = now.timestamp_millis() - 3 * 60 * 60 * 1000;
+    // 1,500 notifications a second apart: our own comments, then a customer's.
+    let mut backlog: Vec<Value> = (0..1499)
+        .map(|i| {
+            notification(
+                100_000 + i,
+                "ADMIN_COMMENT",
+                &format!("urn:li:comment:(urn:li:activity:7001,{})", 50_000 + i),
+                t0 + i * 1000,
+            )
+        })
+        .collect();
+    backlog.push(notification(
+        101_499,
+        "COMMENT",
+        "urn:li:comment:(urn:li:activity:7001,9999)",
+        t0 + 1499 * 1000,
+    ));
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .respond_with(Backlog(backlog))
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9999", "urn:li:person:abc", "At last", t0 + 1_499_000, None),
+    )
+    .await;
+    let c = connector(client);
+    let first = c
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("poll");
+    assert!(first.envelopes.is_empty());
+    let stored: LinkedinCursor = serde_json::from_str(&first.cursor).expect("cursor");
+    // Ten pages of 100 read: the next window starts at the 1,000th.
+    assert_eq!(stored.window_start(), t0 + 999 * 1000);
+    assert!(stored.seen.len() <= 1, "{}", stored.seen.len());
+    let later = now + chrono::Duration::minutes(1);
+    let second = c
+        .poll(&account(None), &token(), Some(&first.cursor), later)
+        .await
+        .expect("poll");
+    assert_eq!(
+        second
+            .envelopes
+            .iter()
+            .map(|e| e.dedupe_key.as_str())
+            .collect::<Vec<_>>(),
+        ["linkedin:comment:urn:li:comment:(urn:li:activity:7001,9999)"]
+    );
+    let stored: LinkedinCursor = serde_json::from_str(&second.cursor).expect("cursor");
+    assert_eq!(stored.since_ms, later.timestamp_millis());
+    assert_eq!(stored.resume_ms, None);
+    assert!(stored.seen.len() <= 1, "{}", stored.seen.len());
+}

@@ -6,8 +6,10 @@
 //! One poll reads the page's notifications of the window `[since - overlap, now]`, page by
 //! page ([`MAX_NOTIFICATION_PAGES`]), and for each new one reads what it does not carry: the
 //! comment (fetched by its id, one call: LinkedIn's "Get a Comment") or the mentioning post,
-//! within [`MAX_FETCH_CALLS`]. The cursor only moves past a
-//! window read whole; what a cut-short poll read is remembered by notification id.
+//! within [`MAX_FETCH_CALLS`]. The cursor moves past a
+//! window read whole; a poll cut short (the page cap, the budget, a failure) moves the next
+//! window's start to the last notification it finished, and what shares that instant is
+//! remembered by notification id.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -381,16 +383,29 @@ impl PolledConnector for LinkedinConnector {
                 }
             }
         }
+        // A window cut at the page cap can resume from its last notification only if what
+        // was read is its oldest part: LinkedIn lists it oldest first (checked, not assumed).
+        let oldest_first = notifications.windows(2).all(|w| w[0].at_ms <= w[1].at_ms);
+        let resumable = whole || oldest_first;
+        if !resumable {
+            tracing::warn!(
+                "LinkedIn listed a page's notifications newest first past the page cap; the window cannot move on"
+            );
+        }
         notifications.sort_by_key(|n| n.at_ms);
         let mut found = Vec::new();
+        // The time of the last notification finished, all before it finished too.
+        let mut finished: Option<i64> = None;
         for n in &notifications {
             if cursor.has_seen(&n.id) {
+                finished = Some(n.at_ms);
                 continue;
             }
             match self.read_one(token, account, n, &mut budget).await {
                 Ok(Read::Done(envelope)) => {
                     found.extend(envelope.map(|e| *e));
                     cursor.see(n);
+                    finished = Some(n.at_ms);
                 }
                 // The rest is read next time, from the same window.
                 Ok(Read::OutOfBudget) => {
@@ -415,6 +430,8 @@ impl PolledConnector for LinkedinConnector {
         }
         if whole {
             cursor.advance(end);
+        } else if let Some(at) = finished.filter(|_| resumable) {
+            cursor.advance_within(at);
         }
         found.sort_by_key(|e| match &e.change {
             NetworkChange::New { item } => Some(item.created_at),
