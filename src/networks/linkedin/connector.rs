@@ -314,8 +314,13 @@ impl PolledConnector for LinkedinConnector {
         }
     }
 
+    /// Always, pushed pages too: a pushed notification without its (undocumented)
+    /// decoration carries no text to build a card from, and LinkedIn's deliveries can be
+    /// missed; the poll reads it, and the inbox's dedupe keys absorb what both bring.
     fn polls(&self) -> bool {
-        self.ingest == Ingest::Poll
+        match self.ingest {
+            Ingest::Poll | Ingest::Webhook => true,
+        }
     }
 
     /// The notifications listing, usually one page.
