@@ -1074,7 +1074,7 @@ impl wiremock::Respond for Backlog {
         let range = q.get("timeRange").cloned().unwrap_or_default();
         let bound = |k: &str| -> i64 {
             range
-                .split(|c| c == '(' || c == ')' || c == ',')
+                .split(['(', ')', ','])
                 .find_map(|p| p.strip_prefix(k))
                 .and_then(|v| v.parse().ok())
                 .expect("timeRange bound")
