@@ -425,9 +425,13 @@ async fn a_page_picked_after_connecting_from_slack_is_polled_and_answered_as_the
         .round(&w.store, Utc::now() + chrono::Duration::hours(1))
         .await
         .unwrap();
-    assert!(
-        matches!(round, Round::Polled { rows: 0, .. } | Round::Idle),
-        "{round:?}"
+    assert!(matches!(round, Round::Polled { rows: 0, .. }), "{round:?}");
+    assert_eq!(
+        received(&linkedin, "/rest/organizationalEntityNotifications")
+            .await
+            .len(),
+        2,
+        "the second poll read the notifications again"
     );
     w.settle().await;
     assert!(w.take_slack("/chat.postMessage").await.is_empty());
