@@ -327,6 +327,44 @@ async fn identify_lists_the_administered_pages_with_their_names() {
     token_never_in_urls(&server).await;
 }
 
+/// A page whose name LinkedIn will not give (403 on `organizations/{id}`) is still offered,
+/// under a plain name; the other keeps its own.
+#[tokio::test]
+async fn a_page_whose_name_cannot_be_read_is_still_offered() {
+    let (server, client) = linkedin().await;
+    linkedin_headers(Mock::given(method("GET")).and(path("/rest/organizationAcls")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "elements": [
+                {"organization": ORG_URN, "role": "ADMINISTRATOR", "state": "APPROVED"},
+                {"organization": "urn:li:organization:10002687", "role": "ADMINISTRATOR", "state": "APPROVED"}
+            ],
+            "paging": {"start": 0, "count": 100, "total": 2}
+        })))
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(format!("/rest/organizations/{ORG}"))))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+            "message": "Not enough permissions to access: organizations.GET.20261101"
+        })))
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path("/rest/organizations/10002687")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 10002687, "localizedName": "Acme Roasters"
+        })))
+        .mount(&server)
+        .await;
+    let pages = connector(client).identify(&token()).await.expect("pages");
+    assert_eq!(
+        pages,
+        [
+            (ORG.to_string(), format!("LinkedIn page {ORG}")),
+            ("10002687".to_string(), "Acme Roasters".to_string())
+        ]
+    );
+}
+
 fn notification(id: i64, action: &str, generated: &str, at: i64) -> Value {
     json!({
         "notificationId": id, "action": action, "organizationalEntity": ORG_URN,

@@ -337,18 +337,24 @@ impl PolledConnector for LinkedinConnector {
         Some(self.expiry_warning)
     }
 
-    /// The pages the member administers, named by their localized names.
+    /// The pages the member administers, named by their localized names. A name LinkedIn
+    /// does not give (no name, or the lookup fails) is "LinkedIn page {id}": one page's
+    /// name never fails the connection; only a refused token does.
     async fn identify(
         &self,
         token: &SecretString,
     ) -> Result<Vec<(String, String)>, ConnectorError> {
         let mut pages = Vec::new();
         for id in self.client.administered(token).await? {
-            let name = self
-                .client
-                .organization_name(token, &id)
-                .await?
-                .unwrap_or_else(|| format!("LinkedIn page {id}"));
+            let name = match self.client.organization_name(token, &id).await {
+                Ok(name) => name,
+                Err(ConnectorError::Unauthorized) => return Err(ConnectorError::Unauthorized),
+                Err(e) => {
+                    tracing::warn!(organization = id, error = %e, "cannot read a LinkedIn page's name");
+                    None
+                }
+            };
+            let name = name.unwrap_or_else(|| format!("LinkedIn page {id}"));
             pages.push((id, name));
         }
         Ok(pages)
