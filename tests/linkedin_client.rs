@@ -1,7 +1,7 @@
 //! LinkedIn against wiremock fakes speaking LinkedIn's formats (network-apis.md §3 and §11.4):
 //! OAuth with the secret in the form body and no PKCE, comma-separated scopes, refresh and a
 //! dead refresh; the pages a member administers; notifications paged by time window with an
-//! overlap that never skips and never doubles; comments read from the post's listing;
+//! overlap that never skips and never doubles; each comment read by its id;
 //! comments as the page nested under the top-level comment, the id from `x-restli-id`;
 //! deleting our comment; LinkedIn's error shapes; the webhook challenge and both signature
 //! forms.
@@ -1200,4 +1200,114 @@ async fn a_backlog_past_the_page_cap_moves_on_and_forgets_what_cannot_repeat() {
     assert_eq!(stored.since_ms, later.timestamp_millis());
     assert_eq!(stored.resume_ms, None);
     assert!(stored.seen.len() <= 1, "{}", stored.seen.len());
+}
+
+/// A short page with LinkedIn's `rel=next` link is not the end: the poll follows the link.
+#[tokio::test]
+async fn a_short_page_with_a_next_link_is_followed() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis() - 60_000;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .and(query_param("start", "0"))
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [notification(31, "ADMIN_COMMENT", "urn:li:comment:(urn:li:activity:7001,9310)", at)],
+        "paging": {"start": 0, "count": 100, "links": [{
+            "rel": "next", "type": "application/json",
+            "href": "/rest/organizationalEntityNotifications?q=criteria&start=100&count=100"
+        }]}
+    })))
+    .mount(&server)
+    .await;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .and(query_param("start", "100"))
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [notification(32, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9311)", at + 1)],
+        "paging": {"start": 100, "count": 100, "links": [{
+            "rel": "prev", "type": "application/json",
+            "href": "/rest/organizationalEntityNotifications?q=criteria&start=0&count=100"
+        }]}
+    })))
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9311", "urn:li:person:abc", "On page two", at + 1, None),
+    )
+    .await;
+    let batch = connector(client)
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("poll");
+    assert_eq!(batch.envelopes.len(), 1);
+    assert_eq!(item(&batch.envelopes[0]).text, "On page two");
+}
+
+/// A thread's comments, oldest first, paged by `start`/`count` with `total`.
+struct Thread(Vec<Value>);
+
+impl wiremock::Respond for Thread {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let q: HashMap<String, String> = r.url.query_pairs().into_owned().collect();
+        let start: usize = q.get("start").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let count: usize = q.get("count").and_then(|v| v.parse().ok()).unwrap_or(10);
+        let page: Vec<&Value> = self.0.iter().skip(start).take(count).collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "elements": page,
+            "paging": {"start": start, "count": count, "total": self.0.len()}
+        }))
+    }
+}
+
+/// A lost reply on a long thread is at its newest end: that is where the lookup reads.
+#[tokio::test]
+async fn a_lost_reply_on_a_long_thread_is_found_at_its_newest_end() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis();
+    let mut thread: Vec<Value> = (0..249)
+        .map(|i| {
+            comment(
+                &(20_000 + i).to_string(),
+                "urn:li:person:abc",
+                "me too",
+                at - 86_400_000,
+                Some("9001"),
+            )
+        })
+        .collect();
+    thread.push(comment("29999", ORG_URN, "Thanks!", at, Some("9001")));
+    linkedin_headers(Mock::given(method("GET")).and(path(
+        "/rest/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A7001%2C9001%29/comments",
+    )))
+    .respond_with(Thread(thread))
+    .mount(&server)
+    .await;
+    let account_id = AccountId::new(ORG);
+    let tok = token();
+    let call = Call {
+        account: &account_id,
+        token: &tok,
+        now,
+    };
+    let (found, calls) = connector(client)
+        .find_reply(
+            call,
+            &ticket(),
+            &NetworkItemId::new("urn:li:comment:(urn:li:activity:7001,9001)"),
+            "Thanks!",
+            now - chrono::Duration::minutes(1),
+        )
+        .await
+        .expect("looked");
+    assert_eq!(
+        found.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        ["urn:li:comment:(urn:li:activity:7001,29999)|urn:li:comment:(urn:li:activity:7001,9001)"]
+    );
+    assert!(calls <= 3, "{calls}");
 }

@@ -19,7 +19,7 @@ use super::changes::{
     LinkedinCursor, Notification, Plan, comment_envelope, decorated_comment, decorated_post,
     mention_envelope, plan,
 };
-use super::client::{Comment, LinkedinClient};
+use super::client::{self, Comment, LinkedinClient};
 use super::{CommentRef, CommentUrn, Ingest, capabilities, is_post_urn, organization_urn};
 use crate::core::{
     Capabilities, FailureReason, ItemKind, Moderation, Network, NetworkChange, NetworkEnvelope,
@@ -35,7 +35,8 @@ pub const MAX_NOTIFICATION_PAGES: u32 = 10;
 /// what is left over is read by the next poll, never dropped.
 pub const MAX_FETCH_CALLS: u32 = 100;
 
-/// Pages of a thread's comments read when looking for a reply whose answer was lost.
+/// Pages of a thread's comments read when looking for a reply whose answer was lost, after
+/// the first: its newest end when LinkedIn says how many there are.
 pub const MAX_REPLY_LOOKUP_PAGES: u32 = 2;
 
 fn bad_item(item: &NetworkItemId) -> ConnectorError {
@@ -250,11 +251,7 @@ impl Connector for LinkedinConnector {
         let actor = organization_urn(call.account.as_str());
         let since = since - chrono::Duration::seconds(1);
         let mut found: Vec<(DateTime<Utc>, NetworkItemId)> = Vec::new();
-        let mut start = 0;
-        let mut calls = 0;
-        for _ in 0..MAX_REPLY_LOOKUP_PAGES {
-            let page = self.client.comments(call.token, &target, start).await?;
-            calls += 1;
+        let mut keep = |page: super::client::CommentPage| {
             found.extend(
                 page.comments
                     .into_iter()
@@ -272,9 +269,36 @@ impl Connector for LinkedinConnector {
                         (c.created_at, id)
                     }),
             );
-            match page.next {
-                Some(next) => start = next,
-                None => break,
+        };
+        // LinkedIn lists oldest first and the lost reply is recent: the first page says how
+        // many there are, then the newest pages are read, newest first.
+        let first = self.client.comments(call.token, &target, 0).await?;
+        let mut calls = 1;
+        let (total, mut next) = (first.total, first.next);
+        let first_len = u32::try_from(first.comments.len()).unwrap_or(u32::MAX);
+        keep(first);
+        match total {
+            Some(total) if next.is_some() => {
+                let mut end = total;
+                for _ in 0..MAX_REPLY_LOOKUP_PAGES {
+                    if end <= first_len {
+                        break;
+                    }
+                    let start = end.saturating_sub(client::PAGE_SIZE).max(first_len);
+                    keep(self.client.comments(call.token, &target, start).await?);
+                    calls += 1;
+                    end = start;
+                }
+            }
+            // No total: on from the start, as far as the pages go.
+            _ => {
+                for _ in 0..MAX_REPLY_LOOKUP_PAGES {
+                    let Some(start) = next else { break };
+                    let page = self.client.comments(call.token, &target, start).await?;
+                    calls += 1;
+                    next = page.next;
+                    keep(page);
+                }
             }
         }
         found.sort_by_key(|(at, _)| *at);
