@@ -5,7 +5,7 @@
 //! A `COMMENT` notification names the comment (`generatedActivity`) on the page's post
 //! (`sourcePost`); a `SHARE_MENTION` names the post that mentions the page. Their text and
 //! author come from the notification's decoration when LinkedIn includes it (its shape is
-//! not documented, §10 item 4: read leniently), else from the comments listing or the post.
+//! not documented, §10 item 4: read leniently), else from the comment (read by its id) or the post.
 //! `ADMIN_COMMENT` and anything written by the page itself are ours: never a ticket.
 //!
 //! The cursor is a time: each poll reads `[since - OVERLAP, now]`, so a notification that
