@@ -212,8 +212,8 @@ fn x_network(
     Ok(())
 }
 
-/// LinkedIn pages, when `[linkedin]` is configured: its connector (polling unless
-/// `ingest = "webhook"`), its OAuth client, and `/webhooks/linkedin` when pages are pushed.
+/// LinkedIn pages, when `[linkedin]` is configured: its connector (polling, pushed pages
+/// too), its OAuth client, and `/webhooks/linkedin` when pages are pushed.
 fn linkedin_network(
     config: &Config,
     http: &reqwest::Client,

@@ -417,7 +417,7 @@ pub struct LinkedinConfig {
     #[serde(default = "default_backfill_days")]
     pub backfill_days: u32,
     /// `poll` (Switchboard reads the pages' notifications) or `webhook` (LinkedIn pushes
-    /// them to `/webhooks/linkedin`; pages are then never polled).
+    /// them to `/webhooks/linkedin` too, for sooner cards; pages are still polled).
     #[serde(default)]
     pub ingest: crate::networks::linkedin::Ingest,
     /// What `X-LI-Signature` is computed over: `prefixed` (`"hmacsha256=" + body`, the

@@ -165,18 +165,25 @@ async fn mount_notifications(linkedin: &MockServer) {
         })))
         .mount(linkedin)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "elements": [
-                comment("9001", "urn:li:person:abc", "Where can I buy the <!channel> beans?", at),
-                comment("9003", ORG_URN, "Our earlier answer", at + 2),
-                comment("9004", ORG_URN, "Also ours", at + 3)
-            ],
-            "paging": {"start": 0, "count": 100, "total": 3}
-        })))
-        .mount(linkedin)
-        .await;
+    // Each comment read by its id (LinkedIn's "Get a Comment").
+    for c in [
+        comment(
+            "9001",
+            "urn:li:person:abc",
+            "Where can I buy the <!channel> beans?",
+            at,
+        ),
+        comment("9004", ORG_URN, "Also ours", at + 3),
+    ] {
+        let id = c["id"].as_str().unwrap_or_default().to_owned();
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/rest/socialActions/urn%3Ali%3Aactivity%3A7001/comments/{id}"
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(c))
+            .mount(linkedin)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path("/rest/posts/urn%3Ali%3Ashare%3A8001"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -418,9 +425,13 @@ async fn a_page_picked_after_connecting_from_slack_is_polled_and_answered_as_the
         .round(&w.store, Utc::now() + chrono::Duration::hours(1))
         .await
         .unwrap();
-    assert!(
-        matches!(round, Round::Polled { rows: 0, .. } | Round::Idle),
-        "{round:?}"
+    assert!(matches!(round, Round::Polled { rows: 0, .. }), "{round:?}");
+    assert_eq!(
+        received(&linkedin, "/rest/organizationalEntityNotifications")
+            .await
+            .len(),
+        2,
+        "the second poll read the notifications again"
     );
     w.settle().await;
     assert!(w.take_slack("/chat.postMessage").await.is_empty());
@@ -503,9 +514,9 @@ async fn webhook(w: &World, body: &str, signature: Option<&str>) -> axum::http::
 }
 
 /// Pushed: the challenge is answered, a signed delivery becomes a card, a forged one stores
-/// nothing, and the page is never polled.
+/// nothing, and the page is polled as well, so a push without its decoration is not lost.
 #[tokio::test]
-async fn signed_deliveries_become_cards_forged_ones_nothing_and_a_pushed_page_is_not_polled() {
+async fn signed_deliveries_become_cards_forged_ones_nothing_and_a_pushed_page_is_polled_too() {
     let linkedin = MockServer::start().await;
     let w = linkedin_world(&linkedin, Ingest::Webhook).await;
     connect_stored(&w, &tokens(Some("ref"), chrono::Duration::days(30))).await;
@@ -579,14 +590,67 @@ async fn signed_deliveries_become_cards_forged_ones_nothing_and_a_pushed_page_is
     assert!(shown.contains("Pushed &lt;@U1&gt; hello"), "{shown}");
     assert!(!shown.contains("ours"));
 
-    // Never polled.
+    // Pushed without its decoration: no text to show, so no card from the push itself...
+    let bare_at = Utc::now().timestamp_millis();
+    let bare = json!({
+        "type": "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS",
+        "notifications": [{
+            "notificationId": 79, "action": "COMMENT", "organizationalEntity": ORG_URN,
+            "sourcePost": "urn:li:share:7001", "lastModifiedAt": bare_at,
+            "generatedActivity": "urn:li:comment:(urn:li:activity:7001,9303)"
+        }]
+    })
+    .to_string();
+    let signed = switchboard::networks::linkedin::webhook::signature(
+        SECRET,
+        SignatureForm::Prefixed,
+        bare.as_bytes(),
+    )
+    .expect("sig");
+    assert_eq!(
+        webhook(&w, &bare, Some(&signed)).await,
+        axum::http::StatusCode::OK
+    );
+    w.settle().await;
+    assert!(w.take_slack("/chat.postMessage").await.is_empty());
+    // ...but the page is polled too: the poll reads the comment, and what the push already
+    // brought is not shown twice.
+    Mock::given(method("GET"))
+        .and(path("/rest/organizationalEntityNotifications"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "elements": [
+                notification(77, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9301)", bare_at - 5),
+                notification(79, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9303)", bare_at)
+            ],
+            "paging": {"start": 0, "count": 100, "total": 2}
+        })))
+        .mount(&linkedin)
+        .await;
+    for (id, who, text) in [
+        ("9301", "urn:li:person:abc", "Pushed <@U1> hello"),
+        ("9303", "urn:li:person:ghi", "Is the shop open on Sunday?"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/rest/socialActions/urn%3Ali%3Aactivity%3A7001/comments/{id}"
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(comment(id, who, text, bare_at)))
+            .mount(&linkedin)
+            .await;
+    }
     let round = poller(&w).round(&w.store, Utc::now()).await.unwrap();
-    assert!(matches!(round, Round::Idle), "{round:?}");
-    assert!(
+    assert!(matches!(round, Round::Polled { .. }), "{round:?}");
+    assert_eq!(
         received(&linkedin, "/rest/organizationalEntityNotifications")
             .await
-            .is_empty()
+            .len(),
+        1
     );
+    w.settle().await;
+    let cards = w.take_slack("/chat.postMessage").await;
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let shown = blocks_text(&cards[0].body);
+    assert!(shown.contains("Is the shop open on Sunday?"), "{shown}");
 }
 
 /// No refresh token (an app LinkedIn did not enable for refresh): the channel is told once,

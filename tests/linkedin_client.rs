@@ -1,7 +1,7 @@
 //! LinkedIn against wiremock fakes speaking LinkedIn's formats (network-apis.md §3 and §11.4):
 //! OAuth with the secret in the form body and no PKCE, comma-separated scopes, refresh and a
 //! dead refresh; the pages a member administers; notifications paged by time window with an
-//! overlap that never skips and never doubles; comments read from the post's listing;
+//! overlap that never skips and never doubles; each comment read by its id;
 //! comments as the page nested under the top-level comment, the id from `x-restli-id`;
 //! deleting our comment; LinkedIn's error shapes; the webhook challenge and both signature
 //! forms.
@@ -327,6 +327,44 @@ async fn identify_lists_the_administered_pages_with_their_names() {
     token_never_in_urls(&server).await;
 }
 
+/// A page whose name LinkedIn will not give (403 on `organizations/{id}`) is still offered,
+/// under a plain name; the other keeps its own.
+#[tokio::test]
+async fn a_page_whose_name_cannot_be_read_is_still_offered() {
+    let (server, client) = linkedin().await;
+    linkedin_headers(Mock::given(method("GET")).and(path("/rest/organizationAcls")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "elements": [
+                {"organization": ORG_URN, "role": "ADMINISTRATOR", "state": "APPROVED"},
+                {"organization": "urn:li:organization:10002687", "role": "ADMINISTRATOR", "state": "APPROVED"}
+            ],
+            "paging": {"start": 0, "count": 100, "total": 2}
+        })))
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(format!("/rest/organizations/{ORG}"))))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+            "message": "Not enough permissions to access: organizations.GET.20261101"
+        })))
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path("/rest/organizations/10002687")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 10002687, "localizedName": "Acme Roasters"
+        })))
+        .mount(&server)
+        .await;
+    let pages = connector(client).identify(&token()).await.expect("pages");
+    assert_eq!(
+        pages,
+        [
+            (ORG.to_string(), format!("LinkedIn page {ORG}")),
+            ("10002687".to_string(), "Acme Roasters".to_string())
+        ]
+    );
+}
+
 fn notification(id: i64, action: &str, generated: &str, at: i64) -> Value {
     json!({
         "notificationId": id, "action": action, "organizationalEntity": ORG_URN,
@@ -346,6 +384,19 @@ fn comment(id: &str, actor: &str, text: &str, at: i64, parent: Option<&str>) -> 
         c["parentComment"] = Value::String(format!("urn:li:comment:(urn:li:activity:7001,{p})"));
     }
     c
+}
+
+/// LinkedIn's "Get a Comment": `GET socialActions/{target}/comments/{id}`, read once.
+async fn mount_comment(server: &MockServer, target: &str, c: Value) {
+    let id = c["id"].as_str().expect("id").to_owned();
+    linkedin_headers(Mock::given(method("GET")).and(path(format!(
+        "/rest/socialActions/{}/comments/{id}",
+        switchboard::networks::linkedin::encode(target)
+    ))))
+    .respond_with(ResponseTemplate::new(200).set_body_json(c))
+    .expect(1)
+    .mount(server)
+    .await;
 }
 
 #[tokio::test]
@@ -380,20 +431,24 @@ async fn a_poll_pages_notifications_reads_comments_and_mentions_and_skips_our_ow
     })))
     .mount(&server)
     .await;
-    // The post's comments: the customer's, and one the page wrote.
-    linkedin_headers(
-        Mock::given(method("GET"))
-            .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments")),
+    // Each comment read by its id: the customer's, and one the page wrote.
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment(
+            "9001",
+            "urn:li:person:abc",
+            "Where can I buy the <!channel> beans?",
+            at,
+            None,
+        ),
     )
-    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-        "elements": [
-            comment("9001", "urn:li:person:abc", "Where can I buy the <!channel> beans?", at, None),
-            comment("9004", ORG_URN, "Our own words", at + 3, None),
-        ],
-        "paging": {"start": 0, "count": 100, "total": 2}
-    })))
-    .expect(1)
-    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9004", ORG_URN, "Our own words", at + 3, None),
+    )
     .await;
     linkedin_headers(Mock::given(method("GET")).and(path("/rest/posts/urn%3Ali%3Ashare%3A8001")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -478,7 +533,7 @@ async fn a_poll_pages_notifications_reads_comments_and_mentions_and_skips_our_ow
 }
 
 #[tokio::test]
-async fn a_nested_comment_is_found_under_its_thread_and_a_throttle_keeps_the_window() {
+async fn a_nested_comment_is_read_by_its_id_with_its_thread_and_a_throttle_keeps_the_window() {
     let (server, client) = linkedin().await;
     let now = Utc::now();
     let at = now.timestamp_millis() - 60_000;
@@ -491,25 +546,12 @@ async fn a_nested_comment_is_found_under_its_thread_and_a_throttle_keeps_the_win
     })))
     .mount(&server)
     .await;
-    let mut top = comment("9001", "urn:li:person:abc", "Question", at - 10, None);
-    top["commentsSummary"]["totalFirstLevelComments"] = json!(1);
-    linkedin_headers(
-        Mock::given(method("GET"))
-            .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments")),
+    // Undecorated: the reply is read by its id under its post; LinkedIn names its parent.
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9002", "urn:li:person:def", "Me too", at, Some("9001")),
     )
-    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-        "elements": [top], "paging": {"start": 0, "count": 100, "total": 1}
-    })))
-    .mount(&server)
-    .await;
-    linkedin_headers(Mock::given(method("GET")).and(path(
-        "/rest/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A7001%2C9001%29/comments",
-    )))
-    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-        "elements": [comment("9002", "urn:li:person:def", "Me too", at, Some("9001"))],
-        "paging": {"start": 0, "count": 100, "total": 1}
-    })))
-    .mount(&server)
     .await;
     let batch = connector(client)
         .poll(&account(None), &token(), None, now)
@@ -537,6 +579,108 @@ async fn a_nested_comment_is_found_under_its_thread_and_a_throttle_keeps_the_win
         Err(ConnectorError::RateLimited { .. }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// A notification's comment is read by its id, one call each: one far down a busy post's
+/// listing is found, one LinkedIn no longer has (404) is skipped, and neither holds up the
+/// other.
+#[tokio::test]
+async fn each_comment_is_read_by_its_id_and_only_a_gone_one_is_skipped() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis() - 60_000;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [
+            notification(11, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9100)", at),
+            notification(12, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9500)", at + 1),
+        ],
+        "paging": {"start": 0, "count": 100, "total": 2}
+    })))
+    .mount(&server)
+    .await;
+    // A busy post: 400 comments, oldest first; the new one is far past the first pages.
+    let old: Vec<Value> = (1..=100)
+        .map(|i| {
+            comment(
+                &i.to_string(),
+                "urn:li:person:zz",
+                "old",
+                at - 1_000_000,
+                None,
+            )
+        })
+        .collect();
+    linkedin_headers(
+        Mock::given(method("GET"))
+            .and(path("/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": old, "paging": {"start": 0, "count": 100, "total": 400}
+    })))
+    .mount(&server)
+    .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(
+        "/rest/socialActions/urn%3Ali%3Aactivity%3A7001/comments/9100",
+    )))
+    .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+        "status": 404, "serviceErrorCode": 0, "code": "NOT_FOUND",
+        "message": "Comment 9100 not found"
+    })))
+    .expect(1)
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment(
+            "9500",
+            "urn:li:person:abc",
+            "Still no answer?",
+            at + 1,
+            None,
+        ),
+    )
+    .await;
+    let c = connector(client);
+    let batch = c
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("poll");
+    let keys: Vec<&str> = batch
+        .envelopes
+        .iter()
+        .map(|e| e.dedupe_key.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["linkedin:comment:urn:li:comment:(urn:li:activity:7001,9500)"]
+    );
+    assert_eq!(item(&batch.envelopes[0]).text, "Still no answer?");
+    let stored: LinkedinCursor = serde_json::from_str(&batch.cursor).expect("cursor");
+    assert_eq!(stored.since_ms, now.timestamp_millis());
+    assert!(stored.has_seen("11") && stored.has_seen("12"));
+    // Never a listing: one call per notification.
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.url.path() == "/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments"),
+        "a comments listing was read"
+    );
+    // The next poll reads neither again (the mocks expect one call each).
+    let again = c
+        .poll(
+            &account(None),
+            &token(),
+            Some(&batch.cursor),
+            now + chrono::Duration::minutes(1),
+        )
+        .await
+        .expect("poll");
+    assert!(again.envelopes.is_empty());
 }
 
 // ---- Replies and moderation ---------------------------------------------------------------------
@@ -844,4 +988,326 @@ fn webhook_challenge_and_both_signature_forms_with_tampering_refused() {
     assert_eq!(batch.envelopes.len(), 1);
     assert_eq!(item(&batch.envelopes[0]).text, "Pushed!");
     assert_eq!(batch.ignored.len(), 1);
+}
+
+/// A comment LinkedIn refuses (403) or answers unreadably stops the poll at that
+/// notification: what came before is kept, nothing after it is read, and it is read again
+/// (not dropped) once LinkedIn answers.
+#[tokio::test]
+async fn a_refused_or_unreadable_comment_stops_the_poll_there_and_is_read_again() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis() - 60_000;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [
+            notification(20, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9200)", at),
+            notification(21, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9201)", at + 1),
+            notification(22, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9202)", at + 2),
+        ],
+        "paging": {"start": 0, "count": 100, "total": 3}
+    })))
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9200", "urn:li:person:a", "first", at, None),
+    )
+    .await;
+    let c9201 = "/rest/socialActions/urn%3Ali%3Aactivity%3A7001/comments/9201";
+    // First refused, then unreadable, then readable.
+    linkedin_headers(Mock::given(method("GET")).and(path(c9201)))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+            "message": "Not enough permissions to access: partnerApiSocialActions.GET.20261101"
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(c9201)))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>upstream hiccup</html>"))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    linkedin_headers(Mock::given(method("GET")).and(path(c9201)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(
+            "9201",
+            "urn:li:person:b",
+            "second",
+            at + 1,
+            None,
+        )))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9202", "urn:li:person:c", "third", at + 2, None),
+    )
+    .await;
+    let c = connector(client);
+    let keys = |b: &switchboard::networks::PollBatch| -> Vec<String> {
+        b.envelopes.iter().map(|e| e.dedupe_key.clone()).collect()
+    };
+    // 403: the first is kept, the window stays, nothing past the refused one is read.
+    let first = c
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("partial batch");
+    assert_eq!(
+        keys(&first),
+        ["linkedin:comment:urn:li:comment:(urn:li:activity:7001,9200)"]
+    );
+    let stored: LinkedinCursor = serde_json::from_str(&first.cursor).expect("cursor");
+    assert!(stored.has_seen("20") && !stored.has_seen("21") && !stored.has_seen("22"));
+    assert!(stored.window_start() <= at + 1, "{stored:?}");
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.url.path().ends_with("/comments/9202")),
+        "read past the refused comment"
+    );
+    // Unreadable, with nothing read before it this time: the poll fails, the cursor stays.
+    let later = now + chrono::Duration::minutes(1);
+    match c
+        .poll(&account(None), &token(), Some(&first.cursor), later)
+        .await
+    {
+        Err(ConnectorError::Permanent(FailureReason::Other(why))) => {
+            assert!(why.contains("unexpected LinkedIn"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // LinkedIn answers: both are read, the window moves on.
+    let last = now + chrono::Duration::minutes(2);
+    let batch = c
+        .poll(&account(None), &token(), Some(&first.cursor), last)
+        .await
+        .expect("poll");
+    assert_eq!(
+        keys(&batch),
+        [
+            "linkedin:comment:urn:li:comment:(urn:li:activity:7001,9201)",
+            "linkedin:comment:urn:li:comment:(urn:li:activity:7001,9202)"
+        ]
+    );
+    let stored: LinkedinCursor = serde_json::from_str(&batch.cursor).expect("cursor");
+    assert_eq!(stored.since_ms, last.timestamp_millis());
+}
+
+/// A fake `organizationalEntityNotifications` that honours `timeRange` and `start`/`count`
+/// over a fixed backlog, oldest first, as LinkedIn pages a listing.
+struct Backlog(Vec<Value>);
+
+impl wiremock::Respond for Backlog {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let q: HashMap<String, String> = r.url.query_pairs().into_owned().collect();
+        let range = q.get("timeRange").cloned().unwrap_or_default();
+        let bound = |k: &str| -> i64 {
+            range
+                .split(['(', ')', ','])
+                .find_map(|p| p.strip_prefix(k))
+                .and_then(|v| v.parse().ok())
+                .expect("timeRange bound")
+        };
+        let (from, to) = (bound("start:"), bound("end:"));
+        let start: usize = q.get("start").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let count: usize = q.get("count").and_then(|v| v.parse().ok()).unwrap_or(10);
+        let inside: Vec<&Value> = self
+            .0
+            .iter()
+            .filter(|n| {
+                let at = n["lastModifiedAt"].as_i64().unwrap_or(0);
+                at >= from && at <= to
+            })
+            .collect();
+        let page: Vec<&Value> = inside.iter().skip(start).take(count).copied().collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "elements": page,
+            "paging": {"start": start, "count": count, "total": inside.len()}
+        }))
+    }
+}
+
+/// More notifications than one poll's pages: the next poll resumes after the last one
+/// finished (never from the same start again), the remembered ids stay few, and the
+/// backlog's last comment arrives.
+#[tokio::test]
+async fn a_backlog_past_the_page_cap_moves_on_and_forgets_what_cannot_repeat() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let t0 = now.timestamp_millis() - 3 * 60 * 60 * 1000;
+    // 1,500 notifications a second apart: our own comments, then a customer's.
+    let mut backlog: Vec<Value> = (0..1499)
+        .map(|i| {
+            notification(
+                100_000 + i,
+                "ADMIN_COMMENT",
+                &format!("urn:li:comment:(urn:li:activity:7001,{})", 50_000 + i),
+                t0 + i * 1000,
+            )
+        })
+        .collect();
+    backlog.push(notification(
+        101_499,
+        "COMMENT",
+        "urn:li:comment:(urn:li:activity:7001,9999)",
+        t0 + 1499 * 1000,
+    ));
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .respond_with(Backlog(backlog))
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9999", "urn:li:person:abc", "At last", t0 + 1_499_000, None),
+    )
+    .await;
+    let c = connector(client);
+    let first = c
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("poll");
+    assert!(first.envelopes.is_empty());
+    let stored: LinkedinCursor = serde_json::from_str(&first.cursor).expect("cursor");
+    // Ten pages of 100 read: the next window starts at the 1,000th.
+    assert_eq!(stored.window_start(), t0 + 999 * 1000);
+    assert!(stored.seen.len() <= 1, "{}", stored.seen.len());
+    let later = now + chrono::Duration::minutes(1);
+    let second = c
+        .poll(&account(None), &token(), Some(&first.cursor), later)
+        .await
+        .expect("poll");
+    assert_eq!(
+        second
+            .envelopes
+            .iter()
+            .map(|e| e.dedupe_key.as_str())
+            .collect::<Vec<_>>(),
+        ["linkedin:comment:urn:li:comment:(urn:li:activity:7001,9999)"]
+    );
+    let stored: LinkedinCursor = serde_json::from_str(&second.cursor).expect("cursor");
+    assert_eq!(stored.since_ms, later.timestamp_millis());
+    assert_eq!(stored.resume_ms, None);
+    assert!(stored.seen.len() <= 1, "{}", stored.seen.len());
+}
+
+/// A short page with LinkedIn's `rel=next` link is not the end: the poll follows the link.
+#[tokio::test]
+async fn a_short_page_with_a_next_link_is_followed() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis() - 60_000;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .and(query_param("start", "0"))
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [notification(31, "ADMIN_COMMENT", "urn:li:comment:(urn:li:activity:7001,9310)", at)],
+        "paging": {"start": 0, "count": 100, "links": [{
+            "rel": "next", "type": "application/json",
+            "href": "/rest/organizationalEntityNotifications?q=criteria&start=100&count=100"
+        }]}
+    })))
+    .mount(&server)
+    .await;
+    linkedin_headers(
+        Mock::given(method("GET")).and(path("/rest/organizationalEntityNotifications")),
+    )
+    .and(query_param("start", "100"))
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "elements": [notification(32, "COMMENT", "urn:li:comment:(urn:li:activity:7001,9311)", at + 1)],
+        "paging": {"start": 100, "count": 100, "links": [{
+            "rel": "prev", "type": "application/json",
+            "href": "/rest/organizationalEntityNotifications?q=criteria&start=0&count=100"
+        }]}
+    })))
+    .mount(&server)
+    .await;
+    mount_comment(
+        &server,
+        "urn:li:activity:7001",
+        comment("9311", "urn:li:person:abc", "On page two", at + 1, None),
+    )
+    .await;
+    let batch = connector(client)
+        .poll(&account(None), &token(), None, now)
+        .await
+        .expect("poll");
+    assert_eq!(batch.envelopes.len(), 1);
+    assert_eq!(item(&batch.envelopes[0]).text, "On page two");
+}
+
+/// A thread's comments, oldest first, paged by `start`/`count` with `total`.
+struct Thread(Vec<Value>);
+
+impl wiremock::Respond for Thread {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let q: HashMap<String, String> = r.url.query_pairs().into_owned().collect();
+        let start: usize = q.get("start").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let count: usize = q.get("count").and_then(|v| v.parse().ok()).unwrap_or(10);
+        let page: Vec<&Value> = self.0.iter().skip(start).take(count).collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "elements": page,
+            "paging": {"start": start, "count": count, "total": self.0.len()}
+        }))
+    }
+}
+
+/// A lost reply on a long thread is at its newest end: that is where the lookup reads.
+#[tokio::test]
+async fn a_lost_reply_on_a_long_thread_is_found_at_its_newest_end() {
+    let (server, client) = linkedin().await;
+    let now = Utc::now();
+    let at = now.timestamp_millis();
+    let mut thread: Vec<Value> = (0..249)
+        .map(|i| {
+            comment(
+                &(20_000 + i).to_string(),
+                "urn:li:person:abc",
+                "me too",
+                at - 86_400_000,
+                Some("9001"),
+            )
+        })
+        .collect();
+    thread.push(comment("29999", ORG_URN, "Thanks!", at, Some("9001")));
+    linkedin_headers(Mock::given(method("GET")).and(path(
+        "/rest/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A7001%2C9001%29/comments",
+    )))
+    .respond_with(Thread(thread))
+    .mount(&server)
+    .await;
+    let account_id = AccountId::new(ORG);
+    let tok = token();
+    let call = Call {
+        account: &account_id,
+        token: &tok,
+        now,
+    };
+    let (found, calls) = connector(client)
+        .find_reply(
+            call,
+            &ticket(),
+            &NetworkItemId::new("urn:li:comment:(urn:li:activity:7001,9001)"),
+            "Thanks!",
+            now - chrono::Duration::minutes(1),
+        )
+        .await
+        .expect("looked");
+    assert_eq!(
+        found.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        ["urn:li:comment:(urn:li:activity:7001,29999)|urn:li:comment:(urn:li:activity:7001,9001)"]
+    );
+    assert!(calls <= 3, "{calls}");
 }

@@ -5,13 +5,14 @@
 //! A `COMMENT` notification names the comment (`generatedActivity`) on the page's post
 //! (`sourcePost`); a `SHARE_MENTION` names the post that mentions the page. Their text and
 //! author come from the notification's decoration when LinkedIn includes it (its shape is
-//! not documented, §10 item 4: read leniently), else from the comments listing or the post.
+//! not documented, §10 item 4: read leniently), else from the comment (read by its id) or the post.
 //! `ADMIN_COMMENT` and anything written by the page itself are ours: never a ticket.
 //!
 //! The cursor is a time: each poll reads `[since - OVERLAP, now]`, so a notification that
 //! LinkedIn files a little late is still read; the overlap's repeats are skipped by
 //! notification id (kept in the cursor while they can repeat) and, failing that, by the
-//! inbox's dedupe keys (the comment's or the post's URN).
+//! inbox's dedupe keys (the comment's or the post's URN). A poll cut short (more pages than
+//! one poll reads, a failure) resumes from the last notification it finished.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -286,6 +287,11 @@ pub struct LinkedinCursor {
     /// return again: (id, lastModifiedAt).
     #[serde(default)]
     pub seen: Vec<(String, i64)>,
+    /// Where the next window starts when a poll was cut short (the page cap, a failure):
+    /// the `lastModifiedAt` of the last notification read before the cut, so a backlog
+    /// wider than one poll moves on. `None` after a window read whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_ms: Option<i64>,
 }
 
 impl LinkedinCursor {
@@ -299,13 +305,15 @@ impl LinkedinCursor {
                 Self {
                     since_ms: (now - reach).timestamp_millis(),
                     seen: Vec::new(),
+                    resume_ms: None,
                 }
             })
     }
 
     /// Where this poll's window starts.
     pub fn window_start(&self) -> i64 {
-        (self.since_ms - OVERLAP_MS).max(0)
+        let overlap = self.since_ms - OVERLAP_MS;
+        self.resume_ms.map_or(overlap, |r| r.max(overlap)).max(0)
     }
 
     pub fn has_seen(&self, id: &str) -> bool {
@@ -322,6 +330,21 @@ impl LinkedinCursor {
     /// and only what the overlap can return again is remembered.
     pub fn advance(&mut self, end_ms: i64) {
         self.since_ms = self.since_ms.max(end_ms);
+        self.resume_ms = None;
+        self.forget_before_window();
+    }
+
+    /// The window was read only up to the notification of `at_ms` (and everything before
+    /// it, in time): the next starts there. Those of that very millisecond are still
+    /// remembered (the next window returns them again); earlier ones are forgotten.
+    pub fn advance_within(&mut self, at_ms: i64) {
+        if at_ms > self.window_start() {
+            self.resume_ms = Some(at_ms);
+        }
+        self.forget_before_window();
+    }
+
+    fn forget_before_window(&mut self) {
         let keep_from = self.window_start();
         self.seen.retain(|(_, at)| *at >= keep_from);
     }
@@ -443,5 +466,20 @@ mod tests {
         // Never moves back.
         c.advance(end - 5);
         assert_eq!(c.since_ms, end);
+        // Cut short at a notification: the next window starts there, what is before it is
+        // forgotten, what shares its millisecond is kept; a whole read goes back to the
+        // overlap.
+        let at = end + 60 * 60 * 1000;
+        c.see(&n(json!({"notificationId": 3, "lastModifiedAt": at - 1})));
+        c.see(&n(json!({"notificationId": 4, "lastModifiedAt": at})));
+        c.advance_within(at);
+        assert_eq!(c.window_start(), at);
+        assert!(!c.has_seen("1") && !c.has_seen("3") && c.has_seen("4"));
+        let back = LinkedinCursor::read(Some(&c.write()), now, chrono::Duration::days(1));
+        assert_eq!(back, c);
+        c.advance_within(at - 10);
+        assert_eq!(c.window_start(), at);
+        c.advance(at + 1000);
+        assert_eq!(c.window_start(), at + 1000 - OVERLAP_MS);
     }
 }

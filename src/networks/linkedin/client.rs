@@ -69,6 +69,8 @@ pub struct CommentPage {
     pub comments: Vec<Comment>,
     /// Where the next page starts, when there may be one.
     pub next: Option<u32>,
+    /// How many the whole listing holds, when LinkedIn says.
+    pub total: Option<u32>,
 }
 
 /// A post, as far as a mention's card needs it.
@@ -100,6 +102,15 @@ mod wire {
         pub start: Option<u32>,
         pub count: Option<u32>,
         pub total: Option<u32>,
+        pub links: Vec<Link>,
+    }
+
+    /// A Rest.li paging link: `{"rel": "next", "href": "/rest/…?start=10&count=10"}`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Link {
+        pub rel: Option<String>,
+        pub href: Option<String>,
     }
 
     #[derive(Debug, Default, Deserialize)]
@@ -206,12 +217,31 @@ fn comment(c: wire::Comment) -> Option<Comment> {
     })
 }
 
-/// The next page's start, when the listing may go on.
+/// The `start` a paging link's `href` names.
+fn href_start(href: &str) -> Option<u32> {
+    let query = href.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "start")
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// The next page's start, when the listing may go on: where LinkedIn's `rel=next` link
+/// points when it gives one (a page can hold fewer than `count` and still have a next),
+/// else from `total`, else while pages come full.
 fn next_start(paging: &wire::Paging, got: usize) -> Option<u32> {
     let start = paging.start.unwrap_or(0);
     let count = paging.count.unwrap_or(PAGE_SIZE).max(1);
     let got = u32::try_from(got).unwrap_or(u32::MAX);
     let next = start.saturating_add(got);
+    if let Some(link) = paging
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("next"))
+    {
+        let to = link.href.as_deref().and_then(href_start).unwrap_or(next);
+        // Only forward: a link that points back would loop.
+        return (to > start).then_some(to);
+    }
     match paging.total {
         Some(total) => (next < total && got > 0).then_some(next),
         None => (got >= count).then_some(next),
@@ -428,8 +458,36 @@ impl LinkedinClient {
             .await?;
         let got = page.elements.len();
         Ok(CommentPage {
-            comments: page.elements.into_iter().filter_map(comment).collect(),
             next: next_start(&page.paging, got),
+            total: page.paging.total,
+            comments: page.elements.into_iter().filter_map(comment).collect(),
+        })
+    }
+
+    /// One comment, by its id under `target` (the post it is on, or the top-level comment
+    /// a reply is under): `GET socialActions/{target}/comments/{id}` (the Comments API's
+    /// "Get a Comment"). A comment LinkedIn no longer has is a 404, so
+    /// [`FailureReason::ItemDeleted`].
+    pub async fn comment(
+        &self,
+        token: &SecretString,
+        target: &str,
+        id: &str,
+    ) -> Result<Comment, ConnectorError> {
+        let got: wire::Comment = self
+            .get(
+                self.url(
+                    &format!("socialActions/{}/comments/{}", encode(target), encode(id)),
+                    None,
+                ),
+                "socialActions.comments.get",
+                token,
+            )
+            .await?;
+        comment(got).ok_or_else(|| {
+            ConnectorError::Permanent(FailureReason::Other(
+                "LinkedIn's comment has no id we can read".into(),
+            ))
         })
     }
 
@@ -564,10 +622,28 @@ mod tests {
             start: Some(start),
             count: Some(count),
             total,
+            links: vec![],
         };
         assert_eq!(next_start(&p(0, 10, None), 10), Some(10));
         assert_eq!(next_start(&p(0, 10, None), 3), None);
         assert_eq!(next_start(&p(0, 10, Some(25)), 10), Some(10));
         assert_eq!(next_start(&p(20, 10, Some(25)), 5), None);
+        // LinkedIn's next link wins: a short page with one goes on, where it points.
+        let linked = |href: Option<&str>| wire::Paging {
+            links: vec![wire::Link {
+                rel: Some("next".into()),
+                href: href.map(str::to_owned),
+            }],
+            ..p(0, 10, None)
+        };
+        assert_eq!(
+            next_start(&linked(Some("/rest/x?q=criteria&start=10&count=10")), 3),
+            Some(10)
+        );
+        assert_eq!(next_start(&linked(None), 3), Some(3));
+        assert_eq!(
+            next_start(&linked(Some("/rest/x?start=0&count=10")), 3),
+            None
+        );
     }
 }

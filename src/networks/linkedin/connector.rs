@@ -5,21 +5,21 @@
 //!
 //! One poll reads the page's notifications of the window `[since - overlap, now]`, page by
 //! page ([`MAX_NOTIFICATION_PAGES`]), and for each new one reads what it does not carry: the
-//! comment (from its post's comments, or the replies of the post's comments for a nested
-//! one) or the mentioning post, within [`MAX_FETCH_CALLS`]. The cursor only moves past a
-//! window read whole; what a cut-short poll read is remembered by notification id.
-
-use std::collections::HashMap;
+//! comment (fetched by its id, one call: LinkedIn's "Get a Comment") or the mentioning post,
+//! within [`MAX_FETCH_CALLS`]. The cursor moves past a
+//! window read whole; a poll cut short (the page cap, the budget, a failure) moves the next
+//! window's start to the last notification it finished, and what shares that instant is
+//! remembered by notification id.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::changes::{
-    LinkedinCursor, Notification, OVERLAP_MS, Plan, comment_envelope, decorated_comment,
-    decorated_post, mention_envelope, plan,
+    LinkedinCursor, Notification, Plan, comment_envelope, decorated_comment, decorated_post,
+    mention_envelope, plan,
 };
-use super::client::{Comment, LinkedinClient};
+use super::client::{self, Comment, LinkedinClient};
 use super::{CommentRef, CommentUrn, Ingest, capabilities, is_post_urn, organization_urn};
 use crate::core::{
     Capabilities, FailureReason, ItemKind, Moderation, Network, NetworkChange, NetworkEnvelope,
@@ -31,14 +31,13 @@ use crate::store::ConnectedAccount;
 /// Pages of notifications one poll reads at most (100 each).
 pub const MAX_NOTIFICATION_PAGES: u32 = 10;
 
-/// Comment listings and post reads one poll makes at most.
-pub const MAX_FETCH_CALLS: u32 = 30;
+/// Comment and post reads one poll makes at most (one per notification that needs one);
+/// what is left over is read by the next poll, never dropped.
+pub const MAX_FETCH_CALLS: u32 = 100;
 
-/// Pages of a thread's comments read when looking for a reply whose answer was lost.
+/// Pages of a thread's comments read when looking for a reply whose answer was lost, after
+/// the first: its newest end when LinkedIn says how many there are.
 pub const MAX_REPLY_LOOKUP_PAGES: u32 = 2;
-
-/// Pages of a post's comments read when looking for one comment.
-const MAX_COMMENT_PAGES: u32 = 3;
 
 fn bad_item(item: &NetworkItemId) -> ConnectorError {
     ConnectorError::Permanent(FailureReason::Other(format!(
@@ -60,16 +59,23 @@ struct Budget {
     spent: u32,
 }
 
-/// Comments read during one poll, by the URN they were listed under.
-type Listed = HashMap<String, Vec<Comment>>;
+impl Budget {
+    /// Takes one call from the budget; `false` when none is left.
+    fn take(&mut self) -> bool {
+        if self.fetches == 0 {
+            return false;
+        }
+        self.fetches -= 1;
+        self.spent += 1;
+        true
+    }
+}
 
 /// What became of one notification.
 enum Read {
     /// Done with it: its envelope, if it is a ticket.
     Done(Option<Box<NetworkEnvelope>>),
-    /// Its comment is not listed (yet: LinkedIn may list it a little later).
-    NotListed,
-    /// The poll's budget ran out before it could be read.
+    /// The poll's budget ran out before it could be read: it is read next time.
     OutOfBudget,
 }
 
@@ -90,63 +96,26 @@ impl LinkedinConnector {
         }
     }
 
-    /// Every comment listed under `target` (up to [`MAX_COMMENT_PAGES`]), read once a poll.
-    async fn listed<'a>(
+    /// The comment `urn`, read by its id (one call): under its top-level comment when the
+    /// notification names one, else under the post (activity) its URN names.
+    async fn fetch_comment(
         &self,
         token: &SecretString,
-        target: &str,
-        listed: &'a mut Listed,
-        budget: &mut Budget,
-    ) -> Result<Option<&'a Vec<Comment>>, ConnectorError> {
-        if !listed.contains_key(target) {
-            let mut all = Vec::new();
-            let mut start = 0;
-            for _ in 0..MAX_COMMENT_PAGES {
-                if budget.fetches == 0 {
-                    return Ok(None);
-                }
-                budget.fetches -= 1;
-                budget.spent += 1;
-                let page = self.client.comments(token, target, start).await?;
-                all.extend(page.comments);
-                match page.next {
-                    Some(next) => start = next,
-                    None => break,
-                }
-            }
-            listed.insert(target.to_owned(), all);
-        }
-        Ok(listed.get(target))
-    }
-
-    /// The comment `urn` on `post`: among the post's comments, else among the replies of
-    /// those that have some. `Ok(None)` when it is not (yet) listed, `Err(None)` when the
-    /// budget ran out.
-    async fn find_comment(
-        &self,
-        token: &SecretString,
-        post: &str,
+        n: &Notification,
         urn: &CommentUrn,
-        listed: &mut Listed,
-        budget: &mut Budget,
-    ) -> Result<Option<Comment>, Option<ConnectorError>> {
-        let Some(tops) = self.listed(token, post, listed, budget).await?.cloned() else {
-            return Err(None);
-        };
-        if let Some(c) = tops.iter().find(|c| c.urn == *urn) {
-            return Ok(Some(c.clone()));
-        }
-        for top in tops.iter().filter(|c| c.replies > 0) {
-            let Some(replies) = self.listed(token, &top.urn.urn(), listed, budget).await? else {
-                return Err(None);
-            };
-            if let Some(c) = replies.iter().find(|c| c.urn == *urn) {
-                let mut c = c.clone();
-                c.parent = c.parent.or_else(|| Some(top.urn.clone()));
-                return Ok(Some(c));
-            }
-        }
-        Ok(None)
+    ) -> Result<Comment, ConnectorError> {
+        let parent = n
+            .decorated
+            .parent
+            .as_deref()
+            .and_then(CommentUrn::parse)
+            .filter(|p| p != urn);
+        let target = parent
+            .as_ref()
+            .map_or_else(|| urn.object.clone(), CommentUrn::urn);
+        let mut c = self.client.comment(token, &target, &urn.id).await?;
+        c.parent = c.parent.or(parent).filter(|p| p != &c.urn);
+        Ok(c)
     }
 
     /// What a new notification gives.
@@ -155,7 +124,6 @@ impl LinkedinConnector {
         token: &SecretString,
         account: &ConnectedAccount,
         n: &Notification,
-        listed: &mut Listed,
         budget: &mut Budget,
     ) -> Result<Read, ConnectorError> {
         let org = account.account_id.as_str();
@@ -166,42 +134,43 @@ impl LinkedinConnector {
             }
             Plan::Comment { comment, post } => {
                 let found = match decorated_comment(n, &comment) {
-                    Some(c) => Some(c),
-                    None => match self
-                        .find_comment(token, &post, &comment, listed, budget)
-                        .await
-                    {
-                        Ok(found) => found,
-                        Err(None) => return Ok(Read::OutOfBudget),
-                        Err(Some(ConnectorError::Permanent(reason))) => {
-                            tracing::warn!(?reason, "cannot read a LinkedIn comment; skipped");
-                            return Ok(Read::Done(None));
+                    Some(c) => c,
+                    None => {
+                        if !budget.take() {
+                            return Ok(Read::OutOfBudget);
                         }
-                        Err(Some(e)) => return Err(e),
-                    },
+                        match self.fetch_comment(token, n, &comment).await {
+                            Ok(c) => c,
+                            Err(ConnectorError::Permanent(FailureReason::ItemDeleted)) => {
+                                tracing::info!(
+                                    notification = n.id,
+                                    "the LinkedIn comment is gone; skipped"
+                                );
+                                return Ok(Read::Done(None));
+                            }
+                            // Anything else (refused, unreadable, throttled, down) stops
+                            // the poll here: it is read again next time, never dropped.
+                            Err(e) => return Err(e),
+                        }
+                    }
                 };
-                Ok(match found {
-                    Some(c) => Read::Done(
-                        comment_envelope(&account.account_id, &post, None, &c).map(Box::new),
-                    ),
-                    None => Read::NotListed,
-                })
+                Ok(Read::Done(
+                    comment_envelope(&account.account_id, &post, None, &found).map(Box::new),
+                ))
             }
             Plan::Mention { post } => {
                 let found = match decorated_post(n, &post) {
                     Some(p) => p,
                     None => {
-                        if budget.fetches == 0 {
+                        if !budget.take() {
                             return Ok(Read::OutOfBudget);
                         }
-                        budget.fetches -= 1;
-                        budget.spent += 1;
                         match self.client.post(token, &post).await {
                             Ok(p) => p,
-                            Err(ConnectorError::Permanent(reason)) => {
-                                tracing::warn!(
-                                    ?reason,
-                                    "cannot read a post mentioning a LinkedIn page; skipped"
+                            Err(ConnectorError::Permanent(FailureReason::ItemDeleted)) => {
+                                tracing::info!(
+                                    notification = n.id,
+                                    "the post mentioning a LinkedIn page is gone; skipped"
                                 );
                                 return Ok(Read::Done(None));
                             }
@@ -282,11 +251,7 @@ impl Connector for LinkedinConnector {
         let actor = organization_urn(call.account.as_str());
         let since = since - chrono::Duration::seconds(1);
         let mut found: Vec<(DateTime<Utc>, NetworkItemId)> = Vec::new();
-        let mut start = 0;
-        let mut calls = 0;
-        for _ in 0..MAX_REPLY_LOOKUP_PAGES {
-            let page = self.client.comments(call.token, &target, start).await?;
-            calls += 1;
+        let mut keep = |page: super::client::CommentPage| {
             found.extend(
                 page.comments
                     .into_iter()
@@ -304,9 +269,36 @@ impl Connector for LinkedinConnector {
                         (c.created_at, id)
                     }),
             );
-            match page.next {
-                Some(next) => start = next,
-                None => break,
+        };
+        // LinkedIn lists oldest first and the lost reply is recent: the first page says how
+        // many there are, then the newest pages are read, newest first.
+        let first = self.client.comments(call.token, &target, 0).await?;
+        let mut calls = 1;
+        let (total, mut next) = (first.total, first.next);
+        let first_len = u32::try_from(first.comments.len()).unwrap_or(u32::MAX);
+        keep(first);
+        match total {
+            Some(total) if next.is_some() => {
+                let mut end = total;
+                for _ in 0..MAX_REPLY_LOOKUP_PAGES {
+                    if end <= first_len {
+                        break;
+                    }
+                    let start = end.saturating_sub(client::PAGE_SIZE).max(first_len);
+                    keep(self.client.comments(call.token, &target, start).await?);
+                    calls += 1;
+                    end = start;
+                }
+            }
+            // No total: on from the start, as far as the pages go.
+            _ => {
+                for _ in 0..MAX_REPLY_LOOKUP_PAGES {
+                    let Some(start) = next else { break };
+                    let page = self.client.comments(call.token, &target, start).await?;
+                    calls += 1;
+                    next = page.next;
+                    keep(page);
+                }
             }
         }
         found.sort_by_key(|(at, _)| *at);
@@ -346,8 +338,13 @@ impl PolledConnector for LinkedinConnector {
         }
     }
 
+    /// Always, pushed pages too: a pushed notification without its (undocumented)
+    /// decoration carries no text to build a card from, and LinkedIn's deliveries can be
+    /// missed; the poll reads it, and the inbox's dedupe keys absorb what both bring.
     fn polls(&self) -> bool {
-        self.ingest == Ingest::Poll
+        match self.ingest {
+            Ingest::Poll | Ingest::Webhook => true,
+        }
     }
 
     /// The notifications listing, usually one page.
@@ -364,18 +361,24 @@ impl PolledConnector for LinkedinConnector {
         Some(self.expiry_warning)
     }
 
-    /// The pages the member administers, named by their localized names.
+    /// The pages the member administers, named by their localized names. A name LinkedIn
+    /// does not give (no name, or the lookup fails) is "LinkedIn page {id}": one page's
+    /// name never fails the connection; only a refused token does.
     async fn identify(
         &self,
         token: &SecretString,
     ) -> Result<Vec<(String, String)>, ConnectorError> {
         let mut pages = Vec::new();
         for id in self.client.administered(token).await? {
-            let name = self
-                .client
-                .organization_name(token, &id)
-                .await?
-                .unwrap_or_else(|| format!("LinkedIn page {id}"));
+            let name = match self.client.organization_name(token, &id).await {
+                Ok(name) => name,
+                Err(ConnectorError::Unauthorized) => return Err(ConnectorError::Unauthorized),
+                Err(e) => {
+                    tracing::warn!(organization = id, error = %e, "cannot read a LinkedIn page's name");
+                    None
+                }
+            };
+            let name = name.unwrap_or_else(|| format!("LinkedIn page {id}"));
             pages.push((id, name));
         }
         Ok(pages)
@@ -415,39 +418,46 @@ impl PolledConnector for LinkedinConnector {
                 }
             }
         }
+        // A window cut at the page cap can resume from its last notification only if what
+        // was read is its oldest part: LinkedIn lists it oldest first (checked, not assumed).
+        let oldest_first = notifications.windows(2).all(|w| w[0].at_ms <= w[1].at_ms);
+        let resumable = whole || oldest_first;
+        if !resumable {
+            tracing::warn!(
+                "LinkedIn listed a page's notifications newest first past the page cap; the window cannot move on"
+            );
+        }
         notifications.sort_by_key(|n| n.at_ms);
         let mut found = Vec::new();
-        let mut listed = Listed::new();
+        // The time of the last notification finished, all before it finished too.
+        let mut finished: Option<i64> = None;
         for n in &notifications {
             if cursor.has_seen(&n.id) {
+                finished = Some(n.at_ms);
                 continue;
             }
-            match self
-                .read_one(token, account, n, &mut listed, &mut budget)
-                .await
-            {
+            match self.read_one(token, account, n, &mut budget).await {
                 Ok(Read::Done(envelope)) => {
                     found.extend(envelope.map(|e| *e));
                     cursor.see(n);
-                }
-                // Not listed yet: the next window still holds it while it is recent (the
-                // overlap); an old one is gone (deleted meanwhile).
-                Ok(Read::NotListed) if n.at_ms >= end - OVERLAP_MS => {}
-                Ok(Read::NotListed) => {
-                    tracing::warn!(
-                        notification = n.id,
-                        "a LinkedIn comment is no longer listed; skipped"
-                    );
-                    cursor.see(n);
+                    finished = Some(n.at_ms);
                 }
                 // The rest is read next time, from the same window.
                 Ok(Read::OutOfBudget) => {
                     whole = false;
                     break;
                 }
+                // Only a comment or post LinkedIn says is gone is skipped; any other failure
+                // stops the poll at this notification (not marked seen, the window kept). What
+                // was read before it is kept when there is any; else the poll fails, so the
+                // account shows why.
                 Err(e) if found.is_empty() => return Err(e),
                 Err(e) => {
-                    tracing::info!(error = %e, "LinkedIn poll cut short; the rest is read next time");
+                    tracing::info!(
+                        notification = n.id,
+                        error = %e,
+                        "LinkedIn poll cut short; the rest is read next time"
+                    );
                     whole = false;
                     break;
                 }
@@ -455,6 +465,8 @@ impl PolledConnector for LinkedinConnector {
         }
         if whole {
             cursor.advance(end);
+        } else if let Some(at) = finished.filter(|_| resumable) {
+            cursor.advance_within(at);
         }
         found.sort_by_key(|e| match &e.change {
             NetworkChange::New { item } => Some(item.created_at),

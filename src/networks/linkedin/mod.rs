@@ -53,7 +53,8 @@ pub enum Ingest {
     #[default]
     Poll,
     /// LinkedIn pushes them to `/webhooks/linkedin` (the app's webhook use case and its event
-    /// subscriptions are set up at LinkedIn); pages are never polled.
+    /// subscriptions are set up at LinkedIn), and pages are polled as well: a push only
+    /// brings a card sooner (one without its decoration is left to the poll).
     Webhook,
 }
 

@@ -207,8 +207,10 @@ impl WebhookSource for LinkedinWebhooks {
             };
             match envelope {
                 Some(e) => batch.envelopes.push(e),
+                // Without its decoration it is left to the poll, which reads the comment
+                // or post (pushed pages are polled too).
                 None => batch.ignored.push(format!(
-                    "notification {} carries no text and author, or is the page's own",
+                    "notification {} carries no text and author (left to the poll), or is the page's own",
                     n.id
                 )),
             }
