@@ -1737,3 +1737,63 @@ async fn a_mention_is_answered_by_the_page_chosen_in_the_discord_select() {
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert_eq!(replies[0].body["access_token"], PAGE_B_TOKEN);
 }
+
+/// Two replicas on one Postgres: only the one holding the gateway lease connects; when it
+/// stops, the other connects within the lease's time and its gateway's messages are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_one_gateway_and_the_second_takes_over() {
+    let Some(db) = support::pg::database().await else {
+        return;
+    };
+    let tweak = |c: &mut switchboard::config::Config| {
+        c.meta.pages[0].slack_channel = None;
+        c.meta.pages[0].discord_channel = Some(DCHANNEL.into());
+        c.slack = Default::default();
+        let mut d = discord_config();
+        d.gateway_lease_secs = 1;
+        c.discord = Some(d);
+    };
+    let a = World::start(db.url.clone(), None, tweak).await;
+    let b = World::start(db.url.clone(), None, tweak).await;
+    let (gw_a, gw_b) = (FakeGateway::start().await, FakeGateway::start().await);
+    a.discord_ok(&gw_a.url).await;
+    b.discord_ok(&gw_b.url).await;
+    let (stop_a, rx_a) = watch::channel(false);
+    let (stop_b, rx_b) = watch::channel(false);
+    let run_a = tokio::spawn(switchboard::server::gateway::run(a.svc.clone(), rx_a));
+    gw_a.identified().await;
+    let run_b = tokio::spawn(switchboard::server::gateway::run(b.svc.clone(), rx_b));
+    // Several lease renewals later, b has not connected.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(
+        gw_b.identify.lock().unwrap().is_none(),
+        "two gateways at once"
+    );
+
+    // a stops; b connects within the lease's time.
+    let _ = stop_a.send(true);
+    let stopped = Instant::now();
+    let _ = run_a.await;
+    gw_b.identified().await;
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        stopped.elapsed()
+    );
+
+    // What b's gateway delivers is stored: a reply in a card's thread.
+    new_comment(&b).await;
+    let before = b.store.count_inbox().await.unwrap();
+    gw_b.dispatch(
+        "MESSAGE_CREATE",
+        message_create("9001", CARD, MOD, &[MOD_ROLE], "note: from replica b"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.store.count_inbox().await.unwrap() == before {
+        assert!(Instant::now() < deadline, "b's gateway stored nothing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop_b.send(true);
+    let _ = run_b.await;
+    db.drop_database().await;
+}
