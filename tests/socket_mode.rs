@@ -168,9 +168,22 @@ async fn envelopes_are_committed_then_acknowledged_and_disconnect_reconnects() {
         .count();
     assert_eq!(opened, 2, "a fresh URL per connection");
 
-    let _ = stop.send(true);
+    // Socket Mode turned off for the app: the bot stops instead of hammering Slack.
+    let off = json!({"type": "disconnect", "reason": "link_disabled",
+        "debug_info": {"host": "fake"}});
+    again.send(Message::Text(off.to_string())).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), running)
         .await
-        .expect("stops on shutdown")
+        .expect("the only slot stops by itself")
         .expect("no panic");
+    let opened = w
+        .slack
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/apps.connections.open")
+        .count();
+    assert_eq!(opened, 2, "no reconnection after link_disabled");
+    drop(stop);
 }

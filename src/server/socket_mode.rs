@@ -74,8 +74,16 @@ async fn keep_open(
         if *shutdown.borrow() {
             return;
         }
+        let mut wait = None;
         match serve_one(&svc, &token, &mut shutdown, slot).await {
-            Ok(()) => failures = 0,
+            // Served (Slack said hello): reconnect at once.
+            Ok(End::Reconnect { served: true }) => failures = 0,
+            Ok(End::Reconnect { served: false }) => failures = failures.saturating_add(1),
+            Ok(End::Wait(w)) => {
+                failures = failures.saturating_add(1);
+                wait = Some(w);
+            }
+            Ok(End::Stop) => return,
             Err(e) => {
                 failures = failures.saturating_add(1);
                 warn!(
@@ -85,8 +93,12 @@ async fn keep_open(
                 );
             }
         }
-        let wait = Duration::from_millis(250u64.saturating_mul(1 << failures.min(8)))
-            .min(MAX_RECONNECT_WAIT);
+        let backoff = if failures == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(250u64.saturating_mul(1 << failures.min(8)))
+        };
+        let wait = wait.unwrap_or(backoff).max(backoff).min(MAX_RECONNECT_WAIT);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => {}
@@ -118,14 +130,33 @@ async fn open_url(svc: &Services, token: &SecretString) -> anyhow::Result<String
     }
 }
 
-/// Serve one connection until Slack or the socket ends it (Ok) or it fails (Err).
+/// How a connection ended.
+enum End {
+    /// Open another (`served`: Slack said hello on this one).
+    Reconnect { served: bool },
+    /// Open another after this wait (Slack said so).
+    Wait(Duration),
+    /// Slack disabled the app's Socket Mode, or the service is stopping.
+    Stop,
+}
+
+/// Serve one connection until Slack or the socket ends it (Ok) or it fails (Err). Envelopes
+/// are handled concurrently (a slow one never holds up the others past Slack's 3 s); their
+/// acknowledgements go out through one writer.
 async fn serve_one(
     svc: &Arc<Services>,
     token: &SecretString,
     shutdown: &mut watch::Receiver<bool>,
     slot: u8,
-) -> anyhow::Result<()> {
-    let url = open_url(svc, token).await?;
+) -> anyhow::Result<End> {
+    let url = match open_url(svc, token).await {
+        Ok(url) => url,
+        Err(e) if e.to_string().contains("ratelimited") => {
+            warn!(slot, "apps.connections.open is rate-limited: waiting");
+            return Ok(End::Wait(MAX_RECONNECT_WAIT));
+        }
+        Err(e) => return Err(e),
+    };
     let connect = tokio_tungstenite::connect_async(url.as_str());
     let (mut ws, _) = tokio::time::timeout(
         Duration::from_secs(svc.config.http.timeout_secs.max(1)),
@@ -133,26 +164,30 @@ async fn serve_one(
     )
     .await??;
     debug!(slot, "Slack Socket Mode connected");
+    let send_limit = Duration::from_secs(svc.config.http.timeout_secs.max(1));
+    let (acks, mut to_send) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut served = false;
     loop {
         let next = tokio::select! {
             m = tokio::time::timeout(QUIET_LIMIT, ws.next()) => m,
+            Some(ack) = to_send.recv() => {
+                tokio::time::timeout(send_limit, ws.send(Message::Text(ack))).await??;
+                continue;
+            }
             _ = shutdown.changed() => {
-                let _ = ws.close(None).await;
-                return Ok(());
+                let _ = tokio::time::timeout(send_limit, ws.close(None)).await;
+                return Ok(End::Stop);
             }
         };
         let message = match next {
             Err(_) => anyhow::bail!("no message for {QUIET_LIMIT:?}"),
-            Ok(None) => return Ok(()),
+            Ok(None) => return Ok(End::Reconnect { served }),
             Ok(Some(m)) => m?,
         };
+        // Pings are answered by the websocket library itself.
         let text = match message {
             Message::Text(t) => t,
-            Message::Ping(p) => {
-                ws.send(Message::Pong(p)).await?;
-                continue;
-            }
-            Message::Close(_) => return Ok(()),
+            Message::Close(_) => return Ok(End::Reconnect { served }),
             _ => continue,
         };
         let frame: Frame = match serde_json::from_str(&text) {
@@ -163,14 +198,34 @@ async fn serve_one(
             }
         };
         match frame.kind.as_str() {
-            "hello" => info!(slot, "Slack Socket Mode ready"),
+            "hello" => {
+                served = true;
+                info!(slot, "Slack Socket Mode ready");
+            }
             "disconnect" => {
-                info!(
-                    slot,
-                    reason = frame.reason.as_deref().unwrap_or(""),
-                    "Slack asks to reconnect"
-                );
-                return Ok(());
+                let reason = frame.reason.as_deref().unwrap_or("");
+                let _ = tokio::time::timeout(send_limit, ws.close(None)).await;
+                return Ok(match reason {
+                    // Socket Mode was turned off for the app: nothing to reconnect to.
+                    "link_disabled" => {
+                        warn!(
+                            slot,
+                            "Slack disabled Socket Mode for the app: not reconnecting"
+                        );
+                        End::Stop
+                    }
+                    "too_many_websockets" => {
+                        warn!(
+                            slot,
+                            "Slack refuses more sockets: lower slack.socket_connections or the replicas"
+                        );
+                        End::Wait(MAX_RECONNECT_WAIT)
+                    }
+                    _ => {
+                        info!(slot, reason, "Slack asks to reconnect");
+                        End::Reconnect { served }
+                    }
+                });
             }
             kind => {
                 let Some(envelope) = frame.envelope_id else {
@@ -181,20 +236,22 @@ async fn serve_one(
                     continue;
                 };
                 let payload = frame.payload.unwrap_or(Value::Null);
-                // Handled (committed) first; only then acknowledged, with the answer.
-                let answer = match handle(svc.clone(), kind, &payload).await {
-                    Ok(a) => a,
-                    // Not acknowledged: Slack delivers it again (to this or another socket).
-                    Err(e) => {
-                        warn!(slot, kind, error = %e, "Socket Mode envelope not handled");
-                        continue;
+                let (svc, acks, kind) = (svc.clone(), acks.clone(), kind.to_string());
+                tokio::spawn(async move {
+                    // Handled (committed) first; only then acknowledged, with the answer.
+                    match handle(svc, &kind, &payload).await {
+                        Ok(answer) => {
+                            let mut ack = json!({ "envelope_id": envelope });
+                            if let Some(a) = answer {
+                                ack["payload"] = a;
+                            }
+                            let _ = acks.send(ack.to_string());
+                        }
+                        // Not acknowledged: Slack retries an event (to this or another
+                        // socket); a click or command shows the teammate an error.
+                        Err(e) => warn!(slot, kind, error = %e, "Socket Mode envelope not handled"),
                     }
-                };
-                let mut ack = json!({ "envelope_id": envelope });
-                if let Some(a) = answer {
-                    ack["payload"] = a;
-                }
-                ws.send(Message::Text(ack.to_string())).await?;
+                });
             }
         }
     }

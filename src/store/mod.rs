@@ -786,6 +786,10 @@ pub trait Store: Send + Sync + 'static {
     /// updates, whatever their status. How many jobs were rewritten.
     async fn scrub_jobs(&self, ticket: TicketId) -> Result<u64>;
 
+    /// Give up the lease `name` if `holder` has it (a clean stop: another replica may take it
+    /// at once).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
     /// Tickets whose last activity was at or after `since`, by id, after `after`, at most
     /// `limit` (an export's pages).
     async fn tickets_since(

@@ -1737,6 +1737,15 @@ impl Store for PgStore {
         .rows_affected())
     }
 
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn tickets_since(
         &self,
         since: DateTime<Utc>,

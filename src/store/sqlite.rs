@@ -1786,6 +1786,15 @@ impl Store for SqliteStore {
         .rows_affected())
     }
 
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn tickets_since(
         &self,
         since: DateTime<Utc>,

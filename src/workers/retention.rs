@@ -81,8 +81,21 @@ pub async fn round(svc: &Services, holder: &str, now: DateTime<Utc>) -> anyhow::
     let batch = r.batch.max(1);
     let full = |n: u64| n >= batch.unsigned_abs();
 
+    // Renewed between batches: a long round never runs beside another replica's.
+    let started = std::time::Instant::now();
+    let still_ours = || async {
+        // The round's clock (`now`) moved on by the time the round has taken.
+        let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        svc.store
+            .take_lease(LEASE, holder, at, ttl)
+            .await
+            .unwrap_or(false)
+    };
     // Archive: each ticket through the core, so its card is edited by the outbox.
     for _ in 0..MAX_BATCHES_PER_ROUND {
+        if !still_ours().await {
+            return Ok(done);
+        }
         let ids = svc.store.archivable(cut, batch).await?;
         for id in &ids {
             let event = Event::Archive {
@@ -105,6 +118,9 @@ pub async fn round(svc: &Services, holder: &str, now: DateTime<Utc>) -> anyhow::
     // Delete what was archived long enough ago for its card edit to be done.
     let grace = chrono::Duration::seconds(i64::try_from(r.archive_grace_secs).unwrap_or(0));
     for _ in 0..MAX_BATCHES_PER_ROUND {
+        if !still_ours().await {
+            return Ok(done);
+        }
         let n = svc.store.purge_archived(now - grace, batch).await?;
         done.deleted_tickets += n;
         if !full(n) {
@@ -112,6 +128,9 @@ pub async fn round(svc: &Services, holder: &str, now: DateTime<Utc>) -> anyhow::
         }
     }
     for _ in 0..MAX_BATCHES_PER_ROUND {
+        if !still_ours().await {
+            return Ok(done);
+        }
         let n = svc.store.purge_finished(cut, batch).await?;
         done.deleted_rows += n;
         // Two tables per call: a full batch of either means more may be left.
