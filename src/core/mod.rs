@@ -8,6 +8,7 @@ pub mod decide;
 pub mod filter;
 #[cfg(test)]
 pub mod hostile;
+pub mod hours;
 pub mod ids;
 pub mod inbound;
 pub mod limits;
