@@ -624,6 +624,9 @@ pub struct DiscordChannelConfig {
     /// As `[[slack.channels]] reply_as`.
     #[serde(default)]
     pub reply_as: BTreeMap<crate::core::Network, String>,
+    /// As [`ChannelConfig::auto_close_days`].
+    #[serde(default)]
+    pub auto_close_days: Option<u32>,
 }
 
 /// Forum tag ids, one per status.
@@ -735,6 +738,10 @@ pub struct ChannelConfig {
     /// accounts may answer (mentions): network → the account's id (see `core::profiles`).
     #[serde(default)]
     pub reply_as: BTreeMap<crate::core::Network, String>,
+    /// Close a ticket routed here whose last message is the team's after this many days
+    /// without a customer message (off when absent; see `workers::autoclose`).
+    #[serde(default)]
+    pub auto_close_days: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -2007,6 +2014,35 @@ impl Config {
             Destination::Discord { channel, .. } => pick(&channel.reply_as),
         };
         (rule, channel)
+    }
+
+    /// Whether any channel closes tickets automatically.
+    pub fn auto_close_configured(&self) -> bool {
+        let slack = self
+            .slack
+            .channels
+            .iter()
+            .any(|c| c.auto_close_days.is_some());
+        let discord = self.discord.iter().any(|d| {
+            d.servers
+                .iter()
+                .any(|s| s.channels.iter().any(|c| c.auto_close_days.is_some()))
+        });
+        slack || discord
+    }
+
+    /// The auto-close period of the channel a ticket is routed to (see `workers::autoclose`).
+    pub fn auto_close_days(&self, to: &Destination<'_>) -> Option<u32> {
+        match to {
+            Destination::Slack { channel } => self
+                .slack
+                .channels
+                .iter()
+                .find(|c| c.id == *channel)
+                .and_then(|c| c.auto_close_days),
+            Destination::Discord { channel, .. } => channel.auto_close_days,
+        }
+        .filter(|d| *d > 0)
     }
 
     /// Every account declared in the file, with its network.

@@ -127,6 +127,7 @@ async fn a_comment_is_answered_by_its_own_page_whatever_the_settings() {
             id: CHANNEL.into(),
             reply_mode: Default::default(),
             reply_as: [(Network::Facebook, PAGE_B.to_string())].into(),
+            auto_close_days: None,
         }];
     })
     .await;
@@ -164,6 +165,7 @@ async fn a_rules_setting_wins_over_the_channels() {
             id: CHANNEL.into(),
             reply_mode: Default::default(),
             reply_as: [(Network::Facebook, PAGE_B.to_string())].into(),
+            auto_close_days: None,
         }];
         c.routing = vec![RoutingRule {
             network: None,

@@ -769,6 +769,7 @@ async fn in_explicit_channels_thread_chatter_stays_internal() {
             id: CHANNEL.into(),
             reply_mode: switchboard::config::ReplyMode::Explicit,
             reply_as: Default::default(),
+            auto_close_days: None,
         }];
     })
     .await;

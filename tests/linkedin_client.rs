@@ -727,6 +727,8 @@ fn ticket() -> switchboard::core::Ticket {
             last_customer_at: now,
             context: Default::default(),
             archived: None,
+            last_reply_at: None,
+            auto_closed: None,
             erased: false,
         },
     }

@@ -751,6 +751,8 @@ fn ticket(kind: ItemKind, customer: &str) -> switchboard::core::Ticket {
             last_customer_at: now,
             context: Default::default(),
             archived: None,
+            last_reply_at: None,
+            auto_closed: None,
             erased: false,
         },
     }

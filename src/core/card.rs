@@ -137,6 +137,8 @@ pub struct CardView {
     pub moderation_failure: Option<Rich>,
     /// The retention job archived the ticket (see [`text::archived`]).
     pub archived: Option<String>,
+    /// Closed automatically (see [`text::auto_closed`]).
+    pub auto_closed: Option<String>,
 }
 
 /// The reply-window line for a ticket at `now` under its network's capabilities (None for
@@ -312,6 +314,10 @@ impl CardView {
                 .as_ref()
                 .map(|(a, r)| text::moderation_failed(s.network, *a, r)),
             archived: None,
+            auto_closed: s
+                .auto_closed
+                .filter(|_| s.status == Status::Closed)
+                .map(text::auto_closed),
         };
         if s.erased {
             view.text = Rich::ours(text::ERASED_TEXT);

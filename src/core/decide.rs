@@ -115,6 +115,12 @@ pub enum Event {
         actor: Actor,
         customer_messages: Vec<MessageKey>,
     },
+    /// The auto-close job closes a ticket whose last message is the team's, delivered at
+    /// least `after_days` before `as_of` (the round's time; nothing happens otherwise).
+    AutoClose {
+        after_days: u32,
+        as_of: DateTime<Utc>,
+    },
     /// The retention job archives a ticket closed for more than `after_days`, with no
     /// activity since `quiet_since` (nothing happens when it is open again or active by now,
     /// or archived already).
@@ -697,6 +703,7 @@ pub fn decide(
             ));
             d.state.last_replied_by = Some(teammate.clone());
             d.state.last_replied_as = account.clone();
+            d.state.last_reply_at = Some(now);
             d.state.our_reply = Some(network_item_id.clone());
             // A new reply of ours: it can be deleted in its turn.
             d.state.moderation.reply_deleted = None;
@@ -870,6 +877,25 @@ pub fn decide(
                 .push(entry(now, actor.clone(), HistoryKind::Erased));
             d.effects.push(Effect::UpdateCard);
         }
+        Event::AutoClose { after_days, as_of } => {
+            let s = &d.state;
+            let due = *as_of - chrono::Duration::days(i64::from(*after_days));
+            let ours_last = s
+                .last_reply_at
+                .is_some_and(|r| r > s.last_customer_at && r <= due);
+            if s.status != Status::Closed && ours_last {
+                set_status(&mut d, Status::Closed, Actor::System, now);
+                d.state.auto_closed = Some(*after_days);
+                d.history.push(entry(
+                    now,
+                    Actor::System,
+                    HistoryKind::AutoClosed {
+                        after_days: *after_days,
+                    },
+                ));
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
         Event::Archive {
             after_days,
             quiet_since,
@@ -938,6 +964,8 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         last_customer_at: item.created_at,
         context: item.context.clone(),
         archived: None,
+        last_reply_at: None,
+        auto_closed: None,
         erased: false,
     };
     let actor = Actor::Customer(item.customer.id.clone());
@@ -1047,9 +1075,10 @@ fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
     let from = d.state.status;
     if from != to {
         d.state.status = to;
-        // Open again: no longer archived (nor about to be deleted).
+        // Open again: no longer archived (nor about to be deleted), nor auto-closed.
         if to != Status::Closed {
             d.state.archived = None;
+            d.state.auto_closed = None;
         }
         d.history
             .push(entry(now, actor, HistoryKind::StatusChanged { from, to }));
@@ -1796,5 +1825,46 @@ mod tests {
         let d = decide(Some(&archived), &reopen, t0()).expect("applies");
         assert_eq!(d.state.status, Status::Read);
         assert_eq!(d.state.archived, None);
+    }
+
+    #[test]
+    fn a_ticket_the_team_answered_last_closes_after_the_period_and_reopens_on_a_message() {
+        let day = chrono::Duration::days(1);
+        let mut t = ticket(Status::Read);
+        t.state.last_customer_at = t0();
+        t.state.last_reply_at = Some(t0() + chrono::Duration::hours(1));
+        let close_at = |at| Event::AutoClose {
+            after_days: 7,
+            as_of: at,
+        };
+        // Six days after the reply: nothing.
+        let d = decide(Some(&t), &close_at(t0() + day * 6), t0() + day * 6).expect("applies");
+        assert_eq!(d.state.status, Status::Read);
+        assert!(d.effects.is_empty());
+        // Eight days: closed by the system, with the note.
+        let close = close_at(t0() + day * 8);
+        let d = decide(Some(&t), &close, t0() + day * 8).expect("applies");
+        assert_eq!(d.state.status, Status::Closed);
+        assert_eq!(d.state.auto_closed, Some(7));
+        assert!(
+            d.history
+                .iter()
+                .any(|h| h.what == HistoryKind::AutoClosed { after_days: 7 })
+        );
+        assert_eq!(d.effects, vec![Effect::UpdateCard]);
+        // The customer wrote last: never auto-closed.
+        let mut theirs = t.clone();
+        theirs.state.last_customer_at = t0() + chrono::Duration::hours(2);
+        let d = decide(Some(&theirs), &close, t0() + day * 30).expect("applies");
+        assert_eq!(d.state.status, Status::Read);
+        // Reopened: the note goes.
+        let mut closed = t.clone();
+        closed.state = decide(Some(&t), &close, t0() + day * 8).unwrap().state;
+        let reopen = Event::Action {
+            teammate: ana(),
+            action: CardAction::Reopen,
+        };
+        let d = decide(Some(&closed), &reopen, t0() + day * 9).expect("applies");
+        assert_eq!(d.state.auto_closed, None);
     }
 }

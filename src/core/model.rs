@@ -321,6 +321,13 @@ pub struct TicketState {
     /// clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<Archived>,
+    /// When the team's latest reply was delivered (auto-close counts from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reply_at: Option<DateTime<Utc>>,
+    /// Closed automatically after this many days without a customer message (cleared when
+    /// the ticket opens again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_closed: Option<u32>,
     /// The customer's texts and name were erased at their request: cards and thread copies
     /// show that instead.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -537,6 +544,10 @@ pub enum HistoryKind {
     },
     /// The customer's texts and name were erased (nothing else about them is recorded).
     Erased,
+    /// Closed automatically: the team answered last, `after_days` ago.
+    AutoClosed {
+        after_days: u32,
+    },
 }
 
 impl HistoryKind {
@@ -562,6 +573,7 @@ impl HistoryKind {
             HistoryKind::ModerationFailed { .. } => "moderation_failed",
             HistoryKind::Archived { .. } => "archived",
             HistoryKind::Erased => "erased",
+            HistoryKind::AutoClosed { .. } => "auto_closed",
         }
     }
 }
@@ -606,6 +618,8 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             last_customer_at: at,
             context: Default::default(),
             archived: None,
+            last_reply_at: None,
+            auto_closed: None,
             erased: false,
         },
     }

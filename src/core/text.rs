@@ -577,6 +577,14 @@ pub const ERASED_NAME: &str = "(erased)";
 /// What is stored and shown instead of an erased customer's messages.
 pub const ERASED_TEXT: &str = "[erased at the customer's request]";
 
+/// The card's line of a ticket closed automatically.
+pub fn auto_closed(after_days: u32) -> String {
+    let days = if after_days == 1 { "day" } else { "days" };
+    format!(
+        ":hourglass: Closed automatically: the team answered last and the customer has not written for {after_days} {days}. A new message from them reopens it."
+    )
+}
+
 /// The card's line once the retention job archived its ticket.
 pub fn archived(after_days: u32) -> String {
     format!(

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod apply;
+pub mod autoclose;
 pub mod directory;
 pub mod erase;
 pub mod inbox;

@@ -57,6 +57,7 @@ pub fn discord_config() -> DiscordConfig {
                 reply_mode: Default::default(),
                 status_tags: None,
                 reply_as: Default::default(),
+                auto_close_days: None,
             },
             DiscordChannelConfig {
                 id: FORUM.into(),
@@ -68,6 +69,7 @@ pub fn discord_config() -> DiscordConfig {
                     closed: TAG_CLOSED.into(),
                 }),
                 reply_as: Default::default(),
+                auto_close_days: None,
             },
         ],
     }];

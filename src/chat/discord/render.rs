@@ -707,6 +707,7 @@ pub fn card(view: &CardView) -> Value {
         view.moderation_failure.clone(),
         view.window.clone().map(Rich::ours),
         view.failure.clone(),
+        view.auto_closed.clone().map(Rich::ours),
         view.archived.clone().map(Rich::ours),
     ];
     let fields: Vec<Value> = lines

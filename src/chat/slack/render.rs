@@ -300,6 +300,9 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     if let Some(window) = &view.window {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(window.clone()).into()]).into());
     }
+    if let Some(line) = &view.auto_closed {
+        blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
+    }
     if let Some(line) = &view.archived {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
     }
@@ -801,6 +804,13 @@ mod tests {
         t.state.assignee = Some(crate::core::Assignee::Person(teammate("U0ANA")));
         t.state.last_replied_by = Some(teammate("U0ANA"));
         insta::assert_snapshot!("card_closed", render(&t));
+    }
+
+    #[test]
+    fn card_auto_closed() {
+        let mut t = ticket(Status::Closed);
+        t.state.auto_closed = Some(7);
+        insta::assert_snapshot!("card_auto_closed", render(&t));
     }
 
     #[test]
