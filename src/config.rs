@@ -883,6 +883,9 @@ fn default_gateway_lease_secs() -> u64 {
     30
 }
 
+/// The longest auto-close period accepted (ten years).
+pub const MAX_AUTO_CLOSE_DAYS: u32 = 3_650;
+
 /// The longest retention period accepted (a century: longer means "forever", which is `0`).
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
@@ -1347,6 +1350,14 @@ impl Config {
         }
         if self.slack.note_prefix.trim().is_empty() {
             problems.push("slack.note_prefix must not be empty".into());
+        }
+        if self
+            .auto_close_periods()
+            .any(|d| d == 0 || d > MAX_AUTO_CLOSE_DAYS)
+        {
+            problems.push(format!(
+                "auto_close_days must be between 1 and {MAX_AUTO_CLOSE_DAYS} (leave it out to keep tickets open)"
+            ));
         }
         let r = &self.retention;
         if r.days > 0 && (r.interval_secs == 0 || r.batch < 1) {
@@ -2016,19 +2027,25 @@ impl Config {
         (rule, channel)
     }
 
-    /// Whether any channel closes tickets automatically.
-    pub fn auto_close_configured(&self) -> bool {
-        let slack = self
-            .slack
-            .channels
-            .iter()
-            .any(|c| c.auto_close_days.is_some());
-        let discord = self.discord.iter().any(|d| {
+    /// Every channel's auto-close period, where set.
+    fn auto_close_periods(&self) -> impl Iterator<Item = u32> + '_ {
+        let slack = self.slack.channels.iter().filter_map(|c| c.auto_close_days);
+        let discord = self.discord.iter().flat_map(|d| {
             d.servers
                 .iter()
-                .any(|s| s.channels.iter().any(|c| c.auto_close_days.is_some()))
+                .flat_map(|s| s.channels.iter().filter_map(|c| c.auto_close_days))
         });
-        slack || discord
+        slack.chain(discord)
+    }
+
+    /// Whether any channel closes tickets automatically.
+    pub fn auto_close_configured(&self) -> bool {
+        self.shortest_auto_close_days().is_some()
+    }
+
+    /// The shortest auto-close period of any channel.
+    pub fn shortest_auto_close_days(&self) -> Option<u32> {
+        self.auto_close_periods().filter(|d| *d > 0).min()
     }
 
     /// The auto-close period of the channel a ticket is routed to (see `workers::autoclose`).

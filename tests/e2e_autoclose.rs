@@ -80,4 +80,14 @@ async fn a_ticket_the_team_answered_last_closes_after_the_period_and_reopens_on_
     let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
     assert_ne!(t.state.status, Status::Closed);
     assert_eq!(t.state.auto_closed, None);
+    // The customer has the last word now: later rounds leave it open, even once read.
+    let card = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
+    w.click("UANA", &card, "sb1:read:1").await;
+    w.settle().await;
+    assert_eq!(
+        round(&w.svc, "a", now + Duration::days(30)).await.unwrap(),
+        0
+    );
+    let t = w.store.ticket(TicketId(1)).await.unwrap().unwrap();
+    assert_eq!(t.state.status, Status::Read);
 }

@@ -328,6 +328,14 @@ pub fn decide(
         messages: Vec::new(),
         effects: Vec::new(),
     };
+    // The customer spoke: the team no longer has the last word (auto-close counts from the
+    // team's next reply).
+    if matches!(
+        event,
+        Event::CustomerMessage { .. } | Event::CustomerEdited { .. }
+    ) {
+        d.state.last_reply_at = None;
+    }
     match event {
         Event::CustomerMessage { item } => {
             let key = MessageKey::inbound(item.network, &item.item_id);
@@ -880,10 +888,11 @@ pub fn decide(
         Event::AutoClose { after_days, as_of } => {
             let s = &d.state;
             let due = *as_of - chrono::Duration::days(i64::from(*after_days));
-            let ours_last = s
-                .last_reply_at
-                .is_some_and(|r| r > s.last_customer_at && r <= due);
-            if s.status != Status::Closed && ours_last {
+            // `last_reply_at` is cleared by every customer message and every reopening, so it
+            // is set only while the team has the last word (no clock comparison with the
+            // network's times). An unread ticket is never closed unseen.
+            let ours_last = s.last_reply_at.is_some_and(|r| r <= due);
+            if s.status == Status::Read && ours_last {
                 set_status(&mut d, Status::Closed, Actor::System, now);
                 d.state.auto_closed = Some(*after_days);
                 d.history.push(entry(
@@ -1075,10 +1084,12 @@ fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
     let from = d.state.status;
     if from != to {
         d.state.status = to;
-        // Open again: no longer archived (nor about to be deleted), nor auto-closed.
+        // Open again: no longer archived (nor about to be deleted), nor auto-closed, and
+        // auto-close waits for the team's next reply.
         if to != Status::Closed {
             d.state.archived = None;
             d.state.auto_closed = None;
+            d.state.last_reply_at = None;
         }
         d.history
             .push(entry(now, actor, HistoryKind::StatusChanged { from, to }));
@@ -1833,6 +1844,20 @@ mod tests {
         let mut t = ticket(Status::Read);
         t.state.last_customer_at = t0();
         t.state.last_reply_at = Some(t0() + chrono::Duration::hours(1));
+        // Unread (something the team has not seen): never closed unseen.
+        let mut unread = t.clone();
+        unread.state.status = Status::Unread;
+        let at30 = t0() + day * 30;
+        let d = decide(
+            Some(&unread),
+            &Event::AutoClose {
+                after_days: 7,
+                as_of: at30,
+            },
+            at30,
+        )
+        .expect("applies");
+        assert_eq!(d.state.status, Status::Unread);
         let close_at = |at| Event::AutoClose {
             after_days: 7,
             as_of: at,
@@ -1852,11 +1877,18 @@ mod tests {
                 .any(|h| h.what == HistoryKind::AutoClosed { after_days: 7 })
         );
         assert_eq!(d.effects, vec![Effect::UpdateCard]);
-        // The customer wrote last: never auto-closed.
-        let mut theirs = t.clone();
-        theirs.state.last_customer_at = t0() + chrono::Duration::hours(2);
-        let d = decide(Some(&theirs), &close, t0() + day * 30).expect("applies");
-        assert_eq!(d.state.status, Status::Read);
+        // The customer wrote after the reply: it no longer counts.
+        let theirs = decide(
+            Some(&t),
+            &Event::CustomerEdited {
+                key: MessageKey::inbound(t.state.network, &t.state.first_item),
+                text: "edited".into(),
+                rating: None,
+            },
+            t0() + day,
+        )
+        .expect("applies");
+        assert_eq!(theirs.state.last_reply_at, None);
         // Reopened: the note goes.
         let mut closed = t.clone();
         closed.state = decide(Some(&t), &close, t0() + day * 8).unwrap().state;
@@ -1866,5 +1898,16 @@ mod tests {
         };
         let d = decide(Some(&closed), &reopen, t0() + day * 9).expect("applies");
         assert_eq!(d.state.auto_closed, None);
+        // …and is not closed again by the next round: the period waits for a new reply.
+        let mut reopened = closed.clone();
+        reopened.state = d.state;
+        reopened.state.status = Status::Read;
+        let at10 = t0() + day * 10;
+        let again = Event::AutoClose {
+            after_days: 7,
+            as_of: at10,
+        };
+        let d = decide(Some(&reopened), &again, at10).expect("applies");
+        assert_eq!(d.state.status, Status::Read);
     }
 }

@@ -138,12 +138,22 @@ impl Schedule {
 
     /// `at` itself when open, else the next opening; `None` when nothing opens within a year.
     pub fn next_open(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let horizon = at + Duration::days(MAX_LOOKAHEAD_DAYS);
-        self.spans(at, horizon)
-            .into_iter()
-            .filter(|(_, e)| *e > at)
-            .map(|(s, _)| s.max(at))
-            .min()
+        // A week at a time: the usual answer is found in the first.
+        let week = Duration::days(7);
+        let mut from = at;
+        while from < at + Duration::days(MAX_LOOKAHEAD_DAYS) {
+            let found = self
+                .spans(from, from + week)
+                .into_iter()
+                .filter(|(_, e)| *e > at)
+                .map(|(s, _)| s.max(at))
+                .min();
+            if found.is_some() {
+                return found;
+            }
+            from += week;
+        }
+        None
     }
 
     /// The open time between `from` and `to` (zero when `to <= from`).

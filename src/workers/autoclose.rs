@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::config::MAX_AUTO_CLOSE_DAYS;
 use crate::core::filter::Filter;
 use crate::core::{Event, Status};
 use crate::store::Consumes;
@@ -54,16 +55,22 @@ pub async fn round(svc: &Services, holder: &str, now: DateTime<Utc>) -> anyhow::
     if !svc.store.take_lease(LEASE, holder, now, ttl).await? {
         return Ok(0);
     }
+    // Only read tickets: an unread one is never closed unseen.
     let filter = Filter {
-        statuses: vec![Status::Unread, Status::Read],
+        statuses: vec![Status::Read],
         ..Default::default()
     };
+    let shortest = svc.config.shortest_auto_close_days().unwrap_or(u32::MAX);
+    let due = now - chrono::Duration::days(i64::from(shortest.min(MAX_AUTO_CLOSE_DAYS)));
     let mut closed = 0;
     for t in svc.store.find_tickets(&filter, ROUND_LIMIT).await? {
         let s = &t.state;
         // Cheap checks first: the team answered last, long enough ago for any channel.
-        if s.last_reply_at.is_none_or(|r| r <= s.last_customer_at) {
+        if s.last_reply_at.is_none_or(|r| r > due) {
             continue;
+        }
+        if closed % 100 == 99 && !svc.store.take_lease(LEASE, holder, now, ttl).await? {
+            break;
         }
         let Some(owner) = svc.account(s.network, s.account.as_str()) else {
             continue;
