@@ -2449,22 +2449,36 @@ mod tests {
         );
     }
 
-    /// The example's `[google]` block and `server.public_url`, uncommented.
-    fn example_with_google() -> String {
+    /// The example's top part with `server.public_url` set, and its optional section headed
+    /// `# ---- <section>` uncommented (its table and `key = value` lines, but those starting
+    /// with one of `skip`).
+    fn example_with(section: &str, skip: &[&str]) -> String {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
         let text = std::fs::read_to_string(path).expect("example");
-        let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
-        let (google, _) = rest.split_once("# ---- X").expect("then X");
-        let uncommented: Vec<&str> = google
+        let (head, _) = text
+            .split_once("# ---- TikTok")
+            .expect("the optional sections start with TikTok");
+        let (_, rest) = text
+            .split_once(&format!("# ---- {section} "))
+            .or_else(|| text.split_once(&format!("# ---- {section}\n")))
+            .expect("the section");
+        let body = rest.split_once("\n# ---- ").map_or(rest, |(b, _)| b);
+        let uncommented: Vec<&str> = body
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
             .filter(|l| {
                 l.starts_with('[')
                     || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
             })
+            .filter(|l| !skip.iter().any(|k| l.starts_with(k)))
             .collect();
         let head = head.replace("# public_url = ", "public_url = ");
         format!("{head}\n{}", uncommented.join("\n"))
+    }
+
+    /// The example's `[google]` block and `server.public_url`, uncommented.
+    fn example_with_google() -> String {
+        example_with("Google", &[])
     }
 
     #[test]
@@ -2533,22 +2547,7 @@ mod tests {
 
     /// The example's `[tiktok]` block and `server.public_url`, uncommented.
     fn example_with_tiktok() -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
-        let text = std::fs::read_to_string(path).expect("example");
-        let (head, rest) = text.split_once("# ---- TikTok").expect("a TikTok section");
-        let (tiktok, _) = rest.split_once("# ---- Google").expect("then Google");
-        let uncommented: Vec<&str> = tiktok
-            .lines()
-            .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| {
-                l.starts_with('[')
-                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
-            })
-            // An empty webhook secret is refused; the example shows where it goes.
-            .filter(|l| !l.starts_with("webhook_secret"))
-            .collect();
-        let head = head.replace("# public_url = ", "public_url = ");
-        format!("{head}\n{}", uncommented.join("\n"))
+        example_with("TikTok", &["webhook_secret"])
     }
 
     #[test]
@@ -2655,40 +2654,12 @@ mod tests {
 
     /// The example's `[x]` block and `server.public_url`, uncommented.
     fn example_with_x() -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
-        let text = std::fs::read_to_string(path).expect("example");
-        let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
-        let (_, rest) = rest.split_once("# ---- X").expect("then X");
-        let (x, _) = rest.split_once("# ---- LinkedIn").expect("then LinkedIn");
-        let uncommented: Vec<&str> = x
-            .lines()
-            .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| {
-                l.starts_with('[')
-                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
-            })
-            .collect();
-        let head = head.replace("# public_url = ", "public_url = ");
-        format!("{head}\n{}", uncommented.join("\n"))
+        example_with("X", &[])
     }
 
     /// The example's `[linkedin]` block and `server.public_url`, uncommented.
     fn example_with_linkedin() -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
-        let text = std::fs::read_to_string(path).expect("example");
-        let (head, rest) = text.split_once("# ---- Google").expect("a Google section");
-        let (_, rest) = rest.split_once("# ---- LinkedIn").expect("then LinkedIn");
-        let (section, _) = rest.split_once("# ---- Discord").expect("then Discord");
-        let uncommented: Vec<&str> = section
-            .lines()
-            .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| {
-                l.starts_with('[')
-                    || (l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
-            })
-            .collect();
-        let head = head.replace("# public_url = ", "public_url = ");
-        format!("{head}\n{}", uncommented.join("\n"))
+        example_with("LinkedIn", &[])
     }
 
     #[test]

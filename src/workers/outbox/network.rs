@@ -325,7 +325,10 @@ async fn remember_success(
     ticket: &Ticket,
     account: &Account,
 ) -> anyhow::Result<()> {
-    svc.store.forget(&token_alert_key(ticket)).await?;
+    // The alert is keyed by the ticket's own account: only its token working says anything.
+    if account.id == ticket.state.account {
+        svc.store.forget(&token_alert_key(ticket)).await?;
+    }
     let owner = svc.account(ticket.state.network, ticket.state.account.as_str());
     if let Some(to) = owner
         .as_ref()
