@@ -58,13 +58,20 @@ pub async fn receive(
         debug!(note, source = name, "ignored part of a webhook");
     }
     let mut rows = Vec::with_capacity(parsed.envelopes.len());
+    // The accounts are re-read from the store at most once per delivery.
+    let mut reloaded = false;
     for env in parsed.envelopes {
         let account = env.change.account();
-        // Fresh: an account connected a moment ago (on another replica too) is known here.
-        let known = state
-            .account_fresh(env.change.network(), account.as_str())
-            .await
-            .map_err(|e| Refusal::internal("cannot read the connected accounts", e))?;
+        let network = env.change.network();
+        let mut known = state.account(network, account.as_str());
+        if known.is_none() && !reloaded {
+            // Fresh: an account connected a moment ago (on another replica too) is known here.
+            reloaded = true;
+            known = state
+                .account_fresh(network, account.as_str())
+                .await
+                .map_err(|e| Refusal::internal("cannot read the connected accounts", e))?;
+        }
         if known.is_none() {
             // Platforms send every account the app is subscribed to; only ours are inboxes.
             warn!(account = %account, source = name, "webhook for an account that is not configured; ignored");
