@@ -548,6 +548,38 @@ pub enum HistoryKind {
     AutoClosed {
         after_days: u32,
     },
+    /// An SLA clock reached its warning threshold (the channel was pinged once).
+    SlaWarned {
+        target: SlaTarget,
+    },
+    /// An SLA clock ran out before the team answered.
+    SlaBreached {
+        target: SlaTarget,
+    },
+    /// The team answered within the SLA target.
+    SlaMet {
+        target: SlaTarget,
+    },
+}
+
+/// Which response an SLA clock measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaTarget {
+    /// From the ticket's first customer message to the team's first reply.
+    FirstResponse,
+    /// From a customer message the team has not answered yet (after the first reply) to the
+    /// team's next reply.
+    NextResponse,
+}
+
+impl SlaTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaTarget::FirstResponse => "first_response",
+            SlaTarget::NextResponse => "next_response",
+        }
+    }
 }
 
 impl HistoryKind {
@@ -574,6 +606,9 @@ impl HistoryKind {
             HistoryKind::Archived { .. } => "archived",
             HistoryKind::Erased => "erased",
             HistoryKind::AutoClosed { .. } => "auto_closed",
+            HistoryKind::SlaWarned { .. } => "sla_warned",
+            HistoryKind::SlaBreached { .. } => "sla_breached",
+            HistoryKind::SlaMet { .. } => "sla_met",
         }
     }
 }
