@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::accounts::{Account, Credentials};
+use crate::core::hours::Schedule;
+use crate::core::sla::SlaPolicy;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -91,6 +93,9 @@ pub struct Config {
     /// Routing rules, tried in order.
     #[serde(default)]
     pub routing: Vec<RoutingRule>,
+    /// Named business hours (`[hours.<name>]`), used by channels' `hours = "<name>"`.
+    #[serde(default)]
+    pub hours: BTreeMap<String, HoursConfig>,
     /// The Discord application (optional; see `server::discord`).
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
@@ -627,6 +632,12 @@ pub struct DiscordChannelConfig {
     /// As [`ChannelConfig::auto_close_days`].
     #[serde(default)]
     pub auto_close_days: Option<u32>,
+    /// As [`ChannelConfig::hours`].
+    #[serde(default)]
+    pub hours: Option<String>,
+    /// As [`ChannelConfig::sla`]; `notify` is a role id.
+    #[serde(default)]
+    pub sla: Option<SlaConfig>,
 }
 
 /// Forum tag ids, one per status.
@@ -742,6 +753,79 @@ pub struct ChannelConfig {
     /// without a customer message (off when absent; see `workers::autoclose`).
     #[serde(default)]
     pub auto_close_days: Option<u32>,
+    /// The business hours (a `[hours.<name>]` entry) this channel's SLA clocks count in and
+    /// its out-of-hours replies follow; absent: always open.
+    #[serde(default)]
+    pub hours: Option<String>,
+    /// Response targets for the tickets routed here (see `core::sla`).
+    #[serde(default)]
+    pub sla: Option<SlaConfig>,
+}
+
+/// Business hours: an IANA time zone, weekly opening lines and holiday dates (see
+/// `core::hours::Schedule::parse`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HoursConfig {
+    /// `Europe/Berlin`, `America/New_York`, …
+    pub tz: String,
+    /// Lines such as `mon-fri 09:00-17:30` or `sat 10:00-14:00, 15:00-18:00`.
+    pub week: Vec<String>,
+    /// Dates `YYYY-MM-DD` on which nothing opens.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+impl HoursConfig {
+    pub fn schedule(&self) -> Result<Schedule, crate::core::hours::ScheduleError> {
+        let week: Vec<&str> = self.week.iter().map(String::as_str).collect();
+        let holidays: Vec<&str> = self.holidays.iter().map(String::as_str).collect();
+        Schedule::parse(&self.tz, &week, &holidays)
+    }
+}
+
+/// The longest SLA target accepted, in minutes (30 days of business time).
+pub const MAX_SLA_MINUTES: u32 = 30 * 24 * 60;
+
+/// A channel's response targets, in business minutes.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    /// From a new ticket to the team's first reply.
+    #[serde(default)]
+    pub first_response_minutes: Option<u32>,
+    /// From a customer's message after the team answered to the team's next reply.
+    #[serde(default)]
+    pub next_response_minutes: Option<u32>,
+    /// Warn once this share of the target has passed, in percent (1–99).
+    #[serde(default = "default_sla_warn_percent")]
+    pub warn_percent: u8,
+    /// Who the warning and the breach ping: a Slack user group (`S…`) or a Discord role id.
+    /// Absent: the alert goes to the channel without a mention.
+    #[serde(default)]
+    pub notify: Option<String>,
+}
+
+fn default_sla_warn_percent() -> u8 {
+    crate::core::sla::DEFAULT_WARN_PERCENT
+}
+
+impl SlaConfig {
+    pub fn policy(&self) -> SlaPolicy {
+        let minutes = |m: Option<u32>| m.map(|m| chrono::Duration::minutes(i64::from(m)));
+        SlaPolicy {
+            first_response: minutes(self.first_response_minutes),
+            next_response: minutes(self.next_response_minutes),
+            warn_percent: self.warn_percent,
+        }
+    }
+}
+
+/// What a channel automates, as the workers need it.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelRules<'a> {
+    pub hours: Option<Schedule>,
+    pub sla: Option<&'a SlaConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1359,6 +1443,7 @@ impl Config {
                 "auto_close_days must be between 1 and {MAX_AUTO_CLOSE_DAYS} (leave it out to keep tickets open)"
             ));
         }
+        self.validate_automation(&mut problems);
         let r = &self.retention;
         if r.days > 0 && (r.interval_secs == 0 || r.batch < 1) {
             problems.push(
@@ -2046,6 +2131,92 @@ impl Config {
     /// The shortest auto-close period of any channel.
     pub fn shortest_auto_close_days(&self) -> Option<u32> {
         self.auto_close_periods().filter(|d| *d > 0).min()
+    }
+
+    /// Every channel's business hours and SLA settings, with the channel's id.
+    fn channel_automation(
+        &self,
+    ) -> impl Iterator<Item = (&str, Option<&String>, Option<&SlaConfig>)> + '_ {
+        let slack = self
+            .slack
+            .channels
+            .iter()
+            .map(|c| (c.id.as_str(), c.hours.as_ref(), c.sla.as_ref()));
+        let discord = self.discord.iter().flat_map(|d| {
+            d.servers.iter().flat_map(|s| {
+                s.channels
+                    .iter()
+                    .map(|c| (c.id.as_str(), c.hours.as_ref(), c.sla.as_ref()))
+            })
+        });
+        slack.chain(discord)
+    }
+
+    /// Whether any channel has response targets (the SLA round runs only then).
+    pub fn sla_configured(&self) -> bool {
+        self.channel_automation().any(|(_, _, sla)| sla.is_some())
+    }
+
+    /// The business hours and SLA of the channel a ticket is routed to.
+    pub fn channel_rules<'a>(&'a self, to: &Destination<'a>) -> ChannelRules<'a> {
+        let (hours, sla) = match to {
+            Destination::Slack { channel } => self
+                .slack
+                .channels
+                .iter()
+                .find(|c| c.id == *channel)
+                .map(|c| (c.hours.as_ref(), c.sla.as_ref()))
+                .unwrap_or_default(),
+            Destination::Discord { channel, .. } => (channel.hours.as_ref(), channel.sla.as_ref()),
+        };
+        ChannelRules {
+            // Validated at start-up: a name that does not resolve cannot reach here.
+            hours: hours
+                .and_then(|name| self.hours.get(name))
+                .and_then(|h| h.schedule().ok()),
+            sla,
+        }
+    }
+
+    fn validate_automation(&self, problems: &mut Vec<String>) {
+        for (name, h) in &self.hours {
+            if let Err(e) = h.schedule() {
+                problems.push(format!("hours.{name}: {e}"));
+            }
+        }
+        for (id, hours, sla) in self.channel_automation() {
+            if let Some(name) = hours
+                && !self.hours.contains_key(name)
+            {
+                problems.push(format!(
+                    "channel {id}: hours = {name:?} names no [hours.{name}] section"
+                ));
+            }
+            let Some(sla) = sla else { continue };
+            let targets = [sla.first_response_minutes, sla.next_response_minutes];
+            if targets.iter().all(Option::is_none) {
+                problems.push(format!(
+                    "channel {id}: sla needs first_response_minutes or next_response_minutes"
+                ));
+            }
+            if targets
+                .iter()
+                .flatten()
+                .any(|m| *m == 0 || *m > MAX_SLA_MINUTES)
+            {
+                problems.push(format!(
+                    "channel {id}: SLA targets must be between 1 and {MAX_SLA_MINUTES} minutes"
+                ));
+            }
+            if !(1..=99).contains(&sla.warn_percent) {
+                problems.push(format!(
+                    "channel {id}: sla.warn_percent must be between 1 and 99"
+                ));
+            }
+            if sla.notify.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                problems.push(format!("channel {id}: sla.notify must not be empty"));
+            }
+        }
     }
 
     /// The auto-close period of the channel a ticket is routed to (see `workers::autoclose`).

@@ -18,6 +18,8 @@ async fn a_ticket_the_team_answered_last_closes_after_the_period_and_reopens_on_
             reply_mode: Default::default(),
             reply_as: Default::default(),
             auto_close_days: Some(7),
+            hours: None,
+            sla: None,
         }];
     })
     .await;

@@ -128,6 +128,8 @@ async fn a_comment_is_answered_by_its_own_page_whatever_the_settings() {
             reply_mode: Default::default(),
             reply_as: [(Network::Facebook, PAGE_B.to_string())].into(),
             auto_close_days: None,
+            hours: None,
+            sla: None,
         }];
     })
     .await;
@@ -166,6 +168,8 @@ async fn a_rules_setting_wins_over_the_channels() {
             reply_mode: Default::default(),
             reply_as: [(Network::Facebook, PAGE_B.to_string())].into(),
             auto_close_days: None,
+            hours: None,
+            sla: None,
         }];
         c.routing = vec![RoutingRule {
             network: None,

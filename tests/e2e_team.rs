@@ -770,6 +770,8 @@ async fn in_explicit_channels_thread_chatter_stays_internal() {
             reply_mode: switchboard::config::ReplyMode::Explicit,
             reply_as: Default::default(),
             auto_close_days: None,
+            hours: None,
+            sla: None,
         }];
     })
     .await;

@@ -777,7 +777,7 @@ async fn messages_round_trip(store: DynStore) {
         Event::ReplyDelivered {
             key: reply_key.clone(),
             network_item_id: NetworkItemId::new("post1_r9"),
-            teammate: teammate(),
+            teammate: Some(teammate()),
             account: None,
         },
         at(12),
@@ -1220,7 +1220,7 @@ async fn commit_consumes_a_job(store: DynStore) {
         Event::ReplyDelivered {
             key: key.clone(),
             network_item_id: NetworkItemId::new("post1_r1"),
-            teammate: teammate(),
+            teammate: Some(teammate()),
             account: None,
         },
         at(3),
@@ -1251,7 +1251,7 @@ async fn commit_consumes_a_job(store: DynStore) {
         Event::ReplyDelivered {
             key: key.clone(),
             network_item_id: NetworkItemId::new("post1_r2"),
-            teammate: teammate(),
+            teammate: Some(teammate()),
             account: None,
         },
         at(4),

@@ -139,6 +139,9 @@ pub struct CardView {
     pub archived: Option<String>,
     /// Closed automatically (see [`text::auto_closed`]).
     pub auto_closed: Option<String>,
+    /// The response the customer waits for and where its SLA stands (the surface renders
+    /// the due time; see [`text::sla_line`]).
+    pub sla: Option<(super::model::SlaTarget, super::sla::Standing)>,
 }
 
 /// The reply-window line for a ticket at `now` under its network's capabilities (None for
@@ -318,6 +321,9 @@ impl CardView {
                 .auto_closed
                 .filter(|_| s.status == Status::Closed)
                 .map(text::auto_closed),
+            sla: s
+                .sla
+                .and_then(|c| Some((c.target, super::sla::standing(&c, now)?))),
         };
         if s.erased {
             view.text = Rich::ours(text::ERASED_TEXT);

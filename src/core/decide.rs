@@ -9,6 +9,7 @@ use super::action::CardAction;
 use super::capabilities::Capabilities;
 use super::ids::*;
 use super::model::*;
+use super::sla;
 
 /// Something that happened to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,8 +96,10 @@ pub enum Event {
     ReplyDelivered {
         key: MessageKey,
         network_item_id: NetworkItemId,
-        /// Who wrote the reply (shown as "last replied by").
-        teammate: Teammate,
+        /// Who wrote the reply (shown as "last replied by"); `None` for an automatic reply,
+        /// which is never the team's response.
+        #[serde(default)]
+        teammate: Option<Teammate>,
         /// The account that answered (its reply profile), when it is not the ticket's own.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         account: Option<AccountId>,
@@ -128,6 +131,9 @@ pub enum Event {
         after_days: u32,
         quiet_since: DateTime<Utc>,
     },
+    /// The SLA round at `as_of`: warn once, or record a breach, when the ticket's clock says
+    /// so (see `core::sla`; nothing happens otherwise).
+    SlaCheck { as_of: DateTime<Utc> },
     /// The customer saw a delivered reply (a read receipt).
     ReplySeen { key: MessageKey },
     /// The outbox gave up on a reply.
@@ -199,6 +205,9 @@ pub enum Effect {
     /// could not be posted earlier and follow now. Queued by the outbox itself, never by
     /// `decide`.
     CardsPostedLate { tickets: Vec<TicketId> },
+    /// Tell the ticket's channel (its SLA group, if one is set) that a response is due soon
+    /// or overdue (`breached`).
+    SlaAlert { target: SlaTarget, breached: bool },
 }
 
 /// A review as it read at one time: what changed is shown side by side.
@@ -347,6 +356,7 @@ pub fn decide(
             if item.customer.name.is_some() {
                 d.state.customer.name = item.customer.name.clone();
             }
+            start_clock(&mut d, now);
             d.history.push(entry(
                 now,
                 Actor::Customer(item.customer.id.clone()),
@@ -409,6 +419,7 @@ pub fn decide(
             d.state.first_item_edited = true;
             d.state.context.rating = after.rating;
             set_status(&mut d, Status::Unread, customer, now);
+            start_clock(&mut d, now);
             // Told like a new customer message: the channel when the ticket was closed or
             // unassigned, else only the assignee.
             let was_closed = ticket.state.status == Status::Closed;
@@ -701,22 +712,39 @@ pub fn decide(
                     ..Default::default()
                 },
             });
+            // The history names who answered; an automatic reply is the system's.
+            let actor = teammate.clone().map_or(Actor::System, Actor::Teammate);
             d.history.push(entry(
                 now,
-                Actor::System,
+                actor,
                 HistoryKind::ReplyDelivered {
                     key: key.clone(),
                     account: account.clone(),
                 },
             ));
-            d.state.last_replied_by = Some(teammate.clone());
-            d.state.last_replied_as = account.clone();
-            d.state.last_reply_at = Some(now);
             d.state.our_reply = Some(network_item_id.clone());
             // A new reply of ours: it can be deleted in its turn.
             d.state.moderation.reply_deleted = None;
             d.state.last_failure = None;
-            d.state.replying.retain(|r| r.teammate != *teammate);
+            if let Some(teammate) = teammate {
+                // The team answered: its last word (auto-close), and the SLA clock stops.
+                d.state.last_replied_by = Some(teammate.clone());
+                d.state.last_replied_as = account.clone();
+                d.state.last_reply_at = Some(now);
+                d.state.replying.retain(|r| r.teammate != *teammate);
+                if let Some(clock) = d.state.sla.take()
+                    && clock.due.is_some()
+                    && !clock.breached
+                {
+                    d.history.push(entry(
+                        now,
+                        Actor::System,
+                        HistoryKind::SlaMet {
+                            target: clock.target,
+                        },
+                    ));
+                }
+            }
             d.effects.push(Effect::ShowDelivery {
                 key: key.clone(),
                 state: DeliveryMark::Delivered,
@@ -826,6 +854,32 @@ pub fn decide(
             }
         }
         Event::Refresh => d.effects.push(Effect::UpdateCard),
+        Event::SlaCheck { as_of } => {
+            if let Some(clock) = &mut d.state.sla {
+                let target = clock.target;
+                let breached = match sla::check(clock, *as_of) {
+                    sla::Check::Nothing => return Ok(d),
+                    sla::Check::Warn => {
+                        clock.warned = true;
+                        false
+                    }
+                    sla::Check::Breach => {
+                        // Found late, the breach stands for the warning too.
+                        clock.warned = true;
+                        clock.breached = true;
+                        true
+                    }
+                };
+                let what = if breached {
+                    HistoryKind::SlaBreached { target }
+                } else {
+                    HistoryKind::SlaWarned { target }
+                };
+                d.history.push(entry(now, Actor::System, what));
+                d.effects.push(Effect::SlaAlert { target, breached });
+                d.effects.push(Effect::UpdateCard);
+            }
+        }
         Event::ReplySeen { key } => {
             d.effects.push(Effect::ShowDelivery {
                 key: key.clone(),
@@ -929,7 +983,9 @@ pub fn decide(
         }
     }
     // Only real changes count as activity (a refresh or a read mark does not reorder queues).
-    if !d.history.is_empty() || !d.messages.is_empty() {
+    // Nor do SLA alerts: the clock is not the conversation.
+    if (!d.history.is_empty() || !d.messages.is_empty()) && !matches!(event, Event::SlaCheck { .. })
+    {
         d.state.updated_at = now;
         // Anything happening on an archived ticket (a note, a reply) keeps it.
         if !matches!(event, Event::Archive { .. }) {
@@ -976,6 +1032,14 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         last_reply_at: None,
         auto_closed: None,
         erased: false,
+        sla: Some(SlaClock {
+            target: SlaTarget::FirstResponse,
+            since: now,
+            due: None,
+            warn_at: None,
+            warned: false,
+            breached: false,
+        }),
     };
     let actor = Actor::Customer(item.customer.id.clone());
     Ok(Decision {
@@ -1084,6 +1148,10 @@ fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
     let from = d.state.status;
     if from != to {
         d.state.status = to;
+        // Closed: nobody is waiting for an answer any more.
+        if to == Status::Closed {
+            d.state.sla = None;
+        }
         // Open again: no longer archived (nor about to be deleted), nor auto-closed, and
         // auto-close waits for the team's next reply.
         if to != Status::Closed {
@@ -1093,6 +1161,26 @@ fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
         }
         d.history
             .push(entry(now, actor, HistoryKind::StatusChanged { from, to }));
+    }
+}
+
+/// The customer is waiting from `now`, unless they already were: for the team's first
+/// response, or its next one once a teammate has answered. The channel's policy arms it
+/// (`sla::arm`).
+fn start_clock(d: &mut Decision, now: DateTime<Utc>) {
+    if d.state.sla.is_none() {
+        d.state.sla = Some(SlaClock {
+            target: if d.state.last_replied_by.is_some() {
+                SlaTarget::NextResponse
+            } else {
+                SlaTarget::FirstResponse
+            },
+            since: now,
+            due: None,
+            warn_at: None,
+            warned: false,
+            breached: false,
+        });
     }
 }
 
@@ -1187,6 +1275,155 @@ mod tests {
             teammate: ana(),
             action: a,
         }
+    }
+
+    /// Apply `event` to `t` at `at`, keeping the result as the ticket.
+    fn step(t: &mut Ticket, event: &Event, at: DateTime<Utc>) -> Decision {
+        let d = decide(Some(t), event, at).expect("applies");
+        t.state = d.state.clone();
+        d
+    }
+
+    #[test]
+    fn sla_clocks_start_warn_breach_and_stop() {
+        let mins = |m| t0() + chrono::Duration::minutes(m);
+        let mut t = ticket(Status::Unread);
+        let clock = t
+            .state
+            .sla
+            .expect("a new ticket waits for the first response");
+        assert_eq!(
+            (clock.target, clock.since),
+            (SlaTarget::FirstResponse, t0())
+        );
+        // Armed by the channel's policy: due in 60 min, warned after 45.
+        let policy = sla::SlaPolicy {
+            first_response: Some(chrono::Duration::minutes(60)),
+            next_response: Some(chrono::Duration::minutes(120)),
+            warn_percent: 75,
+        };
+        let arm = |t: &mut Ticket| {
+            if let Some(c) = &mut t.state.sla {
+                sla::arm(c, Some(&policy), None);
+            }
+        };
+        arm(&mut t);
+        let check = |m| Event::SlaCheck { as_of: mins(m) };
+
+        assert!(step(&mut t, &check(30), mins(30)).is_noop());
+        let warned = step(&mut t, &check(46), mins(46));
+        assert_eq!(
+            warned.effects,
+            vec![
+                Effect::SlaAlert {
+                    target: SlaTarget::FirstResponse,
+                    breached: false
+                },
+                Effect::UpdateCard
+            ]
+        );
+        assert_eq!(
+            warned.history[0].what,
+            HistoryKind::SlaWarned {
+                target: SlaTarget::FirstResponse
+            }
+        );
+        // An alert is not activity: queues and retention do not move.
+        assert_eq!(warned.state.updated_at, t0());
+        // Once only.
+        assert!(step(&mut t, &check(50), mins(50)).is_noop());
+
+        // An automatic reply is not the team's answer: the clock runs on.
+        let auto = step(
+            &mut t,
+            &Event::ReplyDelivered {
+                key: MessageKey::new("auto:1"),
+                network_item_id: NetworkItemId::new("77_90"),
+                teammate: None,
+                account: None,
+            },
+            mins(52),
+        );
+        assert_eq!(auto.history[0].actor, Actor::System);
+        assert!(t.state.sla.is_some());
+        assert_eq!(
+            (t.state.last_replied_by.clone(), t.state.last_reply_at),
+            (None, None)
+        );
+
+        // The team answers in time: met, and the clock stops.
+        let met = step(
+            &mut t,
+            &Event::ReplyDelivered {
+                key: MessageKey::new("chat:slack:T1:C1:5.5"),
+                network_item_id: NetworkItemId::new("77_100"),
+                teammate: Some(ana()),
+                account: None,
+            },
+            mins(55),
+        );
+        assert_eq!(met.history[0].actor, Actor::Teammate(ana()));
+        assert!(met.history.iter().any(|h| h.what
+            == HistoryKind::SlaMet {
+                target: SlaTarget::FirstResponse
+            }));
+        assert_eq!(t.state.sla, None);
+
+        // The customer writes again: the next response is awaited from then.
+        step(
+            &mut t,
+            &Event::CustomerMessage {
+                item: item("77_2", "and?"),
+            },
+            mins(120),
+        );
+        let next = t.state.sla.expect("waiting again");
+        assert_eq!(
+            (next.target, next.since),
+            (SlaTarget::NextResponse, mins(120))
+        );
+        // A second message while waiting keeps the clock where it was.
+        step(
+            &mut t,
+            &Event::CustomerMessage {
+                item: item("77_3", "hello??"),
+            },
+            mins(130),
+        );
+        assert_eq!(t.state.sla.map(|c| c.since), Some(mins(120)));
+        arm(&mut t);
+        // Found late: straight to the breach.
+        let breached = step(&mut t, &check(300), mins(300));
+        assert_eq!(
+            breached.history[0].what,
+            HistoryKind::SlaBreached {
+                target: SlaTarget::NextResponse
+            }
+        );
+        assert!(breached.effects.contains(&Effect::SlaAlert {
+            target: SlaTarget::NextResponse,
+            breached: true
+        }));
+        assert!(step(&mut t, &check(400), mins(400)).is_noop());
+        // Answered after the breach: no "met", and the clock stops.
+        let late = step(
+            &mut t,
+            &Event::ReplyDelivered {
+                key: MessageKey::new("chat:slack:T1:C1:6.6"),
+                network_item_id: NetworkItemId::new("77_101"),
+                teammate: Some(ana()),
+                account: None,
+            },
+            mins(410),
+        );
+        assert!(!late.history.iter().any(|h| h.what.code() == "sla_met"));
+        assert_eq!(t.state.sla, None);
+
+        // Closing stops a running clock; an unarmed clock (no SLA) never alerts.
+        let mut other = ticket(Status::Unread);
+        assert!(step(&mut other, &check(10_000), mins(10_000)).is_noop());
+        step(&mut other, &action(CardAction::Close), mins(1));
+        assert_eq!(other.state.sla, None);
     }
 
     #[test]
@@ -1347,7 +1584,7 @@ mod tests {
             &Event::ReplyDelivered {
                 key: key.clone(),
                 network_item_id: NetworkItemId::new("77_100"),
-                teammate: ana(),
+                teammate: Some(ana()),
                 account: None,
             },
             t0(),
@@ -1639,7 +1876,7 @@ mod tests {
             &Event::ReplyDelivered {
                 key: MessageKey::new("chat:slack:T1:C1:2.2"),
                 network_item_id: NetworkItemId::new("Ugz.reply2"),
-                teammate: ana(),
+                teammate: Some(ana()),
                 account: None,
             },
             &YOUTUBE,
@@ -1761,7 +1998,7 @@ mod tests {
             &Event::ReplyDelivered {
                 key: MessageKey::new("chat:slack:T1:C1:2.2"),
                 network_item_id: NetworkItemId::new("r1"),
-                teammate: ana(),
+                teammate: Some(ana()),
                 account: Some(AccountId::new("2")),
             },
             t0(),

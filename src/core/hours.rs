@@ -175,6 +175,37 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The instant at which `open` business time has passed since `from` (an SLA's due time):
+    /// the clock runs only while open. `None` when the schedule does not open enough within
+    /// a year.
+    pub fn advance(&self, from: DateTime<Utc>, open: Duration) -> Option<DateTime<Utc>> {
+        if open <= Duration::zero() {
+            return Some(from);
+        }
+        let week = Duration::days(7);
+        let mut left = open;
+        let mut covered_until = from;
+        let mut window = from;
+        while window < from + Duration::days(MAX_LOOKAHEAD_DAYS) {
+            for (s, e) in self.spans(window, window + week) {
+                let (s, e) = (s.max(covered_until), e.min(window + week));
+                if e <= s {
+                    continue;
+                }
+                if e - s >= left {
+                    return Some(s + left);
+                }
+                left -= e - s;
+                covered_until = e;
+            }
+            window += week;
+            covered_until = covered_until.max(window);
+        }
+        None
+    }
+}
+
 fn parse_days(s: &str) -> Option<Vec<Weekday>> {
     let day = |d: &str| -> Option<Weekday> { d.trim().parse().ok() };
     if s == "daily" {
@@ -219,6 +250,51 @@ mod tests {
 
     fn office() -> Schedule {
         Schedule::parse("Europe/Berlin", &["mon-fri 09:00-17:00"], &["2026-12-25"]).expect("parses")
+    }
+
+    #[test]
+    fn advance_counts_only_open_time() {
+        let s = office();
+        let cases = [
+            // Thursday 10:00 Berlin + 30 min: 10:30 the same day.
+            ("2026-12-24T09:00:00Z", 30, "2026-12-24T09:30:00Z"),
+            // Thursday 16:45 + 30 min: 15 min left for Monday (Friday is a holiday).
+            ("2026-12-24T15:45:00Z", 30, "2026-12-28T08:15:00Z"),
+            // Saturday: the clock starts on Monday's opening.
+            ("2026-12-26T12:00:00Z", 60, "2026-12-28T09:00:00Z"),
+            // Across the spring DST change: Friday 16:30 (UTC+1) + 60 min ends Monday 09:30
+            // local, which is 07:30 UTC after the change.
+            ("2026-03-27T15:30:00Z", 60, "2026-03-30T07:30:00Z"),
+            // A whole working day (8 h) from Monday's opening ends at closing time.
+            ("2026-12-28T08:00:00Z", 480, "2026-12-28T16:00:00Z"),
+        ];
+        for (from, minutes, due) in cases {
+            assert_eq!(
+                s.advance(utc(from), Duration::minutes(minutes)),
+                Some(utc(due)),
+                "{from} + {minutes} min"
+            );
+            // The inverse: exactly that much open time lies between them.
+            assert_eq!(
+                s.open_time(utc(from), utc(due)),
+                Duration::minutes(minutes),
+                "{from}"
+            );
+        }
+        assert_eq!(
+            s.advance(utc("2026-12-24T09:00:00Z"), Duration::zero()),
+            Some(utc("2026-12-24T09:00:00Z"))
+        );
+        let never = Schedule::parse("UTC", &[], &[]).expect("parses");
+        assert_eq!(
+            never.advance(utc("2026-12-24T09:00:00Z"), Duration::minutes(1)),
+            None
+        );
+        // Across a whole week and more: 45 h of an 8 h day is five days and 5 h.
+        assert_eq!(
+            s.advance(utc("2027-01-04T08:00:00Z"), Duration::hours(45)),
+            Some(utc("2027-01-11T13:00:00Z"))
+        );
     }
 
     #[test]

@@ -332,6 +332,30 @@ pub struct TicketState {
     /// show that instead.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub erased: bool,
+    /// The customer is waiting for the team's answer since then (see `core::sla`): cleared
+    /// by the team's reply or by closing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaClock>,
+}
+
+/// A response the customer is waiting for, and where its SLA stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaClock {
+    pub target: SlaTarget,
+    /// When the unanswered customer message arrived.
+    pub since: DateTime<Utc>,
+    /// When the answer is due, and when to warn: set from the channel's SLA policy, in its
+    /// business hours (`None`: no SLA applies to this ticket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_at: Option<DateTime<Utc>>,
+    /// The warning was given (the channel pinged once).
+    #[serde(default)]
+    pub warned: bool,
+    /// The target was missed (pinged once, recorded in the history).
+    #[serde(default)]
+    pub breached: bool,
 }
 
 /// When and why a ticket was archived.
@@ -656,6 +680,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             last_reply_at: None,
             auto_closed: None,
             erased: false,
+            sla: None,
         },
     }
 }

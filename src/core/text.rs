@@ -9,7 +9,7 @@
 
 use super::action::CardAction;
 use super::ids::{Network, Teammate};
-use super::model::{Assignee, FailureReason, ItemKind, Status};
+use super::model::{Assignee, FailureReason, ItemKind, SlaTarget, Status};
 use super::rich::Rich;
 
 pub fn network_name(network: Network) -> &'static str {
@@ -585,6 +585,58 @@ pub fn auto_closed(after_days: u32) -> String {
     )
 }
 
+/// What an SLA clock measures, as cards and alerts name it.
+fn sla_target(target: SlaTarget) -> &'static str {
+    match target {
+        SlaTarget::FirstResponse => "First response",
+        SlaTarget::NextResponse => "Next response",
+    }
+}
+
+/// The card's SLA line; `when` is the due time as the surface shows it (its date markup).
+pub fn sla_line(target: SlaTarget, standing: &super::sla::Standing, when: &str) -> Rich {
+    use super::sla::Standing;
+    let what = sla_target(target);
+    let head = match standing {
+        Standing::OnTrack { .. } => format!(":stopwatch: {what} due "),
+        Standing::Warned { .. } => format!(":warning: {what} due soon: "),
+        Standing::Breached { .. } => format!(":red_circle: {what} overdue: it was due "),
+    };
+    Rich::ours(head).then_native(when).then(".")
+}
+
+/// The SLA warning or breach, in the card's thread and the channel. `group` is a mention of
+/// who is pinged (empty: nobody in particular), `link` the card's link, `when` the due time
+/// as the surface shows it.
+pub fn sla_alert(
+    target: SlaTarget,
+    breached: bool,
+    author: &str,
+    ticket: super::TicketId,
+    group: &str,
+    link: &str,
+    when: &str,
+) -> Rich {
+    let what = sla_target(target).to_lowercase();
+    let head = if breached {
+        format!(":red_circle: {group}SLA missed: the {what} to ")
+    } else {
+        format!(":warning: {group}SLA warning: the {what} to ")
+    };
+    let tail = if breached {
+        (" was due ", " and nobody has answered yet.")
+    } else {
+        (" is due ", ".")
+    };
+    Rich::ours(head)
+        .then_theirs(author)
+        .then(" on ")
+        .then_link(link, format!("ticket #{}", ticket.0))
+        .then(tail.0)
+        .then_native(when)
+        .then(tail.1)
+}
+
 /// The card's line once the retention job archived its ticket.
 pub fn archived(after_days: u32) -> String {
     format!(
@@ -1056,6 +1108,53 @@ mod tests {
         assert_eq!(stars(5), "★★★★★");
         assert_eq!(stars(0), "☆☆☆☆☆");
         assert_eq!(stars(9), "★★★★★");
+    }
+
+    #[test]
+    fn snapshots_of_sla_lines_and_alerts() {
+        use crate::core::TicketId;
+        use crate::core::sla::Standing;
+        let due = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let when = "<!date^1800000000^{time}|10:40>";
+        insta::assert_snapshot!(
+            sla_line(SlaTarget::FirstResponse, &Standing::OnTrack { due }, when).annotated(),
+            @":stopwatch: First response due ⟪<!date^1800000000^{time}|10:40>⟫."
+        );
+        insta::assert_snapshot!(
+            sla_line(SlaTarget::NextResponse, &Standing::Warned { due }, when).annotated(),
+            @":warning: Next response due soon: ⟪<!date^1800000000^{time}|10:40>⟫."
+        );
+        insta::assert_snapshot!(
+            sla_line(SlaTarget::FirstResponse, &Standing::Breached { due }, when).annotated(),
+            @":red_circle: First response overdue: it was due ⟪<!date^1800000000^{time}|10:40>⟫."
+        );
+        // The customer's name is theirs (escaped by the surface); the group mention ours.
+        insta::assert_snapshot!(
+            sla_alert(
+                SlaTarget::FirstResponse,
+                false,
+                "<!channel> *Jane*",
+                TicketId(42),
+                "<!subteam^S1> ",
+                "https://example.slack.com/archives/C1/p1",
+                when,
+            )
+            .annotated(),
+            @":warning: <!subteam^S1> SLA warning: the first response to ⟨<!channel> *Jane*⟩ on <https://example.slack.com/archives/C1/p1|⟨ticket #42⟩> is due ⟪<!date^1800000000^{time}|10:40>⟫."
+        );
+        insta::assert_snapshot!(
+            sla_alert(
+                SlaTarget::NextResponse,
+                true,
+                "Jane",
+                TicketId(42),
+                "",
+                "https://example.slack.com/archives/C1/p1",
+                when,
+            )
+            .annotated(),
+            @":red_circle: SLA missed: the next response to ⟨Jane⟩ on <https://example.slack.com/archives/C1/p1|⟨ticket #42⟩> was due ⟪<!date^1800000000^{time}|10:40>⟫ and nobody has answered yet."
+        );
     }
 
     #[test]

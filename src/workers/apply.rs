@@ -33,6 +33,29 @@ pub enum Applied {
     AlreadyConsumed,
 }
 
+/// A clock the core started gets its due time from the SLA of the channel the ticket is
+/// routed to, in that channel's business hours (`core::sla::arm`).
+fn arm_sla(svc: &Services, decision: &mut crate::core::Decision) {
+    let Some(clock) = &decision.state.sla else {
+        return;
+    };
+    if clock.due.is_some() {
+        return;
+    }
+    let state = &decision.state;
+    let Some(owner) = svc.account(state.network, state.account.as_str()) else {
+        return;
+    };
+    let Some(to) = svc.config.destination_for(state, &owner) else {
+        return;
+    };
+    let rules = svc.config.channel_rules(&to);
+    let policy = rules.sla.map(|s| s.policy());
+    if let Some(clock) = &mut decision.state.sla {
+        crate::core::sla::arm(clock, policy.as_ref(), rules.hours.as_ref());
+    }
+}
+
 pub async fn apply(
     svc: &Services,
     lookup: &Lookup,
@@ -56,10 +79,11 @@ pub async fn apply(
             }
             (None, _) => crate::core::Capabilities::NONE,
         };
-        let decision = match decide(ticket.as_ref(), event, &caps, now) {
+        let mut decision = match decide(ticket.as_ref(), event, &caps, now) {
             Ok(d) => d,
             Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
         };
+        arm_sla(svc, &mut decision);
         if decision.is_noop() {
             let ours = match consumes {
                 Consumes::Nothing => true,

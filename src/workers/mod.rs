@@ -15,6 +15,7 @@ pub mod profiles;
 pub mod refresh;
 pub mod retention;
 pub mod saved;
+pub mod sla;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -532,3 +532,24 @@ async fn card_view(svc: &Services, ticket: &Ticket, account: &Account) -> anyhow
 fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(1))
 }
+
+/// When the response an SLA alert is about is due, if the alert still stands: the team may
+/// have answered (or closed the ticket) since it was queued, and a breach supersedes its
+/// warning.
+fn sla_alert_due(
+    ticket: &Ticket,
+    target: crate::core::SlaTarget,
+    breached: bool,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let clock = ticket.state.sla.filter(|c| c.target == target)?;
+    if !breached && clock.breached {
+        return None;
+    }
+    clock.due
+}
+
+/// Who the SLA alerts of a ticket's channel ping (a user group or role id), if anyone.
+fn sla_notify<'a>(svc: &'a Services, ticket: &Ticket, account: &'a Account) -> Option<&'a str> {
+    let to = svc.config.destination_for(&ticket.state, account)?;
+    svc.config.channel_rules(&to).sla?.notify.as_deref()
+}

@@ -58,6 +58,8 @@ pub fn discord_config() -> DiscordConfig {
                 status_tags: None,
                 reply_as: Default::default(),
                 auto_close_days: None,
+                hours: None,
+                sla: None,
             },
             DiscordChannelConfig {
                 id: FORUM.into(),
@@ -70,6 +72,8 @@ pub fn discord_config() -> DiscordConfig {
                 }),
                 reply_as: Default::default(),
                 auto_close_days: None,
+                hours: None,
+                sla: None,
             },
         ],
     }];

@@ -154,9 +154,17 @@ pub fn content(text: &Rich, max_chars: usize) -> String {
     fit(laid(text), max_chars)
 }
 
+/// A time as Discord shows it to each reader: relative ("in 14 minutes"), kept current by
+/// the client, with the exact time on hover.
+pub fn relative_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("<t:{}:R>", at.timestamp())
+}
+
 /// The Slack shortcodes `core::text` uses, as Unicode.
 fn emoji(s: &str) -> String {
-    const CODES: [(&str, &str); 13] = [
+    const CODES: [(&str, &str); 15] = [
+        (":stopwatch:", "⏱️"),
+        (":red_circle:", "🔴"),
         (":file_cabinet:", "🗄️"),
         (":bust_in_silhouette:", "👤"),
         (":busts_in_silhouette:", "👥"),
@@ -706,6 +714,9 @@ pub fn card(view: &CardView) -> Value {
         view.moderation.clone().map(Rich::ours),
         view.moderation_failure.clone(),
         view.window.clone().map(Rich::ours),
+        view.sla.as_ref().map(|(target, standing)| {
+            text::sla_line(*target, standing, &relative_time(standing.due()))
+        }),
         view.failure.clone(),
         view.auto_closed.clone().map(Rich::ours),
         view.archived.clone().map(Rich::ours),
@@ -838,6 +849,21 @@ mod tests {
     #[test]
     fn card_unread() {
         insta::assert_snapshot!("card_unread", pretty(&render(&ticket(Status::Unread), &[])));
+    }
+
+    #[test]
+    fn card_sla_warned() {
+        let mut t = ticket(Status::Unread);
+        let since = t.state.created_at;
+        t.state.sla = Some(crate::core::SlaClock {
+            target: crate::core::SlaTarget::FirstResponse,
+            since,
+            due: Some(since + chrono::Duration::minutes(60)),
+            warn_at: Some(since + chrono::Duration::minutes(45)),
+            warned: true,
+            breached: false,
+        });
+        insta::assert_snapshot!("card_sla_warned", pretty(&render(&t, &[])));
     }
 
     #[test]

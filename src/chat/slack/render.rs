@@ -108,7 +108,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 /// Slack date token: shown in each reader's time zone, with a UTC fallback.
-fn date_token(at: chrono::DateTime<chrono::Utc>) -> String {
+pub fn date_token(at: chrono::DateTime<chrono::Utc>) -> String {
     format!(
         "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
         at.timestamp(),
@@ -299,6 +299,10 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     }
     if let Some(window) = &view.window {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(window.clone()).into()]).into());
+    }
+    if let Some((target, standing)) = &view.sla {
+        let line = text::sla_line(*target, standing, &date_token(standing.due()));
+        blocks.push(SlackContextBlock::new(vec![rich(&line, MAX_TEXT_OBJECT_CHARS).into()]).into());
     }
     if let Some(line) = &view.auto_closed {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
@@ -796,6 +800,21 @@ mod tests {
         t.state.last_replied_by = Some(teammate("U0BEN"));
         t.state.first_item_edited = true;
         insta::assert_snapshot!("card_read", render(&t));
+    }
+
+    #[test]
+    fn card_sla_warned() {
+        let mut t = ticket(Status::Unread);
+        let since = t.state.created_at;
+        t.state.sla = Some(crate::core::SlaClock {
+            target: crate::core::SlaTarget::FirstResponse,
+            since,
+            due: Some(since + chrono::Duration::minutes(60)),
+            warn_at: Some(since + chrono::Duration::minutes(45)),
+            warned: true,
+            breached: false,
+        });
+        insta::assert_snapshot!("card_sla_warned", render(&t));
     }
 
     #[test]

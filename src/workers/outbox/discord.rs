@@ -515,6 +515,37 @@ async fn deliver(
             }
             Ok(Outcome::Done(vec![]))
         }
+        // In the card's thread, pinging the SLA's role when one is set; the channel gets a
+        // notice linking to the card, as for a customer's new message.
+        Effect::SlaAlert { target, breached } => {
+            let Some(due) = super::sla_alert_due(ticket, *target, *breached) else {
+                return Ok(Outcome::Done(vec![]));
+            };
+            let role = super::sla_notify(svc, ticket, account);
+            let group = role.map(|r| format!("<@&{r}> ")).unwrap_or_default();
+            let alert = text::sla_alert(
+                *target,
+                *breached,
+                &author,
+                ticket.id,
+                &group,
+                &render::card_link(&card),
+                &render::relative_time(due),
+            );
+            let roles: Vec<&str> = role.into_iter().collect();
+            let body = render::pinging(&alert, &[], &roles);
+            if card.channel != card.message {
+                // A text channel: the alert shows in the channel itself, linking the card.
+                return Ok(done(
+                    discord
+                        .create_message_once(&card.channel, &body, &nonce(job, ""))
+                        .await,
+                ));
+            }
+            Ok(done(
+                post_in_thread(discord, &card, &body, &nonce(job, "")).await,
+            ))
+        }
         // A forum takes posts, not messages: there the notice goes in this ticket's post.
         Effect::CardsPostedLate { tickets } => {
             let notice = render::plain(&text::cards_posted_late(tickets));

@@ -303,7 +303,7 @@ pub(super) async fn send_reply(
             Event::ReplyDelivered {
                 key: key.clone(),
                 network_item_id: id,
-                teammate,
+                teammate: Some(teammate),
                 account: (account.id != ticket.state.account).then(|| account.id.clone()),
             }
         }

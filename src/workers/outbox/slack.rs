@@ -288,6 +288,38 @@ impl SurfaceOutbox for Slack {
                 };
                 Ok(done_or_failure(posted))
             }
+            // In the thread and the channel, pinging the SLA's group when one is set.
+            Effect::SlaAlert { target, breached } => {
+                let Some(due) = super::sla_alert_due(ticket, *target, *breached) else {
+                    return Ok(Outcome::Done(vec![]));
+                };
+                if let Some(wait) = paced(svc, &card.channel) {
+                    return Ok(wait);
+                }
+                let group = match super::sla_notify(svc, ticket, account) {
+                    Some(id) if id.starts_with('S') => format!("<!subteam^{id}> "),
+                    Some(id) => format!("<@{id}> "),
+                    None => String::new(),
+                };
+                let alert = text::sla_alert(
+                    *target,
+                    *breached,
+                    &author,
+                    ticket.id,
+                    &group,
+                    &render::card_link(&card),
+                    &render::date_token(due),
+                );
+                Ok(done_or_failure(
+                    svc.slack
+                        .post_message_broadcast(
+                            &card.channel,
+                            &card.message,
+                            render::message(&alert),
+                        )
+                        .await,
+                ))
+            }
             Effect::CardsPostedLate { tickets } => {
                 if let Some(wait) = paced(svc, &card.channel) {
                     return Ok(wait);
