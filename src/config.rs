@@ -638,6 +638,9 @@ pub struct DiscordChannelConfig {
     /// As [`ChannelConfig::sla`]; `notify` is a role id.
     #[serde(default)]
     pub sla: Option<SlaConfig>,
+    /// As [`ChannelConfig::auto_reply`].
+    #[serde(default)]
+    pub auto_reply: Option<AutoReplyConfig>,
 }
 
 /// Forum tag ids, one per status.
@@ -760,6 +763,46 @@ pub struct ChannelConfig {
     /// Response targets for the tickets routed here (see `core::sla`).
     #[serde(default)]
     pub sla: Option<SlaConfig>,
+    /// Automatic replies to the customers of the tickets routed here (see `core::autoreply`).
+    #[serde(default)]
+    pub auto_reply: Option<AutoReplyConfig>,
+}
+
+/// The default period in which a conversation gets at most one automatic reply, in hours.
+pub const DEFAULT_AUTO_REPLY_EVERY_HOURS: u32 = 24;
+
+/// A channel's automatic replies. Texts take `{author_name}`, `{account_name}` and (out of
+/// hours) `{next_open}`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AutoReplyConfig {
+    /// Sent to a customer who starts (or, after the period, resumes) a private conversation.
+    #[serde(default)]
+    pub first_contact: Option<String>,
+    /// Sent instead while the channel's business hours are closed (needs `hours`).
+    #[serde(default)]
+    pub out_of_hours: Option<String>,
+    /// At most one automatic reply per conversation in this many hours.
+    #[serde(default = "default_auto_reply_every_hours")]
+    pub every_hours: u32,
+    /// Also answer public comments and posts (off: private conversations only).
+    #[serde(default)]
+    pub public: bool,
+}
+
+fn default_auto_reply_every_hours() -> u32 {
+    DEFAULT_AUTO_REPLY_EVERY_HOURS
+}
+
+impl AutoReplyConfig {
+    pub fn policy(&self) -> crate::core::autoreply::Policy<'_> {
+        crate::core::autoreply::Policy {
+            first_contact: self.first_contact.as_deref(),
+            out_of_hours: self.out_of_hours.as_deref(),
+            every: chrono::Duration::hours(i64::from(self.every_hours)),
+            public: self.public,
+        }
+    }
 }
 
 /// Business hours: an IANA time zone, weekly opening lines and holiday dates (see
@@ -821,11 +864,49 @@ impl SlaConfig {
     }
 }
 
+/// One channel's automation settings, for validation.
+struct Automation<'a> {
+    id: &'a str,
+    hours: Option<&'a String>,
+    sla: Option<&'a SlaConfig>,
+    auto_reply: Option<&'a AutoReplyConfig>,
+}
+
+fn validate_auto_reply(id: &str, has_hours: bool, a: &AutoReplyConfig, problems: &mut Vec<String>) {
+    if a.first_contact.is_none() && a.out_of_hours.is_none() {
+        problems.push(format!(
+            "channel {id}: auto_reply needs first_contact or out_of_hours"
+        ));
+    }
+    if a.out_of_hours.is_some() && !has_hours {
+        problems.push(format!(
+            "channel {id}: auto_reply.out_of_hours needs the channel's hours"
+        ));
+    }
+    if a.every_hours == 0 {
+        problems.push(format!(
+            "channel {id}: auto_reply.every_hours must be at least 1"
+        ));
+    }
+    for (key, text) in [
+        ("first_contact", &a.first_contact),
+        ("out_of_hours", &a.out_of_hours),
+    ] {
+        let Some(text) = text else { continue };
+        if text.trim().is_empty() {
+            problems.push(format!("channel {id}: auto_reply.{key} must not be empty"));
+        } else if let Err(e) = crate::core::autoreply::fill_text(text, "x", "x", "x") {
+            problems.push(format!("channel {id}: auto_reply.{key}: {e}"));
+        }
+    }
+}
+
 /// What a channel automates, as the workers need it.
 #[derive(Debug, Clone, Default)]
 pub struct ChannelRules<'a> {
     pub hours: Option<Schedule>,
     pub sla: Option<&'a SlaConfig>,
+    pub auto_reply: Option<&'a AutoReplyConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -2134,19 +2215,21 @@ impl Config {
     }
 
     /// Every channel's business hours and SLA settings, with the channel's id.
-    fn channel_automation(
-        &self,
-    ) -> impl Iterator<Item = (&str, Option<&String>, Option<&SlaConfig>)> + '_ {
-        let slack = self
-            .slack
-            .channels
-            .iter()
-            .map(|c| (c.id.as_str(), c.hours.as_ref(), c.sla.as_ref()));
+    fn channel_automation(&self) -> impl Iterator<Item = Automation<'_>> + '_ {
+        let slack = self.slack.channels.iter().map(|c| Automation {
+            id: &c.id,
+            hours: c.hours.as_ref(),
+            sla: c.sla.as_ref(),
+            auto_reply: c.auto_reply.as_ref(),
+        });
         let discord = self.discord.iter().flat_map(|d| {
             d.servers.iter().flat_map(|s| {
-                s.channels
-                    .iter()
-                    .map(|c| (c.id.as_str(), c.hours.as_ref(), c.sla.as_ref()))
+                s.channels.iter().map(|c| Automation {
+                    id: &c.id,
+                    hours: c.hours.as_ref(),
+                    sla: c.sla.as_ref(),
+                    auto_reply: c.auto_reply.as_ref(),
+                })
             })
         });
         slack.chain(discord)
@@ -2154,22 +2237,27 @@ impl Config {
 
     /// Whether any channel has response targets (the SLA round runs only then).
     pub fn sla_configured(&self) -> bool {
-        self.channel_automation().any(|(_, _, sla)| sla.is_some())
+        self.channel_automation().any(|c| c.sla.is_some())
     }
 
     /// The business hours and SLA of the channel a ticket is routed to.
     pub fn channel_rules<'a>(&'a self, to: &Destination<'a>) -> ChannelRules<'a> {
-        let (hours, sla) = match to {
+        let (hours, sla, auto_reply) = match to {
             Destination::Slack { channel } => self
                 .slack
                 .channels
                 .iter()
                 .find(|c| c.id == *channel)
-                .map(|c| (c.hours.as_ref(), c.sla.as_ref()))
+                .map(|c| (c.hours.as_ref(), c.sla.as_ref(), c.auto_reply.as_ref()))
                 .unwrap_or_default(),
-            Destination::Discord { channel, .. } => (channel.hours.as_ref(), channel.sla.as_ref()),
+            Destination::Discord { channel, .. } => (
+                channel.hours.as_ref(),
+                channel.sla.as_ref(),
+                channel.auto_reply.as_ref(),
+            ),
         };
         ChannelRules {
+            auto_reply,
             // Validated at start-up: a name that does not resolve cannot reach here.
             hours: hours
                 .and_then(|name| self.hours.get(name))
@@ -2184,7 +2272,16 @@ impl Config {
                 problems.push(format!("hours.{name}: {e}"));
             }
         }
-        for (id, hours, sla) in self.channel_automation() {
+        for Automation {
+            id,
+            hours,
+            sla,
+            auto_reply,
+        } in self.channel_automation()
+        {
+            if let Some(a) = auto_reply {
+                validate_auto_reply(id, hours.is_some(), a, problems);
+            }
             if let Some(name) = hours
                 && !self.hours.contains_key(name)
             {

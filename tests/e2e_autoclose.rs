@@ -20,6 +20,7 @@ async fn a_ticket_the_team_answered_last_closes_after_the_period_and_reopens_on_
             auto_close_days: Some(7),
             hours: None,
             sla: None,
+            auto_reply: None,
         }];
     })
     .await;

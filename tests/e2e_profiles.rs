@@ -130,6 +130,7 @@ async fn a_comment_is_answered_by_its_own_page_whatever_the_settings() {
             auto_close_days: None,
             hours: None,
             sla: None,
+            auto_reply: None,
         }];
     })
     .await;
@@ -170,6 +171,7 @@ async fn a_rules_setting_wins_over_the_channels() {
             auto_close_days: None,
             hours: None,
             sla: None,
+            auto_reply: None,
         }];
         c.routing = vec![RoutingRule {
             network: None,

@@ -772,6 +772,7 @@ async fn in_explicit_channels_thread_chatter_stays_internal() {
             auto_close_days: None,
             hours: None,
             sla: None,
+            auto_reply: None,
         }];
     })
     .await;

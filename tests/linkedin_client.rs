@@ -730,6 +730,7 @@ fn ticket() -> switchboard::core::Ticket {
             last_reply_at: None,
             auto_closed: None,
             erased: false,
+            auto_replied_at: None,
             sla: None,
         },
     }

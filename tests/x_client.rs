@@ -754,6 +754,7 @@ fn ticket(kind: ItemKind, customer: &str) -> switchboard::core::Ticket {
             last_reply_at: None,
             auto_closed: None,
             erased: false,
+            auto_replied_at: None,
             sla: None,
         },
     }

@@ -1032,6 +1032,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         last_reply_at: None,
         auto_closed: None,
         erased: false,
+        auto_replied_at: None,
         sla: Some(SlaClock {
             target: SlaTarget::FirstResponse,
             since: now,
@@ -1162,6 +1163,35 @@ fn set_status(d: &mut Decision, to: Status, actor: Actor, now: DateTime<Utc>) {
         d.history
             .push(entry(now, actor, HistoryKind::StatusChanged { from, to }));
     }
+}
+
+/// Add an automatic reply (see `core::autoreply`) to the decision that applied a customer's
+/// message: queued as the system, copied into the card's thread as automatic, sent through
+/// the outbox like any reply. It leaves the ticket unread and the SLA clock running.
+pub fn add_auto_reply(d: &mut Decision, key: MessageKey, text: String, now: DateTime<Utc>) {
+    d.messages.push(MessageChange::Insert(NewMessage {
+        key: key.clone(),
+        kind: MessageKind::Reply,
+        network_item_id: None,
+        teammate: None,
+        chat: None,
+        text,
+        delivery: Some(Delivery::Queued),
+        created_at: now,
+    }));
+    d.history.push(entry(
+        now,
+        Actor::System,
+        HistoryKind::ReplyQueued { key: key.clone() },
+    ));
+    d.state.auto_replied_at = Some(now);
+    d.effects.push(Effect::PostReplyCopy { key: key.clone() });
+    d.effects.push(Effect::SendReply {
+        key,
+        not_before: None,
+        reply_to: Some(d.state.reply_to.clone()),
+        as_account: None,
+    });
 }
 
 /// The customer is waiting from `now`, unless they already were: for the team's first

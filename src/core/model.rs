@@ -336,6 +336,9 @@ pub struct TicketState {
     /// by the team's reply or by closing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaClock>,
+    /// When the latest automatic reply was queued (one per conversation per period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_replied_at: Option<DateTime<Utc>>,
 }
 
 /// A response the customer is waiting for, and where its SLA stands.
@@ -680,6 +683,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             last_reply_at: None,
             auto_closed: None,
             erased: false,
+            auto_replied_at: None,
             sla: None,
         },
     }

@@ -585,6 +585,14 @@ pub fn auto_closed(after_days: u32) -> String {
     )
 }
 
+/// `{next_open}` in an out-of-hours reply when the schedule opens on no day within a year.
+pub const NEXT_OPEN_UNKNOWN: &str = "as soon as we can";
+
+/// The thread copy of an automatic reply: exactly what the customer was sent.
+pub fn auto_reply_copy(text: &str) -> Rich {
+    Rich::ours(":robot_face: Automatic reply: ").then_theirs(text)
+}
+
 /// What an SLA clock measures, as cards and alerts name it.
 fn sla_target(target: SlaTarget) -> &'static str {
     match target {

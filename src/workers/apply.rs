@@ -56,6 +56,60 @@ fn arm_sla(svc: &Services, decision: &mut crate::core::Decision) {
     }
 }
 
+/// A customer's message that the channel answers automatically (first contact, out of hours)
+/// gets its reply in the same commit: queued with the message, or not at all.
+fn auto_reply(
+    svc: &Services,
+    decision: &mut crate::core::Decision,
+    item: &crate::core::InboundItem,
+    now: chrono::DateTime<Utc>,
+) {
+    use crate::core::autoreply;
+    let state = &decision.state;
+    let Some(owner) = svc.account(state.network, state.account.as_str()) else {
+        return;
+    };
+    let Some(to) = svc.config.destination_for(state, &owner) else {
+        return;
+    };
+    let rules = svc.config.channel_rules(&to);
+    let Some(config) = rules.auto_reply else {
+        return;
+    };
+    let policy = config.policy();
+    let Some((_, body)) =
+        autoreply::choose(&policy, rules.hours.as_ref(), state, item.created_at, now)
+    else {
+        return;
+    };
+    if svc
+        .networks
+        .capabilities(state.network, state.kind)
+        .reply
+        .is_none()
+    {
+        return;
+    }
+    let next_open = rules
+        .hours
+        .as_ref()
+        .map(|h| autoreply::next_open_text(h, now))
+        .unwrap_or_default();
+    let text = match autoreply::fill_text(body, &state.customer_name(), &owner.name, &next_open) {
+        Ok(t) => t,
+        // Checked at start-up; a filled text can still run too long (a long name).
+        Err(e) => {
+            tracing::warn!(error = %e, "automatic reply not sent");
+            return;
+        }
+    };
+    let key = crate::core::MessageKey::new(format!(
+        "auto:{}",
+        crate::core::MessageKey::inbound(item.network, &item.item_id)
+    ));
+    crate::core::decide::add_auto_reply(decision, key, text, now);
+}
+
 pub async fn apply(
     svc: &Services,
     lookup: &Lookup,
@@ -84,6 +138,9 @@ pub async fn apply(
             Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
         };
         arm_sla(svc, &mut decision);
+        if let Event::CustomerMessage { item } = event {
+            auto_reply(svc, &mut decision, item, now);
+        }
         if decision.is_noop() {
             let ours = match consumes {
                 Consumes::Nothing => true,

@@ -60,6 +60,7 @@ pub fn discord_config() -> DiscordConfig {
                 auto_close_days: None,
                 hours: None,
                 sla: None,
+                auto_reply: None,
             },
             DiscordChannelConfig {
                 id: FORUM.into(),
@@ -74,6 +75,7 @@ pub fn discord_config() -> DiscordConfig {
                 auto_close_days: None,
                 hours: None,
                 sla: None,
+                auto_reply: None,
             },
         ],
     }];

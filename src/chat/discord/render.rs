@@ -162,7 +162,8 @@ pub fn relative_time(at: chrono::DateTime<chrono::Utc>) -> String {
 
 /// The Slack shortcodes `core::text` uses, as Unicode.
 fn emoji(s: &str) -> String {
-    const CODES: [(&str, &str); 15] = [
+    const CODES: [(&str, &str); 16] = [
+        (":robot_face:", "🤖"),
         (":stopwatch:", "⏱️"),
         (":red_circle:", "🔴"),
         (":file_cabinet:", "🗄️"),

@@ -379,12 +379,11 @@ async fn deliver(
             if svc.store.chat_of_message(key).await?.is_some() {
                 return Ok(Outcome::Done(vec![]));
             }
-            let who = msg
-                .teammate
-                .as_ref()
-                .map(render::mention)
-                .unwrap_or_default();
-            let body = render::message(&text::modal_reply_copy(&who, &msg.text));
+            let copy = match &msg.teammate {
+                Some(t) => text::modal_reply_copy(&render::mention(t), &msg.text),
+                None => text::auto_reply_copy(&msg.text),
+            };
+            let body = render::message(&copy);
             Ok(
                 match post_in_thread(discord, &card, &body, &nonce(job, "")).await {
                     Ok(id) => Outcome::Done(vec![thread_link(&card, id, key)]),

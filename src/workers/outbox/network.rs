@@ -221,9 +221,8 @@ pub(super) async fn send_reply(
         // Already settled by an earlier attempt whose bookkeeping was recorded.
         return Ok(Outcome::Done(vec![]));
     }
-    let Some(teammate) = msg.teammate.clone() else {
-        return Ok(Outcome::Fail(format!("reply {key} has no author")));
-    };
+    // No teammate: an automatic reply (see `core::autoreply`).
+    let teammate = msg.teammate.clone();
     let lookup = Lookup::Id(ticket.id);
     let fail = |reason| Event::ReplyFailed {
         key: key.clone(),
@@ -303,7 +302,7 @@ pub(super) async fn send_reply(
             Event::ReplyDelivered {
                 key: key.clone(),
                 network_item_id: id,
-                teammate: Some(teammate),
+                teammate,
                 account: (account.id != ticket.state.account).then(|| account.id.clone()),
             }
         }

@@ -243,12 +243,11 @@ impl SurfaceOutbox for Slack {
                 if let Some(wait) = paced(svc, &card.channel) {
                     return Ok(wait);
                 }
-                let who = msg
-                    .teammate
-                    .as_ref()
-                    .map(render::mention)
-                    .unwrap_or_default();
-                let content = render::message(&text::modal_reply_copy(&who, &msg.text));
+                let copy = match &msg.teammate {
+                    Some(t) => text::modal_reply_copy(&render::mention(t), &msg.text),
+                    None => text::auto_reply_copy(&msg.text),
+                };
+                let content = render::message(&copy);
                 Ok(
                     match svc
                         .slack

@@ -1,0 +1,212 @@
+//! Automatic replies (pure): a first-contact acknowledgement for private conversations, and an
+//! out-of-hours answer saying when the team is back. At most one per customer message, and
+//! at most one per conversation per period (`every`), so a customer writing five messages in
+//! a row gets one. Public comments get none unless the channel says so. They are sent as any
+//! reply is (through the outbox, reply windows checked), shown as automatic in the thread,
+//! and never count as the team's response (SLA clocks and statistics ignore them).
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::hours::Schedule;
+use super::model::{ItemKind, TicketState};
+use super::saved_reply::{FillError, Vars, fill};
+
+/// A customer message older than this when it arrives (a backfill, a late poll) gets no
+/// automatic reply: "thanks for your message" hours later reads wrong.
+pub const MAX_MESSAGE_AGE_MINUTES: i64 = 60;
+
+/// The variable that holds the next opening time in an out-of-hours text.
+pub const NEXT_OPEN: &str = "{next_open}";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoReplyKind {
+    FirstContact,
+    OutOfHours,
+}
+
+/// A channel's automatic replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy<'a> {
+    pub first_contact: Option<&'a str>,
+    pub out_of_hours: Option<&'a str>,
+    /// At most one automatic reply per conversation in this period.
+    pub every: Duration,
+    /// Public comments and posts get them too.
+    pub public: bool,
+}
+
+/// Which automatic reply, if any, a customer message that arrived at `now` (written at
+/// `written`) gets on a ticket in `state` (after the message was applied). Out of hours wins
+/// over first contact.
+pub fn choose<'a>(
+    policy: &Policy<'a>,
+    hours: Option<&Schedule>,
+    state: &TicketState,
+    written: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<(AutoReplyKind, &'a str)> {
+    let private = state.kind == ItemKind::DirectMessage;
+    if !private && !policy.public {
+        return None;
+    }
+    if now - written > Duration::minutes(MAX_MESSAGE_AGE_MINUTES) {
+        return None;
+    }
+    if state
+        .auto_replied_at
+        .is_some_and(|at| now - at < policy.every)
+    {
+        return None;
+    }
+    if let (Some(text), Some(hours)) = (policy.out_of_hours, hours)
+        && !hours.is_open(now)
+    {
+        return Some((AutoReplyKind::OutOfHours, text));
+    }
+    policy
+        .first_contact
+        .map(|text| (AutoReplyKind::FirstContact, text))
+}
+
+/// The text as sent: `{author_name}`, `{account_name}` and `{next_open}` filled in (doubled
+/// braces stay literal, as in saved replies). `{agent_name}` has no value here: nobody wrote
+/// it, so it is refused like an unknown variable.
+pub fn fill_text(
+    body: &str,
+    author_name: &str,
+    account_name: &str,
+    next_open: &str,
+) -> Result<String, FillError> {
+    // `{next_open}` rides in the agent's slot, which automatic replies have no other use for.
+    let mut mapped = String::with_capacity(body.len());
+    let mut rest = body;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("{{") {
+            mapped.push_str("{{");
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix(NEXT_OPEN) {
+            mapped.push_str("{agent_name}");
+            rest = after;
+        } else if rest.starts_with("{agent_name}") {
+            return Err(FillError::UnknownVariables(vec!["agent_name".into()]));
+        } else {
+            let c = rest.chars().next().unwrap_or_default();
+            mapped.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    fill(
+        &mapped,
+        &Vars {
+            author_name,
+            account_name,
+            agent_name: next_open,
+        },
+    )
+}
+
+/// When the team is next open, as the customer reads it: local time in the schedule's zone.
+pub fn next_open_text(hours: &Schedule, now: DateTime<Utc>) -> String {
+    match hours.next_open(now) {
+        Some(at) => at
+            .with_timezone(&hours.tz)
+            .format("%A %-d %B, %H:%M %Z")
+            .to_string(),
+        None => super::text::NEXT_OPEN_UNKNOWN.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{Status, sample_ticket};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn office() -> Schedule {
+        Schedule::parse("Europe/Berlin", &["mon-fri 09:00-17:00"], &[]).expect("parses")
+    }
+
+    fn policy() -> Policy<'static> {
+        Policy {
+            first_contact: Some("Thanks {author_name}!"),
+            out_of_hours: Some("Back {next_open}."),
+            every: Duration::hours(24),
+            public: false,
+        }
+    }
+
+    fn dm() -> TicketState {
+        let mut s = sample_ticket(Status::Unread, "hi").state;
+        s.kind = ItemKind::DirectMessage;
+        s
+    }
+
+    #[test]
+    fn which_reply_when() {
+        let open = utc("2026-12-03T10:00:00Z"); // Thursday 11:00 Berlin
+        let closed = utc("2026-12-05T10:00:00Z"); // Saturday
+        let p = policy();
+        let h = office();
+        let kind = |state: &TicketState, now| choose(&p, Some(&h), state, now, now).map(|r| r.0);
+        assert_eq!(kind(&dm(), open), Some(AutoReplyKind::FirstContact));
+        assert_eq!(kind(&dm(), closed), Some(AutoReplyKind::OutOfHours));
+        // Once per conversation per period.
+        let mut replied = dm();
+        replied.auto_replied_at = Some(open - Duration::hours(2));
+        assert_eq!(kind(&replied, open), None);
+        replied.auto_replied_at = Some(open - Duration::hours(25));
+        assert_eq!(kind(&replied, open), Some(AutoReplyKind::FirstContact));
+        // Public comments only when the channel says so.
+        let comment = sample_ticket(Status::Unread, "hi").state;
+        assert_eq!(kind(&comment, open), None);
+        let public = Policy {
+            public: true,
+            ..policy()
+        };
+        assert!(choose(&public, Some(&h), &comment, open, open).is_some());
+        // A message written long before it arrived (a backfill) gets none.
+        assert_eq!(
+            choose(&p, Some(&h), &dm(), open - Duration::hours(3), open),
+            None
+        );
+        // Without business hours there is no "out of hours".
+        assert_eq!(
+            choose(&p, None, &dm(), closed, closed).map(|r| r.0),
+            Some(AutoReplyKind::FirstContact)
+        );
+        let ooh_only = Policy {
+            first_contact: None,
+            ..policy()
+        };
+        assert_eq!(choose(&ooh_only, Some(&h), &dm(), open, open), None);
+    }
+
+    #[test]
+    fn texts_are_filled_and_next_open_is_local() {
+        let h = office();
+        let sat = utc("2026-12-05T10:00:00Z");
+        assert_eq!(next_open_text(&h, sat), "Monday 7 December, 09:00 CET");
+        assert_eq!(
+            fill_text(
+                "Hi {author_name}, back {next_open}. {{next_open}}",
+                "Jo",
+                "Acme",
+                "Monday"
+            )
+            .unwrap(),
+            "Hi Jo, back Monday. {next_open}"
+        );
+        assert!(fill_text("From {agent_name}", "Jo", "Acme", "x").is_err());
+        assert!(fill_text("{nope}", "Jo", "Acme", "x").is_err());
+        // A customer's name is inserted verbatim, never parsed for variables.
+        assert_eq!(
+            fill_text("Hi {author_name}", "{next_open}", "Acme", "Monday").unwrap(),
+            "Hi {next_open}"
+        );
+    }
+}
