@@ -2744,6 +2744,110 @@ mod tests {
         format!("{head}\n{}", uncommented.join("\n"))
     }
 
+    #[test]
+    fn the_example_hours_sla_and_auto_replies_parse_and_validate() {
+        let text = example_with("Business hours, SLAs and automatic replies", &[]);
+        let config = Config::parse(&text).expect("parses");
+        assert!(
+            config
+                .validate()
+                .iter()
+                .all(|p| !p.contains("channel C0SUPPORT01") && !p.contains("hours.")),
+            "{:?}",
+            config.validate()
+        );
+        let to = Destination::Slack {
+            channel: "C0SUPPORT01",
+        };
+        let rules = config.channel_rules(&to);
+        let hours = rules.hours.expect("the office hours");
+        assert_eq!(hours.tz, chrono_tz::Europe::Berlin);
+        let sla = rules.sla.expect("sla");
+        assert_eq!(
+            sla.policy().first_response,
+            Some(chrono::Duration::minutes(60))
+        );
+        assert_eq!(sla.notify.as_deref(), Some("S0123456789"));
+        assert!(
+            rules
+                .auto_reply
+                .and_then(|a| a.out_of_hours.as_ref())
+                .is_some()
+        );
+        assert!(config.sla_configured());
+    }
+
+    #[test]
+    fn bad_hours_sla_and_auto_replies_are_named() {
+        let base = example_with("Business hours, SLAs and automatic replies", &[]);
+        let cases = [
+            (
+                "tz = \"Europe/Berlin\"",
+                "tz = \"Mars/Olympus\"",
+                "hours.office: unknown time zone",
+            ),
+            (
+                "\"sat 10:00-14:00\"",
+                "\"sat 10-14\"",
+                "hours.office: \"sat 10-14\" is not",
+            ),
+            (
+                "hours = \"office\"",
+                "hours = \"shop\"",
+                "names no [hours.shop] section",
+            ),
+            (
+                "first_response_minutes = 60, next_response_minutes = 240",
+                "first_response_minutes = 0",
+                "SLA targets must be between 1 and",
+            ),
+            (
+                "first_response_minutes = 60, next_response_minutes = 240, ",
+                "",
+                "sla needs first_response_minutes",
+            ),
+            (
+                "warn_percent = 75",
+                "warn_percent = 100",
+                "warn_percent must be between 1 and 99",
+            ),
+            (
+                "we got your message",
+                "{agent_name} got your message",
+                "auto_reply.first_contact",
+            ),
+            (
+                "back {next_open}",
+                "back {next_opening}",
+                "auto_reply.out_of_hours",
+            ),
+            (
+                "every_hours = 24",
+                "every_hours = 0",
+                "every_hours must be at least 1",
+            ),
+        ];
+        for (from, to, problem) in cases {
+            assert!(base.contains(from), "{from}");
+            let config = Config::parse(&base.replace(from, to)).expect("parses");
+            let problems = config.validate();
+            assert!(
+                problems.iter().any(|p| p.contains(problem)),
+                "{to}: {problems:?}"
+            );
+        }
+        // Out-of-hours replies need business hours.
+        let config = Config::parse(&base.replace("hours = \"office\"\n", "")).expect("parses");
+        assert!(
+            config
+                .validate()
+                .iter()
+                .any(|p| p.contains("out_of_hours needs the channel's hours")),
+            "{:?}",
+            config.validate()
+        );
+    }
+
     /// The example's `[google]` block and `server.public_url`, uncommented.
     fn example_with_google() -> String {
         example_with("Google", &[])
