@@ -51,6 +51,27 @@ async fn an_unanswered_ticket_pings_once_at_the_warning_and_once_at_the_breach()
         "{card_text}"
     );
 
+    // A second ticket, a minute later: the queue lists the soonest due first, with its
+    // time left.
+    w.meta_webhook(&comment_webhook("1001_2", "1001", "5002", "Al", "me too"))
+        .await;
+    w.settle().await;
+    w.take_slack("/chat.postMessage").await;
+    let (_, body) = w.command("UANA", "queue unassigned").await;
+    let listing: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let listing = listing["text"].as_str().unwrap_or_default();
+    let (jo, al) = (
+        listing.find("&lt;!channel&gt; Jo").expect("Jo listed"),
+        listing.find("Al ·").expect("Al listed"),
+    );
+    assert!(jo < al, "{listing}");
+    assert!(listing.contains("min to first response"), "{listing}");
+    // Closing stops Al's clock: only Jo's alerts follow.
+    let al_card = w.store.card_of(TicketId(2)).await.unwrap().unwrap().message;
+    w.click("UANA", &al_card, "sb1:close:2").await;
+    w.settle().await;
+    w.take_slack("/chat.update").await;
+
     // Not yet at the warning threshold (45 of 60 minutes).
     assert_eq!(
         round(&w.svc, "a", now + Duration::minutes(30))

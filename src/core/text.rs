@@ -1079,6 +1079,28 @@ pub fn queue_line(status: Status, link: Option<&str>, headline: &str, author: &s
         .then(format!(" · {}", self::status(status)))
 }
 
+/// A queue line's SLA part, as of the listing (wall-clock time to the due time).
+pub fn queue_sla(
+    target: SlaTarget,
+    standing: &super::sla::Standing,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    use super::sla::Standing;
+    let what = sla_target(target).to_lowercase();
+    match standing {
+        Standing::Breached { .. } => format!(" · :red_circle: {what} overdue"),
+        Standing::Warned { due } | Standing::OnTrack { due } => {
+            let left = *due - now;
+            let left = if left.num_hours() >= 1 {
+                format!("{} h {:02} min", left.num_hours(), left.num_minutes() % 60)
+            } else {
+                format!("{} min", left.num_minutes().max(1))
+            };
+            format!(" · :stopwatch: {left} to {what}")
+        }
+    }
+}
+
 /// `/<command> queue` without a known queue name.
 pub fn queue_unknown(command: &str) -> String {
     format!("Which queue? `{command} queue unassigned`, `team`, `mine` or `done`.")
@@ -1162,6 +1184,25 @@ mod tests {
             )
             .annotated(),
             @":red_circle: SLA missed: the next response to ⟨Jane⟩ on <https://example.slack.com/archives/C1/p1|⟨ticket #42⟩> was due ⟪<!date^1800000000^{time}|10:40>⟫ and nobody has answered yet."
+        );
+    }
+
+    #[test]
+    fn queue_sla_parts() {
+        use crate::core::sla::Standing;
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let due = |m| now + chrono::Duration::minutes(m);
+        insta::assert_snapshot!(
+            queue_sla(SlaTarget::FirstResponse, &Standing::OnTrack { due: due(14) }, now),
+            @" · :stopwatch: 14 min to first response"
+        );
+        insta::assert_snapshot!(
+            queue_sla(SlaTarget::NextResponse, &Standing::Warned { due: due(125) }, now),
+            @" · :stopwatch: 2 h 05 min to next response"
+        );
+        insta::assert_snapshot!(
+            queue_sla(SlaTarget::FirstResponse, &Standing::Breached { due: due(-5) }, now),
+            @" · :red_circle: first response overdue"
         );
     }
 

@@ -579,7 +579,7 @@ async fn queue(
     };
     let tickets = svc
         .store
-        .find_tickets(&filter, QUEUE_LIST_LIMIT + 1)
+        .find_tickets(&filter, super::QUEUE_SORT_WINDOW)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
     let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT).await?;

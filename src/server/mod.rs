@@ -55,6 +55,10 @@ pub fn router(state: AppState) -> Router {
 /// A queue listing (`tickets` fetched with one more than `limit`, to tell there are more): a
 /// heading and one line per ticket, each linking its card on the card's own surface. The
 /// surface answering renders it (and escapes the customers' names).
+/// Tickets a queue listing reads to pick the most urgent from (by SLA due time); the listing
+/// shows the first of them.
+pub(crate) const QUEUE_SORT_WINDOW: i64 = 500;
+
 pub(crate) async fn queue_listing(
     svc: &Services,
     name: &str,
@@ -65,7 +69,14 @@ pub(crate) async fn queue_listing(
     let shown = tickets.len().min(limit as usize);
     let more = tickets.len() > shown;
     let mut lines = vec![text::queue_heading(name, shown, more)];
-    for t in tickets.iter().take(shown) {
+    // The most urgent response first (the soonest due, overdue on top); the rest as listed.
+    let now = chrono::Utc::now();
+    let mut tickets: Vec<&crate::core::Ticket> = tickets.iter().collect();
+    tickets.sort_by_key(|t| {
+        let due = t.state.sla.and_then(|c| c.due);
+        (due.is_none(), due)
+    });
+    for t in tickets.into_iter().take(shown) {
         let card = svc
             .store
             .card_of(t.id)
@@ -80,12 +91,18 @@ pub(crate) async fn queue_listing(
             .map(|p| p.name)
             .unwrap_or_else(|| t.state.account.to_string());
         let headline = text::card_headline(t.state.network, t.state.kind, &account);
-        lines.push(text::queue_line(
+        let mut line = text::queue_line(
             t.state.status,
             link.as_deref(),
             &headline,
             &t.state.customer_name(),
-        ));
+        );
+        if let Some(clock) = &t.state.sla
+            && let Some(standing) = crate::core::sla::standing(clock, now)
+        {
+            line = line.then(text::queue_sla(clock.target, &standing, now));
+        }
+        lines.push(line);
     }
     Ok(Rich::join(lines, "\n"))
 }

@@ -917,7 +917,7 @@ async fn queue_command(
     };
     let tickets = state
         .store
-        .find_tickets(&filter, QUEUE_LIST_LIMIT + 1)
+        .find_tickets(&filter, super::QUEUE_SORT_WINDOW)
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
     let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT).await?;
