@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod logging;
 pub mod networks;
 pub mod oauth;
+pub mod report;
 pub mod server;
 pub mod store;
 pub mod telemetry;

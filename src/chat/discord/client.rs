@@ -164,6 +164,15 @@ impl DiscordClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        self.respond(route, req).await
+    }
+
+    /// Send a built request and classify its answer (rate limits, retryable, permanent).
+    async fn respond(
+        &self,
+        route: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Option<Value>, DiscordError> {
         // Errors without the URL: interaction callbacks and follow-ups carry their token in it.
         let resp = req
             .send()
@@ -267,6 +276,42 @@ impl DiscordClient {
             .into();
         body["enforce_nonce"] = true.into();
         self.create_message(channel, &body).await
+    }
+
+    /// `POST /channels/{channel}/messages` with one attached file (`multipart/form-data`:
+    /// the message as `payload_json`, the file as `files[0]`); returns the message id.
+    pub async fn create_message_with_file(
+        &self,
+        channel: &str,
+        body: &Value,
+        filename: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, DiscordError> {
+        let route = format!("POST /channels/{channel}/messages");
+        self.pace(&route, false).await?;
+        let mut body = without_pings(body);
+        body["attachments"] = serde_json::json!([{"id": 0, "filename": filename}]);
+        let file = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_string())
+            .mime_str(content_type)
+            .map_err(|e| DiscordError::Retryable(e.to_string()))?;
+        let form = reqwest::multipart::Form::new()
+            .text("payload_json", body.to_string())
+            .part("files[0]", file);
+        let req = self
+            .http
+            .post(format!(
+                "{}{API_PREFIX}/channels/{channel}/messages",
+                self.base
+            ))
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
+            .header(
+                "Authorization",
+                format!("Bot {}", self.token.expose_secret()),
+            )
+            .multipart(form);
+        Self::id_of(self.respond(&route, req).await?)
     }
 
     /// `PATCH /channels/{channel}/messages/{message}`.

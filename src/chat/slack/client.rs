@@ -163,6 +163,53 @@ impl SlackClient {
         self.send_post(req).await
     }
 
+    /// Share a file in `channel` the current way: `files.getUploadURLExternal` for an upload
+    /// URL, the bytes POSTed to it (no token: the URL is pre-signed), then
+    /// `files.completeUploadExternal` with the channel and `comment` as the message text.
+    /// Returns the file id.
+    pub async fn upload_file(
+        &self,
+        channel: &str,
+        filename: &str,
+        title: &str,
+        bytes: Vec<u8>,
+        comment: &str,
+    ) -> Result<String, SlackCallError> {
+        let token = self.api_token();
+        let session = self.client.open_session(&token);
+        let url =
+            self.timed(session.get_upload_url_external(
+                &SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), bytes.len()),
+            ))
+            .await??;
+        let res = self
+            .http
+            .post(url.upload_url.value().clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            // Without the URL: it grants the upload.
+            .map_err(|e| SlackCallError::Retryable(format!("upload: {}", e.without_url())))?;
+        let status = res.status();
+        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+            return Err(SlackCallError::Retryable(format!("upload: HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Err(SlackCallError::Permanent {
+                code: format!("upload_http_{}", status.as_u16()),
+            });
+        }
+        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(url.file_id.clone()).with_title(title.to_string()),
+        ])
+        .with_channel_id(channel_id(channel))
+        .with_initial_comment(comment.to_string());
+        self.timed(session.files_complete_upload_external(&complete))
+            .await??;
+        Ok(url.file_id.0)
+    }
+
     async fn send_post(
         &self,
         req: SlackApiChatPostMessageRequest,
