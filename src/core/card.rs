@@ -139,6 +139,8 @@ pub struct CardView {
     pub archived: Option<String>,
     /// Closed automatically (see [`text::auto_closed`]).
     pub auto_closed: Option<String>,
+    /// Assigned by an auto-assignment rule (see [`text::auto_assigned`]).
+    pub auto_assigned: Option<Rich>,
 }
 
 /// The reply-window line for a ticket at `now` under its network's capabilities (None for
@@ -318,6 +320,11 @@ impl CardView {
                 .auto_closed
                 .filter(|_| s.status == Status::Closed)
                 .map(text::auto_closed),
+            auto_assigned: s
+                .auto_assigned
+                .as_deref()
+                .filter(|_| s.assignee.is_some())
+                .map(text::auto_assigned),
         };
         if s.erased {
             view.text = Rich::ours(text::ERASED_TEXT);

@@ -332,6 +332,10 @@ pub struct TicketState {
     /// show that instead.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub erased: bool,
+    /// The auto-assignment rule (its label) that made the current assignment; cleared by any
+    /// assignment a teammate makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_assigned: Option<String>,
 }
 
 /// When and why a ticket was archived.
@@ -519,6 +523,9 @@ pub enum HistoryKind {
     Assigned {
         assignee: Option<Assignee>,
         note: Option<String>,
+        /// The auto-assignment rule that made it (the actor is then `System`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
     TagsChanged {
         added: Vec<String>,
@@ -655,6 +662,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             archived: None,
             last_reply_at: None,
             auto_closed: None,
+            auto_assigned: None,
             erased: false,
         },
     }
