@@ -168,6 +168,7 @@ async fn a_rules_setting_wins_over_the_channels() {
             auto_close_days: None,
         }];
         c.routing = vec![RoutingRule {
+            name: None,
             network: None,
             kind: None,
             keyword: Some("vip".into()),
