@@ -56,10 +56,16 @@ pub async fn apply(
             }
             (None, _) => crate::core::Capabilities::NONE,
         };
-        let decision = match decide(ticket.as_ref(), event, &caps, now) {
+        let mut decision = match decide(ticket.as_ref(), event, &caps, now) {
             Ok(d) => d,
             Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
         };
+        // A ticket opens: the auto-assignment rules assign it in the same commit.
+        if ticket.is_none()
+            && let Some(auto) = super::autoassign::plan(svc, &decision.state).await?
+        {
+            crate::core::autoassign::assign_opening(&mut decision, &auto, now);
+        }
         if decision.is_noop() {
             let ours = match consumes {
                 Consumes::Nothing => true,
