@@ -279,3 +279,126 @@ async fn rules_go_in_order_to_a_person_or_a_team_on_their_conditions() {
     w.take_slack("/chat.postMessage").await;
     w.finish().await;
 }
+
+// ---- Discord ----------------------------------------------------------------------------------
+
+mod on_discord {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use ed25519_dalek::{Signer, SigningKey};
+    use serde_json::{Value, json};
+    use support::discord::*;
+
+    const MEMBERS: [&str; 4] = [
+        "311111111111111111",
+        "322222222222222222",
+        "333333333333333333",
+        "344444444444444444",
+    ];
+
+    /// A signed, fresh `/inbox away state:<state>` from `user`; the answer as JSON.
+    async fn away(w: &World, id: &str, user: &str, state: &str) -> Value {
+        let body = json!({
+            "id": id, "application_id": APP_ID, "type": 2, "token": format!("token-{id}"),
+            "version": 1, "guild_id": GUILD, "channel_id": DCHANNEL,
+            "member": member(user, &[]),
+            "data": {"id": "1000000000000000500", "name": "inbox", "type": 1, "options": [
+                {"type": 1, "name": "away", "options": [{"type": 3, "name": "state", "value": state}]}
+            ]}
+        })
+        .to_string();
+        // The private half of the test application's public key: seed 0x00..0x1f.
+        let key = SigningKey::from_bytes(&std::array::from_fn(|i| i as u8));
+        let ts = chrono::Utc::now().timestamp();
+        let sig = key.sign(format!("{ts}{body}").as_bytes());
+        let req = Request::post("/discord/interactions")
+            .header("content-type", "application/json")
+            .header("x-signature-timestamp", ts.to_string())
+            .header("x-signature-ed25519", hex::encode(sig.to_bytes()))
+            .body(Body::from(body))
+            .unwrap();
+        let (status, text) = w.send(req).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        serde_json::from_str(&text).expect("JSON answer")
+    }
+
+    #[tokio::test]
+    async fn round_robin_spreads_tickets_over_a_discord_team_and_skips_the_away_member() {
+        let w = discord_world(|c| {
+            if let Some(d) = c.discord.as_mut() {
+                d.teams = vec![switchboard::config::DiscordTeamConfig {
+                    name: "support".into(),
+                    role: TEAM_ROLE.into(),
+                    members: MEMBERS.iter().map(|m| m.to_string()).collect(),
+                }];
+                d.auto_assign = vec![switchboard::config::AutoAssignConfig {
+                    name: Some("front desk".into()),
+                    network: None,
+                    account: None,
+                    kind: None,
+                    keywords: vec![],
+                    rule: None,
+                    person: None,
+                    team: None,
+                    round_robin: Some("support".into()),
+                }];
+            }
+        })
+        .await;
+        w.discord_ok("").await;
+
+        let bad = away(&w, "7001", MEMBERS[3], "maybe").await;
+        assert!(bad.to_string().contains("Nothing was changed"), "{bad}");
+        let ok = away(&w, "7002", MEMBERS[3], "on").await;
+        assert!(ok.to_string().contains("You are away"), "{ok}");
+        assert_eq!(ok["data"]["flags"], 64, "ephemeral");
+
+        let mut got = Vec::new();
+        for n in 1..=5u32 {
+            w.meta_webhook(&comment(n, &format!("555{n:04}"), "Jane", "Help please"))
+                .await;
+            w.settle().await;
+            let card = w
+                .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+                .await;
+            assert_eq!(card.len(), 1, "ticket {n}");
+            assert!(
+                card[0]
+                    .body
+                    .to_string()
+                    .contains("Assigned automatically by the rule front desk."),
+                "{}",
+                card[0].body
+            );
+            let opened = w.take_discord("/api/v10/users/@me/channels").await;
+            assert_eq!(opened.len(), 1, "one DM for ticket {n}");
+            let recipient = opened[0].body["recipient_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let dm = w
+                .take_discord("/api/v10/channels/1000000000000000777/messages")
+                .await;
+            assert_eq!(dm.len(), 1);
+            assert!(
+                dm[0]
+                    .body
+                    .to_string()
+                    .contains("assigned to you automatically"),
+                "{}",
+                dm[0].body
+            );
+            let who = assignee(&w, i64::from(n)).await.expect("assigned");
+            assert_eq!(who, recipient);
+            got.push(who);
+            // The thread started from the card.
+            w.take_discord_matching("^/api/v10/channels/").await;
+        }
+        assert_eq!(
+            got,
+            [MEMBERS[0], MEMBERS[1], MEMBERS[2], MEMBERS[0], MEMBERS[1]]
+        );
+        w.finish().await;
+    }
+}
