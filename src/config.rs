@@ -14,6 +14,9 @@ use crate::core::sla::SlaPolicy;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod auto_assign;
+pub use auto_assign::AutoAssignConfig;
+
 pub const ENV_DATABASE_URL: &str = "SWITCHBOARD_DATABASE_URL";
 pub const ENV_META_APP_SECRET: &str = "SWITCHBOARD_META_APP_SECRET";
 pub const ENV_META_VERIFY_TOKEN: &str = "SWITCHBOARD_META_VERIFY_TOKEN";
@@ -533,6 +536,9 @@ pub struct DiscordConfig {
     /// Teams on Discord: a name (shared with Slack's teams, if any) and a role.
     #[serde(default)]
     pub teams: Vec<DiscordTeamConfig>,
+    /// Auto-assignment rules for tickets whose card goes to Discord, tried in order.
+    #[serde(default)]
+    pub auto_assign: Vec<AutoAssignConfig>,
     /// The servers (guilds) Switchboard posts to, with their ticket channels.
     #[serde(default)]
     pub servers: Vec<DiscordServerConfig>,
@@ -554,6 +560,7 @@ impl DiscordConfig {
             undo_seconds: default_undo_seconds(),
             permissions: PermissionsConfig::default(),
             teams: Vec::new(),
+            auto_assign: Vec::new(),
             servers: Vec::new(),
         }
     }
@@ -591,6 +598,9 @@ pub struct DiscordTeamConfig {
     pub name: String,
     /// The role id; members with it are the team, and a team notice mentions it.
     pub role: String,
+    /// The members round-robin assigns to (user ids), in turn in this order.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// One Discord server.
@@ -728,6 +738,10 @@ pub struct TeamConfig {
     pub name: String,
     /// The Slack user group (`S…`) whose members are the team.
     pub usergroup: String,
+    /// The members round-robin assigns to (user ids), in turn in this order. Listed here
+    /// because the user group's membership is not known to the configuration.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// How thread messages under a card are treated.
@@ -1226,6 +1240,9 @@ impl AccountConfig {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRule {
+    /// A name auto-assignment rules can refer to (`rule = "<name>"`).
+    #[serde(default)]
+    pub name: Option<String>,
     /// facebook, instagram or whatsapp.
     pub network: Option<crate::core::Network>,
     /// comment, visitor_post, mention or direct_message.
@@ -1269,6 +1286,8 @@ pub struct SlackConfig {
     pub teams: Vec<TeamConfig>,
     /// Channels whose reply mode is not the default `thread`.
     pub channels: Vec<ChannelConfig>,
+    /// Auto-assignment rules for tickets whose card goes to Slack, tried in order.
+    pub auto_assign: Vec<AutoAssignConfig>,
 }
 
 impl Default for SlackConfig {
@@ -1286,6 +1305,7 @@ impl Default for SlackConfig {
             undo_seconds: DEFAULT_UNDO_SECONDS,
             teams: Vec::new(),
             channels: Vec::new(),
+            auto_assign: Vec::new(),
         }
     }
 }
@@ -1703,6 +1723,7 @@ impl Config {
                     .into(),
             );
         }
+        self.validate_auto_assign(&mut problems);
         for (i, rule) in self.routing.iter().enumerate() {
             let at = format!("routing[{i}]");
             if rule.network.is_none() && rule.kind.is_none() && rule.keyword.is_none() {

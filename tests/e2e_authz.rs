@@ -590,6 +590,7 @@ fn content(answer: &Value) -> String {
 async fn discord_inbox() -> World {
     let w = discord_world(|c| {
         c.routing = vec![RoutingRule {
+            name: None,
             network: None,
             kind: None,
             keyword: Some("for the forum only".into()),

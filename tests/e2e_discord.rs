@@ -787,6 +787,7 @@ async fn slack_and_discord_together_each_get_their_tickets() {
         c.discord = Some(discord_config());
         // Comments mentioning "discord" go to the Discord server; the rest stay in Slack.
         c.routing = vec![switchboard::config::RoutingRule {
+            name: None,
             network: None,
             kind: None,
             keyword: Some("discord".into()),
@@ -845,6 +846,7 @@ async fn channel_and_team_notices_and_the_undo_window() {
             d.teams = vec![switchboard::config::DiscordTeamConfig {
                 name: "support".into(),
                 role: "777000000000000000".into(),
+                members: vec![],
             }];
         }
     })
@@ -1058,6 +1060,7 @@ async fn customer_markup_is_never_live_in_any_discord_message() {
             d.teams = vec![switchboard::config::DiscordTeamConfig {
                 name: "support".into(),
                 role: ROLE.into(),
+                members: vec![],
             }];
         }
     })

@@ -465,6 +465,7 @@ async fn a_refused_moderation_is_undone_and_explained_and_permissions_apply() {
 async fn routing_rules_send_matching_tickets_to_their_channel() {
     let w = World::with(|c| {
         c.routing = vec![switchboard::config::RoutingRule {
+            name: None,
             network: Some(switchboard::core::Network::Facebook),
             kind: Some(switchboard::core::ItemKind::Comment),
             keyword: Some("REFUND".into()),

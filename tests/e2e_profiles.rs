@@ -174,6 +174,7 @@ async fn a_rules_setting_wins_over_the_channels() {
             auto_reply: None,
         }];
         c.routing = vec![RoutingRule {
+            name: None,
             network: None,
             kind: None,
             keyword: Some("vip".into()),

@@ -93,6 +93,7 @@ async fn assign_to_a_person_or_a_team_from_the_pickers() {
         c.slack.teams = vec![switchboard::config::TeamConfig {
             name: "billing".into(),
             usergroup: "SBILL".into(),
+            members: vec![],
         }];
     })
     .await;
@@ -1005,6 +1006,7 @@ async fn customer_markup_is_never_live_in_any_slack_message() {
         c.slack.teams = vec![switchboard::config::TeamConfig {
             name: "billing".into(),
             usergroup: "SBILL".into(),
+            members: vec![],
         }];
     })
     .await;

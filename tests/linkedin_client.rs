@@ -729,6 +729,7 @@ fn ticket() -> switchboard::core::Ticket {
             archived: None,
             last_reply_at: None,
             auto_closed: None,
+            auto_assigned: None,
             erased: false,
             auto_replied_at: None,
             sla: None,

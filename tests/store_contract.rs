@@ -298,6 +298,8 @@ contract!(
     tickets_since_pages_by_id,
     a_customers_tickets_and_raw_payloads_are_found_for_erasure,
     the_oldest_pending_inbox_row_is_reported,
+    away_flags_are_per_teammate_and_surface,
+    round_robin_counts_open_tickets_and_moves_its_cursor_once,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -3379,4 +3381,209 @@ async fn the_newest_ticket_is_kept_so_its_number_is_never_reused(store: DynStore
     assert!(store.ticket(only.id).await.unwrap().is_none());
     let after = open(&store, "c3", "cust3", at(700)).await;
     assert!(after.id.0 > next.id.0 && next.id.0 > only.id.0);
+}
+
+// ---- auto-assignment ----------------------------------------------------------------------
+
+async fn away_flags_are_per_teammate_and_surface(store: DynStore) {
+    let ana = teammate();
+    let on_discord = Teammate {
+        surface: Surface::Discord,
+        id: ana.id.clone(),
+    };
+    assert!(!store.is_away(&ana).await.expect("read"));
+    store.set_away(&ana, true, t0()).await.expect("away");
+    // Twice is once.
+    store.set_away(&ana, true, at(5)).await.expect("away again");
+    assert!(store.is_away(&ana).await.expect("read"));
+    assert!(
+        !store.is_away(&on_discord).await.expect("read"),
+        "per surface"
+    );
+    store.set_away(&ana, false, at(10)).await.expect("back");
+    assert!(!store.is_away(&ana).await.expect("read"));
+    store
+        .set_away(&ana, false, at(11))
+        .await
+        .expect("back again");
+    assert!(!store.is_away(&ana).await.expect("read"));
+}
+
+async fn round_robin_counts_open_tickets_and_moves_its_cursor_once(store: DynStore) {
+    use switchboard::core::autoassign::Member;
+    let members = ["U1", "U2", "U3"].map(ChatUserId::new);
+    // U1: two open and one closed; U2: one open; a team assignment and another surface's U3
+    // count for nobody here.
+    ticket_with(
+        &store,
+        "1",
+        Status::Unread,
+        Some(person("U1")),
+        "page1",
+        ItemKind::Comment,
+        t0(),
+    )
+    .await;
+    ticket_with(
+        &store,
+        "2",
+        Status::Read,
+        Some(person("U1")),
+        "page1",
+        ItemKind::Comment,
+        t0(),
+    )
+    .await;
+    ticket_with(
+        &store,
+        "3",
+        Status::Closed,
+        Some(person("U1")),
+        "page1",
+        ItemKind::Comment,
+        t0(),
+    )
+    .await;
+    ticket_with(
+        &store,
+        "4",
+        Status::Read,
+        Some(person("U2")),
+        "page1",
+        ItemKind::Comment,
+        t0(),
+    )
+    .await;
+    ticket_with(
+        &store,
+        "5",
+        Status::Read,
+        Some(team("support")),
+        "page1",
+        ItemKind::Comment,
+        t0(),
+    )
+    .await;
+    let elsewhere = Assignee::Person(Teammate {
+        surface: Surface::Discord,
+        id: ChatUserId::new("U3"),
+    });
+    ticket_with(
+        &store,
+        "6",
+        Status::Read,
+        Some(elsewhere),
+        "page1",
+        ItemKind::Comment,
+        t0(),
+    )
+    .await;
+    store
+        .set_away(
+            &Teammate {
+                surface: Surface::Slack,
+                id: ChatUserId::new("U2"),
+            },
+            true,
+            t0(),
+        )
+        .await
+        .expect("away");
+
+    let state = store
+        .round_robin_state(Surface::Slack, "support", &members)
+        .await
+        .expect("read");
+    let member = |id: &str, open, away| Member {
+        id: ChatUserId::new(id),
+        open,
+        away,
+    };
+    assert_eq!(
+        state.members,
+        vec![
+            member("U1", 2, false),
+            member("U2", 1, true),
+            member("U3", 0, false)
+        ]
+    );
+    assert_eq!(state.last, None);
+
+    // The first pick takes the empty cursor; a second one expecting it empty loses.
+    let next = |s: &str| ChatUserId::new(s);
+    assert!(
+        store
+            .advance_round_robin(Surface::Slack, "support", None, &next("U3"), t0())
+            .await
+            .expect("advance")
+    );
+    assert!(
+        !store
+            .advance_round_robin(Surface::Slack, "support", None, &next("U1"), t0())
+            .await
+            .expect("advance")
+    );
+    // Compare-and-set: only from the member it last went to.
+    assert!(
+        !store
+            .advance_round_robin(
+                Surface::Slack,
+                "support",
+                Some(&next("U1")),
+                &next("U2"),
+                at(1)
+            )
+            .await
+            .expect("advance")
+    );
+    assert!(
+        store
+            .advance_round_robin(
+                Surface::Slack,
+                "support",
+                Some(&next("U3")),
+                &next("U1"),
+                at(1)
+            )
+            .await
+            .expect("advance")
+    );
+    let state = store
+        .round_robin_state(Surface::Slack, "support", &members)
+        .await
+        .expect("read");
+    assert_eq!(state.last, Some(next("U1")));
+    // Per team and per surface.
+    for (surface, team) in [(Surface::Slack, "sales"), (Surface::Discord, "support")] {
+        let other = store
+            .round_robin_state(surface, team, &members)
+            .await
+            .expect("read");
+        assert_eq!(other.last, None, "{team} on {surface:?}");
+    }
+
+    // Two pickers racing on the same cursor: exactly one wins.
+    let (a, b) = tokio::join!(
+        store.advance_round_robin(
+            Surface::Slack,
+            "support",
+            Some(&members[0]),
+            &members[1],
+            at(2)
+        ),
+        store.advance_round_robin(
+            Surface::Slack,
+            "support",
+            Some(&members[0]),
+            &members[2],
+            at(2)
+        ),
+    );
+    assert_eq!(
+        [a.expect("a"), b.expect("b")]
+            .iter()
+            .filter(|w| **w)
+            .count(),
+        1
+    );
 }

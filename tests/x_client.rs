@@ -753,6 +753,7 @@ fn ticket(kind: ItemKind, customer: &str) -> switchboard::core::Ticket {
             archived: None,
             last_reply_at: None,
             auto_closed: None,
+            auto_assigned: None,
             erased: false,
             auto_replied_at: None,
             sla: None,

@@ -142,6 +142,8 @@ pub struct CardView {
     /// The response the customer waits for and where its SLA stands (the surface renders
     /// the due time; see [`text::sla_line`]).
     pub sla: Option<(super::model::SlaTarget, super::sla::Standing)>,
+    /// Assigned by an auto-assignment rule (see [`text::auto_assigned`]).
+    pub auto_assigned: Option<Rich>,
 }
 
 /// The reply-window line for a ticket at `now` under its network's capabilities (None for
@@ -324,6 +326,11 @@ impl CardView {
             sla: s
                 .sla
                 .and_then(|c| Some((c.target, super::sla::standing(&c, now)?))),
+            auto_assigned: s
+                .auto_assigned
+                .as_deref()
+                .filter(|_| s.assignee.is_some())
+                .map(text::auto_assigned),
         };
         if s.erased {
             view.text = Rich::ours(text::ERASED_TEXT);

@@ -225,6 +225,8 @@ pub enum AssigneeNotice {
     Assigned { by: Teammate, note: Option<String> },
     /// The customer wrote again on a ticket assigned to them.
     CustomerReplied { key: MessageKey },
+    /// An auto-assignment rule assigned the new ticket to them.
+    AutoAssigned { rule: String },
 }
 
 /// The delivery marks a teammate sees on their own message.
@@ -608,12 +610,15 @@ pub fn decide(
         } => {
             if ticket.state.assignee != *assignee || note.is_some() {
                 d.state.assignee = assignee.clone();
+                // A teammate's choice replaces the rule's.
+                d.state.auto_assigned = None;
                 d.history.push(entry(
                     now,
                     Actor::Teammate(teammate.clone()),
                     HistoryKind::Assigned {
                         assignee: assignee.clone(),
                         note: note.clone(),
+                        rule: None,
                     },
                 ));
                 if ticket.state.status == Status::Unread {
@@ -1031,6 +1036,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         archived: None,
         last_reply_at: None,
         auto_closed: None,
+        auto_assigned: None,
         erased: false,
         auto_replied_at: None,
         sla: Some(SlaClock {

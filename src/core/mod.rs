@@ -2,6 +2,7 @@
 //! text. No I/O and no Slack/Discord/network/SQL types in here.
 
 pub mod action;
+pub mod autoassign;
 pub mod autoreply;
 pub mod capabilities;
 pub mod card;

@@ -339,6 +339,10 @@ pub struct TicketState {
     /// When the latest automatic reply was queued (one per conversation per period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_replied_at: Option<DateTime<Utc>>,
+    /// The auto-assignment rule (its label) that made the current assignment; cleared by any
+    /// assignment a teammate makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_assigned: Option<String>,
 }
 
 /// A response the customer is waiting for, and where its SLA stands.
@@ -546,6 +550,9 @@ pub enum HistoryKind {
     Assigned {
         assignee: Option<Assignee>,
         note: Option<String>,
+        /// The auto-assignment rule that made it (the actor is then `System`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
     TagsChanged {
         added: Vec<String>,
@@ -682,6 +689,7 @@ pub(crate) fn sample_ticket(status: Status, first_text: &str) -> Ticket {
             archived: None,
             last_reply_at: None,
             auto_closed: None,
+            auto_assigned: None,
             erased: false,
             auto_replied_at: None,
             sla: None,

@@ -363,7 +363,7 @@ pub fn command_help(command: &str) -> String {
          • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.\n\
          • Write in the card's thread to reply to the customer on the network (unless the channel is in explicit mode).\n\
          • Start a thread message with `note:` to keep it internal.\n\
-         `{command} queue unassigned|team|mine|done` lists a queue.\n\
+         `{command} queue unassigned|team|mine|done` lists a queue; `{command} away on|off` keeps round-robin from giving you new tickets while you are away.\n\
          `{command} close|open|read|unread <filters>` acts on every matching ticket; filters: \
          `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x|linkedin` `account:<id>` `type:public|private`.\n\
          `{command} reply <words>` finds saved replies; `{command} reply new` creates one.\n\
@@ -1062,7 +1062,7 @@ pub fn discord_help(command: &str) -> String {
          • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.\n\
          `/{command} queue` lists a queue; `/{command} bulk` acts on every ticket matching a filter \
          (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`).\n\
-         `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note.\n\
+         `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note; `/{command} away` keeps round-robin from giving you new tickets while you are away.\n\
          Admins: `/{command} connect` connects an account (such as a YouTube channel or a Google Business Profile) to this channel; `/{command} accounts` lists connected accounts; `/{command} disconnect` removes one."
     )
 }
@@ -1532,7 +1532,7 @@ mod tests {
         • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.
         • Write in the card's thread to reply to the customer on the network (unless the channel is in explicit mode).
         • Start a thread message with `note:` to keep it internal.
-        `/switchboard queue unassigned|team|mine|done` lists a queue.
+        `/switchboard queue unassigned|team|mine|done` lists a queue; `/switchboard away on|off` keeps round-robin from giving you new tickets while you are away.
         `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x|linkedin` `account:<id>` `type:public|private`.
         `/switchboard reply <words>` finds saved replies; `/switchboard reply new` creates one.
         Admins: `/switchboard connect <network>`, `/switchboard accounts`, `/switchboard disconnect <id>`; `/switchboard erase #<ticket>` erases that ticket's customer (name and messages).
@@ -1833,7 +1833,7 @@ mod discord_text_tests {
         • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.
         • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.
         `/inbox queue` lists a queue; `/inbox bulk` acts on every ticket matching a filter (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`).
-        `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note.
+        `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note; `/inbox away` keeps round-robin from giving you new tickets while you are away.
         Admins: `/inbox connect` connects an account (such as a YouTube channel or a Google Business Profile) to this channel; `/inbox accounts` lists connected accounts; `/inbox disconnect` removes one.
         ");
     }
@@ -1908,5 +1908,82 @@ mod account_text_tests {
         insta::assert_snapshot!(CONNECT_IN_A_DM, @":no_entry: Run `connect` in the channel the conversations should go to, not in a direct message. Nothing was changed.");
         insta::assert_snapshot!(DISCORD_ADMINS_ONLY, @"Only admins (`discord.permissions.admin`) connect, list and disconnect accounts. Nothing was changed.");
         insta::assert_snapshot!(DISCORD_CONNECT_ELSEWHERE, @":no_entry: Run `connect` in the text channel the conversations should go to: one listed under [[discord.servers]] (not a thread or a forum). Nothing was changed.");
+    }
+}
+
+// ---- auto-assignment -------------------------------------------------------------------------
+
+/// The card's line while its assignment is the one an auto-assignment rule made. The rule's
+/// name is the configuration's: shown literally.
+pub fn auto_assigned(rule: &str) -> Rich {
+    Rich::ours(":robot_face: Assigned automatically by the rule ")
+        .then_theirs(rule)
+        .then(".")
+}
+
+/// Direct message to a teammate an auto-assignment rule gave a new ticket.
+pub fn auto_assigned_dm(headline: &str, link: &str, rule: &str) -> Rich {
+    Rich::ours(":robot_face: A new ticket was assigned to you automatically: ")
+        .then_link(link, headline)
+        .then(" (rule ")
+        .then_theirs(rule)
+        .then(").")
+}
+
+/// Thread notice when an auto-assignment rule gave a new ticket to a team. `group_mention` is
+/// a mention.
+pub fn auto_assigned_team(group_mention: &str, rule: &str) -> Rich {
+    Rich::ours(format!(
+        ":robot_face: This ticket was assigned automatically to {group_mention} (rule "
+    ))
+    .then_theirs(rule)
+    .then(").")
+}
+
+/// `away` without `on` or `off`.
+pub fn away_usage(command: &str) -> String {
+    format!(
+        "Use `{command} away on` while you are away (round-robin rules give you no new tickets) and `{command} away off` when you are back. Nothing was changed."
+    )
+}
+
+/// `away on|off` accepted (ephemeral).
+pub fn away_set(away: bool, command: &str) -> String {
+    if away {
+        format!(
+            ":palm_tree: You are away: round-robin rules give you no new tickets until you run `{command} away off`. Tickets already yours stay yours."
+        )
+    } else {
+        ":wave: Welcome back: round-robin rules give you new tickets again.".to_string()
+    }
+}
+
+/// The line a queue listing starts with while its reader is away.
+pub const AWAY_REMINDER: &str =
+    ":palm_tree: You are marked away: round-robin rules give you no new tickets.";
+
+#[cfg(test)]
+mod auto_assign_text_tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_of_auto_assignment_texts() {
+        let link = "https://slack.com/archives/C1/p1";
+        insta::assert_snapshot!(
+            auto_assigned("refunds <!here>").annotated(),
+            @":robot_face: Assigned automatically by the rule ⟨refunds <!here>⟩."
+        );
+        insta::assert_snapshot!(
+            auto_assigned_dm("Facebook comment on Acme", link, "refunds").annotated(),
+            @":robot_face: A new ticket was assigned to you automatically: <https://slack.com/archives/C1/p1|⟨Facebook comment on Acme⟩> (rule ⟨refunds⟩)."
+        );
+        insta::assert_snapshot!(
+            auto_assigned_team("<!subteam^S1>", "slack.auto_assign[0]").annotated(),
+            @":robot_face: This ticket was assigned automatically to <!subteam^S1> (rule ⟨slack.auto_assign[0]⟩)."
+        );
+        insta::assert_snapshot!(away_usage("/switchboard"), @"Use `/switchboard away on` while you are away (round-robin rules give you no new tickets) and `/switchboard away off` when you are back. Nothing was changed.");
+        insta::assert_snapshot!(away_set(true, "/switchboard"), @":palm_tree: You are away: round-robin rules give you no new tickets until you run `/switchboard away off`. Tickets already yours stay yours.");
+        insta::assert_snapshot!(away_set(false, "/switchboard"), @":wave: Welcome back: round-robin rules give you new tickets again.");
+        insta::assert_snapshot!(AWAY_REMINDER, @":palm_tree: You are marked away: round-robin rules give you no new tickets.");
     }
 }

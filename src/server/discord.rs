@@ -538,6 +538,7 @@ async fn command(
         "connect" => connect(svc, i, m, &sub.options).await,
         "accounts" => accounts(svc, m).await,
         "disconnect" => disconnect(svc, m, &sub.options).await,
+        "away" => away(svc, m, &sub.options, command).await,
         "saved" => {
             let Some(action) = sub.options.first() else {
                 return Ok(ephemeral(&text::discord_help(command)));
@@ -546,6 +547,27 @@ async fn command(
         }
         _ => Ok(ephemeral(&text::discord_help(command))),
     }
+}
+
+/// `away state:on|off`: the member's own away flag (round-robin rules skip them while it is
+/// on). Anything else changes nothing and says how.
+async fn away(
+    svc: &Services,
+    m: &Member<'_>,
+    options: &[CommandOption],
+    command: &str,
+) -> Result<Value, Refusal> {
+    let command = format!("/{command}");
+    let Some(away) =
+        opt_text(options, "state").and_then(|s| crate::core::autoassign::parse_away(&s))
+    else {
+        return Ok(ephemeral(&text::away_usage(&command)));
+    };
+    svc.store
+        .set_away(&m.teammate, away, Utc::now())
+        .await
+        .map_err(|e| Refusal::internal("cannot record an away flag", e))?;
+    Ok(ephemeral(&text::away_set(away, &command)))
 }
 
 /// Teams the member belongs to (by role).
@@ -583,6 +605,7 @@ async fn queue(
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
     let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT).await?;
+    let listing = super::away_reminder(svc, &m.teammate, queue, listing).await?;
     Ok(render::ephemeral_rich(&listing))
 }
 

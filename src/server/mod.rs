@@ -107,6 +107,31 @@ pub(crate) async fn queue_listing(
     Ok(Rich::join(lines, "\n"))
 }
 
+/// `queue mine` reminds a teammate marked away that round-robin skips them.
+pub(crate) async fn away_reminder(
+    svc: &Services,
+    me: &crate::core::Teammate,
+    queue: crate::core::filter::Queue,
+    listing: crate::core::Rich,
+) -> Result<crate::core::Rich, Refusal> {
+    use crate::core::{Rich, text};
+    if queue != crate::core::filter::Queue::Mine {
+        return Ok(listing);
+    }
+    let away = svc
+        .store
+        .is_away(me)
+        .await
+        .map_err(|e| Refusal::internal("cannot read an away flag", e))?;
+    Ok(if away {
+        Rich::ours(text::AWAY_REMINDER)
+            .then("\n")
+            .then_rich(listing)
+    } else {
+        listing
+    })
+}
+
 /// The `accounts` listing: every connected account with its health. The surface answering
 /// renders it (and escapes the accounts' names).
 pub(crate) async fn accounts_listing(svc: &Services) -> Result<crate::core::Rich, Refusal> {

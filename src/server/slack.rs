@@ -730,6 +730,7 @@ pub(crate) async fn command_body(state: AppState, body: &[u8]) -> Result<Respons
         Some((&"disconnect", rest)) => disconnect_command(&state, &command, rest).await?,
         Some((&"erase", rest)) => erase_command(&state, &command, rest).await?,
         Some((&"assign", rest)) => assign_command(&state, &command, rest).await?,
+        Some((&"away", rest)) => away_command(&state, &command, rest).await?,
         Some((verb, rest)) => match CardAction::from_bulk_verb(verb) {
             Some(action) => bulk_command(&state, &command, action, rest).await?,
             None => ephemeral(text::command_unknown(&command.command, verb)).into_response(),
@@ -892,6 +893,27 @@ async fn saved_replies_command(
     Ok(Json(render::saved_reply_search_results(&query, &matches, ticket)).into_response())
 }
 
+/// `away on|off`: the teammate's own away flag (round-robin rules skip them while it is on).
+/// Anything else changes nothing and says how.
+async fn away_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let Some(away) = (match words {
+        [word] => crate::core::autoassign::parse_away(word),
+        _ => None,
+    }) else {
+        return Ok(ephemeral(text::away_usage(&command.command)).into_response());
+    };
+    state
+        .store
+        .set_away(&teammate(&command.user_id), away, Utc::now())
+        .await
+        .map_err(|e| Refusal::internal("cannot record an away flag", e))?;
+    Ok(ephemeral(text::away_set(away, &command.command)).into_response())
+}
+
 async fn queue_command(
     state: &AppState,
     command: &SlashCommand,
@@ -921,6 +943,7 @@ async fn queue_command(
         .await
         .map_err(|e| Refusal::internal("cannot list a queue", e))?;
     let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT).await?;
+    let listing = super::away_reminder(state, &me, queue, listing).await?;
     Ok(Json(render::ephemeral(&listing)).into_response())
 }
 

@@ -743,6 +743,42 @@ pub trait Store: Send + Sync + 'static {
     /// The whole stored suggestion model, ordered by tag, then token (bytewise).
     async fn tag_model(&self) -> Result<TagModelData>;
 
+    // ---- auto-assignment ------------------------------------------------------------------
+
+    /// Mark a teammate away (round-robin skips them) or back. Setting what is already set
+    /// changes nothing.
+    async fn set_away(
+        &self,
+        teammate: &crate::core::Teammate,
+        away: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Whether a teammate is marked away.
+    async fn is_away(&self, teammate: &crate::core::Teammate) -> Result<bool>;
+
+    /// What round-robin needs about one team on `surface`, read in one snapshot: each of
+    /// `members` (in that order) with their open tickets (assigned to them, not closed) and
+    /// away flag, and who got the team's last ticket.
+    async fn round_robin_state(
+        &self,
+        surface: crate::core::Surface,
+        team: &str,
+        members: &[crate::core::ChatUserId],
+    ) -> Result<RoundRobinState>;
+
+    /// Record that `next` got the team's ticket, only if its last ticket still went to
+    /// `expected` (compare-and-set, `None`: no ticket yet). False when another pick came
+    /// first: read again and pick again.
+    async fn advance_round_robin(
+        &self,
+        surface: crate::core::Surface,
+        team: &str,
+        expected: Option<&crate::core::ChatUserId>,
+        next: &crate::core::ChatUserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
     // ---- retention, leases, export ------------------------------------------------------------
 
     /// Closed tickets not archived yet whose last activity was before `before`, oldest
@@ -798,6 +834,13 @@ pub trait Store: Send + Sync + 'static {
         after: TicketId,
         limit: i64,
     ) -> Result<Vec<Ticket>>;
+}
+
+/// One team as round-robin sees it (see [`Store::round_robin_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundRobinState {
+    pub members: Vec<crate::core::autoassign::Member>,
+    pub last: Option<crate::core::ChatUserId>,
 }
 
 /// A saved reply with that name already exists.

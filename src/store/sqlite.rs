@@ -1645,6 +1645,128 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn set_away(
+        &self,
+        teammate: &crate::core::Teammate,
+        away: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let surface = teammate.surface.as_str();
+        let user = teammate.id.as_str();
+        if away {
+            sqlx::query(
+                "INSERT INTO away (surface, user_id, since) VALUES (?, ?, ?) \
+                 ON CONFLICT (surface, user_id) DO NOTHING",
+            )
+            .bind(surface)
+            .bind(user)
+            .bind(micros(now))
+            .execute(&self.writer)
+            .await?;
+        } else {
+            sqlx::query("DELETE FROM away WHERE surface = ? AND user_id = ?")
+                .bind(surface)
+                .bind(user)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn is_away(&self, teammate: &crate::core::Teammate) -> Result<bool> {
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM away WHERE surface = ? AND user_id = ?")
+                .bind(teammate.surface.as_str())
+                .bind(teammate.id.as_str())
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn round_robin_state(
+        &self,
+        surface: Surface,
+        team: &str,
+        members: &[crate::core::ChatUserId],
+    ) -> Result<super::RoundRobinState> {
+        // One read transaction: counts, flags and cursor from the same snapshot.
+        let mut tx = self.reader.begin().await?;
+        let mut out = Vec::with_capacity(members.len());
+        for id in members {
+            let assignee = crate::core::Assignee::Person(crate::core::Teammate {
+                surface,
+                id: id.clone(),
+            });
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM tickets WHERE assignee = ? AND status <> 'closed'",
+            )
+            .bind(assignee.key())
+            .fetch_one(&mut *tx)
+            .await?;
+            let away: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM away WHERE surface = ? AND user_id = ?")
+                    .bind(surface.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            out.push(crate::core::autoassign::Member {
+                id: id.clone(),
+                open,
+                away: away.is_some(),
+            });
+        }
+        let last: Option<String> = sqlx::query_scalar(
+            "SELECT last_member FROM round_robin WHERE surface = ? AND team = ?",
+        )
+        .bind(surface.as_str())
+        .bind(team)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(super::RoundRobinState {
+            members: out,
+            last: last.map(crate::core::ChatUserId::new),
+        })
+    }
+
+    async fn advance_round_robin(
+        &self,
+        surface: Surface,
+        team: &str,
+        expected: Option<&crate::core::ChatUserId>,
+        next: &crate::core::ChatUserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = match expected {
+            None => {
+                sqlx::query(
+                    "INSERT INTO round_robin (surface, team, last_member, at) \
+                     VALUES (?, ?, ?, ?) ON CONFLICT (surface, team) DO NOTHING",
+                )
+                .bind(surface.as_str())
+                .bind(team)
+                .bind(next.as_str())
+                .bind(micros(now))
+                .execute(&self.writer)
+                .await?
+            }
+            Some(expected) => {
+                sqlx::query(
+                    "UPDATE round_robin SET last_member = ?, at = ? \
+                     WHERE surface = ? AND team = ? AND last_member = ?",
+                )
+                .bind(next.as_str())
+                .bind(micros(now))
+                .bind(surface.as_str())
+                .bind(team)
+                .bind(expected.as_str())
+                .execute(&self.writer)
+                .await?
+            }
+        };
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn tag_model(&self) -> Result<TagModelData> {
         // One read transaction: uses and tokens from the same snapshot.
         let mut tx = self.reader.begin().await?;

@@ -137,6 +137,12 @@ pub async fn apply(
             Ok(d) => d,
             Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
         };
+        // A ticket opens: the auto-assignment rules assign it in the same commit.
+        if ticket.is_none()
+            && let Some(auto) = super::autoassign::plan(svc, &decision.state).await?
+        {
+            crate::core::autoassign::assign_opening(&mut decision, &auto, now);
+        }
         arm_sla(svc, &mut decision);
         if let Event::CustomerMessage { item } = event {
             auto_reply(svc, &mut decision, item, now);

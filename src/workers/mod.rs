@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod apply;
+pub mod autoassign;
 pub mod autoclose;
 pub mod directory;
 pub mod erase;

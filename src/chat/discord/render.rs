@@ -548,7 +548,10 @@ pub fn commands(name: &str, connectable: &[crate::core::Network]) -> Value {
             {"type": 1, "name": "accounts", "description": "List connected accounts with their health (admins)"},
             {"type": 1, "name": "disconnect", "description": "Revoke and remove a connected account (admins)",
              "options": [{"type": 4, "name": "id", "description": "The account's id, as accounts lists it",
-                          "required": true, "min_value": 1}]}
+                          "required": true, "min_value": 1}]},
+            {"type": 1, "name": "away", "description": "Mark yourself away (round-robin gives you no new tickets) or back",
+             "options": [{"type": 3, "name": "state", "description": "on: away; off: back", "required": true,
+                          "choices": choices(&["on", "off"])}]}
         ]
     }])
 }
@@ -720,6 +723,7 @@ pub fn card(view: &CardView) -> Value {
         }),
         view.failure.clone(),
         view.auto_closed.clone().map(Rich::ours),
+        view.auto_assigned.clone(),
         view.archived.clone().map(Rich::ours),
     ];
     let fields: Vec<Value> = lines
@@ -875,6 +879,18 @@ mod tests {
         t.state.last_replied_by = Some(teammate("222"));
         t.state.first_item_edited = true;
         insta::assert_snapshot!("card_closed", pretty(&render(&t, &[])));
+    }
+
+    #[test]
+    fn card_auto_assigned_says_so_escaped() {
+        let mut t = ticket(Status::Unread);
+        t.state.assignee = Some(Assignee::Person(teammate("111")));
+        t.state.auto_assigned = Some("*vip* @everyone".into());
+        let card = pretty(&render(&t, &[]));
+        assert!(
+            card.contains(r"Assigned automatically by the rule \\*vip\\* \\@everyone."),
+            "{card}"
+        );
     }
 
     #[test]
@@ -1402,7 +1418,8 @@ mod tests {
                 "saved",
                 "connect",
                 "accounts",
-                "disconnect"
+                "disconnect",
+                "away"
             ]
         );
         let find = &c[0]["options"][3]["options"][0];

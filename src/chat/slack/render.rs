@@ -307,6 +307,9 @@ pub fn card(view: &CardView) -> SlackMessageContent {
     if let Some(line) = &view.auto_closed {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
     }
+    if let Some(line) = &view.auto_assigned {
+        blocks.push(SlackContextBlock::new(vec![rich(line, MAX_TEXT_OBJECT_CHARS).into()]).into());
+    }
     if let Some(line) = &view.archived {
         blocks.push(SlackContextBlock::new(vec![mrkdwn(line.clone()).into()]).into());
     }
@@ -823,6 +826,19 @@ mod tests {
         t.state.assignee = Some(crate::core::Assignee::Person(teammate("U0ANA")));
         t.state.last_replied_by = Some(teammate("U0ANA"));
         insta::assert_snapshot!("card_closed", render(&t));
+    }
+
+    #[test]
+    fn card_auto_assigned() {
+        let mut t = ticket(Status::Unread);
+        t.state.assignee = Some(crate::core::Assignee::Person(teammate("U0ANA")));
+        t.state.auto_assigned = Some("refunds <!channel>".into());
+        let card = render(&t);
+        assert!(
+            card.contains("Assigned automatically by the rule refunds &lt;!channel&gt;."),
+            "{card}"
+        );
+        insta::assert_snapshot!("card_auto_assigned", card);
     }
 
     #[test]

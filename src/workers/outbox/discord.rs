@@ -597,6 +597,9 @@ async fn notify(
                     &link,
                     note.as_deref(),
                 )),
+                AssigneeNotice::AutoAssigned { rule } => {
+                    render::message(&text::auto_assigned_dm(&headline, &link, rule))
+                }
                 AssigneeNotice::CustomerReplied { key } => {
                     let said = said(svc, key).await?;
                     render::customer_notice(&author, &headline, &link, &said, None)
@@ -624,6 +627,11 @@ async fn notify(
                         &format!("<@&{role}>"),
                         note.as_deref(),
                     ),
+                    &[],
+                    &[role],
+                ),
+                AssigneeNotice::AutoAssigned { rule } => render::pinging(
+                    &text::auto_assigned_team(&format!("<@&{role}>"), rule),
                     &[],
                     &[role],
                 ),

@@ -447,6 +447,17 @@ async fn notify_assignee(
                 .unwrap_or_else(|| format!("team {name}"));
             text::assigned_team(&render::mention(by), &group, note.as_deref())
         }
+        (AssigneeNotice::AutoAssigned { rule }, Assignee::Person(_)) => {
+            text::auto_assigned_dm(&headline, &link, rule)
+        }
+        (AssigneeNotice::AutoAssigned { rule }, Assignee::Team(name)) => {
+            let group = svc
+                .config
+                .team(name)
+                .map(|t| format!("<!subteam^{}>", t.usergroup))
+                .unwrap_or_else(|| format!("team {name}"));
+            text::auto_assigned_team(&group, rule)
+        }
         (AssigneeNotice::CustomerReplied { key }, _) => {
             let said = svc
                 .store
@@ -472,7 +483,7 @@ async fn notify_assignee(
                 AssigneeNotice::CustomerReplied { .. } => {
                     Rich::ours(format!("<!subteam^{}> ", team.usergroup)).then_rich(body)
                 }
-                AssigneeNotice::Assigned { .. } => body,
+                AssigneeNotice::Assigned { .. } | AssigneeNotice::AutoAssigned { .. } => body,
             };
             Ok(done_or_failure(
                 svc.slack
