@@ -18,6 +18,7 @@ pub mod profiles;
 pub mod quota;
 pub mod rich;
 pub mod saved_reply;
+pub mod stats;
 pub mod tags;
 pub mod text;
 pub mod window;
