@@ -539,7 +539,11 @@ pub fn commands(name: &str, connectable: &[crate::core::Network]) -> Value {
             {"type": 1, "name": "accounts", "description": "List connected accounts with their health (admins)"},
             {"type": 1, "name": "disconnect", "description": "Revoke and remove a connected account (admins)",
              "options": [{"type": 4, "name": "id", "description": "The account's id, as accounts lists it",
-                          "required": true, "min_value": 1}]}
+                          "required": true, "min_value": 1}]},
+            {"type": 1, "name": "stats", "description": "Team statistics of this channel's tickets",
+             "options": [
+                {"type": 3, "name": "period", "description": "7d (default), 30d or YYYY-MM-DD..YYYY-MM-DD"},
+                {"type": 3, "name": "filter", "description": "e.g. network:facebook team:support"}]}
         ]
     }])
 }
@@ -1375,7 +1379,8 @@ mod tests {
                 "saved",
                 "connect",
                 "accounts",
-                "disconnect"
+                "disconnect",
+                "stats"
             ]
         );
         let find = &c[0]["options"][3]["options"][0];
