@@ -367,10 +367,15 @@ fn main() {
                 let mut url = url::Url::parse(&base).expect("url");
                 url.set_path(&db);
                 run("postgres", url.as_str(), n).await;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-                    .execute(&admin)
-                    .await
-                    .expect("drop");
+                // BENCH_KEEP_DB=1 keeps the database, to look at the query plans.
+                if std::env::var_os("BENCH_KEEP_DB").is_some() {
+                    println!("postgres  kept database {db}");
+                } else {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+                        .execute(&admin)
+                        .await
+                        .expect("drop");
+                }
                 admin.close().await;
             }
             Err(_) => println!("postgres  skipped: set SWITCHBOARD_TEST_POSTGRES_URL"),

@@ -1416,11 +1416,17 @@ impl Store for PgStore {
             }
             stats_scope.ids = Some(ids);
         }
-        for row in codec::stats_opened::<Postgres, _>(&stats_scope, from, to)?
-            .build()
-            .fetch_all(&self.pool)
-            .await?
-        {
+        // Three independent statements: run them at once, on separate connections.
+        let mut opened = codec::stats_opened::<Postgres, _>(&stats_scope, from, to)?;
+        let mut events = codec::stats_events::<Postgres, _>(&stats_scope, from, to)?;
+        let mut tags =
+            codec::stats_tags::<Postgres, _>(&stats_scope, from, to, codec::TagsFrom::Postgres);
+        let (opened, events, tags) = tokio::try_join!(
+            opened.build().fetch_all(&self.pool),
+            events.build().fetch_all(&self.pool),
+            tags.build().fetch_all(&self.pool),
+        )?;
+        for row in opened {
             let reply = match (
                 row.try_get::<Option<DateTime<Utc>>, _>("reply_at")?,
                 row.try_get::<Option<String>, _>("reply_actor")?,
@@ -1436,11 +1442,7 @@ impl Store for PgStore {
                 row.try_get("closed_at")?,
             )?);
         }
-        for row in codec::stats_events::<Postgres, _>(&stats_scope, from, to)?
-            .build()
-            .fetch_all(&self.pool)
-            .await?
-        {
+        for row in events {
             codec::add_stats_event(
                 &mut raw,
                 row.try_get("code")?,
@@ -1450,12 +1452,7 @@ impl Store for PgStore {
                 row.try_get("tickets")?,
             )?;
         }
-        for row in
-            codec::stats_tags::<Postgres, _>(&stats_scope, from, to, codec::TagsFrom::Postgres)
-                .build()
-                .fetch_all(&self.pool)
-                .await?
-        {
+        for row in tags {
             let n: i64 = row.try_get("n")?;
             raw.tags.push((row.try_get("tag")?, n.max(0) as u64));
         }

@@ -1477,11 +1477,17 @@ impl Store for SqliteStore {
                 .map(codec::from_micros)
                 .transpose()
         };
-        for row in codec::stats_opened::<Sqlite, _>(&stats_scope, from, to)?
-            .build()
-            .fetch_all(&self.reader)
-            .await?
-        {
+        // Three independent statements: run them at once, on separate connections.
+        let mut opened = codec::stats_opened::<Sqlite, _>(&stats_scope, from, to)?;
+        let mut events = codec::stats_events::<Sqlite, _>(&stats_scope, from, to)?;
+        let mut tags =
+            codec::stats_tags::<Sqlite, _>(&stats_scope, from, to, codec::TagsFrom::Sqlite);
+        let (opened, events, tags) = tokio::try_join!(
+            opened.build().fetch_all(&self.reader),
+            events.build().fetch_all(&self.reader),
+            tags.build().fetch_all(&self.reader),
+        )?;
+        for row in opened {
             let reply = match (
                 optional_at(&row, "reply_at")?,
                 row.try_get::<Option<String>, _>("reply_actor")?,
@@ -1497,11 +1503,7 @@ impl Store for SqliteStore {
                 optional_at(&row, "closed_at")?,
             )?);
         }
-        for row in codec::stats_events::<Sqlite, _>(&stats_scope, from, to)?
-            .build()
-            .fetch_all(&self.reader)
-            .await?
-        {
+        for row in events {
             codec::add_stats_event(
                 &mut raw,
                 row.try_get("code")?,
@@ -1511,11 +1513,7 @@ impl Store for SqliteStore {
                 row.try_get("tickets")?,
             )?;
         }
-        for row in codec::stats_tags::<Sqlite, _>(&stats_scope, from, to, codec::TagsFrom::Sqlite)
-            .build()
-            .fetch_all(&self.reader)
-            .await?
-        {
+        for row in tags {
             let n: i64 = row.try_get("n")?;
             raw.tags.push((row.try_get("tag")?, n.max(0) as u64));
         }
