@@ -515,6 +515,48 @@ mod export_tests {
     }
 }
 
+/// `switchboard stats`: the statistics of every ticket (no channel scope: the operator sees
+/// the whole store) as the chat answer's text, or as CSV records (`section,key,metric,value`,
+/// cells guarded against formulas).
+pub async fn stats(
+    store: &dyn Store,
+    args: &crate::core::stats::StatsArgs,
+    now: chrono::DateTime<Utc>,
+    csv: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let filter = crate::core::filter::Filter {
+        network: args.network,
+        assignee: args
+            .team_key()
+            .map(|k| crate::core::filter::AssigneeMatch::AnyOf(vec![k])),
+        ..Default::default()
+    };
+    // Business hours are not configured yet: periods are UTC days, durations wall-clock.
+    let period = args.period.resolve(now, chrono_tz::Tz::UTC);
+    let figures = store.team_stats(period, &filter, None).await?;
+    if csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(STATS_CSV_HEADER)?;
+        for row in crate::core::stats::csv_rows(&figures) {
+            w.write_record(row.iter().map(|cell| spreadsheet_safe(cell)))?;
+        }
+        w.flush()?;
+    } else {
+        let scope = text::StatsScope {
+            network: args.network,
+            team: args.team.as_deref(),
+        };
+        let report = text::stats_report(&figures, scope, &|_| None, usize::MAX);
+        writeln!(out, "{}", report.for_terminal())?;
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The columns of `switchboard stats --csv`.
+const STATS_CSV_HEADER: [&str; 4] = ["section", "key", "metric", "value"];
+
 /// `switchboard erase --customer <network>:<id>`: erase a customer's name and messages from
 /// every ticket of theirs on that network (see `workers::erase`). A running service edits
 /// their cards and thread copies in chat.

@@ -60,6 +60,21 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Team statistics of every ticket (README "Statistics"): readable text, or CSV rows
+    /// `section,key,metric,value` with `--csv`.
+    Stats {
+        /// The period: 7d (default), 30d, any <N>d up to 366d, or YYYY-MM-DD..YYYY-MM-DD (UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only tickets of this network (facebook, instagram, …).
+        #[arg(long)]
+        network: Option<String>,
+        /// Only tickets assigned to this configured team.
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        csv: bool,
+    },
     /// Erase a customer's name and messages from every ticket of theirs on one network (a
     /// data-subject request); only the fact that an erasure happened is kept.
     Erase {
@@ -248,6 +263,31 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
             cli::export(store.as_ref(), since, format, &mut out).await
+        }
+        Command::Stats {
+            since,
+            network,
+            team,
+            csv,
+        } => {
+            // Read like the chat command's words, checked before the store is opened.
+            let words: Vec<String> = since
+                .into_iter()
+                .chain(network.map(|n| format!("network:{n}")))
+                .chain(team.map(|t| format!("team:{t}")))
+                .collect();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let args = match switchboard::core::stats::parse_args(&words, &config.team_names()) {
+                Ok(args) => args,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let store = store::connect(&config.database.url).await?;
+            store.migrate().await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            cli::stats(store.as_ref(), &args, chrono::Utc::now(), csv, &mut out).await
         }
         Command::Erase { customer } => {
             let store = store::connect(&config.database.url).await?;

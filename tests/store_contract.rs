@@ -300,6 +300,7 @@ contract!(
     the_oldest_pending_inbox_row_is_reported,
     away_flags_are_per_teammate_and_surface,
     round_robin_counts_open_tickets_and_moves_its_cursor_once,
+    statistics_count_a_known_history,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -3586,4 +3587,413 @@ async fn round_robin_counts_open_tickets_and_moves_its_cursor_once(store: DynSto
             .count(),
         1
     );
+}
+
+// ---- statistics -------------------------------------------------------------------------------
+
+/// A ticket with exactly this history (and these current network, kind, tags, assignee and
+/// first text), committed as one hand-made decision.
+#[allow(clippy::too_many_arguments)]
+async fn ticket_with_history(
+    store: &DynStore,
+    id: &str,
+    network: Network,
+    kind: ItemKind,
+    tags: &[&str],
+    assignee: Option<Assignee>,
+    first_text: &str,
+    history: Vec<switchboard::core::HistoryEntry>,
+) -> TicketId {
+    let item = comment(id, &format!("cust_{id}"), first_text, t0());
+    let mut decision = decide(None, &Event::CustomerMessage { item }, t0()).expect("opens");
+    decision.state.network = network;
+    decision.state.kind = kind;
+    decision.state.tags = tags.iter().map(|t| t.to_string()).collect();
+    decision.state.assignee = assignee;
+    decision.state.conversation_key = format!("stats:{id}");
+    decision.history = history;
+    decision.effects.clear();
+    match store
+        .commit(Commit {
+            target: Target::New,
+            decision,
+            consumes: Consumes::Nothing,
+            now: t0(),
+        })
+        .await
+        .expect("commit")
+    {
+        CommitOutcome::Committed { ticket, .. } => ticket,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// The figures of a stats answer that a test compares, in one printable value.
+fn figures(s: &switchboard::core::stats::TeamStats) -> String {
+    use switchboard::core::stats::kind_word;
+    let mins = |d: Option<Duration>| d.map_or("-".to_string(), |d| d.num_minutes().to_string());
+    let mut out = format!("opened {}\n", s.opened);
+    let nets: Vec<String> = s
+        .by_network
+        .iter()
+        .map(|(n, c)| format!("{}={c}", n.as_str()))
+        .collect();
+    let kinds: Vec<String> = s
+        .by_kind
+        .iter()
+        .map(|(k, c)| format!("{}={c}", kind_word(*k)))
+        .collect();
+    out += &format!("networks {}\nkinds {}\n", nets.join(" "), kinds.join(" "));
+    for (name, d) in [("first", &s.first_response), ("resolution", &s.resolution)] {
+        out += &format!(
+            "{name} n={} p50={} p90={}\n",
+            d.count,
+            mins(d.p50),
+            mins(d.p90)
+        );
+    }
+    for c in &s.sla {
+        out += &format!(
+            "sla {} met={} breached={}\n",
+            c.target.as_str(),
+            c.met,
+            c.breached
+        );
+    }
+    out += &format!("auto_closed {}\n", s.auto_closed);
+    for t in &s.teammates {
+        out += &format!(
+            "teammate {} replies={} closed={} firsts={} median={}\n",
+            t.teammate.id,
+            t.replies,
+            t.closed,
+            t.first_responses,
+            mins(t.median_first_response)
+        );
+    }
+    let tags: Vec<String> = s.top_tags.iter().map(|(t, n)| format!("{t}={n}")).collect();
+    out += &format!("tags {}", tags.join(" "));
+    out
+}
+
+async fn statistics_count_a_known_history(store: DynStore) {
+    use switchboard::core::filter::{RouteAccount, RouteMatch, RouteRule};
+    use switchboard::core::stats::Period;
+    use switchboard::core::{HistoryEntry, SlaTarget};
+
+    let m = |minutes: i64| t0() + Duration::minutes(minutes);
+    let who = |id: &str| {
+        Actor::Teammate(Teammate {
+            surface: Surface::Slack,
+            id: ChatUserId::new(id),
+        })
+    };
+    let entry = |minutes: i64, actor: Actor, what: HistoryKind| HistoryEntry {
+        at: m(minutes),
+        actor,
+        what,
+    };
+    let opened = |minutes: i64| {
+        entry(
+            minutes,
+            Actor::Customer(CustomerId::new("c")),
+            HistoryKind::Opened,
+        )
+    };
+    let reply = |minutes: i64, actor: Actor| {
+        entry(
+            minutes,
+            actor,
+            HistoryKind::ReplyDelivered {
+                key: MessageKey::new(format!("reply:{minutes}")),
+                account: None,
+            },
+        )
+    };
+    let status = |minutes: i64, actor: Actor, from: Status, to: Status| {
+        entry(minutes, actor, HistoryKind::StatusChanged { from, to })
+    };
+    let sla = |minutes: i64, met: bool, target: SlaTarget| {
+        let what = if met {
+            HistoryKind::SlaMet { target }
+        } else {
+            HistoryKind::SlaBreached { target }
+        };
+        entry(minutes, Actor::System, what)
+    };
+    let week = 7 * 24 * 60;
+    let (fb, ig) = (Network::Facebook, Network::Instagram);
+
+    // 1: answered by an automatic reply first (never the team's response), then by A.
+    ticket_with_history(
+        &store,
+        "1",
+        fb,
+        ItemKind::Comment,
+        &["billing", "vip"],
+        Some(team("support")),
+        "Where is my order?",
+        vec![
+            opened(60),
+            reply(65, Actor::System),
+            reply(90, who("UA")),
+            sla(90, true, SlaTarget::FirstResponse),
+            reply(100, who("UB")),
+            status(180, who("UA"), Status::Read, Status::Closed),
+        ],
+    )
+    .await;
+    // 2: a direct message answered by B, auto-closed by the system.
+    ticket_with_history(
+        &store,
+        "2",
+        fb,
+        ItemKind::DirectMessage,
+        &["billing"],
+        None,
+        "URGENT refund",
+        vec![
+            opened(120),
+            reply(130, who("UB")),
+            sla(300, false, SlaTarget::NextResponse),
+            entry(
+                2000,
+                Actor::System,
+                HistoryKind::AutoClosed { after_days: 1 },
+            ),
+            status(2000, Actor::System, Status::Read, Status::Closed),
+        ],
+    )
+    .await;
+    // 3: only an automatic reply in the period; A answers exactly at its end (excluded from
+    // the period's replies, but it is the ticket's first response).
+    ticket_with_history(
+        &store,
+        "3",
+        ig,
+        ItemKind::Comment,
+        &["shipping"],
+        Some(team("support")),
+        "Late parcel",
+        vec![
+            opened(200),
+            reply(201, Actor::System),
+            sla(400, false, SlaTarget::FirstResponse),
+            reply(week, who("UA")),
+        ],
+    )
+    .await;
+    // 4: opened before the period: its reply, close and SLA result in the period count, the
+    // ticket and its tag do not.
+    ticket_with_history(
+        &store,
+        "4",
+        fb,
+        ItemKind::Comment,
+        &["old"],
+        None,
+        "Hello",
+        vec![
+            opened(-24 * 60),
+            reply(10, who("UA")),
+            sla(10, true, SlaTarget::NextResponse),
+            status(20, who("UA"), Status::Read, Status::Closed),
+        ],
+    )
+    .await;
+    // 5: after the period: nothing counts.
+    ticket_with_history(
+        &store,
+        "5",
+        fb,
+        ItemKind::Comment,
+        &["later"],
+        None,
+        "Hi",
+        vec![
+            opened(week + 60),
+            reply(week + 61, who("UA")),
+            status(week + 62, who("UA"), Status::Read, Status::Closed),
+        ],
+    )
+    .await;
+    // 6: closed twice by B (one ticket closed); resolution is the first close.
+    ticket_with_history(
+        &store,
+        "6",
+        ig,
+        ItemKind::Comment,
+        &["billing", "shipping"],
+        None,
+        "Size?",
+        vec![
+            opened(300),
+            reply(360, who("UB")),
+            status(400, who("UB"), Status::Read, Status::Closed),
+            status(
+                500,
+                Actor::Customer(CustomerId::new("c")),
+                Status::Closed,
+                Status::Unread,
+            ),
+            status(600, who("UB"), Status::Unread, Status::Closed),
+        ],
+    )
+    .await;
+
+    let period = Period {
+        from: t0(),
+        to: m(week),
+    };
+    let all = store
+        .team_stats(period, &Filter::default(), None)
+        .await
+        .expect("stats");
+    assert_eq!(all.period, period);
+    assert!(!all.business_hours);
+    assert_eq!(
+        figures(&all),
+        "opened 4\n\
+         networks facebook=2 instagram=2\n\
+         kinds comment=3 direct_message=1\n\
+         first n=4 p50=30 p90=9880\n\
+         resolution n=3 p50=120 p90=1880\n\
+         sla first_response met=1 breached=1\n\
+         sla next_response met=1 breached=1\n\
+         auto_closed 1\n\
+         teammate UB replies=3 closed=1 firsts=2 median=10\n\
+         teammate UA replies=2 closed=2 firsts=2 median=30\n\
+         tags billing=3 shipping=2 vip=1"
+    );
+
+    // network: only Instagram's tickets and what happened on them.
+    let instagram = Filter {
+        network: Some(ig),
+        ..Default::default()
+    };
+    let s = store
+        .team_stats(period, &instagram, None)
+        .await
+        .expect("stats");
+    assert_eq!(
+        figures(&s),
+        "opened 2\n\
+         networks instagram=2\n\
+         kinds comment=2\n\
+         first n=2 p50=60 p90=9880\n\
+         resolution n=1 p50=100 p90=100\n\
+         sla first_response met=0 breached=1\n\
+         auto_closed 0\n\
+         teammate UB replies=1 closed=1 firsts=1 median=60\n\
+         teammate UA replies=0 closed=0 firsts=1 median=9880\n\
+         tags shipping=2 billing=1"
+    );
+
+    // team: the tickets currently assigned to it.
+    let support = Filter {
+        assignee: Some(AssigneeMatch::AnyOf(vec![team("support").key()])),
+        ..Default::default()
+    };
+    let s = store
+        .team_stats(period, &support, None)
+        .await
+        .expect("stats");
+    assert_eq!(
+        figures(&s),
+        "opened 2\n\
+         networks facebook=1 instagram=1\n\
+         kinds comment=2\n\
+         first n=2 p50=30 p90=9880\n\
+         resolution n=1 p50=120 p90=120\n\
+         sla first_response met=1 breached=1\n\
+         auto_closed 0\n\
+         teammate UA replies=1 closed=1 firsts=2 median=30\n\
+         teammate UB replies=1 closed=0 firsts=0 median=-\n\
+         tags billing=1 shipping=1 vip=1"
+    );
+
+    // A channel's route: Facebook's account is routed here, Instagram's elsewhere, and a
+    // keyword rule sends "urgent" tickets elsewhere (decided in Rust: ticket 2 is left out).
+    let here = RouteMatch {
+        rules: vec![RouteRule {
+            network: None,
+            kind: None,
+            keyword: Some("urgent".into()),
+            here: false,
+        }],
+        accounts: vec![
+            RouteAccount {
+                network: fb,
+                account: AccountId::new("page1"),
+                here: true,
+            },
+            RouteAccount {
+                network: ig,
+                account: AccountId::new("page1"),
+                here: false,
+            },
+        ],
+    };
+    let routed = Filter {
+        route: Some(here.clone()),
+        ..Default::default()
+    };
+    let s = store
+        .team_stats(period, &routed, None)
+        .await
+        .expect("stats");
+    assert_eq!(
+        figures(&s),
+        "opened 1\n\
+         networks facebook=1\n\
+         kinds comment=1\n\
+         first n=1 p50=30 p90=30\n\
+         resolution n=1 p50=120 p90=120\n\
+         sla first_response met=1 breached=0\n\
+         sla next_response met=1 breached=0\n\
+         auto_closed 0\n\
+         teammate UA replies=2 closed=2 firsts=1 median=30\n\
+         teammate UB replies=1 closed=0 firsts=0 median=-\n\
+         tags billing=1 vip=1"
+    );
+    // Without the keyword rule the SQL decides alone: ticket 2 is in.
+    let plain = Filter {
+        route: Some(RouteMatch {
+            rules: vec![],
+            ..here
+        }),
+        ..Default::default()
+    };
+    let s = store.team_stats(period, &plain, None).await.expect("stats");
+    assert_eq!((s.opened, s.auto_closed), (2, 1));
+
+    // Business hours: 21:00-22:00 UTC daily. Opened at 21:26:40 and answered at 21:56:40
+    // (30 min); 2 and 6 are answered while closed (0); 3 waits over six evenings (6 h).
+    let schedule = switchboard::core::hours::Schedule::parse("UTC", &["daily 21:00-22:00"], &[])
+        .expect("schedule");
+    assert_eq!(m(60).format("%H:%M:%S").to_string(), "21:26:40");
+    let s = store
+        .team_stats(period, &Filter::default(), Some(&schedule))
+        .await
+        .expect("stats");
+    assert!(s.business_hours);
+    assert_eq!(
+        (
+            s.first_response.count,
+            s.first_response.p50,
+            s.first_response.p90
+        ),
+        (4, Some(Duration::zero()), Some(Duration::hours(6)))
+    );
+
+    // A period with nothing in it says so.
+    let empty = Period {
+        from: m(-3 * week),
+        to: m(-2 * week),
+    };
+    let s = store
+        .team_stats(empty, &Filter::default(), None)
+        .await
+        .expect("stats");
+    assert!(s.is_empty(), "{}", figures(&s));
 }

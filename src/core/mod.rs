@@ -21,6 +21,7 @@ pub mod quota;
 pub mod rich;
 pub mod saved_reply;
 pub mod sla;
+pub mod stats;
 pub mod tags;
 pub mod text;
 pub mod window;

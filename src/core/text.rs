@@ -367,6 +367,7 @@ pub fn command_help(command: &str) -> String {
          `{command} close|open|read|unread <filters>` acts on every matching ticket; filters: \
          `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x|linkedin` `account:<id>` `type:public|private`.\n\
          `{command} reply <words>` finds saved replies; `{command} reply new` creates one.\n\
+         `{command} stats [7d|30d|YYYY-MM-DD..YYYY-MM-DD] [network:<name>] [team:<name>]` shows this channel's statistics (only you see them).\n\
          Admins: `{command} connect <network>`, `{command} accounts`, `{command} disconnect <id>`; \
          `{command} erase #<ticket>` erases that ticket's customer (name and messages).\n\
          `{command} help` shows this message."
@@ -1062,7 +1063,7 @@ pub fn discord_help(command: &str) -> String {
          • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.\n\
          `/{command} queue` lists a queue; `/{command} bulk` acts on every ticket matching a filter \
          (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`).\n\
-         `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note; `/{command} away` keeps round-robin from giving you new tickets while you are away.\n\
+         `/{command} saved find|new|edit|delete` manages saved replies; `/{command} assign` assigns a ticket with a note; `/{command} away` keeps round-robin from giving you new tickets while you are away; `/{command} stats` shows this channel's statistics (only you see them).\n\
          Admins: `/{command} connect` connects an account (such as a YouTube channel or a Google Business Profile) to this channel; `/{command} accounts` lists connected accounts; `/{command} disconnect` removes one."
     )
 }
@@ -1535,6 +1536,7 @@ mod tests {
         `/switchboard queue unassigned|team|mine|done` lists a queue; `/switchboard away on|off` keeps round-robin from giving you new tickets while you are away.
         `/switchboard close|open|read|unread <filters>` acts on every matching ticket; filters: `status:unread,read,closed` `assignee:me|none|any|team:<name>|@someone` `network:facebook|instagram|whatsapp|youtube|google|tiktok|x|linkedin` `account:<id>` `type:public|private`.
         `/switchboard reply <words>` finds saved replies; `/switchboard reply new` creates one.
+        `/switchboard stats [7d|30d|YYYY-MM-DD..YYYY-MM-DD] [network:<name>] [team:<name>]` shows this channel's statistics (only you see them).
         Admins: `/switchboard connect <network>`, `/switchboard accounts`, `/switchboard disconnect <id>`; `/switchboard erase #<ticket>` erases that ticket's customer (name and messages).
         `/switchboard help` shows this message.
         ");
@@ -1833,7 +1835,7 @@ mod discord_text_tests {
         • Use the card's buttons to mark it read or unread, close or reopen it, assign it, tag it or reply.
         • Write in the card's thread to reply to the customer (unless the channel is in explicit mode); start with `note:` to keep it internal.
         `/inbox queue` lists a queue; `/inbox bulk` acts on every ticket matching a filter (`status:unread,read,closed` `assignee:me|none|any|team:<name>` `network:facebook|instagram|whatsapp|youtube|google` `account:<id>` `type:public|private`).
-        `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note; `/inbox away` keeps round-robin from giving you new tickets while you are away.
+        `/inbox saved find|new|edit|delete` manages saved replies; `/inbox assign` assigns a ticket with a note; `/inbox away` keeps round-robin from giving you new tickets while you are away; `/inbox stats` shows this channel's statistics (only you see them).
         Admins: `/inbox connect` connects an account (such as a YouTube channel or a Google Business Profile) to this channel; `/inbox accounts` lists connected accounts; `/inbox disconnect` removes one.
         ");
     }
@@ -1985,5 +1987,299 @@ mod auto_assign_text_tests {
         insta::assert_snapshot!(away_set(true, "/switchboard"), @":palm_tree: You are away: round-robin rules give you no new tickets until you run `/switchboard away off`. Tickets already yours stay yours.");
         insta::assert_snapshot!(away_set(false, "/switchboard"), @":wave: Welcome back: round-robin rules give you new tickets again.");
         insta::assert_snapshot!(AWAY_REMINDER, @":palm_tree: You are marked away: round-robin rules give you no new tickets.");
+    }
+}
+
+// ---- statistics -----------------------------------------------------------------------------
+
+/// Teammates listed by a chat `stats` answer (the busiest; the CLI lists everyone).
+pub const STATS_TEAMMATES_SHOWN: usize = 10;
+
+/// A duration as people read it: "45 s", "12 min", "1 h 05 min", "2 d 03 h".
+pub fn duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (days, hours, mins) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{mins} min"),
+        3600..86_400 => format!("{hours} h {mins:02} min"),
+        _ => format!("{days} d {hours:02} h"),
+    }
+}
+
+/// "median 1 h 05 min · p90 3 h 10 min", or "—" when nothing was measured.
+fn percentiles(d: &super::stats::Durations) -> String {
+    match (d.p50, d.p90) {
+        (Some(p50), Some(p90)) => format!("median {} · p90 {}", duration(p50), duration(p90)),
+        _ => NOBODY.to_string(),
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n as usize), if n == 1 { one } else { many })
+}
+
+/// What `stats` was asked about, for its heading.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatsScope<'a> {
+    pub network: Option<Network>,
+    pub team: Option<&'a str>,
+}
+
+/// The answer to `stats`. `mention` is how the answering surface writes a teammate (`None`:
+/// it cannot, e.g. a teammate of the other surface, or the terminal); then the teammate's
+/// `surface:id` is shown literally. Tags and team names are other people's words.
+pub fn stats_report(
+    s: &super::stats::TeamStats,
+    scope: StatsScope<'_>,
+    mention: &dyn Fn(&Teammate) -> Option<String>,
+    max_teammates: usize,
+) -> Rich {
+    let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let mut out = Rich::ours(format!(
+        "*Team statistics* · {} → {} UTC",
+        when(s.period.from),
+        when(s.period.to)
+    ));
+    if let Some(n) = scope.network {
+        out = out.then(format!(" · {}", network_name(n)));
+    }
+    if let Some(team) = scope.team {
+        out = out.then(" · team ").then_theirs(team);
+    }
+    if s.is_empty() {
+        return out
+            .then("\nNothing happened in this period: no ticket was opened, answered or closed.");
+    }
+    let networks: Vec<String> = s
+        .by_network
+        .iter()
+        .map(|(n, c)| format!("{} {}", network_name(*n), count(*c as usize)))
+        .collect();
+    let kinds: Vec<String> = s
+        .by_kind
+        .iter()
+        .map(|(k, c)| format!("{} {}", item_kind(*k), count(*c as usize)))
+        .collect();
+    out = out.then(format!("\n*Tickets opened:* {}", count(s.opened as usize)));
+    if s.opened > 0 {
+        out = out.then(format!(" ({}; {})", networks.join(", "), kinds.join(", ")));
+    }
+    let clock = if s.business_hours {
+        "business hours"
+    } else {
+        "wall clock"
+    };
+    out = out.then(format!(
+        "\n*First response* ({clock}): {} · {} answered, {} not yet",
+        percentiles(&s.first_response),
+        count(s.first_response.count as usize),
+        count(s.opened.saturating_sub(s.first_response.count) as usize),
+    ));
+    out = out.then(format!(
+        "\n*Resolution* ({clock}): {} · {} closed, {} still open",
+        percentiles(&s.resolution),
+        count(s.resolution.count as usize),
+        count(s.opened.saturating_sub(s.resolution.count) as usize),
+    ));
+    if !s.sla.is_empty() {
+        let lines: Vec<String> = s
+            .sla
+            .iter()
+            .map(|c| {
+                let target = match c.target {
+                    super::model::SlaTarget::FirstResponse => "first response",
+                    super::model::SlaTarget::NextResponse => "next response",
+                };
+                format!(
+                    "{target} {} met, {} breached",
+                    count(c.met as usize),
+                    count(c.breached as usize)
+                )
+            })
+            .collect();
+        out = out.then(format!("\n*SLA:* {}", lines.join(" · ")));
+    }
+    out = out.then(format!(
+        "\n*Auto-closed:* {}",
+        count(s.auto_closed as usize)
+    ));
+    if !s.teammates.is_empty() {
+        out = out.then("\n*Teammates:*");
+        for t in s.teammates.iter().take(max_teammates) {
+            out = out.then("\n• ");
+            out = match mention(&t.teammate) {
+                Some(m) => out.then(m),
+                None => {
+                    out.then_theirs(format!("{}:{}", t.teammate.surface.as_str(), t.teammate.id))
+                }
+            };
+            let median = match t.median_first_response {
+                Some(d) => format!(" · median first response {}", duration(d)),
+                None => String::new(),
+            };
+            out = out.then(format!(
+                ": {} · {} closed{median}",
+                plural(t.replies, "reply", "replies"),
+                count(t.closed as usize),
+            ));
+        }
+        if s.teammates.len() > max_teammates {
+            out = out.then(format!(
+                "\n…and {} more (`switchboard stats` lists everyone)",
+                count(s.teammates.len() - max_teammates)
+            ));
+        }
+    }
+    if !s.top_tags.is_empty() {
+        out = out.then("\n*Top tags:* ");
+        for (i, (tag, n)) in s.top_tags.iter().enumerate() {
+            if i > 0 {
+                out = out.then(" · ");
+            }
+            out = out
+                .then_theirs(tag.as_str())
+                .then(format!(" {}", count(*n as usize)));
+        }
+    }
+    out
+}
+
+/// A `stats` argument that cannot be read (`reason` quotes what was typed).
+pub fn stats_refused(reason: &str, command: &str) -> Rich {
+    Rich::ours(":warning: ").then_theirs(reason).then(format!(
+        ". Usage: `{command} stats [7d|30d|YYYY-MM-DD..YYYY-MM-DD] [network:<name>] [team:<name>]`."
+    ))
+}
+
+#[cfg(test)]
+mod stats_text_tests {
+    use super::*;
+    use crate::core::ids::{ChatUserId, Surface};
+    use crate::core::model::SlaTarget;
+    use crate::core::stats::{Durations, Period, SlaCounts, TeamStats, TeammateStats};
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn slack(id: &str) -> Teammate {
+        Teammate {
+            surface: Surface::Slack,
+            id: ChatUserId::new(id),
+        }
+    }
+
+    fn sample() -> TeamStats {
+        let from = Utc.with_ymd_and_hms(2026, 11, 27, 18, 0, 0).unwrap();
+        TeamStats {
+            period: Period {
+                from,
+                to: from + Duration::days(7),
+            },
+            business_hours: false,
+            opened: 12,
+            by_network: vec![(Network::Facebook, 7), (Network::Instagram, 5)],
+            by_kind: vec![(ItemKind::Comment, 8), (ItemKind::DirectMessage, 4)],
+            first_response: Durations {
+                count: 10,
+                p50: Some(Duration::minutes(65)),
+                p90: Some(Duration::minutes(190)),
+            },
+            resolution: Durations {
+                count: 9,
+                p50: Some(Duration::hours(26)),
+                p90: Some(Duration::days(3) + Duration::hours(4)),
+            },
+            sla: vec![
+                SlaCounts {
+                    target: SlaTarget::FirstResponse,
+                    met: 8,
+                    breached: 2,
+                },
+                SlaCounts {
+                    target: SlaTarget::NextResponse,
+                    met: 3,
+                    breached: 0,
+                },
+            ],
+            auto_closed: 2,
+            teammates: vec![
+                TeammateStats {
+                    teammate: slack("U1"),
+                    replies: 14,
+                    closed: 5,
+                    first_responses: 6,
+                    median_first_response: Some(Duration::seconds(2400)),
+                },
+                TeammateStats {
+                    teammate: Teammate {
+                        surface: Surface::Discord,
+                        id: ChatUserId::new("<@&1>"),
+                    },
+                    replies: 1,
+                    closed: 0,
+                    first_responses: 0,
+                    median_first_response: None,
+                },
+            ],
+            top_tags: vec![("billing".into(), 4), ("<!channel> vip".into(), 2)],
+        }
+    }
+
+    fn slack_only(t: &Teammate) -> Option<String> {
+        (t.surface == Surface::Slack).then(|| format!("<@{}>", t.id))
+    }
+
+    #[test]
+    fn durations_read_like_people_say_them() {
+        assert_eq!(duration(Duration::seconds(45)), "45 s");
+        assert_eq!(duration(Duration::seconds(-5)), "0 s");
+        assert_eq!(duration(Duration::minutes(12)), "12 min");
+        assert_eq!(duration(Duration::minutes(65)), "1 h 05 min");
+        assert_eq!(duration(Duration::hours(51)), "2 d 03 h");
+    }
+
+    #[test]
+    fn snapshots_of_the_stats_answer() {
+        insta::assert_snapshot!(
+            stats_report(&sample(), StatsScope { network: None, team: Some("support") }, &slack_only, 10).annotated(),
+            @r"
+        *Team statistics* · 2026-11-27 18:00 → 2026-12-04 18:00 UTC · team ⟨support⟩
+        *Tickets opened:* 12 (Facebook 7, Instagram 5; comment 8, message 4)
+        *First response* (wall clock): median 1 h 05 min · p90 3 h 10 min · 10 answered, 2 not yet
+        *Resolution* (wall clock): median 1 d 02 h · p90 3 d 04 h · 9 closed, 3 still open
+        *SLA:* first response 8 met, 2 breached · next response 3 met, 0 breached
+        *Auto-closed:* 2
+        *Teammates:*
+        • <@U1>: 14 replies · 5 closed · median first response 40 min
+        • ⟨discord:<@&1>⟩: 1 reply · 0 closed
+        *Top tags:* ⟨billing⟩ 4 · ⟨<!channel> vip⟩ 2
+        "
+        );
+        insta::assert_snapshot!(
+            stats_report(&sample(), StatsScope { network: Some(Network::Facebook), team: None }, &slack_only, 1).annotated(),
+            @r"
+        *Team statistics* · 2026-11-27 18:00 → 2026-12-04 18:00 UTC · Facebook
+        *Tickets opened:* 12 (Facebook 7, Instagram 5; comment 8, message 4)
+        *First response* (wall clock): median 1 h 05 min · p90 3 h 10 min · 10 answered, 2 not yet
+        *Resolution* (wall clock): median 1 d 02 h · p90 3 d 04 h · 9 closed, 3 still open
+        *SLA:* first response 8 met, 2 breached · next response 3 met, 0 breached
+        *Auto-closed:* 2
+        *Teammates:*
+        • <@U1>: 14 replies · 5 closed · median first response 40 min
+        …and 1 more (`switchboard stats` lists everyone)
+        *Top tags:* ⟨billing⟩ 4 · ⟨<!channel> vip⟩ 2
+        "
+        );
+        let empty = crate::core::stats::summarise(sample().period, Default::default(), None);
+        insta::assert_snapshot!(
+            stats_report(&empty, StatsScope::default(), &slack_only, 10).annotated(),
+            @r"
+        *Team statistics* · 2026-11-27 18:00 → 2026-12-04 18:00 UTC
+        Nothing happened in this period: no ticket was opened, answered or closed.
+        "
+        );
+        insta::assert_snapshot!(
+            stats_refused("`7x` is not a period", "/switchboard").annotated(),
+            @":warning: ⟨`7x` is not a period⟩. Usage: `/switchboard stats [7d|30d|YYYY-MM-DD..YYYY-MM-DD] [network:<name>] [team:<name>]`."
+        );
     }
 }

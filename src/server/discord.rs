@@ -533,6 +533,7 @@ async fn command(
     };
     match sub.name.as_str() {
         "queue" => queue(svc, i, m, &sub.options).await,
+        "stats" => stats(svc, i, m, &sub.options, command).await,
         "bulk" => bulk(svc, i, m, &sub.options).await,
         "assign" => assign(svc, i, m, &sub.options).await,
         "connect" => connect(svc, i, m, &sub.options).await,
@@ -607,6 +608,34 @@ async fn queue(
     let listing = super::queue_listing(svc, &name, &tickets, QUEUE_LIST_LIMIT).await?;
     let listing = super::away_reminder(svc, &m.teammate, queue, listing).await?;
     Ok(render::ephemeral_rich(&listing))
+}
+
+/// `/inbox stats [period] [filter]`: the statistics of this channel's tickets (every ticket
+/// for an admin), ephemeral.
+async fn stats(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    options: &[CommandOption],
+    command: &str,
+) -> Result<Value, Refusal> {
+    let Ok(route) = Scope::of(svc, origin(i, m)).await?.route() else {
+        return Ok(ephemeral(text::NOT_AN_INBOX_CHANNEL));
+    };
+    let typed = [opt_text(options, "period"), opt_text(options, "filter")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: Vec<&str> = typed.split_whitespace().collect();
+    // Discord user ids are digits; anything else is shown as text, never as markup.
+    let mention = |t: &crate::core::Teammate| {
+        (t.surface == crate::core::Surface::Discord
+            && t.id.as_str().chars().all(|c| c.is_ascii_digit()))
+        .then(|| render::mention(t))
+    };
+    let answer = super::stats_answer(svc, &words, route, &format!("/{command}"), &mention).await?;
+    Ok(render::ephemeral_rich(&answer))
 }
 
 async fn bulk(

@@ -132,6 +132,49 @@ pub(crate) async fn away_reminder(
     })
 }
 
+/// The answer to `stats` typed as `words` (ephemeral on every surface): the statistics of the
+/// tickets `route` admits (`None`: every ticket, for an admin), or why the words cannot be
+/// read (nothing is queried then). `mention` is how the surface writes a teammate.
+pub(crate) async fn stats_answer(
+    svc: &Services,
+    words: &[&str],
+    route: Option<crate::core::filter::RouteMatch>,
+    command: &str,
+    mention: &(dyn Fn(&crate::core::Teammate) -> Option<String> + Sync),
+) -> Result<crate::core::Rich, Refusal> {
+    use crate::core::{stats, text};
+    let teams = svc.config.team_names();
+    let args = match stats::parse_args(words, &teams) {
+        Ok(args) => args,
+        Err(e) => return Ok(text::stats_refused(&e.to_string(), command)),
+    };
+    let filter = crate::core::filter::Filter {
+        network: args.network,
+        assignee: args
+            .team_key()
+            .map(|k| crate::core::filter::AssigneeMatch::AnyOf(vec![k])),
+        route,
+        ..Default::default()
+    };
+    // Business hours are not configured yet: periods are UTC days, durations wall-clock.
+    let period = args.period.resolve(chrono::Utc::now(), chrono_tz::Tz::UTC);
+    let figures = svc
+        .store
+        .team_stats(period, &filter, None)
+        .await
+        .map_err(|e| Refusal::internal("cannot compute statistics", e))?;
+    let scope = text::StatsScope {
+        network: args.network,
+        team: args.team.as_deref(),
+    };
+    Ok(text::stats_report(
+        &figures,
+        scope,
+        mention,
+        text::STATS_TEAMMATES_SHOWN,
+    ))
+}
+
 /// The `accounts` listing: every connected account with its health. The surface answering
 /// renders it (and escapes the accounts' names).
 pub(crate) async fn accounts_listing(svc: &Services) -> Result<crate::core::Rich, Refusal> {

@@ -725,6 +725,7 @@ pub(crate) async fn command_body(state: AppState, body: &[u8]) -> Result<Respons
             saved_replies_command(&state, &command, rest).await?
         }
         Some((&"queue", rest)) => queue_command(&state, &command, rest).await?,
+        Some((&"stats", rest)) => stats_command(&state, &command, rest).await?,
         Some((&"connect", rest)) => connect_command(&state, &command, rest).await?,
         Some((&"accounts", _)) => accounts_command(&state, &command).await?,
         Some((&"disconnect", rest)) => disconnect_command(&state, &command, rest).await?,
@@ -945,6 +946,29 @@ async fn queue_command(
     let listing = super::queue_listing(state, words[0], &tickets, QUEUE_LIST_LIMIT).await?;
     let listing = super::away_reminder(state, &me, queue, listing).await?;
     Ok(Json(render::ephemeral(&listing)).into_response())
+}
+
+/// `stats [7d|30d|<from>..<to>] [network:…] [team:…]`: the statistics of this channel's
+/// tickets (every ticket for an admin), ephemeral.
+async fn stats_command(
+    state: &AppState,
+    command: &SlashCommand,
+    words: &[&str],
+) -> Result<Response, Refusal> {
+    let me = teammate(&command.user_id);
+    let Ok(route) = Scope::of(state, origin(&me, Some(&command.channel_id)))
+        .await?
+        .route()
+    else {
+        return Ok(ephemeral(text::NOT_AN_INBOX_CHANNEL).into_response());
+    };
+    // Slack user ids are letters and digits; anything else is shown as text, never as markup.
+    let mention = |t: &Teammate| {
+        (t.surface == Surface::Slack && t.id.as_str().chars().all(|c| c.is_ascii_alphanumeric()))
+            .then(|| render::mention(t))
+    };
+    let answer = super::stats_answer(state, words, route, &command.command, &mention).await?;
+    Ok(Json(render::ephemeral(&answer)).into_response())
 }
 
 async fn bulk_command(

@@ -121,6 +121,19 @@ where
     String: for<'a> Encode<'a, DB> + Type<DB>,
     i64: for<'a> Encode<'a, DB> + Type<DB>,
 {
+    qb.push(" WHERE 1 = 1");
+    push_ticket_conditions(qb, filter);
+    qb.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
+        .push_bind(limit.max(0));
+}
+
+/// Append `AND …` for every set field of `filter`, on the plain `tickets` columns (status,
+/// assignee, network, account, kind: names no other table of a join may share).
+pub fn push_ticket_conditions<DB>(qb: &mut QueryBuilder<DB>, filter: &Filter)
+where
+    DB: Database,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+{
     /// `AND column IN (…)`, or a false condition for an empty list.
     fn any_of<DB>(qb: &mut QueryBuilder<DB>, column: &str, values: Vec<String>)
     where
@@ -139,7 +152,6 @@ where
         list.push_unseparated(")");
     }
 
-    qb.push(" WHERE 1 = 1");
     if !filter.statuses.is_empty() {
         let statuses = filter.statuses.iter().map(|s| s.as_str().to_string());
         any_of(qb, "status", statuses.collect());
@@ -168,8 +180,6 @@ where
     if let Some(route) = &filter.route {
         push_route(qb, route);
     }
-    qb.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
-        .push_bind(limit.max(0));
 }
 
 /// `AND …` keeping the tickets a channel's route may admit, on the plain columns: a configured
@@ -427,4 +437,308 @@ pub fn chat_ref(
         channel,
         message,
     })
+}
+
+// ---- team statistics --------------------------------------------------------------------------
+//
+// Both backends run the same statements, built here; only the time values' encoding (SQLite:
+// microseconds, Postgres: TIMESTAMPTZ) and the tag query (JSON functions) differ. History
+// `actor` and `detail` are TEXT written by `to_json`, so equal values are equal strings: the
+// statements compare and group them as strings and Rust decodes the few distinct ones.
+
+/// `LIKE` pattern of a teammate actor (`Actor::Teammate` as `to_json` writes it; a unit test
+/// holds the two together). System and customer actors never match.
+pub const TEAMMATE_ACTOR: &str = r#"{"type":"teammate",%"#;
+
+/// The `detail` texts of a change of status to closed (from any status).
+pub fn closed_details() -> Result<Vec<String>> {
+    use crate::core::{HistoryKind, Status};
+    [Status::Unread, Status::Read, Status::Closed]
+        .into_iter()
+        .map(|from| {
+            to_json(&HistoryKind::StatusChanged {
+                from,
+                to: Status::Closed,
+            })
+        })
+        .collect()
+}
+
+/// Which tickets statistics cover: a ticket filter (network, team, the channel's route) and,
+/// when the route has keyword rules (which SQL cannot decide), the ids Rust admitted.
+pub struct StatsScope<'a> {
+    pub filter: &'a Filter,
+    pub ids: Option<Vec<i64>>,
+}
+
+impl StatsScope<'_> {
+    /// Whether the route must be decided in Rust first ([`stats_candidates`]).
+    pub fn needs_ids(filter: &Filter) -> bool {
+        filter
+            .route
+            .as_ref()
+            .is_some_and(|r| r.rules.iter().any(|rule| rule.keyword.is_some()))
+    }
+
+    fn push<DB>(&self, qb: &mut QueryBuilder<DB>)
+    where
+        DB: Database,
+        String: for<'a> Encode<'a, DB> + Type<DB>,
+    {
+        push_ticket_conditions(qb, self.filter);
+        if let Some(ids) = &self.ids {
+            if ids.is_empty() {
+                qb.push(" AND 1 = 0");
+            } else {
+                // Ids read from the database, never typed by anyone: written as literals so a
+                // long list needs no bind parameters (both backends cap those).
+                qb.push(" AND tickets.id IN (");
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                qb.push(list.join(","));
+                qb.push(")");
+            }
+        }
+    }
+}
+
+/// `SELECT tickets.id, tickets.state` of the tickets the filter's SQL admits (a superset when
+/// the route has keyword rules) with history in `[from, to)`: the route decides them in Rust.
+pub fn stats_candidates<DB, T>(filter: &Filter, from: T, to: T) -> QueryBuilder<DB>
+where
+    DB: Database,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+    T: for<'a> Encode<'a, DB> + Type<DB> + Send + 'static,
+{
+    let mut qb = QueryBuilder::new(
+        "SELECT tickets.id AS id, tickets.state AS state FROM tickets WHERE EXISTS \
+         (SELECT 1 FROM ticket_history h WHERE h.ticket_id = tickets.id AND h.at >= ",
+    );
+    qb.push_bind(from)
+        .push(" AND h.at < ")
+        .push_bind(to)
+        .push(")");
+    push_ticket_conditions(&mut qb, filter);
+    qb
+}
+
+/// The tickets opened in `[from, to)` with their first teammate reply (time and actor) and
+/// their first close: columns `network, kind, opened_at, reply_at, reply_actor, closed_at`.
+pub fn stats_opened<DB, T>(scope: &StatsScope<'_>, from: T, to: T) -> Result<QueryBuilder<DB>>
+where
+    DB: Database,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+    T: for<'a> Encode<'a, DB> + Type<DB> + Send + 'static,
+{
+    let first_reply = |qb: &mut QueryBuilder<DB>, column: &str| {
+        qb.push(format_args!(
+            "(SELECT r.{column} FROM ticket_history r WHERE r.ticket_id = o.ticket_id \
+             AND r.code = 'reply_delivered' AND r.actor LIKE "
+        ))
+        .push_bind(TEAMMATE_ACTOR.to_string())
+        .push(" ORDER BY r.at, r.id LIMIT 1)");
+    };
+    let mut qb = QueryBuilder::new(
+        "SELECT tickets.network AS network, tickets.kind AS kind, o.at AS opened_at, ",
+    );
+    first_reply(&mut qb, "at");
+    qb.push(" AS reply_at, ");
+    first_reply(&mut qb, "actor");
+    qb.push(
+        " AS reply_actor, (SELECT MIN(c.at) FROM ticket_history c WHERE c.ticket_id = o.ticket_id \
+         AND c.code = 'status_changed' AND c.detail IN (",
+    );
+    push_list(&mut qb, closed_details()?);
+    qb.push(
+        ")) AS closed_at FROM ticket_history o JOIN tickets ON tickets.id = o.ticket_id \
+         WHERE o.code = 'opened' AND o.at >= ",
+    );
+    qb.push_bind(from).push(" AND o.at < ").push_bind(to);
+    scope.push(&mut qb);
+    Ok(qb)
+}
+
+/// Counts of the entries in `[from, to)` that statistics count, grouped: columns `code`,
+/// `who` (the actor of teammate replies and closes, else empty), `what` (the detail of SLA
+/// results, else empty), `n` (entries) and `tickets` (distinct tickets).
+pub fn stats_events<DB, T>(scope: &StatsScope<'_>, from: T, to: T) -> Result<QueryBuilder<DB>>
+where
+    DB: Database,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+    T: for<'a> Encode<'a, DB> + Type<DB> + Send + 'static,
+{
+    let mut qb = QueryBuilder::new(
+        "SELECT h.code AS code, \
+         CASE WHEN h.code IN ('reply_delivered', 'status_changed') THEN h.actor ELSE '' END AS who, \
+         CASE WHEN h.code IN ('sla_met', 'sla_breached') THEN h.detail ELSE '' END AS what, \
+         COUNT(*) AS n, COUNT(DISTINCT h.ticket_id) AS tickets \
+         FROM ticket_history h JOIN tickets ON tickets.id = h.ticket_id \
+         WHERE h.code IN ('sla_met', 'sla_breached', 'auto_closed', 'reply_delivered', 'status_changed') \
+         AND h.at >= ",
+    );
+    qb.push_bind(from).push(" AND h.at < ").push_bind(to);
+    qb.push(" AND (h.code IN ('sla_met', 'sla_breached', 'auto_closed') OR (h.code = 'reply_delivered' AND h.actor LIKE ")
+        .push_bind(TEAMMATE_ACTOR.to_string())
+        .push(") OR (h.code = 'status_changed' AND h.actor LIKE ")
+        .push_bind(TEAMMATE_ACTOR.to_string())
+        .push(" AND h.detail IN (");
+    push_list(&mut qb, closed_details()?);
+    qb.push(")))");
+    scope.push(&mut qb);
+    qb.push(" GROUP BY 1, 2, 3");
+    Ok(qb)
+}
+
+/// How a backend lists a ticket's current tags as rows of `value`, joined to `tickets`.
+pub enum TagsFrom {
+    /// `, json_each(tickets.state, '$.tags') tag`
+    Sqlite,
+    /// `CROSS JOIN LATERAL jsonb_array_elements_text(…) AS tag(value)`
+    Postgres,
+}
+
+/// The current tags of the tickets opened in `[from, to)`, with how many carry each: columns
+/// `tag`, `n`. All of them (few): Rust orders and cuts them, so the backends' collations never
+/// decide ties.
+pub fn stats_tags<DB, T>(
+    scope: &StatsScope<'_>,
+    from: T,
+    to: T,
+    dialect: TagsFrom,
+) -> QueryBuilder<DB>
+where
+    DB: Database,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+    T: for<'a> Encode<'a, DB> + Type<DB> + Send + 'static,
+{
+    let mut qb = QueryBuilder::new(
+        "SELECT tag.value AS tag, COUNT(DISTINCT tickets.id) AS n \
+         FROM ticket_history o JOIN tickets ON tickets.id = o.ticket_id",
+    );
+    qb.push(match dialect {
+        TagsFrom::Sqlite => ", json_each(tickets.state, '$.tags') tag",
+        TagsFrom::Postgres => {
+            " CROSS JOIN LATERAL jsonb_array_elements_text(tickets.state::jsonb -> 'tags') AS tag(value)"
+        }
+    });
+    qb.push(" WHERE o.code = 'opened' AND o.at >= ");
+    qb.push_bind(from).push(" AND o.at < ").push_bind(to);
+    scope.push(&mut qb);
+    qb.push(" GROUP BY tag.value");
+    qb
+}
+
+fn push_list<DB>(qb: &mut QueryBuilder<DB>, values: Vec<String>)
+where
+    DB: Database,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+{
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+}
+
+/// One grouped row of [`stats_events`], decoded into `raw`.
+pub fn add_stats_event(
+    raw: &mut crate::core::stats::StatsRaw,
+    code: &str,
+    who: &str,
+    what: &str,
+    n: i64,
+    tickets: i64,
+) -> Result<()> {
+    use crate::core::{Actor, HistoryKind};
+    let teammate = || -> Result<crate::core::Teammate> {
+        match from_json::<Actor>(who, "history actor")? {
+            Actor::Teammate(t) => Ok(t),
+            other => Err(StoreError::Corrupt(format!(
+                "a teammate's entry has actor {other:?}"
+            ))),
+        }
+    };
+    let (n, tickets) = (n.max(0) as u64, tickets.max(0) as u64);
+    match code {
+        "reply_delivered" => raw.replies.push((teammate()?, n)),
+        "status_changed" => raw.closed.push((teammate()?, tickets)),
+        "auto_closed" => raw.auto_closed += n,
+        "sla_met" | "sla_breached" => match from_json::<HistoryKind>(what, "history detail")? {
+            HistoryKind::SlaMet { target } => raw.sla.push((target, true, n)),
+            HistoryKind::SlaBreached { target } => raw.sla.push((target, false, n)),
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "an SLA entry has detail {other:?}"
+                )));
+            }
+        },
+        other => return Err(StoreError::Corrupt(format!("unexpected code {other:?}"))),
+    }
+    Ok(())
+}
+
+/// One row of [`stats_opened`], decoded.
+pub fn opened_ticket(
+    network: &str,
+    kind: &str,
+    opened_at: DateTime<Utc>,
+    reply: Option<(DateTime<Utc>, String)>,
+    closed_at: Option<DateTime<Utc>>,
+) -> Result<crate::core::stats::OpenedTicket> {
+    use crate::core::{Actor, Network};
+    let network = network
+        .parse::<Network>()
+        .map_err(|_| StoreError::Corrupt(format!("ticket network {network:?}")))?;
+    let kind = ITEM_KINDS
+        .iter()
+        .copied()
+        .find(|k| kind_str(*k) == kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("ticket kind {kind:?}")))?;
+    let first_response = match reply {
+        Some((at, actor)) => match from_json::<Actor>(&actor, "history actor")? {
+            Actor::Teammate(t) => Some((at, t)),
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "a teammate's reply has actor {other:?}"
+                )));
+            }
+        },
+        None => None,
+    };
+    Ok(crate::core::stats::OpenedTicket {
+        network,
+        kind,
+        opened_at,
+        first_response,
+        resolved_at: closed_at,
+    })
+}
+
+#[cfg(test)]
+mod stats_tests {
+    use super::*;
+    use crate::core::{Actor, ChatUserId, Surface, Teammate};
+
+    #[test]
+    fn the_teammate_pattern_matches_teammates_only() {
+        let like = |s: &str| s.starts_with(TEAMMATE_ACTOR.trim_end_matches('%'));
+        let teammate = Actor::Teammate(Teammate {
+            surface: Surface::Discord,
+            id: ChatUserId::new("42"),
+        });
+        assert!(like(&to_json(&teammate).unwrap()));
+        assert!(!like(&to_json(&Actor::System).unwrap()));
+        let customer = Actor::Customer(crate::core::CustomerId::new("teammate"));
+        assert!(!like(&to_json(&customer).unwrap()));
+        // `_` and `%` are LIKE wildcards: the pattern must hold none but the final `%`.
+        assert!(!TEAMMATE_ACTOR.trim_end_matches('%').contains(['_', '%']));
+    }
+
+    #[test]
+    fn closed_details_are_the_entries_decide_writes() {
+        let details = closed_details().unwrap();
+        assert_eq!(details.len(), 3);
+        assert!(
+            details
+                .contains(&r#"{"kind":"status_changed","from":"read","to":"closed"}"#.to_string())
+        );
+    }
 }

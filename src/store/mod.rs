@@ -673,6 +673,18 @@ pub trait Store: Send + Sync + 'static {
     /// descending), at most `limit`.
     async fn find_tickets(&self, filter: &Filter, limit: i64) -> Result<Vec<Ticket>>;
 
+    /// Team statistics of `period` over the tickets `scope` admits (its network, assignee and
+    /// channel route; `Filter::default()`: every ticket), durations measured under `schedule`
+    /// (wall-clock without one). The statements select and count (see `core::stats` for the
+    /// definitions); percentiles are computed in Rust by `core::stats::summarise`, so both
+    /// backends give the same figures.
+    async fn team_stats(
+        &self,
+        period: crate::core::stats::Period,
+        scope: &Filter,
+        schedule: Option<&crate::core::hours::Schedule>,
+    ) -> Result<crate::core::stats::TeamStats>;
+
     // ---- saved replies --------------------------------------------------------------------
 
     /// All saved replies, by name (case-insensitive: by `str::to_lowercase`, then bytewise).

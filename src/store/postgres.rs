@@ -1390,6 +1390,75 @@ impl Store for PgStore {
         .await
     }
 
+    async fn team_stats(
+        &self,
+        period: crate::core::stats::Period,
+        scope: &Filter,
+        schedule: Option<&crate::core::hours::Schedule>,
+    ) -> Result<crate::core::stats::TeamStats> {
+        let (from, to) = (period.from, period.to);
+        let mut raw = crate::core::stats::StatsRaw::default();
+        let mut stats_scope = codec::StatsScope {
+            filter: scope,
+            ids: None,
+        };
+        if let (true, Some(route)) = (codec::StatsScope::needs_ids(scope), &scope.route) {
+            let mut ids = Vec::new();
+            for row in codec::stats_candidates::<Postgres, _>(scope, from, to)
+                .build()
+                .fetch_all(&self.pool)
+                .await?
+            {
+                let t = codec::ticket(row.try_get("id")?, 0, row.try_get("state")?)?;
+                if route.admits(&t.state) {
+                    ids.push(t.id.0);
+                }
+            }
+            stats_scope.ids = Some(ids);
+        }
+        // Three independent statements: run them at once, on separate connections.
+        let mut opened = codec::stats_opened::<Postgres, _>(&stats_scope, from, to)?;
+        let mut events = codec::stats_events::<Postgres, _>(&stats_scope, from, to)?;
+        let mut tags =
+            codec::stats_tags::<Postgres, _>(&stats_scope, from, to, codec::TagsFrom::Postgres);
+        let (opened, events, tags) = tokio::try_join!(
+            opened.build().fetch_all(&self.pool),
+            events.build().fetch_all(&self.pool),
+            tags.build().fetch_all(&self.pool),
+        )?;
+        for row in opened {
+            let reply = match (
+                row.try_get::<Option<DateTime<Utc>>, _>("reply_at")?,
+                row.try_get::<Option<String>, _>("reply_actor")?,
+            ) {
+                (Some(at), Some(actor)) => Some((at, actor)),
+                _ => None,
+            };
+            raw.opened.push(codec::opened_ticket(
+                row.try_get("network")?,
+                row.try_get("kind")?,
+                row.try_get("opened_at")?,
+                reply,
+                row.try_get("closed_at")?,
+            )?);
+        }
+        for row in events {
+            codec::add_stats_event(
+                &mut raw,
+                row.try_get("code")?,
+                row.try_get("who")?,
+                row.try_get("what")?,
+                row.try_get("n")?,
+                row.try_get("tickets")?,
+            )?;
+        }
+        for row in tags {
+            let n: i64 = row.try_get("n")?;
+            raw.tags.push((row.try_get("tag")?, n.max(0) as u64));
+        }
+        Ok(crate::core::stats::summarise(period, raw, schedule))
+    }
+
     async fn saved_replies(&self) -> Result<Vec<SavedReply>> {
         sqlx::query(
             "SELECT id, name, body, updated_by, updated_at FROM saved_replies \

@@ -551,7 +551,11 @@ pub fn commands(name: &str, connectable: &[crate::core::Network]) -> Value {
                           "required": true, "min_value": 1}]},
             {"type": 1, "name": "away", "description": "Mark yourself away (round-robin gives you no new tickets) or back",
              "options": [{"type": 3, "name": "state", "description": "on: away; off: back", "required": true,
-                          "choices": choices(&["on", "off"])}]}
+                          "choices": choices(&["on", "off"])}]},
+            {"type": 1, "name": "stats", "description": "Team statistics of this channel's tickets",
+             "options": [
+                {"type": 3, "name": "period", "description": "7d (default), 30d or YYYY-MM-DD..YYYY-MM-DD"},
+                {"type": 3, "name": "filter", "description": "e.g. network:facebook team:support"}]}
         ]
     }])
 }
@@ -1419,7 +1423,8 @@ mod tests {
                 "connect",
                 "accounts",
                 "disconnect",
-                "away"
+                "away",
+                "stats"
             ]
         );
         let find = &c[0]["options"][3]["options"][0];
