@@ -260,6 +260,7 @@ impl Workers {
             tokio::spawn(workers::retention::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::autoclose::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::sla::run(svc.clone(), rx.clone())),
+            tokio::spawn(crate::report::run(svc.clone(), rx.clone())),
             tokio::spawn(metrics_upkeep(svc.clone(), rx.clone())),
         ];
         let polled = svc.networks.all_polled();

@@ -99,6 +99,9 @@ pub struct Config {
     /// Named business hours (`[hours.<name>]`), used by channels' `hours = "<name>"`.
     #[serde(default)]
     pub hours: BTreeMap<String, HoursConfig>,
+    /// The weekly report (optional; see `report`).
+    #[serde(default)]
+    pub report: Option<ReportConfig>,
     /// The Discord application (optional; see `server::discord`).
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
@@ -1071,6 +1074,58 @@ pub const MAX_RETENTION_DAYS: u32 = 36_500;
 /// The longest retention interval or grace period accepted (30 days).
 pub const MAX_RETENTION_INTERVAL_SECS: u64 = 30 * 86_400;
 
+/// Where the TrueType font for the report's chart is read from by default (Debian's
+/// `fonts-dejavu-core`, which the container image installs).
+pub const DEFAULT_REPORT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/// The weekly report: the past week's statistics and a chart, posted once a week (one
+/// replica sends it) in a Slack channel, a Discord channel, or both.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    #[serde(default)]
+    pub slack_channel: Option<String>,
+    #[serde(default)]
+    pub discord_channel: Option<String>,
+    /// The day it is sent (`mon` … `sun`), covering the seven days before it.
+    #[serde(default = "default_report_weekday")]
+    pub weekday: String,
+    /// The local hour it is sent at (0–23).
+    #[serde(default = "default_report_hour")]
+    pub hour: u32,
+    /// The zone of `weekday` and `hour` and of the report's days (IANA name).
+    #[serde(default = "default_report_tz")]
+    pub tz: String,
+    /// Business hours the durations are measured in (a `[hours.<name>]`); absent: wall-clock.
+    #[serde(default)]
+    pub hours: Option<String>,
+    /// The chart's font (a TrueType file); unreadable: the chart is drawn without text.
+    #[serde(default = "default_report_font")]
+    pub font: String,
+}
+
+fn default_report_weekday() -> String {
+    "mon".into()
+}
+fn default_report_hour() -> u32 {
+    9
+}
+fn default_report_tz() -> String {
+    "UTC".into()
+}
+fn default_report_font() -> String {
+    DEFAULT_REPORT_FONT.into()
+}
+
+impl ReportConfig {
+    pub fn weekday(&self) -> Option<chrono::Weekday> {
+        self.weekday.parse().ok()
+    }
+    pub fn tz(&self) -> Option<chrono_tz::Tz> {
+        self.tz.parse().ok()
+    }
+}
+
 /// How long closed tickets and finished queue rows are kept (see `workers::retention`).
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, default)]
@@ -1545,6 +1600,9 @@ impl Config {
             ));
         }
         self.validate_automation(&mut problems);
+        if let Some(r) = &self.report {
+            self.validate_report(r, &mut problems);
+        }
         let r = &self.retention;
         if r.days > 0 && (r.interval_secs == 0 || r.batch < 1) {
             problems.push(
@@ -2284,6 +2342,37 @@ impl Config {
                 .and_then(|name| self.hours.get(name))
                 .and_then(|h| h.schedule().ok()),
             sla,
+        }
+    }
+
+    fn validate_report(&self, r: &ReportConfig, problems: &mut Vec<String>) {
+        if r.slack_channel.is_none() && r.discord_channel.is_none() {
+            problems.push("report needs slack_channel or discord_channel".into());
+        }
+        if r.discord_channel.is_some() && self.discord.is_none() {
+            problems.push("report.discord_channel needs the [discord] section".into());
+        }
+        if r.weekday().is_none() {
+            problems.push(format!(
+                "report.weekday {:?} is not a day (mon, tue, … sun)",
+                r.weekday
+            ));
+        }
+        if r.hour > 23 {
+            problems.push("report.hour must be between 0 and 23".into());
+        }
+        if r.tz().is_none() {
+            problems.push(format!(
+                "report.tz: unknown time zone {:?} (use an IANA name such as Europe/Berlin)",
+                r.tz
+            ));
+        }
+        if let Some(name) = &r.hours
+            && !self.hours.contains_key(name)
+        {
+            problems.push(format!(
+                "report.hours = {name:?} names no [hours.{name}] section"
+            ));
         }
     }
 

@@ -586,6 +586,54 @@ pub fn auto_closed(after_days: u32) -> String {
     )
 }
 
+/// The weekly report's title (the chart's file title).
+pub fn weekly_report_title(first: chrono::NaiveDate, last: chrono::NaiveDate) -> String {
+    format!(
+        "Switchboard weekly report {} – {}",
+        first.format("%a %-d %b"),
+        last.format("%a %-d %b %Y")
+    )
+}
+
+/// The weekly report's message: its heading, the week's statistics (see [`stats_report`])
+/// and what the chart's colours mean.
+pub fn weekly_report(
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+    stats: &super::stats::TeamStats,
+    name: &dyn Fn(&Teammate) -> Option<Rich>,
+) -> Rich {
+    let legend: Vec<String> = stats
+        .by_network
+        .iter()
+        .map(|(n, _)| format!("{} {}", colour_square(*n), network_name(*n)))
+        .collect();
+    let mut out = Rich::ours(format!(
+        ":bar_chart: *Weekly report* · {}\n",
+        weekly_report_title(first, last)
+    ))
+    .then_rich(stats_report(stats, StatsScope::default(), name, 10));
+    if !legend.is_empty() {
+        out = out.then(format!(
+            "\nChart: new tickets per day ({}); the line is the first-response median per day.",
+            legend.join(", ")
+        ));
+    }
+    out
+}
+
+/// The square emoji nearest a network's colour on the chart.
+fn colour_square(n: Network) -> &'static str {
+    match n {
+        Network::Facebook | Network::Linkedin => ":large_blue_square:",
+        Network::Instagram => ":large_purple_square:",
+        Network::Whatsapp | Network::Tiktok => ":large_green_square:",
+        Network::X => ":black_large_square:",
+        Network::Youtube => ":large_red_square:",
+        Network::Google => ":large_yellow_square:",
+    }
+}
+
 /// `{next_open}` in an out-of-hours reply when the schedule opens on no day within a year.
 pub const NEXT_OPEN_UNKNOWN: &str = "as soon as we can";
 
@@ -2032,7 +2080,7 @@ pub struct StatsScope<'a> {
 pub fn stats_report(
     s: &super::stats::TeamStats,
     scope: StatsScope<'_>,
-    mention: &dyn Fn(&Teammate) -> Option<String>,
+    mention: &dyn Fn(&Teammate) -> Option<Rich>,
     max_teammates: usize,
 ) -> Rich {
     let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
@@ -2109,7 +2157,7 @@ pub fn stats_report(
         for t in s.teammates.iter().take(max_teammates) {
             out = out.then("\n• ");
             out = match mention(&t.teammate) {
-                Some(m) => out.then(m),
+                Some(m) => out.then_rich(m),
                 None => {
                     out.then_theirs(format!("{}:{}", t.teammate.surface.as_str(), t.teammate.id))
                 }
@@ -2224,8 +2272,8 @@ mod stats_text_tests {
         }
     }
 
-    fn slack_only(t: &Teammate) -> Option<String> {
-        (t.surface == Surface::Slack).then(|| format!("<@{}>", t.id))
+    fn slack_only(t: &Teammate) -> Option<Rich> {
+        (t.surface == Surface::Slack).then(|| Rich::ours(format!("<@{}>", t.id)))
     }
 
     #[test]

@@ -634,7 +634,18 @@ async fn stats(
             && t.id.as_str().chars().all(|c| c.is_ascii_digit()))
         .then(|| render::mention(t))
     };
-    let answer = super::stats_answer(svc, &words, route, &format!("/{command}"), &mention).await?;
+    // The channel's business hours (a forum post's: its forum's).
+    let hours = [i.channel_id.as_deref(), i.channel_parent.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|c| svc.config.discord_channel(c))
+        .and_then(|(guild, channel)| {
+            svc.config
+                .channel_rules(&crate::config::Destination::Discord { guild, channel })
+                .hours
+        });
+    let answer =
+        super::stats_answer(svc, &words, route, &format!("/{command}"), &mention, hours).await?;
     Ok(render::ephemeral_rich(&answer))
 }
 

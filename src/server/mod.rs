@@ -141,6 +141,7 @@ pub(crate) async fn stats_answer(
     route: Option<crate::core::filter::RouteMatch>,
     command: &str,
     mention: &(dyn Fn(&crate::core::Teammate) -> Option<String> + Sync),
+    hours: Option<crate::core::hours::Schedule>,
 ) -> Result<crate::core::Rich, Refusal> {
     use crate::core::{stats, text};
     let teams = svc.config.team_names();
@@ -156,11 +157,13 @@ pub(crate) async fn stats_answer(
         route,
         ..Default::default()
     };
-    // Business hours are not configured yet: periods are UTC days, durations wall-clock.
-    let period = args.period.resolve(chrono::Utc::now(), chrono_tz::Tz::UTC);
+    // In the channel's business hours (its zone's days, open time only), when it has them;
+    // UTC days and wall-clock time otherwise.
+    let tz = hours.as_ref().map_or(chrono_tz::Tz::UTC, |h| h.tz);
+    let period = args.period.resolve(chrono::Utc::now(), tz);
     let figures = svc
         .store
-        .team_stats(period, &filter, None)
+        .team_stats(period, &filter, hours.as_ref())
         .await
         .map_err(|e| Refusal::internal("cannot compute statistics", e))?;
     let scope = text::StatsScope {
@@ -170,7 +173,7 @@ pub(crate) async fn stats_answer(
     Ok(text::stats_report(
         &figures,
         scope,
-        mention,
+        &|t| mention(t).map(crate::core::Rich::ours),
         text::STATS_TEAMMATES_SHOWN,
     ))
 }

@@ -967,7 +967,14 @@ async fn stats_command(
         (t.surface == Surface::Slack && t.id.as_str().chars().all(|c| c.is_ascii_alphanumeric()))
             .then(|| render::mention(t))
     };
-    let answer = super::stats_answer(state, words, route, &command.command, &mention).await?;
+    let hours = state
+        .config
+        .channel_rules(&crate::config::Destination::Slack {
+            channel: &command.channel_id,
+        })
+        .hours;
+    let answer =
+        super::stats_answer(state, words, route, &command.command, &mention, hours).await?;
     Ok(Json(render::ephemeral(&answer)).into_response())
 }
 

@@ -150,6 +150,52 @@ impl Respond for SlackResponder {
                     .unwrap_or_default();
                 ResponseTemplate::new(200).set_body_json(json!({"ok": true, "users": members}))
             }
+            // The current file upload, as Slack documents it: an upload URL for a named file of
+            // a given length, the bytes POSTed there, then the upload completed into a channel.
+            "/files.getUploadURLExternal" => {
+                let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
+                let length = q.get("length").and_then(|l| l.parse::<u64>().ok());
+                match (q.get("filename"), length) {
+                    (Some(name), Some(n)) if !name.is_empty() && n > 0 => {
+                        let base = format!(
+                            "{}://{}:{}",
+                            req.url.scheme(),
+                            req.url.host_str().unwrap_or("127.0.0.1"),
+                            req.url.port().unwrap_or(80)
+                        );
+                        ResponseTemplate::new(200).set_body_json(json!({
+                            "ok": true,
+                            "upload_url": format!("{base}/upload/F0REPORT?length={n}"),
+                            "file_id": "F0REPORT"
+                        }))
+                    }
+                    _ => ResponseTemplate::new(200)
+                        .set_body_json(json!({"ok": false, "error": "invalid_arguments"})),
+                }
+            }
+            "/upload/F0REPORT" => {
+                let expected = req
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "length")
+                    .and_then(|(_, v)| v.parse::<usize>().ok());
+                if expected == Some(req.body.len()) {
+                    ResponseTemplate::new(200).set_body_string(format!("OK - {}", req.body.len()))
+                } else {
+                    ResponseTemplate::new(400).set_body_string("length mismatch")
+                }
+            }
+            "/files.completeUploadExternal" => {
+                if body["files"][0]["id"] == "F0REPORT" {
+                    ResponseTemplate::new(200).set_body_json(json!({
+                        "ok": true,
+                        "files": [{"id": "F0REPORT", "title": body["files"][0]["title"]}]
+                    }))
+                } else {
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"ok": false, "error": "file_not_found"}))
+                }
+            }
             _ => ResponseTemplate::new(200).set_body_json(json!({"ok": true})),
         }
     }

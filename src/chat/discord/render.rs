@@ -162,7 +162,14 @@ pub fn relative_time(at: chrono::DateTime<chrono::Utc>) -> String {
 
 /// The Slack shortcodes `core::text` uses, as Unicode.
 fn emoji(s: &str) -> String {
-    const CODES: [(&str, &str); 16] = [
+    const CODES: [(&str, &str); 23] = [
+        (":bar_chart:", "📊"),
+        (":large_blue_square:", "🟦"),
+        (":large_purple_square:", "🟪"),
+        (":large_green_square:", "🟩"),
+        (":black_large_square:", "⬛"),
+        (":large_red_square:", "🟥"),
+        (":large_yellow_square:", "🟨"),
         (":robot_face:", "🤖"),
         (":stopwatch:", "⏱️"),
         (":red_circle:", "🔴"),
