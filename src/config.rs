@@ -2958,6 +2958,70 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_example_weekly_report_parses_and_bad_settings_are_named() {
+        let hours = example_with("Business hours, SLAs and automatic replies", &[]);
+        let report = example_with("Weekly report", &["discord_channel"]);
+        let (_, report_lines) = report.split_once("[report]").expect("the section");
+        let text = format!("{hours}\n[report]{report_lines}");
+        let config = Config::parse(&text).expect("parses");
+        let r = config.report.as_ref().expect("[report]");
+        assert_eq!(r.weekday(), Some(chrono::Weekday::Mon));
+        assert_eq!((r.hour, r.tz()), (9, Some(chrono_tz::Europe::Berlin)));
+        assert!(
+            config.validate().iter().all(|p| !p.contains("report")),
+            "{:?}",
+            config.validate()
+        );
+        for (from, to, problem) in [
+            (
+                "weekday = \"mon\"",
+                "weekday = \"monday-ish\"",
+                "report.weekday",
+            ),
+            (
+                "hour = 9",
+                "hour = 24",
+                "report.hour must be between 0 and 23",
+            ),
+            (
+                "tz = \"Europe/Berlin\"\nhours",
+                "tz = \"Berlin\"\nhours",
+                "report.tz: unknown time zone",
+            ),
+            (
+                "hours = \"office\"\nfont",
+                "hours = \"shop\"\nfont",
+                "report.hours = \"shop\"",
+            ),
+            (
+                "slack_channel = \"C0REPORTS01\"",
+                "",
+                "report needs slack_channel or discord_channel",
+            ),
+        ] {
+            assert!(text.contains(from), "{from}");
+            let config = Config::parse(&text.replace(from, to)).expect("parses");
+            assert!(
+                config.validate().iter().any(|p| p.contains(problem)),
+                "{to}: {:?}",
+                config.validate()
+            );
+        }
+        // A Discord channel needs Discord.
+        let config = Config::parse(&text.replace(
+            "slack_channel = \"C0REPORTS01\"",
+            "discord_channel = \"645027906669510667\"",
+        ))
+        .expect("parses");
+        assert!(
+            config
+                .validate()
+                .iter()
+                .any(|p| p.contains("report.discord_channel needs the [discord] section"))
+        );
+    }
+
     /// The example's `[google]` block and `server.public_url`, uncommented.
     fn example_with_google() -> String {
         example_with("Google", &[])

@@ -609,8 +609,9 @@ pub fn weekly_report(
         .map(|(n, _)| format!("{} {}", colour_square(*n), network_name(*n)))
         .collect();
     let mut out = Rich::ours(format!(
-        ":bar_chart: *Weekly report* · {}\n",
-        weekly_report_title(first, last)
+        ":bar_chart: *Weekly report* · {} – {}\n",
+        first.format("%a %-d %b"),
+        last.format("%a %-d %b %Y")
     ))
     .then_rich(stats_report(stats, StatsScope::default(), name, 10));
     if !legend.is_empty() {

@@ -157,12 +157,14 @@ impl Respond for SlackResponder {
                 let length = q.get("length").and_then(|l| l.parse::<u64>().ok());
                 match (q.get("filename"), length) {
                     (Some(name), Some(n)) if !name.is_empty() && n > 0 => {
-                        let base = format!(
-                            "{}://{}:{}",
-                            req.url.scheme(),
-                            req.url.host_str().unwrap_or("127.0.0.1"),
-                            req.url.port().unwrap_or(80)
-                        );
+                        // Back to this same fake, wherever it listens.
+                        let host = req
+                            .headers
+                            .get("host")
+                            .and_then(|h| h.to_str().ok())
+                            .unwrap_or("127.0.0.1")
+                            .to_string();
+                        let base = format!("http://{host}");
                         ResponseTemplate::new(200).set_body_json(json!({
                             "ok": true,
                             "upload_url": format!("{base}/upload/F0REPORT?length={n}"),
