@@ -112,7 +112,7 @@ impl PeriodSpec {
 }
 
 /// The first instant of a local date (a day starting in a DST gap starts after it).
-fn start_of(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+pub fn start_of(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let midnight = day.and_time(chrono::NaiveTime::MIN);
     (0..=180)
         .find_map(|m| {

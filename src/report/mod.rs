@@ -9,14 +9,14 @@ pub mod chart;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::config::ReportConfig;
 use crate::core::filter::Filter;
-use crate::core::stats::Period;
+use crate::core::stats::{Period, start_of};
 use crate::core::text;
 use crate::workers::Services;
 
@@ -36,29 +36,30 @@ pub fn due(now: DateTime<Utc>, weekday: Weekday, hour: u32, tz: Tz) -> Option<Na
     let today = now.with_timezone(&tz).date_naive();
     let back = (7 + today.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
     let mut day = today - chrono::Duration::days(i64::from(back));
+    // An hour skipped by a DST change runs at the first instant after the gap.
     let at = |d: NaiveDate| {
-        tz.from_local_datetime(&d.and_hms_opt(hour, 0, 0)?)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
+        let local = d.and_time(chrono::NaiveTime::MIN) + chrono::Duration::hours(i64::from(hour));
+        (0..=180)
+            .find_map(|m| {
+                use chrono::TimeZone;
+                tz.from_local_datetime(&(local + chrono::Duration::minutes(m)))
+                    .earliest()
+            })
+            .map_or_else(|| start_of(d, tz), |t| t.with_timezone(&Utc))
     };
-    let mut when = at(day)?;
+    let mut when = at(day);
     if when > now {
         day -= chrono::Duration::days(7);
-        when = at(day)?;
+        when = at(day);
     }
     (now - when < chrono::Duration::hours(LATEST_AFTER_HOURS)).then_some(day)
 }
 
-/// The local day `d` as an instant span.
+/// The local day `d` as an instant span (23 or 25 hours long across DST changes).
 fn day_span(d: NaiveDate, tz: Tz) -> Option<Period> {
-    let start = |d: NaiveDate| {
-        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-    };
     Some(Period {
-        from: start(d)?,
-        to: start(d.succ_opt()?)?,
+        from: start_of(d, tz),
+        to: start_of(d.succ_opt()?, tz),
     })
 }
 
@@ -100,27 +101,95 @@ pub async fn round(
     if !svc.store.take_lease(LEASE, holder, now, ttl).await? {
         return Ok(None);
     }
-    let once = format!("weekly-report:{week}");
-    if !svc.store.first_time(&once, now).await? {
+    // One mark per destination, taken before the report is built: a channel that got it is
+    // never sent it again when the other fails and a later round retries.
+    let mark = |surface: &str| format!("weekly-report:{week}:{surface}");
+    let mut slack = None;
+    if let Some(channel) = &config.slack_channel
+        && svc.store.first_time(&mark("slack"), now).await?
+    {
+        slack = Some(channel);
+    }
+    let mut discord = None;
+    if let (Some(channel), Some(client)) = (&config.discord_channel, &svc.discord)
+        && svc.store.first_time(&mark("discord"), now).await?
+    {
+        discord = Some((channel, client));
+    }
+    if slack.is_none() && discord.is_none() {
         return Ok(None);
     }
-    match send(svc, config, week, tz).await {
-        Ok(()) => Ok(Some(week)),
+    let report = match build(svc, config, week, tz).await {
+        Ok(r) => r,
         Err(e) => {
-            // Let the next round try again.
-            svc.store.forget(&once).await?;
-            Err(e)
+            for (taken, surface) in [(slack.is_some(), "slack"), (discord.is_some(), "discord")] {
+                if taken {
+                    svc.store.forget(&mark(surface)).await?;
+                }
+            }
+            return Err(e);
         }
+    };
+    let mut failure = None;
+    if let Some(channel) = slack
+        && let Err(e) = send_slack(svc, channel, &report).await
+    {
+        svc.store.forget(&mark("slack")).await?;
+        failure = Some(e);
+    }
+    if let Some((channel, client)) = discord
+        && let Err(e) = send_discord(client, channel, week, &report).await
+    {
+        svc.store.forget(&mark("discord")).await?;
+        failure = Some(e);
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(Some(week)),
     }
 }
 
-/// Build the week before `week` (its seven local days) and post it.
-async fn send(
+/// A week's report, ready for either surface.
+struct Report {
+    slack_text: String,
+    discord_body: serde_json::Value,
+    filename: String,
+    title: String,
+    png: Vec<u8>,
+}
+
+async fn send_slack(svc: &Services, channel: &str, r: &Report) -> anyhow::Result<()> {
+    svc.slack
+        .upload_file(channel, &r.filename, &r.title, r.png.clone(), &r.slack_text)
+        .await
+        .map_err(|e| anyhow::anyhow!("Slack upload: {e}"))?;
+    Ok(())
+}
+
+async fn send_discord(
+    discord: &crate::chat::discord::client::DiscordClient,
+    channel: &str,
+    week: NaiveDate,
+    r: &Report,
+) -> anyhow::Result<()> {
+    // A nonce per week: a retry after a lost answer posts nothing new.
+    let mut body = r.discord_body.clone();
+    body["nonce"] = format!("report-{}", week.format("%Y%m%d")).into();
+    body["enforce_nonce"] = true.into();
+    discord
+        .create_message_with_file(channel, &body, &r.filename, "image/png", r.png.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("Discord upload: {e}"))?;
+    Ok(())
+}
+
+/// The report of the week before `week` (its seven local days).
+async fn build(
     svc: &Services,
     config: &ReportConfig,
     week: NaiveDate,
     tz: Tz,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Report> {
     let schedule = config
         .hours
         .as_ref()
@@ -177,23 +246,13 @@ async fn send(
         (t.surface == crate::core::Surface::Discord)
             .then(|| crate::core::Rich::ours(format!("<@{}>", t.id)))
     });
-    let filename = format!("switchboard-week-{first}.png");
-    let title = text::weekly_report_title(first, last);
-    if let Some(channel) = &config.slack_channel {
-        let comment = crate::chat::slack::render::mrkdwn_of(&slack_summary, MAX_COMMENT_CHARS);
-        svc.slack
-            .upload_file(channel, &filename, &title, png.clone(), &comment)
-            .await
-            .map_err(|e| anyhow::anyhow!("Slack upload: {e}"))?;
-    }
-    if let (Some(channel), Some(discord)) = (&config.discord_channel, &svc.discord) {
-        let body = crate::chat::discord::render::message(&discord_summary);
-        discord
-            .create_message_with_file(channel, &body, &filename, "image/png", png)
-            .await
-            .map_err(|e| anyhow::anyhow!("Discord upload: {e}"))?;
-    }
-    Ok(())
+    Ok(Report {
+        slack_text: crate::chat::slack::render::mrkdwn_of(&slack_summary, MAX_COMMENT_CHARS),
+        discord_body: crate::chat::discord::render::message(&discord_summary),
+        filename: format!("switchboard-week-{first}.png"),
+        title: text::weekly_report_title(first, last),
+        png,
+    })
 }
 
 /// Slack's message text limit applies to an upload's comment too.
@@ -240,5 +299,15 @@ mod tests {
         let day =
             day_span(NaiveDate::from_ymd_opt(2026, 3, 29).expect("date"), berlin).expect("span");
         assert_eq!(day.to - day.from, chrono::Duration::hours(23));
+        // A zone whose clocks skip midnight (Santiago, September 2026): the day starts at
+        // 01:00, and a report at hour 0 runs then rather than never.
+        let santiago: Tz = "America/Santiago".parse().expect("zone");
+        let sun = NaiveDate::from_ymd_opt(2026, 9, 6).expect("date");
+        let span = day_span(sun, santiago).expect("span");
+        assert_eq!(span.to - span.from, chrono::Duration::hours(23));
+        assert_eq!(
+            due(span.from + chrono::Duration::minutes(5), Weekday::Sun, 0, santiago),
+            Some(sun)
+        );
     }
 }
