@@ -532,7 +532,8 @@ pub async fn stats(
             .map(|k| crate::core::filter::AssigneeMatch::AnyOf(vec![k])),
         ..Default::default()
     };
-    // Business hours are not configured yet: periods are UTC days, durations wall-clock.
+    // The CLI speaks for no channel: UTC days and wall-clock durations (a channel's business
+    // hours apply to its `stats` in chat).
     let period = args.period.resolve(now, chrono_tz::Tz::UTC);
     let figures = store.team_stats(period, &filter, None).await?;
     if csv {

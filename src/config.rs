@@ -2420,8 +2420,21 @@ impl Config {
                     "channel {id}: sla.warn_percent must be between 1 and 99"
                 ));
             }
-            if sla.notify.as_deref().is_some_and(|n| n.trim().is_empty()) {
-                problems.push(format!("channel {id}: sla.notify must not be empty"));
+            if let Some(n) = sla.notify.as_deref() {
+                // A Slack channel's group (S…) or person (U…/W…); a Discord channel's role id.
+                let discord = id.chars().all(|c| c.is_ascii_digit());
+                let ok = if discord {
+                    !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+                } else {
+                    n.starts_with(['S', 'U', 'W'])
+                        && n.len() > 1
+                        && n.chars().all(|c| c.is_ascii_alphanumeric())
+                };
+                if !ok {
+                    problems.push(format!(
+                        "channel {id}: sla.notify {n:?} must be a Slack user group (S…) or user (U…), or a Discord role id"
+                    ));
+                }
             }
         }
     }

@@ -248,7 +248,11 @@ async fn on_discord_the_weekly_report_is_a_message_with_the_png_attached() {
     assert_eq!(payload["allowed_mentions"]["parse"], serde_json::json!([]));
     // A retry after a lost answer cannot post it twice.
     assert_eq!(payload["enforce_nonce"], true);
-    assert!(payload["nonce"].as_str().is_some_and(|n| n.starts_with("report-")));
+    assert!(
+        payload["nonce"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("report-"))
+    );
     let file = parts
         .iter()
         .find(|(name, _, _)| name == "files[0]")

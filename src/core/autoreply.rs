@@ -36,11 +36,13 @@ pub struct Policy<'a> {
 }
 
 /// Which automatic reply, if any, a customer message that arrived at `now` (written at
-/// `written`) gets on a ticket in `state` (after the message was applied). Out of hours wins
-/// over first contact.
+/// `written`) gets on a ticket in `state` (after the message was applied; `before`: as it
+/// was, `None` for a new ticket). Out of hours wins over first contact; a first contact is
+/// a new conversation or one quiet on both sides for the period (not a busy one).
 pub fn choose<'a>(
     policy: &Policy<'a>,
     hours: Option<&Schedule>,
+    before: Option<&TicketState>,
     state: &TicketState,
     written: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -63,8 +65,13 @@ pub fn choose<'a>(
     {
         return Some((AutoReplyKind::OutOfHours, text));
     }
+    let quiet = before.is_none_or(|b| {
+        now - b.last_customer_at >= policy.every
+            && b.last_reply_at.is_none_or(|r| now - r >= policy.every)
+    });
     policy
         .first_contact
+        .filter(|_| quiet)
         .map(|text| (AutoReplyKind::FirstContact, text))
 }
 
@@ -152,7 +159,8 @@ mod tests {
         let closed = utc("2026-12-05T10:00:00Z"); // Saturday
         let p = policy();
         let h = office();
-        let kind = |state: &TicketState, now| choose(&p, Some(&h), state, now, now).map(|r| r.0);
+        let kind =
+            |state: &TicketState, now| choose(&p, Some(&h), None, state, now, now).map(|r| r.0);
         assert_eq!(kind(&dm(), open), Some(AutoReplyKind::FirstContact));
         assert_eq!(kind(&dm(), closed), Some(AutoReplyKind::OutOfHours));
         // Once per conversation per period.
@@ -168,22 +176,40 @@ mod tests {
             public: true,
             ..policy()
         };
-        assert!(choose(&public, Some(&h), &comment, open, open).is_some());
+        assert!(choose(&public, Some(&h), None, &comment, open, open).is_some());
         // A message written long before it arrived (a backfill) gets none.
         assert_eq!(
-            choose(&p, Some(&h), &dm(), open - Duration::hours(3), open),
+            choose(&p, Some(&h), None, &dm(), open - Duration::hours(3), open),
             None
         );
         // Without business hours there is no "out of hours".
         assert_eq!(
-            choose(&p, None, &dm(), closed, closed).map(|r| r.0),
+            choose(&p, None, None, &dm(), closed, closed).map(|r| r.0),
             Some(AutoReplyKind::FirstContact)
         );
         let ooh_only = Policy {
             first_contact: None,
             ..policy()
         };
-        assert_eq!(choose(&ooh_only, Some(&h), &dm(), open, open), None);
+        assert_eq!(choose(&ooh_only, Some(&h), None, &dm(), open, open), None);
+        // A conversation going on (the customer wrote an hour ago, or the team answered
+        // then) gets no first-contact reply, however long since the last automatic one;
+        // quiet for the period on both sides, it does.
+        let mut busy = dm();
+        busy.last_customer_at = open - Duration::hours(1);
+        let first = |b: &TicketState| choose(&p, Some(&h), Some(b), &dm(), open, open).map(|r| r.0);
+        assert_eq!(first(&busy), None);
+        busy.last_customer_at = open - Duration::hours(30);
+        busy.last_reply_at = Some(open - Duration::hours(2));
+        assert_eq!(first(&busy), None);
+        busy.last_reply_at = Some(open - Duration::hours(26));
+        assert_eq!(first(&busy), Some(AutoReplyKind::FirstContact));
+        // Out of hours still answers a busy conversation (once per period).
+        busy.last_customer_at = closed - Duration::minutes(5);
+        assert_eq!(
+            choose(&p, Some(&h), Some(&busy), &dm(), closed, closed).map(|r| r.0),
+            Some(AutoReplyKind::OutOfHours)
+        );
     }
 
     #[test]

@@ -206,8 +206,14 @@ pub enum Effect {
     /// `decide`.
     CardsPostedLate { tickets: Vec<TicketId> },
     /// Tell the ticket's channel (its SLA group, if one is set) that a response is due soon
-    /// or overdue (`breached`).
-    SlaAlert { target: SlaTarget, breached: bool },
+    /// or overdue (`breached`): about the clock started at `since` (a later clock is another
+    /// wait, which this alert is not about).
+    SlaAlert {
+        target: SlaTarget,
+        breached: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<DateTime<Utc>>,
+    },
 }
 
 /// A review as it read at one time: what changed is shown side by side.
@@ -358,7 +364,7 @@ pub fn decide(
             if item.customer.name.is_some() {
                 d.state.customer.name = item.customer.name.clone();
             }
-            start_clock(&mut d, now);
+            start_clock(&mut d, item.created_at, now);
             d.history.push(entry(
                 now,
                 Actor::Customer(item.customer.id.clone()),
@@ -421,7 +427,7 @@ pub fn decide(
             d.state.first_item_edited = true;
             d.state.context.rating = after.rating;
             set_status(&mut d, Status::Unread, customer, now);
-            start_clock(&mut d, now);
+            start_clock(&mut d, now, now);
             // Told like a new customer message: the channel when the ticket was closed or
             // unassigned, else only the assignee.
             let was_closed = ticket.state.status == Status::Closed;
@@ -861,7 +867,7 @@ pub fn decide(
         Event::Refresh => d.effects.push(Effect::UpdateCard),
         Event::SlaCheck { as_of } => {
             if let Some(clock) = &mut d.state.sla {
-                let target = clock.target;
+                let (target, since) = (clock.target, clock.since);
                 let breached = match sla::check(clock, *as_of) {
                     sla::Check::Nothing => return Ok(d),
                     sla::Check::Warn => {
@@ -881,7 +887,11 @@ pub fn decide(
                     HistoryKind::SlaWarned { target }
                 };
                 d.history.push(entry(now, Actor::System, what));
-                d.effects.push(Effect::SlaAlert { target, breached });
+                d.effects.push(Effect::SlaAlert {
+                    target,
+                    breached,
+                    since: Some(since),
+                });
                 d.effects.push(Effect::UpdateCard);
             }
         }
@@ -1039,7 +1049,7 @@ fn open(event: &Event, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         auto_assigned: None,
         erased: false,
         auto_replied_at: None,
-        sla: Some(SlaClock {
+        sla: sla::counts(item.created_at, now).then_some(SlaClock {
             target: SlaTarget::FirstResponse,
             since: now,
             due: None,
@@ -1202,8 +1212,11 @@ pub fn add_auto_reply(d: &mut Decision, key: MessageKey, text: String, now: Date
 
 /// The customer is waiting from `now`, unless they already were: for the team's first
 /// response, or its next one once a teammate has answered. The channel's policy arms it
-/// (`sla::arm`).
-fn start_clock(d: &mut Decision, now: DateTime<Utc>) {
+/// (`sla::arm`). A message written long before it arrived (a backfill) starts none.
+fn start_clock(d: &mut Decision, written: DateTime<Utc>, now: DateTime<Utc>) {
+    if !sla::counts(written, now) {
+        return;
+    }
     if d.state.sla.is_none() {
         d.state.sla = Some(SlaClock {
             target: if d.state.last_replied_by.is_some() {
@@ -1353,7 +1366,8 @@ mod tests {
             vec![
                 Effect::SlaAlert {
                     target: SlaTarget::FirstResponse,
-                    breached: false
+                    breached: false,
+                    since: Some(t0()),
                 },
                 Effect::UpdateCard
             ]
@@ -1409,7 +1423,10 @@ mod tests {
         step(
             &mut t,
             &Event::CustomerMessage {
-                item: item("77_2", "and?"),
+                item: InboundItem {
+                    created_at: mins(120),
+                    ..item("77_2", "and?")
+                },
             },
             mins(120),
         );
@@ -1422,7 +1439,10 @@ mod tests {
         step(
             &mut t,
             &Event::CustomerMessage {
-                item: item("77_3", "hello??"),
+                item: InboundItem {
+                    created_at: mins(130),
+                    ..item("77_3", "hello??")
+                },
             },
             mins(130),
         );
@@ -1438,7 +1458,8 @@ mod tests {
         );
         assert!(breached.effects.contains(&Effect::SlaAlert {
             target: SlaTarget::NextResponse,
-            breached: true
+            breached: true,
+            since: Some(mins(120)),
         }));
         assert!(step(&mut t, &check(400), mins(400)).is_noop());
         // Answered after the breach: no "met", and the clock stops.
@@ -1455,6 +1476,17 @@ mod tests {
         assert!(!late.history.iter().any(|h| h.what.code() == "sla_met"));
         assert_eq!(t.state.sla, None);
 
+        // A message written hours before it arrived (a backfill) starts no clock, on a new
+        // ticket or an answered one.
+        let old = decide(
+            None,
+            &Event::CustomerMessage {
+                item: item("77_9", "from last week"),
+            },
+            mins(180),
+        )
+        .expect("opens");
+        assert_eq!(old.state.sla, None);
         // Closing stops a running clock; an unarmed clock (no SLA) never alerts.
         let mut other = ticket(Status::Unread);
         assert!(step(&mut other, &check(10_000), mins(10_000)).is_noop());

@@ -12,6 +12,16 @@ use super::model::{SlaClock, SlaTarget};
 /// The default share of the target after which the channel is warned, in percent.
 pub const DEFAULT_WARN_PERCENT: u8 = 75;
 
+/// A customer message written more than this long before Switchboard saw it (a backfill
+/// when an account is connected, a poll after an outage) starts no SLA clock: the team could
+/// not have answered it in time, and a batch of breach pings would bury the channel.
+pub const MAX_MESSAGE_AGE_MINUTES: i64 = 60;
+
+/// Whether a customer message written at `written` and seen at `now` starts a clock.
+pub fn counts(written: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - written <= Duration::minutes(MAX_MESSAGE_AGE_MINUTES)
+}
+
 /// A channel's response targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlaPolicy {

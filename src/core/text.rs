@@ -316,6 +316,13 @@ pub fn reply_failed(author: &str, network: Network, reason: &FailureReason) -> R
     .then(".")
 }
 
+/// In the thread when an automatic reply (see `core::autoreply`) was not delivered.
+pub fn auto_reply_failed(network: Network, reason: &FailureReason) -> Rich {
+    Rich::ours(":warning: The automatic reply was *not delivered*: ")
+        .then_rich(failure_reason(network, reason))
+        .then(".")
+}
+
 /// The card's warning line while the latest reply has failed.
 pub fn card_failure(network: Network, reason: &FailureReason) -> Rich {
     Rich::ours(":warning: Last reply failed: ")
@@ -1234,6 +1241,16 @@ mod tests {
             )
             .annotated(),
             @":red_circle: SLA missed: the next response to ⟨Jane⟩ on <https://example.slack.com/archives/C1/p1|⟨ticket #42⟩> was due ⟪<!date^1800000000^{time}|10:40>⟫ and nobody has answered yet."
+        );
+    }
+
+    #[test]
+    fn an_automatic_reply_failure_names_no_teammate() {
+        insta::assert_snapshot!(
+            auto_reply_failed(Network::Facebook, &FailureReason::OutsideWindow).annotated(),
+            @"
+        :warning: The automatic reply was *not delivered*: the reply window has closed (the customer's last message is too old); the customer must write again.
+        "
         );
     }
 

@@ -306,7 +306,12 @@ mod tests {
         let span = day_span(sun, santiago).expect("span");
         assert_eq!(span.to - span.from, chrono::Duration::hours(23));
         assert_eq!(
-            due(span.from + chrono::Duration::minutes(5), Weekday::Sun, 0, santiago),
+            due(
+                span.from + chrono::Duration::minutes(5),
+                Weekday::Sun,
+                0,
+                santiago
+            ),
             Some(sun)
         );
     }

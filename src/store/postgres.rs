@@ -1707,7 +1707,10 @@ impl Store for PgStore {
         members: &[crate::core::ChatUserId],
     ) -> Result<super::RoundRobinState> {
         // One read transaction: counts, flags and cursor from the same snapshot.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
         let mut out = Vec::with_capacity(members.len());
         for id in members {
             let assignee = crate::core::Assignee::Person(crate::core::Teammate {

@@ -61,6 +61,7 @@ fn arm_sla(svc: &Services, decision: &mut crate::core::Decision) {
 fn auto_reply(
     svc: &Services,
     decision: &mut crate::core::Decision,
+    before: Option<&crate::core::TicketState>,
     item: &crate::core::InboundItem,
     now: chrono::DateTime<Utc>,
 ) {
@@ -77,9 +78,14 @@ fn auto_reply(
         return;
     };
     let policy = config.policy();
-    let Some((_, body)) =
-        autoreply::choose(&policy, rules.hours.as_ref(), state, item.created_at, now)
-    else {
+    let Some((_, body)) = autoreply::choose(
+        &policy,
+        rules.hours.as_ref(),
+        before,
+        state,
+        item.created_at,
+        now,
+    ) else {
         return;
     };
     if svc
@@ -145,7 +151,8 @@ pub async fn apply(
         }
         arm_sla(svc, &mut decision);
         if let Event::CustomerMessage { item } = event {
-            auto_reply(svc, &mut decision, item, now);
+            let before = ticket.as_ref().map(|t| &t.state);
+            auto_reply(svc, &mut decision, before, item, now);
         }
         if decision.is_noop() {
             let ours = match consumes {

@@ -540,8 +540,12 @@ fn sla_alert_due(
     ticket: &Ticket,
     target: crate::core::SlaTarget,
     breached: bool,
+    since: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
-    let clock = ticket.state.sla.filter(|c| c.target == target)?;
+    let clock = ticket
+        .state
+        .sla
+        .filter(|c| c.target == target && since.is_none_or(|s| s == c.since))?;
     if !breached && clock.breached {
         return None;
     }

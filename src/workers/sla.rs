@@ -10,9 +10,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::core::filter::Filter;
 use crate::core::sla::{Check, check};
-use crate::core::{Event, Status};
+use crate::core::{Event, Status, TicketId};
 use crate::store::Consumes;
 
 use super::Services;
@@ -24,8 +23,12 @@ const LEASE: &str = "sla";
 /// How often a round runs: an alert is at most this late.
 pub const ROUND_EVERY: Duration = Duration::from_secs(60);
 
-/// Open tickets looked at per round at most.
-const ROUND_LIMIT: i64 = 5_000;
+/// Tickets read per page: a round pages through every ticket active within
+/// [`LOOK_BACK_DAYS`], by id, so the longest-waiting are never crowded out by newer ones.
+const PAGE: i64 = 1_000;
+
+/// Tickets quiet for longer are not looked at: any clock of theirs ran out long ago.
+const LOOK_BACK_DAYS: i64 = 90;
 
 pub async fn run(svc: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
     if !svc.config.sla_configured() {
@@ -54,23 +57,29 @@ pub async fn round(svc: &Services, holder: &str, now: DateTime<Utc>) -> anyhow::
     if !svc.store.take_lease(LEASE, holder, now, ttl).await? {
         return Ok(0);
     }
-    let filter = Filter {
-        statuses: vec![Status::Unread, Status::Read],
-        ..Default::default()
-    };
+    let since = now - chrono::Duration::days(LOOK_BACK_DAYS);
+    let mut after = TicketId(0);
     let mut alerts = 0;
-    for t in svc.store.find_tickets(&filter, ROUND_LIMIT).await? {
-        let Some(clock) = &t.state.sla else {
-            continue;
+    loop {
+        let page = svc.store.tickets_since(since, after, PAGE).await?;
+        let Some(last) = page.last() else {
+            break;
         };
-        if check(clock, now) == Check::Nothing {
-            continue;
-        }
-        let event = Event::SlaCheck { as_of: now };
-        match apply(svc, &Lookup::Id(t.id), &event, Consumes::Nothing).await {
-            Ok(Applied::Committed(_)) => alerts += 1,
-            Ok(_) => {}
-            Err(e) => warn!(ticket = %t.id, error = format!("{e:#}"), "cannot check the SLA"),
+        after = last.id;
+        for t in &page {
+            let Some(clock) = &t.state.sla else {
+                continue;
+            };
+            let open = matches!(t.state.status, Status::Unread | Status::Read);
+            if !open || check(clock, now) == Check::Nothing {
+                continue;
+            }
+            let event = Event::SlaCheck { as_of: now };
+            match apply(svc, &Lookup::Id(t.id), &event, Consumes::Nothing).await {
+                Ok(Applied::Committed(_)) => alerts += 1,
+                Ok(_) => {}
+                Err(e) => warn!(ticket = %t.id, error = format!("{e:#}"), "cannot check the SLA"),
+            }
         }
     }
     if alerts > 0 {

@@ -469,11 +469,11 @@ async fn deliver(
                 .map(|t| t.id.as_str())
                 .into_iter()
                 .collect();
-            let body = render::pinging(
-                &text::reply_failed(&who, ticket.state.network, reason),
-                &users,
-                &[],
-            );
+            let explained = match msg.teammate {
+                Some(_) => text::reply_failed(&who, ticket.state.network, reason),
+                None => text::auto_reply_failed(ticket.state.network, reason),
+            };
+            let body = render::pinging(&explained, &users, &[]);
             Ok(done(
                 post_in_thread(discord, &card, &body, &nonce(job, "")).await,
             ))
@@ -516,8 +516,12 @@ async fn deliver(
         }
         // In the card's thread, pinging the SLA's role when one is set; the channel gets a
         // notice linking to the card, as for a customer's new message.
-        Effect::SlaAlert { target, breached } => {
-            let Some(due) = super::sla_alert_due(ticket, *target, *breached) else {
+        Effect::SlaAlert {
+            target,
+            breached,
+            since,
+        } => {
+            let Some(due) = super::sla_alert_due(ticket, *target, *breached, *since) else {
                 return Ok(Outcome::Done(vec![]));
             };
             let role = super::sla_notify(svc, ticket, account);

@@ -288,8 +288,12 @@ impl SurfaceOutbox for Slack {
                 Ok(done_or_failure(posted))
             }
             // In the thread and the channel, pinging the SLA's group when one is set.
-            Effect::SlaAlert { target, breached } => {
-                let Some(due) = super::sla_alert_due(ticket, *target, *breached) else {
+            Effect::SlaAlert {
+                target,
+                breached,
+                since,
+            } => {
+                let Some(due) = super::sla_alert_due(ticket, *target, *breached, *since) else {
                     return Ok(Outcome::Done(vec![]));
                 };
                 if let Some(wait) = paced(svc, &card.channel) {
@@ -377,8 +381,10 @@ impl SurfaceOutbox for Slack {
                     .as_ref()
                     .map(render::mention)
                     .unwrap_or_else(|| "Teammate".to_string());
-                let content =
-                    render::message(&text::reply_failed(&who, ticket.state.network, reason));
+                let content = render::message(&match msg.teammate {
+                    Some(_) => text::reply_failed(&who, ticket.state.network, reason),
+                    None => text::auto_reply_failed(ticket.state.network, reason),
+                });
                 // A configured token that expired also alerts the account's channel, once (not
                 // per message). A connected account's channel is told by its health alert.
                 if *reason == FailureReason::TokenExpired && !account.is_connected() {
