@@ -11,6 +11,11 @@ use switchboard::config::{ChannelConfig, SlaConfig};
 use switchboard::core::TicketId;
 use switchboard::workers::sla::round;
 
+/// A comment webhook written just now (an old one, as a backfill is, starts no SLA clock).
+fn fresh(webhook: String) -> String {
+    webhook.replace("1700000000", &Utc::now().timestamp().to_string())
+}
+
 fn with_sla(c: &mut switchboard::config::Config) {
     c.slack.channels = vec![ChannelConfig {
         id: CHANNEL.into(),
@@ -34,13 +39,13 @@ async fn an_unanswered_ticket_pings_once_at_the_warning_and_once_at_the_breach()
     w.slack_ok().await;
     w.graph_ok().await;
     let now = Utc::now();
-    w.meta_webhook(&comment_webhook(
+    w.meta_webhook(&fresh(comment_webhook(
         "1001_1",
         "1001",
         "5001",
         "<!channel> Jo",
         "anyone there?",
-    ))
+    )))
     .await;
     w.settle().await;
     let posted = w.take_slack("/chat.postMessage").await;
@@ -53,8 +58,10 @@ async fn an_unanswered_ticket_pings_once_at_the_warning_and_once_at_the_breach()
 
     // A second ticket, a minute later: the queue lists the soonest due first, with its
     // time left.
-    w.meta_webhook(&comment_webhook("1001_2", "1001", "5002", "Al", "me too"))
-        .await;
+    w.meta_webhook(&fresh(comment_webhook(
+        "1001_2", "1001", "5002", "Al", "me too",
+    )))
+    .await;
     w.settle().await;
     w.take_slack("/chat.postMessage").await;
     let (_, body) = w.command("UANA", "queue unassigned").await;
@@ -146,8 +153,10 @@ async fn a_ticket_answered_in_time_records_the_target_met_and_never_pings() {
     w.slack_ok().await;
     w.graph_ok().await;
     let now = Utc::now();
-    w.meta_webhook(&comment_webhook("1001_1", "1001", "5001", "Jo", "question"))
-        .await;
+    w.meta_webhook(&fresh(comment_webhook(
+        "1001_1", "1001", "5001", "Jo", "question",
+    )))
+    .await;
     w.settle().await;
     let card = w.store.card_of(TicketId(1)).await.unwrap().unwrap().message;
     w.thread_message("Ev1", "UANA", &card, "1700000500.000100", "Here you go")
