@@ -173,6 +173,22 @@ async fn a_ticket_answered_in_time_records_the_target_met_and_never_pings() {
         round(&w.svc, "a", now + Duration::hours(2)).await.unwrap(),
         0
     );
+
+    // A comment written long ago (a backfill) opens a ticket with no clock and no due line.
+    w.take_slack("/chat.postMessage").await;
+    w.meta_webhook(&comment_webhook(
+        "1001_9",
+        "1001",
+        "5009",
+        "Old",
+        "from 2023",
+    ))
+    .await;
+    w.settle().await;
+    let old = w.store.ticket(TicketId(2)).await.unwrap().unwrap();
+    assert_eq!(old.state.sla, None);
+    let posted = w.take_slack("/chat.postMessage").await;
+    assert!(!blocks_text(&posted[0].body).contains("First response due"));
 }
 
 const PSID: &str = "6001";
