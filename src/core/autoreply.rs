@@ -11,10 +11,6 @@ use super::hours::Schedule;
 use super::model::{ItemKind, TicketState};
 use super::saved_reply::{FillError, Vars, fill};
 
-/// A customer message older than this when it arrives (a backfill, a late poll) gets no
-/// automatic reply: "thanks for your message" hours later reads wrong.
-pub const MAX_MESSAGE_AGE_MINUTES: i64 = 60;
-
 /// The variable that holds the next opening time in an out-of-hours text.
 pub const NEXT_OPEN: &str = "{next_open}";
 
@@ -51,7 +47,9 @@ pub fn choose<'a>(
     if !private && !policy.public {
         return None;
     }
-    if now - written > Duration::minutes(MAX_MESSAGE_AGE_MINUTES) {
+    // A backfilled message (written long before it arrived) gets none: "thanks for your
+    // message" hours later reads wrong. The same rule keeps it from starting an SLA clock.
+    if !super::sla::counts(written, now) {
         return None;
     }
     if state

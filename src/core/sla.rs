@@ -13,8 +13,9 @@ use super::model::{SlaClock, SlaTarget};
 pub const DEFAULT_WARN_PERCENT: u8 = 75;
 
 /// A customer message written more than this long before Switchboard saw it (a backfill
-/// when an account is connected, a poll after an outage) starts no SLA clock: the team could
-/// not have answered it in time, and a batch of breach pings would bury the channel.
+/// when an account is connected, a poll after an outage) starts no SLA clock and gets no
+/// automatic reply: the team could not have answered it in time, and a batch of breach
+/// pings or late acknowledgements would bury the channel and the customers.
 pub const MAX_MESSAGE_AGE_MINUTES: i64 = 60;
 
 /// Whether a customer message written at `written` and seen at `now` starts a clock.

@@ -1147,13 +1147,7 @@ pub fn queue_sla(
     match standing {
         Standing::Breached { .. } => format!(" · :red_circle: {what} overdue"),
         Standing::Warned { due } | Standing::OnTrack { due } => {
-            let left = *due - now;
-            let left = if left.num_hours() >= 1 {
-                format!("{} h {:02} min", left.num_hours(), left.num_minutes() % 60)
-            } else {
-                format!("{} min", left.num_minutes().max(1))
-            };
-            format!(" · :stopwatch: {left} to {what}")
+            format!(" · :stopwatch: {} to {what}", duration(*due - now))
         }
     }
 }
