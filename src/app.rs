@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::networks::meta::GraphClient;
 use crate::server::inbox_writer::InboxWriter;
 use crate::store::{self, DynStore};
-use crate::workers::{self, Services, outbox::Pacer};
+use crate::workers::{self, Services};
 
 /// Build the services from a validated configuration (see `Config::validate`; `serve`
 /// refuses to start before this) and an opened store.
@@ -52,7 +52,6 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         ),
         None => None,
     };
-    let pacer = Pacer::new(Duration::from_millis(config.outbox.channel_pace_ms));
     let inbox = InboxWriter::spawn(store.clone());
     // Token calls never follow redirects: a 307 would resend the client secret elsewhere.
     let oauth_http = reqwest::Client::builder()
@@ -88,7 +87,6 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         discord,
         wake_inbox: Notify::new(),
         wake_outbox: Notify::new(),
-        pacer,
         metrics: Default::default(),
     }))
 }
@@ -260,6 +258,7 @@ impl Workers {
             tokio::spawn(workers::retention::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::autoclose::run(svc.clone(), rx.clone())),
             tokio::spawn(workers::sla::run(svc.clone(), rx.clone())),
+            tokio::spawn(workers::storm::run(svc.clone(), rx.clone())),
             tokio::spawn(crate::report::run(svc.clone(), rx.clone())),
             tokio::spawn(metrics_upkeep(svc.clone(), rx.clone())),
         ];

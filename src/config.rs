@@ -15,7 +15,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 mod auto_assign;
+mod storm;
 pub use auto_assign::AutoAssignConfig;
+pub use storm::StormConfig;
 
 pub const ENV_DATABASE_URL: &str = "SWITCHBOARD_DATABASE_URL";
 pub const ENV_META_APP_SECRET: &str = "SWITCHBOARD_META_APP_SECRET";
@@ -81,6 +83,8 @@ pub struct Config {
     pub slack: SlackConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub storm: StormConfig,
     #[serde(default)]
     pub inbox: InboxConfig,
     #[serde(default)]
@@ -1557,6 +1561,7 @@ impl Config {
     /// Every problem that stops `serve`, one sentence each.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        self.storm.validate(&mut problems);
         let mut missing = |key: &str, env: &str| {
             problems.push(format!("{key} is not set (set it in the file or {env})"));
         };

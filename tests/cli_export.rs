@@ -73,6 +73,7 @@ async fn seed(db: &str) {
                 decision,
                 consumes: Consumes::Nothing,
                 now: at,
+                storm: None,
             })
             .await
             .expect("commit");

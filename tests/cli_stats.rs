@@ -92,6 +92,7 @@ async fn seed(db: &str) {
             decision,
             consumes: Consumes::Nothing,
             now: opened,
+            storm: None,
         })
         .await
         .expect("commit");

@@ -76,6 +76,7 @@ async fn seed(w: &World, who: Teammate, tag: &str) {
             decision,
             consumes: Consumes::Nothing,
             now: opened,
+            storm: None,
         })
         .await
         .expect("commit");

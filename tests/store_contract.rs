@@ -130,6 +130,7 @@ async fn apply(
             decision,
             consumes,
             now,
+            storm: None,
         })
         .await
         .expect("commit")
@@ -301,6 +302,9 @@ contract!(
     away_flags_are_per_teammate_and_surface,
     round_robin_counts_open_tickets_and_moves_its_cursor_once,
     statistics_count_a_known_history,
+    a_storm_is_started_fed_and_ended_with_its_jobs,
+    a_stale_storm_write_conflicts_and_writes_nothing,
+    pacing_is_shared_by_concurrent_takers,
 );
 
 // ---- not backend-specific -------------------------------------------------------------------
@@ -529,6 +533,7 @@ async fn commit_new_then_existing(store: DynStore) {
             decision,
             consumes: Consumes::Nothing,
             now: t0(),
+            storm: None,
         })
         .await
         .unwrap();
@@ -565,6 +570,7 @@ async fn commit_new_then_existing(store: DynStore) {
             decision,
             consumes: Consumes::Nothing,
             now: at(10),
+            storm: None,
         })
         .await
         .unwrap();
@@ -962,6 +968,7 @@ async fn jobs_are_created_per_effect_in_their_lanes(store: DynStore) {
             decision,
             consumes: Consumes::Nothing,
             now: at(1),
+            storm: None,
         })
         .await
         .unwrap();
@@ -1394,6 +1401,7 @@ async fn ticket_with(
             decision,
             consumes: Consumes::Nothing,
             now: updated_at,
+            storm: None,
         })
         .await
         .expect("commit")
@@ -1564,6 +1572,7 @@ async fn find_tickets_filters_orders_and_limits(store: DynStore) {
         account: Some(AccountId::new("page1")),
         visibility: Some(Visibility::Public),
         route: None,
+        storm: None,
     };
     assert_eq!(
         found(s, open_assigned_page1.clone(), 100).await,
@@ -3619,6 +3628,7 @@ async fn ticket_with_history(
             decision,
             consumes: Consumes::Nothing,
             now: t0(),
+            storm: None,
         })
         .await
         .expect("commit")
@@ -3996,4 +4006,390 @@ async fn statistics_count_a_known_history(store: DynStore) {
         .await
         .expect("stats");
     assert!(s.is_empty(), "{}", figures(&s));
+}
+
+// ---- storm mode -------------------------------------------------------------------------------
+
+fn storm_write(
+    version: Option<i64>,
+    join: switchboard::store::StormJoin,
+    message: Option<MessageKey>,
+    recent: Vec<DateTime<Utc>>,
+) -> switchboard::store::StormWrite {
+    switchboard::store::StormWrite {
+        key: "slack:C1|facebook:page1:page1_post1".into(),
+        version,
+        recent,
+        join,
+        message,
+    }
+}
+
+/// Open a ticket from a comment, with a storm write in the same commit.
+async fn open_in_storm(
+    store: &DynStore,
+    id: &str,
+    customer: &str,
+    now: DateTime<Utc>,
+    w: switchboard::store::StormWrite,
+) -> CommitOutcome {
+    let item = comment(id, customer, &format!("comment {id}"), now);
+    let decision = decide(None, &Event::CustomerMessage { item }, now).expect("applies");
+    store
+        .commit(Commit {
+            target: Target::New,
+            decision,
+            consumes: Consumes::Nothing,
+            now,
+            storm: Some(w),
+        })
+        .await
+        .expect("commit")
+}
+
+fn committed(o: CommitOutcome) -> TicketId {
+    match o {
+        CommitOutcome::Committed { ticket, .. } => ticket,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn a_storm_is_started_fed_and_ended_with_its_jobs(s: DynStore) {
+    use switchboard::store::{NewStorm, StormJoin, StormPost};
+    let key = "slack:C1|facebook:page1:page1_post1";
+    // A calm comment records the post's activity only.
+    let t1 = committed(
+        open_in_storm(
+            &s,
+            "c1",
+            "u1",
+            at(0),
+            storm_write(None, StormJoin::No, None, vec![at(0)]),
+        )
+        .await,
+    );
+    let a = s.post_activity(key).await.expect("read").expect("row");
+    assert_eq!(a.activity.recent, vec![at(0)]);
+    assert_eq!(a.activity.storm, None);
+    // The next starts a storm, anchored on its ticket, with a card and a thread job.
+    let start = StormJoin::Start(NewStorm {
+        post_key: "facebook:page1:page1_post1".into(),
+        channel: "slack:C1".into(),
+        post: StormPost {
+            subject: None,
+            link: Some("https://facebook.com/page1/posts/1".into()),
+        },
+    });
+    let m2 = MessageKey::new("in:facebook:post1_c2");
+    let t2 = committed(
+        open_in_storm(
+            &s,
+            "c2",
+            "u2",
+            at(1),
+            storm_write(Some(a.version), start, Some(m2), vec![at(0), at(1)]),
+        )
+        .await,
+    );
+    let a = s.post_activity(key).await.expect("read").expect("row");
+    let storm = a.activity.storm.expect("a storm runs");
+    let row = s.storm(storm).await.expect("read").expect("storm");
+    assert_eq!(row.anchor, t2);
+    assert_eq!(row.count, 1);
+    assert_eq!(row.card, None);
+    assert_eq!(
+        row.post.link.as_deref(),
+        Some("https://facebook.com/page1/posts/1")
+    );
+    // A third joins it: counted and listed; the waiting jobs are not doubled.
+    let t3 = committed(
+        open_in_storm(
+            &s,
+            "c3",
+            "u3",
+            at(2),
+            storm_write(
+                Some(a.version),
+                StormJoin::Existing(storm),
+                Some(MessageKey::new("in:facebook:post1_c3")),
+                vec![at(0), at(1), at(2)],
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s.storm(storm).await.expect("read").expect("storm").count, 2);
+    let lines = s.storm_lines(storm, 0, 100).await.expect("lines");
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| (l.ticket, l.text.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(t2, "comment c2"), (t3, "comment c3")]
+    );
+    assert_eq!(lines[0].author, "Customer u2");
+    assert_eq!(s.storm_of_ticket(t3).await.expect("read"), Some(storm));
+    assert_eq!(s.storm_of_ticket(t1).await.expect("read"), None);
+    // The storm's own jobs, one of each, on its anchor; the tickets' cards are not queued.
+    let jobs = s.claim_jobs(100, at(3), lease()).await.expect("claim");
+    let effects: Vec<&Effect> = jobs.iter().map(|j| &j.effect).collect();
+    assert!(
+        effects.contains(&&Effect::StormCard { storm }),
+        "{effects:?}"
+    );
+    assert!(
+        effects.contains(&&Effect::StormThread { storm }),
+        "{effects:?}"
+    );
+    let storm_jobs: Vec<_> = jobs
+        .iter()
+        .filter(|j| {
+            matches!(
+                j.effect,
+                Effect::StormCard { .. } | Effect::StormThread { .. }
+            )
+        })
+        .collect();
+    assert_eq!(storm_jobs.len(), 2, "{storm_jobs:?}");
+    assert!(storm_jobs.iter().all(|j| j.ticket == t2));
+    // The card is recorded once; the thread batch records how far it got and queues the rest.
+    let card_job = storm_jobs
+        .iter()
+        .find(|j| matches!(j.effect, Effect::StormCard { .. }))
+        .expect("card job");
+    assert!(
+        s.finish_job(
+            card_job.claim(),
+            &[JobRecord::StormCard {
+                storm,
+                chat: chat("9.1")
+            }],
+            at(3)
+        )
+        .await
+        .expect("finish")
+    );
+    let thread_job = storm_jobs
+        .iter()
+        .find(|j| matches!(j.effect, Effect::StormThread { .. }))
+        .expect("thread job");
+    assert!(
+        s.finish_job(
+            thread_job.claim(),
+            &[JobRecord::StormPosted {
+                storm,
+                upto: lines[0].seq
+            }],
+            at(3)
+        )
+        .await
+        .expect("finish")
+    );
+    let row = s.storm(storm).await.expect("read").expect("storm");
+    assert_eq!(row.card, Some(chat("9.1")));
+    assert_eq!(row.posted_upto, lines[0].seq);
+    let next = s.claim_jobs(100, at(4), lease()).await.expect("claim");
+    assert_eq!(
+        next.iter().map(|j| &j.effect).collect::<Vec<_>>(),
+        vec![&Effect::StormThread { storm }],
+        "one more batch for the member not yet shown"
+    );
+    assert!(
+        s.finish_job(
+            next[0].claim(),
+            &[JobRecord::StormPosted {
+                storm,
+                upto: lines[1].seq
+            }],
+            at(4)
+        )
+        .await
+        .expect("finish")
+    );
+    assert!(
+        s.claim_jobs(100, at(5), lease())
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    // A bulk filter finds exactly the storm's tickets.
+    let filter = Filter {
+        storm: Some(storm),
+        ..Filter::default()
+    };
+    let mut found: Vec<TicketId> = s
+        .find_tickets(&filter, 100)
+        .await
+        .expect("find")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    found.sort();
+    assert_eq!(found, vec![t2, t3]);
+    // Not quiet yet: nothing ends. Quiet: it ends once, the post is calm again, and the final
+    // card edit and last batch are queued.
+    assert!(
+        s.end_quiet_storms(at(1), at(-100), at(5))
+            .await
+            .expect("end")
+            .is_empty()
+    );
+    assert_eq!(
+        s.end_quiet_storms(at(10), at(-100), at(10))
+            .await
+            .expect("end"),
+        vec![storm]
+    );
+    assert!(
+        s.end_quiet_storms(at(20), at(-100), at(20))
+            .await
+            .expect("end")
+            .is_empty()
+    );
+    let row = s.storm(storm).await.expect("read").expect("storm");
+    assert_eq!(row.ended_at, Some(at(10)));
+    let a = s.post_activity(key).await.expect("read").expect("row");
+    assert_eq!(a.activity.storm, None);
+    assert!(a.activity.recent.is_empty());
+    let last = s.claim_jobs(100, at(11), lease()).await.expect("claim");
+    let mut effects: Vec<String> = last.iter().map(|j| format!("{:?}", j.effect)).collect();
+    effects.sort();
+    assert_eq!(
+        effects,
+        vec![
+            format!("{:?}", Effect::StormCard { storm }),
+            format!("{:?}", Effect::StormThread { storm })
+        ]
+    );
+    // A refresh after a bulk action is queued once while one waits.
+    for j in &last {
+        assert!(s.finish_job(j.claim(), &[], at(11)).await.expect("finish"));
+    }
+    s.touch_storm(storm, at(12)).await.expect("touch");
+    s.touch_storm(storm, at(12)).await.expect("touch");
+    assert_eq!(
+        s.claim_jobs(100, at(12), lease())
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
+    // Calm activity is forgotten after the window.
+    s.end_quiet_storms(at(100), at(100), at(100))
+        .await
+        .expect("end");
+    assert_eq!(s.post_activity(key).await.expect("read"), None);
+}
+
+async fn a_stale_storm_write_conflicts_and_writes_nothing(s: DynStore) {
+    use switchboard::store::StormJoin;
+    let key = "slack:C1|facebook:page1:page1_post1";
+    committed(
+        open_in_storm(
+            &s,
+            "c1",
+            "u1",
+            at(0),
+            storm_write(None, StormJoin::No, None, vec![at(0)]),
+        )
+        .await,
+    );
+    // Another writer read "no row" too: its commit conflicts, and its ticket is not written.
+    let late = open_in_storm(
+        &s,
+        "c2",
+        "u2",
+        at(1),
+        storm_write(None, StormJoin::No, None, vec![at(1)]),
+    )
+    .await;
+    assert_eq!(late, CommitOutcome::Conflict);
+    let stale = open_in_storm(
+        &s,
+        "c2",
+        "u2",
+        at(1),
+        storm_write(Some(7), StormJoin::No, None, vec![at(1)]),
+    )
+    .await;
+    assert_eq!(stale, CommitOutcome::Conflict);
+    assert_eq!(s.count_tickets().await.expect("count"), 1);
+    // Joining a storm that has ended conflicts as well.
+    let a = s.post_activity(key).await.expect("read").expect("row");
+    let gone = open_in_storm(
+        &s,
+        "c3",
+        "u3",
+        at(2),
+        storm_write(
+            Some(a.version),
+            StormJoin::Existing(999),
+            Some(MessageKey::new("in:facebook:post1_c3")),
+            vec![],
+        ),
+    )
+    .await;
+    assert_eq!(gone, CommitOutcome::Conflict);
+    assert_eq!(s.count_tickets().await.expect("count"), 1);
+}
+
+async fn pacing_is_shared_by_concurrent_takers(s: DynStore) {
+    let gap = Duration::seconds(1);
+    // Two replicas ask at the same moment: one gets the slot, the other the time of the next.
+    let (a, b) = tokio::join!(
+        s.take_pace("post:slack:C1", gap, at(0)),
+        s.take_pace("post:slack:C1", gap, at(0) + Duration::microseconds(1))
+    );
+    let (a, b) = (a.expect("pace"), b.expect("pace"));
+    assert_eq!(
+        [a.is_none(), b.is_none()].iter().filter(|x| **x).count(),
+        1,
+        "exactly one slot: {a:?} {b:?}"
+    );
+    let waits: Vec<_> = [a, b].into_iter().flatten().collect();
+    assert_eq!(waits.len(), 1);
+    assert!(
+        waits[0] == at(1) || waits[0] == at(1) + Duration::microseconds(1),
+        "the next slot is one gap after the one taken: {waits:?}"
+    );
+    // Before the slot: still waiting, for the same time. At it: taken. Other keys are apart.
+    assert!(
+        s.take_pace("post:slack:C1", gap, at(0) + Duration::milliseconds(500))
+            .await
+            .expect("pace")
+            .is_some()
+    );
+    assert_eq!(
+        s.take_pace("post:slack:C2", gap, at(0))
+            .await
+            .expect("pace"),
+        None
+    );
+    assert_eq!(
+        s.take_pace("update:slack:C1", gap, at(0))
+            .await
+            .expect("pace"),
+        None
+    );
+    assert_eq!(
+        s.take_pace("post:slack:C1", gap, at(2))
+            .await
+            .expect("pace"),
+        None
+    );
+    // Many takers over three seconds of attempts: never two slots within one gap.
+    let mut taken = Vec::new();
+    for ms in (3_000..6_000).step_by(100) {
+        let now = at(0) + Duration::milliseconds(ms);
+        let (x, y) = tokio::join!(
+            s.take_pace("post:slack:C1", gap, now),
+            s.take_pace("post:slack:C1", gap, now)
+        );
+        for r in [x, y] {
+            if r.expect("pace").is_none() {
+                taken.push(now);
+            }
+        }
+    }
+    assert_eq!(taken.len(), 3, "{taken:?}");
+    assert!(taken.windows(2).all(|w| w[1] - w[0] >= gap), "{taken:?}");
 }

@@ -92,6 +92,7 @@ async fn open(
             decision,
             consumes: Consumes::Nothing,
             now,
+            storm: None,
         })
         .await
         .expect("commit");

@@ -214,6 +214,11 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<DateTime<Utc>>,
     },
+    /// Post or edit the storm card of storm `storm` (see `core::storm`). Queued by the store
+    /// (one waiting at a time), never by `decide`; the job hangs on the storm's first ticket.
+    StormCard { storm: i64 },
+    /// Post the storm's next batch of messages in its card's thread.
+    StormThread { storm: i64 },
 }
 
 /// A review as it read at one time: what changed is shown side by side.

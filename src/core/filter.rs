@@ -42,6 +42,9 @@ pub struct Filter {
     /// every channel's (an admin, or the workers themselves).
     #[serde(default)]
     pub route: Option<RouteMatch>,
+    /// Only the tickets shown in this storm (a storm card's bulk actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storm: Option<i64>,
 }
 
 /// The tickets routed to one chat channel: the configuration's routing rules in order (the

@@ -22,6 +22,7 @@ pub mod rich;
 pub mod saved_reply;
 pub mod sla;
 pub mod stats;
+pub mod storm;
 pub mod tags;
 pub mod text;
 pub mod window;

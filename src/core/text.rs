@@ -2343,3 +2343,173 @@ mod stats_text_tests {
         );
     }
 }
+
+// ---- storm mode -----------------------------------------------------------------------------
+
+/// Characters of a customer's message a storm card or batch line shows.
+pub const STORM_LINE_CHARS: usize = 200;
+
+/// A customer's message on one line, cut to `max` characters.
+fn storm_snippet(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// One storm message as a line: "• *Ana* (#12): text".
+pub fn storm_line(line: &super::storm::StormLine) -> Rich {
+    let text = if line.text.is_empty() {
+        Rich::ours("_(removed)_")
+    } else {
+        Rich::theirs(storm_snippet(&line.text, STORM_LINE_CHARS))
+    };
+    Rich::ours("• *")
+        .then_theirs(&line.author)
+        .then(format!("* (#{}): ", line.ticket.0))
+        .then_rich(text)
+}
+
+/// The storm card's text (`since`: when it started, in the surface's date markup).
+pub fn storm_card(view: &super::storm::StormView, since: &str) -> Rich {
+    let post = match (&view.link, &view.subject) {
+        (Some(link), Some(subject)) => Rich::new().then_link(link, subject),
+        (Some(link), None) => Rich::new().then_link(link, "the post"),
+        (None, Some(subject)) => Rich::theirs(subject),
+        (None, None) => Rich::ours("one post"),
+    };
+    let mut card = match view.ended_at {
+        None => Rich::ours(":cyclone: *Comment storm* on ")
+            .then_rich(post)
+            .then(format!("\n*{}* comments since ", view.count))
+            .then_native(since)
+            .then(format!(" · {} in the last minute", view.per_minute)),
+        Some(end) => Rich::ours(":white_check_mark: *Comment storm over* on ")
+            .then_rich(post)
+            .then(format!(
+                "\n*{}* comments in {} · *{}* open, {} closed",
+                view.count,
+                duration(end - view.started_at),
+                view.open,
+                view.closed
+            )),
+    };
+    if !view.keywords.is_empty() {
+        card = card.then("\n*Top words:* ");
+        for (i, (word, n)) in view.keywords.iter().enumerate() {
+            if i > 0 {
+                card = card.then(" · ");
+            }
+            card = card.then_theirs(word).then(format!(" {n}"));
+        }
+    }
+    if !view.newest.is_empty() && view.ended_at.is_none() {
+        card = card.then("\n*Newest:*");
+        for l in &view.newest {
+            card = card.then("\n").then_rich(storm_line(l));
+        }
+    }
+    card.then(match view.ended_at {
+        None => "\nEvery comment is its own ticket: the thread lists them all. A customer who writes again after the storm, or a comment you open, gets its own card.",
+        Some(_) => "\nThe thread lists every comment; open any of them as a card below.",
+    })
+}
+
+/// A batch of storm messages posted in the storm card's thread.
+pub fn storm_batch(lines: &[super::storm::StormLine]) -> Rich {
+    let mut batch = Rich::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            batch = batch.then("\n");
+        }
+        batch = batch.then_rich(storm_line(l));
+    }
+    batch
+}
+
+/// The storm card's buttons and menu.
+pub const STORM_CLOSE_ALL: &str = "Close all";
+pub const STORM_ASSIGN_ME: &str = "Assign all to me";
+pub const STORM_OPEN_CARD: &str = "Open a comment as a card";
+pub const STORM_CLOSE_CONFIRM: &str = "Close every open ticket of this storm?";
+
+/// The answer to "open as card".
+pub fn storm_card_opened(ticket: super::TicketId) -> String {
+    format!(":white_check_mark: Ticket #{} gets its own card.", ticket.0)
+}
+
+/// A storm control of a storm that is no longer known.
+pub const NO_SUCH_STORM: &str = "That storm is no longer known.";
+
+/// A storm action refused because the storm is another channel's.
+pub const STORM_NOT_HERE: &str = ":no_entry: This storm belongs to another channel.";
+
+#[cfg(test)]
+mod storm_tests {
+    use chrono::{DateTime, Duration};
+
+    use super::*;
+    use crate::core::storm::{StormLine, StormView};
+
+    fn t(s: i64) -> DateTime<chrono::Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn view(ended: bool) -> StormView {
+        let line = |seq: i64, author: &str, text: &str| StormLine {
+            seq,
+            ticket: crate::core::TicketId(seq + 100),
+            author: author.into(),
+            text: text.into(),
+            at: t(seq),
+            status: Status::Unread,
+        };
+        StormView {
+            id: 3,
+            count: 240,
+            per_minute: 57,
+            started_at: t(0),
+            ended_at: ended.then(|| t(0) + Duration::minutes(14)),
+            subject: Some("Launch *video*".into()),
+            link: Some("https://www.facebook.com/1/posts/2".into()),
+            newest: vec![
+                line(2, "<!channel> Eve", "Refund *now* <https://x.y|click>"),
+                line(1, "Bo", &"long ".repeat(80)),
+            ],
+            keywords: vec![("refund".into(), 40), ("<@U1>".into(), 3)],
+            open: 200,
+            closed: 40,
+            choices: vec![],
+        }
+    }
+
+    #[test]
+    fn the_storm_card_keeps_customer_words_literal() {
+        insta::assert_snapshot!(storm_card(&view(false), "<!date^1800000000^{time}|12:00>").annotated(), @r"
+        :cyclone: *Comment storm* on <https://www.facebook.com/1/posts/2|⟨Launch *video*⟩>
+        *240* comments since ⟪<!date^1800000000^{time}|12:00>⟫ · 57 in the last minute
+        *Top words:* ⟨refund⟩ 40 · ⟨<@U1>⟩ 3
+        *Newest:*
+        • *⟨<!channel> Eve⟩* (#102): ⟨Refund *now* <https://x.y|click>⟩
+        • *⟨Bo⟩* (#101): ⟨long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long…⟩
+        Every comment is its own ticket: the thread lists them all. A customer who writes again after the storm, or a comment you open, gets its own card.
+        ");
+        insta::assert_snapshot!(storm_card(&view(true), "").annotated(), @r"
+        :white_check_mark: *Comment storm over* on <https://www.facebook.com/1/posts/2|⟨Launch *video*⟩>
+        *240* comments in 14 min · *200* open, 40 closed
+        *Top words:* ⟨refund⟩ 40 · ⟨<@U1>⟩ 3
+        The thread lists every comment; open any of them as a card below.
+        ");
+    }
+
+    #[test]
+    fn a_batch_lists_one_comment_per_line() {
+        let v = view(false);
+        insta::assert_snapshot!(storm_batch(&v.newest).annotated(), @r"
+        • *⟨<!channel> Eve⟩* (#102): ⟨Refund *now* <https://x.y|click>⟩
+        • *⟨Bo⟩* (#101): ⟨long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long…⟩
+        ");
+    }
+}

@@ -271,6 +271,9 @@ async fn component(
         store(svc, i, event).await?;
         return Ok(deferred_update());
     }
+    if let Ok(a) = custom_id.parse::<crate::core::storm::StormAction>() {
+        return storm_click(svc, i, m, a, values).await;
+    }
     let (id, value) = match parse_custom_id(custom_id) {
         Some(x) => x,
         None => {
@@ -351,6 +354,62 @@ async fn component(
 }
 
 /// The reply editor, pre-filled with a saved reply (variables filled) if one was chosen.
+/// A click on a storm card's control (see `server::storm`); Discord has no confirm dialog,
+/// so "Close all" asks with a button of its own.
+async fn storm_click(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    a: crate::core::storm::StormAction,
+    values: &[String],
+) -> Result<Value, Refusal> {
+    use super::storm::{Plan, permission, plan};
+    if let Some(p) = permission(a.verb)
+        && !allowed(svc, m, p).await?
+    {
+        return Ok(ephemeral(&text::refused(p)));
+    }
+    let scope = Scope::of(svc, origin(i, m)).await?;
+    // A thread belongs to its parent channel.
+    let here = i
+        .channel_parent
+        .as_ref()
+        .or(i.channel_id.as_ref())
+        .map(|c| format!("discord:{c}"));
+    match plan(
+        svc,
+        &scope,
+        here,
+        a,
+        values.first().map(String::as_str),
+        false,
+    )
+    .await?
+    {
+        Plan::Tell(why) => Ok(ephemeral(&why)),
+        Plan::Confirm => Ok(json!({
+            "type": render::CALLBACK_MESSAGE,
+            "data": render::storm_close_confirm(a.storm),
+        })),
+        Plan::Opened(ticket) => Ok(ephemeral(&text::storm_card_opened(ticket))),
+        Plan::Bulk {
+            action,
+            filter,
+            matched,
+        } => {
+            let event = InboxEvent::Bulk {
+                teammate: m.teammate.clone(),
+                action,
+                filter,
+                response_url: None,
+                discord_token: Some(i.token.clone()),
+            };
+            store(svc, i, event).await?;
+            Ok(ephemeral(&text::bulk_started(matched)))
+        }
+    }
+}
+
 async fn open_reply(
     svc: &Services,
     m: &Member<'_>,

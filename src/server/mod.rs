@@ -10,6 +10,7 @@ pub mod oauth;
 mod scope;
 mod slack;
 pub mod socket_mode;
+mod storm;
 mod webhooks;
 
 use std::sync::Arc;

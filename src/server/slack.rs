@@ -361,6 +361,9 @@ async fn block_action(state: &AppState, click: &Click, action: BlockAction) -> R
         Err(SavedReplyActionError::Foreign) => {}
         Err(e) => return Err(Refusal::new(StatusCode::BAD_REQUEST, e.to_string())),
     }
+    if let Ok(a) = action.action_id.parse::<crate::core::storm::StormAction>() {
+        return storm_click(state, click, a, &action).await;
+    }
     let id = match action.action_id.parse::<ActionId>() {
         Ok(id) => id,
         // Not one of ours.
@@ -428,6 +431,53 @@ async fn block_action(state: &AppState, click: &Click, action: BlockAction) -> R
             .await
         }
     }
+}
+
+/// A click on a storm card's control (see `server::storm`).
+async fn storm_click(
+    state: &AppState,
+    click: &Click,
+    a: crate::core::storm::StormAction,
+    action: &BlockAction,
+) -> Result<(), Refusal> {
+    use super::storm::{Plan, permission, plan};
+    if let Some(p) = permission(a.verb)
+        && !allowed(state, &click.user, p).await?
+    {
+        click.tell(state, &text::refused(p)).await;
+        return Ok(());
+    }
+    let me = teammate(&click.user);
+    let scope = Scope::of(state, origin(&me, click.channel.as_deref())).await?;
+    let here = click.channel.as_ref().map(|c| format!("slack:{c}"));
+    let chosen = action.selected.first().map(String::as_str);
+    // Slack's confirm dialog asked already.
+    match plan(state, &scope, here, a, chosen, true).await? {
+        Plan::Tell(why) => click.tell(state, &why).await,
+        Plan::Confirm => {}
+        Plan::Opened(ticket) => click.tell(state, &text::storm_card_opened(ticket)).await,
+        Plan::Bulk {
+            action: bulk,
+            filter,
+            matched,
+        } => {
+            let event = InboxEvent::Bulk {
+                teammate: me,
+                action: bulk,
+                filter,
+                response_url: click.response_url.clone(),
+                discord_token: None,
+            };
+            store(
+                state,
+                format!("{}:{}", click.trigger_id, action.action_id),
+                event,
+            )
+            .await?;
+            click.tell(state, &text::bulk_started(matched)).await;
+        }
+    }
+    Ok(())
 }
 
 async fn ticket(state: &AppState, id: TicketId) -> Result<Option<crate::core::Ticket>, Refusal> {

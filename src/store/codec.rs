@@ -156,6 +156,12 @@ where
         let statuses = filter.statuses.iter().map(|s| s.as_str().to_string());
         any_of(qb, "status", statuses.collect());
     }
+    if let Some(storm) = filter.storm {
+        // An integer, written out: nothing to escape.
+        qb.push(format_args!(
+            " AND id IN (SELECT ticket_id FROM storm_members WHERE storm_id = {storm})"
+        ));
+    }
     match &filter.assignee {
         None => {}
         Some(AssigneeMatch::Nobody) => {
@@ -710,6 +716,35 @@ pub fn opened_ticket(
         first_response,
         resolved_at: closed_at,
     })
+}
+
+// ---- storm mode ---------------------------------------------------------------------------
+
+/// One storm message as the card shows it, from its member row, message text and ticket state.
+pub fn storm_line(
+    seq: i64,
+    ticket: i64,
+    at: DateTime<Utc>,
+    text: String,
+    deleted: bool,
+    state: String,
+) -> Result<crate::core::storm::StormLine> {
+    let t = self::ticket(ticket, 0, state)?;
+    Ok(crate::core::storm::StormLine {
+        seq,
+        ticket: t.id,
+        author: t.state.customer_name(),
+        // Removed on the network: not the team's to show any more.
+        text: if deleted { String::new() } else { text },
+        at,
+        status: t.state.status,
+    })
+}
+
+/// The effects a storm's end queues: its card's final edit and its last thread batch.
+pub fn storm_end_effects(storm: i64) -> [crate::core::Effect; 2] {
+    use crate::core::Effect;
+    [Effect::StormCard { storm }, Effect::StormThread { storm }]
 }
 
 #[cfg(test)]

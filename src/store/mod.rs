@@ -208,6 +208,82 @@ pub struct Commit {
     pub decision: Decision,
     pub consumes: Consumes,
     pub now: DateTime<Utc>,
+    /// What the customer message of this decision does to its post's storm, written in the
+    /// same transaction (`None`: nothing).
+    pub storm: Option<StormWrite>,
+}
+
+/// A post's storm activity as stored (see `core::storm`), with the version its writes check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostActivity {
+    pub activity: crate::core::storm::Activity,
+    pub version: i64,
+}
+
+/// A commit's write to its post's storm activity. A stale `version` (another message of the
+/// post committed first, or the storm ended) makes the whole commit a `Conflict`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StormWrite {
+    /// The post's activity key (channel and post).
+    pub key: String,
+    /// The version read; `None` when there was no row.
+    pub version: Option<i64>,
+    pub recent: Vec<DateTime<Utc>>,
+    pub join: StormJoin,
+    /// The customer message that joins the storm (with `Existing` and `Start`).
+    pub message: Option<MessageKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StormJoin {
+    No,
+    Existing(i64),
+    /// Start a storm with this ticket as its anchor (the ticket its jobs hang on).
+    Start(NewStorm),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStorm {
+    pub post_key: String,
+    /// The channel key (`slack:C1`, `discord:123`).
+    pub channel: String,
+    pub post: StormPost,
+}
+
+/// What a storm card says about its post.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StormPost {
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+/// A storm as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StormRow {
+    pub id: i64,
+    pub post_key: String,
+    pub channel: String,
+    pub anchor: TicketId,
+    pub started_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub count: i64,
+    pub card: Option<ChatRef>,
+    /// The last member (`seq`) mirrored into the card's thread.
+    pub posted_upto: i64,
+    pub post: StormPost,
+}
+
+/// The outbox lanes of a storm: its card's edits, and its thread batches (posts wait for
+/// nothing that edits do).
+pub fn storm_card_lane(storm: i64) -> String {
+    format!("storm-card:{storm}")
+}
+
+pub fn storm_thread_lane(storm: i64) -> String {
+    format!("storm-thread:{storm}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +303,8 @@ pub enum CommitOutcome {
 /// ordered separately, so a reply in backoff does not hold up card updates.
 pub fn lane_of(ticket: TicketId, effect: &Effect) -> String {
     match effect {
+        Effect::StormCard { storm } => storm_card_lane(*storm),
+        Effect::StormThread { storm } => storm_thread_lane(*storm),
         Effect::SendReply { .. } | Effect::Moderate { .. } => format!("network:{ticket}"),
         _ => format!("chat:{ticket}"),
     }
@@ -325,6 +403,11 @@ pub enum JobRecord {
         role: ChatRole,
         message: Option<MessageKey>,
     },
+    /// The storm's card was posted.
+    StormCard { storm: i64, chat: ChatRef },
+    /// The storm's members up to `upto` (a `seq`) are in its thread; if more are waiting, the
+    /// next batch is queued in the same transaction.
+    StormPosted { storm: i64, upto: i64 },
 }
 
 /// A failed outbox job, for operators.
@@ -837,6 +920,48 @@ pub trait Store: Send + Sync + 'static {
     /// Give up the lease `name` if `holder` has it (a clean stop: another replica may take it
     /// at once).
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
+    // ---- storm mode --------------------------------------------------------------------
+
+    /// A post's storm activity (`key`: channel and post).
+    async fn post_activity(&self, key: &str) -> Result<Option<PostActivity>>;
+
+    async fn storm(&self, id: i64) -> Result<Option<StormRow>>;
+
+    /// A storm's messages after member `after` (a `seq`), oldest first, at most `limit`, with
+    /// their tickets' authors and statuses as they are now.
+    async fn storm_lines(
+        &self,
+        id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::core::storm::StormLine>>;
+
+    /// The latest storm a ticket's messages were shown in, if any.
+    async fn storm_of_ticket(&self, ticket: TicketId) -> Result<Option<i64>>;
+
+    /// End every running storm fed last before `quiet_before`: its post is calm again, and
+    /// its card's final edit and last thread batch are queued, in one transaction. Also forgets
+    /// calm posts' activity older than `forget_before`. Returns the storms ended.
+    async fn end_quiet_storms(
+        &self,
+        quiet_before: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>>;
+
+    /// Queue an edit of the storm's card unless one is waiting already (after a bulk action
+    /// changed its tickets).
+    async fn touch_storm(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    /// Take the next slot of a pace shared by every replica (`key`: channel and method class),
+    /// one per `gap`. `None`: taken, go on; `Some(at)`: the next slot is at `at`, wait.
+    async fn take_pace(
+        &self,
+        key: &str,
+        gap: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>>;
 
     /// Tickets whose last activity was at or after `since`, by id, after `after`, at most
     /// `limit` (an export's pages).

@@ -103,7 +103,8 @@ impl SqliteStore {
 }
 
 /// Deleting one ticket's rows (`ticket_id`), before the ticket itself.
-const DELETE_TICKET_ROWS: [&str; 5] = [
+const DELETE_TICKET_ROWS: [&str; 6] = [
+    "DELETE FROM storm_members WHERE ticket_id = ?",
     "DELETE FROM messages WHERE ticket_id = ?",
     "DELETE FROM ticket_history WHERE ticket_id = ?",
     "DELETE FROM chat_links WHERE ticket_id = ?",
@@ -238,6 +239,146 @@ async fn write_decision(
         .await?;
     }
     Ok(())
+}
+
+/// Queue `effect` in `lane` for `ticket` unless a job of that lane is waiting unclaimed (it will
+/// see the latest state when it runs): storm cards and batches coalesce.
+async fn enqueue_coalesced(
+    conn: &mut SqliteConnection,
+    ticket: i64,
+    lane: &str,
+    effect: &Effect,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+         SELECT ?1, ?2, ?3, 'pending', 0, ?4, ?4 WHERE NOT EXISTS (SELECT 1 FROM outbox \
+         WHERE lane = ?2 AND status = 'pending' AND (locked_until IS NULL OR locked_until <= ?4))",
+    )
+    .bind(ticket)
+    .bind(lane)
+    .bind(codec::to_json(effect)?)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A commit's storm write, on the open transaction. False when the post's activity changed
+/// since it was read (the commit is then a conflict).
+async fn write_storm(
+    conn: &mut SqliteConnection,
+    ticket: TicketId,
+    w: &super::StormWrite,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let now_us = micros(now);
+    let recent = codec::to_json(&w.recent.iter().map(|t| micros(*t)).collect::<Vec<_>>())?;
+    let storm = match &w.join {
+        super::StormJoin::No => None,
+        super::StormJoin::Existing(id) => {
+            let fed = sqlx::query(
+                "UPDATE storms SET last_at = ?, count = count + 1 WHERE id = ? AND ended_at IS NULL",
+            )
+            .bind(now_us)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if fed != 1 {
+                return Ok(false);
+            }
+            Some(*id)
+        }
+        super::StormJoin::Start(new) => Some(
+            sqlx::query_scalar(
+                "INSERT INTO storms (post_key, channel, anchor, started_at, last_at, count, post) \
+                 VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id",
+            )
+            .bind(&new.post_key)
+            .bind(&new.channel)
+            .bind(ticket.0)
+            .bind(now_us)
+            .bind(now_us)
+            .bind(codec::to_json(&new.post)?)
+            .fetch_one(&mut *conn)
+            .await?,
+        ),
+    };
+    // While a storm runs its post's activity is not written (detection is over): the
+    // comments of a viral post do not queue behind one row. The storm's own row says whether
+    // it still runs.
+    if !matches!(w.join, super::StormJoin::Existing(_)) {
+        let written = match w.version {
+            None => sqlx::query(
+                "INSERT INTO post_activity (key, recent, storm_id, version, updated_at) \
+                 VALUES (?, ?, ?, 1, ?) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&w.key)
+            .bind(&recent)
+            .bind(storm)
+            .bind(now_us)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+            Some(v) => sqlx::query(
+                "UPDATE post_activity SET recent = ?, storm_id = ?, version = version + 1, \
+                 updated_at = ? WHERE key = ? AND version = ?",
+            )
+            .bind(&recent)
+            .bind(storm)
+            .bind(now_us)
+            .bind(&w.key)
+            .bind(v)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+        };
+        if written != 1 {
+            return Ok(false);
+        }
+    }
+    if let (Some(id), Some(key)) = (storm, &w.message) {
+        sqlx::query(
+            "INSERT INTO storm_members (storm_id, ticket_id, message_key, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(ticket.0)
+        .bind(key.as_str())
+        .bind(now_us)
+        .execute(&mut *conn)
+        .await?;
+        let anchor: i64 = sqlx::query_scalar("SELECT anchor FROM storms WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        for effect in codec::storm_end_effects(id) {
+            let lane = super::lane_of(TicketId(anchor), &effect);
+            enqueue_coalesced(conn, anchor, &lane, &effect, now_us).await?;
+        }
+    }
+    Ok(true)
+}
+
+fn storm_from_row(row: &SqliteRow) -> Result<super::StormRow> {
+    let card: Option<String> = row.try_get("card")?;
+    let post: String = row.try_get("post")?;
+    let ended: Option<i64> = row.try_get("ended_at")?;
+    Ok(super::StormRow {
+        id: row.try_get("id")?,
+        post_key: row.try_get("post_key")?,
+        channel: row.try_get("channel")?,
+        anchor: TicketId(row.try_get("anchor")?),
+        started_at: at(row, "started_at")?,
+        last_at: at(row, "last_at")?,
+        ended_at: ended.map(codec::from_micros).transpose()?,
+        count: row.try_get("count")?,
+        card: card
+            .map(|c| codec::from_json(&c, "storm card"))
+            .transpose()?,
+        posted_upto: row.try_get("posted_upto")?,
+        post: codec::from_json(&post, "storm post")?,
+    })
 }
 
 fn saved_reply_from_row(row: &SqliteRow) -> Result<SavedReply> {
@@ -499,6 +640,7 @@ impl Store for SqliteStore {
             decision,
             consumes,
             now,
+            storm,
         } = commit;
         let state = codec::normalize_state(decision.state.clone());
         let cols = codec::TicketColumns::new(&state)?;
@@ -570,6 +712,12 @@ impl Store for SqliteStore {
             }
         };
         write_decision(&mut tx, ticket, &decision, now).await?;
+        if let Some(w) = &storm
+            && !write_storm(&mut tx, ticket, w, now).await?
+        {
+            tx.rollback().await?;
+            return Ok(CommitOutcome::Conflict);
+        }
         let consumed = match consumes {
             Consumes::Nothing => true,
             Consumes::Inbox(claim) => {
@@ -802,27 +950,56 @@ impl Store for SqliteStore {
             tx.rollback().await?;
             return Ok(false);
         };
-        for JobRecord::LinkChat {
-            chat,
-            role,
-            message,
-        } in records
-        {
-            sqlx::query(
-                "INSERT INTO chat_links (surface, workspace, channel, message, ticket_id, \
-                 role, message_key, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(chat.surface.as_str())
-            .bind(chat.workspace.as_str())
-            .bind(chat.channel.as_str())
-            .bind(chat.message.as_str())
-            .bind(ticket)
-            .bind(codec::role_str(*role))
-            .bind(message.as_ref().map(|k| k.as_str()))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        for record in records {
+            match record {
+                JobRecord::LinkChat {
+                    chat,
+                    role,
+                    message,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO chat_links (surface, workspace, channel, message, \
+                         ticket_id, role, message_key, linked_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(chat.surface.as_str())
+                    .bind(chat.workspace.as_str())
+                    .bind(chat.channel.as_str())
+                    .bind(chat.message.as_str())
+                    .bind(ticket)
+                    .bind(codec::role_str(*role))
+                    .bind(message.as_ref().map(|k| k.as_str()))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JobRecord::StormCard { storm, chat } => {
+                    sqlx::query("UPDATE storms SET card = ? WHERE id = ? AND card IS NULL")
+                        .bind(codec::to_json(chat)?)
+                        .bind(storm)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                JobRecord::StormPosted { storm, upto } => {
+                    sqlx::query("UPDATE storms SET posted_upto = MAX(posted_upto, ?) WHERE id = ?")
+                        .bind(upto)
+                        .bind(storm)
+                        .execute(&mut *tx)
+                        .await?;
+                    let more: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM storm_members WHERE storm_id = ? AND seq > ?)",
+                    )
+                    .bind(storm)
+                    .bind(upto)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if more {
+                        let effect = Effect::StormThread { storm: *storm };
+                        let lane = super::storm_thread_lane(*storm);
+                        enqueue_coalesced(&mut tx, ticket, &lane, &effect, now).await?;
+                    }
+                }
+            }
         }
         tx.commit().await?;
         Ok(true)
@@ -1989,6 +2166,161 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+
+    async fn post_activity(&self, key: &str) -> Result<Option<super::PostActivity>> {
+        let Some(row) =
+            sqlx::query("SELECT recent, storm_id, version FROM post_activity WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let recent: String = row.try_get("recent")?;
+        let recent: Vec<i64> = codec::from_json(&recent, "post activity")?;
+        Ok(Some(super::PostActivity {
+            activity: crate::core::storm::Activity {
+                recent: recent
+                    .into_iter()
+                    .map(codec::from_micros)
+                    .collect::<Result<_>>()?,
+                storm: row.try_get("storm_id")?,
+            },
+            version: row.try_get("version")?,
+        }))
+    }
+
+    async fn storm(&self, id: i64) -> Result<Option<super::StormRow>> {
+        sqlx::query("SELECT * FROM storms WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(storm_from_row)
+            .transpose()
+    }
+
+    async fn storm_lines(
+        &self,
+        id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::core::storm::StormLine>> {
+        sqlx::query(
+            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
+             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
+             JOIN tickets t ON t.id = sm.ticket_id \
+             WHERE sm.storm_id = ? AND sm.seq > ? ORDER BY sm.seq LIMIT ?",
+        )
+        .bind(id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            codec::storm_line(
+                row.try_get("seq")?,
+                row.try_get("ticket_id")?,
+                at(row, "at")?,
+                row.try_get("text")?,
+                row.try_get::<i64, _>("deleted")? != 0,
+                row.try_get("state")?,
+            )
+        })
+        .collect()
+    }
+
+    async fn storm_of_ticket(&self, ticket: TicketId) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT storm_id FROM storm_members WHERE ticket_id = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(ticket.0)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    async fn end_quiet_storms(
+        &self,
+        quiet_before: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        let now = micros(now);
+        let mut tx = self.begin_write().await?;
+        let ended: Vec<(i64, i64)> = sqlx::query_as(
+            "UPDATE storms SET ended_at = ? WHERE ended_at IS NULL AND last_at < ? \
+             RETURNING id, anchor",
+        )
+        .bind(now)
+        .bind(micros(quiet_before))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, anchor) in &ended {
+            sqlx::query(
+                "UPDATE post_activity SET storm_id = NULL, recent = '[]', \
+                 version = version + 1, updated_at = ? WHERE storm_id = ?",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            for effect in codec::storm_end_effects(*id) {
+                let lane = super::lane_of(TicketId(*anchor), &effect);
+                enqueue_coalesced(&mut tx, *anchor, &lane, &effect, now).await?;
+            }
+        }
+        sqlx::query("DELETE FROM post_activity WHERE storm_id IS NULL AND updated_at < ?")
+            .bind(micros(forget_before))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ended.into_iter().map(|(id, _)| id).collect())
+    }
+
+    async fn touch_storm(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let anchor: Option<i64> = sqlx::query_scalar("SELECT anchor FROM storms WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(anchor) = anchor {
+            let effect = Effect::StormCard { storm: id };
+            let lane = super::storm_card_lane(id);
+            enqueue_coalesced(&mut tx, anchor, &lane, &effect, micros(now)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn take_pace(
+        &self,
+        key: &str,
+        gap: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        // Taken when the slot is free (no row, or its time has come); otherwise the row says
+        // when it will be. The token tells this call's take from another's at the same instant.
+        let token = i64::from_le_bytes(crate::crypto::random_bytes());
+        let (next, taker): (i64, i64) = sqlx::query_as(
+            "INSERT INTO chat_pacing (key, next_at, taker) VALUES (?1, ?2 + ?3, ?4) \
+             ON CONFLICT (key) DO UPDATE SET \
+             taker = CASE WHEN chat_pacing.next_at <= ?2 THEN ?4 ELSE chat_pacing.taker END, \
+             next_at = CASE WHEN chat_pacing.next_at <= ?2 THEN ?2 + ?3 ELSE chat_pacing.next_at END \
+             RETURNING next_at, taker",
+        )
+        .bind(key)
+        .bind(micros(now))
+        .bind(gap.num_microseconds().unwrap_or(i64::MAX / 4))
+        .bind(token)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(if taker == token {
+            None
+        } else {
+            Some(codec::from_micros(next)?)
+        })
     }
 
     async fn tickets_since(

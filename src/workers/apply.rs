@@ -167,6 +167,13 @@ pub async fn apply(
                 Applied::AlreadyConsumed
             });
         }
+        // A post in a storm shows this message on its storm card instead of a card of its own.
+        let storm = match event {
+            Event::CustomerMessage { item } => {
+                super::storm::plan(svc, ticket.as_ref(), &mut decision, item, now).await?
+            }
+            _ => None,
+        };
         let target = match &ticket {
             Some(t) => Target::Existing {
                 id: t.id,
@@ -174,7 +181,11 @@ pub async fn apply(
             },
             None => Target::New,
         };
-        let has_effects = !decision.effects.is_empty();
+        // A storm's card and thread jobs are queued by the store with the commit.
+        let has_effects = !decision.effects.is_empty()
+            || storm
+                .as_ref()
+                .is_some_and(|w| w.join != crate::store::StormJoin::No);
         let outcome = svc
             .store
             .commit(Commit {
@@ -182,6 +193,7 @@ pub async fn apply(
                 decision,
                 consumes,
                 now,
+                storm,
             })
             .await
             .context("cannot commit a ticket decision")?;

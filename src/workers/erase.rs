@@ -72,6 +72,7 @@ async fn erase_ticket(store: &dyn Store, id: TicketId, actor: &Actor) -> anyhow:
                 decision,
                 consumes: Consumes::Nothing,
                 now,
+                storm: None,
             })
             .await?;
         match outcome {

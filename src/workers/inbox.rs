@@ -486,15 +486,28 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             let tickets = svc.store.find_tickets(&filter, MAX_BULK_TICKETS).await?;
             let mut changed = 0;
             for t in &tickets {
-                let event = Event::Action {
-                    teammate: teammate.clone(),
-                    action,
+                // A storm card's "Assign all to me" is an assignment, like the card's button.
+                let event = match action {
+                    CardAction::AssignToMe => Event::Assign {
+                        assignee: Some(Assignee::Person(teammate.clone())),
+                        teammate: teammate.clone(),
+                        note: None,
+                    },
+                    action => Event::Action {
+                        teammate: teammate.clone(),
+                        action,
+                    },
                 };
                 if let Applied::Committed(_) =
                     apply(svc, &Lookup::Id(t.id), &event, Consumes::Nothing).await?
                 {
                     changed += 1;
                 }
+            }
+            // A storm card's counts and choices follow what its tickets became.
+            if let Some(storm) = filter.storm {
+                svc.store.touch_storm(storm, chrono::Utc::now()).await?;
+                svc.wake_outbox.notify_one();
             }
             let answer = if tickets.is_empty() {
                 text::NO_MATCH.to_string()

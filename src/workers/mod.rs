@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod retention;
 pub mod saved;
 pub mod sla;
+pub mod storm;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -221,7 +222,6 @@ pub struct Services {
     pub wake_inbox: Notify,
     /// Woken after committing decisions that created jobs.
     pub wake_outbox: Notify,
-    pub pacer: outbox::Pacer,
     /// Group-commits inbound events (see `server::inbox_writer`).
     pub inbox: crate::server::inbox_writer::InboxWriter,
     /// Chat-workspace names and user groups, cached.

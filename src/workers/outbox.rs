@@ -26,8 +26,7 @@ use super::{Services, backoff};
 mod discord;
 mod network;
 mod slack;
-
-pub use slack::Pacer;
+mod storm;
 
 /// A chat surface's side of the outbox: how a ticket's card is posted there, and how every
 /// chat effect of a ticket whose card lives there is carried out (the same effects and the
@@ -42,6 +41,34 @@ trait SurfaceOutbox: Send + Sync {
         ticket: &Ticket,
         account: &Account,
         to: Destination<'_>,
+    ) -> anyhow::Result<Outcome>;
+
+    /// Post a storm's card at `to` (a destination on this surface); done with a
+    /// [`JobRecord::StormCard`].
+    async fn post_storm_card(
+        &self,
+        svc: &Services,
+        storm: &crate::store::StormRow,
+        view: &crate::core::storm::StormView,
+        to: Destination<'_>,
+    ) -> anyhow::Result<Outcome>;
+
+    /// Edit a storm's card in place.
+    async fn edit_storm_card(
+        &self,
+        svc: &Services,
+        card: &ChatRef,
+        view: &crate::core::storm::StormView,
+    ) -> anyhow::Result<Outcome>;
+
+    /// Post the next of `lines` that fit one message in the storm card's thread; done with a
+    /// [`JobRecord::StormPosted`] up to the last one posted.
+    async fn post_storm_batch(
+        &self,
+        svc: &Services,
+        storm: &crate::store::StormRow,
+        card: &ChatRef,
+        lines: &[crate::core::storm::StormLine],
     ) -> anyhow::Result<Outcome>;
 
     /// Carry out `job`'s chat effect for a ticket whose card is `card`.
@@ -428,6 +455,10 @@ async fn deliver(
             };
             network::moderate(svc, job, &ticket, &acting, *action, item.as_ref()).await
         }
+        Effect::StormCard { storm } | Effect::StormThread { storm } => {
+            let thread = matches!(job.effect, Effect::StormThread { .. });
+            storm::deliver(svc, &ticket, &account, *storm, thread, target).await
+        }
         Effect::PostCard => {
             if svc.store.card_of(ticket.id).await?.is_some() {
                 return Ok(Outcome::Done(vec![]));
@@ -466,6 +497,14 @@ async fn deliver(
                 effect,
                 Effect::UpdateThreadMessage { .. } | Effect::ShowDelivery { .. }
             ) =>
+            {
+                Ok(Outcome::Done(vec![]))
+            }
+            // A ticket a storm card shows: its card is the storm's, which a bulk action
+            // refreshes; a card of its own comes when the customer writes again after the
+            // storm, or a teammate opens it.
+            None if matches!(effect, Effect::UpdateCard | Effect::NotifyAssignee { .. })
+                && svc.store.storm_of_ticket(ticket.id).await?.is_some() =>
             {
                 Ok(Outcome::Done(vec![]))
             }
@@ -527,6 +566,30 @@ async fn card_view(svc: &Services, ticket: &Ticket, account: &Account) -> anyhow
         }
     }
     Ok(view)
+}
+
+/// Wait for the next slot of a pace every replica shares (`key`: what it paces), one per
+/// `gap`, or go on. Waiting is not an attempt.
+async fn paced(svc: &Services, key: &str, gap: Duration) -> anyhow::Result<Option<Outcome>> {
+    if gap.is_zero() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    Ok(svc
+        .store
+        .take_pace(key, chrono_dur(gap), now)
+        .await?
+        .map(|at| {
+            let wait = (at - now).to_std().unwrap_or_default();
+            Outcome::Wait(wait.max(Duration::from_millis(1)), slack::PACING)
+        }))
+}
+
+/// The channel's next message slot (`channel`: `slack:C1`, `discord:123`): about one message a
+/// second per channel on both surfaces.
+async fn paced_post(svc: &Services, channel: &str) -> anyhow::Result<Option<Outcome>> {
+    let gap = Duration::from_millis(svc.config.outbox.channel_pace_ms);
+    paced(svc, &format!("post:{channel}"), gap).await
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {

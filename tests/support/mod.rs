@@ -260,6 +260,9 @@ pub fn config(slack_url: &str, graph_url: &str, db_url: &str) -> Config {
     c.outbox.base_backoff_ms = 5;
     c.outbox.max_backoff_secs = 1;
     c.outbox.channel_pace_ms = 0;
+    // Many scenarios open a dozen tickets on one post to test cards; storm mode, which would
+    // show those on a storm card, has its own scenarios (`e2e_storm.rs`).
+    c.storm.enabled = false;
     // Replies go out at once unless a scenario tests the undo window.
     c.slack.undo_seconds = 0;
     c

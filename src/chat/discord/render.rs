@@ -162,7 +162,8 @@ pub fn relative_time(at: chrono::DateTime<chrono::Utc>) -> String {
 
 /// The Slack shortcodes `core::text` uses, as Unicode.
 fn emoji(s: &str) -> String {
-    const CODES: [(&str, &str); 23] = [
+    const CODES: [(&str, &str); 24] = [
+        (":cyclone:", "🌀"),
         (":bar_chart:", "📊"),
         (":large_blue_square:", "🟦"),
         (":large_purple_square:", "🟪"),
@@ -784,6 +785,89 @@ pub fn card(view: &CardView) -> Value {
     json!({
         "embeds": [Value::Object(embed)],
         "components": rows,
+        "allowed_mentions": { "parse": [] },
+    })
+}
+
+/// A storm card (see `core::storm`): an embed edited in place, with the storm's controls.
+pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
+    use crate::core::storm::{StormAction, StormVerb};
+    let body = text::storm_card(view, &relative_time(view.started_at));
+    let id = |verb| {
+        StormAction {
+            verb,
+            storm: view.id,
+        }
+        .to_string()
+    };
+    let mut rows = Vec::new();
+    if view.open > 0 {
+        rows.push(row(vec![
+            json!({
+                "type": BUTTON,
+                "style": STYLE_SECONDARY,
+                "label": truncate(text::STORM_ASSIGN_ME, MAX_BUTTON_LABEL_CHARS),
+                "custom_id": id(StormVerb::AssignAllToMe),
+            }),
+            json!({
+                "type": BUTTON,
+                "style": STYLE_DANGER,
+                "label": truncate(text::STORM_CLOSE_ALL, MAX_BUTTON_LABEL_CHARS),
+                "custom_id": id(StormVerb::CloseAll),
+            }),
+        ]));
+    }
+    let options: Vec<Value> = view
+        .choices
+        .iter()
+        .take(MAX_SELECT_OPTIONS)
+        .map(|l| {
+            // Option labels are plain text on Discord.
+            let label = format!(
+                "#{} {}: {}",
+                l.ticket.0,
+                visible(&l.author),
+                visible(&l.text)
+            );
+            json!({ "label": truncate(&label, MAX_OPTION_CHARS), "value": l.ticket.0.to_string() })
+        })
+        .collect();
+    if !options.is_empty() {
+        rows.push(row(vec![json!({
+            "type": STRING_SELECT,
+            "custom_id": id(StormVerb::OpenCard),
+            "placeholder": truncate(text::STORM_OPEN_CARD, MAX_PLACEHOLDER_CHARS),
+            "options": options,
+        })]));
+    }
+    let colour = if view.ended_at.is_some() {
+        COLOUR_CLOSED
+    } else {
+        COLOUR_UNREAD
+    };
+    json!({
+        "embeds": [{
+            "description": content(&body, MAX_EMBED_DESCRIPTION_CHARS),
+            "color": colour,
+        }],
+        "components": rows,
+        "allowed_mentions": { "parse": [] },
+    })
+}
+
+/// The confirmation a storm's "Close all" asks for (Discord has no confirm dialog): an
+/// ephemeral message with the button that does it.
+pub fn storm_close_confirm(storm: i64) -> Value {
+    use crate::core::storm::{StormAction, StormVerb};
+    json!({
+        "content": text::STORM_CLOSE_CONFIRM,
+        "flags": EPHEMERAL,
+        "components": [row(vec![json!({
+            "type": BUTTON,
+            "style": STYLE_DANGER,
+            "label": truncate(text::STORM_CLOSE_ALL, MAX_BUTTON_LABEL_CHARS),
+            "custom_id": StormAction { verb: StormVerb::CloseAllConfirmed, storm }.to_string(),
+        })])],
         "allowed_mentions": { "parse": [] },
     })
 }

@@ -362,6 +362,81 @@ pub fn card(view: &CardView) -> SlackMessageContent {
         .with_blocks(blocks)
 }
 
+/// The block of a storm card's controls.
+pub const BLOCK_STORM: &str = "sb_storm";
+
+/// A storm card: the post's storm in numbers, its newest comments and top words, and what the
+/// team can do to all of it at once (see `core::storm`).
+pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
+    use crate::core::storm::{StormAction, StormVerb};
+    let body = text::storm_card(view, &date_token(view.started_at));
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(rich(&body, MAX_SECTION_CHARS).into())
+            .into(),
+    ];
+    let id = |verb| {
+        StormAction {
+            verb,
+            storm: view.id,
+        }
+        .to_string()
+    };
+    let mut controls: Vec<SlackActionBlockElement> = Vec::new();
+    if view.open > 0 {
+        controls.push(
+            SlackBlockButtonElement::new(plain_text(text::STORM_ASSIGN_ME, MAX_OPTION_TEXT_CHARS))
+                .with_action_id(SlackActionId::new(id(StormVerb::AssignAllToMe)))
+                .with_value(view.id.to_string())
+                .into(),
+        );
+        controls.push(
+            SlackBlockButtonElement::new(plain_text(text::STORM_CLOSE_ALL, MAX_OPTION_TEXT_CHARS))
+                .with_action_id(SlackActionId::new(id(StormVerb::CloseAll)))
+                .with_value(view.id.to_string())
+                .with_style(SlackBlockButtonStyle::Danger)
+                .with_confirm(SlackBlockConfirmItem {
+                    title: plain_text(text::STORM_CLOSE_ALL, 100),
+                    text: SlackBlockText::Plain(text::STORM_CLOSE_CONFIRM.into()),
+                    confirm: plain_text(text::STORM_CLOSE_ALL, 30),
+                    deny: plain_text("Cancel", 30),
+                    style: Some("danger".to_string()),
+                })
+                .into(),
+        );
+    }
+    let options: Vec<_> = view
+        .choices
+        .iter()
+        .filter_map(|l| {
+            // Plain text: Slack shows an option's label literally.
+            let label = format!(
+                "#{} {}: {}",
+                l.ticket.0,
+                visible(&l.author),
+                visible(&l.text)
+            );
+            option(&label, &l.ticket.0.to_string())
+        })
+        .take(MAX_OPTIONS)
+        .collect();
+    if !options.is_empty() {
+        controls.push(
+            SlackBlockStaticSelectElement::new()
+                .with_action_id(SlackActionId::new(id(StormVerb::OpenCard)))
+                .with_placeholder(plain_text(text::STORM_OPEN_CARD, MAX_PLACEHOLDER_CHARS))
+                .with_options(options)
+                .into(),
+        );
+    }
+    if !controls.is_empty() {
+        blocks.push(actions_block(BLOCK_STORM, controls));
+    }
+    SlackMessageContent::new()
+        .with_text(mrkdwn_of(&body, MAX_FALLBACK_CHARS))
+        .with_blocks(blocks)
+}
+
 /// A customer message mirrored into the card's thread.
 pub fn thread_customer_message(
     author: &str,

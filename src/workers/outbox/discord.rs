@@ -206,6 +206,91 @@ impl SurfaceOutbox for Discord {
         post_card(svc, ticket, account, guild, channel).await
     }
 
+    async fn post_storm_card(
+        &self,
+        svc: &Services,
+        storm: &crate::store::StormRow,
+        view: &crate::core::storm::StormView,
+        to: Destination<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let Some(discord) = &svc.discord else {
+            return Ok(Outcome::Fail("Discord is not configured".into()));
+        };
+        let Destination::Discord { guild, channel } = to else {
+            return Ok(Outcome::Fail("not a Discord destination".into()));
+        };
+        // One storm card per storm: the nonce makes a retry after a lost answer harmless.
+        let once = format!("sbstorm{}", storm.id);
+        let body = render::storm_card(view);
+        let id = match discord.create_message_once(&channel.id, &body, &once).await {
+            Ok(id) => id,
+            Err(e) => return Ok(failure(e)),
+        };
+        info!(channel = %channel.id, message = %id, storm = storm.id, "Discord storm card posted");
+        let card = ChatRef {
+            surface: Surface::Discord,
+            workspace: guild.to_string(),
+            channel: channel.id.clone(),
+            message: id,
+        };
+        if let Err(e) = start_thread(discord, &card, "comment storm").await {
+            warn!(error = %e, "cannot start the storm card's thread yet");
+        }
+        Ok(Outcome::Done(vec![JobRecord::StormCard {
+            storm: storm.id,
+            chat: card,
+        }]))
+    }
+
+    async fn edit_storm_card(
+        &self,
+        svc: &Services,
+        card: &ChatRef,
+        view: &crate::core::storm::StormView,
+    ) -> anyhow::Result<Outcome> {
+        let Some(discord) = &svc.discord else {
+            return Ok(Outcome::Fail("Discord is not configured".into()));
+        };
+        let body = render::storm_card(view);
+        Ok(done(
+            discord
+                .edit_message(&card.channel, &card.message, &body)
+                .await,
+        ))
+    }
+
+    async fn post_storm_batch(
+        &self,
+        svc: &Services,
+        storm: &crate::store::StormRow,
+        card: &ChatRef,
+        lines: &[crate::core::storm::StormLine],
+    ) -> anyhow::Result<Outcome> {
+        let Some(discord) = &svc.discord else {
+            return Ok(Outcome::Fail("Discord is not configured".into()));
+        };
+        // A Discord message carries 2,000 characters after escaping: a batch is what fits
+        // with room for escapes (the renderer cuts a lone long line).
+        let n = crate::core::storm::batch_len(lines, lines.len(), STORM_BATCH_CHARS, |l| {
+            (l.author.chars().count() + l.text.chars().count().min(text::STORM_LINE_CHARS)) * 5 / 4
+                + 16
+        });
+        let batch = &lines[..n];
+        let Some(last) = batch.last() else {
+            return Ok(Outcome::Done(vec![]));
+        };
+        let body = render::message(&text::storm_batch(batch));
+        // The nonce is the batch's first member: a retry after a lost answer is harmless.
+        let nonce = format!("sbsb{}", batch[0].seq);
+        Ok(match post_in_thread(discord, card, &body, &nonce).await {
+            Ok(_) => Outcome::Done(vec![JobRecord::StormPosted {
+                storm: storm.id,
+                upto: last.seq,
+            }]),
+            Err(e) => failure(e),
+        })
+    }
+
     async fn deliver(
         &self,
         svc: &Services,
@@ -217,6 +302,9 @@ impl SurfaceOutbox for Discord {
         deliver(svc, job, ticket, account, card).await
     }
 }
+
+/// The characters one storm batch carries at most (Discord's message limit is 2,000).
+const STORM_BATCH_CHARS: usize = 1_900;
 
 /// Create the card: a message and its thread, or a forum post.
 async fn post_card(
@@ -313,6 +401,8 @@ async fn deliver(
     };
     let author = ticket.state.customer_name();
     match &job.effect {
+        // Delivered before a ticket's card is looked for (see `outbox::deliver`).
+        Effect::StormCard { .. } | Effect::StormThread { .. } => Ok(Outcome::Done(vec![])),
         Effect::UpdateCard => {
             let body = render::card(&card_view(svc, ticket, account).await?);
             // A forum post's tags follow the status; setting them also unarchives the post,

@@ -1,10 +1,7 @@
 //! The outbox's chat effects for tickets whose card lives on Slack: the card is a message in
 //! the channel, its thread holds the conversation; delivery marks are reactions; failure and
-//! assignee notices are messages (a DM for a person). Messages are paced per channel.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! assignee notices are messages (a DM for a person). Messages are paced per channel, on every
+//! replica together (`outbox::paced_post`).
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -27,43 +24,12 @@ const SLACK_RATE_LIMITED: &str = "Slack rate limit";
 /// Why a job waits for its channel's pacing slot (also how the metrics tell it apart).
 pub(super) const PACING: &str = "channel pacing";
 
-/// Per-channel pacing of `chat.postMessage` (per process).
-pub struct Pacer {
-    gap: Duration,
-    next: Mutex<HashMap<String, Instant>>,
-}
+/// The characters of customer text one storm batch carries at most.
+const STORM_BATCH_CHARS: usize = 4_000;
 
-impl Pacer {
-    pub fn new(gap: Duration) -> Self {
-        Self {
-            gap,
-            next: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Take the channel's next slot, or say how long to wait for it.
-    fn take(&self, channel: &str) -> Result<(), Duration> {
-        if self.gap.is_zero() {
-            return Ok(());
-        }
-        let now = Instant::now();
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        match next.get(channel) {
-            Some(at) if *at > now => Err(*at - now),
-            _ => {
-                next.insert(channel.to_string(), now + self.gap);
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Wait for the channel's next slot (not an attempt), or go on.
-fn paced(svc: &Services, channel: &str) -> Option<Outcome> {
-    svc.pacer
-        .take(channel)
-        .err()
-        .map(|wait| Outcome::Wait(wait, PACING))
+/// Wait for the channel's next `chat.postMessage` slot (shared by every replica), or go on.
+async fn paced(svc: &Services, channel: &str) -> anyhow::Result<Option<Outcome>> {
+    super::paced_post(svc, &format!("slack:{channel}")).await
 }
 
 /// A Slack call whose only result is success or a failure to classify.
@@ -128,7 +94,7 @@ impl SurfaceOutbox for Slack {
             return Ok(Outcome::Fail("not a Slack destination".into()));
         };
         let channel = channel.to_string();
-        if let Some(wait) = paced(svc, &channel) {
+        if let Some(wait) = paced(svc, &channel).await? {
             return Ok(wait);
         }
         let team = svc.config.slack.team_id.clone();
@@ -173,6 +139,83 @@ impl SurfaceOutbox for Slack {
         )
     }
 
+    async fn post_storm_card(
+        &self,
+        svc: &Services,
+        storm: &crate::store::StormRow,
+        view: &crate::core::storm::StormView,
+        to: Destination<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let Destination::Slack { channel } = to else {
+            return Ok(Outcome::Fail("not a Slack destination".into()));
+        };
+        Ok(
+            match svc
+                .slack
+                .post_message(channel, None, render::storm_card(view))
+                .await
+            {
+                Ok(ts) => {
+                    info!(%channel, ts, storm = storm.id, "storm card posted");
+                    Outcome::Done(vec![JobRecord::StormCard {
+                        storm: storm.id,
+                        chat: ChatRef {
+                            surface: Surface::Slack,
+                            workspace: svc.config.slack.team_id.clone(),
+                            channel: channel.to_string(),
+                            message: ts,
+                        },
+                    }])
+                }
+                Err(e) => failure(e),
+            },
+        )
+    }
+
+    async fn edit_storm_card(
+        &self,
+        svc: &Services,
+        card: &ChatRef,
+        view: &crate::core::storm::StormView,
+    ) -> anyhow::Result<Outcome> {
+        Ok(done_or_failure(
+            svc.slack
+                .update_message(&card.channel, &card.message, render::storm_card(view))
+                .await,
+        ))
+    }
+
+    async fn post_storm_batch(
+        &self,
+        svc: &Services,
+        storm: &crate::store::StormRow,
+        card: &ChatRef,
+        lines: &[crate::core::storm::StormLine],
+    ) -> anyhow::Result<Outcome> {
+        // Slack shows about 4,000 characters before "show more": a batch stays within that.
+        let n = crate::core::storm::batch_len(lines, lines.len(), STORM_BATCH_CHARS, |l| {
+            l.author.chars().count() + l.text.chars().count().min(text::STORM_LINE_CHARS) + 16
+        });
+        let batch = &lines[..n];
+        let Some(last) = batch.last() else {
+            return Ok(Outcome::Done(vec![]));
+        };
+        let content = render::message(&text::storm_batch(batch));
+        Ok(
+            match svc
+                .slack
+                .post_message(&card.channel, Some(&card.message), content)
+                .await
+            {
+                Ok(_) => Outcome::Done(vec![JobRecord::StormPosted {
+                    storm: storm.id,
+                    upto: last.seq,
+                }]),
+                Err(e) => failure(e),
+            },
+        )
+    }
+
     async fn deliver(
         &self,
         svc: &Services,
@@ -183,6 +226,8 @@ impl SurfaceOutbox for Slack {
     ) -> anyhow::Result<Outcome> {
         let author = ticket.state.customer_name();
         match &job.effect {
+            // Delivered before a ticket's card is looked for (see `outbox::deliver`).
+            Effect::StormCard { .. } | Effect::StormThread { .. } => Ok(Outcome::Done(vec![])),
             Effect::UpdateCard => {
                 let content = render::card(&card_view(svc, ticket, account).await?);
                 Ok(done_or_failure(
@@ -198,7 +243,7 @@ impl SurfaceOutbox for Slack {
                 if svc.store.chat_of_message(key).await?.is_some() {
                     return Ok(Outcome::Done(vec![]));
                 }
-                if let Some(wait) = paced(svc, &card.channel) {
+                if let Some(wait) = paced(svc, &card.channel).await? {
                     return Ok(wait);
                 }
                 let content =
@@ -240,7 +285,7 @@ impl SurfaceOutbox for Slack {
                 if svc.store.chat_of_message(key).await?.is_some() {
                     return Ok(Outcome::Done(vec![]));
                 }
-                if let Some(wait) = paced(svc, &card.channel) {
+                if let Some(wait) = paced(svc, &card.channel).await? {
                     return Ok(wait);
                 }
                 let copy = match &msg.teammate {
@@ -272,7 +317,7 @@ impl SurfaceOutbox for Slack {
                 if ticket.state.erased {
                     return Ok(Outcome::Done(vec![]));
                 }
-                if let Some(wait) = paced(svc, &card.channel) {
+                if let Some(wait) = paced(svc, &card.channel).await? {
                     return Ok(wait);
                 }
                 let content = render::message(&text::review_updated(&author, before, after));
@@ -296,7 +341,7 @@ impl SurfaceOutbox for Slack {
                 let Some(due) = super::sla_alert_due(ticket, *target, *breached, *since) else {
                     return Ok(Outcome::Done(vec![]));
                 };
-                if let Some(wait) = paced(svc, &card.channel) {
+                if let Some(wait) = paced(svc, &card.channel).await? {
                     return Ok(wait);
                 }
                 let group = match super::sla_notify(svc, ticket, account) {
@@ -324,7 +369,7 @@ impl SurfaceOutbox for Slack {
                 ))
             }
             Effect::CardsPostedLate { tickets } => {
-                if let Some(wait) = paced(svc, &card.channel) {
+                if let Some(wait) = paced(svc, &card.channel).await? {
                     return Ok(wait);
                 }
                 let notice = text::cards_posted_late(tickets);
@@ -373,7 +418,7 @@ impl SurfaceOutbox for Slack {
                     // Delivered after all (a later retry): nothing to explain.
                     return Ok(Outcome::Done(vec![]));
                 };
-                if let Some(wait) = paced(svc, &card.channel) {
+                if let Some(wait) = paced(svc, &card.channel).await? {
                     return Ok(wait);
                 }
                 let who = msg

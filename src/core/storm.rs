@@ -1,0 +1,518 @@
+//! Storm mode, the pure part: when a post's new comments arrive faster than a channel could
+//! show a card for each, the post gets one storm card (edited in place) and batched thread
+//! messages. Every comment stays its own ticket; only how it is shown changes.
+//!
+//! Detection is per post *and* channel (routing rules can send one post's comments to several
+//! channels, each with its own allowance).
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ItemKind, Status, TicketId};
+
+/// When a post storms and when its storm is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StormPolicy {
+    /// More than this many new tickets under one post within `window` start a storm.
+    pub threshold: u32,
+    pub window: Duration,
+    /// A storm ends after this long without a new message.
+    pub quiet: Duration,
+}
+
+/// What the store keeps about one post in one channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    /// When its latest new tickets opened, oldest first (at most `threshold + 1`, within the
+    /// window).
+    pub recent: Vec<DateTime<Utc>>,
+    /// Its storm, while one runs.
+    pub storm: Option<i64>,
+}
+
+/// What a customer's message under a post means for the post's storm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// No storm: the message is shown as usual.
+    No,
+    /// The post is in storm `id`: the message is shown on its card and thread.
+    Existing(i64),
+    /// This message starts the post's storm.
+    Start,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// The post's activity after this message (what to store).
+    pub recent: Vec<DateTime<Utc>>,
+    pub join: Join,
+    /// Whether anything changed that the store must write.
+    pub changed: bool,
+}
+
+/// Which items storm: comments under a post (or a video) and reviews of a location. A visitor
+/// post is its own post and a direct message has none.
+pub fn storms(kind: ItemKind) -> bool {
+    matches!(kind, ItemKind::Comment | ItemKind::Review)
+}
+
+/// A customer's message under a post: `opens` when it opens a new ticket (only new tickets
+/// count towards a storm; a customer writing again during one joins it).
+pub fn observe(
+    before: Option<&Activity>,
+    opens: bool,
+    now: DateTime<Utc>,
+    policy: &StormPolicy,
+) -> Observation {
+    let empty = Activity::default();
+    let before = before.unwrap_or(&empty);
+    let mut recent: Vec<DateTime<Utc>> = before
+        .recent
+        .iter()
+        .copied()
+        .filter(|t| now - *t < policy.window)
+        .collect();
+    if opens {
+        recent.push(now);
+    }
+    let keep = policy.threshold as usize + 1;
+    if recent.len() > keep {
+        recent.drain(..recent.len() - keep);
+    }
+    let join = match before.storm {
+        Some(id) => Join::Existing(id),
+        None if opens && recent.len() > policy.threshold as usize => Join::Start,
+        None => Join::No,
+    };
+    let changed = recent != before.recent || join == Join::Start;
+    Observation {
+        recent,
+        join,
+        changed,
+    }
+}
+
+/// Whether a storm last fed at `last_at` is over.
+pub fn is_over(last_at: DateTime<Utc>, now: DateTime<Utc>, policy: &StormPolicy) -> bool {
+    now - last_at >= policy.quiet
+}
+
+/// One message of a storm, as the card and the thread show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StormLine {
+    /// Its order in the storm.
+    pub seq: i64,
+    pub ticket: TicketId,
+    pub author: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+    /// Its ticket's status now.
+    pub status: Status,
+}
+
+/// How many messages the card lists as the newest.
+pub const NEWEST_SHOWN: usize = 5;
+/// How many keywords the card shows.
+pub const KEYWORDS_SHOWN: usize = 5;
+/// How many open comments the card's "open as card" menu offers (Slack's option limit is 100,
+/// Discord's 25: each surface takes what it can).
+pub const OPEN_CHOICES: usize = 100;
+
+/// What the storm card shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StormView {
+    pub id: i64,
+    pub count: i64,
+    /// Messages in the last minute.
+    pub per_minute: usize,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// What the post is (a video's title), when the network says.
+    pub subject: Option<String>,
+    pub link: Option<String>,
+    /// Newest first.
+    pub newest: Vec<StormLine>,
+    pub keywords: Vec<(String, usize)>,
+    pub open: usize,
+    pub closed: usize,
+    /// Open tickets for "open as card", newest first.
+    pub choices: Vec<StormLine>,
+}
+
+/// What the store says about a storm (`lines`: its messages, oldest first).
+#[derive(Debug, Clone)]
+pub struct StormFacts<'a> {
+    pub id: i64,
+    pub count: i64,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub subject: Option<String>,
+    pub link: Option<String>,
+    pub lines: &'a [StormLine],
+}
+
+impl StormView {
+    pub fn of(facts: StormFacts<'_>, now: DateTime<Utc>) -> Self {
+        let lines = facts.lines;
+        let per_minute = lines
+            .iter()
+            .filter(|l| now - l.at < Duration::minutes(1))
+            .count();
+        let newest = lines.iter().rev().take(NEWEST_SHOWN).cloned().collect();
+        // Each ticket counted once, at its newest message.
+        let mut seen = HashSet::new();
+        let (mut open, mut closed) = (0, 0);
+        let mut choices = Vec::new();
+        for l in lines.iter().rev() {
+            if !seen.insert(l.ticket) {
+                continue;
+            }
+            if l.status == Status::Closed {
+                closed += 1;
+            } else {
+                open += 1;
+                if choices.len() < OPEN_CHOICES {
+                    choices.push(l.clone());
+                }
+            }
+        }
+        StormView {
+            id: facts.id,
+            count: facts.count,
+            per_minute,
+            started_at: facts.started_at,
+            ended_at: facts.ended_at,
+            subject: facts.subject,
+            link: facts.link,
+            newest,
+            keywords: keywords(lines.iter().map(|l| l.text.as_str()), KEYWORDS_SHOWN),
+            open,
+            closed,
+            choices,
+        }
+    }
+}
+
+/// Words too common to say anything about a storm (English; other languages' short words are
+/// mostly caught by the length rule).
+const STOPWORDS: &[&str] = &[
+    "about", "after", "again", "also", "been", "before", "being", "cant", "could", "dont", "even",
+    "from", "have", "here", "just", "know", "like", "more", "much", "only", "really", "some",
+    "than", "that", "their", "them", "then", "there", "these", "they", "this", "very", "want",
+    "were", "what", "when", "where", "which", "will", "with", "would", "your", "youre",
+];
+
+/// The `n` words most messages use (each message counts a word once), most used first; words
+/// shorter than four letters and common words left out.
+pub fn keywords<'a>(texts: impl Iterator<Item = &'a str>, n: usize) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for text in texts {
+        let mut words = HashSet::new();
+        for word in text.split(|c: char| !c.is_alphanumeric() && c != '\'') {
+            let word: String = word
+                .chars()
+                .filter(|c| *c != '\'')
+                .flat_map(char::to_lowercase)
+                .collect();
+            if word.chars().count() < 4
+                || word.chars().all(|c| c.is_ascii_digit())
+                || STOPWORDS.contains(&word.as_str())
+            {
+                continue;
+            }
+            words.insert(word);
+        }
+        for w in words {
+            *counts.entry(w).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(String, usize)> = counts.into_iter().filter(|(_, c)| *c > 1).collect();
+    // Stable on the alphabetical order the map gave: ties stay alphabetical.
+    ranked.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    ranked.truncate(n);
+    ranked
+}
+
+/// Whether `text` contains `keyword` as a word, ignoring case (what "hide all matching" hides).
+pub fn matches_keyword(text: &str, keyword: &str) -> bool {
+    let keyword = keyword.trim().to_lowercase();
+    if keyword.is_empty() {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .any(|w| w == keyword)
+        || (keyword.contains(' ') && lower.contains(&keyword))
+}
+
+/// How many of `lines` (oldest first) go into the next thread batch: at most `max_lines`, and
+/// no more than fit `max_chars` by `cost` (one line always goes, cut by the renderer).
+pub fn batch_len(
+    lines: &[StormLine],
+    max_lines: usize,
+    max_chars: usize,
+    cost: impl Fn(&StormLine) -> usize,
+) -> usize {
+    let mut used = 0;
+    let mut n = 0;
+    for l in lines.iter().take(max_lines.max(1)) {
+        let c = cost(l);
+        if n > 0 && used + c > max_chars {
+            break;
+        }
+        used += c;
+        n += 1;
+    }
+    n
+}
+
+/// Version prefix of a storm card control's id: `sbs1:<verb>:<storm id>`.
+pub const STORM_ACTION_VERSION: &str = "sbs1";
+
+/// What a storm card's control does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StormVerb {
+    /// Close every open ticket of the storm (Slack asks first with its confirm dialog; on
+    /// Discord this asks, and [`StormVerb::CloseAllConfirmed`] does it).
+    CloseAll,
+    CloseAllConfirmed,
+    /// Assign every ticket of the storm to the clicker.
+    AssignAllToMe,
+    /// Give one listed comment a card of its own (the ticket comes with the choice).
+    OpenCard,
+}
+
+impl StormVerb {
+    fn as_str(self) -> &'static str {
+        match self {
+            StormVerb::CloseAll => "close_all",
+            StormVerb::CloseAllConfirmed => "close_all_sure",
+            StormVerb::AssignAllToMe => "assign_all_me",
+            StormVerb::OpenCard => "open_card",
+        }
+    }
+}
+
+/// A storm card control's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StormAction {
+    pub verb: StormVerb,
+    pub storm: i64,
+}
+
+impl std::fmt::Display for StormAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{STORM_ACTION_VERSION}:{}:{}",
+            self.verb.as_str(),
+            self.storm
+        )
+    }
+}
+
+impl std::str::FromStr for StormAction {
+    type Err = ();
+
+    /// `Err`: not a storm control (another of ours, or someone else's).
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let mut parts = s.splitn(3, ':');
+        if parts.next() != Some(STORM_ACTION_VERSION) {
+            return Err(());
+        }
+        let verb = match parts.next().ok_or(())? {
+            "close_all" => StormVerb::CloseAll,
+            "close_all_sure" => StormVerb::CloseAllConfirmed,
+            "assign_all_me" => StormVerb::AssignAllToMe,
+            "open_card" => StormVerb::OpenCard,
+            _ => return Err(()),
+        };
+        let storm = parts.next().ok_or(())?.parse::<i64>().map_err(|_| ())?;
+        Ok(StormAction { verb, storm })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> StormPolicy {
+        StormPolicy {
+            threshold: 10,
+            window: Duration::seconds(60),
+            quiet: Duration::seconds(300),
+        }
+    }
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    /// Feed `n` new tickets one `every` seconds apart; returns the joins.
+    fn feed(n: usize, every: i64) -> Vec<Join> {
+        let mut activity = Activity::default();
+        let mut joins = Vec::new();
+        for i in 0..n {
+            let o = observe(Some(&activity), true, t(i as i64 * every), &policy());
+            joins.push(o.join);
+            activity.recent = o.recent;
+            if o.join == Join::Start {
+                activity.storm = Some(7);
+            }
+        }
+        joins
+    }
+
+    #[test]
+    fn the_eleventh_new_ticket_within_a_minute_starts_the_storm() {
+        let joins = feed(13, 5);
+        assert!(joins[..10].iter().all(|j| *j == Join::No), "{joins:?}");
+        assert_eq!(joins[10], Join::Start);
+        assert_eq!(joins[11], Join::Existing(7));
+    }
+
+    #[test]
+    fn a_steady_trickle_never_storms() {
+        // One every 6 s: ten within any minute, never eleven.
+        assert!(feed(100, 6).iter().all(|j| *j == Join::No));
+        // One every 5.5 s would be eleven in 60 s; every 5 s is.
+        assert!(feed(30, 5).contains(&Join::Start));
+    }
+
+    #[test]
+    fn a_customer_writing_again_does_not_count_but_joins_a_running_storm() {
+        let mut a = Activity::default();
+        for i in 0..10 {
+            a.recent = observe(Some(&a), true, t(i), &policy()).recent;
+        }
+        let again = observe(Some(&a), false, t(11), &policy());
+        assert_eq!(again.join, Join::No);
+        assert!(!again.changed);
+        a.storm = Some(3);
+        assert_eq!(
+            observe(Some(&a), false, t(12), &policy()).join,
+            Join::Existing(3)
+        );
+    }
+
+    #[test]
+    fn detection_remembers_only_what_it_needs() {
+        let mut a = Activity::default();
+        for i in 0..50 {
+            a.recent = observe(Some(&a), true, t(i), &policy()).recent;
+        }
+        assert_eq!(a.recent.len(), 11);
+        // A minute later the old ones are gone.
+        let o = observe(Some(&a), true, t(200), &policy());
+        assert_eq!(o.recent, vec![t(200)]);
+    }
+
+    #[test]
+    fn quiet_period_ends_it() {
+        assert!(!is_over(t(0), t(299), &policy()));
+        assert!(is_over(t(0), t(300), &policy()));
+    }
+
+    #[test]
+    fn keywords_count_messages_not_repetitions() {
+        let texts = [
+            "Refund please, refund refund refund",
+            "Where is my REFUND?",
+            "The shipping was late",
+            "shipping late again, refund",
+            "love it",
+        ];
+        let k = keywords(texts.iter().copied(), 3);
+        assert_eq!(
+            k,
+            vec![
+                ("refund".to_string(), 3),
+                ("late".to_string(), 2),
+                ("shipping".to_string(), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn keyword_matching_is_by_word() {
+        assert!(matches_keyword("Buy CHEAP pills", "cheap"));
+        assert!(!matches_keyword("cheapest", "cheap"));
+        assert!(matches_keyword("free money now", "free money"));
+        assert!(!matches_keyword("anything", "  "));
+    }
+
+    fn line(seq: i64, ticket: i64, text: &str, at: i64, status: Status) -> StormLine {
+        StormLine {
+            seq,
+            ticket: TicketId(ticket),
+            author: format!("a{ticket}"),
+            text: text.into(),
+            at: t(at),
+            status,
+        }
+    }
+
+    #[test]
+    fn the_view_counts_each_ticket_once_at_its_newest_message() {
+        let lines = vec![
+            line(1, 1, "first", 0, Status::Unread),
+            line(2, 2, "second", 10, Status::Closed),
+            line(3, 1, "first again", 70, Status::Unread),
+            line(4, 3, "third", 80, Status::Unread),
+        ];
+        let v = StormView::of(
+            StormFacts {
+                id: 9,
+                count: 4,
+                started_at: t(0),
+                ended_at: None,
+                subject: None,
+                link: None,
+                lines: &lines,
+            },
+            t(90),
+        );
+        assert_eq!((v.open, v.closed), (2, 1));
+        assert_eq!(v.per_minute, 2);
+        assert_eq!(v.newest.first().map(|l| l.seq), Some(4));
+        assert_eq!(
+            v.choices.iter().map(|l| l.ticket.0).collect::<Vec<_>>(),
+            vec![3, 1]
+        );
+    }
+
+    #[test]
+    fn a_batch_stops_before_the_character_limit_but_always_takes_one() {
+        let lines: Vec<_> = (0..10)
+            .map(|i| line(i, i, "x", 0, Status::Unread))
+            .collect();
+        assert_eq!(batch_len(&lines, 25, 100, |_| 30), 3);
+        assert_eq!(batch_len(&lines, 4, 1000, |_| 30), 4);
+        assert_eq!(batch_len(&lines, 25, 10, |_| 30), 1);
+        assert_eq!(batch_len(&[], 25, 10, |_| 30), 0);
+    }
+
+    #[test]
+    fn storm_controls_round_trip_and_others_are_not_ours() {
+        for verb in [
+            StormVerb::CloseAll,
+            StormVerb::CloseAllConfirmed,
+            StormVerb::AssignAllToMe,
+            StormVerb::OpenCard,
+        ] {
+            let a = StormAction { verb, storm: 42 };
+            assert_eq!(a.to_string().parse::<StormAction>(), Ok(a));
+        }
+        for other in [
+            "sb1:close:4",
+            "sbs1:nuke:4",
+            "sbs1:close_all:x",
+            "sbs1:close_all",
+        ] {
+            assert!(other.parse::<StormAction>().is_err(), "{other}");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! A storm card's controls, the same on both surfaces: which tickets a click acts on (the
+//! storm's, and only from the storm's channel unless an admin clicks), as a bulk action the
+//! inbox worker runs, or a card of its own for one listed comment.
+
+use chrono::Utc;
+
+use crate::core::filter::Filter;
+use crate::core::permission::Permission;
+use crate::core::storm::{StormAction, StormVerb};
+use crate::core::{CardAction, Effect, Status, TicketId, text};
+use crate::workers::Services;
+use crate::workers::inbox::MAX_BULK_TICKETS;
+
+use super::Refusal;
+use super::scope::Scope;
+
+/// What a click on a storm card comes to.
+#[derive(Debug)]
+pub enum Plan {
+    /// Refused or nothing to do: tell the clicker, change nothing.
+    Tell(String),
+    /// Ask before closing everything (a surface without a confirm dialog).
+    Confirm,
+    /// Run `action` on the tickets `filter` matches (`matched` of them now).
+    Bulk {
+        action: CardAction,
+        filter: Filter,
+        matched: usize,
+    },
+    /// The ticket's own card is queued.
+    Opened(TicketId),
+}
+
+/// What a storm control needs the clicker to be allowed to do.
+pub fn permission(verb: StormVerb) -> Option<Permission> {
+    match verb {
+        StormVerb::CloseAll | StormVerb::CloseAllConfirmed => Some(Permission::Close),
+        StormVerb::AssignAllToMe => Some(Permission::Assign),
+        StormVerb::OpenCard => None,
+    }
+}
+
+/// Plan a click on storm `a`'s card, made in `here` (a channel key, `slack:C1`) by someone
+/// whose scope is `scope` (permission already checked). `asks`: the surface has its own
+/// confirm dialog, so "Close all" arrives confirmed.
+pub async fn plan(
+    svc: &Services,
+    scope: &Scope,
+    here: Option<String>,
+    a: StormAction,
+    selected: Option<&str>,
+    asks: bool,
+) -> Result<Plan, Refusal> {
+    let storm = svc
+        .store
+        .storm(a.storm)
+        .await
+        .map_err(|e| Refusal::internal("cannot read a storm", e))?;
+    let Some(storm) = storm else {
+        return Ok(Plan::Tell(text::NO_SUCH_STORM.into()));
+    };
+    if !matches!(scope, Scope::Everywhere) && here.as_deref() != Some(storm.channel.as_str()) {
+        return Ok(Plan::Tell(text::STORM_NOT_HERE.into()));
+    }
+    let Ok(route) = scope.route() else {
+        return Ok(Plan::Tell(text::NOT_AN_INBOX_CHANNEL.into()));
+    };
+    let action = match a.verb {
+        StormVerb::CloseAll if !asks => return Ok(Plan::Confirm),
+        StormVerb::CloseAll | StormVerb::CloseAllConfirmed => CardAction::Close,
+        StormVerb::AssignAllToMe => CardAction::AssignToMe,
+        StormVerb::OpenCard => {
+            let Some(ticket) = selected.and_then(|v| v.parse::<i64>().ok()).map(TicketId) else {
+                return Err(Refusal::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "no comment chosen",
+                ));
+            };
+            let member = svc
+                .store
+                .storm_of_ticket(ticket)
+                .await
+                .map_err(|e| Refusal::internal("cannot read a storm", e))?;
+            if member != Some(storm.id) {
+                return Ok(Plan::Tell(text::NO_SUCH_TICKET.into()));
+            }
+            // Its own lane, like a card re-post: never behind the ticket's other chat jobs.
+            svc.store
+                .enqueue_job_once(
+                    &format!("storm-open:{ticket}"),
+                    ticket,
+                    &crate::store::repost_lane(ticket),
+                    &Effect::PostCard,
+                    Utc::now(),
+                )
+                .await
+                .map_err(|e| Refusal::internal("cannot queue a card", e))?;
+            svc.wake_outbox.notify_one();
+            return Ok(Plan::Opened(ticket));
+        }
+    };
+    let filter = Filter {
+        statuses: vec![Status::Unread, Status::Read],
+        route,
+        storm: Some(storm.id),
+        ..Filter::default()
+    };
+    let matched = svc
+        .store
+        .find_tickets(&filter, MAX_BULK_TICKETS)
+        .await
+        .map_err(|e| Refusal::internal("cannot match tickets", e))?
+        .len();
+    if matched == 0 {
+        return Ok(Plan::Tell(text::NO_MATCH.into()));
+    }
+    Ok(Plan::Bulk {
+        action,
+        filter,
+        matched,
+    })
+}

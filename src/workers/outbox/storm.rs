@@ -1,0 +1,94 @@
+//! A storm's jobs: its card (posted once, then edited in place under its own pace) and its
+//! thread batches (several messages per post, under the channel's message pace, which cards
+//! and batches share on every replica).
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::accounts::Account;
+use crate::config::Destination;
+use crate::core::storm::{StormFacts, StormView};
+use crate::core::{Surface, Ticket};
+use crate::telemetry::Target;
+
+use super::{CARD_WAIT, Outcome, Services, paced, paced_post, surface};
+
+/// The most messages a storm card reads for its counts, keywords and choices (a storm of more
+/// still counts them all in its total; the rest describe the latest this many).
+const MAX_LINES_READ: i64 = 5_000;
+
+pub(super) async fn deliver(
+    svc: &Services,
+    anchor: &Ticket,
+    account: &Account,
+    id: i64,
+    thread: bool,
+    target: &mut Option<Target>,
+) -> anyhow::Result<Outcome> {
+    let Some(storm) = svc.store.storm(id).await? else {
+        return Ok(Outcome::Done(vec![]));
+    };
+    let Some(to) = svc.config.destination_for(&anchor.state, account) else {
+        return Ok(Outcome::Fail(format!(
+            "account {} has no usable destination",
+            anchor.state.account
+        )));
+    };
+    let on = match to {
+        Destination::Slack { .. } => Surface::Slack,
+        Destination::Discord { .. } => Surface::Discord,
+    };
+    *target = Some(Target::Chat(on));
+    let channel = super::super::storm::channel_key(&to);
+    if thread {
+        let Some(card) = &storm.card else {
+            // The card job is queued with this one; a card that cannot be posted makes this
+            // job give up visibly when its retry budget runs out.
+            return Ok(Outcome::Retry {
+                after: Some(CARD_WAIT),
+                error: "the storm card is not posted yet".into(),
+                rate_limited: false,
+            });
+        };
+        let batch = svc.config.storm.batch_max as i64;
+        let lines = svc.store.storm_lines(id, storm.posted_upto, batch).await?;
+        if lines.is_empty() {
+            return Ok(Outcome::Done(vec![]));
+        }
+        if let Some(wait) = paced_post(svc, &channel).await? {
+            return Ok(wait);
+        }
+        return surface(on)
+            .post_storm_batch(svc, &storm, card, &lines)
+            .await;
+    }
+    let lines = svc.store.storm_lines(id, 0, MAX_LINES_READ).await?;
+    let view = StormView::of(
+        StormFacts {
+            id,
+            count: storm.count,
+            started_at: storm.started_at,
+            ended_at: storm.ended_at,
+            subject: storm.post.subject.clone(),
+            link: storm.post.link.clone(),
+            lines: &lines,
+        },
+        Utc::now(),
+    );
+    match &storm.card {
+        None => {
+            if let Some(wait) = paced_post(svc, &channel).await? {
+                return Ok(wait);
+            }
+            surface(on).post_storm_card(svc, &storm, &view, to).await
+        }
+        Some(card) => {
+            let gap = Duration::from_millis(svc.config.storm.update_gap_ms);
+            if let Some(wait) = paced(svc, &format!("update:{channel}"), gap).await? {
+                return Ok(wait);
+            }
+            surface(on).edit_storm_card(svc, card, &view).await
+        }
+    }
+}
