@@ -1382,8 +1382,9 @@ pub struct OutboxConfig {
     pub base_backoff_ms: u64,
     /// Cap on the retry delay.
     pub max_backoff_secs: u64,
-    /// Minimum gap between two messages posted to one Slack channel (Slack allows about one
-    /// message per second per channel).
+    /// Minimum gap between two messages posted to one channel (Slack allows about one message
+    /// per second per channel; the 5% margin keeps network jitter from bringing two posts
+    /// closer than that). Kept in the database: every replica shares it.
     pub channel_pace_ms: u64,
     /// Jobs claimed per round and delivered concurrently.
     pub batch_size: i64,
@@ -1402,7 +1403,7 @@ impl Default for OutboxConfig {
             retry_budget_secs: 86_400,
             base_backoff_ms: 1_000,
             max_backoff_secs: 300,
-            channel_pace_ms: 1_000,
+            channel_pace_ms: 1_050,
             batch_size: 16,
             lease_secs: 60,
             poll_ms: 500,

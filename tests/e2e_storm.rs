@@ -454,3 +454,146 @@ async fn a_customer_writing_again_after_the_storm_gets_a_card_of_their_own() {
         "{posts:?}"
     );
 }
+
+/// Slack creates the storm card but the answer is lost (a 500 after the fact): the retry finds
+/// the card by its metadata instead of posting a second one, and the storm goes on in it.
+#[tokio::test]
+async fn a_storm_card_slack_made_without_answering_is_found_not_posted_twice() {
+    use wiremock::matchers::{body_partial_json, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::with(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .and(body_partial_json(
+            json!({"metadata": {"event_type": "switchboard_storm"}}),
+        ))
+        .respond_with(ResponseTemplate::new(500).set_body_string("upstream error"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    Mock::given(path("/conversations.history"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "has_more": false, "pin_count": 0,
+            "messages": [{"type": "message", "user": "UBOT", "bot_id": "BBOT",
+                "text": "Comment storm", "ts": "1700000999.000100",
+                "metadata": {"event_type": "switchboard_storm", "event_payload": {"storm": "1"}}}]
+        })))
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    for n in 1..=6 {
+        w.meta_webhook(&comment(n, POST, "so good")).await;
+    }
+    w.settle().await;
+    let storm = storm_id(&w, 4).await;
+    assert_eq!(storm, 1);
+    assert_eq!(storm_card_ts(&w, storm).await, "1700000999.000100");
+    let posts = w.take_slack("/chat.postMessage").await;
+    let storm_posts = posts
+        .iter()
+        .filter(|p| p.body["metadata"]["event_type"] == "switchboard_storm")
+        .count();
+    assert_eq!(storm_posts, 1, "only the attempt Slack did not answer");
+    let thread: String = posts
+        .iter()
+        .filter(|p| p.body["thread_ts"] == "1700000999.000100")
+        .map(text_of)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for t in 4..=6 {
+        assert_eq!(thread.matches(&format!("(#{t})")).count(), 1, "{thread}");
+    }
+    assert_eq!(
+        w.store
+            .count_jobs(switchboard::store::JobStatus::Pending)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// A fake Slack that answers every call and notes when each message post arrived.
+struct Clocked {
+    at: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl wiremock::Respond for Clocked {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        if let Ok(mut at) = self.at.lock() {
+            at.push(std::time::Instant::now());
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ts = format!("1700000000.{n:06}");
+        wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "channel": CHANNEL, "ts": ts,
+            "message": {"type": "message", "text": "x", "user": "UBOT", "ts": ts, "bot_id": "BBOT"}
+        }))
+    }
+}
+
+/// Two replicas on one Postgres, both delivering one channel's cards: the channel's pace is
+/// kept in the database, so together they never post faster than it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_one_channel_pace() {
+    use switchboard::app::Workers;
+    let Some(db) = support::pg::database().await else {
+        return;
+    };
+    let pace = std::time::Duration::from_millis(250);
+    let tweak = |c: &mut switchboard::config::Config| {
+        c.outbox.channel_pace_ms = 250;
+        c.outbox.poll_ms = 20;
+    };
+    let a = World::start(db.url.clone(), None, tweak).await;
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    wiremock::Mock::given(wiremock::matchers::path("/chat.postMessage"))
+        .respond_with(Clocked {
+            at: arrivals.clone(),
+            next: 1.into(),
+        })
+        .with_priority(1)
+        .mount(&a.slack)
+        .await;
+    a.slack_ok().await;
+    a.graph_ok().await;
+    let mut config = support::config(&a.slack.uri(), &a.graph.uri(), &db.url);
+    tweak(&mut config);
+    let store_b = switchboard::store::connect(&db.url).await.expect("connect");
+    let b = switchboard::app::services(config, store_b).expect("services");
+    // Eight tickets on eight posts (no storm): eight cards for one channel.
+    for n in 1..=8 {
+        let post = format!("1234567890321_90{n}");
+        assert_eq!(
+            a.meta_webhook(&comment(n, &post, "hello")).await.0,
+            StatusCode::OK
+        );
+    }
+    let workers_a = Workers::spawn(&a.svc);
+    let workers_b = Workers::spawn(&b);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while arrivals.lock().map(|v| v.len()).unwrap_or(0) < 8 {
+        assert!(std::time::Instant::now() < deadline, "cards not all posted");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(workers_a.stop(std::time::Duration::from_secs(5)).await);
+    assert!(workers_b.stop(std::time::Duration::from_secs(5)).await);
+    let mut at = arrivals.lock().map(|v| v.clone()).unwrap_or_default();
+    at.sort();
+    assert_eq!(at.len(), 8, "one post per card");
+    // Slots are a pace apart; arrivals may jitter by the round trip.
+    let tolerance = std::time::Duration::from_millis(60);
+    for w in at.windows(2) {
+        let gap = w[1].duration_since(w[0]);
+        assert!(gap + tolerance >= pace, "two posts {gap:?} apart");
+    }
+    drop(a);
+    db.drop_database().await;
+}

@@ -48,6 +48,7 @@ trait SurfaceOutbox: Send + Sync {
     async fn post_storm_card(
         &self,
         svc: &Services,
+        job: &Job,
         storm: &crate::store::StormRow,
         view: &crate::core::storm::StormView,
         to: Destination<'_>,
@@ -457,7 +458,7 @@ async fn deliver(
         }
         Effect::StormCard { storm } | Effect::StormThread { storm } => {
             let thread = matches!(job.effect, Effect::StormThread { .. });
-            storm::deliver(svc, &ticket, &account, *storm, thread, target).await
+            storm::deliver(svc, job, &ticket, &account, *storm, thread, target).await
         }
         Effect::PostCard => {
             if svc.store.card_of(ticket.id).await?.is_some() {

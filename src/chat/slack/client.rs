@@ -337,6 +337,32 @@ impl SlackClient {
         ticket: i64,
         oldest: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, SlackCallError> {
+        self.find_marked(channel, super::render::CARD_EVENT, "ticket", ticket, oldest)
+            .await
+    }
+
+    /// The storm card this bot already posted for `storm` in `channel` since `oldest` (marked
+    /// with `render::STORM_EVENT`), as [`Self::find_card`] finds a ticket's.
+    pub async fn find_storm_card(
+        &self,
+        channel: &str,
+        storm: i64,
+        oldest: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, SlackCallError> {
+        self.find_marked(channel, super::render::STORM_EVENT, "storm", storm, oldest)
+            .await
+    }
+
+    /// A top-level message of this bot in `channel` since `oldest` whose metadata is
+    /// `event_type` with `field` = `id`.
+    async fn find_marked(
+        &self,
+        channel: &str,
+        event_type: &str,
+        field: &str,
+        id: i64,
+        oldest: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, SlackCallError> {
         let token = self.api_token();
         let oldest = format!(
             "{}.{:06}",
@@ -351,7 +377,7 @@ impl SlackClient {
         let res = self
             .timed(self.client.open_session(&token).conversations_history(&req))
             .await??;
-        let wanted = ticket.to_string();
+        let wanted = id.to_string();
         Ok(res
             .messages
             .into_iter()
@@ -361,11 +387,11 @@ impl SlackClient {
                     .as_ref()
                     .is_none_or(|t| *t == m.origin.ts)
                     && m.content.metadata.as_ref().is_some_and(|md| {
-                        md.event_type == super::render::CARD_EVENT
+                        md.event_type == event_type
                             && md
                                 .event_payload
                                 .as_ref()
-                                .and_then(|p| p.get("ticket"))
+                                .and_then(|p| p.get(field))
                                 .is_some_and(|t| *t == wanted)
                     })
             })

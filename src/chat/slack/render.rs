@@ -362,6 +362,18 @@ pub fn card(view: &CardView) -> SlackMessageContent {
         .with_blocks(blocks)
 }
 
+/// The message-metadata event type that marks a storm card (with the storm's number), so that
+/// a retried post can find the card an unanswered attempt created.
+pub const STORM_EVENT: &str = "switchboard_storm";
+
+/// A storm card to post: marked with its storm (see [`STORM_EVENT`]).
+pub fn storm_card_for(view: &crate::core::storm::StormView) -> SlackMessageContent {
+    storm_card(view).with_metadata(SlackMessageMetadata {
+        event_type: STORM_EVENT.into(),
+        event_payload: Some([("storm".to_string(), view.id.to_string())].into()),
+    })
+}
+
 /// The block of a storm card's controls.
 pub const BLOCK_STORM: &str = "sb_storm";
 

@@ -209,6 +209,7 @@ impl SurfaceOutbox for Discord {
     async fn post_storm_card(
         &self,
         svc: &Services,
+        _job: &Job,
         storm: &crate::store::StormRow,
         view: &crate::core::storm::StormView,
         to: Destination<'_>,

@@ -142,6 +142,7 @@ impl SurfaceOutbox for Slack {
     async fn post_storm_card(
         &self,
         svc: &Services,
+        job: &Job,
         storm: &crate::store::StormRow,
         view: &crate::core::storm::StormView,
         to: Destination<'_>,
@@ -149,23 +150,41 @@ impl SurfaceOutbox for Slack {
         let Destination::Slack { channel } = to else {
             return Ok(Outcome::Fail("not a Slack destination".into()));
         };
+        let record = |ts: String| {
+            Outcome::Done(vec![JobRecord::StormCard {
+                storm: storm.id,
+                chat: ChatRef {
+                    surface: Surface::Slack,
+                    workspace: svc.config.slack.team_id.clone(),
+                    channel: channel.to_string(),
+                    message: ts,
+                },
+            }])
+        };
+        if job.attempts > 1 && job.last_error.as_deref() != Some(SLACK_RATE_LIMITED) {
+            // As for a ticket's card: an unanswered attempt may have posted it.
+            let since = storm.started_at - chrono::Duration::minutes(1);
+            match svc.slack.find_storm_card(channel, storm.id, since).await {
+                Ok(Some(ts)) => {
+                    info!(%channel, ts, storm = storm.id, "storm card found from an earlier attempt");
+                    return Ok(record(ts));
+                }
+                Ok(None) => {}
+                Err(e @ SlackCallError::Permanent { .. }) => {
+                    warn!(error = %e, "cannot look for an earlier storm card; posting")
+                }
+                Err(e) => return Ok(failure(e)),
+            }
+        }
         Ok(
             match svc
                 .slack
-                .post_message(channel, None, render::storm_card(view))
+                .post_message(channel, None, render::storm_card_for(view))
                 .await
             {
                 Ok(ts) => {
                     info!(%channel, ts, storm = storm.id, "storm card posted");
-                    Outcome::Done(vec![JobRecord::StormCard {
-                        storm: storm.id,
-                        chat: ChatRef {
-                            surface: Surface::Slack,
-                            workspace: svc.config.slack.team_id.clone(),
-                            channel: channel.to_string(),
-                            message: ts,
-                        },
-                    }])
+                    record(ts)
                 }
                 Err(e) => failure(e),
             },

@@ -20,6 +20,7 @@ const MAX_LINES_READ: i64 = 5_000;
 
 pub(super) async fn deliver(
     svc: &Services,
+    job: &crate::store::Job,
     anchor: &Ticket,
     account: &Account,
     id: i64,
@@ -81,7 +82,9 @@ pub(super) async fn deliver(
             if let Some(wait) = paced_post(svc, &channel).await? {
                 return Ok(wait);
             }
-            surface(on).post_storm_card(svc, &storm, &view, to).await
+            surface(on)
+                .post_storm_card(svc, job, &storm, &view, to)
+                .await
         }
         Some(card) => {
             let gap = Duration::from_millis(svc.config.storm.update_gap_ms);
