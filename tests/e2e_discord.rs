@@ -1800,3 +1800,128 @@ async fn two_replicas_share_one_gateway_and_the_second_takes_over() {
     let _ = run_b.await;
     db.drop_database().await;
 }
+
+/// Storm mode on Discord: a burst on one post becomes one storm embed (edited in place) with
+/// the comments in batches in its thread; "Close all" asks first with a button of its own.
+#[tokio::test]
+async fn a_burst_becomes_a_storm_embed_and_close_all_asks_first() {
+    let w = discord_world(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+        if let Some(d) = c.discord.as_mut() {
+            d.permissions.close = vec![MOD_ROLE.into()];
+        }
+    })
+    .await;
+    w.discord_ok("").await;
+    // One at a time: fan n is ticket #n.
+    for n in 1..=8 {
+        let text = if n == 6 {
+            "@everyone **free** [money](https://evil.example)".to_string()
+        } else {
+            format!("fan {n} says hi")
+        };
+        let body = comment_webhook(
+            &format!("901_2{n}"),
+            "1234567890321_77",
+            &format!("555100{n}"),
+            &format!("Fan {n}"),
+            &text,
+        );
+        assert_eq!(w.meta_webhook(&body).await.0, StatusCode::OK);
+        w.settle().await;
+    }
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    let storm_cards: Vec<_> = posts
+        .iter()
+        .filter(|p| {
+            p.body["embeds"][0]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("Comment storm"))
+        })
+        .collect();
+    assert_eq!(storm_cards.len(), 1, "{posts:?}");
+    assert_eq!(posts.len(), 4, "three cards and the storm card");
+    assert_eq!(storm_cards[0].body["allowed_mentions"]["parse"], json!([]));
+    assert!(custom_ids(&storm_cards[0].body).contains(&"sbs1:close_all:1".to_string()));
+    let storm = w.store.storm(1).await.unwrap().expect("storm");
+    let card = storm.card.expect("storm card recorded").message;
+    // Every storm comment in the card's thread once; the hostile one inert.
+    let batches = w
+        .take_discord(&format!("/api/v10/channels/{card}/messages"))
+        .await;
+    let all: String = batches
+        .iter()
+        .map(|b| b.body["content"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for t in 4..=8 {
+        assert_eq!(all.matches(&format!("(#{t})")).count(), 1, "{all}");
+    }
+    assert!(
+        all.contains("\\@everyone") && !all.contains(" @everyone"),
+        "{all}"
+    );
+    assert!(
+        batches
+            .iter()
+            .all(|b| b.body["allowed_mentions"]["parse"] == json!([]))
+    );
+
+    // "Close all" without the role: refused, nothing stored.
+    let rows = w.store.count_inbox().await.unwrap();
+    let storm_click = |id: &str, custom: &str, user: &str, roles: &[&str]| {
+        button_interaction(id, custom, user, roles, DCHANNEL, &card)
+    };
+    let answer = interact(&w, &storm_click("7201", "sbs1:close_all:1", "222", &["5"])).await;
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed to close")
+    );
+    // With it: a question first, then the confirmed button closes the storm's tickets only.
+    let ask = interact(
+        &w,
+        &storm_click("7202", "sbs1:close_all:1", MOD, &[MOD_ROLE]),
+    )
+    .await;
+    assert_eq!(ask["type"], 4);
+    assert_eq!(ask["data"]["flags"], 64);
+    assert_eq!(
+        custom_ids(&ask["data"]),
+        vec!["sbs1:close_all_sure:1".to_string()]
+    );
+    assert_eq!(
+        w.store.count_inbox().await.unwrap(),
+        rows,
+        "asking stores nothing"
+    );
+    let done = interact(
+        &w,
+        &storm_click("7203", "sbs1:close_all_sure:1", MOD, &[MOD_ROLE]),
+    )
+    .await;
+    assert_eq!(done["data"]["flags"], 64);
+    w.settle().await;
+    for t in 1..=8 {
+        let s = w
+            .store
+            .ticket(TicketId(t))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .status;
+        assert_eq!(s == Status::Closed, t >= 4, "#{t}: {s:?}");
+    }
+    // The storm embed was edited in place.
+    let edits = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{card}"))
+        .await;
+    assert!(!edits.is_empty());
+    w.take_discord_matching("^/").await;
+}

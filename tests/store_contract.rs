@@ -4127,6 +4127,11 @@ async fn a_storm_is_started_fed_and_ended_with_its_jobs(s: DynStore) {
         vec![(t2, "comment c2"), (t3, "comment c3")]
     );
     assert_eq!(lines[0].author, "Customer u2");
+    let newest = s.storm_newest(storm, 1).await.expect("newest");
+    assert_eq!(
+        newest.iter().map(|l| l.ticket).collect::<Vec<_>>(),
+        vec![t3]
+    );
     assert_eq!(s.storm_of_ticket(t3).await.expect("read"), Some(storm));
     assert_eq!(s.storm_of_ticket(t1).await.expect("read"), None);
     // The storm's own jobs, one of each, on its anchor; the tickets' cards are not queued.

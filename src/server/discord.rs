@@ -370,16 +370,16 @@ async fn storm_click(
         return Ok(ephemeral(&text::refused(p)));
     }
     let scope = Scope::of(svc, origin(i, m)).await?;
-    // A thread belongs to its parent channel.
-    let here = i
-        .channel_parent
-        .as_ref()
-        .or(i.channel_id.as_ref())
-        .map(|c| format!("discord:{c}"));
+    // The card's channel; a thread's parent (a category is a parent too: never a storm's).
+    let here: Vec<String> = [&i.channel_id, &i.channel_parent]
+        .into_iter()
+        .flatten()
+        .map(|c| format!("discord:{c}"))
+        .collect();
     match plan(
         svc,
         &scope,
-        here,
+        &here,
         a,
         values.first().map(String::as_str),
         false,

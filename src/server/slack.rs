@@ -449,10 +449,10 @@ async fn storm_click(
     }
     let me = teammate(&click.user);
     let scope = Scope::of(state, origin(&me, click.channel.as_deref())).await?;
-    let here = click.channel.as_ref().map(|c| format!("slack:{c}"));
+    let here: Vec<String> = click.channel.iter().map(|c| format!("slack:{c}")).collect();
     let chosen = action.selected.first().map(String::as_str);
     // Slack's confirm dialog asked already.
-    match plan(state, &scope, here, a, chosen, true).await? {
+    match plan(state, &scope, &here, a, chosen, true).await? {
         Plan::Tell(why) => click.tell(state, &why).await,
         Plan::Confirm => {}
         Plan::Opened(ticket) => click.tell(state, &text::storm_card_opened(ticket)).await,

@@ -40,13 +40,13 @@ pub fn permission(verb: StormVerb) -> Option<Permission> {
     }
 }
 
-/// Plan a click on storm `a`'s card, made in `here` (a channel key, `slack:C1`) by someone
-/// whose scope is `scope` (permission already checked). `asks`: the surface has its own
-/// confirm dialog, so "Close all" arrives confirmed.
+/// Plan a click on storm `a`'s card, made in `here` (channel keys, `slack:C1`: the channel and,
+/// on Discord, its parent) by someone whose scope is `scope` (permission already checked).
+/// `asks`: the surface has its own confirm dialog, so "Close all" arrives confirmed.
 pub async fn plan(
     svc: &Services,
     scope: &Scope,
-    here: Option<String>,
+    here: &[String],
     a: StormAction,
     selected: Option<&str>,
     asks: bool,
@@ -59,7 +59,7 @@ pub async fn plan(
     let Some(storm) = storm else {
         return Ok(Plan::Tell(text::NO_SUCH_STORM.into()));
     };
-    if !matches!(scope, Scope::Everywhere) && here.as_deref() != Some(storm.channel.as_str()) {
+    if !matches!(scope, Scope::Everywhere) && !here.contains(&storm.channel) {
         return Ok(Plan::Tell(text::STORM_NOT_HERE.into()));
     }
     let Ok(route) = scope.route() else {

@@ -937,12 +937,17 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<crate::core::storm::StormLine>>;
 
+    /// A storm's newest `limit` messages, oldest first (what its card describes).
+    async fn storm_newest(&self, id: i64, limit: i64)
+    -> Result<Vec<crate::core::storm::StormLine>>;
+
     /// The latest storm a ticket's messages were shown in, if any.
     async fn storm_of_ticket(&self, ticket: TicketId) -> Result<Option<i64>>;
 
     /// End every running storm fed last before `quiet_before`: its post is calm again, and
     /// its card's final edit and last thread batch are queued, in one transaction. Also forgets
-    /// calm posts' activity older than `forget_before`. Returns the storms ended.
+    /// calm posts' activity older than `forget_before`, and ended storms none of whose tickets
+    /// are left (retention purged them). Returns the storms ended.
     async fn end_quiet_storms(
         &self,
         quiet_before: DateTime<Utc>,
@@ -951,7 +956,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<i64>>;
 
     /// Queue an edit of the storm's card unless one is waiting already (after a bulk action
-    /// changed its tickets).
+    /// or an erasure changed its tickets). Its jobs hang on a ticket of the storm that still
+    /// exists; with none left, nothing is queued.
     async fn touch_storm(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
 
     /// Take the next slot of a pace shared by every replica (`key`: channel and method class),

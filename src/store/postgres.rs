@@ -2189,6 +2189,37 @@ impl Store for PgStore {
         .collect()
     }
 
+    async fn storm_newest(
+        &self,
+        id: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::core::storm::StormLine>> {
+        let mut lines = sqlx::query(
+            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
+             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
+             JOIN tickets t ON t.id = sm.ticket_id \
+             WHERE sm.storm_id = $1 ORDER BY sm.seq DESC LIMIT $2",
+        )
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            codec::storm_line(
+                row.try_get("seq")?,
+                row.try_get("ticket_id")?,
+                row.try_get("at")?,
+                row.try_get("text")?,
+                row.try_get("deleted")?,
+                row.try_get("state")?,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+        lines.reverse();
+        Ok(lines)
+    }
+
     async fn storm_of_ticket(&self, ticket: TicketId) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT storm_id FROM storm_members WHERE ticket_id = $1 ORDER BY seq DESC LIMIT 1",
@@ -2228,6 +2259,13 @@ impl Store for PgStore {
                 enqueue_coalesced(&mut tx, *anchor, &lane, &effect, now).await?;
             }
         }
+        sqlx::query(
+            "DELETE FROM storms WHERE ended_at IS NOT NULL AND ended_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM storm_members m WHERE m.storm_id = storms.id)",
+        )
+        .bind(t(forget_before))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM post_activity WHERE storm_id IS NULL AND updated_at < $1")
             .bind(t(forget_before))
             .execute(&mut *tx)
@@ -2238,10 +2276,22 @@ impl Store for PgStore {
 
     async fn touch_storm(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let anchor: Option<i64> = sqlx::query_scalar("SELECT anchor FROM storms WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        // The anchor, or (retention purged it) the storm's oldest ticket still there.
+        let anchor: Option<i64> = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT t.id FROM tickets t WHERE t.id = \
+             (SELECT anchor FROM storms WHERE id = $1)), \
+             (SELECT MIN(m.ticket_id) FROM storm_members m WHERE m.storm_id = $1))",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(a) = anchor {
+            sqlx::query("UPDATE storms SET anchor = $1 WHERE id = $2")
+                .bind(a)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         if let Some(anchor) = anchor {
             let effect = Effect::StormCard { storm: id };
             let lane = super::storm_card_lane(id);

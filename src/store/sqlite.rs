@@ -2232,6 +2232,37 @@ impl Store for SqliteStore {
         .collect()
     }
 
+    async fn storm_newest(
+        &self,
+        id: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::core::storm::StormLine>> {
+        let mut lines = sqlx::query(
+            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
+             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
+             JOIN tickets t ON t.id = sm.ticket_id \
+             WHERE sm.storm_id = ? ORDER BY sm.seq DESC LIMIT ?",
+        )
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            codec::storm_line(
+                row.try_get("seq")?,
+                row.try_get("ticket_id")?,
+                at(row, "at")?,
+                row.try_get("text")?,
+                row.try_get::<i64, _>("deleted")? != 0,
+                row.try_get("state")?,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+        lines.reverse();
+        Ok(lines)
+    }
+
     async fn storm_of_ticket(&self, ticket: TicketId) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT storm_id FROM storm_members WHERE ticket_id = ? ORDER BY seq DESC LIMIT 1",
@@ -2271,6 +2302,13 @@ impl Store for SqliteStore {
                 enqueue_coalesced(&mut tx, *anchor, &lane, &effect, now).await?;
             }
         }
+        sqlx::query(
+            "DELETE FROM storms WHERE ended_at IS NOT NULL AND ended_at < ? \
+             AND NOT EXISTS (SELECT 1 FROM storm_members m WHERE m.storm_id = storms.id)",
+        )
+        .bind(micros(forget_before))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM post_activity WHERE storm_id IS NULL AND updated_at < ?")
             .bind(micros(forget_before))
             .execute(&mut *tx)
@@ -2281,10 +2319,22 @@ impl Store for SqliteStore {
 
     async fn touch_storm(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let anchor: Option<i64> = sqlx::query_scalar("SELECT anchor FROM storms WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        // The anchor, or (retention purged it) the storm's oldest ticket still there.
+        let anchor: Option<i64> = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT t.id FROM tickets t WHERE t.id = \
+             (SELECT anchor FROM storms WHERE id = ?1)), \
+             (SELECT MIN(m.ticket_id) FROM storm_members m WHERE m.storm_id = ?1))",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(a) = anchor {
+            sqlx::query("UPDATE storms SET anchor = ? WHERE id = ?")
+                .bind(a)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         if let Some(anchor) = anchor {
             let effect = Effect::StormCard { storm: id };
             let lane = super::storm_card_lane(id);

@@ -35,6 +35,11 @@ pub async fn erase_customer(
     for id in store.customer_tickets(network, customer).await? {
         done.payloads += erase_ticket(store, id, actor).await?;
         done.tickets.push(id);
+        // A storm card shows its newest comments and top words: it is rendered again without
+        // theirs.
+        if let Some(storm) = store.storm_of_ticket(id).await? {
+            store.touch_storm(storm, chrono::Utc::now()).await?;
+        }
     }
     Ok(done)
 }

@@ -504,8 +504,12 @@ async fn deliver(
             // A ticket a storm card shows: its card is the storm's, which a bulk action
             // refreshes; a card of its own comes when the customer writes again after the
             // storm, or a teammate opens it.
-            None if matches!(effect, Effect::UpdateCard | Effect::NotifyAssignee { .. })
-                && svc.store.storm_of_ticket(ticket.id).await?.is_some() =>
+            // Its SLA alerts too: a storm's comments would otherwise each post a card when
+            // their clocks run out together.
+            None if matches!(
+                effect,
+                Effect::UpdateCard | Effect::NotifyAssignee { .. } | Effect::SlaAlert { .. }
+            ) && svc.store.storm_of_ticket(ticket.id).await?.is_some() =>
             {
                 Ok(Outcome::Done(vec![]))
             }

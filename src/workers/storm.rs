@@ -60,9 +60,12 @@ pub async fn plan(
     let key = format!("{channel}|{post_key}");
     let stored = svc.store.post_activity(&key).await?;
     if let Some(t) = before {
-        // A customer writing again: only a ticket the storm shows (no card of its own) stays
-        // in it, and only while the storm runs.
-        if stored.as_ref().and_then(|a| a.activity.storm).is_none()
+        // A customer writing again: only a ticket this storm shows (one of its members, with
+        // no card of its own) stays in it, and only while the storm runs. A ticket from before
+        // the storm keeps its card, even one still waiting to be posted.
+        let running = stored.as_ref().and_then(|a| a.activity.storm);
+        if running.is_none()
+            || svc.store.storm_of_ticket(t.id).await? != running
             || svc.store.card_of(t.id).await?.is_some()
         {
             return Ok(None);
@@ -87,7 +90,7 @@ pub async fn plan(
                     .context
                     .subject_url
                     .clone()
-                    .or_else(|| item.permalink.clone()),
+                    .or_else(|| item.permalink.as_deref().and_then(post_link)),
             },
         }),
     };
@@ -107,6 +110,15 @@ pub async fn plan(
         join,
         message,
     }))
+}
+
+/// The post's link from a comment's (`…/posts/1?comment_id=2` → `…/posts/1`): the comment,
+/// and so its author, is not named.
+fn post_link(comment: &str) -> Option<String> {
+    let mut url = url::Url::parse(comment).ok()?;
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url.to_string())
 }
 
 /// Ends quiet storms (their final card edit and last batch are queued with the end) every
@@ -143,4 +155,16 @@ pub async fn end_quiet(svc: &Services, now: DateTime<Utc>) -> anyhow::Result<Vec
         svc.wake_outbox.notify_one();
     }
     Ok(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_post_link_names_no_comment() {
+        assert_eq!(
+            super::post_link("https://www.facebook.com/1_2?comment_id=3#x").as_deref(),
+            Some("https://www.facebook.com/1_2")
+        );
+        assert_eq!(super::post_link("not a url"), None);
+    }
 }

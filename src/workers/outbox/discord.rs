@@ -270,19 +270,28 @@ impl SurfaceOutbox for Discord {
         let Some(discord) = &svc.discord else {
             return Ok(Outcome::Fail("Discord is not configured".into()));
         };
-        // A Discord message carries 2,000 characters after escaping: a batch is what fits
-        // with room for escapes (the renderer cuts a lone long line).
-        let n = crate::core::storm::batch_len(lines, lines.len(), STORM_BATCH_CHARS, |l| {
-            (l.author.chars().count() + l.text.chars().count().min(text::STORM_LINE_CHARS)) * 5 / 4
-                + 16
+        // A Discord message carries 2,000 characters after escaping: a batch is what fits,
+        // measured on the rendered text (escapes can double a line).
+        let mut n = crate::core::storm::batch_len(lines, lines.len(), STORM_BATCH_CHARS, |l| {
+            l.author.chars().count() + l.text.chars().count().min(text::STORM_LINE_CHARS) + 16
         });
+        while n > 1
+            && render::content(&text::storm_batch(&lines[..n]), usize::MAX)
+                .chars()
+                .count()
+                > STORM_BATCH_CHARS
+        {
+            n -= 1;
+        }
         let batch = &lines[..n];
         let Some(last) = batch.last() else {
             return Ok(Outcome::Done(vec![]));
         };
         let body = render::message(&text::storm_batch(batch));
-        // The nonce is the batch's first member: a retry after a lost answer is harmless.
-        let nonce = format!("sbsb{}", batch[0].seq);
+        // The nonce is the batch's range: a retry after a lost answer posts nothing twice
+        // unless more comments joined the batch meanwhile (then it shows some twice, never
+        // none).
+        let nonce = format!("sbsb{}-{}", batch[0].seq, last.seq);
         Ok(match post_in_thread(discord, card, &body, &nonce).await {
             Ok(_) => Outcome::Done(vec![JobRecord::StormPosted {
                 storm: storm.id,

@@ -14,8 +14,9 @@ use crate::telemetry::Target;
 
 use super::{CARD_WAIT, Outcome, Services, paced, paced_post, surface};
 
-/// The most messages a storm card reads for its counts, keywords and choices (a storm of more
-/// still counts them all in its total; the rest describe the latest this many).
+/// The most messages a storm card reads for its counts, keywords and choices: a storm of more
+/// still counts them all in its total; the rest (rate, newest, top words, open / closed)
+/// describe the latest this many.
 const MAX_LINES_READ: i64 = 5_000;
 
 pub(super) async fn deliver(
@@ -44,18 +45,32 @@ pub(super) async fn deliver(
     let channel = super::super::storm::channel_key(&to);
     if thread {
         let Some(card) = &storm.card else {
-            // The card job is queued with this one; a card that cannot be posted makes this
-            // job give up visibly when its retry budget runs out.
+            // The card job is queued with this one: wait for it (not an attempt). If it gave
+            // up, this job gives up too when its budget runs out; both are listed as failed
+            // and `outbox retry` brings them back.
+            if svc
+                .store
+                .lane_pending(&crate::store::storm_card_lane(id))
+                .await?
+            {
+                return Ok(Outcome::Wait(CARD_WAIT, "waiting for the storm card"));
+            }
             return Ok(Outcome::Retry {
                 after: Some(CARD_WAIT),
-                error: "the storm card is not posted yet".into(),
+                error: "the storm card could not be posted".into(),
                 rate_limited: false,
             });
         };
         let batch = svc.config.storm.batch_max as i64;
         let lines = svc.store.storm_lines(id, storm.posted_upto, batch).await?;
         if lines.is_empty() {
-            return Ok(Outcome::Done(vec![]));
+            // A member committing while this read ran found this job waiting and queued
+            // none: recording "shown up to here" checks again once that commit is done (its
+            // lock is held until then) and queues a batch for it.
+            return Ok(Outcome::Done(vec![crate::store::JobRecord::StormPosted {
+                storm: id,
+                upto: storm.posted_upto,
+            }]));
         }
         if let Some(wait) = paced_post(svc, &channel).await? {
             return Ok(wait);
@@ -64,7 +79,7 @@ pub(super) async fn deliver(
             .post_storm_batch(svc, &storm, card, &lines)
             .await;
     }
-    let lines = svc.store.storm_lines(id, 0, MAX_LINES_READ).await?;
+    let lines = svc.store.storm_newest(id, MAX_LINES_READ).await?;
     let view = StormView::of(
         StormFacts {
             id,
