@@ -102,6 +102,8 @@ async fn run(label: &str, db: &str, n: u64) {
         },
         response_url: None,
         discord_token: None,
+        tag: None,
+        keyword: None,
     };
     let jobs_before = store.count_jobs(JobStatus::Pending).await.expect("count");
     let started = Instant::now();

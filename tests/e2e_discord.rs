@@ -1918,6 +1918,26 @@ async fn a_burst_becomes_a_storm_embed_and_close_all_asks_first() {
             .status;
         assert_eq!(s == Status::Closed, t >= 4, "#{t}: {s:?}");
     }
+    // "Hide all containing" asks first, the word shown literally, and its button carries it.
+    let mut pick = storm_click("7204", "sbs1:hide_matching:1", MOD, &[MOD_ROLE]);
+    pick["data"]["component_type"] = json!(3);
+    pick["data"]["values"] = json!(["says"]);
+    let rows = w.store.count_inbox().await.unwrap();
+    let ask = interact(&w, &pick).await;
+    assert_eq!(ask["data"]["flags"], 64);
+    assert!(
+        ask["data"]["content"].as_str().unwrap().contains("says"),
+        "{ask}"
+    );
+    assert_eq!(
+        custom_ids(&ask["data"]),
+        vec!["sbs1:hide_sure:1:says".to_string()]
+    );
+    assert_eq!(
+        w.store.count_inbox().await.unwrap(),
+        rows,
+        "asking stores nothing"
+    );
     // The storm embed was edited in place.
     let edits = w
         .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{card}"))

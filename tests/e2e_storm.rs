@@ -597,3 +597,101 @@ async fn two_replicas_share_one_channel_pace() {
     drop(a);
     db.drop_database().await;
 }
+
+/// "Tag all" adds a tag to every ticket of the storm; "Hide all containing" hides, on the
+/// network, the storm's comments with the chosen word and no others.
+#[tokio::test]
+async fn tag_all_and_hide_all_containing_a_word() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = storm_world().await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/901097836652708_7\d{5}$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .with_priority(1)
+        .mount(&w.graph)
+        .await;
+    // The team has used a tag before: the storm card offers it.
+    w.store.record_tagging("campaign", &[]).await.unwrap();
+    for n in 1..=9 {
+        let text = if n % 2 == 0 {
+            "cheap PILLS here"
+        } else {
+            "love it"
+        };
+        w.meta_webhook(&comment(n, POST, text)).await;
+        w.settle().await;
+    }
+    let storm = storm_id(&w, 4).await;
+    let card_ts = storm_card_ts(&w, storm).await;
+    let (status, _) = storm_click(
+        &w,
+        "UANA",
+        CHANNEL,
+        &card_ts,
+        &format!("sbs1:tag_all:{storm}"),
+        Some("campaign"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    w.settle().await;
+    for t in 1..=9 {
+        let tags = w
+            .store
+            .ticket(TicketId(t))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .tags;
+        assert_eq!(
+            tags.contains(&"campaign".to_string()),
+            t >= 4,
+            "#{t}: {tags:?}"
+        );
+    }
+    // The card offers the team's tags and its top words to hide.
+    let edits = w.take_slack("/chat.update").await;
+    let last = edits
+        .iter()
+        .rfind(|u| u.body["ts"] == json!(card_ts))
+        .expect("card edit");
+    let ids = action_ids(&last.body);
+    assert!(ids.contains(&format!("sbs1:tag_all:{storm}")), "{ids:?}");
+    assert!(
+        ids.contains(&format!("sbs1:hide_matching:{storm}")),
+        "{ids:?}"
+    );
+
+    storm_click(
+        &w,
+        "UANA",
+        CHANNEL,
+        &card_ts,
+        &format!("sbs1:hide_matching:{storm}"),
+        Some("pills"),
+    )
+    .await;
+    w.settle().await;
+    let mut hidden = Vec::new();
+    for t in 1..=9 {
+        let state = w.store.ticket(TicketId(t)).await.unwrap().unwrap().state;
+        if state.moderation.hidden {
+            hidden.push(t);
+        }
+    }
+    // Storm members are #4 to #9; of them, the even fans wrote the word.
+    assert_eq!(hidden, vec![4, 6, 8]);
+    let calls: usize = w
+        .graph
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.method.as_str() == "POST"
+                && String::from_utf8_lossy(&r.body).contains("is_hidden=true")
+        })
+        .count();
+    assert_eq!(calls, 3);
+}

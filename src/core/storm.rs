@@ -139,6 +139,10 @@ pub struct StormView {
     pub closed: usize,
     /// Open tickets for "open as card", newest first.
     pub choices: Vec<StormLine>,
+    /// The team's tags, for "tag all" (filled by the worker; empty: not offered).
+    pub tags: Vec<String>,
+    /// The network hides comments: "hide all containing…" is offered with the top words.
+    pub can_hide: bool,
 }
 
 /// What the store says about a storm (`lines`: its messages, oldest first).
@@ -191,6 +195,8 @@ impl StormView {
             open,
             closed,
             choices,
+            tags: Vec::new(),
+            can_hide: false,
         }
     }
 }
@@ -283,6 +289,13 @@ pub enum StormVerb {
     AssignAllToMe,
     /// Give one listed comment a card of its own (the ticket comes with the choice).
     OpenCard,
+    /// Add a tag (the choice) to every ticket of the storm.
+    TagAll,
+    /// Hide on the network every comment of the storm containing a word (the choice; Slack
+    /// asks first with its confirm dialog; on Discord this asks, and
+    /// [`StormVerb::HideMatchingConfirmed`], carrying the word, does it).
+    HideMatching,
+    HideMatchingConfirmed,
 }
 
 impl StormVerb {
@@ -292,15 +305,30 @@ impl StormVerb {
             StormVerb::CloseAllConfirmed => "close_all_sure",
             StormVerb::AssignAllToMe => "assign_all_me",
             StormVerb::OpenCard => "open_card",
+            StormVerb::TagAll => "tag_all",
+            StormVerb::HideMatching => "hide_matching",
+            StormVerb::HideMatchingConfirmed => "hide_sure",
         }
     }
 }
 
-/// A storm card control's identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A storm card control's identity: `sbs1:<verb>:<storm>`, and for a confirmation button
+/// what it confirms (`sbs1:hide_sure:<storm>:<word>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StormAction {
     pub verb: StormVerb,
     pub storm: i64,
+    pub arg: Option<String>,
+}
+
+impl StormAction {
+    pub fn new(verb: StormVerb, storm: i64) -> Self {
+        Self {
+            verb,
+            storm,
+            arg: None,
+        }
+    }
 }
 
 impl std::fmt::Display for StormAction {
@@ -310,7 +338,11 @@ impl std::fmt::Display for StormAction {
             "{STORM_ACTION_VERSION}:{}:{}",
             self.verb.as_str(),
             self.storm
-        )
+        )?;
+        match &self.arg {
+            Some(arg) => write!(f, ":{arg}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -319,7 +351,7 @@ impl std::str::FromStr for StormAction {
 
     /// `Err`: not a storm control (another of ours, or someone else's).
     fn from_str(s: &str) -> Result<Self, ()> {
-        let mut parts = s.splitn(3, ':');
+        let mut parts = s.splitn(4, ':');
         if parts.next() != Some(STORM_ACTION_VERSION) {
             return Err(());
         }
@@ -328,10 +360,14 @@ impl std::str::FromStr for StormAction {
             "close_all_sure" => StormVerb::CloseAllConfirmed,
             "assign_all_me" => StormVerb::AssignAllToMe,
             "open_card" => StormVerb::OpenCard,
+            "tag_all" => StormVerb::TagAll,
+            "hide_matching" => StormVerb::HideMatching,
+            "hide_sure" => StormVerb::HideMatchingConfirmed,
             _ => return Err(()),
         };
         let storm = parts.next().ok_or(())?.parse::<i64>().map_err(|_| ())?;
-        Ok(StormAction { verb, storm })
+        let arg = parts.next().filter(|a| !a.is_empty()).map(str::to_string);
+        Ok(StormAction { verb, storm, arg })
     }
 }
 
@@ -502,10 +538,20 @@ mod tests {
             StormVerb::CloseAllConfirmed,
             StormVerb::AssignAllToMe,
             StormVerb::OpenCard,
+            StormVerb::TagAll,
+            StormVerb::HideMatching,
+            StormVerb::HideMatchingConfirmed,
         ] {
-            let a = StormAction { verb, storm: 42 };
+            let a = StormAction::new(verb, 42);
             assert_eq!(a.to_string().parse::<StormAction>(), Ok(a));
         }
+        let sure = StormAction {
+            verb: StormVerb::HideMatchingConfirmed,
+            storm: 7,
+            arg: Some("buy:now".into()),
+        };
+        assert_eq!(sure.to_string(), "sbs1:hide_sure:7:buy:now");
+        assert_eq!(sure.to_string().parse::<StormAction>(), Ok(sure));
         for other in [
             "sb1:close:4",
             "sbs1:nuke:4",

@@ -2434,6 +2434,18 @@ pub const STORM_CLOSE_ALL: &str = "Close all";
 pub const STORM_ASSIGN_ME: &str = "Assign all to me";
 pub const STORM_OPEN_CARD: &str = "Open a comment as a card";
 pub const STORM_CLOSE_CONFIRM: &str = "Close every open ticket of this storm?";
+pub const STORM_TAG_ALL: &str = "Tag all…";
+pub const STORM_HIDE_MATCHING: &str = "Hide all containing…";
+pub const STORM_HIDE_TITLE: &str = "Hide comments";
+pub const STORM_HIDE_CONFIRM: &str =
+    "Hide on the network every comment of this storm that contains the chosen word?";
+
+/// Discord's confirmation for hiding (it has no confirm dialog): the word, literally.
+pub fn storm_hide_confirm(word: &str) -> Rich {
+    Rich::ours("Hide on the network every comment of this storm that contains ")
+        .then_theirs(word)
+        .then("?")
+}
 
 /// The answer to "open as card".
 pub fn storm_card_opened(ticket: super::TicketId) -> String {
@@ -2482,6 +2494,8 @@ mod storm_tests {
             open: 200,
             closed: 40,
             choices: vec![],
+            tags: vec![],
+            can_hide: false,
         }
     }
 

@@ -376,6 +376,7 @@ async fn storm_click(
         .flatten()
         .map(|c| format!("discord:{c}"))
         .collect();
+    let storm = a.storm;
     match plan(
         svc,
         &scope,
@@ -389,13 +390,19 @@ async fn storm_click(
         Plan::Tell(why) => Ok(ephemeral(&why)),
         Plan::Confirm => Ok(json!({
             "type": render::CALLBACK_MESSAGE,
-            "data": render::storm_close_confirm(a.storm),
+            "data": render::storm_close_confirm(storm),
+        })),
+        Plan::ConfirmHide(word) => Ok(json!({
+            "type": render::CALLBACK_MESSAGE,
+            "data": render::storm_hide_confirm(storm, &word),
         })),
         Plan::Opened(ticket) => Ok(ephemeral(&text::storm_card_opened(ticket))),
         Plan::Bulk {
             action,
             filter,
             matched,
+            tag,
+            keyword,
         } => {
             let event = InboxEvent::Bulk {
                 teammate: m.teammate.clone(),
@@ -403,6 +410,8 @@ async fn storm_click(
                 filter,
                 response_url: None,
                 discord_token: Some(i.token.clone()),
+                tag,
+                keyword,
             };
             store(svc, i, event).await?;
             Ok(ephemeral(&text::bulk_started(matched)))
@@ -762,6 +771,8 @@ async fn bulk(
         filter,
         response_url: None,
         discord_token: Some(i.token.clone()),
+        tag: None,
+        keyword: None,
     };
     store(svc, i, event).await?;
     Ok(ephemeral(&text::bulk_started(matched)))

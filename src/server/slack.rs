@@ -454,12 +454,14 @@ async fn storm_click(
     // Slack's confirm dialog asked already.
     match plan(state, &scope, &here, a, chosen, true).await? {
         Plan::Tell(why) => click.tell(state, &why).await,
-        Plan::Confirm => {}
+        Plan::Confirm | Plan::ConfirmHide(_) => {}
         Plan::Opened(ticket) => click.tell(state, &text::storm_card_opened(ticket)).await,
         Plan::Bulk {
             action: bulk,
             filter,
             matched,
+            tag,
+            keyword,
         } => {
             let event = InboxEvent::Bulk {
                 teammate: me,
@@ -467,6 +469,8 @@ async fn storm_click(
                 filter,
                 response_url: click.response_url.clone(),
                 discord_token: None,
+                tag,
+                keyword,
             };
             store(
                 state,
@@ -1070,6 +1074,8 @@ async fn bulk_command(
         filter,
         response_url: Some(command.response_url.clone()),
         discord_token: None,
+        tag: None,
+        keyword: None,
     };
     store(state, format!("bulk:{}", command.trigger_id), event).await?;
     Ok(ephemeral(text::bulk_started(matched)).into_response())

@@ -21,14 +21,27 @@ pub enum Plan {
     Tell(String),
     /// Ask before closing everything (a surface without a confirm dialog).
     Confirm,
-    /// Run `action` on the tickets `filter` matches (`matched` of them now).
+    /// Ask before hiding what contains this word (a surface without a confirm dialog).
+    ConfirmHide(String),
+    /// Run `action` on the tickets `filter` matches (`matched` of them now), with the tag it
+    /// adds or only on those containing the word.
     Bulk {
         action: CardAction,
         filter: Filter,
         matched: usize,
+        tag: Option<String>,
+        keyword: Option<String>,
     },
     /// The ticket's own card is queued.
     Opened(TicketId),
+}
+
+/// The longest tag or word a storm control carries (a Discord `custom_id` holds 100).
+const MAX_CHOICE_CHARS: usize = 60;
+
+/// Whether a ticket's comment contains `word` (what "hide all containing" hides).
+pub fn mentions(state: &crate::core::TicketState, word: &str) -> bool {
+    crate::core::storm::matches_keyword(&state.first_text, word)
 }
 
 /// What a storm control needs the clicker to be allowed to do.
@@ -37,6 +50,8 @@ pub fn permission(verb: StormVerb) -> Option<Permission> {
         StormVerb::CloseAll | StormVerb::CloseAllConfirmed => Some(Permission::Close),
         StormVerb::AssignAllToMe => Some(Permission::Assign),
         StormVerb::OpenCard => None,
+        StormVerb::TagAll => Some(CardAction::AcceptTag.bulk_permission()),
+        StormVerb::HideMatching | StormVerb::HideMatchingConfirmed => Some(Permission::Moderate),
     }
 }
 
@@ -65,10 +80,45 @@ pub async fn plan(
     let Ok(route) = scope.route() else {
         return Ok(Plan::Tell(text::NOT_AN_INBOX_CHANNEL.into()));
     };
+    let chosen = || {
+        selected
+            .or(a.arg.as_deref())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.chars().count() <= MAX_CHOICE_CHARS)
+            .map(str::to_string)
+    };
+    let (mut tag, mut keyword) = (None, None);
+    // Open tickets for the status and assignment actions; every ticket for tags and hiding.
+    let mut statuses = vec![Status::Unread, Status::Read];
     let action = match a.verb {
         StormVerb::CloseAll if !asks => return Ok(Plan::Confirm),
         StormVerb::CloseAll | StormVerb::CloseAllConfirmed => CardAction::Close,
         StormVerb::AssignAllToMe => CardAction::AssignToMe,
+        StormVerb::TagAll => {
+            let Some(t) = chosen() else {
+                return Err(Refusal::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "no tag chosen",
+                ));
+            };
+            tag = Some(t);
+            statuses.clear();
+            CardAction::AcceptTag
+        }
+        StormVerb::HideMatching | StormVerb::HideMatchingConfirmed => {
+            let Some(word) = chosen() else {
+                return Err(Refusal::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "no word chosen",
+                ));
+            };
+            if a.verb == StormVerb::HideMatching && !asks {
+                return Ok(Plan::ConfirmHide(word));
+            }
+            keyword = Some(word);
+            statuses.clear();
+            CardAction::Hide
+        }
         StormVerb::OpenCard => {
             let Some(ticket) = selected.and_then(|v| v.parse::<i64>().ok()).map(TicketId) else {
                 return Err(Refusal::new(
@@ -100,7 +150,7 @@ pub async fn plan(
         }
     };
     let filter = Filter {
-        statuses: vec![Status::Unread, Status::Read],
+        statuses,
         route,
         storm: Some(storm.id),
         ..Filter::default()
@@ -110,7 +160,9 @@ pub async fn plan(
         .find_tickets(&filter, MAX_BULK_TICKETS)
         .await
         .map_err(|e| Refusal::internal("cannot match tickets", e))?
-        .len();
+        .iter()
+        .filter(|t| keyword.as_deref().is_none_or(|k| mentions(&t.state, k)))
+        .count();
     if matched == 0 {
         return Ok(Plan::Tell(text::NO_MATCH.into()));
     }
@@ -118,5 +170,7 @@ pub async fn plan(
         action,
         filter,
         matched,
+        tag,
+        keyword,
     })
 }

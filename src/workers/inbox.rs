@@ -482,8 +482,14 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             filter,
             response_url,
             discord_token,
+            tag,
+            keyword,
         } => {
-            let tickets = svc.store.find_tickets(&filter, MAX_BULK_TICKETS).await?;
+            let mut tickets = svc.store.find_tickets(&filter, MAX_BULK_TICKETS).await?;
+            // A storm's "hide all containing": only the comments with the word.
+            if let Some(word) = &keyword {
+                tickets.retain(|t| crate::core::storm::matches_keyword(&t.state.first_text, word));
+            }
             let mut changed = 0;
             for t in &tickets {
                 // A storm card's "Assign all to me" is an assignment, like the card's button.
@@ -492,6 +498,23 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                         assignee: Some(Assignee::Person(teammate.clone())),
                         teammate: teammate.clone(),
                         note: None,
+                    },
+                    // A storm's "tag all": the tag added to what the ticket has.
+                    CardAction::AcceptTag => {
+                        let Some(tag) = &tag else { continue };
+                        if t.state.tags.iter().any(|x| x.eq_ignore_ascii_case(tag)) {
+                            continue;
+                        }
+                        let mut tags = t.state.tags.clone();
+                        tags.push(tag.clone());
+                        Event::SetTags {
+                            teammate: teammate.clone(),
+                            tags,
+                        }
+                    }
+                    a if a.moderation().is_some() => Event::Moderate {
+                        teammate: teammate.clone(),
+                        action: a.moderation().unwrap_or(crate::core::Moderation::Hide),
                     },
                     action => Event::Action {
                         teammate: teammate.clone(),

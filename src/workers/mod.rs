@@ -97,6 +97,12 @@ pub enum InboxEvent {
         /// The Discord interaction token: the result is a follow-up message.
         #[serde(default)]
         discord_token: Option<String>,
+        /// The tag a "tag all" adds (`CardAction::AcceptTag`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+        /// Only the tickets whose comment contains this word ("hide all containing").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keyword: Option<String>,
     },
     /// An admin asked to erase the customer of `ticket` (admin permission and the channel's
     /// access already checked by the handler): every ticket of that customer on its network.
@@ -435,6 +441,8 @@ mod tests {
             filter: Filter::default(),
             response_url: None,
             discord_token: None,
+            tag: None,
+            keyword: None,
         };
         assert_eq!(lane(&bulk, t7), None);
     }

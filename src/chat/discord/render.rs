@@ -793,13 +793,7 @@ pub fn card(view: &CardView) -> Value {
 pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
     use crate::core::storm::{StormAction, StormVerb};
     let body = text::storm_card(view, &relative_time(view.started_at));
-    let id = |verb| {
-        StormAction {
-            verb,
-            storm: view.id,
-        }
-        .to_string()
-    };
+    let id = |verb| StormAction::new(verb, view.id).to_string();
     let mut rows = Vec::new();
     if view.open > 0 {
         rows.push(row(vec![
@@ -840,6 +834,38 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
             "options": options,
         })]));
     }
+    let select = |verb, placeholder: &str, options: Vec<Value>| {
+        row(vec![json!({
+            "type": STRING_SELECT,
+            "custom_id": id(verb),
+            "placeholder": truncate(placeholder, MAX_PLACEHOLDER_CHARS),
+            "options": options,
+        })])
+    };
+    let tags: Vec<Value> = view
+        .tags
+        .iter()
+        .filter(|t| t.chars().count() <= MAX_OPTION_CHARS)
+        .take(MAX_SELECT_OPTIONS)
+        .map(|t| json!({ "label": t, "value": t }))
+        .collect();
+    if !tags.is_empty() {
+        rows.push(select(StormVerb::TagAll, text::STORM_TAG_ALL, tags));
+    }
+    let words: Vec<Value> = view
+        .keywords
+        .iter()
+        .filter(|(w, _)| w.chars().count() <= MAX_OPTION_CHARS / 2)
+        .map(|(w, n)| json!({ "label": format!("{} ({n})", visible(w)), "value": w }))
+        .collect();
+    if view.can_hide && !words.is_empty() {
+        rows.push(select(
+            StormVerb::HideMatching,
+            text::STORM_HIDE_MATCHING,
+            words,
+        ));
+    }
+    rows.truncate(MAX_ACTION_ROWS);
     let colour = if view.ended_at.is_some() {
         COLOUR_CLOSED
     } else {
@@ -866,8 +892,35 @@ pub fn storm_close_confirm(storm: i64) -> Value {
             "type": BUTTON,
             "style": STYLE_DANGER,
             "label": truncate(text::STORM_CLOSE_ALL, MAX_BUTTON_LABEL_CHARS),
-            "custom_id": StormAction { verb: StormVerb::CloseAllConfirmed, storm }.to_string(),
+            "custom_id": StormAction::new(StormVerb::CloseAllConfirmed, storm).to_string(),
         })])],
+        "allowed_mentions": { "parse": [] },
+    })
+}
+
+/// The confirmation "Hide all containing" asks for on Discord: the word, and the button that
+/// hides (its `custom_id` carries the word).
+pub fn storm_hide_confirm(storm: i64, word: &str) -> Value {
+    use crate::core::storm::{StormAction, StormVerb};
+    let sure = StormAction {
+        verb: StormVerb::HideMatchingConfirmed,
+        storm,
+        arg: Some(word.to_string()),
+    }
+    .to_string();
+    let mut components = Vec::new();
+    if sure.chars().count() <= MAX_CUSTOM_ID_CHARS {
+        components.push(row(vec![json!({
+            "type": BUTTON,
+            "style": STYLE_DANGER,
+            "label": truncate(text::STORM_HIDE_TITLE, MAX_BUTTON_LABEL_CHARS),
+            "custom_id": sure,
+        })]));
+    }
+    json!({
+        "content": content(&text::storm_hide_confirm(word), MAX_CONTENT_CHARS),
+        "flags": EPHEMERAL,
+        "components": components,
         "allowed_mentions": { "parse": [] },
     })
 }

@@ -387,13 +387,7 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
             .with_text(rich(&body, MAX_SECTION_CHARS).into())
             .into(),
     ];
-    let id = |verb| {
-        StormAction {
-            verb,
-            storm: view.id,
-        }
-        .to_string()
-    };
+    let id = |verb| StormAction::new(verb, view.id).to_string();
     let mut controls: Vec<SlackActionBlockElement> = Vec::new();
     if view.open > 0 {
         controls.push(
@@ -438,6 +432,42 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
                 .with_action_id(SlackActionId::new(id(StormVerb::OpenCard)))
                 .with_placeholder(plain_text(text::STORM_OPEN_CARD, MAX_PLACEHOLDER_CHARS))
                 .with_options(options)
+                .into(),
+        );
+    }
+    let tags: Vec<_> = view
+        .tags
+        .iter()
+        .filter_map(|t| option(t, t))
+        .take(MAX_OPTIONS)
+        .collect();
+    if !tags.is_empty() {
+        controls.push(
+            SlackBlockStaticSelectElement::new()
+                .with_action_id(SlackActionId::new(id(StormVerb::TagAll)))
+                .with_placeholder(plain_text(text::STORM_TAG_ALL, MAX_PLACEHOLDER_CHARS))
+                .with_options(tags)
+                .into(),
+        );
+    }
+    let words: Vec<_> = view
+        .keywords
+        .iter()
+        .filter_map(|(w, n)| option(&format!("{} ({n})", visible(w)), w))
+        .collect();
+    if view.can_hide && !words.is_empty() {
+        controls.push(
+            SlackBlockStaticSelectElement::new()
+                .with_action_id(SlackActionId::new(id(StormVerb::HideMatching)))
+                .with_placeholder(plain_text(text::STORM_HIDE_MATCHING, MAX_PLACEHOLDER_CHARS))
+                .with_options(words)
+                .with_confirm(SlackBlockConfirmItem {
+                    title: plain_text(text::STORM_HIDE_TITLE, 100),
+                    text: SlackBlockText::Plain(text::STORM_HIDE_CONFIRM.into()),
+                    confirm: plain_text(text::STORM_HIDE_TITLE, 30),
+                    deny: plain_text("Cancel", 30),
+                    style: Some("danger".to_string()),
+                })
                 .into(),
         );
     }

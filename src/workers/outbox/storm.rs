@@ -80,7 +80,7 @@ pub(super) async fn deliver(
             .await;
     }
     let lines = svc.store.storm_newest(id, MAX_LINES_READ).await?;
-    let view = StormView::of(
+    let mut view = StormView::of(
         StormFacts {
             id,
             count: storm.count,
@@ -92,6 +92,10 @@ pub(super) async fn deliver(
         },
         Utc::now(),
     );
+    view.tags = svc.store.known_tags().await?;
+    view.can_hide = svc
+        .capabilities(&anchor.state)
+        .offers(crate::core::Moderation::Hide);
     match &storm.card {
         None => {
             if let Some(wait) = paced_post(svc, &channel).await? {
