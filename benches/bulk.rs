@@ -104,6 +104,7 @@ async fn run(label: &str, db: &str, n: u64) {
         discord_token: None,
         tag: None,
         keyword: None,
+        assignee: None,
     };
     let jobs_before = store.count_jobs(JobStatus::Pending).await.expect("count");
     let started = Instant::now();

@@ -299,6 +299,41 @@ async fn storm_card_actions_act_on_the_storms_tickets_only_from_its_channel() {
         posts.iter().all(|p| !p.body["thread_ts"].is_null()),
         "{posts:?}"
     );
+    // Assign all to someone else; a team that is not configured changes nothing.
+    storm_click(
+        &w,
+        "UANA",
+        CHANNEL,
+        &card_ts,
+        &format!("sbs1:assign_all:{storm}"),
+        Some("UBEN"),
+    )
+    .await;
+    storm_click(
+        &w,
+        "UANA",
+        CHANNEL,
+        &card_ts,
+        &format!("sbs1:assign_all_team:{storm}"),
+        Some("nobody"),
+    )
+    .await;
+    w.settle().await;
+    for t in 4..=8 {
+        let a = w
+            .store
+            .ticket(TicketId(t))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .assignee;
+        assert!(
+            matches!(&a, Some(Assignee::Person(p)) if p.id.as_str() == "UBEN"),
+            "#{t}: {a:?}"
+        );
+    }
+    w.take_slack("/chat.postMessage").await;
 
     // Open one as a card: it gets its own card, once.
     storm_click(

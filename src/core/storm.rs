@@ -141,6 +141,8 @@ pub struct StormView {
     pub choices: Vec<StormLine>,
     /// The team's tags, for "tag all" (filled by the worker; empty: not offered).
     pub tags: Vec<String>,
+    /// The configured teams, for "assign all to a team" (filled by the worker).
+    pub teams: Vec<String>,
     /// The network hides comments: "hide all containing…" is offered with the top words.
     pub can_hide: bool,
 }
@@ -196,6 +198,7 @@ impl StormView {
             closed,
             choices,
             tags: Vec::new(),
+            teams: Vec::new(),
             can_hide: false,
         }
     }
@@ -289,6 +292,10 @@ pub enum StormVerb {
     AssignAllToMe,
     /// Give one listed comment a card of its own (the ticket comes with the choice).
     OpenCard,
+    /// Assign every open ticket of the storm to the chosen person.
+    AssignAllTo,
+    /// Assign every open ticket of the storm to the chosen team.
+    AssignAllTeam,
     /// Add a tag (the choice) to every ticket of the storm.
     TagAll,
     /// Hide on the network every comment of the storm containing a word (the choice; Slack
@@ -305,6 +312,8 @@ impl StormVerb {
             StormVerb::CloseAllConfirmed => "close_all_sure",
             StormVerb::AssignAllToMe => "assign_all_me",
             StormVerb::OpenCard => "open_card",
+            StormVerb::AssignAllTo => "assign_all",
+            StormVerb::AssignAllTeam => "assign_all_team",
             StormVerb::TagAll => "tag_all",
             StormVerb::HideMatching => "hide_matching",
             StormVerb::HideMatchingConfirmed => "hide_sure",
@@ -360,6 +369,8 @@ impl std::str::FromStr for StormAction {
             "close_all_sure" => StormVerb::CloseAllConfirmed,
             "assign_all_me" => StormVerb::AssignAllToMe,
             "open_card" => StormVerb::OpenCard,
+            "assign_all" => StormVerb::AssignAllTo,
+            "assign_all_team" => StormVerb::AssignAllTeam,
             "tag_all" => StormVerb::TagAll,
             "hide_matching" => StormVerb::HideMatching,
             "hide_sure" => StormVerb::HideMatchingConfirmed,
@@ -538,6 +549,8 @@ mod tests {
             StormVerb::CloseAllConfirmed,
             StormVerb::AssignAllToMe,
             StormVerb::OpenCard,
+            StormVerb::AssignAllTo,
+            StormVerb::AssignAllTeam,
             StormVerb::TagAll,
             StormVerb::HideMatching,
             StormVerb::HideMatchingConfirmed,

@@ -2435,6 +2435,8 @@ pub const STORM_ASSIGN_ME: &str = "Assign all to me";
 pub const STORM_OPEN_CARD: &str = "Open a comment as a card";
 pub const STORM_CLOSE_CONFIRM: &str = "Close every open ticket of this storm?";
 pub const STORM_TAG_ALL: &str = "Tag all…";
+pub const STORM_ASSIGN_TO: &str = "Assign all to…";
+pub const STORM_ASSIGN_TEAM: &str = "Assign all to team…";
 pub const STORM_HIDE_MATCHING: &str = "Hide all containing…";
 pub const STORM_HIDE_TITLE: &str = "Hide comments";
 pub const STORM_HIDE_CONFIRM: &str =
@@ -2451,6 +2453,9 @@ pub fn storm_hide_confirm(word: &str) -> Rich {
 pub fn storm_card_opened(ticket: super::TicketId) -> String {
     format!(":white_check_mark: Ticket #{} gets its own card.", ticket.0)
 }
+
+/// "Assign all to team" naming a team that is not configured.
+pub const NO_SUCH_TEAM: &str = "That team is not configured. Nothing was changed.";
 
 /// A storm control of a storm that is no longer known.
 pub const NO_SUCH_STORM: &str = "That storm is no longer known.";
@@ -2495,6 +2500,7 @@ mod storm_tests {
             closed: 40,
             choices: vec![],
             tags: vec![],
+            teams: vec![],
             can_hide: false,
         }
     }

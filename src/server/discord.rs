@@ -379,6 +379,7 @@ async fn storm_click(
     let storm = a.storm;
     match plan(
         svc,
+        &m.teammate,
         &scope,
         &here,
         a,
@@ -403,6 +404,7 @@ async fn storm_click(
             matched,
             tag,
             keyword,
+            assignee,
         } => {
             let event = InboxEvent::Bulk {
                 teammate: m.teammate.clone(),
@@ -412,6 +414,7 @@ async fn storm_click(
                 discord_token: Some(i.token.clone()),
                 tag,
                 keyword,
+                assignee,
             };
             store(svc, i, event).await?;
             Ok(ephemeral(&text::bulk_started(matched)))
@@ -773,6 +776,7 @@ async fn bulk(
         discord_token: Some(i.token.clone()),
         tag: None,
         keyword: None,
+        assignee: None,
     };
     store(svc, i, event).await?;
     Ok(ephemeral(&text::bulk_started(matched)))

@@ -452,7 +452,7 @@ async fn storm_click(
     let here: Vec<String> = click.channel.iter().map(|c| format!("slack:{c}")).collect();
     let chosen = action.selected.first().map(String::as_str);
     // Slack's confirm dialog asked already.
-    match plan(state, &scope, &here, a, chosen, true).await? {
+    match plan(state, &me, &scope, &here, a, chosen, true).await? {
         Plan::Tell(why) => click.tell(state, &why).await,
         Plan::Confirm | Plan::ConfirmHide(_) => {}
         Plan::Opened(ticket) => click.tell(state, &text::storm_card_opened(ticket)).await,
@@ -462,6 +462,7 @@ async fn storm_click(
             matched,
             tag,
             keyword,
+            assignee,
         } => {
             let event = InboxEvent::Bulk {
                 teammate: me,
@@ -471,6 +472,7 @@ async fn storm_click(
                 discord_token: None,
                 tag,
                 keyword,
+                assignee,
             };
             store(
                 state,
@@ -1076,6 +1078,7 @@ async fn bulk_command(
         discord_token: None,
         tag: None,
         keyword: None,
+        assignee: None,
     };
     store(state, format!("bulk:{}", command.trigger_id), event).await?;
     Ok(ephemeral(text::bulk_started(matched)).into_response())

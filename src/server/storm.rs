@@ -31,6 +31,7 @@ pub enum Plan {
         matched: usize,
         tag: Option<String>,
         keyword: Option<String>,
+        assignee: Option<crate::core::Assignee>,
     },
     /// The ticket's own card is queued.
     Opened(TicketId),
@@ -48,7 +49,9 @@ pub fn mentions(state: &crate::core::TicketState, word: &str) -> bool {
 pub fn permission(verb: StormVerb) -> Option<Permission> {
     match verb {
         StormVerb::CloseAll | StormVerb::CloseAllConfirmed => Some(Permission::Close),
-        StormVerb::AssignAllToMe => Some(Permission::Assign),
+        StormVerb::AssignAllToMe | StormVerb::AssignAllTo | StormVerb::AssignAllTeam => {
+            Some(Permission::Assign)
+        }
         StormVerb::OpenCard => None,
         StormVerb::TagAll => Some(CardAction::AcceptTag.bulk_permission()),
         StormVerb::HideMatching | StormVerb::HideMatchingConfirmed => Some(Permission::Moderate),
@@ -60,6 +63,7 @@ pub fn permission(verb: StormVerb) -> Option<Permission> {
 /// `asks`: the surface has its own confirm dialog, so "Close all" arrives confirmed.
 pub async fn plan(
     svc: &Services,
+    me: &crate::core::Teammate,
     scope: &Scope,
     here: &[String],
     a: StormAction,
@@ -87,13 +91,33 @@ pub async fn plan(
             .filter(|v| !v.is_empty() && v.chars().count() <= MAX_CHOICE_CHARS)
             .map(str::to_string)
     };
-    let (mut tag, mut keyword) = (None, None);
+    let (mut tag, mut keyword, mut assignee) = (None, None, None);
     // Open tickets for the status and assignment actions; every ticket for tags and hiding.
     let mut statuses = vec![Status::Unread, Status::Read];
     let action = match a.verb {
         StormVerb::CloseAll if !asks => return Ok(Plan::Confirm),
         StormVerb::CloseAll | StormVerb::CloseAllConfirmed => CardAction::Close,
         StormVerb::AssignAllToMe => CardAction::AssignToMe,
+        StormVerb::AssignAllTo => {
+            let Some(user) = chosen() else {
+                return Err(Refusal::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "nobody chosen",
+                ));
+            };
+            assignee = Some(crate::core::Assignee::Person(crate::core::Teammate {
+                surface: me.surface,
+                id: crate::core::ChatUserId::new(user),
+            }));
+            CardAction::AssignPerson
+        }
+        StormVerb::AssignAllTeam => {
+            let Some(team) = chosen().and_then(|t| svc.config.team_name(&t)) else {
+                return Ok(Plan::Tell(text::NO_SUCH_TEAM.into()));
+            };
+            assignee = Some(crate::core::Assignee::Team(team));
+            CardAction::AssignTeam
+        }
         StormVerb::TagAll => {
             let Some(t) = chosen() else {
                 return Err(Refusal::new(
@@ -172,5 +196,6 @@ pub async fn plan(
         matched,
         tag,
         keyword,
+        assignee,
     })
 }

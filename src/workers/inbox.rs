@@ -484,6 +484,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             discord_token,
             tag,
             keyword,
+            assignee,
         } => {
             let mut tickets = svc.store.find_tickets(&filter, MAX_BULK_TICKETS).await?;
             // A storm's "hide all containing": only the comments with the word.
@@ -499,6 +500,15 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                         teammate: teammate.clone(),
                         note: None,
                     },
+                    // A storm's "assign all to…".
+                    CardAction::AssignPerson | CardAction::AssignTeam => {
+                        let Some(who) = &assignee else { continue };
+                        Event::Assign {
+                            assignee: Some(who.clone()),
+                            teammate: teammate.clone(),
+                            note: None,
+                        }
+                    }
                     // A storm's "tag all": the tag added to what the ticket has.
                     CardAction::AcceptTag => {
                         let Some(tag) = &tag else { continue };

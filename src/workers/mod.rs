@@ -103,6 +103,9 @@ pub enum InboxEvent {
         /// Only the tickets whose comment contains this word ("hide all containing").
         #[serde(default, skip_serializing_if = "Option::is_none")]
         keyword: Option<String>,
+        /// Who an "assign all to…" assigns (`CardAction::AssignPerson` / `AssignTeam`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<Assignee>,
     },
     /// An admin asked to erase the customer of `ticket` (admin permission and the channel's
     /// access already checked by the handler): every ticket of that customer on its network.
@@ -443,6 +446,7 @@ mod tests {
             discord_token: None,
             tag: None,
             keyword: None,
+            assignee: None,
         };
         assert_eq!(lane(&bulk, t7), None);
     }

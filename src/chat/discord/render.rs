@@ -842,6 +842,17 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
             "options": options,
         })])
     };
+    // At most five rows: the person picker before the menus; teams are assigned from Slack or
+    // with the bulk command.
+    if view.open > 0 {
+        rows.push(row(vec![json!({
+            "type": USER_SELECT,
+            "custom_id": id(StormVerb::AssignAllTo),
+            "placeholder": truncate(text::STORM_ASSIGN_TO, MAX_PLACEHOLDER_CHARS),
+            "min_values": 1,
+            "max_values": 1,
+        })]));
+    }
     let tags: Vec<Value> = view
         .tags
         .iter()

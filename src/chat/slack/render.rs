@@ -435,6 +435,29 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
                 .into(),
         );
     }
+    if view.open > 0 {
+        controls.push(
+            SlackBlockUsersSelectElement::new()
+                .with_action_id(SlackActionId::new(id(StormVerb::AssignAllTo)))
+                .with_placeholder(plain_text(text::STORM_ASSIGN_TO, MAX_PLACEHOLDER_CHARS))
+                .into(),
+        );
+        let teams: Vec<_> = view
+            .teams
+            .iter()
+            .filter_map(|t| option(t, t))
+            .take(MAX_OPTIONS)
+            .collect();
+        if !teams.is_empty() {
+            controls.push(
+                SlackBlockStaticSelectElement::new()
+                    .with_action_id(SlackActionId::new(id(StormVerb::AssignAllTeam)))
+                    .with_placeholder(plain_text(text::STORM_ASSIGN_TEAM, MAX_PLACEHOLDER_CHARS))
+                    .with_options(teams)
+                    .into(),
+            );
+        }
+    }
     let tags: Vec<_> = view
         .tags
         .iter()

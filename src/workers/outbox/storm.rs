@@ -93,6 +93,7 @@ pub(super) async fn deliver(
         Utc::now(),
     );
     view.tags = svc.store.known_tags().await?;
+    view.teams = svc.config.team_names();
     view.can_hide = svc
         .capabilities(&anchor.state)
         .offers(crate::core::Moderation::Hide);
