@@ -15,6 +15,8 @@ use super::Refusal;
 use super::scope::Scope;
 
 /// What a click on a storm card comes to.
+// One per click, returned at once: boxing the bulk variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Plan {
     /// Refused or nothing to do: tell the clicker, change nothing.
