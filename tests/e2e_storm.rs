@@ -730,3 +730,87 @@ async fn tag_all_and_hide_all_containing_a_word() {
         .count();
     assert_eq!(calls, 3);
 }
+
+/// "Reply to selected": the editor lists the storm's open comments and the saved replies; the
+/// chosen saved reply goes to each chosen comment with its author's name, and those comments
+/// get their own cards.
+#[tokio::test]
+async fn reply_to_selected_comments_with_a_saved_reply() {
+    let w = storm_world().await;
+    let saved = w
+        .store
+        .create_saved_reply(
+            "Thanks",
+            "Thanks {author_name}, we are on it!",
+            "slack:UANA",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .expect("a new name");
+    for n in 1..=6 {
+        w.meta_webhook(&comment(n, POST, "where is my order")).await;
+        w.settle().await;
+    }
+    let storm = storm_id(&w, 4).await;
+    let card_ts = storm_card_ts(&w, storm).await;
+    w.take_slack("/chat.postMessage").await;
+    storm_click(
+        &w,
+        "UANA",
+        CHANNEL,
+        &card_ts,
+        &format!("sbs1:reply_selected:{storm}"),
+        None,
+    )
+    .await;
+    let opened = w.take_slack("/views.open").await;
+    assert_eq!(opened.len(), 1);
+    let view = serde_json::to_string(&opened[0].body).unwrap();
+    for t in 4..=6 {
+        assert!(view.contains(&format!("#{t} Fan {t}")), "{view}");
+    }
+    assert!(
+        view.contains(&format!("sb1:storm_reply_modal:{storm}")),
+        "{view}"
+    );
+    assert!(view.contains("Thanks"), "{view}");
+
+    let (status, _) = w
+        .submit(
+            "UANA",
+            "VSTORM1",
+            &format!("sb1:storm_reply_modal:{storm}"),
+            json!({
+                "comments": {"chosen": {"type": "multi_static_select",
+                    "selected_options": [{"value": "4"}, {"value": "6"}, {"value": "2"}]}},
+                "saved": {"chosen": {"type": "static_select",
+                    "selected_option": {"value": saved.0.to_string()}}}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    w.settle().await;
+    // Two replies (#2 is not in this storm), each with its author's name.
+    let replies = w.graph.received_requests().await.unwrap_or_default();
+    let sent: Vec<String> = replies
+        .iter()
+        .filter(|r| r.url.path().ends_with("/comments"))
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent.iter()
+            .any(|b| b.contains("Fan+4") || b.contains("Fan%204") || b.contains("Fan 4")),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|b| b.contains("Fan+6") || b.contains("Fan%206") || b.contains("Fan 6")),
+        "{sent:?}"
+    );
+    // The answered comments have their own cards now; the other did not get one.
+    assert!(w.store.card_of(TicketId(4)).await.unwrap().is_some());
+    assert!(w.store.card_of(TicketId(6)).await.unwrap().is_some());
+    assert_eq!(w.store.card_of(TicketId(5)).await.unwrap(), None);
+}

@@ -292,6 +292,8 @@ pub enum StormVerb {
     AssignAllToMe,
     /// Give one listed comment a card of its own (the ticket comes with the choice).
     OpenCard,
+    /// Open the editor that replies to chosen comments with a saved reply (Slack).
+    ReplySelected,
     /// Assign every open ticket of the storm to the chosen person.
     AssignAllTo,
     /// Assign every open ticket of the storm to the chosen team.
@@ -312,6 +314,7 @@ impl StormVerb {
             StormVerb::CloseAllConfirmed => "close_all_sure",
             StormVerb::AssignAllToMe => "assign_all_me",
             StormVerb::OpenCard => "open_card",
+            StormVerb::ReplySelected => "reply_selected",
             StormVerb::AssignAllTo => "assign_all",
             StormVerb::AssignAllTeam => "assign_all_team",
             StormVerb::TagAll => "tag_all",
@@ -369,6 +372,7 @@ impl std::str::FromStr for StormAction {
             "close_all_sure" => StormVerb::CloseAllConfirmed,
             "assign_all_me" => StormVerb::AssignAllToMe,
             "open_card" => StormVerb::OpenCard,
+            "reply_selected" => StormVerb::ReplySelected,
             "assign_all" => StormVerb::AssignAllTo,
             "assign_all_team" => StormVerb::AssignAllTeam,
             "tag_all" => StormVerb::TagAll,
@@ -549,6 +553,7 @@ mod tests {
             StormVerb::CloseAllConfirmed,
             StormVerb::AssignAllToMe,
             StormVerb::OpenCard,
+            StormVerb::ReplySelected,
             StormVerb::AssignAllTo,
             StormVerb::AssignAllTeam,
             StormVerb::TagAll,

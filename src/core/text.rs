@@ -2435,6 +2435,27 @@ pub const STORM_ASSIGN_ME: &str = "Assign all to me";
 pub const STORM_OPEN_CARD: &str = "Open a comment as a card";
 pub const STORM_CLOSE_CONFIRM: &str = "Close every open ticket of this storm?";
 pub const STORM_TAG_ALL: &str = "Tag all…";
+pub const STORM_REPLY_SELECTED: &str = "Reply to selected…";
+pub const STORM_REPLY_TITLE: &str = "Reply to comments";
+pub const STORM_REPLY_COMMENTS: &str = "Comments";
+pub const STORM_REPLY_SAVED: &str = "Saved reply";
+pub const STORM_REPLY_NONE_CHOSEN: &str = "Choose at least one comment.";
+pub const STORM_REPLY_NO_SAVED: &str = "Choose a saved reply.";
+/// The storm's open comments did not fit the editor: the newest are offered.
+pub const STORM_REPLY_HINT: &str = "The newest open comments; each gets the saved reply with its author's name filled in, and its own card.";
+/// Nothing to reply with.
+pub const STORM_REPLY_NO_LIBRARY: &str =
+    ":warning: There are no saved replies yet: create one with `saved new`. Nothing was changed.";
+
+/// What "reply to selected" did.
+pub fn storm_replies_queued(queued: usize, skipped: usize) -> String {
+    match skipped {
+        0 => format!(":white_check_mark: {queued} replies queued."),
+        n => format!(
+            ":white_check_mark: {queued} replies queued; {n} comments skipped (no longer in this storm, or the reply does not fit there)."
+        ),
+    }
+}
 pub const STORM_ASSIGN_TO: &str = "Assign all to…";
 pub const STORM_ASSIGN_TEAM: &str = "Assign all to team…";
 pub const STORM_HIDE_MATCHING: &str = "Hide all containing…";

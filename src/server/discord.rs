@@ -398,6 +398,8 @@ async fn storm_click(
             "data": render::storm_hide_confirm(storm, &word),
         })),
         Plan::Opened(ticket) => Ok(ephemeral(&text::storm_card_opened(ticket))),
+        // Not offered on Discord (see `server::storm::plan`).
+        Plan::ReplyEditor => Ok(ephemeral(text::UNKNOWN_CONTROL)),
         Plan::Bulk {
             action,
             filter,

@@ -451,10 +451,35 @@ async fn storm_click(
     let scope = Scope::of(state, origin(&me, click.channel.as_deref())).await?;
     let here: Vec<String> = click.channel.iter().map(|c| format!("slack:{c}")).collect();
     let chosen = action.selected.first().map(String::as_str);
+    let a_storm = a.storm;
     // Slack's confirm dialog asked already.
     match plan(state, &me, &scope, &here, a, chosen, true).await? {
         Plan::Tell(why) => click.tell(state, &why).await,
         Plan::Confirm | Plan::ConfirmHide(_) => {}
+        Plan::ReplyEditor => {
+            let Some(storm) = state
+                .store
+                .storm(a_storm)
+                .await
+                .map_err(|e| Refusal::internal("cannot read a storm", e))?
+            else {
+                return Ok(());
+            };
+            let choices = super::storm::reply_choices(state, &storm).await?;
+            let index =
+                state.saved.index(&state.store).await.map_err(|e| {
+                    Refusal::internal("cannot load saved replies", format!("{e:#}"))
+                })?;
+            let saved = index.search("", 100);
+            if saved.is_empty() {
+                click.tell(state, text::STORM_REPLY_NO_LIBRARY).await;
+                return Ok(());
+            }
+            let view = render::storm_reply_modal(storm.id, &choices, &saved);
+            if let Err(e) = state.slack.open_view(&click.trigger_id, view).await {
+                warn!(error = ?e, "cannot open the storm reply editor");
+            }
+        }
         Plan::Opened(ticket) => click.tell(state, &text::storm_card_opened(ticket)).await,
         Plan::Bulk {
             action: bulk,
@@ -619,6 +644,129 @@ async fn library_action(
 type Values = std::collections::BTreeMap<String, std::collections::BTreeMap<String, InputValue>>;
 
 /// A modal's errors, shown next to its inputs; nothing is stored.
+/// A storm's "reply to selected": the chosen saved reply, filled for each chosen comment's
+/// author, queued as that ticket's reply (each gets its own card, as anything a teammate acts
+/// on). Comments no longer in the storm, or not the channel's, are skipped.
+async fn storm_reply_submission(
+    state: &AppState,
+    user: &ChatUserId,
+    view_id: &str,
+    storm: i64,
+    values: &Values,
+) -> Result<Response, Refusal> {
+    if !allowed(state, user, Permission::Reply).await? {
+        return Ok(modal_errors(json!({
+            render::STORM_REPLY_COMMENTS_BLOCK: text::refused(Permission::Reply)
+        })));
+    }
+    let tickets: Vec<TicketId> = input_value(
+        values,
+        render::STORM_REPLY_COMMENTS_BLOCK,
+        render::STORM_REPLY_COMMENTS_ACTION,
+    )
+    .map(|v| v.list())
+    .unwrap_or_default()
+    .into_iter()
+    .filter_map(|t| t.parse::<i64>().ok().map(TicketId))
+    .collect();
+    if tickets.is_empty() {
+        return Ok(modal_errors(json!({
+            render::STORM_REPLY_COMMENTS_BLOCK: text::STORM_REPLY_NONE_CHOSEN
+        })));
+    }
+    let saved = input_value(
+        values,
+        render::STORM_REPLY_SAVED_BLOCK,
+        render::STORM_REPLY_SAVED_ACTION,
+    )
+    .and_then(InputValue::single)
+    .and_then(|v| v.parse::<i64>().ok())
+    .map(SavedReplyId);
+    let index = state
+        .saved
+        .index(&state.store)
+        .await
+        .map_err(|e| Refusal::internal("cannot load saved replies", format!("{e:#}")))?;
+    let Some(reply) = saved.and_then(|id| index.get(id)) else {
+        return Ok(modal_errors(json!({
+            render::STORM_REPLY_SAVED_BLOCK: text::STORM_REPLY_NO_SAVED
+        })));
+    };
+    let Some(row) = state
+        .store
+        .storm(storm)
+        .await
+        .map_err(|e| Refusal::internal("cannot read a storm", e))?
+    else {
+        return Ok(modal_errors(json!({
+            render::STORM_REPLY_COMMENTS_BLOCK: text::NO_SUCH_STORM
+        })));
+    };
+    // The editor was opened from the storm's card: its channel decides what may be answered.
+    let channel = row.channel.strip_prefix("slack:").map(str::to_string);
+    let me = teammate(user);
+    let scope = Scope::of(state, origin(&me, channel.as_deref())).await?;
+    let agent = state.directory.name(&state.slack, user.as_str()).await;
+    let (mut queued, mut skipped) = (0, 0);
+    for id in tickets {
+        let member = state
+            .store
+            .storm_of_ticket(id)
+            .await
+            .map_err(|e| Refusal::internal("cannot read a storm", e))?;
+        let Some(t) = ticket(state, id).await? else {
+            skipped += 1;
+            continue;
+        };
+        if member != Some(storm) || !scope.admits(state, &t).await? {
+            skipped += 1;
+            continue;
+        }
+        let author = t.state.customer_name();
+        let account = state
+            .account(t.state.network, t.state.account.as_str())
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| t.state.account.to_string());
+        let vars = Vars {
+            author_name: &author,
+            account_name: &account,
+            agent_name: &agent,
+        };
+        let Ok(text) = saved_reply::fill(&reply.body, &vars) else {
+            skipped += 1;
+            continue;
+        };
+        if crate::core::capabilities::check_reply(
+            &t,
+            &state.capabilities(&t.state),
+            &text,
+            Utc::now(),
+        )
+        .is_err()
+        {
+            skipped += 1;
+            continue;
+        }
+        let event = InboxEvent::ModalReply {
+            teammate: me.clone(),
+            ticket: id,
+            view_id: format!("{view_id}:{id}"),
+            text,
+        };
+        store(state, format!("view:{view_id}:{id}"), event).await?;
+        queued += 1;
+    }
+    tell(
+        state,
+        user,
+        channel.as_deref(),
+        None,
+        &text::storm_replies_queued(queued, skipped),
+    )
+    .await;
+    Ok(StatusCode::OK.into_response())
+}
+
 fn modal_errors(errors: Value) -> Response {
     Json(json!({ "response_action": "errors", "errors": errors })).into_response()
 }
@@ -687,6 +835,9 @@ async fn submission(
             };
             store(state, format!("view:{view_id}"), event).await?;
             Ok(StatusCode::OK.into_response())
+        }
+        Some(ModalKind::StormReply(storm)) => {
+            storm_reply_submission(state, user, view_id, storm, values).await
         }
         Some(ModalKind::SavedReply(id)) => {
             if !allowed(state, user, Permission::SavedReplies).await? {

@@ -37,6 +37,8 @@ pub enum Plan {
     },
     /// The ticket's own card is queued.
     Opened(TicketId),
+    /// Open the editor that replies to chosen comments (Slack).
+    ReplyEditor,
 }
 
 /// The longest tag or word a storm control carries (a Discord `custom_id` holds 100).
@@ -55,6 +57,7 @@ pub fn permission(verb: StormVerb) -> Option<Permission> {
             Some(Permission::Assign)
         }
         StormVerb::OpenCard => None,
+        StormVerb::ReplySelected => Some(Permission::Reply),
         StormVerb::TagAll => Some(CardAction::AcceptTag.bulk_permission()),
         StormVerb::HideMatching | StormVerb::HideMatchingConfirmed => Some(Permission::Moderate),
     }
@@ -97,6 +100,9 @@ pub async fn plan(
     // Open tickets for the status and assignment actions; every ticket for tags and hiding.
     let mut statuses = vec![Status::Unread, Status::Read];
     let action = match a.verb {
+        // Slack's modal; Discord's card does not offer it.
+        StormVerb::ReplySelected if asks => return Ok(Plan::ReplyEditor),
+        StormVerb::ReplySelected => return Ok(Plan::Tell(text::UNKNOWN_CONTROL.into())),
         StormVerb::CloseAll if !asks => return Ok(Plan::Confirm),
         StormVerb::CloseAll | StormVerb::CloseAllConfirmed => CardAction::Close,
         StormVerb::AssignAllToMe => CardAction::AssignToMe,
@@ -200,4 +206,29 @@ pub async fn plan(
         keyword,
         assignee,
     })
+}
+
+/// The storm's open comments a "reply to selected" editor offers, newest first.
+pub async fn reply_choices(
+    svc: &Services,
+    storm: &crate::store::StormRow,
+) -> Result<Vec<crate::core::storm::StormLine>, Refusal> {
+    let lines = svc
+        .store
+        .storm_newest(storm.id, 5_000)
+        .await
+        .map_err(|e| Refusal::internal("cannot read a storm", e))?;
+    let view = crate::core::storm::StormView::of(
+        crate::core::storm::StormFacts {
+            id: storm.id,
+            count: storm.count,
+            started_at: storm.started_at,
+            ended_at: storm.ended_at,
+            subject: None,
+            link: None,
+            lines: &lines,
+        },
+        Utc::now(),
+    );
+    Ok(view.choices)
 }

@@ -458,6 +458,17 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
             );
         }
     }
+    if !view.choices.is_empty() {
+        controls.push(
+            SlackBlockButtonElement::new(plain_text(
+                text::STORM_REPLY_SELECTED,
+                MAX_OPTION_TEXT_CHARS,
+            ))
+            .with_action_id(SlackActionId::new(id(StormVerb::ReplySelected)))
+            .with_value(view.id.to_string())
+            .into(),
+        );
+    }
     let tags: Vec<_> = view
         .tags
         .iter()
@@ -591,6 +602,8 @@ pub enum ModalKind {
     Tags(TicketId),
     /// `None`: a new saved reply.
     SavedReply(Option<SavedReplyId>),
+    /// A storm's "reply to selected" (the storm's number).
+    StormReply(i64),
 }
 
 impl ModalKind {
@@ -604,6 +617,7 @@ impl ModalKind {
         match kind {
             "reply_modal" => positive(arg).map(|n| ModalKind::Reply(TicketId(n))),
             "tags_modal" => positive(arg).map(|n| ModalKind::Tags(TicketId(n))),
+            "storm_reply_modal" => positive(arg).map(ModalKind::StormReply),
             "saved_reply_modal" if arg == "new" => Some(ModalKind::SavedReply(None)),
             "saved_reply_modal" => {
                 positive(arg).map(|n| ModalKind::SavedReply(Some(SavedReplyId(n))))
@@ -663,6 +677,77 @@ pub fn reply_modal(ticket: TicketId, prefill: &str) -> SlackView {
         )
         .with_notify_on_close(true),
     )
+}
+
+/// `callback_id` of a storm's "reply to selected" editor.
+pub fn storm_reply_modal_callback(storm: i64) -> String {
+    format!("{ACTION_ID_VERSION}:storm_reply_modal:{storm}")
+}
+
+pub const STORM_REPLY_COMMENTS_BLOCK: &str = "comments";
+pub const STORM_REPLY_COMMENTS_ACTION: &str = "chosen";
+pub const STORM_REPLY_SAVED_BLOCK: &str = "saved";
+pub const STORM_REPLY_SAVED_ACTION: &str = "chosen";
+
+/// A storm's "reply to selected": the storm's open comments to choose from (`choices`, newest
+/// first: ticket, author, text) and the saved reply to send each.
+pub fn storm_reply_modal(
+    storm: i64,
+    choices: &[crate::core::storm::StormLine],
+    saved: &[&SavedReply],
+) -> SlackView {
+    let comments: Vec<_> = choices
+        .iter()
+        .filter_map(|l| {
+            let label = format!(
+                "#{} {}: {}",
+                l.ticket.0,
+                visible(&l.author),
+                visible(&l.text)
+            );
+            option(&label, &l.ticket.0.to_string())
+        })
+        .take(MAX_OPTIONS)
+        .collect();
+    let replies: Vec<_> = saved
+        .iter()
+        .filter_map(|r| option(&r.name, &r.id.0.to_string()))
+        .take(MAX_OPTIONS)
+        .collect();
+    let mut blocks: Vec<SlackBlock> = Vec::new();
+    if !comments.is_empty() {
+        blocks.push(
+            input_block(
+                STORM_REPLY_COMMENTS_BLOCK,
+                text::STORM_REPLY_COMMENTS,
+                SlackBlockMultiStaticSelectElement::new()
+                    .with_action_id(SlackActionId::new(STORM_REPLY_COMMENTS_ACTION.to_string()))
+                    .with_options(comments)
+                    .into(),
+            )
+            .with_hint(plain_text(text::STORM_REPLY_HINT, 2000))
+            .into(),
+        );
+    }
+    if !replies.is_empty() {
+        blocks.push(
+            input_block(
+                STORM_REPLY_SAVED_BLOCK,
+                text::STORM_REPLY_SAVED,
+                SlackBlockStaticSelectElement::new()
+                    .with_action_id(SlackActionId::new(STORM_REPLY_SAVED_ACTION.to_string()))
+                    .with_options(replies)
+                    .into(),
+            )
+            .into(),
+        );
+    }
+    SlackView::Modal(modal(
+        text::STORM_REPLY_TITLE,
+        text::SEND,
+        storm_reply_modal_callback(storm),
+        blocks,
+    ))
 }
 
 /// The tags editor: a multi-select of `known` tags with `current` selected (current tags are
@@ -1259,11 +1344,13 @@ mod tests {
             ModalKind::Tags(TicketId(42)),
             ModalKind::SavedReply(None),
             ModalKind::SavedReply(Some(SavedReplyId(9))),
+            ModalKind::StormReply(3),
         ] {
             let id = match kind {
                 ModalKind::Reply(t) => reply_modal_callback(t),
                 ModalKind::Tags(t) => tags_modal_callback(t),
                 ModalKind::SavedReply(id) => saved_reply_modal_callback(id),
+                ModalKind::StormReply(storm) => storm_reply_modal_callback(storm),
             };
             assert_eq!(ModalKind::parse(&id), Some(kind), "{id}");
         }
