@@ -5,6 +5,10 @@
 //! one `chat.postMessage` per second per channel, one `chat.update` per second per channel,
 //! each refused over the limit with HTTP 429 and `Retry-After: 1`.
 //!
+//! `BENCH_SURFACES=discord` runs the same burst against a fake Discord that enforces five
+//! messages per five seconds per channel (and five edits per five seconds per channel), with
+//! Discord's 429 body and `X-RateLimit-*` headers.
+//!
 //! Reports, per store:
 //! - when the last comment became visible in Slack (a card, or a line of a thread message),
 //!   from the first send; and each comment's delay from its own send to its visibility
@@ -13,7 +17,8 @@
 //!   (goal: 0), storm cards posted.
 //!
 //! `cargo bench --bench burst` (env: BENCH_COMMENTS, BENCH_SPREAD_SECS, BENCH_WAIT_SECS,
-//! BENCH_STORES=sqlite,postgres, SWITCHBOARD_TEST_POSTGRES_URL for the Postgres run).
+//! BENCH_STORES=sqlite,postgres, BENCH_SURFACES=slack,discord, SWITCHBOARD_TEST_POSTGRES_URL for
+//! the Postgres run).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -62,6 +67,137 @@ fn config(db: &str, slack_url: &str) -> Config {
     c
 }
 
+const GUILD: &str = "290926798626357999";
+const DCHANNEL: &str = "645027906669510667";
+
+/// The same service with the Page's tickets going to a Discord text channel instead.
+fn discord_config(db: &str, discord_url: &str) -> Config {
+    let mut c = config(db, "http://127.0.0.1:9");
+    c.meta.pages[0].slack_channel = None;
+    c.meta.pages[0].discord_channel = Some(DCHANNEL.into());
+    c.slack = Default::default();
+    let mut d = switchboard::config::DiscordConfig::new(
+        "775799577604522054",
+        "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+    );
+    d.bot_token = Some(SecretString::from("bench.discord.token"));
+    d.api_url = discord_url.into();
+    d.servers = vec![
+        serde_json::from_value(json!({"guild_id": GUILD, "channels": [{"id": DCHANNEL}]}))
+            .expect("server config"),
+    ];
+    c.discord = Some(d);
+    c
+}
+
+/// A fake Discord REST API with Discord's per-channel limits (5 per 5 s for messages, and
+/// for edits), answering 429s as Discord does.
+async fn discord_api(
+    State(fake): State<Arc<FakeSlack>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    let path = uri.path().trim_start_matches("/api/v10").to_string();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let now = Instant::now();
+    let mut seen = fake.inner.lock().expect("lock");
+    let kind = match (method.as_str(), parts.as_slice()) {
+        ("POST", ["channels", _, "messages"]) => "create message",
+        ("PATCH", ["channels", _, "messages", _]) => "edit message",
+        ("POST", ["channels", _, "messages", _, "threads"]) => "start thread",
+        _ => "other",
+    };
+    *seen.calls.entry(kind.to_string()).or_default() += 1;
+    let channel = parts.get(1).copied().unwrap_or_default().to_string();
+    // Discord's buckets: a budget of five that resets all at once five seconds after the
+    // window's first request.
+    let (mut remaining, mut reset_after) = (5u32, 0.0f64);
+    if matches!(kind, "create message" | "edit message") {
+        let window = seen
+            .windows
+            .entry((kind.to_string(), channel.clone()))
+            .or_insert((now, 0));
+        if now.duration_since(window.0) >= Duration::from_secs(5) {
+            *window = (now, 0);
+        }
+        reset_after = 5.0 - now.duration_since(window.0).as_secs_f64();
+        if window.1 >= 5 {
+            *seen.limited.entry(kind.to_string()).or_default() += 1;
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    ("x-ratelimit-limit", "5".to_string()),
+                    ("x-ratelimit-remaining", "0".to_string()),
+                    ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+                    ("x-ratelimit-bucket", format!("{kind}-{channel}")),
+                    ("x-ratelimit-scope", "user".to_string()),
+                ],
+                axum::Json(json!({"message": "You are being rate limited.", "retry_after": reset_after, "global": false})),
+            )
+                .into_response();
+        }
+        window.1 += 1;
+        remaining = 5 - window.1;
+    }
+    seen.next_ts += 1;
+    let id = format!("1{:018}", 300_000 + seen.next_ts);
+    if kind == "create message" {
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let description = body["embeds"][0]["description"]
+            .as_str()
+            .unwrap_or_default();
+        let storm_card = description.contains("Comment storm");
+        if storm_card {
+            seen.storm_cards += 1;
+        }
+        // Visible: a ticket's card (its embed), or a message in a thread (not the channel).
+        let text = if channel == DCHANNEL {
+            if storm_card {
+                String::new()
+            } else {
+                description.to_string()
+            }
+        } else {
+            body["content"].as_str().unwrap_or_default().to_string()
+        };
+        for m in markers(&text) {
+            let e = seen.visible.entry(m).or_insert((now, 0));
+            e.1 += 1;
+        }
+    }
+    let answer = match kind {
+        "start thread" => json!({"id": parts.get(3).copied().unwrap_or_default(), "type": 11}),
+        "create message" | "edit message" => json!({"id": id, "channel_id": channel}),
+        _ => json!([]),
+    };
+    (
+        [
+            ("x-ratelimit-limit", "5".to_string()),
+            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+            ("x-ratelimit-bucket", format!("{kind}-{channel}")),
+        ],
+        axum::Json(answer),
+    )
+        .into_response()
+}
+
+async fn start_fake_discord() -> (String, Arc<FakeSlack>) {
+    let fake = Arc::new(FakeSlack::default());
+    let app = axum::Router::new()
+        .fallback(discord_api)
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), fake)
+}
+
 /// Comment `i`: its text starts with a marker the fake reads back (`c<i>:`).
 fn signed_comment(i: u64) -> (String, String) {
     let body = format!(
@@ -90,6 +226,8 @@ struct Seen {
     visible: HashMap<u64, (Instant, u32)>,
     storm_cards: u64,
     next_ts: u64,
+    /// Discord: per (kind, channel), when its window started and how much of it was used.
+    windows: HashMap<(String, String), (Instant, u32)>,
 }
 
 /// The comment markers (`c<i>:`) in a message's text.
@@ -192,15 +330,22 @@ fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
-async fn run(label: &str, db: &str) {
+async fn run(surface: &str, store_label: &str, db: &str) {
     let n = env_num("BENCH_COMMENTS", 1_000);
     let spread = Duration::from_secs(env_num("BENCH_SPREAD_SECS", 60));
     let wait = Duration::from_secs(env_num("BENCH_WAIT_SECS", 300));
+    let label = format!("{surface}/{store_label}");
 
-    let (slack_url, slack) = start_fake_slack().await;
+    let (config, slack) = if surface == "discord" {
+        let (url, fake) = start_fake_discord().await;
+        (discord_config(db, &url), fake)
+    } else {
+        let (url, fake) = start_fake_slack().await;
+        (config(db, &url), fake)
+    };
     let store: DynStore = store::connect(db).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let svc = switchboard::app::services(config(db, &slack_url), store.clone()).expect("services");
+    let svc = switchboard::app::services(config, store.clone()).expect("services");
     let workers = Workers::spawn(&svc);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -283,7 +428,7 @@ async fn run(label: &str, db: &str) {
         secs(delays.last().copied().unwrap_or_default()),
     );
     println!(
-        "{label:9} Slack: calls {:?}; 429s {:?}; comments shown twice: {twice}; storm cards posted: {}",
+        "{label:9} {surface}: calls {:?}; 429s {:?}; comments shown twice: {twice}; storm cards posted: {}",
         seen.calls, seen.limited, seen.storm_cards
     );
 }
@@ -295,37 +440,43 @@ fn main() {
         .build()
         .expect("runtime");
     let stores = std::env::var("BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".into());
+    let surfaces = std::env::var("BENCH_SURFACES").unwrap_or_else(|_| "slack,discord".into());
     rt.block_on(async {
-        let dir = tempfile::tempdir().expect("tempdir");
-        if stores.contains("sqlite") {
-            let sqlite = format!("sqlite://{}", dir.path().join("burst.db").display());
-            run("sqlite", &sqlite).await;
-        }
-        if !stores.contains("postgres") {
-            return;
-        }
-        match std::env::var("SWITCHBOARD_TEST_POSTGRES_URL") {
-            Ok(base) => {
-                let db = format!("sb_burst_{}", std::process::id());
-                let admin = sqlx::PgPool::connect(&base).await.expect("postgres");
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-                    .execute(&admin)
-                    .await
-                    .expect("drop");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-                    .execute(&admin)
-                    .await
-                    .expect("create");
-                let mut url = url::Url::parse(&base).expect("url");
-                url.set_path(&db);
-                run("postgres", url.as_str()).await;
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-                )))
-                .execute(&admin)
-                .await;
+        for surface in ["slack", "discord"] {
+            if !surfaces.contains(surface) {
+                continue;
             }
-            Err(_) => println!("postgres  skipped: set SWITCHBOARD_TEST_POSTGRES_URL"),
+            let dir = tempfile::tempdir().expect("tempdir");
+            if stores.contains("sqlite") {
+                let sqlite = format!("sqlite://{}", dir.path().join("burst.db").display());
+                run(surface, "sqlite", &sqlite).await;
+            }
+            if !stores.contains("postgres") {
+                continue;
+            }
+            match std::env::var("SWITCHBOARD_TEST_POSTGRES_URL") {
+                Ok(base) => {
+                    let db = format!("sb_burst_{}_{surface}", std::process::id());
+                    let admin = sqlx::PgPool::connect(&base).await.expect("postgres");
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+                        .execute(&admin)
+                        .await
+                        .expect("drop");
+                    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+                        .execute(&admin)
+                        .await
+                        .expect("create");
+                    let mut url = url::Url::parse(&base).expect("url");
+                    url.set_path(&db);
+                    run(surface, "postgres", url.as_str()).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                    )))
+                    .execute(&admin)
+                    .await;
+                }
+                Err(_) => println!("postgres  skipped: set SWITCHBOARD_TEST_POSTGRES_URL"),
+            }
         }
     });
 }
