@@ -10,7 +10,7 @@
 //! Discord's 429 body and `X-RateLimit-*` headers.
 //!
 //! Reports, per store:
-//! - when the last comment became visible in Slack (a card, or a line of a thread message),
+//! - when the last comment became visible in chat (a card, or a line of a thread message),
 //!   from the first send; and each comment's delay from its own send to its visibility
 //!   (p50, p99, max);
 //! - the 429s received per method (goal: 0), the calls per method, comments shown twice

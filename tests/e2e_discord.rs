@@ -1938,6 +1938,34 @@ async fn a_burst_becomes_a_storm_embed_and_close_all_asks_first() {
         rows,
         "asking stores nothing"
     );
+    // Confirmed: the storm's comments with the word are hidden on Facebook, no others.
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex(r"^/901_2\d$"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&w.graph)
+        .await;
+    let sure = interact(
+        &w,
+        &storm_click("7205", "sbs1:hide_sure:1:says", MOD, &[MOD_ROLE]),
+    )
+    .await;
+    assert_eq!(sure["data"]["flags"], 64);
+    w.settle().await;
+    let mut hidden = Vec::new();
+    for t in 1..=8 {
+        if w.store
+            .ticket(TicketId(t))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .moderation
+            .hidden
+        {
+            hidden.push(t);
+        }
+    }
+    assert_eq!(hidden, vec![4, 5, 7, 8]);
     // The storm embed was edited in place.
     let edits = w
         .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages/{card}"))

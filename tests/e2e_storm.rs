@@ -813,4 +813,18 @@ async fn reply_to_selected_comments_with_a_saved_reply() {
     assert!(w.store.card_of(TicketId(4)).await.unwrap().is_some());
     assert!(w.store.card_of(TicketId(6)).await.unwrap().is_some());
     assert_eq!(w.store.card_of(TicketId(5)).await.unwrap(), None);
+    // A second editor leaves out the comments already answered.
+    storm_click(
+        &w,
+        "UANA",
+        CHANNEL,
+        &card_ts,
+        &format!("sbs1:reply_selected:{storm}"),
+        None,
+    )
+    .await;
+    let opened = w.take_slack("/views.open").await;
+    let view = serde_json::to_string(&opened[0].body).unwrap();
+    assert!(view.contains("#5 Fan 5"), "{view}");
+    assert!(!view.contains("#4 Fan 4") && !view.contains("#6 Fan 6"), "{view}");
 }

@@ -110,6 +110,8 @@ pub struct StormLine {
     pub at: DateTime<Utc>,
     /// Its ticket's status now.
     pub status: Status,
+    /// The team has answered its ticket.
+    pub answered: bool,
 }
 
 /// How many messages the card lists as the newest.
@@ -218,21 +220,13 @@ const STOPWORDS: &[&str] = &[
 pub fn keywords<'a>(texts: impl Iterator<Item = &'a str>, n: usize) -> Vec<(String, usize)> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for text in texts {
-        let mut words = HashSet::new();
-        for word in text.split(|c: char| !c.is_alphanumeric() && c != '\'') {
-            let word: String = word
-                .chars()
-                .filter(|c| *c != '\'')
-                .flat_map(char::to_lowercase)
-                .collect();
-            if word.chars().count() < 4
-                || word.chars().all(|c| c.is_ascii_digit())
-                || STOPWORDS.contains(&word.as_str())
-            {
-                continue;
-            }
-            words.insert(word);
-        }
+        let words: HashSet<String> = words(text)
+            .filter(|w| {
+                w.chars().count() >= 4
+                    && !w.chars().all(|c| c.is_ascii_digit())
+                    && !STOPWORDS.contains(&w.as_str())
+            })
+            .collect();
         for w in words {
             *counts.entry(w).or_default() += 1;
         }
@@ -244,18 +238,47 @@ pub fn keywords<'a>(texts: impl Iterator<Item = &'a str>, n: usize) -> Vec<(Stri
     ranked
 }
 
-/// Whether `text` contains `keyword` as a word, ignoring case (what "hide all matching" hides).
-pub fn matches_keyword(text: &str, keyword: &str) -> bool {
-    let keyword = keyword.trim().to_lowercase();
-    if keyword.is_empty() {
-        return false;
-    }
-    let lower = text.to_lowercase();
-    lower
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .any(|w| w == keyword)
-        || (keyword.contains(' ') && lower.contains(&keyword))
+/// A text's words as the storm card counts and hides them: letters and digits, apostrophes
+/// dropped ("Nike's" is `nikes`), lowercase.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .map(|w| {
+            w.chars()
+                .filter(|c| *c != '\'')
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
 }
+
+/// Whether `text` contains `keyword` as a word, the way [`keywords`] counts words (what
+/// "hide all containing" hides).
+pub fn matches_keyword(text: &str, keyword: &str) -> bool {
+    let wanted: Vec<String> = words(keyword).collect();
+    match wanted.as_slice() {
+        [] => false,
+        [one] => words(text).any(|w| w == *one),
+        // A phrase: its words in a row.
+        many => {
+            let all: Vec<String> = words(text).collect();
+            all.windows(many.len()).any(|w| w == many)
+        }
+    }
+}
+
+/// Whether a ticket's comments contain `word` (what "hide all containing" hides: its first
+/// comment, or its newest).
+pub fn mentions(state: &super::TicketState, word: &str) -> bool {
+    matches_keyword(&state.first_text, word)
+        || state
+            .last_text
+            .as_deref()
+            .is_some_and(|t| matches_keyword(t, word))
+}
+
+/// The longest tag or word a storm control carries (a Discord `custom_id` holds 100
+/// characters, a Slack option value 150): longer ones are not offered.
+pub const MAX_CHOICE_CHARS: usize = 60;
 
 /// How many of `lines` (oldest first) go into the next thread batch: at most `max_lines`, and
 /// no more than fit `max_chars` by `cost` (one line always goes, cut by the renderer).
@@ -492,7 +515,12 @@ mod tests {
         assert!(matches_keyword("Buy CHEAP pills", "cheap"));
         assert!(!matches_keyword("cheapest", "cheap"));
         assert!(matches_keyword("free money now", "free money"));
+        assert!(!matches_keyword("free the money", "free money"));
         assert!(!matches_keyword("anything", "  "));
+        // As the card counts it.
+        let k = keywords(["Nike's best", "nike's worst"].into_iter(), 1);
+        assert_eq!(k, vec![("nikes".to_string(), 2)]);
+        assert!(matches_keyword("I love Nike's shoes", &k[0].0));
     }
 
     fn line(seq: i64, ticket: i64, text: &str, at: i64, status: Status) -> StormLine {
@@ -503,6 +531,7 @@ mod tests {
             text: text.into(),
             at: t(at),
             status,
+            answered: false,
         }
     }
 

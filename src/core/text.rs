@@ -2441,6 +2441,10 @@ pub const STORM_REPLY_COMMENTS: &str = "Comments";
 pub const STORM_REPLY_SAVED: &str = "Saved reply";
 pub const STORM_REPLY_NONE_CHOSEN: &str = "Choose at least one comment.";
 pub const STORM_REPLY_NO_SAVED: &str = "Choose a saved reply.";
+/// "Reply to selected" on a storm whose comments are all answered or closed.
+pub const STORM_REPLY_NOTHING_OPEN: &str = "Every comment of this storm is answered or closed: there is nothing to reply to. Nothing was changed.";
+/// A storm control without its choice (a stale menu).
+pub const STORM_NOTHING_CHOSEN: &str = "Nothing was chosen. Nothing was changed.";
 /// The storm's open comments did not fit the editor: the newest are offered.
 pub const STORM_REPLY_HINT: &str = "The newest open comments; each gets the saved reply with its author's name filled in, and its own card.";
 /// Nothing to reply with.
@@ -2503,6 +2507,7 @@ mod storm_tests {
             text: text.into(),
             at: t(seq),
             status: Status::Unread,
+            answered: false,
         };
         StormView {
             id: 3,

@@ -466,6 +466,10 @@ async fn storm_click(
                 return Ok(());
             };
             let choices = super::storm::reply_choices(state, &storm).await?;
+            if choices.is_empty() {
+                click.tell(state, text::STORM_REPLY_NOTHING_OPEN).await;
+                return Ok(());
+            }
             let index =
                 state.saved.index(&state.store).await.map_err(|e| {
                     Refusal::internal("cannot load saved replies", format!("{e:#}"))
@@ -643,7 +647,6 @@ async fn library_action(
 
 type Values = std::collections::BTreeMap<String, std::collections::BTreeMap<String, InputValue>>;
 
-/// A modal's errors, shown next to its inputs; nothing is stored.
 /// A storm's "reply to selected": the chosen saved reply, filled for each chosen comment's
 /// author, queued as that ticket's reply (each gets its own card, as anything a teammate acts
 /// on). Comments no longer in the storm, or not the channel's, are skipped.
@@ -767,6 +770,7 @@ async fn storm_reply_submission(
     Ok(StatusCode::OK.into_response())
 }
 
+/// A modal's errors, shown next to its inputs; nothing is stored.
 fn modal_errors(errors: Value) -> Response {
     Json(json!({ "response_action": "errors", "errors": errors })).into_response()
 }

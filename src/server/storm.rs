@@ -41,14 +41,6 @@ pub enum Plan {
     ReplyEditor,
 }
 
-/// The longest tag or word a storm control carries (a Discord `custom_id` holds 100).
-const MAX_CHOICE_CHARS: usize = 60;
-
-/// Whether a ticket's comment contains `word` (what "hide all containing" hides).
-pub fn mentions(state: &crate::core::TicketState, word: &str) -> bool {
-    crate::core::storm::matches_keyword(&state.first_text, word)
-}
-
 /// What a storm control needs the clicker to be allowed to do.
 pub fn permission(verb: StormVerb) -> Option<Permission> {
     match verb {
@@ -93,7 +85,7 @@ pub async fn plan(
         selected
             .or(a.arg.as_deref())
             .map(str::trim)
-            .filter(|v| !v.is_empty() && v.chars().count() <= MAX_CHOICE_CHARS)
+            .filter(|v| !v.is_empty() && v.chars().count() <= crate::core::storm::MAX_CHOICE_CHARS)
             .map(str::to_string)
     };
     let (mut tag, mut keyword, mut assignee) = (None, None, None);
@@ -108,10 +100,7 @@ pub async fn plan(
         StormVerb::AssignAllToMe => CardAction::AssignToMe,
         StormVerb::AssignAllTo => {
             let Some(user) = chosen() else {
-                return Err(Refusal::new(
-                    axum::http::StatusCode::BAD_REQUEST,
-                    "nobody chosen",
-                ));
+                return Ok(Plan::Tell(text::STORM_NOTHING_CHOSEN.into()));
             };
             assignee = Some(crate::core::Assignee::Person(crate::core::Teammate {
                 surface: me.surface,
@@ -128,10 +117,7 @@ pub async fn plan(
         }
         StormVerb::TagAll => {
             let Some(t) = chosen() else {
-                return Err(Refusal::new(
-                    axum::http::StatusCode::BAD_REQUEST,
-                    "no tag chosen",
-                ));
+                return Ok(Plan::Tell(text::STORM_NOTHING_CHOSEN.into()));
             };
             tag = Some(t);
             statuses.clear();
@@ -139,10 +125,7 @@ pub async fn plan(
         }
         StormVerb::HideMatching | StormVerb::HideMatchingConfirmed => {
             let Some(word) = chosen() else {
-                return Err(Refusal::new(
-                    axum::http::StatusCode::BAD_REQUEST,
-                    "no word chosen",
-                ));
+                return Ok(Plan::Tell(text::STORM_NOTHING_CHOSEN.into()));
             };
             if a.verb == StormVerb::HideMatching && !asks {
                 return Ok(Plan::ConfirmHide(word));
@@ -193,7 +176,11 @@ pub async fn plan(
         .await
         .map_err(|e| Refusal::internal("cannot match tickets", e))?
         .iter()
-        .filter(|t| keyword.as_deref().is_none_or(|k| mentions(&t.state, k)))
+        .filter(|t| {
+            keyword
+                .as_deref()
+                .is_none_or(|k| crate::core::storm::mentions(&t.state, k))
+        })
         .count();
     if matched == 0 {
         return Ok(Plan::Tell(text::NO_MATCH.into()));
@@ -230,5 +217,6 @@ pub async fn reply_choices(
         },
         Utc::now(),
     );
-    Ok(view.choices)
+    // Answered ones are left out: a second editor would answer them again.
+    Ok(view.choices.into_iter().filter(|l| !l.answered).collect())
 }

@@ -738,6 +738,7 @@ pub fn storm_line(
         text: if deleted { String::new() } else { text },
         at,
         status: t.state.status,
+        answered: t.state.last_reply_at.is_some(),
     })
 }
 

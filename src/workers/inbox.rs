@@ -489,7 +489,7 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
             let mut tickets = svc.store.find_tickets(&filter, MAX_BULK_TICKETS).await?;
             // A storm's "hide all containing": only the comments with the word.
             if let Some(word) = &keyword {
-                tickets.retain(|t| crate::core::storm::matches_keyword(&t.state.first_text, word));
+                tickets.retain(|t| crate::core::storm::mentions(&t.state, word));
             }
             let mut changed = 0;
             for t in &tickets {
@@ -512,10 +512,14 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                     // A storm's "tag all": the tag added to what the ticket has.
                     CardAction::AcceptTag => {
                         let Some(tag) = &tag else { continue };
-                        if t.state.tags.iter().any(|x| x.eq_ignore_ascii_case(tag)) {
+                        // Read now, not when the run began: a tag added meanwhile is kept.
+                        let Some(now) = svc.store.ticket(t.id).await? else {
+                            continue;
+                        };
+                        if now.state.tags.iter().any(|x| x.eq_ignore_ascii_case(tag)) {
                             continue;
                         }
-                        let mut tags = t.state.tags.clone();
+                        let mut tags = now.state.tags.clone();
                         tags.push(tag.clone());
                         Event::SetTags {
                             teammate: teammate.clone(),

@@ -856,7 +856,7 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
     let tags: Vec<Value> = view
         .tags
         .iter()
-        .filter(|t| t.chars().count() <= MAX_OPTION_CHARS)
+        .filter(|t| t.chars().count() <= crate::core::storm::MAX_CHOICE_CHARS)
         .take(MAX_SELECT_OPTIONS)
         .map(|t| json!({ "label": t, "value": t }))
         .collect();
@@ -866,7 +866,7 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
     let words: Vec<Value> = view
         .keywords
         .iter()
-        .filter(|(w, _)| w.chars().count() <= MAX_OPTION_CHARS / 2)
+        .filter(|(w, _)| w.chars().count() <= crate::core::storm::MAX_CHOICE_CHARS)
         .map(|(w, n)| json!({ "label": format!("{} ({n})", visible(w)), "value": w }))
         .collect();
     if view.can_hide && !words.is_empty() {

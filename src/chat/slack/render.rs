@@ -469,9 +469,11 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
             .into(),
         );
     }
+    let fits = |s: &str| s.chars().count() <= crate::core::storm::MAX_CHOICE_CHARS;
     let tags: Vec<_> = view
         .tags
         .iter()
+        .filter(|t| fits(t))
         .filter_map(|t| option(t, t))
         .take(MAX_OPTIONS)
         .collect();
@@ -487,6 +489,7 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
     let words: Vec<_> = view
         .keywords
         .iter()
+        .filter(|(w, _)| fits(w))
         .filter_map(|(w, n)| option(&format!("{} ({n})", visible(w)), w))
         .collect();
     if view.can_hide && !words.is_empty() {
