@@ -826,5 +826,8 @@ async fn reply_to_selected_comments_with_a_saved_reply() {
     let opened = w.take_slack("/views.open").await;
     let view = serde_json::to_string(&opened[0].body).unwrap();
     assert!(view.contains("#5 Fan 5"), "{view}");
-    assert!(!view.contains("#4 Fan 4") && !view.contains("#6 Fan 6"), "{view}");
+    assert!(
+        !view.contains("#4 Fan 4") && !view.contains("#6 Fan 6"),
+        "{view}"
+    );
 }
