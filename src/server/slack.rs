@@ -711,6 +711,7 @@ async fn storm_reply_submission(
     let scope = Scope::of(state, origin(&me, channel.as_deref())).await?;
     let agent = state.directory.name(&state.slack, user.as_str()).await;
     let (mut queued, mut skipped) = (0, 0);
+    let mut rows = Vec::new();
     for id in tickets {
         let member = state
             .store
@@ -756,8 +757,24 @@ async fn storm_reply_submission(
             view_id: format!("{view_id}:{id}"),
             text,
         };
-        store(state, format!("view:{view_id}:{id}"), event).await?;
+        rows.push(
+            event
+                .to_row_in_thread("slack", format!("view:{view_id}:{id}"), None)
+                .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?,
+        );
         queued += 1;
+    }
+    // One commit for all of them (Slack wants its answer within 3 s); a retried submission
+    // finds them stored already.
+    if !rows.is_empty() {
+        let inserted = state
+            .inbox
+            .insert(rows)
+            .await
+            .map_err(|e| Refusal::internal("cannot store the replies", e))?;
+        if inserted > 0 {
+            state.wake_inbox.notify_one();
+        }
     }
     tell(
         state,
