@@ -2417,6 +2417,18 @@ pub fn storm_card(view: &super::storm::StormView, since: &str) -> Rich {
     })
 }
 
+/// A storm comment as a menu choice ("#12 Ana: text"): plain text, which both surfaces show
+/// literally, with invisible characters taken out. Each surface cuts it to its limit.
+pub fn storm_choice(line: &super::storm::StormLine) -> String {
+    use super::rich::visible;
+    format!(
+        "#{} {}: {}",
+        line.ticket.0,
+        visible(&line.author),
+        visible(&line.text)
+    )
+}
+
 /// A batch of storm messages posted in the storm card's thread.
 pub fn storm_batch(lines: &[super::storm::StormLine]) -> Rich {
     let mut batch = Rich::new();

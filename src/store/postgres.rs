@@ -317,6 +317,30 @@ async fn write_storm(
     Ok(true)
 }
 
+/// A storm's messages with their tickets (authors, statuses as they are now), followed by
+/// `$rest`: the storm, the order and the limit.
+macro_rules! storm_lines_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
+             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
+             JOIN tickets t ON t.id = sm.ticket_id ",
+            $rest
+        )
+    };
+}
+
+fn storm_line_from_row(row: &PgRow) -> Result<crate::core::storm::StormLine> {
+    codec::storm_line(
+        row.try_get("seq")?,
+        row.try_get("ticket_id")?,
+        row.try_get("at")?,
+        row.try_get("text")?,
+        row.try_get("deleted")?,
+        row.try_get("state")?,
+    )
+}
+
 fn storm_from_row(row: &PgRow) -> Result<super::StormRow> {
     let card: Option<String> = row.try_get("card")?;
     let post: String = row.try_get("post")?;
@@ -2164,28 +2188,16 @@ impl Store for PgStore {
         after: i64,
         limit: i64,
     ) -> Result<Vec<crate::core::storm::StormLine>> {
-        sqlx::query(
-            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
-             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
-             JOIN tickets t ON t.id = sm.ticket_id \
-             WHERE sm.storm_id = $1 AND sm.seq > $2 ORDER BY sm.seq LIMIT $3",
-        )
+        sqlx::query(storm_lines_sql!(
+            "WHERE sm.storm_id = $1 AND sm.seq > $2 ORDER BY sm.seq LIMIT $3"
+        ))
         .bind(id)
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            codec::storm_line(
-                row.try_get("seq")?,
-                row.try_get("ticket_id")?,
-                row.try_get("at")?,
-                row.try_get("text")?,
-                row.try_get("deleted")?,
-                row.try_get("state")?,
-            )
-        })
+        .map(storm_line_from_row)
         .collect()
     }
 
@@ -2194,27 +2206,15 @@ impl Store for PgStore {
         id: i64,
         limit: i64,
     ) -> Result<Vec<crate::core::storm::StormLine>> {
-        let mut lines = sqlx::query(
-            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
-             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
-             JOIN tickets t ON t.id = sm.ticket_id \
-             WHERE sm.storm_id = $1 ORDER BY sm.seq DESC LIMIT $2",
-        )
+        let mut lines = sqlx::query(storm_lines_sql!(
+            "WHERE sm.storm_id = $1 ORDER BY sm.seq DESC LIMIT $2"
+        ))
         .bind(id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            codec::storm_line(
-                row.try_get("seq")?,
-                row.try_get("ticket_id")?,
-                row.try_get("at")?,
-                row.try_get("text")?,
-                row.try_get("deleted")?,
-                row.try_get("state")?,
-            )
-        })
+        .map(storm_line_from_row)
         .collect::<Result<Vec<_>>>()?;
         lines.reverse();
         Ok(lines)

@@ -360,6 +360,30 @@ async fn write_storm(
     Ok(true)
 }
 
+/// A storm's messages with their tickets (authors, statuses as they are now), followed by
+/// `$rest`: the storm, the order and the limit.
+macro_rules! storm_lines_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
+             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
+             JOIN tickets t ON t.id = sm.ticket_id ",
+            $rest
+        )
+    };
+}
+
+fn storm_line_from_row(row: &SqliteRow) -> Result<crate::core::storm::StormLine> {
+    codec::storm_line(
+        row.try_get("seq")?,
+        row.try_get("ticket_id")?,
+        at(row, "at")?,
+        row.try_get("text")?,
+        row.try_get::<i64, _>("deleted")? != 0,
+        row.try_get("state")?,
+    )
+}
+
 fn storm_from_row(row: &SqliteRow) -> Result<super::StormRow> {
     let card: Option<String> = row.try_get("card")?;
     let post: String = row.try_get("post")?;
@@ -2207,28 +2231,16 @@ impl Store for SqliteStore {
         after: i64,
         limit: i64,
     ) -> Result<Vec<crate::core::storm::StormLine>> {
-        sqlx::query(
-            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
-             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
-             JOIN tickets t ON t.id = sm.ticket_id \
-             WHERE sm.storm_id = ? AND sm.seq > ? ORDER BY sm.seq LIMIT ?",
-        )
+        sqlx::query(storm_lines_sql!(
+            "WHERE sm.storm_id = ? AND sm.seq > ? ORDER BY sm.seq LIMIT ?"
+        ))
         .bind(id)
         .bind(after)
         .bind(limit)
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(|row| {
-            codec::storm_line(
-                row.try_get("seq")?,
-                row.try_get("ticket_id")?,
-                at(row, "at")?,
-                row.try_get("text")?,
-                row.try_get::<i64, _>("deleted")? != 0,
-                row.try_get("state")?,
-            )
-        })
+        .map(storm_line_from_row)
         .collect()
     }
 
@@ -2237,27 +2249,15 @@ impl Store for SqliteStore {
         id: i64,
         limit: i64,
     ) -> Result<Vec<crate::core::storm::StormLine>> {
-        let mut lines = sqlx::query(
-            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
-             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
-             JOIN tickets t ON t.id = sm.ticket_id \
-             WHERE sm.storm_id = ? ORDER BY sm.seq DESC LIMIT ?",
-        )
+        let mut lines = sqlx::query(storm_lines_sql!(
+            "WHERE sm.storm_id = ? ORDER BY sm.seq DESC LIMIT ?"
+        ))
         .bind(id)
         .bind(limit)
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(|row| {
-            codec::storm_line(
-                row.try_get("seq")?,
-                row.try_get("ticket_id")?,
-                at(row, "at")?,
-                row.try_get("text")?,
-                row.try_get::<i64, _>("deleted")? != 0,
-                row.try_get("state")?,
-            )
-        })
+        .map(storm_line_from_row)
         .collect::<Result<Vec<_>>>()?;
         lines.reverse();
         Ok(lines)

@@ -817,13 +817,8 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
         .take(MAX_SELECT_OPTIONS)
         .map(|l| {
             // Option labels are plain text on Discord.
-            let label = format!(
-                "#{} {}: {}",
-                l.ticket.0,
-                visible(&l.author),
-                visible(&l.text)
-            );
-            json!({ "label": truncate(&label, MAX_OPTION_CHARS), "value": l.ticket.0.to_string() })
+            let label = truncate(&text::storm_choice(l), MAX_OPTION_CHARS);
+            json!({ "label": label, "value": l.ticket.0.to_string() })
         })
         .collect();
     if !options.is_empty() {

@@ -374,6 +374,17 @@ pub fn storm_card_for(view: &crate::core::storm::StormView) -> SlackMessageConte
     })
 }
 
+/// A storm control's "are you sure?": `what` is its title and its confirm button.
+fn danger_confirm(what: &str, question: &str) -> SlackBlockConfirmItem {
+    SlackBlockConfirmItem {
+        title: plain_text(what, 100),
+        text: SlackBlockText::Plain(question.into()),
+        confirm: plain_text(what, 30),
+        deny: plain_text(text::CANCEL, 30),
+        style: Some("danger".to_string()),
+    }
+}
+
 /// The block of a storm card's controls.
 pub const BLOCK_STORM: &str = "sb_storm";
 
@@ -401,29 +412,17 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
                 .with_action_id(SlackActionId::new(id(StormVerb::CloseAll)))
                 .with_value(view.id.to_string())
                 .with_style(SlackBlockButtonStyle::Danger)
-                .with_confirm(SlackBlockConfirmItem {
-                    title: plain_text(text::STORM_CLOSE_ALL, 100),
-                    text: SlackBlockText::Plain(text::STORM_CLOSE_CONFIRM.into()),
-                    confirm: plain_text(text::STORM_CLOSE_ALL, 30),
-                    deny: plain_text("Cancel", 30),
-                    style: Some("danger".to_string()),
-                })
+                .with_confirm(danger_confirm(
+                    text::STORM_CLOSE_ALL,
+                    text::STORM_CLOSE_CONFIRM,
+                ))
                 .into(),
         );
     }
     let options: Vec<_> = view
         .choices
         .iter()
-        .filter_map(|l| {
-            // Plain text: Slack shows an option's label literally.
-            let label = format!(
-                "#{} {}: {}",
-                l.ticket.0,
-                visible(&l.author),
-                visible(&l.text)
-            );
-            option(&label, &l.ticket.0.to_string())
-        })
+        .filter_map(|l| option(&text::storm_choice(l), &l.ticket.0.to_string()))
         .take(MAX_OPTIONS)
         .collect();
     if !options.is_empty() {
@@ -498,13 +497,10 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
                 .with_action_id(SlackActionId::new(id(StormVerb::HideMatching)))
                 .with_placeholder(plain_text(text::STORM_HIDE_MATCHING, MAX_PLACEHOLDER_CHARS))
                 .with_options(words)
-                .with_confirm(SlackBlockConfirmItem {
-                    title: plain_text(text::STORM_HIDE_TITLE, 100),
-                    text: SlackBlockText::Plain(text::STORM_HIDE_CONFIRM.into()),
-                    confirm: plain_text(text::STORM_HIDE_TITLE, 30),
-                    deny: plain_text("Cancel", 30),
-                    style: Some("danger".to_string()),
-                })
+                .with_confirm(danger_confirm(
+                    text::STORM_HIDE_TITLE,
+                    text::STORM_HIDE_CONFIRM,
+                ))
                 .into(),
         );
     }
@@ -701,15 +697,7 @@ pub fn storm_reply_modal(
 ) -> SlackView {
     let comments: Vec<_> = choices
         .iter()
-        .filter_map(|l| {
-            let label = format!(
-                "#{} {}: {}",
-                l.ticket.0,
-                visible(&l.author),
-                visible(&l.text)
-            );
-            option(&label, &l.ticket.0.to_string())
-        })
+        .filter_map(|l| option(&text::storm_choice(l), &l.ticket.0.to_string()))
         .take(MAX_OPTIONS)
         .collect();
     let replies: Vec<_> = saved
