@@ -250,6 +250,7 @@ macro_rules! contract {
 
 contract!(
     inbox_dedupes,
+    inbox_batch_keeps_its_order,
     inbox_claim_respects_run_at_and_leases,
     inbox_finish_and_retry,
     commit_new_then_existing,
@@ -269,6 +270,7 @@ contract!(
     commit_refuses_an_already_processed_inbox_row,
     concurrent_claimers_never_share_rows,
     concurrent_commits_on_one_ticket_conflict,
+    concurrent_commits_stand_or_fall_alone,
     find_tickets_filters_orders_and_limits,
     find_tickets_follows_updates,
     saved_replies_crud,
@@ -414,6 +416,28 @@ async fn inbox_dedupes(store: DynStore) {
     assert_eq!(store.insert_inbox(&[], at(3)).await.unwrap(), 0);
     assert_eq!(store.count_inbox().await.unwrap(), 4);
     assert_eq!(store.count_pending_inbox().await.unwrap(), 4);
+}
+
+/// One batch's rows are claimed in the batch's order (their keys do not sort that way), one
+/// lane included: that order is the order its events apply in.
+async fn inbox_batch_keeps_its_order(store: DynStore) {
+    let keys: Vec<String> = (0..40).map(|i| format!("k{}", (i * 7) % 40)).collect();
+    let rows: Vec<NewInbox> = keys.iter().map(|k| laned(k, Some("ticket-1"))).collect();
+    assert_eq!(store.insert_inbox(&rows, t0()).await.unwrap(), 40);
+    let mut seen = Vec::new();
+    for step in 1..=40 {
+        let claimed = store.claim_inbox(40, at(step), lease()).await.unwrap();
+        assert_eq!(claimed.len(), 1, "one lane: one row at a time");
+        let row = claimed.into_iter().next().unwrap();
+        seen.push(row.dedupe_key.clone());
+        assert!(
+            store
+                .finish_inbox(row.claim(), None, at(step))
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(seen, keys);
 }
 
 async fn inbox_claim_respects_run_at_and_leases(store: DynStore) {
@@ -1294,6 +1318,59 @@ async fn commit_refuses_an_already_processed_inbox_row(store: DynStore) {
     assert_eq!(outcome, CommitOutcome::AlreadyConsumed);
     assert_eq!(store.count_tickets().await.unwrap(), 0);
     assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 0);
+}
+
+/// Writes that arrive together may share one transaction (SQLite's group commit): a refused
+/// one (its inbox claim no longer held, found after the ticket was written) leaves nothing,
+/// the others all commit.
+async fn concurrent_commits_stand_or_fall_alone(store: DynStore) {
+    let rows: Vec<NewInbox> = (0..16).map(|i| inbox(&format!("e{i}"))).collect();
+    assert_eq!(store.insert_inbox(&rows, t0()).await.unwrap(), 16);
+    let claimed = store.claim_inbox(16, t0(), lease()).await.unwrap();
+    assert_eq!(claimed.len(), 16);
+    let mut tasks = Vec::new();
+    for (i, row) in claimed.into_iter().enumerate() {
+        let store = store.clone();
+        let mut claim = row.claim();
+        if i % 2 == 1 {
+            claim.token += 1; // another worker's claim now
+        }
+        tasks.push(tokio::spawn(async move {
+            let item = comment(&format!("c{i}"), &format!("cust{i}"), "Hello?", at(1));
+            let key = key_of(&item);
+            let event = Event::CustomerMessage { item };
+            let outcome = apply(&store, None, event, at(2), Consumes::Inbox(claim)).await;
+            (i, key, outcome)
+        }));
+    }
+    let mut committed = HashSet::new();
+    for task in tasks {
+        let (i, key, outcome) = task.await.unwrap();
+        let stored = store.message(&key).await.unwrap();
+        match outcome {
+            CommitOutcome::Committed { ticket, .. } if i % 2 == 0 => {
+                assert_eq!(stored.map(|m| m.ticket_id), Some(ticket), "c{i} kept");
+                committed.insert(ticket);
+            }
+            CommitOutcome::AlreadyConsumed if i % 2 == 1 => {
+                assert!(stored.is_none(), "c{i} left nothing");
+            }
+            other => panic!("c{i}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(committed.len(), 8);
+    assert_eq!(store.count_tickets().await.unwrap(), 8);
+    assert_eq!(
+        store.count_pending_inbox().await.unwrap(),
+        8,
+        "refused rows still pending"
+    );
+    let jobs = store.claim_jobs(1000, at(3), lease()).await.unwrap();
+    assert!(!jobs.is_empty());
+    assert!(
+        jobs.iter().all(|j| committed.contains(&j.ticket)),
+        "jobs only for committed tickets"
+    );
 }
 
 async fn concurrent_claimers_never_share_rows(store: DynStore) {

@@ -40,6 +40,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
+    /// A shared (group-committed) write transaction failed; no write of it took effect.
+    #[error("the shared write transaction failed: {0}")]
+    Group(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -465,24 +465,26 @@ impl Store for PgStore {
         if items.is_empty() {
             return Ok(0);
         }
-        let now = t(now);
-        let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
-        for item in items {
-            inserted += sqlx::query(
-                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) \
-                 VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (source, dedupe_key) DO NOTHING",
-            )
-            .bind(item.source.as_str())
-            .bind(item.dedupe_key.as_str())
-            .bind(item.payload.as_str())
-            .bind(now)
-            .bind(item.lane.as_deref())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
-        tx.commit().await?;
+        // One statement (one round trip) for the whole batch, rows in the batch's order (ids,
+        // and so the order events of one lane are applied in, follow it).
+        let column = |f: fn(&NewInbox) -> Option<&str>| -> Vec<Option<&str>> {
+            items.iter().map(f).collect()
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) \
+             SELECT r.source, r.dedupe_key, r.payload, $4, $4, r.lane \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $5::text[]) WITH ORDINALITY \
+                  AS r(source, dedupe_key, payload, lane, n) \
+             ORDER BY r.n ON CONFLICT (source, dedupe_key) DO NOTHING",
+        )
+        .bind(column(|i| Some(i.source.as_str())))
+        .bind(column(|i| Some(i.dedupe_key.as_str())))
+        .bind(column(|i| Some(i.payload.as_str())))
+        .bind(t(now))
+        .bind(column(|i| i.lane.as_deref()))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(inserted)
     }
 

@@ -39,12 +39,24 @@ use crate::core::{
 const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// Read connections for a file database (the writer has its own single connection).
 const READ_CONNECTIONS: u32 = 4;
+/// Inbox rows one INSERT statement takes at most (6 parameters each, well under SQLite's
+/// 32,766).
+const INBOX_INSERT_CHUNK: usize = 1000;
+
+mod group;
+
+use group::GroupWrite;
+use tokio::sync::{mpsc, oneshot};
 
 pub struct SqliteStore {
     /// Single connection: every write goes through it.
     writer: SqlitePool,
     /// Reads; the same pool as `writer` for an in-memory database.
     reader: SqlitePool,
+    /// Ticket commits and job finishes, group-committed on `writer` (see `group`).
+    group: mpsc::Sender<GroupWrite>,
+    /// Webhook inserts waiting for `writer`: the group writer makes way for them.
+    ingest: group::Ingest,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -77,7 +89,10 @@ impl SqliteStore {
                 .max_lifetime(None)
                 .connect_with(options)
                 .await?;
+            let ingest = group::Ingest::default();
             return Ok(Self {
+                group: group::spawn(pool.clone(), ingest.clone()),
+                ingest,
                 writer: pool.clone(),
                 reader: pool,
             });
@@ -94,12 +109,213 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Ok(Self { writer, reader })
+        let ingest = group::Ingest::default();
+        Ok(Self {
+            group: group::spawn(writer.clone(), ingest.clone()),
+            ingest,
+            writer,
+            reader,
+        })
+    }
+
+    async fn group_send(&self, write: GroupWrite) -> Result<()> {
+        self.group.send(write).await.map_err(|_| group::gone())
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// `Store::commit` on the open transaction. Anything but `Committed` leaves writes the caller
+/// must roll back.
+async fn commit_on(conn: &mut SqliteConnection, commit: Commit) -> Result<CommitOutcome> {
+    let Commit {
+        target,
+        decision,
+        consumes,
+        now,
+        storm,
+    } = commit;
+    let state = codec::normalize_state(decision.state.clone());
+    let cols = codec::TicketColumns::new(&state)?;
+    let (ticket, version) = match target {
+        Target::New => {
+            let inserted = sqlx::query(
+                "INSERT INTO tickets (version, network, account, conversation_key, status, \
+                 assignee, kind, customer_id, created_at, updated_at, state, archived_at) \
+                 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(cols.network)
+            .bind(cols.account)
+            .bind(cols.conversation_key)
+            .bind(cols.status)
+            .bind(cols.assignee.as_deref())
+            .bind(cols.kind)
+            .bind(cols.customer_id)
+            .bind(micros(state.created_at))
+            .bind(micros(state.updated_at))
+            .bind(cols.state.as_str())
+            .bind(state.archived.map(|a| micros(a.at)))
+            .fetch_one(&mut *conn)
+            .await;
+            match inserted {
+                Ok(row) => (TicketId(row.try_get(0)?), 1),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Ok(CommitOutcome::Conflict);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Target::Existing { id, version } => {
+            let updated = sqlx::query(
+                "UPDATE tickets SET version = version + 1, network = ?, account = ?, \
+                 conversation_key = ?, status = ?, assignee = ?, kind = ?, customer_id = ?, \
+                 created_at = ?, updated_at = ?, state = ?, archived_at = ? \
+                 WHERE id = ? AND version = ?",
+            )
+            .bind(cols.network)
+            .bind(cols.account)
+            .bind(cols.conversation_key)
+            .bind(cols.status)
+            .bind(cols.assignee.as_deref())
+            .bind(cols.kind)
+            .bind(cols.customer_id)
+            .bind(micros(state.created_at))
+            .bind(micros(state.updated_at))
+            .bind(cols.state.as_str())
+            .bind(state.archived.map(|a| micros(a.at)))
+            .bind(id.0)
+            .bind(version)
+            .execute(&mut *conn)
+            .await;
+            match updated {
+                Ok(r) if r.rows_affected() == 1 => (id, version + 1),
+                Ok(_) => {
+                    return Ok(CommitOutcome::Conflict);
+                }
+                // Another ticket already has the new conversation key.
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Ok(CommitOutcome::Conflict);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    write_decision(conn, ticket, &decision, now).await?;
+    if let Some(w) = &storm
+        && !write_storm(conn, ticket, w, now).await?
+    {
+        return Ok(CommitOutcome::Conflict);
+    }
+    let consumed = match consumes {
+        Consumes::Nothing => true,
+        Consumes::Inbox(claim) => {
+            sqlx::query(
+                "UPDATE inbox SET processed_at = ?, locked_until = NULL \
+                 WHERE id = ? AND claim = ? AND processed_at IS NULL",
+            )
+            .bind(micros(now))
+            .bind(claim.id)
+            .bind(claim.token)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1
+        }
+        Consumes::Job(claim) => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
+                 WHERE id = ? AND claim = ? AND status = 'pending'",
+            )
+            .bind(micros(now))
+            .bind(claim.id)
+            .bind(claim.token)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1
+        }
+    };
+    if !consumed {
+        return Ok(CommitOutcome::AlreadyConsumed);
+    }
+    Ok(CommitOutcome::Committed { ticket, version })
+}
+
+/// `Store::finish_job` on the open transaction; false (and the caller rolls back) when the
+/// claim is no longer held.
+async fn finish_job_on(
+    conn: &mut SqliteConnection,
+    claim: Claim,
+    records: &[JobRecord],
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let now = micros(now);
+    let ticket: Option<i64> = sqlx::query_scalar(
+        "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
+         WHERE id = ? AND claim = ? AND status = 'pending' RETURNING ticket_id",
+    )
+    .bind(now)
+    .bind(claim.id)
+    .bind(claim.token)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(ticket) = ticket else {
+        return Ok(false);
+    };
+    for record in records {
+        match record {
+            JobRecord::LinkChat {
+                chat,
+                role,
+                message,
+            } => {
+                sqlx::query(
+                    "INSERT INTO chat_links (surface, workspace, channel, message, \
+                     ticket_id, role, message_key, linked_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(chat.surface.as_str())
+                .bind(chat.workspace.as_str())
+                .bind(chat.channel.as_str())
+                .bind(chat.message.as_str())
+                .bind(ticket)
+                .bind(codec::role_str(*role))
+                .bind(message.as_ref().map(|k| k.as_str()))
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+            JobRecord::StormCard { storm, chat } => {
+                sqlx::query("UPDATE storms SET card = ? WHERE id = ? AND card IS NULL")
+                    .bind(codec::to_json(chat)?)
+                    .bind(storm)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            JobRecord::StormPosted { storm, upto } => {
+                sqlx::query("UPDATE storms SET posted_upto = MAX(posted_upto, ?) WHERE id = ?")
+                    .bind(upto)
+                    .bind(storm)
+                    .execute(&mut *conn)
+                    .await?;
+                let more: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM storm_members WHERE storm_id = ? AND seq > ?)",
+                )
+                .bind(storm)
+                .bind(upto)
+                .fetch_one(&mut *conn)
+                .await?;
+                if more {
+                    let effect = Effect::StormThread { storm: *storm };
+                    let lane = super::storm_thread_lane(*storm);
+                    enqueue_coalesced(conn, ticket, &lane, &effect, now).await?;
+                }
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Deleting one ticket's rows (`ticket_id`), before the ticket itself.
@@ -509,32 +725,43 @@ impl Store for SqliteStore {
 
     async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64> {
         let now = micros(now);
-        let insert = |item: &NewInbox| {
-            sqlx::query(
-                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) \
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (source, dedupe_key) DO NOTHING",
-            )
-            .bind(item.source.clone())
-            .bind(item.dedupe_key.clone())
-            .bind(item.payload.clone())
-            .bind(now)
-            .bind(item.lane.clone())
+        // One statement per chunk: every statement is a round trip to the connection's thread.
+        let insert = |chunk: &[NewInbox]| {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) ",
+            );
+            q.push_values(chunk, |mut row, item| {
+                row.push_bind(item.source.clone())
+                    .push_bind(item.dedupe_key.clone())
+                    .push_bind(item.payload.clone())
+                    .push_bind(now)
+                    .push_bind(now)
+                    .push_bind(item.lane.clone());
+            });
+            q.push(" ON CONFLICT (source, dedupe_key) DO NOTHING");
+            q
         };
-        match items {
-            [] => Ok(0),
-            // The common webhook case: one statement is its own transaction (saves the
-            // BEGIN/COMMIT round trips on this hot path).
-            [item] => Ok(insert(item).execute(&self.writer).await?.rows_affected()),
-            _ => {
-                let mut tx = self.begin_write().await?;
-                let mut inserted = 0;
-                for item in items {
-                    inserted += insert(item).execute(&mut *tx).await?.rows_affected();
-                }
-                tx.commit().await?;
-                Ok(inserted)
-            }
+        if items.is_empty() {
+            return Ok(0);
         }
+        // Ahead of the workers' next write (see `group`).
+        let _waiting = self.ingest.waiting();
+        if items.len() <= INBOX_INSERT_CHUNK {
+            // One statement is its own transaction.
+            let done = insert(items).build().execute(&self.writer).await?;
+            return Ok(done.rows_affected());
+        }
+        let mut tx = self.begin_write().await?;
+        let mut inserted = 0;
+        for chunk in items.chunks(INBOX_INSERT_CHUNK) {
+            inserted += insert(chunk)
+                .build()
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn claim_inbox(
@@ -659,124 +886,10 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
-        let Commit {
-            target,
-            decision,
-            consumes,
-            now,
-            storm,
-        } = commit;
-        let state = codec::normalize_state(decision.state.clone());
-        let cols = codec::TicketColumns::new(&state)?;
-        let mut tx = self.begin_write().await?;
-        let (ticket, version) = match target {
-            Target::New => {
-                let inserted = sqlx::query(
-                    "INSERT INTO tickets (version, network, account, conversation_key, status, \
-                     assignee, kind, customer_id, created_at, updated_at, state, archived_at) \
-                     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(cols.network)
-                .bind(cols.account)
-                .bind(cols.conversation_key)
-                .bind(cols.status)
-                .bind(cols.assignee.as_deref())
-                .bind(cols.kind)
-                .bind(cols.customer_id)
-                .bind(micros(state.created_at))
-                .bind(micros(state.updated_at))
-                .bind(cols.state.as_str())
-                .bind(state.archived.map(|a| micros(a.at)))
-                .fetch_one(&mut *tx)
-                .await;
-                match inserted {
-                    Ok(row) => (TicketId(row.try_get(0)?), 1),
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        tx.rollback().await?;
-                        return Ok(CommitOutcome::Conflict);
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            Target::Existing { id, version } => {
-                let updated = sqlx::query(
-                    "UPDATE tickets SET version = version + 1, network = ?, account = ?, \
-                     conversation_key = ?, status = ?, assignee = ?, kind = ?, customer_id = ?, \
-                     created_at = ?, updated_at = ?, state = ?, archived_at = ? \
-                     WHERE id = ? AND version = ?",
-                )
-                .bind(cols.network)
-                .bind(cols.account)
-                .bind(cols.conversation_key)
-                .bind(cols.status)
-                .bind(cols.assignee.as_deref())
-                .bind(cols.kind)
-                .bind(cols.customer_id)
-                .bind(micros(state.created_at))
-                .bind(micros(state.updated_at))
-                .bind(cols.state.as_str())
-                .bind(state.archived.map(|a| micros(a.at)))
-                .bind(id.0)
-                .bind(version)
-                .execute(&mut *tx)
-                .await;
-                match updated {
-                    Ok(r) if r.rows_affected() == 1 => (id, version + 1),
-                    Ok(_) => {
-                        tx.rollback().await?;
-                        return Ok(CommitOutcome::Conflict);
-                    }
-                    // Another ticket already has the new conversation key.
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        tx.rollback().await?;
-                        return Ok(CommitOutcome::Conflict);
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
-        write_decision(&mut tx, ticket, &decision, now).await?;
-        if let Some(w) = &storm
-            && !write_storm(&mut tx, ticket, w, now).await?
-        {
-            tx.rollback().await?;
-            return Ok(CommitOutcome::Conflict);
-        }
-        let consumed = match consumes {
-            Consumes::Nothing => true,
-            Consumes::Inbox(claim) => {
-                sqlx::query(
-                    "UPDATE inbox SET processed_at = ?, locked_until = NULL \
-                     WHERE id = ? AND claim = ? AND processed_at IS NULL",
-                )
-                .bind(micros(now))
-                .bind(claim.id)
-                .bind(claim.token)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1
-            }
-            Consumes::Job(claim) => {
-                sqlx::query(
-                    "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
-                     WHERE id = ? AND claim = ? AND status = 'pending'",
-                )
-                .bind(micros(now))
-                .bind(claim.id)
-                .bind(claim.token)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1
-            }
-        };
-        if !consumed {
-            tx.rollback().await?;
-            return Ok(CommitOutcome::AlreadyConsumed);
-        }
-        tx.commit().await?;
-        Ok(CommitOutcome::Committed { ticket, version })
+        let (done, answer) = oneshot::channel();
+        self.group_send(GroupWrite::Commit(Box::new(commit), done))
+            .await?;
+        answer.await.map_err(|_| group::gone())?
     }
 
     async fn message(&self, key: &MessageKey) -> Result<Option<Message>> {
@@ -959,74 +1072,15 @@ impl Store for SqliteStore {
         records: &[JobRecord],
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let now = micros(now);
-        let mut tx = self.begin_write().await?;
-        let ticket: Option<i64> = sqlx::query_scalar(
-            "UPDATE outbox SET status = 'done', finished_at = ?, locked_until = NULL \
-             WHERE id = ? AND claim = ? AND status = 'pending' RETURNING ticket_id",
-        )
-        .bind(now)
-        .bind(claim.id)
-        .bind(claim.token)
-        .fetch_optional(&mut *tx)
+        let (done, answer) = oneshot::channel();
+        self.group_send(GroupWrite::FinishJob {
+            claim,
+            records: records.to_vec(),
+            now,
+            done,
+        })
         .await?;
-        let Some(ticket) = ticket else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        for record in records {
-            match record {
-                JobRecord::LinkChat {
-                    chat,
-                    role,
-                    message,
-                } => {
-                    sqlx::query(
-                        "INSERT INTO chat_links (surface, workspace, channel, message, \
-                         ticket_id, role, message_key, linked_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(chat.surface.as_str())
-                    .bind(chat.workspace.as_str())
-                    .bind(chat.channel.as_str())
-                    .bind(chat.message.as_str())
-                    .bind(ticket)
-                    .bind(codec::role_str(*role))
-                    .bind(message.as_ref().map(|k| k.as_str()))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                JobRecord::StormCard { storm, chat } => {
-                    sqlx::query("UPDATE storms SET card = ? WHERE id = ? AND card IS NULL")
-                        .bind(codec::to_json(chat)?)
-                        .bind(storm)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                JobRecord::StormPosted { storm, upto } => {
-                    sqlx::query("UPDATE storms SET posted_upto = MAX(posted_upto, ?) WHERE id = ?")
-                        .bind(upto)
-                        .bind(storm)
-                        .execute(&mut *tx)
-                        .await?;
-                    let more: bool = sqlx::query_scalar(
-                        "SELECT EXISTS (SELECT 1 FROM storm_members WHERE storm_id = ? AND seq > ?)",
-                    )
-                    .bind(storm)
-                    .bind(upto)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if more {
-                        let effect = Effect::StormThread { storm: *storm };
-                        let lane = super::storm_thread_lane(*storm);
-                        enqueue_coalesced(&mut tx, ticket, &lane, &effect, now).await?;
-                    }
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
+        answer.await.map_err(|_| group::gone())?
     }
 
     async fn retry_job(

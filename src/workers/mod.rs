@@ -333,6 +333,9 @@ pub(crate) async fn run_pool<T, C, CF, W, WF>(
         if *shutdown.borrow() {
             break;
         }
+        // Every finished task leaves before counting: a claim then takes as many rows as have
+        // finished (one claim, one commit), not one row per turn.
+        while running.try_join_next().is_some() {}
         let free = capacity.saturating_sub(running.len());
         let mut claimed = 0;
         if free > 0 {
