@@ -251,6 +251,7 @@ macro_rules! contract {
 contract!(
     inbox_dedupes,
     inbox_batch_keeps_its_order,
+    a_claim_reaches_past_rows_waiting_for_retry,
     inbox_claim_respects_run_at_and_leases,
     inbox_finish_and_retry,
     commit_new_then_existing,
@@ -282,6 +283,7 @@ contract!(
     enqueued_jobs_and_pending_lanes,
     undelivered_cards_are_taken_once,
     jobs_can_be_queued_once,
+    a_job_claim_reaches_past_jobs_waiting_for_retry,
     accounts_connect_reconnect_and_disconnect,
     polls_are_leased_and_recorded_with_their_rows,
     concurrent_pollers_never_share_an_account,
@@ -438,6 +440,29 @@ async fn inbox_batch_keeps_its_order(store: DynStore) {
         );
     }
     assert_eq!(seen, keys);
+}
+
+/// Rows waiting for a retry at the head of the queue do not hide the claimable ones behind
+/// them, however many there are (Postgres first looks at a window of the oldest rows).
+async fn a_claim_reaches_past_rows_waiting_for_retry(store: DynStore) {
+    let rows: Vec<NewInbox> = (0..40).map(|i| inbox(&format!("r{i:02}"))).collect();
+    assert_eq!(store.insert_inbox(&rows, t0()).await.unwrap(), 40);
+    let head = store.claim_inbox(30, t0(), lease()).await.unwrap();
+    assert_eq!(head.len(), 30);
+    for row in &head {
+        let later = at(3600);
+        assert!(
+            store
+                .retry_inbox(row.claim(), "down", later, true)
+                .await
+                .unwrap()
+        );
+    }
+    let claimed = store.claim_inbox(2, at(1), lease()).await.unwrap();
+    let keys: Vec<&str> = claimed.iter().map(|r| r.dedupe_key.as_str()).collect();
+    assert_eq!(keys, ["r30", "r31"]);
+    let rest = store.claim_inbox(50, at(1), lease()).await.unwrap();
+    assert_eq!(rest.len(), 8, "the other rows behind the retries");
 }
 
 async fn inbox_claim_respects_run_at_and_leases(store: DynStore) {
@@ -2340,6 +2365,35 @@ async fn undelivered_cards_are_taken_once(store: DynStore) {
 }
 
 /// A job guarded by a once-mark is queued with the mark, and only the first time.
+/// Jobs waiting for a retry at the head of the outbox do not hide the ones behind them
+/// (Postgres first looks at a window of the oldest jobs).
+async fn a_job_claim_reaches_past_jobs_waiting_for_retry(store: DynStore) {
+    let t = open(&store, "c1", "cust1", t0()).await;
+    for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
+        store.finish_job(j.claim(), &[], t0()).await.unwrap();
+    }
+    // Each job in its own lane, so none waits behind another.
+    for i in 0..40 {
+        let (key, lane) = (format!("job:{i:02}"), format!("lane:{i:02}"));
+        let queued = store.enqueue_job_once(&key, t.id, &lane, &Effect::PostCard, at(1));
+        assert!(queued.await.unwrap());
+    }
+    let head = store.claim_jobs(30, at(2), lease()).await.unwrap();
+    assert_eq!(head.len(), 30);
+    for j in &head {
+        assert!(
+            store
+                .retry_job(j.claim(), at(3600), "down", true)
+                .await
+                .unwrap()
+        );
+    }
+    let claimed = store.claim_jobs(2, at(3), lease()).await.unwrap();
+    let lanes: Vec<&str> = claimed.iter().map(|j| j.lane.as_str()).collect();
+    assert_eq!(lanes, ["lane:30", "lane:31"]);
+    assert_eq!(store.claim_jobs(50, at(3), lease()).await.unwrap().len(), 8);
+}
+
 async fn jobs_can_be_queued_once(store: DynStore) {
     let t = open(&store, "c1", "cust1", t0()).await;
     for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
