@@ -2364,7 +2364,6 @@ async fn undelivered_cards_are_taken_once(store: DynStore) {
     assert!(requeue(Surface::Discord, "C1", a.id).await.is_empty());
 }
 
-/// A job guarded by a once-mark is queued with the mark, and only the first time.
 /// Jobs waiting for a retry at the head of the outbox do not hide the ones behind them
 /// (Postgres first looks at a window of the oldest jobs).
 async fn a_job_claim_reaches_past_jobs_waiting_for_retry(store: DynStore) {
@@ -2394,6 +2393,7 @@ async fn a_job_claim_reaches_past_jobs_waiting_for_retry(store: DynStore) {
     assert_eq!(store.claim_jobs(50, at(3), lease()).await.unwrap().len(), 8);
 }
 
+/// A job guarded by a once-mark is queued with the mark, and only the first time.
 async fn jobs_can_be_queued_once(store: DynStore) {
     let t = open(&store, "c1", "cust1", t0()).await;
     for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {

@@ -1,11 +1,13 @@
-//! Group commit for the inbox. Concurrent requests hand their rows to one writer task, which
-//! commits everything that queued up while the previous transaction ran in a single
-//! transaction, then answers each request. A request is still acknowledged only after its
+//! Group commit for the inbox. Concurrent requests hand their rows to a writer task (one, or
+//! `Store::parallel_inserts` of them), which commits everything that queued up while the
+//! previous transaction ran in a single transaction, then answers each request. A request is still acknowledged only after its
 //! rows are committed; under load, many requests share one commit instead of queueing for the
 //! database's write lock one by one.
 
 use chrono::Utc;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::store::{DynStore, NewInbox};
 
@@ -28,7 +30,12 @@ impl InboxWriter {
     /// Start the writer task (needs a Tokio runtime).
     pub fn spawn(store: DynStore) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(store, rx));
+        // Several batches in flight where the store can take them (Postgres: one waits for
+        // its WAL flush while the next is sent); each takes what queued up meanwhile.
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..store.parallel_inserts().max(1) {
+            tokio::spawn(run(store.clone(), rx.clone()));
+        }
         Self { tx }
     }
 
@@ -46,19 +53,26 @@ impl InboxWriter {
     }
 }
 
-async fn run(store: DynStore, mut rx: mpsc::Receiver<Request>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        let mut rows = batch[0].rows.len();
-        while rows < MAX_BATCH_ROWS {
-            match rx.try_recv() {
-                Ok(r) => {
-                    rows += r.rows.len();
-                    batch.push(r);
+async fn run(store: DynStore, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
+    loop {
+        let batch = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else {
+                break;
+            };
+            let mut batch = vec![first];
+            let mut rows = batch[0].rows.len();
+            while rows < MAX_BATCH_ROWS {
+                match rx.try_recv() {
+                    Ok(r) => {
+                        rows += r.rows.len();
+                        batch.push(r);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
+            batch
+        };
         let all: Vec<NewInbox> = batch.iter().flat_map(|r| r.rows.iter().cloned()).collect();
         let result = store
             .insert_inbox(&all, Utc::now())

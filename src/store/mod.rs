@@ -440,6 +440,12 @@ pub trait Store: Send + Sync + 'static {
     /// Returns how many rows were new.
     async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64>;
 
+    /// How many `insert_inbox` calls are worth running at once (the inbox's group commit keeps
+    /// this many batches in flight): 1 where writes share one connection anyway.
+    fn parallel_inserts(&self) -> usize {
+        1
+    }
+
     /// Claim up to `limit` unprocessed rows, oldest first, whose retry time has come, which no
     /// live lease holds and which are the oldest unprocessed row of their lane (if any);
     /// increments their attempts, takes a new claim token and leases them until `now + lease`.

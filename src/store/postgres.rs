@@ -31,7 +31,7 @@ use crate::core::{
 const MAX_CONNECTIONS: u32 = 10;
 /// Connections kept for webhook inserts alone (the inbox's group commit writes one batch at a
 /// time), so an acknowledgement never queues behind the workers for a connection.
-const INGEST_CONNECTIONS: u32 = 2;
+const INGEST_CONNECTIONS: u32 = 4;
 
 /// `claim_inbox` and `claim_jobs` look first at this many oldest pending rows per row asked
 /// for.
@@ -86,6 +86,23 @@ const CLAIM_JOBS_ALL: &str = "UPDATE outbox SET attempts = attempts + 1, claim =
            AND $4::bigint IS NOT NULL \
          ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) \
      RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error";
+
+/// Add a claim's second query to its first. The first one's rows are claimed already
+/// (committed): if the second fails they are still returned, not left locked for a lease.
+fn extend_claim(
+    rows: &mut Vec<PgRow>,
+    more: std::result::Result<Vec<PgRow>, sqlx::Error>,
+    queue: &'static str,
+) -> Result<()> {
+    match more {
+        Ok(more) => rows.extend(more),
+        Err(e) if !rows.is_empty() => {
+            tracing::warn!(queue, error = %e, "claim beyond the oldest rows failed");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
 
 pub struct PgStore {
     pool: PgPool,
@@ -524,6 +541,10 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn parallel_inserts(&self) -> usize {
+        INGEST_CONNECTIONS as usize
+    }
+
     async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64> {
         if items.is_empty() {
             return Ok(0);
@@ -576,7 +597,8 @@ impl Store for PgStore {
         // searched, so nothing beyond them waits for them.
         let mut rows = claim(CLAIM_INBOX_WINDOW, limit)?.await?;
         if (rows.len() as i64) < limit {
-            rows.extend(claim(CLAIM_INBOX_ALL, limit - rows.len() as i64)?.await?);
+            let more = claim(CLAIM_INBOX_ALL, limit - rows.len() as i64)?.await;
+            extend_claim(&mut rows, more, "inbox")?;
         }
         let mut claimed = rows
             .iter()
@@ -952,7 +974,8 @@ impl Store for PgStore {
         // cannot fill the claim.
         let mut rows = claim(CLAIM_JOBS_WINDOW, limit)?.await?;
         if (rows.len() as i64) < limit {
-            rows.extend(claim(CLAIM_JOBS_ALL, limit - rows.len() as i64)?.await?);
+            let more = claim(CLAIM_JOBS_ALL, limit - rows.len() as i64)?.await;
+            extend_claim(&mut rows, more, "outbox")?;
         }
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {

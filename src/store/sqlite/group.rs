@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::super::{Claim, Commit, CommitOutcome, JobRecord, Result, StoreError};
 use super::{commit_on, finish_job_on};
@@ -80,8 +80,9 @@ pub(super) fn gone() -> StoreError {
 }
 
 /// Webhook inserts waiting for the writer connection. The group writer ends its transaction
-/// early while one waits, so an acknowledgement waits behind at most one worker write, not a
-/// whole group of them.
+/// early while one waits, so an acknowledgement waits behind one grouped write at most, not a
+/// whole group of them (other single-statement writes, such as claims, still take the
+/// connection first come first served).
 #[derive(Clone, Default)]
 pub(super) struct Ingest(Arc<AtomicUsize>);
 
@@ -106,13 +107,29 @@ impl Drop for Waiting {
 }
 
 /// Start the group writer on `pool` (the single writer connection); needs a Tokio runtime.
+/// Should the writer ever panic, it is started again: the writes of the failed group are
+/// answered with an error (their callers retry), later ones are not refused forever.
 pub(super) fn spawn(pool: SqlitePool, ingest: Ingest) -> mpsc::Sender<GroupWrite> {
     let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-    tokio::spawn(run(pool, rx, ingest));
+    let rx = Arc::new(Mutex::new(rx));
+    tokio::spawn(async move {
+        loop {
+            match tokio::spawn(run(pool.clone(), rx.clone(), ingest.clone())).await {
+                // Every sender has gone: the store was dropped.
+                Ok(()) => break,
+                Err(e) if e.is_panic() => {
+                    tracing::error!(error = %e, "the group writer failed; starting it again");
+                }
+                // The runtime is shutting down.
+                Err(_) => break,
+            }
+        }
+    });
     tx
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<GroupWrite>, ingest: Ingest) {
+async fn run(pool: SqlitePool, rx: Arc<Mutex<mpsc::Receiver<GroupWrite>>>, ingest: Ingest) {
+    let mut rx = rx.lock().await;
     // Writes left over when a transaction ended early go first in the next one.
     let mut queue = VecDeque::new();
     loop {
