@@ -1,12 +1,12 @@
 //! Group commit for the inbox. Concurrent requests hand their rows to a writer task (one, or
 //! `Store::parallel_inserts` of them), which commits everything that queued up while the
-//! previous transaction ran in a single transaction, then answers each request. A request is still acknowledged only after its
-//! rows are committed; under load, many requests share one commit instead of queueing for the
-//! database's write lock one by one.
+//! previous transaction ran in a single transaction, then answers each request. A request is
+//! still acknowledged only after its rows are committed; under load, many requests share one
+//! commit instead of queueing for the database's write lock one by one.
 
-use chrono::Utc;
 use std::sync::Arc;
 
+use chrono::Utc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::store::{DynStore, NewInbox};

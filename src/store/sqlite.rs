@@ -10,6 +10,8 @@
 //!   `BEGIN IMMEDIATE`, so concurrent writers queue for the lock (busy timeout) instead of
 //!   failing with `SQLITE_BUSY` on a lock upgrade. Reads use a separate pool (WAL lets them run
 //!   beside the writer). `sqlite::memory:` uses one connection for everything.
+//! - Ticket commits and job finishes are group-committed, a savepoint each (see `group`);
+//!   inbox inserts are one statement per batch and go ahead of them.
 
 use std::str::FromStr;
 use std::time::Duration as StdDuration;
