@@ -4,13 +4,28 @@
 //! Invariants every implementation keeps:
 //! - the inbox dedupes on `(source, dedupe_key)` with a unique constraint, not a SELECT first;
 //! - `commit` persists a whole `Decision` (ticket, history, messages, outbox jobs) and consumes
-//!   its input (inbox row or outbox job) in **one transaction**, guarded by the ticket version
+//!   its input (inbox row or outbox job) in **one transaction** (SQLite may share it with other
+//!   commits, each in its own savepoint, all or nothing per commit), guarded by the ticket version
 //!   (optimistic concurrency) and the unique conversation key for new tickets;
 //! - outbox jobs are delivered in id order per `lane` (one lane per ticket per destination):
 //!   a job is claimable only when no earlier pending job of its lane exists;
 //! - a claimed row carries a lease; a crashed worker's rows become claimable when it expires.
 
 pub(crate) mod codec;
+// Before the backends: they use it (a macro is in scope below its definition).
+/// A storm's messages with their tickets (authors, statuses as they are now), followed by
+/// `$rest` (each backend's placeholders): the storm, the order and the limit.
+macro_rules! storm_lines_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
+             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
+             JOIN tickets t ON t.id = sm.ticket_id ",
+            $rest
+        )
+    };
+}
+
 pub mod postgres;
 pub mod sqlite;
 

@@ -89,21 +89,62 @@ const CLAIM_JOBS_ALL: &str = "UPDATE outbox SET attempts = attempts + 1, claim =
          ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) \
      RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error";
 
-/// Add a claim's second query to its first. The first one's rows are claimed already
-/// (committed): if the second fails they are still returned, not left locked for a lease.
-fn extend_claim(
-    rows: &mut Vec<PgRow>,
-    more: std::result::Result<Vec<PgRow>, sqlx::Error>,
+/// The two statements of a claim: the window over the oldest pending rows, then the whole
+/// queue.
+struct ClaimSql {
+    window: &'static str,
+    all: &'static str,
     queue: &'static str,
-) -> Result<()> {
-    match more {
-        Ok(more) => rows.extend(more),
-        Err(e) if !rows.is_empty() => {
-            tracing::warn!(queue, error = %e, "claim beyond the oldest rows failed");
+}
+
+const CLAIM_INBOX: ClaimSql = ClaimSql {
+    window: CLAIM_INBOX_WINDOW,
+    all: CLAIM_INBOX_ALL,
+    queue: "inbox",
+};
+
+const CLAIM_JOBS: ClaimSql = ClaimSql {
+    window: CLAIM_JOBS_WINDOW,
+    all: CLAIM_JOBS_ALL,
+    queue: "outbox",
+};
+
+/// Claim up to `limit` rows: the oldest pending rows first, cheap however long the backlog.
+/// Only when they cannot fill the claim (in flight, waiting for a retry, behind their lane)
+/// is the whole queue searched, so nothing beyond them waits for them. The first
+/// statement's rows are claimed (committed) already: if the second fails they are still
+/// returned, not left locked for a lease.
+async fn claim_rows(
+    pool: &PgPool,
+    sql: &ClaimSql,
+    limit: i64,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<Vec<PgRow>> {
+    let until = codec::add_lease(now, lease)?;
+    let run = |statement: &'static str, limit: i64| {
+        sqlx::query(statement)
+            // Planned with its values each time: a cached generic plan of these statements
+            // (the window size unknown) scanned the whole queue, seconds with 20,000 pending
+            // jobs, measured.
+            .persistent(false)
+            .bind(until)
+            .bind(t(now))
+            .bind(limit)
+            .bind(limit.saturating_mul(CLAIM_WINDOW))
+            .fetch_all(pool)
+    };
+    let mut rows = run(sql.window, limit).await?;
+    if (rows.len() as i64) < limit {
+        match run(sql.all, limit - rows.len() as i64).await {
+            Ok(more) => rows.extend(more),
+            Err(e) if !rows.is_empty() => {
+                tracing::warn!(queue = sql.queue, error = %e, "claim beyond the oldest rows failed");
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     }
-    Ok(())
+    Ok(rows)
 }
 
 pub struct PgStore {
@@ -399,19 +440,6 @@ async fn write_storm(
     Ok(true)
 }
 
-/// A storm's messages with their tickets (authors, statuses as they are now), followed by
-/// `$rest`: the storm, the order and the limit.
-macro_rules! storm_lines_sql {
-    ($rest:literal) => {
-        concat!(
-            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
-             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
-             JOIN tickets t ON t.id = sm.ticket_id ",
-            $rest
-        )
-    };
-}
-
 fn storm_line_from_row(row: &PgRow) -> Result<crate::core::storm::StormLine> {
     codec::storm_line(
         row.try_get("seq")?,
@@ -580,28 +608,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<InboxRow>> {
-        let claim = |sql: &'static str, limit: i64| {
-            Ok::<_, super::StoreError>(
-                sqlx::query(sql)
-                    // Planned with its values each time: a cached generic plan of these
-                    // queries (the window size unknown) scanned the whole queue, seconds
-                    // with 20,000 pending jobs, measured.
-                    .persistent(false)
-                    .bind(codec::add_lease(now, lease)?)
-                    .bind(t(now))
-                    .bind(limit)
-                    .bind(limit.saturating_mul(CLAIM_WINDOW))
-                    .fetch_all(&self.pool),
-            )
-        };
-        // The oldest pending rows first: cheap however long the backlog. Only when they cannot
-        // fill the claim (in flight, waiting for a retry, behind their lane) is the whole queue
-        // searched, so nothing beyond them waits for them.
-        let mut rows = claim(CLAIM_INBOX_WINDOW, limit)?.await?;
-        if (rows.len() as i64) < limit {
-            let more = claim(CLAIM_INBOX_ALL, limit - rows.len() as i64)?.await;
-            extend_claim(&mut rows, more, "inbox")?;
-        }
+        let rows = claim_rows(&self.pool, &CLAIM_INBOX, limit, now, lease).await?;
         let mut claimed = rows
             .iter()
             .map(|row| {
@@ -958,27 +965,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<Job>> {
-        let claim = |sql: &'static str, limit: i64| {
-            Ok::<_, super::StoreError>(
-                sqlx::query(sql)
-                    // Planned with its values each time: a cached generic plan of these
-                    // queries (the window size unknown) scanned the whole queue, seconds
-                    // with 20,000 pending jobs, measured.
-                    .persistent(false)
-                    .bind(codec::add_lease(now, lease)?)
-                    .bind(t(now))
-                    .bind(limit)
-                    .bind(limit.saturating_mul(CLAIM_WINDOW))
-                    .fetch_all(&self.pool),
-            )
-        };
-        // As `claim_inbox`: the oldest pending jobs first, the whole queue only when they
-        // cannot fill the claim.
-        let mut rows = claim(CLAIM_JOBS_WINDOW, limit)?.await?;
-        if (rows.len() as i64) < limit {
-            let more = claim(CLAIM_JOBS_ALL, limit - rows.len() as i64)?.await;
-            extend_claim(&mut rows, more, "outbox")?;
-        }
+        let rows = claim_rows(&self.pool, &CLAIM_JOBS, limit, now, lease).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
             match job_from_row(row) {

@@ -578,19 +578,6 @@ async fn write_storm(
     Ok(true)
 }
 
-/// A storm's messages with their tickets (authors, statuses as they are now), followed by
-/// `$rest`: the storm, the order and the limit.
-macro_rules! storm_lines_sql {
-    ($rest:literal) => {
-        concat!(
-            "SELECT sm.seq, sm.ticket_id, sm.at, m.text, m.deleted, t.state \
-             FROM storm_members sm JOIN messages m ON m.key = sm.message_key \
-             JOIN tickets t ON t.id = sm.ticket_id ",
-            $rest
-        )
-    };
-}
-
 fn storm_line_from_row(row: &SqliteRow) -> Result<crate::core::storm::StormLine> {
     codec::storm_line(
         row.try_get("seq")?,
