@@ -554,6 +554,139 @@ async fn a_storm_card_slack_made_without_answering_is_found_not_posted_twice() {
     );
 }
 
+/// A fake Slack that carries out a thread batch's first post but answers 500 (the answer lost
+/// on the way back), and then lists that reply in `conversations.replies`, metadata included
+/// only when asked for, as Slack does.
+#[derive(Clone, Default)]
+struct LostBatch {
+    posted: std::sync::Arc<std::sync::Mutex<Option<serde_json::Value>>>,
+}
+
+impl wiremock::Respond for LostBatch {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let Ok(mut posted) = self.posted.lock() else {
+            return wiremock::ResponseTemplate::new(500);
+        };
+        if req.url.path() == "/chat.postMessage" {
+            *posted = serde_json::from_slice(&req.body).ok();
+            return wiremock::ResponseTemplate::new(500).set_body_string("upstream error");
+        }
+        let metadata = req
+            .url
+            .query_pairs()
+            .any(|(k, v)| k == "include_all_metadata" && v == "true");
+        let thread = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "ts")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        let mut messages = vec![json!({"type": "message", "user": "UBOT", "bot_id": "BBOT",
+            "text": "Comment storm", "ts": thread, "thread_ts": thread, "reply_count": 1})];
+        if let Some(p) = posted.as_ref().filter(|p| p["thread_ts"] == json!(thread)) {
+            let mut reply = json!({"type": "message", "user": "UBOT", "bot_id": "BBOT",
+                "text": p["text"], "ts": "1700000998.000200", "thread_ts": thread});
+            if metadata {
+                reply["metadata"] = p["metadata"].clone();
+            }
+            messages.push(reply);
+        }
+        wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "has_more": false, "messages": messages,
+            "response_metadata": {"next_cursor": ""}
+        }))
+    }
+}
+
+/// Slack posts a thread batch but the answer is lost: the retry finds the batch by its
+/// metadata in the thread instead of posting those comments again.
+#[tokio::test]
+async fn a_storm_batch_slack_posted_without_answering_is_not_posted_twice() {
+    use wiremock::Mock;
+    use wiremock::matchers::{body_partial_json, method, path};
+    let w = World::with(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+    })
+    .await;
+    let lost = LostBatch::default();
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .and(body_partial_json(
+            json!({"metadata": {"event_type": "switchboard_storm_batch"}}),
+        ))
+        .respond_with(lost.clone())
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    Mock::given(path("/conversations.replies"))
+        .respond_with(lost.clone())
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    for n in 1..=6 {
+        w.meta_webhook(&comment(n, POST, "so good")).await;
+    }
+    w.settle().await;
+    let storm = storm_id(&w, 4).await;
+    let card = storm_card_ts(&w, storm).await;
+    let posts = w.take_slack("/chat.postMessage").await;
+    let thread: String = posts
+        .iter()
+        .filter(|p| p.body["thread_ts"] == json!(card))
+        .map(text_of)
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Slack's own copy (the unanswered post) counts: every comment shows once.
+    for t in 4..=6 {
+        assert_eq!(thread.matches(&format!("(#{t})")).count(), 1, "{thread}");
+    }
+    let lookups: Vec<_> = w
+        .slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == "/conversations.replies")
+        .collect();
+    assert!(!lookups.is_empty(), "the retry looked in the thread");
+    assert!(
+        lookups.iter().all(|r| r
+            .url
+            .query_pairs()
+            .any(|(k, v)| k == "ts" && v == card.as_str())),
+        "{lookups:?}"
+    );
+    assert_eq!(
+        w.store
+            .storm(storm)
+            .await
+            .unwrap()
+            .expect("storm")
+            .posted_upto,
+        w.store
+            .storm_newest(storm, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.seq)
+            .max()
+            .expect("lines"),
+        "the storm knows its lines are shown"
+    );
+    assert_eq!(
+        w.store
+            .count_jobs(switchboard::store::JobStatus::Pending)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 /// A fake Slack that answers every call and notes when each message post arrived.
 struct Clocked {
     at: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
@@ -729,6 +862,121 @@ async fn tag_all_and_hide_all_containing_a_word() {
         })
         .count();
     assert_eq!(calls, 3);
+}
+
+/// How many hide calls the fake Graph API received.
+async fn hide_calls(w: &World) -> usize {
+    w.graph
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.method.as_str() == "POST"
+                && String::from_utf8_lossy(&r.body).contains("is_hidden=true")
+        })
+        .count()
+}
+
+/// "Hide a word": any typed phrase, not only a top word. The form answers with the count to
+/// confirm; the confirmation, from a moderator only, hides exactly the storm's comments with
+/// that phrase.
+#[tokio::test]
+async fn hide_a_typed_phrase_asks_with_the_count_and_hides_only_those() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::with(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+        c.permissions.moderate = vec!["UMOD".into()];
+    })
+    .await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/901097836652708_7\d{5}$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .with_priority(1)
+        .mount(&w.graph)
+        .await;
+    for n in 1..=9 {
+        let text = match n % 3 {
+            0 => "Totally a SCAM, <!channel> call *now*",
+            1 => "scam? no, love it",
+            _ => "great post",
+        };
+        w.meta_webhook(&comment(n, POST, text)).await;
+        w.settle().await;
+    }
+    let storm = storm_id(&w, 4).await;
+    let card_ts = storm_card_ts(&w, storm).await;
+    let edits = w.take_slack("/chat.update").await;
+    let ids = action_ids(&edits.last().expect("card edit").body);
+    assert!(ids.contains(&format!("sbs1:hide_typed:{storm}")), "{ids:?}");
+
+    // Without the moderate permission the form does not open.
+    let open = format!("sbs1:hide_typed:{storm}");
+    storm_click(&w, "UANA", CHANNEL, &card_ts, &open, None).await;
+    assert!(w.take_slack("/views.open").await.is_empty());
+    storm_click(&w, "UMOD", CHANNEL, &card_ts, &open, None).await;
+    let opened = w.take_slack("/views.open").await;
+    assert_eq!(opened.len(), 1);
+    assert_eq!(
+        opened[0].body["view"]["callback_id"],
+        json!(format!("sb1:storm_hide_modal:{storm}"))
+    );
+
+    let form = format!("sb1:storm_hide_modal:{storm}");
+    let typed =
+        |word: &str| json!({"word": {"typed": {"type": "plain_text_input", "value": word}}});
+    // Nothing typed, and a phrase nobody wrote: errors on the form, nothing stored.
+    for nothing in ["  ", "refund please"] {
+        let (_, body) = w
+            .submit_with_metadata("UMOD", "VHIDE", &form, "", typed(nothing))
+            .await;
+        assert!(body.contains("\"response_action\":\"errors\""), "{body}");
+    }
+    // The phrase "a scam" (storm members are #4 to #9: #6 and #9 wrote it): asked with the
+    // count.
+    let (status, body) = w
+        .submit_with_metadata("UMOD", "VHIDE", &form, "", typed("a SCAM"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(answer["response_action"], "update");
+    assert_eq!(
+        answer["view"]["callback_id"],
+        json!(format!("sb1:storm_hide_sure:{storm}"))
+    );
+    assert_eq!(answer["view"]["private_metadata"], "a SCAM");
+    let question = answer["view"]["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(question.contains("the 2 comments"), "{question}");
+    assert_eq!(hide_calls(&w).await, 0, "asking hid nothing");
+
+    // The confirmation from someone without the permission: refused, nothing hidden.
+    let sure = format!("sb1:storm_hide_sure:{storm}");
+    w.submit_with_metadata("UANA", "VHIDE", &sure, "a SCAM", json!({}))
+        .await;
+    w.settle().await;
+    assert_eq!(hide_calls(&w).await, 0);
+    let (status, _) = w
+        .submit_with_metadata("UMOD", "VHIDE", &sure, "a SCAM", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    w.settle().await;
+    let mut hidden = Vec::new();
+    for t in 1..=9 {
+        let state = w.store.ticket(TicketId(t)).await.unwrap().unwrap().state;
+        if state.moderation.hidden {
+            hidden.push(t);
+        }
+    }
+    assert_eq!(hidden, vec![6, 9]);
+    assert_eq!(hide_calls(&w).await, 2);
 }
 
 /// "Reply to selected": the editor lists the storm's open comments and the saved replies; the

@@ -328,6 +328,9 @@ pub enum StormVerb {
     /// [`StormVerb::HideMatchingConfirmed`], carrying the word, does it).
     HideMatching,
     HideMatchingConfirmed,
+    /// Ask for any word or phrase to hide (a form, then a confirmation; then as
+    /// [`StormVerb::HideMatching`]).
+    HideTyped,
 }
 
 impl StormVerb {
@@ -343,6 +346,7 @@ impl StormVerb {
             StormVerb::TagAll => "tag_all",
             StormVerb::HideMatching => "hide_matching",
             StormVerb::HideMatchingConfirmed => "hide_sure",
+            StormVerb::HideTyped => "hide_typed",
         }
     }
 }
@@ -401,6 +405,7 @@ impl std::str::FromStr for StormAction {
             "tag_all" => StormVerb::TagAll,
             "hide_matching" => StormVerb::HideMatching,
             "hide_sure" => StormVerb::HideMatchingConfirmed,
+            "hide_typed" => StormVerb::HideTyped,
             _ => return Err(()),
         };
         let storm = parts.next().ok_or(())?.parse::<i64>().map_err(|_| ())?;
@@ -588,6 +593,7 @@ mod tests {
             StormVerb::TagAll,
             StormVerb::HideMatching,
             StormVerb::HideMatchingConfirmed,
+            StormVerb::HideTyped,
         ] {
             let a = StormAction::new(verb, 42);
             assert_eq!(a.to_string().parse::<StormAction>(), Ok(a));

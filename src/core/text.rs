@@ -2479,6 +2479,30 @@ pub const STORM_HIDE_TITLE: &str = "Hide comments";
 pub const STORM_HIDE_CONFIRM: &str =
     "Hide on the network every comment of this storm that contains the chosen word?";
 
+/// The storm card's button that asks for any word or phrase to hide, and its form.
+pub const STORM_HIDE_TYPED: &str = "Hide a word…";
+pub const STORM_HIDE_WORD_LABEL: &str = "Word or phrase";
+pub const STORM_HIDE_WORD_HINT: &str = "Every comment of this storm containing it (whole words, any case) is hidden on the network. You confirm on the next step.";
+pub const NEXT: &str = "Next";
+pub const STORM_HIDE_SUBMIT: &str = "Hide";
+/// The typed word is empty or longer than a storm control carries.
+pub fn storm_hide_word_invalid() -> String {
+    format!(
+        "Type a word or phrase of 1 to {} characters.",
+        super::storm::MAX_CHOICE_CHARS
+    )
+}
+
+/// The form's confirmation step: how many comments contain the typed word, literally.
+pub fn storm_hide_count(word: &str, matched: usize) -> Rich {
+    let comments = if matched == 1 { "comment" } else { "comments" };
+    Rich::ours(format!(
+        "Hide on the network the {matched} {comments} of this storm that contain "
+    ))
+    .then_theirs(word)
+    .then("? They stay in the inbox as tickets.")
+}
+
 /// Discord's confirmation for hiding (it has no confirm dialog): the word, literally.
 pub fn storm_hide_confirm(word: &str) -> Rich {
     Rich::ours("Hide on the network every comment of this storm that contains ")

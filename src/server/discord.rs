@@ -399,7 +399,7 @@ async fn storm_click(
         })),
         Plan::Opened(ticket) => Ok(ephemeral(&text::storm_card_opened(ticket))),
         // Not offered on Discord (see `server::storm::plan`).
-        Plan::ReplyEditor => Ok(ephemeral(text::UNKNOWN_CONTROL)),
+        Plan::ReplyEditor | Plan::AskWord => Ok(ephemeral(text::UNKNOWN_CONTROL)),
         Plan::Bulk {
             action,
             filter,

@@ -272,13 +272,21 @@ pub(crate) async fn interaction_body(state: AppState, body: &[u8]) -> Result<Res
             user_id,
             view_id,
             callback_id,
+            private_metadata,
             values,
-            ..
         } => {
             if team_id != state.config.slack.team_id {
                 return Ok(StatusCode::OK.into_response());
             }
-            submission(&state, &user_id, &view_id, &callback_id, &values).await
+            submission(
+                &state,
+                &user_id,
+                &view_id,
+                &callback_id,
+                &private_metadata,
+                &values,
+            )
+            .await
         }
         Interaction::ViewClosed {
             team_id,
@@ -456,6 +464,12 @@ async fn storm_click(
     match plan(state, &me, &scope, &here, a, chosen, true).await? {
         Plan::Tell(why) => click.tell(state, &why).await,
         Plan::Confirm | Plan::ConfirmHide(_) => {}
+        Plan::AskWord => {
+            let view = render::storm_hide_modal(a_storm);
+            if let Err(e) = state.slack.open_view(&click.trigger_id, view).await {
+                warn!(error = ?e, "cannot open the storm's hide form");
+            }
+        }
         Plan::ReplyEditor => {
             let Some(storm) = state
                 .store
@@ -787,6 +801,109 @@ async fn storm_reply_submission(
     Ok(StatusCode::OK.into_response())
 }
 
+/// "Hide a word" submitted (`sure`: its confirmation, the word carried in the view): the form
+/// is answered with the confirmation and the count, the confirmation queues the hiding. Every
+/// refusal changes nothing: shown by the word on the form, told ephemerally after it.
+async fn storm_hide_submission(
+    state: &AppState,
+    user: &ChatUserId,
+    view_id: &str,
+    storm: i64,
+    word: Option<&str>,
+    sure: bool,
+) -> Result<Response, Refusal> {
+    use super::storm::{Plan, plan};
+    use crate::core::storm::{MAX_CHOICE_CHARS, StormAction, StormVerb};
+    let Some(row) = state
+        .store
+        .storm(storm)
+        .await
+        .map_err(|e| Refusal::internal("cannot read a storm", e))?
+    else {
+        return Ok(modal_errors(
+            json!({ render::STORM_HIDE_WORD_BLOCK: text::NO_SUCH_STORM }),
+        ));
+    };
+    // The form was opened from the storm's card: its channel decides what may be hidden.
+    let channel = row.channel.strip_prefix("slack:").map(str::to_string);
+    let refuse = async |why: &str| -> Response {
+        if sure {
+            tell(state, user, channel.as_deref(), None, why).await;
+            StatusCode::OK.into_response()
+        } else {
+            modal_errors(json!({ render::STORM_HIDE_WORD_BLOCK: why }))
+        }
+    };
+    if !allowed(state, user, Permission::Moderate).await? {
+        return Ok(refuse(&text::refused(Permission::Moderate)).await);
+    }
+    let word = word.map(str::trim).unwrap_or_default();
+    if word.is_empty() || word.chars().count() > MAX_CHOICE_CHARS {
+        return Ok(refuse(&text::storm_hide_word_invalid()).await);
+    }
+    let me = teammate(user);
+    let scope = Scope::of(state, origin(&me, channel.as_deref())).await?;
+    let verb = if sure {
+        StormVerb::HideMatchingConfirmed
+    } else {
+        StormVerb::HideMatching
+    };
+    let a = StormAction {
+        verb,
+        storm,
+        arg: Some(word.to_string()),
+    };
+    // `asks`: this form is the question, so the plan comes back as the bulk it would run.
+    match plan(
+        state,
+        &me,
+        &scope,
+        std::slice::from_ref(&row.channel),
+        a,
+        None,
+        true,
+    )
+    .await?
+    {
+        Plan::Bulk { matched, .. } if !sure => Ok(Json(json!({
+            "response_action": "update",
+            "view": render::storm_hide_sure_modal(storm, word, matched),
+        }))
+        .into_response()),
+        Plan::Bulk {
+            action,
+            filter,
+            matched,
+            tag,
+            keyword,
+            assignee,
+        } => {
+            let event = InboxEvent::Bulk {
+                teammate: me,
+                action,
+                filter,
+                response_url: None,
+                discord_token: None,
+                tag,
+                keyword,
+                assignee,
+            };
+            store(state, format!("view:{view_id}"), event).await?;
+            tell(
+                state,
+                user,
+                channel.as_deref(),
+                None,
+                &text::bulk_started(matched),
+            )
+            .await;
+            Ok(StatusCode::OK.into_response())
+        }
+        Plan::Tell(why) => Ok(refuse(&why).await),
+        _ => Ok(StatusCode::OK.into_response()),
+    }
+}
+
 /// A modal's errors, shown next to its inputs; nothing is stored.
 fn modal_errors(errors: Value) -> Response {
     Json(json!({ "response_action": "errors", "errors": errors })).into_response()
@@ -797,6 +914,7 @@ async fn submission(
     user: &ChatUserId,
     view_id: &str,
     callback_id: &str,
+    private_metadata: &str,
     values: &Values,
 ) -> Result<Response, Refusal> {
     let single = |block: &str, action: &str| {
@@ -859,6 +977,16 @@ async fn submission(
         }
         Some(ModalKind::StormReply(storm)) => {
             storm_reply_submission(state, user, view_id, storm, values).await
+        }
+        Some(ModalKind::StormHide(storm)) => {
+            let word = single(
+                render::STORM_HIDE_WORD_BLOCK,
+                render::STORM_HIDE_WORD_ACTION,
+            );
+            storm_hide_submission(state, user, view_id, storm, word.as_deref(), false).await
+        }
+        Some(ModalKind::StormHideSure(storm)) => {
+            storm_hide_submission(state, user, view_id, storm, Some(private_metadata), true).await
         }
         Some(ModalKind::SavedReply(id)) => {
             if !allowed(state, user, Permission::SavedReplies).await? {

@@ -39,6 +39,8 @@ pub enum Plan {
     Opened(TicketId),
     /// Open the editor that replies to chosen comments (Slack).
     ReplyEditor,
+    /// Open the form that asks which word or phrase to hide.
+    AskWord,
 }
 
 /// What a storm control needs the clicker to be allowed to do.
@@ -51,7 +53,9 @@ pub fn permission(verb: StormVerb) -> Option<Permission> {
         StormVerb::OpenCard => None,
         StormVerb::ReplySelected => Some(Permission::Reply),
         StormVerb::TagAll => Some(CardAction::AcceptTag.bulk_permission()),
-        StormVerb::HideMatching | StormVerb::HideMatchingConfirmed => Some(Permission::Moderate),
+        StormVerb::HideMatching | StormVerb::HideMatchingConfirmed | StormVerb::HideTyped => {
+            Some(Permission::Moderate)
+        }
     }
 }
 
@@ -95,6 +99,7 @@ pub async fn plan(
         // Slack's modal; Discord's card does not offer it.
         StormVerb::ReplySelected if asks => return Ok(Plan::ReplyEditor),
         StormVerb::ReplySelected => return Ok(Plan::Tell(text::UNKNOWN_CONTROL.into())),
+        StormVerb::HideTyped => return Ok(Plan::AskWord),
         StormVerb::CloseAll if !asks => return Ok(Plan::Confirm),
         StormVerb::CloseAll | StormVerb::CloseAllConfirmed => CardAction::Close,
         StormVerb::AssignAllToMe => CardAction::AssignToMe,

@@ -67,6 +67,7 @@ trait SurfaceOutbox: Send + Sync {
     async fn post_storm_batch(
         &self,
         svc: &Services,
+        job: &Job,
         storm: &crate::store::StormRow,
         card: &ChatRef,
         lines: &[crate::core::storm::StormLine],

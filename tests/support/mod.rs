@@ -639,13 +639,26 @@ impl World {
         callback_id: &str,
         values: Value,
     ) -> (StatusCode, String) {
+        self.submit_with_metadata(user, view_id, callback_id, "", values)
+            .await
+    }
+
+    /// A `view_submission` of a modal that carries `private_metadata`.
+    pub async fn submit_with_metadata(
+        &self,
+        user: &str,
+        view_id: &str,
+        callback_id: &str,
+        private_metadata: &str,
+        values: Value,
+    ) -> (StatusCode, String) {
         let payload = json!({
             "type": "view_submission",
             "team": {"id": TEAM, "domain": "acme"},
             "user": {"id": user, "username": "u", "name": "u", "team_id": TEAM},
             "api_app_id": "A111", "token": "verification_token", "trigger_id": "1.2.3",
             "view": {"id": view_id, "team_id": TEAM, "type": "modal", "callback_id": callback_id,
-                     "private_metadata": "", "hash": "h", "root_view_id": view_id, "app_id": "A111",
+                     "private_metadata": private_metadata, "hash": "h", "root_view_id": view_id, "app_id": "A111",
                      "bot_id": "BBOT", "blocks": [], "state": {"values": values}},
             "response_urls": []
         });

@@ -377,7 +377,6 @@ impl SlackClient {
         let res = self
             .timed(self.client.open_session(&token).conversations_history(&req))
             .await??;
-        let wanted = id.to_string();
         Ok(res
             .messages
             .into_iter()
@@ -386,16 +385,70 @@ impl SlackClient {
                     .thread_ts
                     .as_ref()
                     .is_none_or(|t| *t == m.origin.ts)
-                    && m.content.metadata.as_ref().is_some_and(|md| {
-                        md.event_type == event_type
-                            && md
-                                .event_payload
-                                .as_ref()
-                                .and_then(|p| p.get(field))
-                                .is_some_and(|t| *t == wanted)
-                    })
+                    && marked(m, event_type, &[(field, id)]).is_some()
             })
             .map(|m| m.origin.ts.0))
+    }
+
+    /// The storm thread batch this bot already posted under `thread_ts` for `storm` whose
+    /// lines start at `from` (marked with `render::STORM_BATCH_EVENT`), since `oldest`: the
+    /// last line it shows. `conversations.replies` with `include_all_metadata` (which
+    /// slack-morphism's request lacks, hence the raw call), a few pages at most.
+    pub async fn find_storm_batch(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        storm: i64,
+        from: i64,
+        oldest: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<i64>, SlackCallError> {
+        let token = self.api_token();
+        let session = self.client.open_session(&token);
+        let oldest = format!(
+            "{}.{:06}",
+            oldest.timestamp(),
+            oldest.timestamp_subsec_micros()
+        );
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_REPLY_PAGES {
+            let params = vec![
+                ("channel", Some(channel.to_string())),
+                ("ts", Some(thread_ts.to_string())),
+                ("oldest", Some(oldest.clone())),
+                ("limit", Some("200".to_string())),
+                ("include_all_metadata", Some("true".to_string())),
+                ("cursor", cursor.clone()),
+            ];
+            let res: SlackApiConversationsRepliesResponse = self
+                .timed(
+                    session
+                        .http_session_api
+                        .http_get("conversations.replies", &params, None),
+                )
+                .await??;
+            let found = res.messages.iter().find_map(|m| {
+                marked(
+                    m,
+                    super::render::STORM_BATCH_EVENT,
+                    &[("storm", storm), ("from", from)],
+                )?
+                .get("upto")?
+                .parse::<i64>()
+                .ok()
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+            cursor = res
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .map(|c| c.0)
+                .filter(|c| !c.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     /// A message's permalink (`chat.getPermalink`).
@@ -509,6 +562,25 @@ impl SlackClient {
             None => Ok(()),
         }
     }
+}
+
+/// How many pages of a thread [`SlackClient::find_storm_batch`] reads before giving up (and
+/// posting): 1,000 replies since the job was queued.
+const MAX_REPLY_PAGES: usize = 5;
+
+/// `m`'s metadata payload if it is `event_type` and carries every `(field, value)`.
+fn marked<'m>(
+    m: &'m SlackHistoryMessage,
+    event_type: &str,
+    fields: &[(&str, i64)],
+) -> Option<&'m std::collections::HashMap<String, String>> {
+    let md = m.content.metadata.as_ref()?;
+    let payload = md.event_payload.as_ref()?;
+    (md.event_type == event_type
+        && fields
+            .iter()
+            .all(|(f, v)| payload.get(*f).is_some_and(|p| *p == v.to_string())))
+    .then_some(payload)
 }
 
 fn channel_id(channel: &str) -> SlackChannelId {

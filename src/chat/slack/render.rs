@@ -374,6 +374,32 @@ pub fn storm_card_for(view: &crate::core::storm::StormView) -> SlackMessageConte
     })
 }
 
+/// The message-metadata event type that marks a storm thread batch (its storm and the first
+/// and last line it shows), so that a retried batch post finds what an unanswered attempt
+/// posted instead of posting it again.
+pub const STORM_BATCH_EVENT: &str = "switchboard_storm_batch";
+
+/// A storm thread batch to post: `content` marked with its storm and lines (see
+/// [`STORM_BATCH_EVENT`]).
+pub fn storm_batch_for(
+    content: SlackMessageContent,
+    storm: i64,
+    from: i64,
+    upto: i64,
+) -> SlackMessageContent {
+    content.with_metadata(SlackMessageMetadata {
+        event_type: STORM_BATCH_EVENT.into(),
+        event_payload: Some(
+            [
+                ("storm".to_string(), storm.to_string()),
+                ("from".to_string(), from.to_string()),
+                ("upto".to_string(), upto.to_string()),
+            ]
+            .into(),
+        ),
+    })
+}
+
 /// A storm control's "are you sure?": `what` is its title and its confirm button.
 fn danger_confirm(what: &str, question: &str) -> SlackBlockConfirmItem {
     SlackBlockConfirmItem {
@@ -504,6 +530,15 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
                 .into(),
         );
     }
+    if view.can_hide {
+        // Any word or phrase, not only the top ones: a form, then its own confirmation.
+        controls.push(
+            SlackBlockButtonElement::new(plain_text(text::STORM_HIDE_TYPED, MAX_OPTION_TEXT_CHARS))
+                .with_action_id(SlackActionId::new(id(StormVerb::HideTyped)))
+                .with_value(view.id.to_string())
+                .into(),
+        );
+    }
     if !controls.is_empty() {
         blocks.push(actions_block(BLOCK_STORM, controls));
     }
@@ -603,6 +638,10 @@ pub enum ModalKind {
     SavedReply(Option<SavedReplyId>),
     /// A storm's "reply to selected" (the storm's number).
     StormReply(i64),
+    /// A storm's "hide a word" form (the storm's number).
+    StormHide(i64),
+    /// Its confirmation (the word in `private_metadata`).
+    StormHideSure(i64),
 }
 
 impl ModalKind {
@@ -617,6 +656,8 @@ impl ModalKind {
             "reply_modal" => positive(arg).map(|n| ModalKind::Reply(TicketId(n))),
             "tags_modal" => positive(arg).map(|n| ModalKind::Tags(TicketId(n))),
             "storm_reply_modal" => positive(arg).map(ModalKind::StormReply),
+            "storm_hide_modal" => positive(arg).map(ModalKind::StormHide),
+            "storm_hide_sure" => positive(arg).map(ModalKind::StormHideSure),
             "saved_reply_modal" if arg == "new" => Some(ModalKind::SavedReply(None)),
             "saved_reply_modal" => {
                 positive(arg).map(|n| ModalKind::SavedReply(Some(SavedReplyId(n))))
@@ -681,6 +722,60 @@ pub fn reply_modal(ticket: TicketId, prefill: &str) -> SlackView {
 /// `callback_id` of a storm's "reply to selected" editor.
 pub fn storm_reply_modal_callback(storm: i64) -> String {
     format!("{ACTION_ID_VERSION}:storm_reply_modal:{storm}")
+}
+
+/// `callback_id` of a storm's "hide a word" form, and of its confirmation.
+pub fn storm_hide_modal_callback(storm: i64, sure: bool) -> String {
+    let kind = if sure {
+        "storm_hide_sure"
+    } else {
+        "storm_hide_modal"
+    };
+    format!("{ACTION_ID_VERSION}:{kind}:{storm}")
+}
+
+pub const STORM_HIDE_WORD_BLOCK: &str = "word";
+pub const STORM_HIDE_WORD_ACTION: &str = "typed";
+
+/// A storm's "hide a word": one line for the word or phrase (as long as a storm control
+/// carries); submitting it asks for confirmation with the count.
+pub fn storm_hide_modal(storm: i64) -> SlackView {
+    let input = text_input(
+        STORM_HIDE_WORD_ACTION,
+        None,
+        false,
+        crate::core::storm::MAX_CHOICE_CHARS as u64,
+    )
+    .with_focus_on_load(true);
+    let block = input_block(
+        STORM_HIDE_WORD_BLOCK,
+        text::STORM_HIDE_WORD_LABEL,
+        input.into(),
+    )
+    .with_hint(plain_text(text::STORM_HIDE_WORD_HINT, 2000));
+    SlackView::Modal(modal(
+        text::STORM_HIDE_TITLE,
+        text::NEXT,
+        storm_hide_modal_callback(storm, false),
+        vec![block.into()],
+    ))
+}
+
+/// The confirmation of "hide a word": how many comments contain `word` (customer-chosen text,
+/// escaped), with the word kept in `private_metadata` for the submission.
+pub fn storm_hide_sure_modal(storm: i64, word: &str, matched: usize) -> SlackView {
+    let body = SlackSectionBlock::new()
+        .with_text(rich(&text::storm_hide_count(word, matched), MAX_SECTION_CHARS).into());
+    SlackView::Modal(
+        modal(
+            text::STORM_HIDE_TITLE,
+            text::STORM_HIDE_SUBMIT,
+            storm_hide_modal_callback(storm, true),
+            vec![body.into()],
+        )
+        // A word is at most `MAX_CHOICE_CHARS`, far under the metadata cap.
+        .with_private_metadata(word.to_string()),
+    )
 }
 
 pub const STORM_REPLY_COMMENTS_BLOCK: &str = "comments";
@@ -1306,6 +1401,12 @@ mod tests {
         );
         assert_eq!(select["initial_options"][0]["value"], "t149");
         insta::assert_snapshot!("saved_reply_modal_new", view_json(&saved_reply_modal(None)));
+        insta::assert_snapshot!("storm_hide_modal", view_json(&storm_hide_modal(7)));
+        // The typed word is the teammate's, but may be pasted customer text: inert.
+        insta::assert_snapshot!(
+            "storm_hide_sure_modal",
+            view_json(&storm_hide_sure_modal(7, "<!here> *free*", 3))
+        );
         let edit = serde_json::to_value(saved_reply_modal(Some(&saved(
             9,
             "Refund",
@@ -1336,12 +1437,16 @@ mod tests {
             ModalKind::SavedReply(None),
             ModalKind::SavedReply(Some(SavedReplyId(9))),
             ModalKind::StormReply(3),
+            ModalKind::StormHide(3),
+            ModalKind::StormHideSure(3),
         ] {
             let id = match kind {
                 ModalKind::Reply(t) => reply_modal_callback(t),
                 ModalKind::Tags(t) => tags_modal_callback(t),
                 ModalKind::SavedReply(id) => saved_reply_modal_callback(id),
                 ModalKind::StormReply(storm) => storm_reply_modal_callback(storm),
+                ModalKind::StormHide(storm) => storm_hide_modal_callback(storm, false),
+                ModalKind::StormHideSure(storm) => storm_hide_modal_callback(storm, true),
             };
             assert_eq!(ModalKind::parse(&id), Some(kind), "{id}");
         }

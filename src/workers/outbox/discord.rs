@@ -263,6 +263,7 @@ impl SurfaceOutbox for Discord {
     async fn post_storm_batch(
         &self,
         svc: &Services,
+        _job: &Job,
         storm: &crate::store::StormRow,
         card: &ChatRef,
         lines: &[crate::core::storm::StormLine],

@@ -207,6 +207,7 @@ impl SurfaceOutbox for Slack {
     async fn post_storm_batch(
         &self,
         svc: &Services,
+        job: &Job,
         storm: &crate::store::StormRow,
         card: &ChatRef,
         lines: &[crate::core::storm::StormLine],
@@ -216,10 +217,41 @@ impl SurfaceOutbox for Slack {
             l.author.chars().count() + l.text.chars().count().min(text::STORM_LINE_CHARS) + 16
         });
         let batch = &lines[..n];
-        let Some(last) = batch.last() else {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Outcome::Done(vec![]));
         };
-        let content = render::message(&text::storm_batch(batch));
+        if job.attempts > 1 && job.last_error.as_deref() != Some(SLACK_RATE_LIMITED) {
+            // Slack has no idempotency key: an attempt it carried out without answering left
+            // a marked batch in the thread, which stands for this one (its lines start here).
+            let since = job.created_at - chrono::Duration::minutes(1);
+            match svc
+                .slack
+                .find_storm_batch(&card.channel, &card.message, storm.id, first.seq, since)
+                .await
+            {
+                Ok(Some(upto)) => {
+                    info!(
+                        storm = storm.id,
+                        upto, "storm batch found from an earlier attempt"
+                    );
+                    return Ok(Outcome::Done(vec![JobRecord::StormPosted {
+                        storm: storm.id,
+                        upto,
+                    }]));
+                }
+                Ok(None) => {}
+                Err(e @ SlackCallError::Permanent { .. }) => {
+                    warn!(error = %e, "cannot look for an earlier storm batch; posting")
+                }
+                Err(e) => return Ok(failure(e)),
+            }
+        }
+        let content = render::storm_batch_for(
+            render::message(&text::storm_batch(batch)),
+            storm.id,
+            first.seq,
+            last.seq,
+        );
         Ok(
             match svc
                 .slack

@@ -76,7 +76,7 @@ pub(super) async fn deliver(
             return Ok(wait);
         }
         return surface(on)
-            .post_storm_batch(svc, &storm, card, &lines)
+            .post_storm_batch(svc, job, &storm, card, &lines)
             .await;
     }
     let lines = svc.store.storm_newest(id, MAX_LINES_READ).await?;
