@@ -113,9 +113,9 @@ pub async fn respond(svc: &Services, i: &Interaction) -> Result<Value, Refusal> 
         Kind::Component {
             custom_id, values, ..
         } => component(svc, i, &member, custom_id, values).await,
-        Kind::ModalSubmit { custom_id, fields } => {
-            modal_submit(svc, i, &member, custom_id, fields).await
-        }
+        Kind::ModalSubmit {
+            custom_id, fields, ..
+        } => modal_submit(svc, i, &member, custom_id, fields).await,
         Kind::Command { options, .. } => command(svc, i, &member, options).await,
         Kind::Autocomplete { focused, .. } => {
             let typed = focused.as_ref().map(|f| f.value.as_str()).unwrap_or("");
