@@ -1,6 +1,7 @@
 //! A storm card's controls, the same on both surfaces: which tickets a click acts on (the
 //! storm's, and only from the storm's channel unless an admin clicks), as a bulk action the
-//! inbox worker runs, or a card of its own for one listed comment.
+//! inbox worker runs, a card of its own for one listed comment, or the replies "reply to
+//! selected" queues ([`StormReplies`]).
 
 use chrono::Utc;
 
