@@ -1973,3 +1973,431 @@ async fn a_burst_becomes_a_storm_embed_and_close_all_asks_first() {
     assert!(!edits.is_empty());
     w.take_discord_matching("^/").await;
 }
+
+// ---- the storm card's modals ------------------------------------------------------------------
+
+/// A Discord world in storm mode where only `MOD_ROLE` may reply, assign, close and moderate,
+/// with the team "Support"; one comment per entry of `texts` on one post (fan n is ticket #n):
+/// the fourth starts storm 1. Returns the storm card's message id, all Discord calls so far
+/// taken.
+async fn discord_storm(texts: &[&str]) -> (World, String) {
+    let w = discord_world(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+        if let Some(d) = c.discord.as_mut() {
+            let only_mods = vec![MOD_ROLE.to_string()];
+            d.permissions.reply = only_mods.clone();
+            d.permissions.close = only_mods.clone();
+            d.permissions.assign = only_mods.clone();
+            d.permissions.moderate = only_mods;
+            d.teams = vec![switchboard::config::DiscordTeamConfig {
+                name: "Support".into(),
+                role: TEAM_ROLE.into(),
+                members: vec![],
+            }];
+        }
+    })
+    .await;
+    w.discord_ok("").await;
+    for (i, text) in texts.iter().enumerate() {
+        let n = i + 1;
+        let body = comment_webhook(
+            &format!("901_2{n}"),
+            "1234567890321_77",
+            &format!("555100{n}"),
+            &format!("Fan {n}"),
+            text,
+        );
+        assert_eq!(w.meta_webhook(&body).await.0, StatusCode::OK);
+        w.settle().await;
+    }
+    let storm = w.store.storm(1).await.unwrap().expect("storm");
+    let card = storm.card.expect("storm card recorded").message;
+    let posts = w
+        .take_discord(&format!("/api/v10/channels/{DCHANNEL}/messages"))
+        .await;
+    let storm_card = posts
+        .iter()
+        .find(|p| {
+            p.body["embeds"][0]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("Comment storm"))
+        })
+        .expect("a storm card");
+    // The card offers the modals' buttons (the team exists, Facebook hides comments).
+    let ids = custom_ids(&storm_card.body);
+    for id in [
+        "sbs1:reply_selected:1",
+        "sbs1:assign_all_team:1",
+        "sbs1:hide_typed:1",
+    ] {
+        assert!(ids.contains(&id.to_string()), "{id} in {ids:?}");
+    }
+    w.take_discord_matching("^/").await;
+    (w, card)
+}
+
+/// A click on the storm card `card` (in `DCHANNEL`).
+fn storm_button(id: &str, custom_id: &str, card: &str, user: &str, roles: &[&str]) -> Value {
+    button_interaction(id, custom_id, user, roles, DCHANNEL, card)
+}
+
+/// A storm modal's submission as Discord sends it: Label components (type 18) around selects
+/// (`values`) or text inputs (`value`).
+fn storm_modal_submit(
+    id: &str,
+    custom_id: &str,
+    card: &str,
+    user: &str,
+    roles: &[&str],
+    labels: Value,
+) -> Value {
+    json!({
+        "id": id, "application_id": APP_ID, "type": 5, "token": format!("token-{id}"), "version": 1,
+        "guild_id": GUILD, "channel_id": DCHANNEL,
+        "channel": {"id": DCHANNEL, "type": 0, "guild_id": GUILD},
+        "member": member(user, roles),
+        "message": {"id": card, "channel_id": DCHANNEL},
+        "data": {"custom_id": custom_id, "components": labels}
+    })
+}
+
+fn label_select(n: u64, custom_id: &str, values: &[&str]) -> Value {
+    json!({"type": 18, "id": n, "component":
+        {"type": 3, "id": n + 1, "custom_id": custom_id, "values": values}})
+}
+
+fn label_input(n: u64, custom_id: &str, value: &str) -> Value {
+    json!({"type": 18, "id": n, "component":
+        {"type": 4, "id": n + 1, "custom_id": custom_id, "value": value}})
+}
+
+/// Graph calls to the storm's comments (`/901_2n` + `suffix`) not taken yet: path and body.
+async fn storm_graph_calls(w: &World, suffix: &str) -> Vec<(String, Value)> {
+    let mut calls = Vec::new();
+    for n in 1..=9 {
+        let p = format!("/901_2{n}{suffix}");
+        for seen in w.take_graph(&p).await {
+            calls.push((p.clone(), seen.body));
+        }
+    }
+    calls
+}
+
+/// "Reply to selected…": the button opens a modal of the storm's comments and the saved
+/// replies; its submission sends the saved reply, filled with each author's name, to the
+/// chosen comments of the storm only, once even when Discord delivers it twice. Without the
+/// Reply role both the click and the submission are refused and nothing is sent.
+#[tokio::test]
+async fn storm_reply_to_selected_sends_the_saved_reply_to_the_chosen_comments() {
+    let (w, card) = discord_storm(&["hi"; 8]).await;
+    w.graph_ok().await;
+    let saved = w
+        .store
+        .create_saved_reply(
+            "Thanks",
+            "Thanks {author_name}, we are on it!",
+            "cli",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .expect("a new name");
+    let rows = w.store.count_inbox().await.unwrap();
+
+    // Without the role: refused at the click.
+    let refused = interact(
+        &w,
+        &storm_button("7601", "sbs1:reply_selected:1", &card, "222", &["5"]),
+    )
+    .await;
+    assert_eq!(refused["data"]["flags"], 64);
+    assert!(
+        ephemeral_content(&refused).contains("not allowed to reply"),
+        "{refused}"
+    );
+
+    // With it: the modal lists the storm's five comments (newest first) and the saved reply.
+    let modal = interact(
+        &w,
+        &storm_button("7602", "sbs1:reply_selected:1", &card, MOD, &[MOD_ROLE]),
+    )
+    .await;
+    assert_eq!(modal["type"], 9, "{modal}");
+    assert_eq!(modal["data"]["custom_id"], "sbs1:reply_selected:1");
+    let labels = modal["data"]["components"].as_array().unwrap();
+    assert_eq!(labels.len(), 2);
+    assert!(labels.iter().all(|l| l["type"] == 18), "{modal}");
+    let comments = &labels[0]["component"];
+    assert_eq!(comments["type"], 3);
+    let values: Vec<&str> = comments["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["8", "7", "6", "5", "4"]);
+    assert_eq!(comments["options"][4]["label"], "#4 Fan 4: hi");
+    assert_eq!(comments["max_values"], 5);
+    let replies = &labels[1]["component"];
+    assert_eq!(replies["type"], 3);
+    assert_eq!(
+        replies["options"],
+        json!([{"label": "Thanks", "value": saved.0.to_string()}])
+    );
+    assert_eq!(
+        w.store.count_inbox().await.unwrap(),
+        rows,
+        "asking stores nothing"
+    );
+
+    let chosen = |ids: &[&str]| {
+        json!([
+            label_select(1, "comments", ids),
+            label_select(3, "saved", &[&saved.0.to_string()]),
+        ])
+    };
+    // A submission from a member without the role is refused; nothing is stored or sent.
+    let refused = interact(
+        &w,
+        &storm_modal_submit(
+            "7603",
+            "sbs1:reply_selected:1",
+            &card,
+            "222",
+            &["5"],
+            chosen(&["4", "6"]),
+        ),
+    )
+    .await;
+    assert_eq!(refused["data"]["flags"], 64);
+    assert!(
+        ephemeral_content(&refused).contains("not allowed to reply"),
+        "{refused}"
+    );
+    assert_eq!(w.store.count_inbox().await.unwrap(), rows);
+    w.settle().await;
+    assert!(storm_graph_calls(&w, "/comments").await.is_empty());
+
+    // #2 is not in this storm: skipped. Delivered twice, the submission queues once.
+    let submit = storm_modal_submit(
+        "7604",
+        "sbs1:reply_selected:1",
+        &card,
+        MOD,
+        &[MOD_ROLE],
+        chosen(&["4", "6", "2"]),
+    );
+    for _ in 0..2 {
+        let done = interact(&w, &submit).await;
+        assert_eq!(done["data"]["flags"], 64);
+        assert_eq!(
+            ephemeral_content(&done),
+            shown(&switchboard::core::text::storm_replies_queued(2, 1)),
+            "{done}"
+        );
+    }
+    w.settle().await;
+    let sent: Vec<(String, Value)> = storm_graph_calls(&w, "/comments")
+        .await
+        .into_iter()
+        .map(|(p, body)| (p, body["message"].clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (
+                "/901_24/comments".into(),
+                json!("Thanks Fan 4, we are on it!")
+            ),
+            (
+                "/901_26/comments".into(),
+                json!("Thanks Fan 6, we are on it!")
+            ),
+        ]
+    );
+    w.take_discord_matching("^/").await;
+    w.finish().await;
+}
+
+/// "Assign all to team…": the button opens a modal with the teams; the submission assigns the
+/// storm's open tickets to the chosen team, and no other ticket.
+#[tokio::test]
+async fn storm_assign_all_to_a_team_from_the_modal() {
+    let (w, card) = discord_storm(&["hi"; 6]).await;
+    let modal = interact(
+        &w,
+        &storm_button("7701", "sbs1:assign_all_team:1", &card, MOD, &[MOD_ROLE]),
+    )
+    .await;
+    assert_eq!(modal["type"], 9, "{modal}");
+    assert_eq!(modal["data"]["custom_id"], "sbs1:assign_all_team:1");
+    let select = &modal["data"]["components"][0]["component"];
+    assert_eq!(modal["data"]["components"][0]["type"], 18);
+    assert_eq!(select["type"], 3);
+    assert_eq!(
+        select["options"],
+        json!([{"label": "Support", "value": "Support"}])
+    );
+    // Without the Assign role the submission is refused and changes nothing.
+    let rows = w.store.count_inbox().await.unwrap();
+    let submit = |id: &str, user: &str, roles: &[&str], team: &str| {
+        storm_modal_submit(
+            id,
+            "sbs1:assign_all_team:1",
+            &card,
+            user,
+            roles,
+            json!([label_select(1, "team", &[team])]),
+        )
+    };
+    let refused = interact(&w, &submit("7702", "222", &["5"], "Support")).await;
+    assert!(
+        ephemeral_content(&refused).contains("not allowed to assign"),
+        "{refused}"
+    );
+    // A team that is not configured is refused too.
+    let unknown = interact(&w, &submit("7703", MOD, &[MOD_ROLE], "Sales")).await;
+    assert_eq!(unknown["data"]["flags"], 64);
+    assert!(
+        ephemeral_content(&unknown).contains("not configured"),
+        "{unknown}"
+    );
+    assert_eq!(w.store.count_inbox().await.unwrap(), rows);
+
+    let done = interact(&w, &submit("7704", MOD, &[MOD_ROLE], "Support")).await;
+    assert_eq!(done["data"]["flags"], 64);
+    w.settle().await;
+    for t in 1..=6 {
+        let assignee = w
+            .store
+            .ticket(TicketId(t))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .assignee;
+        let team = Some(switchboard::core::Assignee::Team("Support".into()));
+        assert_eq!(assignee == team, t >= 4, "#{t}: {assignee:?}");
+    }
+    w.take_discord_matching("^/").await;
+    w.finish().await;
+}
+
+/// "Hide all containing…" with a typed word: the button opens a modal with one text input;
+/// the submission asks first (the word shown literally, nothing stored), and the confirmation
+/// hides on Facebook the storm's comments containing the word, no others. A word that is no
+/// word is refused.
+#[tokio::test]
+async fn storm_hide_a_typed_word_asks_then_hides_only_those() {
+    let (w, card) = discord_storm(&[
+        "refund",
+        "hi",
+        "hi",
+        "Refund please",
+        "hello",
+        "where is my REFUND?",
+        "refunds are slow",
+        "no refund needed",
+    ])
+    .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex(r"^/901_2\d$"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&w.graph)
+        .await;
+    let refused = interact(
+        &w,
+        &storm_button("7801", "sbs1:hide_typed:1", &card, "222", &["5"]),
+    )
+    .await;
+    assert!(
+        ephemeral_content(&refused).contains("not allowed to hide"),
+        "{refused}"
+    );
+    let modal = interact(
+        &w,
+        &storm_button("7802", "sbs1:hide_typed:1", &card, MOD, &[MOD_ROLE]),
+    )
+    .await;
+    assert_eq!(modal["type"], 9, "{modal}");
+    assert_eq!(modal["data"]["custom_id"], "sbs1:hide_typed:1");
+    let input = &modal["data"]["components"][0]["component"];
+    assert_eq!(modal["data"]["components"][0]["type"], 18);
+    assert_eq!(input["type"], 4);
+    assert_eq!(input["max_length"], 60);
+
+    let rows = w.store.count_inbox().await.unwrap();
+    let typed = |id: &str, word: &str| {
+        storm_modal_submit(
+            id,
+            "sbs1:hide_typed:1",
+            &card,
+            MOD,
+            &[MOD_ROLE],
+            json!([label_input(1, "word", word)]),
+        )
+    };
+    // Without the Moderate role the submission is refused too.
+    let mut other = typed("7808", "Refund");
+    other["member"] = member("222", &["5"]);
+    let answer = interact(&w, &other).await;
+    assert!(
+        ephemeral_content(&answer).contains("not allowed to hide"),
+        "{answer}"
+    );
+    // Nothing usable typed: a clear refusal, nothing stored.
+    for (id, word) in [("7803", "   "), ("7804", "?!"), ("7805", &"x".repeat(61))] {
+        let answer = interact(&w, &typed(id, word)).await;
+        assert_eq!(answer["data"]["flags"], 64);
+        assert_eq!(
+            ephemeral_content(&answer),
+            shown(&switchboard::core::text::storm_hide_word_refused()),
+            "{word:?}"
+        );
+    }
+    // A word: asked first, nothing stored yet.
+    let ask = interact(&w, &typed("7806", " Refund ")).await;
+    assert_eq!(ask["type"], 4);
+    assert_eq!(ask["data"]["flags"], 64);
+    assert!(
+        ephemeral_content(&ask).contains("contains Refund?"),
+        "{ask}"
+    );
+    assert_eq!(
+        custom_ids(&ask["data"]),
+        vec!["sbs1:hide_sure:1:Refund".to_string()]
+    );
+    assert_eq!(
+        w.store.count_inbox().await.unwrap(),
+        rows,
+        "asking stores nothing"
+    );
+    assert!(storm_graph_calls(&w, "").await.is_empty());
+
+    // Confirmed: only the storm's comments with the word as a word (#4, #6, #8).
+    let sure = interact(
+        &w,
+        &storm_button("7807", "sbs1:hide_sure:1:Refund", &card, MOD, &[MOD_ROLE]),
+    )
+    .await;
+    assert_eq!(sure["data"]["flags"], 64);
+    w.settle().await;
+    let mut hidden = Vec::new();
+    for t in 1..=8 {
+        let state = w.store.ticket(TicketId(t)).await.unwrap().unwrap().state;
+        if state.moderation.hidden {
+            hidden.push(t);
+        }
+    }
+    assert_eq!(hidden, vec![4, 6, 8]);
+    let hides: Vec<String> = storm_graph_calls(&w, "")
+        .await
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(hides, ["/901_24", "/901_26", "/901_28"]);
+    w.take_discord_matching("^/").await;
+    w.finish().await;
+}

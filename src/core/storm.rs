@@ -280,6 +280,15 @@ pub fn mentions(state: &super::TicketState, word: &str) -> bool {
 /// characters, a Slack option value 150): longer ones are not offered.
 pub const MAX_CHOICE_CHARS: usize = 60;
 
+/// A word or phrase typed to hide by (Discord's "Hide all containing…" modal), trimmed: `None`
+/// when it is empty, longer than [`MAX_CHOICE_CHARS`] or has no word [`matches_keyword`]
+/// could find (such a word would hide nothing).
+pub fn typed_word(typed: &str) -> Option<&str> {
+    let word = typed.trim();
+    let fits = (1..=MAX_CHOICE_CHARS).contains(&word.chars().count());
+    (fits && words(word).next().is_some()).then_some(word)
+}
+
 /// How many of `lines` (oldest first) go into the next thread batch: at most `max_lines`, and
 /// no more than fit `max_chars` by `cost` (one line always goes, cut by the renderer).
 pub fn batch_len(
@@ -315,11 +324,13 @@ pub enum StormVerb {
     AssignAllToMe,
     /// Give one listed comment a card of its own (the ticket comes with the choice).
     OpenCard,
-    /// Open the editor that replies to chosen comments with a saved reply (Slack).
+    /// Open the editor that replies to chosen comments with a saved reply (Slack's modal view,
+    /// Discord's modal; the modal's submission carries this action too).
     ReplySelected,
     /// Assign every open ticket of the storm to the chosen person.
     AssignAllTo,
-    /// Assign every open ticket of the storm to the chosen team.
+    /// Assign every open ticket of the storm to the chosen team (Discord's button opens a modal
+    /// to choose it in, whose submission carries this action too).
     AssignAllTeam,
     /// Add a tag (the choice) to every ticket of the storm.
     TagAll,
@@ -328,8 +339,9 @@ pub enum StormVerb {
     /// [`StormVerb::HideMatchingConfirmed`], carrying the word, does it).
     HideMatching,
     HideMatchingConfirmed,
-    /// Ask for any word or phrase to hide (a form, then a confirmation; then as
-    /// [`StormVerb::HideMatching`]).
+    /// Hide every comment containing a word or phrase the clicker types: a form for the word
+    /// (Slack: [`crate::server`] answers it with the count to confirm; Discord: the
+    /// submission is asked about as [`StormVerb::HideMatching`] is).
     HideTyped,
 }
 
@@ -526,6 +538,18 @@ mod tests {
         let k = keywords(["Nike's best", "nike's worst"].into_iter(), 1);
         assert_eq!(k, vec![("nikes".to_string(), 2)]);
         assert!(matches_keyword("I love Nike's shoes", &k[0].0));
+    }
+
+    #[test]
+    fn a_typed_word_must_fit_and_be_a_word() {
+        assert_eq!(typed_word("  free money "), Some("free money"));
+        assert_eq!(
+            typed_word(&"é".repeat(MAX_CHOICE_CHARS)).map(str::len),
+            Some(120)
+        );
+        for bad in ["", "   ", "!!! ???", &"x".repeat(MAX_CHOICE_CHARS + 1)] {
+            assert_eq!(typed_word(bad), None, "{bad}");
+        }
     }
 
     fn line(seq: i64, ticket: i64, text: &str, at: i64, status: Status) -> StormLine {

@@ -2459,6 +2459,9 @@ pub const STORM_REPLY_NOTHING_OPEN: &str = "Every comment of this storm is answe
 pub const STORM_NOTHING_CHOSEN: &str = "Nothing was chosen. Nothing was changed.";
 /// The storm's open comments did not fit the editor: the newest are offered.
 pub const STORM_REPLY_HINT: &str = "The newest open comments; each gets the saved reply with its author's name filled in, and its own card.";
+/// [`STORM_REPLY_HINT`] within Discord's 100 characters of a label's description.
+pub const STORM_REPLY_HINT_SHORT: &str =
+    "The newest open comments; each gets the saved reply with its author's name, and its own card.";
 /// Nothing to reply with.
 pub const STORM_REPLY_NO_LIBRARY: &str =
     ":warning: There are no saved replies yet: create one with `saved new`. Nothing was changed.";
@@ -2474,24 +2477,32 @@ pub fn storm_replies_queued(queued: usize, skipped: usize) -> String {
 }
 pub const STORM_ASSIGN_TO: &str = "Assign all to…";
 pub const STORM_ASSIGN_TEAM: &str = "Assign all to team…";
+/// Discord's "Assign all to team…" modal: its title and its select's label.
+pub const STORM_ASSIGN_TEAM_TITLE: &str = "Assign all to a team";
+pub const STORM_TEAM_LABEL: &str = "Team";
 pub const STORM_HIDE_MATCHING: &str = "Hide all containing…";
 pub const STORM_HIDE_TITLE: &str = "Hide comments";
 pub const STORM_HIDE_CONFIRM: &str =
     "Hide on the network every comment of this storm that contains the chosen word?";
-
-/// The storm card's button that asks for any word or phrase to hide, and its form.
-pub const STORM_HIDE_TYPED: &str = "Hide a word…";
+/// The menu of the storm's top words to hide (the "Hide all containing…" button takes a typed
+/// word).
+pub const STORM_HIDE_TOP_WORD: &str = "Hide all containing a top word…";
+/// The "Hide all containing…" form: its input's label and hint.
 pub const STORM_HIDE_WORD_LABEL: &str = "Word or phrase";
-pub const STORM_HIDE_WORD_HINT: &str = "Every comment of this storm containing it (whole words, any case) is hidden on the network. You confirm on the next step.";
-pub const NEXT: &str = "Next";
-pub const STORM_HIDE_SUBMIT: &str = "Hide";
-/// The typed word is empty or longer than a storm control carries.
-pub fn storm_hide_word_invalid() -> String {
+pub const STORM_HIDE_WORD_HINT: &str =
+    "Comments of this storm containing it (whole words, any case) are hidden after you confirm.";
+
+/// A typed word to hide that is empty, too long or no word at all.
+pub fn storm_hide_word_refused() -> String {
     format!(
-        "Type a word or phrase of 1 to {} characters.",
+        ":warning: Type a word or phrase of 1 to {} characters, with letters or digits. Nothing was changed.",
         super::storm::MAX_CHOICE_CHARS
     )
 }
+
+/// Slack's form asks, then hides: its buttons.
+pub const NEXT: &str = "Next";
+pub const STORM_HIDE_SUBMIT: &str = "Hide";
 
 /// The form's confirmation step: how many comments contain the typed word, literally.
 pub fn storm_hide_count(word: &str, matched: usize) -> Rich {

@@ -18,7 +18,9 @@ use tracing::debug;
 
 use super::scope::{Origin, Scope, command_ticket};
 use super::{AppState, Refusal};
-use crate::chat::discord::inbound::{self, CommandOption, Interaction, Kind, TextField};
+use crate::chat::discord::inbound::{
+    self, CommandOption, Interaction, Kind, SelectField, TextField,
+};
 use crate::chat::discord::render::{self, CALLBACK_DEFERRED_UPDATE, CALLBACK_PONG, ephemeral};
 use crate::chat::discord::{parse_custom_id, signature};
 use crate::config::DiscordChannelKind;
@@ -26,6 +28,7 @@ use crate::core::action::ActionIdError;
 use crate::core::filter::{self, Filter, Queue};
 use crate::core::permission::Permission;
 use crate::core::saved_reply::{self, SavedReplyId, Vars};
+use crate::core::storm::{StormAction, StormVerb, typed_word};
 use crate::core::{ActionId, Assignee, CardAction, ChatUserId, Surface, Teammate, TicketId, text};
 use crate::store::SavedReplyWrite;
 use crate::workers::inbox::MAX_BULK_TICKETS;
@@ -113,9 +116,11 @@ pub async fn respond(svc: &Services, i: &Interaction) -> Result<Value, Refusal> 
         Kind::Component {
             custom_id, values, ..
         } => component(svc, i, &member, custom_id, values).await,
-        Kind::ModalSubmit { custom_id, fields } => {
-            modal_submit(svc, i, &member, custom_id, fields).await
-        }
+        Kind::ModalSubmit {
+            custom_id,
+            fields,
+            selects,
+        } => modal_submit(svc, i, &member, custom_id, fields, selects).await,
         Kind::Command { options, .. } => command(svc, i, &member, options).await,
         Kind::Autocomplete { focused, .. } => {
             let typed = focused.as_ref().map(|f| f.value.as_str()).unwrap_or("");
@@ -271,7 +276,7 @@ async fn component(
         store(svc, i, event).await?;
         return Ok(deferred_update());
     }
-    if let Ok(a) = custom_id.parse::<crate::core::storm::StormAction>() {
+    if let Ok(a) = custom_id.parse::<StormAction>() {
         return storm_click(svc, i, m, a, values).await;
     }
     let (id, value) = match parse_custom_id(custom_id) {
@@ -353,31 +358,46 @@ async fn component(
     Ok(deferred_update())
 }
 
-/// The reply editor, pre-filled with a saved reply (variables filled) if one was chosen.
 /// A click on a storm card's control (see `server::storm`); Discord has no confirm dialog,
-/// so "Close all" asks with a button of its own.
+/// so "Close all" asks with a button of its own. Where Slack's card has a menu or a text
+/// field, Discord's has a button that opens a modal (reply to selected, assign all to a team,
+/// hide all containing a typed word); its submission is [`storm_submit`].
 async fn storm_click(
     svc: &Services,
     i: &Interaction,
     m: &Member<'_>,
-    a: crate::core::storm::StormAction,
+    a: StormAction,
     values: &[String],
 ) -> Result<Value, Refusal> {
-    use super::storm::{Plan, permission, plan};
+    use super::storm::{in_reach, permission, plan};
     if let Some(p) = permission(a.verb)
         && !allowed(svc, m, p).await?
     {
         return Ok(ephemeral(&text::refused(p)));
     }
     let scope = Scope::of(svc, origin(i, m)).await?;
-    // The card's channel; a thread's parent (a category is a parent too: never a storm's).
-    let here: Vec<String> = [&i.channel_id, &i.channel_parent]
-        .into_iter()
-        .flatten()
-        .map(|c| format!("discord:{c}"))
-        .collect();
+    let here = storm_here(i);
+    // Chosen in a modal, offered only for this channel's storm; the submission is planned.
+    if a.verb == StormVerb::HideTyped || (a.verb == StormVerb::AssignAllTeam && values.is_empty()) {
+        let Some(storm) = svc
+            .store
+            .storm(a.storm)
+            .await
+            .map_err(|e| Refusal::internal("cannot read a storm", e))?
+        else {
+            return Ok(ephemeral(text::NO_SUCH_STORM));
+        };
+        if !in_reach(&scope, &here, &storm) {
+            return Ok(ephemeral(text::STORM_NOT_HERE));
+        }
+        return Ok(match a.verb {
+            StormVerb::HideTyped => render::storm_hide_modal(storm.id),
+            _ => render::storm_team_modal(storm.id, &svc.config.team_names())
+                .unwrap_or_else(|| ephemeral(text::NO_SUCH_TEAM)),
+        });
+    }
     let storm = a.storm;
-    match plan(
+    let planned = plan(
         svc,
         &m.teammate,
         &scope,
@@ -386,8 +406,30 @@ async fn storm_click(
         values.first().map(String::as_str),
         false,
     )
-    .await?
-    {
+    .await?;
+    storm_answer(svc, i, m, storm, planned).await
+}
+
+/// The channel keys a storm control was used from: the card's channel and a thread's parent
+/// (a category is a parent too: never a storm's).
+fn storm_here(i: &Interaction) -> Vec<String> {
+    [&i.channel_id, &i.channel_parent]
+        .into_iter()
+        .flatten()
+        .map(|c| format!("discord:{c}"))
+        .collect()
+}
+
+/// The answer to a planned storm control (a click or a modal's submission).
+async fn storm_answer(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    storm: i64,
+    planned: super::storm::Plan,
+) -> Result<Value, Refusal> {
+    use super::storm::Plan;
+    match planned {
         Plan::Tell(why) => Ok(ephemeral(&why)),
         Plan::Confirm => Ok(json!({
             "type": render::CALLBACK_MESSAGE,
@@ -398,8 +440,9 @@ async fn storm_click(
             "data": render::storm_hide_confirm(storm, &word),
         })),
         Plan::Opened(ticket) => Ok(ephemeral(&text::storm_card_opened(ticket))),
-        // Not offered on Discord (see `server::storm::plan`).
-        Plan::ReplyEditor | Plan::AskWord => Ok(ephemeral(text::UNKNOWN_CONTROL)),
+        Plan::ReplyEditor => storm_reply_editor(svc, storm).await,
+        // Discord opens its own form for the word before planning (see `storm_click`).
+        Plan::AskWord => Ok(render::storm_hide_modal(storm)),
         Plan::Bulk {
             action,
             filter,
@@ -424,6 +467,105 @@ async fn storm_click(
     }
 }
 
+/// "Reply to selected…": the modal listing the storm's open, unanswered comments and the
+/// saved replies, or why there is nothing to choose (as Slack says it).
+async fn storm_reply_editor(svc: &Services, storm: i64) -> Result<Value, Refusal> {
+    let Some(storm) = svc
+        .store
+        .storm(storm)
+        .await
+        .map_err(|e| Refusal::internal("cannot read a storm", e))?
+    else {
+        return Ok(ephemeral(text::NO_SUCH_STORM));
+    };
+    let choices = super::storm::reply_choices(svc, &storm).await?;
+    if choices.is_empty() {
+        return Ok(ephemeral(text::STORM_REPLY_NOTHING_OPEN));
+    }
+    let index = svc
+        .saved
+        .index(&svc.store)
+        .await
+        .map_err(|e| Refusal::internal("cannot load saved replies", format!("{e:#}")))?;
+    let saved: Vec<(i64, String)> = index
+        .search("", render::MAX_SELECT_OPTIONS)
+        .into_iter()
+        .map(|r| (r.id.0, r.name.clone()))
+        .collect();
+    if saved.is_empty() {
+        return Ok(ephemeral(text::STORM_REPLY_NO_LIBRARY));
+    }
+    Ok(render::storm_reply_modal(storm.id, &choices, &saved)
+        .unwrap_or_else(|| ephemeral(text::STORM_REPLY_NOTHING_OPEN)))
+}
+
+/// A storm modal's submission (its `custom_id` is the control that opened it). Permission is
+/// checked again: roles may have changed while the modal was open. Refusals are ephemeral and
+/// change nothing.
+async fn storm_submit(
+    svc: &Services,
+    i: &Interaction,
+    m: &Member<'_>,
+    a: StormAction,
+    fields: &[TextField],
+    selects: &[SelectField],
+) -> Result<Value, Refusal> {
+    use super::storm::{StormReplies, in_reach, permission, plan};
+    if let Some(p) = permission(a.verb)
+        && !allowed(svc, m, p).await?
+    {
+        return Ok(ephemeral(&text::refused(p)));
+    }
+    let scope = Scope::of(svc, origin(i, m)).await?;
+    let here = storm_here(i);
+    let chosen = |id: &str| -> &[String] {
+        selects
+            .iter()
+            .find(|s| s.custom_id == id)
+            .map_or(&[], |s| s.values.as_slice())
+    };
+    let storm = a.storm;
+    let (a, choice) = match a.verb {
+        StormVerb::ReplySelected => {
+            let tickets = chosen(render::STORM_REPLY_COMMENTS_SELECT)
+                .iter()
+                .filter_map(|t| t.parse::<i64>().ok().map(TicketId))
+                .collect();
+            let saved = chosen(render::STORM_REPLY_SAVED_SELECT)
+                .first()
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(SavedReplyId);
+            let replies = match StormReplies::check(svc, storm, tickets, saved).await? {
+                Ok(replies) => replies,
+                Err(why) => return Ok(ephemeral(why.text())),
+            };
+            if !in_reach(&scope, &here, &replies.storm) {
+                return Ok(ephemeral(text::STORM_NOT_HERE));
+            }
+            let (queued, skipped) = replies
+                .queue(svc, &scope, &m.teammate, &m.name, "discord", &i.id)
+                .await?;
+            return Ok(ephemeral(&text::storm_replies_queued(queued, skipped)));
+        }
+        StormVerb::AssignAllTeam => match chosen(render::STORM_TEAM_SELECT).first() {
+            Some(team) => (a, team.clone()),
+            None => return Ok(ephemeral(text::STORM_NOTHING_CHOSEN)),
+        },
+        // The typed word is asked about like a top word chosen from the card's menu.
+        StormVerb::HideTyped => match typed_word(field(fields, render::STORM_WORD_INPUT)) {
+            Some(word) => (
+                StormAction::new(StormVerb::HideMatching, storm),
+                word.to_string(),
+            ),
+            None => return Ok(ephemeral(&text::storm_hide_word_refused())),
+        },
+        _ => return Ok(ephemeral(text::UNKNOWN_CONTROL)),
+    };
+    let planned = plan(svc, &m.teammate, &scope, &here, a, Some(&choice), false).await?;
+    storm_answer(svc, i, m, storm, planned).await
+}
+
+/// The reply editor, pre-filled with a saved reply (variables filled) if one was chosen.
 async fn open_reply(
     svc: &Services,
     m: &Member<'_>,
@@ -489,7 +631,11 @@ async fn modal_submit(
     m: &Member<'_>,
     custom_id: &str,
     fields: &[TextField],
+    selects: &[SelectField],
 ) -> Result<Value, Refusal> {
+    if let Ok(a) = custom_id.parse::<StormAction>() {
+        return storm_submit(svc, i, m, a, fields, selects).await;
+    }
     if let Some(ticket_id) = modal_ticket(custom_id, ":reply_modal") {
         let reply = field(fields, render::REPLY_INPUT);
         // Discord modals cannot show errors next to an input: a refusal is ephemeral and

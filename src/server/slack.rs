@@ -661,9 +661,8 @@ async fn library_action(
 
 type Values = std::collections::BTreeMap<String, std::collections::BTreeMap<String, InputValue>>;
 
-/// A storm's "reply to selected": the chosen saved reply, filled for each chosen comment's
-/// author, queued as that ticket's reply (each gets its own card, as anything a teammate acts
-/// on). Comments no longer in the storm, or not the channel's, are skipped.
+/// A storm's "reply to selected" (see `server::storm::StormReplies`), from the editor opened
+/// from the storm's card: its channel decides what may be answered.
 async fn storm_reply_submission(
     state: &AppState,
     user: &ChatUserId,
@@ -671,6 +670,7 @@ async fn storm_reply_submission(
     storm: i64,
     values: &Values,
 ) -> Result<Response, Refusal> {
+    use super::storm::{ReplyRefusal, StormReplies};
     if !allowed(state, user, Permission::Reply).await? {
         return Ok(modal_errors(json!({
             render::STORM_REPLY_COMMENTS_BLOCK: text::refused(Permission::Reply)
@@ -686,11 +686,6 @@ async fn storm_reply_submission(
     .into_iter()
     .filter_map(|t| t.parse::<i64>().ok().map(TicketId))
     .collect();
-    if tickets.is_empty() {
-        return Ok(modal_errors(json!({
-            render::STORM_REPLY_COMMENTS_BLOCK: text::STORM_REPLY_NONE_CHOSEN
-        })));
-    }
     let saved = input_value(
         values,
         render::STORM_REPLY_SAVED_BLOCK,
@@ -699,97 +694,29 @@ async fn storm_reply_submission(
     .and_then(InputValue::single)
     .and_then(|v| v.parse::<i64>().ok())
     .map(SavedReplyId);
-    let index = state
-        .saved
-        .index(&state.store)
-        .await
-        .map_err(|e| Refusal::internal("cannot load saved replies", format!("{e:#}")))?;
-    let Some(reply) = saved.and_then(|id| index.get(id)) else {
-        return Ok(modal_errors(json!({
-            render::STORM_REPLY_SAVED_BLOCK: text::STORM_REPLY_NO_SAVED
-        })));
+    let replies = match StormReplies::check(state, storm, tickets, saved).await? {
+        Ok(replies) => replies,
+        Err(why) => {
+            let block = match why {
+                ReplyRefusal::NoSavedReply => render::STORM_REPLY_SAVED_BLOCK,
+                ReplyRefusal::NoneChosen | ReplyRefusal::NoSuchStorm => {
+                    render::STORM_REPLY_COMMENTS_BLOCK
+                }
+            };
+            return Ok(modal_errors(json!({ block: why.text() })));
+        }
     };
-    let Some(row) = state
-        .store
-        .storm(storm)
-        .await
-        .map_err(|e| Refusal::internal("cannot read a storm", e))?
-    else {
-        return Ok(modal_errors(json!({
-            render::STORM_REPLY_COMMENTS_BLOCK: text::NO_SUCH_STORM
-        })));
-    };
-    // The editor was opened from the storm's card: its channel decides what may be answered.
-    let channel = row.channel.strip_prefix("slack:").map(str::to_string);
+    let channel = replies
+        .storm
+        .channel
+        .strip_prefix("slack:")
+        .map(str::to_string);
     let me = teammate(user);
     let scope = Scope::of(state, origin(&me, channel.as_deref())).await?;
     let agent = state.directory.name(&state.slack, user.as_str()).await;
-    let (mut queued, mut skipped) = (0, 0);
-    let mut rows = Vec::new();
-    for id in tickets {
-        let member = state
-            .store
-            .storm_of_ticket(id)
-            .await
-            .map_err(|e| Refusal::internal("cannot read a storm", e))?;
-        let Some(t) = ticket(state, id).await? else {
-            skipped += 1;
-            continue;
-        };
-        if member != Some(storm) || !scope.admits(state, &t).await? {
-            skipped += 1;
-            continue;
-        }
-        let author = t.state.customer_name();
-        let account = state
-            .account(t.state.network, t.state.account.as_str())
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| t.state.account.to_string());
-        let vars = Vars {
-            author_name: &author,
-            account_name: &account,
-            agent_name: &agent,
-        };
-        let Ok(text) = saved_reply::fill(&reply.body, &vars) else {
-            skipped += 1;
-            continue;
-        };
-        if crate::core::capabilities::check_reply(
-            &t,
-            &state.capabilities(&t.state),
-            &text,
-            Utc::now(),
-        )
-        .is_err()
-        {
-            skipped += 1;
-            continue;
-        }
-        let event = InboxEvent::ModalReply {
-            teammate: me.clone(),
-            ticket: id,
-            view_id: format!("{view_id}:{id}"),
-            text,
-        };
-        rows.push(
-            event
-                .to_row_in_thread("slack", format!("view:{view_id}:{id}"), None)
-                .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?,
-        );
-        queued += 1;
-    }
-    // One commit for all of them (Slack wants its answer within 3 s); a retried submission
-    // finds them stored already.
-    if !rows.is_empty() {
-        let inserted = state
-            .inbox
-            .insert(rows)
-            .await
-            .map_err(|e| Refusal::internal("cannot store the replies", e))?;
-        if inserted > 0 {
-            state.wake_inbox.notify_one();
-        }
-    }
+    let (queued, skipped) = replies
+        .queue(state, &scope, &me, &agent, "slack", view_id)
+        .await?;
     tell(
         state,
         user,
@@ -813,7 +740,7 @@ async fn storm_hide_submission(
     sure: bool,
 ) -> Result<Response, Refusal> {
     use super::storm::{Plan, plan};
-    use crate::core::storm::{MAX_CHOICE_CHARS, StormAction, StormVerb};
+    use crate::core::storm::{StormAction, StormVerb, typed_word};
     let Some(row) = state
         .store
         .storm(storm)
@@ -837,10 +764,9 @@ async fn storm_hide_submission(
     if !allowed(state, user, Permission::Moderate).await? {
         return Ok(refuse(&text::refused(Permission::Moderate)).await);
     }
-    let word = word.map(str::trim).unwrap_or_default();
-    if word.is_empty() || word.chars().count() > MAX_CHOICE_CHARS {
-        return Ok(refuse(&text::storm_hide_word_invalid()).await);
-    }
+    let Some(word) = typed_word(word.unwrap_or_default()) else {
+        return Ok(refuse(&text::storm_hide_word_refused()).await);
+    };
     let me = teammate(user);
     let scope = Scope::of(state, origin(&me, channel.as_deref())).await?;
     let verb = if sure {

@@ -1,6 +1,7 @@
 //! A storm card's controls, the same on both surfaces: which tickets a click acts on (the
 //! storm's, and only from the storm's channel unless an admin clicks), as a bulk action the
-//! inbox worker runs, or a card of its own for one listed comment.
+//! inbox worker runs, a card of its own for one listed comment, or the replies "reply to
+//! selected" queues ([`StormReplies`]).
 
 use chrono::Utc;
 
@@ -37,7 +38,7 @@ pub enum Plan {
     },
     /// The ticket's own card is queued.
     Opened(TicketId),
-    /// Open the editor that replies to chosen comments (Slack).
+    /// Open the editor that replies to chosen comments (its submission: [`StormReplies`]).
     ReplyEditor,
     /// Open the form that asks which word or phrase to hide.
     AskWord,
@@ -79,7 +80,7 @@ pub async fn plan(
     let Some(storm) = storm else {
         return Ok(Plan::Tell(text::NO_SUCH_STORM.into()));
     };
-    if !matches!(scope, Scope::Everywhere) && !here.contains(&storm.channel) {
+    if !in_reach(scope, here, &storm) {
         return Ok(Plan::Tell(text::STORM_NOT_HERE.into()));
     }
     let Ok(route) = scope.route() else {
@@ -96,9 +97,7 @@ pub async fn plan(
     // Open tickets for the status and assignment actions; every ticket for tags and hiding.
     let mut statuses = vec![Status::Unread, Status::Read];
     let action = match a.verb {
-        // Slack's modal; Discord's card does not offer it.
-        StormVerb::ReplySelected if asks => return Ok(Plan::ReplyEditor),
-        StormVerb::ReplySelected => return Ok(Plan::Tell(text::UNKNOWN_CONTROL.into())),
+        StormVerb::ReplySelected => return Ok(Plan::ReplyEditor),
         StormVerb::HideTyped => return Ok(Plan::AskWord),
         StormVerb::CloseAll if !asks => return Ok(Plan::Confirm),
         StormVerb::CloseAll | StormVerb::CloseAllConfirmed => CardAction::Close,
@@ -224,4 +223,169 @@ pub async fn reply_choices(
     );
     // Answered ones are left out: a second editor would answer them again.
     Ok(view.choices.into_iter().filter(|l| !l.answered).collect())
+}
+
+/// Whether a control used from `here` (channel keys, as [`plan`] takes them) by someone whose
+/// scope is `scope` may act on `storm`: its own channel's members, or an admin from anywhere.
+pub fn in_reach(scope: &Scope, here: &[String], storm: &crate::store::StormRow) -> bool {
+    matches!(scope, Scope::Everywhere) || here.contains(&storm.channel)
+}
+
+/// Why a "reply to selected" submission queues nothing (each surface says it its own way:
+/// Slack next to the input, Discord in an ephemeral answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyRefusal {
+    /// No comment was chosen.
+    NoneChosen,
+    /// No saved reply was chosen, or it was deleted since.
+    NoSavedReply,
+    /// The storm is no longer known.
+    NoSuchStorm,
+}
+
+impl ReplyRefusal {
+    /// The sentence that says it.
+    pub fn text(self) -> &'static str {
+        match self {
+            ReplyRefusal::NoneChosen => text::STORM_REPLY_NONE_CHOSEN,
+            ReplyRefusal::NoSavedReply => text::STORM_REPLY_NO_SAVED,
+            ReplyRefusal::NoSuchStorm => text::NO_SUCH_STORM,
+        }
+    }
+}
+
+/// A storm's "reply to selected" submission, the same on both surfaces once read: the chosen
+/// saved reply, filled for each chosen comment's author, queued as that ticket's reply (each
+/// gets its own card, as anything a teammate acts on). The surface checks the Reply
+/// permission first, then [`StormReplies::check`], decides the scope, and [`StormReplies::queue`]s.
+#[derive(Debug)]
+pub struct StormReplies {
+    /// The storm answered (its channel is where its card, and so the editor, was).
+    pub storm: crate::store::StormRow,
+    reply: crate::core::saved_reply::SavedReply,
+    tickets: Vec<TicketId>,
+}
+
+impl StormReplies {
+    /// The submission's choices, checked in this order: at least one comment, a saved reply
+    /// that still exists, a storm still known.
+    pub async fn check(
+        svc: &Services,
+        storm: i64,
+        tickets: Vec<TicketId>,
+        saved: Option<crate::core::saved_reply::SavedReplyId>,
+    ) -> Result<Result<Self, ReplyRefusal>, Refusal> {
+        if tickets.is_empty() {
+            return Ok(Err(ReplyRefusal::NoneChosen));
+        }
+        let index = svc
+            .saved
+            .index(&svc.store)
+            .await
+            .map_err(|e| Refusal::internal("cannot load saved replies", format!("{e:#}")))?;
+        let Some(reply) = saved.and_then(|id| index.get(id)).cloned() else {
+            return Ok(Err(ReplyRefusal::NoSavedReply));
+        };
+        let Some(storm) = svc
+            .store
+            .storm(storm)
+            .await
+            .map_err(|e| Refusal::internal("cannot read a storm", e))?
+        else {
+            return Ok(Err(ReplyRefusal::NoSuchStorm));
+        };
+        Ok(Ok(Self {
+            storm,
+            reply,
+            tickets,
+        }))
+    }
+
+    /// Queue one reply per chosen comment by `me` (`agent`: their name, for `{agent_name}`),
+    /// all in one inbox commit (Slack wants its answer within 3 s, Discord too). Comments no
+    /// longer in the storm, outside `scope`, or whose filled reply does not fit the network
+    /// are skipped. Each reply is keyed by the submission (`source` and `submission`: Slack's
+    /// view id, Discord's interaction id) and its ticket, so a redelivered submission queues
+    /// nothing twice. Returns how many were queued and skipped.
+    pub async fn queue(
+        self,
+        svc: &Services,
+        scope: &Scope,
+        me: &crate::core::Teammate,
+        agent: &str,
+        source: &str,
+        submission: &str,
+    ) -> Result<(usize, usize), Refusal> {
+        let (mut queued, mut skipped) = (0, 0);
+        let mut rows = Vec::new();
+        for id in self.tickets {
+            let member = svc
+                .store
+                .storm_of_ticket(id)
+                .await
+                .map_err(|e| Refusal::internal("cannot read a storm", e))?;
+            let Some(t) = svc
+                .store
+                .ticket(id)
+                .await
+                .map_err(|e| Refusal::internal("cannot read a ticket", e))?
+            else {
+                skipped += 1;
+                continue;
+            };
+            if member != Some(self.storm.id) || !scope.admits(svc, &t).await? {
+                skipped += 1;
+                continue;
+            }
+            let author = t.state.customer_name();
+            let account = svc
+                .account(t.state.network, t.state.account.as_str())
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| t.state.account.to_string());
+            let vars = crate::core::saved_reply::Vars {
+                author_name: &author,
+                account_name: &account,
+                agent_name: agent,
+            };
+            let Ok(text) = crate::core::saved_reply::fill(&self.reply.body, &vars) else {
+                skipped += 1;
+                continue;
+            };
+            if crate::core::capabilities::check_reply(
+                &t,
+                &svc.capabilities(&t.state),
+                &text,
+                Utc::now(),
+            )
+            .is_err()
+            {
+                skipped += 1;
+                continue;
+            }
+            let event = crate::workers::InboxEvent::ModalReply {
+                teammate: me.clone(),
+                ticket: id,
+                view_id: format!("{submission}:{id}"),
+                text,
+            };
+            rows.push(
+                event
+                    .to_row_in_thread(source, format!("view:{submission}:{id}"), None)
+                    .map_err(|e| Refusal::internal("cannot serialise an inbox event", e))?,
+            );
+            queued += 1;
+        }
+        // A redelivered submission finds them stored already.
+        if !rows.is_empty() {
+            let inserted = svc
+                .inbox
+                .insert(rows)
+                .await
+                .map_err(|e| Refusal::internal("cannot store the replies", e))?;
+            if inserted > 0 {
+                svc.wake_inbox.notify_one();
+            }
+        }
+        Ok((queued, skipped))
+    }
 }

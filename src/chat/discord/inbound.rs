@@ -64,10 +64,11 @@ pub enum Kind {
         /// The option being typed (`focused: true`), if Discord marked one.
         focused: Option<Focused>,
     },
-    /// A modal's text inputs, in display order.
+    /// A modal's text inputs and selects, each in display order.
     ModalSubmit {
         custom_id: String,
         fields: Vec<TextField>,
+        selects: Vec<SelectField>,
     },
 }
 
@@ -98,6 +99,13 @@ pub struct Focused {
 pub struct TextField {
     pub custom_id: String,
     pub value: String,
+}
+
+/// One submitted select of a modal (inside a Label): the chosen options' values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectField {
+    pub custom_id: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,27 +240,43 @@ struct RawModal {
     components: Vec<Value>,
 }
 
-/// Collects text inputs from a modal submission: inside action rows (`components`) or labels
-/// (`component`), at any depth.
-fn text_fields(components: &[Value], out: &mut Vec<TextField>) {
+/// Collects text inputs and selects from a modal submission: inside action rows
+/// (`components`) or labels (`component`), at any depth. A select's values that are not
+/// strings are left out.
+fn modal_fields(components: &[Value], texts: &mut Vec<TextField>, selects: &mut Vec<SelectField>) {
     for c in components {
-        if c.get("type").and_then(Value::as_u64) == Some(4)
-            && let Some(custom_id) = c.get("custom_id").and_then(Value::as_str)
-        {
-            out.push(TextField {
-                custom_id: custom_id.to_string(),
+        let custom_id = c
+            .get("custom_id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match (c.get("type").and_then(Value::as_u64), custom_id) {
+            (Some(4), Some(custom_id)) => texts.push(TextField {
+                custom_id,
                 value: c
                     .get("value")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-            });
+            }),
+            // String, user, role, mentionable and channel selects all submit `values`.
+            (Some(3 | 5..=8), Some(custom_id)) => selects.push(SelectField {
+                custom_id,
+                values: c
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            }),
+            _ => {}
         }
         if let Some(children) = c.get("components").and_then(Value::as_array) {
-            text_fields(children, out);
+            modal_fields(children, texts, selects);
         }
         if let Some(child) = c.get("component") {
-            text_fields(std::slice::from_ref(child), out);
+            modal_fields(std::slice::from_ref(child), texts, selects);
         }
     }
 }
@@ -301,11 +325,12 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, ParseError> {
         }
         5 => {
             let m: RawModal = serde_json::from_value(data()?)?;
-            let mut fields = Vec::new();
-            text_fields(&m.components, &mut fields);
+            let (mut fields, mut selects) = (Vec::new(), Vec::new());
+            modal_fields(&m.components, &mut fields, &mut selects);
             Kind::ModalSubmit {
                 custom_id: m.custom_id,
                 fields,
+                selects,
             }
         }
         other => return Err(ParseError::UnsupportedType(other)),
@@ -451,6 +476,7 @@ mod tests {
                     custom_id: "text".into(),
                     value: "Sorry about that, Jane!".into(),
                 }],
+                selects: vec![],
             }
         );
     }
@@ -470,6 +496,39 @@ mod tests {
                     custom_id: "text".into(),
                     value: "hi".into()
                 }],
+                selects: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn modal_submit_with_label_wrapped_selects() {
+        let body = br#"{"type":5,"id":"1","application_id":"2","token":"t",
+            "member":{"user":{"id":"9"},"roles":["5"]},
+            "data":{"custom_id":"sbs1:reply_selected:3","components":[
+              {"type":18,"id":1,"component":{"type":3,"id":2,"custom_id":"comments","values":["4","6"]}},
+              {"type":18,"id":3,"component":{"type":3,"id":4,"custom_id":"saved","values":["12"]}},
+              {"type":18,"id":5,"component":{"type":3,"id":6,"custom_id":"none","values":[]}},
+              {"type":18,"id":7,"component":{"type":4,"id":8,"custom_id":"word","value":"refund"}},
+              {"type":10,"id":9,"content":"a text display"}]}}"#;
+        let i = parse_interaction(body).unwrap();
+        let select = |id: &str, values: &[&str]| SelectField {
+            custom_id: id.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        assert_eq!(
+            i.kind,
+            Kind::ModalSubmit {
+                custom_id: "sbs1:reply_selected:3".into(),
+                fields: vec![TextField {
+                    custom_id: "word".into(),
+                    value: "refund".into()
+                }],
+                selects: vec![
+                    select("comments", &["4", "6"]),
+                    select("saved", &["12"]),
+                    select("none", &[]),
+                ],
             }
         );
     }

@@ -53,6 +53,9 @@ const MAX_OPTION_CHARS: usize = 100;
 const MAX_MODAL_TITLE_CHARS: usize = 45;
 const MAX_TEXT_INPUT_LABEL_CHARS: usize = 45;
 const MAX_TEXT_INPUT_PLACEHOLDER_CHARS: usize = 100;
+/// A Label component's text and description (what a modal's select or input is for).
+const MAX_LABEL_CHARS: usize = 45;
+const MAX_LABEL_DESCRIPTION_CHARS: usize = 100;
 /// Discord's text inputs accept up to 4000 characters; Switchboard's replies are capped lower.
 pub const MAX_REPLY_INPUT_CHARS: usize = if MAX_REPLY_CHARS < 4000 {
     MAX_REPLY_CHARS
@@ -66,9 +69,12 @@ const BUTTON: u8 = 2;
 const STRING_SELECT: u8 = 3;
 const TEXT_INPUT: u8 = 4;
 const USER_SELECT: u8 = 5;
+/// Wraps one select or text input of a modal with its label (Discord's current modal layout).
+const LABEL: u8 = 18;
 const STYLE_PRIMARY: u8 = 1;
 const STYLE_SECONDARY: u8 = 2;
 const STYLE_DANGER: u8 = 4;
+const TEXT_INPUT_SHORT: u8 = 1;
 const TEXT_INPUT_PARAGRAPH: u8 = 2;
 /// Interaction callback type MODAL.
 const CALLBACK_MODAL: u8 = 9;
@@ -790,27 +796,59 @@ pub fn card(view: &CardView) -> Value {
 }
 
 /// A storm card (see `core::storm`): an embed edited in place, with the storm's controls.
+///
+/// At most five rows: one of buttons (assign all to me, close all, reply to selected, assign
+/// all to a team, hide all containing a typed word; the last three open a modal), then one
+/// menu a row: open a comment as a card, assign all to a person, tag all, hide all containing
+/// a top word.
 pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
     use crate::core::storm::{StormAction, StormVerb};
     let body = text::storm_card(view, &relative_time(view.started_at));
     let id = |verb| StormAction::new(verb, view.id).to_string();
-    let mut rows = Vec::new();
+    let button = |verb, style, label: &str| {
+        json!({
+            "type": BUTTON,
+            "style": style,
+            "label": truncate(label, MAX_BUTTON_LABEL_CHARS),
+            "custom_id": id(verb),
+        })
+    };
+    let mut buttons = Vec::new();
     if view.open > 0 {
-        rows.push(row(vec![
-            json!({
-                "type": BUTTON,
-                "style": STYLE_SECONDARY,
-                "label": truncate(text::STORM_ASSIGN_ME, MAX_BUTTON_LABEL_CHARS),
-                "custom_id": id(StormVerb::AssignAllToMe),
-            }),
-            json!({
-                "type": BUTTON,
-                "style": STYLE_DANGER,
-                "label": truncate(text::STORM_CLOSE_ALL, MAX_BUTTON_LABEL_CHARS),
-                "custom_id": id(StormVerb::CloseAll),
-            }),
-        ]));
+        buttons.push(button(
+            StormVerb::AssignAllToMe,
+            STYLE_SECONDARY,
+            text::STORM_ASSIGN_ME,
+        ));
+        buttons.push(button(
+            StormVerb::CloseAll,
+            STYLE_DANGER,
+            text::STORM_CLOSE_ALL,
+        ));
     }
+    if !view.choices.is_empty() {
+        buttons.push(button(
+            StormVerb::ReplySelected,
+            STYLE_SECONDARY,
+            text::STORM_REPLY_SELECTED,
+        ));
+    }
+    if view.open > 0 && !team_options(&view.teams).is_empty() {
+        buttons.push(button(
+            StormVerb::AssignAllTeam,
+            STYLE_SECONDARY,
+            text::STORM_ASSIGN_TEAM,
+        ));
+    }
+    // Hiding acts on closed tickets' comments too.
+    if view.can_hide {
+        buttons.push(button(
+            StormVerb::HideTyped,
+            STYLE_SECONDARY,
+            text::STORM_HIDE_MATCHING,
+        ));
+    }
+    let mut rows = button_rows(buttons);
     let options: Vec<Value> = view
         .choices
         .iter()
@@ -837,8 +875,6 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
             "options": options,
         })])
     };
-    // At most five rows: the person picker before the menus; teams are assigned from Slack or
-    // with the bulk command.
     if view.open > 0 {
         rows.push(row(vec![json!({
             "type": USER_SELECT,
@@ -867,7 +903,7 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> Value {
     if view.can_hide && !words.is_empty() {
         rows.push(select(
             StormVerb::HideMatching,
-            text::STORM_HIDE_MATCHING,
+            text::STORM_HIDE_TOP_WORD,
             words,
         ));
     }
@@ -929,6 +965,160 @@ pub fn storm_hide_confirm(storm: i64, word: &str) -> Value {
         "components": components,
         "allowed_mentions": { "parse": [] },
     })
+}
+
+/// `custom_id`s of the inputs of the storm modals (the modal's own is the storm control that
+/// opened it: `sbs1:<verb>:<storm>`).
+pub const STORM_REPLY_COMMENTS_SELECT: &str = "comments";
+pub const STORM_REPLY_SAVED_SELECT: &str = "saved";
+pub const STORM_TEAM_SELECT: &str = "team";
+pub const STORM_WORD_INPUT: &str = "word";
+
+/// A modal (interaction response type 9) of Label components, its title cut to Discord's limit.
+fn modal(custom_id: String, title: &str, labels: Vec<Value>) -> Value {
+    json!({
+        "type": CALLBACK_MODAL,
+        "data": {
+            "custom_id": custom_id,
+            "title": truncate(title, MAX_MODAL_TITLE_CHARS),
+            "components": labels,
+        }
+    })
+}
+
+/// A Label (type 18): what a modal's select or text input is for, and an optional hint.
+fn label(text: &str, hint: Option<&str>, component: Value) -> Value {
+    let mut l = json!({
+        "type": LABEL,
+        "label": truncate(text, MAX_LABEL_CHARS),
+        "component": component,
+    });
+    if let Some(hint) = hint {
+        l["description"] = truncate(hint, MAX_LABEL_DESCRIPTION_CHARS).into();
+    }
+    l
+}
+
+/// A storm's "Reply to selected…" modal: a multi-select of the storm's open comments
+/// (`choices`, newest first, at most 25) and a select of saved replies (`saved`: id and name,
+/// at most 25). Option labels are plain text, cut to Discord's limit. `None` when either
+/// would be empty (Discord refuses a select without options).
+pub fn storm_reply_modal(
+    storm: i64,
+    choices: &[crate::core::storm::StormLine],
+    saved: &[(i64, String)],
+) -> Option<Value> {
+    use crate::core::storm::{StormAction, StormVerb};
+    let comments: Vec<Value> = choices
+        .iter()
+        .take(MAX_SELECT_OPTIONS)
+        .map(|l| {
+            json!({
+                "label": truncate(&text::storm_choice(l), MAX_OPTION_CHARS),
+                "value": l.ticket.0.to_string(),
+            })
+        })
+        .collect();
+    let replies: Vec<Value> = saved
+        .iter()
+        .take(MAX_SELECT_OPTIONS)
+        .map(|(id, name)| {
+            json!({ "label": truncate(&visible(name), MAX_OPTION_CHARS), "value": id.to_string() })
+        })
+        .collect();
+    if comments.is_empty() || replies.is_empty() {
+        return None;
+    }
+    let n = comments.len();
+    Some(modal(
+        StormAction::new(StormVerb::ReplySelected, storm).to_string(),
+        text::STORM_REPLY_TITLE,
+        vec![
+            label(
+                text::STORM_REPLY_COMMENTS,
+                Some(text::STORM_REPLY_HINT_SHORT),
+                json!({
+                    "type": STRING_SELECT,
+                    "custom_id": STORM_REPLY_COMMENTS_SELECT,
+                    "options": comments,
+                    "min_values": 1,
+                    "max_values": n,
+                    "required": true,
+                }),
+            ),
+            label(
+                text::STORM_REPLY_SAVED,
+                None,
+                json!({
+                    "type": STRING_SELECT,
+                    "custom_id": STORM_REPLY_SAVED_SELECT,
+                    "options": replies,
+                    "min_values": 1,
+                    "max_values": 1,
+                    "required": true,
+                }),
+            ),
+        ],
+    ))
+}
+
+/// The teams a storm's team select offers: the name is the value, so one too long to carry
+/// is left out.
+fn team_options(teams: &[String]) -> Vec<Value> {
+    teams
+        .iter()
+        .filter(|t| !t.is_empty() && t.chars().count() <= MAX_OPTION_CHARS)
+        .take(MAX_SELECT_OPTIONS)
+        .map(|t| json!({ "label": t, "value": t }))
+        .collect()
+}
+
+/// A storm's "Assign all to team…" modal: a select of the teams (see [`team_options`]).
+/// `None` without a team to offer.
+pub fn storm_team_modal(storm: i64, teams: &[String]) -> Option<Value> {
+    use crate::core::storm::{StormAction, StormVerb};
+    let options = team_options(teams);
+    (!options.is_empty()).then(|| {
+        modal(
+            StormAction::new(StormVerb::AssignAllTeam, storm).to_string(),
+            text::STORM_ASSIGN_TEAM_TITLE,
+            vec![label(
+                text::STORM_TEAM_LABEL,
+                None,
+                json!({
+                    "type": STRING_SELECT,
+                    "custom_id": STORM_TEAM_SELECT,
+                    "options": options,
+                    "min_values": 1,
+                    "max_values": 1,
+                    "required": true,
+                }),
+            )],
+        )
+    })
+}
+
+/// A storm's "Hide all containing…" modal: one short text input for the word or phrase
+/// (1 to [`MAX_CHOICE_CHARS`](crate::core::storm::MAX_CHOICE_CHARS) characters; its
+/// submission asks for confirmation like the top-words menu does).
+pub fn storm_hide_modal(storm: i64) -> Value {
+    use crate::core::storm::{MAX_CHOICE_CHARS, StormAction, StormVerb};
+    modal(
+        StormAction::new(StormVerb::HideTyped, storm).to_string(),
+        text::STORM_HIDE_TITLE,
+        vec![label(
+            text::STORM_HIDE_WORD_LABEL,
+            Some(text::STORM_HIDE_WORD_HINT),
+            json!({
+                "type": TEXT_INPUT,
+                "custom_id": STORM_WORD_INPUT,
+                "style": TEXT_INPUT_SHORT,
+                "min_length": 1,
+                "max_length": MAX_CHOICE_CHARS,
+                "required": true,
+            }),
+        )],
+    )
 }
 
 /// `custom_id` of the reply modal for `ticket`.
@@ -1618,5 +1808,240 @@ mod tests {
             a,
             json!({"type": 8, "data": {"choices": [{"name": "Hours", "value": "7"}]}})
         );
+    }
+
+    // ---- storm card and modals ----------------------------------------------------------------
+
+    fn storm_line(n: i64, author: &str, text: &str) -> crate::core::storm::StormLine {
+        crate::core::storm::StormLine {
+            seq: n,
+            ticket: TicketId(n),
+            author: author.into(),
+            text: text.into(),
+            at: chrono::DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
+            status: Status::Unread,
+            answered: false,
+        }
+    }
+
+    /// A running storm with every control's material: 30 open comments, tags, top words.
+    fn storm_view(teams: &[&str], can_hide: bool) -> crate::core::storm::StormView {
+        let choices: Vec<_> = (1..=30)
+            .map(|n| storm_line(n, &format!("Fan {n}"), "where is my refund"))
+            .collect();
+        crate::core::storm::StormView {
+            id: 3,
+            count: 30,
+            per_minute: 12,
+            started_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            ended_at: None,
+            subject: None,
+            link: None,
+            newest: choices[..5].to_vec(),
+            keywords: vec![("refund".into(), 30)],
+            open: 30,
+            closed: 0,
+            choices,
+            tags: vec!["billing".into()],
+            teams: teams.iter().map(|t| t.to_string()).collect(),
+            can_hide,
+        }
+    }
+
+    fn buttons(v: &Value) -> Vec<String> {
+        rows(v)
+            .iter()
+            .flat_map(|r| r["components"].as_array().unwrap())
+            .filter(|c| c["type"] == 2)
+            .map(|c| c["custom_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_storm_card_offers_every_control_within_discord_limits() {
+        let v = storm_card(&storm_view(&["Support", &"x".repeat(120)], true));
+        let rows = rows(&v);
+        assert_eq!(rows.len(), MAX_ACTION_ROWS, "{}", pretty(&v));
+        assert_eq!(
+            buttons(&v),
+            [
+                "sbs1:assign_all_me:3",
+                "sbs1:close_all:3",
+                "sbs1:reply_selected:3",
+                "sbs1:assign_all_team:3",
+                "sbs1:hide_typed:3",
+            ]
+        );
+        assert_eq!(rows[0]["components"][4]["label"], text::STORM_HIDE_MATCHING);
+        let mut ids = std::collections::HashSet::new();
+        for r in rows {
+            let cs = r["components"].as_array().unwrap();
+            assert!((1..=MAX_BUTTONS_PER_ROW).contains(&cs.len()));
+            for c in cs {
+                let id = c["custom_id"].as_str().unwrap();
+                assert!(id.chars().count() <= MAX_CUSTOM_ID_CHARS, "{id}");
+                assert!(ids.insert(id.to_string()), "duplicate {id}");
+                if c["type"] != 2 {
+                    assert_eq!(cs.len(), 1, "a select is alone in its row");
+                }
+                if c["type"] == 3 {
+                    assert!(c["options"].as_array().unwrap().len() <= MAX_SELECT_OPTIONS);
+                }
+            }
+        }
+        // The menus after the buttons, in order.
+        let menus: Vec<&str> = rows[1..]
+            .iter()
+            .map(|r| r["components"][0]["custom_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            menus,
+            [
+                "sbs1:open_card:3",
+                "sbs1:assign_all:3",
+                "sbs1:tag_all:3",
+                "sbs1:hide_matching:3"
+            ]
+        );
+        assert_eq!(
+            rows[4]["components"][0]["placeholder"],
+            text::STORM_HIDE_TOP_WORD
+        );
+    }
+
+    #[test]
+    fn the_storm_cards_modal_buttons_come_and_go_with_what_they_need() {
+        // No teams (or only names too long to carry), no hiding: neither button.
+        for teams in [&[][..], &["y".repeat(101).as_str()][..]] {
+            let ids = buttons(&storm_card(&storm_view(teams, false)));
+            assert!(
+                !ids.iter().any(|i| i.contains("assign_all_team")),
+                "{ids:?}"
+            );
+            assert!(!ids.iter().any(|i| i.contains("hide_typed")), "{ids:?}");
+            assert!(ids.contains(&"sbs1:reply_selected:3".to_string()));
+        }
+        // Nothing open: nothing to assign, close or reply to; hiding still works.
+        let mut over = storm_view(&["Support"], true);
+        over.open = 0;
+        over.choices.clear();
+        over.ended_at = Some(over.started_at);
+        let v = storm_card(&over);
+        assert_eq!(buttons(&v), ["sbs1:hide_typed:3"]);
+        assert!(rows(&v).len() <= MAX_ACTION_ROWS);
+        // Nothing at all: no empty row.
+        over.can_hide = false;
+        over.tags.clear();
+        assert!(rows(&storm_card(&over)).is_empty());
+    }
+
+    /// A modal's Label components, checked against Discord's limits.
+    fn labels(m: &Value) -> &Vec<Value> {
+        assert_eq!(m["type"], 9, "a modal");
+        let title = m["data"]["title"].as_str().unwrap();
+        assert!(title.chars().count() <= MAX_MODAL_TITLE_CHARS, "{title}");
+        let id = m["data"]["custom_id"].as_str().unwrap();
+        assert!(id.chars().count() <= MAX_CUSTOM_ID_CHARS);
+        let labels = m["data"]["components"].as_array().unwrap();
+        for l in labels {
+            assert_eq!(l["type"], 18, "{l}");
+            assert!(l["label"].as_str().unwrap().chars().count() <= MAX_LABEL_CHARS);
+            if let Some(d) = l.get("description") {
+                assert!(d.as_str().unwrap().chars().count() <= MAX_LABEL_DESCRIPTION_CHARS);
+            }
+            let c = &l["component"];
+            assert!(c.get("label").is_none(), "the Label carries the label: {c}");
+            if c["type"] == 3 {
+                let options = c["options"].as_array().unwrap();
+                assert!((1..=MAX_SELECT_OPTIONS).contains(&options.len()));
+                for o in options {
+                    assert!(o["label"].as_str().unwrap().chars().count() <= MAX_OPTION_CHARS);
+                    assert!(o["value"].as_str().unwrap().chars().count() <= MAX_OPTION_CHARS);
+                }
+                let max = c["max_values"].as_u64().unwrap();
+                assert!(c["min_values"] == 1 && max as usize <= options.len());
+            }
+        }
+        labels
+    }
+
+    #[test]
+    fn the_reply_to_selected_modal_is_two_labelled_selects() {
+        let view = storm_view(&[], false);
+        let mut choices = view.choices.clone();
+        choices[0] = storm_line(
+            1,
+            "Eve\u{202E}<@1>",
+            &format!("{} @everyone", "long ".repeat(40)),
+        );
+        let saved: Vec<(i64, String)> = (1..=30).map(|n| (n, format!("Reply {n}"))).collect();
+        let m = storm_reply_modal(3, &choices, &saved).expect("a modal");
+        assert_eq!(m["data"]["custom_id"], "sbs1:reply_selected:3");
+        let both = labels(&m);
+        assert_eq!(both.len(), 2);
+        let comments = &both[0]["component"];
+        assert_eq!(
+            (comments["type"].as_u64(), comments["custom_id"].as_str()),
+            (Some(3), Some(STORM_REPLY_COMMENTS_SELECT))
+        );
+        assert_eq!(comments["max_values"], 25, "as many as it offers");
+        assert_eq!(comments["options"][0]["value"], "1");
+        // Plain text: invisible characters out, cut to the option limit.
+        let first = comments["options"][0]["label"].as_str().unwrap();
+        assert!(first.starts_with("#1 Eve<@1>: long"), "{first}");
+        assert!(first.ends_with('…') && first.chars().count() == MAX_OPTION_CHARS);
+        let replies = &both[1]["component"];
+        assert_eq!(replies["custom_id"], STORM_REPLY_SAVED_SELECT);
+        assert_eq!(replies["max_values"], 1);
+        assert_eq!(replies["options"].as_array().unwrap().len(), 25);
+        assert_eq!(
+            replies["options"][0],
+            json!({"label": "Reply 1", "value": "1"})
+        );
+        // Fewer comments: at most as many chosen as offered.
+        let m = storm_reply_modal(3, &choices[..2], &saved[..1]).unwrap();
+        assert_eq!(labels(&m)[0]["component"]["max_values"], 2);
+        // Nothing to choose from: no modal (Discord refuses an empty select).
+        assert!(storm_reply_modal(3, &[], &saved).is_none());
+        assert!(storm_reply_modal(3, &choices, &[]).is_none());
+    }
+
+    #[test]
+    fn the_team_and_hide_modals_are_a_labelled_select_and_a_labelled_input() {
+        let m = storm_team_modal(3, &["Support".into(), "z".repeat(101)]).expect("a modal");
+        assert_eq!(m["data"]["custom_id"], "sbs1:assign_all_team:3");
+        let select = &labels(&m)[0]["component"];
+        assert_eq!(select["type"], 3);
+        assert_eq!(select["custom_id"], STORM_TEAM_SELECT);
+        assert_eq!(
+            select["options"],
+            json!([{"label": "Support", "value": "Support"}])
+        );
+        assert_eq!(select["max_values"], 1);
+        assert!(storm_team_modal(3, &[]).is_none());
+        assert!(storm_team_modal(3, &["z".repeat(101)]).is_none());
+
+        let m = storm_hide_modal(3);
+        assert_eq!(m["data"]["custom_id"], "sbs1:hide_typed:3");
+        let labels = labels(&m);
+        assert_eq!(labels.len(), 1);
+        let input = &labels[0]["component"];
+        assert_eq!(input["type"], 4);
+        assert_eq!(input["custom_id"], STORM_WORD_INPUT);
+        assert_eq!(input["style"], 1, "a short input");
+        assert_eq!(input["min_length"], 1);
+        assert_eq!(input["max_length"], crate::core::storm::MAX_CHOICE_CHARS);
+        assert_eq!(input["required"], true);
+    }
+
+    #[test]
+    fn a_typed_word_is_inert_in_the_hide_confirmation() {
+        use crate::core::hostile::{CORPUS, discord_live, discord_shows};
+        for h in CORPUS {
+            let body = json!({ "type": CALLBACK_MESSAGE, "data": storm_hide_confirm(3, h) });
+            let live = discord_live(&body, &[], &[]);
+            assert!(live.is_empty(), "{h:?}: {live:#?}");
+            assert!(discord_shows(&body, h), "{h:?}: {body}");
+        }
     }
 }

@@ -521,7 +521,7 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
         controls.push(
             SlackBlockStaticSelectElement::new()
                 .with_action_id(SlackActionId::new(id(StormVerb::HideMatching)))
-                .with_placeholder(plain_text(text::STORM_HIDE_MATCHING, MAX_PLACEHOLDER_CHARS))
+                .with_placeholder(plain_text(text::STORM_HIDE_TOP_WORD, MAX_PLACEHOLDER_CHARS))
                 .with_options(words)
                 .with_confirm(danger_confirm(
                     text::STORM_HIDE_TITLE,
@@ -533,10 +533,13 @@ pub fn storm_card(view: &crate::core::storm::StormView) -> SlackMessageContent {
     if view.can_hide {
         // Any word or phrase, not only the top ones: a form, then its own confirmation.
         controls.push(
-            SlackBlockButtonElement::new(plain_text(text::STORM_HIDE_TYPED, MAX_OPTION_TEXT_CHARS))
-                .with_action_id(SlackActionId::new(id(StormVerb::HideTyped)))
-                .with_value(view.id.to_string())
-                .into(),
+            SlackBlockButtonElement::new(plain_text(
+                text::STORM_HIDE_MATCHING,
+                MAX_OPTION_TEXT_CHARS,
+            ))
+            .with_action_id(SlackActionId::new(id(StormVerb::HideTyped)))
+            .with_value(view.id.to_string())
+            .into(),
         );
     }
     if !controls.is_empty() {
