@@ -272,6 +272,7 @@ contract!(
     concurrent_claimers_never_share_rows,
     concurrent_commits_on_one_ticket_conflict,
     concurrent_commits_stand_or_fall_alone,
+    webhook_inserts_and_worker_writes_both_progress,
     find_tickets_filters_orders_and_limits,
     find_tickets_follows_updates,
     saved_replies_crud,
@@ -1396,6 +1397,61 @@ async fn concurrent_commits_stand_or_fall_alone(store: DynStore) {
         jobs.iter().all(|j| committed.contains(&j.ticket)),
         "jobs only for committed tickets"
     );
+}
+
+/// Webhook inserts are served ahead of the workers' writes, but a steady stream of them does
+/// not starve the workers: commits queued behind a busy writer finish while webhooks keep
+/// coming, and a webhook does not wait for a whole queue of commits.
+async fn webhook_inserts_and_worker_writes_both_progress(store: DynStore) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let inserted = Arc::new(AtomicUsize::new(0));
+    let stream = {
+        let (store, stop, inserted) = (store.clone(), stop.clone(), inserted.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            // Bounded, so that a starving implementation fails instead of hanging.
+            while !stop.load(Ordering::SeqCst) && n < 3_000 {
+                store
+                    .insert_inbox(&[inbox(&format!("s{n}"))], t0())
+                    .await
+                    .unwrap();
+                inserted.fetch_add(1, Ordering::SeqCst);
+                n += 1;
+            }
+        })
+    };
+    let commits: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let item = comment(&format!("w{i}"), &format!("cust{i}"), "Hi", at(1));
+                apply(
+                    &store,
+                    None,
+                    Event::CustomerMessage { item },
+                    at(2),
+                    Consumes::Nothing,
+                )
+                .await
+            })
+        })
+        .collect();
+    // A webhook while 40 commits are queued: answered before they have all been written.
+    let queued_at = inserted.load(Ordering::SeqCst);
+    for c in commits {
+        assert!(matches!(c.await.unwrap(), CommitOutcome::Committed { .. }));
+    }
+    let during = inserted.load(Ordering::SeqCst) - queued_at;
+    stop.store(true, Ordering::SeqCst);
+    stream.await.unwrap();
+    assert!(
+        inserted.load(Ordering::SeqCst) < 3_000,
+        "the commits finished only after the webhook stream ended"
+    );
+    assert!(during > 0, "no webhook was stored while the commits ran");
+    assert_eq!(store.count_tickets().await.unwrap(), 40);
 }
 
 async fn concurrent_claimers_never_share_rows(store: DynStore) {

@@ -45,20 +45,43 @@ const READ_CONNECTIONS: u32 = 4;
 /// 32,766).
 const INBOX_INSERT_CHUNK: usize = 1000;
 
+/// Claim up to `?3` due inbox rows, oldest first, each only when no older row of its lane is
+/// pending; `?1` the lease's end, `?2` now.
+const CLAIM_INBOX: &str = "UPDATE inbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1 \
+      WHERE id IN (SELECT i.id FROM inbox i WHERE i.processed_at IS NULL AND i.run_at <= ?2 \
+                   AND (i.locked_until IS NULL OR i.locked_until <= ?2) \
+                   AND (i.lane IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p \
+                        WHERE p.lane = i.lane AND p.processed_at IS NULL AND p.id < i.id)) \
+                   ORDER BY i.id LIMIT ?3) \
+      RETURNING id, source, dedupe_key, payload, attempts, received_at, lane, claim";
+
+/// Claim up to `?3` due outbox jobs, oldest first, each only at the head of its lane; `?1`
+/// the lease's end, `?2` now.
+const CLAIM_JOBS: &str = "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1, \
+     budget_from = COALESCE(budget_from, ?2) \
+     WHERE id IN ( \
+         SELECT o.id FROM outbox o \
+         WHERE o.status = 'pending' AND o.run_at <= ?2 \
+           AND (o.locked_until IS NULL OR o.locked_until <= ?2) \
+           AND NOT EXISTS (SELECT 1 FROM outbox p \
+                           WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
+         ORDER BY o.id LIMIT ?3) \
+     RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error";
+
 mod group;
 
+use futures_util::future::BoxFuture;
 use group::GroupWrite;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub struct SqliteStore {
     /// Single connection: every write goes through it.
     writer: SqlitePool,
     /// Reads; the same pool as `writer` for an in-memory database.
     reader: SqlitePool,
-    /// Ticket commits and job finishes, group-committed on `writer` (see `group`).
-    group: mpsc::Sender<GroupWrite>,
-    /// Webhook inserts waiting for `writer`: the group writer makes way for them.
-    ingest: group::Ingest,
+    /// Ticket commits, job finishes and webhook inserts, group-committed on `writer` (see
+    /// `group`).
+    group: group::Group,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -91,10 +114,8 @@ impl SqliteStore {
                 .max_lifetime(None)
                 .connect_with(options)
                 .await?;
-            let ingest = group::Ingest::default();
             return Ok(Self {
-                group: group::spawn(pool.clone(), ingest.clone()),
-                ingest,
+                group: group::spawn(pool.clone()),
                 writer: pool.clone(),
                 reader: pool,
             });
@@ -111,17 +132,40 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options)
             .await?;
-        let ingest = group::Ingest::default();
         Ok(Self {
-            group: group::spawn(writer.clone(), ingest.clone()),
-            ingest,
+            group: group::spawn(writer.clone()),
             writer,
             reader,
         })
     }
 
     async fn group_send(&self, write: GroupWrite) -> Result<()> {
-        self.group.send(write).await.map_err(|_| group::gone())
+        self.group
+            .writes
+            .send(write)
+            .await
+            .map_err(|_| group::gone())
+    }
+
+    /// Run `write` on the writer in the group writer's shared transaction (see `group`),
+    /// answered once that has committed: one fsync for many such writes instead of one each,
+    /// and never between the webhook inserts and the connection.
+    async fn grouped<T, F>(&self, write: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        let (done, answer) = oneshot::channel();
+        let run: group::Run = Box::new(move |conn| {
+            let fut = write(conn);
+            Box::pin(async move { fut.await.map(|v| Box::new(v) as group::Erased) })
+        });
+        self.group_send(GroupWrite::Call { run, done }).await?;
+        let value = answer.await.map_err(|_| group::gone())??;
+        value
+            .downcast::<T>()
+            .map(|v| *v)
+            .map_err(|_| super::StoreError::Group("a grouped write answered the wrong type".into()))
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -243,6 +287,33 @@ async fn commit_on(conn: &mut SqliteConnection, commit: Commit) -> Result<Commit
         return Ok(CommitOutcome::AlreadyConsumed);
     }
     Ok(CommitOutcome::Committed { ticket, version })
+}
+
+/// `Store::insert_inbox` on the open transaction: one statement per chunk (every statement is
+/// a round trip to the connection's thread).
+async fn insert_inbox_on(
+    conn: &mut SqliteConnection,
+    items: &[NewInbox],
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let now = micros(now);
+    let mut inserted = 0;
+    for chunk in items.chunks(INBOX_INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) ",
+        );
+        q.push_values(chunk, |mut row, item| {
+            row.push_bind(item.source.as_str())
+                .push_bind(item.dedupe_key.as_str())
+                .push_bind(item.payload.as_str())
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(item.lane.as_deref());
+        });
+        q.push(" ON CONFLICT (source, dedupe_key) DO NOTHING");
+        inserted += q.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
 }
 
 /// `Store::finish_job` on the open transaction; false (and the caller rolls back) when the
@@ -713,44 +784,21 @@ impl Store for SqliteStore {
     }
 
     async fn insert_inbox(&self, items: &[NewInbox], now: DateTime<Utc>) -> Result<u64> {
-        let now = micros(now);
-        // One statement per chunk: every statement is a round trip to the connection's thread.
-        let insert = |chunk: &[NewInbox]| {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO inbox (source, dedupe_key, payload, received_at, run_at, lane) ",
-            );
-            q.push_values(chunk, |mut row, item| {
-                row.push_bind(item.source.clone())
-                    .push_bind(item.dedupe_key.clone())
-                    .push_bind(item.payload.clone())
-                    .push_bind(now)
-                    .push_bind(now)
-                    .push_bind(item.lane.clone());
-            });
-            q.push(" ON CONFLICT (source, dedupe_key) DO NOTHING");
-            q
-        };
         if items.is_empty() {
             return Ok(0);
         }
-        // Ahead of the workers' next write (see `group`).
-        let _waiting = self.ingest.waiting();
-        if items.len() <= INBOX_INSERT_CHUNK {
-            // One statement is its own transaction.
-            let done = insert(items).build().execute(&self.writer).await?;
-            return Ok(done.rows_affected());
-        }
-        let mut tx = self.begin_write().await?;
-        let mut inserted = 0;
-        for chunk in items.chunks(INBOX_INSERT_CHUNK) {
-            inserted += insert(chunk)
-                .build()
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        tx.commit().await?;
-        Ok(inserted)
+        // Served ahead of the workers' writes, committed with them (see `group`).
+        let (done, answer) = oneshot::channel();
+        self.group
+            .inserts
+            .send(group::Insert {
+                rows: items.to_vec(),
+                now,
+                done,
+            })
+            .await
+            .map_err(|_| group::gone())?;
+        answer.await.map_err(|_| group::gone())?
     }
 
     async fn claim_inbox(
@@ -759,20 +807,19 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<InboxRow>> {
-        let rows = sqlx::query(
-            "UPDATE inbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1 \
-             WHERE id IN (SELECT i.id FROM inbox i WHERE i.processed_at IS NULL AND i.run_at <= ?2 \
-                          AND (i.locked_until IS NULL OR i.locked_until <= ?2) \
-                          AND (i.lane IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p \
-                               WHERE p.lane = i.lane AND p.processed_at IS NULL AND p.id < i.id)) \
-                          ORDER BY i.id LIMIT ?3) \
-             RETURNING id, source, dedupe_key, payload, attempts, received_at, lane, claim",
-        )
-        .bind(lease_end(now, lease)?)
-        .bind(micros(now))
-        .bind(limit)
-        .fetch_all(&self.writer)
-        .await?;
+        let until = lease_end(now, lease)?;
+        let rows = self
+            .grouped(move |conn| {
+                Box::pin(async move {
+                    Ok(sqlx::query(CLAIM_INBOX)
+                        .bind(until)
+                        .bind(micros(now))
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?)
+                })
+            })
+            .await?;
         let mut claimed = rows
             .iter()
             .map(|row| {
@@ -798,17 +845,23 @@ impl Store for SqliteStore {
         note: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE inbox SET processed_at = ?, locked_until = NULL, note = ? \
-             WHERE id = ? AND claim = ? AND processed_at IS NULL",
-        )
-        .bind(micros(now))
-        .bind(note)
-        .bind(claim.id)
-        .bind(claim.token)
-        .execute(&self.writer)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let note = note.map(str::to_string);
+        self.grouped(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "UPDATE inbox SET processed_at = ?, locked_until = NULL, note = ? \
+                     WHERE id = ? AND claim = ? AND processed_at IS NULL",
+                )
+                .bind(micros(now))
+                .bind(note)
+                .bind(claim.id)
+                .bind(claim.token)
+                .execute(&mut *conn)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            })
+        })
+        .await
     }
 
     async fn retry_inbox(
@@ -1014,23 +1067,19 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<Job>> {
-        let rows = sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, locked_until = ?1, \
-             budget_from = COALESCE(budget_from, ?2) \
-             WHERE id IN ( \
-                 SELECT o.id FROM outbox o \
-                 WHERE o.status = 'pending' AND o.run_at <= ?2 \
-                   AND (o.locked_until IS NULL OR o.locked_until <= ?2) \
-                   AND NOT EXISTS (SELECT 1 FROM outbox p \
-                                   WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
-                 ORDER BY o.id LIMIT ?3) \
-             RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error",
-        )
-        .bind(lease_end(now, lease)?)
-        .bind(micros(now))
-        .bind(limit)
-        .fetch_all(&self.writer)
-        .await?;
+        let until = lease_end(now, lease)?;
+        let rows = self
+            .grouped(move |conn| {
+                Box::pin(async move {
+                    Ok(sqlx::query(CLAIM_JOBS)
+                        .bind(until)
+                        .bind(micros(now))
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?)
+                })
+            })
+            .await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
             match job_from_row(row) {
@@ -2396,19 +2445,27 @@ impl Store for SqliteStore {
         // Taken when the slot is free (no row, or its time has come); otherwise the row says
         // when it will be. The token tells this call's take from another's at the same instant.
         let token = i64::from_le_bytes(crate::crypto::random_bytes());
-        let (next, taker): (i64, i64) = sqlx::query_as(
-            "INSERT INTO chat_pacing (key, next_at, taker) VALUES (?1, ?2 + ?3, ?4) \
-             ON CONFLICT (key) DO UPDATE SET \
-             taker = CASE WHEN chat_pacing.next_at <= ?2 THEN ?4 ELSE chat_pacing.taker END, \
-             next_at = CASE WHEN chat_pacing.next_at <= ?2 THEN ?2 + ?3 ELSE chat_pacing.next_at END \
-             RETURNING next_at, taker",
-        )
-        .bind(key)
-        .bind(micros(now))
-        .bind(gap.num_microseconds().unwrap_or(i64::MAX / 4))
-        .bind(token)
-        .fetch_one(&self.writer)
-        .await?;
+        let key = key.to_string();
+        let gap = gap.num_microseconds().unwrap_or(i64::MAX / 4);
+        let (next, taker): (i64, i64) = self
+            .grouped(move |conn| {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "INSERT INTO chat_pacing (key, next_at, taker) VALUES (?1, ?2 + ?3, ?4) \
+                         ON CONFLICT (key) DO UPDATE SET \
+                         taker = CASE WHEN chat_pacing.next_at <= ?2 THEN ?4 ELSE chat_pacing.taker END, \
+                         next_at = CASE WHEN chat_pacing.next_at <= ?2 THEN ?2 + ?3 ELSE chat_pacing.next_at END \
+                         RETURNING next_at, taker",
+                    )
+                    .bind(key)
+                    .bind(micros(now))
+                    .bind(gap)
+                    .bind(token)
+                    .fetch_one(&mut *conn)
+                    .await?)
+                })
+            })
+            .await?;
         Ok(if taker == token {
             None
         } else {

@@ -4,29 +4,64 @@
 //! is what lets the workers keep up with a busy inbox while leaving the single writer
 //! connection free for the webhook acknowledgements most of the time.
 //!
+//! Webhook inserts go through the same writer on a channel of their own, which it serves
+//! first: a transaction takes the worker writes queued while no insert waits (at least one,
+//! so that a steady stream of webhooks cannot starve the workers), then every insert waiting,
+//! and commits. An acknowledgement waits for one worker write at most, then the commit it
+//! shares, never for a queue of other statements on the single writer connection.
+//!
 //! A caller is answered only after the shared transaction committed. A write that is refused
 //! (a version conflict, a claim no longer held) or fails is rolled back to its savepoint
 //! alone; the others commit. If the transaction itself cannot commit, every caller gets the
-//! error (and retries, as it would after any failed commit).
+//! error (and retries, as it would after any failed commit; a webhook is answered with an
+//! error, and redelivered).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::super::{Claim, Commit, CommitOutcome, JobRecord, Result, StoreError};
-use super::{commit_on, finish_job_on};
+use super::super::{Claim, Commit, CommitOutcome, JobRecord, NewInbox, Result, StoreError};
+use super::{commit_on, finish_job_on, insert_inbox_on};
 
 /// Writes one shared transaction takes at most.
 const GROUP_MAX: usize = 64;
 /// Writes that may wait for the group writer at once (back-pressure beyond this).
 const QUEUE_DEPTH: usize = 1024;
+/// Webhook inserts that may wait for the group writer at once (the inbox writer in front of
+/// it already batches concurrent requests into one insert).
+const INGEST_DEPTH: usize = 64;
+
+/// Rows for `Store::insert_inbox`, answered with how many were new.
+pub(super) struct Insert {
+    pub rows: Vec<NewInbox>,
+    pub now: DateTime<Utc>,
+    pub done: oneshot::Sender<Result<u64>>,
+}
+
+/// The two ways into the group writer.
+pub(super) struct Group {
+    pub writes: mpsc::Sender<GroupWrite>,
+    pub inserts: mpsc::Sender<Insert>,
+}
+
+/// Any other write's result, type-erased for the trip through the writer (see
+/// `SqliteStore::grouped`).
+pub(super) type Erased = Box<dyn std::any::Any + Send>;
+
+/// Any other write (a claim, a pace slot): run on the shared transaction, kept when `Ok`.
+pub(super) type Run =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<Erased>> + Send>;
 
 pub(super) enum GroupWrite {
     Commit(Box<Commit>, oneshot::Sender<Result<CommitOutcome>>),
+    Call {
+        run: Run,
+        done: oneshot::Sender<Result<Erased>>,
+    },
     FinishJob {
         claim: Claim,
         records: Vec<JobRecord>,
@@ -42,6 +77,8 @@ enum Reply {
         Result<CommitOutcome>,
     ),
     FinishJob(oneshot::Sender<Result<bool>>, Result<bool>),
+    Insert(oneshot::Sender<Result<u64>>, Result<u64>),
+    Call(oneshot::Sender<Result<Erased>>, Result<Erased>),
 }
 
 impl GroupWrite {
@@ -50,6 +87,7 @@ impl GroupWrite {
         match self {
             Self::Commit(_, done) => drop(done.send(Err(failed(why)))),
             Self::FinishJob { done, .. } => drop(done.send(Err(failed(why)))),
+            Self::Call { done, .. } => drop(done.send(Err(failed(why)))),
         }
     }
 }
@@ -59,6 +97,8 @@ impl Reply {
         match self {
             Self::Commit(done, r) => drop(done.send(r)),
             Self::FinishJob(done, r) => drop(done.send(r)),
+            Self::Insert(done, r) => drop(done.send(r)),
+            Self::Call(done, r) => drop(done.send(r)),
         }
     }
 
@@ -66,6 +106,8 @@ impl Reply {
         match self {
             Self::Commit(done, _) => drop(done.send(Err(failed(why)))),
             Self::FinishJob(done, _) => drop(done.send(Err(failed(why)))),
+            Self::Insert(done, _) => drop(done.send(Err(failed(why)))),
+            Self::Call(done, _) => drop(done.send(Err(failed(why)))),
         }
     }
 }
@@ -79,42 +121,17 @@ pub(super) fn gone() -> StoreError {
     failed("the group writer has stopped")
 }
 
-/// Webhook inserts waiting for the writer connection. The group writer ends its transaction
-/// early while one waits, so an acknowledgement waits behind one grouped write at most, not a
-/// whole group of them (other single-statement writes, such as claims, still take the
-/// connection first come first served).
-#[derive(Clone, Default)]
-pub(super) struct Ingest(Arc<AtomicUsize>);
-
-impl Ingest {
-    /// Count an insert as waiting until the returned guard drops.
-    pub(super) fn waiting(&self) -> Waiting {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Waiting(self.0.clone())
-    }
-
-    fn is_waiting(&self) -> bool {
-        self.0.load(Ordering::SeqCst) > 0
-    }
-}
-
-pub(super) struct Waiting(Arc<AtomicUsize>);
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// Start the group writer on `pool` (the single writer connection); needs a Tokio runtime.
 /// Should the writer ever panic, it is started again: the writes of the failed group are
 /// answered with an error (their callers retry), later ones are not refused forever.
-pub(super) fn spawn(pool: SqlitePool, ingest: Ingest) -> mpsc::Sender<GroupWrite> {
-    let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+pub(super) fn spawn(pool: SqlitePool) -> Group {
+    let (writes, rx) = mpsc::channel(QUEUE_DEPTH);
+    let (inserts, irx) = mpsc::channel(INGEST_DEPTH);
     let rx = Arc::new(Mutex::new(rx));
+    let irx = Arc::new(Mutex::new(irx));
     tokio::spawn(async move {
         loop {
-            match tokio::spawn(run(pool.clone(), rx.clone(), ingest.clone())).await {
+            match tokio::spawn(run(pool.clone(), rx.clone(), irx.clone())).await {
                 // Every sender has gone: the store was dropped.
                 Ok(()) => break,
                 Err(e) if e.is_panic() => {
@@ -125,18 +142,34 @@ pub(super) fn spawn(pool: SqlitePool, ingest: Ingest) -> mpsc::Sender<GroupWrite
             }
         }
     });
-    tx
+    Group { writes, inserts }
 }
 
-async fn run(pool: SqlitePool, rx: Arc<Mutex<mpsc::Receiver<GroupWrite>>>, ingest: Ingest) {
+async fn run(
+    pool: SqlitePool,
+    rx: Arc<Mutex<mpsc::Receiver<GroupWrite>>>,
+    irx: Arc<Mutex<mpsc::Receiver<Insert>>>,
+) {
     let mut rx = rx.lock().await;
+    let mut irx = irx.lock().await;
     // Writes left over when a transaction ended early go first in the next one.
     let mut queue = VecDeque::new();
     loop {
-        if queue.is_empty() {
-            match rx.recv().await {
-                Some(w) => queue.push_back(w),
-                None => break,
+        if queue.is_empty() && irx.is_empty() {
+            // Both senders live in the store: either closing means it was dropped.
+            tokio::select! {
+                biased;
+                i = irx.recv() => match i {
+                    Some(i) => {
+                        write_group(&pool, &mut queue, &mut irx, Some(i)).await;
+                        continue;
+                    }
+                    None => break,
+                },
+                w = rx.recv() => match w {
+                    Some(w) => queue.push_back(w),
+                    None => break,
+                },
             }
         }
         while queue.len() < GROUP_MAX {
@@ -145,35 +178,59 @@ async fn run(pool: SqlitePool, rx: Arc<Mutex<mpsc::Receiver<GroupWrite>>>, inges
                 Err(_) => break,
             }
         }
-        write_group(&pool, &mut queue, &ingest).await;
+        write_group(&pool, &mut queue, &mut irx, None).await;
     }
 }
 
-/// One transaction of writes taken from the front of `queue`: up to `GROUP_MAX`, fewer when a
-/// webhook insert is waiting for the connection.
-async fn write_group(pool: &SqlitePool, queue: &mut VecDeque<GroupWrite>, ingest: &Ingest) {
+/// One transaction: writes taken from the front of `queue` (up to `GROUP_MAX`, and only the
+/// first while a webhook insert waits), then every insert waiting (`first` and those in
+/// `inserts`).
+async fn write_group(
+    pool: &SqlitePool,
+    queue: &mut VecDeque<GroupWrite>,
+    inserts: &mut mpsc::Receiver<Insert>,
+    first: Option<Insert>,
+) {
     let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
             let why = e.to_string();
             queue.drain(..).for_each(|w| w.fail(&why));
+            first.into_iter().for_each(|i| i.fail(&why));
+            while let Ok(i) = inserts.try_recv() {
+                i.fail(&why);
+            }
             return;
         }
     };
-    let mut replies = Vec::with_capacity(queue.len());
+    let mut replies = Vec::with_capacity(queue.len() + 1);
     let mut broken = None;
-    while replies.len() < GROUP_MAX {
-        if !replies.is_empty() && ingest.is_waiting() {
-            break;
+    let mut first = first;
+    if first.is_none() {
+        while replies.len() < GROUP_MAX {
+            if !replies.is_empty() && !inserts.is_empty() {
+                break;
+            }
+            let Some(write) = queue.pop_front() else {
+                break;
+            };
+            let (reply, outcome) = write_one(&mut tx, write).await;
+            replies.push(reply);
+            if let Err(e) = outcome {
+                broken = Some(e);
+                break;
+            }
         }
-        let Some(write) = queue.pop_front() else {
+    }
+    // The webhooks waiting now share this commit (an insert arriving later takes the next).
+    while broken.is_none() {
+        let Some(insert) = first.take().or_else(|| inserts.try_recv().ok()) else {
             break;
         };
-        let (reply, outcome) = write_one(&mut tx, write).await;
+        let (reply, outcome) = insert_one(&mut tx, insert).await;
         replies.push(reply);
         if let Err(e) = outcome {
             broken = Some(e);
-            break;
         }
     }
     let result = match broken {
@@ -196,6 +253,36 @@ fn pending(write: GroupWrite) -> Reply {
     match write {
         GroupWrite::Commit(_, done) => Reply::Commit(done, Err(failed(why))),
         GroupWrite::FinishJob { done, .. } => Reply::FinishJob(done, Err(failed(why))),
+        GroupWrite::Call { done, .. } => Reply::Call(done, Err(failed(why))),
+    }
+}
+
+impl Insert {
+    fn fail(self, why: &str) {
+        drop(self.done.send(Err(failed(why))));
+    }
+}
+
+/// One webhook insert inside its savepoint (see [`write_one`]).
+async fn insert_one(
+    conn: &mut SqliteConnection,
+    insert: Insert,
+) -> (Reply, std::result::Result<(), String>) {
+    if let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *conn).await {
+        return (
+            Reply::Insert(insert.done, Err(failed("not attempted"))),
+            Err(e.to_string()),
+        );
+    }
+    let r = insert_inbox_on(conn, &insert.rows, insert.now).await;
+    if r.is_err()
+        && let Err(e) = sqlx::query("ROLLBACK TO w").execute(&mut *conn).await
+    {
+        return (Reply::Insert(insert.done, r), Err(e.to_string()));
+    }
+    match sqlx::query("RELEASE w").execute(&mut *conn).await {
+        Ok(_) => (Reply::Insert(insert.done, r), Ok(())),
+        Err(e) => (Reply::Insert(insert.done, r), Err(e.to_string())),
     }
 }
 
@@ -223,6 +310,11 @@ async fn write_one(
             let r = finish_job_on(conn, claim, &records, now).await;
             let keep = matches!(r, Ok(true));
             (Reply::FinishJob(done, r), keep)
+        }
+        GroupWrite::Call { run, done } => {
+            let r = run(conn).await;
+            let keep = r.is_ok();
+            (Reply::Call(done, r), keep)
         }
     };
     if !keep && let Err(e) = sqlx::query("ROLLBACK TO w").execute(&mut *conn).await {
