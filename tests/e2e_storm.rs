@@ -583,6 +583,14 @@ impl wiremock::Respond for LostBatch {
             .unwrap_or_default();
         let mut messages = vec![json!({"type": "message", "user": "UBOT", "bot_id": "BBOT",
             "text": "Comment storm", "ts": thread, "thread_ts": thread, "reply_count": 1})];
+        // Another app's reply in the thread, its metadata of its own shape.
+        let mut other = json!({"type": "message", "user": "UOTHER", "bot_id": "BOTHER",
+            "text": "poll", "ts": "1700000998.000100", "thread_ts": thread});
+        if metadata {
+            other["metadata"] =
+                json!({"event_type": "poll_app", "event_payload": {"votes": 5, "by": {"a": 1}}});
+        }
+        messages.push(other);
         if let Some(p) = posted.as_ref().filter(|p| p["thread_ts"] == json!(thread)) {
             let mut reply = json!({"type": "message", "user": "UBOT", "bot_id": "BBOT",
                 "text": p["text"], "ts": "1700000998.000200", "thread_ts": thread});

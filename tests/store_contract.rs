@@ -1405,53 +1405,60 @@ async fn concurrent_commits_stand_or_fall_alone(store: DynStore) {
 async fn webhook_inserts_and_worker_writes_both_progress(store: DynStore) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const COMMITS: usize = 40;
+    const STREAM_MAX: usize = 1_500;
     let stop = Arc::new(AtomicBool::new(false));
     let inserted = Arc::new(AtomicUsize::new(0));
-    let stream = {
-        let (store, stop, inserted) = (store.clone(), stop.clone(), inserted.clone());
-        tokio::spawn(async move {
-            let mut n = 0;
-            // Bounded, so that a starving implementation fails instead of hanging.
-            while !stop.load(Ordering::SeqCst) && n < 3_000 {
-                store
-                    .insert_inbox(&[inbox(&format!("s{n}"))], t0())
-                    .await
-                    .unwrap();
-                inserted.fetch_add(1, Ordering::SeqCst);
-                n += 1;
-            }
-        })
-    };
-    let commits: Vec<_> = (0..40)
-        .map(|i| {
-            let store = store.clone();
+    // Three webhook streams, each bounded so that a starving writer fails instead of hanging.
+    let streams: Vec<_> = (0..3)
+        .map(|s| {
+            let (store, stop, inserted) = (store.clone(), stop.clone(), inserted.clone());
             tokio::spawn(async move {
-                let item = comment(&format!("w{i}"), &format!("cust{i}"), "Hi", at(1));
-                apply(
-                    &store,
-                    None,
-                    Event::CustomerMessage { item },
-                    at(2),
-                    Consumes::Nothing,
-                )
-                .await
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) && n < STREAM_MAX {
+                    store
+                        .insert_inbox(&[inbox(&format!("s{s}-{n}"))], t0())
+                        .await
+                        .unwrap();
+                    inserted.fetch_add(1, Ordering::SeqCst);
+                    n += 1;
+                }
+                n
             })
         })
         .collect();
-    // A webhook while 40 commits are queued: answered before they have all been written.
-    let queued_at = inserted.load(Ordering::SeqCst);
+    let done = Arc::new(AtomicUsize::new(0));
+    let commits: Vec<_> = (0..COMMITS)
+        .map(|i| {
+            let (store, done) = (store.clone(), done.clone());
+            tokio::spawn(async move {
+                let item = comment(&format!("w{i}"), &format!("cust{i}"), "Hi", at(1));
+                let event = Event::CustomerMessage { item };
+                let outcome = apply(&store, None, event, at(2), Consumes::Nothing).await;
+                done.fetch_add(1, Ordering::SeqCst);
+                outcome
+            })
+        })
+        .collect();
+    // Let the commits queue up, then one more webhook: answered before they are all written.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store.insert_inbox(&[inbox("probe")], t0()).await.unwrap();
+    let behind = done.load(Ordering::SeqCst);
     for c in commits {
         assert!(matches!(c.await.unwrap(), CommitOutcome::Committed { .. }));
     }
-    let during = inserted.load(Ordering::SeqCst) - queued_at;
     stop.store(true, Ordering::SeqCst);
-    stream.await.unwrap();
+    for s in streams {
+        assert!(
+            s.await.unwrap() < STREAM_MAX,
+            "the commits finished only after a webhook stream ended"
+        );
+    }
     assert!(
-        inserted.load(Ordering::SeqCst) < 3_000,
-        "the commits finished only after the webhook stream ended"
+        behind < COMMITS,
+        "the webhook waited for all {COMMITS} queued commits"
     );
-    assert!(during > 0, "no webhook was stored while the commits ran");
-    assert_eq!(store.count_tickets().await.unwrap(), 40);
+    assert_eq!(store.count_tickets().await.unwrap(), COMMITS as i64);
 }
 
 async fn concurrent_claimers_never_share_rows(store: DynStore) {

@@ -2500,6 +2500,10 @@ pub fn storm_hide_word_refused() -> String {
     )
 }
 
+/// A form Slack did not open (its trigger expired, Slack was away): nothing was changed.
+pub const FORM_NOT_OPENED: &str =
+    ":warning: Slack did not open the form. Nothing was changed; click again.";
+
 /// Slack's form asks, then hides: its buttons.
 pub const NEXT: &str = "Next";
 pub const STORM_HIDE_SUBMIT: &str = "Hide";

@@ -468,6 +468,7 @@ async fn storm_click(
             let view = render::storm_hide_modal(a_storm);
             if let Err(e) = state.slack.open_view(&click.trigger_id, view).await {
                 warn!(error = ?e, "cannot open the storm's hide form");
+                click.tell(state, text::FORM_NOT_OPENED).await;
             }
         }
         Plan::ReplyEditor => {
@@ -496,6 +497,7 @@ async fn storm_click(
             let view = render::storm_reply_modal(storm.id, &choices, &saved);
             if let Err(e) = state.slack.open_view(&click.trigger_id, view).await {
                 warn!(error = ?e, "cannot open the storm reply editor");
+                click.tell(state, text::FORM_NOT_OPENED).await;
             }
         }
         Plan::Opened(ticket) => click.tell(state, &text::storm_card_opened(ticket)).await,
@@ -747,9 +749,13 @@ async fn storm_hide_submission(
         .await
         .map_err(|e| Refusal::internal("cannot read a storm", e))?
     else {
-        return Ok(modal_errors(
-            json!({ render::STORM_HIDE_WORD_BLOCK: text::NO_SUCH_STORM }),
-        ));
+        // The confirmation has no input to show an error by (Slack refuses such an answer):
+        // it closes; the storm is gone (retention), so there is nothing to hide.
+        return Ok(if sure {
+            StatusCode::OK.into_response()
+        } else {
+            modal_errors(json!({ render::STORM_HIDE_WORD_BLOCK: text::NO_SUCH_STORM }))
+        });
     };
     // The form was opened from the storm's card: its channel decides what may be hidden.
     let channel = row.channel.strip_prefix("slack:").map(str::to_string);

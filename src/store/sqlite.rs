@@ -10,8 +10,10 @@
 //!   `BEGIN IMMEDIATE`, so concurrent writers queue for the lock (busy timeout) instead of
 //!   failing with `SQLITE_BUSY` on a lock upgrade. Reads use a separate pool (WAL lets them run
 //!   beside the writer). `sqlite::memory:` uses one connection for everything.
-//! - Ticket commits and job finishes are group-committed, a savepoint each (see `group`);
-//!   inbox inserts are one statement per batch and go ahead of them.
+//! - The hot writes are group-committed, a savepoint each (see `group`): ticket commits, job
+//!   finishes, claims, inbox finishes, pace slots, and the webhook inserts (one statement per
+//!   batch), which are served first and share the commit. Rarer writes take the writer pool
+//!   directly.
 
 use std::str::FromStr;
 use std::time::Duration as StdDuration;

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
@@ -353,8 +354,8 @@ impl SlackClient {
             .await
     }
 
-    /// A top-level message of this bot in `channel` since `oldest` whose metadata is
-    /// `event_type` with `field` = `id`.
+    /// A top-level message in `channel` since `oldest` whose metadata is `event_type` with
+    /// `field` = `id` (one page of `conversations.history`, newest first).
     async fn find_marked(
         &self,
         channel: &str,
@@ -363,37 +364,27 @@ impl SlackClient {
         id: i64,
         oldest: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, SlackCallError> {
-        let token = self.api_token();
-        let oldest = format!(
-            "{}.{:06}",
-            oldest.timestamp(),
-            oldest.timestamp_subsec_micros()
-        );
-        let req = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel_id(channel))
-            .with_oldest(slack_ts(&oldest))
-            .with_limit(200)
-            .with_include_all_metadata(true);
-        let res = self
-            .timed(self.client.open_session(&token).conversations_history(&req))
-            .await??;
-        Ok(res
-            .messages
-            .into_iter()
+        let params = vec![
+            ("channel", Some(channel.to_string())),
+            ("oldest", Some(slack_time(oldest))),
+            ("limit", Some("200".to_string())),
+            ("include_all_metadata", Some("true".to_string())),
+        ];
+        let page = self.raw_get("conversations.history", &params).await?;
+        Ok(messages(&page)
             .find(|m| {
-                m.origin
-                    .thread_ts
-                    .as_ref()
-                    .is_none_or(|t| *t == m.origin.ts)
+                let ts = m.get("ts").and_then(Value::as_str);
+                let thread = m.get("thread_ts").and_then(Value::as_str);
+                (thread.is_none() || thread == ts)
                     && marked(m, event_type, &[(field, id)]).is_some()
             })
-            .map(|m| m.origin.ts.0))
+            .and_then(|m| m.get("ts").and_then(Value::as_str))
+            .map(str::to_string))
     }
 
-    /// The storm thread batch this bot already posted under `thread_ts` for `storm` whose
-    /// lines start at `from` (marked with `render::STORM_BATCH_EVENT`), since `oldest`: the
-    /// last line it shows. `conversations.replies` with `include_all_metadata` (which
-    /// slack-morphism's request lacks, hence the raw call), a few pages at most.
+    /// The storm thread batch already posted under `thread_ts` for `storm` whose lines start
+    /// at `from` (marked with `render::STORM_BATCH_EVENT`), since `oldest`: the last line it
+    /// shows. `conversations.replies` with `include_all_metadata`, a few pages at most.
     pub async fn find_storm_batch(
         &self,
         channel: &str,
@@ -402,53 +393,58 @@ impl SlackClient {
         from: i64,
         oldest: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<i64>, SlackCallError> {
-        let token = self.api_token();
-        let session = self.client.open_session(&token);
-        let oldest = format!(
-            "{}.{:06}",
-            oldest.timestamp(),
-            oldest.timestamp_subsec_micros()
-        );
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_REPLY_PAGES {
             let params = vec![
                 ("channel", Some(channel.to_string())),
                 ("ts", Some(thread_ts.to_string())),
-                ("oldest", Some(oldest.clone())),
+                ("oldest", Some(slack_time(oldest))),
                 ("limit", Some("200".to_string())),
                 ("include_all_metadata", Some("true".to_string())),
                 ("cursor", cursor.clone()),
             ];
-            let res: SlackApiConversationsRepliesResponse = self
-                .timed(
-                    session
-                        .http_session_api
-                        .http_get("conversations.replies", &params, None),
-                )
-                .await??;
-            let found = res.messages.iter().find_map(|m| {
-                marked(
+            let page = self.raw_get("conversations.replies", &params).await?;
+            let found = messages(&page).find_map(|m| {
+                let payload = marked(
                     m,
                     super::render::STORM_BATCH_EVENT,
                     &[("storm", storm), ("from", from)],
-                )?
-                .get("upto")?
-                .parse::<i64>()
-                .ok()
+                )?;
+                number(payload.get("upto")?)
             });
             if found.is_some() {
                 return Ok(found);
             }
-            cursor = res
-                .response_metadata
-                .and_then(|m| m.next_cursor)
-                .map(|c| c.0)
-                .filter(|c| !c.is_empty());
+            cursor = page
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string);
             if cursor.is_none() {
                 break;
             }
         }
         Ok(None)
+    }
+
+    /// A Web API read answered as plain JSON: messages carry every app's metadata when asked
+    /// for it, whose payloads need not fit a typed model (a number, an object), and must not
+    /// make the lookup fail.
+    async fn raw_get(
+        &self,
+        method: &str,
+        params: &[(&str, Option<String>)],
+    ) -> Result<Value, SlackCallError> {
+        let token = self.api_token();
+        let session = self.client.open_session(&token);
+        let params = params.to_vec();
+        Ok(self
+            .timed(
+                session
+                    .http_session_api
+                    .http_get::<Value, _, String>(method, &params, None),
+            )
+            .await??)
     }
 
     /// A message's permalink (`chat.getPermalink`).
@@ -568,19 +564,33 @@ impl SlackClient {
 /// posting): 1,000 replies since the job was queued.
 const MAX_REPLY_PAGES: usize = 5;
 
+/// The messages of a `conversations.history` / `conversations.replies` page.
+fn messages(page: &Value) -> impl Iterator<Item = &Value> {
+    page.get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// A metadata value as a number: we write strings, Slack may hand numbers back.
+fn number(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str()?.parse().ok())
+}
+
 /// `m`'s metadata payload if it is `event_type` and carries every `(field, value)`.
-fn marked<'m>(
-    m: &'m SlackHistoryMessage,
-    event_type: &str,
-    fields: &[(&str, i64)],
-) -> Option<&'m std::collections::HashMap<String, String>> {
-    let md = m.content.metadata.as_ref()?;
-    let payload = md.event_payload.as_ref()?;
-    (md.event_type == event_type
+fn marked<'m>(m: &'m Value, event_type: &str, fields: &[(&str, i64)]) -> Option<&'m Value> {
+    let md = m.get("metadata")?;
+    let payload = md.get("event_payload")?;
+    (md.get("event_type").and_then(Value::as_str) == Some(event_type)
         && fields
             .iter()
-            .all(|(f, v)| payload.get(*f).is_some_and(|p| *p == v.to_string())))
+            .all(|(f, v)| payload.get(*f).and_then(number) == Some(*v)))
     .then_some(payload)
+}
+
+/// A Slack timestamp (`1700000000.000100`) for `oldest` / `latest` parameters.
+fn slack_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}.{:06}", at.timestamp(), at.timestamp_subsec_micros())
 }
 
 fn channel_id(channel: &str) -> SlackChannelId {

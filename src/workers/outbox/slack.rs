@@ -40,6 +40,33 @@ fn done_or_failure<T>(result: Result<T, SlackCallError>) -> Outcome {
     }
 }
 
+/// A lookup for an earlier post that Slack rate-limited: told apart from a refused post, so
+/// that the next attempt looks again.
+const LOOKUP_RATE_LIMITED: &str = "Slack rate limit (looking for an earlier post)";
+
+/// Whether an earlier attempt of `job` may have posted without an answer, so the post is
+/// looked for first: an attempt that failed other than by a refused (rate-limited) post, or a
+/// job brought back by `outbox retry` (attempts start again; its last error says why it gave
+/// up, `Slack: …` for a stall or a 5xx).
+fn may_have_posted(job: &Job) -> bool {
+    let last = job.last_error.as_deref();
+    (job.attempts > 1 && last != Some(SLACK_RATE_LIMITED))
+        || last.is_some_and(|e| e.starts_with("Slack: "))
+}
+
+/// A failed lookup for an earlier post (Slack still unwell: looking again later is safer than
+/// posting twice).
+fn lookup_failure(e: SlackCallError) -> Outcome {
+    match e {
+        SlackCallError::RateLimited { retry_after } => Outcome::Retry {
+            after: retry_after,
+            error: LOOKUP_RATE_LIMITED.into(),
+            rate_limited: true,
+        },
+        other => failure(other),
+    }
+}
+
 fn failure(e: SlackCallError) -> Outcome {
     match e {
         SlackCallError::RateLimited { retry_after } => Outcome::Retry {
@@ -108,7 +135,7 @@ impl SurfaceOutbox for Slack {
             role: ChatRole::Card,
             message: None,
         };
-        if job.attempts > 1 && job.last_error.as_deref() != Some(SLACK_RATE_LIMITED) {
+        if may_have_posted(job) {
             // An earlier attempt may have been carried out without an answer (a stall past
             // its deadline, a 5xx): look for the card it made before posting another. A
             // rate-limited attempt was refused, so there is nothing to look for.
@@ -124,7 +151,7 @@ impl SurfaceOutbox for Slack {
                     warn!(error = %e, "cannot look for an earlier card; posting")
                 }
                 // Slack still unwell: looking again later is safer than a second card.
-                Err(e) => return Ok(failure(e)),
+                Err(e) => return Ok(lookup_failure(e)),
             }
         }
         let content = render::card_for(ticket.id, &card_view(svc, ticket, account).await?);
@@ -161,7 +188,7 @@ impl SurfaceOutbox for Slack {
                 },
             }])
         };
-        if job.attempts > 1 && job.last_error.as_deref() != Some(SLACK_RATE_LIMITED) {
+        if may_have_posted(job) {
             // As for a ticket's card: an unanswered attempt may have posted it.
             let since = storm.started_at - chrono::Duration::minutes(1);
             match svc.slack.find_storm_card(channel, storm.id, since).await {
@@ -173,7 +200,7 @@ impl SurfaceOutbox for Slack {
                 Err(e @ SlackCallError::Permanent { .. }) => {
                     warn!(error = %e, "cannot look for an earlier storm card; posting")
                 }
-                Err(e) => return Ok(failure(e)),
+                Err(e) => return Ok(lookup_failure(e)),
             }
         }
         Ok(
@@ -220,7 +247,7 @@ impl SurfaceOutbox for Slack {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Outcome::Done(vec![]));
         };
-        if job.attempts > 1 && job.last_error.as_deref() != Some(SLACK_RATE_LIMITED) {
+        if may_have_posted(job) {
             // Slack has no idempotency key: an attempt it carried out without answering left
             // a marked batch in the thread, which stands for this one (its lines start here).
             let since = job.created_at - chrono::Duration::minutes(1);
@@ -243,7 +270,7 @@ impl SurfaceOutbox for Slack {
                 Err(e @ SlackCallError::Permanent { .. }) => {
                     warn!(error = %e, "cannot look for an earlier storm batch; posting")
                 }
-                Err(e) => return Ok(failure(e)),
+                Err(e) => return Ok(lookup_failure(e)),
             }
         }
         let content = render::storm_batch_for(
@@ -592,6 +619,50 @@ async fn notify_assignee(
                     .post_message(&card.channel, Some(&card.message), render::message(&text))
                     .await,
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Effect, TicketId};
+
+    fn job(attempts: i32, last_error: Option<&str>) -> Job {
+        Job {
+            id: 1,
+            ticket: TicketId(1),
+            lane: "ticket:1".into(),
+            effect: Effect::PostCard,
+            attempts,
+            created_at: Utc::now(),
+            budget_from: Utc::now(),
+            last_error: last_error.map(str::to_string),
+            claim: 1,
+        }
+    }
+
+    #[test]
+    fn an_earlier_post_is_looked_for_only_when_one_may_have_landed() {
+        for (attempts, last, looks) in [
+            (1, None, false),
+            // Waiting for a pacing slot is not an attempt.
+            (1, Some(PACING), false),
+            // A stall or a 5xx may have posted; a refused (rate-limited) post did not.
+            (2, Some("Slack: no answer within 15s"), true),
+            (2, Some(SLACK_RATE_LIMITED), false),
+            (3, Some(PACING), true),
+            // A rate-limited lookup looks again.
+            (3, Some(LOOKUP_RATE_LIMITED), true),
+            // Brought back by `outbox retry` (attempts start again).
+            (1, Some("Slack: HTTP 503 Service Unavailable"), true),
+            (1, Some("Slack refused: channel_not_found"), false),
+        ] {
+            assert_eq!(
+                may_have_posted(&job(attempts, last)),
+                looks,
+                "{attempts} {last:?}"
+            );
         }
     }
 }
