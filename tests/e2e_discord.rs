@@ -2401,3 +2401,88 @@ async fn storm_hide_a_typed_word_asks_then_hides_only_those() {
     w.take_discord_matching("^/").await;
     w.finish().await;
 }
+
+/// The storm modals from another channel: a moderator who is not an admin, clicking or
+/// submitting where the storm is not routed, is refused each time and nothing is stored or
+/// sent.
+#[tokio::test]
+async fn storm_modals_from_another_channel_are_refused() {
+    let (w, card) = discord_storm(&["refund now"; 6]).await;
+    w.graph_ok().await;
+    let saved = w
+        .store
+        .create_saved_reply("Thanks", "Thanks!", "cli", chrono::Utc::now())
+        .await
+        .unwrap()
+        .expect("a new name")
+        .0
+        .to_string();
+    let rows = w.store.count_inbox().await.unwrap();
+    let elsewhere = |mut v: Value| {
+        v["channel_id"] = json!("424242");
+        v["channel"]["id"] = json!("424242");
+        v
+    };
+    for (n, custom_id) in [
+        "sbs1:reply_selected:1",
+        "sbs1:assign_all_team:1",
+        "sbs1:hide_typed:1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let click = elsewhere(storm_button(
+            &format!("780{n}"),
+            custom_id,
+            &card,
+            MOD,
+            &[MOD_ROLE],
+        ));
+        let answer = interact(&w, &click).await;
+        assert_ne!(answer["type"], 9, "{custom_id}: no modal elsewhere");
+        assert!(
+            ephemeral_content(&answer).contains("another channel"),
+            "{custom_id}: {answer}"
+        );
+    }
+    let submits = [
+        (
+            "sbs1:reply_selected:1",
+            json!([
+                label_select(1, "comments", &["4", "5"]),
+                label_select(3, "saved", &[saved.as_str()])
+            ]),
+        ),
+        (
+            "sbs1:assign_all_team:1",
+            json!([label_select(1, "team", &["Support"])]),
+        ),
+        (
+            "sbs1:hide_typed:1",
+            json!([label_input(1, "word", "refund")]),
+        ),
+    ];
+    for (n, (custom_id, labels)) in submits.into_iter().enumerate() {
+        let submit = elsewhere(storm_modal_submit(
+            &format!("781{n}"),
+            custom_id,
+            &card,
+            MOD,
+            &[MOD_ROLE],
+            labels,
+        ));
+        let answer = interact(&w, &submit).await;
+        assert!(
+            ephemeral_content(&answer).contains("another channel"),
+            "{custom_id}: {answer}"
+        );
+    }
+    w.settle().await;
+    assert_eq!(w.store.count_inbox().await.unwrap(), rows, "nothing stored");
+    assert!(storm_graph_calls(&w, "").await.is_empty(), "nothing sent");
+    for t in 4..=6 {
+        let state = w.store.ticket(TicketId(t)).await.unwrap().unwrap().state;
+        assert_eq!(state.assignee, None);
+        assert!(!state.moderation.hidden);
+    }
+}
