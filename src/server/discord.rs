@@ -443,24 +443,9 @@ async fn storm_answer(
         Plan::ReplyEditor => storm_reply_editor(svc, storm).await,
         // Discord opens its own form for the word before planning (see `storm_click`).
         Plan::AskWord => Ok(render::storm_hide_modal(storm)),
-        Plan::Bulk {
-            action,
-            filter,
-            matched,
-            tag,
-            keyword,
-            assignee,
-        } => {
-            let event = InboxEvent::Bulk {
-                teammate: m.teammate.clone(),
-                action,
-                filter,
-                response_url: None,
-                discord_token: Some(i.token.clone()),
-                tag,
-                keyword,
-                assignee,
-            };
+        Plan::Bulk(bulk) => {
+            let matched = bulk.matched;
+            let event = bulk.event(m.teammate.clone(), None, Some(i.token.clone()));
             store(svc, i, event).await?;
             Ok(ephemeral(&text::bulk_started(matched)))
         }

@@ -501,24 +501,9 @@ async fn storm_click(
             }
         }
         Plan::Opened(ticket) => click.tell(state, &text::storm_card_opened(ticket)).await,
-        Plan::Bulk {
-            action: bulk,
-            filter,
-            matched,
-            tag,
-            keyword,
-            assignee,
-        } => {
-            let event = InboxEvent::Bulk {
-                teammate: me,
-                action: bulk,
-                filter,
-                response_url: click.response_url.clone(),
-                discord_token: None,
-                tag,
-                keyword,
-                assignee,
-            };
+        Plan::Bulk(bulk) => {
+            let matched = bulk.matched;
+            let event = bulk.event(me, click.response_url.clone(), None);
             store(
                 state,
                 format!("{}:{}", click.trigger_id, action.action_id),
@@ -797,29 +782,14 @@ async fn storm_hide_submission(
     )
     .await?
     {
-        Plan::Bulk { matched, .. } if !sure => Ok(Json(json!({
+        Plan::Bulk(bulk) if !sure => Ok(Json(json!({
             "response_action": "update",
-            "view": render::storm_hide_sure_modal(storm, word, matched),
+            "view": render::storm_hide_sure_modal(storm, word, bulk.matched),
         }))
         .into_response()),
-        Plan::Bulk {
-            action,
-            filter,
-            matched,
-            tag,
-            keyword,
-            assignee,
-        } => {
-            let event = InboxEvent::Bulk {
-                teammate: me,
-                action,
-                filter,
-                response_url: None,
-                discord_token: None,
-                tag,
-                keyword,
-                assignee,
-            };
+        Plan::Bulk(bulk) => {
+            let matched = bulk.matched;
+            let event = bulk.event(me, None, None);
             store(state, format!("view:{view_id}"), event).await?;
             tell(
                 state,

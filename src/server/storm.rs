@@ -26,16 +26,8 @@ pub enum Plan {
     Confirm,
     /// Ask before hiding what contains this word (a surface without a confirm dialog).
     ConfirmHide(String),
-    /// Run `action` on the tickets `filter` matches (`matched` of them now), with the tag it
-    /// adds or only on those containing the word.
-    Bulk {
-        action: CardAction,
-        filter: Filter,
-        matched: usize,
-        tag: Option<String>,
-        keyword: Option<String>,
-        assignee: Option<crate::core::Assignee>,
-    },
+    /// Run a bulk action on the storm's tickets.
+    Bulk(StormBulk),
     /// The ticket's own card is queued.
     Opened(TicketId),
     /// Open the editor that replies to chosen comments (its submission: [`StormReplies`]).
@@ -189,14 +181,48 @@ pub async fn plan(
     if matched == 0 {
         return Ok(Plan::Tell(text::NO_MATCH.into()));
     }
-    Ok(Plan::Bulk {
+    Ok(Plan::Bulk(StormBulk {
         action,
         filter,
         matched,
         tag,
         keyword,
         assignee,
-    })
+    }))
+}
+
+/// `action` on the tickets `filter` matches (`matched` of them now), with the tag it adds, only
+/// on those containing `keyword`, or to `assignee`.
+#[derive(Debug)]
+pub struct StormBulk {
+    action: CardAction,
+    filter: Filter,
+    pub matched: usize,
+    tag: Option<String>,
+    keyword: Option<String>,
+    assignee: Option<crate::core::Assignee>,
+}
+
+impl StormBulk {
+    /// The inbox event that runs it for `teammate`, reporting back through Slack's
+    /// `response_url` or Discord's interaction token where there is one.
+    pub fn event(
+        self,
+        teammate: crate::core::Teammate,
+        response_url: Option<String>,
+        discord_token: Option<String>,
+    ) -> crate::workers::InboxEvent {
+        crate::workers::InboxEvent::Bulk {
+            teammate,
+            action: self.action,
+            filter: self.filter,
+            response_url,
+            discord_token,
+            tag: self.tag,
+            keyword: self.keyword,
+            assignee: self.assignee,
+        }
+    }
 }
 
 /// The storm's open comments a "reply to selected" editor offers, newest first.

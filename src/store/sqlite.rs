@@ -170,6 +170,29 @@ impl SqliteStore {
             .map_err(|_| super::StoreError::Group("a grouped write answered the wrong type".into()))
     }
 
+    /// Run a claim statement (`CLAIM_INBOX`, `CLAIM_JOBS`: `?1` the lease's end, `?2` now,
+    /// `?3` the limit) in the group writer's transaction.
+    async fn claim(
+        &self,
+        sql: &'static str,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<SqliteRow>> {
+        let until = lease_end(now, lease)?;
+        self.grouped(move |conn| {
+            Box::pin(async move {
+                Ok(sqlx::query(sql)
+                    .bind(until)
+                    .bind(micros(now))
+                    .bind(limit)
+                    .fetch_all(&mut *conn)
+                    .await?)
+            })
+        })
+        .await
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
@@ -809,19 +832,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<InboxRow>> {
-        let until = lease_end(now, lease)?;
-        let rows = self
-            .grouped(move |conn| {
-                Box::pin(async move {
-                    Ok(sqlx::query(CLAIM_INBOX)
-                        .bind(until)
-                        .bind(micros(now))
-                        .bind(limit)
-                        .fetch_all(&mut *conn)
-                        .await?)
-                })
-            })
-            .await?;
+        let rows = self.claim(CLAIM_INBOX, limit, now, lease).await?;
         let mut claimed = rows
             .iter()
             .map(|row| {
@@ -1069,19 +1080,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<Job>> {
-        let until = lease_end(now, lease)?;
-        let rows = self
-            .grouped(move |conn| {
-                Box::pin(async move {
-                    Ok(sqlx::query(CLAIM_JOBS)
-                        .bind(until)
-                        .bind(micros(now))
-                        .bind(limit)
-                        .fetch_all(&mut *conn)
-                        .await?)
-                })
-            })
-            .await?;
+        let rows = self.claim(CLAIM_JOBS, limit, now, lease).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
             match job_from_row(row) {
