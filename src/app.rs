@@ -80,6 +80,7 @@ pub fn services(config: Config, store: DynStore) -> anyhow::Result<Arc<Services>
         connected: Default::default(),
         directory: Default::default(),
         saved: Default::default(),
+        suggestions: Default::default(),
         inbox,
         store,
         config: Arc::new(config),

@@ -2367,6 +2367,7 @@ async fn undelivered_cards_are_taken_once(store: DynStore) {
     for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
         store.finish_job(j.claim(), &[], t0()).await.unwrap();
     }
+    assert!(!store.any_undelivered_cards().await.unwrap());
     for t in [&c, &b, &a] {
         store
             .record_undelivered_card(t.id, Surface::Slack, "C1", at(1))
@@ -2391,6 +2392,7 @@ async fn undelivered_cards_are_taken_once(store: DynStore) {
                 .unwrap()
         }
     };
+    assert!(store.any_undelivered_cards().await.unwrap());
     assert!(requeue(Surface::Slack, "C2", a.id).await.is_empty());
     assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 0);
     // `a`'s own card was just posted: its record goes, the others are re-posted.
@@ -2415,9 +2417,14 @@ async fn undelivered_cards_are_taken_once(store: DynStore) {
         ]
     );
     assert!(requeue(Surface::Slack, "C1", a.id).await.is_empty());
+    assert!(
+        store.any_undelivered_cards().await.unwrap(),
+        "d's record is left"
+    );
     assert_eq!(requeue(Surface::Discord, "C1", a.id).await, vec![d.id]);
     // Nothing lost, nothing queued without its record being taken.
     assert!(requeue(Surface::Discord, "C1", a.id).await.is_empty());
+    assert!(!store.any_undelivered_cards().await.unwrap());
 }
 
 /// Jobs waiting for a retry at the head of the outbox do not hide the ones behind them

@@ -586,6 +586,11 @@ pub trait Store: Send + Sync + 'static {
     /// The oldest due pending job's run time, for readiness (a stuck outbox).
     async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
 
+    /// True when any card anywhere is waiting to be re-posted ([`Store::record_undelivered_card`]):
+    /// one cheap read before a posted card looks for cards to re-post in its channel, which
+    /// almost always finds none.
+    async fn any_undelivered_cards(&self) -> Result<bool>;
+
     /// Remember that `ticket`'s card could not be posted to `channel` (it gave up).
     async fn record_undelivered_card(
         &self,

@@ -1177,6 +1177,13 @@ impl Store for PgStore {
         Ok(m)
     }
 
+    async fn any_undelivered_cards(&self) -> Result<bool> {
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM undelivered_cards)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(any)
+    }
+
     async fn record_undelivered_card(
         &self,
         ticket: TicketId,

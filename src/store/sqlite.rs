@@ -1233,6 +1233,13 @@ impl Store for SqliteStore {
         m.map(codec::from_micros).transpose()
     }
 
+    async fn any_undelivered_cards(&self) -> Result<bool> {
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM undelivered_cards)")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(any)
+    }
+
     async fn record_undelivered_card(
         &self,
         ticket: TicketId,

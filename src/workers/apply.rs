@@ -123,11 +123,22 @@ pub async fn apply(
     event: &Event,
     consumes: Consumes,
 ) -> anyhow::Result<Applied> {
+    Ok(apply_opening(svc, lookup, event, consumes).await?.0)
+}
+
+/// [`apply`], and when the commit opened the ticket, the ticket's first text (for the tag
+/// suggestions a new ticket gets), so the caller need not read the ticket again.
+pub async fn apply_opening(
+    svc: &Services,
+    lookup: &Lookup,
+    event: &Event,
+    consumes: Consumes,
+) -> anyhow::Result<(Applied, Option<String>)> {
     for _ in 0..MAX_CONFLICT_RETRIES {
         let ticket = match lookup {
             Lookup::Id(id) => match svc.store.ticket(*id).await? {
                 Some(t) => Some(t),
-                None => return Ok(Applied::NoTicket),
+                None => return Ok((Applied::NoTicket, None)),
             },
             Lookup::Conversation(key) => svc.store.ticket_by_conversation(key).await?,
         };
@@ -142,7 +153,7 @@ pub async fn apply(
         };
         let mut decision = match decide(ticket.as_ref(), event, &caps, now) {
             Ok(d) => d,
-            Err(rejection) => return Ok(Applied::Rejected(rejection.to_string())),
+            Err(rejection) => return Ok((Applied::Rejected(rejection.to_string()), None)),
         };
         // A ticket opens: the auto-assignment rules assign it in the same commit.
         if ticket.is_none()
@@ -161,11 +172,12 @@ pub async fn apply(
                 Consumes::Inbox(claim) => svc.store.finish_inbox(claim, None, now).await?,
                 Consumes::Job(claim) => svc.store.finish_job(claim, &[], now).await?,
             };
-            return Ok(if ours {
+            let applied = if ours {
                 Applied::Unchanged
             } else {
                 Applied::AlreadyConsumed
-            });
+            };
+            return Ok((applied, None));
         }
         // A post in a storm shows this message on its storm card instead of a card of its own.
         let storm = match event {
@@ -181,6 +193,7 @@ pub async fn apply(
             },
             None => Target::New,
         };
+        let opening = (target == Target::New).then(|| decision.state.first_text.clone());
         // A storm's card and thread jobs are queued by the store with the commit.
         let has_effects = !decision.effects.is_empty()
             || storm
@@ -204,10 +217,10 @@ pub async fn apply(
                 if has_effects {
                     svc.wake_outbox.notify_one();
                 }
-                return Ok(Applied::Committed(ticket));
+                return Ok((Applied::Committed(ticket), opening));
             }
             CommitOutcome::Conflict => continue,
-            CommitOutcome::AlreadyConsumed => return Ok(Applied::AlreadyConsumed),
+            CommitOutcome::AlreadyConsumed => return Ok((Applied::AlreadyConsumed, None)),
         }
     }
     bail!("the ticket kept changing under us ({MAX_CONFLICT_RETRIES} conflicts)")

@@ -9,7 +9,7 @@ use tracing::{Instrument, debug, error, info_span, warn};
 
 use crate::config::ReplyMode;
 use crate::core::permission::Permission;
-use crate::core::tags::{TagModel, tokens};
+use crate::core::tags::tokens;
 use crate::core::{
     ActionId, Assignee, CardAction, ChatRef, ChatUserId, Delivery, Event, MessageKey, MessageKind,
     NetworkChange, Surface, Teammate, TicketId, text,
@@ -17,7 +17,7 @@ use crate::core::{
 use crate::core::{Moderation, ReceiptStatus};
 use crate::store::{Consumes, InboxRow};
 
-use super::apply::{Applied, Lookup, apply};
+use super::apply::{Applied, Lookup, apply, apply_opening};
 use super::{InboxEvent, Services, backoff};
 
 /// Rows claimed per step by [`process_batch`]. Processed one by one, in order.
@@ -224,13 +224,11 @@ async fn handle(svc: &Services, row: &InboxRow) -> anyhow::Result<()> {
                 {
                     return note(svc, row, "our own reply, not a customer's message").await;
                 }
-                let key = item.conversation_key();
-                let existed = svc.store.ticket_by_conversation(&key).await?.is_some();
-                let lookup = Lookup::Conversation(key);
-                let applied =
-                    apply(svc, &lookup, &Event::CustomerMessage { item }, consumes).await?;
-                if let (false, Applied::Committed(ticket)) = (existed, &applied) {
-                    suggest_tags(svc, *ticket).await;
+                let lookup = Lookup::Conversation(item.conversation_key());
+                let event = Event::CustomerMessage { item };
+                let (applied, opened) = apply_opening(svc, &lookup, &event, consumes).await?;
+                if let (Some(first_text), Applied::Committed(ticket)) = (opened, &applied) {
+                    suggest_tags(svc, *ticket, &first_text).await;
                 }
                 return settle(svc, row, applied).await;
             }
@@ -808,13 +806,10 @@ async fn answering_account(
 }
 
 /// Score a new ticket against the team's tag model and show the suggestions.
-async fn suggest_tags(svc: &Services, ticket: TicketId) {
+async fn suggest_tags(svc: &Services, ticket: TicketId, first_text: &str) {
     let result: anyhow::Result<()> = async {
-        let Some(t) = svc.store.ticket(ticket).await? else {
-            return Ok(());
-        };
-        let model = TagModel::new(&svc.store.tag_model().await?);
-        let tags = model.suggest(&t.state.first_text, MAX_SUGGESTED_TAGS);
+        let model = svc.suggestions.model(&svc.store).await?;
+        let tags = model.suggest(first_text, MAX_SUGGESTED_TAGS);
         if !tags.is_empty() {
             apply(
                 svc,
@@ -850,6 +845,7 @@ async fn learn_tags(svc: &Services, before: &crate::core::Ticket) {
             warn!(error = %e, tag, "cannot record tagging for suggestions");
         }
     }
+    svc.suggestions.forget().await;
 }
 
 fn moderate(teammate: Teammate, action: Moderation) -> Event {

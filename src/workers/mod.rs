@@ -18,6 +18,7 @@ pub mod retention;
 pub mod saved;
 pub mod sla;
 pub mod storm;
+pub mod suggestions;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -237,6 +238,8 @@ pub struct Services {
     pub directory: directory::Directory,
     /// The saved-reply search index, cached by revision.
     pub saved: saved::SavedReplies,
+    /// The tag-suggestion model, cached for a few seconds.
+    pub suggestions: suggestions::TagSuggestions,
     /// Access tokens of connected accounts (present when a credentials key is configured).
     pub tokens: Option<Arc<dyn crate::networks::TokenSource>>,
     /// For OAuth token calls: the configured deadlines, and no redirects (a 307 from a token

@@ -366,6 +366,10 @@ async fn card_destination(
 /// earlier are queued again, and the channel is told which (once: the records are taken).
 /// Records are kept by destination (a forum's id, not the post's), as `give_up` wrote them.
 async fn repost_undelivered(svc: &Services, job: &Job) -> anyhow::Result<()> {
+    // The usual case, checked first: no card anywhere waits (no ticket read, no transaction).
+    if !svc.store.any_undelivered_cards().await? {
+        return Ok(());
+    }
     let Some((surface, channel)) = card_destination(svc, job.ticket).await? else {
         return Ok(());
     };

@@ -65,10 +65,15 @@ pub async fn decide(svc: &Services, ticket: &Ticket, owner: &Account) -> anyhow:
                 })
                 .collect();
             let (rule, channel) = svc.config.reply_as(s, to);
-            let last = svc
-                .store
-                .last_reply_profile(here.0, &here.1, s.network)
-                .await?;
+            // Only an item any of the team's accounts may answer looks at the account last
+            // used (`core::profiles`): skip the read for every other card.
+            let last = if crate::core::profiles::is_shared(s.network, s.kind) {
+                svc.store
+                    .last_reply_profile(here.0, &here.1, s.network)
+                    .await?
+            } else {
+                None
+            };
             (rule, channel, last)
         }
         None => (None, None, None),
