@@ -695,6 +695,80 @@ async fn a_storm_batch_slack_posted_without_answering_is_not_posted_twice() {
     );
 }
 
+/// Slack posts a thread batch without answering, and its job gives up at once (a zero retry
+/// budget): the storm's next batch job, new and on its first attempt, still looks in the
+/// thread first (its lane's last job gave up) and does not post those comments again.
+#[tokio::test]
+async fn a_storm_batch_whose_job_gave_up_is_not_posted_again_by_the_next_job() {
+    use wiremock::Mock;
+    use wiremock::matchers::{body_partial_json, method, path};
+    let w = World::with(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+        c.outbox.retry_budget_secs = 0;
+    })
+    .await;
+    let lost = LostBatch::default();
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .and(body_partial_json(
+            json!({"metadata": {"event_type": "switchboard_storm_batch"}}),
+        ))
+        .respond_with(lost.clone())
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    Mock::given(path("/conversations.replies"))
+        .respond_with(lost.clone())
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    for n in 1..=6 {
+        w.meta_webhook(&comment(n, POST, "so good")).await;
+    }
+    w.settle().await;
+    let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
+    assert_eq!(failed.await.unwrap(), 1, "the batch job gave up");
+    assert_eq!(lookups(&w).await, 0, "it never looked: it gave up at once");
+    // The storm goes on: the next batch job is a new one.
+    w.meta_webhook(&comment(7, POST, "so good")).await;
+    w.settle().await;
+    assert!(lookups(&w).await > 0, "the next job looked in the thread");
+    let storm = storm_id(&w, 4).await;
+    let card = storm_card_ts(&w, storm).await;
+    let thread: String = w
+        .take_slack("/chat.postMessage")
+        .await
+        .iter()
+        .filter(|p| p.body["thread_ts"] == json!(card))
+        .map(text_of)
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Slack's own copy of the unanswered post counts: every comment shows once.
+    for t in 4..=7 {
+        assert_eq!(
+            thread.matches(&format!("(#{t})")).count(),
+            1,
+            "#{t}: {thread}"
+        );
+    }
+}
+
+/// How many times the fake Slack was asked for a thread's replies.
+async fn lookups(w: &World) -> usize {
+    w.slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == "/conversations.replies")
+        .count()
+}
+
 /// A fake Slack that answers every call and notes when each message post arrived.
 struct Clocked {
     at: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,

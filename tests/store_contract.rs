@@ -283,6 +283,7 @@ contract!(
     failed_jobs_can_be_retried,
     enqueued_jobs_and_pending_lanes,
     undelivered_cards_are_taken_once,
+    a_lane_knows_when_its_last_job_gave_up,
     jobs_can_be_queued_once,
     a_job_claim_reaches_past_jobs_waiting_for_retry,
     accounts_connect_reconnect_and_disconnect,
@@ -2355,6 +2356,62 @@ async fn enqueued_jobs_and_pending_lanes(store: DynStore) {
     );
     store.finish_job(job.claim(), &[], at(3)).await.unwrap();
     assert!(!store.lane_pending(&format!("card:{}", t.id)).await.unwrap());
+}
+
+/// A lane whose last finished job gave up says so (with when that job was queued) to the
+/// jobs after it, until one of them finishes as done; other lanes and tickets are apart.
+async fn a_lane_knows_when_its_last_job_gave_up(store: DynStore) {
+    let t = open(&store, "c1", "cust1", t0()).await;
+    let other = open(&store, "c2", "cust2", t0()).await;
+    for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
+        store.finish_job(j.claim(), &[], t0()).await.unwrap();
+    }
+    let lane = "storm-thread:1";
+    let queue = |ticket, at| {
+        let store = store.clone();
+        async move {
+            store
+                .enqueue_job(ticket, lane, &Effect::PostCard, at)
+                .await
+                .unwrap()
+        }
+    };
+    let claim_one = || async {
+        let mut jobs = store.claim_jobs(10, at(10), lease()).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        jobs.remove(0)
+    };
+    let first = queue(t.id, at(1)).await;
+    assert_eq!(store.gave_up_before(t.id, lane, first).await.unwrap(), None);
+    let job = claim_one().await;
+    assert!(
+        store
+            .fail_job(job.claim(), "Slack: 500", at(2))
+            .await
+            .unwrap()
+    );
+    let second = queue(t.id, at(3)).await;
+    let third = queue(t.id, at(4)).await;
+    assert_eq!(
+        store.gave_up_before(t.id, lane, second).await.unwrap(),
+        Some(at(1)),
+        "the job after the one that gave up"
+    );
+    // Not before the job that gave up, not for another lane or another ticket.
+    assert_eq!(store.gave_up_before(t.id, lane, first).await.unwrap(), None);
+    let elsewhere = store.gave_up_before(t.id, "storm-card:1", second).await;
+    assert_eq!(elsewhere.unwrap(), None);
+    let theirs = store.gave_up_before(other.id, lane, second).await;
+    assert_eq!(theirs.unwrap(), None);
+    // A pending job in between does not count; a job done after it clears it.
+    assert_eq!(
+        store.gave_up_before(t.id, lane, third).await.unwrap(),
+        Some(at(1))
+    );
+    let job = claim_one().await;
+    assert_eq!(job.id, second);
+    assert!(store.finish_job(job.claim(), &[], at(5)).await.unwrap());
+    assert_eq!(store.gave_up_before(t.id, lane, third).await.unwrap(), None);
 }
 
 /// Cards that could not be posted are remembered per channel and, once a card is posted

@@ -583,6 +583,17 @@ pub trait Store: Send + Sync + 'static {
     /// True while `lane` has a pending job.
     async fn lane_pending(&self, lane: &str) -> Result<bool>;
 
+    /// When the job of `ticket`'s `lane` that finished last before job `before` was queued,
+    /// if it gave up (failed): whatever it did, it may have done without an answer, and a
+    /// later job of the lane should look for it before doing it again. `None` when the last
+    /// one finished as done, or none has finished.
+    async fn gave_up_before(
+        &self,
+        ticket: TicketId,
+        lane: &str,
+        before: i64,
+    ) -> Result<Option<DateTime<Utc>>>;
+
     /// The oldest due pending job's run time, for readiness (a stuck outbox).
     async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
 

@@ -1184,6 +1184,29 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
+    async fn gave_up_before(
+        &self,
+        ticket: TicketId,
+        lane: &str,
+        before: i64,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query(
+            "SELECT status, created_at FROM outbox WHERE ticket_id = $1 AND lane = $2 \
+             AND id < $3 AND status <> 'pending' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(ticket.0)
+        .bind(lane)
+        .bind(before)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) if row.try_get::<String, _>("status")? == "failed" => {
+                Ok(Some(row.try_get("created_at")?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let m: Option<DateTime<Utc>> = sqlx::query_scalar(
             "SELECT MIN(run_at) FROM outbox WHERE status = 'pending' AND run_at <= $1",

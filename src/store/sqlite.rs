@@ -1223,6 +1223,29 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
+    async fn gave_up_before(
+        &self,
+        ticket: TicketId,
+        lane: &str,
+        before: i64,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query(
+            "SELECT status, created_at FROM outbox WHERE ticket_id = ? AND lane = ? AND id < ? \
+             AND status <> 'pending' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(ticket.0)
+        .bind(lane)
+        .bind(before)
+        .fetch_optional(&self.reader)
+        .await?;
+        match row {
+            Some(row) if row.try_get::<String, _>("status")? == "failed" => {
+                Ok(Some(at(&row, "created_at")?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let m: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(run_at) FROM outbox WHERE status = 'pending' AND run_at <= ?",

@@ -247,10 +247,20 @@ impl SurfaceOutbox for Slack {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Outcome::Done(vec![]));
         };
-        if may_have_posted(job) {
+        // A job of this thread that gave up before this one may have posted these lines
+        // without an answer (its lookups failing too, until its budget ran out).
+        let retried = may_have_posted(job);
+        let gave_up = if retried {
+            None
+        } else {
+            svc.store
+                .gave_up_before(job.ticket, &job.lane, job.id)
+                .await?
+        };
+        if retried || gave_up.is_some() {
             // Slack has no idempotency key: an attempt it carried out without answering left
             // a marked batch in the thread, which stands for this one (its lines start here).
-            let since = job.created_at - chrono::Duration::minutes(1);
+            let since = gave_up.unwrap_or(job.created_at) - chrono::Duration::minutes(1);
             match svc
                 .slack
                 .find_storm_batch(&card.channel, &card.message, storm.id, first.seq, since)
