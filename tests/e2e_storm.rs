@@ -758,6 +758,84 @@ async fn a_storm_batch_whose_job_gave_up_is_not_posted_again_by_the_next_job() {
     }
 }
 
+/// Erasing a customer whose comment a storm thread batch showed edits that batch (and only
+/// that one): their name and text are gone from it, the others' stay, nothing is posted again.
+#[tokio::test]
+async fn erasing_a_customer_edits_the_storm_batch_that_showed_them() {
+    let w = World::with(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+        c.permissions.admin = vec!["UADMIN".into()];
+    })
+    .await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    for n in 1..=9 {
+        w.meta_webhook(&comment(n, POST, &format!("private words {n}")))
+            .await;
+    }
+    w.settle().await;
+    let storm = storm_id(&w, 4).await;
+    let card = storm_card_ts(&w, storm).await;
+    let in_thread = |posts: &[Seen]| {
+        posts
+            .iter()
+            .filter(|p| p.body["thread_ts"] == json!(card))
+            .count()
+    };
+    assert_eq!(in_thread(&w.take_slack("/chat.postMessage").await), 2);
+    w.take_slack("/chat.update").await;
+    // #4–#8 in the first batch, #9 in the second.
+    let shown = w.store.storm_batches_of_ticket(TicketId(6)).await.unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let batch = &shown[0];
+    assert_eq!(batch.chat.channel, CHANNEL);
+
+    let (_, answer) = w.command("UADMIN", "erase #6").await;
+    assert!(answer.contains("Erasing"), "{answer}");
+    w.settle().await;
+    let edits: Vec<Seen> = w
+        .take_slack("/chat.update")
+        .await
+        .into_iter()
+        .filter(|u| u.body["metadata"]["event_type"] == json!("switchboard_storm_batch"))
+        .collect();
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    let edit = &edits[0];
+    assert_eq!(edit.body["ts"], json!(batch.chat.message));
+    assert_eq!(edit.body["channel"], json!(CHANNEL));
+    let text = text_of(edit);
+    assert!(
+        !text.contains("Fan 6") && !text.contains("private words 6"),
+        "{text}"
+    );
+    assert!(
+        text.contains(switchboard::core::text::ERASED_TEXT),
+        "{text}"
+    );
+    for n in [4, 5, 7, 8] {
+        assert!(text.contains(&format!("private words {n}")), "#{n}: {text}");
+    }
+    assert!(!text.contains("private words 9"), "{text}");
+    assert_eq!(
+        edit.body["metadata"]["event_payload"],
+        json!({"storm": storm.to_string(), "from": batch.from.to_string(),
+               "upto": batch.upto.to_string()})
+    );
+    assert_eq!(in_thread(&w.take_slack("/chat.postMessage").await), 0);
+    // Erasing again edits nothing again.
+    w.command("UADMIN", "erase #6").await;
+    w.settle().await;
+    let again = w.take_slack("/chat.update").await;
+    assert!(
+        again
+            .iter()
+            .all(|u| u.body["metadata"]["event_type"] != json!("switchboard_storm_batch")),
+        "{again:?}"
+    );
+}
+
 /// How many times the fake Slack was asked for a thread's replies.
 async fn lookups(w: &World) -> usize {
     w.slack

@@ -4433,7 +4433,11 @@ async fn a_storm_is_started_fed_and_ended_with_its_jobs(s: DynStore) {
             thread_job.claim(),
             &[JobRecord::StormPosted {
                 storm,
-                upto: lines[0].seq
+                upto: lines[0].seq,
+                batch: Some(switchboard::store::PostedBatch {
+                    from: lines[0].seq,
+                    chat: chat("9.2"),
+                }),
             }],
             at(3)
         )
@@ -4454,12 +4458,47 @@ async fn a_storm_is_started_fed_and_ended_with_its_jobs(s: DynStore) {
             next[0].claim(),
             &[JobRecord::StormPosted {
                 storm,
-                upto: lines[1].seq
+                upto: lines[1].seq,
+                batch: Some(switchboard::store::PostedBatch {
+                    from: lines[1].seq,
+                    chat: chat("9.3"),
+                }),
             }],
             at(4)
         )
         .await
         .expect("finish")
+    );
+    // Each thread message is remembered with the members it shows.
+    let batch = |from: i64, message: &str| switchboard::store::StormBatch {
+        storm,
+        from,
+        upto: from,
+        chat: chat(message),
+    };
+    assert_eq!(
+        s.storm_batches_of_ticket(t2).await.expect("batches"),
+        vec![batch(lines[0].seq, "9.2")]
+    );
+    assert_eq!(
+        s.storm_batches_of_ticket(t3).await.expect("batches"),
+        vec![batch(lines[1].seq, "9.3")]
+    );
+    assert!(
+        s.storm_batches_of_ticket(t1)
+            .await
+            .expect("batches")
+            .is_empty()
+    );
+    assert_eq!(
+        s.storm_batch(storm, lines[1].seq).await.expect("batch"),
+        Some(batch(lines[1].seq, "9.3"))
+    );
+    assert_eq!(
+        s.storm_batch(storm, lines[1].seq + 1000)
+            .await
+            .expect("batch"),
+        None
     );
     assert!(
         s.claim_jobs(100, at(5), lease())

@@ -219,6 +219,9 @@ pub enum Effect {
     StormCard { storm: i64 },
     /// Post the storm's next batch of messages in its card's thread.
     StormThread { storm: i64 },
+    /// Render again the storm thread message whose first member is `from` (its members'
+    /// texts changed: a customer was erased). Queued by the erasure, never by `decide`.
+    StormBatchEdit { storm: i64, from: i64 },
 }
 
 /// A review as it read at one time: what changed is shown side by side.

@@ -322,7 +322,9 @@ pub enum CommitOutcome {
 pub fn lane_of(ticket: TicketId, effect: &Effect) -> String {
     match effect {
         Effect::StormCard { storm } => storm_card_lane(*storm),
-        Effect::StormThread { storm } => storm_thread_lane(*storm),
+        Effect::StormThread { storm } | Effect::StormBatchEdit { storm, .. } => {
+            storm_thread_lane(*storm)
+        }
         Effect::SendReply { .. } | Effect::Moderate { .. } => format!("network:{ticket}"),
         _ => format!("chat:{ticket}"),
     }
@@ -424,8 +426,30 @@ pub enum JobRecord {
     /// The storm's card was posted.
     StormCard { storm: i64, chat: ChatRef },
     /// The storm's members up to `upto` (a `seq`) are in its thread; if more are waiting, the
-    /// next batch is queued in the same transaction.
-    StormPosted { storm: i64, upto: i64 },
+    /// next batch is queued in the same transaction. `batch`: the message just posted (or
+    /// found) that shows them, remembered so an erasure can edit it.
+    StormPosted {
+        storm: i64,
+        upto: i64,
+        batch: Option<PostedBatch>,
+    },
+}
+
+/// A storm thread message: the first member it shows (its last is the record's `upto`), and
+/// where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedBatch {
+    pub from: i64,
+    pub chat: ChatRef,
+}
+
+/// A storm thread message as remembered: members `from`..=`upto`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StormBatch {
+    pub storm: i64,
+    pub from: i64,
+    pub upto: i64,
+    pub chat: ChatRef,
 }
 
 /// A failed outbox job, for operators.
@@ -983,6 +1007,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The latest storm a ticket's messages were shown in, if any.
     async fn storm_of_ticket(&self, ticket: TicketId) -> Result<Option<i64>>;
+
+    /// The storm thread messages that show any of `ticket`'s messages, oldest first.
+    async fn storm_batches_of_ticket(&self, ticket: TicketId) -> Result<Vec<StormBatch>>;
+
+    /// The storm thread message whose first member is `from`.
+    async fn storm_batch(&self, storm: i64, from: i64) -> Result<Option<StormBatch>>;
 
     /// End every running storm fed last before `quiet_before`: its post is calm again, and
     /// its card's final edit and last thread batch are queued, in one transaction. Also forgets

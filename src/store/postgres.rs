@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Row};
 use super::codec::{self, RawMessage};
 use super::{
     ChatRole, Claim, Commit, CommitOutcome, Consumes, FailedJob, ImportCounts, InboxRow, Job,
-    JobRecord, JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, Target,
+    JobRecord, JobStatus, NameTaken, NewInbox, Result, SavedReplyWrite, Store, StormBatch, Target,
 };
 use crate::core::filter::Filter;
 use crate::core::saved_reply::{SavedReply, SavedReplyId};
@@ -466,6 +466,16 @@ fn storm_line_from_row(row: &PgRow) -> Result<crate::core::storm::StormLine> {
         row.try_get("deleted")?,
         row.try_get("state")?,
     )
+}
+
+fn storm_batch_from_row(row: &PgRow) -> Result<StormBatch> {
+    let chat: String = row.try_get("chat")?;
+    Ok(StormBatch {
+        storm: row.try_get("storm_id")?,
+        from: row.try_get("from_seq")?,
+        upto: row.try_get("upto_seq")?,
+        chat: codec::from_json(&chat, "storm batch")?,
+    })
 }
 
 fn storm_from_row(row: &PgRow) -> Result<super::StormRow> {
@@ -1058,7 +1068,7 @@ impl Store for PgStore {
                         .execute(&mut *tx)
                         .await?;
                 }
-                JobRecord::StormPosted { storm, upto } => {
+                JobRecord::StormPosted { storm, upto, batch } => {
                     sqlx::query(
                         "UPDATE storms SET posted_upto = GREATEST(posted_upto, $1) WHERE id = $2",
                     )
@@ -1066,6 +1076,18 @@ impl Store for PgStore {
                     .bind(storm)
                     .execute(&mut *tx)
                     .await?;
+                    if let Some(b) = batch {
+                        sqlx::query(
+                            "INSERT INTO storm_batches (storm_id, from_seq, upto_seq, chat) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (storm_id, from_seq) DO NOTHING",
+                        )
+                        .bind(storm)
+                        .bind(b.from)
+                        .bind(upto)
+                        .bind(codec::to_json(&b.chat)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     let more: bool = sqlx::query_scalar(
                         "SELECT EXISTS (SELECT 1 FROM storm_members \
                          WHERE storm_id = $1 AND seq > $2)",
@@ -2363,6 +2385,35 @@ impl Store for PgStore {
         .await?)
     }
 
+    async fn storm_batches_of_ticket(&self, ticket: TicketId) -> Result<Vec<StormBatch>> {
+        sqlx::query(
+            "SELECT DISTINCT b.storm_id, b.from_seq, b.upto_seq, b.chat FROM storm_batches b \
+             JOIN storm_members m ON m.storm_id = b.storm_id \
+             AND m.seq BETWEEN b.from_seq AND b.upto_seq \
+             WHERE m.ticket_id = $1 ORDER BY b.storm_id, b.from_seq",
+        )
+        .bind(ticket.0)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(storm_batch_from_row)
+        .collect()
+    }
+
+    async fn storm_batch(&self, storm: i64, from: i64) -> Result<Option<StormBatch>> {
+        sqlx::query(
+            "SELECT storm_id, from_seq, upto_seq, chat FROM storm_batches \
+             WHERE storm_id = $1 AND from_seq = $2",
+        )
+        .bind(storm)
+        .bind(from)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(storm_batch_from_row)
+        .transpose()
+    }
+
     async fn end_quiet_storms(
         &self,
         quiet_before: DateTime<Utc>,
@@ -2393,6 +2444,15 @@ impl Store for PgStore {
                 enqueue_coalesced(&mut tx, *anchor, &lane, &effect, now).await?;
             }
         }
+        // A storm is forgotten with its thread messages.
+        sqlx::query(
+            "DELETE FROM storm_batches WHERE storm_id IN (SELECT id FROM storms \
+             WHERE ended_at IS NOT NULL AND ended_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM storm_members m WHERE m.storm_id = storms.id))",
+        )
+        .bind(t(forget_before))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM storms WHERE ended_at IS NOT NULL AND ended_at < $1 \
              AND NOT EXISTS (SELECT 1 FROM storm_members m WHERE m.storm_id = storms.id)",

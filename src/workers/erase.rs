@@ -40,6 +40,19 @@ pub async fn erase_customer(
         if let Some(storm) = store.storm_of_ticket(id).await? {
             store.touch_storm(storm, chrono::Utc::now()).await?;
         }
+        // So is every thread batch that showed them (once per erasure of the ticket: running
+        // the erasure again queues nothing twice).
+        for b in store.storm_batches_of_ticket(id).await? {
+            let effect = crate::core::Effect::StormBatchEdit {
+                storm: b.storm,
+                from: b.from,
+            };
+            let lane = crate::store::lane_of(id, &effect);
+            let once = format!("erase-batch:{id}:{}:{}", b.storm, b.from);
+            store
+                .enqueue_job_once(&once, id, &lane, &effect, chrono::Utc::now())
+                .await?;
+        }
     }
     Ok(done)
 }

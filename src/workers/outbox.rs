@@ -73,6 +73,15 @@ trait SurfaceOutbox: Send + Sync {
         lines: &[crate::core::storm::StormLine],
     ) -> anyhow::Result<Outcome>;
 
+    /// Render the storm thread message `batch` again, showing `lines` (its members as they
+    /// are now: an erased customer's texts are gone).
+    async fn edit_storm_batch(
+        &self,
+        svc: &Services,
+        batch: &crate::store::StormBatch,
+        lines: &[crate::core::storm::StormLine],
+    ) -> anyhow::Result<Outcome>;
+
     /// Carry out `job`'s chat effect for a ticket whose card is `card`.
     async fn deliver(
         &self,
@@ -464,6 +473,9 @@ async fn deliver(
         Effect::StormCard { storm } | Effect::StormThread { storm } => {
             let thread = matches!(job.effect, Effect::StormThread { .. });
             storm::deliver(svc, job, &ticket, &account, *storm, thread, target).await
+        }
+        Effect::StormBatchEdit { storm, from } => {
+            storm::edit_batch(svc, &ticket, &account, *storm, *from, target).await
         }
         Effect::PostCard => {
             if svc.store.card_of(ticket.id).await?.is_some() {

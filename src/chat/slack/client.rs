@@ -384,7 +384,8 @@ impl SlackClient {
 
     /// The storm thread batch already posted under `thread_ts` for `storm` whose lines start
     /// at `from` (marked with `render::STORM_BATCH_EVENT`), since `oldest`: the last line it
-    /// shows. `conversations.replies` with `include_all_metadata`, a few pages at most.
+    /// shows, and its `ts`. `conversations.replies` with `include_all_metadata`, a few pages
+    /// at most.
     pub async fn find_storm_batch(
         &self,
         channel: &str,
@@ -392,7 +393,7 @@ impl SlackClient {
         storm: i64,
         from: i64,
         oldest: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<i64>, SlackCallError> {
+    ) -> Result<Option<(i64, String)>, SlackCallError> {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_REPLY_PAGES {
             let params = vec![
@@ -410,7 +411,8 @@ impl SlackClient {
                     super::render::STORM_BATCH_EVENT,
                     &[("storm", storm), ("from", from)],
                 )?;
-                number(payload.get("upto")?)
+                let ts = m.get("ts").and_then(Value::as_str)?;
+                Some((number(payload.get("upto")?)?, ts.to_string()))
             });
             if found.is_some() {
                 return Ok(found);

@@ -294,12 +294,38 @@ impl SurfaceOutbox for Discord {
         // none).
         let nonce = format!("sbsb{}-{}", batch[0].seq, last.seq);
         Ok(match post_in_thread(discord, card, &body, &nonce).await {
-            Ok(_) => Outcome::Done(vec![JobRecord::StormPosted {
+            Ok(id) => Outcome::Done(vec![JobRecord::StormPosted {
                 storm: storm.id,
                 upto: last.seq,
+                // In the card's thread, whose id is the card message's.
+                batch: Some(crate::store::PostedBatch {
+                    from: batch[0].seq,
+                    chat: ChatRef {
+                        channel: card.message.clone(),
+                        message: id,
+                        ..card.clone()
+                    },
+                }),
             }]),
             Err(e) => failure(e),
         })
+    }
+
+    async fn edit_storm_batch(
+        &self,
+        svc: &Services,
+        batch: &crate::store::StormBatch,
+        lines: &[crate::core::storm::StormLine],
+    ) -> anyhow::Result<Outcome> {
+        let Some(discord) = &svc.discord else {
+            return Ok(Outcome::Fail("Discord is not configured".into()));
+        };
+        let body = render::message(&text::storm_batch(lines));
+        Ok(done(
+            discord
+                .edit_message(&batch.chat.channel, &batch.chat.message, &body)
+                .await,
+        ))
     }
 
     async fn deliver(
@@ -413,7 +439,9 @@ async fn deliver(
     let author = ticket.state.customer_name();
     match &job.effect {
         // Delivered before a ticket's card is looked for (see `outbox::deliver`).
-        Effect::StormCard { .. } | Effect::StormThread { .. } => Ok(Outcome::Done(vec![])),
+        Effect::StormCard { .. } | Effect::StormThread { .. } | Effect::StormBatchEdit { .. } => {
+            Ok(Outcome::Done(vec![]))
+        }
         Effect::UpdateCard => {
             let body = render::card(&card_view(svc, ticket, account).await?);
             // A forum post's tags follow the status; setting them also unarchives the post,

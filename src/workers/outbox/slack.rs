@@ -48,6 +48,17 @@ const LOOKUP_RATE_LIMITED: &str = "Slack rate limit (looking for an earlier post
 /// looked for first: an attempt that failed other than by a refused (rate-limited) post, or a
 /// job brought back by `outbox retry` (attempts start again; its last error says why it gave
 /// up, `Slack: …` for a stall or a 5xx).
+/// A storm thread batch posted as `ts` in the thread of the storm card `card`.
+fn batch_at(card: &ChatRef, from: i64, ts: String) -> crate::store::PostedBatch {
+    crate::store::PostedBatch {
+        from,
+        chat: ChatRef {
+            message: ts,
+            ..card.clone()
+        },
+    }
+}
+
 fn may_have_posted(job: &Job) -> bool {
     let last = job.last_error.as_deref();
     (job.attempts > 1 && last != Some(SLACK_RATE_LIMITED))
@@ -266,7 +277,7 @@ impl SurfaceOutbox for Slack {
                 .find_storm_batch(&card.channel, &card.message, storm.id, first.seq, since)
                 .await
             {
-                Ok(Some(upto)) => {
+                Ok(Some((upto, ts))) => {
                     info!(
                         storm = storm.id,
                         upto, "storm batch found from an earlier attempt"
@@ -274,6 +285,7 @@ impl SurfaceOutbox for Slack {
                     return Ok(Outcome::Done(vec![JobRecord::StormPosted {
                         storm: storm.id,
                         upto,
+                        batch: Some(batch_at(card, first.seq, ts)),
                     }]));
                 }
                 Ok(None) => {}
@@ -295,13 +307,34 @@ impl SurfaceOutbox for Slack {
                 .post_message(&card.channel, Some(&card.message), content)
                 .await
             {
-                Ok(_) => Outcome::Done(vec![JobRecord::StormPosted {
+                Ok(ts) => Outcome::Done(vec![JobRecord::StormPosted {
                     storm: storm.id,
                     upto: last.seq,
+                    batch: Some(batch_at(card, first.seq, ts)),
                 }]),
                 Err(e) => failure(e),
             },
         )
+    }
+
+    async fn edit_storm_batch(
+        &self,
+        svc: &Services,
+        batch: &crate::store::StormBatch,
+        lines: &[crate::core::storm::StormLine],
+    ) -> anyhow::Result<Outcome> {
+        // The same text and marks as when it was posted, its members as they are now.
+        let content = render::storm_batch_for(
+            render::message(&text::storm_batch(lines)),
+            batch.storm,
+            batch.from,
+            batch.upto,
+        );
+        Ok(done_or_failure(
+            svc.slack
+                .update_message(&batch.chat.channel, &batch.chat.message, content)
+                .await,
+        ))
     }
 
     async fn deliver(
@@ -315,7 +348,9 @@ impl SurfaceOutbox for Slack {
         let author = ticket.state.customer_name();
         match &job.effect {
             // Delivered before a ticket's card is looked for (see `outbox::deliver`).
-            Effect::StormCard { .. } | Effect::StormThread { .. } => Ok(Outcome::Done(vec![])),
+            Effect::StormCard { .. }
+            | Effect::StormThread { .. }
+            | Effect::StormBatchEdit { .. } => Ok(Outcome::Done(vec![])),
             Effect::UpdateCard => {
                 let content = render::card(&card_view(svc, ticket, account).await?);
                 Ok(done_or_failure(

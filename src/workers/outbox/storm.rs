@@ -19,6 +19,42 @@ use super::{CARD_WAIT, Outcome, Services, paced, paced_post, surface};
 /// describe the latest this many.
 const MAX_LINES_READ: i64 = 5_000;
 
+/// Render a posted thread batch again (an erasure changed its members' texts), under the
+/// channel's edit pace. Nothing to do when the batch was never posted: a post renders the
+/// texts as they are then.
+pub(super) async fn edit_batch(
+    svc: &Services,
+    anchor: &Ticket,
+    account: &Account,
+    storm: i64,
+    from: i64,
+    target: &mut Option<Target>,
+) -> anyhow::Result<Outcome> {
+    let Some(batch) = svc.store.storm_batch(storm, from).await? else {
+        return Ok(Outcome::Done(vec![]));
+    };
+    *target = Some(Target::Chat(batch.chat.surface));
+    // Member seqs are numbered across storms: read at most the span, keep the batch's own.
+    let span = (batch.upto - batch.from).saturating_add(1);
+    let lines: Vec<_> = svc
+        .store
+        .storm_lines(storm, batch.from - 1, span)
+        .await?
+        .into_iter()
+        .filter(|l| l.seq <= batch.upto)
+        .collect();
+    if let Some(to) = svc.config.destination_for(&anchor.state, account) {
+        let channel = super::super::storm::channel_key(&to);
+        let gap = Duration::from_millis(svc.config.storm.update_gap_ms);
+        if let Some(wait) = paced(svc, &format!("update:{channel}"), gap).await? {
+            return Ok(wait);
+        }
+    }
+    surface(batch.chat.surface)
+        .edit_storm_batch(svc, &batch, &lines)
+        .await
+}
+
 pub(super) async fn deliver(
     svc: &Services,
     job: &crate::store::Job,
@@ -70,6 +106,7 @@ pub(super) async fn deliver(
             return Ok(Outcome::Done(vec![crate::store::JobRecord::StormPosted {
                 storm: id,
                 upto: storm.posted_upto,
+                batch: None,
             }]));
         }
         if let Some(wait) = paced_post(svc, &channel).await? {
