@@ -36,6 +36,8 @@ use switchboard::config::{Config, PageConfig};
 use switchboard::store::{self, DynStore, JobStatus};
 
 const SECRET: &str = "bench_app_secret";
+/// How often the drain wait looks at the queues (the drain times' resolution).
+const DRAIN_POLL: Duration = Duration::from_millis(100);
 const PAGE: &str = "1234567890321";
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -214,7 +216,9 @@ async fn drain(server: &Server, cap: Duration) -> Lag {
             drained_after = Some(started.elapsed());
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Each look counts the pending rows (a scan of the backlog): looking often would
+        // slow the workers it measures.
+        tokio::time::sleep(DRAIN_POLL).await;
     }
     Lag {
         inbox_pending,

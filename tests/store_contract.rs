@@ -4385,6 +4385,9 @@ async fn a_storm_is_started_fed_and_ended_with_its_jobs(s: DynStore) {
     );
     assert_eq!(s.storm_of_ticket(t3).await.expect("read"), Some(storm));
     assert_eq!(s.storm_of_ticket(t1).await.expect("read"), None);
+    // Open and closed over the whole storm (t1 is not in it).
+    assert_eq!(s.storm_tally(storm).await.expect("tally"), (2, 0));
+    assert_eq!(s.storm_tally(storm + 100).await.expect("tally"), (0, 0));
     // The storm's own jobs, one of each, on its anchor; the tickets' cards are not queued.
     let jobs = s.claim_jobs(100, at(3), lease()).await.expect("claim");
     let effects: Vec<&Effect> = jobs.iter().map(|j| &j.effect).collect();

@@ -159,6 +159,9 @@ pub struct StormFacts<'a> {
     pub subject: Option<String>,
     pub link: Option<String>,
     pub lines: &'a [StormLine],
+    /// Open and closed tickets over the whole storm, when `lines` are only its newest (a
+    /// storm larger than what is read for the card); counted from `lines` otherwise.
+    pub tally: Option<(usize, usize)>,
 }
 
 impl StormView {
@@ -185,6 +188,9 @@ impl StormView {
                     choices.push(l.clone());
                 }
             }
+        }
+        if let Some(tally) = facts.tally {
+            (open, closed) = tally;
         }
         StormView {
             id: facts.id,
@@ -581,6 +587,7 @@ mod tests {
                 subject: None,
                 link: None,
                 lines: &lines,
+                tally: None,
             },
             t(90),
         );
@@ -591,6 +598,29 @@ mod tests {
             v.choices.iter().map(|l| l.ticket.0).collect::<Vec<_>>(),
             vec![3, 1]
         );
+    }
+
+    #[test]
+    fn a_tally_of_the_whole_storm_wins_over_the_lines_read() {
+        let lines = vec![
+            line(1, 1, "first", 0, Status::Unread),
+            line(2, 2, "second", 10, Status::Closed),
+        ];
+        let v = StormView::of(
+            StormFacts {
+                id: 9,
+                count: 9_000,
+                started_at: t(0),
+                ended_at: None,
+                subject: None,
+                link: None,
+                lines: &lines,
+                tally: Some((6_000, 3_000)),
+            },
+            t(90),
+        );
+        assert_eq!((v.open, v.closed), (6_000, 3_000));
+        assert_eq!(v.choices.len(), 1, "choices still come from the lines");
     }
 
     #[test]

@@ -244,6 +244,8 @@ pub async fn reply_choices(
             subject: None,
             link: None,
             lines: &lines,
+            // Only the choices are used.
+            tally: None,
         },
         Utc::now(),
     );

@@ -1008,6 +1008,9 @@ pub trait Store: Send + Sync + 'static {
     /// The latest storm a ticket's messages were shown in, if any.
     async fn storm_of_ticket(&self, ticket: TicketId) -> Result<Option<i64>>;
 
+    /// Open and closed tickets among a storm's members (each ticket once, by its status now).
+    async fn storm_tally(&self, storm: i64) -> Result<(usize, usize)>;
+
     /// The storm thread messages that show any of `ticket`'s messages, oldest first.
     async fn storm_batches_of_ticket(&self, ticket: TicketId) -> Result<Vec<StormBatch>>;
 

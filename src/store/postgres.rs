@@ -2385,6 +2385,21 @@ impl Store for PgStore {
         .await?)
     }
 
+    async fn storm_tally(&self, storm: i64) -> Result<(usize, usize)> {
+        let (open, closed): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE t.status <> 'closed'), \
+             COUNT(*) FILTER (WHERE t.status = 'closed') FROM tickets t \
+             WHERE t.id IN (SELECT ticket_id FROM storm_members WHERE storm_id = $1)",
+        )
+        .bind(storm)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            usize::try_from(open).unwrap_or_default(),
+            usize::try_from(closed).unwrap_or_default(),
+        ))
+    }
+
     async fn storm_batches_of_ticket(&self, ticket: TicketId) -> Result<Vec<StormBatch>> {
         sqlx::query(
             "SELECT DISTINCT b.storm_id, b.from_seq, b.upto_seq, b.chat FROM storm_batches b \

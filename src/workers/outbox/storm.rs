@@ -14,9 +14,9 @@ use crate::telemetry::Target;
 
 use super::{CARD_WAIT, Outcome, Services, paced, paced_post, surface};
 
-/// The most messages a storm card reads for its counts, keywords and choices: a storm of more
-/// still counts them all in its total; the rest (rate, newest, top words, open / closed)
-/// describe the latest this many.
+/// The most messages a storm card reads for its rate, newest, keywords and choices: a storm of
+/// more still counts them all in its total and its open / closed tickets (a count in the
+/// store); its top words describe the latest this many.
 const MAX_LINES_READ: i64 = 5_000;
 
 /// Render a posted thread batch again (an erasure changed its members' texts), under the
@@ -117,6 +117,12 @@ pub(super) async fn deliver(
             .await;
     }
     let lines = svc.store.storm_newest(id, MAX_LINES_READ).await?;
+    // A storm larger than what was read: its open and closed tickets are counted in full.
+    let tally = if lines.len() as i64 >= MAX_LINES_READ {
+        Some(svc.store.storm_tally(id).await?)
+    } else {
+        None
+    };
     let mut view = StormView::of(
         StormFacts {
             id,
@@ -126,6 +132,7 @@ pub(super) async fn deliver(
             subject: storm.post.subject.clone(),
             link: storm.post.link.clone(),
             lines: &lines,
+            tally,
         },
         Utc::now(),
     );
