@@ -2042,6 +2042,8 @@ async fn discord_storm(texts: &[&str]) -> (World, String) {
 /// card's thread: their name and text are gone.
 #[tokio::test]
 async fn erasing_a_customer_edits_the_discord_storm_batch_that_showed_them() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
     let texts: Vec<String> = (1..=9).map(|n| format!("private words {n}")).collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let (w, card) = discord_storm(&texts).await;
@@ -2053,6 +2055,18 @@ async fn erasing_a_customer_edits_the_discord_storm_batch_that_showed_them() {
     assert_eq!(shown.len(), 1, "{shown:?}");
     let batch = &shown[0];
     assert_eq!(batch.chat.channel, card, "in the card's thread");
+    // Erasures come late: Discord archived the idle thread, and refuses the first edit.
+    let edit_path = format!("/api/v10/channels/{card}/messages/{}", batch.chat.message);
+    Mock::given(method("PATCH"))
+        .and(path(edit_path.clone()))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"code": 50083, "message": "Thread is archived"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.discord)
+        .await;
     let done = switchboard::workers::erase::erase_customer(
         &*w.store,
         switchboard::core::Network::Facebook,
@@ -2063,14 +2077,12 @@ async fn erasing_a_customer_edits_the_discord_storm_batch_that_showed_them() {
     .unwrap();
     assert_eq!(done.tickets, vec![switchboard::core::TicketId(6)]);
     w.settle().await;
-    let edits = w
-        .take_discord(&format!(
-            "/api/v10/channels/{card}/messages/{}",
-            batch.chat.message
-        ))
-        .await;
-    assert_eq!(edits.len(), 1, "{edits:?}");
-    let content = edits[0].body["content"].as_str().unwrap_or_default();
+    let unarchived = w.take_discord(&format!("/api/v10/channels/{card}")).await;
+    assert_eq!(unarchived.len(), 1);
+    assert_eq!(unarchived[0].body, json!({"archived": false}));
+    let edits = w.take_discord(&edit_path).await;
+    assert_eq!(edits.len(), 2, "refused, then done: {edits:?}");
+    let content = edits[1].body["content"].as_str().unwrap_or_default();
     assert!(
         !content.contains("Fan 6") && !content.contains("private words 6"),
         "{content}"

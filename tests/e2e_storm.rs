@@ -836,6 +836,75 @@ async fn erasing_a_customer_edits_the_storm_batch_that_showed_them() {
     );
 }
 
+/// A batch Slack posted without answering, whose job gave up, is found by the next job
+/// after the customer it showed was erased (the erasure saw no batch to edit): recording it
+/// queues its edit, which shows the comment erased.
+#[tokio::test]
+async fn a_batch_found_after_an_erasure_is_edited() {
+    use wiremock::Mock;
+    use wiremock::matchers::{body_partial_json, method, path};
+    let w = World::with(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+        c.outbox.retry_budget_secs = 0;
+    })
+    .await;
+    let lost = LostBatch::default();
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .and(body_partial_json(
+            json!({"metadata": {"event_type": "switchboard_storm_batch"}}),
+        ))
+        .respond_with(lost.clone())
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    Mock::given(path("/conversations.replies"))
+        .respond_with(lost.clone())
+        .with_priority(1)
+        .mount(&w.slack)
+        .await;
+    w.slack_ok().await;
+    w.graph_ok().await;
+    for n in 1..=6 {
+        w.meta_webhook(&comment(n, POST, &format!("private words {n}")))
+            .await;
+    }
+    w.settle().await;
+    let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
+    assert_eq!(failed.await.unwrap(), 1, "the batch job gave up");
+    let erased = switchboard::workers::erase::erase_customer(
+        &*w.store,
+        switchboard::core::Network::Facebook,
+        &switchboard::core::CustomerId::new("7770005"),
+        &switchboard::core::Actor::System,
+    )
+    .await
+    .unwrap();
+    assert_eq!(erased.tickets, vec![TicketId(5)]);
+    w.settle().await;
+    w.take_slack("/chat.update").await;
+    w.meta_webhook(&comment(7, POST, "private words 7")).await;
+    w.settle().await;
+    let edits: Vec<Seen> = w
+        .take_slack("/chat.update")
+        .await
+        .into_iter()
+        .filter(|u| u.body["metadata"]["event_type"] == json!("switchboard_storm_batch"))
+        .collect();
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    // The message the lookup found (the fake's ts for it).
+    assert_eq!(edits[0].body["ts"], json!("1700000998.000200"));
+    let text = text_of(&edits[0]);
+    assert!(
+        !text.contains("private words 5") && !text.contains("Fan 5"),
+        "{text}"
+    );
+    assert!(text.contains("private words 4"), "{text}");
+}
+
 /// How many times the fake Slack was asked for a thread's replies.
 async fn lookups(w: &World) -> usize {
     w.slack

@@ -2362,16 +2362,15 @@ async fn enqueued_jobs_and_pending_lanes(store: DynStore) {
 /// jobs after it, until one of them finishes as done; other lanes and tickets are apart.
 async fn a_lane_knows_when_its_last_job_gave_up(store: DynStore) {
     let t = open(&store, "c1", "cust1", t0()).await;
-    let other = open(&store, "c2", "cust2", t0()).await;
     for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
         store.finish_job(j.claim(), &[], t0()).await.unwrap();
     }
     let lane = "storm-thread:1";
-    let queue = |ticket, at| {
+    let queue = |at| {
         let store = store.clone();
         async move {
             store
-                .enqueue_job(ticket, lane, &Effect::PostCard, at)
+                .enqueue_job(t.id, lane, &Effect::PostCard, at)
                 .await
                 .unwrap()
         }
@@ -2381,8 +2380,9 @@ async fn a_lane_knows_when_its_last_job_gave_up(store: DynStore) {
         assert_eq!(jobs.len(), 1);
         jobs.remove(0)
     };
-    let first = queue(t.id, at(1)).await;
-    assert_eq!(store.gave_up_before(t.id, lane, first).await.unwrap(), None);
+    // Two give up in a row: the next job hears of the earlier one.
+    let first = queue(at(1)).await;
+    assert_eq!(store.gave_up_before(lane, first).await.unwrap(), None);
     let job = claim_one().await;
     assert!(
         store
@@ -2390,28 +2390,38 @@ async fn a_lane_knows_when_its_last_job_gave_up(store: DynStore) {
             .await
             .unwrap()
     );
-    let second = queue(t.id, at(3)).await;
-    let third = queue(t.id, at(4)).await;
+    let second = queue(at(3)).await;
     assert_eq!(
-        store.gave_up_before(t.id, lane, second).await.unwrap(),
-        Some(at(1)),
-        "the job after the one that gave up"
-    );
-    // Not before the job that gave up, not for another lane or another ticket.
-    assert_eq!(store.gave_up_before(t.id, lane, first).await.unwrap(), None);
-    let elsewhere = store.gave_up_before(t.id, "storm-card:1", second).await;
-    assert_eq!(elsewhere.unwrap(), None);
-    let theirs = store.gave_up_before(other.id, lane, second).await;
-    assert_eq!(theirs.unwrap(), None);
-    // A pending job in between does not count; a job done after it clears it.
-    assert_eq!(
-        store.gave_up_before(t.id, lane, third).await.unwrap(),
+        store.gave_up_before(lane, second).await.unwrap(),
         Some(at(1))
     );
     let job = claim_one().await;
-    assert_eq!(job.id, second);
-    assert!(store.finish_job(job.claim(), &[], at(5)).await.unwrap());
-    assert_eq!(store.gave_up_before(t.id, lane, third).await.unwrap(), None);
+    assert!(
+        store
+            .fail_job(job.claim(), "Slack: 500", at(4))
+            .await
+            .unwrap()
+    );
+    let third = queue(at(5)).await;
+    let fourth = queue(at(6)).await;
+    assert_eq!(
+        store.gave_up_before(lane, third).await.unwrap(),
+        Some(at(1)),
+        "the earliest since the last done"
+    );
+    // Not before the jobs that gave up, not in another lane.
+    assert_eq!(store.gave_up_before(lane, first).await.unwrap(), None);
+    let elsewhere = store.gave_up_before("storm-thread:2", third).await;
+    assert_eq!(elsewhere.unwrap(), None);
+    // A pending job in between does not count; a job done after them clears them.
+    assert_eq!(
+        store.gave_up_before(lane, fourth).await.unwrap(),
+        Some(at(1))
+    );
+    let job = claim_one().await;
+    assert_eq!(job.id, third);
+    assert!(store.finish_job(job.claim(), &[], at(7)).await.unwrap());
+    assert_eq!(store.gave_up_before(lane, fourth).await.unwrap(), None);
 }
 
 /// Cards that could not be posted are remembered per channel and, once a card is posted

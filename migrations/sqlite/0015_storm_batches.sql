@@ -9,3 +9,7 @@ CREATE TABLE storm_batches (
     chat     TEXT    NOT NULL,
     PRIMARY KEY (storm_id, from_seq)
 );
+
+-- Jobs that gave up, by lane: a later job of the lane looks for what they may have done
+-- (`Store::gave_up_before`). Failed jobs are few, so the index stays small.
+CREATE INDEX outbox_failed_lane ON outbox (lane, id) WHERE status = 'failed';

@@ -304,6 +304,12 @@ pub fn storm_thread_lane(storm: i64) -> String {
     format!("storm-thread:{storm}")
 }
 
+/// The lane of a storm's batch edits: apart from its posts, whose next batch is queued only
+/// while nothing waits in their own lane.
+pub fn storm_edit_lane(storm: i64) -> String {
+    format!("storm-edit:{storm}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitOutcome {
     Committed {
@@ -322,9 +328,8 @@ pub enum CommitOutcome {
 pub fn lane_of(ticket: TicketId, effect: &Effect) -> String {
     match effect {
         Effect::StormCard { storm } => storm_card_lane(*storm),
-        Effect::StormThread { storm } | Effect::StormBatchEdit { storm, .. } => {
-            storm_thread_lane(*storm)
-        }
+        Effect::StormThread { storm } => storm_thread_lane(*storm),
+        Effect::StormBatchEdit { storm, .. } => storm_edit_lane(*storm),
         Effect::SendReply { .. } | Effect::Moderate { .. } => format!("network:{ticket}"),
         _ => format!("chat:{ticket}"),
     }
@@ -607,16 +612,11 @@ pub trait Store: Send + Sync + 'static {
     /// True while `lane` has a pending job.
     async fn lane_pending(&self, lane: &str) -> Result<bool>;
 
-    /// When the job of `ticket`'s `lane` that finished last before job `before` was queued,
-    /// if it gave up (failed): whatever it did, it may have done without an answer, and a
-    /// later job of the lane should look for it before doing it again. `None` when the last
-    /// one finished as done, or none has finished.
-    async fn gave_up_before(
-        &self,
-        ticket: TicketId,
-        lane: &str,
-        before: i64,
-    ) -> Result<Option<DateTime<Utc>>>;
+    /// When the earliest of the jobs of `lane` that gave up (failed) before job `before`, since
+    /// the last one done, was queued: whatever they did, they may have done without an
+    /// answer, and a later job of the lane should look for it (since then) before doing it
+    /// again. `None` when the last finished job before `before` was done, or none gave up.
+    async fn gave_up_before(&self, lane: &str, before: i64) -> Result<Option<DateTime<Utc>>>;
 
     /// The oldest due pending job's run time, for readiness (a stuck outbox).
     async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;

@@ -145,13 +145,18 @@ async fn claim_rows(
             .fetch_all(pool)
     };
     let window = limit.saturating_mul(CLAIM_WINDOW);
-    let mut rows = run(sql.window, limit).await?;
-    let seen: i64 = match rows.first() {
+    let window_rows = run(sql.window, limit).await?;
+    let seen: i64 = match window_rows.first() {
         Some(row) => row.try_get("window_rows")?,
         None => 0,
     };
     // The placeholder row of a claim that took nothing.
-    rows.retain(|row| matches!(row.try_get::<Option<i64>, _>("id"), Ok(Some(_))));
+    let mut rows = Vec::with_capacity(window_rows.len());
+    for row in window_rows {
+        if row.try_get::<Option<i64>, _>("id")?.is_some() {
+            rows.push(row);
+        }
+    }
     if (rows.len() as i64) < limit && seen >= window {
         match run(sql.all, limit - rows.len() as i64).await {
             Ok(more) => rows.extend(more),
@@ -1087,6 +1092,29 @@ impl Store for PgStore {
                         .bind(codec::to_json(&b.chat)?)
                         .execute(&mut *tx)
                         .await?;
+                        // Lines read before an erasure, posted (or found posted) after it: the
+                        // erasure saw no batch to edit, so this record queues the edit.
+                        let effect = Effect::StormBatchEdit {
+                            storm: *storm,
+                            from: b.from,
+                        };
+                        sqlx::query(
+                            "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, \
+                             run_at, created_at) SELECT $1, $2, $3, 'pending', 0, $4, $4 \
+                             WHERE EXISTS (SELECT 1 FROM storm_members m \
+                             JOIN messages g ON g.key = m.message_key WHERE m.storm_id = $5 \
+                             AND m.seq BETWEEN $6 AND $7 AND g.text = $8)",
+                        )
+                        .bind(ticket)
+                        .bind(super::storm_edit_lane(*storm))
+                        .bind(codec::to_json(&effect)?)
+                        .bind(now)
+                        .bind(storm)
+                        .bind(b.from)
+                        .bind(upto)
+                        .bind(crate::core::text::ERASED_TEXT)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     let more: bool = sqlx::query_scalar(
                         "SELECT EXISTS (SELECT 1 FROM storm_members \
@@ -1206,27 +1234,20 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
-    async fn gave_up_before(
-        &self,
-        ticket: TicketId,
-        lane: &str,
-        before: i64,
-    ) -> Result<Option<DateTime<Utc>>> {
-        let row = sqlx::query(
-            "SELECT status, created_at FROM outbox WHERE ticket_id = $1 AND lane = $2 \
-             AND id < $3 AND status <> 'pending' ORDER BY id DESC LIMIT 1",
+    async fn gave_up_before(&self, lane: &str, before: i64) -> Result<Option<DateTime<Utc>>> {
+        // Failed jobs are few and indexed by lane (`outbox_failed_lane`); the done jobs after
+        // each are looked for in the id range between.
+        let earliest: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MIN(f.created_at) FROM outbox f \
+             WHERE f.lane = $1 AND f.status = 'failed' AND f.id < $2 \
+             AND NOT EXISTS (SELECT 1 FROM outbox d WHERE d.id > f.id AND d.id < $2 \
+                             AND d.lane = $1 AND d.status = 'done')",
         )
-        .bind(ticket.0)
         .bind(lane)
         .bind(before)
-        .fetch_optional(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        match row {
-            Some(row) if row.try_get::<String, _>("status")? == "failed" => {
-                Ok(Some(row.try_get("created_at")?))
-            }
-            _ => Ok(None),
-        }
+        Ok(earliest)
     }
 
     async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {

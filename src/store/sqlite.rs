@@ -409,6 +409,29 @@ async fn finish_job_on(
                     .bind(codec::to_json(&b.chat)?)
                     .execute(&mut *conn)
                     .await?;
+                    // Lines read before an erasure, posted (or found posted) after it: the
+                    // erasure saw no batch to edit, so this record queues the edit.
+                    let effect = Effect::StormBatchEdit {
+                        storm: *storm,
+                        from: b.from,
+                    };
+                    sqlx::query(
+                        "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, \
+                         created_at) SELECT ?, ?, ?, 'pending', 0, ?, ? WHERE EXISTS (\
+                         SELECT 1 FROM storm_members m JOIN messages g ON g.key = m.message_key \
+                         WHERE m.storm_id = ? AND m.seq BETWEEN ? AND ? AND g.text = ?)",
+                    )
+                    .bind(ticket)
+                    .bind(super::storm_edit_lane(*storm))
+                    .bind(codec::to_json(&effect)?)
+                    .bind(now)
+                    .bind(now)
+                    .bind(storm)
+                    .bind(b.from)
+                    .bind(upto)
+                    .bind(crate::core::text::ERASED_TEXT)
+                    .execute(&mut *conn)
+                    .await?;
                 }
                 let more: bool = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM storm_members WHERE storm_id = ? AND seq > ?)",
@@ -427,6 +450,13 @@ async fn finish_job_on(
     }
     Ok(true)
 }
+
+/// `Store::gave_up_before`: failed jobs are few and indexed by lane (`outbox_failed_lane`);
+/// the done jobs after each are looked for in the id range between.
+const GAVE_UP_BEFORE_SQLITE: &str = "SELECT MIN(f.created_at) FROM outbox f \
+     WHERE f.lane = ?1 AND f.status = 'failed' AND f.id < ?2 \
+     AND NOT EXISTS (SELECT 1 FROM outbox d WHERE d.id > f.id AND d.id < ?2 \
+                     AND d.lane = ?1 AND d.status = 'done')";
 
 /// Deleting one ticket's rows (`ticket_id`), before the ticket itself.
 const DELETE_TICKET_ROWS: [&str; 6] = [
@@ -1245,27 +1275,13 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    async fn gave_up_before(
-        &self,
-        ticket: TicketId,
-        lane: &str,
-        before: i64,
-    ) -> Result<Option<DateTime<Utc>>> {
-        let row = sqlx::query(
-            "SELECT status, created_at FROM outbox WHERE ticket_id = ? AND lane = ? AND id < ? \
-             AND status <> 'pending' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(ticket.0)
-        .bind(lane)
-        .bind(before)
-        .fetch_optional(&self.reader)
-        .await?;
-        match row {
-            Some(row) if row.try_get::<String, _>("status")? == "failed" => {
-                Ok(Some(at(&row, "created_at")?))
-            }
-            _ => Ok(None),
-        }
+    async fn gave_up_before(&self, lane: &str, before: i64) -> Result<Option<DateTime<Utc>>> {
+        let earliest: Option<i64> = sqlx::query_scalar(GAVE_UP_BEFORE_SQLITE)
+            .bind(lane)
+            .bind(before)
+            .fetch_one(&self.reader)
+            .await?;
+        earliest.map(codec::from_micros).transpose()
     }
 
     async fn oldest_due_job(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {

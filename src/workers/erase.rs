@@ -43,14 +43,18 @@ pub async fn erase_customer(
         // So is every thread batch that showed them (once per erasure of the ticket: running
         // the erasure again queues nothing twice).
         for b in store.storm_batches_of_ticket(id).await? {
+            // On the storm's anchor, like its other jobs (its account and channel).
+            let Some(storm) = store.storm(b.storm).await? else {
+                continue;
+            };
             let effect = crate::core::Effect::StormBatchEdit {
                 storm: b.storm,
                 from: b.from,
             };
-            let lane = crate::store::lane_of(id, &effect);
+            let lane = crate::store::lane_of(storm.anchor, &effect);
             let once = format!("erase-batch:{id}:{}:{}", b.storm, b.from);
             store
-                .enqueue_job_once(&once, id, &lane, &effect, chrono::Utc::now())
+                .enqueue_job_once(&once, storm.anchor, &lane, &effect, chrono::Utc::now())
                 .await?;
         }
     }

@@ -321,11 +321,10 @@ impl SurfaceOutbox for Discord {
             return Ok(Outcome::Fail("Discord is not configured".into()));
         };
         let body = render::message(&text::storm_batch(lines));
-        Ok(done(
-            discord
-                .edit_message(&batch.chat.channel, &batch.chat.message, &body)
-                .await,
-        ))
+        // The thread may be archived by now (erasures come late): opened again first.
+        let (thread, message) = (&batch.chat.channel, &batch.chat.message);
+        let edit = || discord.edit_message(thread, message, &body);
+        Ok(done(in_thread(discord, thread, edit).await))
     }
 
     async fn deliver(

@@ -48,6 +48,12 @@ const LOOKUP_RATE_LIMITED: &str = "Slack rate limit (looking for an earlier post
 /// looked for first: an attempt that failed other than by a refused (rate-limited) post, or a
 /// job brought back by `outbox retry` (attempts start again; its last error says why it gave
 /// up, `Slack: …` for a stall or a 5xx).
+fn may_have_posted(job: &Job) -> bool {
+    let last = job.last_error.as_deref();
+    (job.attempts > 1 && last != Some(SLACK_RATE_LIMITED))
+        || last.is_some_and(|e| e.starts_with("Slack: "))
+}
+
 /// A storm thread batch posted as `ts` in the thread of the storm card `card`.
 fn batch_at(card: &ChatRef, from: i64, ts: String) -> crate::store::PostedBatch {
     crate::store::PostedBatch {
@@ -57,12 +63,6 @@ fn batch_at(card: &ChatRef, from: i64, ts: String) -> crate::store::PostedBatch 
             ..card.clone()
         },
     }
-}
-
-fn may_have_posted(job: &Job) -> bool {
-    let last = job.last_error.as_deref();
-    (job.attempts > 1 && last != Some(SLACK_RATE_LIMITED))
-        || last.is_some_and(|e| e.starts_with("Slack: "))
 }
 
 /// A failed lookup for an earlier post (Slack still unwell: looking again later is safer than
@@ -264,9 +264,7 @@ impl SurfaceOutbox for Slack {
         let gave_up = if retried {
             None
         } else {
-            svc.store
-                .gave_up_before(job.ticket, &job.lane, job.id)
-                .await?
+            svc.store.gave_up_before(&job.lane, job.id).await?
         };
         if retried || gave_up.is_some() {
             // Slack has no idempotency key: an attempt it carried out without answering left
