@@ -310,6 +310,7 @@ contract!(
     statistics_count_a_known_history,
     a_storm_is_started_fed_and_ended_with_its_jobs,
     a_stale_storm_write_conflicts_and_writes_nothing,
+    a_batch_recorded_after_an_erasure_queues_its_edit,
     pacing_is_shared_by_concurrent_takers,
 );
 
@@ -2358,8 +2359,9 @@ async fn enqueued_jobs_and_pending_lanes(store: DynStore) {
     assert!(!store.lane_pending(&format!("card:{}", t.id)).await.unwrap());
 }
 
-/// A lane whose last finished job gave up says so (with when that job was queued) to the
-/// jobs after it, until one of them finishes as done; other lanes and tickets are apart.
+/// The jobs of a lane that gave up since its last done one are told (with when the earliest
+/// was queued) to the jobs after them, until one of those finishes as done; other lanes are
+/// apart.
 async fn a_lane_knows_when_its_last_job_gave_up(store: DynStore) {
     let t = open(&store, "c1", "cust1", t0()).await;
     for j in store.claim_jobs(10, t0(), lease()).await.unwrap() {
@@ -2422,6 +2424,33 @@ async fn a_lane_knows_when_its_last_job_gave_up(store: DynStore) {
     assert_eq!(job.id, third);
     assert!(store.finish_job(job.claim(), &[], at(7)).await.unwrap());
     assert_eq!(store.gave_up_before(lane, fourth).await.unwrap(), None);
+    // A done job at or after `before` does not clear what came before it.
+    assert_eq!(
+        store.gave_up_before(lane, third).await.unwrap(),
+        Some(at(1))
+    );
+    // Done, then another gives up: the later one counts.
+    let job = claim_one().await;
+    assert_eq!(job.id, fourth);
+    assert!(
+        store
+            .fail_job(job.claim(), "Slack: 500", at(8))
+            .await
+            .unwrap()
+    );
+    // A job of another lane done meanwhile clears nothing here.
+    let other = store
+        .enqueue_job(t.id, "storm-thread:2", &Effect::PostCard, at(9))
+        .await
+        .unwrap();
+    let job = claim_one().await;
+    assert_eq!(job.id, other);
+    assert!(store.finish_job(job.claim(), &[], at(9)).await.unwrap());
+    let fifth = queue(at(10)).await;
+    assert_eq!(
+        store.gave_up_before(lane, fifth).await.unwrap(),
+        Some(at(6))
+    );
 }
 
 /// Cards that could not be posted are remembered per channel and, once a card is posted
@@ -4586,6 +4615,139 @@ async fn a_storm_is_started_fed_and_ended_with_its_jobs(s: DynStore) {
         .await
         .expect("end");
     assert_eq!(s.post_activity(key).await.expect("read"), None);
+}
+
+/// A thread batch recorded after one of its members was erased (its lines read before the
+/// erasure, or found posted by a lookup) queues its own edit, in the storm's edit lane; a
+/// batch of members nobody erased queues nothing.
+async fn a_batch_recorded_after_an_erasure_queues_its_edit(s: DynStore) {
+    use switchboard::store::{NewStorm, PostedBatch, StormJoin, StormPost};
+    let key = "slack:C1|facebook:page1:page1_post1";
+    open_in_storm(
+        &s,
+        "c1",
+        "u1",
+        at(0),
+        storm_write(None, StormJoin::No, None, vec![at(0)]),
+    )
+    .await;
+    let a = s.post_activity(key).await.expect("read").expect("row");
+    let start = StormJoin::Start(NewStorm {
+        post_key: "facebook:page1:page1_post1".into(),
+        channel: "slack:C1".into(),
+        post: StormPost {
+            subject: None,
+            link: None,
+        },
+    });
+    let m2 = Some(MessageKey::new("in:facebook:post1_c2"));
+    let t2 = committed(
+        open_in_storm(
+            &s,
+            "c2",
+            "u2",
+            at(1),
+            storm_write(Some(a.version), start, m2, vec![at(1)]),
+        )
+        .await,
+    );
+    let a = s.post_activity(key).await.expect("read").expect("row");
+    let storm = a.activity.storm.expect("a storm runs");
+    let joins = StormJoin::Existing(storm);
+    let m3 = Some(MessageKey::new("in:facebook:post1_c3"));
+    let t3 = committed(
+        open_in_storm(
+            &s,
+            "c3",
+            "u3",
+            at(2),
+            storm_write(Some(a.version), joins, m3, vec![at(2)]),
+        )
+        .await,
+    );
+    let lines = s.storm_lines(storm, 0, 100).await.expect("lines");
+    assert_eq!(lines.len(), 2);
+    let jobs = s.claim_jobs(100, at(3), lease()).await.expect("claim");
+    for j in &jobs {
+        let records = match j.effect {
+            Effect::StormCard { .. } => vec![JobRecord::StormCard {
+                storm,
+                chat: chat("9.1"),
+            }],
+            // The first batch shows t2 only, nobody erased: no edit.
+            Effect::StormThread { .. } => vec![JobRecord::StormPosted {
+                storm,
+                upto: lines[0].seq,
+                batch: Some(PostedBatch {
+                    from: lines[0].seq,
+                    chat: chat("9.2"),
+                }),
+            }],
+            _ => vec![],
+        };
+        assert!(
+            s.finish_job(j.claim(), &records, at(3))
+                .await
+                .expect("finish")
+        );
+    }
+    let next = s.claim_jobs(100, at(4), lease()).await.expect("claim");
+    assert_eq!(
+        next.iter().map(|j| &j.effect).collect::<Vec<_>>(),
+        vec![&Effect::StormThread { storm }],
+        "no edit for a batch nobody in it was erased from"
+    );
+    // t3 is erased while the next batch is under way.
+    let ticket = s.ticket(t3).await.expect("read").expect("ticket");
+    let theirs = s.messages(t3).await.expect("messages");
+    let erase = switchboard::core::Event::Erase {
+        actor: switchboard::core::Actor::System,
+        customer_messages: theirs.iter().map(|m| m.key.clone()).collect(),
+    };
+    let decision = decide(Some(&ticket), &erase, at(4)).expect("applies");
+    let target = Target::Existing {
+        id: t3,
+        version: ticket.version,
+    };
+    let erased = s.commit(Commit {
+        target,
+        decision,
+        consumes: Consumes::Nothing,
+        now: at(4),
+        storm: None,
+    });
+    committed(erased.await.expect("commit"));
+    let batch = PostedBatch {
+        from: lines[1].seq,
+        chat: chat("9.3"),
+    };
+    let posted = JobRecord::StormPosted {
+        storm,
+        upto: lines[1].seq,
+        batch: Some(batch),
+    };
+    assert!(
+        s.finish_job(next[0].claim(), &[posted], at(5))
+            .await
+            .expect("finish")
+    );
+    let edits = s.claim_jobs(100, at(6), lease()).await.expect("claim");
+    // (The erasure's own effects, its card's thread copies, are queued too.)
+    assert_eq!(
+        edits
+            .iter()
+            .filter(|j| matches!(j.effect, Effect::StormBatchEdit { .. }))
+            .map(|j| (j.ticket, j.lane.as_str(), &j.effect))
+            .collect::<Vec<_>>(),
+        vec![(
+            t2,
+            switchboard::store::storm_edit_lane(storm).as_str(),
+            &Effect::StormBatchEdit {
+                storm,
+                from: lines[1].seq
+            }
+        )]
+    );
 }
 
 async fn a_stale_storm_write_conflicts_and_writes_nothing(s: DynStore) {

@@ -150,7 +150,8 @@ async fn claim_rows(
         Some(row) => row.try_get("window_rows")?,
         None => 0,
     };
-    // The placeholder row of a claim that took nothing.
+    // The placeholder row of a claim that took nothing. (An id that cannot be read cannot
+    // happen with a BIGINT column; if it did, the claim fails loudly.)
     let mut rows = Vec::with_capacity(window_rows.len());
     for row in window_rows {
         if row.try_get::<Option<i64>, _>("id")?.is_some() {
@@ -1093,7 +1094,9 @@ impl Store for PgStore {
                         .execute(&mut *tx)
                         .await?;
                         // Lines read before an erasure, posted (or found posted) after it: the
-                        // erasure saw no batch to edit, so this record queues the edit.
+                        // erasure saw no batch to edit, so this record queues the edit (also,
+                        // in vain but harmlessly, for lines read after it). A concurrent
+                        // erasure's `touch_storm` waits for this transaction's storm row lock.
                         let effect = Effect::StormBatchEdit {
                             storm: *storm,
                             from: b.from,
@@ -1102,8 +1105,8 @@ impl Store for PgStore {
                             "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, \
                              run_at, created_at) SELECT $1, $2, $3, 'pending', 0, $4, $4 \
                              WHERE EXISTS (SELECT 1 FROM storm_members m \
-                             JOIN messages g ON g.key = m.message_key WHERE m.storm_id = $5 \
-                             AND m.seq BETWEEN $6 AND $7 AND g.text = $8)",
+                             JOIN ticket_history h ON h.ticket_id = m.ticket_id \
+                             WHERE m.storm_id = $5 AND m.seq BETWEEN $6 AND $7 AND h.code = $8)",
                         )
                         .bind(ticket)
                         .bind(super::storm_edit_lane(*storm))
@@ -1112,7 +1115,7 @@ impl Store for PgStore {
                         .bind(storm)
                         .bind(b.from)
                         .bind(upto)
-                        .bind(crate::core::text::ERASED_TEXT)
+                        .bind(crate::core::HistoryKind::Erased.code())
                         .execute(&mut *tx)
                         .await?;
                     }

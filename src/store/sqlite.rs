@@ -410,7 +410,8 @@ async fn finish_job_on(
                     .execute(&mut *conn)
                     .await?;
                     // Lines read before an erasure, posted (or found posted) after it: the
-                    // erasure saw no batch to edit, so this record queues the edit.
+                    // erasure saw no batch to edit, so this record queues the edit (also, in
+                    // vain but harmlessly, for lines read after it).
                     let effect = Effect::StormBatchEdit {
                         storm: *storm,
                         from: b.from,
@@ -418,8 +419,9 @@ async fn finish_job_on(
                     sqlx::query(
                         "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, \
                          created_at) SELECT ?, ?, ?, 'pending', 0, ?, ? WHERE EXISTS (\
-                         SELECT 1 FROM storm_members m JOIN messages g ON g.key = m.message_key \
-                         WHERE m.storm_id = ? AND m.seq BETWEEN ? AND ? AND g.text = ?)",
+                         SELECT 1 FROM storm_members m \
+                         JOIN ticket_history h ON h.ticket_id = m.ticket_id \
+                         WHERE m.storm_id = ? AND m.seq BETWEEN ? AND ? AND h.code = ?)",
                     )
                     .bind(ticket)
                     .bind(super::storm_edit_lane(*storm))
@@ -429,7 +431,7 @@ async fn finish_job_on(
                     .bind(storm)
                     .bind(b.from)
                     .bind(upto)
-                    .bind(crate::core::text::ERASED_TEXT)
+                    .bind(crate::core::HistoryKind::Erased.code())
                     .execute(&mut *conn)
                     .await?;
                 }

@@ -41,20 +41,29 @@ pub async fn erase_customer(
             store.touch_storm(storm, chrono::Utc::now()).await?;
         }
         // So is every thread batch that showed them (once per erasure of the ticket: running
-        // the erasure again queues nothing twice).
-        for b in store.storm_batches_of_ticket(id).await? {
-            // On the storm's anchor, like its other jobs (its account and channel).
-            let Some(storm) = store.storm(b.storm).await? else {
-                continue;
+        // the erasure again queues nothing twice), in every storm they were part of.
+        let batches = store.storm_batches_of_ticket(id).await?;
+        let mut storms: Vec<i64> = batches.iter().map(|b| b.storm).collect();
+        storms.dedup();
+        for storm in storms {
+            // An earlier storm's card showed them too.
+            store.touch_storm(storm, chrono::Utc::now()).await?;
+        }
+        for b in batches {
+            // On the storm's anchor, like its other jobs (its account and channel); on the
+            // erased ticket when retention took the anchor.
+            let anchor = match store.storm(b.storm).await? {
+                Some(s) if store.ticket(s.anchor).await?.is_some() => s.anchor,
+                _ => id,
             };
             let effect = crate::core::Effect::StormBatchEdit {
                 storm: b.storm,
                 from: b.from,
             };
-            let lane = crate::store::lane_of(storm.anchor, &effect);
+            let lane = crate::store::lane_of(anchor, &effect);
             let once = format!("erase-batch:{id}:{}:{}", b.storm, b.from);
             store
-                .enqueue_job_once(&once, storm.anchor, &lane, &effect, chrono::Utc::now())
+                .enqueue_job_once(&once, anchor, &lane, &effect, chrono::Utc::now())
                 .await?;
         }
     }
