@@ -978,8 +978,6 @@ async fn channel_and_team_notices_and_the_undo_window() {
 
 #[tokio::test]
 async fn an_archived_thread_is_unarchived_and_the_edit_retried() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, ResponseTemplate};
     let w = discord_world(|_| {}).await;
     w.discord_ok("").await;
     new_comment(&w).await;
@@ -1007,18 +1005,11 @@ async fn an_archived_thread_is_unarchived_and_the_edit_retried() {
     w.take_discord_matching("^/api/v10/channels/").await;
     // Discord archived the idle thread: the first edit is refused.
     let thread_message = "1000000000000200002";
-    Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/api/v10/channels/{CARD}/messages/{thread_message}"
-        )))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"code": 50083, "message": "Thread is archived"})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&w.discord)
-        .await;
+    refuse_first_edit_as_archived(
+        &w,
+        &format!("/api/v10/channels/{CARD}/messages/{thread_message}"),
+    )
+    .await;
     let edited = comment_webhook("901_3", "1234567890321_9", "5550001", "Jane", "hello??")
         .replace("\"verb\":\"add\"", "\"verb\":\"edited\"");
     assert!(edited.contains("edited"));
@@ -2042,8 +2033,6 @@ async fn discord_storm(texts: &[&str]) -> (World, String) {
 /// card's thread: their name and text are gone.
 #[tokio::test]
 async fn erasing_a_customer_edits_the_discord_storm_batch_that_showed_them() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, ResponseTemplate};
     let texts: Vec<String> = (1..=9).map(|n| format!("private words {n}")).collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let (w, card) = discord_storm(&texts).await;
@@ -2057,16 +2046,7 @@ async fn erasing_a_customer_edits_the_discord_storm_batch_that_showed_them() {
     assert_eq!(batch.chat.channel, card, "in the card's thread");
     // Erasures come late: Discord archived the idle thread, and refuses the first edit.
     let edit_path = format!("/api/v10/channels/{card}/messages/{}", batch.chat.message);
-    Mock::given(method("PATCH"))
-        .and(path(edit_path.clone()))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"code": 50083, "message": "Thread is archived"})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&w.discord)
-        .await;
+    refuse_first_edit_as_archived(&w, &edit_path).await;
     let done = switchboard::workers::erase::erase_customer(
         &*w.store,
         switchboard::core::Network::Facebook,
@@ -2093,6 +2073,23 @@ async fn erasing_a_customer_edits_the_discord_storm_batch_that_showed_them() {
     assert_eq!((batch.from, batch.upto), (batch.upto, batch.upto));
     assert!(content.contains("(#6)"), "{content}");
     assert!(!content.contains("private words"), "{content}");
+}
+
+/// Discord archived the idle thread: the first edit of the message at `api_path` is refused
+/// (50083), later ones go to the fake's usual answer.
+async fn refuse_first_edit_as_archived(w: &World, api_path: &str) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    Mock::given(method("PATCH"))
+        .and(path(api_path))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"code": 50083, "message": "Thread is archived"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.discord)
+        .await;
 }
 
 /// A click on the storm card `card` (in `DCHANNEL`).

@@ -606,16 +606,19 @@ impl wiremock::Respond for LostBatch {
     }
 }
 
-/// Slack posts a thread batch but the answer is lost: the retry finds the batch by its
-/// metadata in the thread instead of posting those comments again.
-#[tokio::test]
-async fn a_storm_batch_slack_posted_without_answering_is_not_posted_twice() {
+/// A storm world (batches of five) whose fake Slack carries out the first thread batch post
+/// but answers 500 (`LostBatch`), and lists that batch in the thread when asked; `budget`: the
+/// outbox's retry budget in seconds (0: a failed job gives up at once).
+async fn lost_batch_world(budget: Option<u64>) -> World {
     use wiremock::Mock;
     use wiremock::matchers::{body_partial_json, method, path};
     let w = World::with(|c| {
         c.storm.enabled = true;
         c.storm.threshold = 3;
         c.storm.batch_max = 5;
+        if let Some(secs) = budget {
+            c.outbox.retry_budget_secs = secs;
+        }
     })
     .await;
     let lost = LostBatch::default();
@@ -630,12 +633,20 @@ async fn a_storm_batch_slack_posted_without_answering_is_not_posted_twice() {
         .mount(&w.slack)
         .await;
     Mock::given(path("/conversations.replies"))
-        .respond_with(lost.clone())
+        .respond_with(lost)
         .with_priority(1)
         .mount(&w.slack)
         .await;
     w.slack_ok().await;
     w.graph_ok().await;
+    w
+}
+
+/// Slack posts a thread batch but the answer is lost: the retry finds the batch by its
+/// metadata in the thread instead of posting those comments again.
+#[tokio::test]
+async fn a_storm_batch_slack_posted_without_answering_is_not_posted_twice() {
+    let w = lost_batch_world(None).await;
     for n in 1..=6 {
         w.meta_webhook(&comment(n, POST, "so good")).await;
     }
@@ -700,33 +711,7 @@ async fn a_storm_batch_slack_posted_without_answering_is_not_posted_twice() {
 /// thread first (its lane's last job gave up) and does not post those comments again.
 #[tokio::test]
 async fn a_storm_batch_whose_job_gave_up_is_not_posted_again_by_the_next_job() {
-    use wiremock::Mock;
-    use wiremock::matchers::{body_partial_json, method, path};
-    let w = World::with(|c| {
-        c.storm.enabled = true;
-        c.storm.threshold = 3;
-        c.storm.batch_max = 5;
-        c.outbox.retry_budget_secs = 0;
-    })
-    .await;
-    let lost = LostBatch::default();
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .and(body_partial_json(
-            json!({"metadata": {"event_type": "switchboard_storm_batch"}}),
-        ))
-        .respond_with(lost.clone())
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&w.slack)
-        .await;
-    Mock::given(path("/conversations.replies"))
-        .respond_with(lost.clone())
-        .with_priority(1)
-        .mount(&w.slack)
-        .await;
-    w.slack_ok().await;
-    w.graph_ok().await;
+    let w = lost_batch_world(Some(0)).await;
     for n in 1..=6 {
         w.meta_webhook(&comment(n, POST, "so good")).await;
     }
@@ -841,33 +826,7 @@ async fn erasing_a_customer_edits_the_storm_batch_that_showed_them() {
 /// queues its edit, which shows the comment erased.
 #[tokio::test]
 async fn a_batch_found_after_an_erasure_is_edited() {
-    use wiremock::Mock;
-    use wiremock::matchers::{body_partial_json, method, path};
-    let w = World::with(|c| {
-        c.storm.enabled = true;
-        c.storm.threshold = 3;
-        c.storm.batch_max = 5;
-        c.outbox.retry_budget_secs = 0;
-    })
-    .await;
-    let lost = LostBatch::default();
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .and(body_partial_json(
-            json!({"metadata": {"event_type": "switchboard_storm_batch"}}),
-        ))
-        .respond_with(lost.clone())
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&w.slack)
-        .await;
-    Mock::given(path("/conversations.replies"))
-        .respond_with(lost.clone())
-        .with_priority(1)
-        .mount(&w.slack)
-        .await;
-    w.slack_ok().await;
-    w.graph_ok().await;
+    let w = lost_batch_world(Some(0)).await;
     for n in 1..=6 {
         w.meta_webhook(&comment(n, POST, &format!("private words {n}")))
             .await;

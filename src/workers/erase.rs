@@ -35,20 +35,19 @@ pub async fn erase_customer(
     for id in store.customer_tickets(network, customer).await? {
         done.payloads += erase_ticket(store, id, actor).await?;
         done.tickets.push(id);
-        // A storm card shows its newest comments and top words: it is rendered again without
-        // theirs.
-        if let Some(storm) = store.storm_of_ticket(id).await? {
+        // A storm card shows its newest comments and top words: the card of every storm they
+        // were part of (their latest, and those whose thread showed them) is rendered again
+        // without theirs.
+        let batches = store.storm_batches_of_ticket(id).await?;
+        let mut storms: Vec<i64> = batches.iter().map(|b| b.storm).collect();
+        storms.extend(store.storm_of_ticket(id).await?);
+        storms.sort_unstable();
+        storms.dedup();
+        for storm in storms {
             store.touch_storm(storm, chrono::Utc::now()).await?;
         }
         // So is every thread batch that showed them (once per erasure of the ticket: running
-        // the erasure again queues nothing twice), in every storm they were part of.
-        let batches = store.storm_batches_of_ticket(id).await?;
-        let mut storms: Vec<i64> = batches.iter().map(|b| b.storm).collect();
-        storms.dedup();
-        for storm in storms {
-            // An earlier storm's card showed them too.
-            store.touch_storm(storm, chrono::Utc::now()).await?;
-        }
+        // the erasure again queues nothing twice).
         for b in batches {
             // On the storm's anchor, like its other jobs (its account and channel); on the
             // erased ticket when retention took the anchor.
