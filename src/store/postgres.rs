@@ -11,7 +11,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::{QueryBuilder, Row};
 
 use super::codec::{self, RawMessage};
@@ -34,15 +36,18 @@ const MAX_CONNECTIONS: u32 = 10;
 /// connection. Measured (docs/benchmarks.md): 1 batch at a time ~1,500–2,000 events/s, 2 →
 /// 2,190/s, 4 → 3,509/s, 8 → 3,198/s with a shorter tail.
 const INGEST_CONNECTIONS: u32 = 4;
+/// Connections kept for the workers' claims (inbox and outbox), planned with the ordered
+/// index walk forced (see `claim_options`).
+const CLAIM_CONNECTIONS: u32 = 2;
 
 /// `claim_inbox` and `claim_jobs` look first at this many oldest pending rows per row asked
 /// for.
 const CLAIM_WINDOW: i64 = 8;
 
 /// Claim up to `$3` inbox rows among the `$4` oldest pending ones not in flight. The window
-/// is an ordered scan of the pending index that stops early, where a search of the whole
-/// queue reads (and checks the lane of) every pending row before sorting: 15 ms against 2 ms
-/// with 8,800 pending, measured. Rows in flight are left out of the window: the worker's own
+/// is an ordered walk of the pending index that stops early (on the claim connections, see
+/// `claim_options`), where a search of the whole queue reads (and checks the lane of) every
+/// pending row before sorting: 15 ms against 2 ms with 8,800 pending, measured. Rows in flight are left out of the window: the worker's own
 /// claims sit at the head of the queue, and counting them left a window of nothing to claim.
 /// Every row also carries `window_rows`, how many rows the window held (one row of NULLs
 /// carries it when nothing was claimed): a window that was not full saw the whole queue.
@@ -72,7 +77,9 @@ const CLAIM_INBOX_ALL: &str = "UPDATE inbox SET attempts = attempts + 1, claim =
      RETURNING id, source, dedupe_key, payload, attempts, received_at, lane, claim";
 
 /// Claim up to `$3` outbox jobs among the `$4` oldest pending ones not in flight, with
-/// `window_rows` (see `CLAIM_INBOX_WINDOW`).
+/// `window_rows` (see `CLAIM_INBOX_WINDOW`). `OFFSET 0` keeps the lane check a lookup per
+/// candidate: flattened into an anti-join, with statistics that saw nothing pending, it read
+/// every pending job once per candidate (1.7 ms each with 5,000 pending, measured).
 const CLAIM_JOBS_WINDOW: &str = "WITH c AS MATERIALIZED (SELECT id FROM outbox \
          WHERE status = 'pending' AND (locked_until IS NULL OR locked_until <= $2) \
          ORDER BY id LIMIT $4), \
@@ -82,7 +89,8 @@ const CLAIM_JOBS_WINDOW: &str = "WITH c AS MATERIALIZED (SELECT id FROM outbox \
          WHERE o.status = 'pending' AND o.run_at <= $2 \
            AND (o.locked_until IS NULL OR o.locked_until <= $2) \
            AND NOT EXISTS (SELECT 1 FROM outbox p \
-                           WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
+                           WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id \
+                           OFFSET 0) \
          ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) \
      RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error) \
      SELECT w.window_rows, u.* FROM (SELECT COUNT(*) AS window_rows FROM c) w LEFT JOIN u ON TRUE";
@@ -94,7 +102,8 @@ const CLAIM_JOBS_ALL: &str = "UPDATE outbox SET attempts = attempts + 1, claim =
          WHERE o.status = 'pending' AND o.run_at <= $2 \
            AND (o.locked_until IS NULL OR o.locked_until <= $2) \
            AND NOT EXISTS (SELECT 1 FROM outbox p \
-                           WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id) \
+                           WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id \
+                           OFFSET 0) \
            AND $4::bigint IS NOT NULL \
          ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) \
      RETURNING id, ticket_id, lane, effect, attempts, created_at, budget_from, claim, last_error";
@@ -133,11 +142,8 @@ async fn claim_rows(
 ) -> Result<Vec<PgRow>> {
     let until = codec::add_lease(now, lease)?;
     let run = |statement: &'static str, limit: i64| {
+        // Prepared once per connection, one generic plan (`claim_options`).
         sqlx::query(statement)
-            // Planned with its values each time: a cached generic plan of these statements
-            // (the window size unknown) scanned the whole queue, seconds with 20,000 pending
-            // jobs, measured.
-            .persistent(false)
             .bind(until)
             .bind(t(now))
             .bind(limit)
@@ -174,6 +180,26 @@ pub struct PgStore {
     pool: PgPool,
     /// `Store::insert_inbox` only.
     ingest: PgPool,
+    /// `claim_inbox` and `claim_jobs` only (`claim_options`).
+    claims: PgPool,
+}
+
+/// The claim connections' planner settings. A claim wants the oldest pending rows: an
+/// ordered walk of the pending index that stops after a few rows. Queue tables' statistics
+/// lag their bursts (analysed when everything was processed, or never), so the planner,
+/// expecting a handful of pending rows, chose a bitmap scan of *every* pending row and a sort:
+/// 2.2 ms per claim with ~8,000 pending, the workers' most expensive statement (measured with
+/// `pg_stat_statements`, docs/benchmarks.md). Without bitmap and sequential scans, and with
+/// sorts priced out, the plans left are ordered index walks whatever the statistics say, so
+/// one generic plan serves every claim: planning each claim cost more than running it
+/// (~1 ms against ~0.4 ms).
+fn claim_options(url: &str) -> Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(url)?.options([
+        ("enable_bitmapscan", "off"),
+        ("enable_seqscan", "off"),
+        ("enable_sort", "off"),
+        ("plan_cache_mode", "force_generic_plan"),
+    ]))
 }
 
 impl PgStore {
@@ -187,7 +213,15 @@ impl PgStore {
             .max_connections(INGEST_CONNECTIONS)
             .connect(url)
             .await?;
-        Ok(Self { pool, ingest })
+        let claims = PgPoolOptions::new()
+            .max_connections(CLAIM_CONNECTIONS)
+            .connect_with(claim_options(url)?)
+            .await?;
+        Ok(Self {
+            pool,
+            ingest,
+            claims,
+        })
     }
 
     /// The underlying pool (tests, admin commands).
@@ -641,7 +675,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<InboxRow>> {
-        let rows = claim_rows(&self.pool, &CLAIM_INBOX, limit, now, lease).await?;
+        let rows = claim_rows(&self.claims, &CLAIM_INBOX, limit, now, lease).await?;
         let mut claimed = rows
             .iter()
             .map(|row| {
@@ -998,7 +1032,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<Job>> {
-        let rows = claim_rows(&self.pool, &CLAIM_JOBS, limit, now, lease).await?;
+        let rows = claim_rows(&self.claims, &CLAIM_JOBS, limit, now, lease).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
             match job_from_row(row) {

@@ -39,10 +39,13 @@ pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
     // Rows of different lanes are processed concurrently (a stalled directory lookup holds
     // back only its own lane); rows of one lane one at a time, in order (the claim query).
     super::run_pool(
-        "inbox",
-        &svc.wake_inbox,
-        poll,
-        INBOX_CONCURRENCY,
+        super::Pool {
+            name: "inbox",
+            wake: &svc.wake_inbox,
+            poll,
+            capacity: INBOX_CONCURRENCY,
+            pressed: || svc.inbox.pressed(),
+        },
         shutdown,
         |free| claim(&svc, free as i64),
         move |row: InboxRow| {

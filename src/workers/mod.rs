@@ -314,22 +314,43 @@ impl Services {
 /// never holds back the others; ordering within a lane comes from the claim query. When idle,
 /// wait for a wake-up, the poll interval or a finished task. On shutdown, stop claiming and
 /// wait for the items in flight; the caller bounds that wait and abandons what is left (its
-/// claims expire and any worker takes the items again).
-pub(crate) async fn run_pool<T, C, CF, W, WF>(
-    name: &'static str,
-    wake: &Notify,
-    poll: Duration,
-    capacity: usize,
+/// claims expire and any worker takes the items again). While `pressed()` (acknowledgements
+/// queueing, see `InboxWriter::pressed`) the pool claims only when nothing of its own is in
+/// flight: it keeps going, one item at a time, and leaves the CPU to the acknowledgements.
+/// What a [`run_pool`] loop works with.
+pub(crate) struct Pool<'a, P> {
+    /// For the logs.
+    pub name: &'static str,
+    /// Notified when there may be work.
+    pub wake: &'a Notify,
+    /// Longest wait for work without a wake-up.
+    pub poll: Duration,
+    /// Items in flight at most.
+    pub capacity: usize,
+    /// Whether acknowledgements are queueing (then one item at a time).
+    pub pressed: P,
+}
+
+pub(crate) async fn run_pool<T, P, C, CF, W, WF>(
+    pool: Pool<'_, P>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     mut claim: C,
     work: W,
 ) where
     T: Send + 'static,
+    P: Fn() -> bool,
     C: FnMut(usize) -> CF,
     CF: std::future::Future<Output = anyhow::Result<Vec<T>>>,
     W: Fn(T) -> WF,
     WF: std::future::Future<Output = ()> + Send + 'static,
 {
+    let Pool {
+        name,
+        wake,
+        poll,
+        capacity,
+        pressed,
+    } = pool;
     let capacity = capacity.max(1);
     let mut running = tokio::task::JoinSet::new();
     loop {
@@ -339,6 +360,7 @@ pub(crate) async fn run_pool<T, C, CF, W, WF>(
         // Every finished task leaves before counting: a claim then takes as many rows as have
         // finished (one claim, one commit), not one row per turn.
         while running.try_join_next().is_some() {}
+        let capacity = if pressed() { 1 } else { capacity };
         let free = capacity.saturating_sub(running.len());
         let mut claimed = 0;
         if free > 0 {
@@ -388,6 +410,81 @@ pub fn backoff(attempt: i32, base: Duration, cap: Duration, floor: Option<Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// Counts the pool's items in flight and the most seen at once.
+    #[derive(Default)]
+    struct Flight {
+        now: AtomicUsize,
+        peak: AtomicUsize,
+        done: AtomicUsize,
+    }
+
+    #[tokio::test]
+    async fn a_pressed_pool_takes_one_item_at_a_time_and_resumes_after() {
+        let pressed = AtomicBool::new(true);
+        let flight = Arc::new(Flight::default());
+        let left = AtomicUsize::new(12);
+        let wake = Notify::new();
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let pool = run_pool(
+            Pool {
+                name: "test",
+                wake: &wake,
+                poll: Duration::from_millis(5),
+                capacity: 4,
+                pressed: || pressed.load(Ordering::SeqCst),
+            },
+            shutdown,
+            |free| {
+                let mut n = 0;
+                while n < free && left.load(Ordering::SeqCst) > 0 {
+                    left.fetch_sub(1, Ordering::SeqCst);
+                    n += 1;
+                }
+                async move { Ok(vec![(); n]) }
+            },
+            |()| {
+                let f = flight.clone();
+                async move {
+                    let now = f.now.fetch_add(1, Ordering::SeqCst) + 1;
+                    f.peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    f.now.fetch_sub(1, Ordering::SeqCst);
+                    f.done.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        );
+        let drive = async {
+            let wait_done = |n: usize| {
+                let f = flight.clone();
+                async move {
+                    while f.done.load(Ordering::SeqCst) < n {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                }
+            };
+            wait_done(4).await;
+            assert_eq!(
+                flight.peak.load(Ordering::SeqCst),
+                1,
+                "one at a time while pressed"
+            );
+            pressed.store(false, Ordering::SeqCst);
+            wait_done(12).await;
+            assert!(
+                flight.peak.load(Ordering::SeqCst) >= 3,
+                "the whole capacity once released: {}",
+                flight.peak.load(Ordering::SeqCst)
+            );
+            let _ = stop.send(true);
+        };
+        tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(pool, drive) })
+            .await
+            .expect("the pool finished its items and stopped");
+    }
 
     #[test]
     fn backoff_doubles_caps_and_honours_retry_after() {

@@ -131,10 +131,13 @@ pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
     let capacity = usize::try_from(svc.config.outbox.batch_size).unwrap_or(1);
     let work_svc = svc.clone();
     super::run_pool(
-        "outbox",
-        &svc.wake_outbox,
-        poll,
-        capacity,
+        super::Pool {
+            name: "outbox",
+            wake: &svc.wake_outbox,
+            poll,
+            capacity,
+            pressed: || svc.inbox.pressed(),
+        },
         shutdown,
         |free| claim(&svc, free as i64),
         move |job: Job| {
