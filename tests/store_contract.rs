@@ -4863,3 +4863,88 @@ async fn pacing_is_shared_by_concurrent_takers(s: DynStore) {
     assert_eq!(taken.len(), 3, "{taken:?}");
     assert!(taken.windows(2).all(|w| w[1] - w[0] >= gap), "{taken:?}");
 }
+
+/// Rows the scans of `table` produced in an `EXPLAIN (ANALYZE, FORMAT JSON)` plan node and
+/// below (rows × loops).
+fn rows_scanned(node: &serde_json::Value, table: &str) -> i64 {
+    let own = if node["Relation Name"] == table {
+        node["Actual Rows"].as_i64().unwrap_or(0) * node["Actual Loops"].as_i64().unwrap_or(1)
+    } else {
+        0
+    };
+    let below: i64 = node["Plans"]
+        .as_array()
+        .map(|plans| plans.iter().map(|p| rows_scanned(p, table)).sum())
+        .unwrap_or(0);
+    own + below
+}
+
+/// Postgres plans a claim as a bounded walk even with statistics taken while the queue was
+/// empty (as after a quiet period): a window of rows that are all behind their lane must not
+/// send the walk through every pending row. Counted in rows the claim's generic plan (on a
+/// claims connection's settings) scanned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_claims_walk_a_bounded_part_of_a_stale_queue() {
+    let Some(db) = pg_db().await else { return };
+    let outcome = tokio::spawn({
+        let store = db.store.clone();
+        let url = db.db.url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+            sqlx::raw_sql("ANALYZE inbox")
+                .execute(&mut conn)
+                .await
+                .expect("analyze");
+            // 20 rows in one lane at the head, then 3,000 more.
+            let mut rows: Vec<NewInbox> = (0..20)
+                .map(|i| NewInbox {
+                    lane: Some("ticket:1".into()),
+                    ..inbox(&format!("l{i:02}"))
+                })
+                .collect();
+            rows.extend((0..3000).map(|i| inbox(&format!("r{i:04}"))));
+            store.insert_inbox(&rows, t0()).await.expect("insert");
+            // The lane's first row in flight: the next window (rows 2–9) is all behind it.
+            let first = store.claim_inbox(1, t0(), lease()).await.expect("claim");
+            assert_eq!(first[0].dedupe_key, "l00");
+            sqlx::raw_sql(switchboard::store::postgres::CLAIM_SETTINGS)
+                .execute(&mut conn)
+                .await
+                .expect("settings");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "PREPARE w(timestamptz, timestamptz, bigint, bigint) AS {}",
+                switchboard::store::postgres::CLAIM_INBOX_WINDOW
+            )))
+            .execute(&mut conn)
+            .await
+            .expect("prepare");
+            let now = at(1).to_rfc3339();
+            let until = at(61).to_rfc3339();
+            let mut tx = conn.begin().await.expect("begin");
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE w('{until}', '{now}', 1, 8)"
+            )))
+            .fetch_one(&mut *tx)
+            .await
+            .expect("explain");
+            // A `json` value: its text, whatever the wire format.
+            let text: String = sqlx::Row::try_get_unchecked(&row, 0).expect("plan text");
+            let plan: serde_json::Value = serde_json::from_str(&text).expect("plan json");
+            tx.rollback().await.expect("rollback");
+            let walked = rows_scanned(&plan[0]["Plan"], "inbox");
+            assert!(
+                walked < 200,
+                "the window claim walked {walked} inbox rows: {}",
+                serde_json::to_string_pretty(&plan).unwrap_or_default()
+            );
+            // Nothing of the window was claimable; the whole queue finds a row of another lane.
+            let next = store.claim_inbox(1, at(1), lease()).await.expect("claim");
+            assert_eq!(next[0].dedupe_key, "r0000");
+        }
+    })
+    .await;
+    db.drop_database().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

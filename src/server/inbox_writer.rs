@@ -18,9 +18,9 @@ const QUEUE_DEPTH: usize = 4096;
 /// Rows committed in one transaction at most.
 const MAX_BATCH_ROWS: usize = 512;
 /// Requests waiting for their commit at once from which the writer counts as pressed (see
-/// [`InboxWriter::pressed`]). Measured on 2 cores, 32 clients as fast as they can, Postgres,
-/// workers on: 4 → 5,979 and 8 → 6,232 acknowledgements/s, against ~2,600/s never pressed;
-/// SQLite at a steady 2,000/s is not held back by it (docs/benchmarks.md).
+/// [`InboxWriter::pressed`]). Tried on 2 cores, 32 clients as fast as they can, Postgres,
+/// workers on: 4 → 5,979 and 8 → 6,232 acknowledgements/s in one run each, against ~2,600/s
+/// never pressed (docs/benchmarks.md).
 pub const PRESSED_AT: usize = 8;
 /// How long the writer stays pressed after a request last found it so: the count of waiting
 /// requests swings from one request to the next, and without a hold (threshold 12) the
@@ -70,13 +70,16 @@ impl Pressure {
         let now_waiting = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
         if now_waiting >= self.at {
             self.pressed_at
-                .store(self.now_ms().saturating_add(1), Ordering::Relaxed);
+                .fetch_max(self.now_ms().saturating_add(1), Ordering::Relaxed);
         }
         Waiting(self.clone())
     }
 
-    /// Whether requests piled up within the last `hold`.
+    /// Whether requests are piled up now, or were within the last `hold`.
     pub fn pressed(&self) -> bool {
+        if self.waiting.load(Ordering::Relaxed) >= self.at {
+            return true;
+        }
         let last = self.pressed_at.load(Ordering::Relaxed);
         let hold = u64::try_from(self.hold.as_millis()).unwrap_or(u64::MAX);
         last != 0 && self.now_ms() < last.saturating_add(hold)
@@ -170,7 +173,7 @@ mod tests {
 
     #[test]
     fn requests_piling_up_press_the_writer_for_the_hold() {
-        let hold = Duration::from_millis(40);
+        let hold = Duration::from_millis(300);
         let p = Arc::new(Pressure::new(3, hold));
         assert!(!p.pressed(), "nothing waited yet");
         let a = p.arrive();
@@ -178,13 +181,21 @@ mod tests {
         assert!(!p.pressed(), "two waiting, three press");
         let c = p.arrive();
         assert!(p.pressed(), "three waiting");
-        drop((a, b, c));
+        drop(a);
+        assert!(p.pressed(), "two still waiting, within the hold");
+        drop((b, c));
         assert!(p.pressed(), "held after they are answered");
-        std::thread::sleep(hold + Duration::from_millis(20));
+        std::thread::sleep(hold + Duration::from_millis(30));
         assert!(!p.pressed(), "released after the hold");
         // Answered requests no longer count: two more do not press again.
-        let _d = p.arrive();
-        let _e = p.arrive();
+        let d = p.arrive();
+        let e = p.arrive();
         assert!(!p.pressed());
+        // Requests still piled up press the writer however long ago they arrived.
+        let f = p.arrive();
+        std::thread::sleep(hold + Duration::from_millis(30));
+        assert!(p.pressed(), "three still waiting after the hold");
+        drop((d, e, f));
+        assert!(!p.pressed(), "answered, and the hold is over");
     }
 }

@@ -11,9 +11,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::{QueryBuilder, Row};
 
 use super::codec::{self, RawMessage};
@@ -37,7 +36,7 @@ const MAX_CONNECTIONS: u32 = 10;
 /// 2,190/s, 4 → 3,509/s, 8 → 3,198/s with a shorter tail.
 const INGEST_CONNECTIONS: u32 = 4;
 /// Connections kept for the workers' claims (inbox and outbox), planned with the ordered
-/// index walk forced (see `claim_options`).
+/// index walk forced (see `CLAIM_SETTINGS`).
 const CLAIM_CONNECTIONS: u32 = 2;
 
 /// `claim_inbox` and `claim_jobs` look first at this many oldest pending rows per row asked
@@ -46,18 +45,23 @@ const CLAIM_WINDOW: i64 = 8;
 
 /// Claim up to `$3` inbox rows among the `$4` oldest pending ones not in flight. The window
 /// is an ordered walk of the pending index that stops early (on the claim connections, see
-/// `claim_options`), where a search of the whole queue reads (and checks the lane of) every
+/// `CLAIM_SETTINGS`), where a search of the whole queue reads (and checks the lane of) every
 /// pending row before sorting: 15 ms against 2 ms with 8,800 pending, measured. Rows in flight are left out of the window: the worker's own
 /// claims sit at the head of the queue, and counting them left a window of nothing to claim.
 /// Every row also carries `window_rows`, how many rows the window held (one row of NULLs
 /// carries it when nothing was claimed): a window that was not full saw the whole queue.
-const CLAIM_INBOX_WINDOW: &str = "WITH c AS MATERIALIZED (SELECT id FROM inbox \
+/// `id <= MAX(c.id)` bounds the walk: ordered by id without a sort, the join may walk the
+/// pending index and would go on past the window when the window holds fewer claimable rows
+/// than asked for (rows waiting for a retry, or behind their lane).
+#[doc(hidden)]
+pub const CLAIM_INBOX_WINDOW: &str = "WITH c AS MATERIALIZED (SELECT id FROM inbox \
          WHERE processed_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
          ORDER BY id LIMIT $4), \
      u AS (UPDATE inbox SET attempts = attempts + 1, claim = claim + 1, \
      locked_until = $1 WHERE id IN (SELECT i.id \
          FROM c JOIN inbox i ON i.id = c.id \
          WHERE i.processed_at IS NULL AND i.run_at <= $2 \
+           AND i.id <= (SELECT MAX(id) FROM c) \
            AND (i.locked_until IS NULL OR i.locked_until <= $2) \
            AND (i.lane IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p \
                 WHERE p.lane = i.lane AND p.processed_at IS NULL AND p.id < i.id)) \
@@ -87,6 +91,7 @@ const CLAIM_JOBS_WINDOW: &str = "WITH c AS MATERIALIZED (SELECT id FROM outbox \
      locked_until = $1, budget_from = COALESCE(budget_from, $2) WHERE id IN (SELECT o.id \
          FROM c JOIN outbox o ON o.id = c.id \
          WHERE o.status = 'pending' AND o.run_at <= $2 \
+           AND o.id <= (SELECT MAX(id) FROM c) \
            AND (o.locked_until IS NULL OR o.locked_until <= $2) \
            AND NOT EXISTS (SELECT 1 FROM outbox p \
                            WHERE p.lane = o.lane AND p.status = 'pending' AND p.id < o.id \
@@ -142,7 +147,7 @@ async fn claim_rows(
 ) -> Result<Vec<PgRow>> {
     let until = codec::add_lease(now, lease)?;
     let run = |statement: &'static str, limit: i64| {
-        // Prepared once per connection, one generic plan (`claim_options`).
+        // Prepared once per connection, one generic plan (`CLAIM_SETTINGS`).
         sqlx::query(statement)
             .bind(until)
             .bind(t(now))
@@ -180,7 +185,7 @@ pub struct PgStore {
     pool: PgPool,
     /// `Store::insert_inbox` only.
     ingest: PgPool,
-    /// `claim_inbox` and `claim_jobs` only (`claim_options`).
+    /// `claim_inbox` and `claim_jobs` only (`CLAIM_SETTINGS`).
     claims: PgPool,
 }
 
@@ -189,18 +194,15 @@ pub struct PgStore {
 /// lag their bursts (analysed when everything was processed, or never), so the planner,
 /// expecting a handful of pending rows, chose a bitmap scan of *every* pending row and a sort:
 /// 2.2 ms per claim with ~8,000 pending, the workers' most expensive statement (measured with
-/// `pg_stat_statements`, docs/benchmarks.md). Without bitmap and sequential scans, and with
-/// sorts priced out, the plans left are ordered index walks whatever the statistics say, so
+/// `pg_stat_statements`, docs/benchmarks.md). With bitmap and sequential scans and sorts
+/// priced out, the planner is steered to ordered index walks however stale the statistics, so
 /// one generic plan serves every claim: planning each claim cost more than running it
-/// (~1 ms against ~0.4 ms).
-fn claim_options(url: &str) -> Result<PgConnectOptions> {
-    Ok(PgConnectOptions::from_str(url)?.options([
-        ("enable_bitmapscan", "off"),
-        ("enable_seqscan", "off"),
-        ("enable_sort", "off"),
-        ("plan_cache_mode", "force_generic_plan"),
-    ]))
-}
+/// (~1 ms against ~0.4 ms). (`enable_*` are cost penalties, not bans: the claim statements are
+/// written so that the walks are bounded, see `CLAIM_INBOX_WINDOW`.) Set after connecting
+/// rather than as startup options, which connection poolers such as PgBouncer refuse or drop.
+#[doc(hidden)]
+pub const CLAIM_SETTINGS: &str = "SET enable_bitmapscan = off; SET enable_seqscan = off; \
+     SET enable_sort = off; SET plan_cache_mode = force_generic_plan";
 
 impl PgStore {
     /// Connect to the database `url` names (`postgres://…`). Does not migrate.
@@ -215,7 +217,13 @@ impl PgStore {
             .await?;
         let claims = PgPoolOptions::new()
             .max_connections(CLAIM_CONNECTIONS)
-            .connect_with(claim_options(url)?)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql(CLAIM_SETTINGS).execute(conn).await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
             .await?;
         Ok(Self {
             pool,

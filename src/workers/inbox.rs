@@ -45,6 +45,7 @@ pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {
             poll,
             capacity: INBOX_CONCURRENCY,
             pressed: || svc.inbox.pressed(),
+            stalled_after: super::PRESSED_STALLED_AFTER,
         },
         shutdown,
         |free| claim(&svc, free as i64),

@@ -22,6 +22,7 @@ pub mod suggestions;
 pub mod tokens;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -309,14 +310,11 @@ impl Services {
     }
 }
 
-/// The loop shared by the queue workers: keep up to `capacity` claimed items in flight, each
-/// in its own task, and claim more as soon as a slot frees, so one slow item (a stalled call)
-/// never holds back the others; ordering within a lane comes from the claim query. When idle,
-/// wait for a wake-up, the poll interval or a finished task. On shutdown, stop claiming and
-/// wait for the items in flight; the caller bounds that wait and abandons what is left (its
-/// claims expire and any worker takes the items again). While `pressed()` (acknowledgements
-/// queueing, see `InboxWriter::pressed`) the pool claims only when nothing of its own is in
-/// flight: it keeps going, one item at a time, and leaves the CPU to the acknowledgements.
+/// How long an item may be in flight before a pressed pool stops counting it against its one
+/// slot: a stalled call (up to `http.timeout_secs`) must not hold back every other lane
+/// while a burst is being acknowledged. Items usually take a few ms.
+pub const PRESSED_STALLED_AFTER: Duration = Duration::from_secs(1);
+
 /// What a [`run_pool`] loop works with.
 pub(crate) struct Pool<'a, P> {
     /// For the logs.
@@ -329,8 +327,19 @@ pub(crate) struct Pool<'a, P> {
     pub capacity: usize,
     /// Whether acknowledgements are queueing (then one item at a time).
     pub pressed: P,
+    /// While pressed, an item in flight this long no longer takes the one slot.
+    pub stalled_after: Duration,
 }
 
+/// The loop shared by the queue workers: keep up to `capacity` claimed items in flight, each
+/// in its own task, and claim more as soon as a slot frees, so one slow item (a stalled call)
+/// never holds back the others; ordering within a lane comes from the claim query. When idle,
+/// wait for a wake-up, the poll interval or a finished task. On shutdown, stop claiming and
+/// wait for the items in flight; the caller bounds that wait and abandons what is left (its
+/// claims expire and any worker takes the items again). While `pressed()` (acknowledgements
+/// queueing, see `InboxWriter::pressed`) the pool claims only when none of its items has been
+/// in flight for less than `stalled_after`: it keeps going, one item at a time, and leaves the
+/// CPU to the acknowledgements, and a stalled call still does not hold back the other lanes.
 pub(crate) async fn run_pool<T, P, C, CF, W, WF>(
     pool: Pool<'_, P>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -350,9 +359,12 @@ pub(crate) async fn run_pool<T, P, C, CF, W, WF>(
         poll,
         capacity,
         pressed,
+        stalled_after,
     } = pool;
     let capacity = capacity.max(1);
     let mut running = tokio::task::JoinSet::new();
+    // Items in flight for less than `stalled_after`.
+    let fresh = Arc::new(AtomicUsize::new(0));
     loop {
         if *shutdown.borrow() {
             break;
@@ -360,15 +372,19 @@ pub(crate) async fn run_pool<T, P, C, CF, W, WF>(
         // Every finished task leaves before counting: a claim then takes as many rows as have
         // finished (one claim, one commit), not one row per turn.
         while running.try_join_next().is_some() {}
-        let capacity = if pressed() { 1 } else { capacity };
-        let free = capacity.saturating_sub(running.len());
+        let mut free = capacity.saturating_sub(running.len());
+        if pressed() && fresh.load(Ordering::SeqCst) > 0 {
+            free = 0;
+        } else if pressed() {
+            free = free.min(1);
+        }
         let mut claimed = 0;
         if free > 0 {
             match claim(free).await {
                 Ok(items) => {
                     for item in items {
                         claimed += 1;
-                        running.spawn(work(item));
+                        running.spawn(fresh_while(work(item), Fresh::new(&fresh), stalled_after));
                     }
                 }
                 Err(e) => {
@@ -387,6 +403,37 @@ pub(crate) async fn run_pool<T, P, C, CF, W, WF>(
         }
     }
     while running.join_next().await.is_some() {}
+}
+
+/// Counts one item as fresh until dropped.
+struct Fresh(Arc<AtomicUsize>);
+
+impl Fresh {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Run `work`, counted as fresh for at most `stalled_after`.
+async fn fresh_while<F: std::future::Future<Output = ()>>(
+    work: F,
+    fresh: Fresh,
+    stalled_after: Duration,
+) {
+    tokio::pin!(work);
+    tokio::select! {
+        () = &mut work => return,
+        () = tokio::time::sleep(stalled_after) => {}
+    }
+    drop(fresh);
+    work.await;
 }
 
 /// Exponential backoff for `attempt` (1-based), capped, with ±20 % jitter so a crowd of
@@ -423,6 +470,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stalled_item_does_not_hold_back_a_pressed_pool() {
+        // Item 0 stalls for 400 ms; items 1–3 take 5 ms each. Pressed throughout.
+        let left = AtomicUsize::new(4);
+        let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let wake = Notify::new();
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let pool = run_pool(
+            Pool {
+                name: "test",
+                wake: &wake,
+                poll: Duration::from_millis(5),
+                capacity: 4,
+                pressed: || true,
+                stalled_after: Duration::from_millis(30),
+            },
+            shutdown,
+            |free| {
+                let mut items = Vec::new();
+                while items.len() < free && left.load(Ordering::SeqCst) > 0 {
+                    items.push(4 - left.fetch_sub(1, Ordering::SeqCst));
+                }
+                async move { Ok(items) }
+            },
+            |item: usize| {
+                let finished = finished.clone();
+                async move {
+                    let took = if item == 0 { 400 } else { 5 };
+                    tokio::time::sleep(Duration::from_millis(took)).await;
+                    finished.lock().expect("lock").push(item);
+                }
+            },
+        );
+        let drive = async {
+            while finished.lock().expect("lock").len() < 4 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let _ = stop.send(true);
+        };
+        tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(pool, drive) })
+            .await
+            .expect("the pool finished its items and stopped");
+        assert_eq!(
+            *finished.lock().expect("lock"),
+            vec![1, 2, 3, 0],
+            "the others went past the stalled item"
+        );
+    }
+
+    #[tokio::test]
     async fn a_pressed_pool_takes_one_item_at_a_time_and_resumes_after() {
         let pressed = AtomicBool::new(true);
         let flight = Arc::new(Flight::default());
@@ -436,6 +532,7 @@ mod tests {
                 poll: Duration::from_millis(5),
                 capacity: 4,
                 pressed: || pressed.load(Ordering::SeqCst),
+                stalled_after: Duration::from_secs(10),
             },
             shutdown,
             |free| {
