@@ -373,10 +373,13 @@ pub(crate) async fn run_pool<T, P, C, CF, W, WF>(
         // finished (one claim, one commit), not one row per turn.
         while running.try_join_next().is_some() {}
         let mut free = capacity.saturating_sub(running.len());
-        if pressed() && fresh.load(Ordering::SeqCst) > 0 {
-            free = 0;
-        } else if pressed() {
-            free = free.min(1);
+        if pressed() {
+            // One slot, taken by any item not yet stalled.
+            free = if fresh.load(Ordering::SeqCst) > 0 {
+                0
+            } else {
+                free.min(1)
+            };
         }
         let mut claimed = 0;
         if free > 0 {
@@ -458,8 +461,7 @@ pub fn backoff(attempt: i32, base: Duration, cap: Duration, floor: Option<Durati
 mod tests {
     use super::*;
 
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicBool;
 
     /// Counts the pool's items in flight and the most seen at once.
     #[derive(Default)]
@@ -467,6 +469,27 @@ mod tests {
         now: AtomicUsize,
         peak: AtomicUsize,
         done: AtomicUsize,
+    }
+
+    /// A pool of 4 that polls every 5 ms.
+    fn test_pool<P>(wake: &Notify, pressed: P, stalled_after: Duration) -> Pool<'_, P> {
+        Pool {
+            name: "test",
+            wake,
+            poll: Duration::from_millis(5),
+            capacity: 4,
+            pressed,
+            stalled_after,
+        }
+    }
+
+    /// Up to `free` of the items `left` of `total`, numbered 0, 1, … from the first handed out.
+    fn take(left: &AtomicUsize, total: usize, free: usize) -> Vec<usize> {
+        let mut items = Vec::new();
+        while items.len() < free && left.load(Ordering::SeqCst) > 0 {
+            items.push(total - left.fetch_sub(1, Ordering::SeqCst));
+        }
+        items
     }
 
     #[tokio::test]
@@ -477,20 +500,10 @@ mod tests {
         let wake = Notify::new();
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let pool = run_pool(
-            Pool {
-                name: "test",
-                wake: &wake,
-                poll: Duration::from_millis(5),
-                capacity: 4,
-                pressed: || true,
-                stalled_after: Duration::from_millis(30),
-            },
+            test_pool(&wake, || true, Duration::from_millis(30)),
             shutdown,
             |free| {
-                let mut items = Vec::new();
-                while items.len() < free && left.load(Ordering::SeqCst) > 0 {
-                    items.push(4 - left.fetch_sub(1, Ordering::SeqCst));
-                }
+                let items = take(&left, 4, free);
                 async move { Ok(items) }
             },
             |item: usize| {
@@ -526,24 +539,17 @@ mod tests {
         let wake = Notify::new();
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let pool = run_pool(
-            Pool {
-                name: "test",
-                wake: &wake,
-                poll: Duration::from_millis(5),
-                capacity: 4,
-                pressed: || pressed.load(Ordering::SeqCst),
-                stalled_after: Duration::from_secs(10),
-            },
+            test_pool(
+                &wake,
+                || pressed.load(Ordering::SeqCst),
+                Duration::from_secs(10),
+            ),
             shutdown,
             |free| {
-                let mut n = 0;
-                while n < free && left.load(Ordering::SeqCst) > 0 {
-                    left.fetch_sub(1, Ordering::SeqCst);
-                    n += 1;
-                }
-                async move { Ok(vec![(); n]) }
+                let items = take(&left, 12, free);
+                async move { Ok(items) }
             },
-            |()| {
+            |_: usize| {
                 let f = flight.clone();
                 async move {
                     let now = f.now.fetch_add(1, Ordering::SeqCst) + 1;
