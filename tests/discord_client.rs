@@ -196,3 +196,49 @@ async fn errors_are_classified() {
     // Removing a reaction that is not there is done.
     assert_eq!(c.remove_reaction("1", "2", "⏳").await, Ok(()));
 }
+
+/// `messages_since` asks for the messages after the snowflake of its moment, 100 a page, and
+/// pages on from the newest id it got (Discord lists a page newest first) while pages are full.
+#[tokio::test]
+async fn messages_since_pages_forward_from_a_time_snowflake() {
+    use wiremock::matchers::query_param;
+    let (s, c) = client().await;
+    let since = chrono::DateTime::parse_from_rfc3339("2016-04-30T11:18:25.796Z")
+        .expect("time")
+        .to_utc();
+    let first = switchboard::chat::discord::client::snowflake_at(since);
+    assert_eq!(first, 175_928_847_298_985_984);
+    let page = |from: u64, n: u64| {
+        // Newest first.
+        let msgs: Vec<_> = (0..n)
+            .rev()
+            .map(|i| {
+                json!({"id": (from + 1 + i).to_string(), "channel_id": "7", "type": 0,
+                       "content": format!("m{i}"), "author": {"id": "42", "bot": true}})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(msgs)
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/v10/channels/7/messages"))
+        .and(query_param("after", first.to_string()))
+        .and(query_param("limit", "100"))
+        .respond_with(page(first, 100))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v10/channels/7/messages"))
+        .and(query_param("after", (first + 100).to_string()))
+        .respond_with(page(first + 100, 3))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let got = c.messages_since("7", since).await.expect("listed");
+    assert_eq!(got.len(), 103);
+    // Oldest first, whatever order the pages came in.
+    assert_eq!(got[0].id, (first + 1).to_string());
+    assert_eq!(got[102].id, (first + 103).to_string());
+    assert_eq!(got[0].author, "42");
+    assert_eq!(got[0].content, "m0");
+}

@@ -1841,9 +1841,13 @@ async fn a_burst_becomes_a_storm_embed_and_close_all_asks_first() {
     let storm = w.store.storm(1).await.unwrap().expect("storm");
     let card = storm.card.expect("storm card recorded").message;
     // Every storm comment in the card's thread once; the hostile one inert.
-    let batches = w
+    // The posts (a retry's look for an earlier batch reads the same path, without a body).
+    let batches: Vec<Seen> = w
         .take_discord(&format!("/api/v10/channels/{card}/messages"))
-        .await;
+        .await
+        .into_iter()
+        .filter(|b| !b.body.is_null())
+        .collect();
     let all: String = batches
         .iter()
         .map(|b| b.body["content"].as_str().unwrap_or_default().to_string())
@@ -1859,7 +1863,8 @@ async fn a_burst_becomes_a_storm_embed_and_close_all_asks_first() {
     assert!(
         batches
             .iter()
-            .all(|b| b.body["allowed_mentions"]["parse"] == json!([]))
+            .all(|b| b.body["allowed_mentions"]["parse"] == json!([])),
+        "{batches:?}"
     );
 
     // "Close all" without the role: refused, nothing stored.
@@ -2538,5 +2543,154 @@ async fn storm_modals_from_another_channel_are_refused() {
         let state = w.store.ticket(TicketId(t)).await.unwrap().unwrap().state;
         assert_eq!(state.assignee, None);
         assert!(!state.moderation.hidden);
+    }
+}
+
+// ---- storm batches Discord posted without answering ---------------------------------------------
+
+/// A Discord storm world (batches of five, a zero retry budget: a failed job gives up at once)
+/// on the database at `db`, whose fake Discord creates the first thread batch but answers
+/// 502, dating what it creates `backdate` ago; comments #1–#6 on one post, the storm from #4.
+async fn lost_batch_storm(
+    db: String,
+    dir: Option<tempfile::TempDir>,
+    backdate: chrono::Duration,
+) -> World {
+    let w = discord_world_in(db, dir, |c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+        c.outbox.retry_budget_secs = 0;
+    })
+    .await;
+    w.discord_ok("").await;
+    w.discord_lost_batches
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    *w.discord_backdate.lock().expect("lock") = backdate;
+    for n in 1..=6 {
+        w.meta_webhook(&storm_comment(n)).await;
+    }
+    w.settle().await;
+    let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
+    assert_eq!(failed.await.unwrap(), 1, "the batch job gave up");
+    w
+}
+
+fn storm_comment(n: u32) -> String {
+    comment_webhook(
+        &format!("901_2{n}"),
+        "1234567890321_77",
+        &format!("555100{n}"),
+        &format!("Fan {n}"),
+        &format!("fan {n} says hi"),
+    )
+}
+
+/// The storm card's thread, and what was posted in it (message bodies, in order) and looked
+/// up in it (the `after` of each listing).
+async fn storm_thread(w: &World) -> (String, Vec<String>, Vec<String>) {
+    let storm = w.store.storm(1).await.unwrap().expect("storm");
+    let thread = storm.card.expect("storm card").message;
+    let at = format!("/api/v10/channels/{thread}/messages");
+    let all = w.discord.received_requests().await.unwrap_or_default();
+    let on = |m: &str| {
+        all.iter()
+            .filter(|r| r.url.path() == at && r.method.as_str() == m)
+            .collect::<Vec<_>>()
+    };
+    let posts = on("POST")
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            body["content"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    let lookups = on("GET")
+        .iter()
+        .map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "after")
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    (thread, posts, lookups)
+}
+
+/// Discord creates a thread batch but its answer is lost, and the job gives up at once: the
+/// storm's next batch job finds that batch in the thread by its heading (Discord keeps the
+/// nonce only minutes) and posts only what it did not show.
+#[tokio::test]
+async fn a_storm_batch_discord_posted_without_answering_is_not_posted_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let w = lost_batch_storm(db, Some(dir), chrono::Duration::zero()).await;
+    let (_, posts, lookups) = storm_thread(&w).await;
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].starts_with("3 comments, #4 to #6\n"), "{posts:?}");
+    assert!(lookups.is_empty(), "it gave up at once, without looking");
+
+    w.meta_webhook(&storm_comment(7)).await;
+    w.settle().await;
+    let (_, posts, lookups) = storm_thread(&w).await;
+    assert!(!lookups.is_empty(), "the next job looked in the thread");
+    let all = posts.join("\n");
+    for t in 4..=7 {
+        assert_eq!(all.matches(&format!("(#{t})")).count(), 1, "#{t}: {all}");
+    }
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts[1].starts_with("1 comment, #7\n"), "{posts:?}");
+    // The batch found is recorded (an erasure can edit it), and every line counts as shown.
+    let storm = w.store.storm(1).await.unwrap().expect("storm");
+    let shown = w.store.storm_batches_of_ticket(TicketId(5)).await.unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].chat.channel, storm.card.expect("card").message);
+    let newest = w.store.storm_newest(1, 10).await.unwrap();
+    let last = newest.iter().map(|l| l.seq).max().expect("lines");
+    assert_eq!(storm.posted_upto, last);
+    assert_eq!(
+        w.store
+            .count_jobs(switchboard::store::JobStatus::Pending)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// The give-up was long ago (ten minutes; Discord's nonce has expired): the next job looks
+/// from when the job that gave up began, not from its own start, and still finds the batch.
+#[tokio::test]
+async fn a_batch_from_a_give_up_long_ago_is_found_from_when_that_job_began() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let ago = chrono::Duration::minutes(10);
+    let w = lost_batch_storm(db.clone(), Some(dir), ago).await;
+    // What is created from now on is dated now; the job that gave up began ten minutes ago.
+    *w.discord_backdate.lock().expect("lock") = chrono::Duration::zero();
+    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
+    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
+        .bind(ago.num_microseconds().expect("micros"))
+        .execute(&pool)
+        .await
+        .expect("age the job");
+    assert_eq!(aged.rows_affected(), 1);
+    pool.close().await;
+
+    w.meta_webhook(&storm_comment(7)).await;
+    w.settle().await;
+    let (_, posts, lookups) = storm_thread(&w).await;
+    // Looked from before the job that gave up began (less the minute of slack).
+    let after: u64 = lookups[0].parse().expect("a snowflake");
+    let from = chrono::DateTime::from_timestamp_millis((after >> 22) as i64 + 1_420_070_400_000)
+        .expect("time");
+    let age = chrono::Utc::now() - from;
+    assert!(
+        age > ago && age < ago + chrono::Duration::minutes(2),
+        "{age}"
+    );
+    let all = posts.join("\n");
+    for t in 4..=7 {
+        assert_eq!(all.matches(&format!("(#{t})")).count(), 1, "#{t}: {all}");
     }
 }

@@ -555,11 +555,18 @@ async fn a_storm_card_slack_made_without_answering_is_found_not_posted_twice() {
 }
 
 /// A fake Slack that carries out a thread batch's first post but answers 500 (the answer lost
-/// on the way back), and then lists that reply in `conversations.replies`, metadata included
-/// only when asked for, as Slack does.
+/// on the way back), and then lists that reply in `conversations.replies` (only replies at or
+/// after `oldest`), metadata included only when asked for, as Slack does. The reply's `ts` is
+/// when it was posted, less `backdate`.
 #[derive(Clone, Default)]
 struct LostBatch {
-    posted: std::sync::Arc<std::sync::Mutex<Option<serde_json::Value>>>,
+    posted: std::sync::Arc<std::sync::Mutex<Option<(serde_json::Value, String)>>>,
+    backdate: chrono::Duration,
+}
+
+/// A Slack `ts` for a moment.
+fn slack_ts(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}.{:06}", at.timestamp(), at.timestamp_subsec_micros())
 }
 
 impl wiremock::Respond for LostBatch {
@@ -568,9 +575,16 @@ impl wiremock::Respond for LostBatch {
             return wiremock::ResponseTemplate::new(500);
         };
         if req.url.path() == "/chat.postMessage" {
-            *posted = serde_json::from_slice(&req.body).ok();
+            let ts = slack_ts(chrono::Utc::now() - self.backdate);
+            *posted = serde_json::from_slice(&req.body).ok().map(|b| (b, ts));
             return wiremock::ResponseTemplate::new(500).set_body_string("upstream error");
         }
+        let oldest: f64 = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "oldest")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0.0);
         let metadata = req
             .url
             .query_pairs()
@@ -583,17 +597,21 @@ impl wiremock::Respond for LostBatch {
             .unwrap_or_default();
         let mut messages = vec![json!({"type": "message", "user": "UBOT", "bot_id": "BBOT",
             "text": "Comment storm", "ts": thread, "thread_ts": thread, "reply_count": 1})];
-        // Another app's reply in the thread, its metadata of its own shape.
+        // Another app's reply in the thread, just now, its metadata of its own shape.
         let mut other = json!({"type": "message", "user": "UOTHER", "bot_id": "BOTHER",
-            "text": "poll", "ts": "1700000998.000100", "thread_ts": thread});
+            "text": "poll", "ts": slack_ts(chrono::Utc::now()), "thread_ts": thread});
         if metadata {
             other["metadata"] =
                 json!({"event_type": "poll_app", "event_payload": {"votes": 5, "by": {"a": 1}}});
         }
         messages.push(other);
-        if let Some(p) = posted.as_ref().filter(|p| p["thread_ts"] == json!(thread)) {
+        let since = |ts: &str| ts.parse::<f64>().is_ok_and(|t| t >= oldest);
+        if let Some((p, ts)) = posted
+            .as_ref()
+            .filter(|(p, ts)| p["thread_ts"] == json!(thread) && since(ts))
+        {
             let mut reply = json!({"type": "message", "user": "UBOT", "bot_id": "BBOT",
-                "text": p["text"], "ts": "1700000998.000200", "thread_ts": thread});
+                "text": p["text"], "ts": ts, "thread_ts": thread});
             if metadata {
                 reply["metadata"] = p["metadata"].clone();
             }
@@ -610,9 +628,21 @@ impl wiremock::Respond for LostBatch {
 /// but answers 500 (`LostBatch`), and lists that batch in the thread when asked; `budget`: the
 /// outbox's retry budget in seconds (0: a failed job gives up at once).
 async fn lost_batch_world(budget: Option<u64>) -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    lost_batch_world_in(db, Some(dir), budget, chrono::Duration::zero()).await
+}
+
+/// [`lost_batch_world`] on the database at `db`, the lost batch dated `backdate` ago.
+async fn lost_batch_world_in(
+    db: String,
+    dir: Option<tempfile::TempDir>,
+    budget: Option<u64>,
+    backdate: chrono::Duration,
+) -> World {
     use wiremock::Mock;
     use wiremock::matchers::{body_partial_json, method, path};
-    let w = World::with(|c| {
+    let w = World::start(db, dir, |c| {
         c.storm.enabled = true;
         c.storm.threshold = 3;
         c.storm.batch_max = 5;
@@ -621,7 +651,10 @@ async fn lost_batch_world(budget: Option<u64>) -> World {
         }
     })
     .await;
-    let lost = LostBatch::default();
+    let lost = LostBatch {
+        backdate,
+        ..LostBatch::default()
+    };
     Mock::given(method("POST"))
         .and(path("/chat.postMessage"))
         .and(body_partial_json(
@@ -743,6 +776,48 @@ async fn a_storm_batch_whose_job_gave_up_is_not_posted_again_by_the_next_job() {
     }
 }
 
+/// The give-up was ten minutes ago: the next batch job looks in the thread from when the job
+/// that gave up began (less a minute), not from its own start, and finds the batch there.
+#[tokio::test]
+async fn a_batch_from_a_give_up_long_ago_is_looked_for_from_when_that_job_began() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let ago = chrono::Duration::minutes(10);
+    let w = lost_batch_world_in(db.clone(), Some(dir), Some(0), ago).await;
+    for n in 1..=6 {
+        w.meta_webhook(&comment(n, POST, "so good")).await;
+    }
+    w.settle().await;
+    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
+    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
+        .bind(ago.num_microseconds().expect("micros"))
+        .execute(&pool)
+        .await
+        .expect("age the job that gave up");
+    assert_eq!(aged.rows_affected(), 1, "the batch job gave up");
+    pool.close().await;
+    w.meta_webhook(&comment(7, POST, "so good")).await;
+    w.settle().await;
+    assert!(lookups(&w).await > 0, "the next job looked in the thread");
+    let storm = storm_id(&w, 4).await;
+    let card = storm_card_ts(&w, storm).await;
+    let thread: String = w
+        .take_slack("/chat.postMessage")
+        .await
+        .iter()
+        .filter(|p| p.body["thread_ts"] == json!(card))
+        .map(text_of)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for t in 4..=7 {
+        assert_eq!(
+            thread.matches(&format!("(#{t})")).count(),
+            1,
+            "#{t}: {thread}"
+        );
+    }
+}
+
 /// Erasing a customer whose comment a storm thread batch showed edits that batch (and only
 /// that one): their name and text are gone from it, the others' stay, nothing is posted again.
 #[tokio::test]
@@ -854,8 +929,11 @@ async fn a_batch_found_after_an_erasure_is_edited() {
         .filter(|u| u.body["metadata"]["event_type"] == json!("switchboard_storm_batch"))
         .collect();
     assert_eq!(edits.len(), 1, "{edits:?}");
-    // The message the lookup found (the fake's ts for it).
-    assert_eq!(edits[0].body["ts"], json!("1700000998.000200"));
+    // The message the lookup found (the fake's ts for it, recorded as the batch's).
+    let shown = w.store.storm_batches_of_ticket(TicketId(4)).await.unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(edits[0].body["ts"], json!(shown[0].chat.message));
+    assert_ne!(shown[0].chat.message, storm_card_ts(&w, 1).await);
     let text = text_of(&edits[0]);
     assert!(
         !text.contains("private words 5") && !text.contains("Fan 5"),

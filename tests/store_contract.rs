@@ -311,6 +311,7 @@ contract!(
     a_storm_is_started_fed_and_ended_with_its_jobs,
     a_stale_storm_write_conflicts_and_writes_nothing,
     a_batch_recorded_after_an_erasure_queues_its_edit,
+    an_ended_storm_is_forgotten_with_its_batches_once_its_tickets_are_purged,
     pacing_is_shared_by_concurrent_takers,
 );
 
@@ -4747,6 +4748,110 @@ async fn a_batch_recorded_after_an_erasure_queues_its_edit(s: DynStore) {
                 from: lines[1].seq
             }
         )]
+    );
+}
+
+/// An ended storm is kept while any of its tickets is (the card's "open as card" and bulk
+/// actions still reach them); once retention has purged them all and the storm ended long
+/// enough ago, it is forgotten with the thread batches it recorded.
+async fn an_ended_storm_is_forgotten_with_its_batches_once_its_tickets_are_purged(s: DynStore) {
+    use switchboard::store::{NewStorm, PostedBatch, StormJoin, StormPost};
+    let key = "slack:C1|facebook:page1:page1_post1";
+    let calm = storm_write(None, StormJoin::No, None, vec![at(0)]);
+    let t1 = committed(open_in_storm(&s, "c1", "u1", at(0), calm).await);
+    let a = s.post_activity(key).await.expect("read").expect("row");
+    let start = StormJoin::Start(NewStorm {
+        post_key: "facebook:page1:page1_post1".into(),
+        channel: "slack:C1".into(),
+        post: StormPost {
+            subject: None,
+            link: None,
+        },
+    });
+    let m2 = Some(MessageKey::new("in:facebook:post1_c2"));
+    let joined = storm_write(Some(a.version), start, m2, vec![at(1)]);
+    let t2 = committed(open_in_storm(&s, "c2", "u2", at(1), joined).await);
+    let storm = s
+        .post_activity(key)
+        .await
+        .expect("read")
+        .expect("row")
+        .activity
+        .storm
+        .expect("a storm runs");
+    let lines = s.storm_lines(storm, 0, 100).await.expect("lines");
+    assert_eq!(lines.iter().map(|l| l.ticket).collect::<Vec<_>>(), vec![t2]);
+    let from = lines[0].seq;
+    for j in s.claim_jobs(100, at(2), lease()).await.expect("claim") {
+        let records = match j.effect {
+            Effect::StormCard { .. } => vec![JobRecord::StormCard {
+                storm,
+                chat: chat("9.1"),
+            }],
+            Effect::StormThread { .. } => vec![JobRecord::StormPosted {
+                storm,
+                upto: from,
+                batch: Some(PostedBatch {
+                    from,
+                    chat: chat("9.2"),
+                }),
+            }],
+            _ => vec![],
+        };
+        assert!(
+            s.finish_job(j.claim(), &records, at(2))
+                .await
+                .expect("finish")
+        );
+    }
+    assert_eq!(
+        s.end_quiet_storms(at(10), at(-100), at(10))
+            .await
+            .expect("end"),
+        vec![storm]
+    );
+    finish_all_jobs(&s, at(11)).await;
+    let kept = |s: DynStore| async move {
+        (
+            s.storm(storm).await.expect("read").is_some(),
+            s.storm_batch(storm, from).await.expect("read").is_some(),
+        )
+    };
+    // Ended long before the cut, but its ticket is still there: kept, batch and all.
+    s.end_quiet_storms(at(20), at(1_000), at(20))
+        .await
+        .expect("end");
+    assert_eq!(kept(s.clone()).await, (true, true));
+
+    // Retention: the storm's ticket is closed, archived and purged (the calm one stays open,
+    // and a newer ticket keeps the numbering).
+    open(&s, "c9", "u9", at(25)).await;
+    let ticket = get(&s, t2).await;
+    let closed = apply_ok(&s, Some(&ticket), close_event(), at(30)).await;
+    let archive = Event::Archive {
+        after_days: 42,
+        quiet_since: at(200),
+    };
+    let archived = apply_ok(&s, Some(&closed), archive, at(300)).await;
+    assert!(archived.state.archived.is_some());
+    finish_all_jobs(&s, at(301)).await;
+    assert_eq!(s.purge_archived(at(400), 10).await.expect("purge"), 1);
+    assert!(s.ticket(t1).await.expect("read").is_some());
+    // Not yet past the cut: kept.
+    s.end_quiet_storms(at(500), at(5), at(500))
+        .await
+        .expect("end");
+    assert_eq!(kept(s.clone()).await, (true, true));
+    // Past it: forgotten, with its batch.
+    s.end_quiet_storms(at(600), at(550), at(600))
+        .await
+        .expect("end");
+    assert_eq!(kept(s.clone()).await, (false, false));
+    assert!(
+        s.storm_batches_of_ticket(t2)
+            .await
+            .expect("batches")
+            .is_empty()
     );
 }
 

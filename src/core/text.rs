@@ -2441,6 +2441,45 @@ pub fn storm_batch(lines: &[super::storm::StormLine]) -> Rich {
     batch
 }
 
+/// The first line of a storm thread batch on Discord: how many comments follow and the first
+/// and last ticket. Discord keeps no metadata on a message, so a retry after a lost answer
+/// finds an earlier batch by this line ([`storm_batch_range`] reads it back).
+pub fn storm_batch_heading(count: usize, first: super::TicketId, last: super::TicketId) -> String {
+    if count <= 1 {
+        format!("1 comment, #{}", first.0)
+    } else {
+        format!("{count} comments, #{} to #{}", first.0, last.0)
+    }
+}
+
+/// A storm batch under its [`storm_batch_heading`] (Discord's batches).
+pub fn storm_batch_headed(lines: &[super::storm::StormLine]) -> Rich {
+    let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
+        return Rich::new();
+    };
+    Rich::ours(storm_batch_heading(lines.len(), first.ticket, last.ticket))
+        .then("\n")
+        .then_rich(storm_batch(lines))
+}
+
+/// The first and last ticket a [`storm_batch_heading`] names; `None` for any other line.
+pub fn storm_batch_range(line: &str) -> Option<(super::TicketId, super::TicketId)> {
+    let ticket = |s: &str| {
+        s.strip_prefix('#')?
+            .parse::<i64>()
+            .ok()
+            .map(super::TicketId)
+    };
+    if let Some(one) = line.strip_prefix("1 comment, ") {
+        let t = ticket(one)?;
+        return Some((t, t));
+    }
+    let (count, rest) = line.split_once(" comments, ")?;
+    count.parse::<usize>().ok().filter(|n| *n > 1)?;
+    let (first, last) = rest.split_once(" to ")?;
+    Some((ticket(first)?, ticket(last)?))
+}
+
 /// The storm card's buttons and menu.
 pub const STORM_CLOSE_ALL: &str = "Close all";
 pub const STORM_ASSIGN_ME: &str = "Assign all to me";
@@ -2608,5 +2647,39 @@ mod storm_tests {
         • *⟨<!channel> Eve⟩* (#102): ⟨Refund *now* <https://x.y|click>⟩
         • *⟨Bo⟩* (#101): ⟨long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long…⟩
         ");
+    }
+
+    #[test]
+    fn a_batch_heading_names_its_tickets_and_reads_back() {
+        use crate::core::TicketId;
+        let many = storm_batch_heading(5, TicketId(104), TicketId(131));
+        let one = storm_batch_heading(1, TicketId(7), TicketId(7));
+        insta::assert_snapshot!(format!("{many}\n{one}"), @r"
+        5 comments, #104 to #131
+        1 comment, #7
+        ");
+        assert_eq!(
+            storm_batch_range(&many),
+            Some((TicketId(104), TicketId(131)))
+        );
+        assert_eq!(storm_batch_range(&one), Some((TicketId(7), TicketId(7))));
+        let v = view(false);
+        insta::assert_snapshot!(storm_batch_headed(&v.newest).annotated(), @r"
+        2 comments, #102 to #101
+        • *⟨<!channel> Eve⟩* (#102): ⟨Refund *now* <https://x.y|click>⟩
+        • *⟨Bo⟩* (#101): ⟨long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long…⟩
+        ");
+        assert_eq!(storm_batch_headed(&[]).annotated(), "");
+        // Any other first line (a customer's, a teammate's) names nothing.
+        for other in [
+            "• *Ana* (#12): 5 comments, #1 to #2",
+            "1 comments, #1 to #2",
+            "5 comments, #1",
+            "5 comments, #x to #2",
+            "1 comment, #7 and more",
+            "",
+        ] {
+            assert_eq!(storm_batch_range(other), None, "{other}");
+        }
     }
 }

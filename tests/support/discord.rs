@@ -84,7 +84,18 @@ pub fn discord_config() -> DiscordConfig {
 
 /// A Discord-only world: the Page's cards go to `DCHANNEL`; Slack is not configured.
 pub async fn discord_world(tweak: impl FnOnce(&mut switchboard::config::Config)) -> World {
-    World::with(|c| {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    discord_world_in(db, Some(dir), tweak).await
+}
+
+/// [`discord_world`] on the database at `db_url` (a test that reads or ages rows itself).
+pub async fn discord_world_in(
+    db_url: String,
+    dir: Option<tempfile::TempDir>,
+    tweak: impl FnOnce(&mut switchboard::config::Config),
+) -> World {
+    World::start(db_url, dir, |c| {
         c.meta.pages[0].slack_channel = None;
         c.meta.pages[0].discord_channel = Some(DCHANNEL.into());
         c.slack = Default::default();
@@ -102,6 +113,30 @@ struct DiscordResponder {
     forum_posts: Mutex<Vec<Value>>,
     /// This many forum posts are created but answered with a 500 (the answer is "lost").
     lose_forum_answers: AtomicU64,
+    /// Messages created, as `GET /channels/{id}/messages` lists them, with when.
+    messages: Mutex<Vec<Posted>>,
+    /// This many storm thread batches (messages headed "N comments, #…") are created but
+    /// answered with a 500.
+    lose_batch_answers: Arc<AtomicU64>,
+    /// Created messages are dated this long ago (a give-up that happened long before).
+    backdate: Arc<Mutex<chrono::Duration>>,
+}
+
+/// A message the fake created.
+struct Posted {
+    channel: String,
+    at: chrono::DateTime<chrono::Utc>,
+    nonce: Option<String>,
+    message: Value,
+}
+
+/// Discord's epoch in Unix milliseconds (snowflakes count from it).
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// The moment a snowflake was made (`after=` may be any snowflake, also one made from a time).
+fn snowflake_time(id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let n: u64 = id.parse().ok()?;
+    chrono::DateTime::from_timestamp_millis((n >> 22) as i64 + DISCORD_EPOCH_MS)
 }
 
 impl DiscordResponder {
@@ -130,7 +165,68 @@ impl Respond for DiscordResponder {
                     "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}))
             }
             ("POST", ["channels", c, "messages"]) => {
-                ok(json!({"id": self.id(), "channel_id": c, "type": 0}))
+                let body = serde_json::from_slice::<Value>(&req.body).unwrap_or(Value::Null);
+                let Ok(mut messages) = self.messages.lock() else {
+                    return ResponseTemplate::new(500);
+                };
+                // `enforce_nonce`: the same nonce in the same channel answers with the message
+                // already created (Discord keeps nonces a few minutes; the fake, for ever).
+                let nonce = body["nonce"].as_str().map(str::to_string);
+                if body["enforce_nonce"] == json!(true)
+                    && let Some(old) = messages
+                        .iter()
+                        .find(|m| m.channel == *c && nonce.is_some() && m.nonce == nonce)
+                {
+                    return ok(old.message.clone());
+                }
+                let content = body["content"].as_str().unwrap_or_default().to_string();
+                let message = json!({"id": self.id(), "channel_id": c, "type": 0,
+                    "content": content, "author": {"id": BOT_USER, "username": "Switchboard",
+                    "discriminator": "0", "bot": true}});
+                let backdate = self.backdate.lock().map(|b| *b).unwrap_or_default();
+                messages.push(Posted {
+                    channel: c.to_string(),
+                    at: chrono::Utc::now() - backdate,
+                    nonce,
+                    message: message.clone(),
+                });
+                let heading = content.lines().next().unwrap_or_default();
+                let lose = heading.contains(" comments, #") || heading.starts_with("1 comment, #");
+                if lose
+                    && self
+                        .lose_batch_answers
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                {
+                    return ResponseTemplate::new(502).set_body_string("bad gateway");
+                }
+                ok(message)
+            }
+            // Newest first, as Discord lists them; `after` compared by time.
+            ("GET", ["channels", c, "messages"]) => {
+                let q: std::collections::HashMap<String, String> =
+                    req.url.query_pairs().into_owned().collect();
+                let after = q.get("after").and_then(|a| snowflake_time(a));
+                let limit = q
+                    .get("limit")
+                    .and_then(|l| l.parse::<usize>().ok())
+                    .unwrap_or(50);
+                if !(1..=100).contains(&limit) {
+                    return ResponseTemplate::new(400)
+                        .set_body_json(json!({"code": 50035, "message": "Invalid Form Body"}));
+                }
+                let Ok(messages) = self.messages.lock() else {
+                    return ResponseTemplate::new(500);
+                };
+                let mut listed: Vec<Value> = messages
+                    .iter()
+                    .filter(|m| m.channel == *c && after.is_none_or(|a| m.at > a))
+                    .map(|m| m.message.clone())
+                    .collect();
+                // The `limit` oldest after the mark, newest first.
+                listed.truncate(limit);
+                listed.reverse();
+                ok(Value::Array(listed))
             }
             ("POST", ["channels", c, "messages", mid, "threads"]) => ResponseTemplate::new(201)
                 .set_body_json(json!({"id": mid, "type": 11, "parent_id": c, "guild_id": GUILD})),
@@ -215,6 +311,9 @@ impl World {
                 gateway_url: Arc::new(Mutex::new(gateway_url.to_string())),
                 forum_posts: Mutex::new(Vec::new()),
                 lose_forum_answers: AtomicU64::new(lost),
+                messages: Mutex::new(Vec::new()),
+                lose_batch_answers: self.discord_lost_batches.clone(),
+                backdate: self.discord_backdate.clone(),
             })
             .mount(&self.discord)
             .await;

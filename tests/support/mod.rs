@@ -228,6 +228,10 @@ pub struct World {
     taken: std::sync::Mutex<HashMap<String, usize>>,
     /// User groups the fake Slack knows (id → members).
     pub groups: Arc<std::sync::Mutex<HashMap<String, Vec<String>>>>,
+    /// The fake Discord creates this many storm thread batches without answering (502).
+    pub discord_lost_batches: Arc<AtomicU64>,
+    /// The fake Discord dates the messages it creates this long ago.
+    pub discord_backdate: Arc<std::sync::Mutex<chrono::Duration>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -311,6 +315,8 @@ impl World {
             store,
             taken: Default::default(),
             groups: Default::default(),
+            discord_lost_batches: Default::default(),
+            discord_backdate: Default::default(),
             _dir: dir,
         }
     }

@@ -35,6 +35,29 @@ pub const THREAD_AUTO_ARCHIVE_MINUTES: u32 = 10080;
 pub const MAX_NONCE_CHARS: usize = 25;
 /// Discord's limit on thread names.
 pub const MAX_THREAD_NAME_CHARS: usize = 100;
+/// Messages per page of `GET /channels/{id}/messages` (Discord's maximum).
+const LISTED_PER_PAGE: usize = 100;
+/// Pages [`DiscordClient::messages_since`] reads at most: a look for our own recent message
+/// after a lost answer, not a history export.
+const MAX_LISTED_PAGES: usize = 5;
+/// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds: snowflakes count from it.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// The smallest snowflake of a moment (its worker, process and increment bits zero), which
+/// Discord's `before` / `after` pagination accepts in place of a message id.
+pub fn snowflake_at(at: chrono::DateTime<chrono::Utc>) -> u64 {
+    let ms = (at.timestamp_millis() - DISCORD_EPOCH_MS).max(0);
+    (ms as u64) << 22
+}
+
+/// A message as `GET /channels/{id}/messages` lists it: what finding our own needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelMessage {
+    pub id: String,
+    /// The author's user id.
+    pub author: String,
+    pub content: String,
+}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum DiscordError {
@@ -470,6 +493,58 @@ impl DiscordClient {
         )
     }
 
+    /// `GET /channels/{channel}/messages?after=…&limit=100`, a few pages: the messages posted
+    /// in `channel` since `since` (the `after` snowflake made from the time, as Discord's
+    /// pagination allows), oldest first, at most `MAX_LISTED_PAGES` pages of them.
+    pub async fn messages_since(
+        &self,
+        channel: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ChannelMessage>, DiscordError> {
+        let route = format!("GET /channels/{channel}/messages");
+        let mut after = snowflake_at(since);
+        let mut found: Vec<ChannelMessage> = Vec::new();
+        for _ in 0..MAX_LISTED_PAGES {
+            let path =
+                format!("/channels/{channel}/messages?after={after}&limit={LISTED_PER_PAGE}");
+            let page = match self.call(Method::GET, &route, &path, None, true).await? {
+                Some(Value::Array(page)) => page,
+                _ => Vec::new(),
+            };
+            let full = page.len() >= LISTED_PER_PAGE;
+            let mut newest = after;
+            for m in &page {
+                let Some(id) = m.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                if let Ok(n) = id.parse::<u64>() {
+                    newest = newest.max(n);
+                }
+                found.push(ChannelMessage {
+                    id: id.to_string(),
+                    author: m
+                        .pointer("/author/id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    content: m
+                        .get("content")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                });
+            }
+            if !full || newest == after {
+                break;
+            }
+            after = newest;
+        }
+        // Snowflakes grow with time: oldest first, whatever order the pages came in.
+        found.sort_by_key(|m| (m.id.len(), m.id.clone()));
+        found.dedup_by(|a, b| a.id == b.id);
+        Ok(found)
+    }
+
     /// `GET /guilds/{guild}/roles`: the server's roles (id, `mentionable`, `permissions`).
     pub async fn guild_roles(&self, guild: &str) -> Result<Value, DiscordError> {
         let route = format!("GET /guilds/{guild}/roles");
@@ -568,6 +643,22 @@ mod tests {
         assert_eq!(
             USER_AGENT,
             format!("DiscordBot ({PROJECT_URL}, {})", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    /// Discord's own example: snowflake 175928847299117063 was made at
+    /// 2016-04-30T11:18:25.796Z (its timestamp bits are 41944705796).
+    #[test]
+    fn a_moment_becomes_the_smallest_snowflake_of_its_millisecond() {
+        let at = chrono::DateTime::parse_from_rfc3339("2016-04-30T11:18:25.796Z")
+            .expect("time")
+            .to_utc();
+        assert_eq!(snowflake_at(at), 175_928_847_298_985_984);
+        assert_eq!(snowflake_at(at) >> 22, 175_928_847_299_117_063 >> 22);
+        assert!(snowflake_at(at) <= 175_928_847_299_117_063);
+        assert_eq!(
+            snowflake_at(at + chrono::Duration::milliseconds(1)) - snowflake_at(at),
+            1 << 22
         );
     }
 

@@ -70,11 +70,39 @@ fn nonce(job: &Job, part: &str) -> String {
     format!("sb{}{part}", job.id)
 }
 
+/// A refused (rate-limited) call's error: nothing was posted.
+const DISCORD_RATE_LIMITED: &str = "Discord rate limit";
+/// A look for an earlier post that Discord rate-limited: told apart from a refused post, so
+/// that the next attempt looks again.
+const LOOKUP_RATE_LIMITED: &str = "Discord rate limit (looking for an earlier post)";
+
+/// Whether an earlier attempt of `job` may have posted without an answer, so the post is
+/// looked for first: an attempt that failed other than by a refused (rate-limited) post
+/// (waits count no attempt), or a job brought back by `outbox retry` (attempts start again;
+/// its last error says why it gave up, `Discord: …` for a stall or a 5xx).
+fn may_have_posted(job: &Job) -> bool {
+    let last = job.last_error.as_deref();
+    (job.attempts > 1 && last != Some(DISCORD_RATE_LIMITED))
+        || last.is_some_and(|e| e.starts_with("Discord: ") || e == LOOKUP_RATE_LIMITED)
+}
+
+/// A look for an earlier post that failed.
+fn lookup_failure(e: DiscordError) -> Outcome {
+    match e {
+        DiscordError::RateLimited { retry_after } => Outcome::Retry {
+            after: Some(retry_after),
+            error: LOOKUP_RATE_LIMITED.into(),
+            rate_limited: true,
+        },
+        other => failure(other),
+    }
+}
+
 fn failure(e: DiscordError) -> Outcome {
     match e {
         DiscordError::RateLimited { retry_after } => Outcome::Retry {
             after: Some(retry_after),
-            error: "Discord rate limit".into(),
+            error: DISCORD_RATE_LIMITED.into(),
             rate_limited: true,
         },
         DiscordError::Retryable(detail) => Outcome::Retry {
@@ -263,7 +291,7 @@ impl SurfaceOutbox for Discord {
     async fn post_storm_batch(
         &self,
         svc: &Services,
-        _job: &Job,
+        job: &Job,
         storm: &crate::store::StormRow,
         card: &ChatRef,
         lines: &[crate::core::storm::StormLine],
@@ -273,11 +301,12 @@ impl SurfaceOutbox for Discord {
         };
         // A Discord message carries 2,000 characters after escaping: a batch is what fits,
         // measured on the rendered text (escapes can double a line).
-        let mut n = crate::core::storm::batch_len(lines, lines.len(), STORM_BATCH_CHARS, |l| {
+        let budget = STORM_BATCH_CHARS - STORM_HEADING_CHARS;
+        let mut n = crate::core::storm::batch_len(lines, lines.len(), budget, |l| {
             l.author.chars().count() + l.text.chars().count().min(text::STORM_LINE_CHARS) + 16
         });
         while n > 1
-            && render::content(&text::storm_batch(&lines[..n]), usize::MAX)
+            && render::content(&text::storm_batch_headed(&lines[..n]), usize::MAX)
                 .chars()
                 .count()
                 > STORM_BATCH_CHARS
@@ -285,28 +314,58 @@ impl SurfaceOutbox for Discord {
             n -= 1;
         }
         let batch = &lines[..n];
-        let Some(last) = batch.last() else {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Outcome::Done(vec![]));
         };
-        let body = render::message(&text::storm_batch(batch));
-        // The nonce is the batch's range: a retry after a lost answer posts nothing twice
-        // unless more comments joined the batch meanwhile (then it shows some twice, never
-        // none).
-        let nonce = format!("sbsb{}-{}", batch[0].seq, last.seq);
-        Ok(match post_in_thread(discord, card, &body, &nonce).await {
-            Ok(id) => Outcome::Done(vec![JobRecord::StormPosted {
+        // In the card's thread, whose id is the card message's.
+        let posted = |upto: i64, id: String| {
+            Outcome::Done(vec![JobRecord::StormPosted {
                 storm: storm.id,
-                upto: last.seq,
-                // In the card's thread, whose id is the card message's.
+                upto,
                 batch: Some(crate::store::PostedBatch {
-                    from: batch[0].seq,
+                    from: first.seq,
                     chat: ChatRef {
                         channel: card.message.clone(),
                         message: id,
                         ..card.clone()
                     },
                 }),
-            }]),
+            }])
+        };
+        // The nonce below covers a retry within Discord's few minutes; an earlier attempt
+        // of this job, or a job of this thread that gave up before it, may have posted these
+        // lines without an answer longer ago: its batch is looked for first.
+        let retried = may_have_posted(job);
+        let gave_up = if retried {
+            None
+        } else {
+            svc.store.gave_up_before(&job.lane, job.id).await?
+        };
+        if retried || gave_up.is_some() {
+            let since = gave_up.unwrap_or(job.created_at) - chrono::Duration::minutes(1);
+            match find_batch(discord, &card.message, lines, since).await {
+                Ok(Some((upto, id))) => {
+                    info!(
+                        storm = storm.id,
+                        upto, "storm batch found from an earlier attempt"
+                    );
+                    return Ok(posted(upto, id));
+                }
+                Ok(None) => {}
+                // No thread yet (nothing was posted in it), or no access to its history.
+                Err(e @ DiscordError::Permanent { .. }) => {
+                    warn!(error = %e, "cannot look for an earlier storm batch; posting")
+                }
+                Err(e) => return Ok(lookup_failure(e)),
+            }
+        }
+        let body = render::message(&text::storm_batch_headed(batch));
+        // The nonce is the batch's range: a retry after a lost answer posts nothing twice
+        // unless more comments joined the batch meanwhile (then it shows some twice, never
+        // none).
+        let nonce = format!("sbsb{}-{}", first.seq, last.seq);
+        Ok(match post_in_thread(discord, card, &body, &nonce).await {
+            Ok(id) => posted(last.seq, id),
             Err(e) => failure(e),
         })
     }
@@ -320,7 +379,7 @@ impl SurfaceOutbox for Discord {
         let Some(discord) = &svc.discord else {
             return Ok(Outcome::Fail("Discord is not configured".into()));
         };
-        let body = render::message(&text::storm_batch(lines));
+        let body = render::message(&text::storm_batch_headed(lines));
         // The thread may be archived by now (erasures come late): opened again first.
         let (thread, message) = (&batch.chat.channel, &batch.chat.message);
         let edit = || discord.edit_message(thread, message, &body);
@@ -341,6 +400,31 @@ impl SurfaceOutbox for Discord {
 
 /// The characters one storm batch carries at most (Discord's message limit is 2,000).
 const STORM_BATCH_CHARS: usize = 1_900;
+/// The characters a batch's heading takes at most ("100 comments, #… to #…" with long
+/// ticket numbers), kept out of the lines' share.
+const STORM_HEADING_CHARS: usize = 64;
+
+/// A batch of this storm's thread that an earlier attempt posted without an answer: our own
+/// message in `thread` since `since` whose heading starts at `lines[0]`. Its last line's seq
+/// (the heading's last ticket, among `lines`: the earlier attempt read from the same place)
+/// and its id.
+async fn find_batch(
+    discord: &DiscordClient,
+    thread: &str,
+    lines: &[crate::core::storm::StormLine],
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<(i64, String)>, DiscordError> {
+    let Some(first) = lines.first() else {
+        return Ok(None);
+    };
+    let me = discord.own_user_id().await?;
+    let messages = discord.messages_since(thread, since).await?;
+    Ok(messages.iter().filter(|m| m.author == me).find_map(|m| {
+        let (from, last) = text::storm_batch_range(m.content.lines().next()?)?;
+        let upto = lines.iter().find(|l| l.ticket == last)?.seq;
+        (from == first.ticket).then(|| (upto, m.id.clone()))
+    }))
+}
 
 /// Create the card: a message and its thread, or a forum post.
 async fn post_card(
