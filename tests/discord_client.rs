@@ -197,10 +197,11 @@ async fn errors_are_classified() {
     assert_eq!(c.remove_reaction("1", "2", "⏳").await, Ok(()));
 }
 
-/// `messages_since` asks for the messages after the snowflake of its moment, 100 a page, and
-/// pages on from the newest id it got (Discord lists a page newest first) while pages are full.
+/// `messages_after` asks for the messages after a snowflake (here one made from a time), 100
+/// a page, and pages on from the newest id it got (Discord lists a page newest first) while
+/// pages are full; it returns them oldest first.
 #[tokio::test]
-async fn messages_since_pages_forward_from_a_time_snowflake() {
+async fn messages_after_pages_forward_from_a_time_snowflake() {
     use wiremock::matchers::query_param;
     let (s, c) = client().await;
     let since = chrono::DateTime::parse_from_rfc3339("2016-04-30T11:18:25.796Z")
@@ -234,11 +235,25 @@ async fn messages_since_pages_forward_from_a_time_snowflake() {
         .expect(1)
         .mount(&s)
         .await;
-    let got = c.messages_since("7", since).await.expect("listed");
+    let got = c.messages_after("7", first).await.expect("listed");
     assert_eq!(got.len(), 103);
-    // Oldest first, whatever order the pages came in.
     assert_eq!(got[0].id, (first + 1).to_string());
     assert_eq!(got[102].id, (first + 103).to_string());
     assert_eq!(got[0].author, "42");
     assert_eq!(got[0].content, "m0");
+}
+
+/// An answer that is not a list is an error, not "no messages".
+#[tokio::test]
+async fn a_message_list_that_is_not_a_list_is_an_error() {
+    let (s, c) = client().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v10/channels/7/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": []})))
+        .mount(&s)
+        .await;
+    assert!(matches!(
+        c.messages_after("7", 1).await,
+        Err(DiscordError::Retryable(_))
+    ));
 }

@@ -1151,7 +1151,39 @@ async fn retry_job_counts_attempts_only_when_asked(store: DynStore) {
     );
     let again = store.claim_jobs(10, at(20), lease()).await.unwrap();
     assert_eq!((again[0].id, again[0].attempts), (job.id, 2));
+    assert_eq!(again[0].last_error.as_deref(), Some("HTTP 500"));
     assert_eq!(store.count_jobs(JobStatus::Pending).await.unwrap(), 1);
+
+    // A wait after a failure keeps the failure's error (the next attempt must know that one
+    // failed, maybe after the platform acted); a wait first records why it waits.
+    store
+        .retry_job(again[0].claim(), at(30), "waiting for pacing", false)
+        .await
+        .unwrap();
+    let after_wait = store.claim_jobs(10, at(30), lease()).await.unwrap();
+    assert_eq!(
+        (after_wait[0].attempts, after_wait[0].last_error.as_deref()),
+        (2, Some("HTTP 500"))
+    );
+    let fresh = open(&store, "c2", "cust2", at(31)).await;
+    let waiting = store.claim_jobs(10, at(31), lease()).await.unwrap();
+    let waiting = waiting
+        .into_iter()
+        .find(|j| j.ticket == fresh.id)
+        .expect("the new ticket's job");
+    store
+        .retry_job(waiting.claim(), at(32), "waiting for pacing", false)
+        .await
+        .unwrap();
+    let waited = store.claim_jobs(10, at(32), lease()).await.unwrap();
+    let waited = waited
+        .iter()
+        .find(|j| j.id == waiting.id)
+        .expect("claimed again");
+    assert_eq!(
+        (waited.attempts, waited.last_error.as_deref()),
+        (1, Some("waiting for pacing"))
+    );
 }
 
 async fn fail_job_unblocks_the_lane(store: DynStore) {
@@ -4543,6 +4575,11 @@ async fn a_storm_is_started_fed_and_ended_with_its_jobs(s: DynStore) {
             .expect("batch"),
         None
     );
+    assert_eq!(
+        s.latest_storm_batch(storm).await.expect("batch"),
+        Some(batch(lines[1].seq, "9.3"))
+    );
+    assert_eq!(s.latest_storm_batch(storm + 1).await.expect("batch"), None);
     assert!(
         s.claim_jobs(100, at(5), lease())
             .await
@@ -4847,12 +4884,7 @@ async fn an_ended_storm_is_forgotten_with_its_batches_once_its_tickets_are_purge
         .await
         .expect("end");
     assert_eq!(kept(s.clone()).await, (false, false));
-    assert!(
-        s.storm_batches_of_ticket(t2)
-            .await
-            .expect("batches")
-            .is_empty()
-    );
+    assert_eq!(s.latest_storm_batch(storm).await.expect("batch"), None);
 }
 
 async fn a_stale_storm_write_conflicts_and_writes_nothing(s: DynStore) {
@@ -4972,8 +5004,12 @@ async fn pacing_is_shared_by_concurrent_takers(s: DynStore) {
 /// Rows the scans of `table` produced in an `EXPLAIN (ANALYZE, FORMAT JSON)` plan node and
 /// below (rows × loops).
 fn rows_scanned(node: &serde_json::Value, table: &str) -> i64 {
+    // What a scan returned and what its filter read and threw away, over all its loops.
     let own = if node["Relation Name"] == table {
-        node["Actual Rows"].as_i64().unwrap_or(0) * node["Actual Loops"].as_i64().unwrap_or(1)
+        let read = node["Actual Rows"].as_i64().unwrap_or(0)
+            + node["Rows Removed by Filter"].as_i64().unwrap_or(0)
+            + node["Rows Removed by Index Recheck"].as_i64().unwrap_or(0);
+        read * node["Actual Loops"].as_i64().unwrap_or(1)
     } else {
         0
     };
@@ -5045,6 +5081,85 @@ async fn postgres_claims_walk_a_bounded_part_of_a_stale_queue() {
             // Nothing of the window was claimable; the whole queue finds a row of another lane.
             let next = store.claim_inbox(1, at(1), lease()).await.expect("claim");
             assert_eq!(next[0].dedupe_key, "r0000");
+        }
+    })
+    .await;
+    db.drop_database().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// The outbox claim, planned on statistics taken while the queue was nearly empty, checks
+/// each candidate's lane with one probe of the pending-lane index, not a walk over every older
+/// pending job: with 60 jobs in flight at the head of the queue (a worker's own claims) and
+/// 3,000 behind them, the window claim reads a bounded number of outbox rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_outbox_claims_check_lanes_with_a_probe_on_a_stale_queue() {
+    let Some(db) = pg_db().await else { return };
+    let outcome = tokio::spawn({
+        let store = db.store.clone();
+        let url = db.db.url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+            let ticket = open(&store, "c1", "cust1", t0()).await;
+            finish_all_jobs(&store, at(1)).await;
+            sqlx::raw_sql("ANALYZE outbox")
+                .execute(&mut conn)
+                .await
+                .expect("analyze");
+            // 3,060 pending jobs, each in a lane of its own, made like the card job.
+            let made = sqlx::query(
+                "INSERT INTO outbox (ticket_id, lane, effect, status, attempts, run_at, created_at) \
+                 SELECT $1, 'lane:' || g, (SELECT effect FROM outbox LIMIT 1), 'pending', 0, \
+                        $2, $2 FROM generate_series(1, 3060) g",
+            )
+            .bind(ticket.id.0)
+            .bind(at(2))
+            .execute(&mut conn)
+            .await
+            .expect("insert");
+            assert_eq!(made.rows_affected(), 3060);
+            // The worker's own claims: the 60 oldest in flight.
+            let flying = store.claim_jobs(60, at(3), lease()).await.expect("claim");
+            assert_eq!(flying.len(), 60);
+            sqlx::raw_sql(switchboard::store::postgres::CLAIM_SETTINGS)
+                .execute(&mut conn)
+                .await
+                .expect("settings");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "PREPARE w(timestamptz, timestamptz, bigint, bigint) AS {}",
+                switchboard::store::postgres::CLAIM_JOBS_WINDOW
+            )))
+            .execute(&mut conn)
+            .await
+            .expect("prepare");
+            let now = at(4).to_rfc3339();
+            let until = at(64).to_rfc3339();
+            let mut tx = conn.begin().await.expect("begin");
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE w('{until}', '{now}', 8, 64)"
+            )))
+            .fetch_one(&mut *tx)
+            .await
+            .expect("explain");
+            let text: String = sqlx::Row::try_get_unchecked(&row, 0).expect("plan text");
+            let plan: serde_json::Value = serde_json::from_str(&text).expect("plan json");
+            tx.rollback().await.expect("rollback");
+            let read = rows_scanned(&plan[0]["Plan"], "outbox");
+            // The window (64 rows), its 8 claimed rows, one probe per candidate.
+            assert!(
+                read < 400,
+                "the outbox window claim read {read} outbox rows: {}",
+                serde_json::to_string_pretty(&plan).unwrap_or_default()
+            );
+            // The claim itself takes the next 8 in order.
+            let next = store.claim_jobs(8, at(4), lease()).await.expect("claim");
+            let first = flying.iter().map(|j| j.id).max().expect("ids");
+            assert_eq!(
+                next.iter().map(|j| j.id).collect::<Vec<_>>(),
+                (first + 1..=first + 8).collect::<Vec<_>>()
+            );
         }
     })
     .await;

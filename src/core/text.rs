@@ -2462,8 +2462,9 @@ pub fn storm_batch_headed(lines: &[super::storm::StormLine]) -> Rich {
         .then_rich(storm_batch(lines))
 }
 
-/// The first and last ticket a [`storm_batch_heading`] names; `None` for any other line.
-pub fn storm_batch_range(line: &str) -> Option<(super::TicketId, super::TicketId)> {
+/// The count, first and last ticket a [`storm_batch_heading`] names; `None` for any other
+/// line.
+pub fn storm_batch_range(line: &str) -> Option<(usize, super::TicketId, super::TicketId)> {
     let ticket = |s: &str| {
         s.strip_prefix('#')?
             .parse::<i64>()
@@ -2472,12 +2473,12 @@ pub fn storm_batch_range(line: &str) -> Option<(super::TicketId, super::TicketId
     };
     if let Some(one) = line.strip_prefix("1 comment, ") {
         let t = ticket(one)?;
-        return Some((t, t));
+        return Some((1, t, t));
     }
     let (count, rest) = line.split_once(" comments, ")?;
-    count.parse::<usize>().ok().filter(|n| *n > 1)?;
+    let count = count.parse::<usize>().ok().filter(|n| *n > 1)?;
     let (first, last) = rest.split_once(" to ")?;
-    Some((ticket(first)?, ticket(last)?))
+    Some((count, ticket(first)?, ticket(last)?))
 }
 
 /// The storm card's buttons and menu.
@@ -2660,9 +2661,9 @@ mod storm_tests {
         ");
         assert_eq!(
             storm_batch_range(&many),
-            Some((TicketId(104), TicketId(131)))
+            Some((5, TicketId(104), TicketId(131)))
         );
-        assert_eq!(storm_batch_range(&one), Some((TicketId(7), TicketId(7))));
+        assert_eq!(storm_batch_range(&one), Some((1, TicketId(7), TicketId(7))));
         let v = view(false);
         insta::assert_snapshot!(storm_batch_headed(&v.newest).annotated(), @r"
         2 comments, #102 to #101

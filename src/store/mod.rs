@@ -581,7 +581,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
 
     /// Put a job back for `retry_at`. `count_attempt = false` for waits that are not failures
-    /// (pacing, waiting for the card to exist): the claim's attempt increment is undone.
+    /// (pacing, waiting for the card to exist): the claim's attempt increment is undone, and
+    /// `error` is recorded only when the job has no error yet (a wait must not hide that an
+    /// earlier attempt failed, maybe after the platform acted: that attempt is looked for).
     /// False (and nothing written) when `claim` is stale.
     async fn retry_job(
         &self,
@@ -1016,6 +1018,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The storm thread message whose first member is `from`.
     async fn storm_batch(&self, storm: i64, from: i64) -> Result<Option<StormBatch>>;
+
+    /// The storm's thread message recorded last (its members come last).
+    async fn latest_storm_batch(&self, storm: i64) -> Result<Option<StormBatch>>;
 
     /// End every running storm fed last before `quiet_before`: its post is calm again, and
     /// its card's final edit and last thread batch are queued, in one transaction. Also forgets

@@ -84,7 +84,8 @@ const CLAIM_INBOX_ALL: &str = "UPDATE inbox SET attempts = attempts + 1, claim =
 /// `window_rows` (see `CLAIM_INBOX_WINDOW`). `OFFSET 0` keeps the lane check a lookup per
 /// candidate: flattened into an anti-join, with statistics that saw nothing pending, it read
 /// every pending job once per candidate (1.7 ms each with 5,000 pending, measured).
-const CLAIM_JOBS_WINDOW: &str = "WITH c AS MATERIALIZED (SELECT id FROM outbox \
+#[doc(hidden)]
+pub const CLAIM_JOBS_WINDOW: &str = "WITH c AS MATERIALIZED (SELECT id FROM outbox \
          WHERE status = 'pending' AND (locked_until IS NULL OR locked_until <= $2) \
          ORDER BY id LIMIT $4), \
      u AS (UPDATE outbox SET attempts = attempts + 1, claim = claim + 1, \
@@ -1189,7 +1190,8 @@ impl Store for PgStore {
         count_attempt: bool,
     ) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE outbox SET run_at = $1, locked_until = NULL, last_error = $2, \
+            "UPDATE outbox SET run_at = $1, locked_until = NULL, \
+             last_error = CASE WHEN $3 = 0 OR last_error IS NULL THEN $2 ELSE last_error END, \
              attempts = GREATEST(attempts - $3, 0) \
              WHERE id = $4 AND claim = $5 AND status = 'pending'",
         )
@@ -2488,6 +2490,19 @@ impl Store for PgStore {
         )
         .bind(storm)
         .bind(from)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(storm_batch_from_row)
+        .transpose()
+    }
+
+    async fn latest_storm_batch(&self, storm: i64) -> Result<Option<StormBatch>> {
+        sqlx::query(
+            "SELECT storm_id, from_seq, upto_seq, chat FROM storm_batches \
+             WHERE storm_id = $1 ORDER BY from_seq DESC LIMIT 1",
+        )
+        .bind(storm)
         .fetch_optional(&self.pool)
         .await?
         .as_ref()

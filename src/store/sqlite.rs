@@ -1184,8 +1184,10 @@ impl Store for SqliteStore {
         count_attempt: bool,
     ) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE outbox SET run_at = ?, locked_until = NULL, last_error = ?, \
-             attempts = MAX(attempts - ?, 0) WHERE id = ? AND claim = ? AND status = 'pending'",
+            "UPDATE outbox SET run_at = ?1, locked_until = NULL, \
+             last_error = CASE WHEN ?3 = 0 OR last_error IS NULL THEN ?2 ELSE last_error END, \
+             attempts = MAX(attempts - ?3, 0) \
+             WHERE id = ?4 AND claim = ?5 AND status = 'pending'",
         )
         .bind(micros(retry_at))
         .bind(error)
@@ -2472,6 +2474,19 @@ impl Store for SqliteStore {
         )
         .bind(storm)
         .bind(from)
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(storm_batch_from_row)
+        .transpose()
+    }
+
+    async fn latest_storm_batch(&self, storm: i64) -> Result<Option<StormBatch>> {
+        sqlx::query(
+            "SELECT storm_id, from_seq, upto_seq, chat FROM storm_batches \
+             WHERE storm_id = ? ORDER BY from_seq DESC LIMIT 1",
+        )
+        .bind(storm)
         .fetch_optional(&self.reader)
         .await?
         .as_ref()

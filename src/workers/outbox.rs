@@ -124,6 +124,46 @@ enum Outcome {
 /// How long a job waits (not an attempt) before looking again for a card being re-posted.
 const CARD_WAIT: Duration = Duration::from_millis(500);
 
+/// How far before a job began a look for what an earlier attempt posted reaches back: our
+/// clock and the platform's may disagree a little.
+pub(super) const LOOK_BACK_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
+
+/// How a chat surface's job errors read, for [`may_have_posted`].
+pub(super) struct PostErrors {
+    /// A post the platform refused with a rate limit: nothing was posted.
+    pub refused: &'static str,
+    /// How an error begins after which the platform may have acted (a stall, a 5xx).
+    pub unanswered: &'static str,
+    /// A look for an earlier post that was rate-limited: the next attempt looks again.
+    pub lookup_limited: &'static str,
+}
+
+/// Whether an earlier attempt of `job` may have posted without an answer, so the post is
+/// looked for first: an attempt that failed other than by a refused (rate-limited) post
+/// (waits count no attempt and keep the error before them), or a job brought back by `outbox
+/// retry` (attempts start again; its last error says why it gave up).
+pub(super) fn may_have_posted(job: &Job, errors: &PostErrors) -> bool {
+    let last = job.last_error.as_deref();
+    (job.attempts > 1 && last != Some(errors.refused))
+        || last.is_some_and(|e| e.starts_with(errors.unanswered) || e == errors.lookup_limited)
+}
+
+/// From when to look for what an earlier attempt of `job` (`may_have_posted`), or a job of its
+/// lane that gave up before it, may have posted without an answer; `None` when neither may
+/// have. The earlier of the two starts, less [`LOOK_BACK_MARGIN`].
+pub(super) async fn look_back_from(
+    svc: &Services,
+    job: &Job,
+    may_have_posted: bool,
+) -> anyhow::Result<Option<chrono::DateTime<Utc>>> {
+    let gave_up = svc.store.gave_up_before(&job.lane, job.id).await?;
+    let from = match gave_up {
+        Some(at) => Some(at.min(job.created_at)),
+        None => may_have_posted.then_some(job.created_at),
+    };
+    Ok(from.map(|at| at - LOOK_BACK_MARGIN))
+}
+
 /// The worker: up to `outbox.batch_size` jobs in flight, lanes independent (see
 /// [`super::run_pool`]).
 pub async fn run(svc: Arc<Services>, shutdown: watch::Receiver<bool>) {

@@ -116,8 +116,10 @@ struct DiscordResponder {
     /// Messages created, as `GET /channels/{id}/messages` lists them, with when.
     messages: Mutex<Vec<Posted>>,
     /// This many storm thread batches (messages headed "N comments, #…") are created but
-    /// answered with a 500.
+    /// answered with a 502.
     lose_batch_answers: Arc<AtomicU64>,
+    /// This many storm thread batches are answered with a 502 and not created.
+    refuse_batches: Arc<AtomicU64>,
     /// Created messages are dated this long ago (a give-up that happened long before).
     backdate: Arc<Mutex<chrono::Duration>>,
 }
@@ -129,6 +131,9 @@ struct Posted {
     nonce: Option<String>,
     message: Value,
 }
+
+/// How long Discord keeps a message nonce ("a few minutes").
+const NONCE_MINUTES: i64 = 5;
 
 /// Discord's epoch in Unix milliseconds (snowflakes count from it).
 const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
@@ -169,17 +174,27 @@ impl Respond for DiscordResponder {
                 let Ok(mut messages) = self.messages.lock() else {
                     return ResponseTemplate::new(500);
                 };
-                // `enforce_nonce`: the same nonce in the same channel answers with the message
-                // already created (Discord keeps nonces a few minutes; the fake, for ever).
+                // `enforce_nonce`: the same nonce from the bot within a few minutes answers
+                // with the message already created.
                 let nonce = body["nonce"].as_str().map(str::to_string);
+                let kept_since = chrono::Utc::now() - chrono::Duration::minutes(NONCE_MINUTES);
                 if body["enforce_nonce"] == json!(true)
                     && let Some(old) = messages
                         .iter()
-                        .find(|m| m.channel == *c && nonce.is_some() && m.nonce == nonce)
+                        .find(|m| nonce.is_some() && m.nonce == nonce && m.at > kept_since)
                 {
                     return ok(old.message.clone());
                 }
                 let content = body["content"].as_str().unwrap_or_default().to_string();
+                let heading = content.lines().next().unwrap_or_default();
+                let batch = heading.contains(" comments, #") || heading.starts_with("1 comment, #");
+                let take = |n: &AtomicU64| {
+                    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                };
+                if batch && take(&self.refuse_batches) {
+                    return ResponseTemplate::new(502).set_body_string("bad gateway");
+                }
                 let message = json!({"id": self.id(), "channel_id": c, "type": 0,
                     "content": content, "author": {"id": BOT_USER, "username": "Switchboard",
                     "discriminator": "0", "bot": true}});
@@ -190,23 +205,17 @@ impl Respond for DiscordResponder {
                     nonce,
                     message: message.clone(),
                 });
-                let heading = content.lines().next().unwrap_or_default();
-                let lose = heading.contains(" comments, #") || heading.starts_with("1 comment, #");
-                if lose
-                    && self
-                        .lose_batch_answers
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok()
-                {
+                if batch && take(&self.lose_batch_answers) {
                     return ResponseTemplate::new(502).set_body_string("bad gateway");
                 }
                 ok(message)
             }
-            // Newest first, as Discord lists them; `after` compared by time.
+            // The oldest `limit` after the mark, newest first, as Discord lists them. The
+            // fake's ids are not made from time: a mark that is one of its messages counts
+            // from that message, any other snowflake by its time.
             ("GET", ["channels", c, "messages"]) => {
                 let q: std::collections::HashMap<String, String> =
                     req.url.query_pairs().into_owned().collect();
-                let after = q.get("after").and_then(|a| snowflake_time(a));
                 let limit = q
                     .get("limit")
                     .and_then(|l| l.parse::<usize>().ok())
@@ -218,10 +227,21 @@ impl Respond for DiscordResponder {
                 let Ok(messages) = self.messages.lock() else {
                     return ResponseTemplate::new(500);
                 };
+                let mark = q.get("after");
+                let known = mark.and_then(|a| messages.iter().position(|m| m.message["id"] == *a));
+                let after = mark.and_then(|a| snowflake_time(a));
                 let mut listed: Vec<Value> = messages
                     .iter()
-                    .filter(|m| m.channel == *c && after.is_none_or(|a| m.at > a))
-                    .map(|m| m.message.clone())
+                    .enumerate()
+                    .filter(|(i, m)| {
+                        m.channel == *c
+                            && match (known, after) {
+                                (Some(k), _) => *i > k,
+                                (None, Some(a)) => m.at > a,
+                                (None, None) => true,
+                            }
+                    })
+                    .map(|(_, m)| m.message.clone())
                     .collect();
                 // The `limit` oldest after the mark, newest first.
                 listed.truncate(limit);
@@ -313,6 +333,7 @@ impl World {
                 lose_forum_answers: AtomicU64::new(lost),
                 messages: Mutex::new(Vec::new()),
                 lose_batch_answers: self.discord_lost_batches.clone(),
+                refuse_batches: self.discord_refused_batches.clone(),
                 backdate: self.discord_backdate.clone(),
             })
             .mount(&self.discord)

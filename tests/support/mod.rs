@@ -230,6 +230,8 @@ pub struct World {
     pub groups: Arc<std::sync::Mutex<HashMap<String, Vec<String>>>>,
     /// The fake Discord creates this many storm thread batches without answering (502).
     pub discord_lost_batches: Arc<AtomicU64>,
+    /// The fake Discord refuses this many storm thread batches (502, nothing created).
+    pub discord_refused_batches: Arc<AtomicU64>,
     /// The fake Discord dates the messages it creates this long ago.
     pub discord_backdate: Arc<std::sync::Mutex<chrono::Duration>>,
     _dir: Option<tempfile::TempDir>,
@@ -316,6 +318,7 @@ impl World {
             taken: Default::default(),
             groups: Default::default(),
             discord_lost_batches: Default::default(),
+            discord_refused_batches: Default::default(),
             discord_backdate: Default::default(),
             _dir: dir,
         }

@@ -37,7 +37,7 @@ pub const MAX_NONCE_CHARS: usize = 25;
 pub const MAX_THREAD_NAME_CHARS: usize = 100;
 /// Messages per page of `GET /channels/{id}/messages` (Discord's maximum).
 const LISTED_PER_PAGE: usize = 100;
-/// Pages [`DiscordClient::messages_since`] reads at most: a look for our own recent message
+/// Pages [`DiscordClient::messages_after`] reads at most: a look for our own recent message
 /// after a lost answer, not a history export.
 const MAX_LISTED_PAGES: usize = 5;
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds: snowflakes count from it.
@@ -82,6 +82,8 @@ pub struct DiscordClient {
     token: SecretString,
     http: reqwest::Client,
     limiter: Mutex<RateLimiter>,
+    /// The bot's own user id, once asked.
+    me: std::sync::OnceLock<String>,
 }
 
 /// Interaction callback types whose `data` is a message.
@@ -140,6 +142,7 @@ impl DiscordClient {
             token,
             http,
             limiter: Mutex::new(RateLimiter::new()),
+            me: std::sync::OnceLock::new(),
         })
     }
 
@@ -485,64 +488,76 @@ impl DiscordClient {
         )
     }
 
-    /// `GET /users/@me`: the bot's own user id.
+    /// `GET /users/@me`: the bot's own user id (asked once, then remembered).
     pub async fn own_user_id(&self) -> Result<String, DiscordError> {
-        Self::id_of(
+        if let Some(me) = self.me.get() {
+            return Ok(me.clone());
+        }
+        let me = Self::id_of(
             self.call(Method::GET, "GET /users/@me", "/users/@me", None, true)
                 .await?,
-        )
+        )?;
+        Ok(self.me.get_or_init(|| me).clone())
     }
 
     /// `GET /channels/{channel}/messages?after=…&limit=100`, a few pages: the messages posted
-    /// in `channel` since `since` (the `after` snowflake made from the time, as Discord's
-    /// pagination allows), oldest first, at most `MAX_LISTED_PAGES` pages of them.
-    pub async fn messages_since(
+    /// in `channel` after the snowflake `after` (a message's id, or [`snowflake_at`] a time,
+    /// as Discord's pagination allows), oldest first, at most [`MAX_LISTED_PAGES`] pages.
+    pub async fn messages_after(
         &self,
         channel: &str,
-        since: chrono::DateTime<chrono::Utc>,
+        after: u64,
     ) -> Result<Vec<ChannelMessage>, DiscordError> {
         let route = format!("GET /channels/{channel}/messages");
-        let mut after = snowflake_at(since);
-        let mut found: Vec<ChannelMessage> = Vec::new();
+        let mut after = after;
+        let mut found: Vec<(u64, ChannelMessage)> = Vec::new();
         for _ in 0..MAX_LISTED_PAGES {
             let path =
                 format!("/channels/{channel}/messages?after={after}&limit={LISTED_PER_PAGE}");
-            let page = match self.call(Method::GET, &route, &path, None, true).await? {
-                Some(Value::Array(page)) => page,
-                _ => Vec::new(),
+            let Some(Value::Array(page)) =
+                self.call(Method::GET, &route, &path, None, true).await?
+            else {
+                return Err(DiscordError::Retryable(
+                    "a message list that is not a list".into(),
+                ));
             };
             let full = page.len() >= LISTED_PER_PAGE;
+            // A page is the oldest messages after the mark, newest first: the next page
+            // starts after its newest.
             let mut newest = after;
             for m in &page {
                 let Some(id) = m.get("id").and_then(Value::as_str) else {
                     continue;
                 };
-                if let Ok(n) = id.parse::<u64>() {
-                    newest = newest.max(n);
-                }
-                found.push(ChannelMessage {
-                    id: id.to_string(),
-                    author: m
-                        .pointer("/author/id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    content: m
-                        .get("content")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                });
+                let Ok(n) = id.parse::<u64>() else {
+                    continue;
+                };
+                newest = newest.max(n);
+                found.push((
+                    n,
+                    ChannelMessage {
+                        id: id.to_string(),
+                        author: m
+                            .pointer("/author/id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        content: m
+                            .get("content")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    },
+                ));
             }
             if !full || newest == after {
                 break;
             }
             after = newest;
         }
-        // Snowflakes grow with time: oldest first, whatever order the pages came in.
-        found.sort_by_key(|m| (m.id.len(), m.id.clone()));
-        found.dedup_by(|a, b| a.id == b.id);
-        Ok(found)
+        found.sort_by_key(|(n, _)| *n);
+        found.dedup_by_key(|(n, _)| *n);
+        Ok(found.into_iter().map(|(_, m)| m).collect())
     }
 
     /// `GET /guilds/{guild}/roles`: the server's roles (id, `mentionable`, `permissions`).

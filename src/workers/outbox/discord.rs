@@ -12,6 +12,7 @@ use tracing::{info, warn};
 
 use super::{Outcome, SurfaceOutbox, card_view, token_alert_key};
 use crate::accounts::Account;
+use crate::chat::discord::client::snowflake_at;
 use crate::chat::discord::render;
 use crate::chat::discord::{DiscordClient, DiscordError};
 use crate::config::{Destination, DiscordChannelConfig, DiscordChannelKind};
@@ -76,15 +77,13 @@ const DISCORD_RATE_LIMITED: &str = "Discord rate limit";
 /// that the next attempt looks again.
 const LOOKUP_RATE_LIMITED: &str = "Discord rate limit (looking for an earlier post)";
 
-/// Whether an earlier attempt of `job` may have posted without an answer, so the post is
-/// looked for first: an attempt that failed other than by a refused (rate-limited) post
-/// (waits count no attempt), or a job brought back by `outbox retry` (attempts start again;
-/// its last error says why it gave up, `Discord: …` for a stall or a 5xx).
-fn may_have_posted(job: &Job) -> bool {
-    let last = job.last_error.as_deref();
-    (job.attempts > 1 && last != Some(DISCORD_RATE_LIMITED))
-        || last.is_some_and(|e| e.starts_with("Discord: ") || e == LOOKUP_RATE_LIMITED)
-}
+/// How Discord job errors read (see [`super::may_have_posted`]): `Discord: …` for a stall or
+/// a 5xx.
+const ERRORS: super::PostErrors = super::PostErrors {
+    refused: DISCORD_RATE_LIMITED,
+    unanswered: "Discord: ",
+    lookup_limited: LOOKUP_RATE_LIMITED,
+};
 
 /// A look for an earlier post that failed.
 fn lookup_failure(e: DiscordError) -> Outcome {
@@ -335,15 +334,14 @@ impl SurfaceOutbox for Discord {
         // The nonce below covers a retry within Discord's few minutes; an earlier attempt
         // of this job, or a job of this thread that gave up before it, may have posted these
         // lines without an answer longer ago: its batch is looked for first.
-        let retried = may_have_posted(job);
-        let gave_up = if retried {
-            None
-        } else {
-            svc.store.gave_up_before(&job.lane, job.id).await?
-        };
-        if retried || gave_up.is_some() {
-            let since = gave_up.unwrap_or(job.created_at) - chrono::Duration::minutes(1);
-            match find_batch(discord, &card.message, lines, since).await {
+        let may_have = super::may_have_posted(job, &ERRORS);
+        if let Some(since) = super::look_back_from(svc, job, may_have).await? {
+            // Only after the batch recorded last: one customer's comments can make it start
+            // and end with the same tickets as these lines.
+            let recorded = svc.store.latest_storm_batch(storm.id).await?;
+            let recorded = recorded.and_then(|b| b.chat.message.parse::<u64>().ok());
+            let since = snowflake_at(since);
+            match find_batch(discord, &card.message, lines, since, recorded).await {
                 Ok(Some((upto, id))) => {
                     info!(
                         storm = storm.id,
@@ -405,25 +403,35 @@ const STORM_BATCH_CHARS: usize = 1_900;
 const STORM_HEADING_CHARS: usize = 64;
 
 /// A batch of this storm's thread that an earlier attempt posted without an answer: our own
-/// message in `thread` since `since` whose heading starts at `lines[0]`. Its last line's seq
-/// (the heading's last ticket, among `lines`: the earlier attempt read from the same place)
-/// and its id.
+/// message in `thread` after the snowflake `since` and after the batch recorded last
+/// (`recorded`, a message id), whose heading names `lines` from the first (the earlier
+/// attempt read from the same place): as many comments, the first and the last of them the
+/// same tickets. The seq of its last line, and its id.
 async fn find_batch(
     discord: &DiscordClient,
     thread: &str,
     lines: &[crate::core::storm::StormLine],
-    since: chrono::DateTime<chrono::Utc>,
+    since: u64,
+    recorded: Option<u64>,
 ) -> Result<Option<(i64, String)>, DiscordError> {
     let Some(first) = lines.first() else {
         return Ok(None);
     };
     let me = discord.own_user_id().await?;
-    let messages = discord.messages_since(thread, since).await?;
-    Ok(messages.iter().filter(|m| m.author == me).find_map(|m| {
-        let (from, last) = text::storm_batch_range(m.content.lines().next()?)?;
-        let upto = lines.iter().find(|l| l.ticket == last)?.seq;
-        (from == first.ticket).then(|| (upto, m.id.clone()))
-    }))
+    let after = since.max(recorded.unwrap_or(0));
+    let messages = discord.messages_after(thread, after).await?;
+    let newer = |id: &str| {
+        id.parse::<u64>()
+            .is_ok_and(|n| recorded.is_none_or(|r| n > r))
+    };
+    Ok(messages
+        .iter()
+        .filter(|m| m.author == me && newer(&m.id))
+        .find_map(|m| {
+            let (count, from, to) = text::storm_batch_range(m.content.lines().next()?)?;
+            let last = lines.get(count.checked_sub(1)?)?;
+            (from == first.ticket && to == last.ticket).then(|| (last.seq, m.id.clone()))
+        }))
 }
 
 /// Create the card: a message and its thread, or a forum post.
@@ -860,5 +868,70 @@ async fn notify(
                 post_in_thread(discord, card, &msg, &nonce(job, "")).await,
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::TicketId;
+
+    #[test]
+    fn an_earlier_post_is_looked_for_only_when_one_may_have_landed() {
+        let job = |attempts: i32, last: Option<&str>| Job {
+            id: 1,
+            ticket: TicketId(1),
+            lane: "storm:1:thread".into(),
+            effect: Effect::StormThread { storm: 1 },
+            attempts,
+            created_at: chrono::Utc::now(),
+            budget_from: chrono::Utc::now(),
+            last_error: last.map(str::to_string),
+            claim: 1,
+        };
+        let refused = DiscordError::Permanent {
+            status: 404,
+            code: UNKNOWN_CHANNEL,
+            message: "Unknown Channel".into(),
+        }
+        .to_string();
+        for (attempts, last, looks) in [
+            (1, None, false),
+            // A wait (pacing, the card not posted yet) is not an attempt.
+            (1, Some("waiting for the storm card"), false),
+            // A stall or a 5xx may have posted; a refused (rate-limited) post did not.
+            (2, Some("Discord: HTTP 502 Bad Gateway"), true),
+            (2, Some(DISCORD_RATE_LIMITED), false),
+            (3, Some("waiting for the storm card"), true),
+            // A rate-limited lookup looks again, also when brought back by `outbox retry`.
+            (3, Some(LOOKUP_RATE_LIMITED), true),
+            (1, Some(LOOKUP_RATE_LIMITED), true),
+            // Brought back by `outbox retry` (attempts start again).
+            (1, Some("Discord: HTTP 503 Service Unavailable"), true),
+            (1, Some(refused.as_str()), false),
+        ] {
+            assert_eq!(
+                super::super::may_have_posted(&job(attempts, last), &ERRORS),
+                looks,
+                "{attempts} {last:?}"
+            );
+        }
+        assert!(refused.starts_with("Discord refused"), "{refused}");
+        // The errors the outbox records read as the table says.
+        assert!(matches!(
+            failure(DiscordError::Retryable("HTTP 502".into())),
+            Outcome::Retry { error, rate_limited: false, .. } if error.starts_with(ERRORS.unanswered)
+        ));
+        let limited = || DiscordError::RateLimited {
+            retry_after: std::time::Duration::from_secs(1),
+        };
+        assert!(matches!(
+            failure(limited()),
+            Outcome::Retry { error, rate_limited: true, .. } if error == ERRORS.refused
+        ));
+        assert!(matches!(
+            lookup_failure(limited()),
+            Outcome::Retry { error, .. } if error == ERRORS.lookup_limited
+        ));
     }
 }

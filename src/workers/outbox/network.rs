@@ -245,7 +245,7 @@ pub(super) async fn send_reply(
     // An earlier attempt may have been carried out without an answer (a timeout, a 5xx):
     // where the network can tell, look for the reply it made before posting another.
     let retrying = job.attempts > 1;
-    let since = job.created_at - chrono::Duration::minutes(1);
+    let since = job.created_at - super::LOOK_BACK_MARGIN;
     let polled = svc.networks.polled(ticket.state.network);
     let units = AtomicU32::new(0);
     let result = with_token(svc, account, |token| {

@@ -44,14 +44,15 @@ fn done_or_failure<T>(result: Result<T, SlackCallError>) -> Outcome {
 /// that the next attempt looks again.
 const LOOKUP_RATE_LIMITED: &str = "Slack rate limit (looking for an earlier post)";
 
-/// Whether an earlier attempt of `job` may have posted without an answer, so the post is
-/// looked for first: an attempt that failed other than by a refused (rate-limited) post, or a
-/// job brought back by `outbox retry` (attempts start again; its last error says why it gave
-/// up, `Slack: …` for a stall or a 5xx).
+/// How Slack job errors read (see [`super::may_have_posted`]).
+const ERRORS: super::PostErrors = super::PostErrors {
+    refused: SLACK_RATE_LIMITED,
+    unanswered: "Slack: ",
+    lookup_limited: LOOKUP_RATE_LIMITED,
+};
+
 fn may_have_posted(job: &Job) -> bool {
-    let last = job.last_error.as_deref();
-    (job.attempts > 1 && last != Some(SLACK_RATE_LIMITED))
-        || last.is_some_and(|e| e.starts_with("Slack: "))
+    super::may_have_posted(job, &ERRORS)
 }
 
 /// A storm thread batch posted as `ts` in the thread of the storm card `card`.
@@ -150,7 +151,7 @@ impl SurfaceOutbox for Slack {
             // An earlier attempt may have been carried out without an answer (a stall past
             // its deadline, a 5xx): look for the card it made before posting another. A
             // rate-limited attempt was refused, so there is nothing to look for.
-            let since = job.created_at - chrono::Duration::minutes(1);
+            let since = job.created_at - super::LOOK_BACK_MARGIN;
             match svc.slack.find_card(&channel, ticket.id.0, since).await {
                 Ok(Some(ts)) => {
                     info!(%channel, ts, "card found from an earlier attempt");
@@ -201,7 +202,7 @@ impl SurfaceOutbox for Slack {
         };
         if may_have_posted(job) {
             // As for a ticket's card: an unanswered attempt may have posted it.
-            let since = storm.started_at - chrono::Duration::minutes(1);
+            let since = storm.started_at - super::LOOK_BACK_MARGIN;
             match svc.slack.find_storm_card(channel, storm.id, since).await {
                 Ok(Some(ts)) => {
                     info!(%channel, ts, storm = storm.id, "storm card found from an earlier attempt");
@@ -258,18 +259,12 @@ impl SurfaceOutbox for Slack {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Outcome::Done(vec![]));
         };
-        // A job of this thread that gave up before this one may have posted these lines
-        // without an answer (its lookups failing too, until its budget ran out).
-        let retried = may_have_posted(job);
-        let gave_up = if retried {
-            None
-        } else {
-            svc.store.gave_up_before(&job.lane, job.id).await?
-        };
-        if retried || gave_up.is_some() {
+        // An earlier attempt, or a job of this thread that gave up before this one (its
+        // lookups failing too, until its budget ran out), may have posted these lines
+        // without an answer.
+        if let Some(since) = super::look_back_from(svc, job, may_have_posted(job)).await? {
             // Slack has no idempotency key: an attempt it carried out without answering left
             // a marked batch in the thread, which stands for this one (its lines start here).
-            let since = gave_up.unwrap_or(job.created_at) - chrono::Duration::minutes(1);
             match svc
                 .slack
                 .find_storm_batch(&card.channel, &card.message, storm.id, first.seq, since)
@@ -695,8 +690,9 @@ mod tests {
             (2, Some("Slack: no answer within 15s"), true),
             (2, Some(SLACK_RATE_LIMITED), false),
             (3, Some(PACING), true),
-            // A rate-limited lookup looks again.
+            // A rate-limited lookup looks again, also when brought back by `outbox retry`.
             (3, Some(LOOKUP_RATE_LIMITED), true),
+            (1, Some(LOOKUP_RATE_LIMITED), true),
             // Brought back by `outbox retry` (attempts start again).
             (1, Some("Slack: HTTP 503 Service Unavailable"), true),
             (1, Some("Slack refused: channel_not_found"), false),
