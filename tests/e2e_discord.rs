@@ -2774,3 +2774,39 @@ async fn a_refused_batch_is_posted_though_the_batch_before_names_the_same_ticket
         "three batches, three messages: {shown:?}"
     );
 }
+
+/// Discord creates a thread batch but its answer is lost, and the job retries (its budget
+/// holds): the retry looks in the thread first and records the batch it finds, so every
+/// comment shows once and nothing is posted twice.
+#[tokio::test]
+async fn a_storm_batch_whose_answer_was_lost_is_found_by_the_retry() {
+    let w = discord_world(|c| {
+        c.storm.enabled = true;
+        c.storm.threshold = 3;
+        c.storm.batch_max = 5;
+    })
+    .await;
+    w.discord_ok("").await;
+    w.discord_lost_batches
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    for n in 1..=6 {
+        w.meta_webhook(&storm_comment(n)).await;
+    }
+    w.settle().await;
+    let (thread, posts, lookups) = storm_thread(&w).await;
+    assert!(!lookups.is_empty(), "the retry looked in the thread");
+    let all = posts.join("\n");
+    for t in 4..=6 {
+        assert_eq!(
+            all.matches(&format!("(#{t})")).count(),
+            1,
+            "#{t}: {posts:#?}"
+        );
+    }
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    let shown = w.store.storm_batches_of_ticket(TicketId(4)).await.unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].chat.channel, thread);
+    let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
+    assert_eq!(failed.await.unwrap(), 0);
+}
