@@ -144,6 +144,7 @@ async fn start_fake_slack() -> (String, Arc<FakeSlack>) {
 
 struct Server {
     url: String,
+    svc: Arc<switchboard::workers::Services>,
     store: DynStore,
     slack: Arc<FakeSlack>,
     workers: Option<Workers>,
@@ -159,12 +160,13 @@ async fn start(db: &str, with_workers: bool) -> Server {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let router = switchboard::server::router(svc);
+    let router = switchboard::server::router(svc.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
     Server {
         url: format!("http://{addr}/webhooks/meta"),
+        svc,
         store,
         slack,
         workers,
@@ -227,7 +229,39 @@ async fn drain(server: &Server, cap: Duration) -> Lag {
     }
 }
 
-fn lag_line(label: &str, server: &Server, lag: &Lag, tickets: i64, cards: u64) -> String {
+/// The phase's counts: tickets created, cards posted, and how many times acknowledgements
+/// began to queue (the workers then took one item at a time).
+struct Counts {
+    tickets: i64,
+    cards: u64,
+    pressed: u64,
+}
+
+impl Counts {
+    async fn now(server: &Server) -> Self {
+        Self {
+            tickets: server.store.count_tickets().await.expect("tickets"),
+            cards: server.slack.posts.load(Ordering::Relaxed),
+            pressed: server.svc.inbox.pressure_engaged(),
+        }
+    }
+
+    async fn since(self, server: &Server) -> Self {
+        let now = Self::now(server).await;
+        Self {
+            tickets: now.tickets - self.tickets,
+            cards: now.cards - self.cards,
+            pressed: now.pressed - self.pressed,
+        }
+    }
+}
+
+fn lag_line(label: &str, server: &Server, lag: &Lag, counts: &Counts) -> String {
+    let Counts {
+        tickets,
+        cards,
+        pressed,
+    } = counts;
     if server.workers.is_none() {
         return format!(
             "{label:9}   workers off: {} inbox rows pending",
@@ -240,7 +274,7 @@ fn lag_line(label: &str, server: &Server, lag: &Lag, tickets: i64, cards: u64) -
             format!("drained {:.2} s after the last ack", d.as_secs_f64())
         });
     format!(
-        "{label:9}   workers: at the last ack {} inbox rows and {} outbox jobs pending; {drained}; {tickets} tickets created, {cards} cards posted",
+        "{label:9}   workers: at the last ack {} inbox rows and {} outbox jobs pending; {drained}; {tickets} tickets created, {cards} cards posted; acknowledgements queued {pressed} times",
         lag.inbox_pending, lag.outbox_pending
     )
 }
@@ -370,8 +404,7 @@ async fn run(label: &str, db: &str) {
     let _ = throughput(&server, 500, concurrency, 10_000_000).await;
     drain(&server, cap).await;
 
-    let tickets0 = server.store.count_tickets().await.expect("tickets");
-    let cards0 = server.slack.posts.load(Ordering::Relaxed);
+    let counts = Counts::now(&server).await;
     let (rate, lat) = throughput(&server, n, concurrency, 0).await;
     let lag = drain(&server, cap).await;
     println!(
@@ -380,17 +413,14 @@ async fn run(label: &str, db: &str) {
         ms(percentile(&lat, 0.99)),
         ms(lat.last().copied().unwrap_or_default()),
     );
-    let tickets = server.store.count_tickets().await.expect("tickets") - tickets0;
-    let cards = server.slack.posts.load(Ordering::Relaxed) - cards0;
-    println!("{}", lag_line(label, &server, &lag, tickets, cards));
+    let counts = counts.since(&server).await;
+    println!("{}", lag_line(label, &server, &lag, &counts));
 
     for (k, rate) in rates.into_iter().enumerate() {
-        let tickets0 = server.store.count_tickets().await.expect("tickets");
-        let cards0 = server.slack.posts.load(Ordering::Relaxed);
+        let counts = Counts::now(&server).await;
         let r = open_loop(&server, rate, secs, 20_000_000 + k as u64 * 10_000_000).await;
         let lag = drain(&server, cap).await;
-        let tickets = server.store.count_tickets().await.expect("tickets") - tickets0;
-        let cards = server.slack.posts.load(Ordering::Relaxed) - cards0;
+        let counts = counts.since(&server).await;
         println!(
             "{label:9} open loop {rate}/s for {secs} s, workers {workers}: {} sent, {} errors, achieved {:.0}/s; ack from intended send p50 {} p90 {} p99 {} p99.9 {} max {} (generator fired at worst {} late)",
             r.sent,
@@ -403,7 +433,7 @@ async fn run(label: &str, db: &str) {
             ms(r.lat.last().copied().unwrap_or_default()),
             ms(r.worst_fire_delay),
         );
-        println!("{}", lag_line(label, &server, &lag, tickets, cards));
+        println!("{}", lag_line(label, &server, &lag, &counts));
     }
     if let Some(w) = server.workers {
         let _ = w.stop(Duration::from_secs(5)).await;

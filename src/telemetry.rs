@@ -166,6 +166,10 @@ impl Metrics {
             );
             describe_counter!(GIVEN_UP, "Outbox jobs given up.");
             describe_counter!(
+                INGEST_PRESSED,
+                "Times webhook acknowledgements began to queue and the workers took one item at a time."
+            );
+            describe_counter!(
                 INBOX_PROCESSED,
                 "Inbox rows handled, by source and outcome."
             );
@@ -236,6 +240,12 @@ impl Metrics {
             counter!(RATE_LIMIT_WAITS, "kind" => kind, "target" => to, "source" => "pacing")
                 .increment(1);
         });
+    }
+
+    /// How many times acknowledgements began to queue in this process (a count kept by the
+    /// inbox writer, set here when `/metrics` is scraped).
+    pub fn ingest_pressed(&self, times: u64) {
+        self.with(|| counter!(INGEST_PRESSED).absolute(times));
     }
 
     /// An inbox row was handled (`outcome`: processed, waiting, retried, given_up).
@@ -369,6 +379,7 @@ const LATENCY: &str = "switchboard_delivery_latency_seconds";
 const RETRIES: &str = "switchboard_delivery_retries_total";
 const RATE_LIMIT_WAITS: &str = "switchboard_rate_limit_waits_total";
 const GIVEN_UP: &str = "switchboard_jobs_given_up_total";
+const INGEST_PRESSED: &str = "switchboard_ingest_pressed_total";
 const INBOX_PROCESSED: &str = "switchboard_inbox_rows_total";
 const POLLS: &str = "switchboard_poll_rounds_total";
 const POLL_LAG: &str = "switchboard_poll_lag_seconds";

@@ -237,6 +237,12 @@ async fn retries_and_given_up_jobs_are_counted() {
         1.0
     );
     assert_eq!(value(&m, "switchboard_jobs_given_up_total", &[]), 0.0);
+    // Exposed, and one webhook at a time never queues acknowledgements.
+    assert!(
+        m.iter()
+            .any(|s| s.name == "switchboard_ingest_pressed_total")
+    );
+    assert_eq!(value(&m, "switchboard_ingest_pressed_total", &[]), 0.0);
     w.finish().await;
 }
 

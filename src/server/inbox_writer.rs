@@ -45,6 +45,8 @@ pub struct Pressure {
     /// When a request last arrived to find `at` or more waiting: ms since `epoch`, plus 1
     /// (0: never).
     pressed_at: AtomicU64,
+    /// How many times requests began to pile up (after the hold of the last time had passed).
+    engaged: AtomicU64,
     epoch: Instant,
     at: usize,
     hold: Duration,
@@ -55,6 +57,7 @@ impl Pressure {
         Self {
             waiting: AtomicUsize::new(0),
             pressed_at: AtomicU64::new(0),
+            engaged: AtomicU64::new(0),
             epoch: Instant::now(),
             at,
             hold,
@@ -69,10 +72,23 @@ impl Pressure {
     pub fn arrive(self: &Arc<Self>) -> Waiting {
         let now_waiting = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
         if now_waiting >= self.at {
-            self.pressed_at
-                .fetch_max(self.now_ms().saturating_add(1), Ordering::Relaxed);
+            let now = self.now_ms().saturating_add(1);
+            let before = self.pressed_at.fetch_max(now, Ordering::Relaxed);
+            if before == 0 || now >= before.saturating_add(self.hold_ms()) {
+                self.engaged.fetch_add(1, Ordering::Relaxed);
+            }
         }
         Waiting(self.clone())
+    }
+
+    fn hold_ms(&self) -> u64 {
+        u64::try_from(self.hold.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How many times requests began to pile up so far: each time the workers were held
+    /// back (for at least the hold).
+    pub fn engaged(&self) -> u64 {
+        self.engaged.load(Ordering::Relaxed)
     }
 
     /// Whether requests are piled up now, or were within the last `hold`.
@@ -81,8 +97,7 @@ impl Pressure {
             return true;
         }
         let last = self.pressed_at.load(Ordering::Relaxed);
-        let hold = u64::try_from(self.hold.as_millis()).unwrap_or(u64::MAX);
-        last != 0 && self.now_ms() < last.saturating_add(hold)
+        last != 0 && self.now_ms() < last.saturating_add(self.hold_ms())
     }
 }
 
@@ -120,6 +135,11 @@ impl InboxWriter {
         self.pressure.pressed()
     }
 
+    /// How many times acknowledgements began to queue (see [`Pressure::engaged`]).
+    pub fn pressure_engaged(&self) -> u64 {
+        self.pressure.engaged()
+    }
+
     /// Commit `rows`; returns how many rows of the shared transaction were new (for "wake
     /// the worker" decisions, not an exact per-request count).
     pub async fn insert(&self, rows: Vec<NewInbox>) -> anyhow::Result<u64> {
@@ -137,7 +157,7 @@ impl InboxWriter {
 
 async fn run(store: DynStore, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
     loop {
-        let batch = {
+        let mut batch = {
             let mut rx = rx.lock().await;
             let Some(first) = rx.recv().await else {
                 break;
@@ -155,7 +175,11 @@ async fn run(store: DynStore, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
             }
             batch
         };
-        let all: Vec<NewInbox> = batch.iter().flat_map(|r| r.rows.iter().cloned()).collect();
+        // Moved, not copied: the rows are the raw deliveries.
+        let all: Vec<NewInbox> = batch
+            .iter_mut()
+            .flat_map(|r| std::mem::take(&mut r.rows))
+            .collect();
         let result = store
             .insert_inbox(&all, Utc::now())
             .await
@@ -179,8 +203,10 @@ mod tests {
         let a = p.arrive();
         let b = p.arrive();
         assert!(!p.pressed(), "two waiting, three press");
+        assert_eq!(p.engaged(), 0);
         let c = p.arrive();
         assert!(p.pressed(), "three waiting");
+        assert_eq!(p.engaged(), 1, "it began to press");
         drop(a);
         assert!(p.pressed(), "two still waiting, within the hold");
         drop((b, c));
@@ -193,9 +219,12 @@ mod tests {
         assert!(!p.pressed());
         // Requests still piled up press the writer however long ago they arrived.
         let f = p.arrive();
+        assert_eq!(p.engaged(), 2, "pressed again after the hold had passed");
+        let g = p.arrive();
+        assert_eq!(p.engaged(), 2, "within the hold: the same time");
         std::thread::sleep(hold + Duration::from_millis(30));
-        assert!(p.pressed(), "three still waiting after the hold");
-        drop((d, e, f));
+        assert!(p.pressed(), "four still waiting after the hold");
+        drop((d, e, f, g));
         assert!(!p.pressed(), "answered, and the hold is over");
     }
 }

@@ -49,6 +49,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         .metrics
         .refresh(&state.store, chrono::Utc::now())
         .await;
+    state.metrics.ingest_pressed(state.inbox.pressure_engaged());
     (
         [(
             header::CONTENT_TYPE,
