@@ -215,7 +215,10 @@ async fn messages_after_pages_forward_from_a_time_snowflake() {
             .rev()
             .map(|i| {
                 json!({"id": (from + 1 + i).to_string(), "channel_id": "7", "type": 0,
-                       "content": format!("m{i}"), "author": {"id": "42", "bot": true}})
+                       "content": format!("m{i}"), "author": {"id": "42", "bot": true},
+                       "components": [{"type": 1, "components": [
+                           {"type": 2, "style": 2, "label": "Close", "custom_id": format!("sb1:close:{i}")},
+                           {"type": 2, "style": 5, "label": "Open", "url": "https://example.com"}]}]})
             })
             .collect();
         ResponseTemplate::new(200).set_body_json(msgs)
@@ -241,6 +244,8 @@ async fn messages_after_pages_forward_from_a_time_snowflake() {
     assert_eq!(got[102].id, (first + 103).to_string());
     assert_eq!(got[0].author, "42");
     assert_eq!(got[0].content, "m0");
+    // Buttons' ids, not a link button's (it has none).
+    assert_eq!(got[0].custom_ids, vec!["sb1:close:0".to_string()]);
 }
 
 /// An answer that is not a list is an error, not "no messages".

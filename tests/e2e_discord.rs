@@ -2810,3 +2810,58 @@ async fn a_storm_batch_whose_answer_was_lost_is_found_by_the_retry() {
     let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
     assert_eq!(failed.await.unwrap(), 0);
 }
+
+/// Discord creates a ticket's card but its answer is lost, and the job gives up (a zero
+/// budget). Ten minutes later, when Discord has forgotten the nonce, an operator brings the job
+/// back (`outbox retry`): it finds the card it made among the bot's messages in the channel,
+/// by the ticket's buttons, records it, and posts no second card.
+#[tokio::test]
+async fn a_card_posted_without_an_answer_is_found_when_its_job_is_brought_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let w = discord_world_in(db.clone(), Some(dir), |c| c.outbox.retry_budget_secs = 0).await;
+    w.discord_ok("").await;
+    w.discord_lost_cards
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let ago = chrono::Duration::minutes(10);
+    *w.discord_backdate.lock().expect("lock") = ago;
+    w.meta_webhook(&storm_comment(1)).await;
+    w.settle().await;
+    let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
+    assert_eq!(failed.await.unwrap(), 1, "the card's job gave up");
+    assert!(w.store.card_of(TicketId(1)).await.unwrap().is_none());
+    *w.discord_backdate.lock().expect("lock") = chrono::Duration::zero();
+    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
+    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
+        .bind(ago.num_microseconds().expect("micros"))
+        .execute(&pool)
+        .await
+        .expect("age the job that gave up");
+    assert_eq!(aged.rows_affected(), 1);
+    pool.close().await;
+
+    let brought_back = w.store.retry_failed_jobs(None, chrono::Utc::now());
+    assert_eq!(brought_back.await.unwrap(), 1);
+    w.settle().await;
+    let at = format!("/api/v10/channels/{DCHANNEL}/messages");
+    let all = w.discord.received_requests().await.unwrap_or_default();
+    let count = |m: &str| {
+        all.iter()
+            .filter(|r| r.url.path() == at && r.method.as_str() == m)
+            .count()
+    };
+    assert_eq!(count("POST"), 1, "one card, posted once");
+    assert!(count("GET") >= 1, "the job looked in the channel");
+    let card = w.store.card_of(TicketId(1)).await.unwrap().expect("card");
+    assert_eq!(
+        (card.channel.as_str(), card.message.as_str()),
+        (DCHANNEL, CARD)
+    );
+    assert_eq!(
+        w.store
+            .count_jobs(switchboard::store::JobStatus::Pending)
+            .await
+            .unwrap(),
+        0
+    );
+}

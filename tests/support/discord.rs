@@ -120,6 +120,9 @@ struct DiscordResponder {
     lose_batch_answers: Arc<AtomicU64>,
     /// This many storm thread batches are answered with a 502 and not created.
     refuse_batches: Arc<AtomicU64>,
+    /// This many ticket cards (messages with a ticket's buttons) are created but answered
+    /// with a 502.
+    lose_card_answers: Arc<AtomicU64>,
     /// Created messages are dated this long ago (a give-up that happened long before).
     backdate: Arc<Mutex<chrono::Duration>>,
 }
@@ -196,8 +199,21 @@ impl Respond for DiscordResponder {
                     return ResponseTemplate::new(502).set_body_string("bad gateway");
                 }
                 let message = json!({"id": self.id(), "channel_id": c, "type": 0,
-                    "content": content, "author": {"id": BOT_USER, "username": "Switchboard",
+                    "content": content, "embeds": body["embeds"].as_array().cloned().unwrap_or_default(),
+                    "components": body["components"].as_array().cloned().unwrap_or_default(),
+                    "author": {"id": BOT_USER, "username": "Switchboard",
                     "discriminator": "0", "bot": true}});
+                // A ticket's card: its buttons' ids are `sb1:<action>:<ticket>`.
+                let card = body["components"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|row| row["components"].as_array().into_iter().flatten())
+                    .any(|c| {
+                        c["custom_id"]
+                            .as_str()
+                            .is_some_and(|id| id.starts_with("sb1:"))
+                    });
                 let backdate = self.backdate.lock().map(|b| *b).unwrap_or_default();
                 messages.push(Posted {
                     channel: c.to_string(),
@@ -205,7 +221,9 @@ impl Respond for DiscordResponder {
                     nonce,
                     message: message.clone(),
                 });
-                if batch && take(&self.lose_batch_answers) {
+                if (batch && take(&self.lose_batch_answers))
+                    || (card && take(&self.lose_card_answers))
+                {
                     return ResponseTemplate::new(502).set_body_string("bad gateway");
                 }
                 ok(message)
@@ -334,6 +352,7 @@ impl World {
                 messages: Mutex::new(Vec::new()),
                 lose_batch_answers: self.discord_lost_batches.clone(),
                 refuse_batches: self.discord_refused_batches.clone(),
+                lose_card_answers: self.discord_lost_cards.clone(),
                 backdate: self.discord_backdate.clone(),
             })
             .mount(&self.discord)

@@ -232,6 +232,8 @@ pub struct World {
     pub discord_lost_batches: Arc<AtomicU64>,
     /// The fake Discord refuses this many storm thread batches (502, nothing created).
     pub discord_refused_batches: Arc<AtomicU64>,
+    /// The fake Discord creates this many ticket cards without answering (502).
+    pub discord_lost_cards: Arc<AtomicU64>,
     /// The fake Discord dates the messages it creates this long ago.
     pub discord_backdate: Arc<std::sync::Mutex<chrono::Duration>>,
     _dir: Option<tempfile::TempDir>,
@@ -319,6 +321,7 @@ impl World {
             groups: Default::default(),
             discord_lost_batches: Default::default(),
             discord_refused_batches: Default::default(),
+            discord_lost_cards: Default::default(),
             discord_backdate: Default::default(),
             _dir: dir,
         }

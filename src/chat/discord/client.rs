@@ -57,6 +57,23 @@ pub struct ChannelMessage {
     /// The author's user id.
     pub author: String,
     pub content: String,
+    /// The `custom_id`s of its buttons and selects (in action rows).
+    pub custom_ids: Vec<String>,
+}
+
+/// The `custom_id`s of a message's components: action rows and what they hold.
+fn custom_ids(message: &Value) -> Vec<String> {
+    let mut ids = Vec::new();
+    let rows = message.get("components").and_then(Value::as_array);
+    for row in rows.into_iter().flatten() {
+        let inner = row.get("components").and_then(Value::as_array);
+        for c in std::iter::once(row).chain(inner.into_iter().flatten()) {
+            if let Some(id) = c.get("custom_id").and_then(Value::as_str) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    ids
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -547,6 +564,7 @@ impl DiscordClient {
                             .and_then(Value::as_str)
                             .unwrap_or_default()
                             .to_string(),
+                        custom_ids: custom_ids(m),
                     },
                 ));
             }

@@ -222,7 +222,7 @@ impl SurfaceOutbox for Discord {
     async fn post_card(
         &self,
         svc: &Services,
-        _job: &Job,
+        job: &Job,
         ticket: &Ticket,
         account: &Account,
         to: Destination<'_>,
@@ -230,7 +230,7 @@ impl SurfaceOutbox for Discord {
         let Destination::Discord { guild, channel } = to else {
             return Ok(Outcome::Fail("not a Discord destination".into()));
         };
-        post_card(svc, ticket, account, guild, channel).await
+        post_card(svc, job, ticket, account, guild, channel).await
     }
 
     async fn post_storm_card(
@@ -434,9 +434,32 @@ async fn find_batch(
         }))
 }
 
+/// The card an earlier attempt posted for `ticket` in `channel` after the snowflake `since`:
+/// the bot's own message whose components carry that ticket's actions.
+async fn find_card(
+    discord: &DiscordClient,
+    channel: &str,
+    ticket: crate::core::TicketId,
+    since: u64,
+) -> Result<Option<String>, DiscordError> {
+    let me = discord.own_user_id().await?;
+    let messages = discord.messages_after(channel, since).await?;
+    Ok(messages
+        .into_iter()
+        .find(|m| {
+            m.author == me
+                && m.custom_ids.iter().any(|c| {
+                    crate::chat::discord::parse_custom_id(c)
+                        .is_some_and(|(a, _)| a.ticket == ticket)
+                })
+        })
+        .map(|m| m.id))
+}
+
 /// Create the card: a message and its thread, or a forum post.
 async fn post_card(
     svc: &Services,
+    job: &Job,
     ticket: &Ticket,
     account: &Account,
     guild: &str,
@@ -460,13 +483,37 @@ async fn post_card(
     };
     match channel.kind {
         DiscordChannelKind::Text => {
-            // One card per ticket: the nonce makes a retry after a lost answer harmless.
-            let once = format!("sbcard{}", ticket.id);
-            let id = match discord.create_message_once(&channel.id, &body, &once).await {
-                Ok(id) => id,
-                Err(e) => return Ok(failure(e)),
+            // One card per ticket: the nonce makes a retry within minutes harmless. An
+            // attempt longer ago (a job brought back by `outbox retry`, or one after a job of
+            // the ticket that gave up) may have posted it without an answer: the bot's own
+            // message carrying this ticket's buttons stands for it.
+            let may_have = super::may_have_posted(job, &ERRORS);
+            let mut found = None;
+            if let Some(since) = super::look_back_from(svc, job, may_have).await? {
+                match find_card(discord, &channel.id, ticket.id, snowflake_at(since)).await {
+                    Ok(card) => found = card,
+                    Err(e @ DiscordError::Permanent { .. }) => {
+                        warn!(error = %e, "cannot look for an earlier card; posting")
+                    }
+                    Err(e) => return Ok(lookup_failure(e)),
+                }
+            }
+            let id = match found {
+                Some(id) => {
+                    info!(channel = %channel.id, message = %id, "Discord card found from an earlier attempt");
+                    id
+                }
+                None => {
+                    let once = format!("sbcard{}", ticket.id);
+                    match discord.create_message_once(&channel.id, &body, &once).await {
+                        Ok(id) => {
+                            info!(channel = %channel.id, message = %id, "Discord card posted");
+                            id
+                        }
+                        Err(e) => return Ok(failure(e)),
+                    }
+                }
             };
-            info!(channel = %channel.id, message = %id, "Discord card posted");
             let card = ChatRef {
                 surface: Surface::Discord,
                 workspace: guild.to_string(),
