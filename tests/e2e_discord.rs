@@ -2865,3 +2865,81 @@ async fn a_card_posted_without_an_answer_is_found_when_its_job_is_brought_back()
         0
     );
 }
+
+/// Discord creates a ticket's card but its answer is lost, and the job gives up. Ten minutes
+/// later the customer writes again: their message finds no card and queues the card again (its
+/// own lane). That job looks back from when the given-up one began, finds the card, shows the
+/// ticket as it is now on it, and posts no second card; the new message goes to its thread.
+#[tokio::test]
+async fn a_card_reposted_after_a_give_up_finds_the_card_the_lost_attempt_made() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let w = discord_world_in(db.clone(), Some(dir), |c| c.outbox.retry_budget_secs = 0).await;
+    w.discord_ok("").await;
+    w.discord_lost_cards
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let ago = chrono::Duration::minutes(10);
+    *w.discord_backdate.lock().expect("lock") = ago;
+    w.meta_webhook(&storm_comment(1)).await;
+    w.settle().await;
+    let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
+    assert_eq!(failed.await.unwrap(), 1, "the card's job gave up");
+    *w.discord_backdate.lock().expect("lock") = chrono::Duration::zero();
+    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
+    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
+        .bind(ago.num_microseconds().expect("micros"))
+        .execute(&pool)
+        .await
+        .expect("age the job that gave up");
+    assert_eq!(aged.rows_affected(), 1);
+    pool.close().await;
+
+    // The same customer on the same post: the same ticket.
+    let again = comment_webhook(
+        "901_29",
+        "1234567890321_77",
+        "5551001",
+        "Fan 1",
+        "anyone there?",
+    );
+    w.meta_webhook(&again).await;
+    w.settle().await;
+    let at = format!("/api/v10/channels/{DCHANNEL}/messages");
+    let all = w.discord.received_requests().await.unwrap_or_default();
+    let count = |m: &str, p: &str| {
+        all.iter()
+            .filter(|r| r.url.path() == p && r.method.as_str() == m)
+            .count()
+    };
+    // Cards carry the ticket's buttons (the channel also gets a "wrote again" notice).
+    let cards = all
+        .iter()
+        .filter(|r| r.url.path() == at && r.method.as_str() == "POST")
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("\"sb1:close:1\""))
+        .count();
+    assert_eq!(cards, 1, "one card, posted once");
+    assert!(count("GET", &at) >= 1, "the re-post looked in the channel");
+    // Refreshed as the ticket is now.
+    assert!(count("PATCH", &format!("{at}/{CARD}")) >= 1);
+    let card = w.store.card_of(TicketId(1)).await.unwrap().expect("card");
+    assert_eq!(
+        (card.channel.as_str(), card.message.as_str()),
+        (DCHANNEL, CARD)
+    );
+    let thread = w
+        .take_discord(&format!("/api/v10/channels/{CARD}/messages"))
+        .await;
+    assert!(
+        thread.iter().any(|m| m.body["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("anyone there?"))),
+        "{thread:?}"
+    );
+    assert_eq!(
+        w.store
+            .count_jobs(switchboard::store::JobStatus::Pending)
+            .await
+            .unwrap(),
+        0
+    );
+}

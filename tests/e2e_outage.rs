@@ -481,6 +481,8 @@ async fn a_missing_card_is_posted_before_its_thread_message() {
     assert_eq!(in_thread.len(), 1, "then the message in its thread");
     assert!(in_thread[0].body.to_string().contains("Hello again?"));
     w.take_slack("/chat.update").await;
+    // The re-post looked for a card the given-up post might have made (it made none).
+    assert_eq!(w.take_slack("/conversations.history").await.len(), 1);
     w.finish().await;
 }
 
@@ -514,6 +516,8 @@ async fn cards_that_gave_up_are_announced_and_posted_when_the_channel_works() {
     w.settle().await;
     let posts = w.take_slack("/chat.postMessage").await;
     assert_eq!(top_level(&posts).len(), 1);
+    // Card 1's re-post looked for a card its given-up post might have made.
+    assert_eq!(w.take_slack("/conversations.history").await.len(), 1);
     w.finish().await;
 }
 

@@ -74,7 +74,11 @@ impl Pressure {
         if now_waiting >= self.at {
             let now = self.now_ms().saturating_add(1);
             let before = self.pressed_at.fetch_max(now, Ordering::Relaxed);
-            if before == 0 || now >= before.saturating_add(self.hold_ms()) {
+            // Counted when the count crosses the threshold after the last hold ended (not
+            // again while it stays above: a commit stall without arrivals is one time).
+            if now_waiting == self.at
+                && (before == 0 || now >= before.saturating_add(self.hold_ms()))
+            {
                 self.engaged.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -224,7 +228,10 @@ mod tests {
         assert_eq!(p.engaged(), 2, "within the hold: the same time");
         std::thread::sleep(hold + Duration::from_millis(30));
         assert!(p.pressed(), "four still waiting after the hold");
-        drop((d, e, f, g));
+        let h = p.arrive();
+        assert_eq!(p.engaged(), 2, "never released (a stall): the same time");
+        drop((d, e, f, g, h));
+        std::thread::sleep(hold + Duration::from_millis(30));
         assert!(!p.pressed(), "answered, and the hold is over");
     }
 }

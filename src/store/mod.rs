@@ -376,7 +376,8 @@ pub struct Job {
     /// Where the retry time budget started: the first claim (so time spent waiting behind
     /// the lane's head does not count), or the last `outbox retry`.
     pub budget_from: DateTime<Utc>,
-    /// What the previous attempt ended with, if it did not succeed.
+    /// What the last failed attempt ended with (a wait after it keeps it; a wait before any
+    /// failure records why it waited).
     pub last_error: Option<String>,
     /// This claim's token.
     pub claim: i64,

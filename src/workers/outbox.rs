@@ -150,13 +150,30 @@ pub(super) fn may_have_posted(job: &Job, errors: &PostErrors) -> bool {
 
 /// From when to look for what an earlier attempt of `job` (`may_have_posted`), or a job of its
 /// lane that gave up before it, may have posted without an answer; `None` when neither may
-/// have. The earlier of the two starts, less [`LOOK_BACK_MARGIN`].
+/// have. The earlier of the two starts, less [`LOOK_BACK_MARGIN`]. A card is posted in the
+/// ticket's chat lane first and re-posted in its own lane: both count for a card.
 pub(super) async fn look_back_from(
     svc: &Services,
     job: &Job,
     may_have_posted: bool,
 ) -> anyhow::Result<Option<chrono::DateTime<Utc>>> {
-    let gave_up = svc.store.gave_up_before(&job.lane, job.id).await?;
+    let mut lanes = vec![job.lane.clone()];
+    if matches!(job.effect, Effect::PostCard) {
+        for lane in [
+            crate::store::lane_of(job.ticket, &Effect::PostCard),
+            crate::store::repost_lane(job.ticket),
+        ] {
+            if !lanes.contains(&lane) {
+                lanes.push(lane);
+            }
+        }
+    }
+    let mut gave_up: Option<chrono::DateTime<Utc>> = None;
+    for lane in &lanes {
+        if let Some(at) = svc.store.gave_up_before(lane, job.id).await? {
+            gave_up = Some(gave_up.map_or(at, |earlier| earlier.min(at)));
+        }
+    }
     let from = match gave_up {
         Some(at) => Some(at.min(job.created_at)),
         None => may_have_posted.then_some(job.created_at),

@@ -418,6 +418,8 @@ async fn find_batch(
         return Ok(None);
     };
     let me = discord.own_user_id().await?;
+    // Discord lists what comes after the mark only. (The tests' fake makes ids that are not
+    // times, and keeps to a known id as a mark.)
     let after = since.max(recorded.unwrap_or(0));
     let messages = discord.messages_after(thread, after).await?;
     let newer = |id: &str| {
@@ -501,6 +503,11 @@ async fn post_card(
             let id = match found {
                 Some(id) => {
                     info!(channel = %channel.id, message = %id, "Discord card found from an earlier attempt");
+                    // It shows the ticket as it was then: shown as it is now (or by the next
+                    // card edit, if this one fails).
+                    if let Err(e) = discord.edit_message(&channel.id, &id, &body).await {
+                        warn!(error = %e, "cannot refresh the card found");
+                    }
                     id
                 }
                 None => {

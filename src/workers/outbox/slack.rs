@@ -147,11 +147,11 @@ impl SurfaceOutbox for Slack {
             role: ChatRole::Card,
             message: None,
         };
-        if may_have_posted(job) {
-            // An earlier attempt may have been carried out without an answer (a stall past
-            // its deadline, a 5xx): look for the card it made before posting another. A
-            // rate-limited attempt was refused, so there is nothing to look for.
-            let since = job.created_at - super::LOOK_BACK_MARGIN;
+        // An earlier attempt, or a card job of this ticket that gave up before this one, may
+        // have been carried out without an answer (a stall past its deadline, a 5xx): look
+        // for the card it made before posting another. A rate-limited attempt was refused,
+        // so there is nothing to look for.
+        if let Some(since) = super::look_back_from(svc, job, may_have_posted(job)).await? {
             match svc.slack.find_card(&channel, ticket.id.0, since).await {
                 Ok(Some(ts)) => {
                     info!(%channel, ts, "card found from an earlier attempt");
