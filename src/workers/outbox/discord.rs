@@ -418,8 +418,8 @@ async fn find_batch(
         return Ok(None);
     };
     let me = discord.own_user_id().await?;
-    // Discord lists what comes after the mark only. (The tests' fake makes ids that are not
-    // times, and keeps to a known id as a mark.)
+    // The later of the two marks (both snowflakes); what the listing returns at or before
+    // the batch recorded last is left out again below, whatever the mark did.
     let after = since.max(recorded.unwrap_or(0));
     let messages = discord.messages_after(thread, after).await?;
     let newer = |id: &str| {
