@@ -2624,8 +2624,7 @@ async fn storm_thread(w: &World) -> (String, Vec<String>, Vec<String>) {
 /// nonce only minutes) and posts only what it did not show.
 #[tokio::test]
 async fn a_storm_batch_discord_posted_without_answering_is_not_posted_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let (db, dir) = temp_sqlite();
     let w = lost_batch_storm(db, Some(dir), chrono::Duration::zero()).await;
     let (_, posts, lookups) = storm_thread(&w).await;
     assert_eq!(posts.len(), 1, "{posts:?}");
@@ -2663,20 +2662,12 @@ async fn a_storm_batch_discord_posted_without_answering_is_not_posted_again() {
 /// from when the job that gave up began, not from its own start, and still finds the batch.
 #[tokio::test]
 async fn a_batch_from_a_give_up_long_ago_is_found_from_when_that_job_began() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let (db, dir) = temp_sqlite();
     let ago = chrono::Duration::minutes(10);
     let w = lost_batch_storm(db.clone(), Some(dir), ago).await;
     // What is created from now on is dated now; the job that gave up began ten minutes ago.
     *w.discord_backdate.lock().expect("lock") = chrono::Duration::zero();
-    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
-    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
-        .bind(ago.num_microseconds().expect("micros"))
-        .execute(&pool)
-        .await
-        .expect("age the job");
-    assert_eq!(aged.rows_affected(), 1);
-    pool.close().await;
+    assert_eq!(age_failed_jobs(&db, ago).await, 1);
 
     w.meta_webhook(&storm_comment(7)).await;
     w.settle().await;
@@ -2817,8 +2808,7 @@ async fn a_storm_batch_whose_answer_was_lost_is_found_by_the_retry() {
 /// by the ticket's buttons, records it, and posts no second card.
 #[tokio::test]
 async fn a_card_posted_without_an_answer_is_found_when_its_job_is_brought_back() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let (db, dir) = temp_sqlite();
     let w = discord_world_in(db.clone(), Some(dir), |c| c.outbox.retry_budget_secs = 0).await;
     w.discord_ok("").await;
     w.discord_lost_cards
@@ -2831,14 +2821,7 @@ async fn a_card_posted_without_an_answer_is_found_when_its_job_is_brought_back()
     assert_eq!(failed.await.unwrap(), 1, "the card's job gave up");
     assert!(w.store.card_of(TicketId(1)).await.unwrap().is_none());
     *w.discord_backdate.lock().expect("lock") = chrono::Duration::zero();
-    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
-    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
-        .bind(ago.num_microseconds().expect("micros"))
-        .execute(&pool)
-        .await
-        .expect("age the job that gave up");
-    assert_eq!(aged.rows_affected(), 1);
-    pool.close().await;
+    assert_eq!(age_failed_jobs(&db, ago).await, 1);
 
     let brought_back = w.store.retry_failed_jobs(None, chrono::Utc::now());
     assert_eq!(brought_back.await.unwrap(), 1);
@@ -2872,8 +2855,7 @@ async fn a_card_posted_without_an_answer_is_found_when_its_job_is_brought_back()
 /// ticket as it is now on it, and posts no second card; the new message goes to its thread.
 #[tokio::test]
 async fn a_card_reposted_after_a_give_up_finds_the_card_the_lost_attempt_made() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let (db, dir) = temp_sqlite();
     let w = discord_world_in(db.clone(), Some(dir), |c| c.outbox.retry_budget_secs = 0).await;
     w.discord_ok("").await;
     w.discord_lost_cards
@@ -2885,14 +2867,7 @@ async fn a_card_reposted_after_a_give_up_finds_the_card_the_lost_attempt_made() 
     let failed = w.store.count_jobs(switchboard::store::JobStatus::Failed);
     assert_eq!(failed.await.unwrap(), 1, "the card's job gave up");
     *w.discord_backdate.lock().expect("lock") = chrono::Duration::zero();
-    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
-    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
-        .bind(ago.num_microseconds().expect("micros"))
-        .execute(&pool)
-        .await
-        .expect("age the job that gave up");
-    assert_eq!(aged.rows_affected(), 1);
-    pool.close().await;
+    assert_eq!(age_failed_jobs(&db, ago).await, 1);
 
     // The same customer on the same post: the same ticket.
     let again = comment_webhook(

@@ -628,8 +628,7 @@ impl wiremock::Respond for LostBatch {
 /// but answers 500 (`LostBatch`), and lists that batch in the thread when asked; `budget`: the
 /// outbox's retry budget in seconds (0: a failed job gives up at once).
 async fn lost_batch_world(budget: Option<u64>) -> World {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let (db, dir) = temp_sqlite();
     lost_batch_world_in(db, Some(dir), budget, chrono::Duration::zero()).await
 }
 
@@ -685,18 +684,9 @@ async fn a_storm_batch_slack_posted_without_answering_is_not_posted_twice() {
     }
     w.settle().await;
     let storm = storm_id(&w, 4).await;
-    let card = storm_card_ts(&w, storm).await;
-    let posts = w.take_slack("/chat.postMessage").await;
-    let thread: String = posts
-        .iter()
-        .filter(|p| p.body["thread_ts"] == json!(card))
-        .map(text_of)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let (card, thread) = storm_thread(&w).await;
     // Slack's own copy (the unanswered post) counts: every comment shows once.
-    for t in 4..=6 {
-        assert_eq!(thread.matches(&format!("(#{t})")).count(), 1, "{thread}");
-    }
+    shown_once(&thread, 4..=6);
     let lookups: Vec<_> = w
         .slack
         .received_requests()
@@ -756,66 +746,26 @@ async fn a_storm_batch_whose_job_gave_up_is_not_posted_again_by_the_next_job() {
     w.meta_webhook(&comment(7, POST, "so good")).await;
     w.settle().await;
     assert!(lookups(&w).await > 0, "the next job looked in the thread");
-    let storm = storm_id(&w, 4).await;
-    let card = storm_card_ts(&w, storm).await;
-    let thread: String = w
-        .take_slack("/chat.postMessage")
-        .await
-        .iter()
-        .filter(|p| p.body["thread_ts"] == json!(card))
-        .map(text_of)
-        .collect::<Vec<_>>()
-        .join("\n");
     // Slack's own copy of the unanswered post counts: every comment shows once.
-    for t in 4..=7 {
-        assert_eq!(
-            thread.matches(&format!("(#{t})")).count(),
-            1,
-            "#{t}: {thread}"
-        );
-    }
+    shown_once(&storm_thread(&w).await.1, 4..=7);
 }
 
 /// The give-up was ten minutes ago: the next batch job looks in the thread from when the job
 /// that gave up began (less a minute), not from its own start, and finds the batch there.
 #[tokio::test]
 async fn a_batch_from_a_give_up_long_ago_is_looked_for_from_when_that_job_began() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let (db, dir) = temp_sqlite();
     let ago = chrono::Duration::minutes(10);
     let w = lost_batch_world_in(db.clone(), Some(dir), Some(0), ago).await;
     for n in 1..=6 {
         w.meta_webhook(&comment(n, POST, "so good")).await;
     }
     w.settle().await;
-    let pool = sqlx::SqlitePool::connect(&db).await.expect("connect");
-    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
-        .bind(ago.num_microseconds().expect("micros"))
-        .execute(&pool)
-        .await
-        .expect("age the job that gave up");
-    assert_eq!(aged.rows_affected(), 1, "the batch job gave up");
-    pool.close().await;
+    assert_eq!(age_failed_jobs(&db, ago).await, 1, "the batch job gave up");
     w.meta_webhook(&comment(7, POST, "so good")).await;
     w.settle().await;
     assert!(lookups(&w).await > 0, "the next job looked in the thread");
-    let storm = storm_id(&w, 4).await;
-    let card = storm_card_ts(&w, storm).await;
-    let thread: String = w
-        .take_slack("/chat.postMessage")
-        .await
-        .iter()
-        .filter(|p| p.body["thread_ts"] == json!(card))
-        .map(text_of)
-        .collect::<Vec<_>>()
-        .join("\n");
-    for t in 4..=7 {
-        assert_eq!(
-            thread.matches(&format!("(#{t})")).count(),
-            1,
-            "#{t}: {thread}"
-        );
-    }
+    shown_once(&storm_thread(&w).await.1, 4..=7);
 }
 
 /// Erasing a customer whose comment a storm thread batch showed edits that batch (and only
@@ -940,6 +890,32 @@ async fn a_batch_found_after_an_erasure_is_edited() {
         "{text}"
     );
     assert!(text.contains("private words 4"), "{text}");
+}
+
+/// The card of the storm holding ticket #4 (its `ts`), and the text of every message posted in
+/// its thread that the test has not taken yet.
+async fn storm_thread(w: &World) -> (String, String) {
+    let card = storm_card_ts(w, storm_id(w, 4).await).await;
+    let thread = w
+        .take_slack("/chat.postMessage")
+        .await
+        .iter()
+        .filter(|p| p.body["thread_ts"] == json!(card))
+        .map(text_of)
+        .collect::<Vec<_>>()
+        .join("\n");
+    (card, thread)
+}
+
+/// Each of `tickets` shows exactly once in `thread`.
+fn shown_once(thread: &str, tickets: std::ops::RangeInclusive<i64>) {
+    for t in tickets {
+        assert_eq!(
+            thread.matches(&format!("(#{t})")).count(),
+            1,
+            "#{t}: {thread}"
+        );
+    }
 }
 
 /// How many times the fake Slack was asked for a thread's replies.

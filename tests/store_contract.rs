@@ -5020,6 +5020,42 @@ fn rows_scanned(node: &serde_json::Value, table: &str) -> i64 {
     own + below
 }
 
+/// The plan a claims connection runs `window` (a window claim) with, at `now` for `limit`
+/// rows among `window_rows`: its generic plan under the claim settings, carried out with
+/// `EXPLAIN (ANALYZE, BUFFERS)` and rolled back.
+async fn explain_claim(
+    conn: &mut sqlx::PgConnection,
+    window: &str,
+    now: DateTime<Utc>,
+    limit: i64,
+    window_rows: i64,
+) -> serde_json::Value {
+    sqlx::raw_sql(switchboard::store::postgres::CLAIM_SETTINGS)
+        .execute(&mut *conn)
+        .await
+        .expect("settings");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PREPARE w(timestamptz, timestamptz, bigint, bigint) AS {window}"
+    )))
+    .execute(&mut *conn)
+    .await
+    .expect("prepare");
+    let until = (now + lease()).to_rfc3339();
+    let now = now.to_rfc3339();
+    let mut tx = conn.begin().await.expect("begin");
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) \
+         EXECUTE w('{until}', '{now}', {limit}, {window_rows})"
+    )))
+    .fetch_one(&mut *tx)
+    .await
+    .expect("explain");
+    // A `json` value: its text, whatever the wire format.
+    let text: String = sqlx::Row::try_get_unchecked(&row, 0).expect("plan text");
+    tx.rollback().await.expect("rollback");
+    serde_json::from_str(&text).expect("plan json")
+}
+
 /// Postgres plans a claim as a bounded walk even with statistics taken while the queue was
 /// empty (as after a quiet period): a window of rows that are all behind their lane must not
 /// send the walk through every pending row. Counted in rows the claim's generic plan (on a
@@ -5048,30 +5084,8 @@ async fn postgres_claims_walk_a_bounded_part_of_a_stale_queue() {
             // The lane's first row in flight: the next window (rows 2–9) is all behind it.
             let first = store.claim_inbox(1, t0(), lease()).await.expect("claim");
             assert_eq!(first[0].dedupe_key, "l00");
-            sqlx::raw_sql(switchboard::store::postgres::CLAIM_SETTINGS)
-                .execute(&mut conn)
-                .await
-                .expect("settings");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "PREPARE w(timestamptz, timestamptz, bigint, bigint) AS {}",
-                switchboard::store::postgres::CLAIM_INBOX_WINDOW
-            )))
-            .execute(&mut conn)
-            .await
-            .expect("prepare");
-            let now = at(1).to_rfc3339();
-            let until = at(61).to_rfc3339();
-            let mut tx = conn.begin().await.expect("begin");
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE w('{until}', '{now}', 1, 8)"
-            )))
-            .fetch_one(&mut *tx)
-            .await
-            .expect("explain");
-            // A `json` value: its text, whatever the wire format.
-            let text: String = sqlx::Row::try_get_unchecked(&row, 0).expect("plan text");
-            let plan: serde_json::Value = serde_json::from_str(&text).expect("plan json");
-            tx.rollback().await.expect("rollback");
+            let window = switchboard::store::postgres::CLAIM_INBOX_WINDOW;
+            let plan = explain_claim(&mut conn, window, at(1), 1, 8).await;
             let walked = rows_scanned(&plan[0]["Plan"], "inbox");
             assert!(
                 walked < 200,
@@ -5123,29 +5137,8 @@ async fn postgres_outbox_claims_check_lanes_with_a_probe_on_a_stale_queue() {
             // The worker's own claims: the 60 oldest in flight.
             let flying = store.claim_jobs(60, at(3), lease()).await.expect("claim");
             assert_eq!(flying.len(), 60);
-            sqlx::raw_sql(switchboard::store::postgres::CLAIM_SETTINGS)
-                .execute(&mut conn)
-                .await
-                .expect("settings");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "PREPARE w(timestamptz, timestamptz, bigint, bigint) AS {}",
-                switchboard::store::postgres::CLAIM_JOBS_WINDOW
-            )))
-            .execute(&mut conn)
-            .await
-            .expect("prepare");
-            let now = at(4).to_rfc3339();
-            let until = at(64).to_rfc3339();
-            let mut tx = conn.begin().await.expect("begin");
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE w('{until}', '{now}', 8, 64)"
-            )))
-            .fetch_one(&mut *tx)
-            .await
-            .expect("explain");
-            let text: String = sqlx::Row::try_get_unchecked(&row, 0).expect("plan text");
-            let plan: serde_json::Value = serde_json::from_str(&text).expect("plan json");
-            tx.rollback().await.expect("rollback");
+            let window = switchboard::store::postgres::CLAIM_JOBS_WINDOW;
+            let plan = explain_claim(&mut conn, window, at(4), 8, 64).await;
             let read = rows_scanned(&plan[0]["Plan"], "outbox");
             // The window (64 rows), its 8 claimed rows, one probe per candidate.
             assert!(

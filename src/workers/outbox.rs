@@ -151,22 +151,16 @@ pub(super) fn may_have_posted(job: &Job, errors: &PostErrors) -> bool {
 /// From when to look for what an earlier attempt of `job` (`may_have_posted`), or a job of its
 /// lane that gave up before it, may have posted without an answer; `None` when neither may
 /// have. The earlier of the two starts, less [`LOOK_BACK_MARGIN`]. A card is posted in the
-/// ticket's chat lane first and re-posted in its own lane: both count for a card.
+/// ticket's chat lane first and re-posted in a lane of its own: a re-post also looks back
+/// over the first post's lane.
 pub(super) async fn look_back_from(
     svc: &Services,
     job: &Job,
     may_have_posted: bool,
 ) -> anyhow::Result<Option<chrono::DateTime<Utc>>> {
     let mut lanes = vec![job.lane.clone()];
-    if matches!(job.effect, Effect::PostCard) {
-        for lane in [
-            crate::store::lane_of(job.ticket, &Effect::PostCard),
-            crate::store::repost_lane(job.ticket),
-        ] {
-            if !lanes.contains(&lane) {
-                lanes.push(lane);
-            }
-        }
+    if job.lane == crate::store::repost_lane(job.ticket) {
+        lanes.push(crate::store::lane_of(job.ticket, &Effect::PostCard));
     }
     let mut gave_up: Option<chrono::DateTime<Utc>> = None;
     for lane in &lanes {

@@ -84,8 +84,7 @@ pub fn discord_config() -> DiscordConfig {
 
 /// A Discord-only world: the Page's cards go to `DCHANNEL`; Slack is not configured.
 pub async fn discord_world(tweak: impl FnOnce(&mut switchboard::config::Config)) -> World {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let (db, dir) = super::temp_sqlite();
     discord_world_in(db, Some(dir), tweak).await
 }
 

@@ -283,8 +283,7 @@ impl World {
 
     /// A world whose configuration `tweak` may adjust before start.
     pub async fn with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+        let (db, dir) = temp_sqlite();
         Self::start(db, Some(dir), tweak).await
     }
 
@@ -905,6 +904,27 @@ impl World {
             }
         }
     }
+}
+
+/// A SQLite database in a new temporary directory: its URL, and the directory (whoever holds
+/// it keeps the database).
+pub fn temp_sqlite() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    (db, dir)
+}
+
+/// Date the given-up jobs of the SQLite database at `db` back by `ago`, as if they had begun
+/// that long ago; how many there were.
+pub async fn age_failed_jobs(db: &str, ago: chrono::Duration) -> u64 {
+    let pool = sqlx::SqlitePool::connect(db).await.expect("connect");
+    let aged = sqlx::query("UPDATE outbox SET created_at = created_at - ? WHERE status = 'failed'")
+        .bind(ago.num_microseconds().expect("micros"))
+        .execute(&pool)
+        .await
+        .expect("age the jobs that gave up");
+    pool.close().await;
+    aged.rows_affected()
 }
 
 pub fn meta_signature(secret: &str, body: &[u8]) -> String {

@@ -336,12 +336,14 @@ impl SurfaceOutbox for Discord {
         // lines without an answer longer ago: its batch is looked for first.
         let may_have = super::may_have_posted(job, &ERRORS);
         if let Some(since) = super::look_back_from(svc, job, may_have).await? {
-            // Only after the batch recorded last: one customer's comments can make it start
-            // and end with the same tickets as these lines.
+            // After the batch recorded last, when there is one (one customer's comments can
+            // make it start and end with the same tickets as these lines): the thread's lane
+            // posts in order, so what an unanswered attempt posted comes after it.
             let recorded = svc.store.latest_storm_batch(storm.id).await?;
-            let recorded = recorded.and_then(|b| b.chat.message.parse::<u64>().ok());
-            let since = snowflake_at(since);
-            match find_batch(discord, &card.message, lines, since, recorded).await {
+            let after = recorded
+                .and_then(|b| b.chat.message.parse::<u64>().ok())
+                .unwrap_or_else(|| snowflake_at(since));
+            match find_batch(discord, &card.message, lines, after).await {
                 Ok(Some((upto, id))) => {
                     info!(
                         storm = storm.id,
@@ -403,37 +405,25 @@ const STORM_BATCH_CHARS: usize = 1_900;
 const STORM_HEADING_CHARS: usize = 64;
 
 /// A batch of this storm's thread that an earlier attempt posted without an answer: our own
-/// message in `thread` after the snowflake `since` and after the batch recorded last
-/// (`recorded`, a message id), whose heading names `lines` from the first (the earlier
-/// attempt read from the same place): as many comments, the first and the last of them the
-/// same tickets. The seq of its last line, and its id.
+/// message in `thread` after the snowflake `after` whose heading names `lines` from the first
+/// (the earlier attempt read from the same place): as many comments, the first and the last
+/// of them the same tickets. The seq of its last line, and its id.
 async fn find_batch(
     discord: &DiscordClient,
     thread: &str,
     lines: &[crate::core::storm::StormLine],
-    since: u64,
-    recorded: Option<u64>,
+    after: u64,
 ) -> Result<Option<(i64, String)>, DiscordError> {
     let Some(first) = lines.first() else {
         return Ok(None);
     };
     let me = discord.own_user_id().await?;
-    // The later of the two marks (both snowflakes); what the listing returns at or before
-    // the batch recorded last is left out again below, whatever the mark did.
-    let after = since.max(recorded.unwrap_or(0));
     let messages = discord.messages_after(thread, after).await?;
-    let newer = |id: &str| {
-        id.parse::<u64>()
-            .is_ok_and(|n| recorded.is_none_or(|r| n > r))
-    };
-    Ok(messages
-        .iter()
-        .filter(|m| m.author == me && newer(&m.id))
-        .find_map(|m| {
-            let (count, from, to) = text::storm_batch_range(m.content.lines().next()?)?;
-            let last = lines.get(count.checked_sub(1)?)?;
-            (from == first.ticket && to == last.ticket).then(|| (last.seq, m.id.clone()))
-        }))
+    Ok(messages.iter().filter(|m| m.author == me).find_map(|m| {
+        let (count, from, to) = text::storm_batch_range(m.content.lines().next()?)?;
+        let last = lines.get(count.checked_sub(1)?)?;
+        (from == first.ticket && to == last.ticket).then(|| (last.seq, m.id.clone()))
+    }))
 }
 
 /// The card an earlier attempt posted for `ticket` in `channel` after the snowflake `since`:
